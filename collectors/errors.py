@@ -1,0 +1,53 @@
+"""Errors raised while reading, detecting, parsing and storing export files.
+
+Every error a user can cause is one of these, and its message says which file, where, what
+was found and what was expected, so the command line prints it without a traceback.
+
+    ReachError
+    ├── ReadError            the bytes could not be turned into a table (encoding, ZIP, XLSX)
+    ├── DetectError          no known report matches the header row
+    ├── StructureError       the table is a known report but is broken as a whole
+    └── StoreError           the database refused the file (schema too new, locked, ...)
+
+Row-level problems are not exceptions: they are ``RowProblem`` values collected while parsing,
+reported per file and stored with the import record, and the rest of the file is imported.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ReachError(Exception):
+    """Base class of every error a user mistake or a bad file can cause."""
+
+
+class ReadError(ReachError):
+    pass
+
+
+class DetectError(ReachError):
+    pass
+
+
+class StructureError(ReachError):
+    pass
+
+
+class StoreError(ReachError):
+    pass
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One rejected row: where it is, what was there, what should have been."""
+
+    source: str  # file name, with ZIP member and/or sheet after "!"
+    line: int | None  # 1-based physical line in the file (row number in a sheet)
+    column: str  # the column header as written in the file
+    value: str
+    expected: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}, line {self.line}" if self.line else self.source
+        shown = self.value if len(self.value) <= 60 else self.value[:57] + "..."
+        return f'{where}, column "{self.column}": {shown!r} is not {self.expected}'

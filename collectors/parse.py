@@ -1,0 +1,287 @@
+"""Detect and parse: a ``Table`` to canonical rows, with every rejected row explained.
+
+``detect`` picks the registered report whose header aliases match the table's header row (and
+whose optional shape test accepts it). ``parse_table`` then hands a ``Cells`` object to the
+report's own parse function, which reads native columns through typed helpers (numbers,
+timestamps, dates) and writes canonical columns. The helpers are vectorised (pandas) because a
+single export can hold a million rows; a value that does not parse rejects its row with a
+``RowProblem`` naming the file, line, column, value and what was expected.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from . import model
+from .errors import DetectError, RowProblem, StructureError
+from .read import Table
+from .registry import Report, reports
+
+NA_STRINGS = frozenset({"", "-", "--", "—", "N/A", "n/a", "NA", "null", "None", "nan"})
+
+
+@dataclass
+class Context:
+    """What parsing needs to know beyond the bytes."""
+
+    file_name: str
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))  # for naive times
+    imported_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+@dataclass
+class Parsed:
+    table: Table
+    report: Report
+    rows: pd.DataFrame  # canonical columns (see model) plus "line"
+    problems: list[RowProblem]
+    rows_read: int
+    skipped: Counter  # reason -> rows left out on purpose (totals, footers, junk rows)
+
+
+# --- detection --------------------------------------------------------------------------------
+
+def _match(report: Report, keys: set[str]) -> tuple[set[str], list[str]]:
+    found = {f for f, ks in report.keys.items() if ks & keys}
+    return found, [f for f in report.required if f not in found]
+
+
+def detect(table: Table) -> Report:
+    keys = set(table.keys)
+    best: tuple[int, Report] | None = None
+    for r in reports():
+        found, missing = _match(r, keys)
+        if missing or any(k in keys for k in map(str.casefold, r.excludes)):
+            continue
+        if r.accepts is not None and not r.accepts(table):
+            continue
+        if best is None or len(found) > best[0]:
+            best = (len(found), r)
+    if best is not None:
+        return best[1]
+    raise DetectError(_unknown_message(table, keys))
+
+
+def _unknown_message(table: Table, keys: set[str]) -> str:
+    header = ", ".join(h for h in table.header if h) or "(empty)"
+    scored = []
+    for r in reports():
+        found, missing = _match(r, keys)
+        scored.append((len(r.required) - len(missing), len(found), r, missing))
+    if not scored:
+        return f"{table.source}: no report types are registered"
+    hit, _, r, missing = max(scored, key=lambda s: (s[0] / max(1, len(s[2].required)), s[1]))
+    known = set().union(*r.keys.values())
+    unmatched = [h for h in table.header if h and h.casefold() not in known]
+    need = "; ".join(f"{f} (one of: {', '.join(r.columns[f][:3])})" for f in missing)
+    msg = (
+        f"{table.source}: not a known export (header: {header}). "
+        f"Closest known report: {r.title} [{r.name}]"
+    )
+    if need:
+        msg += f", which needs columns it did not find: {need}"
+    elif r.accepts is not None:
+        msg += ", but the rows do not have that report's shape"
+    if unmatched:
+        msg += f". Columns it does not know: {', '.join(unmatched[:12])}"
+    return msg
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+class Cells:
+    """A report's view of one table while it is being parsed.
+
+    Platform parse functions call ``text``/``number``/``timestamp``/``date`` to read native
+    columns (by canonical field name, through the report's aliases), ``skip`` to leave out rows
+    on purpose (a Total row), ``reject`` to refuse rows with a reason, and ``set`` to write
+    canonical output columns.
+    """
+
+    def __init__(self, table: Table, report: Report, ctx: Context):
+        self.table, self.report, self.ctx = table, report, ctx
+        self.n = len(table.cells)
+        self.alive = np.ones(self.n, dtype=bool)
+        self.problems: list[RowProblem] = []
+        self.skipped: Counter = Counter()
+        self.out: dict[str, pd.Series] = {}
+        self.pos: dict[str, int] = {}
+        keys = table.keys
+        for f, ks in report.keys.items():
+            for i, k in enumerate(keys):
+                if k in ks:
+                    self.pos[f] = i
+                    break
+
+    # reading
+    def has(self, f: str) -> bool:
+        return f in self.pos
+
+    def header(self, f: str) -> str:
+        return self.table.header[self.pos[f]] if f in self.pos else self.report.columns[f][0]
+
+    def text(self, f: str) -> pd.Series:
+        """The column's cells, stripped; "" for every row when the column is absent."""
+        if f not in self.pos:
+            return pd.Series([""] * self.n, dtype=object)
+        return self.table.cells[self.pos[f]].astype(object).str.strip()
+
+    def number(self, f: str, *, integer: bool = True, scale: float = 1.0, percent: bool = False,
+               minimum: float | None = None) -> pd.Series:
+        """Numbers as float64 with NaN for n/a. Accepts "566.0", "1,234", "1.2万", "12.3%"."""
+        raw = self.text(f)
+        if f not in self.pos:
+            return pd.Series(np.nan, index=raw.index)
+        missing = raw.isin(NA_STRINGS).to_numpy()
+        num = pd.to_numeric(raw.where(~missing), errors="coerce")
+        slow = num.isna().to_numpy() & ~missing
+        if slow.any():
+            num.loc[slow] = _slow_numbers(raw[slow])
+        bad = num.isna().to_numpy() & ~missing
+        if bad.any():
+            self._reject_rows(bad, f, raw, "a percentage" if percent else ("a whole number" if integer else "a number"))
+        if integer:
+            frac = (num.notna() & (num % 1 != 0)).to_numpy() & self.alive
+            if frac.any():
+                self._reject_rows(frac, f, raw, "a whole number")
+        if minimum is not None:
+            low = (num < minimum).to_numpy() & self.alive
+            if low.any():
+                self._reject_rows(low, f, raw, f"a number of at least {minimum:g}")
+        return num.astype("float64") * scale
+
+    def timestamp(self, f: str, formats: list[str], *, tz: ZoneInfo | None = None,
+                  required: bool = False) -> pd.Series:
+        """Datetimes in UTC. Naive values are local to ``tz`` (the campaign timezone by default)."""
+        raw = self.text(f)
+        out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us, UTC]")
+        missing = raw.isin(NA_STRINGS).to_numpy()
+        todo = ~missing
+        zone = tz or self.ctx.tz
+        for fmt in formats:
+            if not todo.any():
+                break
+            sub = raw[todo]
+            if "%z" in fmt or fmt == "ISO8601" and sub.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).all():
+                parsed = pd.to_datetime(sub, format=fmt, errors="coerce", utc=True)
+            else:
+                parsed = pd.to_datetime(sub, format=fmt, errors="coerce")
+                if parsed.dt.tz is None:
+                    parsed = parsed.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
+                parsed = parsed.dt.tz_convert("UTC")
+            ok = parsed.notna().to_numpy()
+            idx = sub.index[ok]
+            out.loc[idx] = parsed[ok].astype("datetime64[us, UTC]")
+            todo[idx] = False
+        if todo.any():
+            self._reject_rows(todo, f, raw, "a date and time like " + _example(formats[0]))
+        if required and missing.any():
+            self._reject_rows(missing, f, raw, "a date and time (the cell is empty)")
+        return out
+
+    def date(self, f: str, formats: list[str]) -> pd.Series:
+        """Calendar days as datetime64 (midnight, naive): a day in the file's own terms."""
+        raw = self.text(f)
+        out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
+        todo = np.ones(self.n, dtype=bool)
+        for fmt in formats:
+            if not todo.any():
+                break
+            sub = raw[todo]
+            parsed = pd.to_datetime(sub, format=fmt, errors="coerce")
+            if getattr(parsed.dt, "tz", None) is not None:
+                parsed = parsed.dt.tz_localize(None)
+            ok = parsed.notna().to_numpy()
+            idx = sub.index[ok]
+            out.loc[idx] = parsed[ok].dt.normalize().astype("datetime64[us]")
+            todo[idx] = False
+        if todo.any():
+            self._reject_rows(todo, f, raw, "a date like " + _example(formats[0]))
+        return out
+
+    # deciding about rows
+    def skip(self, mask, reason: str) -> None:
+        """Leave rows out on purpose (a Total row, a footer): counted, not errors."""
+        mask = np.asarray(mask, dtype=bool) & self.alive
+        if mask.any():
+            self.skipped[reason] += int(mask.sum())
+            self.alive &= ~mask
+
+    def reject(self, mask, f: str, expected: str, values: pd.Series | None = None) -> None:
+        mask = np.asarray(mask, dtype=bool) & self.alive
+        if mask.any():
+            self._reject_rows(mask, f, values if values is not None else self.text(f), expected)
+
+    def _reject_rows(self, mask: np.ndarray, f: str, raw: pd.Series, expected: str) -> None:
+        mask = mask & self.alive
+        col = self.header(f) if (f in self.pos or f in self.report.columns) else f
+        for i in np.flatnonzero(mask)[:10000]:
+            self.problems.append(RowProblem(self.table.source, self.table.lines[i], col, str(raw.iloc[i]), expected))
+        self.alive &= ~mask
+
+    def set(self, f: str, values) -> None:
+        if isinstance(values, pd.Series):
+            values = values.reset_index(drop=True)
+        else:
+            values = pd.Series([values] * self.n, dtype=object if isinstance(values, str) or values is None else None)
+        self.out[f] = values
+
+    def set_metrics(self, mapping: dict[str, dict]) -> None:
+        """Read each canonical metric that has a column: {"views": {}, "watch_time_s": {"scale": 3600, "integer": False}}."""
+        for m, opts in mapping.items():
+            if self.has(m):
+                self.set(m, self.number(m, **opts))
+
+    def result(self) -> Parsed:
+        rows = pd.DataFrame({k: v for k, v in self.out.items()})
+        rows["line"] = self.table.lines
+        rows = rows[self.alive].reset_index(drop=True)
+        self._check_keys(rows)
+        return Parsed(self.table, self.report, rows, self.problems, self.n, self.skipped)
+
+    def _check_keys(self, rows: pd.DataFrame) -> None:
+        grain = self.report.grain
+        need = {"post_id"} if grain != model.ACCOUNT_DAY else set()
+        if grain in (model.POST_DAILY, model.ACCOUNT_DAY):
+            need.add("day")
+        for f in need:
+            if f not in rows:
+                raise StructureError(f"{self.table.source}: the {self.report.name} parser wrote no {f!r} column")
+
+
+def _slow_numbers(raw: pd.Series) -> pd.Series:
+    s = raw.str.replace(r"[,\s\u00a0\u202f'’]", "", regex=True)
+    mult = pd.Series(1.0, index=s.index)
+    for suffix, factor in (("%", 1.0), ("万", 1e4), ("亿", 1e8), ("K", 1e3), ("k", 1e3), ("M", 1e6)):
+        hit = s.str.endswith(suffix)
+        mult[hit] = factor
+        s = s.where(~hit, s.str[: -len(suffix)])
+    return pd.to_numeric(s, errors="coerce") * mult
+
+
+def _example(fmt: str) -> str:
+    if fmt == "ISO8601":
+        return "2024-12-22T10:30:00"
+    try:
+        return datetime(2024, 12, 22, 18, 5, tzinfo=timezone.utc).strftime(fmt)
+    except ValueError:
+        return fmt
+
+
+def parse_table(table: Table, ctx: Context, report: Report | None = None) -> Parsed:
+    report = report or detect(table)
+    cells = Cells(table, report, ctx)
+    report.parse(cells)
+    parsed = cells.result()
+    if parsed.rows_read and parsed.rows.empty and parsed.problems:
+        first = "; ".join(str(p) for p in parsed.problems[:3])
+        raise StructureError(
+            f"{table.source}: every one of {parsed.rows_read} rows was rejected as a {report.title}; "
+            f"nothing imported. First problems: {first}"
+        )
+    return parsed

@@ -1,0 +1,296 @@
+"""Read: bytes of an export file to tables of text cells.
+
+This is the only module that knows about encodings, delimiters, preamble lines, workbook sheets
+and ZIP members. It decides nothing about platforms: it hands every section of every file or
+sheet to detection as a ``Table`` whose cells are all strings ("" when empty), with each row's
+physical line number so that a rejected row can be pointed at in the original file.
+
+Quirks handled here because real files have them: UTF-8 with and without BOM, UTF-16 with a
+BOM (Meta page-level downloads), a ``sep=,`` first line, a title line above the header, several
+blank-line-separated sections in one file, CRLF, no final newline, quoted newlines, XLSX sheets
+whose first row is a note, and ZIP files of CSVs (YouTube, TikTok).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+import pandas as pd
+
+from .errors import ReadError
+
+# Candidates tried, in order, for a file without a byte-order mark. GB18030 is a superset of
+# GBK/GB2312, which is what Excel on a Chinese Windows writes; it comes after UTF-8 because a
+# valid UTF-8 file is almost never valid GB18030 text by accident, while the reverse is common.
+ENCODINGS_WITHOUT_BOM = ("utf-8", "gb18030")
+
+MAX_MEMBER_BYTES = 1 << 30  # a ZIP member that inflates past 1 GiB is refused (ZIP bombs)
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2007]+")
+
+
+def clean_header(cell: str) -> str:
+    """A header cell as it should be displayed: no soft hyphens, no odd spaces."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", cell).translate(_INVISIBLE)).strip()
+
+
+def header_key(cell: str) -> str:
+    """The form header cells are compared in: cleaned and case-folded."""
+    return clean_header(cell).casefold()
+
+
+@dataclass
+class Table:
+    """One table found in a file: a CSV section, a sheet, or a CSV inside a ZIP."""
+
+    file_name: str  # the name of the file the user gave (the ZIP, not its member)
+    source: str  # what to show in messages: "a.zip!Table data.csv", "b.xlsx!All posts"
+    header: list[str]  # cleaned header cells, in file order
+    cells: pd.DataFrame  # one column per header cell (positional labels 0..n-1), str values
+    lines: list[int]  # physical 1-based line (or sheet row) of each data row
+    header_line: int
+    title: str | None = None  # a title line above the header, e.g. "Facebook Page reach"
+    member: str | None = None  # ZIP member name
+    sheet: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def keys(self) -> list[str]:
+        return [header_key(h) for h in self.header]
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+
+def read_bytes(file_name: str, data: bytes) -> list[Table]:
+    """Every table in the file. Raises ReadError when the bytes cannot be read at all."""
+    if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
+        if _is_xlsx(data):
+            return _read_xlsx(file_name, file_name, data)
+        return _read_zip(file_name, data)
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise ReadError(
+            f"{file_name}: this is an old Excel 97-2003 workbook (.xls); open it in Excel or "
+            "LibreOffice and save it as .xlsx or .csv, then import that"
+        )
+    return _read_text(file_name, file_name, data)
+
+
+# --- text files -------------------------------------------------------------------------------
+
+def decode(source: str, data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return _decode(source, data[3:], "utf-8")
+    if data.startswith(b"\xff\xfe"):
+        return _decode(source, data[2:], "utf-16-le")
+    if data.startswith(b"\xfe\xff"):
+        return _decode(source, data[2:], "utf-16-be")
+    head = data[:4000]
+    if len(head) >= 4 and head.count(b"\x00") > len(head) // 4:
+        # UTF-16 without a BOM: ASCII characters leave a NUL in every other byte.
+        enc = "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
+        return _decode(source, data, enc)
+    if b"\x00" in head:
+        raise ReadError(f"{source}: this is a binary file, not a CSV export or a workbook")
+    tried = []
+    for enc in ENCODINGS_WITHOUT_BOM:
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError as e:
+            tried.append(f"{enc} (byte {e.start}: {data[e.start:e.start + 4]!r})")
+    raise ReadError(
+        f"{source}: cannot tell the text encoding; tried " + ", ".join(tried)
+        + ". Save the file as UTF-8 CSV and import it again"
+    )
+
+
+def _decode(source: str, data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise ReadError(
+            f"{source}: the file starts like {encoding} but byte {e.start} "
+            f"({data[e.start:e.start + 4]!r}) is not valid {encoding}"
+        ) from None
+
+
+def _read_text(file_name: str, source: str, data: bytes, member: str | None = None) -> list[Table]:
+    text = decode(source, data)
+    delimiter = None
+    first_line_end = text.find("\n")
+    first = text[: first_line_end if first_line_end >= 0 else len(text)].strip().strip('"')
+    skipped = 0
+    if first.lower().startswith("sep=") and len(first) >= 5:
+        delimiter = first[4]
+        text = text[first_line_end + 1 :] if first_line_end >= 0 else ""
+        skipped = 1
+    if delimiter is None:
+        delimiter = _sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        start = 1
+        for row in reader:
+            rows.append(row)
+            lines.append(start + skipped)
+            start = reader.line_num + 1
+    except csv.Error as e:
+        raise ReadError(f"{source}, line {reader.line_num + skipped}: cannot read as CSV: {e}") from None
+    return _tables_from_rows(file_name, source, rows, lines, member=member)
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Comma unless the header line plainly uses tabs or semicolons (Excel in some locales)."""
+    head = text[: text.find("\n")] if "\n" in text else text
+    counts = {d: head.count(d) for d in (",", "\t", ";")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > counts[","] else ","
+
+
+# --- workbooks --------------------------------------------------------------------------------
+
+def _is_xlsx(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return "xl/workbook.xml" in z.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def _cell_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    if isinstance(v, datetime):
+        return v.isoformat(sep=" ") if (v.hour, v.minute, v.second) != (0, 0, 0) else v.date().isoformat()
+    if isinstance(v, (date, time)):
+        return v.isoformat()
+    return str(v)
+
+
+def _read_xlsx(file_name: str, source: str, data: bytes) -> list[Table]:
+    import openpyxl  # imported here: only workbooks need it
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many types for a broken workbook
+        raise ReadError(f"{source}: not a readable .xlsx workbook ({e})") from None
+    tables: list[Table] = []
+    try:
+        for ws in wb.worksheets:
+            rows = [[_cell_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
+            lines = list(range(1, len(rows) + 1))
+            # A sheet has no physical blank lines; an all-empty row separates sections.
+            rows = [r if any(c.strip() for c in r) else [] for r in rows]
+            tables += _tables_from_rows(file_name, f"{source}!{ws.title}", rows, lines, sheet=ws.title)
+    finally:
+        wb.close()
+    return tables
+
+
+# --- ZIP files --------------------------------------------------------------------------------
+
+def _read_zip(file_name: str, data: bytes) -> list[Table]:
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as e:
+        raise ReadError(f"{file_name}: not a readable ZIP file ({e})") from None
+    tables: list[Table] = []
+    with z:
+        for info in z.infolist():
+            name = info.filename
+            if info.is_dir() or name.startswith("__MACOSX/") or name.rsplit("/", 1)[-1].startswith("."):
+                continue
+            if name.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", name) or re.match(r"^[A-Za-z]:", name):
+                raise ReadError(f"{file_name}: refusing ZIP entry {name!r}: absolute path or '..'")
+            if info.file_size > MAX_MEMBER_BYTES:
+                raise ReadError(f"{file_name}: ZIP entry {name!r} inflates to {info.file_size} bytes (limit 1 GiB)")
+            try:
+                inner = z.read(info)
+            except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as e:
+                raise ReadError(f"{file_name}: cannot read ZIP entry {name!r} ({e})") from None
+            source = f"{file_name}!{name}"
+            lower = name.lower()
+            if lower.endswith(".xlsx"):
+                tables += _read_xlsx(file_name, source, inner)
+            elif lower.endswith((".csv", ".tsv", ".txt")):
+                tables += _read_text(file_name, source, inner, member=name)
+            # Other members (images, PDFs, README files) are not data: leave them.
+    for t in tables:
+        t.member = t.member or t.source.split("!", 1)[1]
+    return tables
+
+
+# --- rows to tables ---------------------------------------------------------------------------
+
+def _filled(row: list[str]) -> int:
+    return sum(1 for c in row if c.strip())
+
+
+def _tables_from_rows(file_name, source, rows, lines, member=None, sheet=None) -> list[Table]:
+    """Split rows into sections at blank lines; in each, lines above the header are titles."""
+    tables: list[Table] = []
+    block: list[int] = []
+    for i, row in enumerate(rows + [[]]):
+        if len(row) > 1 or (row and row[0].strip()):
+            block.append(i)  # a row of empty cells (",,,") is data, not a section break
+        elif block:
+            t = _table_from_block(file_name, source, rows, lines, block, member, sheet)
+            if t is not None:
+                tables.append(t)
+            block = []
+    if not tables:
+        raise ReadError(f"{source}: the file has no table (it is empty or has only a title)")
+    return tables
+
+
+def _table_from_block(file_name, source, rows, lines, block, member, sheet) -> Table | None:
+    title = None
+    k = 0
+    # Lines with a single filled cell above the header are titles or notes (Meta's
+    # "Facebook Page reach", LinkedIn's note on row 1 of each sheet).
+    while k < len(block) - 1 and _filled(rows[block[k]]) <= 1:
+        text = next((c.strip() for c in rows[block[k]] if c.strip()), "")
+        title = text if title is None else title
+        k += 1
+    if _filled(rows[block[k]]) <= 1 and k == len(block) - 1 and len(rows[block[k]]) <= 1:
+        return None  # a lone line, e.g. a footer after a blank line
+    header_row = rows[block[k]]
+    while header_row and not header_row[-1].strip():
+        header_row = header_row[:-1]  # trailing empty header cells (Excel-saved CSVs)
+    width = len(header_row)
+    data_idx = block[k + 1 :]
+    cols: list[list[str]] = [[] for _ in range(width)]
+    extra_lines: list[int] = []
+    for i in data_idx:
+        row = rows[i]
+        n = len(row)
+        if n > width and any(c.strip() for c in row[width:]):
+            extra_lines.append(lines[i])
+        for j in range(width):
+            cols[j].append(row[j] if j < n else "")
+    cells = pd.DataFrame({j: pd.Series(cols[j], dtype=object) for j in range(width)})
+    t = Table(
+        file_name=file_name,
+        source=source,
+        header=[clean_header(h) for h in header_row],
+        cells=cells,
+        lines=[lines[i] for i in data_idx],
+        header_line=lines[block[k]],
+        title=title,
+        member=member,
+        sheet=sheet,
+    )
+    if extra_lines:
+        t.notes.append(f"rows with more cells than the header at lines {extra_lines[:5]}")
+    return t

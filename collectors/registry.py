@@ -1,0 +1,78 @@
+"""The registry of reports: how a platform module tells the importer what it can read.
+
+A platform module (collectors/platforms/<name>.py) declares one ``Report`` per export format
+and calls ``register``; nothing else in the code names a platform. Detection compares a
+table's header row with each report's column aliases, which are data (every UI language the
+platform exports in), so a new language is a new alias, not new code.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+
+from .read import header_key
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .parse import Cells, Parsed
+    from .read import Table
+
+
+@dataclass(frozen=True)
+class Report:
+    platform: str  # one of model.PLATFORMS
+    name: str  # stable slug, stored with each import: "x.tweet_activity"
+    title: str  # for people: "X legacy analytics, per tweet"
+    grain: str  # model.POST_LIFETIME | POST_DAILY | ACCOUNT_DAY
+    # field -> header aliases in any language. Fields are canonical metrics, model.POST_FIELDS,
+    # model.ACCOUNT_FIELDS, model.TIME_FIELDS, or private names starting with "_".
+    columns: Mapping[str, Sequence[str]]
+    # Fields whose columns must all be present for a table to be this report.
+    required: tuple[str, ...]
+    # Turns the table's cells into canonical rows; see parse.Cells for the helpers.
+    parse: Callable[["Cells"], None]
+    # Extra test on the table's shape, for reports whose headers alone are ambiguous
+    # (Facebook lifetime vs per-day exports differ only in the Date column's values).
+    accepts: Callable[["Table"], bool] | None = None
+    # Columns that, when present, mean the table is NOT this report (e.g. a story column).
+    excludes: tuple[str, ...] = ()
+    notes: str = ""  # what the platform means by its columns, for docs/platforms.md
+    keys: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(
+            self, "keys", {f: frozenset(header_key(a) for a in al) for f, al in self.columns.items()}
+        )
+
+
+_REPORTS: dict[str, Report] = {}
+_loaded = False
+
+
+def register(*reports: Report) -> None:
+    for r in reports:
+        if r.name in _REPORTS and _REPORTS[r.name] is not r:
+            raise ValueError(f"report {r.name!r} is registered twice")
+        missing = [f for f in r.required if f not in r.columns]
+        if missing:
+            raise ValueError(f"report {r.name!r} requires fields it has no aliases for: {missing}")
+        _REPORTS[r.name] = r
+
+
+def reports() -> list[Report]:
+    """All registered reports; importing this loads every module in collectors.platforms."""
+    global _loaded
+    if not _loaded:
+        from . import platforms
+
+        for mod in pkgutil.iter_modules(platforms.__path__):
+            if not mod.name.startswith("_"):
+                importlib.import_module(f"{platforms.__name__}.{mod.name}")
+        _loaded = True
+    return list(_REPORTS.values())
+
+
+def get(name: str) -> Report:
+    reports()
+    return _REPORTS[name]
