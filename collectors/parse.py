@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import model
 from .errors import DetectError, RowProblem, StructureError
-from .read import Table
+from .read import Table, header_key
 from .registry import Report, reports
 
 NA_STRINGS = frozenset({"", "-", "--", "—", "N/A", "n/a", "NA", "null", "None", "nan"})
@@ -75,9 +75,12 @@ def _unknown_message(table: Table, keys: set[str]) -> str:
         scored.append((len(r.required) - len(missing), len(found), r, missing))
     if not scored:
         return f"{table.source}: no report types are registered"
-    hit, _, r, missing = max(scored, key=lambda s: (s[0] / max(1, len(s[2].required)), s[1]))
+    hit, found_n, r, missing = max(scored, key=lambda s: (s[1], s[0] / max(1, len(s[2].required))))
+    if found_n == 0:
+        return (f"{table.source}: not a known export: no known report has any of its columns "
+                f"(header: {header}). See docs/platforms.md for the files each platform exports")
     known = set().union(*r.keys.values())
-    unmatched = [h for h in table.header if h and h.casefold() not in known]
+    unmatched = [h for h in table.header if h and header_key(h) not in known]
     need = "; ".join(f"{f} (one of: {', '.join(r.columns[f][:3])})" for f in missing)
     msg = (
         f"{table.source}: not a known export (header: {header}). "

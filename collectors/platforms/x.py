@@ -25,7 +25,8 @@ LEGACY_POST_COLUMNS = {
     "comments": ["replies"],
     "shares": ["retweets"],
     "clicks": ["url clicks"],
-    "video_views": ["media views"],
+    # Legacy "media views" count views of images and GIFs as well as videos: not video_views.
+    "_media_views": ["media views"],
     "followers_gained": ["follows"],
     "_engagements": ["engagements"],
 }
@@ -65,8 +66,9 @@ def _skip_junk(c):
 def _post_ids(c):
     ids = c.text("post_id")
     from_url = c.text("url").str.extract(_ID_IN_URL, expand=False)
-    # Excel turns 19-digit ids into 1.23457E+18: recover them from the permalink.
-    broken = ~ids.str.fullmatch(r"\d+") & from_url.notna()
+    # Excel turns 19-digit ids into 1.23457E+18, or into 1245106294198900000 when the column is
+    # formatted as a number (15 significant digits): the permalink keeps the real id, so it wins.
+    broken = from_url.notna() & (ids != from_url)
     ids = ids.where(~broken, from_url)
     c.reject(~ids.str.fullmatch(r"\d{1,20}"), "post_id", "a numeric post id", ids)
     c.set("post_id", ids)
@@ -80,7 +82,7 @@ def parse_legacy_posts(c):
     c.set("title", c.text("title"))
     c.set("published_at", c.timestamp("published_at", ["%Y-%m-%d %H:%M %z", "ISO8601"]))
     c.set_metrics({m: {} for m in ("impressions", "likes", "comments", "shares", "clicks",
-                                   "video_views", "followers_gained")})
+                                   "followers_gained")})
 
 
 def parse_content(c):
@@ -102,7 +104,7 @@ LEGACY_DAILY_COLUMNS = {
     "comments": ["replies"],
     "shares": ["retweets"],
     "clicks": ["url clicks"],
-    "video_views": ["media views"],
+    "_media_views": ["media views"],
     "followers_gained": ["follows"],
     "_engagements": ["engagements"],
 }

@@ -1,0 +1,268 @@
+"""The import pipeline: files, folders and ZIPs in; one result line per file out.
+
+read -> detect -> parse -> validate -> store, with the file archived and recorded. A file is
+imported whole or not at all: all of its tables are written in one transaction, and any read,
+detection or structural error leaves the database untouched. Identical bytes are recognised by
+their sha256 before anything is parsed, so re-importing changes nothing.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import sqlalchemy as sa
+
+from . import store
+from .archive import Archive, Entry, sha256
+from .errors import DetectError, ReachError, RowProblem, StructureError
+from .model import POST_LIFETIME
+from .parse import Context, Parsed, parse_table
+from .read import read_bytes
+
+IMPORTABLE = (".csv", ".tsv", ".txt", ".xlsx", ".zip", ".xls")
+
+
+@dataclass
+class FileResult:
+    name: str
+    status: str  # imported | already imported | failed
+    reports: list[str] = field(default_factory=list)
+    platform: str | None = None
+    posts: int = 0
+    posts_new: int = 0
+    snapshots: int = 0
+    post_days: int = 0
+    account_days: int = 0
+    rows_read: int = 0
+    rejected: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    problems: list[RowProblem] = field(default_factory=list)
+    ignored_tables: list[str] = field(default_factory=list)
+    captured_at: datetime | None = None
+    captured_at_source: str | None = None
+    message: str = ""
+    import_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+    def line(self) -> str:
+        if self.status == "failed":
+            msg = self.message if self.message.startswith(self.name) else f"{self.name}: {self.message}"
+            return f"FAILED  {msg}"
+        if self.status == "already imported":
+            return f"same    {self.name}: already imported ({self.message}); nothing changed"
+        stored = []
+        if self.snapshots:
+            stored.append(f"{self.posts} posts, {self.snapshots} snapshots")
+        if self.post_days:
+            stored.append(f"{self.post_days} post-days" + ("" if self.snapshots else f" of {self.posts} posts"))
+        if self.account_days:
+            stored.append(f"{self.account_days} account-days")
+        text = f"ok      {self.name}: {self.platform} {', '.join(self.reports)}: {'; '.join(stored) or 'no rows'}"
+        text += f"; {self.rejected} rows rejected"
+        if self.skipped:
+            text += " (left out: " + ", ".join(f"{n} {r}" for r, n in self.skipped.items()) + ")"
+        if self.captured_at_source and self.snapshots:
+            text += f"; snapshot time {self.captured_at:%Y-%m-%d %H:%M} UTC from {self.captured_at_source}"
+        return text
+
+
+_RANGES = [
+    (re.compile(r"(?<!\d)(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})(?!\d)"), "%Y-%m-%d"),
+    (re.compile(r"(?<!\d)(\d{8})_(\d{8})(?!\d)"), "%Y%m%d"),
+    (re.compile(r"([A-Z][a-z]{2}-\d{2}-\d{4})_([A-Z][a-z]{2}-\d{2}-\d{4})"), "%b-%d-%Y"),
+]
+
+
+def capture_time_from_name(name: str, tz: ZoneInfo) -> datetime | None:
+    """The end of the date range in an export's file name, as the moment after that day ends.
+
+    ``account_analytics_content_2025-11-02_2025-11-09.csv`` holds totals through 9 Nov, so its
+    snapshot is taken as 10 Nov 00:00 in the campaign timezone.
+    """
+    base = Path(name).name
+    for rx, fmt in _RANGES:
+        m = rx.search(base)
+        if m:
+            try:
+                end = datetime.strptime(m.group(2), fmt)
+            except ValueError:
+                continue
+            return (end + timedelta(days=1)).replace(tzinfo=tz).astimezone(timezone.utc)
+    return None
+
+
+def expand(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders walked (sorted, hidden entries left out)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(
+                f for f in p.rglob("*")
+                if f.is_file() and f.suffix.lower() in IMPORTABLE
+                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+        else:
+            out.append(p)
+    return out
+
+
+class Importer:
+    """Imports files into one store. Holds no state between files but its settings."""
+
+    def __init__(self, engine: sa.Engine, archive: Archive | None, *, tz: str = "Asia/Shanghai",
+                 as_of: datetime | None = None, account: str | None = None, strict: bool = False):
+        self.engine, self.archive = engine, archive
+        self.tz = ZoneInfo(tz)
+        self.as_of, self.account, self.strict = as_of, account, strict
+
+    def import_paths(self, paths, progress: Callable[[int, int, FileResult], None] | None = None) -> list[FileResult]:
+        files = expand(paths)
+        results = []
+        for i, f in enumerate(files, 1):
+            try:
+                data = f.read_bytes()
+            except OSError as e:
+                r = FileResult(str(f), "failed", message=f"cannot read the file: {e.strerror or e}")
+            else:
+                r = self.import_bytes(f.name, data, display=str(f))
+            results.append(r)
+            if progress:
+                progress(i, len(files), r)
+        return results
+
+    def import_bytes(self, name: str, data: bytes, *, display: str | None = None,
+                     imported_at: datetime | None = None, record: bool = True) -> FileResult:
+        display = display or name
+        digest = sha256(data)
+        imported_at = imported_at or datetime.now(timezone.utc)
+        with self.engine.connect() as conn:
+            done = store.find_import(conn, digest)
+        if done is not None:
+            return FileResult(display, "already imported", import_id=done["id"],
+                              message=f"as {done['file_name']} on {done['imported_at']:%Y-%m-%d %H:%M} UTC")
+        try:
+            result, parsed = self._parse(name, display, data, imported_at)
+            if self.strict and result.problems:
+                raise StructureError(f"{result.rejected} rows rejected and --strict is on; first: {result.problems[0]}")
+            with self.engine.begin() as conn:
+                w = store.write_parsed(conn, parsed, self._import_row(name, data, digest, result, imported_at),
+                                       self.account or _account_from_name(name))
+                if self.archive is not None:
+                    self.archive.put(data, digest)
+        except ReachError as e:
+            if record:
+                store.record_failure(self.engine, digest, display, str(e))
+            return FileResult(display, "failed", message=str(e))
+        except sa.exc.OperationalError as e:
+            return FileResult(display, "failed", message=f"the database refused the file: {e.orig}")
+        if self.archive is not None and record:
+            self.archive.record(Entry(digest, name, imported_at.isoformat(), self._options()))
+        result.import_id = w.import_id
+        result.posts, result.posts_new = w.posts_seen, w.posts_new
+        result.snapshots, result.post_days, result.account_days = w.snapshots, w.post_days, w.account_days
+        return result
+
+    def _options(self) -> dict:
+        return {k: v for k, v in dict(
+            as_of=self.as_of.isoformat() if self.as_of else None, account=self.account, tz=str(self.tz)
+        ).items() if v is not None}
+
+    def _parse(self, name: str, display: str, data: bytes, imported_at: datetime) -> tuple[FileResult, list[Parsed]]:
+        tables = read_bytes(display, data)
+        ctx = Context(file_name=name, tz=self.tz, imported_at=imported_at)
+        parsed: list[Parsed] = []
+        unknown: list[DetectError] = []
+        result = FileResult(display, "imported")
+        for t in tables:
+            try:
+                parsed.append(parse_table(t, ctx))
+            except DetectError as e:
+                unknown.append(e)
+                result.ignored_tables.append(t.source)
+        if not parsed:
+            raise unknown[0]
+        platforms = sorted({p.report.platform for p in parsed})
+        result.platform = "+".join(platforms)
+        result.reports = sorted({p.report.name for p in parsed})
+        for p in parsed:
+            result.rows_read += p.rows_read
+            result.problems += p.problems
+            result.skipped.update(p.skipped)
+            if p.report.grain == POST_LIFETIME:
+                self._set_capture_time(p, name, imported_at, result)
+        result.rejected = len(result.problems)
+        return result, parsed
+
+    def _set_capture_time(self, p: Parsed, name: str, imported_at: datetime, result: FileResult) -> None:
+        rows = p.rows
+        if self.as_of is not None:
+            when, source = self.as_of, "--as-of"
+        elif "captured_at" in rows and rows["captured_at"].notna().all() and len(rows):
+            result.captured_at, result.captured_at_source = rows["captured_at"].max().to_pydatetime(), "file column"
+            return
+        elif (from_name := capture_time_from_name(name, self.tz)) is not None:
+            when, source = from_name, "file name"
+        else:
+            when, source = imported_at, "import time"
+        when = pd.Timestamp(when).tz_convert("UTC") if pd.Timestamp(when).tzinfo else pd.Timestamp(when, tz="UTC")
+        p.rows = rows.assign(captured_at=pd.Series(when, index=rows.index).astype("datetime64[us, UTC]"))
+        result.captured_at, result.captured_at_source = when.to_pydatetime(), source
+
+    def _import_row(self, name, data, digest, result: FileResult, imported_at) -> dict:
+        return dict(
+            sha256=digest, file_name=name, size_bytes=len(data),
+            imported_at=imported_at.astimezone(timezone.utc).replace(tzinfo=None),
+            platform=result.platform, reports=",".join(result.reports),
+            rows_read=result.rows_read, rows_stored=result.rows_read - result.rejected - sum(result.skipped.values()),
+            rows_rejected=result.rejected, rows_skipped=sum(result.skipped.values()),
+            captured_at=result.captured_at.astimezone(timezone.utc).replace(tzinfo=None) if result.captured_at else None,
+            captured_at_source=result.captured_at_source,
+            options=store.options_json(**self._options()),
+        )
+
+
+_NAME_HANDLES = [
+    re.compile(r"^(?:daily_)?tweet_activity_metrics_(?P<h>[A-Za-z0-9_]+?)_\d{8}_\d{8}"),
+]
+
+
+def _account_from_name(name: str) -> str | None:
+    """Last resort for files that name no account in their rows: the account in the file name."""
+    base = Path(name).name
+    for rx in _NAME_HANDLES:
+        m = rx.search(base)
+        if m:
+            return m.group("h")
+    return None
+
+
+def rebuild(engine: sa.Engine, archive: Archive, progress=None) -> list[FileResult]:
+    """Re-create every table and replay the archive in its original import order."""
+    entries = archive.entries()
+    store.drop_all(engine)
+    store.migrate(engine)
+    results = []
+    for i, e in enumerate(entries, 1):
+        opts = e.options
+        imp = Importer(engine, None, tz=opts.get("tz", "Asia/Shanghai"),
+                       as_of=datetime.fromisoformat(opts["as_of"]) if opts.get("as_of") else None,
+                       account=opts.get("account"))
+        try:
+            data = archive.read(e.sha256)
+        except OSError as err:
+            r = FileResult(e.name, "failed", message=str(err))
+        else:
+            r = imp.import_bytes(e.name, data, imported_at=datetime.fromisoformat(e.imported_at), record=False)
+        results.append(r)
+        if progress:
+            progress(i, len(entries), r)
+    return results

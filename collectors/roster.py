@@ -1,0 +1,92 @@
+"""The roster: which accounts belong to which influencer, from a CSV the campaign team keeps.
+
+Columns (header names case-insensitive, Chinese accepted): ``name`` (the influencer), ``category``,
+``platform``, ``handle`` and/or ``account_id``. An account named in the roster but not yet seen
+in any export is created, so later imports attach to it. Accounts that no roster row names keep
+their own handle and show as unassigned. Importing a roster is idempotent and all-or-nothing.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from . import store
+from .errors import RowProblem, StructureError
+from .model import PLATFORMS
+from .read import header_key, read_bytes
+
+COLUMNS = {
+    "name": ("name", "influencer", "姓名", "名称", "达人"),
+    "category": ("category", "类别", "分类"),
+    "platform": ("platform", "平台"),
+    "handle": ("handle", "username", "账号", "用户名"),
+    "account_id": ("account_id", "account id", "账号id", "账号 id"),
+}
+CATEGORIES = ("official", "merchant", "entrepreneur", "foreign resident", "journalist", "media",
+              "international influencer")
+PLATFORM_ALIASES = {"twitter": "x", "x/twitter": "x", "fb": "facebook", "ig": "instagram", "yt": "youtube"}
+
+
+def load_roster(name: str, data: bytes) -> list[dict]:
+    table = read_bytes(name, data)[0]
+    keys = table.keys
+    pos = {}
+    for field, aliases in COLUMNS.items():
+        for i, k in enumerate(keys):
+            if k in {header_key(a) for a in aliases}:
+                pos[field] = i
+                break
+    missing = [f for f in ("name", "platform") if f not in pos]
+    if missing or ("handle" not in pos and "account_id" not in pos):
+        raise StructureError(
+            f"{name}: a roster needs the columns name, platform and handle or account_id "
+            f"(optional: category); found: {', '.join(table.header)}"
+        )
+    problems, rows = [], []
+    for i in range(len(table)):
+        cell = {f: str(table.cells.iat[i, j]).strip() for f, j in pos.items()}
+        line = table.lines[i]
+        platform = cell["platform"].lower()
+        platform = PLATFORM_ALIASES.get(platform, platform)
+        if platform not in PLATFORMS:
+            problems.append(RowProblem(name, line, table.header[pos["platform"]], cell["platform"],
+                                       "one of " + ", ".join(PLATFORMS)))
+            continue
+        if not cell["name"]:
+            problems.append(RowProblem(name, line, table.header[pos["name"]], "", "an influencer name"))
+            continue
+        if not cell.get("handle") and not cell.get("account_id"):
+            problems.append(RowProblem(name, line, "handle", "", "a handle or an account id"))
+            continue
+        rows.append(dict(name=cell["name"], category=cell.get("category") or None, platform=platform,
+                         handle=(cell.get("handle") or "").lstrip("@") or None,
+                         account_id=cell.get("account_id") or None))
+    if problems:
+        raise StructureError(f"{name}: the roster was not imported; fix these rows: "
+                             + "; ".join(str(p) for p in problems[:10]))
+    return rows
+
+
+def apply_roster(engine: sa.Engine, rows: list[dict]) -> dict:
+    """Upsert influencers and attach accounts; returns counts."""
+    counts = dict(influencers=0, accounts_linked=0, accounts_created=0)
+    with engine.begin() as conn:
+        known = dict(conn.execute(sa.select(store.influencers.c.name, store.influencers.c.id)).all())
+        for r in rows:
+            if r["name"] not in known:
+                known[r["name"]] = conn.execute(
+                    store.influencers.insert().values(name=r["name"], category=r["category"])
+                ).inserted_primary_key[0]
+                counts["influencers"] += 1
+            elif r["category"]:
+                conn.execute(store.influencers.update().where(store.influencers.c.id == known[r["name"]])
+                             .values(category=r["category"]))
+        by_platform: dict[str, store.AccountResolver] = {}
+        for r in rows:
+            res = by_platform.setdefault(r["platform"], store.AccountResolver(conn, r["platform"]))
+            before = len(res.by_key)
+            pk = res.resolve(r["account_id"], r["handle"], None)
+            counts["accounts_created"] += len(res.by_key) > before
+            conn.execute(store.accounts.update().where(store.accounts.c.id == pk)
+                         .values(influencer_id=known[r["name"]]))
+            counts["accounts_linked"] += 1
+    return counts

@@ -1,0 +1,447 @@
+"""Store: the canonical tables, their migrations, and writing one parsed file in one transaction.
+
+SQLAlchemy 2 Core, so any SQLAlchemy URL works; SQLite (a file in WAL mode, so a watcher can write
+while the dashboard reads) is the default and PostgreSQL is tested for real. All timestamps are
+stored in UTC without a zone; days are calendar days as the export states them.
+
+Observations live in three tables because their keys differ: ``post_snapshots`` (lifetime
+totals of a post as of ``captured_at``), ``post_days`` (a post's values for one activity day)
+and ``account_days`` (an account's values for one day). A later import that covers the same key
+overwrites the metrics it has and keeps the ones it lacks (Meta sends reach and views in
+separate files), so re-importing never doubles anything. Missing metrics are NULL, never 0.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from .errors import StoreError
+from .model import ACCOUNT_DAY, FLOAT_METRICS, METRICS, POST_DAILY, POST_LIFETIME
+
+DEFAULT_DB_PATH = Path("data") / "reach.db"
+SCHEMA_VERSION = 2
+
+metadata = sa.MetaData()
+
+
+def _metric_columns():
+    return [sa.Column(m, sa.Float if m in FLOAT_METRICS else sa.BigInteger, nullable=True) for m in METRICS]
+
+
+meta_table = sa.Table("reach_meta", metadata, sa.Column("key", sa.String(64), primary_key=True), sa.Column("value", sa.Text))
+
+imports = sa.Table(
+    "imports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("imported_at", sa.DateTime, nullable=False),
+    sa.Column("platform", sa.String(32)),
+    sa.Column("reports", sa.Text),  # comma-separated report names (a ZIP can hold several)
+    sa.Column("rows_read", sa.Integer, nullable=False, default=0),
+    sa.Column("rows_stored", sa.Integer, nullable=False, default=0),
+    sa.Column("rows_rejected", sa.Integer, nullable=False, default=0),
+    sa.Column("rows_skipped", sa.Integer, nullable=False, default=0),
+    sa.Column("captured_at", sa.DateTime),  # the snapshot time given to lifetime rows
+    sa.Column("captured_at_source", sa.String(32)),  # file column | file name | import time | --as-of
+    sa.Column("options", sa.Text),  # JSON: the options the file was imported with (for rebuild)
+)
+
+# Added in schema version 2: the reasons rows were rejected, for the import history.
+import_problems = sa.Table(
+    "import_problems", metadata,
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("line", sa.Integer),
+    sa.Column("column_name", sa.Text),
+    sa.Column("value", sa.Text),
+    sa.Column("expected", sa.Text),
+)
+
+influencers = sa.Table(
+    "influencers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.Text, nullable=False, unique=True),
+    sa.Column("category", sa.Text),
+)
+
+accounts = sa.Table(
+    "accounts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("platform", sa.String(32), nullable=False),
+    sa.Column("account_key", sa.Text, nullable=False),  # platform id, else lower-case handle, else name
+    sa.Column("account_id", sa.Text),
+    sa.Column("handle", sa.Text),
+    sa.Column("name", sa.Text),
+    sa.Column("influencer_id", sa.Integer, sa.ForeignKey("influencers.id")),
+    sa.UniqueConstraint("platform", "account_key"),
+)
+
+posts = sa.Table(
+    "posts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("platform", sa.String(32), nullable=False),
+    sa.Column("post_id", sa.Text, nullable=False),
+    sa.Column("account_pk", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("published_at", sa.DateTime),
+    sa.Column("url", sa.Text),
+    sa.Column("title", sa.Text),
+    sa.Column("post_type", sa.Text),
+    sa.Column("first_import_id", sa.Integer, sa.ForeignKey("imports.id")),
+    sa.UniqueConstraint("platform", "post_id"),
+)
+
+post_snapshots = sa.Table(
+    "post_snapshots", metadata,
+    sa.Column("post_pk", sa.Integer, sa.ForeignKey("posts.id"), primary_key=True),
+    sa.Column("captured_at", sa.DateTime, primary_key=True),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=False),
+    *_metric_columns(),
+)
+
+post_days = sa.Table(
+    "post_days", metadata,
+    sa.Column("post_pk", sa.Integer, sa.ForeignKey("posts.id"), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=False),
+    *_metric_columns(),
+)
+
+account_days = sa.Table(
+    "account_days", metadata,
+    sa.Column("account_pk", sa.Integer, sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=False),
+    *_metric_columns(),
+)
+
+import_failures = sa.Table(
+    "import_failures", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("failed_at", sa.DateTime, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+)
+
+# --- migrations -------------------------------------------------------------------------------
+# Each step takes a connection and brings the schema from version n-1 to n. A step may use the
+# Table objects above only for tables whose columns have not changed since that step was
+# written; once a table changes, the old step must spell out its old columns.
+
+V1_TABLES = ("reach_meta", "imports", "influencers", "accounts", "posts", "post_snapshots",
+             "post_days", "account_days", "import_failures")
+
+
+def _v1(conn):
+    metadata.create_all(conn, tables=[metadata.tables[t] for t in V1_TABLES])
+
+
+def _v2(conn):
+    import_problems.create(conn)
+
+
+MIGRATIONS = {1: _v1, 2: _v2}
+
+
+def schema_version(conn) -> int:
+    if not sa.inspect(conn).has_table("reach_meta"):
+        return 0
+    v = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).scalar()
+    return int(v or 0)
+
+
+def migrate(engine: sa.Engine, upto: int = SCHEMA_VERSION) -> int:
+    """Bring the database to ``upto``; returns the version it had before."""
+    with engine.begin() as conn:
+        before = schema_version(conn)
+        if before > SCHEMA_VERSION:
+            raise StoreError(
+                f"the database has schema version {before}, newer than this program's {SCHEMA_VERSION}: upgrade campaign-reach"
+            )
+        for v in range(before + 1, upto + 1):
+            MIGRATIONS[v](conn)
+            if v == 1:
+                conn.execute(meta_table.insert().values(key="schema_version", value="1"))
+            else:
+                conn.execute(meta_table.update().where(meta_table.c.key == "schema_version").values(value=str(v)))
+    return before
+
+
+# --- connecting -------------------------------------------------------------------------------
+
+def resolve_url(db: str | None) -> str:
+    """--db / REACH_DB / the default file; a bare path means a SQLite file."""
+    db = db or os.environ.get("REACH_DB") or str(DEFAULT_DB_PATH)
+    if "://" in db:
+        return db
+    return "sqlite:///" + str(Path(db).expanduser())
+
+
+def connect(db: str | None = None, *, create: bool = True) -> sa.Engine:
+    url = resolve_url(db)
+    kwargs = {}
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url[len("sqlite:///"):])
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():
+            raise StoreError(f"no database at {path}: import a file or run `reach demo` first")
+        kwargs["connect_args"] = {"timeout": 30}
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    try:
+        engine = sa.create_engine(url, **kwargs)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as e:
+        raise StoreError(f"cannot use database URL {url!r}: {e}") from None
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+    try:
+        migrate(engine)
+    except sa.exc.OperationalError as e:
+        raise StoreError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: {e.orig}") from None
+    return engine
+
+
+def archive_dir(engine: sa.Engine, override: str | None = None) -> Path:
+    """Imported files are kept beside a SQLite database; elsewhere in REACH_ARCHIVE or data/archive."""
+    if override or os.environ.get("REACH_ARCHIVE"):
+        return Path(override or os.environ["REACH_ARCHIVE"]).expanduser()
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        return Path(engine.url.database).parent / "archive"
+    return DEFAULT_DB_PATH.parent / "archive"
+
+
+def drop_all(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+def _insert(conn):
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - documented: SQLite and PostgreSQL are the supported stores
+        raise StoreError(f"unsupported database dialect {conn.dialect.name!r}")
+    return insert
+
+
+def _utc_naive(s: pd.Series) -> pd.Series:
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    return s
+
+
+def _records(df: pd.DataFrame, columns: list[str]) -> list[dict]:
+    """DataFrame -> DB-API rows: Python ints for counts, None for missing, datetimes as datetime."""
+    out: dict[str, list] = {}
+    for c in columns:
+        s = df[c]
+        if c in METRICS and c not in FLOAT_METRICS:
+            vals = s.to_numpy(dtype="float64", na_value=np.nan)
+            out[c] = [None if v != v else int(v) for v in vals]
+        elif c in FLOAT_METRICS:
+            vals = s.to_numpy(dtype="float64", na_value=np.nan)
+            out[c] = [None if v != v else float(v) for v in vals]
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            s = _utc_naive(s)
+            out[c] = [None if pd.isna(v) else v.to_pydatetime() for v in s]
+        else:
+            out[c] = [None if (v is None or (isinstance(v, float) and v != v) or v is pd.NA) else v for v in s.tolist()]
+    n = len(df)
+    return [{c: out[c][i] for c in columns} for i in range(n)]
+
+
+@dataclass
+class WriteResult:
+    import_id: int
+    posts_new: int
+    posts_seen: int
+    snapshots: int
+    post_days: int
+    account_days: int
+
+
+class AccountResolver:
+    """Finds or creates account rows; matches on platform id first, then handle, then name."""
+
+    def __init__(self, conn, platform: str):
+        self.conn, self.platform = conn, platform
+        rows = conn.execute(sa.select(accounts).where(accounts.c.platform == platform)).mappings().all()
+        self.by_key = {r["account_key"]: dict(r) for r in rows}
+        self.by_id = {r["account_id"]: dict(r) for r in rows if r["account_id"]}
+        self.by_handle = {r["handle"].lower(): dict(r) for r in rows if r["handle"]}
+
+    def resolve(self, account_id, handle, name) -> int:
+        handle = handle.lstrip("@") if handle else None
+        row = (self.by_id.get(account_id) if account_id else None) or (
+            self.by_handle.get(handle.lower()) if handle else None
+        ) or (self.by_key.get(name) if name and not account_id and not handle else None)
+        if row is None:
+            key = account_id or (handle.lower() if handle else None) or name or "unknown"
+            row = self.by_key.get(key)
+        if row is None:
+            values = dict(platform=self.platform, account_key=key, account_id=account_id, handle=handle, name=name)
+            pk = self.conn.execute(accounts.insert().values(**values)).inserted_primary_key[0]
+            row = dict(values, id=pk, influencer_id=None)
+        else:
+            update = {}
+            if account_id and not row.get("account_id"):
+                update["account_id"] = account_id
+            if handle and not row.get("handle"):
+                update["handle"] = handle
+            if name and not row.get("name"):
+                update["name"] = name
+            if update:
+                self.conn.execute(accounts.update().where(accounts.c.id == row["id"]).values(**update))
+                row.update(update)
+        self.by_key[row["account_key"]] = row
+        if row.get("account_id"):
+            self.by_id[row["account_id"]] = row
+        if row.get("handle"):
+            self.by_handle[row["handle"].lower()] = row
+        return row["id"]
+
+
+def _account_pks(conn, platform: str, rows: pd.DataFrame, fallback: str | None) -> pd.Series:
+    resolver = AccountResolver(conn, platform)
+    cols = [c for c in ("account_id", "account_handle", "account_name") if c in rows]
+    if not cols:
+        pk = resolver.resolve(None, fallback, None)
+        return pd.Series(pk, index=rows.index, dtype="int64")
+    keys = rows[cols].astype(object).where(rows[cols].notna(), None)
+    keys = keys.where(keys != "", None)
+    cache: dict[tuple, int] = {}
+    out = []
+    for tup in keys.itertuples(index=False, name=None):
+        if tup not in cache:
+            d = dict(zip(cols, tup))
+            aid, handle, name = d.get("account_id"), d.get("account_handle"), d.get("account_name")
+            if not (aid or handle or name):
+                handle = fallback
+            cache[tup] = resolver.resolve(aid, handle, name)
+        out.append(cache[tup])
+    return pd.Series(out, index=rows.index, dtype="int64")
+
+
+def _upsert(conn, table: sa.Table, keys: list[str], df: pd.DataFrame, import_id: int, batch: int = 20000) -> int:
+    metric_cols = [m for m in METRICS if m in df]
+    cols = keys + metric_cols
+    insert = _insert(conn)
+    stmt = insert(table)
+    set_ = {m: sa.func.coalesce(stmt.excluded[m], table.c[m]) for m in metric_cols}
+    set_["import_id"] = stmt.excluded.import_id
+    stmt = stmt.on_conflict_do_update(index_elements=keys, set_=set_)
+    n = 0
+    for start in range(0, len(df), batch):
+        part = df.iloc[start:start + batch]
+        recs = _records(part, cols)
+        for r in recs:
+            r["import_id"] = import_id
+        conn.execute(stmt, recs)
+        n += len(recs)
+    return n
+
+
+def _dedupe(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    # Two rows for one key in one file: the later row wins, as a later export would.
+    return df.drop_duplicates(subset=keys, keep="last")
+
+
+def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: str | None) -> WriteResult:
+    """Write every parsed table of one file; the caller owns the transaction."""
+    import_id = conn.execute(imports.insert().values(**import_row)).inserted_primary_key[0]
+    res = WriteResult(import_id, 0, 0, 0, 0, 0)
+    problems = []
+    for p in parsed_tables:
+        problems += p.problems
+        rows = p.rows
+        if rows.empty:
+            continue
+        platform = p.report.platform
+        rows = rows.copy()
+        rows["account_pk"] = _account_pks(conn, platform, rows, fallback_account)
+        if p.report.grain == ACCOUNT_DAY:
+            rows = _dedupe(rows, ["account_pk", "day"])
+            rows["day"] = rows["day"].dt.date
+            res.account_days += _upsert(conn, account_days, ["account_pk", "day"], rows, import_id)
+            continue
+        post_pk, new = _upsert_posts(conn, platform, rows, import_id)
+        res.posts_new += new
+        rows["post_pk"] = post_pk
+        res.posts_seen += rows["post_pk"].nunique()
+        if p.report.grain == POST_LIFETIME:
+            rows = _dedupe(rows, ["post_pk", "captured_at"])
+            res.snapshots += _upsert(conn, post_snapshots, ["post_pk", "captured_at"], rows, import_id)
+        elif p.report.grain == POST_DAILY:
+            rows = _dedupe(rows, ["post_pk", "day"])
+            rows["day"] = rows["day"].dt.date
+            res.post_days += _upsert(conn, post_days, ["post_pk", "day"], rows, import_id)
+    if problems:
+        conn.execute(import_problems.insert(), [
+            dict(import_id=import_id, source=pr.source, line=pr.line, column_name=pr.column,
+                 value=pr.value[:500], expected=pr.expected) for pr in problems
+        ])
+    return res
+
+
+def _upsert_posts(conn, platform: str, rows: pd.DataFrame, import_id: int) -> tuple[pd.Series, int]:
+    fields = [c for c in ("published_at", "url", "title", "post_type") if c in rows]
+    first = rows.drop_duplicates("post_id", keep="last")
+    existing = dict(conn.execute(
+        sa.select(posts.c.post_id, posts.c.id).where(posts.c.platform == platform)
+    ).all())
+    new = first[~first["post_id"].isin(existing)]
+    old = first[first["post_id"].isin(existing)]
+    if len(new):
+        recs = _records(new, ["post_id", "account_pk", *fields])
+        for r in recs:
+            r["platform"] = platform
+            r["first_import_id"] = import_id
+        conn.execute(posts.insert(), recs)
+    if len(old) and fields:
+        # Later exports may fill in what an earlier one lacked (a title, a publish time);
+        # they never blank out what is known.
+        stmt = posts.update().where(posts.c.id == sa.bindparam("pk")).values(
+            **{f: sa.func.coalesce(sa.bindparam("v_" + f), posts.c[f]) for f in fields}
+        )
+        recs = _records(old, ["post_id", *fields])
+        conn.execute(stmt, [dict(pk=existing[r["post_id"]], **{"v_" + f: r[f] for f in fields}) for r in recs])
+    ids = dict(conn.execute(
+        sa.select(posts.c.post_id, posts.c.id).where(posts.c.platform == platform)
+    ).all()) if len(new) else existing
+    return rows["post_id"].map(ids).astype("int64"), len(new)
+
+
+def find_import(conn, sha256: str):
+    return conn.execute(sa.select(imports).where(imports.c.sha256 == sha256)).mappings().first()
+
+
+def record_failure(engine: sa.Engine, sha256: str, file_name: str, error: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(import_failures.insert().values(
+            sha256=sha256, file_name=file_name, failed_at=datetime.now(timezone.utc).replace(tzinfo=None), error=error[:4000]
+        ))
+
+
+def options_json(**options) -> str:
+    return json.dumps({k: v for k, v in options.items() if v is not None}, sort_keys=True, default=str)

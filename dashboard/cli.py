@@ -1,0 +1,321 @@
+"""The `reach` command line: import, rebuild, roster, export, demo, serve.
+
+Every subcommand prints what it did in words and exits non-zero when something failed; a user's
+mistake (a bad file, a wrong option) is a message, never a traceback. Long work shows progress on
+a terminal and plain lines when piped.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from collectors import store
+from collectors.archive import Archive
+from collectors.errors import ReachError
+
+EPILOG = "The database is data/reach.db unless --db or REACH_DB says otherwise (any SQLAlchemy URL)."
+
+
+def _db_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="URL", help="database URL or SQLite file path (default: $REACH_DB or data/reach.db)")
+    p.add_argument("--archive", metavar="DIR", help="where imported files are kept (default: beside a SQLite database)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reach",
+        description="Campaign Reach: import social-media export files and see a campaign's reach.",
+        epilog=EPILOG,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("import", help="import export files, folders or ZIP files",
+                       description="Import platform export files (CSV, XLSX, ZIP; folders are walked). "
+                                   "Prints one line per file; exits 1 if any file failed.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    _db_args(p)
+    p.add_argument("--as-of", metavar="TIME", help="snapshot time of lifetime exports (ISO 8601), overriding the file and its name")
+    p.add_argument("--account", metavar="HANDLE", help="account for files whose rows name none (e.g. YouTube Table data)")
+    p.add_argument("--tz", default=os.environ.get("REACH_TZ", "Asia/Shanghai"),
+                   help="timezone of times written without one (default: Asia/Shanghai, the campaign's)")
+    p.add_argument("--strict", action="store_true", help="refuse a whole file if any row is rejected")
+    p.add_argument("--show-rejects", type=int, default=5, metavar="N", help="rejected rows to print per file (default 5)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("rebuild", help="re-create the database from the archive of imported files",
+                       description="Drop every table and re-import every archived file in its original order, "
+                                   "with the options it was first imported with.")
+    _db_args(p)
+    p.set_defaults(func=cmd_rebuild)
+
+    p = sub.add_parser("roster", help="map accounts to influencers",
+                       description="Manage the roster that maps platform accounts to influencers.")
+    rsub = p.add_subparsers(dest="roster_command", metavar="ACTION")
+    r = rsub.add_parser("import", help="import a roster CSV (name, category, platform, handle, account_id)",
+                        description="Import a roster CSV with columns name, category, platform, handle and/or "
+                                    "account_id. All rows or none.")
+    r.add_argument("file", metavar="FILE.csv")
+    _db_args(r)
+    r.set_defaults(func=cmd_roster_import)
+    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+
+    p = sub.add_parser("export", help="write stored data as CSV (posts, account-days)",
+                       description="Write tidy CSV (UTF-8 with BOM) with the columns documented in docs/exports.md.")
+    p.add_argument("what", choices=["posts", "account-days"], help="posts: one row per post with its latest values; "
+                   "account-days: one row per account and day from account-level exports")
+    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
+    _db_args(p)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("demo", help="write the demo campaign's export files and import them",
+                       description='Write a realistic six-week campaign (modelled on the "Jin" Hub campaign, '
+                                   "fictional influencers) as native export files of each platform, then import them.")
+    p.add_argument("--seed", type=int, default=2024, help="random seed (default 2024); same seed, same files")
+    p.add_argument("--folder", metavar="DIR", help="where to write the files (default: data/demo-exports)")
+    p.add_argument("--files-only", action="store_true", help="write the files but do not import them")
+    _db_args(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="serve the dashboard",
+                       description="Serve the dashboard on http://127.0.0.1:8050 (loopback only by default).")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
+    p.add_argument("--demo-if-empty", action="store_true", help="build the demo campaign first if the database is empty")
+    _db_args(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("status", help="what the database holds, per platform",
+                       description="Counts of accounts, posts, snapshots and days per platform, and recent imports.")
+    _db_args(p)
+    p.set_defaults(func=cmd_status)
+    return parser
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+class Progress:
+    """A one-line counter on a terminal; nothing extra when the output is a pipe or a file."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.tty = stream.isatty()
+
+    def __call__(self, i: int, n: int, label: str) -> None:
+        if self.tty:
+            width = 30
+            done = int(width * i / max(n, 1))
+            self.stream.write(f"\r[{'#' * done}{'.' * (width - done)}] {i}/{n} {label[:40]:<40}")
+            self.stream.flush()
+            if i == n:
+                self.stream.write("\r" + " " * (width + 50) + "\r")
+
+    def clear(self):
+        if self.tty:
+            self.stream.write("\r" + " " * 80 + "\r")
+
+
+def _engine(args, create=True):
+    return store.connect(args.db, create=create)
+
+
+def _archive(engine, args) -> Archive:
+    return Archive(store.archive_dir(engine, args.archive))
+
+
+def _print_results(results, show_rejects: int) -> int:
+    failed = 0
+    progress_clear = Progress()
+    for r in results:
+        progress_clear.clear()
+        print(r.line())
+        for pr in r.problems[:show_rejects]:
+            print(f"          rejected: {pr}")
+        if len(r.problems) > show_rejects:
+            print(f"          ... and {len(r.problems) - show_rejects} more rejected rows")
+        for t in r.ignored_tables:
+            print(f"          not a metrics report, left out: {t}")
+        failed += not r.ok
+    return failed
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise ReachError(f"--as-of {text!r} is not a date and time like 2024-12-22T18:00+08:00") from None
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+def cmd_import(args) -> int:
+    from collectors.pipeline import Importer
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(args.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ReachError(f"--tz {args.tz!r} is not a timezone name like Asia/Shanghai") from None
+    engine = _engine(args)
+    imp = Importer(engine, _archive(engine, args), tz=args.tz,
+                   as_of=_parse_time(args.as_of) if args.as_of else None,
+                   account=args.account, strict=args.strict)
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise ReachError("no such file or folder: " + ", ".join(missing))
+    progress = Progress()
+    results = []
+
+    def on_file(i, n, r):
+        progress.clear()
+        _print_results([r], args.show_rejects)
+        sys.stdout.flush()
+        progress(i, n, Path(r.name).name)
+        results.append(r)
+
+    imp.import_paths(args.paths, progress=on_file)
+    progress.clear()
+    failed = sum(not r.ok for r in results)
+    if len(results) > 1:
+        print(f"{len(results)} files: {sum(r.status == 'imported' for r in results)} imported, "
+              f"{sum(r.status == 'already imported' for r in results)} already imported, {failed} failed")
+    if not results:
+        print("no importable files found (.csv, .tsv, .txt, .xlsx, .zip)")
+        return 1
+    return 1 if failed else 0
+
+
+def cmd_rebuild(args) -> int:
+    from collectors.pipeline import rebuild
+
+    engine = _engine(args)
+    archive = _archive(engine, args)
+    if not archive.entries():
+        raise ReachError(f"the archive {archive.root} has no files: nothing to rebuild from")
+    progress = Progress()
+
+    def on_file(i, n, r):
+        progress.clear()
+        print(r.line())
+        progress(i, n, Path(r.name).name)
+
+    results = rebuild(engine, archive, progress=on_file)
+    failed = sum(not r.ok for r in results)
+    print(f"rebuilt from {len(results)} archived files; {failed} failed")
+    return 1 if failed else 0
+
+
+def cmd_roster_import(args) -> int:
+    from collectors.roster import apply_roster, load_roster
+
+    path = Path(args.file)
+    if not path.exists():
+        raise ReachError(f"no such file: {path}")
+    rows = load_roster(path.name, path.read_bytes())
+    engine = _engine(args)
+    c = apply_roster(engine, rows)
+    print(f"roster {path.name}: {len(rows)} rows, {c['influencers']} new influencers, "
+          f"{c['accounts_linked']} accounts linked ({c['accounts_created']} not seen in any export yet)")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from . import exports
+
+    engine = _engine(args, create=False)
+    df = exports.posts_frame(engine) if args.what == "posts" else exports.account_days_frame(engine)
+    data = exports.to_csv_bytes(df)
+    if args.output:
+        Path(args.output).write_bytes(data)
+        print(f"wrote {len(df)} rows to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from collectors.pipeline import Importer
+    from collectors.roster import apply_roster, load_roster
+
+    from .demo import write_demo
+
+    folder = Path(args.folder or "data/demo-exports")
+    demo = write_demo(folder, seed=args.seed)
+    print(f"wrote {len(demo.files)} export files and a roster to {folder}")
+    if args.files_only:
+        return 0
+    engine = _engine(args)
+    archive = _archive(engine, args)
+    progress = Progress()
+    results = []
+    for i, f in enumerate(demo.files, 1):
+        as_of = getattr(demo, "as_of", {}).get(f) if getattr(demo, "as_of", None) else None
+        imp = Importer(engine, archive, as_of=as_of)
+        r = imp.import_bytes(f.name, f.read_bytes(), display=str(f))
+        results.append(r)
+        progress.clear()
+        if not sys.stdout.isatty() or not r.ok:
+            print(r.line())
+        progress(i, len(demo.files), f.name)
+    progress.clear()
+    rows = load_roster(demo.roster.name, demo.roster.read_bytes())
+    c = apply_roster(engine, rows)
+    failed = sum(not r.ok for r in results)
+    print(f"demo campaign: {len(results)} files imported ({sum(r.status == 'already imported' for r in results)} "
+          f"already there), {failed} failed; roster: {c['influencers']} new influencers, {c['accounts_linked']} accounts")
+    return 1 if failed else 0
+
+
+def cmd_serve(args) -> int:
+    from .app import serve
+
+    return serve(args)
+
+
+def cmd_status(args) -> int:
+    import sqlalchemy as sa
+
+    engine = _engine(args, create=False)
+    q = sa.text("""
+        SELECT a.platform,
+               COUNT(DISTINCT a.id) AS accounts,
+               (SELECT COUNT(*) FROM posts p WHERE p.platform = a.platform) AS posts,
+               (SELECT COUNT(*) FROM post_snapshots s JOIN posts p ON p.id = s.post_pk WHERE p.platform = a.platform) AS snapshots,
+               (SELECT COUNT(*) FROM post_days d JOIN posts p ON p.id = d.post_pk WHERE p.platform = a.platform) AS post_days,
+               (SELECT COUNT(*) FROM account_days d JOIN accounts b ON b.id = d.account_pk WHERE b.platform = a.platform) AS account_days
+        FROM accounts a GROUP BY a.platform ORDER BY a.platform""")
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+        n_imports = conn.execute(sa.select(sa.func.count()).select_from(store.imports)).scalar()
+        last = conn.execute(sa.select(sa.func.max(store.imports.c.imported_at))).scalar()
+    print(f"{'platform':<10} {'accounts':>8} {'posts':>7} {'snapshots':>9} {'post-days':>9} {'acct-days':>9}")
+    for r in rows:
+        print(f"{r[0]:<10} {r[1]:>8} {r[2]:>7} {r[3]:>9} {r[4]:>9} {r[5]:>9}")
+    print(f"{n_imports} files imported" + (f", last at {last:%Y-%m-%d %H:%M} UTC" if last else ""))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args) or 0
+    except ReachError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Figures: plotly figures from frames (pure functions, no database, no Dash)."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from collectors.model import PLATFORM_LABELS
+
+# Okabe-Ito, a colour-blind-safe palette; one fixed colour per platform everywhere.
+PLATFORM_COLOURS = {
+    "x": "#000000",
+    "facebook": "#0072B2",
+    "instagram": "#CC79A7",
+    "youtube": "#D55E00",
+    "tiktok": "#009E73",
+    "linkedin": "#56B4E9",
+    "weibo": "#E69F00",
+    "douyin": "#F0E442",
+    "bilibili": "#999999",
+    "wechat": "#117733",
+}
+
+
+def cumulative_views_figure(df: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for platform, g in df.groupby("platform", sort=True):
+        fig.add_trace(go.Scatter(
+            x=g["day"], y=g["value"], mode="lines", name=PLATFORM_LABELS.get(platform, platform),
+            line=dict(color=PLATFORM_COLOURS.get(platform), width=2),
+            hovertemplate="%{x|%d %b %Y}: %{y:,.0f}<extra>%{fullData.name}</extra>",
+        ))
+    fig.update_layout(
+        title="Reach over time: cumulative views by platform (impressions where a platform reports no views)",
+        xaxis_title="Day (campaign timezone)", yaxis_title="Cumulative views", hovermode="x unified",
+        margin=dict(l=60, r=20, t=60, b=50), legend=dict(orientation="h", y=-0.2), template="plotly_white",
+    )
+    if df.empty:
+        fig.add_annotation(text="No data yet: import export files with `reach import` or run `reach demo`",
+                           showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+    return fig
