@@ -70,7 +70,9 @@ def cumulative_views(engine: sa.Engine, tz: str = "Asia/Shanghai") -> pd.DataFra
             .join(p, p.c.id == d.c.post_pk)).all(), columns=["platform", "post_pk", "day", "value"])
     parts = []
     if not snaps.empty:
-        snaps["day"] = pd.to_datetime(snaps["at"]).dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+        local = pd.to_datetime(snaps["at"]).dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
+        # A snapshot taken at local midnight holds the totals at the end of the day before.
+        snaps["day"] = (local - pd.Timedelta(microseconds=1)).dt.normalize()
         last = snaps.dropna(subset=["value"]).sort_values("at").groupby(["platform", "post_pk", "day"]).last().reset_index()
         for platform, g in last.groupby("platform"):
             wide = g.pivot(index="day", columns="post_pk", values="value").sort_index()

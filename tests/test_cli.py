@@ -1,0 +1,97 @@
+"""The command line as a user meets it: help everywhere, words instead of tracebacks, exit codes."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dashboard.cli import build_parser
+
+from conftest import ROOT, sample
+from test_store import x_content
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _commands(parser, prefix=()):
+    for action in parser._actions:
+        if action.__class__.__name__ == "_SubParsersAction":
+            for name, sub in action.choices.items():
+                yield prefix + (name,), sub, action
+                yield from _commands(sub, prefix + (name,))
+
+
+def run(*args, cwd=None, env=None):
+    return subprocess.run([sys.executable, "-m", "dashboard.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_every_command_has_help_text_and_appears_in_the_readme():
+    commands = list(_commands(build_parser()))
+    assert len(commands) >= 7
+    for path, sub, action in commands:
+        helps = {a.dest: a.help for a in action._get_subactions()}
+        assert helps.get(path[-1]), f"reach {' '.join(path)} has no help line"
+        assert sub.description, f"reach {' '.join(path)} has no description"
+        assert f"reach {' '.join(path)}" in README, f"reach {' '.join(path)} is not in README.md"
+
+
+def test_reach_help_lists_the_commands():
+    out = run("--help").stdout
+    for name in ("import", "rebuild", "roster", "export", "demo", "serve", "status"):
+        assert re.search(rf"^\s+{name}\s", out, re.M), name
+
+
+def test_importing_a_file_prints_one_line_and_a_second_time_says_already_imported(tmp_path):
+    f = tmp_path / "account_analytics_content_2024-12-16_2024-12-22.csv"
+    f.write_bytes(x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", 800, 10)]))
+    first = run("import", str(f), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("\n") == 1
+    assert "x.content" in first.stdout and "2 posts, 2 snapshots" in first.stdout and "0 rows rejected" in first.stdout
+    assert "\r" not in first.stdout + first.stderr  # piped output is plain lines
+    again = run("import", str(f), cwd=tmp_path)
+    assert again.returncode == 0 and "already imported" in again.stdout
+    assert (tmp_path / "data" / "reach.db").exists()
+
+
+def test_an_unknown_file_fails_with_exit_1_naming_the_closest_report_and_no_traceback(tmp_path):
+    f = tmp_path / "mystery.csv"
+    f.write_text("Post id,Date,Post text,Impresions,Likes\n1,\"Sun, Dec 22, 2024\",hi,5,1\n", encoding="utf-8")
+    r = run("import", str(f), cwd=tmp_path)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stdout + r.stderr
+    assert "X account analytics, Content export" in r.stdout
+    assert "Impresions" in r.stdout  # the column that did not match
+
+
+def test_user_mistakes_are_one_line_errors_not_tracebacks(tmp_path):
+    for args in (["import", "nope.csv"], ["import", "--as-of", "yesterday-ish", str(tmp_path)],
+                 ["import", "--db", "notadb://x", str(tmp_path)], ["roster", "import", "missing.csv"],
+                 ["export", "posts", "--db", str(tmp_path / "none.db")], ["serve", "--host", "0.0.0.0"]):
+        r = run(*args, cwd=tmp_path)
+        assert r.returncode != 0, args
+        assert "Traceback" not in r.stderr, (args, r.stderr)
+        assert r.stderr.startswith("error: "), (args, r.stderr)
+
+
+def test_reach_db_environment_variable_chooses_the_database(tmp_path):
+    f = tmp_path / "account_analytics_content_2024-12-16_2024-12-22.csv"
+    f.write_bytes(x_content([("1870000000000000001", 1200, 30)]))
+    db = tmp_path / "elsewhere" / "campaign.db"
+    r = run("import", str(f), cwd=tmp_path, env={"REACH_DB": str(db)})
+    assert r.returncode == 0, r.stderr
+    assert db.exists() and not (tmp_path / "data" / "reach.db").exists()
+    assert (db.parent / "archive" / "manifest.jsonl").exists()
+
+
+def test_a_folder_with_real_exports_imports_each_file_with_its_own_line(tmp_path):
+    folder = sample("twitter").parent
+    r = run("import", str(folder / "twitter"), cwd=tmp_path)
+    assert r.returncode == 0, r.stdout
+    lines = [l for l in r.stdout.splitlines() if l.startswith(("ok", "FAILED", "same"))]
+    assert len(lines) == 2 and all(l.startswith("ok") for l in lines)

@@ -1,0 +1,129 @@
+"""The import pipeline end to end: snapshot times, all-or-nothing files, rebuild from the archive."""
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from collectors import store
+from collectors.archive import Archive
+from collectors.pipeline import Importer, capture_time_from_name, rebuild
+from collectors.roster import apply_roster, load_roster
+from dashboard import exports
+
+from test_store import count, x_content, x_overview
+
+
+@pytest.fixture
+def engine(sqlite_url):
+    e = store.connect(sqlite_url)
+    yield e
+    e.dispose()
+
+
+def test_snapshot_time_comes_from_the_date_range_in_the_file_name():
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    assert capture_time_from_name("account_analytics_content_2025-11-02_2025-11-09.csv", tz) == datetime(2025, 11, 9, 16, tzinfo=timezone.utc)
+    assert capture_time_from_name("tweet_activity_metrics_rOpenSci_20200301_20200401_en.csv", tz) == datetime(2020, 4, 1, 16, tzinfo=timezone.utc)
+    assert capture_time_from_name("Dec-16-2024_Dec-23-2024_1039829308656930.csv", tz) == datetime(2024, 12, 23, 16, tzinfo=timezone.utc)
+    assert capture_time_from_name("Table data.csv", tz) is None
+
+
+def test_the_import_record_says_where_the_snapshot_time_came_from(engine):
+    data = x_content([("1870000000000000001", 1200, 30)])
+    when = datetime(2024, 12, 30, 9, 15, tzinfo=timezone.utc)
+    r1 = Importer(engine, None).import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv", data)
+    r2 = Importer(engine, None, as_of=when).import_bytes("whatever_2024-12-16_2024-12-22.csv", data + b"\n")
+    imported_at = datetime(2025, 1, 2, 3, 4, tzinfo=timezone.utc)
+    r3 = Importer(engine, None).import_bytes("posts.csv", data + b"\n\n", imported_at=imported_at)
+    assert (r1.captured_at_source, r2.captured_at_source, r3.captured_at_source) == ("file name", "--as-of", "import time")
+    assert r2.captured_at == when and r3.captured_at == imported_at
+    with engine.connect() as c:
+        got = c.execute(sa.select(store.imports.c.captured_at_source, store.imports.c.captured_at)
+                        .order_by(store.imports.c.id)).all()
+    assert got == [("file name", datetime(2024, 12, 22, 16)), ("--as-of", datetime(2024, 12, 30, 9, 15)),
+                   ("import time", datetime(2025, 1, 2, 3, 4))]
+
+
+def test_a_zip_with_one_broken_table_imports_nothing_at_all(engine):
+    good = x_content([("1870000000000000001", 1200, 30)])
+    broken = x_overview([("not a date", 5, 1), ("also not", 6, 2)])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("account_analytics_content_2024-12-16_2024-12-22.csv", good)
+        z.writestr("account_overview_analytics.csv", broken)
+    r = Importer(engine, None).import_bytes("both.zip", buf.getvalue())
+    assert r.status == "failed"
+    assert "every one of 2 rows was rejected" in r.message and "not a date" in r.message
+    assert count(engine, store.posts) == 0 and count(engine, store.imports) == 0
+    assert count(engine, store.import_failures) == 1
+
+
+def test_strict_mode_refuses_a_file_with_a_rejected_row(engine):
+    data = x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", 800, 10)]).replace(b",800,", b",8OO,")
+    r = Importer(engine, None, strict=True).import_bytes("a_2024-12-16_2024-12-22.csv", data)
+    assert r.status == "failed" and "--strict" in r.message
+    assert count(engine, store.posts) == 0
+
+
+def test_rebuild_from_the_archive_recreates_the_same_data(tmp_path, engine):
+    archive = Archive(tmp_path / "archive")
+    imp = Importer(engine, archive)
+    imp.import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv", x_content([("1870000000000000001", 1200, 30)]))
+    Importer(engine, archive, account="jinhub_yiwu").import_bytes(
+        "account_overview_analytics.csv", x_overview([("Sun, Dec 22, 2024", 5000, 70)]))
+    imp.import_bytes("no_date_in_name.csv", x_content([("1870000000000000001", 1500, 41)]))
+    before = exports.posts_frame(engine), exports.account_days_frame(engine)
+    with engine.connect() as c:
+        snaps_before = c.execute(sa.select(store.post_snapshots.c.captured_at).order_by(store.post_snapshots.c.captured_at)).all()
+    results = rebuild(engine, archive)
+    assert [r.status for r in results] == ["imported"] * 3
+    after = exports.posts_frame(engine), exports.account_days_frame(engine)
+    with engine.connect() as c:
+        snaps_after = c.execute(sa.select(store.post_snapshots.c.captured_at).order_by(store.post_snapshots.c.captured_at)).all()
+    assert snaps_after == snaps_before  # the import time of a dateless file is the original one
+    assert before[0].equals(after[0]) and before[1].equals(after[1])
+    assert after[1]["account"].tolist() == ["jinhub_yiwu"]
+
+
+def test_roster_maps_accounts_and_leaves_others_unassigned(engine):
+    Importer(engine, None).import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv",
+                                        x_content([("1870000000000000001", 1200, 30)], handle="ChenWei_Yiwu"))
+    Importer(engine, None).import_bytes("account_analytics_content_2024-12-16_2024-12-23.csv",
+                                        x_content([("1870000000000000009", 50, 1)], handle="someone_else"))
+    roster = "name,category,platform,handle,account_id\nChen Wei,official,X,@chenwei_yiwu,\nAmina Diallo,foreign resident,instagram,amina.in.yiwu,\n"
+    c = apply_roster(engine, load_roster("roster.csv", roster.encode()))
+    assert c == dict(influencers=2, accounts_linked=2, accounts_created=1)
+    df = exports.posts_frame(engine).set_index("post_id")
+    assert df.loc["1870000000000000001", "influencer"] == "Chen Wei"
+    assert df.loc["1870000000000000009", "influencer"] is None or str(df.loc["1870000000000000009", "influencer"]) in ("None", "nan", "<NA>")
+    again = apply_roster(engine, load_roster("roster.csv", roster.encode()))
+    assert again["influencers"] == 0 and again["accounts_created"] == 0
+
+
+def test_a_roster_with_a_bad_platform_is_refused_whole_naming_the_line():
+    from collectors.errors import StructureError
+
+    bad = "name,category,platform,handle\nChen Wei,official,x,chenwei\nLi Na,merchant,myspace,lina\n"
+    with pytest.raises(StructureError, match=r"roster.csv, line 3, column \"platform\": 'myspace'"):
+        load_roster("roster.csv", bad.encode())
+
+
+def test_export_csv_has_a_bom_iso_dates_and_neutralised_formulas(engine):
+    data = x_content([("1870000000000000001", 1200, 30)]).replace(b"Launch in Yiwu", b"=HYPERLINK(1)")
+    Importer(engine, None).import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv", data)
+    out = exports.to_csv_bytes(exports.posts_frame(engine))
+    assert out.startswith(b"\xef\xbb\xbf")
+    text = out[3:].decode()
+    header, row = text.splitlines()[:2]
+    assert header == ",".join(exports.POST_COLUMNS)
+    assert "'=HYPERLINK(1)" in row
+    assert "2024-12-21T16:00:00+00:00" in row  # "Sun, Dec 22, 2024" midnight in Asia/Shanghai
+    cells = row.split(",")
+    assert cells[exports.POST_COLUMNS.index("views")] == ""  # unknown stays empty, never 0
+    assert cells[exports.POST_COLUMNS.index("impressions")] == "1200"
