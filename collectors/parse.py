@@ -281,6 +281,7 @@ def parse_table(table: Table, ctx: Context, report: Report | None = None) -> Par
     cells = Cells(table, report, ctx)
     report.parse(cells)
     parsed = cells.result()
+    _reject_duplicate_keys(parsed)
     if parsed.rows_read and parsed.rows.empty and parsed.problems:
         first = "; ".join(str(p) for p in parsed.problems[:3])
         raise StructureError(
@@ -288,3 +289,33 @@ def parse_table(table: Table, ctx: Context, report: Report | None = None) -> Par
             f"nothing imported. First problems: {first}"
         )
     return parsed
+
+
+def _reject_duplicate_keys(parsed: Parsed) -> None:
+    """Two rows for one key in one file: an exact repeat is left out, a conflicting one rejected.
+
+    Which of two different values for the same post and moment is right cannot be known, so the
+    later row is refused with a pointer to the first rather than silently overwriting it.
+    """
+    rows, grain = parsed.rows, parsed.report.grain
+    keys = {model.POST_LIFETIME: ["post_id", "captured_at"], model.POST_DAILY: ["post_id", "day"],
+            model.ACCOUNT_DAY: ["account_id", "account_handle", "account_name", "day"]}[grain]
+    keys = [k for k in keys if k in rows]
+    if rows.empty or not keys:
+        return
+    dup = rows.duplicated(subset=keys, keep="first").to_numpy()
+    if not dup.any():
+        return
+    values = [c for c in rows.columns if c != "line"]
+    exact = rows.duplicated(subset=values, keep="first").to_numpy()
+    first_line = rows.groupby(keys, dropna=False, sort=False)["line"].transform("first")
+    for i in np.flatnonzero(dup & ~exact):
+        key = ", ".join(str(rows[k].iat[i]) for k in keys if pd.notna(rows[k].iat[i]))
+        parsed.problems.append(RowProblem(
+            parsed.table.source, int(rows["line"].iat[i]), parsed.table.header[0] if parsed.table.header else "",
+            key, f"a row for a new {'post' if grain != model.ACCOUNT_DAY else 'day'} "
+                 f"(line {int(first_line.iat[i])} already has {key} with other values)"))
+    n_exact = int((dup & exact).sum())
+    if n_exact:
+        parsed.skipped["exact repeats of an earlier row"] += n_exact
+    parsed.rows = rows[~dup].reset_index(drop=True)

@@ -17,6 +17,7 @@ import io
 import re
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -28,6 +29,9 @@ from .errors import ReadError
 # GBK/GB2312, which is what Excel on a Chinese Windows writes; it comes after UTF-8 because a
 # valid UTF-8 file is almost never valid GB18030 text by accident, while the reverse is common.
 ENCODINGS_WITHOUT_BOM = ("utf-8", "gb18030")
+
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, NotImplementedError,
+            UnicodeDecodeError, KeyError, RuntimeError, IndexError)
 
 MAX_MEMBER_BYTES = 1 << 30  # a ZIP member that inflates past 1 GiB is refused (ZIP bombs)
 
@@ -71,9 +75,14 @@ class Table:
 def read_bytes(file_name: str, data: bytes) -> list[Table]:
     """Every table in the file. Raises ReadError when the bytes cannot be read at all."""
     if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
-        if _is_xlsx(data):
-            return _read_xlsx(file_name, file_name, data)
-        return _read_zip(file_name, data)
+        try:
+            if _is_xlsx(data):
+                return _read_xlsx(file_name, file_name, data)
+            return _read_zip(file_name, data)
+        except _DAMAGED as e:
+            # A damaged archive fails deep inside zipfile/zlib/openpyxl with many error types.
+            kind = "workbook" if b"xl/" in data[:2000] else "ZIP file"
+            raise ReadError(f"{file_name}: the {kind} is damaged and cannot be read ({type(e).__name__}: {e})") from None
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise ReadError(
             f"{file_name}: this is an old Excel 97-2003 workbook (.xls); open it in Excel or "
@@ -92,10 +101,11 @@ def decode(source: str, data: bytes) -> str:
     if data.startswith(b"\xfe\xff"):
         return _decode(source, data[2:], "utf-16-be")
     head = data[:4000]
-    if len(head) >= 4 and head.count(b"\x00") > len(head) // 4:
-        # UTF-16 without a BOM: ASCII characters leave a NUL in every other byte.
-        enc = "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
-        return _decode(source, data, enc)
+    odd, even = head[1::2].count(0), head[0::2].count(0)
+    if len(data) % 2 == 0 and len(head) >= 8 and max(odd, even) >= 0.3 * len(head) / 2 \
+            and min(odd, even) < 0.1 * max(odd, even):
+        # UTF-16 without a BOM: ASCII text leaves a NUL in every other byte, all on one side.
+        return _decode(source, data, "utf-16-le" if odd > even else "utf-16-be")
     if b"\x00" in head:
         raise ReadError(f"{source}: this is a binary file, not a CSV export or a workbook")
     tried = []
@@ -215,17 +225,21 @@ def _read_zip(file_name: str, data: bytes) -> list[Table]:
                 raise ReadError(f"{file_name}: refusing ZIP entry {name!r}: absolute path or '..'")
             if info.file_size > MAX_MEMBER_BYTES:
                 raise ReadError(f"{file_name}: ZIP entry {name!r} inflates to {info.file_size} bytes (limit 1 GiB)")
+            lower = name.lower()
+            if not lower.endswith((".xlsx", ".csv", ".tsv", ".txt")):
+                continue  # images, PDFs, READMEs: not data, and not worth inflating
             try:
                 inner = z.read(info)
-            except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as e:
-                raise ReadError(f"{file_name}: cannot read ZIP entry {name!r} ({e})") from None
+            except _DAMAGED as e:
+                raise ReadError(f"{file_name}: cannot read ZIP entry {name!r} ({type(e).__name__}: {e})") from None
             source = f"{file_name}!{name}"
-            lower = name.lower()
             if lower.endswith(".xlsx"):
                 tables += _read_xlsx(file_name, source, inner)
             elif lower.endswith((".csv", ".tsv", ".txt")):
                 tables += _read_text(file_name, source, inner, member=name)
             # Other members (images, PDFs, README files) are not data: leave them.
+    if not tables:
+        raise ReadError(f"{file_name}: the ZIP file holds no CSV or XLSX export")
     for t in tables:
         t.member = t.member or t.source.split("!", 1)[1]
     return tables

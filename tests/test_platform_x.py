@@ -279,6 +279,6 @@ def test_an_overview_file_is_not_mistaken_for_a_content_file_or_the_reverse():
     content = read_bytes("c.csv", csv_bytes(CONTENT_EN, CONTENT_ROWS))[0]
     assert detect(overview).name == "x.overview"
     assert detect(content).name == "x.content"
-    unknown = read_bytes("u.csv", b"Date,Impressions,Likes\nSun, Apr 28 2024,1,2\n")[0]
+    unknown = read_bytes("u.csv", b"Post id,Day,Imps,Favs\n1,2024-04-28,1,2\n")[0]
     with pytest.raises(DetectError, match="Closest known report"):
         detect(unknown)

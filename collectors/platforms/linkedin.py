@@ -122,7 +122,7 @@ register(
         title="LinkedIn Page content export, Metrics sheet (per day)",
         grain=ACCOUNT_DAY,
         columns=METRICS_COLUMNS,
-        required=("day", "impressions", "_impressions_organic", "clicks", "likes"),
+        required=("day", "impressions", "clicks", "likes"),
         parse=parse_metrics,
         notes="Totals are organic plus sponsored; reach is unique impressions, organic only.",
     ),

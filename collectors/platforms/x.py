@@ -168,7 +168,9 @@ register(
         grain=ACCOUNT_DAY,
         columns=OVERVIEW_COLUMNS,
         required=("day", "impressions", "_profile_visits", "followers_gained"),
-        excludes=("Post id", "Tweets published"),
+        # A content export whose "Post id" header got damaged still has its text and link
+        # columns: it must not pass for an overview file.
+        excludes=("Post id", "Tweets published", "Post text", "Post Link", "Tweet id", "Tweet text"),
         parse=parse_daily,
     ),
 )
