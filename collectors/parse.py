@@ -22,7 +22,7 @@ from .errors import DetectError, RowProblem, StructureError
 from .read import Table, header_key
 from .registry import Report, reports
 
-NA_STRINGS = frozenset({"", "-", "--", "—", "N/A", "n/a", "NA", "null", "None", "nan"})
+NA_STRINGS = frozenset({"", "-", "--", "—", "N/A", "n/a", "NA", "null", "None", "nan", "undefined"})
 
 
 @dataclass

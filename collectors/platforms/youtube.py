@@ -1,0 +1,220 @@
+"""YouTube Studio: the Analytics "advanced mode" CSV export (Table data, Chart data, Totals).
+
+Studio exports one ZIP per view, named like ``Content 2024-12-16_2025-01-26 <channel name>.zip``,
+holding ``Table data.csv`` (one row per video, totals over the selected range, a Total row first
+and, when the table was cut at 500 rows, a "Showing top 500 results" footer), ``Chart data.csv``
+(one row per plotted video per day) and ``Totals.csv`` (one row per channel-day). Columns are
+whatever metrics were picked in the UI and headers come in the Studio language: German headers
+carry soft hyphens (the reader removes them from headers; the Total row's "Ge­samt" keeps them, so
+cells are cleaned here too). Video ids that start with "-" get a leading space as a guard against
+spreadsheet formulas; when that guard was missing, Excel turned the id into "#NAME?", which is
+lost for good and rejected. The files name no channel: the ZIP name is the only place it appears.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..model import ACCOUNT_DAY, POST_DAILY, POST_LIFETIME
+from ..read import header_key
+from ..registry import Report, register
+
+_VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+# "Content <start>_<end> <channel>.zip" (English), "Videos ..." (German UI); browsers add " (1)".
+_ZIP_NAME = re.compile(r"^\S+ \d{4}-\d{2}-\d{2}_\d{4}-\d{2}-\d{2} (?P<channel>.+?)(?: \(\d+\))?\.zip$", re.I)
+_TOTAL_WORDS = frozenset(map(str.casefold, (
+    "Total", "Totals", "Gesamt", "总计", "合计", "總計", "合計", "Totale", "Totaal", "Итого", "Всего",
+    "Totalt", "Toplam", "Tổng", "합계", "Суммарно",
+)))
+
+DATE_FORMATS = ["%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%b %d, %Y"]
+PUBLISH_FORMATS = ["%b %d, %Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%d.%m.%Y", "%Y年%m月%d日",
+                   "%Y/%m/%d", "ISO8601"]
+
+
+def _zh(label: str, part: str) -> list[str]:
+    """A Chinese header with its qualifier in full-width and in ASCII parentheses."""
+    return [f"{label}（{part}）", f"{label} ({part})", f"{label}({part})"]
+
+
+# Columns every Studio table shares. Chinese labels: from YouTube's zh-Hans help pages and code
+# that handles zh-CN exports; none has been seen in an exported file (see docs/platforms/youtube.md).
+VIDEO_COLUMNS = {
+    "post_id": ["Content", "Video", "Videos", "内容", "视频"],
+    "title": ["Video title", "Videotitel", "视频标题"],
+    "published_at": ["Video publish time", "Veröffentlichungszeitpunkt des Videos", "视频发布时间"],
+    "_duration": ["Duration", "Dauer", "时长"],
+}
+
+METRIC_COLUMNS = {
+    "views": ["Views", "Aufrufe", "观看次数"],
+    "watch_time_s": ["Watch time (hours)", "Wiedergabezeit (Stunden)", *_zh("观看时长", "小时")],
+    # Net subscribers (gained minus lost) attributed to the video; can be negative.
+    "_subscribers_net": ["Subscribers", "Abonnenten", "订阅人数"],
+    "followers_gained": ["Subscribers gained", "Gewonnene Abonnenten", "新增订阅人数", "获得的订阅人数"],
+    "_subscribers_lost": ["Subscribers lost", "Verlorene Abonnenten", "失去的订阅人数", "流失的订阅人数"],
+    "impressions": ["Impressions", "Thumbnail impressions", "Impressionen", "Thumbnail-Impressionen",
+                    "展示次数", "缩略图展示次数"],
+    "_ctr": ["Impressions click-through rate (%)", "Thumbnail click-through rate (%)",
+             "Klickrate der Impressionen (%)", *_zh("展示次数点击率", "%"), *_zh("展示点击率", "%")],
+    "likes": ["Likes", "Mag ich", "„Mag ich“-Bewertungen", "顶", "点赞数", "赞"],
+    "_dislikes": ["Dislikes", "Mag ich nicht", "踩"],
+    "comments": ["Comments added", "Hinzugefügte Kommentare", "添加的评论数", "新增评论数"],
+    "shares": ["Shares", "Geteilte Inhalte", "Teilen", "分享次数"],
+    "_average_view_duration": ["Average view duration", "Durchschnittliche Wiedergabedauer", "平均观看时长"],
+    "_average_percentage_viewed": ["Average percentage viewed (%)", "Durchschnittlich angesehen (%)",
+                                   *_zh("平均观看百分比", "%")],
+    "_unique_viewers": ["Unique viewers", "Einzelne Zuschauer", "唯一身份观看者人数"],
+    # Shorts feed appearances: not thumbnail impressions, and not comparable with them.
+    "_shown_in_feed": ["Shown in feed", "Im Feed angezeigt"],
+    "_viewed_vs_swiped": ["Viewed (vs. swiped away) (%)"],
+    "_new_viewers": ["New viewers", "Neue Zuschauer", "新观看者"],
+    "_returning_viewers": ["Returning viewers", "Wiederkehrende Zuschauer", "回访观看者"],
+    "_revenue": ["Estimated revenue (USD)", "Geschätzter Umsatz (USD)", "Geschätzter Umsatz (EUR)",
+                 *_zh("估算收入", "美元")],
+}
+
+DAY_COLUMN = {"day": ["Date", "Datum", "日期"]}
+
+TABLE_COLUMNS = {**VIDEO_COLUMNS, **METRIC_COLUMNS}
+CHART_COLUMNS = {**DAY_COLUMN, **VIDEO_COLUMNS, **METRIC_COLUMNS}
+TOTALS_COLUMNS = {**DAY_COLUMN, **METRIC_COLUMNS}
+
+_METRIC_OPTIONS = {
+    "views": {},
+    "impressions": {},
+    "likes": {},
+    "comments": {},
+    "shares": {},
+    "watch_time_s": {"integer": False, "scale": 3600.0},
+}
+
+
+def _clean(values: pd.Series) -> pd.Series:
+    """Cells without soft hyphens and zero-width characters (German exports hyphenate words)."""
+    return values.str.replace("[\u00ad\u200b\u200c\u200d\u2060\ufeff]", "", regex=True).str.strip()
+
+
+def _channel_from_name(c) -> None:
+    m = _ZIP_NAME.match(Path(c.table.file_name).name)
+    if m:
+        c.set("account_handle", m.group("channel").strip())
+
+
+def _metrics(c) -> None:
+    c.set_metrics(_METRIC_OPTIONS)
+    # "Subscribers gained" counts new subscribers; "Subscribers" is net of those lost. The gross
+    # figure is what followers_gained means, so the net one is the fallback, negatives and all.
+    if c.has("followers_gained"):
+        c.set("followers_gained", c.number("followers_gained"))
+    elif c.has("_subscribers_net"):
+        c.set("followers_gained", c.number("_subscribers_net"))
+
+
+def _skip_totals_and_footers(c) -> pd.Series:
+    """Video ids, after the Total row and the "Showing top 500 results" footer are left out."""
+    ids = _clean(c.text("post_id"))
+    c.skip(ids.str.casefold().isin(_TOTAL_WORDS).to_numpy(), "Total rows")
+    others = [i for i in range(len(c.table.header)) if i != c.pos["post_id"]]
+    rest_empty = np.ones(c.n, dtype=bool)
+    for i in others:
+        rest_empty &= (c.table.cells[i].astype(object).str.strip() == "").to_numpy()
+    not_id = ~ids.str.fullmatch(_VIDEO_ID).to_numpy()
+    # The footer's wording is localized ("Die 500 besten Ergebnisse werden angezeigt"): it is
+    # recognised by its shape, a lone text cell where a video id should be.
+    c.skip(not_id & rest_empty, "footer lines (Showing top N results)")
+    c.reject(not_id, "post_id",
+             "an 11-character YouTube video id (Excel turns ids starting with - into #NAME?)", ids)
+    return ids
+
+
+def _video_fields(c) -> None:
+    ids = _skip_totals_and_footers(c)
+    c.set("post_id", ids)
+    c.set("url", "https://www.youtube.com/watch?v=" + ids)
+    if c.has("title"):
+        c.set("title", c.text("title"))
+    if c.has("published_at"):
+        c.set("published_at", c.timestamp("published_at", PUBLISH_FORMATS))
+    _channel_from_name(c)
+
+
+def parse_table(c) -> None:
+    _video_fields(c)
+    _metrics(c)
+
+
+def parse_chart(c) -> None:
+    _video_fields(c)
+    c.set("day", c.date("day", DATE_FORMATS))
+    _metrics(c)
+
+
+def parse_totals(c) -> None:
+    c.set("day", c.date("day", DATE_FORMATS))
+    _channel_from_name(c)
+    _metrics(c)
+
+
+def _looks_like_video_table(table) -> bool:
+    """Some cell in the first column is a video id, or the table is empty (a header-only export)."""
+    if len(table) == 0:
+        return True
+    keys = table.keys
+    aliases = {header_key(a) for a in VIDEO_COLUMNS["post_id"]}
+    col = next(i for i, k in enumerate(keys) if k in aliases)
+    return bool(table.cells[col].astype(object).str.strip().str.fullmatch(_VIDEO_ID).any())
+
+
+_TOTALS_KEYS = frozenset(header_key(a) for al in TOTALS_COLUMNS.values() for a in al)
+_METRIC_KEYS = frozenset(header_key(a) for al in METRIC_COLUMNS.values() for a in al)
+
+
+def _looks_like_totals(table) -> bool:
+    """Totals.csv is a bare "Date,<metric>" table; a Date column alone says nothing about the platform."""
+    keys = [k for k in table.keys if k]
+    return all(k in _TOTALS_KEYS for k in keys) and any(k in _METRIC_KEYS for k in keys)
+
+
+_DATE_HEADERS = tuple(DAY_COLUMN["day"])
+
+register(
+    Report(
+        platform="youtube",
+        name="youtube.table_data",
+        title="YouTube Studio analytics export, Table data (per video, range totals)",
+        grain=POST_LIFETIME,
+        columns=TABLE_COLUMNS,
+        required=("post_id", "title"),
+        excludes=_DATE_HEADERS,
+        accepts=_looks_like_video_table,
+        parse=parse_table,
+        notes="Totals per video over the export's date range (lifetime when the range is Lifetime).",
+    ),
+    Report(
+        platform="youtube",
+        name="youtube.chart_data",
+        title="YouTube Studio analytics export, Chart data (per video per day)",
+        grain=POST_DAILY,
+        columns=CHART_COLUMNS,
+        required=("day", "post_id"),
+        accepts=_looks_like_video_table,
+        parse=parse_chart,
+        notes="One row per plotted video and day; only the videos shown in the chart.",
+    ),
+    Report(
+        platform="youtube",
+        name="youtube.totals",
+        title="YouTube Studio analytics export, Totals (per channel-day)",
+        grain=ACCOUNT_DAY,
+        columns=TOTALS_COLUMNS,
+        required=("day",),
+        excludes=tuple(VIDEO_COLUMNS["post_id"]),
+        accepts=_looks_like_totals,
+        parse=parse_totals,
+        notes="The channel's daily values of the metric plotted in the chart.",
+    ),
+)

@@ -1,0 +1,268 @@
+"""YouTube importer: the four real Studio exports in ../shared and fixtures made here in Studio's format.
+
+Expected counts and sums are recomputed from the raw bytes with the csv module, never with the
+code under test. Fixtures follow what the real files show: UTF-8 without BOM, LF, quoting only
+where needed, a Total row right under the header, ids that start with "-" written with a space.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from collectors.errors import DetectError
+from collectors.parse import Context, detect, parse_table
+from collectors.read import read_bytes
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "samples" / "real"
+YT = REAL / "youtube"
+OISIN = YT / "oisinqueva_table_data.csv"
+KRISH = YT / "krishp1010_table_data.csv"
+GERMAN = YT / "raphaeloe_de_tabellendaten.csv"
+CHART = YT / "priyankapatel05_chart_data.csv"
+
+
+def real(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"real sample {path} is not available")
+    return path
+
+
+def parse_all(name: str, data: bytes):
+    ctx = Context(name)
+    return [parse_table(t, ctx) for t in read_bytes(name, data)]
+
+
+def parse_one(name: str, data: bytes):
+    (p,) = parse_all(name, data)
+    return p
+
+
+def raw_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    text = path.read_bytes().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    return rows[0], rows[1:]
+
+
+def num(cell: str) -> float:
+    return float(cell) if cell.strip() else 0.0
+
+
+def csv_bytes(header, rows, *, newline="\n") -> bytes:
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator=newline)
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+# --- Table data (real files) ------------------------------------------------------------------
+
+def test_the_real_english_table_data_keeps_every_video_and_leaves_out_the_total_row():
+    header, rows = raw_rows(real(OISIN))
+    col = {h: i for i, h in enumerate(header)}
+    assert rows[0][0] == "Total"
+    videos = rows[1:]
+    p = parse_one(OISIN.name, OISIN.read_bytes())
+    assert p.report.name == "youtube.table_data"
+    assert len(videos) == 102
+    assert len(p.rows) == 102 and not p.problems and p.skipped == {"Total rows": 1}
+    assert list(p.rows["post_id"]) == [r[0].strip() for r in videos]
+    assert p.rows["views"].sum() == sum(num(r[col["Views"]]) for r in videos)
+    assert p.rows["likes"].sum() == sum(num(r[col["Likes"]]) for r in videos)
+    assert p.rows["impressions"].sum() == sum(num(r[col["Impressions"]]) for r in videos)
+    # Both "Subscribers gained" and net "Subscribers" are in this file: the gross one is used.
+    assert p.rows["followers_gained"].sum() == sum(num(r[col["Subscribers gained"]]) for r in videos)
+    assert p.rows["followers_gained"].sum() != sum(num(r[col["Subscribers"]]) for r in videos)
+    hours = sum(num(r[col["Watch time (hours)"]]) for r in videos)
+    assert p.rows["watch_time_s"].sum() == pytest.approx(hours * 3600)
+
+
+def test_a_video_id_written_with_a_leading_space_is_stripped_and_linked():
+    _, rows = raw_rows(real(OISIN))
+    spaced = next(r[0] for r in rows if r[0].startswith(" "))
+    p = parse_one(OISIN.name, OISIN.read_bytes())
+    hit = p.rows[p.rows["post_id"] == spaced.strip()]
+    assert len(hit) == 1 and spaced.strip().startswith("-")
+    assert hit["url"].iloc[0] == f"https://www.youtube.com/watch?v={spaced.strip()}"
+
+
+def test_publish_dates_like_dec_15_2023_are_read_as_that_day_in_the_campaign_timezone():
+    p = parse_one(OISIN.name, real(OISIN).read_bytes())
+    first = p.rows.iloc[0]
+    assert first["post_id"] == "M1fTBQ96BRM"
+    assert first["published_at"] == pd.Timestamp("2023-12-15 00:00", tz="Asia/Shanghai")
+    assert first["views"] == 4835 and first["followers_gained"] == 3
+
+
+def test_the_real_crlf_table_data_rejects_the_excel_damaged_id_and_skips_the_footer():
+    header, rows = raw_rows(real(KRISH))
+    col = {h: i for i, h in enumerate(header)}
+    assert rows[0][0] == "Total" and rows[-1][0] == "Showing top 500 results"
+    assert b"\r\n" in KRISH.read_bytes()
+    videos = rows[1:-1]
+    damaged = [i for i, r in enumerate(videos) if r[0] == "#NAME?"]
+    good = [r for r in videos if r[0] != "#NAME?"]
+    p = parse_one(KRISH.name, KRISH.read_bytes())
+    assert p.report.name == "youtube.table_data"
+    assert len(videos) == 500 and len(damaged) == 1
+    assert len(p.rows) == 499
+    assert p.skipped == {"Total rows": 1, "footer lines (Showing top N results)": 1}
+    (problem,) = p.problems
+    assert problem.source == KRISH.name and problem.column == "Content" and problem.value == "#NAME?"
+    assert problem.line == damaged[0] + 3  # header on line 1, Total on line 2
+    assert p.rows["views"].sum() == sum(num(r[col["Views"]]) for r in good)
+    # No "Subscribers gained" column: the net "Subscribers" figure is used, negatives included.
+    assert p.rows["followers_gained"].sum() == sum(num(r[col["Subscribers"]]) for r in good)
+    assert p.rows["watch_time_s"].sum() == pytest.approx(3600 * sum(num(r[col["Watch time (hours)"]]) for r in good))
+    spaced = [r[0].strip() for r in good if r[0].startswith(" ")]
+    assert len(spaced) == 11 and set(spaced) <= set(p.rows["post_id"])
+
+
+def test_blank_metric_cells_stay_missing_instead_of_becoming_zero():
+    header, rows = raw_rows(real(KRISH))
+    col = {h: i for i, h in enumerate(header)}
+    blank = next(r for r in rows[1:-1] if r[col["Views"]] == "")
+    p = parse_one(KRISH.name, KRISH.read_bytes())
+    row = p.rows[p.rows["post_id"] == blank[0].strip()].iloc[0]
+    assert pd.isna(row["views"]) and pd.isna(row["watch_time_s"])
+    assert row["impressions"] == float(blank[col["Impressions"]])
+
+
+def test_the_real_german_table_data_matches_headers_with_soft_hyphens_and_skips_gesamt_and_footer():
+    header, rows = raw_rows(real(GERMAN))
+    assert "\u00ad" in header[0] and "\u00ad" in rows[0][0]
+    col = {h.replace("\u00ad", ""): i for i, h in enumerate(header)}
+    videos = rows[1:-1]
+    assert len(rows[-1]) == 1  # the localized footer is a lone cell
+    p = parse_one(GERMAN.name, GERMAN.read_bytes())
+    assert p.report.name == "youtube.table_data"
+    assert len(p.rows) == len(videos) == 500 and not p.problems
+    assert p.skipped == {"Total rows": 1, "footer lines (Showing top N results)": 1}
+    assert p.rows["views"].sum() == sum(num(r[col["Aufrufe"]]) for r in videos)
+    assert p.rows["impressions"].sum() == sum(num(r[col["Impressionen"]]) for r in videos)
+    assert p.rows["followers_gained"].sum() == sum(num(r[col["Abonnenten"]]) for r in videos)
+    assert list(p.rows["title"][:2]) == [videos[0][1], videos[1][1]]
+    # Some videos have no publish time in the file: those stay unknown, the row is kept.
+    published = [r[2] for r in videos]
+    assert p.rows["published_at"].notna().sum() == sum(1 for v in published if v) == 483
+
+
+# --- Chart data (real file) -------------------------------------------------------------------
+
+def test_the_real_chart_data_gives_one_row_per_video_and_day_with_each_videos_views():
+    header, rows = raw_rows(real(CHART))
+    assert header == ["Date", "Content", "Video title", "Video publish time", "Duration", "Views"]
+    p = parse_one(CHART.name, CHART.read_bytes())
+    assert p.report.name == "youtube.chart_data" and p.report.grain == "post_daily"
+    assert len(p.rows) == len(rows) == 1825 and not p.problems
+    expected: dict[str, float] = {}
+    for r in rows:
+        expected[r[1]] = expected.get(r[1], 0) + float(r[5])
+    got = p.rows.groupby("post_id")["views"].sum().to_dict()
+    assert got == expected and len(got) == 5
+    assert p.rows["day"].min() == pd.Timestamp(min(r[0] for r in rows))
+    assert p.rows["day"].max() == pd.Timestamp(max(r[0] for r in rows))
+    assert p.rows.duplicated(["post_id", "day"]).sum() == 0
+
+
+# --- fixtures in Studio's format --------------------------------------------------------------
+
+def test_totals_read_iso_days_and_the_day_first_dates_excel_writes_when_it_resaves():
+    iso = csv_bytes(["Date", "Views"], [["2025-06-13", "120"], ["2025-06-14", "80"]])
+    excel = csv_bytes(["Date", "Views"], [["13-06-2025", "120"], ["14-06-2025", "80"]], newline="\r\n")
+    for name, data in (("Totals.csv", iso), ("Totals (resaved).csv", excel)):
+        p = parse_one(name, data)
+        assert p.report.name == "youtube.totals" and p.report.grain == "account_day"
+        assert list(p.rows["day"]) == [pd.Timestamp("2025-06-13"), pd.Timestamp("2025-06-14")]
+        assert list(p.rows["views"]) == [120, 80] and not p.problems
+
+
+def test_a_studio_zip_yields_table_chart_and_totals_under_the_channel_named_in_the_zip():
+    table = csv_bytes(
+        ["Content", "Video title", "Video publish time", "Duration", "Views", "Watch time (hours)",
+         "Subscribers", "Impressions", "Impressions click-through rate (%)"],
+        [["Total", "", "", "", "1500", "12.5", "7", "9000", "4.1"],
+         ["UWQNrpakgcA", "Jin Hub launch, Yiwu", "Dec 22, 2024", "61", "1200", "10.25", "6", "7000", "4.5"],
+         [" -yquaLFqjE4", "Merchants, part 2", "Dec 24, 2024", "300", "300", "2.25", "1", "2000", "2.8"]])
+    chart = csv_bytes(
+        ["Date", "Content", "Video title", "Video publish time", "Duration", "Views"],
+        [["2024-12-22", "UWQNrpakgcA", "Jin Hub launch, Yiwu", "Dec 22, 2024", "61", "700"],
+         ["2024-12-23", "UWQNrpakgcA", "Jin Hub launch, Yiwu", "Dec 22, 2024", "61", "500"]])
+    totals = csv_bytes(["Date", "Views"], [["2024-12-22", "700"], ["2024-12-23", "800"]])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("Table data.csv", table)
+        z.writestr("Chart data.csv", chart)
+        z.writestr("Totals.csv", totals)
+    name = "Content 2024-12-16_2025-01-26 Jin Hub Channel.zip"
+    parsed = {p.report.name: p for p in parse_all(name, buf.getvalue())}
+    assert set(parsed) == {"youtube.table_data", "youtube.chart_data", "youtube.totals"}
+    t = parsed["youtube.table_data"]
+    assert list(t.rows["post_id"]) == ["UWQNrpakgcA", "-yquaLFqjE4"]
+    assert list(t.rows["watch_time_s"]) == [36900.0, 8100.0]
+    assert t.table.source == f"{name}!Table data.csv"
+    assert parsed["youtube.chart_data"].rows["views"].sum() == 1200
+    assert parsed["youtube.totals"].rows["views"].sum() == 1500
+    for p in parsed.values():
+        assert set(p.rows["account_handle"]) == {"Jin Hub Channel"}
+
+
+def test_a_table_exported_from_the_chinese_studio_ui_maps_its_headers_and_skips_the_zongji_row():
+    data = csv_bytes(
+        ["内容", "视频标题", "视频发布时间", "时长", "观看次数", "观看时长（小时）", "订阅人数", "展示次数",
+         "展示次数点击率 (%)"],
+        [["总计", "", "", "", "5000", "40.5", "-3", "60000", "5.2"],
+         ["UWQNrpakgcA", "义乌“金”枢纽", "2024-12-22 10:55:13", "61", "4000", "30.5", "-5", "50000", "6.1"],
+         ["M1fTBQ96BRM", "短片：市场", "Dec 23, 2024", "30", "1000", "10", "2", "10000", "4.0"]])
+    p = parse_one("表格数据.csv", data)
+    assert p.report.name == "youtube.table_data"
+    assert p.skipped == {"Total rows": 1} and not p.problems
+    assert list(p.rows["views"]) == [4000, 1000]
+    assert list(p.rows["impressions"]) == [50000, 10000]
+    assert list(p.rows["watch_time_s"]) == [30.5 * 3600, 36000]
+    assert list(p.rows["followers_gained"]) == [-5, 2]
+    assert p.rows["published_at"].iloc[0] == pd.Timestamp("2024-12-22 10:55:13", tz="Asia/Shanghai")
+    assert p.rows["title"].iloc[0] == "义乌“金”枢纽"
+
+
+def test_a_bad_number_rejects_only_its_row_and_names_file_line_and_column():
+    data = csv_bytes(
+        ["Content", "Video title", "Video publish time", "Views", "Likes", "Comments added", "Shares"],
+        [["Total", "", "", "30", "3", "1", "1"],
+         ["UWQNrpakgcA", "one", "Dec 22, 2024", "10", "1", "0", "0"],
+         ["M1fTBQ96BRM", "two", "Dec 23, 2024", "12 views", "1", "1", "1"],
+         ["OrVFdHWj3p4", "three", "Dec 24, 2024", "8", "1", "0", "0"]])
+    p = parse_one("Table data.csv", data)
+    assert list(p.rows["post_id"]) == ["UWQNrpakgcA", "OrVFdHWj3p4"]
+    assert list(p.rows["comments"]) == [0, 0] and list(p.rows["shares"]) == [0, 0]
+    (problem,) = p.problems
+    assert (problem.source, problem.line, problem.column, problem.value) == ("Table data.csv", 4, "Views", "12 views")
+    assert "whole number" in problem.expected
+
+
+def test_no_youtube_report_claims_a_real_sample_of_another_platform():
+    if not REAL.is_dir():
+        pytest.skip(f"real samples not available ({REAL} is absent)")
+    claimed = {}
+    for f in sorted(REAL.rglob("*.csv")):
+        for t in read_bytes(f.name, f.read_bytes()):
+            try:
+                claimed[f"{f.parent.name}/{f.name}"] = detect(t).name
+            except DetectError:
+                pass
+    for name, report in claimed.items():
+        assert report.startswith("youtube.") == name.startswith("youtube/"), (name, report)
+    assert claimed["youtube/priyankapatel05_chart_data.csv"] == "youtube.chart_data"
+    assert sum(r == "youtube.table_data" for r in claimed.values()) == 3
+
+
+def test_a_date_and_metric_table_from_another_platform_is_not_taken_for_youtube_totals():
+    data = csv_bytes(["Date", "Hour", "Active followers"], [["2021-03-08", "1", "55398"]])
+    (t,) = read_bytes("FollowerActivity.csv", data)
+    with pytest.raises(DetectError):
+        detect(t)
