@@ -296,6 +296,8 @@ class AccountResolver:
         row = (self.by_id.get(account_id) if account_id else None) or (
             self.by_handle.get(handle.lower()) if handle else None
         ) or (self.by_key.get(name) if name and not account_id and not handle else None)
+        if row is None and handle and not account_id:
+            row = self.by_id.get(handle)  # --account given as a platform id
         if row is None:
             key = account_id or (handle.lower() if handle else None) or name or "unknown"
             row = self.by_key.get(key)
@@ -336,7 +338,8 @@ def _account_pks(conn, platform: str, rows: pd.DataFrame, fallback: str | None) 
         if tup not in cache:
             d = dict(zip(cols, tup))
             aid, handle, name = d.get("account_id"), d.get("account_handle"), d.get("account_name")
-            if not (aid or handle or name):
+            if not (aid or handle) and fallback:
+                # --account names the account better than a display name guessed from a file name.
                 handle = fallback
             cache[tup] = resolver.resolve(aid, handle, name)
         out.append(cache[tup])

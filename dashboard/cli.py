@@ -238,7 +238,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from collectors.pipeline import Importer
+    from zoneinfo import ZoneInfo
+
+    from collectors.pipeline import Importer, capture_time_from_name
     from collectors.roster import apply_roster, load_roster
 
     from .demo import write_demo
@@ -250,11 +252,17 @@ def cmd_demo(args) -> int:
         return 0
     engine = _engine(args)
     archive = _archive(engine, args)
+    # The roster first, as a campaign team would set it up: it ties handles to platform ids,
+    # so files that name an account either way land on the same account.
+    c = apply_roster(engine, load_roster(demo.roster.name, demo.roster.read_bytes()))
     progress = Progress()
     results = []
     for i, f in enumerate(demo.files, 1):
-        as_of = getattr(demo, "as_of", {}).get(f) if getattr(demo, "as_of", None) else None
-        imp = Importer(engine, archive, as_of=as_of)
+        # Like a careful user: the account for files whose rows name none, and the export
+        # time for files whose name carries no date range.
+        as_of = None if capture_time_from_name(f.name, ZoneInfo("Asia/Shanghai")) else demo.as_of.get(f)
+        owner = demo.accounts.get(f)
+        imp = Importer(engine, archive, as_of=as_of, account=owner.handle if owner else None)
         r = imp.import_bytes(f.name, f.read_bytes(), display=str(f))
         results.append(r)
         progress.clear()
@@ -262,8 +270,6 @@ def cmd_demo(args) -> int:
             print(r.line())
         progress(i, len(demo.files), f.name)
     progress.clear()
-    rows = load_roster(demo.roster.name, demo.roster.read_bytes())
-    c = apply_roster(engine, rows)
     failed = sum(not r.ok for r in results)
     print(f"demo campaign: {len(results)} files imported ({sum(r.status == 'already imported' for r in results)} "
           f"already there), {failed} failed; roster: {c['influencers']} new influencers, {c['accounts_linked']} accounts")

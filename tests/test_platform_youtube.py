@@ -209,7 +209,7 @@ def test_a_studio_zip_yields_table_chart_and_totals_under_the_channel_named_in_t
     assert parsed["youtube.chart_data"].rows["views"].sum() == 1200
     assert parsed["youtube.totals"].rows["views"].sum() == 1500
     for p in parsed.values():
-        assert set(p.rows["account_handle"]) == {"Jin Hub Channel"}
+        assert set(p.rows["account_name"]) == {"Jin Hub Channel"}
 
 
 def test_a_table_exported_from_the_chinese_studio_ui_maps_its_headers_and_skips_the_zongji_row():

@@ -101,7 +101,7 @@ def _clean(values: pd.Series) -> pd.Series:
 def _channel_from_name(c) -> None:
     m = _ZIP_NAME.match(Path(c.table.file_name).name)
     if m:
-        c.set("account_handle", m.group("channel").strip())
+        c.set("account_name", m.group("channel").strip())
 
 
 def _metrics(c) -> None:
