@@ -24,11 +24,11 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/reach serve --demo-if-empty
 
-# Browser tests need Debian's chromium and chromium-driver: installed here when missing and
+# Browser tests need Debian's chromium and chromium-driver (and CJK fonts, so screenshots show Chinese names):
 # we are root; without them the browser tests skip and say why.
 chromium:
-	@command -v chromedriver >/dev/null && command -v chromium >/dev/null || { \
-	  if [ "$(ROOT)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
+	@command -v chromedriver >/dev/null && command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || { \
+	  if [ "$(ROOT)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk) \
 	    || echo "could not install chromium: browser tests will be skipped"; \
 	  else echo "chromium/chromium-driver missing and not root: browser tests will be skipped"; fi; }
 

@@ -9,9 +9,10 @@ single export can hold a million rows; a value that does not parse rejects its r
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -42,6 +43,29 @@ class Parsed:
     problems: list[RowProblem]
     rows_read: int
     skipped: Counter  # reason -> rows left out on purpose (totals, footers, junk rows)
+
+
+# File names that carry the export's date range: X, Meta, YouTube Studio ZIPs.
+_RANGES = [
+    (re.compile(r"(?<!\d)(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})(?!\d)"), "%Y-%m-%d"),
+    (re.compile(r"(?<!\d)(\d{8})_(\d{8})(?!\d)"), "%Y%m%d"),
+    (re.compile(r"([A-Z][a-z]{2}-\d{2}-\d{4})_([A-Z][a-z]{2}-\d{2}-\d{4})"), "%b-%d-%Y"),
+]
+
+
+def date_range_from_name(name: str) -> tuple[date, date] | None:
+    """The (first, last) day of the date range written in an export's file name, if any."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    for rx, fmt in _RANGES:
+        m = rx.search(base)
+        if m:
+            try:
+                first, last = (datetime.strptime(g, fmt).date() for g in m.groups())
+            except ValueError:
+                continue
+            if first <= last:
+                return first, last
+    return None
 
 
 # --- detection --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from . import store
 from .archive import Archive, Entry, sha256
 from .errors import DetectError, ReachError, RowProblem, StructureError
 from .model import POST_LIFETIME
-from .parse import Context, Parsed, parse_table
+from .parse import Context, Parsed, date_range_from_name, parse_table
 from .read import read_bytes
 
 IMPORTABLE = (".csv", ".tsv", ".txt", ".xlsx", ".zip", ".xls")
@@ -48,6 +48,7 @@ class FileResult:
     captured_at_source: str | None = None
     message: str = ""
     import_id: int | None = None
+    unknown_account: bool = False
 
     @property
     def ok(self) -> bool:
@@ -70,16 +71,11 @@ class FileResult:
         text += f"; {self.rejected} rows rejected"
         if self.skipped:
             text += " (left out: " + ", ".join(f"{n} {r}" for r, n in self.skipped.items()) + ")"
+        if self.unknown_account:
+            text += "; the file names no account: stored under 'unknown' (name it with --account)"
         if self.captured_at_source and self.snapshots:
             text += f"; snapshot time {self.captured_at:%Y-%m-%d %H:%M} UTC from {self.captured_at_source}"
         return text
-
-
-_RANGES = [
-    (re.compile(r"(?<!\d)(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})(?!\d)"), "%Y-%m-%d"),
-    (re.compile(r"(?<!\d)(\d{8})_(\d{8})(?!\d)"), "%Y%m%d"),
-    (re.compile(r"([A-Z][a-z]{2}-\d{2}-\d{4})_([A-Z][a-z]{2}-\d{2}-\d{4})"), "%b-%d-%Y"),
-]
 
 
 def capture_time_from_name(name: str, tz: ZoneInfo) -> datetime | None:
@@ -88,16 +84,11 @@ def capture_time_from_name(name: str, tz: ZoneInfo) -> datetime | None:
     ``account_analytics_content_2025-11-02_2025-11-09.csv`` holds totals through 9 Nov, so its
     snapshot is taken as 10 Nov 00:00 in the campaign timezone.
     """
-    base = Path(name).name
-    for rx, fmt in _RANGES:
-        m = rx.search(base)
-        if m:
-            try:
-                end = datetime.strptime(m.group(2), fmt)
-            except ValueError:
-                continue
-            return (end + timedelta(days=1)).replace(tzinfo=tz).astimezone(timezone.utc)
-    return None
+    found = date_range_from_name(name)
+    if found is None:
+        return None
+    end = datetime.combine(found[1], datetime.min.time())
+    return (end + timedelta(days=1)).replace(tzinfo=tz).astimezone(timezone.utc)
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
@@ -169,6 +160,7 @@ class Importer:
         result.import_id = w.import_id
         result.posts, result.posts_new = w.posts_seen, w.posts_new
         result.snapshots, result.post_days, result.account_days = w.snapshots, w.post_days, w.account_days
+        result.unknown_account = w.unknown_account
         return result
 
     def _options(self) -> dict:

@@ -279,6 +279,7 @@ class WriteResult:
     snapshots: int
     post_days: int
     account_days: int
+    unknown_account: bool = False  # some rows named no account and none was given
 
 
 class AccountResolver:
@@ -383,6 +384,9 @@ def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: 
         platform = p.report.platform
         rows = rows.copy()
         rows["account_pk"] = _account_pks(conn, platform, rows, fallback_account)
+        if fallback_account is None and not any(
+                c in rows and rows[c].notna().any() for c in ("account_id", "account_handle", "account_name")):
+            res.unknown_account = True
         if p.report.grain == ACCOUNT_DAY:
             rows = _dedupe(rows, ["account_pk", "day"])
             rows["day"] = rows["day"].dt.date

@@ -127,3 +127,20 @@ def test_export_csv_has_a_bom_iso_dates_and_neutralised_formulas(engine):
     cells = row.split(",")
     assert cells[exports.POST_COLUMNS.index("views")] == ""  # unknown stays empty, never 0
     assert cells[exports.POST_COLUMNS.index("impressions")] == "1200"
+
+
+def test_youtube_range_totals_of_videos_older_than_the_range_are_not_stored_as_lifetime(engine):
+    table = ("Content,Video title,Video publish time,Duration,Views,Watch time (hours),Subscribers,Impressions,"
+             "Impressions click-through rate (%)\n"
+             "Total,,,,1500,10.5,3,9000,4.1\n"
+             "aaaaaaaaaaa,Launch day in Yiwu,\"Dec 22, 2024\",60,1200,8.0,2,7000,4.0\n"
+             "bbbbbbbbbbb,An older video,\"Nov 2, 2024\",90,300,2.5,1,2000,4.5\n")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("Table data.csv", table)
+    r = Importer(engine, None).import_bytes("Content 2024-12-16_2024-12-29 Jin Hub Channel.zip", buf.getvalue())
+    assert r.status == "imported", r.message
+    assert r.snapshots == 1
+    assert r.skipped["range totals of videos published before the range starts (not lifetime)"] == 1
+    with engine.connect() as c:
+        assert c.execute(sa.select(store.posts.c.post_id)).scalars().all() == ["aaaaaaaaaaa"]

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..model import ACCOUNT_DAY, POST_DAILY, POST_LIFETIME
 from ..read import header_key
+from ..parse import date_range_from_name
 from ..registry import Report, register
 
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
@@ -144,7 +145,21 @@ def _video_fields(c) -> None:
 
 def parse_table(c) -> None:
     _video_fields(c)
+    _leave_out_range_totals(c)
     _metrics(c)
+
+
+def _leave_out_range_totals(c) -> None:
+    """Table data holds totals over the range chosen in Studio. For a video published before that
+    range starts they are not lifetime totals, and storing them as a snapshot would make the next
+    snapshot's difference wrong; they are left out (the file stays in the archive)."""
+    found = date_range_from_name(c.table.file_name)
+    if found is None or "published_at" not in c.out:
+        return  # no range named: Studio's "Lifetime" range, as far as anyone can tell
+    start = pd.Timestamp(found[0]).tz_localize(c.ctx.tz).tz_convert("UTC")
+    published = c.out["published_at"]
+    c.skip((published.notna() & (published < start)).to_numpy(),
+           "range totals of videos published before the range starts (not lifetime)")
 
 
 def parse_chart(c) -> None:
