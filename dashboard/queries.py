@@ -91,3 +91,53 @@ def cumulative_views(engine: sa.Engine, tz: str = "Asia/Shanghai") -> pd.DataFra
         return pd.DataFrame(columns=["platform", "day", "value"])
     out = pd.concat(parts).groupby(["platform", "day"], as_index=False)["value"].sum()
     return out.sort_values(["platform", "day"]).reset_index(drop=True)
+
+
+# --- frames for the metrics engine ------------------------------------------------------------
+
+class Frames:
+    """Everything the metrics engine needs, read once: posts with their account and influencer,
+    lifetime snapshots, daily post rows and account-day rows. Times are UTC (tz-aware); days are
+    naive midnights."""
+
+    def __init__(self, posts, snapshots, post_days, account_days):
+        self.posts, self.snapshots, self.post_days, self.account_days = posts, snapshots, post_days, account_days
+
+
+def load_frames(engine: sa.Engine) -> Frames:
+    from collectors.model import METRICS
+
+    p, a, i = store.posts, store.accounts, store.influencers
+    s, d, ad = store.post_snapshots, store.post_days, store.account_days
+    label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
+    with engine.connect() as conn:
+        posts = pd.DataFrame(conn.execute(
+            sa.select(p.c.id.label("post_pk"), p.c.platform, p.c.post_id, label.label("account"),
+                      a.c.id.label("account_pk"), i.c.name.label("influencer"), i.c.category,
+                      p.c.published_at, p.c.url, p.c.title, p.c.post_type)
+            .select_from(p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id))
+        ).mappings().all(), columns=["post_pk", "platform", "post_id", "account", "account_pk", "influencer",
+                                     "category", "published_at", "url", "title", "post_type"])
+        snaps = pd.DataFrame(conn.execute(
+            sa.select(s.c.post_pk, p.c.platform, p.c.published_at, s.c.captured_at, *[s.c[m] for m in METRICS])
+            .join(p, p.c.id == s.c.post_pk)).mappings().all(),
+            columns=["post_pk", "platform", "published_at", "captured_at", *METRICS])
+        days = pd.DataFrame(conn.execute(sa.select(d.c.post_pk, d.c.day, *[d.c[m] for m in METRICS])).mappings().all(),
+                            columns=["post_pk", "day", *METRICS])
+        adays = pd.DataFrame(conn.execute(
+            sa.select(a.c.platform, label.label("account"), a.c.id.label("account_pk"), ad.c.day,
+                      *[ad.c[m] for m in METRICS]).join(a, a.c.id == ad.c.account_pk)).mappings().all(),
+            columns=["platform", "account", "account_pk", "day", *METRICS])
+    unassigned = posts["influencer"].isna()
+    posts.loc[unassigned, "influencer"] = posts.loc[unassigned, "account"] + " (unassigned)"
+    posts.loc[unassigned, "category"] = "unassigned"
+    posts["published_at"] = pd.to_datetime(posts["published_at"]).dt.tz_localize("UTC")
+    for f in (snaps,):
+        f["published_at"] = pd.to_datetime(f["published_at"]).dt.tz_localize("UTC")
+        f["captured_at"] = pd.to_datetime(f["captured_at"]).dt.tz_localize("UTC")
+    for f in (days, adays):
+        f["day"] = pd.to_datetime(f["day"])
+    for f in (snaps, days, adays):
+        for m in METRICS:
+            f[m] = pd.to_numeric(f[m]).astype("float64")
+    return Frames(posts, snaps, days, adays)

@@ -1,0 +1,412 @@
+"""Metrics: the numbers the dashboard, the exports, the summary and the notebooks show.
+
+Pure functions, frames in and frames out; every definition is written down in docs/metrics.md and
+checked by a second, independent implementation in tests/test_metrics_oracle.py.
+
+The central step is ``increments``: lifetime snapshots become daily increments per post and
+metric, in the campaign timezone. Between two snapshots the difference is spread over the local
+days of the interval pro rata by hours (marked interpolated when it spans more than one day). A
+drop (a platform correction) is never shown as negative activity: increments follow the running
+maximum of the lifetime value, and whatever a post ends below that maximum is taken back from its
+latest increments, so increments are never negative and always add up to the latest lifetime
+value minus the baseline. Daily observations are used as they are.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from collectors.model import METRICS, NON_ADDITIVE
+
+from .config import Campaign
+
+ADDITIVE = tuple(m for m in METRICS if m not in NON_ADDITIVE)
+INC_COLUMNS = ["post_pk", "day", "metric", "value", "interpolated", "corrected", "source"]
+
+
+# --- snapshots to daily increments ------------------------------------------------------------
+
+def _local_midnight_utc(days: pd.Series, tz) -> pd.Series:
+    """UTC instants of local midnight at the start of each (naive) day."""
+    return days.dt.tz_localize(tz, ambiguous=False, nonexistent="shift_forward").dt.tz_convert("UTC")
+
+
+def _local_day(ts: pd.Series, tz) -> pd.Series:
+    return ts.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+
+
+def snapshot_increments(snaps: pd.DataFrame, campaign: Campaign, metrics=ADDITIVE) -> pd.DataFrame:
+    """Daily increments from lifetime snapshots.
+
+    ``snaps``: one row per post and capture: post_pk, platform, published_at (UTC, may be NaT),
+    captured_at (UTC), and lifetime values of ``metrics`` (NaN where not reported).
+    Returns INC_COLUMNS, one row per post, local day and metric with a non-zero or attributed value.
+    """
+    tz = campaign.tz
+    cols = [m for m in metrics if m in snaps]
+    if snaps.empty or not cols:
+        return pd.DataFrame(columns=INC_COLUMNS)
+    long = snaps.melt(id_vars=["post_pk", "platform", "published_at", "captured_at"], value_vars=cols,
+                      var_name="metric", value_name="v").dropna(subset=["v"])
+    if long.empty:
+        return pd.DataFrame(columns=INC_COLUMNS)
+    long = long.sort_values(["post_pk", "metric", "captured_at"], kind="stable").reset_index(drop=True)
+    long["captured_at"] = pd.to_datetime(long["captured_at"], utc=True)
+    long["published_at"] = pd.to_datetime(long["published_at"], utc=True)
+
+    # Segments: a definition change restarts the baseline, so values are never differenced across it.
+    seg = np.zeros(len(long), dtype=np.int64)
+    for ch in campaign.definition_changes:
+        at = pd.Timestamp(ch.day).tz_localize(tz).tz_convert("UTC")
+        hit = ((long["platform"] == ch.platform) & (long["metric"] == ch.metric) & (long["captured_at"] >= at)).to_numpy()
+        seg += hit
+    long["seg"] = seg
+    key = ["post_pk", "metric", "seg"]
+    g = long.groupby(key, sort=False)
+    first = g.cumcount().to_numpy() == 0
+    long["m"] = g["v"].cummax()
+    prev_m = g["m"].shift()
+    long["raw_delta"] = long["v"] - g["v"].shift()
+    long["delta"] = (long["m"] - prev_m).fillna(0.0)
+    long["start"] = g["captured_at"].shift()
+    # Flagged: a drop, and every later increment that a drop's debt was taken from.
+    long["corrected"] = (long["raw_delta"].notna() & (long["raw_delta"] != long["delta"])).to_numpy()
+
+    # The first value of a segment: counted from the publish time when the metric was reported
+    # from the post's first snapshot on and the post is the campaign's; otherwise a baseline.
+    post_first = long.groupby("post_pk")["captured_at"].transform("min")
+    starts_with_post = (long["captured_at"] == post_first).to_numpy() & (long["seg"] == 0).to_numpy()
+    attributed = first & starts_with_post
+    if campaign.first_snapshot == "baseline" and campaign.start is not None:
+        cstart = pd.Timestamp(campaign.start).tz_localize(tz).tz_convert("UTC")
+        attributed &= ~(long["published_at"] < cstart).fillna(False).to_numpy()
+    pub = long["published_at"]
+    long.loc[first & attributed, "delta"] = long.loc[first & attributed, "v"]
+    # Publish time unknown (or after the capture, a bad cell): the first value lands on its
+    # capture day, flagged as approximate.
+    begin = pub.where(pub < long["captured_at"], long["captured_at"])
+    long.loc[first, "start"] = begin[first]
+    long["unknown_start"] = first & pub.isna().to_numpy()
+    long = long[~first | attributed].copy()
+
+    # A post that ends below its running maximum gives the excess back from its latest increments.
+    last = long.groupby(key, sort=False).tail(1)
+    excess = last[last["m"] > last["v"]]
+    for idx, row in excess.iterrows():
+        owe = row["m"] - row["v"]
+        grp = long.index[(long["post_pk"] == row["post_pk"]) & (long["metric"] == row["metric"]) & (long["seg"] == row["seg"])]
+        for j in reversed(grp):
+            take = min(owe, long.at[j, "delta"])
+            if take > 0:
+                long.at[j, "delta"] -= take
+                long.at[j, "corrected"] = True
+                owe -= take
+            if owe <= 0:
+                break
+
+    return _spread_over_days(long, tz)
+
+
+def _spread_over_days(iv: pd.DataFrame, tz) -> pd.DataFrame:
+    """Each interval (start, captured_at] with its delta, spread over local days by hours."""
+    iv = iv[(iv["delta"] != 0) | iv["corrected"]].copy() if len(iv) else iv
+    if iv.empty:
+        return pd.DataFrame(columns=INC_COLUMNS)
+    end = iv["captured_at"]
+    start = iv["start"]
+    eps = pd.Timedelta(microseconds=1)
+    d0 = _local_day(start, tz)
+    # A snapshot at local midnight closes the day before.
+    d1 = _local_day(end - eps, tz).where(end > start, _local_day(end, tz))
+    d0 = d0.where(d0 <= d1, d1)
+    ndays = ((d1 - d0).dt.days + 1).to_numpy()
+    rep = np.repeat(np.arange(len(iv)), ndays)
+    out = iv.iloc[rep].reset_index(drop=True)
+    offset = np.concatenate([np.arange(n) for n in ndays])
+    out["day"] = d0.iloc[rep].reset_index(drop=True) + pd.to_timedelta(offset, unit="D")
+    multi = ndays[rep] > 1
+    if multi.any():
+        day_begin = _local_midnight_utc(out["day"], tz)
+        day_end = _local_midnight_utc(out["day"] + pd.Timedelta(days=1), tz)
+        seg_start = out["start"].where(out["start"] > day_begin, day_begin)
+        seg_end = out["captured_at"].where(out["captured_at"] < day_end, day_end)
+        share = ((seg_end - seg_start).dt.total_seconds() / (out["captured_at"] - out["start"]).dt.total_seconds())
+        out["value"] = np.where(multi, out["delta"] * share.clip(lower=0).to_numpy(), out["delta"])
+    else:
+        out["value"] = out["delta"]
+    out["interpolated"] = multi | out["unknown_start"].to_numpy()
+    out["source"] = "snapshot"
+    out = out[(out["value"] != 0) | out["corrected"]]
+    res = (out.groupby(["post_pk", "day", "metric"], sort=True, observed=True)
+           .agg(value=("value", "sum"), interpolated=("interpolated", "any"), corrected=("corrected", "any"),
+                source=("source", "first"))
+           .reset_index())
+    return res[INC_COLUMNS]
+
+
+def daily_increments(days: pd.DataFrame, metrics=ADDITIVE) -> pd.DataFrame:
+    """Daily observations (post_pk, day, metrics) as increments, as the platform gave them."""
+    cols = [m for m in metrics if m in days]
+    if days.empty or not cols:
+        return pd.DataFrame(columns=INC_COLUMNS)
+    long = days.melt(id_vars=["post_pk", "day"], value_vars=cols, var_name="metric", value_name="value").dropna(subset=["value"])
+    long["day"] = pd.to_datetime(long["day"])
+    long["interpolated"] = False
+    long["corrected"] = False
+    long["source"] = "daily"
+    return long[INC_COLUMNS].reset_index(drop=True)
+
+
+def increments(snaps: pd.DataFrame, days: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
+    """All daily increments. For a post and metric with daily observations those are used, and
+    its snapshots are not: the platform's own per-day figures beat an interpolation."""
+    a = snapshot_increments(snaps, campaign)
+    b = daily_increments(days)
+    if len(a) and len(b):
+        have = pd.MultiIndex.from_frame(b[["post_pk", "metric"]].drop_duplicates())
+        a = a[~pd.MultiIndex.from_frame(a[["post_pk", "metric"]]).isin(have)]
+    parts = [x for x in (a, b) if len(x)]
+    if not parts:
+        return pd.DataFrame(columns=INC_COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    out["value"] = out["value"].astype("float64")
+    return out
+
+
+# --- aggregates -------------------------------------------------------------------------------
+
+GROUPS = ("influencer", "category", "account", "platform", "post", "day", "week")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a view or an export is about: days (inclusive, campaign timezone) and filters."""
+
+    start: date | None = None
+    end: date | None = None
+    platforms: tuple[str, ...] = ()
+    influencers: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+
+
+def iso_week(days: pd.Series) -> pd.Series:
+    """ISO week labels like 2025-W01 (Monday to Sunday; the ISO year, not the calendar year)."""
+    iso = days.dt.isocalendar()
+    return iso["year"].astype(str) + "-W" + iso["week"].astype(int).map("{:02d}".format)
+
+
+def week_start(label: str) -> date:
+    year, week = label.split("-W")
+    return date.fromisocalendar(int(year), int(week), 1)
+
+
+def _filter_posts(posts: pd.DataFrame, sel: Selection) -> pd.DataFrame:
+    keep = np.ones(len(posts), dtype=bool)
+    if sel.platforms:
+        keep &= posts["platform"].isin(sel.platforms).to_numpy()
+    if sel.influencers:
+        keep &= posts["influencer"].isin(sel.influencers).to_numpy()
+    if sel.categories:
+        keep &= posts["category"].isin(sel.categories).to_numpy()
+    return posts[keep]
+
+
+def _days(frame: pd.DataFrame, sel: Selection, col="day") -> pd.DataFrame:
+    if sel.start is not None:
+        frame = frame[frame[col] >= pd.Timestamp(sel.start)]
+    if sel.end is not None:
+        frame = frame[frame[col] <= pd.Timestamp(sel.end)]
+    return frame
+
+
+def engagements(frame: pd.DataFrame, campaign: Campaign) -> pd.Series:
+    """likes + comments + shares + saves (campaign.engagement); NaN only when all are unknown."""
+    cols = [m for m in campaign.engagement if m in frame]
+    return frame[cols].sum(axis=1, min_count=1) if cols else pd.Series(np.nan, index=frame.index)
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    den = den.where(den > 0)
+    return num / den
+
+
+def add_rates(df: pd.DataFrame) -> pd.DataFrame:
+    """Rates as ratios of totals, each named by its denominator (fractions, not percent)."""
+    df = df.copy()
+    df["er_views"] = _ratio(df["engagements"], df["views"])
+    df["er_impressions"] = _ratio(df["engagements"], df["impressions"])
+    df["virality_views"] = _ratio(df["shares"], df["views"])
+    return df
+
+
+def daily_table(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=("platform",),
+                sel: Selection = Selection()) -> pd.DataFrame:
+    """Activity by day: increments summed per ``by`` and day, with engagements and rates.
+
+    Additive metrics only; reach is not a daily quantity (see ``reach_table``)."""
+    by = list(by)
+    wide = _wide(inc, posts, sel)
+    keys = by + ["day"]
+    if wide.empty:
+        return pd.DataFrame(columns=keys + list(ADDITIVE) + ["engagements", "posts_active", "interpolated",
+                                                             "corrected", "er_views", "er_impressions", "virality_views"])
+    out = wide.groupby(keys, observed=True, dropna=False).agg(
+        **{m: (m, "sum") for m in ADDITIVE}, posts_active=("post_pk", "nunique"),
+        interpolated=("interpolated", "any"), corrected=("corrected", "any"),
+        **{f"_n_{m}": (m, "count") for m in ADDITIVE},
+    ).reset_index()
+    for m in ADDITIVE:  # a metric no post reported stays unknown, not 0
+        out[m] = out[m].where(out.pop(f"_n_{m}") > 0)
+    out["engagements"] = engagements(out, campaign)
+    return add_rates(out)
+
+
+def _wide(inc: pd.DataFrame, posts: pd.DataFrame, sel: Selection) -> pd.DataFrame:
+    """Increments pivoted to one row per post and day, joined with the post's attributes."""
+    p = _filter_posts(posts, sel)
+    i = _days(inc[inc["post_pk"].isin(p["post_pk"])], sel)
+    if i.empty:
+        return pd.DataFrame()
+    wide = i.pivot_table(index=["post_pk", "day"], columns="metric", values="value", aggfunc="sum", observed=True)
+    flags = i.groupby(["post_pk", "day"]).agg(interpolated=("interpolated", "any"), corrected=("corrected", "any"))
+    wide = wide.join(flags).reset_index()
+    for m in ADDITIVE:
+        if m not in wide:
+            wide[m] = np.nan
+    wide = wide.merge(p, on="post_pk", how="left")
+    wide["week"] = iso_week(wide["day"])
+    wide["post"] = wide["post_pk"]
+    return wide
+
+
+def weekly_table(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=(), sel: Selection = Selection(),
+                 today: date | None = None) -> pd.DataFrame:
+    """Activity by ISO week, with days covered, a partial flag and week-over-week changes.
+
+    Counts change in percent (``wow_<metric>``; "new" when last week was zero), rates in
+    percentage points (``wow_<rate>_pp``). The current, partial week is compared with the same
+    weekdays of the week before (like for like)."""
+    by = list(by)
+    d = daily_table(inc, posts, campaign, by=by, sel=sel)
+    cols = by + ["week"]
+    if d.empty:
+        return pd.DataFrame(columns=cols + ["week_start", "days_covered", "partial"])
+    d["week"] = iso_week(d["day"])
+    first_day, last_day = _coverage(d, campaign, sel, today)
+    # Weeks cover the campaign window (and the selection): activity after the end is not a week of it.
+    d = d[(d["day"] >= pd.Timestamp(first_day)) & (d["day"] <= pd.Timestamp(last_day))]
+    w = _sum_weeks(d, cols)
+    w["week_start"] = w["week"].map(week_start)
+    w["days_covered"] = [(min(ws + timedelta(days=6), last_day) - max(ws, first_day)).days + 1 for ws in w["week_start"]]
+    w["partial"] = w["days_covered"] < 7
+    w = add_rates(w)
+    # Previous week: the whole week, or for a partial week the same weekdays of the week before.
+    prev_rows = []
+    for _, row in w.iterrows():
+        ws = row["week_start"]
+        lo = max(ws, first_day) - timedelta(days=7)
+        hi = min(ws + timedelta(days=6), last_day) - timedelta(days=7)
+        prev = d[(d["day"] >= pd.Timestamp(lo)) & (d["day"] <= pd.Timestamp(hi))]
+        for k in by:
+            prev = prev[prev[k] == row[k]]
+        prev_rows.append(_sum_weeks(prev.assign(week="prev"), ["week"]).drop(columns="week").iloc[0]
+                         if len(prev) else pd.Series(dtype=float))
+    prev = add_rates(pd.DataFrame(prev_rows).reindex(columns=list(ADDITIVE) + ["engagements"]).reset_index(drop=True))
+    for m in list(ADDITIVE) + ["engagements"]:
+        w[f"prev_{m}"] = prev[m].to_numpy()
+        w[f"wow_{m}"] = [wow_change(a, b) for a, b in zip(w[m], prev[m])]
+    for r in ("er_views", "er_impressions", "virality_views"):
+        w[f"prev_{r}"] = prev[r].to_numpy()
+        w[f"wow_{r}_pp"] = (w[r] - prev[r].to_numpy()) * 100
+    return w.sort_values(by + ["week"]).reset_index(drop=True)
+
+
+def _sum_weeks(d: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    out = d.groupby(cols, observed=True, dropna=False).agg(
+        **{m: (m, "sum") for m in ADDITIVE}, **{f"_n_{m}": (m, "count") for m in ADDITIVE},
+        engagements=("engagements", "sum"), _n_e=("engagements", "count"),
+        interpolated=("interpolated", "any"), corrected=("corrected", "any")).reset_index()
+    for m in ADDITIVE:
+        out[m] = out[m].where(out.pop(f"_n_{m}") > 0)
+    out["engagements"] = out["engagements"].where(out.pop("_n_e") > 0)
+    return out
+
+
+def _coverage(d: pd.DataFrame, campaign: Campaign, sel: Selection, today: date | None) -> tuple[date, date]:
+    """The days a week can cover: the selection, within the campaign, up to yesterday's data."""
+    first = max(x for x in (sel.start, campaign.start, d["day"].min().date()) if x is not None)
+    last = min(x for x in (sel.end, campaign.end, d["day"].max().date(),
+                           (today - timedelta(days=1)) if today else None) if x is not None)
+    return first, last
+
+
+def wow_change(this, last):
+    """Week-over-week change of a count in percent; "new" when last week was zero."""
+    if pd.isna(this) or pd.isna(last):
+        return np.nan
+    if last == 0:
+        return "new" if this > 0 else 0.0
+    return (this - last) / last * 100
+
+
+# --- reach ------------------------------------------------------------------------------------
+
+def latest_lifetime(snaps: pd.DataFrame, until: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Each post's latest snapshot (captured on or before ``until``, UTC)."""
+    s = snaps if until is None else snaps[snaps["captured_at"] <= until]
+    return s.sort_values("captured_at").groupby("post_pk", sort=False).tail(1)
+
+
+def reach_table(snaps: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=("platform",),
+                sel: Selection = Selection(), universe: float | None = None) -> pd.DataFrame:
+    """Reach of the posts published in the selection, never silently summed.
+
+    Per group: ``reach_max_post`` (a lower bound of unique reach), ``reach_sum`` (not
+    deduplicated: an upper bound), ``reach_posts`` (posts with a reach figure),
+    ``reach_avg_post``, ``er_reach`` (Σ lifetime engagements ÷ Σ reach of those posts) and
+    ``avg_post_er_reach`` (the mean of per-post ERs, a separately named metric). With a
+    ``universe`` U, ``reach_est_random_duplication`` = U·(1 − Π(1 − R_i/U)), with the model and
+    U in its own columns."""
+    by = list(by)
+    tz = campaign.tz
+    until = None
+    if sel.end is not None:
+        until = pd.Timestamp(sel.end + timedelta(days=1)).tz_localize(tz).tz_convert("UTC")
+    p = _filter_posts(posts, sel).copy()
+    p["pub_day"] = _local_day(pd.to_datetime(p["published_at"], utc=True), tz)
+    p = _days(p, sel, "pub_day")
+    last = latest_lifetime(snaps, until).merge(p, on="post_pk", how="inner", suffixes=("", "_post"))
+    last = last[last["reach"].notna()].copy()
+    cols = by
+    if last.empty:
+        return pd.DataFrame(columns=cols + ["reach_max_post", "reach_sum", "reach_posts", "reach_avg_post",
+                                            "er_reach", "avg_post_er_reach"])
+    last["engagements"] = engagements(last, campaign)
+    last["post_er"] = _ratio(last["engagements"], last["reach"])
+    grouped = last.groupby(cols, observed=True, dropna=False) if cols else [((), last)]
+    rows = []
+    for key, g in grouped:
+        key = key if isinstance(key, tuple) else (key,)
+        e = g["engagements"].where(g["reach"].notna())
+        row = dict(zip(cols, key), reach_max_post=g["reach"].max(), reach_sum=g["reach"].sum(),
+                   reach_posts=int(g["reach"].count()), reach_avg_post=g["reach"].mean(),
+                   er_reach=e.sum() / g["reach"].sum() if g["reach"].sum() > 0 else np.nan,
+                   avg_post_er_reach=g["post_er"].mean())
+        if universe:
+            r = np.minimum(g["reach"].to_numpy(dtype=float), universe)
+            row.update(reach_est_random_duplication=universe * (1 - np.prod(1 - r / universe)),
+                       reach_est_model="random duplication", reach_est_universe=universe)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def account_reach(account_days: pd.DataFrame, sel: Selection = Selection()) -> pd.DataFrame:
+    """The platform's own deduplicated reach per account and day (authoritative for that account
+    and day only: it is not summed across accounts or days)."""
+    a = _days(account_days[account_days["reach"].notna()], sel)
+    if sel.platforms:
+        a = a[a["platform"].isin(sel.platforms)]
+    return a[["platform", "account", "day", "reach"]].rename(columns={"reach": "reach_account"}).reset_index(drop=True)
