@@ -80,7 +80,7 @@ def detect(table: Table) -> Report:
     best: tuple[int, Report] | None = None
     for r in reports():
         found, missing = _match(r, keys)
-        if missing or any(k in keys for k in map(str.casefold, r.excludes)):
+        if missing or any(header_key(k) in keys for k in r.excludes):
             continue
         if r.accepts is not None and not r.accepts(table):
             continue
@@ -146,6 +146,13 @@ class Cells:
                     break
 
     # reading
+    def bind(self, f: str, index: int) -> None:
+        """Read field ``f`` from the column at ``index``, for a column whose header is free text
+        (a Meta chart's value column is headed "Primary" or the chart's own title)."""
+        if not 0 <= index < len(self.table.header):
+            raise StructureError(f"{self.table.source}: expected a column {index + 1}, the file has {len(self.table.header)}")
+        self.pos[f] = index
+
     def has(self, f: str) -> bool:
         return f in self.pos
 
