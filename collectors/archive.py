@@ -54,7 +54,8 @@ class Archive:
             f.write(json.dumps(entry.__dict__, ensure_ascii=False, sort_keys=True) + "\n")
 
     def entries(self) -> list[Entry]:
-        """Manifest entries in import order, each file once (its first import)."""
+        """Manifest entries in import order, each export once (its first import); a roster each
+        time it was imported, since a later roster import changes the mapping again."""
         if not self.manifest.exists():
             return []
         seen, out = set(), []
@@ -62,7 +63,7 @@ class Archive:
             if not line.strip():
                 continue
             e = Entry(**json.loads(line))
-            if e.sha256 not in seen:
+            if e.options.get("kind") == "roster" or e.sha256 not in seen:
                 seen.add(e.sha256)
                 out.append(e)
         return out

@@ -58,6 +58,8 @@ class FileResult:
         if self.status == "failed":
             msg = self.message if self.message.startswith(self.name) else f"{self.name}: {self.message}"
             return f"FAILED  {msg}"
+        if self.reports == ["roster"]:
+            return f"ok      {self.name}: roster applied"
         if self.status == "already imported":
             return f"same    {self.name}: already imported ({self.message}); nothing changed"
         stored = []
@@ -245,6 +247,18 @@ def rebuild(engine: sa.Engine, archive: Archive, progress=None) -> list[FileResu
     results = []
     for i, e in enumerate(entries, 1):
         opts = e.options
+        if opts.get("kind") == "roster":
+            from .roster import import_roster
+
+            r = FileResult(e.name, "imported", reports=["roster"])
+            try:
+                import_roster(engine, None, e.name, archive.read(e.sha256), record=False)
+            except (ReachError, OSError) as err:
+                r = FileResult(e.name, "failed", message=str(err))
+            results.append(r)
+            if progress:
+                progress(i, len(entries), r)
+            continue
         imp = Importer(engine, None, tz=opts.get("tz", "Asia/Shanghai"),
                        as_of=datetime.fromisoformat(opts["as_of"]) if opts.get("as_of") else None,
                        account=opts.get("account"))

@@ -90,3 +90,18 @@ def apply_roster(engine: sa.Engine, rows: list[dict]) -> dict:
                          .values(influencer_id=known[r["name"]]))
             counts["accounts_linked"] += 1
     return counts
+
+
+def import_roster(engine: sa.Engine, archive, name: str, data: bytes, *, record: bool = True) -> tuple[int, dict]:
+    """Load, apply and archive a roster, so that `reach rebuild` replays it in its place."""
+    from datetime import datetime, timezone
+
+    from .archive import Entry, sha256
+
+    rows = load_roster(name, data)
+    counts = apply_roster(engine, rows)
+    if archive is not None and record:
+        digest = sha256(data)
+        archive.put(data, digest)
+        archive.record(Entry(digest, name, datetime.now(timezone.utc).isoformat(), {"kind": "roster"}))
+    return len(rows), counts

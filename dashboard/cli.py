@@ -209,15 +209,14 @@ def cmd_rebuild(args) -> int:
 
 
 def cmd_roster_import(args) -> int:
-    from collectors.roster import apply_roster, load_roster
+    from collectors.roster import import_roster
 
     path = Path(args.file)
     if not path.exists():
         raise ReachError(f"no such file: {path}")
-    rows = load_roster(path.name, path.read_bytes())
     engine = _engine(args)
-    c = apply_roster(engine, rows)
-    print(f"roster {path.name}: {len(rows)} rows, {c['influencers']} new influencers, "
+    n, c = import_roster(engine, _archive(engine, args), path.name, path.read_bytes())
+    print(f"roster {path.name}: {n} rows, {c['influencers']} new influencers, "
           f"{c['accounts_linked']} accounts linked ({c['accounts_created']} not seen in any export yet)")
     return 0
 
@@ -241,7 +240,7 @@ def cmd_demo(args) -> int:
     from zoneinfo import ZoneInfo
 
     from collectors.pipeline import Importer, capture_time_from_name
-    from collectors.roster import apply_roster, load_roster
+    from collectors.roster import import_roster
 
     from .demo import write_demo
 
@@ -254,7 +253,7 @@ def cmd_demo(args) -> int:
     archive = _archive(engine, args)
     # The roster first, as a campaign team would set it up: it ties handles to platform ids,
     # so files that name an account either way land on the same account.
-    c = apply_roster(engine, load_roster(demo.roster.name, demo.roster.read_bytes()))
+    _, c = import_roster(engine, archive, demo.roster.name, demo.roster.read_bytes())
     progress = Progress()
     results = []
     for i, f in enumerate(demo.files, 1):

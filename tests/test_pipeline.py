@@ -78,17 +78,22 @@ def test_rebuild_from_the_archive_recreates_the_same_data(tmp_path, engine):
     Importer(engine, archive, account="jinhub_yiwu").import_bytes(
         "account_overview_analytics.csv", x_overview([("Sun, Dec 22, 2024", 5000, 70)]))
     imp.import_bytes("no_date_in_name.csv", x_content([("1870000000000000001", 1500, 41)]))
+    from collectors.roster import import_roster
+
+    import_roster(engine, archive, "roster.csv", b"name,category,platform,handle\nJin Hub Office,official,x,jinhub_yiwu\n")
     before = exports.posts_frame(engine), exports.account_days_frame(engine)
     with engine.connect() as c:
         snaps_before = c.execute(sa.select(store.post_snapshots.c.captured_at).order_by(store.post_snapshots.c.captured_at)).all()
     results = rebuild(engine, archive)
-    assert [r.status for r in results] == ["imported"] * 3
+    assert [r.status for r in results] == ["imported"] * 4
+    assert results[-1].line().endswith("roster applied")
     after = exports.posts_frame(engine), exports.account_days_frame(engine)
     with engine.connect() as c:
         snaps_after = c.execute(sa.select(store.post_snapshots.c.captured_at).order_by(store.post_snapshots.c.captured_at)).all()
     assert snaps_after == snaps_before  # the import time of a dateless file is the original one
     assert before[0].equals(after[0]) and before[1].equals(after[1])
     assert after[1]["account"].tolist() == ["jinhub_yiwu"]
+    assert after[0]["influencer"].tolist() == ["Jin Hub Office"]  # the roster was replayed too
 
 
 def test_roster_maps_accounts_and_leaves_others_unassigned(engine):
