@@ -21,7 +21,7 @@ import pandas as pd
 
 from collectors.model import METRICS, NON_ADDITIVE
 
-from .config import Campaign
+from .config import EMV_FORMULA_VERSION, Campaign
 
 ADDITIVE = tuple(m for m in METRICS if m not in NON_ADDITIVE)
 INC_COLUMNS = ["post_pk", "day", "metric", "value", "interpolated", "corrected", "source"]
@@ -228,17 +228,33 @@ def engagements(frame: pd.DataFrame, campaign: Campaign) -> pd.Series:
     return frame[cols].sum(axis=1, min_count=1) if cols else pd.Series(np.nan, index=frame.index)
 
 
+def emv(frame: pd.DataFrame, campaign: Campaign) -> pd.Series:
+    """Earned media value in USD: views × CPM / 1000, with the platform's CPM from the campaign
+    config (impressions where a platform reports no views; 0 for a platform without a CPM).
+    Every output that carries EMV also carries ``emv_formula`` = EMV_FORMULA_VERSION."""
+    basis = frame["views"].where(frame["views"].notna(), frame["impressions"])
+    cpm = frame["platform"].map(lambda p: campaign.cpm.get(p, 0.0)).astype("float64")
+    return (basis * cpm / 1000).fillna(0.0)
+
+
 def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     den = den.where(den > 0)
     return num / den
 
 
+# rate column, numerator, denominator; the numerator is summed only over posts that report the
+# denominator (X reports no views: its engagements must not inflate engagement rate by views).
+RATES = (("er_views", "engagements", "views"), ("er_impressions", "engagements", "impressions"),
+         ("virality_views", "shares", "views"))
+RATE_PARTS = tuple((f"_num_{r}", num, den) for r, num, den in RATES)
+
+
 def add_rates(df: pd.DataFrame) -> pd.DataFrame:
     """Rates as ratios of totals, each named by its denominator (fractions, not percent)."""
     df = df.copy()
-    df["er_views"] = _ratio(df["engagements"], df["views"])
-    df["er_impressions"] = _ratio(df["engagements"], df["impressions"])
-    df["virality_views"] = _ratio(df["shares"], df["views"])
+    for r, num, den in RATES:
+        part = f"_num_{r}"
+        df[r] = _ratio(df[part] if part in df else df[num], df[den])
     return df
 
 
@@ -248,23 +264,19 @@ def daily_table(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=(
 
     Additive metrics only; reach is not a daily quantity (see ``reach_table``)."""
     by = list(by)
-    wide = _wide(inc, posts, sel)
+    wide = _wide(inc, posts, sel, campaign)
     keys = by + ["day"]
     if wide.empty:
         return pd.DataFrame(columns=keys + list(ADDITIVE) + ["engagements", "posts_active", "interpolated",
                                                              "corrected", "er_views", "er_impressions", "virality_views"])
-    out = wide.groupby(keys, observed=True, dropna=False).agg(
-        **{m: (m, "sum") for m in ADDITIVE}, posts_active=("post_pk", "nunique"),
-        interpolated=("interpolated", "any"), corrected=("corrected", "any"),
-        **{f"_n_{m}": (m, "count") for m in ADDITIVE},
-    ).reset_index()
-    for m in ADDITIVE:  # a metric no post reported stays unknown, not 0
-        out[m] = out[m].where(out.pop(f"_n_{m}") > 0)
+    out = _sum_known(wide, keys, list(ADDITIVE) + [name for name, _, _ in RATE_PARTS],
+                     extra=dict(emv_usd=("emv_usd", "sum"), posts_active=("post_pk", "nunique")))
     out["engagements"] = engagements(out, campaign)
+    out["emv_formula"] = EMV_FORMULA_VERSION
     return add_rates(out)
 
 
-def _wide(inc: pd.DataFrame, posts: pd.DataFrame, sel: Selection) -> pd.DataFrame:
+def _wide(inc: pd.DataFrame, posts: pd.DataFrame, sel: Selection, campaign: Campaign) -> pd.DataFrame:
     """Increments pivoted to one row per post and day, joined with the post's attributes."""
     p = _filter_posts(posts, sel)
     i = _days(inc[inc["post_pk"].isin(p["post_pk"])], sel)
@@ -276,7 +288,16 @@ def _wide(inc: pd.DataFrame, posts: pd.DataFrame, sel: Selection) -> pd.DataFram
     for m in ADDITIVE:
         if m not in wide:
             wide[m] = np.nan
+        # A post that reports a metric had 0 of it on a day without an increment; a post that
+        # never reports it stays unknown.
+        reporting = inc.loc[inc["metric"] == m, "post_pk"].unique()
+        wide[m] = wide[m].where(~(wide[m].isna() & wide["post_pk"].isin(reporting)), 0.0)
     wide = wide.merge(p, on="post_pk", how="left")
+    wide["emv_usd"] = emv(wide, campaign)
+    e = engagements(wide, campaign)
+    # Numerators matched to their denominators: only posts that report the denominator count.
+    for name, num, den in RATE_PARTS:
+        wide[name] = (e if num == "engagements" else wide[num]).where(wide[den].notna())
     wide["week"] = iso_week(wide["day"])
     wide["post"] = wide["post_pk"]
     return wide
@@ -302,6 +323,7 @@ def weekly_table(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=
     w["week_start"] = w["week"].map(week_start)
     w["days_covered"] = [(min(ws + timedelta(days=6), last_day) - max(ws, first_day)).days + 1 for ws in w["week_start"]]
     w["partial"] = w["days_covered"] < 7
+    w["emv_formula"] = EMV_FORMULA_VERSION
     w = add_rates(w)
     # Previous week: the whole week, or for a partial week the same weekdays of the week before.
     prev_rows = []
@@ -314,7 +336,8 @@ def weekly_table(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=
             prev = prev[prev[k] == row[k]]
         prev_rows.append(_sum_weeks(prev.assign(week="prev"), ["week"]).drop(columns="week").iloc[0]
                          if len(prev) else pd.Series(dtype=float))
-    prev = add_rates(pd.DataFrame(prev_rows).reindex(columns=list(ADDITIVE) + ["engagements"]).reset_index(drop=True))
+    prev = add_rates(pd.DataFrame(prev_rows).reindex(
+        columns=list(ADDITIVE) + ["engagements"] + [name for name, _, _ in RATE_PARTS]).reset_index(drop=True))
     for m in list(ADDITIVE) + ["engagements"]:
         w[f"prev_{m}"] = prev[m].to_numpy()
         w[f"wow_{m}"] = [wow_change(a, b) for a, b in zip(w[m], prev[m])]
@@ -325,13 +348,17 @@ def weekly_table(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=
 
 
 def _sum_weeks(d: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-    out = d.groupby(cols, observed=True, dropna=False).agg(
-        **{m: (m, "sum") for m in ADDITIVE}, **{f"_n_{m}": (m, "count") for m in ADDITIVE},
-        engagements=("engagements", "sum"), _n_e=("engagements", "count"),
+    return _sum_known(d, cols, list(ADDITIVE) + ["engagements"] + [name for name, _, _ in RATE_PARTS],
+                      extra=dict(emv_usd=("emv_usd", "sum")))
+
+
+def _sum_known(frame: pd.DataFrame, keys: list[str], cols: list[str], extra: dict) -> pd.DataFrame:
+    """Sums per group in which a value nobody reported stays unknown (NaN), never 0."""
+    out = frame.groupby(keys, observed=True, dropna=False).agg(
+        **{c: (c, "sum") for c in cols}, **{f"_n{i}": (c, "count") for i, c in enumerate(cols)}, **extra,
         interpolated=("interpolated", "any"), corrected=("corrected", "any")).reset_index()
-    for m in ADDITIVE:
-        out[m] = out[m].where(out.pop(f"_n_{m}") > 0)
-    out["engagements"] = out["engagements"].where(out.pop("_n_e") > 0)
+    for i, c in enumerate(cols):
+        out[c] = out[c].where(out.pop(f"_n{i}") > 0)
     return out
 
 
