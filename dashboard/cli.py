@@ -62,11 +62,24 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_roster_import)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 
-    p = sub.add_parser("export", help="write stored data as CSV (posts, account-days)",
-                       description="Write tidy CSV (UTF-8 with BOM) with the columns documented in docs/exports.md.")
-    p.add_argument("what", choices=["posts", "account-days"], help="posts: one row per post with its latest values; "
-                   "account-days: one row per account and day from account-level exports")
-    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
+    p = sub.add_parser("export", help="write tidy data as CSV or XLSX (daily, weekly, posts, influencers, account-days)",
+                       description="Write tidy data with the columns documented in docs/exports.md: CSV is UTF-8 "
+                                   "with a BOM (Excel reads Chinese text), dates are ISO, and text cells that a "
+                                   "spreadsheet would run as a formula are neutralised.")
+    p.add_argument("what", choices=["daily", "weekly", "posts", "influencers", "account-days"],
+                   help="daily: activity per day (and --by groups); weekly: per ISO week with week-over-week; "
+                        "posts: one row per post with its latest values; influencers: one row per influencer; "
+                        "account-days: account-level daily rows as the platforms gave them")
+    p.add_argument("--by", default=None, metavar="COLS",
+                   help="group daily/weekly rows by any of influencer,category,account,platform,post "
+                        "(comma-separated; daily default: platform)")
+    p.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD, campaign timezone)")
+    p.add_argument("--to", dest="end", metavar="DATE", help="last day, inclusive")
+    p.add_argument("--platform", action="append", default=[], metavar="P", help="only this platform (repeatable)")
+    p.add_argument("--influencer", action="append", default=[], metavar="NAME", help="only this influencer (repeatable)")
+    p.add_argument("--format", choices=["csv", "xlsx"], default=None, help="csv (default) or xlsx; -o FILE.xlsx implies xlsx")
+    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output, CSV only)")
+    p.add_argument("--config", metavar="FILE", help="campaign config (default: ./campaign.toml or $REACH_CONFIG)")
     _db_args(p)
     p.set_defaults(func=cmd_export)
 
@@ -221,12 +234,57 @@ def cmd_roster_import(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
-    from . import exports
+def _selection(args):
+    from datetime import date
 
+    from collectors.model import PLATFORMS
+
+    from .metrics import Selection
+
+    def day(text, flag):
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ReachError(f"{flag} {text!r} is not a date like 2024-12-22") from None
+
+    bad = [p for p in args.platform if p not in PLATFORMS]
+    if bad:
+        raise ReachError(f"--platform {bad[0]!r} is not one of {', '.join(PLATFORMS)}")
+    sel = Selection(start=day(args.start, "--from"), end=day(args.end, "--to"),
+                    platforms=tuple(args.platform), influencers=tuple(args.influencer))
+    if sel.start and sel.end and sel.start > sel.end:
+        raise ReachError(f"--from {sel.start} is after --to {sel.end}")
+    return sel
+
+
+def cmd_export(args) -> int:
+    from . import config, exports, metrics, queries
+
+    fmt = args.format or ("xlsx" if (args.output or "").lower().endswith(".xlsx") else "csv")
+    if fmt == "xlsx" and not args.output:
+        raise ReachError("an XLSX export needs -o FILE.xlsx")
     engine = _engine(args, create=False)
-    df = exports.posts_frame(engine) if args.what == "posts" else exports.account_days_frame(engine)
-    data = exports.to_csv_bytes(df)
+    sel = _selection(args)
+    by = [b.strip() for b in args.by.split(",") if b.strip()] if args.by else None
+    for b in by or []:
+        if b not in ("influencer", "category", "account", "platform", "post"):
+            raise ReachError(f"--by {b!r}: choose from influencer, category, account, platform, post")
+    if args.what in ("posts", "account-days"):
+        df = exports.posts_frame(engine) if args.what == "posts" else exports.account_days_frame(engine)
+        if args.what == "posts":
+            df = exports.filter_posts(df, config.load(args.config), sel)
+    else:
+        campaign = config.load(args.config)
+        frames = queries.load_frames(engine)
+        if args.what == "daily":
+            df = exports.daily_frame(frames, campaign, by=by or ["platform"], sel=sel)
+        elif args.what == "weekly":
+            df = exports.weekly_frame(frames, campaign, by=by or [], sel=sel)
+        else:
+            df = exports.influencers_frame(frames, campaign, sel=sel)
+    data = exports.to_xlsx_bytes(df, args.what) if fmt == "xlsx" else exports.to_csv_bytes(df)
     if args.output:
         Path(args.output).write_bytes(data)
         print(f"wrote {len(df)} rows to {args.output}", file=sys.stderr)

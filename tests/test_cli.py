@@ -95,3 +95,45 @@ def test_a_folder_with_real_exports_imports_each_file_with_its_own_line(tmp_path
     assert r.returncode == 0, r.stdout
     lines = [l for l in r.stdout.splitlines() if l.startswith(("ok", "FAILED", "same"))]
     assert len(lines) == 2 and all(l.startswith("ok") for l in lines)
+
+
+def _two_snapshots(tmp_path):
+    for end, imp in (("2024-12-22", 1200), ("2024-12-23", 1500)):
+        f = tmp_path / f"account_analytics_content_2024-12-16_{end}.csv"
+        f.write_bytes(x_content([("1870000000000000001", imp, 30)]))
+        assert run("import", str(f), cwd=tmp_path).returncode == 0
+
+
+def test_export_daily_turns_two_lifetime_snapshots_into_daily_increments(tmp_path):
+    import csv
+    import io
+
+    _two_snapshots(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "dashboard.cli", "export", "daily", "--by", "platform"],
+                       cwd=tmp_path, capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(r.stdout.decode("utf-8-sig"))))
+    # published 22 Dec (midnight, campaign timezone): the first 1,200 belong to the 22nd, +300 to the 23rd
+    assert [(x["date"], float(x["impressions"])) for x in rows] == [("2024-12-22", 1200.0), ("2024-12-23", 300.0)]
+    assert rows[0]["views"] == ""  # X reports no views: unknown, not 0
+
+
+def test_export_weekly_xlsx_with_filters_and_bad_filters_are_one_line_errors(tmp_path):
+    import openpyxl
+
+    _two_snapshots(tmp_path)
+    out = tmp_path / "weekly.xlsx"
+    r = run("export", "weekly", "--platform", "x", "--from", "2024-12-16", "--to", "2024-12-29", "-o", str(out), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    ws = openpyxl.load_workbook(out).active
+    header = [c.value for c in ws[1]]
+    rows = [dict(zip(header, [c.value for c in row])) for row in ws.iter_rows(min_row=2)]
+    assert [(x["week"], x["impressions"]) for x in rows] == [("2024-W51", 1200), ("2024-W52", 300)]
+    # W51 has data on its Sunday only, W52 up to its Monday: both partial, and W52's Monday is
+    # compared with W51's Monday, which is before the data: no comparison rather than a made-up one.
+    assert [(x["days_covered"], x["partial"]) for x in rows] == [(1, True), (1, True)]
+    assert rows[1]["wow_impressions"] is None
+    for args in (["export", "daily", "--from", "22/12/2024"], ["export", "daily", "--by", "colour"],
+                 ["export", "weekly", "--format", "xlsx"], ["export", "daily", "--from", "2025-01-02", "--to", "2025-01-01"]):
+        r = run(*args, cwd=tmp_path)
+        assert r.returncode == 1 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr, (args, r.stderr)
