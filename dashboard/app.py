@@ -15,7 +15,7 @@ from dash import dcc, html
 from collectors import store
 from collectors.errors import ReachError
 
-from . import figures, queries
+from . import config, figures, metrics, queries
 
 
 def _table(df, columns: dict[str, str], id_: str):
@@ -29,7 +29,10 @@ def layout_for(engine):
     def layout():
         ov = queries.overview(engine)
         inf = queries.influencer_table(engine)
-        series = queries.cumulative_views(engine)
+        campaign = config.load()
+        frames = queries.load_frames(engine)
+        inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
+        series = metrics.cumulative_by_platform(metrics.daily_table(inc, frames.posts, campaign, by=["platform"]))
         if ov.empty:
             body = [html.P("No data yet: import export files with `reach import PATH` or run `reach demo`.",
                            className="empty")]
@@ -38,7 +41,7 @@ def layout_for(engine):
                 html.H2("Platforms"),
                 _table(ov, {"label": "Platform", "accounts": "Accounts", "influencers": "Influencers",
                             "posts": "Posts"}, "platforms"),
-                dcc.Graph(id="reach-over-time", figure=figures.cumulative_views_figure(series),
+                dcc.Graph(id="reach-over-time", figure=figures.cumulative_views_figure(series, campaign.events),
                           config={"displaylogo": False}),
                 html.H2(f"Influencers ({len(inf)})"),
                 _table(inf, {"influencer": "Influencer", "category": "Category", "platforms": "Platforms",

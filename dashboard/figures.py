@@ -21,18 +21,31 @@ PLATFORM_COLOURS = {
 }
 
 
-def cumulative_views_figure(df: pd.DataFrame) -> go.Figure:
+def cumulative_views_figure(df: pd.DataFrame, events=()) -> go.Figure:
+    """Lines of running totals per platform, with campaign events drawn on the time axis.
+
+    Events are shapes plus annotations: plotly's add_vline(annotation_text=...) is unreliable on
+    date axes."""
     fig = go.Figure()
     for platform, g in df.groupby("platform", sort=True):
+        label = PLATFORM_LABELS.get(platform, platform)
+        if (g["metric"] == "impressions").all():
+            label += " (impressions)"
         fig.add_trace(go.Scatter(
-            x=g["day"], y=g["value"], mode="lines", name=PLATFORM_LABELS.get(platform, platform),
+            x=g["day"], y=g["value"], mode="lines", name=label,
             line=dict(color=PLATFORM_COLOURS.get(platform), width=2),
             hovertemplate="%{x|%d %b %Y}: %{y:,.0f}<extra>%{fullData.name}</extra>",
         ))
+    for e in events:
+        fig.add_shape(type="line", xref="x", yref="paper", x0=e.day, x1=e.day, y0=0, y1=1,
+                      line=dict(color="#777", width=1, dash="dot"))
+        fig.add_annotation(x=e.day, y=1, xref="x", yref="paper", text=e.label, showarrow=False,
+                           xanchor="left", yanchor="bottom", font=dict(size=11, color="#444"))
     fig.update_layout(
         title="Reach over time: cumulative views by platform (impressions where a platform reports no views)",
         xaxis_title="Day (campaign timezone)", yaxis_title="Cumulative views", hovermode="x unified",
-        margin=dict(l=60, r=20, t=60, b=50), legend=dict(orientation="h", y=-0.2), template="plotly_white",
+        margin=dict(l=70, r=20, t=80, b=50), legend=dict(orientation="h", y=-0.2), template="plotly_white",
+        yaxis=dict(tickformat=",~s"),
     )
     if df.empty:
         fig.add_annotation(text="No data yet: import export files with `reach import` or run `reach demo`",

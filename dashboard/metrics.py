@@ -437,3 +437,14 @@ def account_reach(account_days: pd.DataFrame, sel: Selection = Selection()) -> p
     if sel.platforms:
         a = a[a["platform"].isin(sel.platforms)]
     return a[["platform", "account", "day", "reach"]].rename(columns={"reach": "reach_account"}).reset_index(drop=True)
+
+
+def cumulative_by_platform(daily: pd.DataFrame) -> pd.DataFrame:
+    """Running totals over days per platform of views, or impressions for a platform that reports
+    no views; columns platform, day, metric, value. From ``daily_table(..., by=["platform"])``."""
+    rows = []
+    for platform, g in daily.sort_values("day").groupby("platform", sort=True):
+        metric = "views" if g["views"].notna().any() else "impressions"
+        rows.append(pd.DataFrame({"platform": platform, "day": g["day"].to_numpy(), "metric": metric,
+                                  "value": g[metric].fillna(0).cumsum().to_numpy()}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["platform", "day", "metric", "value"])

@@ -1,7 +1,6 @@
 """Frames the dashboard shows, read from the store (pure functions of the database).
 
-This is the foundation's overview only; the metrics engine (daily increments, honest reach,
-rates, ISO weeks) replaces the time series here when it lands.
+Reads only: every number derived from these frames comes from dashboard/metrics.py.
 """
 from __future__ import annotations
 
@@ -51,46 +50,6 @@ def influencer_table(engine: sa.Engine) -> pd.DataFrame:
         posts=("posts", "sum"),
     ).reset_index().rename(columns={"name": "influencer"})
     return out.sort_values(["posts", "influencer"], ascending=[False, True], kind="stable").reset_index(drop=True)
-
-
-def cumulative_views(engine: sa.Engine, tz: str = "Asia/Shanghai") -> pd.DataFrame:
-    """Per platform and day: the sum over posts of each post's latest known lifetime views.
-
-    Views where the platform reports them, impressions where it does not (X, LinkedIn). From
-    lifetime snapshots the latest value on or before each day is carried forward; from daily rows
-    the running total. Columns: platform, day, value.
-    """
-    s, d, p = store.post_snapshots, store.post_days, store.posts
-    with engine.connect() as conn:
-        snaps = pd.DataFrame(conn.execute(
-            sa.select(p.c.platform, s.c.post_pk, s.c.captured_at, sa.func.coalesce(s.c.views, s.c.impressions))
-            .join(p, p.c.id == s.c.post_pk)).all(), columns=["platform", "post_pk", "at", "value"])
-        days = pd.DataFrame(conn.execute(
-            sa.select(p.c.platform, d.c.post_pk, d.c.day, sa.func.coalesce(d.c.views, d.c.impressions))
-            .join(p, p.c.id == d.c.post_pk)).all(), columns=["platform", "post_pk", "day", "value"])
-    parts = []
-    if not snaps.empty:
-        local = pd.to_datetime(snaps["at"]).dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
-        # A snapshot taken at local midnight holds the totals at the end of the day before.
-        snaps["day"] = (local - pd.Timedelta(microseconds=1)).dt.normalize()
-        last = snaps.dropna(subset=["value"]).sort_values("at").groupby(["platform", "post_pk", "day"]).last().reset_index()
-        for platform, g in last.groupby("platform"):
-            wide = g.pivot(index="day", columns="post_pk", values="value").sort_index()
-            wide = wide.reindex(pd.date_range(wide.index.min(), wide.index.max(), freq="D")).ffill()
-            parts.append(pd.DataFrame({"platform": platform, "day": wide.index, "value": wide.sum(axis=1).to_numpy()}))
-    if not snaps.empty:
-        # A post with lifetime snapshots is counted from them alone, never twice.
-        days = days[~days["post_pk"].isin(snaps["post_pk"])]
-    if not days.empty:
-        days["day"] = pd.to_datetime(days["day"])
-        daily = days.dropna(subset=["value"]).groupby(["platform", "day"])["value"].sum().reset_index()
-        for platform, g in daily.groupby("platform"):
-            g = g.sort_values("day")
-            parts.append(pd.DataFrame({"platform": platform, "day": g["day"].to_numpy(), "value": g["value"].cumsum().to_numpy()}))
-    if not parts:
-        return pd.DataFrame(columns=["platform", "day", "value"])
-    out = pd.concat(parts).groupby(["platform", "day"], as_index=False)["value"].sum()
-    return out.sort_values(["platform", "day"]).reset_index(drop=True)
 
 
 # --- frames for the metrics engine ------------------------------------------------------------

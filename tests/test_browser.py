@@ -48,6 +48,8 @@ def test_the_overview_page_lists_platforms_and_influencers_and_draws_the_chart(s
         ys = driver.execute_script(
             "return Array.from(document.querySelector('#reach-over-time .js-plotly-plot')._fullData[0].y)")
         assert ys[-1] == 2900
+        # the campaign's events (campaign.toml) are drawn on the time axis
+        assert "Launch ceremony, Yiwu" in driver.find_element("css selector", "#reach-over-time").text
 
 
 def test_an_empty_database_shows_what_to_do(sqlite_url):
