@@ -65,3 +65,16 @@ def db_url(request, tmp_path):
 @pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'reach.db'}"
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """The demo campaign (`reach demo`), built once per test session into a SQLite file.
+
+    Tests must treat it as read-only: several modules share it."""
+    from dashboard.cli import main
+
+    tmp = tmp_path_factory.mktemp("demo-campaign")
+    db = tmp / "reach.db"
+    assert main(["demo", "--db", str(db), "--folder", str(tmp / "exports")]) == 0
+    return db

@@ -301,15 +301,13 @@ def test_nothing_to_scan_gives_an_empty_frame_with_the_columns():
 # --- the demo campaign -------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def demo_flags(tmp_path_factory):
+def demo_flags(demo_db):
     from collectors import store
-    from dashboard import cli, config
+    from dashboard import config
     from dashboard.metrics import increments
     from dashboard.queries import load_frames
 
-    tmp = tmp_path_factory.mktemp("demo")
-    url = f"sqlite:///{tmp / 'reach.db'}"
-    assert cli.main(["demo", "--db", url, "--folder", str(tmp / "exports")]) == 0
+    url = f"sqlite:///{demo_db}"
     campaign = config.load(ROOT / "campaign.toml")
     engine = store.connect(url, create=False)
     frames = load_frames(engine)

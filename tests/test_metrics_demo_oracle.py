@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 import pytest
 
 from dashboard import metrics, queries
-from dashboard.cli import main as reach
 from dashboard.config import load
 from collectors import store
 from conftest import ROOT
@@ -19,11 +18,8 @@ ADDITIVE = metrics.ADDITIVE
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("demo")
-    db = tmp / "reach.db"
-    assert reach(["demo", "--db", str(db), "--folder", str(tmp / "exports")]) == 0
-    return db
+def demo(demo_db):
+    return demo_db
 
 
 def _utc(text):
