@@ -83,6 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     _db_args(p)
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("summary", help="the weekly summary for managers (text, or one HTML page)",
+                       description="Print the summary of one ISO week: KPIs with week-over-week change, top "
+                                   "influencers and posts, platform mix and a short narrative. --html writes the "
+                                   "same as one self-contained, printable page.")
+    p.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2025-W01 (default: the latest complete week)")
+    p.add_argument("--html", metavar="FILE", help="also write the summary as one self-contained HTML file")
+    p.add_argument("--config", metavar="FILE", help="campaign config (default: ./campaign.toml or $REACH_CONFIG)")
+    _db_args(p)
+    p.set_defaults(func=cmd_summary)
+
     p = sub.add_parser("demo", help="write the demo campaign's export files and import them",
                        description='Write a realistic six-week campaign (modelled on the "Jin" Hub campaign, '
                                    "fictional influencers) as native export files of each platform, then import them.")
@@ -291,6 +301,24 @@ def cmd_export(args) -> int:
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+    return 0
+
+
+def cmd_summary(args) -> int:
+    from datetime import datetime as _dt
+
+    from . import config, queries, summary
+
+    campaign = config.load(args.config)
+    engine = _engine(args, create=False)
+    frames = queries.load_frames(engine)
+    today = _dt.now(campaign.tz).date()
+    week = args.week or summary.latest_complete_week(frames, campaign, today)
+    s = summary.build_summary(frames, campaign, week, today=today)
+    print(summary.render_text(s))
+    if args.html:
+        Path(args.html).write_text(summary.render_html(s), encoding="utf-8")
+        print(f"wrote {args.html}", file=sys.stderr)
     return 0
 
 

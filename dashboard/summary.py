@@ -1,0 +1,602 @@
+"""The weekly summary managers open on Monday: one ISO week of a campaign on one page.
+
+``build_summary`` turns the stored frames into a ``Summary`` (KPIs with week-over-week change,
+top influencers and posts, platform mix, the campaign's events that week and a short narrative
+written by fixed rules); ``render_text`` prints it for a terminal and ``render_html`` writes it as
+one self-contained, printable HTML page. Every number comes from the metrics engine
+(dashboard/metrics.py) with its conventions: ISO weeks cut in the campaign timezone, rates as
+ratios of totals, counts compared in percent and rates in percentage points, a partial week
+compared with the same weekdays of the week before, reach only as the honest range.
+"""
+from __future__ import annotations
+
+import html
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+import pandas as pd
+
+from collectors.errors import ReachError
+from collectors.model import PLATFORM_LABELS
+
+from . import metrics
+from .config import EMV_FORMULA_VERSION, Campaign, Event
+from .metrics import Selection
+
+TOP_N = 5
+# Below these the narrative says "held steady": a rounding-sized move is not news.
+FLAT_PERCENT = 0.5
+FLAT_PP = 0.05
+VIEWS_NOTE = ("Views in the rankings and the platform mix: impressions stand in for platforms that "
+              "report no views (X, LinkedIn), as in EMV; an influencer's ER divides engagements by these.")
+REACH_NOTE = ("Reach of the posts published in the week, as of its last day: from the largest "
+              "single post (a lower bound) to the sum over posts (not deduplicated, an upper bound).")
+ACTIVE_NOTE = "Active influencers: influencers who published at least one post in the week."
+_WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    label: str
+    value: float | None
+    previous: float | None
+    # Percent for counts, percentage points for rates ("pp"); "new" when last week was zero;
+    # None when there is no week before to compare with.
+    change: float | str | None
+    unit: str  # "count", "rate" (a fraction), "usd" or "range"
+    change_unit: str = "%"
+    upper: float | None = None  # the top of a range (reach)
+    previous_upper: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class InfluencerRow:
+    name: str
+    platforms: str
+    views: float  # views, impressions where a platform reports none (VIEWS_NOTE)
+    engagements: float
+    er: float | None  # engagements ÷ those views, a fraction
+
+
+@dataclass(frozen=True)
+class PostRow:
+    published: date
+    platform: str
+    influencer: str
+    title: str
+    url: str
+    views: float  # lifetime as of the week's last covered day (VIEWS_NOTE)
+    engagements: float
+
+
+@dataclass(frozen=True)
+class PlatformShare:
+    platform: str
+    label: str
+    views: float
+    share: float  # percent of the week's views
+    basis: str  # "views" or "impressions"
+
+
+@dataclass(frozen=True)
+class Summary:
+    campaign: str
+    timezone: str
+    week: str
+    week_start: date
+    week_end: date
+    covered_start: date  # the days actually summarised (a partial week covers fewer than 7)
+    covered_end: date
+    days_covered: int
+    partial: bool
+    partial_label: str  # "partial (3/7 days)" or ""
+    compared_with: str  # what the changes compare against, in words
+    kpis: tuple[Kpi, ...]
+    top_influencers: tuple[InfluencerRow, ...]
+    top_posts: tuple[PostRow, ...]
+    platform_mix: tuple[PlatformShare, ...]
+    events: tuple[Event, ...]
+    narrative: str
+    emv_formula: str
+    weeks: tuple[str, ...]  # every week with data, for navigation
+    notes: tuple[str, ...] = (VIEWS_NOTE, REACH_NOTE, ACTIVE_NOTE)
+
+    def kpi(self, key: str) -> Kpi:
+        return next(k for k in self.kpis if k.key == key)
+
+
+# --- building ---------------------------------------------------------------------------------
+
+def _parse_week(week: str, valid: list[str]) -> str:
+    label = str(week).strip().upper()
+    m = _WEEK_RE.match(label)
+    ok = False
+    if m:
+        try:
+            date.fromisocalendar(int(m[1]), int(m[2]), 1)
+            ok = True
+        except ValueError:
+            pass
+    known = ", ".join(valid) if valid else "none (the database holds no activity)"
+    if not ok:
+        raise ReachError(f"week {week!r} is not an ISO week like 2025-W01; weeks with data: {known}")
+    if label not in valid:
+        raise ReachError(f"week {label} has no campaign data; weeks with data: {known}")
+    return label
+
+
+def _num(x) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x) else float(x)
+
+
+def _change(this, last):
+    if last is None or this is None:
+        return None
+    c = metrics.wow_change(this, last)
+    return c if isinstance(c, str) else _num(c)
+
+
+def _filter_posts(posts: pd.DataFrame, sel: Selection) -> pd.DataFrame:
+    for col, values in (("platform", sel.platforms), ("influencer", sel.influencers), ("category", sel.categories)):
+        if values:
+            posts = posts[posts[col].isin(values)]
+    return posts
+
+
+def _published_between(posts: pd.DataFrame, tz, lo: date, hi: date) -> pd.DataFrame:
+    # Assigned before filtering: a Series assigned to an empty frame would bring its whole index.
+    posts = posts.assign(pub_day=posts["published_at"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize())
+    return posts[(posts["pub_day"] >= pd.Timestamp(lo)) & (posts["pub_day"] <= pd.Timestamp(hi))]
+
+
+def build_summary(frames, campaign: Campaign, week: str, today: date | None = None,
+                  sel: Selection = Selection()) -> Summary:
+    """The summary of one ISO week (``2025-W01``) of ``frames`` (queries.load_frames).
+
+    ``today`` makes the week containing it partial (data up to yesterday); ``sel`` narrows the
+    summary to platforms, influencers or categories like a dashboard filter."""
+    inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
+    posts = frames.posts
+    weekly = metrics.weekly_table(inc, posts, campaign, sel=sel, today=today)
+    label = _parse_week(week, list(weekly["week"]))
+    row = weekly[weekly["week"] == label].iloc[0]
+
+    daily = metrics.daily_table(inc, posts, campaign, by=(), sel=sel)
+    first_day, last_day = metrics._coverage(daily, campaign, sel, today)
+    ws = metrics.week_start(label)
+    lo, hi = max(ws, first_day), min(ws + timedelta(days=6), last_day)
+    plo, phi = lo - timedelta(days=7), hi - timedelta(days=7)
+    # Like weekly_table: the week before counts only inside the campaign's covered days.
+    has_prev = phi >= first_day
+    plo = max(plo, first_day)
+    days = int(row["days_covered"])
+    partial = bool(row["partial"])
+
+    # Per post and day over both weeks: the mix, the rankings and EMV last week come from here.
+    per = metrics.daily_table(inc, posts, campaign, by=("platform", "influencer", "post"),
+                              sel=replace(sel, start=plo if has_prev else lo, end=hi))
+    if len(per):
+        per["basis"] = per["views"].where(per["views"].notna(), per["impressions"])
+        per["basis_name"] = per["views"].notna().map({True: "views", False: "impressions"})
+        this = per[per["day"] >= pd.Timestamp(lo)]
+        last = per[per["day"] <= pd.Timestamp(phi)] if has_prev else per.iloc[0:0]
+    else:
+        this = last = per
+
+    sel_posts = _filter_posts(posts, sel)
+    pub = _published_between(sel_posts, campaign.tz, lo, hi)
+    prev_pub = _published_between(sel_posts, campaign.tz, plo, phi) if has_prev else None
+
+    reach = metrics.reach_table(frames.snapshots, posts, campaign, by=(), sel=replace(sel, start=lo, end=hi))
+    prev_reach = (metrics.reach_table(frames.snapshots, posts, campaign, by=(), sel=replace(sel, start=plo, end=phi))
+                  if has_prev else None)
+
+    def prev(col):
+        return _num(row.get(f"prev_{col}")) if has_prev else None
+
+    def count_kpi(key, label_):
+        v, p = _num(row.get(key)), prev(key)
+        return Kpi(key, label_, v, p, _change(v, p), "count")
+
+    def rate_kpi(key, label_):
+        v, p = _num(row.get(key)), prev(key)
+        pp = _num(row.get(f"wow_{key}_pp")) if has_prev else None
+        return Kpi(key, label_, v, p, pp, "rate", change_unit="pp")
+
+    emv_prev = _num(last["emv_usd"].sum()) if has_prev and len(last) else (0.0 if has_prev else None)
+    n_posts, n_prev = len(pub), (len(prev_pub) if prev_pub is not None else None)
+    n_inf = int(pub["influencer"].nunique())
+    n_inf_prev = int(prev_pub["influencer"].nunique()) if prev_pub is not None else None
+    r = reach.iloc[0] if len(reach) else None
+    pr = prev_reach.iloc[0] if prev_reach is not None and len(prev_reach) else None
+    kpis = (
+        count_kpi("views", "Views"),
+        count_kpi("impressions", "Impressions"),
+        count_kpi("engagements", "Engagements"),
+        rate_kpi("er_views", "ER by views"),
+        rate_kpi("er_impressions", "ER by impressions"),
+        Kpi("posts", "Posts published", float(n_posts), _num(n_prev), _change(n_posts, n_prev), "count"),
+        Kpi("active_influencers", "Active influencers", float(n_inf), _num(n_inf_prev),
+            _change(n_inf, n_inf_prev), "count", note=ACTIVE_NOTE),
+        Kpi("emv_usd", "EMV (USD)", _num(row.get("emv_usd")), emv_prev, _change(_num(row.get("emv_usd")), emv_prev),
+            "usd", note=EMV_FORMULA_VERSION),
+        # A range has no honest single change: last week's range is shown beside it instead.
+        Kpi("reach", "Reach (not deduplicated)", _num(r["reach_max_post"]) if r is not None else None,
+            _num(pr["reach_max_post"]) if pr is not None else None, None, "range",
+            upper=_num(r["reach_sum"]) if r is not None else None,
+            previous_upper=_num(pr["reach_sum"]) if pr is not None else None, note=REACH_NOTE),
+    )
+
+    mix = _platform_mix(this)
+    drivers = _drivers(this, last) if has_prev else {}
+    top_inf = _top_influencers(this)
+    top_posts = _top_posts(inc, pub, hi, campaign.engagement)
+    events = tuple(e for e in campaign.events if lo <= e.day <= hi)
+    partial_label = f"partial ({days}/7 days)" if partial else ""
+    prev_label = metrics.iso_week(pd.Series([pd.Timestamp(ws - timedelta(days=7))])).iloc[0]
+    if not has_prev:
+        compared = "nothing: the first week of the campaign"
+    elif partial or plo > ws - timedelta(days=7):
+        compared = (f"the same days of {prev_label} ({plo.isoformat()} to {phi.isoformat()})")
+    else:
+        compared = prev_label
+    s = Summary(
+        campaign=campaign.name, timezone=campaign.timezone, week=label, week_start=ws,
+        week_end=ws + timedelta(days=6), covered_start=lo, covered_end=hi, days_covered=days, partial=partial,
+        partial_label=partial_label, compared_with=compared, kpis=kpis, top_influencers=top_inf,
+        top_posts=top_posts, platform_mix=mix, events=events, narrative="", emv_formula=EMV_FORMULA_VERSION,
+        weeks=tuple(weekly["week"]),
+    )
+    return replace(s, narrative=narrative(s, drivers))
+
+
+def _platform_mix(this: pd.DataFrame) -> tuple[PlatformShare, ...]:
+    if this.empty:
+        return ()
+    g = this.groupby("platform").agg(views=("basis", "sum"), basis=("basis_name", "first"))
+    g = g[g["views"] > 0]
+    total = g["views"].sum()
+    g = g.sort_values("views", ascending=False, kind="stable")
+    return tuple(PlatformShare(p, PLATFORM_LABELS.get(p, p), float(v), float(v / total * 100), b)
+                 for p, v, b in zip(g.index, g["views"], g["basis"]))
+
+
+def _drivers(this: pd.DataFrame, last: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per metric (views, impressions): each platform's change from the week before."""
+    out = {}
+    for m in ("views", "impressions"):
+        a = this.groupby("platform")[m].sum(min_count=1) if len(this) else pd.Series(dtype=float)
+        b = last.groupby("platform")[m].sum(min_count=1) if len(last) else pd.Series(dtype=float)
+        diff = a.sub(b, fill_value=0).dropna()
+        out[m] = {p: float(v) for p, v in diff.items()}
+    return out
+
+
+def _top_influencers(this: pd.DataFrame) -> tuple[InfluencerRow, ...]:
+    if this.empty:
+        return ()
+    t = this.assign(e_matched=this["engagements"].where(this["basis"].notna()))
+    g = t.groupby("influencer").agg(views=("basis", "sum"), engagements=("engagements", "sum"),
+                                    e_matched=("e_matched", "sum"),
+                                    platforms=("platform", lambda s: ", ".join(sorted({PLATFORM_LABELS.get(p, p) for p in s}))))
+    g = g.reset_index().sort_values(["views", "influencer"], ascending=[False, True], kind="stable").head(TOP_N)
+    return tuple(InfluencerRow(r.influencer, r.platforms, float(r.views), float(r.engagements),
+                               float(r.e_matched / r.views) if r.views > 0 else None) for r in g.itertuples())
+
+
+def _top_posts(inc: pd.DataFrame, pub: pd.DataFrame, hi: date, engagement) -> tuple[PostRow, ...]:
+    """Posts published in the week, by lifetime views (sum of increments) up to its last day."""
+    if pub.empty or inc.empty:
+        return ()
+    mine = inc[inc["post_pk"].isin(pub["post_pk"])]
+    has_views = set(mine.loc[mine["metric"] == "views", "post_pk"])
+    upto = mine[mine["day"] <= pd.Timestamp(hi)]
+    wide = upto.pivot_table(index="post_pk", columns="metric", values="value", aggfunc="sum")
+    wide = wide.reindex(columns=sorted(set(wide.columns) | {"views", "impressions", *metrics.ADDITIVE}))
+    basis = wide["views"].where(wide.index.isin(list(has_views)), wide["impressions"]).fillna(0.0)
+    eng = wide[[m for m in engagement if m in wide]].sum(axis=1, min_count=1)
+    rows = pub.set_index("post_pk").join(basis.rename("basis")).join(eng.rename("eng"))
+    rows["basis"] = rows["basis"].fillna(0.0)
+    rows = rows.reset_index().sort_values(["basis", "published_at", "post_pk"], ascending=[False, True, True],
+                                          kind="stable").head(TOP_N)
+    return tuple(PostRow(r.pub_day.date(), r.platform, r.influencer, "" if pd.isna(r.title) else str(r.title),
+                         "" if pd.isna(r.url) else str(r.url), float(r.basis),
+                         0.0 if pd.isna(r.eng) else float(r.eng)) for r in rows.itertuples())
+
+
+# --- narrative --------------------------------------------------------------------------------
+
+def _pct(x: float) -> str:
+    return f"{abs(x):.0f}%" if abs(x) >= 10 else f"{abs(x):.1f}%"
+
+
+def narrative(s: Summary, drivers: dict | None = None) -> str:
+    """A few sentences by fixed rules: the headline count's change and which platform drove it,
+    engagement rate by views in pp, what was published, the events, and a partial week said so."""
+    drivers = drivers or {}
+    out = []
+    if s.partial:
+        out.append(f"This is a partial week ({s.days_covered}/7 days), compared with the same days of the week before.")
+    head = s.kpi("views") if s.kpi("views").value is not None else s.kpi("impressions")
+    name = head.label
+    if head.value is None:
+        out.append("No views or impressions were reported this week.")
+    elif head.change is None:
+        out.append(f"{name}: {head.value:,.0f} (no week before to compare with).")
+    elif head.change == "new":
+        out.append(f"{name}: {head.value:,.0f}, new this week (none the week before).")
+    elif abs(head.change) < FLAT_PERCENT:
+        out.append(f"{name} held steady week over week ({head.value:,.0f}).")
+    else:
+        rose = head.change > 0
+        sentence = f"{name} {'rose' if rose else 'fell'} {_pct(head.change)} week over week"
+        diffs = {p: d for p, d in drivers.get(head.key, {}).items() if (d > 0) == rose and d != 0}
+        if diffs:
+            top = max(diffs, key=lambda p: (abs(diffs[p]), p))
+            sentence += (", led by " if rose else ", most of it on ") + PLATFORM_LABELS.get(top, top)
+        out.append(sentence)
+    er = s.kpi("er_views")
+    if er.value is not None and isinstance(er.change, float):
+        if abs(er.change) < FLAT_PP:
+            clause = f"engagement rate by views held at {er.value * 100:.1f}%"
+        else:
+            clause = f"engagement rate by views {'rose' if er.change > 0 else 'fell'} {abs(er.change):.1f} pp to {er.value * 100:.1f}%"
+        if out and not out[-1].endswith("."):
+            out[-1] += "; " + clause + "."
+        else:
+            out.append(clause[0].upper() + clause[1:] + ".")
+    elif out and not out[-1].endswith("."):
+        out[-1] += "."
+    posts, inf = s.kpi("posts"), s.kpi("active_influencers")
+    out.append(f"{posts.value:,.0f} posts published by {inf.value:,.0f} influencers"
+               + (f"; top influencer {s.top_influencers[0].name}." if s.top_influencers else "."))
+    if s.events:
+        out.append("Events: " + "; ".join(f"{e.label} ({e.day.isoformat()})" for e in s.events) + ".")
+    return " ".join(out)
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+def _fmt_value(k: Kpi, v: float | None, upper: float | None = None) -> str:
+    if v is None:
+        return "—"
+    if k.unit == "rate":
+        return f"{v * 100:.2f}%"
+    if k.unit == "usd":
+        return f"${v:,.0f}"
+    if k.unit == "range":
+        return f"{v:,.0f} – {upper:,.0f}" if upper is not None else f"{v:,.0f}"
+    return f"{v:,.0f}"
+
+
+def _fmt_change(k: Kpi) -> str:
+    c = k.change
+    if c is None:
+        return "—"
+    if c == "new":
+        return "new"
+    if k.change_unit == "pp":
+        return f"{c:+.2f} pp"
+    return f"{c:+.1f}%"
+
+
+def _num_cell(v: float | None) -> str:
+    return "—" if v is None else f"{v:,.0f}"
+
+
+def _er_cell(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:.2f}%"
+
+
+def _width(text: str) -> int:
+    # Chinese names and titles take two terminal columns per character.
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    fill = " " * (width - _width(text))
+    return fill + text if right else text + fill
+
+
+def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max([_width(h)] + [_width(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells):
+        return "  ".join(_pad(c, w, i in right) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return [line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in rows]
+
+
+def _short(text: str, n: int) -> str:
+    """At most ``n`` terminal columns."""
+    text = " ".join(text.split())
+    if _width(text) <= n:
+        return text
+    while _width(text) > n - 1:
+        text = text[:-1]
+    return text + "…"
+
+
+def render_text(s: Summary) -> str:
+    """The summary for a terminal: aligned columns, thousands separators, ISO dates."""
+    head = f"{s.campaign}\nWeekly summary {s.week}: {s.week_start.isoformat()} to {s.week_end.isoformat()}"
+    if s.partial:
+        head += f", {s.partial_label}: {s.covered_start.isoformat()} to {s.covered_end.isoformat()}"
+    out = [head, f"Compared with {s.compared_with}. Timezone {s.timezone}.", "", s.narrative, "", "KPIs"]
+    out += _table(["", "this week", "last week", "change"],
+                  [[k.label, _fmt_value(k, k.value, k.upper), _fmt_value(k, k.previous, k.previous_upper), _fmt_change(k)]
+                   for k in s.kpis], right={1, 2, 3})
+    out += ["", f"Top {TOP_N} influencers (by views)"]
+    out += _table(["#", "influencer", "platforms", "views", "engagements", "ER"],
+                  [[str(i), _short(r.name, 32), r.platforms, _num_cell(r.views), _num_cell(r.engagements), _er_cell(r.er)]
+                   for i, r in enumerate(s.top_influencers, 1)], right={0, 3, 4, 5}) if s.top_influencers else ["(none)"]
+    out += ["", f"Top {TOP_N} posts published this week (lifetime views as of {s.covered_end.isoformat()})"]
+    out += _table(["#", "published", "platform", "influencer", "views", "title", "link"],
+                  [[str(i), p.published.isoformat(), PLATFORM_LABELS.get(p.platform, p.platform), _short(p.influencer, 24),
+                    _num_cell(p.views), _short(p.title, 40), p.url] for i, p in enumerate(s.top_posts, 1)],
+                  right={0, 4}) if s.top_posts else ["(none)"]
+    out += ["", "Platform mix"]
+    out += _table(["platform", "views", "share", "counted as"],
+                  [[m.label, _num_cell(m.views), f"{m.share:.1f}%", m.basis] for m in s.platform_mix],
+                  right={1, 2}) if s.platform_mix else ["(none)"]
+    if s.events:
+        out += ["", "Events"] + [f"{e.day.isoformat()}  {e.label}" for e in s.events]
+    out += ["", *s.notes, f"EMV formula: {s.emv_formula}.", f"Days and weeks in {s.timezone}."]
+    return "\n".join(out) + "\n"
+
+
+# --- HTML -------------------------------------------------------------------------------------
+
+CSS = """
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK SC","PingFang SC",sans-serif;
+ margin:0;color:#1b1b1b;background:#fafafa;font-size:14px;line-height:1.4}
+.page{max-width:960px;margin:0 auto;padding:24px;background:#fff}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:22px 0 8px}
+.sub{color:#555;margin:0 0 12px}.badge{background:#fff3cd;border:1px solid #e0c36a;border-radius:4px;padding:1px 6px}
+.narrative{font-size:15px;background:#f3f6fa;border-left:4px solid #0072B2;padding:10px 14px;margin:12px 0}
+.kpis{display:grid;grid-template-columns:repeat(3,1fr);gap:8px}
+.kpi{border:1px solid #e3e3e3;border-radius:6px;padding:8px 10px;break-inside:avoid;page-break-inside:avoid}
+.kpi .l{color:#555;font-size:12px}.kpi .v{font-size:20px;font-weight:600;font-variant-numeric:tabular-nums}
+.kpi .c{font-size:12px;color:#555}.up{color:#1a7f37}.down{color:#b42318}
+table{border-collapse:collapse;width:100%;font-size:13px;break-inside:avoid;page-break-inside:avoid}
+th,td{border-bottom:1px solid #e3e3e3;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f0f0f0;font-weight:600}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+a{color:#0b5cad}footer{margin-top:20px;color:#555;font-size:11px;border-top:1px solid #e3e3e3;padding-top:8px}
+footer p{margin:2px 0}svg text{font-family:inherit;font-size:12px}
+@page{size:A4;margin:14mm 12mm}
+@media print{body{background:#fff;font-size:11px}.page{max-width:none;padding:0}
+ .kpis{grid-template-columns:repeat(3,1fr)}table,.kpi,section{break-inside:avoid;page-break-inside:avoid}
+ h2{break-after:avoid;page-break-after:avoid}a{color:inherit;text-decoration:none}
+ *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+"""
+
+
+def _e(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _safe_url(url: str) -> str | None:
+    # Only web links become links: a "javascript:" URL from an export file must not be clickable.
+    return url if re.match(r"^https?://", url or "", re.I) else None
+
+
+def _mix_svg(mix: tuple[PlatformShare, ...]) -> str:
+    from .figures import PLATFORM_COLOURS
+
+    if not mix:
+        return ""
+    bar_h, gap, label_w, bar_w = 18, 6, 90, 420
+    h = len(mix) * (bar_h + gap)
+    top = max(m.share for m in mix) or 1
+    parts = [f'<svg role="img" aria-label="Platform mix by views" '
+             f'width="{label_w + bar_w + 70}" height="{h}" viewBox="0 0 {label_w + bar_w + 70} {h}">']
+    for i, m in enumerate(mix):
+        y = i * (bar_h + gap)
+        w = max(1.0, bar_w * m.share / top)
+        colour = PLATFORM_COLOURS.get(m.platform, "#888888")
+        parts.append(f'<text x="0" y="{y + 13}">{_e(m.label)}</text>'
+                     f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{_e(colour)}"/>'
+                     f'<text x="{label_w + w + 6:.1f}" y="{y + 13}">{m.share:.1f}%</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _html_table(headers: list[str], body: str) -> str:
+    """A table with a header row; a header ending in "n" (after a space, or "#n") is a number column."""
+    if not body:
+        return '<p class="sub">(none)</p>'
+    cells = "".join(f'<th class="n">{_e(h[:-1].rstrip())}</th>' if h.endswith((" n", "#n")) else f"<th>{_e(h)}</th>"
+                    for h in headers)
+    return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_html(s: Summary) -> str:
+    """One self-contained page: inline CSS and SVG, no scripts, fonts or stylesheets from anywhere,
+    an A4 print stylesheet; every text from the data or the config is escaped."""
+    def change_cell(k: Kpi) -> str:
+        c = _fmt_change(k)
+        cls = "up" if isinstance(k.change, float) and k.change > 0 else "down" if isinstance(k.change, float) and k.change < 0 else ""
+        return f'<span class="{cls}">{_e(c)}</span>'
+
+    kpis = "".join(
+        f'<div class="kpi" title="{_e(k.note)}"><div class="l">{_e(k.label)}</div>'
+        f'<div class="v">{_e(_fmt_value(k, k.value, k.upper))}</div>'
+        f'<div class="c">{change_cell(k)} · last week {_e(_fmt_value(k, k.previous, k.previous_upper))}</div></div>'
+        for k in s.kpis)
+    inf_rows = "".join(
+        f'<tr><td class="n">{i}</td><td>{_e(r.name)}</td><td>{_e(r.platforms)}</td><td class="n">{_num_cell(r.views)}</td>'
+        f'<td class="n">{_num_cell(r.engagements)}</td><td class="n">{_er_cell(r.er)}</td></tr>'
+        for i, r in enumerate(s.top_influencers, 1))
+
+    def post_title(p: PostRow) -> str:
+        text = _e(_short(p.title, 90) or "(untitled)")
+        url = _safe_url(p.url)
+        return f'<a href="{_e(url)}" rel="noopener noreferrer">{text}</a>' if url else text
+
+    post_rows = "".join(
+        f'<tr><td class="n">{i}</td><td class="n">{p.published.isoformat()}</td>'
+        f'<td>{_e(PLATFORM_LABELS.get(p.platform, p.platform))}</td><td>{_e(p.influencer)}</td>'
+        f'<td>{post_title(p)}</td><td class="n">{_num_cell(p.views)}</td><td class="n">{_num_cell(p.engagements)}</td></tr>'
+        for i, p in enumerate(s.top_posts, 1))
+    mix_rows = "".join(
+        f'<tr><td>{_e(m.label)}</td><td class="n">{_num_cell(m.views)}</td><td class="n">{m.share:.1f}%</td>'
+        f'<td>{_e(m.basis)}</td></tr>' for m in s.platform_mix)
+    events = ("<section><h2>Events</h2><ul>" + "".join(
+        f"<li>{e.day.isoformat()}: {_e(e.label)}</li>" for e in s.events) + "</ul></section>") if s.events else ""
+    dates = f"{s.week_start.isoformat()} to {s.week_end.isoformat()}"
+    badge = (f' <span class="badge">{_e(s.partial_label)}: {s.covered_start.isoformat()} to '
+             f'{s.covered_end.isoformat()}</span>') if s.partial else ""
+    notes = "".join(f"<p>{_e(n)}</p>" for n in s.notes)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(s.campaign)}: weekly summary {_e(s.week)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<main class="page">
+<header>
+<h1>{_e(s.campaign)}</h1>
+<p class="sub">Weekly summary <strong>{_e(s.week)}</strong>, {dates}{badge}. Changes compared with {_e(s.compared_with)}.</p>
+</header>
+<p class="narrative">{_e(s.narrative)}</p>
+<section><h2>KPIs</h2><div class="kpis">{kpis}</div></section>
+<section><h2>Top {TOP_N} influencers by views</h2>
+{_html_table(["#n", "Influencer", "Platforms", "Views n", "Engagements n", "ER n"], inf_rows)}
+</section>
+<section><h2>Top {TOP_N} posts published this week</h2>
+<p class="sub">By lifetime views as of {s.covered_end.isoformat()}.</p>
+{_html_table(["#n", "Published n", "Platform", "Influencer", "Post", "Views n", "Engagements n"], post_rows)}
+</section>
+<section><h2>Platform mix</h2>
+{_mix_svg(s.platform_mix)}
+{_html_table(["Platform", "Views n", "Share n", "Counted as"], mix_rows)}
+</section>
+{events}
+<footer>
+<p>Days and ISO weeks (Monday to Sunday) in the campaign timezone, {_e(s.timezone)}.</p>
+<p>EMV formula: {_e(s.emv_formula)}.</p>
+{notes}
+</footer>
+</main>
+</body>
+</html>
+"""
+
+
+def latest_complete_week(frames, campaign: Campaign, today: date | None = None) -> str:
+    """The default week of a summary: the latest whole ISO week with data, else the latest week."""
+    inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
+    weekly = metrics.weekly_table(inc, frames.posts, campaign, today=today)
+    if weekly.empty:
+        raise ReachError("no data yet: import export files with `reach import` or run `reach demo`")
+    whole = weekly[~weekly["partial"]]
+    return str((whole if len(whole) else weekly)["week"].iloc[-1])
