@@ -131,6 +131,9 @@ def _decode(source: str, data: bytes, encoding: str) -> str:
 
 
 def _read_text(file_name: str, source: str, data: bytes, member: str | None = None) -> list[Table]:
+    fast = _read_text_fast(file_name, source, data, member)
+    if fast is not None:
+        return fast
     text = decode(source, data)
     delimiter = None
     first_line_end = text.find("\n")
@@ -154,6 +157,169 @@ def _read_text(file_name: str, source: str, data: bytes, member: str | None = No
     except csv.Error as e:
         raise ReadError(f"{source}, line {reader.line_num + skipped}: cannot read as CSV: {e}") from None
     return _tables_from_rows(file_name, source, rows, lines, member=member)
+
+
+# The fast path reads a plain UTF-8 (or ASCII) file with pandas' C parser straight from the bytes:
+# no decoded copy of the whole text, no list per row, equal cells shared within a chunk. It gives
+# exactly what the csv-module path above gives, and steps aside (returns None) whenever it cannot
+# prove that: other encodings, NUL bytes, a lone CR, a record spanning lines (a quoted newline),
+# a line longer than csv.field_size_limit(), anything pandas refuses, and the rare rows whose
+# true cell count matters (a lone cell closing a section).
+
+_BOM = b"\xef\xbb\xbf"
+_CHUNK = 1 << 24
+
+
+class _NotFast(Exception):
+    """The fast path cannot be sure of giving the csv module's result: use the csv module."""
+
+
+def _utf8_valid(data: bytes) -> bool:
+    if data.isascii():
+        return True
+    import codecs
+
+    dec = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for i in range(0, len(data), _CHUNK):
+            dec.decode(view[i:i + _CHUNK])
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _newlines(data: bytes, start: int):
+    """Offsets of every b"\\n" at or after ``start``, and the longest line in bytes."""
+    import numpy as np
+
+    found, longest, prev = [], 0, start - 1
+    for i in range(start, len(data), _CHUNK):
+        chunk = np.frombuffer(data, dtype=np.uint8, count=min(_CHUNK, len(data) - i), offset=i)
+        pos = np.flatnonzero(chunk == 10).astype(np.int64) + i
+        if len(pos):
+            longest = max(longest, int(pos[0] - prev - 1), int(np.diff(pos).max(initial=0)) - 1)
+            prev = int(pos[-1])
+            found.append(pos)
+    longest = max(longest, len(data) - prev - 1)
+    return (np.concatenate(found) if found else np.zeros(0, dtype=np.int64)), longest
+
+
+def _read_text_fast(file_name: str, source: str, data: bytes, member: str | None) -> list[Table] | None:
+    if len(data) < 2 or data.startswith((b"\xff\xfe", b"\xfe\xff", _BOM + _BOM)) or b"\x00" in data \
+            or b"\r" in data and data.count(b"\r") != data.count(b"\r\n") or not _utf8_valid(data):
+        return None
+    start = 3 if data.startswith(_BOM) else 0
+    nl, longest = _newlines(data, start)
+    if longest > csv.field_size_limit() or not len(nl) and len(data) - start > 1 << 16:
+        return None
+    first_end = int(nl[0]) if len(nl) else len(data)
+    first = data[start:first_end].decode("utf-8")
+    if first.strip().strip('"').lower().startswith("sep="):
+        return None  # Excel's "sep=" line: rare, and only in small files
+    delimiter = _sniff_delimiter(first)
+    n_lines = len(nl) + (0 if data.endswith(b"\n") else 1)
+    try:
+        frame = pd.read_csv(io.BytesIO(data), sep=delimiter, header=None, dtype=object, na_filter=False,
+                            skip_blank_lines=False, engine="c", encoding="utf-8", quotechar='"',
+                            doublequote=True, skipinitialspace=False)
+    except Exception:  # pandas refuses what the csv module may accept: let the csv module decide
+        return None
+    if len(frame) != n_lines or frame.shape[1] < 1:
+        return None  # a quoted newline somewhere: line numbers need the csv module
+    columns = [frame[j].to_numpy(dtype=object) for j in range(frame.shape[1])]
+    del frame
+    try:
+        return _tables_from_columns(file_name, source, data, start, nl, columns, delimiter, member)
+    except _NotFast:
+        return None
+
+
+def _exact_row(data: bytes, start: int, nl, i: int, delimiter: str) -> list[str]:
+    """Row i as the csv module reads it (the fast path has one record per line)."""
+    a = start if i == 0 else int(nl[i - 1]) + 1
+    b = int(nl[i]) if i < len(nl) else len(data)
+    line = data[a:b].decode("utf-8")
+    return next(csv.reader([line], delimiter=delimiter, strict=False), [])
+
+
+def _tables_from_columns(file_name, source, data, start, nl, columns, delimiter, member) -> list[Table]:
+    """``_tables_from_rows`` for cells held column-wise, rows padded with "" to a common width."""
+    import numpy as np
+
+    n, width_all = len(columns[0]), len(columns)
+    row = lambda i: [c[i] for c in columns]  # noqa: E731  (padded: "" past the row's end)
+    filled = lambda i: sum(1 for c in columns if c[i].strip())  # noqa: E731  (padding never counts)
+    # A section break is a row of at most one cell, and that cell blank. Padding hides a row's
+    # length, so rows that look like one (all cells blank) are read again exactly.
+    idx = np.arange(n)
+    for c in columns[1:]:
+        if not len(idx):
+            break
+        idx = idx[c[idx] == ""]
+    breaks = np.zeros(n + 1, dtype=bool)
+    breaks[n] = True
+    for i in idx:
+        if not columns[0][i].strip():
+            if width_all == 1:
+                breaks[i] = True
+            else:
+                r = _exact_row(data, start, nl, int(i), delimiter)
+                breaks[i] = not (len(r) > 1 or (r and r[0].strip()))
+    tables: list[Table] = []
+    stops = np.flatnonzero(breaks)
+    a = 0
+    for b in stops.tolist():
+        if b > a:
+            t = _table_from_columns(file_name, source, data, start, nl, columns, delimiter, member,
+                                    a, b, row, filled)
+            if t is not None:
+                tables.append(t)
+        a = b + 1
+    if not tables:
+        raise ReadError(f"{source}: the file has no table (it is empty or has only a title)")
+    return tables
+
+
+def _table_from_columns(file_name, source, data, start, nl, columns, delimiter, member, a, b, row, filled):
+    """``_table_from_block`` for rows a..b-1 (0-based rows of the file, one per line)."""
+    import numpy as np
+
+    title = None
+    k = a
+    while k < b - 1 and filled(k) <= 1:
+        text = next((c.strip() for c in row(k) if c.strip()), "")
+        title = text if title is None else title
+        k += 1
+    if filled(k) <= 1 and k == b - 1 and len(_exact_row(data, start, nl, k, delimiter)) <= 1:
+        return None  # a lone line, e.g. a footer after a blank line
+    header_row = row(k)
+    while header_row and not header_row[-1].strip():
+        header_row = header_row[:-1]  # trailing empty header cells (Excel-saved CSVs)
+    width = len(header_row)
+    lines = list(range(k + 2, b + 1))  # row i is line i + 1: one record per line here
+    extra = np.zeros(b - k - 1, dtype=bool)
+    for c in columns[width:]:
+        part = c[k + 1:b]
+        extra |= np.fromiter((bool(v.strip()) for v in part), dtype=bool, count=len(part)) \
+            if (part != "").any() else False
+    extra_lines = [lines[i] for i in np.flatnonzero(extra)]
+    cells = pd.DataFrame({j: pd.Series(columns[j][k + 1:b], dtype=object) for j in range(width)})
+    t = Table(
+        file_name=file_name,
+        source=source,
+        header=[clean_header(h) for h in header_row],
+        cells=cells,
+        lines=lines,
+        header_line=k + 1,
+        title=title,
+        member=member,
+        sheet=None,
+    )
+    if extra_lines:
+        t.notes.append(f"rows with more cells than the header at lines {extra_lines[:5]}")
+    return t
 
 
 def _sniff_delimiter(text: str) -> str:

@@ -253,22 +253,84 @@ def _utc_naive(s: pd.Series) -> pd.Series:
 
 def _records(df: pd.DataFrame, columns: list[str]) -> list[dict]:
     """DataFrame -> DB-API rows: Python ints for counts, None for missing, datetimes as datetime."""
+    if not columns:
+        return [{} for _ in range(len(df))]
+    out = _column_values(df, columns)
+    return [dict(zip(columns, row)) for row in zip(*(out[c] for c in columns))]
+
+
+def _column_values(df: pd.DataFrame, columns: list[str]) -> dict[str, list]:
+    """The values ``_records`` puts in each column, built column-wise (no per-cell Python branch)."""
     out: dict[str, list] = {}
     for c in columns:
         s = df[c]
-        if c in METRICS and c not in FLOAT_METRICS:
+        if c in METRICS:
             vals = s.to_numpy(dtype="float64", na_value=np.nan)
-            out[c] = [None if v != v else int(v) for v in vals]
-        elif c in FLOAT_METRICS:
-            vals = s.to_numpy(dtype="float64", na_value=np.nan)
-            out[c] = [None if v != v else float(v) for v in vals]
+            nan = np.isnan(vals)
+            if c in FLOAT_METRICS:
+                lst = vals.tolist()
+            elif np.abs(vals[~nan]).max(initial=0.0) < 2.0 ** 62:
+                lst = np.where(nan, 0.0, vals).astype(np.int64).tolist()  # int64 truncates like int()
+            else:
+                lst = [None if v != v else int(v) for v in vals]
+            for i in np.flatnonzero(nan).tolist():
+                lst[i] = None
         elif pd.api.types.is_datetime64_any_dtype(s):
             s = _utc_naive(s)
-            out[c] = [None if pd.isna(v) else v.to_pydatetime() for v in s]
+            codes, uniques = pd.factorize(s, use_na_sentinel=True)
+            py = [v.to_pydatetime() for v in uniques]
+            lst = [py[k] if k >= 0 else None for k in codes.tolist()]
         else:
-            out[c] = [None if (v is None or (isinstance(v, float) and v != v) or v is pd.NA) else v for v in s.tolist()]
-    n = len(df)
-    return [{c: out[c][i] for c in columns} for i in range(n)]
+            lst = s.tolist()
+            na = pd.isna(s.to_numpy()) if s.dtype == object else None
+            if na is not None and na.any():
+                for i in np.flatnonzero(na).tolist():
+                    v = lst[i]
+                    if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+                        lst[i] = None
+            elif na is None and s.hasnans:
+                lst = [None if (v is None or (isinstance(v, float) and v != v) or v is pd.NA) else v for v in lst]
+        out[c] = lst
+    return out
+
+
+def _bound(conn, table: sa.Table, columns: list[str], out: dict[str, list]) -> dict[str, list]:
+    """Apply each column type's bind processor (SQLite stores datetimes as text) once per value."""
+    dialect = conn.dialect
+    for c in columns:
+        proc = table.c[c].type._cached_bind_processor(dialect)
+        if proc is None:
+            continue
+        cache: dict = {}
+        lst = out[c]
+        res = []
+        for v in lst:
+            if v is None:
+                res.append(None)
+                continue
+            key = (type(v), v)  # 1 == 1.0 == True: never share a result across types
+            try:
+                b = cache[key]
+            except KeyError:
+                b = cache[key] = proc(v)
+            except TypeError:  # unhashable
+                b = proc(v)
+            res.append(b)
+        out[c] = res
+    return out
+
+
+def _executemany_sqlite(conn, stmt, out: dict[str, list]) -> None:
+    """Run a Core statement on SQLite with DB-API tuples: one compile, no per-row dicts.
+
+    ``out`` maps each bound column to its (already bind-processed) values."""
+    columns = list(out)
+    if not columns or not len(out[columns[0]]):
+        return
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=columns)
+    if sorted(compiled.positiontup) != sorted(columns):
+        raise StoreError(f"internal: {stmt.table.name} binds {compiled.positiontup}, rows have {columns}")
+    conn.exec_driver_sql(str(compiled), list(zip(*(out[k] for k in compiled.positiontup))))
 
 
 @dataclass
@@ -356,8 +418,17 @@ def _upsert(conn, table: sa.Table, keys: list[str], df: pd.DataFrame, import_id:
     set_["import_id"] = stmt.excluded.import_id
     stmt = stmt.on_conflict_do_update(index_elements=keys, set_=set_)
     n = 0
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        batch = max(batch, 100000)  # tuples are small; DESIGN.md 8: never all 10 M at once
     for start in range(0, len(df), batch):
         part = df.iloc[start:start + batch]
+        if sqlite:
+            out = _bound(conn, table, cols, _column_values(part, cols))
+            out["import_id"] = [import_id] * len(part)
+            _executemany_sqlite(conn, stmt, out)
+            n += len(part)
+            continue
         recs = _records(part, cols)
         for r in recs:
             r["import_id"] = import_id
@@ -369,6 +440,17 @@ def _upsert(conn, table: sa.Table, keys: list[str], df: pd.DataFrame, import_id:
 def _dedupe(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     # Two rows for one key in one file: the later row wins, as a later export would.
     return df.drop_duplicates(subset=keys, keep="last")
+
+
+def _account_pks_once(conn, platform: str, rows: pd.DataFrame, fallback: str | None) -> pd.Series:
+    """``_account_pks`` asked once per distinct account key, in order of first appearance."""
+    cols = [c for c in ("account_id", "account_handle", "account_name") if c in rows]
+    if not cols or len(rows) < 1000:
+        return _account_pks(conn, platform, rows, fallback)
+    codes = rows.groupby(cols, dropna=False, sort=False).ngroup().to_numpy()
+    first = np.unique(codes, return_index=True)[1]
+    pks = _account_pks(conn, platform, rows.iloc[first], fallback).to_numpy()
+    return pd.Series(pks[codes], index=rows.index, dtype="int64")
 
 
 def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: str | None) -> WriteResult:
@@ -383,7 +465,7 @@ def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: 
             continue
         platform = p.report.platform
         rows = rows.copy()
-        rows["account_pk"] = _account_pks(conn, platform, rows, fallback_account)
+        rows["account_pk"] = _account_pks_once(conn, platform, rows, fallback_account)
         if fallback_account is None and not any(
                 c in rows and rows[c].notna().any() for c in ("account_id", "account_handle", "account_name")):
             res.unknown_account = True
@@ -419,7 +501,15 @@ def _upsert_posts(conn, platform: str, rows: pd.DataFrame, import_id: int) -> tu
     ).all())
     new = first[~first["post_id"].isin(existing)]
     old = first[first["post_id"].isin(existing)]
-    if len(new):
+    if len(new) and conn.dialect.name == "sqlite":
+        cols = ["post_id", "account_pk", *fields]
+        for start in range(0, len(new), 100000):  # DESIGN.md 8: build executemany input in batches
+            part = new.iloc[start:start + 100000]
+            out = _bound(conn, posts, cols, _column_values(part, cols))
+            out["platform"] = [platform] * len(part)
+            out["first_import_id"] = [import_id] * len(part)
+            _executemany_sqlite(conn, posts.insert(), out)
+    elif len(new):
         recs = _records(new, ["post_id", "account_pk", *fields])
         for r in recs:
             r["platform"] = platform

@@ -148,14 +148,7 @@ def influencers_frame(frames, campaign, sel=None) -> pd.DataFrame:
 
     sel = sel or metrics.Selection()
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
-    d = metrics.daily_table(inc, frames.posts, campaign, by=["influencer"], sel=sel)
-    if d.empty:
-        totals = pd.DataFrame(columns=["influencer"])
-    else:
-        totals = metrics._sum_known(d.assign(day=None), ["influencer"],
-                                    list(METRICS_ADDITIVE) + ["engagements"] + [n for n, _, _ in metrics.RATE_PARTS],
-                                    extra=dict(emv_usd=("emv_usd", "sum")))
-        totals = metrics.add_rates(totals)
+    totals = metrics.aggregate(inc, frames.posts, campaign, by=["influencer"], sel=sel)
     p = metrics._filter_posts(frames.posts, sel)
     info = p.groupby("influencer").agg(category=("category", "first"),
                                        platforms=("platform", lambda s: ", ".join(sorted(set(s)))),

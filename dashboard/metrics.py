@@ -258,22 +258,34 @@ def add_rates(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def daily_table(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=("platform",),
-                sel: Selection = Selection()) -> pd.DataFrame:
-    """Activity by day: increments summed per ``by`` and day, with engagements and rates.
+def aggregate(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=("platform",),
+              sel: Selection = Selection()) -> pd.DataFrame:
+    """Activity in the selection summed by any of GROUPS (influencer, category, account,
+    platform, post, day, week), with engagements, rates (ratios of totals) and EMV.
 
-    Additive metrics only; reach is not a daily quantity (see ``reach_table``)."""
+    Additive metrics only; reach is never summed here (see ``reach_table``)."""
     by = list(by)
+    bad = [b for b in by if b not in GROUPS]
+    if bad:
+        raise ValueError(f"cannot group by {bad}: choose from {GROUPS}")
     wide = _wide(inc, posts, sel, campaign)
-    keys = by + ["day"]
     if wide.empty:
-        return pd.DataFrame(columns=keys + list(ADDITIVE) + ["engagements", "posts_active", "interpolated",
-                                                             "corrected", "er_views", "er_impressions", "virality_views"])
-    out = _sum_known(wide, keys, list(ADDITIVE) + [name for name, _, _ in RATE_PARTS],
+        return pd.DataFrame(columns=by + list(ADDITIVE) + ["engagements", "emv_usd", "posts_active", "interpolated",
+                                                           "corrected", "er_views", "er_impressions", "virality_views"])
+    if not by:
+        wide = wide.assign(_all=0)
+    out = _sum_known(wide, by or ["_all"], list(ADDITIVE) + [name for name, _, _ in RATE_PARTS],
                      extra=dict(emv_usd=("emv_usd", "sum"), posts_active=("post_pk", "nunique")))
+    out = out.drop(columns=["_all"], errors="ignore")
     out["engagements"] = engagements(out, campaign)
     out["emv_formula"] = EMV_FORMULA_VERSION
     return add_rates(out)
+
+
+def daily_table(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=("platform",),
+                sel: Selection = Selection()) -> pd.DataFrame:
+    """Activity by day: ``aggregate`` by ``by`` and day."""
+    return aggregate(inc, posts, campaign, by=[b for b in by if b != "day"] + ["day"], sel=sel)
 
 
 def _wide(inc: pd.DataFrame, posts: pd.DataFrame, sel: Selection, campaign: Campaign) -> pd.DataFrame:
