@@ -21,6 +21,10 @@ METRICS: tuple[str, ...] = (
 )
 FLOAT_METRICS = frozenset({"watch_time_s"})
 
+# Levels, not flows: a count of followers at the end of a day (account_days) or as the roster
+# states it (accounts). Never summed over days; the latest value before a period's end is used.
+LEVELS: tuple[str, ...] = ("followers",)
+
 # Metrics that count unique people: never summed across posts or days by the metrics engine.
 NON_ADDITIVE = frozenset({"reach"})
 

@@ -1,7 +1,8 @@
 """The roster: which accounts belong to which influencer, from a CSV the campaign team keeps.
 
 Columns (header names case-insensitive, Chinese accepted): ``name`` (the influencer), ``category``,
-``platform``, ``handle`` and/or ``account_id``. An account named in the roster but not yet seen
+``platform``, ``handle`` and/or ``account_id``, and optionally ``followers`` (the account's follower
+count, used for engagement rate by followers when no export gives it). An account named in the roster but not yet seen
 in any export is created, so later imports attach to it. Accounts that no roster row names keep
 their own handle and show as unassigned. Importing a roster is idempotent and all-or-nothing.
 """
@@ -20,6 +21,7 @@ COLUMNS = {
     "platform": ("platform", "平台"),
     "handle": ("handle", "username", "账号", "用户名"),
     "account_id": ("account_id", "account id", "账号id", "账号 id"),
+    "followers": ("followers", "粉丝数", "关注者"),  # optional: the account's follower count
 }
 CATEGORIES = ("official", "merchant", "entrepreneur", "foreign resident", "journalist", "media",
               "international influencer")
@@ -57,7 +59,16 @@ def load_roster(name: str, data: bytes) -> list[dict]:
         if not cell.get("handle") and not cell.get("account_id"):
             problems.append(RowProblem(name, line, "handle", "", "a handle or an account id"))
             continue
+        followers = None
+        if cell.get("followers"):
+            try:
+                followers = int(float(cell["followers"].replace(",", "")))
+            except ValueError:
+                problems.append(RowProblem(name, line, table.header[pos["followers"]], cell["followers"],
+                                           "a whole number of followers"))
+                continue
         rows.append(dict(name=cell["name"], category=cell.get("category") or None, platform=platform,
+                         followers=followers,
                          handle=(cell.get("handle") or "").lstrip("@") or None,
                          account_id=cell.get("account_id") or None))
     if problems:
@@ -86,8 +97,10 @@ def apply_roster(engine: sa.Engine, rows: list[dict]) -> dict:
             before = len(res.by_key)
             pk = res.resolve(r["account_id"], r["handle"], None)
             counts["accounts_created"] += len(res.by_key) > before
-            conn.execute(store.accounts.update().where(store.accounts.c.id == pk)
-                         .values(influencer_id=known[r["name"]]))
+            values = dict(influencer_id=known[r["name"]])
+            if r.get("followers") is not None:
+                values["followers"] = r["followers"]
+            conn.execute(store.accounts.update().where(store.accounts.c.id == pk).values(**values))
             counts["accounts_linked"] += 1
     return counts
 

@@ -24,10 +24,10 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from .errors import StoreError
-from .model import ACCOUNT_DAY, FLOAT_METRICS, METRICS, POST_DAILY, POST_LIFETIME
+from .model import ACCOUNT_DAY, FLOAT_METRICS, LEVELS, METRICS, POST_DAILY, POST_LIFETIME
 
 DEFAULT_DB_PATH = Path("data") / "reach.db"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = sa.MetaData()
 
@@ -83,6 +83,7 @@ accounts = sa.Table(
     sa.Column("handle", sa.Text),
     sa.Column("name", sa.Text),
     sa.Column("influencer_id", sa.Integer, sa.ForeignKey("influencers.id")),
+    sa.Column("followers", sa.BigInteger),  # schema 3: the roster's follower count, if it gives one
     sa.UniqueConstraint("platform", "account_key"),
 )
 
@@ -122,6 +123,7 @@ account_days = sa.Table(
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=False),
     *_metric_columns(),
+    sa.Column("followers", sa.BigInteger),  # schema 3: followers at the end of the day (a level)
 )
 
 import_failures = sa.Table(
@@ -150,7 +152,16 @@ def _v2(conn):
     import_problems.create(conn)
 
 
-MIGRATIONS = {1: _v1, 2: _v2}
+def _v3(conn):
+    # Step 1 creates tables from today's definitions, so a new database already has these
+    # columns; a database made before schema 3 gets them here.
+    for table in ("accounts", "account_days"):
+        have = {c["name"] for c in sa.inspect(conn).get_columns(table)}
+        if "followers" not in have:
+            conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN followers BIGINT"))
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3}
 
 
 def schema_version(conn) -> int:
@@ -264,7 +275,7 @@ def _column_values(df: pd.DataFrame, columns: list[str]) -> dict[str, list]:
     out: dict[str, list] = {}
     for c in columns:
         s = df[c]
-        if c in METRICS:
+        if c in METRICS or c in LEVELS:
             vals = s.to_numpy(dtype="float64", na_value=np.nan)
             nan = np.isnan(vals)
             if c in FLOAT_METRICS:
@@ -410,7 +421,7 @@ def _account_pks(conn, platform: str, rows: pd.DataFrame, fallback: str | None) 
 
 
 def _upsert(conn, table: sa.Table, keys: list[str], df: pd.DataFrame, import_id: int, batch: int = 20000) -> int:
-    metric_cols = [m for m in METRICS if m in df]
+    metric_cols = [m for m in (*METRICS, *LEVELS) if m in df and m in table.c]
     cols = keys + metric_cols
     insert = _insert(conn)
     stmt = insert(table)

@@ -716,10 +716,10 @@ def write_linkedin(acc: Account, t: datetime) -> bytes:
 
 
 def write_roster(accounts: list[Account]) -> bytes:
-    rows = [["name", "category", "platform", "handle", "account_id"]]
+    rows = [["name", "category", "platform", "handle", "account_id", "followers"]]
     for a in accounts:
         if (a.platform, a.handle) not in UNLISTED:
-            rows.append([a.influencer, a.category, a.platform, a.handle, a.account_id])
+            rows.append([a.influencer, a.category, a.platform, a.handle, a.account_id, str(a.followers)])
     return _csv(rows).encode("utf-8")
 
 

@@ -148,7 +148,9 @@ def influencers_frame(frames, campaign, sel=None) -> pd.DataFrame:
 
     sel = sel or metrics.Selection()
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
-    totals = metrics.aggregate(inc, frames.posts, campaign, by=["influencer"], sel=sel)
+    followers = metrics.followers_by_account(frames.accounts, frames.account_days, sel.end)
+    totals = metrics.aggregate(inc, frames.posts, campaign, by=["influencer"], sel=sel,
+                               followers=followers, accounts=frames.accounts)
     p = metrics._filter_posts(frames.posts, sel)
     info = p.groupby("influencer").agg(category=("category", "first"),
                                        platforms=("platform", lambda s: ", ".join(sorted(set(s)))),
@@ -162,8 +164,8 @@ def influencers_frame(frames, campaign, sel=None) -> pd.DataFrame:
     out["emv_formula"] = EMV_FORMULA
     out = out.sort_values(["views", "impressions"], ascending=False, na_position="last", kind="stable")
     return _ordered(out, ["influencer", "category", "platforms", "accounts", "posts_published"],
-                    list(METRICS_ADDITIVE) + ["engagements", *RATE_COLUMNS, "emv_usd", "emv_formula",
-                                              "reach_max_post", "reach_sum", "reach_posts", "reach_avg_post",
+                    list(METRICS_ADDITIVE) + ["engagements", *RATE_COLUMNS, "followers", "er_followers",
+                                              "emv_usd", "emv_formula", "reach_max_post", "reach_sum", "reach_posts", "reach_avg_post",
                                               "er_reach", "avg_post_er_reach"]).reset_index(drop=True)
 
 

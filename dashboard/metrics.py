@@ -258,11 +258,29 @@ def add_rates(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def followers_by_account(accounts: pd.DataFrame, account_days: pd.DataFrame, until: date | None = None) -> pd.Series:
+    """Followers per account_pk: the latest level an export gave on or before ``until``, else the
+    roster's figure. Followers are a level: never summed over days."""
+    level = accounts.set_index("account_pk")["followers"].astype("float64") if len(accounts) else pd.Series(dtype="float64")
+    if len(account_days) and "followers" in account_days:
+        a = account_days[account_days["followers"].notna()]
+        if until is not None:
+            a = a[a["day"] <= pd.Timestamp(until)]
+        if len(a):
+            latest = a.sort_values("day").groupby("account_pk")["followers"].last()
+            level = latest.combine_first(level)
+    return level
+
+
 def aggregate(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=("platform",),
-              sel: Selection = Selection()) -> pd.DataFrame:
+              sel: Selection = Selection(), followers: pd.Series | None = None,
+              accounts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Activity in the selection summed by any of GROUPS (influencer, category, account,
     platform, post, day, week), with engagements, rates (ratios of totals) and EMV.
 
+    With ``followers`` (``followers_by_account``) and ``accounts`` (Frames.accounts), adds
+    ``followers`` (Σ over the group's accounts in the selection, as of the selection's end) and
+    ``er_followers`` (Σ engagements of accounts with a follower count ÷ that Σ).
     Additive metrics only; reach is never summed here (see ``reach_table``)."""
     by = list(by)
     bad = [b for b in by if b not in GROUPS]
@@ -279,7 +297,28 @@ def aggregate(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=("p
     out = out.drop(columns=["_all"], errors="ignore")
     out["engagements"] = engagements(out, campaign)
     out["emv_formula"] = EMV_FORMULA_VERSION
+    if followers is not None and accounts is not None:
+        out = _add_followers(out, wide, by, sel, followers, accounts, campaign)
     return add_rates(out)
+
+
+def _add_followers(out, wide, by, sel, followers, accounts, campaign) -> pd.DataFrame:
+    keys = [k for k in by if k in ("influencer", "category", "account", "platform")]
+    acc = _filter_posts(accounts.assign(followers=accounts["account_pk"].map(followers)), sel)
+    acc = acc[acc["followers"].notna()]
+    has = set(acc["account_pk"])
+    num = engagements(wide, campaign).where(wide["account_pk"].isin(has))
+    w = wide.assign(_num_er_followers=num)
+    part = _sum_known(w.assign(_all=0), by or ["_all"], ["_num_er_followers"], extra={}).drop(
+        columns=["_all", "interpolated", "corrected"], errors="ignore")
+    out = out.merge(part, on=by, how="left") if by else out.assign(_num_er_followers=part["_num_er_followers"].iloc[0])
+    if keys:
+        f = acc.groupby(keys)["followers"].sum().rename("followers").reset_index()
+        out = out.merge(f, on=keys, how="left")
+    else:
+        out["followers"] = acc["followers"].sum() if len(acc) else np.nan
+    out["er_followers"] = _ratio(out["_num_er_followers"], out["followers"])
+    return out
 
 
 def daily_table(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=("platform",),

@@ -59,8 +59,11 @@ class Frames:
     lifetime snapshots, daily post rows and account-day rows. Times are UTC (tz-aware); days are
     naive midnights."""
 
-    def __init__(self, posts, snapshots, post_days, account_days):
+    def __init__(self, posts, snapshots, post_days, account_days, accounts=None):
         self.posts, self.snapshots, self.post_days, self.account_days = posts, snapshots, post_days, account_days
+        # account_pk, platform, account, influencer, category, followers (the roster's figure)
+        self.accounts = accounts if accounts is not None else pd.DataFrame(
+            columns=["account_pk", "platform", "account", "influencer", "category", "followers"])
 
 
 def load_frames(engine: sa.Engine) -> Frames:
@@ -85,11 +88,20 @@ def load_frames(engine: sa.Engine) -> Frames:
                             columns=["post_pk", "day", *METRICS])
         adays = pd.DataFrame(conn.execute(
             sa.select(a.c.platform, label.label("account"), a.c.id.label("account_pk"), ad.c.day,
-                      *[ad.c[m] for m in METRICS]).join(a, a.c.id == ad.c.account_pk)).mappings().all(),
-            columns=["platform", "account", "account_pk", "day", *METRICS])
+                      *[ad.c[m] for m in METRICS], ad.c.followers).join(a, a.c.id == ad.c.account_pk)).mappings().all(),
+            columns=["platform", "account", "account_pk", "day", *METRICS, "followers"])
+        accts = pd.DataFrame(conn.execute(
+            sa.select(a.c.id.label("account_pk"), a.c.platform, label.label("account"), i.c.name.label("influencer"),
+                      i.c.category, a.c.followers).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
+        ).mappings().all(), columns=["account_pk", "platform", "account", "influencer", "category", "followers"])
     unassigned = posts["influencer"].isna()
     posts.loc[unassigned, "influencer"] = posts.loc[unassigned, "account"] + " (unassigned)"
     posts.loc[unassigned, "category"] = "unassigned"
+    lone = accts["influencer"].isna()
+    accts.loc[lone, "influencer"] = accts.loc[lone, "account"] + " (unassigned)"
+    accts.loc[lone, "category"] = "unassigned"
+    accts["followers"] = pd.to_numeric(accts["followers"]).astype("float64")
+    adays["followers"] = pd.to_numeric(adays["followers"]).astype("float64")
     posts["published_at"] = pd.to_datetime(posts["published_at"]).dt.tz_localize("UTC")
     for f in (snaps,):
         f["published_at"] = pd.to_datetime(f["published_at"]).dt.tz_localize("UTC")
@@ -99,4 +111,4 @@ def load_frames(engine: sa.Engine) -> Frames:
     for f in (snaps, days, adays):
         for m in METRICS:
             f[m] = pd.to_numeric(f[m]).astype("float64")
-    return Frames(posts, snaps, days, adays)
+    return Frames(posts, snaps, days, adays, accts)

@@ -49,3 +49,22 @@ def test_iso_weeks_use_the_iso_year_at_new_year():
     days = pd.Series(pd.to_datetime(["2024-12-29", "2024-12-30", "2025-01-05", "2025-01-06"]))
     assert metrics.iso_week(days).tolist() == ["2024-W52", "2025-W01", "2025-W01", "2025-W02"]
     assert metrics.week_start("2025-W01") == date(2024, 12, 30)
+
+
+def test_engagement_rate_by_followers_uses_the_latest_level_and_only_accounts_with_one():
+    posts = pd.DataFrame({"post_pk": [1, 2], "platform": ["tiktok", "x"], "account_pk": [10, 20],
+                          "account": ["a", "b"], "influencer": ["Li Na", "Li Na"], "category": "merchant",
+                          "published_at": pd.Timestamp("2024-12-22", tz="UTC")})
+    inc = pd.DataFrame({"post_pk": [1, 1, 2], "day": pd.to_datetime(["2024-12-22", "2024-12-23", "2024-12-22"]),
+                        "metric": ["likes", "likes", "likes"], "value": [300.0, 100.0, 50.0],
+                        "interpolated": False, "corrected": False, "source": "snapshot"})
+    accounts = pd.DataFrame({"account_pk": [10, 20], "platform": ["tiktok", "x"], "account": ["a", "b"],
+                             "influencer": "Li Na", "category": "merchant", "followers": [5000.0, float("nan")]})
+    # an export's level on 23 Dec beats the roster; after the selection's end it does not count
+    days = pd.DataFrame({"account_pk": [10, 10], "day": pd.to_datetime(["2024-12-23", "2024-12-30"]),
+                         "followers": [8000.0, 9000.0]})
+    fol = metrics.followers_by_account(accounts, days, until=date(2024, 12, 24))
+    assert fol.to_dict() == {10: 8000.0, 20: float("nan")} or (fol[10] == 8000.0 and pd.isna(fol[20]))
+    out = metrics.aggregate(inc, posts, Campaign(), by=["influencer"], followers=fol, accounts=accounts).iloc[0]
+    assert out["followers"] == 8000
+    assert out["er_followers"] == pytest.approx(400 / 8000)  # account b has no follower count: left out

@@ -143,3 +143,19 @@ def test_rejected_rows_are_kept_with_the_import_record(db_url):
     assert (prob["line"], prob["column_name"], prob["value"]) == (3, "Impressions", "eight hundred")
     assert (imp["rows_read"], imp["rows_stored"], imp["rows_rejected"]) == (2, 1, 1)
     engine.dispose()
+
+
+def test_a_schema_2_database_gains_the_followers_columns_when_opened(db_url):
+    engine = sa.create_engine(store.resolve_url(db_url))
+    store.migrate(engine, upto=1)
+    with engine.begin() as c:  # what version 2 of the program made: no followers columns
+        c.execute(sa.text("ALTER TABLE accounts DROP COLUMN followers"))
+        c.execute(sa.text("ALTER TABLE account_days DROP COLUMN followers"))
+    store.migrate(engine, upto=2)
+    engine.dispose()
+    engine = store.connect(db_url)
+    with engine.connect() as c:
+        assert store.schema_version(c) == 3
+        for t in ("accounts", "account_days"):
+            assert "followers" in {col["name"] for col in sa.inspect(c).get_columns(t)}
+    engine.dispose()

@@ -223,7 +223,7 @@ OVERVIEW_COLUMNS = {
 
 FOLLOWER_HISTORY_COLUMNS = {
     "day": DAY_ALIASES,
-    "_followers": ["Followers", "Följare", "Подписчики", "粉丝", "Seguidores"],
+    "followers": ["Followers", "Följare", "Подписчики", "粉丝", "Seguidores"],
     "followers_gained": ["Difference in followers from previous day"],
     # The 2021 "Last 60 days" export adds these to the follower columns.
     "views": ["Video views"],
@@ -244,6 +244,8 @@ def parse_overview(c) -> None:
 def parse_follower_history(c) -> None:
     _days(c)
     c.set_metrics({"views": {}, "followers_gained": {}})
+    if c.has("followers"):
+        c.set("followers", c.number("followers", minimum=0))  # the level at the end of the day
 
 
 register(
