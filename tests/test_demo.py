@@ -346,7 +346,8 @@ def test_linkedin_workbooks_have_a_note_row_then_the_header(written):
 def test_the_roster_maps_about_forty_invented_influencers_on_six_platforms(written):
     folder, files, _ = written
     roster = list(csv.DictReader(io.StringIO(files.roster.read_text("utf-8"))))
-    assert list(roster[0]) == ["name", "category", "platform", "handle", "account_id"]
+    assert list(roster[0]) == ["name", "category", "platform", "handle", "account_id", "followers"]
+    assert all(int(r["followers"]) > 0 for r in roster)
     names = {r["name"] for r in roster}
     assert 36 <= len(names) <= 45
     invented = [n for n, _, _ in demo.INFLUENCERS]
