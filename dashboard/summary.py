@@ -460,7 +460,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK S
 h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:22px 0 8px}
 .sub{color:#555;margin:0 0 12px}.badge{background:#fff3cd;border:1px solid #e0c36a;border-radius:4px;padding:1px 6px}
 .narrative{font-size:15px;background:#f3f6fa;border-left:4px solid #0072B2;padding:10px 14px;margin:12px 0}
-.kpis{display:grid;grid-template-columns:repeat(3,1fr);gap:8px}
+.kpis{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:8px}
 .kpi{border:1px solid #e3e3e3;border-radius:6px;padding:8px 10px;break-inside:avoid;page-break-inside:avoid}
 .kpi .l{color:#555;font-size:12px}.kpi .v{font-size:20px;font-weight:600;font-variant-numeric:tabular-nums}
 .kpi .c{font-size:12px;color:#555}.up{color:#1a7f37}.down{color:#b42318}
@@ -471,7 +471,7 @@ a{color:#0b5cad}footer{margin-top:20px;color:#555;font-size:11px;border-top:1px 
 footer p{margin:2px 0}svg text{font-family:inherit;font-size:12px}
 @page{size:A4;margin:14mm 12mm}
 @media print{body{background:#fff;font-size:11px}.page{max-width:none;padding:0}
- .kpis{grid-template-columns:repeat(3,1fr)}table,.kpi,section{break-inside:avoid;page-break-inside:avoid}
+ .kpis{grid-template-columns:repeat(3,minmax(0,1fr))}.kpi{min-width:0;overflow-wrap:anywhere}table,.kpi,section{break-inside:avoid;page-break-inside:avoid}
  h2{break-after:avoid;page-break-after:avoid}a{color:inherit;text-decoration:none}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
