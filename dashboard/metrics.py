@@ -274,13 +274,15 @@ def followers_by_account(accounts: pd.DataFrame, account_days: pd.DataFrame, unt
 
 def aggregate(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=("platform",),
               sel: Selection = Selection(), followers: pd.Series | None = None,
-              accounts: pd.DataFrame | None = None) -> pd.DataFrame:
+              accounts: pd.DataFrame | None = None, account_days: pd.DataFrame | None = None) -> pd.DataFrame:
     """Activity in the selection summed by any of GROUPS (influencer, category, account,
     platform, post, day, week), with engagements, rates (ratios of totals) and EMV.
 
     With ``followers`` (``followers_by_account``) and ``accounts`` (Frames.accounts), adds
     ``followers`` (Σ over the group's accounts in the selection, as of the selection's end) and
     ``er_followers`` (Σ engagements of accounts with a follower count ÷ that Σ).
+    With ``account_days`` and a grouping by account and day, adds ``reach_account``: the
+    platform's own deduplicated reach of that account on that day, the one authoritative reach.
     Additive metrics only; reach is never summed here (see ``reach_table``)."""
     by = list(by)
     bad = [b for b in by if b not in GROUPS]
@@ -299,6 +301,11 @@ def aggregate(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=("p
     out["emv_formula"] = EMV_FORMULA_VERSION
     if followers is not None and accounts is not None:
         out = _add_followers(out, wide, by, sel, followers, accounts, campaign)
+    if account_days is not None and {"account", "day"} <= set(by):
+        keys = [k for k in ("platform", "account", "day") if k in by or k in ("account", "day")]
+        r = account_days.loc[account_days["reach"].notna(), ["platform", "account", "day", "reach"]]
+        r = r.rename(columns={"reach": "reach_account"})
+        out = out.merge(r[[k for k in keys] + ["reach_account"]], on=keys, how="left")
     return add_rates(out)
 
 

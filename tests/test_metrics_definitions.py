@@ -68,3 +68,25 @@ def test_engagement_rate_by_followers_uses_the_latest_level_and_only_accounts_wi
     out = metrics.aggregate(inc, posts, Campaign(), by=["influencer"], followers=fol, accounts=accounts).iloc[0]
     assert out["followers"] == 8000
     assert out["er_followers"] == pytest.approx(400 / 8000)  # account b has no follower count: left out
+
+
+def test_account_day_groups_carry_the_platforms_own_reach_and_never_a_sum(demo_db):
+    from collectors import store
+    from dashboard import queries
+    from dashboard.config import load
+    from conftest import ROOT
+
+    engine = store.connect(f"sqlite:///{demo_db}")
+    f = queries.load_frames(engine)
+    engine.dispose()
+    c = load(ROOT / "campaign.toml")
+    inc = metrics.increments(f.snapshots, f.post_days, c)
+    out = metrics.aggregate(inc, f.posts, c, by=["platform", "account", "day"], account_days=f.account_days)
+    page = out[(out["platform"] == "facebook") & (out["account"] == "jinhubcampaign")].set_index("day")
+    truth = f.account_days[(f.account_days["platform"] == "facebook") & (f.account_days["account"] == "jinhubcampaign")
+                           & f.account_days["reach"].notna()].set_index("day")["reach"]
+    common = page.index.intersection(truth.index)
+    assert len(common) > 20
+    assert (page.loc[common, "reach_account"] == truth.loc[common]).all()
+    # grouped by platform only, no account reach is offered: it would have to be summed
+    assert "reach_account" not in metrics.aggregate(inc, f.posts, c, by=["platform", "day"], account_days=f.account_days)
