@@ -446,14 +446,16 @@ def latest_lifetime(snaps: pd.DataFrame, until: pd.Timestamp | None = None) -> p
 
 
 def reach_table(snaps: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=("platform",),
-                sel: Selection = Selection(), universe: float | None = None) -> pd.DataFrame:
+                sel: Selection = Selection(), universe: float | pd.Series | None = None) -> pd.DataFrame:
     """Reach of the posts published in the selection, never silently summed.
 
     Per group: ``reach_max_post`` (a lower bound of unique reach), ``reach_sum`` (not
     deduplicated: an upper bound), ``reach_posts`` (posts with a reach figure),
     ``reach_avg_post``, ``er_reach`` (Σ lifetime engagements ÷ Σ reach of those posts) and
     ``avg_post_er_reach`` (the mean of per-post ERs, a separately named metric). With a
-    ``universe`` U, ``reach_est_random_duplication`` = U·(1 − Π(1 − R_i/U)), with the model and
+    ``universe`` U (a number, or followers per account_pk from ``followers_by_account``, when U
+    is the sum of the followers of the group's accounts),
+    ``reach_est_random_duplication`` = U·(1 − Π(1 − R_i/U)), with the model and
     U in its own columns."""
     by = list(by)
     tz = campaign.tz
@@ -480,10 +482,16 @@ def reach_table(snaps: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by
                    reach_posts=int(g["reach"].count()), reach_avg_post=g["reach"].mean(),
                    er_reach=e.sum() / g["reach"].sum() if g["reach"].sum() > 0 else np.nan,
                    avg_post_er_reach=g["post_er"].mean())
-        if universe:
-            r = np.minimum(g["reach"].to_numpy(dtype=float), universe)
-            row.update(reach_est_random_duplication=universe * (1 - np.prod(1 - r / universe)),
-                       reach_est_model="random duplication", reach_est_universe=universe)
+        u = universe
+        if isinstance(universe, pd.Series):
+            u = universe.reindex(g["account_pk"].unique()).sum(min_count=1) if "account_pk" in g else np.nan
+            u = None if pd.isna(u) or u <= 0 else float(u)
+        if u:
+            r = np.minimum(g["reach"].to_numpy(dtype=float), u)
+            row.update(reach_est_random_duplication=u * (1 - np.prod(1 - r / u)),
+                       reach_est_model="random duplication" + (", U = followers of the accounts"
+                                                               if isinstance(universe, pd.Series) else ""),
+                       reach_est_universe=u)
         rows.append(row)
     return pd.DataFrame(rows)
 

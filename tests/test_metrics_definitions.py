@@ -90,3 +90,13 @@ def test_account_day_groups_carry_the_platforms_own_reach_and_never_a_sum(demo_d
     assert (page.loc[common, "reach_account"] == truth.loc[common]).all()
     # grouped by platform only, no account reach is offered: it would have to be summed
     assert "reach_account" not in metrics.aggregate(inc, f.posts, c, by=["platform", "day"], account_days=f.account_days)
+
+
+def test_a_followers_universe_is_the_sum_of_the_groups_accounts_followers():
+    snaps = REELS.assign(reach=[7484, 6856, 5822], account_pk=[10, 10, 11])
+    posts = snaps[["post_pk", "platform", "published_at", "influencer", "category", "account_pk"]]
+    r = metrics.reach_table(snaps, posts, Campaign(), by=[],
+                            universe=pd.Series({10: 30_000.0, 11: 20_000.0})).iloc[0]
+    assert r["reach_est_universe"] == 50_000
+    assert round(r["reach_est_random_duplication"]) == 17586
+    assert "followers" in r["reach_est_model"]
