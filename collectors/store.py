@@ -27,7 +27,7 @@ from .errors import StoreError
 from .model import ACCOUNT_DAY, FLOAT_METRICS, LEVELS, METRICS, POST_DAILY, POST_LIFETIME
 
 DEFAULT_DB_PATH = Path("data") / "reach.db"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = sa.MetaData()
 
@@ -135,10 +135,29 @@ import_failures = sa.Table(
     sa.Column("error", sa.Text, nullable=False),
 )
 
+# Added in schema version 4: daily activity per account, derived from the observations by the
+# metrics engine (dashboard/rollups.py) and kept current after every import, so that a dashboard
+# query reads a few thousand rows instead of recomputing millions. Derived data: it can always
+# be rebuilt, and it is not exported.
+daily_rollup = sa.Table(
+    "daily_rollup", metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("account_pk", sa.Integer, sa.ForeignKey("accounts.id"), primary_key=True),
+    *[sa.Column(m, sa.Float) for m in METRICS if m != "reach"],
+    sa.Column("num_er_views", sa.Float),  # engagements of posts that report views
+    sa.Column("num_er_impressions", sa.Float),
+    sa.Column("num_virality_views", sa.Float),
+    sa.Column("emv_basis", sa.Float),  # views, or impressions for posts without views
+    sa.Column("posts_active", sa.Integer, nullable=False),
+    sa.Column("interpolated", sa.Boolean, nullable=False),
+    sa.Column("corrected", sa.Boolean, nullable=False),
+    sa.Index("ix_daily_rollup_account_day", "account_pk", "day"),
+)
+
 # --- migrations -------------------------------------------------------------------------------
-# Each step takes a connection and brings the schema from version n-1 to n. A step may use the
-# Table objects above only for tables whose columns have not changed since that step was
-# written; once a table changes, the old step must spell out its old columns.
+# Each step takes a connection and brings the schema from version n-1 to n. Step 1 creates the
+# version-1 tables from today's definitions, so a later step that adds a column to one of them
+# checks for the column first (a new database already has it; an old one gets it).
 
 V1_TABLES = ("reach_meta", "imports", "influencers", "accounts", "posts", "post_snapshots",
              "post_days", "account_days", "import_failures")
@@ -161,7 +180,11 @@ def _v3(conn):
             conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN followers BIGINT"))
 
 
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3}
+def _v4(conn):
+    daily_rollup.create(conn)
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
 
 
 def schema_version(conn) -> int:

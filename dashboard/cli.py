@@ -164,6 +164,21 @@ def _print_results(results, show_rejects: int) -> int:
     return failed
 
 
+def _refresh_rollups(engine, results) -> None:
+    """Keep the stored daily rollups current for the accounts these imports touched. The import
+    itself has already succeeded: a failure here is reported, not fatal."""
+    from . import config, rollups
+
+    ids = [r.import_id for r in results if r.status == "imported"]
+    if not ids:
+        return
+    try:
+        campaign = config.load()
+        rollups.refresh(engine, campaign, rollups.accounts_of_imports(engine, ids))
+    except ReachError as e:
+        print(f"warning: daily rollups not refreshed ({e}); they are recomputed on the next query", file=sys.stderr)
+
+
 def _parse_time(text: str) -> datetime:
     try:
         t = datetime.fromisoformat(text)
@@ -201,6 +216,7 @@ def cmd_import(args) -> int:
 
     imp.import_paths(args.paths, progress=on_file)
     progress.clear()
+    _refresh_rollups(engine, results)
     failed = sum(not r.ok for r in results)
     if len(results) > 1:
         print(f"{len(results)} files: {sum(r.status == 'imported' for r in results)} imported, "
@@ -226,6 +242,7 @@ def cmd_rebuild(args) -> int:
         progress(i, n, Path(r.name).name)
 
     results = rebuild(engine, archive, progress=on_file)
+    _refresh_rollups(engine, results)
     failed = sum(not r.ok for r in results)
     print(f"rebuilt from {len(results)} archived files; {failed} failed")
     return 1 if failed else 0
@@ -355,6 +372,7 @@ def cmd_demo(args) -> int:
             print(r.line())
         progress(i, len(demo.files), f.name)
     progress.clear()
+    _refresh_rollups(engine, results)
     failed = sum(not r.ok for r in results)
     print(f"demo campaign: {len(results)} files imported ({sum(r.status == 'already imported' for r in results)} "
           f"already there), {failed} failed; roster: {c['influencers']} new influencers, {c['accounts_linked']} accounts")

@@ -155,7 +155,7 @@ def test_a_schema_2_database_gains_the_followers_columns_when_opened(db_url):
     engine.dispose()
     engine = store.connect(db_url)
     with engine.connect() as c:
-        assert store.schema_version(c) == 3
+        assert store.schema_version(c) == store.SCHEMA_VERSION
         for t in ("accounts", "account_days"):
             assert "followers" in {col["name"] for col in sa.inspect(c).get_columns(t)}
     engine.dispose()

@@ -1,0 +1,162 @@
+"""Rollups: daily activity per account, stored, so dashboards and exports answer in milliseconds.
+
+The metrics engine (dashboard/metrics.py) is the definition; this module stores what it computes
+for each account and day in ``daily_rollup`` and answers grouped, filtered queries from there with
+SQL. After an import only the accounts the import touched are recomputed. The rollup remembers the
+campaign settings it was computed with (timezone, start, first-snapshot rule, definition changes);
+when they change, the next query recomputes everything. ``tests/test_rollups.py`` checks that a
+query equals the engine's ``aggregate`` for the same grouping and filters.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from collectors import store
+
+from . import metrics, queries
+from .config import EMV_FORMULA_VERSION, Campaign
+
+SUMMED = [m for m in metrics.ADDITIVE] + ["num_er_views", "num_er_impressions", "num_virality_views", "emv_basis"]
+STATE_KEY = "rollup_state"
+
+
+def fingerprint(campaign: Campaign) -> str:
+    """What the increments depend on: a change here makes stored rollups stale."""
+    return json.dumps(dict(tz=campaign.timezone, start=str(campaign.start), first=campaign.first_snapshot,
+                           changes=[(c.platform, c.metric, str(c.day)) for c in campaign.definition_changes]),
+                      sort_keys=True)
+
+
+def _state(conn) -> str | None:
+    return conn.execute(sa.select(store.meta_table.c.value).where(store.meta_table.c.key == STATE_KEY)).scalar()
+
+
+def is_current(engine: sa.Engine, campaign: Campaign) -> bool:
+    with engine.connect() as conn:
+        return _state(conn) == fingerprint(campaign)
+
+
+def accounts_of_imports(engine: sa.Engine, import_ids) -> list[int]:
+    """Accounts whose observations these imports wrote."""
+    ids = [i for i in import_ids if i is not None]
+    if not ids:
+        return []
+    p, s, d, ad = store.posts, store.post_snapshots, store.post_days, store.account_days
+    q = sa.union(
+        sa.select(p.c.account_pk).join(s, s.c.post_pk == p.c.id).where(s.c.import_id.in_(ids)),
+        sa.select(p.c.account_pk).join(d, d.c.post_pk == p.c.id).where(d.c.import_id.in_(ids)),
+        sa.select(ad.c.account_pk).where(ad.c.import_id.in_(ids)),
+    )
+    with engine.connect() as conn:
+        return sorted(conn.execute(q).scalars().all())
+
+
+def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None = None) -> int:
+    """Recompute the rollup rows of these accounts (all accounts when None, or when the stored
+    rows were computed with other campaign settings). Returns the rows written."""
+    if account_pks is not None and not is_current(engine, campaign):
+        account_pks = None
+    frames = queries.load_frames(engine)
+    posts = frames.posts if account_pks is None else frames.posts[frames.posts["account_pk"].isin(account_pks)]
+    keep = set(posts["post_pk"])
+    snaps = frames.snapshots[frames.snapshots["post_pk"].isin(keep)]
+    days = frames.post_days[frames.post_days["post_pk"].isin(keep)]
+    inc = metrics.increments(snaps, days, campaign)
+    rows = _rollup_rows(inc, posts, campaign)
+    r = store.daily_rollup
+    with engine.begin() as conn:
+        if account_pks is None:
+            conn.execute(r.delete())
+        elif account_pks:
+            conn.execute(r.delete().where(r.c.account_pk.in_(account_pks)))
+        if len(rows):
+            conn.execute(r.insert(), rows)
+        conn.execute(store.meta_table.delete().where(store.meta_table.c.key == STATE_KEY))
+        conn.execute(store.meta_table.insert().values(key=STATE_KEY, value=fingerprint(campaign)))
+    return len(rows)
+
+
+def _rollup_rows(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign) -> list[dict]:
+    wide = metrics._wide(inc, posts, metrics.Selection(), campaign)
+    if wide.empty:
+        return []
+    wide["emv_basis"] = wide["views"].where(wide["views"].notna(), wide["impressions"])
+    for name, _, _ in metrics.RATE_PARTS:
+        wide[name[1:]] = wide[name]  # "_num_er_views" -> "num_er_views"
+    out = metrics._sum_known(wide, ["account_pk", "day"], SUMMED, extra=dict(posts_active=("post_pk", "nunique")))
+    out["day"] = out["day"].dt.date
+    recs = []
+    cols = ["day", "account_pk", *SUMMED, "posts_active", "interpolated", "corrected"]
+    for row in out[cols].itertuples(index=False, name=None):
+        d = dict(zip(cols, row))
+        for c in SUMMED:
+            v = d[c]
+            d[c] = None if v is None or v != v else float(v)
+        d["account_pk"], d["posts_active"] = int(d["account_pk"]), int(d["posts_active"])
+        d["interpolated"], d["corrected"] = bool(d["interpolated"]), bool(d["corrected"])
+        recs.append(d)
+    return recs
+
+
+def query(engine: sa.Engine, campaign: Campaign, by=("platform",), sel: metrics.Selection = metrics.Selection(),
+          refresh_if_stale: bool = True) -> pd.DataFrame:
+    """``metrics.aggregate`` answered from the rollup: the same columns for groupings by any of
+    influencer, category, account, platform, day and week (not post: rollups are per account).
+    ``posts_active`` is exact per account and day only; across days it would count a post twice,
+    so it is left out of groupings without ``day``."""
+    by = list(by)
+    bad = [b for b in by if b not in ("influencer", "category", "account", "platform", "day", "week")]
+    if bad:
+        raise ValueError(f"rollups cannot group by {bad}")
+    if refresh_if_stale and not is_current(engine, campaign):
+        refresh(engine, campaign)
+    r, a, i = store.daily_rollup, store.accounts, store.influencers
+    label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
+    influencer = sa.func.coalesce(i.c.name, label + " (unassigned)")
+    category = sa.func.coalesce(i.c.category, "unassigned")
+    cols = dict(platform=a.c.platform, account=label, influencer=influencer, category=category, day=r.c.day)
+    keys = ["platform", "day"] + [b for b in by if b in ("influencer", "category", "account")]
+    q = (sa.select(*[cols[k].label(k) for k in keys],
+                   *[sa.func.sum(r.c[c]).label(c) for c in SUMMED],
+                   sa.func.sum(r.c.posts_active).label("posts_active"),
+                   sa.func.max(sa.cast(r.c.interpolated, sa.Integer)).label("interpolated"),
+                   sa.func.max(sa.cast(r.c.corrected, sa.Integer)).label("corrected"))
+         .select_from(r.join(a, a.c.id == r.c.account_pk).outerjoin(i, a.c.influencer_id == i.c.id))
+         .group_by(*[cols[k] for k in keys]))
+    if sel.platforms:
+        q = q.where(a.c.platform.in_(sel.platforms))
+    if sel.influencers:
+        q = q.where(influencer.in_(sel.influencers))
+    if sel.categories:
+        q = q.where(category.in_(sel.categories))
+    if sel.start:
+        q = q.where(r.c.day >= sel.start)
+    if sel.end:
+        q = q.where(r.c.day <= sel.end)
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(q).all(), columns=keys + SUMMED + ["posts_active", "interpolated", "corrected"])
+    if df.empty:
+        return pd.DataFrame(columns=by + list(metrics.ADDITIVE) + ["engagements", "emv_usd", "er_views"])
+    df["day"] = pd.to_datetime(df["day"])
+    for c in SUMMED:
+        df[c] = pd.to_numeric(df[c]).astype("float64")
+    df["emv_usd"] = (df["emv_basis"] * df["platform"].map(lambda p: campaign.cpm.get(p, 0.0)) / 1000).fillna(0.0)
+    df["week"] = metrics.iso_week(df["day"])
+    df["interpolated"], df["corrected"] = df["interpolated"].astype(bool), df["corrected"].astype(bool)
+    for name, _, _ in metrics.RATE_PARTS:
+        df[name] = df[name[1:]]
+    group = by or ["_all"]
+    if not by:
+        df["_all"] = 0
+    out = metrics._sum_known(df, group, list(metrics.ADDITIVE) + [n for n, _, _ in metrics.RATE_PARTS],
+                             extra=dict(emv_usd=("emv_usd", "sum"), posts_active=("posts_active", "sum")))
+    out = out.drop(columns=["_all"], errors="ignore")
+    if "day" not in by:
+        out = out.drop(columns=["posts_active"])
+    out["engagements"] = metrics.engagements(out, campaign)
+    out["emv_formula"] = EMV_FORMULA_VERSION
+    return metrics.add_rates(out)
