@@ -1,8 +1,7 @@
 """The Dash app factory and the server entry point.
 
-The foundation page: platforms, influencers, post counts and reach over time. The layout is a
-function, so every page load reads the database afresh; nothing is kept in process globals,
-so several workers show the same data.
+Pages (dashboard/pages) are layout functions of the URL, so every page load reads the database
+afresh; nothing but a connection pool is kept per process, so several workers show the same data.
 """
 from __future__ import annotations
 
@@ -15,45 +14,31 @@ from dash import dcc, html
 from collectors import store
 from collectors.errors import ReachError
 
-from . import config, figures, metrics, queries
+from . import queries
 
 
-def _table(df, columns: dict[str, str], id_: str):
-    head = html.Tr([html.Th(label) for label in columns.values()])
-    body = [html.Tr([html.Td(f"{row[c]:,}" if isinstance(row[c], int) else str(row[c])) for c in columns])
-            for row in df.to_dict("records")]
-    return html.Table([html.Thead(head), html.Tbody(body)], id=id_, className="table")
+def create_app(engine=None, auth_settings=None) -> dash.Dash:
+    """The dashboard: pages (Live, Weekly summary) behind one header; filters live in the URL.
 
+    With no arguments this is the WSGI factory that `reach serve --workers` hands gunicorn
+    (`dashboard.app:create_app()`): the database comes from REACH_DB and the login settings from
+    the environment. Called in-process without settings, it behaves as on 127.0.0.1: no login
+    unless users are configured.
+    """
+    from . import auth
+    from .pages import live, weekly
 
-def layout_for(engine):
-    def layout():
-        ov = queries.overview(engine)
-        inf = queries.influencer_table(engine)
-        campaign = config.load()
-        frames = queries.load_frames(engine)
-        inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
-        series = metrics.cumulative_by_platform(metrics.daily_table(inc, frames.posts, campaign, by=["platform"]))
-        if ov.empty:
-            body = [html.P("No data yet: import export files with `reach import PATH` or run `reach demo`.",
-                           className="empty")]
-        else:
-            body = [
-                html.H2("Platforms"),
-                _table(ov, {"label": "Platform", "accounts": "Accounts", "influencers": "Influencers",
-                            "posts": "Posts"}, "platforms"),
-                dcc.Graph(id="reach-over-time", figure=figures.cumulative_views_figure(series, campaign.events),
-                          config={"displaylogo": False}),
-                html.H2(f"Influencers ({len(inf)})"),
-                _table(inf, {"influencer": "Influencer", "category": "Category", "platforms": "Platforms",
-                             "accounts": "Accounts", "posts": "Posts"}, "influencers"),
-            ]
-        return html.Div([html.H1("Campaign Reach"), *body], className="page")
-    return layout
+    if engine is None:
+        engine = store.connect(None)
+        auth_settings = auth_settings or auth.Settings.from_env()
 
-
-def create_app(engine) -> dash.Dash:
-    app = dash.Dash(__name__, title="Campaign Reach", serve_locally=True, update_title=None)
-    app.layout = layout_for(engine)
+    app = dash.Dash(__name__, title="Campaign Reach", serve_locally=True, update_title=None,
+                    use_pages=True, pages_folder="", suppress_callback_exceptions=True)
+    app.server.config["REACH_DB_URL"] = engine.url.render_as_string(hide_password=False)
+    dash.register_page("live", path="/", name="Live", layout=live.layout)
+    dash.register_page("weekly", path="/weekly", name="Weekly summary", layout=weekly.layout)
+    app.layout = html.Div([dcc.Location(id="url", refresh="callback-nav"), dash.page_container])
+    auth.install(app.server, auth_settings or auth.Settings.for_host("127.0.0.1"))
     return app
 
 
@@ -67,11 +52,13 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(args) -> int:
-    if not is_loopback(args.host):
-        raise ReachError(
-            f"refusing to serve on {args.host}: this version has no login yet, so it only binds to a "
-            "loopback address (127.0.0.1). Put it behind an authenticating proxy, or wait for the login"
-        )
+    from . import auth
+
+    users_file = auth.users_path(getattr(args, "users", None))
+    users = auth.check_serve(args.host, users_file)
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
+        raise ReachError(f"--workers {workers}: give at least 1")
     engine = store.connect(args.db)
     if args.demo_if_empty and queries.overview(engine).empty:
         from .cli import main as cli_main
@@ -79,7 +66,29 @@ def serve(args) -> int:
         demo_args = ["demo"] + (["--db", args.db] if args.db else [])
         if cli_main(demo_args) != 0:
             print("the demo campaign did not import cleanly; serving what there is", file=sys.stderr)
-    app = create_app(engine)
-    print(f"Campaign Reach on http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
-    app.run(host=args.host, port=args.port, debug=False)
-    return 0
+    # Made here, before any worker starts, so workers find one key rather than race to make it.
+    auth.secret_key(users_file)
+    who = (f"login required ({len(users)} user{'s' * (len(users) != 1)})" if users
+           else "no login: only this machine's user can reach it")
+    url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/"
+    if workers is None:
+        app = create_app(engine, auth.Settings.for_host(args.host, users_file))
+        print(f"Campaign Reach on {url}  ({who}; Ctrl+C to stop)", flush=True)
+        app.run(host=args.host, port=args.port, debug=False)
+        return 0
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec("gunicorn") is None:
+        raise ReachError("--workers needs gunicorn, which is not installed: pip install gunicorn")
+    engine.dispose()
+    # Everything a worker needs travels in the environment; the workers share no memory.
+    env = dict(os.environ, REACH_DB=store.resolve_url(args.db), REACH_USERS=str(users_file.resolve()),
+               REACH_SERVE_HOST=args.host)
+    bind = f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}"
+    argv = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", bind,
+            "--timeout", "120", "--access-logfile", "-", "dashboard.app:create_app()"]
+    print(f"Campaign Reach on {url}  ({who}; gunicorn, {workers} workers; Ctrl+C to stop)", flush=True)
+    sys.stderr.flush()
+    os.execve(sys.executable, argv, env)
+    return 0  # not reached: exec replaced this process

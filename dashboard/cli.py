@@ -107,8 +107,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
     p.add_argument("--demo-if-empty", action="store_true", help="build the demo campaign first if the database is empty")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="serve with gunicorn and N worker processes (default: Flask's server, for one user)")
+    p.add_argument("--users", metavar="FILE", help="users file (default: $REACH_USERS or data/users.toml)")
     _db_args(p)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("users", help="who may log in to the dashboard",
+                       description="Manage dashboard users: viewers read and download, editors also upload "
+                                   "and edit the roster. With users configured, the dashboard asks for a login.")
+    usub = p.add_subparsers(dest="users_command", metavar="ACTION")
+    u = usub.add_parser("add", help="add a user or change their password and role",
+                        description="Add a user, or replace an existing one's password and role. The password "
+                                    "is asked for twice, or read from REACH_PASSWORD in scripts; only its hash "
+                                    "is stored.")
+    u.add_argument("name", metavar="NAME")
+    u.add_argument("--role", choices=["viewer", "editor"], default="viewer", help="viewer (default) or editor")
+    u.add_argument("--users", metavar="FILE", help="users file (default: $REACH_USERS or data/users.toml)")
+    u.set_defaults(func=cmd_users_add)
+    u = usub.add_parser("remove", help="remove a user", description="Remove a user; their sessions end at once.")
+    u.add_argument("name", metavar="NAME")
+    u.add_argument("--users", metavar="FILE", help="users file (default: $REACH_USERS or data/users.toml)")
+    u.set_defaults(func=cmd_users_remove)
+    u = usub.add_parser("list", help="list users and roles", description="List users and their roles.")
+    u.add_argument("--users", metavar="FILE", help="users file (default: $REACH_USERS or data/users.toml)")
+    u.set_defaults(func=cmd_users_list)
+    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 
     p = sub.add_parser("status", help="what the database holds, per platform",
                        description="Counts of accounts, posts, snapshots and days per platform, and recent imports.")
@@ -287,7 +311,7 @@ def _selection(args):
 
 
 def cmd_export(args) -> int:
-    from . import config, exports, metrics, queries
+    from . import config, exports, queries
 
     fmt = args.format or ("xlsx" if (args.output or "").lower().endswith(".xlsx") else "csv")
     if fmt == "xlsx" and not args.output:
@@ -383,6 +407,51 @@ def cmd_serve(args) -> int:
     from .app import serve
 
     return serve(args)
+
+
+def _new_password() -> str:
+    import getpass
+
+    env = os.environ.get("REACH_PASSWORD")
+    if env is not None:
+        return env
+    if not sys.stdin.isatty():
+        raise ReachError("no terminal to ask for the password: set REACH_PASSWORD for scripts")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise ReachError("the two passwords differ; nothing changed")
+    return first
+
+
+def cmd_users_add(args) -> int:
+    from . import auth
+
+    path = auth.users_path(args.users)
+    new = auth.add_user(path, args.name, args.role, _new_password())
+    print(f"{'added' if new else 'updated'} {args.name} ({args.role}) in {path}")
+    return 0
+
+
+def cmd_users_remove(args) -> int:
+    from . import auth
+
+    path = auth.users_path(args.users)
+    auth.remove_user(path, args.name)
+    print(f"removed {args.name} from {path}")
+    return 0
+
+
+def cmd_users_list(args) -> int:
+    from . import auth
+
+    path = auth.users_path(args.users)
+    users = auth.load_users(path)
+    source = "REACH_USERS_JSON" if os.environ.get("REACH_USERS_JSON") else str(path)
+    if not users:
+        print(f"no users in {source}: the dashboard serves 127.0.0.1 only, without a login")
+    for u in sorted(users.values(), key=lambda u: u.name):
+        print(f"{u.name:<24} {u.role}")
+    return 0
 
 
 def cmd_status(args) -> int:

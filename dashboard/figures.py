@@ -51,3 +51,27 @@ def cumulative_views_figure(df: pd.DataFrame, events=()) -> go.Figure:
         fig.add_annotation(text="No data yet: import export files with `reach import` or run `reach demo`",
                            showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
     return fig
+
+
+def metric_over_time(df: pd.DataFrame, metric: str, cumulative: bool, events=()) -> go.Figure:
+    """One line per platform of ``metric`` per day (or its running total), events on the time axis."""
+    fig = go.Figure()
+    for platform, g in df.groupby("platform", sort=True):
+        fig.add_trace(go.Scatter(
+            x=g["day"], y=g["value"], mode="lines", name=PLATFORM_LABELS.get(platform, platform),
+            line=dict(color=PLATFORM_COLOURS.get(platform), width=2),
+            hovertemplate="%{x|%d %b %Y}: %{y:,.0f}<extra>%{fullData.name}</extra>",
+        ))
+    for e in events:
+        fig.add_shape(type="line", xref="x", yref="paper", x0=e.day, x1=e.day, y0=0, y1=1,
+                      line=dict(color="#777", width=1, dash="dot"))
+        fig.add_annotation(x=e.day, y=1, xref="x", yref="paper", text=e.label, showarrow=False,
+                           xanchor="left", yanchor="bottom", font=dict(size=11, color="#444"))
+    name = metric.replace("_", " ").replace("emv usd", "EMV (USD)").capitalize()
+    fig.update_layout(
+        title=f"{name} {'(cumulative) ' if cumulative else ''}by platform, per day",
+        xaxis_title="Day (campaign timezone)", yaxis_title=name, hovermode="x unified",
+        margin=dict(l=70, r=20, t=80, b=50), legend=dict(orientation="h", y=-0.2), template="plotly_white",
+        yaxis=dict(tickformat=",~s"),
+    )
+    return fig

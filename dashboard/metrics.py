@@ -14,7 +14,7 @@ value minus the baseline. Daily observations are used as they are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd

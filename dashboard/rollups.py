@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
+
 import pandas as pd
 import sqlalchemy as sa
 

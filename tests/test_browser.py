@@ -8,24 +8,29 @@ import pytest
 from browser import chromium, console_errors, reach_server, requested_hosts, require_chromium, screenshot
 from collectors import store
 from collectors.pipeline import Importer
-from test_store import x_content, x_overview
+from test_store import x_content
 
 pytestmark = pytest.mark.browser
 
 
-def wait_for(driver, css, timeout=30):
+def wait_for(driver, css, timeout=30, text=None):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     deadline = time.time() + timeout
     while time.time() < deadline:
-        found = driver.find_elements(By.CSS_SELECTOR, css)
-        if found:
-            return found
+        try:
+            found = driver.find_elements(By.CSS_SELECTOR, css)
+            if found and (text is None or any(text in e.text for e in found)):
+                return found
+        except StaleElementReferenceException:
+            pass  # the page redrew under us: look again
         time.sleep(0.2)
     raise AssertionError(f"{css} did not appear; page text: {driver.find_element(By.TAG_NAME, 'body').text[:500]}")
 
 
-def test_the_overview_page_lists_platforms_and_influencers_and_draws_the_chart(sqlite_url):
+@pytest.fixture
+def small_db(sqlite_url):
     require_chromium()
     engine = store.connect(sqlite_url)
     imp = Importer(engine, None)
@@ -34,30 +39,84 @@ def test_the_overview_page_lists_platforms_and_influencers_and_draws_the_chart(s
     imp.import_bytes("account_analytics_content_2024-12-16_2024-12-24.csv",
                      x_content([("1870000000000000001", 2000, 40), ("1870000000000000002", 900, 12)]))
     engine.dispose()
-    with reach_server(sqlite_url) as url, chromium() as driver:
-        driver.get(url)
-        wait_for(driver, "#reach-over-time .main-svg")
-        platforms = driver.find_element("css selector", "#platforms").text
-        influencers = driver.find_element("css selector", "#influencers").text
-        screenshot(driver, "overview")
-        assert "X" in platforms and "2" in platforms
-        assert "jinhub_yiwu (unassigned)" in influencers
+    return sqlite_url
+
+
+def test_the_live_page_shows_kpis_and_the_chart_with_events_and_no_console_errors(small_db):
+    with reach_server(small_db) as url, chromium() as driver:
+        driver.get(url + "?metric=impressions")
+        wait_for(driver, "#live-chart .main-svg")
+        screenshot(driver, "live-small")
+        kpis = driver.find_element("css selector", "#live-kpis").text
+        assert "Engagements" in kpis and "Posts published" in kpis
+        chart = driver.find_element("css selector", "#live-chart")
+        assert "Launch ceremony, Yiwu" in chart.text  # campaign.toml events on the time axis
+        ys = driver.execute_script("return Array.from(document.querySelector('#live-chart .js-plotly-plot')._fullData[0].y)")
+        assert sum(ys) == 2900  # daily impressions add up to the posts' latest lifetime values
         assert console_errors(driver) == []
         assert requested_hosts(driver) <= {"127.0.0.1"}, requested_hosts(driver)
-        # the line ends at the sum of both posts' latest values
-        ys = driver.execute_script(
-            "return Array.from(document.querySelector('#reach-over-time .js-plotly-plot')._fullData[0].y)")
-        assert ys[-1] == 2900
-        # the campaign's events (campaign.toml) are drawn on the time axis
-        assert "Launch ceremony, Yiwu" in driver.find_element("css selector", "#reach-over-time").text
 
 
-def test_an_empty_database_shows_what_to_do(sqlite_url):
+def test_a_control_change_goes_into_the_url_and_a_link_reproduces_the_view(small_db):
+    with reach_server(small_db) as url, chromium() as driver:
+        driver.get(url + "?metric=impressions")
+        wait_for(driver, "#live-chart .main-svg")
+        driver.find_element("css selector", "#live-view input[value='cumulative']").click()
+        deadline = time.time() + 20
+        while "view=cumulative" not in driver.current_url and time.time() < deadline:
+            time.sleep(0.2)
+        assert "view=cumulative" in driver.current_url and "metric=impressions" in driver.current_url
+        wait_for(driver, "#live-chart", text="(cumulative)")
+        link = driver.current_url
+        driver.get("about:blank")
+        driver.get(link)  # the same view from the link alone
+        wait_for(driver, "#live-chart", text="(cumulative)")
+        wait_for(driver, "#live-view input[value='cumulative']")
+        assert driver.execute_script("return document.querySelector(\"#live-view input[value='cumulative']\").checked")
+        assert console_errors(driver) == []
+
+
+def test_the_kiosk_url_has_no_controls_and_large_type(small_db):
+    with reach_server(small_db) as url, chromium() as driver:
+        driver.get(url + "?kiosk=1")
+        wait_for(driver, ".kiosk #live-kpis")
+        screenshot(driver, "live-kiosk")
+        assert driver.find_elements("css selector", ".filters") == []
+        assert driver.find_elements("css selector", ".header") == []
+        size = driver.execute_script("return getComputedStyle(document.querySelector('.kpi-value')).fontSize")
+        assert float(size.rstrip("px")) >= 40
+
+
+def test_an_empty_database_says_what_to_do(sqlite_url):
     require_chromium()
     store.connect(sqlite_url).dispose()
     with reach_server(sqlite_url) as url, chromium() as driver:
         driver.get(url)
-        text = wait_for(driver, ".empty")[0].text
-        screenshot(driver, "overview-empty")
+        text = wait_for(driver, "#live-empty")[0].text
+        screenshot(driver, "live-empty")
         assert "reach import" in text and "reach demo" in text
         assert console_errors(driver) == []
+
+
+def test_the_demo_live_and_weekly_pages_load_small_and_clean(demo_db):
+    require_chromium()
+    with reach_server(f"sqlite:///{demo_db}") as url, chromium(1400, 1600) as driver:
+        driver.get(url)
+        wait_for(driver, "#live-chart .main-svg")
+        screenshot(driver, "live-demo")
+        # What the page's callbacks send: measured from the browser's resource timing.
+        sent = driver.execute_script(
+            "return performance.getEntriesByType('resource').filter(e => e.name.includes('_dash-update-component'))"
+            ".reduce((a, e) => a + e.encodedBodySize, 0)")
+        assert 0 < sent < 500_000, sent
+        assert "stale" in driver.find_element("css selector", "#live-freshness").text  # demo data is from 2025
+        assert console_errors(driver) == []
+        driver.get(url + "weekly")
+        wait_for(driver, "#weekly-report")
+        time.sleep(1)
+        screenshot(driver, "weekly-demo")
+        driver.switch_to.frame(driver.find_element("css selector", "#weekly-report"))
+        assert "Weekly summary 2025-W04" in driver.find_element("css selector", "body").text
+        driver.switch_to.default_content()
+        assert console_errors(driver) == []
+        assert requested_hosts(driver) <= {"127.0.0.1"}

@@ -1,0 +1,480 @@
+"""Login and roles for the dashboard: the users file, the session secret and the request guard.
+
+Users live in a TOML file (``data/users.toml``, ``--users FILE`` or ``REACH_USERS``) or, for
+containers, in the ``REACH_USERS_JSON`` environment variable, each as name -> {role,
+password_hash} with werkzeug hashes; nothing here ever holds or logs a clear-text password beyond
+the request that carries it. ``install`` puts a ``before_request`` guard in front of every route of
+the Flask server under Dash (pages, ``/_dash-*``, downloads, uploads, assets) except ``/login``, and
+adds the login and logout views. State that must agree across gunicorn workers is never kept in
+process memory: the session is a cookie signed with a secret from ``REACH_SECRET_KEY`` or a 0600 key
+file beside the users file, users are re-read when their file changes, and failed logins are
+counted in a file beside it. Callbacks call ``current_role()`` / ``require_editor()``. See
+docs/security.md for the threat model and the choices made.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import hmac
+import html
+import json
+import logging
+import os
+import re
+import secrets
+import time
+import tomllib
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from collectors.errors import ReachError
+
+log = logging.getLogger(__name__)
+
+ROLES = ("viewer", "editor")
+DEFAULT_USERS = Path("data/users.toml")
+KEY_FILE = "session-secret.key"
+FAILURES_FILE = "login-failures.json"
+# The only binds that count as "this machine, this user": every other address, 127.0.0.2 included,
+# needs users. One plain rule is easier to trust than the subtleties of which loopback or
+# container address other people can reach.
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+NAME_RE = re.compile(r"[\w.@-]{1,64}")
+MIN_PASSWORD = 8
+SESSION_HOURS = 12
+FAIL_WINDOW_S = 15 * 60
+FAIL_DELAY_S = 0.5
+# Paths whose callers are scripts or Dash's own fetches: a redirect to an HTML form is no use to
+# them, a 401 they can act on is.
+API_PREFIXES = ("/_dash-", "/_reload-hash", "/api", "/upload", "/download")
+EDITOR_PREFIXES = ("/upload",)
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    password_hash: str
+
+
+# --- the users file ---------------------------------------------------------------------------
+
+def users_path(override: str | os.PathLike | None = None) -> Path:
+    return Path(override or os.environ.get("REACH_USERS") or DEFAULT_USERS).expanduser()
+
+
+def _validate(entries, source: str) -> dict[str, User]:
+    if not isinstance(entries, dict):
+        raise ReachError(f"{source}: expected name -> {{role, password_hash}} entries")
+    users = {}
+    for name, entry in entries.items():
+        if not NAME_RE.fullmatch(name):
+            raise ReachError(f"{source}: user name {name!r} may only have letters, digits and . _ @ - (at most 64)")
+        if not isinstance(entry, dict):
+            raise ReachError(f"{source}: user {name!r} is not a table with role and password_hash")
+        if "password" in entry:
+            raise ReachError(f"{source}: user {name!r} has a clear-text password; "
+                             "remove it and set one with `reach users add NAME`")
+        role, h = entry.get("role"), entry.get("password_hash")
+        if role not in ROLES:
+            raise ReachError(f"{source}: user {name!r} has role {role!r}; choose viewer or editor")
+        if not (isinstance(h, str) and h.startswith(("scrypt:", "pbkdf2:")) and "$" in h):
+            raise ReachError(f"{source}: user {name!r} has no password_hash made by `reach users add`")
+        users[name] = User(name, role, h)
+    return users
+
+
+@lru_cache(maxsize=8)
+def _parse_file(path: str, _stamp: tuple) -> dict[str, User]:
+    # Keyed on the file's identity and mtime, so every worker sees an edit on its next request
+    # without a restart; the cache only spares re-parsing an unchanged file.
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ReachError(f"{path} is not a valid TOML users file: {e}") from None
+    return _validate(data, path)
+
+
+def load_users(path: Path | None = None) -> dict[str, User]:
+    """The configured users: REACH_USERS_JSON when set (it replaces the file), else the file."""
+    env = os.environ.get("REACH_USERS_JSON")
+    if env:
+        try:
+            data = json.loads(env)
+        except json.JSONDecodeError as e:
+            raise ReachError(f"REACH_USERS_JSON is not valid JSON: {e}") from None
+        return _validate(data, "REACH_USERS_JSON")
+    path = users_path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise ReachError(f"cannot read the users file {path}: {e.strerror}") from None
+    return _parse_file(str(path), (st.st_ino, st.st_size, st.st_mtime_ns))
+
+
+def _toml_str(s: str) -> str:
+    # json.dumps escapes like a TOML basic string for everything NAME_RE and werkzeug hashes allow.
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _write_users(path: Path, users: dict[str, User]) -> None:
+    lines = ["# Campaign Reach dashboard users, written by `reach users add`; see docs/security.md.",
+             "# Hashes only: a clear-text password never belongs here.", ""]
+    for u in sorted(users.values(), key=lambda u: u.name):
+        lines += [f"[{_toml_str(u.name)}]", f"role = {_toml_str(u.role)}",
+                  f"password_hash = {_toml_str(u.password_hash)}", ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+    os.replace(tmp, path)  # readers see the old file or the new one, never half of one
+
+
+def _file_users(path: Path) -> dict[str, User]:
+    if os.environ.get("REACH_USERS_JSON"):
+        raise ReachError("REACH_USERS_JSON is set, so the users file is not used; edit that variable instead")
+    return load_users(path)
+
+
+def add_user(path: Path, name: str, role: str, password: str) -> bool:
+    """Add or replace a user; True when the user is new."""
+    from werkzeug.security import generate_password_hash
+
+    if not NAME_RE.fullmatch(name):
+        raise ReachError(f"user name {name!r}: use letters, digits and . _ @ - (at most 64)")
+    if role not in ROLES:
+        raise ReachError(f"--role {role!r}: choose viewer or editor")
+    if len(password) < MIN_PASSWORD:
+        raise ReachError(f"the password is too short: at least {MIN_PASSWORD} characters")
+    users = dict(_file_users(path))
+    new = name not in users
+    users[name] = User(name, role, generate_password_hash(password))
+    _write_users(path, users)
+    return new
+
+
+def remove_user(path: Path, name: str) -> None:
+    users = dict(_file_users(path))
+    if users.pop(name, None) is None:
+        raise ReachError(f"no user {name!r} in {path}")
+    _write_users(path, users)
+
+
+# --- the session secret -----------------------------------------------------------------------
+
+def secret_key(users: Path | None = None) -> str:
+    """REACH_SECRET_KEY, else a random key kept in a 0600 file beside the users file, created on
+    first use, so every worker (and a restart) signs and checks cookies with the same key."""
+    env = os.environ.get("REACH_SECRET_KEY")
+    if env:
+        if len(env) < 32:
+            raise ReachError("REACH_SECRET_KEY is too short: use at least 32 random characters")
+        return env
+    path = users_path(users).parent / KEY_FILE
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{KEY_FILE}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+        try:
+            # link() fails when another worker won the race; then its key is the key.
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+        return _read_key(path)
+    except OSError as e:
+        raise ReachError(f"cannot create the session key file {path}: {e.strerror}; "
+                         "set REACH_SECRET_KEY instead") from None
+
+
+def _read_key(path: Path) -> str:
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise ReachError(f"the session key file {path} is damaged; delete it and a new one is made "
+                         "(everyone is logged out)")
+    if path.stat().st_mode & 0o077:
+        log.warning("%s is readable by other users of this machine: chmod 600 it", path)
+    return key
+
+
+# --- who may serve what -----------------------------------------------------------------------
+
+def host_needs_login(host: str) -> bool:
+    return host not in LOCAL_HOSTS
+
+
+def check_serve(host: str, users: Path | None = None) -> dict[str, User]:
+    """Refuse a bind that others can reach when nobody could log in; the configured users otherwise."""
+    configured = load_users(users)
+    if host_needs_login(host) and not configured:
+        raise ReachError(
+            f"refusing to serve on {host} without a login: add a user first with "
+            f"`reach users add NAME --role editor` (users file {users_path(users)}), "
+            "or serve on 127.0.0.1 for yourself alone")
+    return configured
+
+
+@dataclass(frozen=True)
+class Settings:
+    users: Path
+    # No users and a bind only this machine's user can reach: one person on their own machine,
+    # who gets everything without a login. Never true when users exist.
+    anonymous: bool
+
+    @classmethod
+    def for_host(cls, host: str, users: Path | None = None) -> "Settings":
+        return cls(users=users_path(users), anonymous=not host_needs_login(host))
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """For a WSGI server started by `reach serve --workers`: it passes the bind host in
+        REACH_SERVE_HOST. Without it (gunicorn started by hand) nobody is let in without a login."""
+        host = os.environ.get("REACH_SERVE_HOST")
+        return cls(users=users_path(), anonymous=bool(host) and not host_needs_login(host))
+
+
+def _fingerprint(password_hash: str) -> str:
+    # Stored in the session so a changed password (or a removed user) ends existing sessions
+    # without the cookie carrying anything useful about the hash.
+    return hashlib.sha256(b"reach-session:" + password_hash.encode()).hexdigest()[:24]
+
+
+def current_user() -> str | None:
+    """The logged-in user's name; None for the anonymous local user or outside a request."""
+    from flask import g, has_request_context
+
+    return g.get("reach_user") if has_request_context() else None
+
+
+def current_role() -> str | None:
+    """viewer or editor for the request being served (the anonymous local user is an editor)."""
+    from flask import g, has_request_context
+
+    return g.get("reach_role") if has_request_context() else None
+
+
+def is_editor() -> bool:
+    return current_role() == "editor"
+
+
+def require_editor() -> None:
+    """Call first thing in a callback or view that changes data: a viewer's request ends in 403."""
+    from flask import abort
+
+    if not is_editor():
+        abort(403, description="editors only")
+
+
+# --- failed logins ----------------------------------------------------------------------------
+
+def _login_limit() -> int:
+    try:
+        return max(1, int(os.environ.get("REACH_LOGIN_LIMIT", "10")))
+    except ValueError:
+        return 10
+
+
+def _failures(settings: Settings, ip: str, *, record: bool = False, reset: bool = False) -> int:
+    """Failed logins from `ip` in the last FAIL_WINDOW_S, counted in a locked JSON file beside the
+    users file so that all workers (and restarts) share the count. If the file cannot be written
+    the limit is off and only the delay on failure remains."""
+    path = settings.users.parent / FAILURES_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return 0
+    with os.fdopen(fd, "r+", encoding="utf-8") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            data = json.loads(f.read() or "{}")
+        except json.JSONDecodeError:
+            data = {}
+        now = time.time()
+        data = {k: [t for t in v if now - t < FAIL_WINDOW_S] for k, v in data.items() if isinstance(v, list)}
+        if reset:
+            data.pop(ip, None)
+        if record:
+            data.setdefault(ip, []).append(now)
+        data = {k: v for k, v in data.items() if v}
+        if record or reset:
+            f.seek(0)
+            f.truncate()
+            json.dump(data, f)
+        return len(data.get(ip, []))
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def _verify(users: dict[str, User], name: str, password: str) -> User | None:
+    from werkzeug.security import check_password_hash
+
+    u = users.get(name)
+    # An unknown name costs the same hash check as a known one, so timing does not tell them apart.
+    ok = check_password_hash(u.password_hash if u else _dummy_hash(), password)
+    return u if ok and u else None
+
+
+# --- the guard and the login views ------------------------------------------------------------
+
+def _under(path: str, prefixes) -> bool:
+    return any(path == p or path.startswith(p if p.endswith("-") else p + "/") for p in prefixes)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never another host (//evil, https://evil, /\\evil)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
+        return "/"
+    return target
+
+
+def _login_page(*, csrf: str, next_: str, name: str = "", message: str = "", note: str = "") -> str:
+    e = html.escape
+    msg = f'<p class="err" role="alert">{e(message)}</p>' if message else ""
+    extra = f'<p class="note">{e(note)}</p>' if note else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Log in · Campaign Reach</title>
+<style>
+body{{margin:0;font-family:system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK SC",sans-serif;
+background:#f4f5f7;color:#1d2330;display:flex;min-height:100vh;align-items:center;justify-content:center}}
+form{{background:#fff;padding:2rem 2.25rem;border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.12);width:20rem}}
+h1{{font-size:1.25rem;margin:0 0 1.25rem}}
+label{{display:block;font-size:.9rem;margin:.75rem 0 .25rem}}
+input[type=text],input[type=password]{{width:100%;box-sizing:border-box;padding:.5rem;border:1px solid #b8bec9;
+border-radius:4px;font-size:1rem}}
+button{{margin-top:1.25rem;width:100%;padding:.6rem;border:0;border-radius:4px;background:#2457a6;color:#fff;
+font-size:1rem;cursor:pointer}}
+.err{{color:#a4161a;margin:0 0 .5rem}} .note{{color:#555;font-size:.85rem}}
+</style></head>
+<body><form method="post" action="/login?next={e(quote(next_, safe="/"))}">
+<h1>Campaign Reach</h1>{msg}{extra}
+<input type="hidden" name="csrf_token" value="{e(csrf)}">
+<label for="name">Name</label><input id="name" name="name" type="text" value="{e(name)}" autocomplete="username" required autofocus>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Log in</button>
+</form></body></html>"""
+
+
+def install(server, settings: Settings) -> None:
+    """Put the login in front of every route of `server` (the Flask app under Dash)."""
+    from flask import g, jsonify, make_response, redirect, request, session
+
+    server.secret_key = secret_key(settings.users)
+    server.config.update(
+        SESSION_COOKIE_NAME="reach_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # Only behind an HTTPS proxy: a Secure cookie is never sent back over plain http.
+        SESSION_COOKIE_SECURE=os.environ.get("REACH_COOKIE_SECURE") == "1",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+    )
+
+    def html_response(body: str, status: int = 200):
+        resp = make_response(body, status)
+        resp.headers["Content-Type"] = "text/html; charset=utf-8"
+        resp.headers["Cache-Control"] = "no-store"
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; "
+                                                   "form-action 'self'; frame-ancestors 'none'")
+        return resp
+
+    def csrf_token() -> str:
+        if "csrf" not in session:
+            session["csrf"] = secrets.token_urlsafe(24)
+        return session["csrf"]
+
+    def guard():
+        path = re.sub("/{2,}", "/", request.path)
+        if path == "/login":
+            return None
+        try:
+            users = load_users(settings.users)
+        except ReachError as e:
+            # Fail closed: a broken users file must not fall back to "no users, no login".
+            log.error("%s", e)
+            return jsonify(error="the users file is broken; see the server log"), 503
+        if not users and settings.anonymous:
+            g.reach_user, g.reach_role = None, "editor"
+            return None
+        u = users.get(session.get("user") or "")
+        if u is None or not hmac.compare_digest(session.get("pw", ""), _fingerprint(u.password_hash)):
+            if path == "/logout":
+                return redirect("/login")
+            if request.method in ("GET", "HEAD") and not _under(path, API_PREFIXES):
+                return redirect("/login?next=" + quote(request.full_path.rstrip("?"), safe="/"))
+            return jsonify(error="login required", login="/login"), 401
+        g.reach_user, g.reach_role = u.name, u.role
+        if _under(path, EDITOR_PREFIXES) and u.role != "editor":
+            return jsonify(error="editors only"), 403
+        return None
+
+    # First in line, ahead of anything Dash registers, so no Dash hook runs for a stranger.
+    server.before_request_funcs.setdefault(None, []).insert(0, guard)
+
+    def login():
+        next_ = _safe_next(request.args.get("next"))
+        users_note = ""
+        try:
+            users = load_users(settings.users)
+        except ReachError as e:
+            log.error("%s", e)
+            users = {}
+        if not users:
+            users_note = "No users are configured: add one with `reach users add NAME --role editor`."
+        if request.method == "GET":
+            return html_response(_login_page(csrf=csrf_token(), next_=next_, note=users_note))
+        name = request.form.get("name", "")[:64]
+        sent = request.form.get("csrf_token", "")
+        if not hmac.compare_digest(sent, session.get("csrf", "")):
+            return html_response(_login_page(csrf=csrf_token(), next_=next_, name=name,
+                                              message="The form expired; please log in again."), 400)
+        ip = request.remote_addr or "?"
+        if _failures(settings, ip) >= _login_limit():
+            return html_response(_login_page(csrf=csrf_token(), next_=next_, name=name,
+                                              message="Too many failed logins from your address; "
+                                                      "try again in a few minutes."), 429)
+        u = _verify(users, name, request.form.get("password", ""))
+        if u is None:
+            _failures(settings, ip, record=True)
+            time.sleep(FAIL_DELAY_S)
+            log.warning("failed login from %s", ip)
+            # Same words for an unknown name and a wrong password: the page never says which.
+            return html_response(_login_page(csrf=csrf_token(), next_=next_, name=name,
+                                              message="Wrong name or password."), 401)
+        _failures(settings, ip, reset=True)
+        session.clear()
+        session.permanent = True
+        session.update(user=u.name, pw=_fingerprint(u.password_hash), csrf=secrets.token_urlsafe(24))
+        log.info("%s logged in from %s", u.name, ip)
+        return redirect(next_)
+
+    def logout():
+        session.clear()
+        return redirect("/login")
+
+    server.add_url_rule("/login", "reach_login", login, methods=["GET", "POST"])
+    # GET as well as POST so a plain link in the Dash layout works; a forged logout only logs
+    # someone out, which SameSite=Lax does not prevent and is not worth a form.
+    server.add_url_rule("/logout", "reach_logout", logout, methods=["GET", "POST"])

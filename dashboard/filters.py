@@ -1,0 +1,97 @@
+"""Filters: what a view is about, as it lives in the URL query string.
+
+A link reproduces a view: date range, platforms, categories, influencers, the metric charted, the
+language and kiosk mode are all in the query string, parsed and written here by pure functions
+(the page callbacks only call these). Unknown or malformed values are dropped, never trusted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from urllib.parse import parse_qs, urlencode
+
+from collectors.model import PLATFORMS
+
+from .metrics import Selection
+
+CHART_METRICS = ("views", "impressions", "engagements", "likes", "comments", "shares", "saves", "clicks", "emv_usd")
+LANGS = ("en", "zh")
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: date | None = None
+    end: date | None = None
+    platforms: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    influencers: tuple[str, ...] = ()
+    metric: str = "views"
+    lang: str = "en"
+    kiosk: bool = False
+    cumulative: bool = False
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def selection(self) -> Selection:
+        return Selection(start=self.start, end=self.end, platforms=self.platforms,
+                         influencers=self.influencers, categories=self.categories)
+
+
+def _date(values) -> date | None:
+    try:
+        return date.fromisoformat(values[0]) if values else None
+    except ValueError:
+        return None
+
+
+def _many(q: dict, key: str, split: bool = True) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in q.get(key, []):
+        out += [x for x in v.split(",") if x] if split else [v]
+    return tuple(dict.fromkeys(out))  # unique, in the order given
+
+
+def parse(search: str | None) -> Filters:
+    """Filters from a query string like ``?from=2024-12-16&platform=x,tiktok&lang=zh``."""
+    q = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
+    start, end = _date(q.get("from")), _date(q.get("to"))
+    if start and end and start > end:
+        start, end = end, start
+    metric = (q.get("metric") or ["views"])[0]
+    lang = (q.get("lang") or ["en"])[0].lower()
+    lang = "zh" if lang.startswith(("zh", "cn")) else "en"
+    return Filters(
+        start=start, end=end,
+        platforms=tuple(p for p in _many(q, "platform") if p in PLATFORMS),
+        categories=_many(q, "category")[:50],
+        influencers=_many(q, "influencer", split=False)[:200],  # names may contain commas
+        metric=metric if metric in CHART_METRICS else "views",
+        lang=lang,
+        kiosk=(q.get("kiosk") or ["0"])[0] in ("1", "true", "yes"),
+        cumulative=(q.get("view") or ["daily"])[0] == "cumulative",
+    )
+
+
+def to_query(f: Filters) -> str:
+    """The query string for ``f``, with defaults left out so links stay short."""
+    q: list[tuple[str, str]] = []
+    if f.start:
+        q.append(("from", f.start.isoformat()))
+    if f.end:
+        q.append(("to", f.end.isoformat()))
+    for key, values in (("platform", f.platforms), ("category", f.categories)):
+        if values:
+            q.append((key, ",".join(values)))
+    q += [("influencer", name) for name in f.influencers]
+    if f.metric != "views":
+        q.append(("metric", f.metric))
+    if f.cumulative:
+        q.append(("view", "cumulative"))
+    if f.lang != "en":
+        q.append(("lang", f.lang))
+    if f.kiosk:
+        q.append(("kiosk", "1"))
+    return ("?" + urlencode(q)) if q else ""
+
+
+def with_changes(f: Filters, **changes) -> Filters:
+    return replace(f, **changes)

@@ -1,0 +1,154 @@
+"""Live: the page a communications team keeps on the big screen.
+
+KPIs, the chosen metric over time by platform (daily or cumulative) with the campaign's events,
+freshness per platform and anomaly flags. It refreshes itself: an interval asks whether the data
+changed (a cheap version check) and redraws only when it did, keeping the filters, which live in
+the URL. ``?kiosk=1`` hides the controls, enlarges the type and cycles through the main charts.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from collectors.model import PLATFORM_LABELS
+
+from .. import data, figures, layout as L, metrics, queries, rollups
+from .. import filters as F
+
+REFRESH_SECONDS = 30
+
+
+def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
+    """Everything below the filters, as components (a pure function of the database and filters).
+
+    Without dates in the URL the view is the campaign window of campaign.toml."""
+    sel = f.selection()
+    if sel.start is None and sel.end is None and campaign.start:
+        sel = metrics.Selection(start=campaign.start, end=campaign.end, platforms=sel.platforms,
+                                influencers=sel.influencers, categories=sel.categories)
+    daily = rollups.query(eng, campaign, by=["platform", "day"], sel=sel)
+    if daily.empty:
+        return [html.Div("No data yet: import export files with `reach import` (or the Data page), "
+                         "or run `reach demo`.", className="empty", id="live-empty")]
+    total = rollups.query(eng, campaign, by=[], sel=sel).iloc[0]
+    frames = queries.load_frames(eng)
+    reach = metrics.reach_table(frames.snapshots, frames.posts, campaign, by=[], sel=sel)
+    posts = metrics._days(metrics._filter_posts(frames.posts, sel).assign(
+        day=lambda p: metrics._local_day(p["published_at"], campaign.tz)), sel)
+    kpis = html.Div([
+        _kpi("Views", _n(total["views"])),
+        _kpi("Engagements", _n(total["engagements"])),
+        _kpi("ER by views", _pct(total["er_views"]), "engagements ÷ views, ratio of totals"),
+        _kpi("Posts published", _n(len(posts))),
+        _kpi("Active influencers", _n(posts["influencer"].nunique())),
+        _kpi("Reach (not deduplicated)",
+             f"{_n(reach['reach_max_post'].iloc[0])} – {_n(reach['reach_sum'].iloc[0])}" if len(reach) else "—",
+             "largest post … sum of posts: unique reach lies in between"),
+    ], className="kpis", id="live-kpis")
+    series = _series(daily, f.metric, f.cumulative)
+    chart = dcc.Graph(id="live-chart", figure=figures.metric_over_time(series, f.metric, f.cumulative, campaign.events),
+                      config={"displaylogo": False, "responsive": True}, className="chart")
+    fresh = _freshness(eng, now)
+    flags = _anomalies(frames, campaign, sel)
+    return [kpis, chart, html.Div([fresh, flags], className="two-col")]
+
+
+def _series(daily: pd.DataFrame, metric: str, cumulative: bool) -> pd.DataFrame:
+    s = daily[["platform", "day", metric]].rename(columns={metric: "value"}).dropna(subset=["value"])
+    s = s.sort_values(["platform", "day"])
+    if cumulative:
+        s["value"] = s.groupby("platform")["value"].cumsum()
+    return s
+
+
+def _kpi(label, value, hint=None):
+    return html.Div([html.Div(label, className="kpi-label"), html.Div(value, className="kpi-value"),
+                     html.Div(hint or "", className="kpi-hint")], className="kpi", title=hint or "")
+
+
+def _n(x) -> str:
+    return "—" if x is None or pd.isna(x) else f"{x:,.0f}"
+
+
+def _pct(x) -> str:
+    return "—" if x is None or pd.isna(x) else f"{x * 100:.2f}%"
+
+
+def _freshness(eng, now):
+    df = data.freshness(eng, now)
+    rows = []
+    for r in df.itertuples():
+        hours = r.age_hours
+        ago = f"{hours:.0f} h ago" if hours < 48 else f"{hours / 24:.0f} days ago"
+        rows.append(html.Li([html.Strong(PLATFORM_LABELS.get(r.platform, r.platform)),
+                             f" as of {r.as_of:%Y-%m-%d %H:%M} UTC, {ago}",
+                             html.Span(f" · imported {r.last_import:%Y-%m-%d %H:%M}", className="muted"),
+                             html.Strong(" (stale)") if r.stale else None],
+                            className="stale" if r.stale else ""))
+    return html.Div([html.H3("Freshness"), html.Ul(rows, id="live-freshness")], className="panel")
+
+
+def _anomalies(frames, campaign, sel, limit=8):
+    from ..anomalies import anomalies
+
+    inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
+    a = anomalies(frames, inc, campaign)
+    a = a[a["detector"] != "hampel"]
+    if sel.start is not None:
+        a = a[a["day"] >= pd.Timestamp(sel.start)]
+    if sel.end is not None:
+        a = a[a["day"] <= pd.Timestamp(sel.end)]
+    if sel.platforms:
+        a = a[a["platform"].isin(sel.platforms)]
+    a = a.sort_values(["day", "score"], ascending=[False, False]).head(limit)
+    items = [html.Li([html.Strong(f"{r.day:%d %b} · {r.influencer} · {PLATFORM_LABELS.get(r.platform, r.platform)}: "),
+                      r.reason]) for r in a.itertuples()]
+    return html.Div([html.H3("Anomalies"), html.Ul(items or [html.Li("No anomalies in this view.")], id="live-anomalies")],
+                    className="panel")
+
+
+def layout(**query):
+    f = F.parse("?" + urlencode(query, doseq=True))
+    eng, campaign = data.engine(), data.campaign()
+    influencers = sorted(queries.load_frames(eng).posts["influencer"].dropna().unique())
+    body = html.Div(content(eng, campaign, f), id="live-body")
+    refresh = dcc.Interval(id="live-interval", interval=REFRESH_SECONDS * 1000)
+    stored = dcc.Store(id="live-version", data=data.version(eng))
+    if f.kiosk:
+        return html.Div([body, refresh, stored, dcc.Interval(id="kiosk-cycle", interval=15000)], className="kiosk")
+    toggle = dcc.RadioItems(id="live-view", options=[{"label": "Daily", "value": "daily"},
+                                                     {"label": "Cumulative", "value": "cumulative"}],
+                            value="cumulative" if f.cumulative else "daily", inline=True, className="toggle")
+    return html.Div([L.header(f, "/"), L.filter_bar(f, influencers), toggle, body, refresh, stored], className="page")
+
+
+@callback(Output("live-body", "children"), Output("live-version", "data"),
+          Input("live-interval", "n_intervals"), State("url", "search"), State("live-version", "data"),
+          prevent_initial_call=True)
+def refresh(_, search, seen):
+    """Redraw only when the data changed: otherwise nothing is sent."""
+    eng = data.engine()
+    now = data.version(eng)
+    if now == seen:
+        raise PreventUpdate
+    return content(eng, data.campaign(), F.parse(search)), now
+
+
+@callback(Output("url", "search", allow_duplicate=True), Input("live-view", "value"), State("url", "search"),
+          prevent_initial_call=True)
+def view_toggle(value, search):
+    f = F.parse(search)
+    new = F.with_changes(f, cumulative=value == "cumulative")
+    if new == f:
+        raise PreventUpdate
+    return F.to_query(new)
+
+
+@callback(Output("live-chart", "style"), Input("kiosk-cycle", "n_intervals"), prevent_initial_call=True)
+def kiosk_cycle(n):
+    """Kiosk mode shows the chart and the panels in turn, one screen at a time."""
+    return {"display": "block"} if (n or 0) % 2 == 0 else {"display": "none"}
