@@ -53,12 +53,14 @@ def cumulative_views_figure(df: pd.DataFrame, events=()) -> go.Figure:
     return fig
 
 
-def metric_over_time(df: pd.DataFrame, metric: str, cumulative: bool, events=()) -> go.Figure:
+def metric_over_time(df: pd.DataFrame, metric: str, cumulative: bool, events=(), lang: str = "en") -> go.Figure:
     """One line per platform of ``metric`` per day (or its running total), events on the time axis."""
+    from .i18n import metric_name, platform_name, t
+
     fig = go.Figure()
     for platform, g in df.groupby("platform", sort=True):
         fig.add_trace(go.Scatter(
-            x=g["day"], y=g["value"], mode="lines", name=PLATFORM_LABELS.get(platform, platform),
+            x=g["day"], y=g["value"], mode="lines", name=platform_name(platform, lang),
             line=dict(color=PLATFORM_COLOURS.get(platform), width=2),
             hovertemplate="%{x|%d %b %Y}: %{y:,.0f}<extra>%{fullData.name}</extra>",
         ))
@@ -67,10 +69,10 @@ def metric_over_time(df: pd.DataFrame, metric: str, cumulative: bool, events=())
                       line=dict(color="#777", width=1, dash="dot"))
         fig.add_annotation(x=e.day, y=1, xref="x", yref="paper", text=e.label, showarrow=False,
                            xanchor="left", yanchor="bottom", font=dict(size=11, color="#444"))
-    name = metric.replace("_", " ").replace("emv usd", "EMV (USD)").capitalize()
+    name = metric_name(metric, lang)
     fig.update_layout(
-        title=f"{name} {'(cumulative) ' if cumulative else ''}by platform, per day",
-        xaxis_title="Day (campaign timezone)", yaxis_title=name, hovermode="x unified",
+        title=t("chart.over_time_cumulative" if cumulative else "chart.over_time", lang, metric=name),
+        xaxis_title=t("chart.day_axis", lang), yaxis_title=name, hovermode="x unified",
         margin=dict(l=70, r=20, t=80, b=50), legend=dict(orientation="h", y=-0.2), template="plotly_white",
         yaxis=dict(tickformat=",~s"),
     )

@@ -8,38 +8,47 @@ from __future__ import annotations
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from collectors.model import PLATFORM_LABELS, PLATFORMS
+from collectors.model import PLATFORMS
 
 from . import filters as F
+from .i18n import category_name, metric_name, platform_name, t
 
-PAGES = [("/", "Live"), ("/weekly", "Weekly summary")]
+PAGES = [("/", "page.live", "live"), ("/weekly", "page.summary", "weekly")]
 CATEGORIES = ("official", "merchant", "entrepreneur", "foreign resident", "journalist", "media",
               "international influencer", "unassigned")
-METRIC_LABELS = {"views": "Views", "impressions": "Impressions", "engagements": "Engagements", "likes": "Likes",
-                 "comments": "Comments", "shares": "Shares", "saves": "Saves", "clicks": "Link clicks",
-                 "emv_usd": "EMV (USD)"}
 
 
 def header(f: F.Filters, active: str):
     query = F.to_query(f)
+    other = "zh" if f.lang == "en" else "en"
+    switch = F.to_query(F.with_changes(f, lang=other))
     return html.Header([
         html.Div("Campaign Reach", className="brand"),
-        html.Nav([dcc.Link(label, href=path + query, className="nav-link" + (" active" if path == active else ""),
-                           id=f"nav-{label.split()[0].lower()}") for path, label in PAGES]),
-    ], className="header")
+        html.Nav([dcc.Link(t(key, f.lang), href=path + query, id=f"nav-{slug}",
+                           className="nav-link" + (" active" if path == active else "")) for path, key, slug in PAGES]),
+        html.Div([dcc.Link(t(f"lang.{other}", f.lang), href=active + switch, id="lang-switch", className="nav-link"),
+                  dcc.Link(t("kiosk.enter", f.lang), href="/" + F.to_query(F.with_changes(f, kiosk=True)),
+                           id="kiosk-link", className="nav-link")], className="header-right"),
+    ], className="header", lang="zh-CN" if f.lang == "zh" else "en")
 
 
 def filter_bar(f: F.Filters, influencers: list[str]):
+    lang = f.lang
+    every = t("filter.all", lang)
     return html.Div([
         dcc.DatePickerRange(id="f-dates", start_date=f.start, end_date=f.end, display_format="YYYY-MM-DD",
-                            clearable=True, first_day_of_week=1),
-        dcc.Dropdown(id="f-platforms", options=[{"label": PLATFORM_LABELS.get(p, p), "value": p} for p in PLATFORMS],
-                     value=list(f.platforms), multi=True, placeholder="All platforms", className="dd"),
-        dcc.Dropdown(id="f-categories", options=[{"label": c, "value": c} for c in CATEGORIES],
-                     value=list(f.categories), multi=True, placeholder="All categories", className="dd"),
+                            clearable=True, first_day_of_week=1, start_date_placeholder_text=t("filter.start", lang),
+                            end_date_placeholder_text=t("filter.end", lang)),
+        dcc.Dropdown(id="f-platforms", options=[{"label": platform_name(p, lang), "value": p} for p in PLATFORMS],
+                     value=list(f.platforms), multi=True, placeholder=f"{t('filter.platforms', lang)}: {every}",
+                     className="dd"),
+        dcc.Dropdown(id="f-categories", options=[{"label": category_name(c, lang), "value": c} for c in CATEGORIES],
+                     value=list(f.categories), multi=True, placeholder=f"{t('filter.categories', lang)}: {every}",
+                     className="dd"),
         dcc.Dropdown(id="f-influencers", options=[{"label": n, "value": n} for n in influencers],
-                     value=list(f.influencers), multi=True, placeholder="All influencers", className="dd wide"),
-        dcc.Dropdown(id="f-metric", options=[{"label": v, "value": k} for k, v in METRIC_LABELS.items()],
+                     value=list(f.influencers), multi=True, placeholder=f"{t('filter.influencers', lang)}: {every}",
+                     className="dd wide"),
+        dcc.Dropdown(id="f-metric", options=[{"label": metric_name(m, lang), "value": m} for m in F.CHART_METRICS],
                      value=f.metric, clearable=False, className="dd narrow"),
     ], className="filters")
 

@@ -66,11 +66,11 @@ def test_a_control_change_goes_into_the_url_and_a_link_reproduces_the_view(small
         while "view=cumulative" not in driver.current_url and time.time() < deadline:
             time.sleep(0.2)
         assert "view=cumulative" in driver.current_url and "metric=impressions" in driver.current_url
-        wait_for(driver, "#live-chart", text="(cumulative)")
+        wait_for(driver, "#live-chart", text="by platform, cumulative")
         link = driver.current_url
         driver.get("about:blank")
         driver.get(link)  # the same view from the link alone
-        wait_for(driver, "#live-chart", text="(cumulative)")
+        wait_for(driver, "#live-chart", text="by platform, cumulative")
         wait_for(driver, "#live-view input[value='cumulative']")
         assert driver.execute_script("return document.querySelector(\"#live-view input[value='cumulative']\").checked")
         assert console_errors(driver) == []
@@ -120,3 +120,17 @@ def test_the_demo_live_and_weekly_pages_load_small_and_clean(demo_db):
         driver.switch_to.default_content()
         assert console_errors(driver) == []
         assert requested_hosts(driver) <= {"127.0.0.1"}
+
+
+def test_the_chinese_ui_translates_navigation_kpis_and_platform_names(small_db):
+    with reach_server(small_db) as url, chromium() as driver:
+        driver.get(url + "?lang=zh&metric=impressions")
+        wait_for(driver, "#live-chart .main-svg")
+        screenshot(driver, "live-zh")
+        assert driver.find_element("css selector", "#nav-live").text == "实时"
+        assert "互动量" in driver.find_element("css selector", "#live-kpis").text
+        assert "日期（活动时区）" in driver.find_element("css selector", "#live-chart").text
+        # the language switch keeps the other filters
+        href = driver.find_element("css selector", "#lang-switch").get_attribute("href")
+        assert "metric=impressions" in href and "lang=zh" not in href
+        assert console_errors(driver) == []

@@ -14,10 +14,9 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from collectors.model import PLATFORM_LABELS
-
 from .. import data, figures, layout as L, metrics, queries, rollups
 from .. import filters as F
+from ..i18n import fmt_number, fmt_range, freshness as fresh_text, metric_help, metric_name, platform_name, t
 
 REFRESH_SECONDS = 30
 
@@ -32,28 +31,30 @@ def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
                                 influencers=sel.influencers, categories=sel.categories)
     daily = rollups.query(eng, campaign, by=["platform", "day"], sel=sel)
     if daily.empty:
-        return [html.Div("No data yet: import export files with `reach import` (or the Data page), "
-                         "or run `reach demo`.", className="empty", id="live-empty")]
+        return [html.Div(t("empty.no_data", f.lang) + " (`reach import`, `reach demo`)", className="empty",
+                         id="live-empty")]
     total = rollups.query(eng, campaign, by=[], sel=sel).iloc[0]
     frames = queries.load_frames(eng)
     reach = metrics.reach_table(frames.snapshots, frames.posts, campaign, by=[], sel=sel)
     posts = metrics._days(metrics._filter_posts(frames.posts, sel).assign(
         day=lambda p: metrics._local_day(p["published_at"], campaign.tz)), sel)
+    lang = f.lang
     kpis = html.Div([
-        _kpi("Views", _n(total["views"])),
-        _kpi("Engagements", _n(total["engagements"])),
-        _kpi("ER by views", _pct(total["er_views"]), "engagements ÷ views, ratio of totals"),
-        _kpi("Posts published", _n(len(posts))),
-        _kpi("Active influencers", _n(posts["influencer"].nunique())),
-        _kpi("Reach (not deduplicated)",
-             f"{_n(reach['reach_max_post'].iloc[0])} – {_n(reach['reach_sum'].iloc[0])}" if len(reach) else "—",
-             "largest post … sum of posts: unique reach lies in between"),
+        _kpi(metric_name("views", lang), fmt_number(total["views"], lang)),
+        _kpi(metric_name("engagements", lang), fmt_number(total["engagements"], lang), metric_help("engagements", lang)),
+        _kpi(metric_name("er_views", lang), fmt_number(total["er_views"], lang, kind="rate"), metric_help("er_views", lang)),
+        _kpi(metric_name("posts", lang), fmt_number(len(posts), lang)),
+        _kpi(metric_name("active_influencers", lang), fmt_number(posts["influencer"].nunique(), lang)),
+        _kpi(metric_name("reach_sum", lang),
+             fmt_range(reach["reach_max_post"].iloc[0], reach["reach_sum"].iloc[0], lang) if len(reach) else "—",
+             metric_help("reach_sum", lang)),
     ], className="kpis", id="live-kpis")
     series = _series(daily, f.metric, f.cumulative)
-    chart = dcc.Graph(id="live-chart", figure=figures.metric_over_time(series, f.metric, f.cumulative, campaign.events),
+    chart = dcc.Graph(id="live-chart", figure=figures.metric_over_time(series, f.metric, f.cumulative, campaign.events,
+                                                                        lang=lang),
                       config={"displaylogo": False, "responsive": True}, className="chart")
-    fresh = _freshness(eng, now)
-    flags = _anomalies(frames, campaign, sel)
+    fresh = _freshness(eng, campaign, lang, now)
+    flags = _anomalies(frames, campaign, sel, lang)
     return [kpis, chart, html.Div([fresh, flags], className="two-col")]
 
 
@@ -70,29 +71,18 @@ def _kpi(label, value, hint=None):
                      html.Div(hint or "", className="kpi-hint")], className="kpi", title=hint or "")
 
 
-def _n(x) -> str:
-    return "—" if x is None or pd.isna(x) else f"{x:,.0f}"
-
-
-def _pct(x) -> str:
-    return "—" if x is None or pd.isna(x) else f"{x * 100:.2f}%"
-
-
-def _freshness(eng, now):
+def _freshness(eng, campaign, lang, now):
     df = data.freshness(eng, now)
     rows = []
     for r in df.itertuples():
-        hours = r.age_hours
-        ago = f"{hours:.0f} h ago" if hours < 48 else f"{hours / 24:.0f} days ago"
-        rows.append(html.Li([html.Strong(PLATFORM_LABELS.get(r.platform, r.platform)),
-                             f" as of {r.as_of:%Y-%m-%d %H:%M} UTC, {ago}",
-                             html.Span(f" · imported {r.last_import:%Y-%m-%d %H:%M}", className="muted"),
-                             html.Strong(" (stale)") if r.stale else None],
+        rows.append(html.Li([html.Strong(platform_name(r.platform, lang) + " "),
+                             fresh_text(r.as_of, lang, campaign.tz, now=now),
+                             html.Strong(" (" + t("label.stale", lang) + ")") if r.stale else None],
                             className="stale" if r.stale else ""))
-    return html.Div([html.H3("Freshness"), html.Ul(rows, id="live-freshness")], className="panel")
+    return html.Div([html.H3(t("label.freshness", lang)), html.Ul(rows, id="live-freshness")], className="panel")
 
 
-def _anomalies(frames, campaign, sel, limit=8):
+def _anomalies(frames, campaign, sel, lang, limit=8):
     from ..anomalies import anomalies
 
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
@@ -105,10 +95,11 @@ def _anomalies(frames, campaign, sel, limit=8):
     if sel.platforms:
         a = a[a["platform"].isin(sel.platforms)]
     a = a.sort_values(["day", "score"], ascending=[False, False]).head(limit)
-    items = [html.Li([html.Strong(f"{r.day:%d %b} · {r.influencer} · {PLATFORM_LABELS.get(r.platform, r.platform)}: "),
+    # The reasons are generated sentences in English; the frame around them follows the UI language.
+    items = [html.Li([html.Strong(f"{r.day:%Y-%m-%d} · {r.influencer} · {platform_name(r.platform, lang)}: "),
                       r.reason]) for r in a.itertuples()]
-    return html.Div([html.H3("Anomalies"), html.Ul(items or [html.Li("No anomalies in this view.")], id="live-anomalies")],
-                    className="panel")
+    return html.Div([html.H3(t("label.anomalies", lang)),
+                     html.Ul(items or [html.Li(t("empty.none", lang))], id="live-anomalies")], className="panel")
 
 
 def layout(**query):
@@ -120,8 +111,8 @@ def layout(**query):
     stored = dcc.Store(id="live-version", data=data.version(eng))
     if f.kiosk:
         return html.Div([body, refresh, stored, dcc.Interval(id="kiosk-cycle", interval=15000)], className="kiosk")
-    toggle = dcc.RadioItems(id="live-view", options=[{"label": "Daily", "value": "daily"},
-                                                     {"label": "Cumulative", "value": "cumulative"}],
+    toggle = dcc.RadioItems(id="live-view", options=[{"label": t("view.daily", f.lang), "value": "daily"},
+                                                     {"label": t("view.cumulative", f.lang), "value": "cumulative"}],
                             value="cumulative" if f.cumulative else "daily", inline=True, className="toggle")
     return html.Div([L.header(f, "/"), L.filter_bar(f, influencers), toggle, body, refresh, stored], className="page")
 

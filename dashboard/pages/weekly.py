@@ -14,6 +14,7 @@ from collectors.errors import ReachError
 
 from .. import data, layout as L, queries, summary
 from .. import filters as F
+from ..i18n import t, week_label
 
 
 def _report(week: str | None, search: str | None):
@@ -36,11 +37,12 @@ def layout(**query):
     head = [L.header(f, "/weekly")]
     if s is None:
         return html.Div(head + [html.Div(html_or_error, className="empty", id="weekly-empty")], className="page")
-    picker = dcc.Dropdown(id="weekly-week", options=[{"label": w, "value": w} for w in weeks], value=s.week,
+    picker = dcc.Dropdown(id="weekly-week", options=[{"label": week_label(w, None, f.lang), "value": w} for w in weeks],
+                          value=s.week,
                           clearable=False, className="dd narrow")
     return html.Div(head + [
-        html.Div([html.Label("ISO week", htmlFor="weekly-week"), picker,
-                  html.Button("Download report", id="weekly-download-btn", className="btn"),
+        html.Div([html.Label(t("label.iso_week", f.lang), htmlFor="weekly-week"), picker,
+                  html.Button(t("button.download_report", f.lang), id="weekly-download-btn", className="btn"),
                   dcc.Download(id="weekly-download")], className="toolbar"),
         html.Iframe(id="weekly-report", srcDoc=html_or_error, className="report"),
     ], className="page")
