@@ -138,6 +138,7 @@ class Cells:
         self.skipped: Counter = Counter()
         self.out: dict[str, pd.Series] = {}
         self.pos: dict[str, int] = {}
+        self._stripped: dict[int, pd.Series] = {}  # column position -> its stripped cells
         keys = table.keys
         for f, ks in report.keys.items():
             for i, k in enumerate(keys):
@@ -163,7 +164,13 @@ class Cells:
         """The column's cells, stripped; "" for every row when the column is absent."""
         if f not in self.pos:
             return pd.Series([""] * self.n, dtype=object)
-        return self.table.cells[self.pos[f]].astype(object).str.strip()
+        # Parsers ask for the same column several times (X reads its URL column four times):
+        # strip each column once. A shallow copy per call keeps callers apart (copy-on-write).
+        i = self.pos[f]
+        stripped = self._stripped.get(i)
+        if stripped is None:
+            stripped = self._stripped[i] = self.table.cells[i].astype(object).str.strip()
+        return stripped.copy(deep=False)
 
     def _distinct(self, f: str) -> tuple[np.ndarray, pd.Series]:
         """The column's distinct cells, stripped, and each row's position among them.

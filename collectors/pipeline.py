@@ -7,6 +7,7 @@ their sha256 before anything is parsed, so re-importing changes nothing.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -178,7 +179,11 @@ class Importer:
         result = FileResult(display, "imported")
         for t in tables:
             try:
-                parsed.append(parse_table(t, ctx))
+                p = parse_table(t, ctx)
+                # The rows are parsed: the table's cells (a million rows of strings) are not needed
+                # any more; messages need only its name, header and line numbers.
+                p.table = dataclasses.replace(t, cells=t.cells.iloc[:0])
+                parsed.append(p)
             except DetectError as e:
                 unknown.append(e)
                 result.ignored_tables.append(t.source)

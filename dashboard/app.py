@@ -87,7 +87,9 @@ def serve(args) -> int:
                REACH_SERVE_HOST=args.host)
     bind = f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}"
     argv = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", bind,
-            "--timeout", "120", "--access-logfile", "-", "dashboard.app:create_app()"]
+            "--timeout", "120", "--access-logfile", "-",
+            # Its control socket sits at one path in $HOME: a second dashboard would fight over it.
+            "--no-control-socket", "dashboard.app:create_app()"]
     print(f"Campaign Reach on {url}  ({who}; gunicorn, {workers} workers; Ctrl+C to stop)", flush=True)
     sys.stderr.flush()
     os.execve(sys.executable, argv, env)

@@ -95,9 +95,13 @@ def snapshot_increments(snaps: pd.DataFrame, campaign: Campaign, metrics=ADDITIV
     # A post that ends below its running maximum gives the excess back from its latest increments.
     last = long.groupby(key, sort=False).tail(1)
     excess = last[last["m"] > last["v"]]
+    if len(excess):
+        # Each affected series' rows, found once (scanning the whole frame per series was slow).
+        group_of = long.groupby(key, sort=False).ngroup()
+        rows_of = {g: idx for g, idx in long.index.groupby(group_of).items() if g in set(group_of[excess.index])}
     for idx, row in excess.iterrows():
         owe = row["m"] - row["v"]
-        grp = long.index[(long["post_pk"] == row["post_pk"]) & (long["metric"] == row["metric"]) & (long["seg"] == row["seg"])]
+        grp = rows_of[group_of[idx]]
         for j in reversed(grp):
             take = min(owe, long.at[j, "delta"])
             if take > 0:
@@ -194,8 +198,11 @@ class Selection:
 
 def iso_week(days: pd.Series) -> pd.Series:
     """ISO week labels like 2025-W01 (Monday to Sunday; the ISO year, not the calendar year)."""
-    iso = days.dt.isocalendar()
-    return iso["year"].astype(str) + "-W" + iso["week"].astype(int).map("{:02d}".format)
+    codes, uniques = pd.factorize(days)  # a campaign has few distinct days and many rows
+    iso = pd.Series(pd.DatetimeIndex(uniques)).dt.isocalendar()
+    labels = (iso["year"].astype(str) + "-W" + iso["week"].astype(int).map("{:02d}".format)).to_numpy()
+    out = np.where(codes >= 0, labels[np.maximum(codes, 0)] if len(labels) else "", None)
+    return pd.Series(out, index=days.index, dtype=object)
 
 
 def week_start(label: str) -> date:
@@ -233,7 +240,7 @@ def emv(frame: pd.DataFrame, campaign: Campaign) -> pd.Series:
     config (impressions where a platform reports no views; 0 for a platform without a CPM).
     Every output that carries EMV also carries ``emv_formula`` = EMV_FORMULA_VERSION."""
     basis = frame["views"].where(frame["views"].notna(), frame["impressions"])
-    cpm = frame["platform"].map(lambda p: campaign.cpm.get(p, 0.0)).astype("float64")
+    cpm = frame["platform"].map(dict(campaign.cpm)).fillna(0.0).astype("float64")
     return (basis * cpm / 1000).fillna(0.0)
 
 
@@ -343,13 +350,19 @@ def _wide(inc: pd.DataFrame, posts: pd.DataFrame, sel: Selection, campaign: Camp
     wide = i.pivot_table(index=["post_pk", "day"], columns="metric", values="value", aggfunc="sum", observed=True)
     flags = i.groupby(["post_pk", "day"]).agg(interpolated=("interpolated", "any"), corrected=("corrected", "any"))
     wide = wide.join(flags).reset_index()
+    # A post that reports a metric had 0 of it on a day without an increment; a post that never
+    # reports it stays unknown. Which posts report what: one pass over the selected posts' rows.
+    mine = inc[inc["post_pk"].isin(p["post_pk"])]
+    reports = set(zip(mine["post_pk"], mine["metric"]))
     for m in ADDITIVE:
         if m not in wide:
             wide[m] = np.nan
-        # A post that reports a metric had 0 of it on a day without an increment; a post that
-        # never reports it stays unknown.
-        reporting = inc.loc[inc["metric"] == m, "post_pk"].unique()
-        wide[m] = wide[m].where(~(wide[m].isna() & wide["post_pk"].isin(reporting)), 0.0)
+        missing = wide[m].isna().to_numpy()
+        if missing.any():
+            fill = np.fromiter(((pk, m) in reports for pk in wide["post_pk"].to_numpy()[missing]), bool, missing.sum())
+            col = wide[m].to_numpy(copy=True)
+            col[np.flatnonzero(missing)[fill]] = 0.0
+            wide[m] = col
     wide = wide.merge(p, on="post_pk", how="left")
     wide["emv_usd"] = emv(wide, campaign)
     e = engagements(wide, campaign)

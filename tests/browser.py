@@ -40,7 +40,10 @@ def free_port() -> int:
 def reach_server(db_url: str, *extra: str):
     port = free_port()
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
-    proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--db", db_url, "--port", str(port), *extra],
+    # A users file of its own (absent: no login on loopback), whatever the checkout's data/ holds.
+    users = Path(tempfile.mkdtemp(prefix="reach-users-")) / "users.toml"
+    proc = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--db", db_url, "--port", str(port),
+                             "--users", str(users), *extra],
                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/"
     try:

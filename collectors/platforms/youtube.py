@@ -115,15 +115,34 @@ def _metrics(c) -> None:
         c.set("followers_gained", c.number("_subscribers_net"))
 
 
+def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Each row's position among the column's distinct cells, and those cells (Chart data repeats
+    every video id once per day: the string work below is done once per distinct id)."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    return codes, pd.Series(uniques, dtype=object)
+
+
+def _spread(codes: np.ndarray, distinct, like: pd.Series) -> pd.Series:
+    return pd.Series(np.asarray(distinct, dtype=object)[codes], index=like.index, name=like.name, dtype=object)
+
+
 def _skip_totals_and_footers(c) -> pd.Series:
     """Video ids, after the Total row and the "Showing top 500 results" footer are left out."""
-    ids = _clean(c.text("post_id"))
-    c.skip(ids.str.casefold().isin(_TOTAL_WORDS).to_numpy(), "Total rows")
+    text = c.text("post_id")
+    codes, distinct = _distinct(text)
+    distinct = _clean(distinct)
+    ids = _spread(codes, distinct, text)
+    c.skip(distinct.str.casefold().isin(_TOTAL_WORDS).to_numpy()[codes], "Total rows")
+    not_id = ~distinct.str.fullmatch(_VIDEO_ID).to_numpy()[codes]
+    # Only rows without a video id can be footers: test the rest of the row on those alone.
     others = [i for i in range(len(c.table.header)) if i != c.pos["post_id"]]
-    rest_empty = np.ones(c.n, dtype=bool)
-    for i in others:
-        rest_empty &= (c.table.cells[i].astype(object).str.strip() == "").to_numpy()
-    not_id = ~ids.str.fullmatch(_VIDEO_ID).to_numpy()
+    rest_empty = np.zeros(c.n, dtype=bool)
+    suspects = np.flatnonzero(not_id)
+    if len(suspects):
+        empty = np.ones(len(suspects), dtype=bool)
+        for i in others:
+            empty &= (c.table.cells[i].iloc[suspects].astype(object).str.strip() == "").to_numpy()
+        rest_empty[suspects] = empty
     # The footer's wording is localized ("Die 500 besten Ergebnisse werden angezeigt"): it is
     # recognised by its shape, a lone text cell where a video id should be.
     c.skip(not_id & rest_empty, "footer lines (Showing top N results)")
