@@ -18,15 +18,14 @@ from . import queries
 
 
 def create_app(engine=None, auth_settings=None) -> dash.Dash:
-    """The dashboard: pages (Live, Weekly summary) behind one header; filters live in the URL.
+    """The dashboard: the pages of dashboard/pages behind one header; filters live in the URL.
 
     With no arguments this is the WSGI factory that `reach serve --workers` hands gunicorn
     (`dashboard.app:create_app()`): the database comes from REACH_DB and the login settings from
     the environment. Called in-process without settings, it behaves as on 127.0.0.1: no login
     unless users are configured.
     """
-    from . import auth
-    from .pages import live, weekly
+    from . import auth, pages
 
     if engine is None:
         engine = store.connect(None)
@@ -35,8 +34,8 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
     app = dash.Dash(__name__, title="Campaign Reach", serve_locally=True, update_title=None,
                     use_pages=True, pages_folder="", suppress_callback_exceptions=True)
     app.server.config["REACH_DB_URL"] = engine.url.render_as_string(hide_password=False)
-    dash.register_page("live", path="/", name="Live", layout=live.layout)
-    dash.register_page("weekly", path="/weekly", name="Weekly summary", layout=weekly.layout)
+    for page in pages.all_pages():
+        dash.register_page(page.SLUG, path=page.PATH, name=page.SLUG, layout=page.layout, order=page.ORDER)
     app.layout = html.Div([dcc.Location(id="url", refresh="callback-nav"), dash.page_container])
     auth.install(app.server, auth_settings or auth.Settings.for_host("127.0.0.1"))
     return app

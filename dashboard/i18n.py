@@ -530,6 +530,18 @@ def normalise_lang(value) -> str:
     return DEFAULT_LANG
 
 
+def add_strings(strings: dict[str, dict[str, str]]) -> None:
+    """A page module's own UI strings, registered at import: {"en": {...}, "zh": {...}}.
+
+    Every English key needs a Chinese one (tests/test_i18n.py checks after importing all pages);
+    a key may be registered once, so two pages cannot silently disagree on a string."""
+    for lang, table in strings.items():
+        for key, text in table.items():
+            if STRINGS[lang].get(key, text) != text:
+                raise ValueError(f"UI string {key!r} ({lang}) is registered twice with different text")
+            STRINGS[lang][key] = text
+
+
 def t(key: str, lang: str, **params) -> str:
     """The UI string ``key`` in ``lang``, with ``{param}`` placeholders filled from ``params``.
 

@@ -12,8 +12,8 @@ from collectors.model import PLATFORMS
 
 from . import filters as F
 from .i18n import category_name, metric_name, platform_name, t
+from .pages import all_pages
 
-PAGES = [("/", "page.live", "live"), ("/weekly", "page.summary", "weekly")]
 CATEGORIES = ("official", "merchant", "entrepreneur", "foreign resident", "journalist", "media",
               "international influencer", "unassigned")
 
@@ -24,8 +24,8 @@ def header(f: F.Filters, active: str):
     switch = F.to_query(F.with_changes(f, lang=other))
     return html.Header([
         html.Div("Campaign Reach", className="brand"),
-        html.Nav([dcc.Link(t(key, f.lang), href=path + query, id=f"nav-{slug}",
-                           className="nav-link" + (" active" if path == active else "")) for path, key, slug in PAGES]),
+        html.Nav([dcc.Link(t(f"page.{p.SLUG}", f.lang), href=p.PATH + query, id=f"nav-{p.SLUG}",
+                           className="nav-link" + (" active" if p.PATH == active else "")) for p in all_pages()]),
         html.Div([dcc.Link(t(f"lang.{other}", f.lang), href=active + switch, id="lang-switch", className="nav-link"),
                   dcc.Link(t("kiosk.enter", f.lang), href="/" + F.to_query(F.with_changes(f, kiosk=True)),
                            id="kiosk-link", className="nav-link")], className="header-right"),

@@ -18,6 +18,7 @@ from .. import data, figures, layout as L, metrics, queries, rollups
 from .. import filters as F
 from ..i18n import fmt_number, fmt_range, freshness as fresh_text, metric_help, metric_name, platform_name, t
 
+SLUG, PATH, ORDER = "live", "/", 10
 REFRESH_SECONDS = 30
 
 

@@ -16,6 +16,8 @@ from .. import data, layout as L, queries, summary
 from .. import filters as F
 from ..i18n import t, week_label
 
+SLUG, PATH, ORDER = "summary", "/weekly", 50
+
 
 def _report(week: str | None, search: str | None):
     eng, campaign = data.engine(), data.campaign()
