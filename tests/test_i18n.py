@@ -19,9 +19,12 @@ import pytest
 from collectors.model import METRICS, PLATFORMS
 from collectors.roster import CATEGORIES
 from dashboard import i18n, metrics
+from dashboard.pages import all_pages
 from dashboard.i18n import (fmt_ago, fmt_date, fmt_datetime, fmt_number, fmt_range, fmt_time, freshness,
                             metric_help, metric_name, normalise_lang, platform_from_label, platform_name, t,
                             week_label)
+
+all_pages()  # page modules register their own strings when imported: check those too
 
 from conftest import ROOT
 
