@@ -518,6 +518,16 @@ def account_reach(account_days: pd.DataFrame, sel: Selection = Selection()) -> p
     return a[["platform", "account", "day", "reach"]].rename(columns={"reach": "reach_account"}).reset_index(drop=True)
 
 
+def series_by_platform(daily: pd.DataFrame, metric: str, cumulative: bool = False) -> pd.DataFrame:
+    """``metric`` per platform and day (columns platform, day, value), or its running total,
+    from an aggregate grouped by platform and day."""
+    s = daily[["platform", "day", metric]].rename(columns={metric: "value"}).dropna(subset=["value"])
+    s = s.sort_values(["platform", "day"]).reset_index(drop=True)
+    if cumulative:
+        s["value"] = s.groupby("platform")["value"].cumsum()
+    return s
+
+
 def cumulative_by_platform(daily: pd.DataFrame) -> pd.DataFrame:
     """Running totals over days per platform of views, or impressions for a platform that reports
     no views; columns platform, day, metric, value. From ``daily_table(..., by=["platform"])``."""

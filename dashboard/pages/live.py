@@ -50,21 +50,13 @@ def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
              fmt_range(reach["reach_max_post"].iloc[0], reach["reach_sum"].iloc[0], lang) if len(reach) else "—",
              metric_help("reach_sum", lang)),
     ], className="kpis", id="live-kpis")
-    series = _series(daily, f.metric, f.cumulative)
+    series = metrics.series_by_platform(daily, f.metric, f.cumulative)
     chart = dcc.Graph(id="live-chart", figure=figures.metric_over_time(series, f.metric, f.cumulative, campaign.events,
                                                                         lang=lang),
                       config={"displaylogo": False, "responsive": True}, className="chart")
     fresh = _freshness(eng, campaign, lang, now)
     flags = _anomalies(frames, campaign, sel, lang)
     return [kpis, chart, html.Div([fresh, flags], className="two-col")]
-
-
-def _series(daily: pd.DataFrame, metric: str, cumulative: bool) -> pd.DataFrame:
-    s = daily[["platform", "day", metric]].rename(columns={metric: "value"}).dropna(subset=["value"])
-    s = s.sort_values(["platform", "day"])
-    if cumulative:
-        s["value"] = s.groupby("platform")["value"].cumsum()
-    return s
 
 
 def _kpi(label, value, hint=None):

@@ -1,0 +1,40 @@
+"""Callbacks are thin: called as plain functions they do what the page relies on."""
+from __future__ import annotations
+
+import pytest
+from dash.exceptions import PreventUpdate
+
+from collectors import store
+from collectors.pipeline import Importer
+from dashboard import data, layout
+from dashboard.app import create_app
+from dashboard.pages import live
+from test_store import x_content
+
+
+@pytest.fixture
+def app_ctx(sqlite_url):
+    engine = store.connect(sqlite_url)
+    Importer(engine, None).import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv",
+                                        x_content([("1870000000000000001", 1200, 30)]))
+    app = create_app(engine)
+    with app.server.test_request_context("/"):
+        yield engine
+    engine.dispose()
+
+
+def test_the_live_refresh_sends_nothing_when_the_data_did_not_change_and_redraws_after_an_import(app_ctx):
+    seen = data.version(app_ctx)
+    with pytest.raises(PreventUpdate):
+        live.refresh(1, "?metric=impressions", seen)
+    Importer(app_ctx, None).import_bytes("account_analytics_content_2024-12-16_2024-12-23.csv",
+                                         x_content([("1870000000000000001", 1500, 31)]))
+    body, version = live.refresh(2, "?metric=impressions", seen)
+    assert version != seen and body  # a new version: the page is redrawn
+
+
+def test_filter_controls_write_the_url_and_an_unchanged_view_writes_nothing(app_ctx):
+    search = layout.filters_to_url("2024-12-16", "2024-12-31", ["x"], [], [], "impressions", "?lang=zh")
+    assert search == "?from=2024-12-16&to=2024-12-31&platform=x&metric=impressions&lang=zh"
+    with pytest.raises(PreventUpdate):
+        layout.filters_to_url("2024-12-16", "2024-12-31", ["x"], [], [], "impressions", search)
