@@ -66,33 +66,40 @@ class Frames:
             columns=["account_pk", "platform", "account", "influencer", "category", "followers"])
 
 
-def load_frames(engine: sa.Engine) -> Frames:
+def load_frames(engine: sa.Engine, account_pks: list[int] | None = None) -> Frames:
+    """Everything, or only what belongs to these accounts (a rollup refresh after an import reads
+    the accounts it touched, not the whole database)."""
     from collectors.model import METRICS
 
     p, a, i = store.posts, store.accounts, store.influencers
     s, d, ad = store.post_snapshots, store.post_days, store.account_days
     label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
+
+    def only(q, col):
+        return q if account_pks is None else q.where(col.in_(account_pks))
+
     with engine.connect() as conn:
-        posts = pd.DataFrame(conn.execute(
+        posts = pd.DataFrame(conn.execute(only(
             sa.select(p.c.id.label("post_pk"), p.c.platform, p.c.post_id, label.label("account"),
                       a.c.id.label("account_pk"), i.c.name.label("influencer"), i.c.category,
                       p.c.published_at, p.c.url, p.c.title, p.c.post_type)
-            .select_from(p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id))
+            .select_from(p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id)), p.c.account_pk)
         ).mappings().all(), columns=["post_pk", "platform", "post_id", "account", "account_pk", "influencer",
                                      "category", "published_at", "url", "title", "post_type"])
-        snaps = pd.DataFrame(conn.execute(
+        snaps = pd.DataFrame(conn.execute(only(
             sa.select(s.c.post_pk, p.c.platform, p.c.published_at, s.c.captured_at, *[s.c[m] for m in METRICS])
-            .join(p, p.c.id == s.c.post_pk)).mappings().all(),
+            .join(p, p.c.id == s.c.post_pk), p.c.account_pk)).mappings().all(),
             columns=["post_pk", "platform", "published_at", "captured_at", *METRICS])
-        days = pd.DataFrame(conn.execute(sa.select(d.c.post_pk, d.c.day, *[d.c[m] for m in METRICS])).mappings().all(),
-                            columns=["post_pk", "day", *METRICS])
-        adays = pd.DataFrame(conn.execute(
+        days = pd.DataFrame(conn.execute(only(
+            sa.select(d.c.post_pk, d.c.day, *[d.c[m] for m in METRICS]).join(p, p.c.id == d.c.post_pk), p.c.account_pk)
+        ).mappings().all(), columns=["post_pk", "day", *METRICS])
+        adays = pd.DataFrame(conn.execute(only(
             sa.select(a.c.platform, label.label("account"), a.c.id.label("account_pk"), ad.c.day,
-                      *[ad.c[m] for m in METRICS], ad.c.followers).join(a, a.c.id == ad.c.account_pk)).mappings().all(),
-            columns=["platform", "account", "account_pk", "day", *METRICS, "followers"])
-        accts = pd.DataFrame(conn.execute(
+                      *[ad.c[m] for m in METRICS], ad.c.followers).join(a, a.c.id == ad.c.account_pk), a.c.id)
+        ).mappings().all(), columns=["platform", "account", "account_pk", "day", *METRICS, "followers"])
+        accts = pd.DataFrame(conn.execute(only(
             sa.select(a.c.id.label("account_pk"), a.c.platform, label.label("account"), i.c.name.label("influencer"),
-                      i.c.category, a.c.followers).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
+                      i.c.category, a.c.followers).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id)), a.c.id)
         ).mappings().all(), columns=["account_pk", "platform", "account", "influencer", "category", "followers"])
     unassigned = posts["influencer"].isna()
     posts.loc[unassigned, "influencer"] = posts.loc[unassigned, "account"] + " (unassigned)"

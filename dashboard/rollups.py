@@ -60,13 +60,11 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
     rows were computed with other campaign settings). Returns the rows written."""
     if account_pks is not None and not is_current(engine, campaign):
         account_pks = None
-    frames = queries.load_frames(engine)
-    posts = frames.posts if account_pks is None else frames.posts[frames.posts["account_pk"].isin(account_pks)]
-    keep = set(posts["post_pk"])
-    snaps = frames.snapshots[frames.snapshots["post_pk"].isin(keep)]
-    days = frames.post_days[frames.post_days["post_pk"].isin(keep)]
-    inc = metrics.increments(snaps, days, campaign)
-    rows = _rollup_rows(inc, posts, campaign)
+    if account_pks == []:
+        return 0
+    frames = queries.load_frames(engine, account_pks)  # only the touched accounts' rows
+    inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
+    rows = _rollup_rows(inc, frames.posts, campaign)
     r = store.daily_rollup
     with engine.begin() as conn:
         if account_pks is None:
