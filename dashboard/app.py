@@ -34,6 +34,9 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
     app = dash.Dash(__name__, title="Campaign Reach", serve_locally=True, update_title=None,
                     use_pages=True, pages_folder="", suppress_callback_exceptions=True)
     app.server.config["REACH_DB_URL"] = engine.url.render_as_string(hide_password=False)
+    # Uploads arrive base64-encoded in callback bodies: 50 MB files need about 67 MB; refuse more
+    # before Flask reads it.
+    app.server.config["MAX_CONTENT_LENGTH"] = 80 * 1024 * 1024
     for page in pages.all_pages():
         dash.register_page(page.SLUG, path=page.PATH, name=page.SLUG, layout=page.layout, order=page.ORDER)
     app.layout = html.Div([dcc.Location(id="url", refresh="callback-nav"), dash.page_container])

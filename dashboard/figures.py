@@ -64,6 +64,11 @@ def metric_over_time(df: pd.DataFrame, metric: str, cumulative: bool, events=(),
             line=dict(color=PLATFORM_COLOURS.get(platform), width=2),
             hovertemplate="%{x|%d %b %Y}: %{y:,.0f}<extra>%{fullData.name}</extra>",
         ))
+    if df.empty:
+        # Nothing to draw for this metric (X reports no views): say so, and draw no event lines on
+        # an axis without data, where plotly computes NaN paths.
+        fig.add_annotation(text=t("empty.no_match", lang), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+        events = ()
     for e in events:
         fig.add_shape(type="line", xref="x", yref="paper", x0=e.day, x1=e.day, y0=0, y1=1,
                       line=dict(color="#777", width=1, dash="dot"))

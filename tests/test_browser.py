@@ -134,3 +134,10 @@ def test_the_chinese_ui_translates_navigation_kpis_and_platform_names(small_db):
         href = driver.find_element("css selector", "#lang-switch").get_attribute("href")
         assert "metric=impressions" in href and "lang=zh" not in href
         assert console_errors(driver) == []
+
+
+def test_a_metric_the_data_lacks_shows_a_message_not_a_broken_chart(small_db):
+    with reach_server(small_db) as url, chromium() as driver:
+        driver.get(url)  # views: X reports none
+        wait_for(driver, "#live-chart .main-svg")
+        assert console_errors(driver) == []

@@ -1,0 +1,360 @@
+"""The Data page: uploads go through the import pipeline safely, viewers cannot upload, and what
+came in (history, rejected rows, failures, freshness) is shown in words.
+
+The upload handling is tested with real bytes as plain functions; the role check through the real
+login and a Dash callback request; the whole path once in a real Chromium.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import time
+import zipfile
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from browser import chromium, console_errors, reach_server, require_chromium, screenshot
+from collectors import store
+from collectors.archive import Archive, sha256
+from collectors.pipeline import Importer
+from conftest import sample
+from dashboard import auth, config, rollups
+from dashboard import data as dashboard_data
+from dashboard.app import create_app
+from dashboard.pages import data as page
+from test_auth import PASSWORDS, csrf_of
+from test_store import x_content
+
+X_NAME = "account_analytics_content_2024-12-16_2024-12-22.csv"
+
+
+def as_upload(data: bytes, kind="text/csv") -> str:
+    """What dcc.Upload sends for one file: a base64 data URL."""
+    return f"data:{kind};base64," + base64.b64encode(data).decode()
+
+
+def text_of(component) -> str:
+    """All the text a component tree shows, its parts separated by single spaces."""
+    def parts(c):
+        if c is None:
+            return []
+        if isinstance(c, (str, int, float)):
+            return [str(c)]
+        if isinstance(c, (list, tuple)):
+            return [p for x in c for p in parts(x)]
+        return parts(getattr(c, "children", None))
+
+    return " ".join(" ".join(parts(component)).split())
+
+
+def count(engine, table) -> int:
+    with engine.connect() as c:
+        return c.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+
+
+@pytest.fixture
+def eng(sqlite_url):
+    engine = store.connect(sqlite_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def archive(eng):
+    return Archive(store.archive_dir(eng))
+
+
+def upload(eng, archive, *files, **kw):
+    names = [n for n, _ in files]
+    return page.import_uploads(eng, archive, names, [as_upload(d) for _, d in files], **kw)
+
+
+# --- upload handling --------------------------------------------------------------------------
+
+def test_an_x_export_is_imported_under_its_base_name_and_archived_by_hash_inside_the_data_folder(eng, archive,
+                                                                                                   tmp_path):
+    data = x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", 800, 10)])
+    [r] = upload(eng, archive, ("../../../etc/" + X_NAME, data))
+    assert r.status == "imported" and r.snapshots == 2 and r.platform == "x"
+    assert r.line().startswith(f"ok      {X_NAME}: x x.content: 2 posts, 2 snapshots")
+    # The date range in the name still sets the snapshot time: the name reached the pipeline intact.
+    assert r.captured_at_source == "file name"
+    with eng.connect() as c:
+        assert c.execute(sa.select(store.imports.c.file_name)).scalar() == X_NAME
+    assert archive.path(sha256(data)).read_bytes() == data
+    written = {p.relative_to(tmp_path).parts[0] for p in tmp_path.rglob("*") if p.is_file()}
+    assert written <= {"reach.db", "reach.db-wal", "reach.db-shm", "archive"}, written
+    assert not list(tmp_path.parent.rglob("etc"))
+
+
+def test_names_are_cut_to_their_last_printable_part_and_never_to_a_dot_path():
+    assert page.safe_name("folder/sub/" + X_NAME) == X_NAME
+    assert page.safe_name("C:\\Users\\me\\posts.csv") == "posts.csv"
+    assert page.safe_name("..") == "upload" and page.safe_name("a/..") == "upload" and page.safe_name(None) == "upload"
+    assert page.safe_name("bad\x00name\n.csv") == "badname.csv"
+
+
+def test_rejected_rows_are_shown_with_their_line_column_value_and_what_was_expected(eng, archive):
+    data = x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", "lots", 3)])
+    [r] = upload(eng, archive, (X_NAME, data))
+    assert r.status == "imported" and r.rejected == 1
+    shown = text_of(page.result_view(r, "en"))
+    assert shown.startswith("Imported: ")
+    assert "1 rows rejected" in shown
+    assert f"{X_NAME} 3 Impressions 'lots' a whole number" in shown  # source, line, column, value, expected
+    assert "已导入：" in text_of(page.result_view(r, "zh"))
+
+
+def test_a_malformed_file_fails_in_words_and_is_listed_with_its_error_among_the_failures(eng, archive):
+    [r] = upload(eng, archive, ("notes.csv", b"Name,Colour\nAda,blue\n"))
+    assert r.status == "failed"
+    assert r.line().startswith("FAILED  notes.csv: not a known export") and "(header: Name, Colour)" in r.line()
+    assert count(eng, store.imports) == 0
+    with dashboard_app_context(eng):
+        shown = text_of(page.tables(eng, config.Campaign(), "en"))
+    assert "Files that could not be imported" in shown and "notes.csv" in shown
+    assert r.message in shown
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_decoded_and_nothing_is_stored(eng, archive):
+    data = x_content([("1870000000000000001", 1200, 30)])
+    [r] = upload(eng, archive, (X_NAME, data), limit=len(data) - 1)
+    assert r.status == "failed" and r.line() == f"FAILED  {X_NAME} is larger than {page.fmt_size(len(data) - 1)}"
+    assert count(eng, store.imports) == 0 and not archive.root.exists()
+    # Not base64 at all, but far too long: the size is what is reported, so it was never decoded.
+    with pytest.raises(OverflowError):
+        page.decode_upload("data:text/csv;base64," + "!" * 4000, limit=1000)
+    with pytest.raises(ValueError):
+        page.decode_upload("data:text/csv;base64,!!!!", limit=1000)
+
+
+def test_the_server_enforces_the_modules_50_mb_limit_on_the_decoded_bytes(eng, archive):
+    assert page.MAX_UPLOAD_BYTES == 50 * 1024 * 1024 and page.fmt_size(page.MAX_UPLOAD_BYTES) == "50 MB"
+    just_over = b"a" * (page.MAX_UPLOAD_BYTES + 1)
+    [r] = upload(eng, archive, ("huge.csv", just_over))
+    assert r.status == "failed" and "larger than 50 MB" in r.message
+    assert page.decode_upload(as_upload(b"a" * page.MAX_UPLOAD_BYTES), page.MAX_UPLOAD_BYTES)[:1] == b"a"
+
+
+def test_a_zip_with_a_dot_dot_entry_is_refused_as_a_clear_per_file_error_and_writes_nothing(eng, archive, tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("../evil.csv", x_content([("1870000000000000001", 1200, 30)]))
+    good = x_content([("1870000000000000009", 10, 1)])
+    bad, ok = upload(eng, archive, ("export.zip", buf.getvalue()), (X_NAME, good))
+    assert bad.status == "failed"
+    assert bad.line() == "FAILED  export.zip: refusing ZIP entry '../evil.csv': absolute path or '..'"
+    assert ok.status == "imported"  # the other file of the same drop is not held back
+    assert not list(tmp_path.parent.rglob("evil.csv"))
+    assert text_of(page.result_view(bad, "en")).startswith("Not imported: export.zip: refusing ZIP entry")
+
+
+def test_the_same_file_twice_is_already_imported_and_changes_nothing(eng, archive):
+    data = x_content([("1870000000000000001", 1200, 30)])
+    first, second = upload(eng, archive, (X_NAME, data), ("copy.csv", data))
+    assert (first.status, second.status) == ("imported", "already imported")
+    assert "already imported" in second.line() and "nothing changed" in second.line()
+    assert count(eng, store.imports) == 1 and count(eng, store.post_snapshots) == 1
+    summary = text_of(page.results_view([first, second], "en"))
+    assert "2 files: 1 imported, 1 already imported, 0 not imported" in summary
+
+
+def test_after_an_upload_the_rollups_hold_the_new_accounts_data_without_a_full_recompute(eng, archive):
+    campaign = config.load()
+    Importer(eng, None).import_bytes(X_NAME, x_content([("1870000000000000001", 1200, 30)]))
+    rollups.refresh(eng, campaign)
+    results = upload(eng, archive, ("account_analytics_content_2024-12-16_2024-12-23.csv",
+                                    x_content([("1870000000000000002", 700, 5)], handle="yiwu_market")))
+    assert page.refresh_rollups(eng, campaign, results) is None
+    by_account = rollups.query(eng, campaign, by=["account"], refresh_if_stale=False).set_index("account")
+    assert by_account.loc["yiwu_market", "impressions"] == 700
+    assert by_account.loc["jinhub_yiwu", "impressions"] == 1200
+
+
+def test_a_rollup_refresh_that_fails_after_a_good_import_is_reported_and_the_import_kept(eng, archive, monkeypatch):
+    from collectors.errors import StoreError
+
+    def broken(*a, **k):
+        raise StoreError("database is locked")
+
+    monkeypatch.setattr(rollups, "refresh", broken)
+    results = upload(eng, archive, (X_NAME, x_content([("1870000000000000001", 1200, 30)])))
+    problem = page.refresh_rollups(eng, config.Campaign(), results)
+    assert problem == "database is locked" and count(eng, store.imports) == 1
+    assert "daily totals were not updated (database is locked)" in text_of(page.results_view(results, "en", problem))
+
+
+# --- roster -----------------------------------------------------------------------------------
+
+def test_a_roster_upload_links_accounts_and_a_broken_roster_says_why_in_words(eng, archive):
+    roster = "name,category,platform,handle\nChen Li,merchant,x,jinhub_yiwu\nChen Li,merchant,tiktok,chenli\n"
+    ok, text = page.import_roster_upload(eng, archive, "roster.csv", as_upload(roster.encode()))
+    assert ok and text == ("Roster imported: 1 influencers, 2 accounts. "
+                           "1 new influencers; 2 accounts not seen in any export yet.")
+    with eng.connect() as c:
+        assert c.execute(sa.select(sa.func.count()).where(store.accounts.c.influencer_id.is_not(None))).scalar() == 2
+    ok, text = page.import_roster_upload(eng, archive, "roster.csv", as_upload(b"who,where\nA,B\n"))
+    assert not ok and text.startswith("The roster was not imported: roster.csv: a roster needs the columns")
+
+
+# --- history and freshness --------------------------------------------------------------------
+
+class dashboard_app_context:
+    """A request context of the real app over ``eng``, as a callback or layout runs in."""
+
+    def __init__(self, eng, role="editor"):
+        self.app, self.role = create_app(eng), role
+
+    def __enter__(self):
+        from flask import g
+
+        self.ctx = self.app.server.test_request_context("/data")
+        self.ctx.__enter__()
+        g.reach_role = self.role  # what the login guard sets for this user
+        return self.app
+
+    def __exit__(self, *exc):
+        self.ctx.__exit__(*exc)
+
+
+def test_the_history_lists_imports_and_opens_on_the_newest_one_with_rejected_rows(eng, archive):
+    upload(eng, archive, (X_NAME, x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", "x", 1)])),
+           ("account_analytics_content_2024-12-16_2024-12-23.csv", x_content([("1870000000000000001", 1300, 31)])))
+    shown = text_of(page.tables(eng, config.Campaign(timezone="Asia/Shanghai"), "en"))
+    assert X_NAME in shown and "account_analytics_content_2024-12-16_2024-12-23.csv" in shown
+    # the snapshot time in the campaign timezone (the day after the range in the name) and its source
+    assert "24 Dec 2024, 00:00 (from the file name)" in shown
+    # the picker chose the first file (the newer one rejected nothing), and its reason is listed
+    assert f"{X_NAME} 3 Impressions 'x' a whole number" in shown
+    second = text_of(page.problems_view(eng, 2, "en"))
+    assert second == "This import rejected no rows."
+
+
+def test_freshness_per_account_agrees_with_the_platform_freshness_and_marks_stale_accounts(eng):
+    imp = Importer(eng, None)
+    imp.import_bytes(X_NAME, x_content([("1870000000000000001", 1200, 30)]))  # snapshot 22 Dec 16:00 UTC
+    imp.import_bytes("account_analytics_content_2024-12-16_2024-12-25.csv",
+                     x_content([("1870000000000000002", 700, 5)], handle="yiwu_market"))  # 25 Dec 16:00 UTC
+    now = datetime(2024, 12, 26, 12, tzinfo=timezone.utc)
+    acc = page.account_freshness(eng, now).set_index("account")
+    assert acc.loc["jinhub_yiwu", "stale"] and not acc.loc["yiwu_market", "stale"]
+    plat = dashboard_data.freshness(eng, now).set_index("platform")
+    assert acc["as_of"].max() == plat.loc["x", "as_of"]
+    shown = text_of(page.freshness_view(eng, config.Campaign(timezone="UTC"), "en", now))
+    assert "jinhub_yiwu" in shown and "(stale)" in shown
+
+
+# --- the page and its callbacks ---------------------------------------------------------------
+
+def test_the_page_shows_the_size_limit_and_a_viewer_gets_a_disabled_upload_and_a_note(eng):
+    with dashboard_app_context(eng):
+        lay = page.layout()
+    up = next(c for c in walk(lay) if getattr(c, "id", None) == "data-upload")
+    assert up.max_size == page.MAX_UPLOAD_BYTES and up.multiple and not up.disabled
+    assert "at most 50 MB per file" in text_of(lay)
+    with dashboard_app_context(eng, role="viewer"):
+        lay = page.layout(lang="zh")
+    assert next(c for c in walk(lay) if getattr(c, "id", None) == "data-upload").disabled
+    assert "只有编辑者" in text_of(lay)
+
+
+def walk(component):
+    yield component
+    children = getattr(component, "children", None)
+    for c in children if isinstance(children, list) else [children]:
+        if c is not None and not isinstance(c, (str, int, float)):
+            yield from walk(c)
+
+
+def test_the_upload_callback_refuses_a_viewer_in_words_and_imports_for_an_editor(eng):
+    data = as_upload(x_content([("1870000000000000001", 1200, 30)]))
+    with dashboard_app_context(eng, role="viewer"):
+        result, cleared, stamp = page.upload_files([data], [X_NAME], "", 3)
+        roster, _, _ = page.upload_roster(as_upload(b"name,platform,handle\nA,x,a\n"), "r.csv", "", 3)
+    assert "only editors" in text_of(result) and "only editors" in text_of(roster) and stamp == 3
+    assert count(eng, store.imports) == 0 and count(eng, store.influencers) == 0
+    with dashboard_app_context(eng, role="editor"):
+        result, cleared, stamp = page.upload_files([data], [X_NAME], "", 3)
+    assert text_of(result).startswith("Imported: " + X_NAME) and cleared is None and stamp == 4
+    assert count(eng, store.imports) == 1
+
+
+def test_a_logged_in_viewer_posting_an_upload_gets_the_refusal_and_the_database_is_unchanged(eng, tmp_path,
+                                                                                              monkeypatch):
+    monkeypatch.setenv("REACH_SECRET_KEY", "k" * 40)
+    users = tmp_path / "users.toml"
+    auth.add_user(users, "vic", "viewer", PASSWORDS["vic"])
+    auth.add_user(users, "alice", "editor", PASSWORDS["alice"])
+    app = create_app(eng, auth.Settings(users=users, anonymous=False))
+    client = app.server.test_client()
+    outputs = [{"id": "data-upload-result", "property": "children"}, {"id": "data-upload", "property": "contents"},
+               {"id": "data-stamp", "property": "data"}]
+    body = {"output": "..data-upload-result.children...data-upload.contents...data-stamp.data..",
+            "outputs": outputs,
+            "inputs": [{"id": "data-upload", "property": "contents",
+                        "value": [as_upload(x_content([("1870000000000000001", 1200, 30)]))]}],
+            "state": [{"id": "data-upload", "property": "filename", "value": [X_NAME]},
+                      {"id": "url", "property": "search", "value": ""},
+                      {"id": "data-stamp", "property": "data", "value": 0}],
+            "changedPropIds": ["data-upload.contents"]}
+    answers = {}
+    for name in ("vic", "alice"):
+        client.get("/logout")
+        token = csrf_of(client.get("/login").text)
+        client.post("/login", data={"csrf_token": token, "name": name, "password": PASSWORDS[name]})
+        answers[name] = client.post("/_dash-update-component", json=body)
+        if name == "vic":
+            assert count(eng, store.imports) == 0
+    assert answers["vic"].status_code == 200
+    assert "only editors" in str(answers["vic"].json["response"]["data-upload-result"]["children"])
+    assert answers["alice"].status_code == 200 and count(eng, store.imports) == 1
+
+
+# --- in a real browser ------------------------------------------------------------------------
+
+def wait_for(driver, css, timeout=60, text=None):
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            found = driver.find_elements(By.CSS_SELECTOR, css)
+            if found and (text is None or any(text in e.text for e in found)):
+                return found
+        except StaleElementReferenceException:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{css} did not appear; page text: {driver.find_element(By.TAG_NAME, 'body').text[:800]}")
+
+
+@pytest.mark.browser
+def test_a_real_youtube_export_dropped_on_the_page_is_imported_and_shows_on_the_live_page(sqlite_url):
+    path = sample("youtube/krishp1010_table_data.csv")
+    require_chromium()
+    engine = store.connect(sqlite_url)
+    Importer(engine, None).import_bytes(X_NAME, x_content([("1870000000000000001", 1200, 30)]))
+    engine.dispose()
+    with reach_server(sqlite_url) as url, chromium(1400, 1400) as driver:
+        driver.get(url + "data")
+        wait_for(driver, "#data-history", text=X_NAME)
+        driver.find_element("css selector", "#data-upload input[type=file]").send_keys(str(path))
+        result = wait_for(driver, "#data-upload-result .upload-result", text=path.name)[0].text
+        assert result.startswith(f"Imported: {path.name}: youtube youtube.table_data: 499 posts")
+        assert "'#NAME?'" in result and "118" in result  # the rejected row, with its line
+        wait_for(driver, "#data-history", text=path.name)
+        wait_for(driver, "#data-problems-table", text="#NAME?")
+        screenshot(driver, "data-upload")
+        assert console_errors(driver) == []
+        driver.get(url + "data?lang=zh")
+        wait_for(driver, "#data-history", text=path.name)
+        screenshot(driver, "data-zh")
+        assert console_errors(driver) == []
+        # X reports impressions, not views: the Live page's default metric would chart nothing here.
+        driver.get(url + "?metric=impressions")
+        wait_for(driver, "#live-freshness", text="YouTube")
+        wait_for(driver, "#live-chart .main-svg")
+        screenshot(driver, "data-then-live")
+        assert console_errors(driver) == []
