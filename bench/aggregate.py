@@ -19,8 +19,16 @@ returns. Then, in this one process and interleaved so that machine noise hits th
   rollup table keyed by (platform, influencer, day) and the same rollup held as a pandas frame.
   The rollup is built once from the same data; its build time is reported apart (a full rebuild:
   the upper bound of what keeping it current on import costs);
+* the product's own rollup, "product rollup": a fresh database made by ``collectors.store.connect``
+  with influencers and accounts matching the posts (one account per influencer and platform), its
+  ``daily_rollup`` table (day, account_pk) filled with ``rollups._rollup_rows`` from the same
+  increments (inserted in batches) and the ``rollup_state`` fingerprint written as
+  ``rollups.refresh`` writes it; the three queries above answered by ``rollups.query`` (checked
+  equal to ``metrics.aggregate``: groups, sums, engagements, EMV, rates, posts active), its build
+  time reported apart;
 * peak memory (VmHWM) of a child process that opens the rollup file and answers the filtered
-  query, and of one that loads the raw frames and answers it with the engine.
+  query, of one that loads the raw frames and answers it with the engine, and of one that opens
+  the product database with ``store.connect`` and answers it with ``rollups.query``.
 
 Separately, ``metrics.snapshot_increments`` on 1 M lifetime snapshot rows (40,000 posts, 25
 captures each, all canonical metric columns as ``load_frames`` returns them, a few platform
@@ -418,6 +426,91 @@ def pandas_rollup_query(r, sel):
     return _rates(out)
 
 
+# --- the product's own rollup: dashboard.rollups over collectors.store's daily_rollup ---------
+
+PRODUCT_BATCH = 50_000  # rollup rows per INSERT executemany
+
+
+def build_product_rollup(inc, posts, c, path: Path) -> dict:
+    """A fresh product database (``store.connect``) with the influencers and accounts of the
+    generated posts (one account per influencer and platform, id = the posts' account_pk), the
+    ``daily_rollup`` rows computed by the product's own ``rollups._rollup_rows`` from the same
+    increments, inserted in batches, and the ``rollup_state`` fingerprint written as
+    ``rollups.refresh`` writes it. Like a full ``refresh`` minus ``load_frames`` and ``increments``."""
+    import sqlalchemy as sa
+
+    from collectors import store
+    from dashboard import rollups
+
+    for p in path.parent.glob(path.name + "*"):
+        p.unlink()
+    t0 = time.perf_counter()
+    engine = store.connect(str(path))
+    acc = posts.drop_duplicates("account_pk")[["account_pk", "platform", "account", "influencer", "category"]]
+    infl = acc.drop_duplicates("influencer").sort_values("influencer")
+    infl_id = {n: k + 1 for k, n in enumerate(infl["influencer"])}
+    with engine.begin() as conn:
+        conn.execute(store.influencers.insert(), [dict(id=infl_id[n], name=n, category=cat)
+                                                  for n, cat in zip(infl["influencer"], infl["category"])])
+        conn.execute(store.accounts.insert(), [
+            dict(id=int(pk), platform=pl, account_key=h.lower(), handle=h, influencer_id=infl_id[n])
+            for pk, pl, h, n in zip(acc["account_pk"], acc["platform"], acc["account"], acc["influencer"])])
+    t1 = time.perf_counter()
+    rows = rollups._rollup_rows(inc, posts, c)
+    t2 = time.perf_counter()
+    r = store.daily_rollup
+    with engine.begin() as conn:
+        for b in range(0, len(rows), PRODUCT_BATCH):
+            conn.execute(r.insert(), rows[b:b + PRODUCT_BATCH])
+        # exactly what rollups.refresh writes, so that query(..., refresh_if_stale=True) finds it current
+        conn.execute(store.meta_table.delete().where(store.meta_table.c.key == rollups.STATE_KEY))
+        conn.execute(store.meta_table.insert().values(key=rollups.STATE_KEY, value=rollups.fingerprint(c)))
+    t3 = time.perf_counter()
+    n = len(rows)
+    del rows
+    assert rollups.is_current(engine, c)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(r)).scalar() == n
+    engine.dispose()
+    mb = sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
+    return dict(rows=n, accounts=len(acc), setup_s=t1 - t0, compute_s=t2 - t1, write_s=t3 - t2, build_s=t3 - t0,
+                mb=mb)
+
+
+def product_query(engine, c, by, sel=None):
+    from dashboard import metrics, rollups
+
+    return rollups.query(engine, c, by=by, sel=sel or metrics.Selection())
+
+
+PRODUCT_COMPARED = ("views", "impressions", "likes", "comments", "shares", "saves", "engagements", "emv_usd",
+                    "er_views", "er_impressions", "virality_views", "posts_active")
+
+
+def _same_product(eng, prod, keys: list[str]) -> str:
+    """The product rollup's answer against the engine's: same groups; sums, engagements, EMV and
+    rates equal (NaN where the engine has NaN); posts active where both carry it."""
+    import pandas as pd
+
+    a, b = eng.copy(), prod.copy()
+    for f in (a, b):
+        for k in keys:
+            f[k] = pd.to_datetime(f[k]).astype("datetime64[us]") if k == "day" else f[k].astype(str)
+    m = a.merge(b, on=keys, how="outer", suffixes=("_a", "_b"), indicator=True)
+    if (m["_merge"] != "both").any():
+        return f"{(m['_merge'] != 'both').sum()} of {len(m):,} groups differ"
+    cols = [x for x in PRODUCT_COMPARED if f"{x}_a" in m and f"{x}_b" in m]
+    for col in cols:
+        x = m[f"{col}_a"].astype(float).to_numpy()
+        y = m[f"{col}_b"].astype(float).to_numpy()
+        if not np.array_equal(np.isnan(x), np.isnan(y)):
+            return f"{col}: unknown (NaN) in different groups"
+        ok = ~np.isnan(x)
+        if not np.allclose(x[ok], y[ok], rtol=1e-9, atol=1e-6):
+            return f"{col} differs (max {np.abs(x[ok] - y[ok]).max():.3g})"
+    return f"same ({len(m):,} groups; {', '.join(cols)})"
+
+
 # --- checks: the yardsticks compute the same numbers ------------------------------------------
 
 def _same(a, b, keys: list[str], cols=("views", "likes", "comments", "shares", "emv_usd", "posts_active")) -> str:
@@ -461,7 +554,18 @@ def _child(args) -> None:
     sel = metrics.Selection(start=date.fromisoformat(args.child_start), end=date.fromisoformat(args.child_end),
                             platforms=(SEL_PLATFORM,), influencers=tuple(args.child_influencers.split(",")))
     times = []
-    if args.child == "rollup":
+    if args.child == "product":  # what a dashboard worker imports to answer it: store, rollups, a campaign
+        from collectors import store
+        from dashboard import rollups
+
+        c = campaign()
+        engine = store.connect(args.child_path, create=False)
+        loaded = _status_mb("VmRSS")
+        for _ in range(5):
+            t0 = time.perf_counter()
+            rollups.query(engine, c, by=["influencer", "day"], sel=sel)
+            times.append(time.perf_counter() - t0)
+    elif args.child == "rollup":
         db = sqlite3.connect(args.child_path)
         loaded = _status_mb("VmRSS")
         for _ in range(5):
@@ -520,10 +624,18 @@ def run_size(rows: int, repeat: int, tmp: Path, posts, c, memory: bool) -> dict:
           f"(DuckDB group-by {rollup['compute_s']:.1f} s, SQLite write {rollup['write_s']:.1f} s)", flush=True)
     rdb = sqlite3.connect(db_path)
     rframe = rollup_frame(db_path)
+    from collectors import store
+
+    prod_path = tmp / f"product-{rows}.db"
+    product = build_product_rollup(inc, posts, c, prod_path)
+    print(f"  product rollup (daily_rollup): {product['rows']:,} rows, {product['mb']:.0f} MB; built in "
+          f"{product['build_s']:.1f} s (rollups._rollup_rows {product['compute_s']:.1f} s, insert "
+          f"{product['write_s']:.1f} s)", flush=True)
+    peng = store.connect(str(prod_path))
 
     full = {"daily": ["platform", "day"], "weekly": ["influencer", "week"]}
-    t = {f"{k}_{e}": [] for k in full for e in ("engine", "duck", "cats", "sqlite")}
-    t.update({f"filter_{e}": [] for e in ("engine", "duck", "sqlite", "pandas")})
+    t = {f"{k}_{e}": [] for k in full for e in ("engine", "duck", "cats", "sqlite", "product")}
+    t.update({f"filter_{e}": [] for e in ("engine", "duck", "sqlite", "pandas", "product")})
     checks = {}
     inner = 10  # the filtered query is fast: several timings per run
     for k in range(repeat):
@@ -536,15 +648,19 @@ def run_size(rows: int, repeat: int, tmp: Path, posts, c, memory: bool) -> dict:
             t[f"{name}_cats"].append(s)
             s, lite = _timed(lambda: rollup_full(rdb, by))
             t[f"{name}_sqlite"].append(s)
+            s, prod = _timed(lambda: product_query(peng, c, by))
+            t[f"{name}_product"].append(s)
             if k == 0:
                 if name == "weekly":
                     eng = eng.assign(week=eng["week"].astype(str))
                 checks[name] = f"DuckDB {_same(eng, duck, by)}"
                 cols = [x for x in ("views", "likes", "comments", "shares", "emv_usd", "posts_active") if x in lite]
                 checks[name] += f", SQLite rollup {_same(eng, lite, by, cols)}"
+                checks[f"{name}_product"] = f"product rollup vs engine {_same_product(eng, prod, by)}"
             print(f"  run {k + 1}/{repeat} {name} {'/'.join(by)}: engine {t[f'{name}_engine'][-1]:.2f} s, "
                   f"DuckDB {t[f'{name}_duck'][-1]:.2f} s, pandas categorical {t[f'{name}_cats'][-1]:.2f} s, "
-                  f"SQLite rollup {t[f'{name}_sqlite'][-1]:.2f} s", flush=True)
+                  f"SQLite rollup {t[f'{name}_sqlite'][-1]:.2f} s, product rollup "
+                  f"{t[f'{name}_product'][-1]:.2f} s", flush=True)
         s, eng = _timed(lambda: metrics.aggregate(inc, posts, c, by=["influencer", "day"], sel=sel))
         t["filter_engine"].append(s)
         for _ in range(inner):
@@ -554,19 +670,25 @@ def run_size(rows: int, repeat: int, tmp: Path, posts, c, memory: bool) -> dict:
             t["filter_sqlite"].append(s)
             s, pdr = _timed(lambda: pandas_rollup_query(rframe, sel))
             t["filter_pandas"].append(s)
+            s, prod = _timed(lambda: product_query(peng, c, ["influencer", "day"], sel))
+            t["filter_product"].append(s)
         if k == 0:
             keys = ["influencer", "day"]
             checks["filter"] = "; ".join(f"{n} {_same(eng, x, keys)}" for n, x in
                                          (("DuckDB", duck), ("SQLite rollup", lite), ("pandas rollup", pdr)))
+            checks["filter_product"] = f"product rollup vs engine {_same_product(eng, prod, keys)}"
             checks["filter_groups"] = len(eng)
         print(f"  run {k + 1}/{repeat} filtered: engine {t['filter_engine'][-1]:.2f} s, DuckDB "
               f"{statistics.median(t['filter_duck'][-inner:]) * 1000:.1f} ms, SQLite rollup "
               f"{statistics.median(t['filter_sqlite'][-inner:]) * 1000:.2f} ms, pandas rollup "
-              f"{statistics.median(t['filter_pandas'][-inner:]) * 1000:.1f} ms", flush=True)
+              f"{statistics.median(t['filter_pandas'][-inner:]) * 1000:.1f} ms, product rollup "
+              f"{statistics.median(t['filter_product'][-inner:]) * 1000:.1f} ms", flush=True)
     rdb.close()
+    peng.dispose()
     con.close()
     med = {k: statistics.median(v) for k, v in t.items()}
-    res = dict(rows=rows, gen_s=gen_s, cats_s=cats_s, rollup=rollup, med=med, runs=t, checks=checks, repeat=repeat)
+    res = dict(rows=rows, gen_s=gen_s, cats_s=cats_s, rollup=rollup, product=product, med=med, runs=t, checks=checks,
+               repeat=repeat)
     if memory:
         raw_path = tmp / f"raw-{rows}.pickle"
         with open(raw_path, "wb") as f:
@@ -575,11 +697,14 @@ def run_size(rows: int, repeat: int, tmp: Path, posts, c, memory: bool) -> dict:
         gc.collect()
         res["rss_rollup"] = _child_rss("rollup", db_path, sel)
         res["rss_raw"] = _child_rss("raw", raw_path, sel)
+        res["rss_product"] = _child_rss("product", prod_path, sel)
         raw_path.unlink()
         print(f"  serving process: rollup {res['rss_rollup']['peak_mb']:.0f} MB peak "
               f"({res['rss_rollup']['query_s'] * 1000:.2f} ms per query); raw frames "
               f"{res['rss_raw']['peak_mb']:,.0f} MB peak, {res['rss_raw']['loaded_mb']:,.0f} MB after loading "
-              f"({res['rss_raw']['query_s']:.2f} s per query)", flush=True)
+              f"({res['rss_raw']['query_s']:.2f} s per query); product rollup (rollups.query) "
+              f"{res['rss_product']['peak_mb']:.0f} MB peak, {res['rss_product']['loaded_mb']:.0f} MB after "
+              f"connecting ({res['rss_product']['query_s'] * 1000:.1f} ms per query)", flush=True)
     return res
 
 
@@ -606,19 +731,23 @@ def _fmt_s(s: float) -> str:
 
 def _table(results: list[dict]) -> str:
     head = ("| query | observations | engine (`metrics.aggregate`) | DuckDB over the frames | pandas, categorical keys | "
-            "SQLite rollup | engine / DuckDB |\n|---|---:|---:|---:|---:|---:|---:|\n")
+            "SQLite rollup (bench table) | product rollup (`rollups.query`) | engine / DuckDB | product / DuckDB |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     lines = []
     for r in results:
         m = r["med"]
         for name, label in (("daily", "full, by platform and day"), ("weekly", "full, by influencer and week")):
             lines.append(f"| {label} | {r['rows']:,} | {_fmt_s(m[f'{name}_engine'])} | {_fmt_s(m[f'{name}_duck'])} | "
                          f"{_fmt_s(m[f'{name}_cats'])} (sums only) | {_fmt_s(m[f'{name}_sqlite'])}"
+                         f"{'' if name == 'daily' else ' (no posts active)'} | {_fmt_s(m[f'{name}_product'])}"
                          f"{'' if name == 'daily' else ' (no posts active)'} | "
-                         f"{m[f'{name}_engine'] / m[f'{name}_duck']:.1f}x |")
+                         f"{m[f'{name}_engine'] / m[f'{name}_duck']:.1f}x | "
+                         f"{m[f'{name}_product'] / m[f'{name}_duck']:.2f}x |")
         lines.append(f"| filtered: 1 platform, 50 influencers, 30 days, by influencer and day | {r['rows']:,} | "
                      f"{_fmt_s(m['filter_engine'])} | {_fmt_s(m['filter_duck'])} | "
                      f"{_fmt_s(m['filter_pandas'])} (on the rollup frame) | {m['filter_sqlite'] * 1000:.2f} ms | "
-                     f"{m['filter_engine'] / m['filter_duck']:.1f}x |")
+                     f"{m['filter_product'] * 1000:.1f} ms | {m['filter_engine'] / m['filter_duck']:.1f}x | "
+                     f"{m['filter_product'] / m['filter_duck']:.2f}x |")
     return head + "\n".join(lines) + "\n"
 
 
@@ -631,14 +760,19 @@ def _verdicts(results: list[dict]) -> list[str]:
              f"{ok(m['daily_engine'] <= m['daily_duck'] * 1.5)} ({_fmt_s(m['daily_engine'])}, "
              f"{m['daily_engine'] / m['daily_duck']:.1f}x), SQLite rollup "
              f"{ok(m['daily_sqlite'] <= m['daily_duck'] * 1.5)} ({_fmt_s(m['daily_sqlite'])}, "
-             f"{m['daily_sqlite'] / m['daily_duck']:.1f}x)",
+             f"{m['daily_sqlite'] / m['daily_duck']:.1f}x), product rollup "
+             f"{ok(m['daily_product'] <= m['daily_duck'] * 1.5)} ({_fmt_s(m['daily_product'])}, "
+             f"{m['daily_product'] / m['daily_duck']:.2f}x)",
              f"filtered query under {AIM_FILTER_MS:.0f} ms: engine {ok(m['filter_engine'] * 1000 < AIM_FILTER_MS)} "
              f"({_fmt_s(m['filter_engine'])}), SQLite rollup {ok(m['filter_sqlite'] * 1000 < AIM_FILTER_MS)} "
-             f"({m['filter_sqlite'] * 1000:.2f} ms)"]
+             f"({m['filter_sqlite'] * 1000:.2f} ms), product rollup {ok(m['filter_product'] * 1000 < AIM_FILTER_MS)} "
+             f"({m['filter_product'] * 1000:.1f} ms)"]
         if "rss_raw" in r:
             v.append(f"serving process under {AIM_RSS_MB:.0f} MB: from the raw frames "
                      f"{ok(r['rss_raw']['peak_mb'] < AIM_RSS_MB)} ({r['rss_raw']['peak_mb']:,.0f} MB peak), from the "
-                     f"rollup {ok(r['rss_rollup']['peak_mb'] < AIM_RSS_MB)} ({r['rss_rollup']['peak_mb']:,.0f} MB peak)")
+                     f"bench rollup {ok(r['rss_rollup']['peak_mb'] < AIM_RSS_MB)} ({r['rss_rollup']['peak_mb']:,.0f} MB "
+                     f"peak), product rollup via rollups.query {ok(r['rss_product']['peak_mb'] < AIM_RSS_MB)} "
+                     f"({r['rss_product']['peak_mb']:,.0f} MB peak)")
         out.append(f"{r['rows']:,} observations: " + "; ".join(v))
     return out
 
@@ -652,7 +786,7 @@ def main(argv=None) -> int:
                     help="snapshot rows for the snapshot_increments timing (0 skips it; default 1,000,000)")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     ap.add_argument("--write-doc", action="store_true", help="put the results into docs/performance.md")
-    ap.add_argument("--child", choices=["rollup", "raw"], help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=["rollup", "raw", "product"], help=argparse.SUPPRESS)
     ap.add_argument("--child-path", help=argparse.SUPPRESS)
     ap.add_argument("--child-start", help=argparse.SUPPRESS)
     ap.add_argument("--child-end", help=argparse.SUPPRESS)
@@ -684,6 +818,9 @@ def main(argv=None) -> int:
     print(table)
     for r in results:
         rb = r["rollup"]
+        pb = r["product"]
+        print(f"{r['rows']:,}: product rollup {pb['rows']:,} rows built in {pb['build_s']:.1f} s "
+              f"(_rollup_rows {pb['compute_s']:.1f} s, insert {pb['write_s']:.1f} s)")
         print(f"{r['rows']:,}: rollup {rb['rows']:,} rows built in {rb['build_s']:.1f} s; checks: "
               + "; ".join(f"{k} {v}" for k, v in r["checks"].items()))
     for v in _verdicts(results):
@@ -739,6 +876,18 @@ equal (sums, EMV, posts active). Peak memory: `VmHWM` of a child process that op
 filtered query five times, and of one that loads the raw frames (pickled by the benchmark) and
 answers it with the engine three times.
 
+The product's own rollup ("product rollup" below) is measured beside them: a fresh database made
+by `collectors.store.connect`, with influencers and accounts matching the posts (one account per
+influencer and platform), its `daily_rollup` table (day, account_pk) filled by
+`rollups._rollup_rows` from the same increments (inserted in batches of {PRODUCT_BATCH:,}) and the
+`rollup_state` fingerprint written as `rollups.refresh` writes it, so `rollups.query` finds it
+current. The same three queries go through `rollups.query` (stale check, SQL over the rollup
+joined with accounts and influencers, pandas post-processing); each answer is checked against
+`metrics.aggregate` for the same grouping and filter (groups, sums, engagements, EMV, the three
+rates, posts active where both carry it). A third child process imports `collectors.store`,
+`dashboard.rollups` and `dashboard.config`, opens the product database and answers the filtered
+query with `rollups.query` five times.
+
 ### Results
 
 {MARK_BEGIN}
@@ -754,7 +903,8 @@ def write_doc(results, snap, cmd, pd_version, duck_version) -> None:
              f"Measured {when} with `{cmd}` on {platform.node() or 'this machine'}: {os.cpu_count()} cores "
              f"(`nproc`), Python {platform.python_version()}, pandas {pd_version}, DuckDB {duck_version}, "
              f"SQLite {sqlite3.sqlite_version}. Medians of {results[0]['repeat'] if results else 0} runs "
-             "(the filtered DuckDB, SQLite and pandas queries: of 10 timings per run).", "", _table(results)]
+             "(the filtered DuckDB, SQLite, pandas and product-rollup queries: of 10 timings per run).", "",
+             _table(results)]
     for v in _verdicts(results):
         block.append(f"- {v}.")
     for r in results:
@@ -764,15 +914,28 @@ def write_doc(results, snap, cmd, pd_version, duck_version) -> None:
                      f"scratch took {rb['build_s']:.1f} s (DuckDB group-by {rb['compute_s']:.1f} s, SQLite write "
                      f"{rb['write_s']:.1f} s). Runs (s): engine daily {runs('daily_engine')}, DuckDB daily "
                      f"{runs('daily_duck')}; engine weekly {runs('weekly_engine')}, DuckDB weekly "
-                     f"{runs('weekly_duck')}; engine filtered {runs('filter_engine')}. Checks: "
+                     f"{runs('weekly_duck')}; product rollup daily {runs('daily_product')}, weekly "
+                     f"{runs('weekly_product')}; engine filtered {runs('filter_engine')}. Checks: "
                      + "; ".join(f"{k} {v}" for k, v in r["checks"].items() if k != "filter_groups")
                      + f" ({r['checks'].get('filter_groups', 0):,} groups). Converting the frame's keys to "
                      f"categoricals for the pandas baseline (not timed above) took {r['cats_s']:.1f} s.")
+        pb = r["product"]
+        block.append(f"- {r['rows']:,}, product rollup (`daily_rollup`, one account per influencer and platform: "
+                     f"{pb['accounts']:,} accounts): {pb['rows']:,} rows ({pb['mb']:.0f} MB with indexes); built in "
+                     f"{pb['build_s']:.1f} s: `rollups._rollup_rows` {pb['compute_s']:.1f} s, inserting in batches "
+                     f"of {PRODUCT_BATCH:,} {pb['write_s']:.1f} s (a full `rollups.refresh` also runs "
+                     "`load_frames` and `increments`, not timed here).")
         if "rss_raw" in r:
             a, b = r["rss_rollup"], r["rss_raw"]
             block.append(f"- {r['rows']:,}, serving process peak RSS: from the SQLite rollup {a['peak_mb']:,.0f} MB "
                          f"({a['query_s'] * 1000:.2f} ms per query); from the raw frames {b['peak_mb']:,.0f} MB "
                          f"({b['loaded_mb']:,.0f} MB after loading them, {b['query_s']:.2f} s per query).")
+            if "rss_product" in r:
+                p = r["rss_product"]
+                block.append(f"- {r['rows']:,}, serving process peak RSS with the product's code (imports "
+                             f"`collectors.store`, `dashboard.rollups`, `dashboard.config`; `store.connect`, then "
+                             f"`rollups.query` five times): {p['peak_mb']:,.0f} MB ({p['loaded_mb']:,.0f} MB after "
+                             f"connecting, {p['query_s'] * 1000:.1f} ms per query).")
     if snap:
         block.append(f"- `metrics.snapshot_increments` on {snap['rows']:,} lifetime snapshot rows ({N_POSTS:,} posts, "
                      f"about {snap['rows'] // N_POSTS} captures each; {snap['below']} of {snap['series']:,} "

@@ -25,7 +25,7 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
     the environment. Called in-process without settings, it behaves as on 127.0.0.1: no login
     unless users are configured.
     """
-    from . import auth, pages
+    from . import auth, downloads, pages
 
     if engine is None:
         engine = store.connect(None)
@@ -39,8 +39,10 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
     app.server.config["MAX_CONTENT_LENGTH"] = 80 * 1024 * 1024
     for page in pages.all_pages():
         dash.register_page(page.SLUG, path=page.PATH, name=page.SLUG, layout=page.layout, order=page.ORDER)
+    pages.restore_callbacks()
     app.layout = html.Div([dcc.Location(id="url", refresh="callback-nav"), dash.page_container])
     auth.install(app.server, auth_settings or auth.Settings.for_host("127.0.0.1"))
+    downloads.install(app.server)
     return app
 
 

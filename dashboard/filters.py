@@ -29,6 +29,7 @@ class Filters:
     lang: str = "en"
     kiosk: bool = False
     cumulative: bool = False
+    q: str = ""  # a text search (the Posts page), kept when other filters change
     extra: dict = field(default_factory=dict, compare=False)
 
     def selection(self) -> Selection:
@@ -68,6 +69,7 @@ def parse(search: str | None) -> Filters:
         lang=lang,
         kiosk=(q.get("kiosk") or ["0"])[0] in ("1", "true", "yes"),
         cumulative=(q.get("view") or ["daily"])[0] == "cumulative",
+        q=(q.get("q") or [""])[0].strip()[:200],
     )
 
 
@@ -86,6 +88,8 @@ def to_query(f: Filters) -> str:
         q.append(("metric", f.metric))
     if f.cumulative:
         q.append(("view", "cumulative"))
+    if f.q:
+        q.append(("q", f.q))
     if f.lang != "en":
         q.append(("lang", f.lang))
     if f.kiosk:

@@ -104,6 +104,9 @@ def query(engine: sa.Engine, campaign: Campaign, by=("platform",), sel: metrics.
           refresh_if_stale: bool = True) -> pd.DataFrame:
     """``metrics.aggregate`` answered from the rollup: the same columns for groupings by any of
     influencer, category, account, platform, day and week (not post: rollups are per account).
+
+    The grouping, the sums and EMV happen in SQL (a sum over only NULLs is NULL, which is the
+    engine's "unknown stays unknown"), so a dashboard query moves a few rows, not thousands.
     ``posts_active`` is exact per account and day only; across days it would count a post twice,
     so it is left out of groupings without ``day``."""
     by = list(by)
@@ -116,45 +119,61 @@ def query(engine: sa.Engine, campaign: Campaign, by=("platform",), sel: metrics.
     label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
     influencer = sa.func.coalesce(i.c.name, label + " (unassigned)")
     category = sa.func.coalesce(i.c.category, "unassigned")
-    cols = dict(platform=a.c.platform, account=label, influencer=influencer, category=category, day=r.c.day)
-    keys = ["platform", "day"] + [b for b in by if b in ("influencer", "category", "account")]
-    q = (sa.select(*[cols[k].label(k) for k in keys],
-                   *[sa.func.sum(r.c[c]).label(c) for c in SUMMED],
-                   sa.func.sum(r.c.posts_active).label("posts_active"),
-                   sa.func.max(sa.cast(r.c.interpolated, sa.Integer)).label("interpolated"),
-                   sa.func.max(sa.cast(r.c.corrected, sa.Integer)).label("corrected"))
-         .select_from(r.join(a, a.c.id == r.c.account_pk).outerjoin(i, a.c.influencer_id == i.c.id))
-         .group_by(*[cols[k] for k in keys]))
-    if sel.platforms:
-        q = q.where(a.c.platform.in_(sel.platforms))
-    if sel.influencers:
-        q = q.where(influencer.in_(sel.influencers))
-    if sel.categories:
-        q = q.where(category.in_(sel.categories))
-    if sel.start:
-        q = q.where(r.c.day >= sel.start)
-    if sel.end:
-        q = q.where(r.c.day <= sel.end)
     with engine.connect() as conn:
-        df = pd.DataFrame(conn.execute(q).all(), columns=keys + SUMMED + ["posts_active", "interpolated", "corrected"])
-    if df.empty:
+        accounts = None
+        if sel.platforms or sel.influencers or sel.categories:
+            # The accounts first, then the rollup by account_pk: SQLite can use its index.
+            q = sa.select(a.c.id).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
+            if sel.platforms:
+                q = q.where(a.c.platform.in_(sel.platforms))
+            if sel.influencers:
+                q = q.where(influencer.in_(sel.influencers))
+            if sel.categories:
+                q = q.where(category.in_(sel.categories))
+            accounts = conn.execute(q).scalars().all()
+        week = _week_start(conn.dialect.name, r.c.day)
+        keys = dict(platform=a.c.platform, account=label, influencer=influencer, category=category, day=r.c.day,
+                    week=week)
+        cpm = sa.case(*[(a.c.platform == p, float(v)) for p, v in campaign.cpm.items()], else_=0.0) \
+            if campaign.cpm else sa.literal(0.0)
+        cols = [keys[k].label(k) for k in by]
+        cols += [sa.func.sum(r.c[c]).label(c) for c in SUMMED if c != "emv_basis"]
+        cols += [(sa.func.sum(sa.func.coalesce(r.c.emv_basis * cpm, 0.0)) / 1000.0).label("emv_usd"),
+                 sa.func.sum(r.c.posts_active).label("posts_active"),
+                 sa.func.max(sa.cast(r.c.interpolated, sa.Integer)).label("interpolated"),
+                 sa.func.max(sa.cast(r.c.corrected, sa.Integer)).label("corrected")]
+        q = sa.select(*cols).select_from(r.join(a, a.c.id == r.c.account_pk).outerjoin(i, a.c.influencer_id == i.c.id))
+        if accounts is not None:
+            q = q.where(r.c.account_pk.in_(accounts or [-1]))
+        if sel.start:
+            q = q.where(r.c.day >= sel.start)
+        if sel.end:
+            q = q.where(r.c.day <= sel.end)
+        if by:
+            q = q.group_by(*[keys[k] for k in by]).order_by(*[keys[k] for k in by])
+        result = conn.execute(q)
+        names = list(result.keys())
+        out = pd.DataFrame([tuple(row) for row in result], columns=names)
+    if out.empty or (not by and out["posts_active"].isna().all()):
         return pd.DataFrame(columns=by + list(metrics.ADDITIVE) + ["engagements", "emv_usd", "er_views"])
-    df["day"] = pd.to_datetime(df["day"])
-    for c in SUMMED:
-        df[c] = pd.to_numeric(df[c]).astype("float64")
-    df["emv_usd"] = (df["emv_basis"] * df["platform"].map(lambda p: campaign.cpm.get(p, 0.0)) / 1000).fillna(0.0)
-    df["week"] = metrics.iso_week(df["day"])
-    df["interpolated"], df["corrected"] = df["interpolated"].astype(bool), df["corrected"].astype(bool)
-    for name, _, _ in metrics.RATE_PARTS:
-        df[name] = df[name[1:]]
-    group = by or ["_all"]
-    if not by:
-        df["_all"] = 0
-    out = metrics._sum_known(df, group, list(metrics.ADDITIVE) + [n for n, _, _ in metrics.RATE_PARTS],
-                             extra=dict(emv_usd=("emv_usd", "sum"), posts_active=("posts_active", "sum")))
-    out = out.drop(columns=["_all"], errors="ignore")
+    for c in names:
+        if c not in by:
+            out[c] = pd.to_numeric(out[c]).astype("float64")
+    if "day" in by:
+        out["day"] = pd.to_datetime(out["day"])
+    if "week" in by:
+        out["week"] = metrics.iso_week(pd.to_datetime(out["week"]))
+    out["interpolated"], out["corrected"] = out["interpolated"] > 0, out["corrected"] > 0
+    out = out.rename(columns={name[1:]: name for name, _, _ in metrics.RATE_PARTS})
     if "day" not in by:
         out = out.drop(columns=["posts_active"])
     out["engagements"] = metrics.engagements(out, campaign)
     out["emv_formula"] = EMV_FORMULA_VERSION
     return metrics.add_rates(out)
+
+
+def _week_start(dialect: str, day):
+    """The Monday of ``day``'s ISO week, in SQL."""
+    if dialect == "sqlite":
+        return sa.func.date(day, sa.func.printf("-%d days", (sa.cast(sa.func.strftime("%w", day), sa.Integer) + 6) % 7))
+    return sa.cast(sa.func.date_trunc("week", day), sa.Date)

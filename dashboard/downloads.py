@@ -1,0 +1,84 @@
+"""CSV downloads: Flask routes under /download/ that write the exports of dashboard/exports.py.
+
+A download link carries the page's query string, parsed by dashboard/filters.py like a page's,
+so a file holds what the page shows: without dates that is the campaign window of campaign.toml
+(as on the pages; `reach export` without --from/--to takes all the data instead). The bytes are
+``exports.to_csv_bytes`` of the same frames `reach export` writes, so a download and an export for
+the same filters are the same file. The routes sit behind the login guard of dashboard/auth.py
+like every other path (``/download`` is among its API prefixes: a stranger gets 401, not a page).
+
+- ``/download/influencers.csv``: the Influencers page's leaderboard, its columns in grid order
+- ``/download/daily.csv?by=influencer,platform``: tidy daily rows (``exports.daily_frame``)
+- ``/download/weekly.csv?by=platform``: ISO weeks (``exports.weekly_frame``)
+- ``/download/posts.csv``: one row per post published in the period (``exports.posts_frame``)
+"""
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from . import filters as F
+
+KINDS = ("influencers", "daily", "weekly", "posts")
+GROUPINGS = ("influencer", "category", "account", "platform", "post")  # as `reach export --by`
+DEFAULT_BY = {"daily": ["platform"], "weekly": []}
+
+
+def grouping(query_string: str) -> list[str] | None:
+    """``by`` from the query string (comma-separated or repeated), in order; None if any is unknown."""
+    q = parse_qs(query_string.lstrip("?"))
+    by = [b.strip() for v in q.get("by", []) for b in v.split(",") if b.strip()]
+    if any(b not in GROUPINGS for b in by):
+        return None
+    return list(dict.fromkeys(by))
+
+
+def filename(kind: str, sel, by=()) -> str:
+    """campaign-reach-daily-by-influencer-platform_2024-12-16_2025-01-26.csv: ASCII only, so the
+    header needs no encoding and every browser keeps the name."""
+    span = "_".join(d.isoformat() for d in (sel.start, sel.end) if d)
+    name = "campaign-reach-" + kind + ("-by-" + "-".join(by) if by else "")
+    return name + (f"_{span}" if span else "") + ".csv"
+
+
+def frame(kind: str, eng, campaign, f: F.Filters, by=None):
+    """The export for ``kind`` and the filters, and the selection it covers."""
+    from . import exports, queries
+    from .pages import influencers
+
+    sel = influencers.view_selection(f, campaign)
+    if kind == "posts":
+        return exports.filter_posts(exports.posts_frame(eng), campaign, sel), sel
+    frames = queries.load_frames(eng)
+    if kind == "influencers":
+        return influencers.leaderboard(frames, campaign, sel), sel
+    if kind == "daily":
+        return exports.daily_frame(frames, campaign, by=by or DEFAULT_BY["daily"], sel=sel), sel
+    return exports.weekly_frame(frames, campaign, by=by or DEFAULT_BY["weekly"], sel=sel), sel
+
+
+def install(server) -> None:
+    """Register the download routes on ``server`` (the Flask app under Dash); once per app."""
+    from flask import Response, abort, request
+
+    if "reach_download" in server.view_functions:
+        return
+
+    from . import data, exports
+
+    def download(kind: str):
+        if kind not in KINDS:
+            abort(404)
+        query = request.query_string.decode("utf-8", "replace")
+        by = grouping(query) if kind in ("daily", "weekly") else []
+        if by is None:
+            return Response(f"by: choose from {', '.join(GROUPINGS)}\n", status=400,
+                            content_type="text/plain; charset=utf-8")
+        df, sel = frame(kind, data.engine(), data.campaign(), F.parse(query), by)
+        return Response(exports.to_csv_bytes(df), content_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{filename(kind, sel, by or DEFAULT_BY.get(kind, ()))}"',
+            # The numbers change with every import: a cached file would be an old one.
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        })
+
+    server.add_url_rule("/download/<kind>.csv", "reach_download", download, methods=["GET"])

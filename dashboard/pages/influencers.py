@@ -1,0 +1,325 @@
+"""Influencers: the leaderboard, and one influencer's days, posts and anomalies beside it.
+
+The leaderboard is ``exports.influencers_frame`` for the URL's filters, cut to the columns a team
+compares people by (``LEADERBOARD_COLUMNS``); ``/download/influencers.csv`` (dashboard/downloads.py)
+writes the same frame, so what is seen and what is downloaded are one table. Clicking a row
+selects an influencer and draws their panel below the grid; the selection is kept in a
+``dcc.Store``, not written to the URL, because a URL change redraws the whole page and would
+recompute the leaderboard for nothing. ``?focus=<name>`` opens the page with that influencer
+selected, and the panel carries that link, so a selected view can still be shared.
+Without dates in the URL the view is the campaign window of campaign.toml, as on the Live page.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit
+
+import dash_ag_grid as dag
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from .. import data, exports, figures, i18n, layout as L, metrics, queries, rollups
+from .. import filters as F
+from ..i18n import category_name, fmt_datetime, fmt_number, fmt_range, metric_help, metric_name, platform_name, t
+
+SLUG, PATH, ORDER = "influencers", "/influencers", 20
+
+i18n.add_strings({
+    "en": {
+        "influencers.pick": "Click a row to see that influencer's days, posts and anomalies.",
+        "influencers.series": "{name}: {metric} by platform, per day",
+        "influencers.series_cumulative": "{name}: {metric} by platform, cumulative",
+        "influencers.posts": "Posts published in the period",
+        "influencers.latest": "{metric} (latest)",
+        "influencers.permalink": "Link to this view",
+        "influencers.unknown": "{name} has no data for these filters",
+        "influencers.rate_filter": "filter in percent: 5 means 5%",
+        "influencers.more": "… and {n} more",
+    },
+    "zh": {
+        "influencers.pick": "点击一行，查看该达人的每日数据、帖子和异常。",
+        "influencers.series": "{name}：各平台每日{metric}",
+        "influencers.series_cumulative": "{name}：各平台累计{metric}",
+        "influencers.posts": "该期间发布的帖子",
+        "influencers.latest": "{metric}（最新）",
+        "influencers.permalink": "本视图链接",
+        "influencers.unknown": "{name} 在当前筛选条件下没有数据",
+        "influencers.rate_filter": "按百分比筛选：5 表示 5%",
+        "influencers.more": "……另有 {n} 条",
+    },
+})
+
+# The leaderboard, in grid order; the CSV download has these columns in this order, with the
+# reach range as its two ends and EMV followed by the formula version every EMV output carries.
+LEADERBOARD_COLUMNS = ["influencer", "category", "platforms", "posts_published", "views", "impressions",
+                       "engagements", "er_views", "er_impressions", "er_followers", "followers", "emv_usd",
+                       "emv_formula", "reach_max_post", "reach_sum"]
+COUNTS = ("posts_published", "views", "impressions", "engagements", "followers")
+RATES = ("er_views", "er_impressions", "er_followers")
+POSTS_SHOWN = 50
+ANOMALIES_SHOWN = 30
+TITLE_CHARS = 120
+LINK_SCHEMES = ("http", "https")
+
+
+# --- pure functions: frames in, frames or components out -----------------------------------------
+
+def view_selection(f: F.Filters, campaign) -> metrics.Selection:
+    """The filters' selection; without dates, the campaign window (what the pages show)."""
+    sel = f.selection()
+    if sel.start is None and sel.end is None and campaign.start:
+        sel = metrics.Selection(start=campaign.start, end=campaign.end, platforms=sel.platforms,
+                                influencers=sel.influencers, categories=sel.categories)
+    return sel
+
+
+def leaderboard(frames, campaign, sel: metrics.Selection) -> pd.DataFrame:
+    """One row per influencer, most views first: ``LEADERBOARD_COLUMNS`` of ``influencers_frame``."""
+    df = exports.influencers_frame(frames, campaign, sel)
+    return df.reindex(columns=LEADERBOARD_COLUMNS).reset_index(drop=True)
+
+
+def _num(x):
+    # JSON for the grid: NaN and pd.NA become null (an empty, unsortable-to-the-top cell), never 0.
+    return None if i18n._missing(x) else float(x)
+
+
+def grid_rows(board: pd.DataFrame, lang: str) -> list[dict]:
+    """Rows for the grid: numbers to sort and filter on, and beside each its text in ``lang``.
+
+    Rates are given in percent so that a number filter reads as the cell does (5 means 5%)."""
+    rows = []
+    for r in board.to_dict("records"):
+        row = {"influencer": r["influencer"], "category": category_name(r["category"], lang),
+               "platforms": ", ".join(platform_name(p, lang) for p in str(r["platforms"] or "").split(", ") if p)}
+        for c in COUNTS:
+            row[c], row[c + "_text"] = _num(r[c]), fmt_number(r[c], lang)
+        for c in RATES:
+            v = _num(r[c])
+            row[c], row[c + "_text"] = (None if v is None else v * 100), fmt_number(v, lang, kind="rate")
+        row["emv_usd"], row["emv_usd_text"] = _num(r["emv_usd"]), fmt_number(r["emv_usd"], lang, kind="money")
+        # Sorted by the upper bound; shown as the range from the largest post to the sum.
+        row["reach_range"] = _num(r["reach_sum"])
+        row["reach_range_text"] = fmt_range(r["reach_max_post"], r["reach_sum"], lang)
+        rows.append(row)
+    return rows
+
+
+def column_defs(lang: str) -> list[dict]:
+    """Grid columns in ``LEADERBOARD_COLUMNS`` order; numbers show their ``*_text`` twin."""
+    def text(col, name, **kw):
+        return dict(field=col, headerName=name, filter="agTextColumnFilter", tooltipField=col, **kw)
+
+    def number(col, metric, hint=None):
+        help_ = metric_help(metric, lang)
+        return dict(field=col, headerName=metric_name(metric, lang),
+                    headerTooltip=help_ + (f" ({hint})" if hint else ""), filter="agNumberColumnFilter",
+                    type="rightAligned", valueFormatter={"function": f"params.data ? params.data.{col}_text : ''"})
+
+    return [
+        text("influencer", t("col.influencer", lang), pinned="left", minWidth=190),
+        text("category", t("col.category", lang), minWidth=150),
+        text("platforms", t("col.platforms", lang), minWidth=160),
+        number("posts_published", "posts"),
+        *[number(c, c) for c in ("views", "impressions", "engagements")],
+        *[number(c, c, t("influencers.rate_filter", lang)) for c in RATES],
+        number("followers", "followers"),
+        number("emv_usd", "emv_usd"),
+        number("reach_range", "reach_range"),
+    ]
+
+
+def focus_from_rows(rows) -> str | None:
+    """The influencer of the grid's selected row, if any."""
+    if rows and isinstance(rows, list) and isinstance(rows[0], dict):
+        name = rows[0].get("influencer")
+        return name if isinstance(name, str) and name else None
+    return None
+
+
+def focus_series(eng, campaign, f: F.Filters, name: str) -> pd.DataFrame:
+    """The chart metric for one influencer per platform and day (running total with view=cumulative)."""
+    sel = view_selection(f, campaign)
+    sel = metrics.Selection(start=sel.start, end=sel.end, platforms=sel.platforms, categories=sel.categories,
+                            influencers=(name,))
+    daily = rollups.query(eng, campaign, by=["platform", "day"], sel=sel)
+    if daily.empty or f.metric not in daily:
+        return pd.DataFrame(columns=["platform", "day", "value"])
+    s = (daily[["platform", "day", f.metric]].rename(columns={f.metric: "value"}).dropna(subset=["value"])
+         .sort_values(["platform", "day"]).reset_index(drop=True))
+    if f.cumulative:
+        s["value"] = s.groupby("platform")["value"].cumsum()
+    return s
+
+
+def focus_posts(posts: pd.DataFrame, campaign, f: F.Filters, name: str) -> pd.DataFrame:
+    """The influencer's posts published in the view (``exports.posts_frame`` rows), most viewed first,
+    with ``engagements`` from their latest lifetime values."""
+    posts = posts.copy()
+    # posts_frame leaves an unassigned account's influencer empty; the leaderboard names it
+    # "<account> (unassigned)", as load_frames does.
+    lone = posts["influencer"].isna()
+    posts.loc[lone, "influencer"] = posts.loc[lone, "account"] + " (unassigned)"
+    sel = view_selection(f, campaign)
+    sel = metrics.Selection(start=sel.start, end=sel.end, platforms=sel.platforms, influencers=(name,))
+    mine = exports.filter_posts(posts, campaign, sel)
+    mine = mine.assign(engagements=metrics.engagements(mine, campaign))
+    # Platforms without views are ranked by impressions, as everywhere else.
+    rank = pd.to_numeric(mine["views"].fillna(mine["impressions"]), errors="coerce").astype("float64")
+    return mine.assign(_rank=rank).sort_values("_rank", ascending=False, na_position="last", kind="stable") \
+        .drop(columns="_rank").reset_index(drop=True)
+
+
+def focus_anomalies(flags: pd.DataFrame, f: F.Filters, campaign, name: str) -> pd.DataFrame:
+    """``anomalies.anomalies`` rows about this influencer in the view, newest first.
+
+    The trailing Hampel flags are left out as on the Live page: looking back, the robust z-score
+    of the same day says the same thing with the whole series to compare with."""
+    sel = view_selection(f, campaign)
+    a = flags[(flags["influencer"] == name) & (flags["detector"] != "hampel")]
+    if sel.start is not None:
+        a = a[a["day"] >= pd.Timestamp(sel.start)]
+    if sel.end is not None:
+        a = a[a["day"] <= pd.Timestamp(sel.end)]
+    if sel.platforms:
+        a = a[a["platform"].isin(sel.platforms)]
+    return a.sort_values(["day", "score"], ascending=[False, False]).reset_index(drop=True)
+
+
+def safe_link(url) -> str | None:
+    """An http(s) URL to link to, else None: a ``javascript:`` URL from a file is not a link."""
+    if not isinstance(url, str) or not url.strip():
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme.lower() in LINK_SCHEMES and parts.netloc else None
+
+
+def focus_href(f: F.Filters, name: str) -> str:
+    query = F.to_query(f)
+    return PATH + query + ("&" if query else "?") + urlencode({"focus": name})
+
+
+def download_hrefs(f: F.Filters) -> dict[str, str]:
+    """The two download links of the page, carrying its filters (dashboard/downloads.py)."""
+    query = F.to_query(f)
+    tidy = query + ("&" if query else "?") + "by=influencer,platform"
+    return {"csv": "/download/influencers.csv" + query, "tidy": "/download/daily.csv" + tidy}
+
+
+# --- components -----------------------------------------------------------------------------------
+
+def _posts_table(posts: pd.DataFrame, campaign, lang: str):
+    if posts.empty:
+        return html.P(t("empty.no_posts", lang), className="muted")
+    head = html.Tr([html.Th(t(k, lang)) for k in ("col.title", "col.url", "col.platform", "col.published_at")]
+                   + [html.Th(t("influencers.latest", lang, metric=metric_name(m, lang))) for m in ("views", "engagements")])
+    body = []
+    for r in posts.head(POSTS_SHOWN).itertuples():
+        title = r.title if isinstance(r.title, str) and r.title.strip() else t("empty.untitled", lang)
+        short = title if len(title) <= TITLE_CHARS else title[:TITLE_CHARS - 1] + "…"
+        href = safe_link(r.url)
+        link = html.A(t("col.url", lang), href=href, target="_blank", rel="noopener noreferrer") if href else "—"
+        # A platform without views (X, LinkedIn) is counted by impressions, and says so.
+        by_impressions = i18n._missing(r.views) and not i18n._missing(r.impressions)
+        platform = platform_name(r.platform, lang)
+        body.append(html.Tr([html.Td(short, title=title), html.Td(link, style={"whiteSpace": "nowrap"}),
+                             html.Td(t("label.impressions_basis", lang, platform=platform) if by_impressions
+                                     else platform),
+                             html.Td(fmt_datetime(r.published_at, lang, campaign.tz)),
+                             html.Td(fmt_number(r.impressions if by_impressions else r.views, lang)),
+                             html.Td(fmt_number(r.engagements, lang))]))
+    table = html.Table([html.Thead(head), html.Tbody(body)], className="table", id="inf-posts")
+    if len(posts) <= POSTS_SHOWN:
+        return table
+    return html.Div([table, html.P(t("influencers.more", lang, n=len(posts) - POSTS_SHOWN), className="muted")])
+
+
+def _anomaly_list(flags: pd.DataFrame, lang: str):
+    # The reasons are generated sentences in English; the frame around them follows the UI language.
+    items = [html.Li([html.Strong(f"{r.day:%Y-%m-%d} · {platform_name(r.platform, lang)}: "), r.reason])
+             for r in flags.head(ANOMALIES_SHOWN).itertuples()]
+    if len(flags) > ANOMALIES_SHOWN:
+        items.append(html.Li(t("influencers.more", lang, n=len(flags) - ANOMALIES_SHOWN), className="muted"))
+    return html.Ul(items or [html.Li(t("empty.none", lang))], id="inf-anomalies")
+
+
+def focus_panel(eng, campaign, f: F.Filters, name: str | None, frames=None, posts=None, flags=None) -> list:
+    """Everything about one influencer below the grid (a pure function of the database and filters);
+    ``frames``, ``posts`` and ``flags`` may be passed in when the caller has them already."""
+    lang = f.lang
+    if not name:
+        return [html.P(t("influencers.pick", lang), className="muted", id="inf-pick")]
+    series = focus_series(eng, campaign, f, name)
+    frames = frames if frames is not None else queries.load_frames(eng)
+    posts = focus_posts(posts if posts is not None else exports.posts_frame(eng), campaign, f, name)
+    if flags is None:
+        from ..anomalies import anomalies
+
+        flags = anomalies(frames, metrics.increments(frames.snapshots, frames.post_days, campaign), campaign)
+    mine = focus_anomalies(flags, f, campaign, name)
+    if series.empty and posts.empty and mine.empty:
+        return [html.P(t("influencers.unknown", lang, name=name), className="empty", id="inf-unknown")]
+    fig = figures.metric_over_time(series, f.metric, f.cumulative, campaign.events, lang=lang)
+    fig.update_layout(title=t("influencers.series_cumulative" if f.cumulative else "influencers.series", lang,
+                              name=name, metric=metric_name(f.metric, lang)))
+    return [
+        html.Div([html.H2(name, id="inf-focus-name"),
+                  html.A(t("influencers.permalink", lang), href=focus_href(f, name), id="inf-permalink",
+                         className="nav-link")], className="toolbar"),
+        dcc.Graph(id="inf-chart", figure=fig, config={"displaylogo": False, "responsive": True}, className="chart"),
+        # One above the other: titles and reasons are sentences, too long for half a page.
+        html.Div([html.H3(t("influencers.posts", lang)), _posts_table(posts, campaign, lang)],
+                 className="panel", style={"marginTop": "12px"}),
+        html.Div([html.H3(t("label.anomalies", lang)), _anomaly_list(mine, lang)], className="panel",
+                 style={"marginTop": "12px"}),
+    ]
+
+
+def layout(**query):
+    f = F.parse("?" + urlencode(query, doseq=True))
+    focus = query.get("focus") if isinstance(query.get("focus"), str) else None
+    eng, campaign = data.engine(), data.campaign()
+    frames = queries.load_frames(eng)
+    names = sorted(frames.posts["influencer"].dropna().unique())
+    head = [L.header(f, PATH), L.filter_bar(f, names)]
+    board = leaderboard(frames, campaign, view_selection(f, campaign))
+    if board.empty:
+        empty = "empty.no_data" if frames.posts.empty else "empty.no_match"
+        return html.Div(head + [html.Div(t(empty, f.lang), className="empty", id="inf-empty")], className="page")
+    links = download_hrefs(f)
+    plain = {"textDecoration": "none", "color": "inherit"}
+    toolbar = html.Div([
+        html.A(t("button.download_csv", f.lang), href=links["csv"], id="inf-download-csv", className="btn",
+               download="", style=plain),
+        html.A(t("button.download_tidy", f.lang), href=links["tidy"], id="inf-download-tidy", className="btn",
+               download="", style=plain),
+    ], className="toolbar")
+    focus = focus if focus in set(board["influencer"]) else None
+    grid = dag.AgGrid(
+        id="inf-grid", rowData=grid_rows(board, f.lang), columnDefs=column_defs(f.lang),
+        # Headers wrap rather than widen the columns, so the thirteen columns fit a laptop screen;
+        # all columns stay rendered (43 rows is nothing), so find-in-page sees the whole table.
+        defaultColDef={"sortable": True, "resizable": True, "minWidth": 96, "wrapHeaderText": True,
+                       "autoHeaderHeight": True},
+        getRowId="params.data.influencer", columnSize="responsiveSizeToFit",
+        dashGridOptions={"rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
+                         "tooltipShowDelay": 300, "animateRows": False, "suppressColumnVirtualisation": True},
+        selectedRows=[{"influencer": focus}] if focus else [], style={"height": "520px"}, className="inf-grid",
+    )
+    detail = dcc.Loading(html.Div(focus_panel(eng, campaign, f, focus, frames=frames), id="inf-detail"),
+                         type="dot")
+    return html.Div(head + [toolbar, grid, dcc.Store(id="inf-focus", data=focus), detail], className="page")
+
+
+@callback(Output("inf-detail", "children"), Output("inf-focus", "data"),
+          Input("inf-grid", "selectedRows"), State("url", "search"), State("inf-focus", "data"),
+          prevent_initial_call=True)
+def select(rows, search, shown):
+    """A click on a row draws that influencer's panel; the same row again sends nothing."""
+    name = focus_from_rows(rows)
+    if name == shown or name is None:
+        raise PreventUpdate
+    return focus_panel(data.engine(), data.campaign(), F.parse(search), name), name
