@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from collectors.model import PLATFORM_LABELS
+
 LANGS = ("en", "zh")
 DEFAULT_LANG = "en"
 MISSING = "—"
@@ -286,12 +288,7 @@ STRINGS: dict[str, dict[str, str]] = {
 # LinkedIn, which Chinese users also call LinkedIn.
 PLATFORM_NAMES: dict[str, dict[str, str]] = {
     "en": {
-        "x": "X",
-        "facebook": "Facebook",
-        "instagram": "Instagram",
-        "youtube": "YouTube",
-        "tiktok": "TikTok",
-        "linkedin": "LinkedIn",
+        **PLATFORM_LABELS,  # the importers' names are the English UI's names
         "weibo": "Weibo",
         "douyin": "Douyin",
         "bilibili": "Bilibili",

@@ -113,3 +113,21 @@ def screenshot(driver, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
+
+
+def wait_for(driver, css, timeout=40, text=None):
+    """The elements matching ``css`` (containing ``text``) once they appear; the page may redraw
+    while we look, so a stale element is looked up again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            found = driver.find_elements(By.CSS_SELECTOR, css)
+            if found and (text is None or any(text in e.text for e in found)):
+                return found
+        except StaleElementReferenceException:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{css} did not appear; page text: {driver.find_element(By.TAG_NAME, 'body').text[:800]}")

@@ -56,7 +56,6 @@ def db_url(request, tmp_path):
     try:
         yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
     finally:
-        from sqlalchemy.pool import NullPool  # noqa: F401  (engines are disposed by the tests)
 
         with psycopg.connect(plain, autocommit=True) as c:
             c.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -5,28 +5,12 @@ import time
 
 import pytest
 
-from browser import chromium, console_errors, reach_server, requested_hosts, require_chromium, screenshot
+from browser import chromium, console_errors, reach_server, requested_hosts, require_chromium, screenshot, wait_for
 from collectors import store
 from collectors.pipeline import Importer
 from test_store import x_content
 
 pytestmark = pytest.mark.browser
-
-
-def wait_for(driver, css, timeout=30, text=None):
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.by import By
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            found = driver.find_elements(By.CSS_SELECTOR, css)
-            if found and (text is None or any(text in e.text for e in found)):
-                return found
-        except StaleElementReferenceException:
-            pass  # the page redrew under us: look again
-        time.sleep(0.2)
-    raise AssertionError(f"{css} did not appear; page text: {driver.find_element(By.TAG_NAME, 'body').text[:500]}")
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
+
 
 import pytest
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import base64
 import io
-import time
 import zipfile
 from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
 
-from browser import chromium, console_errors, reach_server, require_chromium, screenshot
+from browser import chromium, console_errors, reach_server, require_chromium, screenshot, wait_for
 from collectors import store
 from collectors.archive import Archive, sha256
 from collectors.pipeline import Importer
@@ -313,22 +312,6 @@ def test_a_logged_in_viewer_posting_an_upload_gets_the_refusal_and_the_database_
 
 
 # --- in a real browser ------------------------------------------------------------------------
-
-def wait_for(driver, css, timeout=60, text=None):
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.by import By
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            found = driver.find_elements(By.CSS_SELECTOR, css)
-            if found and (text is None or any(text in e.text for e in found)):
-                return found
-        except StaleElementReferenceException:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{css} did not appear; page text: {driver.find_element(By.TAG_NAME, 'body').text[:800]}")
-
 
 @pytest.mark.browser
 def test_a_real_youtube_export_dropped_on_the_page_is_imported_and_shows_on_the_live_page(sqlite_url):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from dash import html
 
-from browser import chromium, console_errors, reach_server, requested_hosts, require_chromium, screenshot
+from browser import chromium, console_errors, reach_server, requested_hosts, require_chromium, screenshot, wait_for
 from collectors import store
 from conftest import ROOT
 from dashboard import config, exports, metrics, queries
@@ -259,29 +259,13 @@ def test_no_selection_invites_a_click_and_an_unknown_name_says_so(demo, flags):
 
 # --- in the browser ------------------------------------------------------------------------------
 
-def _wait(driver, css, timeout=40, text=None):
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.by import By
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            found = driver.find_elements(By.CSS_SELECTOR, css)
-            if found and (text is None or any(text in e.text for e in found)):
-                return found
-        except StaleElementReferenceException:
-            pass  # the page redrew under us: look again
-        time.sleep(0.2)
-    raise AssertionError(f"{css} did not appear; page text: {driver.find_element(By.TAG_NAME, 'body').text[:500]}")
-
-
 @pytest.mark.browser
 def test_the_demo_leaderboard_loads_and_a_click_on_a_row_shows_that_influencers_chart(demo_db, board):
     require_chromium()
     with reach_server(f"sqlite:///{demo_db}") as url, chromium(1400, 1800) as driver:
         driver.get(url + "influencers")
-        rows = _wait(driver, "#inf-grid .ag-center-cols-container .ag-row")
-        _wait(driver, "#inf-pick")
+        rows = wait_for(driver, "#inf-grid .ag-center-cols-container .ag-row")
+        wait_for(driver, "#inf-pick")
         screenshot(driver, "influencers-demo")
         assert len(rows) >= 10
         first = driver.find_element("css selector", "#inf-grid .ag-pinned-left-cols-container .ag-row[row-index='0']")
@@ -291,8 +275,8 @@ def test_the_demo_leaderboard_loads_and_a_click_on_a_row_shows_that_influencers_
         second = driver.find_element("css selector", "#inf-grid .ag-pinned-left-cols-container .ag-row[row-index='1']")
         name = second.text
         second.click()
-        _wait(driver, "#inf-focus-name", text=name)
-        _wait(driver, "#inf-chart .main-svg")
+        wait_for(driver, "#inf-focus-name", text=name)
+        wait_for(driver, "#inf-chart .main-svg")
         traces = driver.execute_script(
             "return document.querySelector('#inf-chart .js-plotly-plot')._fullData.map(t => t.y.length)")
         assert traces and all(n > 0 for n in traces)
@@ -306,10 +290,10 @@ def test_the_demo_leaderboard_loads_and_a_click_on_a_row_shows_that_influencers_
         assert console_errors(driver) == []
         # ?focus= opens the page with that influencer selected, here in Chinese
         driver.get(driver.find_element("css selector", "#inf-permalink").get_attribute("href") + "&lang=zh")
-        _wait(driver, "#inf-chart .main-svg")
+        wait_for(driver, "#inf-chart .main-svg")
         assert driver.find_element("css selector", "#inf-focus-name").text == name
         assert "达人" in driver.find_element("css selector", "#inf-grid").text
-        _wait(driver, "#inf-grid .ag-row-selected", text=name)
+        wait_for(driver, "#inf-grid .ag-row-selected", text=name)
         screenshot(driver, "influencers-demo-zh")
         assert console_errors(driver) == []
         assert requested_hosts(driver) <= {"127.0.0.1"}
