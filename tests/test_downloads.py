@@ -140,3 +140,27 @@ def test_downloads_sit_behind_the_login_when_users_exist(demo, tmp_path, monkeyp
     assert c.post("/login", data={"csrf_token": token, "name": "vic", "password": "vic-viewer-pw1"}).status_code == 302
     r = c.get("/download/influencers.csv?" + QUERY)
     assert r.status_code == 200 and r.data.startswith(b"\xef\xbb\xbfinfluencer,")
+
+
+def test_the_live_page_download_links_carry_its_filters_and_return_the_daily_export(demo_db):
+    import csv
+    import io
+    from urllib.parse import urlsplit
+
+    from dashboard import filters as F
+    from dashboard.pages import live
+
+    f = F.parse("?from=2024-12-20&to=2024-12-28&platform=tiktok&lang=zh")
+    links = {a.id: a.href for a in live._downloads(f)}
+    href = links["live-download-csv"]
+    assert "from=2024-12-20" in href and "platform=tiktok" in href and "by=platform" in href
+    engine = store.connect(f"sqlite:///{demo_db}")
+    app = create_app(engine)
+    client = app.server.test_client()
+    parts = urlsplit(href)
+    r = client.get(parts.path + "?" + parts.query)
+    engine.dispose()
+    assert r.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(r.data.decode("utf-8-sig"))))
+    assert {row["platform"] for row in rows} == {"tiktok"}
+    assert min(row["date"] for row in rows) == "2024-12-20" and max(row["date"] for row in rows) == "2024-12-28"

@@ -107,7 +107,20 @@ def layout(**query):
     toggle = dcc.RadioItems(id="live-view", options=[{"label": t("view.daily", f.lang), "value": "daily"},
                                                      {"label": t("view.cumulative", f.lang), "value": "cumulative"}],
                             value="cumulative" if f.cumulative else "daily", inline=True, className="toggle")
-    return html.Div([L.header(f, "/"), L.filter_bar(f, influencers), toggle, body, refresh, stored], className="page")
+    return html.Div([L.header(f, "/"), L.filter_bar(f, influencers),
+                     html.Div([toggle, *_downloads(f)], className="toolbar"), body, refresh, stored], className="page")
+
+
+def _downloads(f: F.Filters) -> list:
+    """The chart's rows (per platform and day) and the tidy rows beneath them (per influencer,
+    platform and day), for the same filters (dashboard/downloads.py)."""
+    query = F.to_query(f)
+    sep = "&" if query else "?"
+    plain = {"textDecoration": "none", "color": "inherit"}
+    return [html.A(t("button.download_csv", f.lang), href=f"/download/daily.csv{query}{sep}by=platform",
+                   id="live-download-csv", className="btn", download="", style=plain),
+            html.A(t("button.download_tidy", f.lang), href=f"/download/daily.csv{query}{sep}by=influencer,platform",
+                   id="live-download-tidy", className="btn", download="", style=plain)]
 
 
 @callback(Output("live-body", "children"), Output("live-version", "data"),
