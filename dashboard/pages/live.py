@@ -16,9 +16,17 @@ from dash.exceptions import PreventUpdate
 
 from .. import data, figures, layout as L, metrics, queries, rollups
 from .. import filters as F
-from ..i18n import fmt_number, fmt_range, freshness as fresh_text, metric_help, metric_name, platform_name, t
+from ..i18n import (add_strings, fmt_number, fmt_range, freshness as fresh_text, metric_help, metric_name,
+                    platform_name, t)
 
 SLUG, PATH, ORDER = "live", "/", 10
+
+add_strings({
+    "en": {"live.reach_range": "Reach (not deduplicated)",
+           "live.reach_range_help": "largest post – sum over posts: the unique reach of these posts lies in between"},
+    "zh": {"live.reach_range": "覆盖人数（未去重）",
+           "live.reach_range_help": "最大单帖 – 各帖之和：这些帖子的去重覆盖人数介于两者之间"},
+})
 REFRESH_SECONDS = 30
 
 
@@ -46,9 +54,9 @@ def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
         _kpi(metric_name("er_views", lang), fmt_number(total["er_views"], lang, kind="rate"), metric_help("er_views", lang)),
         _kpi(metric_name("posts", lang), fmt_number(len(posts), lang)),
         _kpi(metric_name("active_influencers", lang), fmt_number(posts["influencer"].nunique(), lang)),
-        _kpi(metric_name("reach_sum", lang),
+        _kpi(t("live.reach_range", lang),
              fmt_range(reach["reach_max_post"].iloc[0], reach["reach_sum"].iloc[0], lang) if len(reach) else "—",
-             metric_help("reach_sum", lang)),
+             t("live.reach_range_help", lang)),
     ], className="kpis", id="live-kpis")
     series = metrics.series_by_platform(daily, f.metric, f.cumulative)
     chart = dcc.Graph(id="live-chart", figure=figures.metric_over_time(series, f.metric, f.cumulative, campaign.events,
