@@ -47,7 +47,10 @@ def frame(kind: str, eng, campaign, f: F.Filters, by=None):
 
     sel = influencers.view_selection(f, campaign)
     if kind == "posts":
-        return exports.filter_posts(exports.posts_frame(eng), campaign, sel), sel
+        from .pages import posts as posts_page
+
+        # The Posts page's text search (q=) narrows the download exactly as it narrows the grid.
+        return posts_page.search(exports.filter_posts(exports.posts_frame(eng), campaign, sel), f.q), sel
     frames = queries.load_frames(eng)
     if kind == "influencers":
         return influencers.leaderboard(frames, campaign, sel), sel

@@ -164,3 +164,18 @@ def test_the_live_page_download_links_carry_its_filters_and_return_the_daily_exp
     rows = list(csv.DictReader(io.StringIO(r.data.decode("utf-8-sig"))))
     assert {row["platform"] for row in rows} == {"tiktok"}
     assert min(row["date"] for row in rows) == "2024-12-20" and max(row["date"] for row in rows) == "2024-12-28"
+
+
+def test_the_posts_download_applies_the_pages_text_search(demo_db):
+    import csv
+    import io
+
+    engine = store.connect(f"sqlite:///{demo_db}")
+    client = create_app(engine).server.test_client()
+    every = client.get("/download/posts.csv?from=2024-12-16&to=2025-01-26")
+    found = client.get("/download/posts.csv?from=2024-12-16&to=2025-01-26&q=Riyadh")
+    engine.dispose()
+    every_rows = list(csv.DictReader(io.StringIO(every.data.decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(found.data.decode("utf-8-sig"))))
+    assert 0 < len(rows) < len(every_rows)
+    assert all("riyadh" in (r["title"] + r["influencer"] + r["account"]).casefold() for r in rows)
