@@ -179,3 +179,18 @@ def test_the_posts_download_applies_the_pages_text_search(demo_db):
     rows = list(csv.DictReader(io.StringIO(found.data.decode("utf-8-sig"))))
     assert 0 < len(rows) < len(every_rows)
     assert all("riyadh" in (r["title"] + r["influencer"] + r["account"]).casefold() for r in rows)
+
+
+def test_the_platforms_download_links_return_weekly_and_daily_rows_per_platform(demo_db):
+    from urllib.parse import urlsplit as split
+
+    from dashboard import filters as F
+    from dashboard.pages import platforms
+
+    engine = store.connect(f"sqlite:///{demo_db}")
+    client = create_app(engine).server.test_client()
+    for a in platforms._downloads(F.parse("?from=2024-12-16&to=2024-12-29")):
+        u = split(a.href)
+        r = client.get(u.path + "?" + u.query)
+        assert r.status_code == 200 and r.data.decode("utf-8-sig").startswith("platform,")
+    engine.dispose()

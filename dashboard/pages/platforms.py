@@ -256,5 +256,16 @@ def layout(**query):
     eng, campaign = data.engine(), data.campaign()
     frames = queries.load_frames(eng)
     influencers = sorted(frames.posts["influencer"].dropna().unique())
-    return html.Div([L.header(f, PATH), L.filter_bar(f, influencers),
+    return html.Div([L.header(f, PATH), L.filter_bar(f, influencers), html.Div(_downloads(f), className="toolbar"),
                      html.Div(content(eng, campaign, f, frames), id="platforms-body")], className="page")
+
+
+def _downloads(f: F.Filters) -> list:
+    """The weekly rows per platform behind the mix chart, and the tidy daily rows per platform."""
+    query = F.to_query(f)
+    sep = "&" if query else "?"
+    plain = {"textDecoration": "none", "color": "inherit"}
+    return [html.A(t("button.download_csv", f.lang), href=f"/download/weekly.csv{query}{sep}by=platform",
+                   id="platforms-download-csv", className="btn", download="", style=plain),
+            html.A(t("button.download_tidy", f.lang), href=f"/download/daily.csv{query}{sep}by=platform",
+                   id="platforms-download-tidy", className="btn", download="", style=plain)]
