@@ -41,34 +41,59 @@ def version(eng: sa.Engine) -> str:
     return f"{imports[0]}:{imports[1]}:{infl}:{linked}:{hash(state)}"
 
 
-def freshness(eng: sa.Engine, now: datetime | None = None) -> pd.DataFrame:
-    """Per platform: how recent its data is and when it was last imported.
+STALE_HOURS = 36  # data older than this is flagged stale, per platform (Live) and per account (Data)
 
-    ``as_of`` is the latest moment the data describes (the latest snapshot time, or the end of the
-    latest day of daily rows); ``stale`` means it is more than 36 hours old."""
+
+def freshness(eng: sa.Engine, now: datetime | None = None) -> pd.DataFrame:
+    """Per platform: how recent its data is and when it was last imported (the latest of its
+    accounts, ``account_freshness``); ``stale`` means it is more than STALE_HOURS old."""
     now = now or datetime.now(timezone.utc)
-    p, a, s, d, ad, i = (store.posts, store.accounts, store.post_snapshots, store.post_days,
-                         store.account_days, store.imports)
-    with eng.connect() as conn:
-        snaps = conn.execute(sa.select(p.c.platform, sa.func.max(s.c.captured_at), sa.func.max(i.c.imported_at))
+    acc = account_freshness(eng, now)
+    if acc.empty:
+        return pd.DataFrame(columns=["platform", "as_of", "last_import", "age_hours", "stale"])
+    df = acc.groupby("platform", sort=True).agg(as_of=("as_of", "max"), last_import=("last_import", "max")).reset_index()
+    df["age_hours"] = (pd.Timestamp(now) - df["as_of"]).dt.total_seconds() / 3600
+    df["stale"] = df["age_hours"] > STALE_HOURS
+    return df
+
+
+def account_freshness(engine: sa.Engine, now: datetime | None = None) -> pd.DataFrame:
+    """Per account: the latest moment an account's data describes (a snapshot time,
+    or the end of its latest daily row), when it was last imported, and whether it is stale."""
+    now = now or datetime.now(timezone.utc)
+    p, a, s, d, ad, i, inf = (store.posts, store.accounts, store.post_snapshots, store.post_days,
+                              store.account_days, store.imports, store.influencers)
+    with engine.connect() as conn:
+        snaps = conn.execute(sa.select(p.c.account_pk, sa.func.max(s.c.captured_at), sa.func.max(i.c.imported_at))
                              .join(p, p.c.id == s.c.post_pk).join(i, i.c.id == s.c.import_id)
-                             .group_by(p.c.platform)).all()
-        days = conn.execute(sa.select(a.c.platform, sa.func.max(ad.c.day), sa.func.max(i.c.imported_at))
-                            .join(a, a.c.id == ad.c.account_pk).join(i, i.c.id == ad.c.import_id)
-                            .group_by(a.c.platform)).all()
-        pdays = conn.execute(sa.select(p.c.platform, sa.func.max(d.c.day), sa.func.max(i.c.imported_at))
+                             .group_by(p.c.account_pk)).all()
+        pdays = conn.execute(sa.select(p.c.account_pk, sa.func.max(d.c.day), sa.func.max(i.c.imported_at))
                              .join(p, p.c.id == d.c.post_pk).join(i, i.c.id == d.c.import_id)
-                             .group_by(p.c.platform)).all()
-    rows: dict[str, list] = {}
-    for platform, at, imported in snaps:
-        rows[platform] = [pd.Timestamp(at, tz="UTC"), pd.Timestamp(imported, tz="UTC")]
-    for platform, day, imported in [*days, *pdays]:
-        end = pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)  # the end of that day (UTC is close enough for "stale")
-        old = rows.get(platform)
-        rows[platform] = [max(end, old[0]) if old else end, max(pd.Timestamp(imported, tz="UTC"), old[1]) if old else pd.Timestamp(imported, tz="UTC")]
-    df = pd.DataFrame([(k, *v) for k, v in sorted(rows.items())], columns=["platform", "as_of", "last_import"])
+                             .group_by(p.c.account_pk)).all()
+        adays = conn.execute(sa.select(ad.c.account_pk, sa.func.max(ad.c.day), sa.func.max(i.c.imported_at))
+                             .join(i, i.c.id == ad.c.import_id).group_by(ad.c.account_pk)).all()
+        names = conn.execute(sa.select(a.c.id, a.c.platform, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key),
+                                       inf.c.name).outerjoin(inf, inf.c.id == a.c.influencer_id)).all()
+    seen: dict[int, list] = {}
+
+    def merge(pk, as_of, imported):
+        imported = pd.Timestamp(imported, tz="UTC")
+        old = seen.get(pk)
+        seen[pk] = [max(as_of, old[0]), max(imported, old[1])] if old else [as_of, imported]
+
+    for pk, at, imported in snaps:
+        merge(pk, pd.Timestamp(at, tz="UTC"), imported)
+    for pk, day, imported in [*pdays, *adays]:
+        # The end of that day in UTC: close enough for "stale".
+        merge(pk, pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1), imported)
+    label = {pk: (platform, account, influencer) for pk, platform, account, influencer in names}
+    df = pd.DataFrame([(*label[pk], *v) for pk, v in seen.items()],
+                      columns=["platform", "account", "influencer", "as_of", "last_import"])
     if df.empty:
         return df.assign(age_hours=[], stale=[])
+    df = df.sort_values(["platform", "account"], key=lambda c: c.str.lower()).reset_index(drop=True)
     df["age_hours"] = (pd.Timestamp(now) - df["as_of"]).dt.total_seconds() / 3600
-    df["stale"] = df["age_hours"] > 36
+    df["stale"] = df["age_hours"] > STALE_HOURS
     return df
+
+

@@ -72,3 +72,15 @@ def _day(value):
     from datetime import date
 
     return date.fromisoformat(value[:10]) if value else None
+
+
+def download_links(f: F.Filters, links: list[tuple[str, str, str, str]]) -> list:
+    """Download buttons carrying the page's filters: (id, i18n key, path, extra query) each,
+    served by dashboard/downloads.py."""
+    query = F.to_query(f)
+    plain = {"textDecoration": "none", "color": "inherit"}
+    out = []
+    for id_, key, path, extra in links:
+        href = path + query + ((("&" if query else "?") + extra) if extra else "")
+        out.append(html.A(t(key, f.lang), href=href, id=id_, className="btn", download="", style=plain))
+    return out

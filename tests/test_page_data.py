@@ -237,7 +237,7 @@ def test_freshness_per_account_agrees_with_the_platform_freshness_and_marks_stal
     imp.import_bytes("account_analytics_content_2024-12-16_2024-12-25.csv",
                      x_content([("1870000000000000002", 700, 5)], handle="yiwu_market"))  # 25 Dec 16:00 UTC
     now = datetime(2024, 12, 26, 12, tzinfo=timezone.utc)
-    acc = page.account_freshness(eng, now).set_index("account")
+    acc = dashboard_data.account_freshness(eng, now).set_index("account")
     assert acc.loc["jinhub_yiwu", "stale"] and not acc.loc["yiwu_market", "stale"]
     plat = dashboard_data.freshness(eng, now).set_index("platform")
     assert acc["as_of"].max() == plat.loc["x", "as_of"]

@@ -15,7 +15,7 @@ import base64
 import binascii
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -45,7 +45,6 @@ PROBLEMS_SHOWN = 5  # as many rejected rows per file as `reach import` prints by
 HISTORY_LIMIT = 50
 FAILURES_LIMIT = 20
 PROBLEMS_LIMIT = 200
-STALE_HOURS = 36  # the rule of data.freshness, which the Live page shows per platform
 
 i18n.add_strings({
     "en": {
@@ -300,46 +299,6 @@ def failures(engine: sa.Engine, limit: int = FAILURES_LIMIT) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["file_name", "failed_at", "error"])
 
 
-def account_freshness(engine: sa.Engine, now: datetime | None = None) -> pd.DataFrame:
-    """data.freshness per account: the latest moment an account's data describes (a snapshot time,
-    or the end of its latest daily row), when it was last imported, and whether it is stale."""
-    now = now or datetime.now(timezone.utc)
-    p, a, s, d, ad, i, inf = (store.posts, store.accounts, store.post_snapshots, store.post_days,
-                              store.account_days, store.imports, store.influencers)
-    with engine.connect() as conn:
-        snaps = conn.execute(sa.select(p.c.account_pk, sa.func.max(s.c.captured_at), sa.func.max(i.c.imported_at))
-                             .join(p, p.c.id == s.c.post_pk).join(i, i.c.id == s.c.import_id)
-                             .group_by(p.c.account_pk)).all()
-        pdays = conn.execute(sa.select(p.c.account_pk, sa.func.max(d.c.day), sa.func.max(i.c.imported_at))
-                             .join(p, p.c.id == d.c.post_pk).join(i, i.c.id == d.c.import_id)
-                             .group_by(p.c.account_pk)).all()
-        adays = conn.execute(sa.select(ad.c.account_pk, sa.func.max(ad.c.day), sa.func.max(i.c.imported_at))
-                             .join(i, i.c.id == ad.c.import_id).group_by(ad.c.account_pk)).all()
-        names = conn.execute(sa.select(a.c.id, a.c.platform, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key),
-                                       inf.c.name).outerjoin(inf, inf.c.id == a.c.influencer_id)).all()
-    seen: dict[int, list] = {}
-
-    def merge(pk, as_of, imported):
-        imported = pd.Timestamp(imported, tz="UTC")
-        old = seen.get(pk)
-        seen[pk] = [max(as_of, old[0]), max(imported, old[1])] if old else [as_of, imported]
-
-    for pk, at, imported in snaps:
-        merge(pk, pd.Timestamp(at, tz="UTC"), imported)
-    for pk, day, imported in [*pdays, *adays]:
-        # The end of that day in UTC, as data.freshness takes it: close enough for "stale".
-        merge(pk, pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1), imported)
-    label = {pk: (platform, account, influencer) for pk, platform, account, influencer in names}
-    df = pd.DataFrame([(*label[pk], *v) for pk, v in seen.items()],
-                      columns=["platform", "account", "influencer", "as_of", "last_import"])
-    if df.empty:
-        return df.assign(age_hours=[], stale=[])
-    df = df.sort_values(["platform", "account"], key=lambda c: c.str.lower()).reset_index(drop=True)
-    df["age_hours"] = (pd.Timestamp(now) - df["as_of"]).dt.total_seconds() / 3600
-    df["stale"] = df["age_hours"] > STALE_HOURS
-    return df
-
-
 # --- rendering --------------------------------------------------------------------------------
 
 STATUS_KEYS = {"imported": "data.status.imported", "already imported": "data.status.same",
@@ -466,9 +425,9 @@ def freshness_view(engine, campaign, lang, now=None) -> list:
     tz = campaign.tz
     stale = " (" + t("label.stale", lang) + ")"
     plat = data.freshness(engine, now)
-    acc = account_freshness(engine, now)
+    acc = data.account_freshness(engine, now)
     out = [html.H2(t("data.freshness_platforms", lang)),
-           html.Div(t("data.stale_rule", lang, hours=STALE_HOURS), className="muted")]
+           html.Div(t("data.stale_rule", lang, hours=data.STALE_HOURS), className="muted")]
     if plat.empty:
         out.append(html.Div(t("freshness.never", lang), className="muted", id="data-freshness-empty"))
         return out

@@ -121,14 +121,10 @@ def layout(**query):
 
 def _downloads(f: F.Filters) -> list:
     """The chart's rows (per platform and day) and the tidy rows beneath them (per influencer,
-    platform and day), for the same filters (dashboard/downloads.py)."""
-    query = F.to_query(f)
-    sep = "&" if query else "?"
-    plain = {"textDecoration": "none", "color": "inherit"}
-    return [html.A(t("button.download_csv", f.lang), href=f"/download/daily.csv{query}{sep}by=platform",
-                   id="live-download-csv", className="btn", download="", style=plain),
-            html.A(t("button.download_tidy", f.lang), href=f"/download/daily.csv{query}{sep}by=influencer,platform",
-                   id="live-download-tidy", className="btn", download="", style=plain)]
+    platform and day), for the same filters."""
+    return L.download_links(f, [
+        ("live-download-csv", "button.download_csv", "/download/daily.csv", "by=platform"),
+        ("live-download-tidy", "button.download_tidy", "/download/daily.csv", "by=influencer,platform")])
 
 
 @callback(Output("live-body", "children"), Output("live-version", "data"),

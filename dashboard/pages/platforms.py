@@ -262,10 +262,6 @@ def layout(**query):
 
 def _downloads(f: F.Filters) -> list:
     """The weekly rows per platform behind the mix chart, and the tidy daily rows per platform."""
-    query = F.to_query(f)
-    sep = "&" if query else "?"
-    plain = {"textDecoration": "none", "color": "inherit"}
-    return [html.A(t("button.download_csv", f.lang), href=f"/download/weekly.csv{query}{sep}by=platform",
-                   id="platforms-download-csv", className="btn", download="", style=plain),
-            html.A(t("button.download_tidy", f.lang), href=f"/download/daily.csv{query}{sep}by=platform",
-                   id="platforms-download-tidy", className="btn", download="", style=plain)]
+    return L.download_links(f, [
+        ("platforms-download-csv", "button.download_csv", "/download/weekly.csv", "by=platform"),
+        ("platforms-download-tidy", "button.download_tidy", "/download/daily.csv", "by=platform")])

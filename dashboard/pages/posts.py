@@ -231,9 +231,7 @@ def layout(**query):
                              "rowBuffer": 10, "tooltipShowDelay": 400, "enableCellTextSelection": True},
             # No taller than its rows: the infinite row model cannot size itself to them.
             style={"height": f"{min(640, 70 + 42 * len(found))}px", "width": "100%"})
-    plain = {"textDecoration": "none", "color": "inherit"}
-    download = html.A(t("button.download_csv", lang), href="/download/posts.csv" + F.to_query(f), download="",
-                      id="posts-download-csv", className="btn", style=plain)
+    download, = L.download_links(f, [("posts-download-csv", "button.download_csv", "/download/posts.csv", "")])
     return html.Div([L.header(f, PATH), L.filter_bar(f, influencers), box,
                      html.Div([html.P(count, className="muted", id="posts-count"), download], className="toolbar"), body,
                      html.P(t("posts.note", lang, tz=campaign.timezone), className="muted")], className="page")
