@@ -113,10 +113,12 @@ class Importer:
     """Imports files into one store. Holds no state between files but its settings."""
 
     def __init__(self, engine: sa.Engine, archive: Archive | None, *, tz: str = "Asia/Shanghai",
-                 as_of: datetime | None = None, account: str | None = None, strict: bool = False):
+                 as_of: datetime | None = None, account: str | None = None, strict: bool = False,
+                 source: str = "file"):
         self.engine, self.archive = engine, archive
         self.tz = ZoneInfo(tz)
         self.as_of, self.account, self.strict = as_of, account, strict
+        self.source = source  # "file", or "api" for the canonical snapshots of reach collect
 
     def import_paths(self, paths, progress: Callable[[int, int, FileResult], None] | None = None) -> list[FileResult]:
         files = expand(paths)
@@ -143,6 +145,7 @@ class Importer:
         if done is not None:
             return FileResult(display, "already imported", import_id=done["id"],
                               message=f"as {done['file_name']} on {done['imported_at']:%Y-%m-%d %H:%M} UTC")
+        result = None
         try:
             result, parsed = self._parse(name, display, data, imported_at)
             if self.strict and result.problems:
@@ -154,7 +157,8 @@ class Importer:
                     self.archive.put(data, digest)
         except ReachError as e:
             if record:
-                store.record_failure(self.engine, digest, display, str(e))
+                store.record_failure(self.engine, digest, display, str(e), source=self.source,
+                                     platform=result.platform if result is not None else _platform_of(e))
             return FileResult(display, "failed", message=str(e))
         except sa.exc.OperationalError as e:
             return FileResult(display, "failed", message=f"the database refused the file: {e.orig}")
@@ -168,7 +172,8 @@ class Importer:
 
     def _options(self) -> dict:
         return {k: v for k, v in dict(
-            as_of=self.as_of.isoformat() if self.as_of else None, account=self.account, tz=str(self.tz)
+            as_of=self.as_of.isoformat() if self.as_of else None, account=self.account, tz=str(self.tz),
+            source=None if self.source == "file" else self.source,
         ).items() if v is not None}
 
     def _parse(self, name: str, display: str, data: bytes, imported_at: datetime) -> tuple[FileResult, list[Parsed]]:
@@ -226,7 +231,14 @@ class Importer:
             captured_at=result.captured_at.astimezone(timezone.utc).replace(tzinfo=None) if result.captured_at else None,
             captured_at_source=result.captured_at_source,
             options=store.options_json(**self._options()),
+            source=self.source,
         )
+
+
+def _platform_of(error: ReachError) -> str | None:
+    """The platform a failed file was detected as, when the error knows it (a structural error
+    raised while parsing a detected report); None when the file could not be read or detected."""
+    return getattr(error, "platform", None)
 
 
 _NAME_HANDLES = [
@@ -266,7 +278,7 @@ def rebuild(engine: sa.Engine, archive: Archive, progress=None) -> list[FileResu
             continue
         imp = Importer(engine, None, tz=opts.get("tz", "Asia/Shanghai"),
                        as_of=datetime.fromisoformat(opts["as_of"]) if opts.get("as_of") else None,
-                       account=opts.get("account"))
+                       account=opts.get("account"), source=opts.get("source", "file"))
         try:
             data = archive.read(e.sha256)
         except OSError as err:

@@ -27,7 +27,7 @@ from .errors import StoreError
 from .model import ACCOUNT_DAY, FLOAT_METRICS, LEVELS, METRICS, POST_DAILY, POST_LIFETIME
 
 DEFAULT_DB_PATH = Path("data") / "reach.db"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = sa.MetaData()
 
@@ -54,6 +54,9 @@ imports = sa.Table(
     sa.Column("captured_at", sa.DateTime),  # the snapshot time given to lifetime rows
     sa.Column("captured_at_source", sa.String(32)),  # file column | file name | import time | --as-of
     sa.Column("options", sa.Text),  # JSON: the options the file was imported with (for rebuild)
+    # schema 5: how the rows arrived: "file" (reach import, the Data page, reach watch) or "api"
+    # (reach collect); the freshness line shows each platform's sources apart.
+    sa.Column("source", sa.String(16), nullable=False, server_default="file"),
 )
 
 # Added in schema version 2: the reasons rows were rejected, for the import history.
@@ -133,6 +136,20 @@ import_failures = sa.Table(
     sa.Column("file_name", sa.Text, nullable=False),
     sa.Column("failed_at", sa.DateTime, nullable=False),
     sa.Column("error", sa.Text, nullable=False),
+    # schema 5: so the freshness line can show a platform's last error beside its last success.
+    # platform is NULL when the file could not be read or detected.
+    sa.Column("platform", sa.String(32)),
+    sa.Column("source", sa.String(16), nullable=False, server_default="file"),
+)
+
+# Added in schema version 5: what an API collector must remember between runs (a paging cursor of
+# an interrupted run, the time a platform's daily quota comes back). Never credentials.
+collector_state = sa.Table(
+    "collector_state", metadata,
+    sa.Column("platform", sa.String(32), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
 )
 
 # Added in schema version 4: daily activity per account, derived from the observations by the
@@ -184,7 +201,17 @@ def _v4(conn):
     daily_rollup.create(conn)
 
 
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
+def _v5(conn):
+    for table, columns in (("imports", ("source",)), ("import_failures", ("platform", "source"))):
+        have = {c["name"] for c in sa.inspect(conn).get_columns(table)}
+        for col in columns:
+            if col not in have:
+                ddl = "VARCHAR(32)" if col == "platform" else "VARCHAR(16) NOT NULL DEFAULT 'file'"
+                conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {col} {ddl}"))
+    collector_state.create(conn)
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5}
 
 
 def schema_version(conn) -> int:
@@ -588,11 +615,29 @@ def find_import(conn, sha256: str):
     return conn.execute(sa.select(imports).where(imports.c.sha256 == sha256)).mappings().first()
 
 
-def record_failure(engine: sa.Engine, sha256: str, file_name: str, error: str) -> None:
+def record_failure(engine: sa.Engine, sha256: str, file_name: str, error: str, *,
+                   platform: str | None = None, source: str = "file") -> None:
     with engine.begin() as conn:
         conn.execute(import_failures.insert().values(
-            sha256=sha256, file_name=file_name, failed_at=datetime.now(timezone.utc).replace(tzinfo=None), error=error[:4000]
+            sha256=sha256, file_name=file_name, failed_at=datetime.now(timezone.utc).replace(tzinfo=None),
+            error=error[:4000], platform=platform, source=source,
         ))
+
+
+def get_state(engine: sa.Engine, platform: str, key: str) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(collector_state.c.value).where(
+            collector_state.c.platform == platform, collector_state.c.key == key)).scalar()
+
+
+def set_state(engine: sa.Engine, platform: str, key: str, value: str | None) -> None:
+    """Set (or, with None, clear) one remembered value of a collector."""
+    with engine.begin() as conn:
+        conn.execute(collector_state.delete().where(
+            collector_state.c.platform == platform, collector_state.c.key == key))
+        if value is not None:
+            conn.execute(collector_state.insert().values(
+                platform=platform, key=key, value=value, updated_at=datetime.now(timezone.utc).replace(tzinfo=None)))
 
 
 def options_json(**options) -> str:

@@ -159,3 +159,32 @@ def test_a_schema_2_database_gains_the_followers_columns_when_opened(db_url):
         for t in ("accounts", "account_days"):
             assert "followers" in {col["name"] for col in sa.inspect(c).get_columns(t)}
     engine.dispose()
+
+
+def test_a_schema_4_database_gains_sources_and_collector_state_and_keeps_its_imports(db_url):
+    engine = sa.create_engine(store.resolve_url(db_url))
+    store.migrate(engine, upto=1)
+    with engine.begin() as c:  # what version 4 of the program made: no source columns
+        c.execute(sa.text("ALTER TABLE imports DROP COLUMN source"))
+        c.execute(sa.text("ALTER TABLE import_failures DROP COLUMN source"))
+        c.execute(sa.text("ALTER TABLE import_failures DROP COLUMN platform"))
+        c.execute(sa.text(
+            "INSERT INTO imports (sha256, file_name, size_bytes, imported_at, rows_read, rows_stored,"
+            " rows_rejected, rows_skipped) VALUES ('ab', 'old.csv', 3, '2025-01-01 00:00:00', 1, 1, 0, 0)"))
+    store.migrate(engine, upto=4)
+    engine.dispose()
+    engine = store.connect(db_url)
+    with engine.connect() as c:
+        assert store.schema_version(c) == store.SCHEMA_VERSION == 5
+        assert c.execute(sa.select(store.imports.c.source)).scalar() == "file"
+        assert sa.inspect(c).has_table("collector_state")
+    store.record_failure(engine, "cd", "bad.json", "HTTP 500", platform="youtube", source="api")
+    with engine.connect() as c:
+        row = c.execute(sa.select(store.import_failures)).mappings().one()
+    assert (row["platform"], row["source"], row["error"]) == ("youtube", "api", "HTTP 500")
+    store.set_state(engine, "youtube", "cursor", "abc")
+    store.set_state(engine, "youtube", "cursor", "def")
+    assert store.get_state(engine, "youtube", "cursor") == "def"
+    store.set_state(engine, "youtube", "cursor", None)
+    assert store.get_state(engine, "youtube", "cursor") is None
+    engine.dispose()
