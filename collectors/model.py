@@ -39,7 +39,7 @@ POST_FIELDS = ("post_id", "url", "title", "published_at", "post_type")
 ACCOUNT_FIELDS = ("account_id", "account_handle", "account_name")
 TIME_FIELDS = ("day", "captured_at")
 
-PLATFORMS = ("x", "facebook", "instagram", "youtube", "tiktok", "linkedin")
+PLATFORMS = ("x", "facebook", "instagram", "youtube", "tiktok", "linkedin", "weibo", "douyin", "bilibili", "wechat")
 PLATFORM_LABELS = {
     "x": "X",
     "facebook": "Facebook",
@@ -47,4 +47,8 @@ PLATFORM_LABELS = {
     "youtube": "YouTube",
     "tiktok": "TikTok",
     "linkedin": "LinkedIn",
+    "weibo": "Weibo",
+    "douyin": "Douyin",
+    "bilibili": "Bilibili",
+    "wechat": "WeChat",
 }

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -338,7 +339,13 @@ def _slow_numbers(raw: pd.Series) -> pd.Series:
         hit = s.str.endswith(suffix)
         mult[hit] = factor
         s = s.where(~hit, s.str[: -len(suffix)])
-    return pd.to_numeric(s, errors="coerce") * mult
+    out = pd.to_numeric(s, errors="coerce") * mult
+    # "0.07万" is 700, but 0.07 * 1e4 is 700.0000000000001 in binary floating point (and "64.01亿"
+    # is 6400999999.999999): scale the digits as written, in decimal, so whole counts stay whole.
+    scaled = (mult != 1.0) & out.notna()
+    if scaled.any():
+        out[scaled] = [float(Decimal(v) * Decimal(int(m))) for v, m in zip(s[scaled], mult[scaled])]
+    return out
 
 
 def _example(fmt: str) -> str:

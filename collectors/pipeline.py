@@ -143,24 +143,23 @@ class Importer:
         with self.engine.connect() as conn:
             done = store.find_import(conn, digest)
         if done is not None:
-            return FileResult(display, "already imported", import_id=done["id"],
-                              message=f"as {done['file_name']} on {done['imported_at']:%Y-%m-%d %H:%M} UTC")
+            return _already(display, done)
         result = None
         try:
             result, parsed = self._parse(name, display, data, imported_at)
             if self.strict and result.problems:
                 raise StructureError(f"{result.rejected} rows rejected and --strict is on; first: {result.problems[0]}")
-            with self.engine.begin() as conn:
-                w = store.write_parsed(conn, parsed, self._import_row(name, data, digest, result, imported_at),
-                                       self.account or _account_from_name(name))
-                if self.archive is not None:
-                    self.archive.put(data, digest)
+            w = self._write(name, data, digest, result, parsed, imported_at)
+            if not isinstance(w, store.WriteResult):  # the same bytes were imported meanwhile
+                return _already(display, w)
         except ReachError as e:
             if record:
-                store.record_failure(self.engine, digest, display, str(e), source=self.source,
-                                     platform=result.platform if result is not None else _platform_of(e))
+                self._record_failure(digest, display, str(e),
+                                     result.platform if result is not None else _platform_of(e))
             return FileResult(display, "failed", message=str(e))
-        except sa.exc.OperationalError as e:
+        except sa.exc.DBAPIError as e:
+            # Nothing was written (the transaction rolled back); "database is locked" after the
+            # wait, a lock timeout or a lost connection are words, not a traceback.
             return FileResult(display, "failed", message=f"the database refused the file: {e.orig}")
         if self.archive is not None and record:
             self.archive.record(Entry(digest, name, imported_at.isoformat(), self._options()))
@@ -169,6 +168,39 @@ class Importer:
         result.snapshots, result.post_days, result.account_days = w.snapshots, w.post_days, w.account_days
         result.unknown_account = w.unknown_account
         return result
+
+    def _write(self, name, data, digest, result, parsed, imported_at):
+        """The file's one transaction, holding the write lock (store.write_transaction); returns
+        the WriteResult, or the existing import row when another process (a watcher, an upload,
+        a second `reach import`) imported the same bytes since the check above."""
+        for attempt in (1, 2):
+            try:
+                with store.write_transaction(self.engine) as conn:
+                    done = store.find_import(conn, digest)  # now definitive: no other writer runs
+                    if done is not None:
+                        return done
+                    w = store.write_parsed(conn, parsed, self._import_row(name, data, digest, result, imported_at),
+                                           self.account or _account_from_name(name))
+                    if self.archive is not None:
+                        self.archive.put(data, digest)
+                return w
+            except sa.exc.IntegrityError:
+                # Only a writer that does not take the write lock (an older version of this
+                # program) can get here: it committed the same file, or an account or post this
+                # file creates, first. The transaction rolled back whole; a second try sees its rows.
+                with self.engine.connect() as conn:
+                    done = store.find_import(conn, digest)
+                if done is not None:
+                    return done
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record_failure(self, digest, display, error, platform) -> None:
+        try:
+            store.record_failure(self.engine, digest, display, error, source=self.source, platform=platform)
+        except sa.exc.DBAPIError:
+            pass  # the failure is still reported to the user; only its history entry is lost
 
     def _options(self) -> dict:
         return {k: v for k, v in dict(
@@ -212,6 +244,7 @@ class Importer:
             when, source = self.as_of, "--as-of"
         elif "captured_at" in rows and rows["captured_at"].notna().all() and len(rows):
             result.captured_at, result.captured_at_source = rows["captured_at"].max().to_pydatetime(), "file column"
+            _cap_frozen(p)
             return
         elif (from_name := capture_time_from_name(name, self.tz)) is not None:
             when, source = from_name, "file name"
@@ -220,6 +253,7 @@ class Importer:
         when = pd.Timestamp(when).tz_convert("UTC") if pd.Timestamp(when).tzinfo else pd.Timestamp(when, tz="UTC")
         p.rows = rows.assign(captured_at=pd.Series(when, index=rows.index).astype("datetime64[us, UTC]"))
         result.captured_at, result.captured_at_source = when.to_pydatetime(), source
+        _cap_frozen(p)
 
     def _import_row(self, name, data, digest, result: FileResult, imported_at) -> dict:
         return dict(
@@ -233,6 +267,23 @@ class Importer:
             options=store.options_json(**self._options()),
             source=self.source,
         )
+
+
+def _cap_frozen(p: Parsed) -> None:
+    """A report whose totals freeze some time after publishing (``Report.frozen_after``): each
+    row's snapshot is as of the freeze when the file was exported later, so exports after the
+    freeze give one and the same snapshot and no idle days are spread after it."""
+    after, rows = p.report.frozen_after, p.rows
+    if after is None or "published_at" not in rows or rows.empty:
+        return
+    frozen = rows["published_at"] + after
+    p.rows = rows.assign(captured_at=rows["captured_at"].where(
+        ~(frozen < rows["captured_at"]).fillna(False), frozen).astype("datetime64[us, UTC]"))
+
+
+def _already(display: str, done) -> FileResult:
+    return FileResult(display, "already imported", import_id=done["id"],
+                      message=f"as {done['file_name']} on {done['imported_at']:%Y-%m-%d %H:%M} UTC")
 
 
 def _platform_of(error: ReachError) -> str | None:

@@ -116,7 +116,8 @@ def decode(source: str, data: bytes) -> str:
             tried.append(f"{enc} (byte {e.start}: {data[e.start:e.start + 4]!r})")
     raise ReadError(
         f"{source}: cannot tell the text encoding; tried " + ", ".join(tried)
-        + ". Save the file as UTF-8 CSV and import it again"
+        + " (GB18030 includes GBK and GB2312, what Excel on a Chinese Windows saves; UTF-16 is "
+        "recognised by its byte-order mark). Save the file as UTF-8 CSV and import it again"
     )
 
 

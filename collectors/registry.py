@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from .read import header_key
@@ -38,6 +39,10 @@ class Report:
     # Columns that, when present, mean the table is NOT this report (e.g. a story column).
     excludes: tuple[str, ...] = ()
     notes: str = ""  # what the platform means by its columns, for docs/platforms.md
+    # Lifetime reports only: the platform stops updating a post's totals this long after it was
+    # published (WeChat articles: 7 days), so a row's snapshot time is capped at published_at
+    # plus this; a later export then repeats the same snapshot instead of inventing idle days.
+    frozen_after: timedelta | None = None
     keys: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):

@@ -80,7 +80,9 @@ def load_roster(name: str, data: bytes) -> list[dict]:
 def apply_roster(engine: sa.Engine, rows: list[dict]) -> dict:
     """Upsert influencers and attach accounts; returns counts."""
     counts = dict(influencers=0, accounts_linked=0, accounts_created=0)
-    with engine.begin() as conn:
+    # The write lock before the reads: an import creating one of these accounts meanwhile would
+    # otherwise make the roster insert it a second time (store.write_transaction).
+    with store.write_transaction(engine) as conn:
         known = dict(conn.execute(sa.select(store.influencers.c.name, store.influencers.c.id)).all())
         for r in rows:
             if r["name"] not in known:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -223,7 +224,13 @@ def schema_version(conn) -> int:
 
 def migrate(engine: sa.Engine, upto: int = SCHEMA_VERSION) -> int:
     """Bring the database to ``upto``; returns the version it had before."""
-    with engine.begin() as conn:
+    with engine.connect() as conn:
+        before = schema_version(conn)
+    if SCHEMA_VERSION >= before >= upto:
+        return before  # the usual case: opening needs no write lock (a long import may hold it)
+    # Two processes opening a new database at once (a watcher and the dashboard) must not both
+    # create the tables: the second waits for the write lock and then finds them made.
+    with write_transaction(engine) as conn:
         before = schema_version(conn)
         if before > SCHEMA_VERSION:
             raise StoreError(
@@ -239,6 +246,45 @@ def migrate(engine: sa.Engine, upto: int = SCHEMA_VERSION) -> int:
 
 
 # --- connecting -------------------------------------------------------------------------------
+
+# How long a writer waits for another writer's transaction to end (a large import can take
+# minutes) before it gives up with "database is locked" (SQLite) or a lock timeout (PostgreSQL).
+WRITE_WAIT_S = 300.0
+BUSY_TIMEOUT_MS = 30000  # any other wait for a SQLite lock
+# The PostgreSQL advisory lock every write transaction of write_transaction() holds (any
+# constant; advisory locks are per database, so every schema of one database shares it).
+PG_WRITE_LOCK = 0x7265616368  # "reach"
+
+
+@contextmanager
+def write_transaction(engine: sa.Engine, wait_s: float = WRITE_WAIT_S):
+    """A transaction that holds the database's one write lock from its first statement.
+
+    SQLite: ``BEGIN IMMEDIATE``. A deferred transaction that reads before it writes cannot wait
+    for the write lock: when another writer has committed meanwhile, SQLite refuses the upgrade at
+    once with "database is locked", whatever the busy timeout. Taking the lock first makes the
+    writer wait its turn (up to ``wait_s``) and then see everything committed before it.
+    PostgreSQL: an advisory lock, so writers take turns there too. Imports then never race on
+    the unique keys (a file's sha256, a new account or post) and a rollup refresh reads what
+    every import before it wrote. Readers (the dashboard) never wait for it."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            finally:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        elif conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait_s * 1000)}ms'")
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK})
+            conn.exec_driver_sql("SET LOCAL lock_timeout TO DEFAULT")
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
 
 def resolve_url(db: str | None) -> str:
     """--db / REACH_DB / the default file; a bare path means a SQLite file."""
@@ -257,7 +303,7 @@ def connect(db: str | None = None, *, create: bool = True) -> sa.Engine:
             path.parent.mkdir(parents=True, exist_ok=True)
         elif not path.exists():
             raise StoreError(f"no database at {path}: import a file or run `reach demo` first")
-        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     try:
@@ -271,7 +317,7 @@ def connect(db: str | None = None, *, create: bool = True) -> sa.Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.close()
     try:
         migrate(engine)
@@ -617,7 +663,7 @@ def find_import(conn, sha256: str):
 
 def record_failure(engine: sa.Engine, sha256: str, file_name: str, error: str, *,
                    platform: str | None = None, source: str = "file") -> None:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(import_failures.insert().values(
             sha256=sha256, file_name=file_name, failed_at=datetime.now(timezone.utc).replace(tzinfo=None),
             error=error[:4000], platform=platform, source=source,

@@ -16,9 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from collectors.model import PLATFORM_LABELS
-
 from .config import ENGAGEMENT_METRICS, Campaign
+from .i18n import MONTHS_EN, fmt_date, metric_name, normalise_lang, platform_name, t
 from .metrics import _local_day, daily_table, engagements, latest_lifetime
 
 Z_CONSTANT = 0.6745  # Iglewicz & Hoaglin: makes MAD comparable with a normal standard deviation
@@ -31,7 +30,7 @@ MIN_MAD_FRACTION = 0.01
 HYPEAUDITOR_FOLLOWERS_PER_DAY = 5000  # METRICS.md 5.1: ads alone rarely bring more in one day
 
 COLUMNS = ["detector", "day", "influencer", "platform", "account", "post_pk", "post_id", "metric", "value",
-           "typical", "score", "posts_published", "reason"]
+           "typical", "score", "posts_published", "reason", "facts"]
 IMPOSSIBLE_COLUMNS = ["metric", "value", "bound_metric", "bound"]
 
 
@@ -193,34 +192,81 @@ def impossible_values(frame: pd.DataFrame, engagement: Sequence[str] = ENGAGEMEN
 
 
 # --- words ---------------------------------------------------------------------------------------
+# A flag keeps what its reason says as data (``facts``: a dict of plain values), and ``reason_text``
+# writes the sentence from it in either UI language. So a flag computed once (and cached, see
+# dashboard/cache.py) can be shown in English and in Chinese, and ``reason`` is one rendering of it.
 
 def fmt(x: float, signed: bool = False) -> str:
-    """A count as people read it: thousands separators, whole numbers from 10 up, one decimal below."""
+    """A count as people read it: thousands separators, whole numbers from 10 up, one decimal below.
+    The same in both languages (Chinese writes 48,000 with commas too, as i18n.fmt_number does)."""
     sign = "+" if signed else ""
     if abs(x) >= 10 or float(x).is_integer():
         return f"{x:{sign},.0f}"
     return f"{x:{sign},.1f}"
 
 
-def _day_words(day) -> str:
-    d = pd.Timestamp(day)
-    return f"{d.day} {d:%b %Y}"
+def _day_words(day, lang: str = "en") -> str:
+    """22 Dec 2024 / 2024年12月22日."""
+    return fmt_date(pd.Timestamp(day).date(), lang)
 
 
-def _what(metric: str, value: float) -> str:
+def _time_words(ts, lang: str) -> str:
+    """A local time: 27 Dec 2024 12:00 (day with a leading zero, as the reasons always wrote it) /
+    2024年12月27日 12:00. Month names from i18n, not strftime's %b, which follows the server locale."""
+    ts = pd.Timestamp(ts)
+    if normalise_lang(lang) == "zh":
+        return f"{fmt_date(ts, lang)} {ts:%H:%M}"
+    return f"{ts:%d} {MONTHS_EN[ts.month - 1]} {ts:%Y %H:%M}"
+
+
+def _metric_word(metric: str, lang: str) -> str:
+    # English reasons name the column as the data and the exports do (views, shares), so a reason
+    # can be searched for; Chinese uses the metric's display name.
+    return metric if normalise_lang(lang) == "en" else metric_name(metric, lang)
+
+
+def _what(metric: str, value: float, lang: str = "en") -> str:
     if metric == "followers_gained":
-        return f"{fmt(value, signed=True)} followers"
-    return f"{metric} {fmt(value)}"
+        return t("anomaly.followers", lang, value=fmt(value, signed=True))
+    return f"{_metric_word(metric, lang)} {fmt(value)}"
 
 
-def _context(campaign: Campaign, row: dict, extra: list[str]) -> str:
-    day = pd.Timestamp(row["day"]).date()
-    said = list(extra)
-    for e in campaign.events:
-        if e.day == day:
-            said.append(f"{_day_words(day)} is a campaign event day ({e.label}): a spike is expected on it, "
-                        f"and the flag says only that this day stands out")
-    return "".join(f"; {s}" for s in said)
+def reason_text(facts: dict, lang: str = "en") -> str:
+    """The reason of one flag, in ``lang``, from its ``facts`` (a row's ``facts`` column)."""
+    if facts["kind"] == "impossible":
+        when = (t("anomaly.on_day", lang, day=_day_words(facts["day"], lang)) if facts["where"] == "daily"
+                else t("anomaly.lifetime", lang, time=_time_words(facts["at"], lang)))
+        return t("anomaly.impossible", lang, metric=_metric_word(facts["metric"], lang), value=fmt(facts["value"]),
+                 bound_metric=_metric_word(facts["bound_metric"], lang), bound=fmt(facts["bound"]),
+                 post=facts["post"], when=when)
+    what = _what(facts["metric"], facts["value"], lang)
+    if facts["kind"] == "robust_z":
+        text = t("anomaly.robust_z", lang, what=what, typical=fmt(facts["typical"]), score=f"{facts['score']:.1f}")
+    else:
+        text = t("anomaly.hampel", lang, what=what, typical=fmt(facts["typical"]), window=facts["window"],
+                 score=f"{facts['score']:+.1f}")
+    n = facts["posts"]
+    said = [t("anomaly.no_post", lang) if n == 0 else t("anomaly.one_post" if n == 1 else "anomaly.posts", lang, n=n)]
+    if facts["hype"]:
+        said.append(t("anomaly.hype", lang, limit=f"{HYPEAUDITOR_FOLLOWERS_PER_DAY:,}"))
+    if facts["interpolated"]:
+        said.append(t("anomaly.interpolated", lang))
+    if facts["corrected"]:
+        said.append(t("anomaly.corrected", lang))
+    said += [t("anomaly.event", lang, day=_day_words(facts["day"], lang), label=label) for label in facts["events"]]
+    return text + "".join(t("punct.semicolon", lang) + s for s in said)
+
+
+def localise(flags: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """``flags`` (rows of ``anomalies``) with ``reason`` written in ``lang``."""
+    if flags.empty or "facts" not in flags:
+        return flags
+    return flags.assign(reason=[reason_text(f, lang) for f in flags["facts"]])
+
+
+def _event_labels(campaign: Campaign, day) -> tuple[str, ...]:
+    day = pd.Timestamp(day).date()
+    return tuple(e.label for e in campaign.events if e.day == day)
 
 
 # --- the scan ----------------------------------------------------------------------------------
@@ -262,7 +308,7 @@ MIN_CHANGE = {"views": 1000, "impressions": 1000, "engagements": 100, "followers
 
 
 def anomalies(frames, inc: pd.DataFrame, campaign: Campaign, threshold: float = 3.5, window: int = 7,
-              n_sigmas: float = 3.0, min_change: dict | None = None) -> pd.DataFrame:
+              n_sigmas: float = 3.0, min_change: dict | None = None, lang: str = "en") -> pd.DataFrame:
     """Every flag, one row each, with COLUMNS: detector (robust_z | hampel | impossible), day,
     influencer, platform, account (follower and post rows), post_pk and post_id (post rows),
     metric, value, typical, score, posts_published (posts the group or account published that
@@ -274,7 +320,10 @@ def anomalies(frames, inc: pd.DataFrame, campaign: Campaign, threshold: float = 
     ``typical`` is the group median (robust_z), the trailing median (hampel) or empty
     (impossible, where ``score`` is value ÷ views). Series too short to score give no rows
     (``not_scored`` lists them). A flag whose distance from typical is under ``min_change``
-    (MIN_CHANGE by default; pass {} for none) is dropped as too small to matter."""
+    (MIN_CHANGE by default; pass {} for none) is dropped as too small to matter.
+
+    ``reason`` is written in ``lang`` ("en" or "zh"); ``facts`` holds what it says as data, so
+    ``localise(flags, lang)`` rewrites it in the other language without scanning again."""
     rows = []
     for metric, direction, s in _series(frames, inc, campaign):
         scored = {"robust_z": flag_outliers(s, "value", group_cols=(), threshold=threshold, direction=direction),
@@ -283,8 +332,8 @@ def anomalies(frames, inc: pd.DataFrame, campaign: Campaign, threshold: float = 
             limit = (MIN_CHANGE if min_change is None else min_change).get(metric, 0)
             big = (r["value"] - r["typical"]).abs() >= limit
             for _, f in r[r["flagged"] & big].iterrows():
-                rows.append(_daily_flag(detector, metric, f, campaign, window))
-    rows += _impossible_rows(frames, campaign)
+                rows.append(_daily_flag(detector, metric, f, campaign, window, lang))
+    rows += _impossible_rows(frames, campaign, lang)
     if not rows:
         return pd.DataFrame(columns=COLUMNS)
     out = pd.DataFrame(rows, columns=COLUMNS)
@@ -294,24 +343,17 @@ def anomalies(frames, inc: pd.DataFrame, campaign: Campaign, threshold: float = 
     return out.reset_index(drop=True)
 
 
-def _daily_flag(detector: str, metric: str, f: pd.Series, campaign: Campaign, window: int) -> dict:
+def _daily_flag(detector: str, metric: str, f: pd.Series, campaign: Campaign, window: int, lang: str) -> dict:
     value, typical, score = float(f["value"]), float(f["typical"]), float(f["score"])
-    if detector == "robust_z":
-        text = f"{_what(metric, value)} vs typical {fmt(typical)}/day (robust z {score:.1f})"
-    else:
-        text = (f"{_what(metric, value)} vs {fmt(typical)}/day, the median of the {window} days before "
-                f"(Hampel: {score:+.1f} sigma)")
     n = 0 if pd.isna(f["posts_published"]) else int(f["posts_published"])
-    extra = ["no post published that day" if n == 0 else f"{n} post{'s' * (n > 1)} published that day"]
-    if metric == "followers_gained" and value > HYPEAUDITOR_FOLLOWERS_PER_DAY:
-        extra.append(f"more than the {HYPEAUDITOR_FOLLOWERS_PER_DAY:,} a day HypeAuditor says ads alone rarely bring")
-    if bool(f.get("interpolated", False)):
-        extra.append("part of this day's value is spread from a snapshot interval longer than a day")
-    if bool(f.get("corrected", False)):
-        extra.append("the platform corrected a count downwards around this day")
+    facts = dict(kind=detector, metric=metric, value=value, typical=typical, score=score, window=window, posts=n,
+                 day=pd.Timestamp(f["day"]).date(),
+                 hype=metric == "followers_gained" and value > HYPEAUDITOR_FOLLOWERS_PER_DAY,
+                 interpolated=bool(f.get("interpolated", False)), corrected=bool(f.get("corrected", False)),
+                 events=_event_labels(campaign, f["day"]))
     return dict(detector=detector, day=pd.Timestamp(f["day"]), influencer=f["influencer"], platform=f["platform"],
                 account=f["account"], post_pk=None, post_id=None, metric=metric, value=value, typical=typical,
-                score=score, posts_published=n, reason=text + _context(campaign, f, extra))
+                score=score, posts_published=n, reason=reason_text(facts, lang), facts=facts)
 
 
 def _short_id(post_id) -> str:
@@ -319,43 +361,46 @@ def _short_id(post_id) -> str:
     return s if len(s) <= 12 else s[:10] + "…"
 
 
-def _impossible_rows(frames, campaign: Campaign) -> list[dict]:
+def _impossible_rows(frames, campaign: Campaign, lang: str = "en") -> list[dict]:
     posts = frames.posts.set_index("post_pk")
     checks = []
     if len(frames.post_days):
-        checks.append(("daily row", frames.post_days.assign(at=frames.post_days["day"])))
+        checks.append(("daily", frames.post_days.assign(at=frames.post_days["day"])))
     if len(frames.snapshots):
         last = latest_lifetime(frames.snapshots).drop(columns=["platform", "published_at"])
         checks.append(("lifetime", last.assign(day=_local_day(last["captured_at"], campaign.tz),
                                                 at=last["captured_at"])))
     rows = []
-    for kind, frame in checks:
+    for where, frame in checks:
         frame = frame.assign(engagements=engagements(frame, campaign))
         for _, r in impossible_values(frame, campaign.engagement).iterrows():
             p = posts.loc[r["post_pk"]] if r["post_pk"] in posts.index else pd.Series(dtype=object)
-            when = (f"on {_day_words(r['day'])} (the platform's daily row)" if kind == "daily row"
-                    else f"in its lifetime totals as of {pd.Timestamp(r['at']).tz_convert(campaign.tz):%d %b %Y %H:%M}")
-            reason = (f"{r['metric']} {fmt(r['value'])} > {r['bound_metric']} {fmt(r['bound'])} on post "
-                      f"{_short_id(p.get('post_id', r['post_pk']))} {when}: impossible, a data error "
-                      f"(an export mix-up or a count the platform has not finished correcting)")
+            facts = dict(kind="impossible", metric=r["metric"], value=float(r["value"]),
+                         bound_metric=r["bound_metric"], bound=float(r["bound"]),
+                         post=_short_id(p.get("post_id", r["post_pk"])), where=where,
+                         day=pd.Timestamp(r["day"]).date(),
+                         at=None if where == "daily" else pd.Timestamp(r["at"]).tz_convert(campaign.tz))
             rows.append(dict(detector="impossible", day=pd.Timestamp(r["day"]), influencer=p.get("influencer"),
                              platform=p.get("platform"), account=p.get("account"), post_pk=r["post_pk"],
                              post_id=p.get("post_id"), metric=r["metric"], value=float(r["value"]), typical=np.nan,
-                             score=float(r["value"]) / float(r["bound"]), posts_published=None, reason=reason))
+                             score=float(r["value"]) / float(r["bound"]), posts_published=None,
+                             reason=reason_text(facts, lang), facts=facts))
     return rows
 
 
-def not_scored(frames, inc: pd.DataFrame, campaign: Campaign, min_days: int = MIN_DAYS) -> pd.DataFrame:
+def not_scored(frames, inc: pd.DataFrame, campaign: Campaign, min_days: int = MIN_DAYS,
+               lang: str = "en") -> pd.DataFrame:
     """Series with too few known days for a z-score: influencer, platform, account, metric, days,
-    note. Nothing about them is flagged, which is not the same as nothing being wrong."""
+    note (in ``lang``). Nothing about them is flagged, which is not the same as nothing being wrong."""
     rows = []
     for metric, _, s in _series(frames, inc, campaign):
         n = int(s["value"].notna().sum())
         if n < min_days:
             first = s.iloc[0]
-            label = PLATFORM_LABELS.get(first["platform"], first["platform"])
-            said = f"no day reports {metric}" if n == 0 else f"only {n} days report {metric}"
+            word = _metric_word(metric, lang)
+            said = t("anomaly.no_day", lang, metric=word) if n == 0 else t("anomaly.only_days", lang, n=n, metric=word)
             rows.append(dict(influencer=first["influencer"], platform=first["platform"], account=first["account"],
                              metric=metric, days=n,
-                             note=f"{label}: {said}, too few to say what is typical (needs {min_days})"))
+                             note=t("anomaly.not_scored", lang, platform=platform_name(first["platform"], lang),
+                                    said=said, min_days=min_days)))
     return pd.DataFrame(rows, columns=["influencer", "platform", "account", "metric", "days", "note"])

@@ -1,7 +1,9 @@
 """The Dash app factory and the server entry point.
 
 Pages (dashboard/pages) are layout functions of the URL, so every page load reads the database
-afresh; nothing but a connection pool is kept per process, so several workers show the same data.
+afresh, or the results of its expensive computations from the cache all workers share under the
+data version (dashboard/cache.py); nothing but a connection pool is kept per process, so several
+workers show the same data.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
     the environment. Called in-process without settings, it behaves as on 127.0.0.1: no login
     unless users are configured.
     """
-    from . import auth, downloads, pages
+    from . import auth, cache, downloads, pages
 
     if engine is None:
         engine = store.connect(None)
@@ -37,6 +39,9 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
     # Uploads arrive base64-encoded in callback bodies: 50 MB files need about 67 MB; refuse more
     # before Flask reads it.
     app.server.config["MAX_CONTENT_LENGTH"] = 80 * 1024 * 1024
+    # Beside the database (or REACH_CACHE_DIR), so gunicorn's workers, each of which runs this
+    # factory, find one another's results; an unusable folder only means no cache.
+    cache.install(app.server, engine)
     for page in pages.all_pages():
         dash.register_page(page.SLUG, path=page.PATH, name=page.SLUG, layout=page.layout, order=page.ORDER)
     pages.restore_callbacks()
@@ -91,7 +96,9 @@ def serve(args) -> int:
                REACH_SERVE_HOST=args.host)
     bind = f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}"
     argv = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", bind,
-            "--timeout", "120", "--access-logfile", "-",
+            # An upload may wait up to store.WRITE_WAIT_S for another writer's import to finish:
+            # the worker must outlive that wait, or it would be killed mid-upload.
+            "--timeout", str(int(store.WRITE_WAIT_S) + 120), "--access-logfile", "-",
             # Its control socket sits at one path in $HOME: a second dashboard would fight over it.
             "--no-control-socket", "dashboard.app:create_app()"]
     print(f"Campaign Reach on {url}  ({who}; gunicorn, {workers} workers; Ctrl+C to stop)", flush=True)

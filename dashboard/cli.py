@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -89,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "same as one self-contained, printable page.")
     p.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2025-W01 (default: the latest complete week)")
     p.add_argument("--html", metavar="FILE", help="also write the summary as one self-contained HTML file")
+    p.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help="language of the summary: en (English, the default) or zh (Simplified Chinese)")
     p.add_argument("--config", metavar="FILE", help="campaign config (default: ./campaign.toml or $REACH_CONFIG)")
     _db_args(p)
     p.set_defaults(func=cmd_summary)
@@ -99,8 +102,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2024, help="random seed (default 2024); same seed, same files")
     p.add_argument("--folder", metavar="DIR", help="where to write the files (default: data/demo-exports)")
     p.add_argument("--files-only", action="store_true", help="write the files but do not import them")
+    p.add_argument("--live", action="store_true",
+                   help="play the campaign's last day as if it were happening now: fresh TikTok exports into "
+                        "--inbox every few seconds, imported as `reach watch` would (README: seeing it live)")
+    p.add_argument("--inbox", metavar="DIR", help="--live: the inbox folder (default: data/inbox)")
+    p.add_argument("--every", type=float, default=5.0, metavar="SECONDS", help="--live: seconds between drops (default 5)")
+    p.add_argument("--for", dest="drops", type=int, metavar="N", help="--live: stop after N drops (default: until Ctrl-C)")
+    p.add_argument("--no-watch", action="store_true",
+                   help="--live: only drop the files; import them with `reach watch DIR` yourself")
     _db_args(p)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("watch", help="import export files dropped into an inbox folder, as they arrive",
+                       description="Watch DIR: each export file is imported once it has stopped growing "
+                                   "(--settle), then moved to DIR/processed/, or to DIR/failed/ with "
+                                   "NAME.error.txt saying why; rejected rows are listed in NAME.rejected.txt. "
+                                   "Safe beside the dashboard, uploads, `reach import` and other watchers. "
+                                   "Prints one line per file; Ctrl-C stops between files.")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--settle", default="2s", metavar="TIME",
+                   help="how long a file must stay unchanged before it is imported (default 2s)")
+    p.add_argument("--poll", default="1s", metavar="TIME", help="how often to look (default 1s)")
+    p.add_argument("--once", action="store_true",
+                   help="process what is ready now and exit (for cron); exit status 1 if a file failed")
+    _db_args(p)
+    p.add_argument("--account", metavar="HANDLE", help="account for files whose rows name none (e.g. YouTube Table data)")
+    p.add_argument("--tz", default=os.environ.get("REACH_TZ", "Asia/Shanghai"),
+                   help="timezone of times written without one (default: Asia/Shanghai, the campaign's)")
+    p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("serve", help="serve the dashboard",
                        description="Serve the dashboard on http://127.0.0.1:8050 (loopback only by default).")
@@ -138,6 +167,26 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Counts of accounts, posts, snapshots and days per platform, and recent imports.")
     _db_args(p)
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("collect", help="poll the platforms' APIs and store lifetime snapshots",
+                       description="Poll the YouTube, Instagram, Facebook, X, TikTok and Bilibili APIs for the "
+                                   "roster's accounts and store each answer page as a snapshot file, like an "
+                                   "import. Credentials come from environment variables or a credentials file "
+                                   "outside the repository (docs/collectors.md). One line per platform; exit "
+                                   "status 1 if any platform failed.")
+    p.add_argument("--platform", action="append", default=[], metavar="P",
+                   help="only this platform (repeatable): youtube, instagram, facebook, meta, x, tiktok, bilibili")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--once", action="store_true", help="one run, then exit (the default)")
+    when.add_argument("--every", metavar="DURATION", help="run again every DURATION (15m, 1h, 90s) until Ctrl-C")
+    p.add_argument("--since", metavar="DATE",
+                   help="poll posts published from DATE (YYYY-MM-DD, campaign timezone); 'all' for every post "
+                        "(default: the campaign's start in campaign.toml)")
+    p.add_argument("--credentials", metavar="FILE",
+                   help="credentials file (default: $REACH_CREDENTIALS or ~/.config/campaign-reach/credentials.toml)")
+    p.add_argument("--config", metavar="FILE", help="campaign config (default: ./campaign.toml or $REACH_CONFIG)")
+    _db_args(p)
+    p.set_defaults(func=cmd_collect)
     return parser
 
 
@@ -191,6 +240,8 @@ def _print_results(results, show_rejects: int) -> int:
 def _refresh_rollups(engine, results) -> None:
     """Keep the stored daily rollups current for the accounts these imports touched. The import
     itself has already succeeded: a failure here is reported, not fatal."""
+    import sqlalchemy as sa
+
     from . import config, rollups
 
     ids = [r.import_id for r in results if r.status == "imported"]
@@ -199,8 +250,15 @@ def _refresh_rollups(engine, results) -> None:
     try:
         campaign = config.load()
         rollups.refresh(engine, campaign, rollups.accounts_of_imports(engine, ids))
-    except ReachError as e:
-        print(f"warning: daily rollups not refreshed ({e}); they are recomputed on the next query", file=sys.stderr)
+    except (ReachError, sa.exc.DBAPIError) as e:
+        # Marking the rollups stale makes the next page view rebuild them all, so the pages never
+        # show totals that miss this import; if even that fails, say how to put it right.
+        try:
+            rollups.invalidate(engine)
+            then = "they are rebuilt in full on the next page view"
+        except sa.exc.DBAPIError:
+            then = "pages may miss this import's rows until the next import of these accounts or `reach rebuild`"
+        print(f"warning: daily rollups not refreshed ({e}); {then}", file=sys.stderr)
 
 
 def _parse_time(text: str) -> datetime:
@@ -355,7 +413,7 @@ def cmd_summary(args) -> int:
     frames = queries.load_frames(engine)
     today = _dt.now(campaign.tz).date()
     week = args.week or summary.latest_complete_week(frames, campaign, today)
-    s = summary.build_summary(frames, campaign, week, today=today)
+    s = summary.build_summary(frames, campaign, week, today=today, lang=args.lang)
     print(summary.render_text(s))
     if args.html:
         Path(args.html).write_text(summary.render_html(s), encoding="utf-8")
@@ -371,6 +429,8 @@ def cmd_demo(args) -> int:
 
     from .demo import write_demo
 
+    if args.live:
+        return _demo_live(args)
     folder = Path(args.folder or "data/demo-exports")
     demo = write_demo(folder, seed=args.seed)
     print(f"wrote {len(demo.files)} export files and a roster to {folder}")
@@ -401,6 +461,94 @@ def cmd_demo(args) -> int:
     print(f"demo campaign: {len(results)} files imported ({sum(r.status == 'already imported' for r in results)} "
           f"already there), {failed} failed; roster: {c['influencers']} new influencers, {c['accounts_linked']} accounts")
     return 1 if failed else 0
+
+
+def _duration(text: str, flag: str) -> float:
+    """``2s``, ``500ms``, ``1m`` or plain seconds."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min)?\s*", text or "")
+    if not m:
+        raise ReachError(f"{flag} {text!r} is not a duration like 2s, 500ms or 1m")
+    return float(m.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "min": 60}[m.group(2)]
+
+
+def _watcher(args, inbox: Path, engine, *, settle: float, poll: float, account=None):
+    """A Watcher importing as `reach import` does (the archive, the rollups refreshed after)."""
+    from collectors.pipeline import Importer
+    from collectors.watch import Watcher
+
+    imp = Importer(engine, _archive(engine, args), tz=getattr(args, "tz", "Asia/Shanghai"), account=account)
+
+    def say(line):
+        print(line, flush=True)
+
+    return Watcher(inbox, lambda name, data, shown: imp.import_bytes(name, data, display=shown),
+                   settle=settle, poll_every=poll, after=lambda results: _refresh_rollups(engine, results), out=say)
+
+
+@contextmanager
+def _stop_on_signals(watcher):
+    """The first Ctrl-C (or SIGTERM) stops the watcher between files; a second Ctrl-C at once."""
+    import signal
+    import threading
+
+    def first(signum, frame):
+        if watcher is None or watcher.stopping:
+            raise KeyboardInterrupt
+        print("stopping after the current file (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+        watcher.stop()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+    before = {s: signal.signal(s, first) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
+def cmd_watch(args) -> int:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(args.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ReachError(f"--tz {args.tz!r} is not a timezone name like Asia/Shanghai") from None
+    settle, poll = _duration(args.settle, "--settle"), _duration(args.poll, "--poll")
+    if poll <= 0:
+        raise ReachError("--poll must be more than 0")
+    inbox = Path(args.dir)
+    if not inbox.is_dir():
+        raise ReachError(f"no such folder: {inbox}")
+    engine = _engine(args)
+    watcher = _watcher(args, inbox, engine, settle=settle, poll=poll, account=args.account)
+    with _stop_on_signals(watcher):
+        if args.once:
+            outcomes = watcher.run_once()
+            return 1 if any(not o.result.ok for o in outcomes) else 0
+        print(f"watching {inbox} (settle {settle:g} s, every {poll:g} s); Ctrl-C stops", file=sys.stderr, flush=True)
+        watcher.run()
+    print("stopped", file=sys.stderr)
+    return 0
+
+
+def _demo_live(args) -> int:
+    from . import live_demo
+
+    if args.every < 0:
+        raise ReachError("--every must be 0 or more seconds")
+    inbox = Path(args.inbox or "data/inbox")
+    inbox.mkdir(parents=True, exist_ok=True)
+    engine = _engine(args)
+    watcher = None
+    if not args.no_watch:
+        watcher = _watcher(args, inbox, engine, settle=2.0, poll=min(1.0, args.every or 1.0))
+    with _stop_on_signals(watcher):
+        return live_demo.run(engine, _archive(engine, args), inbox, every=args.every, drops=args.drops,
+                             seed=args.seed, watcher=watcher)
 
 
 def cmd_serve(args) -> int:
@@ -452,6 +600,34 @@ def cmd_users_list(args) -> int:
     for u in sorted(users.values(), key=lambda u: u.name):
         print(f"{u.name:<24} {u.role}")
     return 0
+
+
+def cmd_collect(args) -> int:
+    from datetime import date
+
+    from collectors.api import credentials as api_credentials
+    from collectors.api.run import Runner, base_urls_from_env, data_folders, parse_every, run_loop, select
+
+    from . import config
+
+    every = parse_every(args.every) if args.every else None
+    names = select(args.platform)
+    campaign = config.load(args.config)
+    day = campaign.start
+    if args.since:
+        try:
+            day = None if args.since.lower() == "all" else date.fromisoformat(args.since)
+        except ValueError:
+            raise ReachError(f"--since {args.since!r} is not a date like 2024-12-22, or all") from None
+    since = datetime.combine(day, datetime.min.time(), campaign.tz).astimezone(timezone.utc) if day else None
+    engine = _engine(args)
+    archive = _archive(engine, args)
+    creds = api_credentials.load(args.credentials, forbidden=data_folders(engine, archive))
+    for w in creds.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    runner = Runner(engine, archive, creds, base_urls=base_urls_from_env(), since=since, tz=campaign.timezone,
+                    explicit=bool(args.platform))
+    return run_loop(runner, names, every, refresh=lambda files: _refresh_rollups(engine, files))
 
 
 def cmd_status(args) -> int:

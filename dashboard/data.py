@@ -1,11 +1,13 @@
 """Data for the pages: the engine of the running app, and what changed since the last refresh.
 
 The engine is created once per process from the app's configuration (a connection pool, not
-data); everything shown is read from the database on each request, so every worker of a
-multi-process server shows the same numbers after an import.
+data); everything shown is read from the database, or from the cache shared by every worker
+(dashboard/cache.py) under the data version below, so every worker of a multi-process server
+shows the same numbers after an import.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -31,14 +33,23 @@ def campaign():
 
 
 def version(eng: sa.Engine) -> str:
-    """Changes whenever an import, a roster or a rollup refresh changed what the pages show."""
+    """Changes whenever an import, a roster or a rollup refresh changed what the pages show.
+
+    The same in every process (the shared cache, dashboard/cache.py, keys results by it; Python's
+    ``hash`` of a string differs between processes, so a digest is used). Imports are counted and
+    dated, since ids alone repeat in a database made anew; the roster's effect (names, categories,
+    which account is whose, roster followers) is hashed whole: a roster that moves an account
+    from one influencer to another changes no count."""
+    i, inf, a = store.imports, store.influencers, store.accounts
     with eng.connect() as conn:
-        imports = conn.execute(sa.select(sa.func.count(), sa.func.max(store.imports.c.id))).one()
-        infl = conn.execute(sa.select(sa.func.count()).select_from(store.influencers)).scalar()
-        linked = conn.execute(sa.select(sa.func.count()).select_from(store.accounts)
-                              .where(store.accounts.c.influencer_id.is_not(None))).scalar()
+        imports = conn.execute(sa.select(sa.func.count(), sa.func.max(i.c.id), sa.func.max(i.c.imported_at))).one()
+        people = conn.execute(sa.select(inf.c.id, inf.c.name, inf.c.category).order_by(inf.c.id)).all()
+        accounts = conn.execute(sa.select(a.c.id, a.c.influencer_id, a.c.followers, a.c.handle, a.c.name)
+                                .order_by(a.c.id)).all()
         state = conn.execute(sa.select(store.meta_table.c.value).where(store.meta_table.c.key == "rollup_state")).scalar()
-    return f"{imports[0]}:{imports[1]}:{infl}:{linked}:{hash(state)}"
+    digest = hashlib.sha256(repr((imports[2], [tuple(r) for r in people], [tuple(r) for r in accounts], state))
+                            .encode()).hexdigest()[:16]
+    return f"{imports[0]}:{imports[1]}:{digest}"
 
 
 STALE_HOURS = 36  # data older than this is flagged stale, per platform (Live) and per account (Data)
@@ -97,3 +108,41 @@ def account_freshness(engine: sa.Engine, now: datetime | None = None) -> pd.Data
     return df
 
 
+
+
+SOURCES = ("file", "api")
+
+
+def source_freshness(engine: sa.Engine) -> pd.DataFrame:
+    """Per platform and source ("file": reach import, uploads, reach watch; "api": reach collect):
+    the last successful import, the last failed attempt and its error. A file that holds two
+    platforms (a Meta export with Facebook and Instagram) counts for both; a failure whose file
+    could not be read or detected has no platform and is listed under platform "".
+    ``error_is_latest`` is true when the last attempt failed (the error is newer than the success),
+    which is what the freshness line must make visible."""
+    i, f = store.imports, store.import_failures
+    with engine.connect() as conn:
+        ok = conn.execute(sa.select(i.c.platform, i.c.source, sa.func.max(i.c.imported_at))
+                          .where(i.c.platform.is_not(None)).group_by(i.c.platform, i.c.source)).all()
+        last_fail = (sa.select(f.c.platform, f.c.source, sa.func.max(f.c.id).label("id"))
+                     .group_by(f.c.platform, f.c.source).subquery())
+        bad = conn.execute(sa.select(f.c.platform, f.c.source, f.c.failed_at, f.c.error)
+                           .join(last_fail, last_fail.c.id == f.c.id)).all()
+    rows: dict[tuple[str, str], dict] = {}
+    for platforms, source, at in ok:
+        at = pd.Timestamp(at, tz="UTC")
+        for p in str(platforms).split("+"):  # a ZIP with two platforms is stored as "facebook+instagram"
+            r = rows.setdefault((p, source), dict(last_success=None, last_error_at=None, last_error=None))
+            r["last_success"] = at if r["last_success"] is None else max(r["last_success"], at)
+    for platform, source, at, error in bad:
+        r = rows.setdefault((platform or "", source), dict(last_success=None, last_error_at=None, last_error=None))
+        r["last_error_at"], r["last_error"] = pd.Timestamp(at, tz="UTC"), error
+    cols = ["platform", "source", "last_success", "last_error_at", "last_error", "error_is_latest"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    df = pd.DataFrame([dict(platform=p, source=s, **v) for (p, s), v in rows.items()])
+    df["error_is_latest"] = df["last_error_at"].notna() & (
+        df["last_success"].isna() | (df["last_error_at"] > df["last_success"]))
+    order = {s: n for n, s in enumerate(SOURCES)}
+    df = df.sort_values(["platform", "source"], key=lambda c: c.map(order) if c.name == "source" else c)
+    return df[cols].reset_index(drop=True)

@@ -2,13 +2,18 @@
 
 ``write_demo(folder)`` invents the 2024 Belt and Road "Jin" Hub Online International Communication
 Campaign (launch ceremony 22 Dec 2024 in Yiwu, Jinhua; six weeks, Mon 16 Dec 2024 to Sun 26 Jan
-2025, Asia/Shanghai) as about 40 fictional influencers with 1-3 accounts each on X, Facebook,
+2025, Asia/Shanghai) as about 40 fictional influencers with 1-5 accounts each on X, Facebook,
 Instagram, YouTube, TikTok and LinkedIn, lets their posts collect views along decaying curves, and
 then "downloads" the exports a communications team would have downloaded during the campaign: X
 Content/Overview files (and legacy Tweet activity files for a few accounts), Meta Business Suite
 post exports holding several pages, Meta page-level UTF-16 charts, YouTube Studio ZIPs, TikTok
-post exports and Overview ZIPs, and LinkedIn Page content workbooks. The bytes copy the real
-formats (encodings, BOMs, quoting, line ends, headers, date formats; see shared EXPORTS.md).
+post exports and Overview ZIPs, and LinkedIn Page content workbooks. A dozen accounts of the same
+people on the Chinese platforms add their files: weibo-crawler CSVs named by user id, Douyin
+作品数据 workbooks with counts in 万 (one account's saved by Excel as a GB18030 CSV), Bilibili video
+statistics CSVs in the API's and in Chinese headers, and WeChat 已通知内容 / 未开启通知内容 article
+downloads (totals frozen 7 days after publishing, so the late downloads repeat them) and 流量分析
+traffic by channel. The bytes copy the real formats (encodings, BOMs, quoting, line ends, headers,
+date formats; see shared EXPORTS.md).
 
 The data model is small: ``Influencer`` -> ``Account`` -> ``Post``; a post's lifetime count of a
 metric at time ``t`` is ``final * curve(t - published)`` (most of it in the first two or three
@@ -24,6 +29,7 @@ byte-identical files (ZIP entries carry fixed timestamps, workbook properties fi
 """
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import math
@@ -36,6 +42,8 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from collectors.platforms.weibo import bid_from_mid
+
 TZ = ZoneInfo("Asia/Shanghai")
 START = date(2024, 12, 16)  # Monday, first campaign day
 END = date(2025, 1, 26)  # Sunday, last campaign day
@@ -43,7 +51,8 @@ LAUNCH = date(2024, 12, 22)  # launch ceremony in Yiwu
 FINAL_EXPORT = date(2025, 1, 27)  # everyone downloads once more the day after the campaign
 DAYS = [START + timedelta(days=i) for i in range((END - START).days + 1)]
 
-PLATFORMS = ("x", "facebook", "instagram", "youtube", "tiktok", "linkedin")
+CHINESE_PLATFORMS = ("weibo", "douyin", "bilibili", "wechat")
+PLATFORMS = ("x", "facebook", "instagram", "youtube", "tiktok", "linkedin", *CHINESE_PLATFORMS)
 CATEGORIES = ("official", "merchant", "entrepreneur", "foreign resident", "journalist", "media",
               "international influencer")
 
@@ -101,6 +110,27 @@ INFLUENCERS: list[tuple[str, str, list[tuple[str, str]]]] = [
     ("Chloé Marchesini", "international influencer", [("instagram", "chloe.marchesini")]),
     ("Kofi Asantewaa-Boadu", "international influencer", [("tiktok", "kofi.goes.east")]),
 ]
+# Accounts on the Chinese platforms, held by people of the cast above: (influencer, platform, handle).
+# They are drawn after everyone else from a generator of their own, so adding them left every
+# other account's numbers as they were. Weibo handles are screen names; Bilibili's are UP names.
+CHINESE_ACCOUNTS: list[tuple[str, str, str]] = [
+    ("Jin Hub Campaign Office 金枢传播办公室", "wechat", "jinhub_office"),
+    ("Yiwu Trade Window 义乌商贸之窗", "wechat", "yiwu_tradewindow"),
+    ("Yiwu Market Daily 义乌市场日报", "wechat", "ywmarketdaily"),
+    ("Jin Hub Campaign Office 金枢传播办公室", "weibo", "金枢传播办公室"),
+    ("Yiwu Market Daily 义乌市场日报", "weibo", "义乌市场日报"),
+    ("Xu Qingyan 徐清妍", "weibo", "徐清妍看世界"),
+    ("Chen Xiaofang 陈晓芳", "douyin", "xiaofang_weijin"),
+    ("Fang Lihua 方丽华", "douyin", "lihua_wanju"),
+    ("Gao Yuchen 高宇辰", "douyin", "yuchen_zhibo"),
+    ("Jiang Haoran 蒋浩然", "bilibili", "浩然跨境"),
+    ("Karim Benhadji", "bilibili", "卡里姆在义乌"),
+    ("Belt & Road Bytes", "bilibili", "BeltRoadBytes"),
+]
+WECHAT_UNNOTIFIED = ("ywmarketdaily",)  # pushes nothing to followers: the 未开启通知内容 download
+DOUYIN_GB18030 = ("lihua_wanju",)  # opens the export in Excel and saves it as CSV (GB18030)
+DOUYIN_SECOND_ORDER = ("yuchen_zhibo",)  # the column order with 审核状态 and 封面点击率
+BILIBILI_CHINESE = ("卡里姆在义乌",)  # a script that writes Chinese headers and no uploader id
 # Accounts left out of the roster on purpose, so the dashboard shows "unassigned".
 UNLISTED = {("instagram", "meera.jinhua"), ("tiktok", "wu.hardware.yiwu"), ("x", "PanYifei")}
 # X accounts that still send the legacy analytics.twitter.com "Tweet activity" files.
@@ -117,12 +147,16 @@ META_PORTFOLIOS = {
 META_SOLO = {("facebook", "kariminyiwu"), ("instagram", "maya.lindqvarn")}
 
 # Typical views (impressions for X/LinkedIn) of one post, and engagement shape, per platform.
-PLATFORM_SIZE = {"x": 1500, "facebook": 2500, "instagram": 4000, "youtube": 2500, "tiktok": 7000, "linkedin": 1100}
+PLATFORM_SIZE = {"x": 1500, "facebook": 2500, "instagram": 4000, "youtube": 2500, "tiktok": 7000, "linkedin": 1100,
+                 "weibo": 1800, "douyin": 9000, "bilibili": 3500, "wechat": 1400}
 CATEGORY_SIZE = {"official": 1.6, "merchant": 0.6, "entrepreneur": 0.8, "foreign resident": 1.0,
                  "journalist": 1.4, "media": 3.0, "international influencer": 4.0}
-POSTS_PER_DAY = {"x": 0.75, "facebook": 0.45, "instagram": 0.42, "youtube": 0.14, "tiktok": 0.5, "linkedin": 0.28}
-LIKE_RATE = {"x": 0.015, "facebook": 0.02, "instagram": 0.045, "youtube": 0.035, "tiktok": 0.06, "linkedin": 0.02}
-TAU_HOURS = {"x": 7, "facebook": 14, "instagram": 15, "youtube": 34, "tiktok": 20, "linkedin": 18}
+POSTS_PER_DAY = {"x": 0.75, "facebook": 0.45, "instagram": 0.42, "youtube": 0.14, "tiktok": 0.5, "linkedin": 0.28,
+                 "weibo": 0.8, "douyin": 0.45, "bilibili": 0.15, "wechat": 0.5}
+LIKE_RATE = {"x": 0.015, "facebook": 0.02, "instagram": 0.045, "youtube": 0.035, "tiktok": 0.06, "linkedin": 0.02,
+             "weibo": 0.02, "douyin": 0.05, "bilibili": 0.06, "wechat": 0.015}
+TAU_HOURS = {"x": 7, "facebook": 14, "instagram": 15, "youtube": 34, "tiktok": 20, "linkedin": 18,
+             "weibo": 6, "douyin": 18, "bilibili": 30, "wechat": 16}
 LAUNCH_RATE = {date(2024, 12, 20): 1.3, date(2024, 12, 21): 1.6, LAUNCH: 4.0,
                date(2024, 12, 23): 1.4, date(2024, 12, 24): 1.2}
 LAUNCH_SIZE = {date(2024, 12, 21): 1.4, LAUNCH: 5.0, date(2024, 12, 23): 1.3}
@@ -155,6 +189,15 @@ GOODS = ["Christmas decorations", "scarves", "toys", "hardware tools", "LED ligh
 GOODS_ZH = ["圣诞饰品", "围巾", "玩具", "五金工具", "灯具", "文具", "仿真花", "饰品"]
 CITIES = ["Madrid", "Duisburg", "Dubai", "Almaty", "Lagos", "Warsaw", "Tashkent", "São Paulo", "Riyadh", "Milan"]
 CITIES_ZH = ["马德里", "杜伊斯堡", "华沙", "阿拉木图", "迪拜"]
+# Titles and captions on the Chinese platforms (WeChat article titles, Douyin work names).
+TEXTS_CN = TEXTS_ZH + [
+    "金枢观察｜{city_zh}客商眼中的义乌：{goods_zh}为什么卖得好",
+    "一图读懂“一带一路”金枢国际传播活动",
+    "探访义乌国际商贸城{d}区，{goods_zh}档口的一天 #义乌 #探店",
+    "中欧班列开到{city_zh}，义乌小商品走向世界 #一带一路",
+    "外国博主在义乌：住在金华的第{d}年 #金枢传播",
+    "直播回放｜启动仪式现场，听{city_zh}客商说义乌",
+]
 
 
 # --- data model -------------------------------------------------------------------------------
@@ -281,6 +324,11 @@ def _text(rng: random.Random, d: date, platform: str) -> str:
     return t
 
 
+def _text_cn(rng: random.Random, d: date) -> str:
+    t = rng.choice(TEXTS_CN).format(d=rng.randint(1, 5), goods_zh=rng.choice(GOODS_ZH), city_zh=rng.choice(CITIES_ZH))
+    return t.replace("今天在义乌正式启动", "即将在义乌启动") if d < LAUNCH else t
+
+
 def _account_ids(rng: random.Random, platform: str, handle: str) -> tuple[str, str]:
     """(account id, display name)"""
     if platform == "x":
@@ -294,6 +342,14 @@ def _account_ids(rng: random.Random, platform: str, handle: str) -> tuple[str, s
         return "UC" + "".join(rng.choice(_B64) for _ in range(22)), name
     if platform == "tiktok":
         return _digits(rng, 19, "67"), handle
+    if platform == "weibo":
+        return _digits(rng, 10, "57"), handle  # uid; the crawler names its CSV after it
+    if platform == "douyin":
+        return _digits(rng, 11, "123456789"), handle
+    if platform == "bilibili":
+        return _digits(rng, 9, "123456789"), handle  # mid
+    if platform == "wechat":
+        return "gh_" + "".join(rng.choice("0123456789abcdef") for _ in range(12)), handle
     return _digits(rng, 8), handle.replace("-", " ").title()
 
 
@@ -341,13 +397,37 @@ def _make_post(rng: random.Random, acc: Account, published: datetime) -> Post:
         duration = rng.randint(9, 75)
         url = f"https://www.tiktok.com/@{acc.handle}/video/{pid}"
         final.update(views=views, profile=views * 0.01)
+    elif pf == "weibo":
+        # Post numbers grow with time (about 5.11e15 in December 2024); the link carries its code.
+        pid = str(5_100_000_000_000_000 + (int(published.timestamp()) - 1_733_000_000) * 40_000 + rng.randrange(40_000))
+        kind = "repost" if rng.random() < 0.15 else "original"
+        url = f"https://weibo.com/{acc.account_id}/{bid_from_mid(pid)}"
+    elif pf == "douyin":
+        pid = "74" + _digits(rng, 17, "0123456789")  # the app's id: not in the export
+        url = f"https://www.douyin.com/video/{pid}"
+        kind = rng.choice(["1-3min视频", "短视频", "短视频", "图文"])
+        duration = rng.randint(15, 170) if kind != "图文" else 0
+        final.update(views=views, saves=likes * rng.uniform(0.1, 0.3), follows=views * rng.uniform(0.0005, 0.002),
+                     profile=views * 0.01)
+    elif pf == "bilibili":
+        pid = "BV1" + "".join(rng.choice("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz") for _ in range(9))
+        kind = "video"
+        duration = rng.randint(120, 900)
+        url = f"https://www.bilibili.com/video/{pid}"
+        final.update(views=views, saves=likes * rng.uniform(0.2, 0.5), coins=likes * rng.uniform(0.2, 0.6),
+                     danmaku=views * rng.uniform(0.003, 0.02))
+    elif pf == "wechat":
+        pid, url = "", ""  # __biz_mid_idx and the link: given when the day's articles are pushed (_push_wechat)
+        kind = "article"
+        final.update(views=views, reach=views * rng.uniform(0.66, 0.8), shares=views * rng.uniform(0.03, 0.06),
+                     follows=views * rng.uniform(0.002, 0.01))
     else:  # linkedin
         pid = str((ms << 22) | rng.getrandbits(22))
         kind = rng.choice(["Text", "Image", "Image", "Video", "Article"])
         url = f"https://www.linkedin.com/feed/update/urn:li:activity:{pid}"
         final.update(impressions=views, clicks=views * rng.uniform(0.01, 0.04), follows=views * 0.002,
                      video=views * 0.4 if kind == "Video" else 0)
-    text = _text(rng, d, pf)
+    text = _text_cn(rng, d) if pf in CHINESE_PLATFORMS else _text(rng, d, pf)
     if pf == "youtube":
         text = text.split("\n")[0].split(" #")[0][:90]
     tau = TAU_HOURS[pf] * rng.uniform(0.7, 1.3)
@@ -362,30 +442,59 @@ def build_campaign(seed: int = 2024) -> list[Account]:
     accounts: list[Account] = []
     for name, category, accs in INFLUENCERS:
         for platform, handle in accs:
-            aid, disp = _account_ids(rng, platform, handle)
-            if platform in ("facebook", "instagram"):
-                disp = name  # Page name / account name as people see it
-            elif platform == "linkedin":
-                disp = re.sub(r"\s*[\u4e00-\u9fff]+$", "", name)
-            size = PLATFORM_SIZE[platform] * CATEGORY_SIZE[category] * rng.lognormvariate(0, 0.45)
-            acc = Account(platform, handle, aid, disp, name, category, size,
-                          followers=int(size * rng.uniform(3, 12)), background=size * rng.uniform(0.15, 0.5))
-            rate = POSTS_PER_DAY[platform] * (1.4 if category in ("media", "official") else 1.0)
-            for d in DAYS:
-                n = _poisson(rng, rate * LAUNCH_RATE.get(d, 1.0))
-                if d == LAUNCH:
-                    n = max(n, 1)  # every partner was asked to post about the ceremony
-                for _ in range(n):
-                    if d == LAUNCH and rng.random() < 0.7:
-                        minute = rng.randint(9 * 60, 12 * 60)  # the ceremony is in the morning
-                    else:
-                        minute = rng.randint(7 * 60, 20 * 60 + 30)
-                    pub = datetime.combine(d, time(minute // 60, minute % 60), TZ)
-                    acc.posts.append(_make_post(rng, acc, pub))
-            acc.posts.sort(key=lambda p: (p.published, p.post_id))
-            accounts.append(acc)
+            accounts.append(_new_account(rng, name, category, platform, handle))
+    categories = {name: category for name, category, _ in INFLUENCERS}
+    rng_cn = random.Random(seed * 31 + 5)
+    for name, platform, handle in CHINESE_ACCOUNTS:
+        acc = _new_account(rng_cn, name, categories[name], platform, handle)
+        if platform == "wechat":
+            _push_wechat(rng_cn, acc)
+        accounts.append(acc)
     _plant_corrections(accounts)
     return accounts
+
+
+def _new_account(rng: random.Random, name: str, category: str, platform: str, handle: str) -> Account:
+    aid, disp = _account_ids(rng, platform, handle)
+    if platform in ("facebook", "instagram"):
+        disp = name  # Page name / account name as people see it
+    elif platform == "linkedin":
+        disp = re.sub(r"\s*[\u4e00-\u9fff]+$", "", name)
+    elif platform in ("douyin", "wechat"):
+        disp = (re.findall(r"[\u4e00-\u9fff]+", name) or [name])[-1]
+    size = PLATFORM_SIZE[platform] * CATEGORY_SIZE[category] * rng.lognormvariate(0, 0.45)
+    acc = Account(platform, handle, aid, disp, name, category, size,
+                  followers=int(size * rng.uniform(3, 12)), background=size * rng.uniform(0.15, 0.5))
+    rate = POSTS_PER_DAY[platform] * (1.4 if category in ("media", "official") else 1.0)
+    for d in DAYS:
+        n = _poisson(rng, rate * LAUNCH_RATE.get(d, 1.0))
+        if d == LAUNCH:
+            n = max(n, 1)  # every partner was asked to post about the ceremony
+        for _ in range(n):
+            if d == LAUNCH and rng.random() < 0.7:
+                minute = rng.randint(9 * 60, 12 * 60)  # the ceremony is in the morning
+            else:
+                minute = rng.randint(7 * 60, 20 * 60 + 30)
+            pub = datetime.combine(d, time(minute // 60, minute % 60), TZ)
+            acc.posts.append(_make_post(rng, acc, pub))
+    acc.posts.sort(key=lambda p: (p.published, p.post_id))
+    return acc
+
+
+def _push_wechat(rng: random.Random, acc: Account) -> None:
+    """An Official Account pushes a day's articles together: one push (mid), articles idx 1, 2, …"""
+    biz = base64.b64encode(_digits(rng, 10, "123").encode()).decode()
+    mid = 2_247_483_648 + rng.randint(200, 900)  # push numbers start at 2^31 for every account
+    by_day: dict[date, list[Post]] = {}
+    for p in acc.posts:
+        by_day.setdefault(p.published.date(), []).append(p)
+    for day_posts in by_day.values():
+        mid += 1
+        for idx, p in enumerate(day_posts, 1):
+            p.published = day_posts[0].published
+            sn = "".join(rng.choice("0123456789abcdef") for _ in range(32))
+            p.post_id = f"{biz}_{mid}_{idx}"
+            p.url = f"http://mp.weixin.qq.com/s?__biz={biz}&mid={mid}&idx={idx}&sn={sn}&chksm=0#rd"
 
 
 def _plant_corrections(accounts: list[Account]) -> None:
@@ -701,6 +810,10 @@ def write_linkedin(acc: Account, t: datetime) -> bytes:
                     "All followers", imp, v["video"] if p.kind == "Video" else "", "", v["clicks"],
                     v["clicks"] / imp if imp else 0, v["likes"], v["comments"], v["shares"], v["follows"],
                     eng / imp if imp else 0, p.kind])
+    return _workbook_bytes(wb, t)
+
+
+def _workbook_bytes(wb, t: datetime) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     # openpyxl stamps the save time into docProps/core.xml and the ZIP: pin both to the export moment.
@@ -713,6 +826,182 @@ def write_linkedin(acc: Account, t: datetime) -> bytes:
                 data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(), data)
             members.append((info.filename, data))
     return _zip(members, t)
+
+
+# --- the Chinese platforms ----------------------------------------------------------------------
+
+WEIBO_HEAD = ["id", "bid", "正文", "头条文章url", "原始图片url", "视频url", "位置", "日期", "工具", "点赞数", "评论数",
+              "转发数", "话题", "@用户", "完整日期"]
+WEIBO_SOURCES = [("2803301701", "人民日报"), ("1974576991", "环球时报"), ("2656274875", "央视新闻")]
+
+
+def write_weibo(acc: Account, t: datetime) -> bytes:
+    """dataabc weibo-crawler CSV (``<uid>.csv``): UTF-8 BOM, CRLF, newest first, the id followed by a
+    tab, and for reposts the quoted original in the 源微博 columns (not the account's figures)."""
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(WEIBO_HEAD + ["是否原创", "源用户id", "源用户昵称"] + ["源微博" + h for h in WEIBO_HEAD])
+    for p in reversed(acc.posts_until(t)):
+        v = p.at(t)
+        tags = re.findall(r"#(\S+?)#?(?=\s|$)", p.text)
+        row = [p.post_id + "\t", bid_from_mid(p.post_id), p.text, "", "", "", "义乌" if "义乌" in p.text else "",
+               f"{p.published:%Y-%m-%d}", "iPhone 15 Pro", v["likes"], v["comments"], v["shares"], ",".join(tags), "",
+               f"{p.published:%Y-%m-%d %H:%M:%S}"]
+        if p.kind == "repost":
+            uid, name = WEIBO_SOURCES[int(p.post_id) % len(WEIBO_SOURCES)]
+            src_mid = str(int(p.post_id) - 7_000_000_000)
+            src_at = p.published - timedelta(hours=2)
+            big = int(p.post_id[-6:]) % 90_000 + 10_000
+            row += ["False", uid, name, src_mid + "\t", bid_from_mid(src_mid), "义乌国际商贸城迎来年终采购高峰。", "", "", "",
+                    "", f"{src_at:%Y-%m-%d}", "微博 weibo.com", big, big // 20, big // 8, "", "", f"{src_at:%Y-%m-%d %H:%M:%S}"]
+        else:
+            row += ["True", "", ""] + [""] * len(WEIBO_HEAD)
+        w.writerow(row)
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+DOUYIN_FIRST = ["作品名称", "发布时间", "体裁", "发布状态", "播放量", "完播率", "5s完播率", "作品时长", "2s跳出率", "平均播放时长",
+                "点赞量", "评论量", "分享量", "收藏量", "主页访问量", "粉丝增量"]
+DOUYIN_SECOND = ["作品名称", "发布时间", "体裁", "审核状态", "播放量", "完播率", "5s完播率", "封面点击率", "2s跳出率",
+                 "平均播放时长", "点赞量", "评论量", "收藏量", "分享量", "主页访问量", "粉丝增量"]
+
+
+def _wan(n: int) -> str:
+    """Douyin's display of a count: 12,345 as "1.2万" (one decimal, rounded), smaller ones as they are."""
+    return f"{n / 10000:.1f}万" if n >= 10000 else str(n)
+
+
+def write_douyin(acc: Account, t: datetime) -> bytes:
+    """Douyin 作品数据 export: one row per work, newest first, counts of 10,000 and more in 万. A work
+    published in the last six hours is still 审核中 (left out on import). One account saves it from
+    Excel as CSV (GB18030, CRLF); the others keep the workbook."""
+    second = acc.handle in DOUYIN_SECOND_ORDER
+    head = DOUYIN_SECOND if second else DOUYIN_FIRST
+    rows = [head]
+    for p in reversed(acc.posts_until(t)):
+        v = p.at(t)
+        h = int(p.post_id[-4:])
+        finish, five, bounce = 0.04 + h % 30 / 100, 0.3 + h % 25 / 100, 0.25 + h % 20 / 100
+        length = f"{p.duration // 60:02d}:{p.duration % 60:02d}" if p.duration else "-"
+        reviewing = t - p.published < timedelta(hours=6)
+        status = "审核中" if reviewing else ("公开" if second else "已发布")
+        cells = {"作品名称": p.text, "发布时间": f"{p.published:%Y-%m-%d %H:%M:%S}", "体裁": p.kind, "发布状态": status,
+                 "审核状态": status, "播放量": _wan(v["views"]), "完播率": f"{finish:.1%}" if not second else f"{finish:.4f}",
+                 "5s完播率": f"{five:.1%}" if not second else f"{five:.4f}", "作品时长": length,
+                 "封面点击率": f"{0.05 + h % 9 / 100:.4f}" if p.duration else "-",
+                 "2s跳出率": f"{bounce:.1%}" if not second else f"{bounce:.4f}",
+                 "平均播放时长": f"{max(1.0, p.duration * finish * 3):.1f}s" if p.duration else "-",
+                 "点赞量": _wan(v["likes"]), "评论量": v["comments"], "分享量": v["shares"], "收藏量": v["saves"],
+                 "主页访问量": v["profile"], "粉丝增量": v["follows"]}
+        rows.append([cells[c] for c in head])
+    if acc.handle in DOUYIN_GB18030:
+        buf = io.StringIO(newline="")
+        csv.writer(buf, lineterminator="\r\n").writerows(rows)
+        return buf.getvalue().encode("gb18030")
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "作品数据"
+    for r in rows:
+        ws.append(r)
+    return _workbook_bytes(wb, t)
+
+
+BILIBILI_API = ["bvid", "aid", "title", "pubdate", "view", "danmaku", "reply", "favorite", "coin", "share", "like", "mid",
+                "owner_name"]
+BILIBILI_ZH = ["BV号", "标题", "发布时间", "时长", "播放量", "点赞", "投币", "收藏", "分享", "评论", "弹幕"]
+
+
+def write_bilibili(acc: Account, t: datetime) -> bytes:
+    """A community script's video statistics CSV from the public view API (UTF-8 BOM): the API's field
+    names with epoch pubdate, or (one account's script) Chinese headers with a Beijing time."""
+    zh = acc.handle in BILIBILI_CHINESE
+    rows = [BILIBILI_ZH if zh else BILIBILI_API]
+    for p in reversed(acc.posts_until(t)):
+        v = p.at(t)
+        if zh:
+            rows.append([p.post_id, p.text, f"{p.published:%Y-%m-%d %H:%M:%S}", f"{p.duration // 60}:{p.duration % 60:02d}",
+                         v["views"], v["likes"], v["coins"], v["saves"], v["shares"], v["comments"], v["danmaku"]])
+        else:
+            aid = 113_000_000_000_000 + int(p.published.timestamp()) % 10_000_000 * 97
+            rows.append([p.post_id, aid, p.text, int(p.published.timestamp()), v["views"], v["danmaku"], v["comments"],
+                         v["saves"], v["coins"], v["shares"], v["likes"], acc.account_id, acc.name])
+    return ("\ufeff" + _csv(rows)).encode("utf-8")
+
+
+WECHAT_ARTICLES = ["内容标题", "发表时间", "总阅读人数", "总阅读次数", "总分享人数", "总分享次数", "阅读后关注人数", "送达人数",
+                   "公众号消息阅读次数", "送达阅读率", "首次分享次数", "分享产生阅读次数", "首次分享率", "每次分享带来阅读次数",
+                   "阅读完成率", "内容url"]
+WECHAT_TRAFFIC = ["日期", "阅读次数", "阅读人数", "分享次数", "分享人数", "阅读原文次数", "阅读原文人数", "收藏次数", "收藏人数",
+                  "群发篇", "渠道"]
+WECHAT_CHANNELS = (("公众号消息", 0.52), ("聊天会话", 0.2), ("朋友圈", 0.16), ("推荐", 0.08), ("其他", 0.04))
+
+
+def wechat_frozen_at(p: Post) -> datetime:
+    """WeChat stops updating an article's totals after the publishing day and the six days after it."""
+    return datetime.combine(p.published.date() + timedelta(days=7), time(), TZ)
+
+
+def write_wechat_articles(acc: Account, t: datetime) -> bytes:
+    """内容分析 已通知内容 (or 未开启通知内容) download: one row per article published before the export
+    day, totals of its first 7 days (frozen afterwards), 发表时间 a YYYYMMDD number, rates as fractions."""
+    import openpyxl
+
+    notified = acc.handle not in WECHAT_UNNOTIFIED
+    head = WECHAT_ARTICLES if notified else [h for h in WECHAT_ARTICLES if h not in ("送达人数", "送达阅读率")]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    ws.append(head)
+    for p in reversed([p for p in acc.posts if p.published.date() < t.date()]):
+        v = p.at(min(t, wechat_frozen_at(p)))
+        reads, readers, shares = v["views"], v["reach"], v["shares"]
+        message = int(reads * 0.55)
+        first = int(shares * 0.4)
+        from_shares = int(reads * 0.3)
+        done = 0.5 + int(p.post_id.rsplit("_", 2)[1]) % 25 / 100
+        cells = {"内容标题": p.text, "发表时间": int(f"{p.published:%Y%m%d}"), "总阅读人数": readers, "总阅读次数": reads,
+                 "总分享人数": int(shares * 0.8), "总分享次数": shares, "阅读后关注人数": v["follows"],
+                 "送达人数": acc.followers, "公众号消息阅读次数": message,
+                 "送达阅读率": round(message / acc.followers, 4) if acc.followers else 0, "首次分享次数": first,
+                 "分享产生阅读次数": from_shares, "首次分享率": round(first / message, 4) if message else 0,
+                 "每次分享带来阅读次数": round(from_shares / shares, 4) if shares else 0, "阅读完成率": round(done, 4),
+                 "内容url": p.url}
+        ws.append([cells[h] for h in head])
+    return _workbook_bytes(wb, t)
+
+
+def write_wechat_traffic(acc: Account, t: datetime) -> bytes:
+    """内容分析 流量分析 download: a title line, then per day an all-channels (全部) row and one row per
+    channel. Reads and shares add up over channels; readers do not (全部 has fewer than the sum)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    ws.append([f"{acc.name} 内容分析 流量分析 {START:%Y-%m-%d} 至 {t.date() - timedelta(days=1):%Y-%m-%d}"])
+    ws.append(WECHAT_TRAFFIC)
+    for d in _days(START, t.date() - timedelta(days=1)):
+        v = acc.day(d, t, rng_key=3)
+        reads = v.get("views", 0) + v["background"]
+        shares = v.get("shares", 0) + v["background"] // 30
+        saves = reads // 60
+        pushed = sum(1 for p in acc.posts if p.published.date() == d)
+        parts = []
+        left_r, left_s, left_f = reads, shares, saves
+        for i, (name, share) in enumerate(WECHAT_CHANNELS):
+            last = i == len(WECHAT_CHANNELS) - 1
+            r = left_r if last else int(reads * share)
+            s_ = left_s if last else int(shares * share)
+            f = left_f if last else int(saves * share)
+            left_r, left_s, left_f = left_r - r, left_s - s_, left_f - f
+            parts.append((name, r, s_, f))
+        ws.append([f"{d:%Y-%m-%d}", reads, int(reads * 0.72), shares, int(shares * 0.8), reads // 40, reads // 45,
+                   saves, int(saves * 0.9), pushed, "全部"])
+        for name, r, s_, f in parts:
+            ws.append([f"{d:%Y-%m-%d}", r, int(r * 0.8), s_, int(s_ * 0.85), r // 40, r // 45, f, int(f * 0.9), pushed, name])
+    return _workbook_bytes(wb, t)
 
 
 def write_roster(accounts: list[Account]) -> bytes:
@@ -757,6 +1046,37 @@ def _next_name(used: dict[str, int], path: str) -> str:
     return f"{stem} ({n}).{ext}"
 
 
+def _chinese_exports(accounts: list[Account], rng: random.Random, add) -> None:
+    """The Chinese platforms' downloads, every ten days or so and once after the campaign (their own
+    generator, so the other platforms' files stay as they were). WeChat article downloads made more
+    than a week after an article was published show its frozen first-week totals."""
+    for a in accounts:
+        if a.platform not in CHINESE_PLATFORMS:
+            continue
+        days, d = [], START + timedelta(days=rng.randint(3, 6))
+        while d <= END:
+            days.append(d)
+            d += timedelta(days=rng.randint(8, 12))
+        for d in days + [FINAL_EXPORT]:
+            t = _moment(rng, d)
+            if not a.posts_until(t):
+                continue
+            if a.platform == "weibo":
+                add(t, f"weibo/{a.handle}/{d:%Y%m%d}/{a.account_id}.csv", write_weibo(a, t))
+            elif a.platform == "douyin":
+                ext = "csv" if a.handle in DOUYIN_GB18030 else "xlsx"
+                add(t, f"douyin/{a.handle}/作品数据_{d:%Y%m%d}.{ext}", write_douyin(a, t), a)
+            elif a.platform == "bilibili":
+                add(t, f"bilibili/{a.handle}/video_stats_{d:%Y%m%d}.csv", write_bilibili(a, t),
+                    a if a.handle in BILIBILI_CHINESE else None)
+            else:
+                kind = "未开启通知内容" if a.handle in WECHAT_UNNOTIFIED else "已通知内容"
+                add(t, f"wechat/{a.handle}/{kind}_{d:%Y%m%d}.xlsx", write_wechat_articles(a, t), a)
+        if a.platform == "wechat":
+            t = _moment(rng, FINAL_EXPORT) + timedelta(minutes=4)
+            add(t, f"wechat/{a.handle}/流量分析_{FINAL_EXPORT:%Y%m%d}.xlsx", write_wechat_traffic(a, t), a)
+
+
 def write_demo(folder: Path, seed: int = 2024) -> DemoFiles:
     """Write the demo campaign's exports and roster into ``folder``; return them in import order."""
     folder = Path(folder)
@@ -771,8 +1091,8 @@ def write_demo(folder: Path, seed: int = 2024) -> DemoFiles:
 
     for a in accounts:
         key = (a.platform, a.handle)
-        if a.platform in ("facebook", "instagram"):
-            continue  # exported per Business portfolio below
+        if a.platform in ("facebook", "instagram") or a.platform in CHINESE_PLATFORMS:
+            continue  # exported per Business portfolio below; the Chinese platforms after that
         days = _export_days(rng, key in ACTIVE)
         if key == MISSED[0]:
             days.remove(MISSED[1])
@@ -847,6 +1167,8 @@ def write_demo(folder: Path, seed: int = 2024) -> DemoFiles:
         t = _moment(rng, FINAL_EXPORT) + timedelta(minutes=5)
         name = {"Facebook Page reach": "Reach", "Facebook follows": "Follows", "Instagram reach": "Reach"}[title]
         add(t, f"{platform}/{handle}/{name}.csv", write_meta_chart(a, t, title), a)
+
+    _chinese_exports(accounts, random.Random(seed * 7 + 3), add)
 
     jobs.sort(key=lambda j: (j[0], j[1]))
     files, as_of, owners = [], {}, {}

@@ -11,6 +11,11 @@ like every other path (``/download`` is among its API prefixes: a stranger gets 
 - ``/download/daily.csv?by=influencer,platform``: tidy daily rows (``exports.daily_frame``)
 - ``/download/weekly.csv?by=platform``: ISO weeks (``exports.weekly_frame``)
 - ``/download/posts.csv``: one row per post published in the period (``exports.posts_frame``)
+- ``/download/weekly-{kpis,influencers,posts,mix}.csv?week=2025-W01``: the Weekly page's tables,
+  from the ``summary.Summary`` the page renders (``exports.summary_*_frame``), so the file and the
+  report are the same numbers. Its filters are the page's: the URL's own dates, without the
+  campaign-window default, and no ``week`` means the page's default week. The week's tidy rows are
+  ``/download/daily.csv`` with the week's covered days as ``from``/``to``.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from urllib.parse import parse_qs
 from . import filters as F
 
 KINDS = ("influencers", "daily", "weekly", "posts")
+WEEKLY_KINDS = ("weekly-kpis", "weekly-influencers", "weekly-posts", "weekly-mix")
 GROUPINGS = ("influencer", "category", "account", "platform", "post")  # as `reach export --by`
 DEFAULT_BY = {"daily": ["platform"], "weekly": []}
 
@@ -59,6 +65,15 @@ def frame(kind: str, eng, campaign, f: F.Filters, by=None):
     return exports.weekly_frame(frames, campaign, by=by or DEFAULT_BY["weekly"], sel=sel), sel
 
 
+def summary_table(kind: str, s):
+    """The frame of one table of the weekly summary ``s`` (a ``summary.Summary``)."""
+    from . import exports
+
+    build = {"weekly-kpis": exports.summary_kpis_frame, "weekly-influencers": exports.summary_influencers_frame,
+             "weekly-posts": exports.summary_posts_frame, "weekly-mix": exports.summary_mix_frame}[kind]
+    return build(s)
+
+
 def install(server) -> None:
     """Register the download routes on ``server`` (the Flask app under Dash); once per app."""
     from flask import Response, abort, request
@@ -68,20 +83,35 @@ def install(server) -> None:
 
     from . import data, exports
 
-    def download(kind: str):
-        if kind not in KINDS:
-            abort(404)
-        query = request.query_string.decode("utf-8", "replace")
-        by = grouping(query) if kind in ("daily", "weekly") else []
-        if by is None:
-            return Response(f"by: choose from {', '.join(GROUPINGS)}\n", status=400,
-                            content_type="text/plain; charset=utf-8")
-        df, sel = frame(kind, data.engine(), data.campaign(), F.parse(query), by)
+    def text(message: str, status: int):
+        return Response(message + "\n", status=status, content_type="text/plain; charset=utf-8",
+                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+
+    def csv(df, name: str):
         return Response(exports.to_csv_bytes(df), content_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="{filename(kind, sel, by or DEFAULT_BY.get(kind, ()))}"',
+            "Content-Disposition": f'attachment; filename="{name}"',
             # The numbers change with every import: a cached file would be an old one.
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
         })
+
+    def download(kind: str):
+        if kind not in KINDS + WEEKLY_KINDS:
+            abort(404)
+        query = request.query_string.decode("utf-8", "replace")
+        if kind in WEEKLY_KINDS:
+            from .pages import weekly
+
+            week = (parse_qs(query).get("week") or [None])[0]
+            s, why = weekly.week_summary(week, "?" + query)
+            if s is None:  # no data yet, or a week without any: the reason, in words
+                return text(why, 404)
+            # The week label is validated by summary.build_summary: ASCII like 2025-W01.
+            return csv(summary_table(kind, s), f"campaign-reach-{kind}_{s.week}.csv")
+        by = grouping(query) if kind in ("daily", "weekly") else []
+        if by is None:
+            return text(f"by: choose from {', '.join(GROUPINGS)}", 400)
+        df, sel = frame(kind, data.engine(), data.campaign(), F.parse(query), by)
+        return csv(df, filename(kind, sel, by or DEFAULT_BY.get(kind, ())))
 
     server.add_url_rule("/download/<kind>.csv", "reach_download", download, methods=["GET"])

@@ -30,15 +30,23 @@ def _account_label():
     return sa.func.coalesce(a.handle, a.name, a.account_key).label("account")
 
 
-def posts_frame(engine: sa.Engine) -> pd.DataFrame:
-    """One row per post: its latest lifetime snapshot, or the sum of its daily rows."""
+def posts_frame(engine: sa.Engine, account_pks: list[int] | None = None) -> pd.DataFrame:
+    """One row per post: its latest lifetime snapshot, or the sum of its daily rows; only the
+    posts of these accounts when ``account_pks`` is given (one influencer's panel)."""
     p, a, i = store.posts, store.accounts, store.influencers
     s, d = store.post_snapshots, store.post_days
-    latest = (sa.select(s.c.post_pk, sa.func.max(s.c.captured_at).label("at"))
+
+    def only(q, post_pk):
+        # Also inside the subqueries, so one influencer's posts never group the whole table.
+        return q if account_pks is None else q.where(
+            post_pk.in_(sa.select(p.c.id).where(p.c.account_pk.in_(account_pks))))
+
+    latest = (only(sa.select(s.c.post_pk, sa.func.max(s.c.captured_at).label("at")), s.c.post_pk)
               .group_by(s.c.post_pk).subquery())
     snap = (sa.select(s).join(latest, sa.and_(s.c.post_pk == latest.c.post_pk, s.c.captured_at == latest.c.at))
             .subquery())
-    daily = (sa.select(d.c.post_pk, *[sa.func.sum(d.c[m]).label(m) for m in METRICS if m not in NOT_SUMMED_OVER_DAYS])
+    daily = (only(sa.select(d.c.post_pk, *[sa.func.sum(d.c[m]).label(m) for m in METRICS
+                                           if m not in NOT_SUMMED_OVER_DAYS]), d.c.post_pk)
              .group_by(d.c.post_pk).subquery())
     cols = []
     for m in METRICS:
@@ -51,6 +59,8 @@ def posts_frame(engine: sa.Engine) -> pd.DataFrame:
          .select_from(p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id)
                       .outerjoin(snap, snap.c.post_pk == p.c.id).outerjoin(daily, daily.c.post_pk == p.c.id))
          .order_by(p.c.platform, p.c.published_at, p.c.post_id))
+    if account_pks is not None:
+        q = q.where(p.c.account_pk.in_(account_pks))
     with engine.connect() as conn:
         df = pd.DataFrame(conn.execute(q).mappings().all(), columns=POST_COLUMNS)
     df["published_at"] = pd.to_datetime(df["published_at"]).dt.tz_localize("UTC")
@@ -199,3 +209,88 @@ def to_xlsx_bytes(df: pd.DataFrame, sheet: str = "data") -> bytes:
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         out.to_excel(xl, sheet_name=sheet[:31], index=False)
     return buf.getvalue()
+
+
+# --- the weekly summary's tables (the Weekly page's downloads) --------------------------------
+# Built from a ``summary.Summary``, so a file holds the very numbers the report shows, unformatted:
+# rates and shares as fractions, counts as the engine's sums, platforms as codes like every
+# other export. Value columns that mix rates with counts are object columns of numbers rounded
+# here, because ``to_csv_bytes`` rounds a float column to 4 decimals, too few for a rate.
+
+SUMMARY_KPI_COLUMNS = ["week", "kpi", "label", "unit", "this_week", "this_week_upper", "last_week",
+                       "last_week_upper", "change", "change_unit"]
+SUMMARY_INFLUENCER_COLUMNS = ["week", "rank", "influencer", "platforms", "views", "engagements", "er"]
+SUMMARY_POST_COLUMNS = ["week", "rank", "published", "platform", "influencer", "title", "url", "views", "engagements"]
+SUMMARY_MIX_COLUMNS = ["week", "platform", "views", "share", "counted_as"]
+
+
+def _round(v, digits: int):
+    return v if v is None or isinstance(v, str) else round(float(v), digits)
+
+
+def _exact(values, digits: int) -> pd.Series:
+    return pd.Series([_round(v, digits) for v in values], dtype=object)
+
+
+def summary_kpis_frame(s) -> pd.DataFrame:
+    """The report's KPIs: this week, last week (the same weekdays for a partial week) and the
+    change, in percent for counts and percentage points for rates ("new" when last week was 0,
+    empty when there is no week before; reach, a range, has none)."""
+    ks = s.kpis
+    digits = [6 if k.unit == "rate" else 4 for k in ks]  # a rate is a fraction: 4 decimals would cut it
+    return pd.DataFrame({
+        "week": [s.week] * len(ks),
+        "kpi": [k.key for k in ks],
+        "label": [k.label for k in ks],
+        "unit": [k.unit for k in ks],
+        "this_week": pd.Series([_round(k.value, d) for k, d in zip(ks, digits)], dtype=object),
+        "this_week_upper": _exact([k.upper for k in ks], 4),
+        "last_week": pd.Series([_round(k.previous, d) for k, d in zip(ks, digits)], dtype=object),
+        "last_week_upper": _exact([k.previous_upper for k in ks], 4),
+        "change": _exact([k.change for k in ks], 6),
+        "change_unit": [k.change_unit if k.change is not None else None for k in ks],
+    }, columns=SUMMARY_KPI_COLUMNS)
+
+
+def _platform_codes(labels: str) -> str:
+    from collectors.model import PLATFORM_LABELS
+
+    code = {v: k for k, v in PLATFORM_LABELS.items()}
+    return ", ".join(sorted(code.get(p, p) for p in labels.split(", ") if p))
+
+
+def summary_influencers_frame(s) -> pd.DataFrame:
+    """The report's top influencers by views (impressions where a platform reports no views)."""
+    rows = s.top_influencers
+    return pd.DataFrame({
+        "week": [s.week] * len(rows), "rank": list(range(1, len(rows) + 1)),
+        "influencer": [r.name for r in rows], "platforms": [_platform_codes(r.platforms) for r in rows],
+        "views": pd.array([r.views for r in rows], dtype="Float64"),
+        "engagements": pd.array([r.engagements for r in rows], dtype="Float64"),
+        "er": _exact([r.er for r in rows], 6),
+    }, columns=SUMMARY_INFLUENCER_COLUMNS)
+
+
+def summary_posts_frame(s) -> pd.DataFrame:
+    """The report's top posts published in the week, with their lifetime views as of its last
+    covered day; the whole title and the link as stored (the report shortens and only links web
+    addresses; a CSV cell is text either way)."""
+    rows = s.top_posts
+    return pd.DataFrame({
+        "week": [s.week] * len(rows), "rank": list(range(1, len(rows) + 1)),
+        "published": [p.published for p in rows], "platform": [p.platform for p in rows],
+        "influencer": [p.influencer for p in rows], "title": [p.title for p in rows], "url": [p.url for p in rows],
+        "views": pd.array([p.views for p in rows], dtype="Float64"),
+        "engagements": pd.array([p.engagements for p in rows], dtype="Float64"),
+    }, columns=SUMMARY_POST_COLUMNS)
+
+
+def summary_mix_frame(s) -> pd.DataFrame:
+    """The report's platform mix: each platform's views in the week (impressions where it reports
+    none, said in ``counted_as``) and its share of their total, as a fraction."""
+    rows = s.platform_mix
+    return pd.DataFrame({
+        "week": [s.week] * len(rows), "platform": [m.platform for m in rows],
+        "views": pd.array([m.views for m in rows], dtype="Float64"),
+        "share": _exact([m.share / 100 for m in rows], 6), "counted_as": [m.basis for m in rows],
+    }, columns=SUMMARY_MIX_COLUMNS)

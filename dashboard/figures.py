@@ -1,4 +1,8 @@
-"""Figures: plotly figures from frames (pure functions, no database, no Dash)."""
+"""Figures: plotly figures from frames (pure functions, no database, no Dash).
+
+Dates on the axes are formatted by plotly.js in the browser: in Chinese by the zh-CN locale served
+from dashboard/assets/plotly-locale-zh-cn.js, which a graph uses when its config says so
+(``graph_config``, the one place every page gets a graph's config from)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -19,6 +23,26 @@ PLATFORM_COLOURS = {
     "bilibili": "#999999",
     "wechat": "#117733",
 }
+
+
+# The plotly.js locale of each UI language (dashboard/assets/ registers zh-CN; en-US is built in).
+PLOTLY_LOCALES = {"en": "en-US", "zh": "zh-CN"}
+# A day in hover labels: plotly formats it in the browser with the locale's month names.
+HOVER_DAY = {"en": "%d %b %Y", "zh": "%Y年%-m月%-d日"}
+
+
+def graph_config(lang: str = "en", **extra) -> dict:
+    """A dcc.Graph's config in ``lang``: plotly's own texts (mode bar) and the dates on its axes
+    follow the UI language."""
+    from .i18n import normalise_lang
+
+    return {"displaylogo": False, "responsive": True, "locale": PLOTLY_LOCALES[normalise_lang(lang)], **extra}
+
+
+def hover_day(lang: str) -> str:
+    from .i18n import normalise_lang
+
+    return HOVER_DAY[normalise_lang(lang)]
 
 
 def cumulative_views_figure(df: pd.DataFrame, events=()) -> go.Figure:
@@ -62,7 +86,7 @@ def metric_over_time(df: pd.DataFrame, metric: str, cumulative: bool, events=(),
         fig.add_trace(go.Scatter(
             x=g["day"], y=g["value"], mode="lines", name=platform_name(platform, lang),
             line=dict(color=PLATFORM_COLOURS.get(platform), width=2),
-            hovertemplate="%{x|%d %b %Y}: %{y:,.0f}<extra>%{fullData.name}</extra>",
+            hovertemplate="%{x|" + hover_day(lang) + "}: %{y:,.0f}<extra>%{fullData.name}</extra>",
         ))
     if df.empty:
         # Nothing to draw for this metric (X reports no views): say so, and draw no event lines on
@@ -80,5 +104,36 @@ def metric_over_time(df: pd.DataFrame, metric: str, cumulative: bool, events=(),
         xaxis_title=t("chart.day_axis", lang), yaxis_title=name, hovermode="x unified",
         margin=dict(l=70, r=20, t=80, b=50), legend=dict(orientation="h", y=-0.2), template="plotly_white",
         yaxis=dict(tickformat=",~s"),
+    )
+    return fig
+
+
+def top_influencers_figure(rows: pd.DataFrame, title: str, lang: str = "en") -> go.Figure:
+    """Horizontal bars, largest on top: one bar per influencer, split by platform in the platforms'
+    colours. ``rows``: influencer, platform, value (one row per influencer and platform), already
+    limited to the influencers to show."""
+    from .i18n import fmt_number, platform_name, t
+
+    fig = go.Figure()
+    totals = rows.groupby("influencer")["value"].sum().sort_values(kind="stable")
+    order = list(totals.index)  # plotly draws the first category at the bottom
+    for platform, g in rows.groupby("platform", sort=True):
+        g = g.set_index("influencer").reindex(order).dropna(subset=["value"])
+        fig.add_trace(go.Bar(
+            x=g["value"], y=list(g.index), orientation="h", name=platform_name(platform, lang),
+            marker=dict(color=PLATFORM_COLOURS.get(platform)),
+            customdata=[fmt_number(v, lang) for v in g["value"]],
+            hovertemplate="%{y}: %{customdata}<extra>%{fullData.name}</extra>",
+        ))
+    fig.add_trace(go.Scatter(  # each bar's total at its end
+        x=totals.to_numpy(), y=order, mode="text", text=[fmt_number(v, lang, compact=True) for v in totals],
+        textposition="middle right", showlegend=False, hoverinfo="skip", cliponaxis=False))
+    if rows.empty:
+        fig.add_annotation(text=t("empty.no_match", lang), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+    fig.update_layout(
+        barmode="stack", title=title, template="plotly_white", legend=dict(orientation="h", y=-0.12),
+        margin=dict(l=220, r=60, t=80, b=50), xaxis=dict(tickformat=",~s"),
+        # The order of the totals, not of first appearance across the platforms' traces.
+        yaxis=dict(automargin=True, categoryorder="array", categoryarray=order),
     )
     return fig

@@ -159,6 +159,71 @@ STRINGS: dict[str, dict[str, str]] = {
         "help.wow": "(this week − last week) ÷ last week × 100; \"new\" when last week was 0",
         "help.wow_pp": "this week's rate minus last week's, in percentage points",
         "help.prev": "last week's value (for a partial week: the same weekdays of the week before)",
+        # punctuation that differs between the languages
+        "punct.stop": ".",
+        "punct.semicolon": "; ",
+        "punct.list": ", ",
+        # kiosk: the charts the big screen cycles through (dashboard/pages/live.py)
+        "kiosk.mix": "Platform mix: share of each ISO week's {metric}",
+        "kiosk.top": "Top {n} influencers by {metric}",
+        "kiosk.impressions_note": "impressions stand in for views where a platform reports none",
+        # anomaly reasons (dashboard/anomalies.py); English names metrics by their column
+        "anomaly.robust_z": "{what} vs typical {typical}/day (robust z {score})",
+        "anomaly.hampel": "{what} vs {typical}/day, the median of the {window} days before (Hampel: {score} sigma)",
+        "anomaly.followers": "{value} followers",
+        "anomaly.no_post": "no post published that day",
+        "anomaly.one_post": "{n} post published that day",
+        "anomaly.posts": "{n} posts published that day",
+        "anomaly.hype": "more than the {limit} a day HypeAuditor says ads alone rarely bring",
+        "anomaly.interpolated": "part of this day's value is spread from a snapshot interval longer than a day",
+        "anomaly.corrected": "the platform corrected a count downwards around this day",
+        "anomaly.event": ("{day} is a campaign event day ({label}): a spike is expected on it, "
+                          "and the flag says only that this day stands out"),
+        "anomaly.impossible": ("{metric} {value} > {bound_metric} {bound} on post {post} {when}: impossible, a data "
+                               "error (an export mix-up or a count the platform has not finished correcting)"),
+        "anomaly.on_day": "on {day} (the platform's daily row)",
+        "anomaly.lifetime": "in its lifetime totals as of {time}",
+        "anomaly.not_scored": "{platform}: {said}, too few to say what is typical (needs {min_days})",
+        "anomaly.no_day": "no day reports {metric}",
+        "anomaly.only_days": "only {n} days report {metric}",
+        # the weekly narrative (dashboard/summary.py)
+        "narrative.partial": "This is a partial week ({days}/7 days), compared with the same days of the week before.",
+        "narrative.no_views": "No views or impressions were reported this week.",
+        "narrative.no_before": "{name}: {value} (no week before to compare with).",
+        "narrative.new": "{name}: {value}, new this week (none the week before).",
+        "narrative.steady": "{name} held steady week over week ({value}).",
+        "narrative.rose": "{name} rose {pct} week over week",
+        "narrative.fell": "{name} fell {pct} week over week",
+        "narrative.led_by": ", led by {platform}",
+        "narrative.most_on": ", most of it on {platform}",
+        "narrative.er_held": "engagement rate by views held at {value}",
+        "narrative.er_rose": "engagement rate by views rose {pp} pp to {value}",
+        "narrative.er_fell": "engagement rate by views fell {pp} pp to {value}",
+        "narrative.published": "{posts} posts published by {influencers} influencers",
+        "narrative.top_influencer": "top influencer {name}",
+        "narrative.events": "Events: {events}.",
+        "narrative.event": "{label} ({day})",
+        # the weekly report around the narrative (text and HTML)
+        "summary.compared_first": "nothing: the first week of the campaign",
+        "summary.compared_same_days": "the same days of {week} ({dates})",
+        "summary.dates": "{start} to {end}",
+        "summary.doc_title": "{campaign}: weekly summary {week}",
+        "summary.sub": "Weekly summary {week}, {dates}{badge}. Changes compared with {what}.",
+        "summary.badge": "{partial}: {dates}",
+        "summary.last_week_value": "last week {value}",
+        "summary.posts_by": "By lifetime views as of {day}.",
+        "summary.er": "ER",
+        "summary.counted_views": "views",
+        "summary.counted_impressions": "impressions",
+        "summary.mix_aria": "Platform mix by views",
+        "summary.footer_tz": "Days and ISO weeks (Monday to Sunday) in the campaign timezone, {tz}.",
+        "summary.emv_formula": "EMV formula: {formula}.",
+        "summary.text_head": "Weekly summary {week}: {dates}",
+        "summary.text_partial": ", {partial}: {dates}",
+        "summary.text_compared": "Compared with {what}. Timezone {tz}.",
+        "summary.text_top_influencers": "Top {n} influencers (by views)",
+        "summary.text_top_posts": "Top {n} posts published this week (lifetime views as of {day})",
+        "summary.text_days": "Days and weeks in {tz}.",
     },
     "zh": {
         "app.title": "Campaign Reach 传播效果",
@@ -277,6 +342,65 @@ STRINGS: dict[str, dict[str, str]] = {
         "help.wow": "（本周 − 上周）÷ 上周 × 100；上周为 0 时显示“新增”",
         "help.wow_pp": "本周比率减上周比率，单位为百分点",
         "help.prev": "上周的数值（不完整的周：与上周相同的星期几）",
+        "punct.stop": "。",
+        "punct.semicolon": "；",
+        "punct.list": "、",
+        "kiosk.mix": "平台构成：各 ISO 周{metric}的占比",
+        "kiosk.top": "{metric}前 {n} 名达人",
+        "kiosk.impressions_note": "不提供浏览量的平台以展示次数代替",
+        "anomaly.robust_z": "{what}，通常为每天 {typical}（稳健 z 值 {score}）",
+        "anomaly.hampel": "{what}，前 {window} 天的中位数为每天 {typical}（Hampel 滤波：{score} 个标准差）",
+        "anomaly.followers": "新增粉丝 {value}",
+        "anomaly.no_post": "当天没有发布帖子",
+        "anomaly.one_post": "当天发布了 {n} 条帖子",
+        "anomaly.posts": "当天发布了 {n} 条帖子",
+        "anomaly.hype": "超过每天 {limit}：据 HypeAuditor，仅靠广告很少能达到",
+        "anomaly.interpolated": "当天数值的一部分是从超过一天的快照间隔中分摊而来",
+        "anomaly.corrected": "平台在这一天前后下调了计数",
+        "anomaly.event": "{day}是活动事件日（{label}）：当天出现高峰在预料之中，此标记只说明这一天较为突出",
+        "anomaly.impossible": ("帖子 {post} {when}：{metric} {value} > {bound_metric} {bound}，这不可能，属数据错误"
+                               "（导出文件混淆，或平台尚未修正完毕的计数）"),
+        "anomaly.on_day": "在{day}的平台每日数据中",
+        "anomaly.lifetime": "截至{time}的累计数据中",
+        "anomaly.not_scored": "{platform}：{said}，太少，无法判断正常水平（至少需要 {min_days} 天）",
+        "anomaly.no_day": "没有一天有{metric}数据",
+        "anomaly.only_days": "只有 {n} 天有{metric}数据",
+        "narrative.partial": "本周数据不完整（{days}/7天），与上周相同的几天对比。",
+        "narrative.no_views": "本周没有浏览量或展示次数数据。",
+        "narrative.no_before": "{name}：{value}（没有上周数据可对比）。",
+        "narrative.new": "{name}：{value}，为本周新增（上周为零）。",
+        "narrative.steady": "{name}与上周基本持平（{value}）。",
+        "narrative.rose": "{name}环比上升 {pct}",
+        "narrative.fell": "{name}环比下降 {pct}",
+        "narrative.led_by": "，主要来自 {platform}",
+        "narrative.most_on": "，降幅主要在 {platform}",
+        "narrative.er_held": "按浏览量计算的互动率保持在 {value}",
+        "narrative.er_rose": "按浏览量计算的互动率上升 {pp} 个百分点，至 {value}",
+        "narrative.er_fell": "按浏览量计算的互动率下降 {pp} 个百分点，至 {value}",
+        "narrative.published": "{influencers} 位达人发布了 {posts} 条帖子",
+        "narrative.top_influencer": "浏览量最高的达人：{name}",
+        "narrative.events": "活动事件：{events}。",
+        "narrative.event": "{label}（{day}）",
+        "summary.compared_first": "无（活动的第一周）",
+        "summary.compared_same_days": "{week}的相同日期（{dates}）",
+        "summary.dates": "{start} 至 {end}",
+        "summary.doc_title": "{campaign}：每周总结 {week}",
+        "summary.sub": "每周总结 {week}，{dates}{badge}。变化对比：{what}。",
+        "summary.badge": "{partial}：{dates}",
+        "summary.last_week_value": "上周 {value}",
+        "summary.posts_by": "按截至 {day} 的累计浏览量排序。",
+        "summary.er": "互动率",
+        "summary.counted_views": "浏览量",
+        "summary.counted_impressions": "展示次数",
+        "summary.mix_aria": "按浏览量的平台构成",
+        "summary.footer_tz": "日期与 ISO 周（周一至周日）按活动时区 {tz} 计算。",
+        "summary.emv_formula": "EMV 公式：{formula}。",
+        "summary.text_head": "每周总结 {week}：{dates}",
+        "summary.text_partial": "，{partial}：{dates}",
+        "summary.text_compared": "变化对比：{what}。时区：{tz}。",
+        "summary.text_top_influencers": "浏览量前 {n} 名达人",
+        "summary.text_top_posts": "本周发布的前 {n} 条帖子（按截至 {day} 的累计浏览量）",
+        "summary.text_days": "日期和周按 {tz} 计算。",
     },
 }
 
@@ -544,13 +668,20 @@ def t(key: str, lang: str, **params) -> str:
 
     A key missing in Chinese falls back to English; a key missing in English is a programming
     error and raises KeyError (tests catch it before a user does)."""
+    text = template(key, lang)
+    return text.format(**params) if params else text
+
+
+def template(key: str, lang: str) -> str:
+    """The UI string ``key`` in ``lang`` with its ``{param}`` placeholders unfilled (for a caller
+    that fills them with something other than text, such as HTML it has escaped itself)."""
     lang = normalise_lang(lang)
-    template = STRINGS[lang].get(key)
-    if template is None:
+    text = STRINGS[lang].get(key)
+    if text is None:
         if key not in STRINGS[DEFAULT_LANG]:
             raise KeyError(f"no UI string {key!r}")
-        template = STRINGS[DEFAULT_LANG][key]
-    return template.format(**params) if params else template
+        text = STRINGS[DEFAULT_LANG][key]
+    return text
 
 
 def _lookup(table: dict[str, dict[str, str]], key: str, lang: str) -> str | None:
@@ -818,6 +949,6 @@ def week_label(week: str, days_covered: int | None, lang: str) -> str:
 __all__ = [
     "LANGS", "DEFAULT_LANG", "MISSING", "STRINGS", "PLATFORM_NAMES", "PLATFORM_BRAND_NAMES_ZH", "CATEGORY_NAMES",
     "METRIC_NAMES", "METRIC_HELP", "NUMBER_KINDS", "normalise_lang", "t", "platform_name", "platform_from_label",
-    "category_name", "metric_name", "metric_help", "column_name", "fmt_number", "fmt_range", "fmt_date",
+    "category_name", "metric_name", "metric_help", "column_name", "template", "fmt_number", "fmt_range", "fmt_date",
     "fmt_time", "fmt_datetime", "fmt_ago", "freshness", "partial_label", "week_label",
 ]

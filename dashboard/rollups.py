@@ -40,6 +40,13 @@ def is_current(engine: sa.Engine, campaign: Campaign) -> bool:
         return _state(conn) == fingerprint(campaign)
 
 
+def invalidate(engine: sa.Engine) -> None:
+    """Forget the settings the rollups were computed with: the next ``query`` rebuilds them all
+    (after an import whose refresh failed, stored rows may miss it)."""
+    with store.write_transaction(engine) as conn:
+        conn.execute(store.meta_table.delete().where(store.meta_table.c.key == STATE_KEY))
+
+
 def accounts_of_imports(engine: sa.Engine, import_ids) -> list[int]:
     """Accounts whose observations these imports wrote."""
     ids = [i for i in import_ids if i is not None]
@@ -57,16 +64,22 @@ def accounts_of_imports(engine: sa.Engine, import_ids) -> list[int]:
 
 def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None = None) -> int:
     """Recompute the rollup rows of these accounts (all accounts when None, or when the stored
-    rows were computed with other campaign settings). Returns the rows written."""
+    rows were computed with other campaign settings). Returns the rows written.
+
+    Safe while other processes import and refresh: the rows are written under the store's write
+    lock (store.write_transaction), so two refreshes never interleave their delete and insert, and
+    if any import committed after the rows were computed they are computed again under the lock,
+    where no import can commit. A refresh therefore never stores totals older than the data."""
     if account_pks is not None and not is_current(engine, campaign):
         account_pks = None
     if account_pks == []:
         return 0
-    frames = queries.load_frames(engine, account_pks)  # only the touched accounts' rows
-    inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
-    rows = _rollup_rows(inc, frames.posts, campaign)
+    seen = _imports_mark(engine)
+    rows = _compute(engine, campaign, account_pks)  # outside the lock: imports go on meanwhile
     r = store.daily_rollup
-    with engine.begin() as conn:
+    with store.write_transaction(engine) as conn:
+        if _imports_mark(conn) != seen:
+            rows = _compute(engine, campaign, account_pks)
         if account_pks is None:
             conn.execute(r.delete())
         elif account_pks:
@@ -76,6 +89,22 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
         conn.execute(store.meta_table.delete().where(store.meta_table.c.key == STATE_KEY))
         conn.execute(store.meta_table.insert().values(key=STATE_KEY, value=fingerprint(campaign)))
     return len(rows)
+
+
+def _imports_mark(conn_or_engine) -> tuple:
+    """Changes whenever an import commits (a count, since ids can commit out of order)."""
+    i = store.imports
+    q = sa.select(sa.func.count(), sa.func.max(i.c.id))
+    if isinstance(conn_or_engine, sa.Engine):
+        with conn_or_engine.connect() as conn:
+            return tuple(conn.execute(q).one())
+    return tuple(conn_or_engine.execute(q).one())
+
+
+def _compute(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None) -> list[dict]:
+    frames = queries.load_frames(engine, account_pks)  # only the touched accounts' rows
+    inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
+    return _rollup_rows(inc, frames.posts, campaign)
 
 
 def _rollup_rows(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign) -> list[dict]:

@@ -7,14 +7,19 @@ one self-contained, printable HTML page. Every number comes from the metrics eng
 (dashboard/metrics.py) with its conventions: ISO weeks cut in the campaign timezone, rates as
 ratios of totals, counts compared in percent and rates in percentage points, a partial week
 compared with the same weekdays of the week before, reach only as the honest range.
+
+A ``Summary`` holds data (labels in English, as the exports and downloads read them); the words
+are written when it is rendered, in English or Simplified Chinese (``lang``: the narrative and both
+renderings take it, through dashboard/i18n.py), so one summary can be shown in either language.
 """
 from __future__ import annotations
 
 import html
 import math
 import re
+import string
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import pandas as pd
@@ -24,6 +29,8 @@ from collectors.model import PLATFORM_LABELS
 
 from . import metrics
 from .config import EMV_FORMULA_VERSION, Campaign, Event
+from .i18n import (fmt_date, metric_name, normalise_lang, platform_from_label, platform_name, t, template,
+                   week_label)
 from .metrics import Selection
 
 TOP_N = 5
@@ -105,6 +112,13 @@ class Summary:
     emv_formula: str
     weeks: tuple[str, ...]  # every week with data, for navigation
     notes: tuple[str, ...] = (VIEWS_NOTE, REACH_NOTE, ACTIVE_NOTE)
+    # What the changes compare against, as data, for ``compared_with`` in another language: the
+    # ISO week before (None in the first week) and, when only some of its days count, those days.
+    previous_week: str | None = None
+    previous_days: tuple[date, date] | None = None
+    # Per metric and platform, the change from the week before: what the narrative names.
+    drivers: dict = field(default_factory=dict, compare=False)
+    lang: str = "en"  # the language of ``narrative``, and of the renderings by default
 
     def kpi(self, key: str) -> Kpi:
         return next(k for k in self.kpis if k.key == key)
@@ -155,11 +169,12 @@ def _published_between(posts: pd.DataFrame, tz, lo: date, hi: date) -> pd.DataFr
 
 
 def build_summary(frames, campaign: Campaign, week: str, today: date | None = None,
-                  sel: Selection = Selection()) -> Summary:
+                  sel: Selection = Selection(), lang: str = "en") -> Summary:
     """The summary of one ISO week (``2025-W01``) of ``frames`` (queries.load_frames).
 
     ``today`` makes the week containing it partial (data up to yesterday); ``sel`` narrows the
-    summary to platforms, influencers or categories like a dashboard filter."""
+    summary to platforms, influencers or categories like a dashboard filter; ``lang`` is the
+    language of the narrative and of the renderings ("en" or "zh")."""
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
     posts = frames.posts
     weekly = metrics.weekly_table(inc, posts, campaign, sel=sel, today=today)
@@ -237,22 +252,34 @@ def build_summary(frames, campaign: Campaign, week: str, today: date | None = No
     top_inf = _top_influencers(this)
     top_posts = _top_posts(inc, pub, hi, campaign.engagement)
     events = tuple(e for e in campaign.events if lo <= e.day <= hi)
-    partial_label = f"partial ({days}/7 days)" if partial else ""
+    partial_label = t("week.partial", "en", days=days) if partial else ""
     prev_label = metrics.iso_week(pd.Series([pd.Timestamp(ws - timedelta(days=7))])).iloc[0]
-    if not has_prev:
-        compared = "nothing: the first week of the campaign"
-    elif partial or plo > ws - timedelta(days=7):
-        compared = (f"the same days of {prev_label} ({plo.isoformat()} to {phi.isoformat()})")
-    else:
-        compared = prev_label
+    previous_week = prev_label if has_prev else None
+    previous_days = (plo, phi) if has_prev and (partial or plo > ws - timedelta(days=7)) else None
+    compared = _compared(previous_week, previous_days, "en")
     s = Summary(
         campaign=campaign.name, timezone=campaign.timezone, week=label, week_start=ws,
         week_end=ws + timedelta(days=6), covered_start=lo, covered_end=hi, days_covered=days, partial=partial,
         partial_label=partial_label, compared_with=compared, kpis=kpis, top_influencers=top_inf,
         top_posts=top_posts, platform_mix=mix, events=events, narrative="", emv_formula=EMV_FORMULA_VERSION,
-        weeks=tuple(weekly["week"]),
+        weeks=tuple(weekly["week"]), previous_week=previous_week, previous_days=previous_days, drivers=drivers,
+        lang=normalise_lang(lang),
     )
-    return replace(s, narrative=narrative(s, drivers))
+    return replace(s, narrative=narrative(s, drivers, lang))
+
+
+def _dates(lo: date, hi: date, lang: str) -> str:
+    return t("summary.dates", lang, start=lo.isoformat(), end=hi.isoformat())
+
+
+def _compared(previous_week: str | None, previous_days: tuple[date, date] | None, lang: str) -> str:
+    """What the changes compare against: the week before, only some of its days, or nothing."""
+    if previous_week is None:
+        return t("summary.compared_first", lang)
+    week = week_label(previous_week, None, lang)
+    if previous_days is None:
+        return week
+    return t("summary.compared_same_days", lang, week=week, dates=_dates(*previous_days, lang))
 
 
 def _platform_mix(this: pd.DataFrame) -> tuple[PlatformShare, ...]:
@@ -315,73 +342,87 @@ def _pct(x: float) -> str:
     return f"{abs(x):.0f}%" if abs(x) >= 10 else f"{abs(x):.1f}%"
 
 
-def narrative(s: Summary, drivers: dict | None = None) -> str:
-    """A few sentences by fixed rules: the headline count's change and which platform drove it,
-    engagement rate by views in pp, what was published, the events, and a partial week said so."""
+def narrative(s: Summary, drivers: dict | None = None, lang: str = "en") -> str:
+    """A few sentences by fixed rules, in ``lang``: the headline count's change and which platform
+    drove it, engagement rate by views in pp, what was published, the events, and a partial week
+    said so. Platform and metric names are the UI's (dashboard/i18n.py)."""
     drivers = drivers or {}
+    stop, semi = t("punct.stop", lang), t("punct.semicolon", lang)
     out = []
     if s.partial:
-        out.append(f"This is a partial week ({s.days_covered}/7 days), compared with the same days of the week before.")
+        out.append(t("narrative.partial", lang, days=s.days_covered))
     head = s.kpi("views") if s.kpi("views").value is not None else s.kpi("impressions")
-    name = head.label
+    name = metric_name(head.key, lang)
     if head.value is None:
-        out.append("No views or impressions were reported this week.")
+        out.append(t("narrative.no_views", lang))
     elif head.change is None:
-        out.append(f"{name}: {head.value:,.0f} (no week before to compare with).")
+        out.append(t("narrative.no_before", lang, name=name, value=f"{head.value:,.0f}"))
     elif head.change == "new":
-        out.append(f"{name}: {head.value:,.0f}, new this week (none the week before).")
+        out.append(t("narrative.new", lang, name=name, value=f"{head.value:,.0f}"))
     elif abs(head.change) < FLAT_PERCENT:
-        out.append(f"{name} held steady week over week ({head.value:,.0f}).")
+        out.append(t("narrative.steady", lang, name=name, value=f"{head.value:,.0f}"))
     else:
         rose = head.change > 0
-        sentence = f"{name} {'rose' if rose else 'fell'} {_pct(head.change)} week over week"
+        sentence = t("narrative.rose" if rose else "narrative.fell", lang, name=name, pct=_pct(head.change))
         diffs = {p: d for p, d in drivers.get(head.key, {}).items() if (d > 0) == rose and d != 0}
         if diffs:
             top = max(diffs, key=lambda p: (abs(diffs[p]), p))
-            sentence += (", led by " if rose else ", most of it on ") + PLATFORM_LABELS.get(top, top)
+            sentence += t("narrative.led_by" if rose else "narrative.most_on", lang, platform=platform_name(top, lang))
         out.append(sentence)
     er = s.kpi("er_views")
     if er.value is not None and isinstance(er.change, float):
+        value = f"{er.value * 100:.1f}%"
         if abs(er.change) < FLAT_PP:
-            clause = f"engagement rate by views held at {er.value * 100:.1f}%"
+            clause = t("narrative.er_held", lang, value=value)
         else:
-            clause = f"engagement rate by views {'rose' if er.change > 0 else 'fell'} {abs(er.change):.1f} pp to {er.value * 100:.1f}%"
-        if out and not out[-1].endswith("."):
-            out[-1] += "; " + clause + "."
+            clause = t("narrative.er_rose" if er.change > 0 else "narrative.er_fell", lang,
+                       pp=f"{abs(er.change):.1f}", value=value)
+        if out and not out[-1].endswith(stop):
+            out[-1] += semi + clause + stop
         else:
-            out.append(clause[0].upper() + clause[1:] + ".")
-    elif out and not out[-1].endswith("."):
-        out[-1] += "."
+            out.append(clause[0].upper() + clause[1:] + stop)
+    elif out and not out[-1].endswith(stop):
+        out[-1] += stop
     posts, inf = s.kpi("posts"), s.kpi("active_influencers")
-    out.append(f"{posts.value:,.0f} posts published by {inf.value:,.0f} influencers"
-               + (f"; top influencer {s.top_influencers[0].name}." if s.top_influencers else "."))
+    out.append(t("narrative.published", lang, posts=f"{posts.value:,.0f}", influencers=f"{inf.value:,.0f}")
+               + (semi + t("narrative.top_influencer", lang, name=s.top_influencers[0].name) if s.top_influencers
+                  else "") + stop)
     if s.events:
-        out.append("Events: " + "; ".join(f"{e.label} ({e.day.isoformat()})" for e in s.events) + ".")
-    return " ".join(out)
+        out.append(t("narrative.events", lang, events=semi.join(
+            t("narrative.event", lang, label=e.label, day=_day(e.day, lang)) for e in s.events)))
+    # Chinese runs sentences together; English separates them with a space.
+    return ("" if normalise_lang(lang) == "zh" else " ").join(out)
+
+
+def _day(d: date, lang: str) -> str:
+    """An event's day: ISO in English (as the report always wrote it), 2025年1月15日 in Chinese."""
+    return fmt_date(d, lang) if normalise_lang(lang) == "zh" else d.isoformat()
 
 
 # --- formatting -------------------------------------------------------------------------------
+# Numbers read the same in both languages (1,234 and 6.05%), except the words around them: "new" /
+# 新增, "pp" / 个百分点, "$" / US$ (dashboard/i18n.py).
 
-def _fmt_value(k: Kpi, v: float | None, upper: float | None = None) -> str:
+def _fmt_value(k: Kpi, v: float | None, upper: float | None = None, lang: str = "en") -> str:
     if v is None:
         return "—"
     if k.unit == "rate":
         return f"{v * 100:.2f}%"
     if k.unit == "usd":
-        return f"${v:,.0f}"
+        return t("num.money", lang, value=f"{v:,.0f}")
     if k.unit == "range":
-        return f"{v:,.0f} – {upper:,.0f}" if upper is not None else f"{v:,.0f}"
+        return t("num.range", lang, low=f"{v:,.0f}", high=f"{upper:,.0f}") if upper is not None else f"{v:,.0f}"
     return f"{v:,.0f}"
 
 
-def _fmt_change(k: Kpi) -> str:
+def _fmt_change(k: Kpi, lang: str = "en") -> str:
     c = k.change
     if c is None:
         return "—"
     if c == "new":
-        return "new"
+        return t("num.new", lang)
     if k.change_unit == "pp":
-        return f"{c:+.2f} pp"
+        return t("num.pp", lang, value=f"{c:+.2f}")
     return f"{c:+.1f}%"
 
 
@@ -391,6 +432,29 @@ def _num_cell(v: float | None) -> str:
 
 def _er_cell(v: float | None) -> str:
     return "—" if v is None else f"{v * 100:.2f}%"
+
+
+def _kpi_label(k: Kpi, lang: str) -> str:
+    # The KPI's key names it in the UI's tables; reach is shown as its range.
+    return metric_name("reach_range" if k.key == "reach" else k.key, lang)
+
+
+def _platforms(labels: str, lang: str) -> str:
+    """An influencer's platforms ("TikTok, YouTube", English labels in the data) in ``lang``."""
+    names = [platform_name(platform_from_label(p) or p, lang) for p in labels.split(", ") if p]
+    return t("punct.list", lang).join(names)
+
+
+def _counted_as(basis: str, lang: str) -> str:
+    return t(f"summary.counted_{basis}", lang) if basis in ("views", "impressions") else basis
+
+
+def _lang(s: Summary, lang: str | None) -> str:
+    return normalise_lang(lang if lang is not None else s.lang)
+
+
+def _narrative(s: Summary, lang: str) -> str:
+    return s.narrative if lang == s.lang else narrative(s, s.drivers, lang)
 
 
 def _width(text: str) -> int:
@@ -422,32 +486,61 @@ def _short(text: str, n: int) -> str:
     return text + "…"
 
 
-def render_text(s: Summary) -> str:
-    """The summary for a terminal: aligned columns, thousands separators, ISO dates."""
-    head = f"{s.campaign}\nWeekly summary {s.week}: {s.week_start.isoformat()} to {s.week_end.isoformat()}"
+def render_text(s: Summary, lang: str | None = None) -> str:
+    """The summary for a terminal: aligned columns, thousands separators, ISO dates; in ``lang``
+    (default: the summary's)."""
+    lang = _lang(s, lang)
+
+    def low(key: str) -> str:
+        # A terminal table's headers are lower case, as they always were (Chinese has no case).
+        return t(key, lang).lower()
+
+    none = t("empty.none", lang)
+    head = f"{s.campaign}\n" + t("summary.text_head", lang, week=s.week, dates=_dates(s.week_start, s.week_end, lang))
     if s.partial:
-        head += f", {s.partial_label}: {s.covered_start.isoformat()} to {s.covered_end.isoformat()}"
-    out = [head, f"Compared with {s.compared_with}. Timezone {s.timezone}.", "", s.narrative, "", "KPIs"]
-    out += _table(["", "this week", "last week", "change"],
-                  [[k.label, _fmt_value(k, k.value, k.upper), _fmt_value(k, k.previous, k.previous_upper), _fmt_change(k)]
+        head += t("summary.text_partial", lang, partial=t("week.partial", lang, days=s.days_covered),
+                  dates=_dates(s.covered_start, s.covered_end, lang))
+    compared = _compared(s.previous_week, s.previous_days, lang) if lang != "en" else s.compared_with
+    out = [head, t("summary.text_compared", lang, what=compared, tz=s.timezone), "", _narrative(s, lang), "",
+           t("summary.kpis", lang)]
+    out += _table(["", low("col.this_week"), low("col.last_week"), low("col.change")],
+                  [[_kpi_label(k, lang), _fmt_value(k, k.value, k.upper, lang),
+                    _fmt_value(k, k.previous, k.previous_upper, lang), _fmt_change(k, lang)]
                    for k in s.kpis], right={1, 2, 3})
-    out += ["", f"Top {TOP_N} influencers (by views)"]
-    out += _table(["#", "influencer", "platforms", "views", "engagements", "ER"],
-                  [[str(i), _short(r.name, 32), r.platforms, _num_cell(r.views), _num_cell(r.engagements), _er_cell(r.er)]
-                   for i, r in enumerate(s.top_influencers, 1)], right={0, 3, 4, 5}) if s.top_influencers else ["(none)"]
-    out += ["", f"Top {TOP_N} posts published this week (lifetime views as of {s.covered_end.isoformat()})"]
-    out += _table(["#", "published", "platform", "influencer", "views", "title", "link"],
-                  [[str(i), p.published.isoformat(), PLATFORM_LABELS.get(p.platform, p.platform), _short(p.influencer, 24),
+    out += ["", t("summary.text_top_influencers", lang, n=TOP_N)]
+    out += _table(["#", low("col.influencer"), low("col.platforms"), metric_name("views", lang).lower(),
+                   metric_name("engagements", lang).lower(), t("summary.er", lang)],
+                  [[str(i), _short(r.name, 32), _platforms(r.platforms, lang), _num_cell(r.views),
+                    _num_cell(r.engagements), _er_cell(r.er)]
+                   for i, r in enumerate(s.top_influencers, 1)], right={0, 3, 4, 5}) if s.top_influencers else [none]
+    out += ["", t("summary.text_top_posts", lang, n=TOP_N, day=s.covered_end.isoformat())]
+    out += _table(["#", low("col.published_at"), low("col.platform"), low("col.influencer"),
+                   metric_name("views", lang).lower(), low("col.title"), low("col.url")],
+                  [[str(i), p.published.isoformat(), platform_name(p.platform, lang), _short(p.influencer, 24),
                     _num_cell(p.views), _short(p.title, 40), p.url] for i, p in enumerate(s.top_posts, 1)],
-                  right={0, 4}) if s.top_posts else ["(none)"]
-    out += ["", "Platform mix"]
-    out += _table(["platform", "views", "share", "counted as"],
-                  [[m.label, _num_cell(m.views), f"{m.share:.1f}%", m.basis] for m in s.platform_mix],
-                  right={1, 2}) if s.platform_mix else ["(none)"]
+                  right={0, 4}) if s.top_posts else [none]
+    out += ["", t("summary.platform_mix", lang)]
+    out += _table([low("col.platform"), metric_name("views", lang).lower(), low("col.share"), low("col.basis")],
+                  [[platform_name(m.platform, lang), _num_cell(m.views), f"{m.share:.1f}%", _counted_as(m.basis, lang)]
+                   for m in s.platform_mix], right={1, 2}) if s.platform_mix else [none]
     if s.events:
-        out += ["", "Events"] + [f"{e.day.isoformat()}  {e.label}" for e in s.events]
-    out += ["", *s.notes, f"EMV formula: {s.emv_formula}.", f"Days and weeks in {s.timezone}."]
+        out += ["", t("summary.events", lang)] + [f"{e.day.isoformat()}  {e.label}" for e in s.events]
+    out += ["", *_notes(s, lang), t("summary.emv_formula", lang, formula=s.emv_formula),
+            t("summary.text_days", lang, tz=s.timezone)]
     return "\n".join(out) + "\n"
+
+
+_NOTE_KEYS = {VIEWS_NOTE: "note.views", REACH_NOTE: "note.reach", ACTIVE_NOTE: "note.active"}
+
+
+def _note(text: str, lang: str) -> str:
+    """A note of the summary (English, as built) in ``lang``: the standard ones have translations;
+    any other (the EMV formula version, a note set by hand) is shown as it is."""
+    return t(_NOTE_KEYS[text], lang) if lang != "en" and text in _NOTE_KEYS else text
+
+
+def _notes(s: Summary, lang: str) -> tuple[str, ...]:
+    return tuple(_note(n, lang) for n in s.notes)
 
 
 # --- HTML -------------------------------------------------------------------------------------
@@ -481,12 +574,22 @@ def _e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _t_html(key: str, lang: str, **pieces: str) -> str:
+    """The UI string ``key`` as HTML: its own words escaped, ``pieces`` (HTML already) put in as they are."""
+    out = []
+    for literal, name, spec, _ in string.Formatter().parse(template(key, lang)):
+        out.append(_e(literal))
+        if name is not None:
+            out.append(format(pieces[name], spec or ""))
+    return "".join(out)
+
+
 def _safe_url(url: str) -> str | None:
     # Only web links become links: a "javascript:" URL from an export file must not be clickable.
     return url if re.match(r"^https?://", url or "", re.I) else None
 
 
-def _mix_svg(mix: tuple[PlatformShare, ...]) -> str:
+def _mix_svg(mix: tuple[PlatformShare, ...], lang: str = "en") -> str:
     from .figures import PLATFORM_COLOURS
 
     if not mix:
@@ -494,96 +597,112 @@ def _mix_svg(mix: tuple[PlatformShare, ...]) -> str:
     bar_h, gap, label_w, bar_w = 18, 6, 90, 420
     h = len(mix) * (bar_h + gap)
     top = max(m.share for m in mix) or 1
-    parts = [f'<svg role="img" aria-label="Platform mix by views" '
+    parts = [f'<svg role="img" aria-label="{_e(t("summary.mix_aria", lang))}" '
              f'width="{label_w + bar_w + 70}" height="{h}" viewBox="0 0 {label_w + bar_w + 70} {h}">']
     for i, m in enumerate(mix):
         y = i * (bar_h + gap)
         w = max(1.0, bar_w * m.share / top)
         colour = PLATFORM_COLOURS.get(m.platform, "#888888")
-        parts.append(f'<text x="0" y="{y + 13}">{_e(m.label)}</text>'
+        parts.append(f'<text x="0" y="{y + 13}">{_e(platform_name(m.platform, lang))}</text>'
                      f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{_e(colour)}"/>'
                      f'<text x="{label_w + w + 6:.1f}" y="{y + 13}">{m.share:.1f}%</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _html_table(headers: list[str], body: str) -> str:
+def _html_table(headers: list[str], body: str, lang: str = "en") -> str:
     """A table with a header row; a header ending in "n" (after a space, or "#n") is a number column."""
     if not body:
-        return '<p class="sub">(none)</p>'
+        return f'<p class="sub">{_e(t("empty.none", lang))}</p>'
     cells = "".join(f'<th class="n">{_e(h[:-1].rstrip())}</th>' if h.endswith((" n", "#n")) else f"<th>{_e(h)}</th>"
                     for h in headers)
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render_html(s: Summary) -> str:
+def render_html(s: Summary, lang: str | None = None) -> str:
     """One self-contained page: inline CSS and SVG, no scripts, fonts or stylesheets from anywhere,
-    an A4 print stylesheet; every text from the data or the config is escaped."""
+    an A4 print stylesheet; every text from the data or the config is escaped. In ``lang``
+    (default: the summary's)."""
+    lang = _lang(s, lang)
+
     def change_cell(k: Kpi) -> str:
-        c = _fmt_change(k)
+        c = _fmt_change(k, lang)
         cls = "up" if isinstance(k.change, float) and k.change > 0 else "down" if isinstance(k.change, float) and k.change < 0 else ""
         return f'<span class="{cls}">{_e(c)}</span>'
 
+    def col(key: str, number: bool = False) -> str:
+        return t(key, lang) + (" n" if number else "")
+
     kpis = "".join(
-        f'<div class="kpi" title="{_e(k.note)}"><div class="l">{_e(k.label)}</div>'
-        f'<div class="v">{_e(_fmt_value(k, k.value, k.upper))}</div>'
-        f'<div class="c">{change_cell(k)} · last week {_e(_fmt_value(k, k.previous, k.previous_upper))}</div></div>'
+        f'<div class="kpi" title="{_e(_note(k.note, lang))}">'
+        f'<div class="l">{_e(_kpi_label(k, lang))}</div>'
+        f'<div class="v">{_e(_fmt_value(k, k.value, k.upper, lang))}</div>'
+        f'<div class="c">{change_cell(k)} · '
+        f'{_e(t("summary.last_week_value", lang, value=_fmt_value(k, k.previous, k.previous_upper, lang)))}</div></div>'
         for k in s.kpis)
     inf_rows = "".join(
-        f'<tr><td class="n">{i}</td><td>{_e(r.name)}</td><td>{_e(r.platforms)}</td><td class="n">{_num_cell(r.views)}</td>'
+        f'<tr><td class="n">{i}</td><td>{_e(r.name)}</td><td>{_e(_platforms(r.platforms, lang))}</td>'
+        f'<td class="n">{_num_cell(r.views)}</td>'
         f'<td class="n">{_num_cell(r.engagements)}</td><td class="n">{_er_cell(r.er)}</td></tr>'
         for i, r in enumerate(s.top_influencers, 1))
 
     def post_title(p: PostRow) -> str:
-        text = _e(_short(p.title, 90) or "(untitled)")
+        text = _e(_short(p.title, 90) or t("empty.untitled", lang))
         url = _safe_url(p.url)
         return f'<a href="{_e(url)}" rel="noopener noreferrer">{text}</a>' if url else text
 
     post_rows = "".join(
         f'<tr><td class="n">{i}</td><td class="n">{p.published.isoformat()}</td>'
-        f'<td>{_e(PLATFORM_LABELS.get(p.platform, p.platform))}</td><td>{_e(p.influencer)}</td>'
+        f'<td>{_e(platform_name(p.platform, lang))}</td><td>{_e(p.influencer)}</td>'
         f'<td>{post_title(p)}</td><td class="n">{_num_cell(p.views)}</td><td class="n">{_num_cell(p.engagements)}</td></tr>'
         for i, p in enumerate(s.top_posts, 1))
     mix_rows = "".join(
-        f'<tr><td>{_e(m.label)}</td><td class="n">{_num_cell(m.views)}</td><td class="n">{m.share:.1f}%</td>'
-        f'<td>{_e(m.basis)}</td></tr>' for m in s.platform_mix)
-    events = ("<section><h2>Events</h2><ul>" + "".join(
+        f'<tr><td>{_e(platform_name(m.platform, lang))}</td><td class="n">{_num_cell(m.views)}</td>'
+        f'<td class="n">{m.share:.1f}%</td><td>{_e(_counted_as(m.basis, lang))}</td></tr>' for m in s.platform_mix)
+    events = (f"<section><h2>{_e(t('summary.events', lang))}</h2><ul>" + "".join(
         f"<li>{e.day.isoformat()}: {_e(e.label)}</li>" for e in s.events) + "</ul></section>") if s.events else ""
-    dates = f"{s.week_start.isoformat()} to {s.week_end.isoformat()}"
-    badge = (f' <span class="badge">{_e(s.partial_label)}: {s.covered_start.isoformat()} to '
-             f'{s.covered_end.isoformat()}</span>') if s.partial else ""
-    notes = "".join(f"<p>{_e(n)}</p>" for n in s.notes)
+    dates = _e(_dates(s.week_start, s.week_end, lang))
+    badge = (' <span class="badge">' + _e(t("summary.badge", lang, partial=t("week.partial", lang, days=s.days_covered),
+                                            dates=_dates(s.covered_start, s.covered_end, lang))) + "</span>"
+             ) if s.partial else ""
+    compared = _compared(s.previous_week, s.previous_days, lang) if lang != "en" else s.compared_with
+    sub = _t_html("summary.sub", lang, week=f"<strong>{_e(s.week)}</strong>", dates=dates, badge=badge,
+                  what=_e(compared))
+    notes = "".join(f"<p>{_e(n)}</p>" for n in _notes(s, lang))
     return f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="{'zh-CN' if lang == 'zh' else 'en'}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(s.campaign)}: weekly summary {_e(s.week)}</title>
+<title>{_e(t("summary.doc_title", lang, campaign=s.campaign, week=s.week))}</title>
 <style>{CSS}</style>
 </head>
 <body>
 <main class="page">
 <header>
 <h1>{_e(s.campaign)}</h1>
-<p class="sub">Weekly summary <strong>{_e(s.week)}</strong>, {dates}{badge}. Changes compared with {_e(s.compared_with)}.</p>
+<p class="sub">{sub}</p>
 </header>
-<p class="narrative">{_e(s.narrative)}</p>
-<section><h2>KPIs</h2><div class="kpis">{kpis}</div></section>
-<section><h2>Top {TOP_N} influencers by views</h2>
-{_html_table(["#n", "Influencer", "Platforms", "Views n", "Engagements n", "ER n"], inf_rows)}
+<p class="narrative">{_e(_narrative(s, lang))}</p>
+<section><h2>{_e(t("summary.kpis", lang))}</h2><div class="kpis">{kpis}</div></section>
+<section><h2>{_e(t("summary.top_influencers", lang, n=TOP_N))}</h2>
+{_html_table(["#n", col("col.influencer"), col("col.platforms"), metric_name("views", lang) + " n",
+              metric_name("engagements", lang) + " n", t("summary.er", lang) + " n"], inf_rows, lang)}
 </section>
-<section><h2>Top {TOP_N} posts published this week</h2>
-<p class="sub">By lifetime views as of {s.covered_end.isoformat()}.</p>
-{_html_table(["#n", "Published n", "Platform", "Influencer", "Post", "Views n", "Engagements n"], post_rows)}
+<section><h2>{_e(t("summary.top_posts", lang, n=TOP_N))}</h2>
+<p class="sub">{_e(t("summary.posts_by", lang, day=s.covered_end.isoformat()))}</p>
+{_html_table(["#n", col("col.published_at", True), col("col.platform"), col("col.influencer"), col("col.post"),
+              metric_name("views", lang) + " n", metric_name("engagements", lang) + " n"], post_rows, lang)}
 </section>
-<section><h2>Platform mix</h2>
-{_mix_svg(s.platform_mix)}
-{_html_table(["Platform", "Views n", "Share n", "Counted as"], mix_rows)}
+<section><h2>{_e(t("summary.platform_mix", lang))}</h2>
+{_mix_svg(s.platform_mix, lang)}
+{_html_table([col("col.platform"), metric_name("views", lang) + " n", col("col.share", True), col("col.basis")],
+             mix_rows, lang)}
 </section>
 {events}
 <footer>
-<p>Days and ISO weeks (Monday to Sunday) in the campaign timezone, {_e(s.timezone)}.</p>
-<p>EMV formula: {_e(s.emv_formula)}.</p>
+<p>{_e(t("summary.footer_tz", lang, tz=s.timezone))}</p>
+<p>{_e(t("summary.emv_formula", lang, formula=s.emv_formula))}</p>
 {notes}
 </footer>
 </main>

@@ -6,6 +6,7 @@ that every reason states the number it is about."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 
 import numpy as np
@@ -15,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collectors.model import METRICS
-from dashboard.anomalies import anomalies, flag_outliers, hampel, impossible_values, not_scored, robust_z
+from dashboard.anomalies import (anomalies, flag_outliers, hampel, impossible_values, localise, not_scored,
+                                 robust_z)
 from dashboard.config import Campaign, Event
 from dashboard.queries import Frames
 
@@ -288,6 +290,49 @@ def test_a_group_too_short_to_score_is_listed_not_flagged(small_campaign):
         "Instagram: no day reports engagements, too few to say what is typical (needs 7)"]
 
 
+# --- reasons in Chinese ---------------------------------------------------------------------------
+
+def test_a_follower_spike_reads_in_chinese_with_the_same_numbers(small_campaign):
+    out = anomalies(*small_campaign, lang="zh")
+    row = out[(out["metric"] == "followers_gained") & (out["detector"] == "robust_z")].iloc[0]
+    assert row["reason"] == "新增粉丝 +2,400，通常为每天 116（稳健 z 值 123.2）；当天没有发布帖子"
+
+
+def test_the_launch_day_reason_in_chinese_names_the_metric_and_the_event_day_in_chinese(small_campaign):
+    out = anomalies(*small_campaign, lang="zh")
+    z = out[(out["metric"] == "views") & (out["detector"] == "robust_z")].iloc[0]
+    assert z["reason"].startswith("浏览量 48,000，通常为每天 3,100（稳健 z 值 ")
+    assert z["reason"].endswith("；当天没有发布帖子；2024年12月22日是活动事件日（Launch ceremony, Yiwu）："
+                                "当天出现高峰在预料之中，此标记只说明这一天较为突出")
+    h = out[(out["metric"] == "views") & (out["detector"] == "hampel")].iloc[0]
+    assert h["reason"].startswith("浏览量 48,000，前 7 天的中位数为每天 3,100（Hampel 滤波：+")
+
+
+def test_an_impossible_post_reads_in_chinese_with_both_numbers_and_the_local_time(small_campaign):
+    out = anomalies(*small_campaign, lang="zh")
+    row = out[(out["detector"] == "impossible") & (out["metric"] == "shares")].iloc[0]
+    assert row["reason"] == ("帖子 1870123456… 截至2024年12月27日 04:00的累计数据中：分享数 5,200 > 浏览量 4,100，"
+                             "这不可能，属数据错误（导出文件混淆，或平台尚未修正完毕的计数）")
+
+
+def test_flags_are_the_same_in_both_languages_but_for_the_words_and_localise_rewrites_them(small_campaign):
+    en, zh = anomalies(*small_campaign), anomalies(*small_campaign, lang="zh")
+    pd.testing.assert_frame_equal(en.drop(columns="reason"), zh.drop(columns="reason"))
+    assert (en["reason"] != zh["reason"]).all()
+    # A flag computed once (and cached) is shown in either language from its facts.
+    assert localise(zh, "en")["reason"].tolist() == en["reason"].tolist()
+    assert localise(en, "zh")["reason"].tolist() == zh["reason"].tolist()
+    assert localise(en.iloc[0:0], "zh").empty
+
+
+def test_series_too_short_to_score_are_listed_in_chinese(small_campaign):
+    frames, inc, campaign = small_campaign
+    listed = not_scored(frames, inc[inc["day"] >= "2024-12-18"], campaign, lang="zh")
+    assert listed["note"].tolist() == [
+        "Instagram：只有 6 天有浏览量数据，太少，无法判断正常水平（至少需要 7 天）",
+        "Instagram：没有一天有互动量数据，太少，无法判断正常水平（至少需要 7 天）"]
+
+
 def test_nothing_to_scan_gives_an_empty_frame_with_the_columns():
     empty = Frames(pd.DataFrame(columns=["post_pk", "platform", "post_id", "account", "account_pk", "influencer",
                                          "category", "published_at", "url", "title", "post_type"]),
@@ -319,6 +364,14 @@ def test_the_demo_launch_day_spike_is_flagged_and_explained_as_the_launch(demo_f
     launch = demo_flags[(demo_flags["day"] == pd.Timestamp(LAUNCH)) & (demo_flags["detector"] == "robust_z")]
     assert launch[["influencer", "platform"]].drop_duplicates().shape[0] >= 1
     assert launch["reason"].str.contains("campaign event day (Launch ceremony, Yiwu)", regex=False).all()
+
+
+def test_every_demo_reason_in_chinese_states_its_number_and_no_english_words(demo_flags):
+    for _, r in localise(demo_flags, "zh").iterrows():
+        assert shown(r["value"], signed=r["metric"] == "followers_gained") in r["reason"], r["reason"]
+        # Latin letters only in names: the campaign's event labels, the methods' names and "z".
+        names = " ".join(r["facts"].get("events", ())) + " Hampel HypeAuditor z"
+        assert set(re.findall(r"[A-Za-z]+", r["reason"])) <= set(re.findall(r"[A-Za-z]+", names)), r["reason"]
 
 
 def test_every_demo_reason_states_the_number_it_reports(demo_flags):

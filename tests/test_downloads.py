@@ -194,3 +194,199 @@ def test_the_platforms_download_links_return_weekly_and_daily_rows_per_platform(
         r = client.get(u.path + "?" + u.query)
         assert r.status_code == 200 and r.data.decode("utf-8-sig").startswith("platform,")
     engine.dispose()
+
+
+# --- the Weekly page's tables -----------------------------------------------------------------
+
+def _by_id(component, found=None) -> dict:
+    """Every component with an id in a Dash layout tree."""
+    found = {} if found is None else found
+    if getattr(component, "id", None):
+        found[component.id] = component
+    children = getattr(component, "children", None)
+    for c in children if isinstance(children, (list, tuple)) else [children] if children is not None else []:
+        if hasattr(c, "to_plotly_json"):
+            _by_id(c, found)
+    return found
+
+
+def _get(client, href: str):
+    u = urlsplit(href)
+    return client.get(u.path + "?" + u.query)
+
+
+def _week(frames, week, sel=metrics.Selection()):
+    from datetime import datetime
+
+    from dashboard import summary
+
+    return summary.build_summary(frames, CAMPAIGN, week, today=datetime.now(CAMPAIGN.tz).date(), sel=sel)
+
+
+def test_each_weekly_table_download_is_the_reports_table_for_the_week_and_filters(client, demo):
+    sel = metrics.Selection(platforms=("x", "tiktok"))
+    s = _week(demo[1], "2025-W03", sel)
+    kpis = client.get("/download/weekly-kpis.csv?week=2025-W03&platform=x,tiktok")
+    assert kpis.status_code == 200 and kpis.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert 'filename="campaign-reach-weekly-kpis_2025-W03.csv"' in kpis.headers["Content-Disposition"]
+    assert kpis.data.startswith(b"\xef\xbb\xbfweek,kpi,label,unit,this_week,")
+    rows = _csv(kpis.data)
+    assert list(rows["kpi"]) == [k.key for k in s.kpis] and set(rows["week"]) == {"2025-W03"}
+    def num(cell):
+        return None if cell == "" else float(cell)
+
+    for r, k in zip(rows.itertuples(), s.kpis):
+        for got, want in ((r.this_week, k.value), (r.last_week, k.previous), (r.this_week_upper, k.upper)):
+            # X and TikTok report no reach: an unknown is an empty cell, never 0
+            assert (num(got) is None) == (want is None), (r.kpi, got, want)
+            assert want is None or num(got) == pytest.approx(want, rel=1e-6, abs=1e-4)
+        if k.change is None:
+            assert r.change == "" and r.change_unit == ""
+        else:
+            assert float(r.change) == pytest.approx(k.change, abs=1e-5) and r.change_unit == k.change_unit
+    by_key = rows.set_index("kpi")
+    # A rate keeps 6 decimals in a column of counts (a float column would be cut to 4).
+    assert by_key.loc["er_views", "this_week"] == str(round(s.kpi("er_views").value, 6))
+    assert by_key.loc["er_views", "change_unit"] == "pp" and by_key.loc["views", "change_unit"] == "%"
+
+    inf = _csv(client.get("/download/weekly-influencers.csv?week=2025-W03&platform=x,tiktok").data)
+    assert list(inf.columns) == exports.SUMMARY_INFLUENCER_COLUMNS
+    assert list(inf["influencer"]) == [r.name for r in s.top_influencers]
+    assert list(inf["rank"]) == ["1", "2", "3", "4", "5"]
+    assert [float(v) for v in inf["views"]] == pytest.approx([r.views for r in s.top_influencers], abs=1e-4)
+    assert [float(v) for v in inf["er"]] == pytest.approx([r.er for r in s.top_influencers], abs=1e-6)
+    assert set(inf["platforms"]) <= {"x", "tiktok", "tiktok, x"}  # codes, like every other export
+
+    posts = _csv(client.get("/download/weekly-posts.csv?week=2025-W03&platform=x,tiktok").data)
+    assert list(posts["url"]) == [p.url for p in s.top_posts] and len(posts) == 5
+    assert list(posts["published"]) == [p.published.isoformat() for p in s.top_posts]
+    assert posts["published"].between("2025-01-13", "2025-01-19").all()
+    assert [float(v) for v in posts["views"]] == pytest.approx([p.views for p in s.top_posts], abs=1e-4)
+
+    mix = _csv(client.get("/download/weekly-mix.csv?week=2025-W03&platform=x,tiktok").data)
+    assert list(mix["platform"]) == [m.platform for m in s.platform_mix] and set(mix["platform"]) == {"x", "tiktok"}
+    assert sum(float(v) for v in mix["share"]) == pytest.approx(1.0, abs=1e-5)
+    assert dict(zip(mix["platform"], mix["counted_as"])) == {"x": "impressions", "tiktok": "views"}
+
+
+def test_the_weekly_numbers_add_up_from_the_weeks_tidy_rows(client, demo):
+    """Recomputed from the tidy daily rows the page offers: the week's KPIs are their sums, last
+    week's the sums of the week before, and the mix each platform's views (impressions for X)."""
+    from dashboard import filters as F
+    from dashboard.pages import weekly
+
+    s = _week(demo[1], "2025-W02", metrics.Selection(platforms=("x", "tiktok", "youtube")))
+    hrefs = weekly.download_hrefs(F.parse("?platform=x,tiktok,youtube"), s)
+    tidy = client.get(hrefs["weekly-download-tidy"])
+    assert tidy.status_code == 200
+    assert "daily-by-influencer-platform_2025-01-06_2025-01-12.csv" in tidy.headers["Content-Disposition"]
+    days = pd.read_csv(io.BytesIO(tidy.data), encoding="utf-8-sig")
+    assert sorted(days["date"].unique()) == [f"2025-01-{d:02d}" for d in range(6, 13)]
+    kpis = _csv(_get(client, hrefs["weekly-csv-kpis"]).data).set_index("kpi")
+    for m in ("views", "impressions", "engagements", "emv_usd"):
+        assert float(kpis.loc[m, "this_week"]) == pytest.approx(days[m].sum(), abs=0.01), m
+    before = pd.read_csv(io.BytesIO(client.get("/download/daily.csv?from=2024-12-30&to=2025-01-05"
+                                               "&platform=x,tiktok,youtube").data), encoding="utf-8-sig")
+    assert float(kpis.loc["views", "last_week"]) == pytest.approx(before["views"].sum(), abs=0.01)
+    change = (days["views"].sum() - before["views"].sum()) / before["views"].sum() * 100
+    assert float(kpis.loc["views", "change"]) == pytest.approx(change, abs=1e-4)
+    er = days["engagements"][days["views"].notna()].sum() / days["views"].sum()
+    assert float(kpis.loc["er_views", "this_week"]) == pytest.approx(er, abs=1e-6)
+
+    mix = _csv(_get(client, hrefs["weekly-csv-mix"]).data).set_index("platform")
+    per = days.groupby("platform")[["views", "impressions"]].sum(min_count=1)
+    for p, row in mix.iterrows():
+        basis = per.loc[p, "views"] if row["counted_as"] == "views" else per.loc[p, "impressions"]
+        assert float(row["views"]) == pytest.approx(basis, abs=0.01), p
+        assert float(row["share"]) == pytest.approx(basis / sum(
+            per.loc[q, "views"] if mix.loc[q, "counted_as"] == "views" else per.loc[q, "impressions"]
+            for q in mix.index), abs=1e-6)
+
+
+def printed_kpis(text: str) -> list[list[str]]:
+    """The KPI table of `reach summary`'s output: label, this week, last week, change per row."""
+    table = text.split("\nKPIs\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    widths = [len(dashes) for dashes in table[1].split("  ")]  # the rule under the header
+    rows = []
+    for line in table[2:]:
+        cells, at = [], 0
+        for w in widths:
+            cells.append(line[at:at + w].strip())
+            at += w + 2
+        rows.append(cells)
+    return rows
+
+
+def kpis_as_printed(data: bytes) -> list[list[str]]:
+    """The KPIs download's rows written the way the text summary writes numbers: thousands
+    separators, rates as percent with 2 decimals, changes in % or pp, an unknown as a dash."""
+    def shown(value, unit, upper=""):
+        if value == "":
+            return "—"
+        v = float(value)
+        if unit == "rate":
+            return f"{v * 100:.2f}%"
+        if unit == "usd":
+            return f"${v:,.0f}"
+        return f"{v:,.0f}" + (f" – {float(upper):,.0f}" if upper else "")
+
+    out = []
+    for r in _csv(data).itertuples():
+        change = ("—" if r.change == "" else r.change if r.change == "new" else
+                  f"{float(r.change):+.2f} pp" if r.change_unit == "pp" else f"{float(r.change):+.1f}%")
+        out.append([r.label, shown(r.this_week, r.unit, r.this_week_upper),
+                    shown(r.last_week, r.unit, r.last_week_upper), change])
+    return out
+
+
+def test_the_weekly_kpis_download_shows_what_reach_summary_prints(client, demo_db, capsys):
+    assert reach(["summary", "--db", str(demo_db), "--config", str(ROOT / "campaign.toml"), "--week", "2025-W02"]) == 0
+    printed = printed_kpis(capsys.readouterr().out)
+    got = kpis_as_printed(client.get("/download/weekly-kpis.csv?week=2025-W02").data)
+    assert len(printed) == 9 and printed[0][0] == "Views" and printed[-1][1].count("–") == 1
+    assert got == printed
+
+
+def test_the_weekly_pages_links_carry_its_filters_and_follow_the_week_picker(demo):
+    from dashboard.pages import weekly
+
+    app = create_app(demo[0])
+    app.server.config["REACH_CONFIG"] = str(ROOT / "campaign.toml")
+    client = app.server.test_client()
+    with app.server.test_request_context("/weekly"):
+        found = _by_id(weekly.layout(week="2025-W02", platform="x", lang="zh"))
+        assert found["weekly-csv-kpis"].children == "关键指标"
+        assert found["weekly-csv-mix"].to_plotly_json()["props"]["aria-label"] == "下载 CSV：平台构成"
+        first = {i: found[i].href for i in weekly.LINK_IDS}
+        report, *hrefs = weekly.pick_week("2025-W03", "?platform=x")
+        picked = dict(zip(weekly.LINK_IDS, hrefs))
+    assert "Weekly summary <strong>2025-W03</strong>" in report
+    for id_, kind, _ in weekly.TABLES:
+        assert urlsplit(first[id_]).path == f"/download/{kind}.csv"
+        assert "week=2025-W02" in first[id_] and "platform=x" in first[id_]
+        assert "week=2025-W03" in picked[id_] and "platform=x" in picked[id_]
+        rows = _csv(_get(client, picked[id_]).data)
+        assert set(rows["week"]) == {"2025-W03"}
+    assert "from=2025-01-06&to=2025-01-12" in first["weekly-download-tidy"]
+    assert "from=2025-01-13&to=2025-01-19" in picked["weekly-download-tidy"]
+    tidy = _csv(_get(client, picked["weekly-download-tidy"]).data)
+    assert set(tidy["platform"]) == {"x"} and tidy["date"].min() == "2025-01-13" and tidy["date"].max() == "2025-01-19"
+
+
+def test_a_weekly_download_for_a_week_without_data_says_so_in_words(client):
+    r = client.get("/download/weekly-mix.csv?week=2031-W01")
+    assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/plain")
+    assert b"week 2031-W01 has no campaign data; weeks with data: 2024-W51" in r.data
+    r = client.get("/download/weekly-kpis.csv?week=%3Cscript%3E")
+    assert r.status_code == 404 and b"is not an ISO week like 2025-W01" in r.data
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_formula_in_a_top_posts_title_is_neutralised(demo):
+    from dataclasses import replace
+
+    s = _week(demo[1], "2025-W03")
+    evil = replace(s.top_posts[0], title="=HYPERLINK(\"http://evil\")", influencer="@admin")
+    data = exports.to_csv_bytes(downloads.summary_table("weekly-posts", replace(s, top_posts=(evil,))))
+    row = _csv(data).iloc[0]
+    assert row["title"] == "'=HYPERLINK(\"http://evil\")" and row["influencer"] == "'@admin"

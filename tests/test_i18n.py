@@ -65,7 +65,7 @@ def test_every_english_string_has_a_chinese_translation_and_nothing_only_in_chin
 
 def test_chinese_strings_that_are_not_names_are_actually_translated():
     # Keys whose text may legitimately be the same in both languages (symbols and language names).
-    same_ok = {"lang.en", "lang.zh", "col.rank", "num.range"}
+    same_ok = {"lang.en", "lang.zh", "col.rank", "num.range", "fresh.source.api"}
     same = [k for k in i18n.STRINGS["en"] if k not in same_ok and i18n.STRINGS["en"][k] == i18n.STRINGS["zh"][k]]
     assert same == []
     for table in (i18n.METRIC_NAMES, i18n.METRIC_HELP, i18n.CATEGORY_NAMES):
@@ -395,3 +395,37 @@ def test_the_chinese_week_uses_the_iso_year_of_the_label():
 def test_a_malformed_week_is_refused(bad):
     with pytest.raises(ValueError):
         week_label(bad, 7, "en")
+
+
+# --- templates and the plotly locale ------------------------------------------------------------
+
+def test_a_template_is_the_string_with_its_placeholders_unfilled_falling_back_to_english(monkeypatch):
+    assert i18n.template("summary.sub", "zh") == "每周总结 {week}，{dates}{badge}。变化对比：{what}。"
+    zh = dict(i18n.STRINGS["zh"])
+    del zh["summary.sub"]
+    monkeypatch.setitem(i18n.STRINGS, "zh", zh)
+    assert i18n.template("summary.sub", "zh") == i18n.STRINGS["en"]["summary.sub"]
+    with pytest.raises(KeyError):
+        i18n.template("summary.nope", "en")
+
+
+def test_every_graph_is_configured_for_the_plotly_locale_of_its_language():
+    from dashboard.figures import graph_config
+
+    assert graph_config("zh")["locale"] == "zh-CN" and graph_config("zh-CN")["locale"] == "zh-CN"
+    assert graph_config("en")["locale"] == "en-US"
+    assert graph_config("zh", displayModeBar=False)["displayModeBar"] is False
+    # No page builds a graph's config by hand (it would miss the locale).
+    for page in (ROOT / "dashboard" / "pages").glob("*.py"):
+        for call in re.findall(r"dcc\.Graph\((.*?)className", page.read_text(encoding="utf-8"), re.S):
+            assert "config=" in call and "displaylogo" not in call, page.name
+
+
+def test_the_zh_cn_plotly_locale_is_served_locally_with_chinese_months_and_its_licence():
+    js = (ROOT / "dashboard" / "assets" / "plotly-locale-zh-cn.js").read_text(encoding="utf-8")
+    assert "MIT License" in js and "Plotly Technologies Inc." in js
+    assert "name: 'zh-CN'" in js and "moduleType: 'locale'" in js
+    assert "'12月'" in js and "dayMonth: '%-m月%-d日'" in js
+    # Registered with plotly.js whichever of the two loads first; nothing fetched from anywhere.
+    assert "Plotly.register(locale)" in js and "window.PlotlyLocales" in js
+    assert not re.search(r"https?://|import\s|fetch\(|XMLHttpRequest", js.split("*/", 1)[1])

@@ -19,7 +19,7 @@ from collectors import store
 from collectors.archive import Archive, sha256
 from collectors.pipeline import Importer
 from conftest import sample
-from dashboard import auth, config, rollups
+from dashboard import auth, config, queries, rollups
 from dashboard import data as dashboard_data
 from dashboard.app import create_app
 from dashboard.pages import data as page
@@ -185,6 +185,63 @@ def test_a_rollup_refresh_that_fails_after_a_good_import_is_reported_and_the_imp
     assert "daily totals were not updated (database is locked)" in text_of(page.results_view(results, "en", problem))
 
 
+# --- files that name no account: the Account field --------------------------------------------
+
+def yt_totals(rows=(("2025-01-02", "120"), ("2025-01-03", "80"))) -> bytes:
+    """YouTube Studio's Totals.csv: days and views, and no word of whose channel it is."""
+    return ("Date,Views\n" + "".join(f"{d},{v}\n" for d, v in rows)).encode()
+
+
+def accounts(eng) -> set[tuple[str, str | None]]:
+    with eng.connect() as c:
+        return set(c.execute(sa.select(store.accounts.c.platform, store.accounts.c.handle)).all())
+
+
+def test_the_account_field_is_cleaned_like_a_typed_handle_and_empty_means_none():
+    assert page.clean_account("  GlobalBazaarTV \n") == "GlobalBazaarTV"
+    assert page.clean_account("Global\x00Bazaar\tTV") == "GlobalBazaarTV"
+    for empty in (None, "", "   ", 42, ["x"]):
+        assert page.clean_account(empty) is None
+    assert len(page.clean_account("a" * 500)) == page.ACCOUNT_MAX_CHARS
+
+
+def test_a_file_that_names_no_account_gets_advice_a_web_user_can_follow_and_the_advice_is_true(eng, archive):
+    [r] = upload(eng, archive, ("Totals.csv", yt_totals()))
+    assert r.status == "imported" and r.unknown_account and "--account" in r.line()  # the CLI's words
+    shown = text_of(page.result_view(r, "en"))
+    assert shown.startswith("Imported: Totals.csv: youtube youtube.totals: 2 account-days; 0 rows rejected")
+    assert "--account" not in shown and "(name it with" not in shown
+    assert "Totals.csv names no account, so its rows were stored under the account 'unknown' (YouTube)" in shown
+    assert "Account field" in shown and "roster" in shown
+    zh = text_of(page.result_view(r, "zh"))
+    assert "--account" not in zh and "“账号”栏" in zh and "达人名单" in zh
+    # "Dropping the same file again changes nothing", even with the field filled in:
+    [again] = upload(eng, archive, ("Totals.csv", yt_totals()), account="GlobalBazaarTV")
+    assert again.status == "already imported" and ("youtube", "GlobalBazaarTV") not in accounts(eng)
+    # "link the YouTube account 'unknown' to them in the roster (a row with ... the handle unknown)":
+    ok, _ = page.import_roster_upload(eng, archive, "roster.csv",
+                                      as_upload(b"name,platform,handle\nGlobal Bazaar TV,youtube,unknown\n"))
+    assert ok
+    owners = queries.load_frames(eng).accounts.set_index("account")["influencer"]
+    assert owners["unknown"] == "Global Bazaar TV"
+
+
+def test_the_account_field_names_the_account_of_rows_that_name_none_and_no_other(eng, archive):
+    totals, x = upload(eng, archive, ("Totals.csv", yt_totals()),
+                       (X_NAME, x_content([("1870000000000000001", 1200, 30)])), account=" GlobalBazaarTV ")
+    assert totals.status == x.status == "imported" and not totals.unknown_account
+    assert "names no account" not in text_of(page.result_view(totals, "en"))
+    # The X rows name their account (in their links) and keep it.
+    assert accounts(eng) == {("youtube", "GlobalBazaarTV"), ("x", "jinhub_yiwu")}
+
+
+def test_the_upload_callback_passes_the_account_field_to_the_import(eng):
+    with dashboard_app_context(eng, role="editor"):
+        result, _, _ = page.upload_files([as_upload(yt_totals())], ["Totals.csv"], "?lang=zh", 0, "  @GlobalBazaarTV ")
+    assert "未注明账号的文件使用的账号：@GlobalBazaarTV" in text_of(result)
+    assert accounts(eng) == {("youtube", "GlobalBazaarTV")}  # the store drops the @ of a handle
+
+
 # --- roster -----------------------------------------------------------------------------------
 
 def test_a_roster_upload_links_accounts_and_a_broken_roster_says_why_in_words(eng, archive):
@@ -253,10 +310,14 @@ def test_the_page_shows_the_size_limit_and_a_viewer_gets_a_disabled_upload_and_a
     up = next(c for c in walk(lay) if getattr(c, "id", None) == "data-upload")
     assert up.max_size == page.MAX_UPLOAD_BYTES and up.multiple and not up.disabled
     assert "at most 50 MB per file" in text_of(lay)
+    field = next(c for c in walk(lay) if getattr(c, "id", None) == "data-account")
+    assert not field.disabled and field.value == "" and field.maxLength == page.ACCOUNT_MAX_CHARS
+    assert "Account (optional)" in text_of(lay) and "Only for files that name no account" in text_of(lay)
     with dashboard_app_context(eng, role="viewer"):
         lay = page.layout(lang="zh")
     assert next(c for c in walk(lay) if getattr(c, "id", None) == "data-upload").disabled
-    assert "只有编辑者" in text_of(lay)
+    assert next(c for c in walk(lay) if getattr(c, "id", None) == "data-account").disabled
+    assert "只有编辑者" in text_of(lay) and "账号（可选）" in text_of(lay)
 
 
 def walk(component):
@@ -296,7 +357,8 @@ def test_a_logged_in_viewer_posting_an_upload_gets_the_refusal_and_the_database_
                         "value": [as_upload(x_content([("1870000000000000001", 1200, 30)]))]}],
             "state": [{"id": "data-upload", "property": "filename", "value": [X_NAME]},
                       {"id": "url", "property": "search", "value": ""},
-                      {"id": "data-stamp", "property": "data", "value": 0}],
+                      {"id": "data-stamp", "property": "data", "value": 0},
+                      {"id": "data-account", "property": "value", "value": ""}],
             "changedPropIds": ["data-upload.contents"]}
     answers = {}
     for name in ("vic", "alice"):
@@ -323,10 +385,15 @@ def test_a_real_youtube_export_dropped_on_the_page_is_imported_and_shows_on_the_
     with reach_server(sqlite_url) as url, chromium(1400, 1400) as driver:
         driver.get(url + "data")
         wait_for(driver, "#data-history", text=X_NAME)
+        # Table data names no channel: the Account field names it, as `reach import --account` would.
+        driver.find_element("css selector", "#data-account").send_keys("krishp1010")
         driver.find_element("css selector", "#data-upload input[type=file]").send_keys(str(path))
         result = wait_for(driver, "#data-upload-result .upload-result", text=path.name)[0].text
         assert result.startswith(f"Imported: {path.name}: youtube youtube.table_data: 499 posts")
         assert "'#NAME?'" in result and "118" in result  # the rejected row, with its line
+        assert "unknown" not in result and "--account" not in result
+        assert "krishp1010" in driver.find_element("css selector", "#data-account-used").text
+        wait_for(driver, "#data-freshness-accounts", text="krishp1010")
         wait_for(driver, "#data-history", text=path.name)
         wait_for(driver, "#data-problems-table", text="#NAME?")
         screenshot(driver, "data-upload")

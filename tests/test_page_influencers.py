@@ -17,6 +17,7 @@ from conftest import ROOT
 from dashboard import config, exports, metrics, queries
 from dashboard import filters as F
 from dashboard.anomalies import anomalies
+from dashboard.i18n import platform_name
 from dashboard.pages import influencers as P
 
 CAMPAIGN = config.load(ROOT / "campaign.toml")
@@ -117,7 +118,10 @@ def test_grid_rows_carry_sortable_numbers_and_their_text_in_the_ui_language(boar
     assert en[0]["er_views_text"] == f"{float(top['er_views']) * 100:.2f}%"
     assert en[0]["emv_usd_text"].startswith("$") and zh[0]["emv_usd_text"].startswith("US$")
     bytes_ = next(r for r in en if r["influencer"] == "Belt & Road Bytes")
-    assert bytes_["platforms"] == "TikTok, X, YouTube"  # display names, not keys
+    keys = board.set_index("influencer").loc["Belt & Road Bytes", "platforms"].split(", ")
+    assert {"tiktok", "x", "youtube"} <= set(keys)
+    assert bytes_["platforms"] == ", ".join(platform_name(k, "en") for k in keys)  # display names, not keys
+    assert "TikTok" in bytes_["platforms"] and "YouTube" in bytes_["platforms"]
     assert any(r["category"] != e["category"] for r, e in zip(zh, en))  # categories are translated
     unknown = next(r for r in en if r["impressions"] is None)
     assert unknown["impressions_text"] == "—"  # unknown is a dash, never 0
@@ -187,7 +191,9 @@ def test_an_influencers_posts_are_theirs_published_in_the_view_most_viewed_first
     local = posts["published_at"].dt.tz_convert(CAMPAIGN.tz).dt.date
     assert local.min() >= date(2025, 1, 1) and local.max() <= date(2025, 1, 14)
     views = posts["views"].astype("float64").fillna(posts["impressions"].astype("float64"))
-    assert list(views) == sorted(views, reverse=True)
+    known = views.dropna()
+    assert len(known) and list(known) == sorted(known, reverse=True)
+    assert views.isna().to_numpy()[len(known):].all()  # posts with neither count come last
     expect = posts[["likes", "comments", "shares", "saves"]].astype("float64").sum(axis=1, min_count=1)
     assert posts["engagements"].astype("float64").tolist() == pytest.approx(expect.tolist())
 
@@ -216,6 +222,61 @@ def test_an_influencers_anomalies_are_theirs_in_the_view_without_the_trailing_ha
     assert len(mine) == len(expected)
 
 
+def _canonical(df: pd.DataFrame) -> pd.DataFrame:
+    # None and NaN both mean "not known": compare what the frames say, not how pandas stores it.
+    return df.astype(object).where(df.notna(), None).reset_index(drop=True)
+
+
+def test_the_accounts_behind_a_name_are_the_influencers_or_the_one_unassigned_account(demo):
+    eng, frames = demo
+    acc = frames.accounts
+    for name in ("Belt & Road Bytes", *[n for n in acc["influencer"] if n.endswith(" (unassigned)")][:1]):
+        expected = sorted(acc.loc[acc["influencer"] == name, "account_pk"])
+        assert expected and P.accounts_of(eng, name) == expected, name
+    assert len(P.accounts_of(eng, "Belt & Road Bytes")) >= 3  # one per platform: TikTok, X, YouTube, ...
+
+
+def test_one_influencers_flags_from_their_accounts_alone_equal_the_whole_campaigns_filtered_to_them(
+        demo, board, flags, monkeypatch):
+    """The panel's speed rests on this: every detector works within one influencer's series,
+    accounts or posts, so scanning their accounts alone flags exactly what the whole scan does."""
+    eng, frames = demo
+    whole_posts = exports.posts_frame(eng)
+    lone = whole_posts["influencer"].isna()
+    whole_posts.loc[lone, "influencer"] = whole_posts.loc[lone, "account"] + " (unassigned)"
+    not_hampel = flags[flags["detector"] != "hampel"]
+    names = {not_hampel["influencer"].value_counts().index[0],  # the most flagged
+             flags.loc[flags["metric"] == "followers_gained", "influencer"].iloc[0],  # an account-level flag
+             next(n for n in board["influencer"] if n.endswith(" (unassigned)")),
+             next(n for n in board["influencer"] if n not in set(flags["influencer"]))}  # none at all
+    reads = []
+    real = queries.load_frames
+    monkeypatch.setattr(queries, "load_frames", lambda e, account_pks=None: reads.append(account_pks) or
+                        real(e, account_pks=account_pks))
+    for name in names:
+        posts, mine = P.focus_data(eng, CAMPAIGN, name)
+        expected = flags[flags["influencer"] == name]
+        pd.testing.assert_frame_equal(_canonical(mine), _canonical(expected), check_dtype=False, obj=name)
+        expected_posts = whole_posts[whole_posts["influencer"] == name]
+        assert len(posts) == len(expected_posts) > 0, name
+        got = posts.assign(influencer=posts["influencer"].fillna(posts["account"] + " (unassigned)"))
+        pd.testing.assert_frame_equal(_canonical(got), _canonical(expected_posts), check_dtype=False, obj=name)
+    assert len(reads) == len(names) and all(r == P.accounts_of(eng, n) for r, n in zip(reads, names))
+    assert any(len(flags[flags["influencer"] == n]) for n in names)  # the comparison compared flags
+
+
+def test_the_panel_computes_its_own_flags_when_none_are_given_and_they_are_the_influencers(demo, flags):
+    eng, _ = demo
+    name = flags.loc[flags["detector"] == "robust_z", "influencer"].value_counts().index[0]
+    f = F.parse("?from=2024-12-01&to=2025-01-31")
+    panel = html.Div(P.focus_panel(eng, CAMPAIGN, f, name))
+    shown = next(c for c in _walk(panel) if getattr(c, "id", None) == "inf-anomalies")
+    expected = P.focus_anomalies(flags, f, CAMPAIGN, name)
+    assert len(expected) and len(shown.children) == min(len(expected), P.ANOMALIES_SHOWN) + (
+        len(expected) > P.ANOMALIES_SHOWN)
+    assert shown.children[0].children[1] == expected.iloc[0]["reason"]
+
+
 def test_only_http_links_are_links(demo):
     assert P.safe_link("https://www.tiktok.com/@a/video/1") == "https://www.tiktok.com/@a/video/1"
     assert P.safe_link(" http://x.com/a/status/1 ") == "http://x.com/a/status/1"
@@ -225,15 +286,16 @@ def test_only_http_links_are_links(demo):
 
 
 def test_the_panel_shows_titles_and_names_as_text_and_links_only_to_web_addresses(demo, board, flags):
-    eng, frames = demo
+    eng, _ = demo
     name = board.iloc[0]["influencer"]
     posts = exports.posts_frame(eng)
-    mine = posts.index[posts["influencer"] == name]
+    # Their most viewed post, so that it is among the rows the panel shows.
+    mine = posts[posts["influencer"] == name]["views"].astype("float64").idxmax()
     posts = posts.copy()
     hostile = '<img src=x onerror="alert(1)">=HYPERLINK("evil")'
-    posts.loc[mine[0], ["title", "url"]] = [hostile, "javascript:alert(1)"]
+    posts.loc[mine, ["title", "url"]] = [hostile, "javascript:alert(1)"]
     f = F.parse("?from=2024-12-01&to=2025-01-31")
-    panel = html.Div(P.focus_panel(eng, CAMPAIGN, f, name, frames=frames, posts=posts, flags=flags))
+    panel = html.Div(P.focus_panel(eng, CAMPAIGN, f, name, posts=posts, flags=flags))
     parts = list(_walk(panel))
     assert any(getattr(c, "id", None) == "inf-chart" for c in parts)
     assert name in _texts(panel)
@@ -249,12 +311,13 @@ def test_the_panel_shows_titles_and_names_as_text_and_links_only_to_web_addresse
     assert re.search(r"[?&]focus=", permalink.href)
 
 
-def test_no_selection_invites_a_click_and_an_unknown_name_says_so(demo, flags):
-    eng, frames = demo
+def test_no_selection_invites_a_click_and_an_unknown_name_says_so(demo):
+    eng, _ = demo
     pick = P.focus_panel(eng, CAMPAIGN, F.parse("?lang=zh"), None)
     assert _texts(html.Div(pick)) == ["点击一行，查看该达人的每日数据、帖子和异常。"]
-    unknown = P.focus_panel(eng, CAMPAIGN, F.parse(""), "Nobody At All", frames=frames, flags=flags)
+    unknown = P.focus_panel(eng, CAMPAIGN, F.parse(""), "Nobody At All")
     assert _texts(html.Div(unknown)) == ["Nobody At All has no data for these filters"]
+    assert P.accounts_of(eng, "Nobody At All") == []
 
 
 # --- in the browser ------------------------------------------------------------------------------

@@ -75,6 +75,27 @@ def test_a_chinese_excel_csv_in_gb18030_is_decoded():
     assert t.header == ["作品名称", "发布时间", "播放量"] and rows(t) == [["义乌小商品市场", "2024-12-22 10:00", "1.2万"]]
 
 
+def test_a_gbk_csv_from_excel_with_crlf_and_quoted_cells_is_decoded_as_gb18030():
+    # GBK (code page 936) is what Excel on a Chinese Windows writes; GB18030 reads it unchanged.
+    text = '作品名称,发布时间,播放量\r\n"探店，义乌",2024-12-22 10:00,3.4万\r\n微博正文,2024-12-23 11:00,"1,024"\r\n'
+    data = text.encode("gbk")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    t = only(read_bytes("作品数据.csv", data))
+    assert rows(t) == [["探店，义乌", "2024-12-22 10:00", "3.4万"], ["微博正文", "2024-12-23 11:00", "1,024"]]
+    assert t.lines == [2, 3]
+
+
+def test_an_undecidable_encoding_names_the_file_and_every_candidate_tried():
+    # 0x80 and 0xFF start no character in UTF-8 and none in GB18030.
+    with pytest.raises(ReadError) as e:
+        read_bytes("weibo/1669879400.csv", "id,正文\n1,".encode("utf-8") + b"\x80\xff\n")
+    msg = str(e.value)
+    assert msg.startswith("weibo/1669879400.csv: cannot tell the text encoding")
+    assert "utf-8 (byte 12" in msg and "gb18030 (byte" in msg and "GBK" in msg and "UTF-16" in msg
+    assert "Save the file as UTF-8" in msg
+
+
 def test_quoted_newlines_do_not_shift_the_line_numbers_of_later_rows():
     body = ['"id","text","n"']
     expected = []

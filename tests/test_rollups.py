@@ -102,3 +102,27 @@ def test_rollups_answer_the_same_on_sqlite_and_postgresql(db_url, by):
     same(got, want, by)
     if "week" in by:
         assert got["week"].tolist() == ["2024-W51", "2024-W52", "2025-W01", "2025-W02"]
+
+
+def test_an_import_whose_refresh_failed_is_not_missing_from_the_next_query(tmp_path, monkeypatch, capsys):
+    from dashboard import cli
+
+    db = tmp_path / "r.db"
+    engine = store.connect(f"sqlite:///{db}")
+    campaign = load(ROOT / "campaign.toml")
+    imp = Importer(engine, None)
+    a = imp.import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv", x_content([("1870000000000000001", 1200, 30)], handle="aaa"))
+    rollups.refresh(engine, campaign, rollups.accounts_of_imports(engine, [a.import_id]))
+    b = imp.import_bytes("account_analytics_content_2024-12-16_2024-12-23.csv", x_content([("1870000000000000002", 500, 5)], handle="bbb"))
+
+    def broken(*args, **kwargs):
+        raise store.StoreError("disk full")
+
+    monkeypatch.setattr(rollups, "refresh", broken)
+    monkeypatch.chdir(ROOT)  # campaign.toml of the repository
+    cli._refresh_rollups(engine, [b])
+    assert "rebuilt in full on the next page view" in capsys.readouterr().err
+    monkeypatch.undo()
+    got = rollups.query(engine, campaign, by=["account"])
+    assert dict(zip(got["account"], got["impressions"])) == {"aaa": 1200, "bbb": 500}
+    engine.dispose()

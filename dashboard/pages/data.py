@@ -1,7 +1,8 @@
 """Data: where export files and the roster come in, and where one sees what came in and how fresh it is.
 
 Editors drop export files (several at once) on the page; each goes through the same pipeline as
-`reach import` (the Importer, with the archive beside the database), its result is shown in words
+`reach import` (the Importer, with the archive beside the database; the optional Account field is
+`--account`, for files whose rows name no account), its result is shown in words
 with the first rejected rows, and the daily rollups of the accounts it touched are refreshed so the
 Live page picks the new data up at its next refresh. A roster CSV goes through the same function as
 `reach roster import`. Everyone can read the import history (with each rejected row's reason),
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import logging
 import re
 from datetime import datetime
@@ -42,6 +44,7 @@ SLUG, PATH, ORDER = "data", "/data", 60
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 ROSTER_MAX_BYTES = 5 * 1024 * 1024
 PROBLEMS_SHOWN = 5  # as many rejected rows per file as `reach import` prints by default
+ACCOUNT_MAX_CHARS = 100  # a handle, a channel id or a page name; anything longer is a paste gone wrong
 HISTORY_LIMIT = 50
 FAILURES_LIMIT = 20
 PROBLEMS_LIMIT = 200
@@ -80,6 +83,8 @@ i18n.add_strings({
         "data.failures_title": "Files that could not be imported",
         "data.freshness_platforms": "Freshness per platform",
         "data.freshness_accounts": "Freshness per account",
+        "data.col.via": "Source",
+        "data.col.last_error": "Last error",
         "data.stale_rule": "Stale: the latest data is more than {hours} hours old.",
         "data.col.file": "File",
         "data.col.reports": "Reports",
@@ -103,6 +108,21 @@ i18n.add_strings({
         "data.source.file name": "file name",
         "data.source.import time": "import time",
         "data.source.--as-of": "time given at import",
+        "data.account_label": "Account (optional)",
+        "data.account_placeholder": "handle or id, e.g. yiwumarketdaily",
+        "data.account_hint": ("Only for files that name no account: X's Overview export "
+                              "(account_overview_analytics.csv), LinkedIn workbooks, Meta chart downloads "
+                              "(Reach.csv, Follows.csv) and YouTube Studio files outside a Studio ZIP (Table data, "
+                              "Chart data, Totals). Type the handle or id of the account they belong to; it applies "
+                              "to every file of the next drop, and rows that name their account keep it. Left "
+                              "empty, such files are stored under the account 'unknown'."),
+        "data.account_used": "Account for files that name none: {account}",
+        "data.unknown_account": ("{name} names no account, so its rows were stored under the account 'unknown' "
+                                 "({platform}). Dropping the same file again changes nothing: identical files "
+                                 "are recognised. To give these rows their influencer, link the {platform} "
+                                 "account 'unknown' to them in the roster (a row with that platform and the "
+                                 "handle unknown); before dropping the next file like this, type its account "
+                                 "in the Account field."),
     },
     "zh": {
         "data.upload_title": "导入导出文件",
@@ -135,6 +155,8 @@ i18n.add_strings({
         "data.failures_title": "未能导入的文件",
         "data.freshness_platforms": "各平台数据时效",
         "data.freshness_accounts": "各账号数据时效",
+        "data.col.via": "来源",
+        "data.col.last_error": "最近错误",
         "data.stale_rule": "已过时：最新数据距今超过 {hours} 小时。",
         "data.col.file": "文件",
         "data.col.reports": "报表",
@@ -158,6 +180,16 @@ i18n.add_strings({
         "data.source.file name": "文件名",
         "data.source.import time": "导入时间",
         "data.source.--as-of": "导入时指定的时间",
+        "data.account_label": "账号（可选）",
+        "data.account_placeholder": "账号名或 ID，例如 yiwumarketdaily",
+        "data.account_hint": ("仅用于未注明账号的文件：X 的概览导出（account_overview_analytics.csv）、LinkedIn 工作簿、"
+                              "Meta 图表下载（Reach.csv、Follows.csv）以及不在 Studio ZIP 中的 YouTube 工作室文件"
+                              "（表格数据、图表数据、总计）。请填写这些文件所属账号的账号名或 ID；它适用于下一次拖放的所有文件，"
+                              "已注明账号的行保留其账号。留空时，这类文件的数据存入账号“unknown”。"),
+        "data.account_used": "未注明账号的文件使用的账号：{account}",
+        "data.unknown_account": ("{name} 未注明账号，其数据已存入账号“unknown”（{platform}）。再次上传同一文件不会有任何变化："
+                                 "相同的文件会被识别。如需将这些数据归属到达人，请在达人名单中将 {platform} 的账号“unknown”"
+                                 "关联到该达人（平台为该平台、账号名为 unknown 的一行）；下次拖放此类文件之前，请先在“账号”栏填写其账号。"),
     },
 })
 
@@ -183,6 +215,16 @@ def safe_name(name) -> str:
     return base if base not in ("", ".", "..") else "upload"
 
 
+def clean_account(value) -> str | None:
+    """The Account field as the Importer's ``account`` (``reach import --account``): printable,
+    trimmed, at most ACCOUNT_MAX_CHARS; None when empty, so files that name no account are treated
+    as on the command line without the option."""
+    if not isinstance(value, str):
+        return None
+    text = "".join(c for c in value if c.isprintable()).strip()[:ACCOUNT_MAX_CHARS].strip()
+    return text or None
+
+
 def decode_upload(contents: str, limit: int) -> bytes:
     """The bytes of a dcc.Upload data URL ("data:<type>;base64,<payload>").
 
@@ -203,15 +245,17 @@ def decode_upload(contents: str, limit: int) -> bytes:
 
 
 def import_uploads(engine: sa.Engine, archive: Archive | None, names, contents, *, tz: str = "Asia/Shanghai",
-                   limit: int = MAX_UPLOAD_BYTES, lang: str = "en") -> list[FileResult]:
-    """Each uploaded file through the import pipeline, one FileResult per file, in upload order.
+                   limit: int = MAX_UPLOAD_BYTES, lang: str = "en", account: str | None = None) -> list[FileResult]:
+    """Each uploaded file through the import pipeline, one FileResult per file, in upload order;
+    ``account`` (the Account field, through ``clean_account``) names the account of rows that
+    name none, as `reach import --account` does.
 
     A file that is too large or arrives damaged is a failed result like any other, so one bad file
     never hides the results of the others."""
     if isinstance(contents, str):
         contents, names = [contents], [names]
     names = list(names or [None] * len(contents or []))
-    imp = Importer(engine, archive, tz=tz)
+    imp = Importer(engine, archive, tz=tz, account=clean_account(account))
     results = []
     for name, content in zip(names, contents or []):
         name = safe_name(name)
@@ -323,13 +367,19 @@ def _problem_headers(lang):
 
 def result_view(r: FileResult, lang: str):
     """One uploaded file's result: a status word in the UI language and the pipeline's line (in
-    English, as `reach import` prints it), then the first rejected rows."""
-    line = r.line()
+    English, as `reach import` prints it), then the first rejected rows.
+
+    The line's advice for a file that names no account is about a command-line option; here it is
+    replaced by what a web user can do (the Account field, the roster), in the UI language."""
+    line = dataclasses.replace(r, unknown_account=False).line()
     text = line.split(None, 1)[1] if " " in line else line  # the CLI's status column: shown as a word instead
     status = "failed" if r.status == "failed" else ("same" if r.status == "already imported" else "ok")
     label = t(STATUS_KEYS.get(r.status, "data.status.failed"), lang)
     parts = [html.Div([html.Strong(t("data.labelled", lang, label=label)),
                        html.Span(text, className="result-line")])]
+    if r.unknown_account and r.status == "imported":
+        parts.append(html.Div(t("data.unknown_account", lang, name=r.name, platform=_platforms(r.platform, lang)),
+                              className="upload-unknown-account", style=WARNING_STYLE))
     if r.problems:
         shown = r.problems[:PROBLEMS_SHOWN]
         parts.append(html.Div(t("data.rejected_first", lang, shown=len(shown), total=len(r.problems)),
@@ -344,9 +394,13 @@ def result_view(r: FileResult, lang: str):
                    style={"color": "#b00020"} if status == "failed" else {"margin": "6px 0"})
 
 
-def results_view(results: list[FileResult], lang: str, rollup_error: str | None = None):
+def results_view(results: list[FileResult], lang: str, rollup_error: str | None = None,
+                 account: str | None = None):
     items = [result_view(r, lang) for r in results]
     out = []
+    if account:
+        out.append(html.Div(t("data.account_used", lang, account=account), className="muted",
+                            id="data-account-used"))
     if len(results) > 1:
         out.append(html.Div(t("data.summary", lang, files=len(results),
                               imported=sum(r.status == "imported" for r in results),
@@ -435,6 +489,18 @@ def freshness_view(engine, campaign, lang, now=None) -> list:
         [t("col.platform", lang), t("data.col.latest", lang), t("data.col.last_import", lang)],
         [[platform_name(r.platform, lang), fresh_text(r.as_of, lang, tz, now=now) + (stale if r.stale else ""),
           fmt_datetime(r.last_import, lang, tz)] for r in plat.itertuples()], id="data-freshness-platforms"))
+    src = data.source_freshness(engine)
+    if len(src):
+        from .. import freshness
+
+        out.append(_table(
+            [t("col.platform", lang), t("data.col.via", lang), t("data.col.last_import", lang),
+             t("data.col.last_error", lang)],
+            [[platform_name(r.platform, lang) if r.platform else t("fresh.unknown_platform", lang),
+              t(f"fresh.source.{r.source}", lang), fmt_datetime(r.last_success, lang, tz),
+              (fmt_datetime(r.last_error_at, lang, tz) + ": " + freshness._short(r.last_error)
+               if isinstance(r.last_error, str) else "—")]
+             for r in src.itertuples()], id="data-freshness-sources"))
     out += [html.H2(t("data.freshness_accounts", lang)), _table(
         [t("col.platform", lang), t("col.account", lang), t("col.influencer", lang), t("data.col.latest", lang),
          t("data.col.last_import", lang)],
@@ -472,6 +538,12 @@ def layout(**query):
         html.H2(t("data.upload_title", lang)),
         html.Div(t("data.upload_limit", lang, limit=fmt_size(MAX_UPLOAD_BYTES)), className="muted",
                  id="data-upload-limit"),
+        html.Div([html.Label(t("data.account_label", lang), htmlFor="data-account", style={"whiteSpace": "nowrap"}),
+                  dcc.Input(id="data-account", type="text", value="", maxLength=ACCOUNT_MAX_CHARS,
+                            placeholder=t("data.account_placeholder", lang), disabled=not editor,
+                            autoComplete="off", spellCheck=False, style={"width": "320px", "flex": "0 0 auto"})],
+                 className="toolbar"),
+        html.Div(t("data.account_hint", lang), className="muted", id="data-account-hint"),
         _upload_box("data-upload", t("upload.drop", lang), not editor, True, MAX_UPLOAD_BYTES),
         dcc.Loading(html.Div(id="data-upload-result", className="upload-output"), type="dot"),
         html.H2(t("data.roster_title", lang)),
@@ -501,10 +573,11 @@ def _editor() -> bool:
 @callback(Output("data-upload-result", "children"), Output("data-upload", "contents"),
           Output("data-stamp", "data"),
           Input("data-upload", "contents"), State("data-upload", "filename"), State("url", "search"),
-          State("data-stamp", "data"), prevent_initial_call=True)
-def upload_files(contents, names, search, stamp):
-    """Import dropped files. The contents are cleared afterwards so the same file can be dropped
-    again (and the browser does not keep megabytes of base64 in its state)."""
+          State("data-stamp", "data"), State("data-account", "value"), prevent_initial_call=True)
+def upload_files(contents, names, search, stamp, account=None):
+    """Import dropped files, with the Account field as ``--account``. The contents are cleared
+    afterwards so the same file can be dropped again (and the browser does not keep megabytes of
+    base64 in its state)."""
     lang = F.parse(search).lang
     # A viewer's request gets words rather than the 403 the guard gives, which Dash would only
     # show as a failed request in the browser console.
@@ -513,10 +586,11 @@ def upload_files(contents, names, search, stamp):
     if not contents:
         raise PreventUpdate
     eng, campaign = data.engine(), data.campaign()
+    account = clean_account(account)
     results = import_uploads(eng, Archive(store.archive_dir(eng)), names, contents, tz=campaign.timezone,
-                             lang=lang)
+                             lang=lang, account=account)
     problem = refresh_rollups(eng, campaign, results)
-    return results_view(results, lang, problem), None, (stamp or 0) + 1
+    return results_view(results, lang, problem, account), None, (stamp or 0) + 1
 
 
 @callback(Output("data-roster-result", "children"), Output("data-roster", "contents"),

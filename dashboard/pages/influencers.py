@@ -8,6 +8,11 @@ selects an influencer and draws their panel below the grid; the selection is kep
 recompute the leaderboard for nothing. ``?focus=<name>`` opens the page with that influencer
 selected, and the panel carries that link, so a selected view can still be shared.
 Without dates in the URL the view is the campaign window of campaign.toml, as on the Live page.
+
+The panel reads and scans only the clicked influencer's accounts (``focus_data``): every anomaly
+detector works per influencer and platform, per account or per post, so the flags are the same
+as the whole campaign's filtered to them (tested), at a fraction of the time. The leaderboard and
+each influencer's posts and flags are kept in the cache all workers share (dashboard/cache.py).
 """
 from __future__ import annotations
 
@@ -15,10 +20,13 @@ from urllib.parse import urlencode, urlsplit
 
 import dash_ag_grid as dag
 import pandas as pd
+import sqlalchemy as sa
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from .. import data, exports, figures, i18n, layout as L, metrics, queries, rollups
+from collectors import store
+
+from .. import anomalies, cache, data, exports, figures, i18n, layout as L, metrics, queries, rollups
 from .. import filters as F
 from ..i18n import category_name, fmt_datetime, fmt_number, fmt_range, metric_help, metric_name, platform_name, t
 
@@ -77,6 +85,39 @@ def leaderboard(frames, campaign, sel: metrics.Selection) -> pd.DataFrame:
     """One row per influencer, most views first: ``LEADERBOARD_COLUMNS`` of ``influencers_frame``."""
     df = exports.influencers_frame(frames, campaign, sel)
     return df.reindex(columns=LEADERBOARD_COLUMNS).reset_index(drop=True)
+
+
+def board_view(eng, campaign, sel: metrics.Selection) -> tuple[pd.DataFrame, list[str], bool]:
+    """What the page's layout needs from the whole campaign: the leaderboard, every influencer's
+    name (for the filter bar) and whether any post is stored (which empty message to give)."""
+    frames = queries.load_frames(eng)
+    names = sorted(frames.posts["influencer"].dropna().unique())
+    return leaderboard(frames, campaign, sel), names, not frames.posts.empty
+
+
+def accounts_of(eng, name: str) -> list[int]:
+    """The accounts behind a leaderboard name: the influencer's, or the one unassigned account
+    shown as "<account> (unassigned)" (named as ``queries.load_frames`` names it)."""
+    a, i = store.accounts, store.influencers
+    label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
+    with eng.connect() as conn:
+        rows = conn.execute(sa.select(a.c.id, label, i.c.name).outerjoin(i, a.c.influencer_id == i.c.id)).all()
+    return sorted(pk for pk, account, person in rows
+                  if (person == name if person is not None else f"{account} (unassigned)" == name))
+
+
+def focus_data(eng, campaign, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(posts, flags) of one influencer for every day: ``exports.posts_frame`` rows of their
+    accounts and ``anomalies.anomalies`` rows about them, read and computed from their accounts
+    only. The view's dates and platforms are applied afterwards (``focus_posts``, ``focus_anomalies``),
+    so one cached result serves every filter."""
+    pks = accounts_of(eng, name)
+    if not pks:
+        return exports.posts_frame(eng, account_pks=[]), pd.DataFrame(columns=anomalies.COLUMNS)
+    frames = queries.load_frames(eng, account_pks=pks)
+    flags = anomalies.anomalies(frames, metrics.increments(frames.snapshots, frames.post_days, campaign), campaign)
+    flags = flags[flags["influencer"] == name].reset_index(drop=True)
+    return exports.posts_frame(eng, account_pks=pks), flags
 
 
 def _num(x):
@@ -238,27 +279,28 @@ def _posts_table(posts: pd.DataFrame, campaign, lang: str):
 
 
 def _anomaly_list(flags: pd.DataFrame, lang: str):
-    # The reasons are generated sentences in English; the frame around them follows the UI language.
+    # The (cached) flags are language-free: their reasons are written here, in the page's language.
     items = [html.Li([html.Strong(f"{r.day:%Y-%m-%d} · {platform_name(r.platform, lang)}: "), r.reason])
-             for r in flags.head(ANOMALIES_SHOWN).itertuples()]
+             for r in anomalies.localise(flags.head(ANOMALIES_SHOWN), lang).itertuples()]
     if len(flags) > ANOMALIES_SHOWN:
         items.append(html.Li(t("influencers.more", lang, n=len(flags) - ANOMALIES_SHOWN), className="muted"))
     return html.Ul(items or [html.Li(t("empty.none", lang))], id="inf-anomalies")
 
 
-def focus_panel(eng, campaign, f: F.Filters, name: str | None, frames=None, posts=None, flags=None) -> list:
+def focus_panel(eng, campaign, f: F.Filters, name: str | None, posts=None, flags=None) -> list:
     """Everything about one influencer below the grid (a pure function of the database and filters);
-    ``frames``, ``posts`` and ``flags`` may be passed in when the caller has them already."""
+    ``posts`` (posts_frame rows) and ``flags`` (anomalies rows) may be passed in, else they are
+    ``focus_data``, from the shared cache when the app has one."""
     lang = f.lang
     if not name:
         return [html.P(t("influencers.pick", lang), className="muted", id="inf-pick")]
     series = focus_series(eng, campaign, f, name)
-    frames = frames if frames is not None else queries.load_frames(eng)
-    posts = focus_posts(posts if posts is not None else exports.posts_frame(eng), campaign, f, name)
-    if flags is None:
-        from ..anomalies import anomalies
-
-        flags = anomalies(frames, metrics.increments(frames.snapshots, frames.post_days, campaign), campaign)
+    if posts is None or flags is None:
+        got_posts, got_flags = cache.memo(eng, campaign, "influencers.focus_data", (name,),
+                                          lambda: focus_data(eng, campaign, name))
+        posts = got_posts if posts is None else posts
+        flags = got_flags if flags is None else flags
+    posts = focus_posts(posts, campaign, f, name)
     mine = focus_anomalies(flags, f, campaign, name)
     if series.empty and posts.empty and mine.empty:
         return [html.P(t("influencers.unknown", lang, name=name), className="empty", id="inf-unknown")]
@@ -269,7 +311,7 @@ def focus_panel(eng, campaign, f: F.Filters, name: str | None, frames=None, post
         html.Div([html.H2(name, id="inf-focus-name"),
                   html.A(t("influencers.permalink", lang), href=focus_href(f, name), id="inf-permalink",
                          className="nav-link")], className="toolbar"),
-        dcc.Graph(id="inf-chart", figure=fig, config={"displaylogo": False, "responsive": True}, className="chart"),
+        dcc.Graph(id="inf-chart", figure=fig, config=figures.graph_config(lang), className="chart"),
         # One above the other: titles and reasons are sentences, too long for half a page.
         html.Div([html.H3(t("influencers.posts", lang)), _posts_table(posts, campaign, lang)],
                  className="panel", style={"marginTop": "12px"}),
@@ -282,12 +324,12 @@ def layout(**query):
     f = F.parse("?" + urlencode(query, doseq=True))
     focus = query.get("focus") if isinstance(query.get("focus"), str) else None
     eng, campaign = data.engine(), data.campaign()
-    frames = queries.load_frames(eng)
-    names = sorted(frames.posts["influencer"].dropna().unique())
+    sel = view_selection(f, campaign)
+    board, names, any_posts = cache.memo(eng, campaign, "influencers.board_view", (sel,),
+                                         lambda: board_view(eng, campaign, sel))
     head = [L.header(f, PATH), L.filter_bar(f, names)]
-    board = leaderboard(frames, campaign, view_selection(f, campaign))
     if board.empty:
-        empty = "empty.no_data" if frames.posts.empty else "empty.no_match"
+        empty = "empty.no_match" if any_posts else "empty.no_data"
         return html.Div(head + [html.Div(t(empty, f.lang), className="empty", id="inf-empty")], className="page")
     links = download_hrefs(f)
     plain = {"textDecoration": "none", "color": "inherit"}
@@ -309,8 +351,7 @@ def layout(**query):
                          "tooltipShowDelay": 300, "animateRows": False, "suppressColumnVirtualisation": True},
         selectedRows=[{"influencer": focus}] if focus else [], style={"height": "520px"}, className="inf-grid",
     )
-    detail = dcc.Loading(html.Div(focus_panel(eng, campaign, f, focus, frames=frames), id="inf-detail"),
-                         type="dot")
+    detail = dcc.Loading(html.Div(focus_panel(eng, campaign, f, focus), id="inf-detail"), type="dot")
     return html.Div(head + [toolbar, grid, dcc.Store(id="inf-focus", data=focus), detail], className="page")
 
 

@@ -3,7 +3,14 @@
 KPIs, the chosen metric over time by platform (daily or cumulative) with the campaign's events,
 freshness per platform and anomaly flags. It refreshes itself: an interval asks whether the data
 changed (a cheap version check) and redraws only when it did, keeping the filters, which live in
-the URL. ``?kiosk=1`` hides the controls, enlarges the type and cycles through the main charts.
+the URL.
+
+``?kiosk=1`` is the big screen: no controls, large type, the KPIs always in view, and below them
+the main charts one at a time, every ``?cycle=N`` seconds (default 15): the chart metric per day
+and cumulative by platform, the platform mix per ISO week and the top influencers, with a caption
+naming the chart ("… · 1/4"). Every chart is drawn on the server when the data changes
+(``kiosk_view``, a pure function of the step); the browser only shows the next one of them
+(dashboard/assets/kiosk.js), so cycling sends nothing over the network.
 """
 from __future__ import annotations
 
@@ -11,13 +18,15 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 import pandas as pd
-from dash import Input, Output, State, callback, dcc, html
+import plotly.graph_objects as go
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from .. import data, figures, layout as L, metrics, queries, rollups
 from .. import filters as F
 from ..i18n import (add_strings, fmt_number, fmt_range, freshness as fresh_text, metric_help, metric_name,
                     platform_name, t)
+from . import platforms as platforms_page
 
 SLUG, PATH, ORDER = "live", "/", 10
 
@@ -28,6 +37,10 @@ add_strings({
            "live.reach_range_help": "最大单帖 – 各帖之和：这些帖子的去重覆盖人数介于两者之间"},
 })
 REFRESH_SECONDS = 30
+KIOSK_STEPS = ("daily", "cumulative", "mix", "top")
+CYCLE_SECONDS = 15  # the default of ?cycle=
+CYCLE_LIMITS = (2, 3600)  # a faster cycle cannot be read, a slower one is a still picture
+KIOSK_TOP_N = 10
 
 
 def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
@@ -58,13 +71,100 @@ def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
              fmt_range(reach["reach_max_post"].iloc[0], reach["reach_sum"].iloc[0], lang) if len(reach) else "—",
              t("live.reach_range_help", lang)),
     ], className="kpis", id="live-kpis")
+    fresh = _freshness(eng, campaign, lang, now)
+    flags = _anomalies(frames, campaign, sel, lang, eng=eng)
+    if f.kiosk:
+        return [kpis, *_kiosk_charts(eng, campaign, sel, daily, f), html.Div([fresh, flags], className="two-col")]
     series = metrics.series_by_platform(daily, f.metric, f.cumulative)
     chart = dcc.Graph(id="live-chart", figure=figures.metric_over_time(series, f.metric, f.cumulative, campaign.events,
                                                                         lang=lang),
-                      config={"displaylogo": False, "responsive": True}, className="chart")
-    fresh = _freshness(eng, campaign, lang, now)
-    flags = _anomalies(frames, campaign, sel, lang)
+                      config=figures.graph_config(lang), className="chart")
     return [kpis, chart, html.Div([fresh, flags], className="two-col")]
+
+
+# --- kiosk ------------------------------------------------------------------------------------
+
+def cycle_seconds(value) -> int:
+    """Seconds per chart from the URL's ``cycle``: CYCLE_SECONDS when absent or not a number,
+    else kept within CYCLE_LIMITS."""
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    try:
+        seconds = int(float(str(value).strip()))
+    except (TypeError, ValueError, OverflowError):
+        return CYCLE_SECONDS
+    return min(max(seconds, CYCLE_LIMITS[0]), CYCLE_LIMITS[1])
+
+
+def top_influencers(by: pd.DataFrame, metric: str, n: int = KIOSK_TOP_N) -> tuple[pd.DataFrame, bool]:
+    """The ``n`` influencers with the most ``metric``, from rollup rows by influencer and platform:
+    (rows influencer, platform, value for those influencers; whether impressions stood in for views).
+
+    For views a platform that reports none is counted by its impressions, as in the platform mix
+    and EMV: otherwise X and LinkedIn accounts would rank with nothing."""
+    cols = ["influencer", "platform", "value"]
+    if by.empty or metric not in by:
+        return pd.DataFrame(columns=cols), False
+    stand_in = pd.Series(False, index=by.index)
+    value = by[metric]
+    if metric == "views":
+        has_views = by.groupby("platform")["views"].transform(lambda v: v.notna().any()).astype(bool)
+        stand_in = ~has_views
+        value = by["views"].where(has_views, by["impressions"])
+    rows = by[["influencer", "platform"]].assign(value=value.astype("float64").fillna(0.0), stand_in=stand_in)
+    rows = rows[rows["value"] > 0]
+    totals = rows.groupby("influencer")["value"].sum()
+    # Most first; a tie goes to the name that sorts first, so the chart does not change order by chance.
+    top = sorted(totals.index, key=lambda name: (-totals[name], name))[:n]
+    rows = rows[rows["influencer"].isin(top)].sort_values(["influencer", "platform"]).reset_index(drop=True)
+    return rows[cols], bool(rows["stand_in"].any())
+
+
+def _kiosk_title(key: str, metric: str, lang: str) -> str:
+    name = metric_name(metric, lang)
+    if key == "daily":
+        return t("chart.over_time", lang, metric=name)
+    if key == "cumulative":
+        return t("chart.over_time_cumulative", lang, metric=name)
+    if key == "mix":
+        return t("kiosk.mix", lang, metric=name)
+    return t("kiosk.top", lang, n=KIOSK_TOP_N, metric=name)
+
+
+def kiosk_view(step: int, daily: pd.DataFrame, mix: pd.DataFrame, by_influencer: pd.DataFrame, metric: str,
+               events=(), lang: str = "en") -> tuple[str, go.Figure]:
+    """The kiosk's caption ("<title> · <i>/<n>") and chart for ``step`` (any whole number: the
+    charts repeat in the order of KIOSK_STEPS).
+
+    ``daily``: rollup rows by platform and day; ``mix``: the Platforms page's ``weekly_mix``;
+    ``by_influencer``: rollup rows by influencer and platform. A pure function: the page draws
+    every step with it when the data changes."""
+    i = step % len(KIOSK_STEPS)
+    key = KIOSK_STEPS[i]
+    title = _kiosk_title(key, metric, lang)
+    if key in ("daily", "cumulative"):
+        series = metrics.series_by_platform(daily, metric, key == "cumulative")
+        fig = figures.metric_over_time(series, metric, key == "cumulative", events, lang=lang)
+    elif key == "mix":
+        fig = platforms_page.mix_figure(mix, metric, lang)
+    else:
+        rows, stand_in = top_influencers(by_influencer, metric)
+        note = f"<br><sup>{t('kiosk.impressions_note', lang)}</sup>" if stand_in else ""
+        fig = figures.top_influencers_figure(rows, title + note, lang)
+    return f"{title} · {i + 1}/{len(KIOSK_STEPS)}", fig
+
+
+def _kiosk_charts(eng, campaign, sel, daily: pd.DataFrame, f: F.Filters) -> list:
+    """The caption, the chart showing the first step, and every step's chart for the browser."""
+    mix = platforms_page.weekly_mix(eng, campaign, sel, f.metric)
+    by_influencer = rollups.query(eng, campaign, by=["influencer", "platform"], sel=sel)
+    views = [kiosk_view(i, daily, mix, by_influencer, f.metric, campaign.events, f.lang)
+             for i in range(len(KIOSK_STEPS))]
+    return [html.Div(views[0][0], id="kiosk-caption", className="kiosk-caption"),
+            # Tall enough to read from afar (a style, not CSS: dcc.Graph sets its own height inline).
+            dcc.Graph(id="live-chart", figure=views[0][1], config=figures.graph_config(f.lang, displayModeBar=False),
+                      className="chart kiosk-chart", style={"height": "60vh", "minHeight": "420px"}),
+            dcc.Store(id="kiosk-views", data=[{"caption": c, "figure": fig} for c, fig in views])]
 
 
 def _kpi(label, value, hint=None):
@@ -73,21 +173,21 @@ def _kpi(label, value, hint=None):
 
 
 def _freshness(eng, campaign, lang, now):
-    df = data.freshness(eng, now)
-    rows = []
-    for r in df.itertuples():
-        rows.append(html.Li([html.Strong(platform_name(r.platform, lang) + " "),
-                             fresh_text(r.as_of, lang, campaign.tz, now=now),
-                             html.Strong(" (" + t("label.stale", lang) + ")") if r.stale else None],
-                            className="stale" if r.stale else ""))
+    # Per platform: how recent its data is, and per source (files, API) the last import and the
+    # last error, so a collector that stopped (quota, expired token) is seen on the big screen.
+    from .. import freshness
+
+    rows = freshness.items(data.freshness(eng, now), data.source_freshness(eng), lang, campaign.tz, now)
     return html.Div([html.H3(t("label.freshness", lang)), html.Ul(rows, id="live-freshness")], className="panel")
 
 
-def _anomalies(frames, campaign, sel, lang, limit=8):
-    from ..anomalies import anomalies
+def _anomalies(frames, campaign, sel, lang, limit=8, eng=None):
+    from .. import cache
+    from ..anomalies import anomalies, localise
 
-    inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
-    a = anomalies(frames, inc, campaign)
+    # The whole campaign's flags, computed once per data version for every worker (dashboard/cache.py).
+    a = cache.memo(eng, campaign, "live.anomalies", (), lambda: anomalies(
+        frames, metrics.increments(frames.snapshots, frames.post_days, campaign), campaign))
     a = a[a["detector"] != "hampel"]
     if sel.start is not None:
         a = a[a["day"] >= pd.Timestamp(sel.start)]
@@ -95,8 +195,8 @@ def _anomalies(frames, campaign, sel, lang, limit=8):
         a = a[a["day"] <= pd.Timestamp(sel.end)]
     if sel.platforms:
         a = a[a["platform"].isin(sel.platforms)]
-    a = a.sort_values(["day", "score"], ascending=[False, False]).head(limit)
-    # The reasons are generated sentences in English; the frame around them follows the UI language.
+    # The cached flags are language-free: their reasons are written here, in the page's language.
+    a = localise(a.sort_values(["day", "score"], ascending=[False, False]).head(limit), lang)
     items = [html.Li([html.Strong(f"{r.day:%Y-%m-%d} · {r.influencer} · {platform_name(r.platform, lang)}: "),
                       r.reason]) for r in a.itertuples()]
     return html.Div([html.H3(t("label.anomalies", lang)),
@@ -111,7 +211,8 @@ def layout(**query):
     refresh = dcc.Interval(id="live-interval", interval=REFRESH_SECONDS * 1000)
     stored = dcc.Store(id="live-version", data=data.version(eng))
     if f.kiosk:
-        return html.Div([body, refresh, stored, dcc.Interval(id="kiosk-cycle", interval=15000)], className="kiosk")
+        cycle = dcc.Interval(id="kiosk-cycle", interval=cycle_seconds(query.get("cycle")) * 1000)
+        return html.Div([body, refresh, stored, cycle], className="kiosk", lang="zh-CN" if f.lang == "zh" else "en")
     toggle = dcc.RadioItems(id="live-view", options=[{"label": t("view.daily", f.lang), "value": "daily"},
                                                      {"label": t("view.cumulative", f.lang), "value": "cumulative"}],
                             value="cumulative" if f.cumulative else "daily", inline=True, className="toggle")
@@ -149,7 +250,9 @@ def view_toggle(value, search):
     return F.to_query(new)
 
 
-@callback(Output("live-chart", "style"), Input("kiosk-cycle", "n_intervals"), prevent_initial_call=True)
-def kiosk_cycle(n):
-    """Kiosk mode shows the chart and the panels in turn, one screen at a time."""
-    return {"display": "block"} if (n or 0) % 2 == 0 else {"display": "none"}
+# The next kiosk chart, in the browser (dashboard/assets/kiosk.js): every step's chart is in the
+# page already (``kiosk-views``, drawn by ``kiosk_view``). Also run when a refresh brings new
+# charts, so the screen stays on the step it was on.
+clientside_callback(ClientsideFunction(namespace="reach", function_name="kioskStep"),
+                    Output("live-chart", "figure"), Output("kiosk-caption", "children"),
+                    Input("kiosk-cycle", "n_intervals"), Input("kiosk-views", "data"))

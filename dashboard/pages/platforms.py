@@ -239,7 +239,7 @@ def content(eng, campaign, f: F.Filters, frames=None) -> list:
     mix = weekly_mix(eng, campaign, sel, f.metric)
     period = t("platforms.period", lang, start=fmt_date(sel.start, lang) if sel.start else "…",
                end=fmt_date(sel.end, lang) if sel.end else "…", tz=campaign.timezone)
-    cfg = {"displaylogo": False, "responsive": True}
+    cfg = figures.graph_config(lang)
     return [
         html.H2(t("platforms.table", lang)),
         html.P(period, className="muted", id="platforms-period"),

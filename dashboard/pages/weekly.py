@@ -2,34 +2,90 @@
 
 The page shows the same self-contained report `reach summary --html` writes (so what is printed,
 downloaded and seen are one document), with a week picker and a "Download report" button.
+Beside it, a "Download CSV" link for each of the report's tables (KPIs, top influencers, top posts,
+platform mix) and the week's tidy daily rows, served by dashboard/downloads.py from the same
+``Summary`` object, so a file holds the numbers the report shows. The report itself stays one
+self-contained file without links back to the dashboard.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from urllib.parse import urlencode
 
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from collectors.errors import ReachError
 
-from .. import data, layout as L, queries, summary
+from .. import cache, data, layout as L, queries, summary
 from .. import filters as F
-from ..i18n import t, week_label
+from ..i18n import add_strings, t, week_label
 
 SLUG, PATH, ORDER = "summary", "/weekly", 50
+
+add_strings({
+    "en": {"weekly.csv.kpis": "KPIs", "weekly.csv.influencers": "Top influencers", "weekly.csv.posts": "Top posts",
+           "weekly.csv.mix": "Platform mix", "weekly.csv.aria": "Download CSV: {table}"},
+    "zh": {"weekly.csv.kpis": "关键指标", "weekly.csv.influencers": "热门达人", "weekly.csv.posts": "热门帖子",
+           "weekly.csv.mix": "平台构成", "weekly.csv.aria": "下载 CSV：{table}"},
+})
+# (link id, download kind, label key): one link per table of the report, in the report's order.
+TABLES = (("weekly-csv-kpis", "weekly-kpis", "weekly.csv.kpis"),
+          ("weekly-csv-influencers", "weekly-influencers", "weekly.csv.influencers"),
+          ("weekly-csv-posts", "weekly-posts", "weekly.csv.posts"),
+          ("weekly-csv-mix", "weekly-mix", "weekly.csv.mix"))
+TIDY_ID = "weekly-download-tidy"
+LINK_IDS = tuple(t_[0] for t_ in TABLES) + (TIDY_ID,)
 
 
 def _report(week: str | None, search: str | None):
     eng, campaign = data.engine(), data.campaign()
-    frames = queries.load_frames(eng)
     today = datetime.now(campaign.tz).date()
     f = F.parse(search)
+    # Seconds of work per report: computed once per data version for every worker (dashboard/cache.py).
+    # The key holds everything _compute reads from ``f``: the selection and the report's language.
+    return cache.memo(eng, campaign, "weekly.report", (week, today, f.selection(), f.lang),
+                      lambda: _compute(eng, campaign, week, today, f))
+
+
+def _compute(eng, campaign, week, today, f):
+    frames = queries.load_frames(eng)
     try:
         week = week or summary.latest_complete_week(frames, campaign, today)
-        s = summary.build_summary(frames, campaign, week, today=today, sel=f.selection())
+        s = summary.build_summary(frames, campaign, week, today=today, sel=f.selection(), lang=f.lang)
     except ReachError as e:
         return None, str(e), []
     return s, summary.render_html(s), list(s.weeks)
+
+
+def week_summary(week: str | None, search: str | None):
+    """(the ``Summary`` the page shows for ``week`` and the page's query, None) or (None, why there
+    is none, in words); no ``week`` is the page's default week. The downloads use this too."""
+    s, html_or_error, _ = _report(week, search)
+    return (s, None) if s is not None else (None, html_or_error)
+
+
+def download_hrefs(f: F.Filters, s) -> dict[str, str]:
+    """The page's download links for the summary ``s``, by element id: each table's CSV for its
+    week and the page's filters, and the tidy daily rows of the days the summary covers (the
+    existing daily export, by influencer and platform like the other pages' tidy rows)."""
+    query = F.to_query(f)
+    week = (query + "&" if query else "?") + "week=" + s.week
+    out = {id_: f"/download/{kind}.csv{week}" for id_, kind, _ in TABLES}
+    days = F.to_query(F.with_changes(f, start=s.covered_start, end=s.covered_end))
+    out[TIDY_ID] = "/download/daily.csv" + days + "&by=influencer,platform"
+    return out
+
+
+def _download_links(f: F.Filters, s) -> html.Div:
+    hrefs = download_hrefs(f, s)
+    plain = {"textDecoration": "none", "color": "inherit"}
+    links = [html.A(t(key, f.lang), href=hrefs[id_], id=id_, className="btn", download="", style=plain,
+                    **{"aria-label": t("weekly.csv.aria", f.lang, table=t(key, f.lang))})
+             for id_, _, key in TABLES]
+    tidy = html.A(t("button.download_tidy", f.lang), href=hrefs[TIDY_ID], id=TIDY_ID, className="btn",
+                  download="", style=plain)
+    return html.Div([html.Span(t("button.download_csv", f.lang), className="muted"), *links, tidy],
+                    className="toolbar", id="weekly-csv")
 
 
 def layout(**query):
@@ -46,15 +102,20 @@ def layout(**query):
         html.Div([html.Label(t("label.iso_week", f.lang), htmlFor="weekly-week"), picker,
                   html.Button(t("button.download_report", f.lang), id="weekly-download-btn", className="btn"),
                   dcc.Download(id="weekly-download")], className="toolbar"),
+        _download_links(f, s),
         html.Iframe(id="weekly-report", srcDoc=html_or_error, className="report"),
     ], className="page")
 
 
-@callback(Output("weekly-report", "srcDoc"), Input("weekly-week", "value"), State("url", "search"),
-          prevent_initial_call=True)
+@callback(Output("weekly-report", "srcDoc"), *[Output(id_, "href") for id_ in LINK_IDS],
+          Input("weekly-week", "value"), State("url", "search"), prevent_initial_call=True)
 def pick_week(week, search):
-    _, html_or_error, _ = _report(week, search)
-    return html_or_error
+    """The report of the picked week, and the download links for that week."""
+    s, html_or_error, _ = _report(week, search)
+    if s is None:
+        return html_or_error, *[no_update] * len(LINK_IDS)
+    hrefs = download_hrefs(F.parse(search), s)
+    return html_or_error, *[hrefs[id_] for id_ in LINK_IDS]
 
 
 @callback(Output("weekly-download", "data"), Input("weekly-download-btn", "n_clicks"),

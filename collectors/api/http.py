@@ -1,0 +1,384 @@
+"""A small HTTP client for the API collectors, around an injected ``requests.Session``.
+
+Every call has a timeout. Connection errors, timeouts and 5xx answers are retried with exponential
+backoff and full jitter (a random wait between 0 and ``base * 2**attempt``, capped), so many
+collectors that failed together do not retry together. HTTP 429 waits as long as the server says:
+``Retry-After`` (seconds or an HTTP date) or ``x-rate-limit-reset`` (X: epoch seconds). A platform
+module can classify its own answers further (``Verdict``): Meta throttles with error codes in a 400,
+YouTube reports its daily quota in a 403, and each platform words an expired token its own way.
+A wait longer than ``max_wait`` is not waited: the platform's run stops with a message saying when
+to try again.
+
+``sleep`` and ``clock`` are injectable so tests never wait, and every message that can leave this
+module (exception text, log lines) goes through ``Redactor``: tokens and keys never appear, even
+when an error quotes a URL that carries ``key=`` or ``access_token=``.
+"""
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random as _random
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+import requests
+
+from ..errors import ReachError
+
+log = logging.getLogger("collectors.api")
+
+DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
+USER_AGENT = "campaign-reach/0.1 (reach collect)"
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+class ApiError(ReachError):
+    """A platform's run cannot go on. The message is already redacted and names no secret."""
+
+    def __init__(self, message: str, *, status: int | None = None, data: Any = None):
+        super().__init__(message)
+        self.status = status
+        self.data = data  # the parsed error body, for the platform module (never printed)
+
+
+class AuthError(ApiError):
+    """The token or key was refused (expired, revoked, wrong): stop the platform until renewed."""
+
+
+class QuotaExhausted(ApiError):
+    """The platform's daily quota is used up; ``resume_at`` is when it comes back (UTC)."""
+
+    def __init__(self, message: str, resume_at: datetime, *, status: int | None = None):
+        super().__init__(message, status=status)
+        self.resume_at = resume_at
+
+
+class WaitTooLong(ApiError):
+    """The platform asked for a wait longer than the cap: stop this run, try again later (after
+    ``resume_at`` when the platform said when)."""
+
+    def __init__(self, message: str, *, status: int | None = None, resume_at: datetime | None = None):
+        super().__init__(message, status=status)
+        self.resume_at = resume_at
+
+
+class BadResponse(ApiError):
+    """The answer was not the JSON the API documents, twice."""
+
+
+class Interrupted(ReachError):
+    """Ctrl-C arrived while waiting: stop between pages, keep what is stored."""
+
+
+# --- redaction --------------------------------------------------------------------------------
+
+# Query parameters and JSON fields that carry credentials in the APIs we call.
+_SECRET_PARAMS = re.compile(
+    r"(?i)\b(key|access_token|refresh_token|client_secret|token|bearer_token|api_key)=([^&\s\"'<>()]+)")
+_AUTH_HEADER = re.compile(r"(?i)\b(bearer|oauth)\s+[A-Za-z0-9._~+/=-]{8,}")
+
+
+class Redactor:
+    """Removes known secrets and anything shaped like a credential from text."""
+
+    def __init__(self, secrets=()):
+        self.secrets: set[str] = set()
+        self.add(*secrets)
+
+    def add(self, *secrets) -> None:
+        for s in secrets:
+            if s and len(str(s)) >= 4:
+                self.secrets.add(str(s))
+
+    def __call__(self, text: Any) -> str:
+        text = str(text)
+        # Longest first, so a secret that contains another is removed whole.
+        for s in sorted(self.secrets, key=len, reverse=True):
+            if s in text:
+                text = text.replace(s, "***")
+        text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=***", text)
+        return _AUTH_HEADER.sub(lambda m: f"{m.group(1)} ***", text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts every record, for loggers we do not own (urllib3 writes
+    request lines, query strings included, at DEBUG)."""
+
+    def __init__(self, redactor: Redactor):
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken log call elsewhere must not break the collector
+            return True
+        clean = self.redactor(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+_LOG_REDACTOR = Redactor()
+_LOG_FILTER = RedactingFilter(_LOG_REDACTOR)
+
+
+def guard_logs(redactor: Redactor) -> None:
+    """Redact these secrets from urllib3's and requests' own log lines (they log full URLs at
+    DEBUG) and from ours. One filter for the process; each run adds its secrets to it."""
+    _LOG_REDACTOR.add(*redactor.secrets)
+    for name in ("urllib3", "urllib3.connectionpool", "requests", "collectors.api"):
+        logger = logging.getLogger(name)
+        if _LOG_FILTER not in logger.filters:
+            logger.addFilter(_LOG_FILTER)
+
+
+# --- responses and verdicts -------------------------------------------------------------------
+
+@dataclass
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    data: Any  # the parsed JSON
+    received_at: datetime  # the server's Date header, else the local clock at the answer (UTC)
+    path: str  # the URL path, for messages (never the query string)
+
+
+@dataclass
+class Verdict:
+    """What a platform module says about an answer the generic rules do not settle.
+
+    kind: "ok" (a usable answer, even if its status is not 200), "auth", "quota", "throttle"
+    (wait ``wait_s`` seconds, or back off when None), "retry" (a transient error in a 200) or
+    "fail" (give up with ``message``)."""
+
+    kind: str
+    message: str = ""
+    wait_s: float | None = None
+    resume_at: datetime | None = None
+
+
+Classifier = Callable[[int, Any, Mapping[str, str]], "Verdict | None"]
+
+
+@dataclass
+class Client:
+    """Calls one platform's API: ``get``/``post`` return a ``Response`` or raise an ``ApiError``."""
+
+    platform: str
+    session: requests.Session
+    base_url: str
+    redact: Redactor = field(default_factory=Redactor)
+    classify: Classifier | None = None
+    auth_message: str = "the credentials were refused"  # how to renew, for 401 answers
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    max_attempts: int = 5  # per request, for 5xx and connection errors
+    max_rate_waits: int = 5  # per request, for 429 and throttling answers
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    max_wait: float = 900.0  # a longer wait than this stops the run instead
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    random: Callable[[], float] = _random.random
+    calls: int = 0  # requests sent, for the result line and tests
+
+    def get(self, path: str, params=None, headers=None, *, auth_message: str | None = None) -> Response:
+        return self.request("GET", path, params=params, headers=headers, auth_message=auth_message)
+
+    def post(self, path: str, params=None, json_body=None, headers=None, *,
+             auth_message: str | None = None) -> Response:
+        return self.request("POST", path, params=params, json_body=json_body, headers=headers,
+                            auth_message=auth_message)
+
+    # -- the loop --------------------------------------------------------------------------------
+    def request(self, method: str, path: str, *, params=None, json_body=None, headers=None,
+                auth_message: str | None = None) -> Response:
+        """One call, retried and waited as the module docstring says. ``auth_message`` says how to
+        renew the credential this call uses, when it differs from the client's."""
+        url = self.base_url.rstrip("/") + "/" + path.lstrip("/")
+        shown = f"{method} {urlsplit(url).path}"  # no query string: keys travel there
+        failures = rate_waits = malformed = 0
+        while True:
+            try:
+                self.calls += 1
+                r = self.session.request(method, url, params=params, json=json_body, headers=headers,
+                                         timeout=self.timeout, allow_redirects=False)
+            except requests.RequestException as e:  # refused, reset, DNS, timeout
+                failures += 1
+                why = _connection_words(e)
+                if failures >= self.max_attempts:
+                    raise ApiError(f"{self.platform}: {shown} failed {failures} times ({why}); "
+                                   "stopped this run, the next run tries again") from None
+                self._backoff(failures, f"{shown}: {why}")
+                continue
+            received = self._received_at(r)
+            body = r.content or b""
+            data, parsed = _parse_json(body)
+            status = r.status_code
+            if 200 <= status < 300 and not parsed:
+                malformed += 1
+                if malformed >= 2:
+                    raise self._malformed(shown, body)
+                log.warning("%s: %s answered with something that is not JSON; trying once more",
+                            self.platform, shown)
+                self._backoff(1, f"{shown}: not JSON")
+                continue
+            verdict = self.classify(status, data, r.headers) if self.classify else None
+            if verdict is None:
+                verdict = self._generic(status, r.headers, data, shown)
+            kind = verdict.kind
+            if kind == "ok":
+                return Response(status, r.headers, data, received, urlsplit(url).path)
+            if kind == "auth":
+                said = f"; the API said: {verdict.message}" if verdict.message else ""
+                raise AuthError(self.redact(f"{self.platform}: {auth_message or self.auth_message} "
+                                            f"({shown} answered HTTP {status}{said})"), status=status, data=data)
+            if kind == "quota":
+                raise QuotaExhausted(self.redact(verdict.message), verdict.resume_at, status=status)
+            if kind == "throttle":
+                rate_waits += 1
+                wait = verdict.wait_s
+                if wait is None:
+                    wait = self._jitter(rate_waits)
+                if wait > self.max_wait:
+                    until = datetime.fromtimestamp(self.clock() + wait, timezone.utc)
+                    raise WaitTooLong(self.redact(
+                        f"{self.platform}: rate limited ({verdict.message or f'HTTP {status}'}); the platform asks "
+                        f"to wait {_duration(wait)}, until {until:%Y-%m-%d %H:%M} UTC, longer than the "
+                        f"{_duration(self.max_wait)} this run waits; stopped, the next run after that time goes on"),
+                        status=status, resume_at=until)
+                if rate_waits > self.max_rate_waits:
+                    raise WaitTooLong(self.redact(
+                        f"{self.platform}: still rate limited after {self.max_rate_waits} waits ({shown}); "
+                        "stopped this run"), status=status)
+                log.info("%s: rate limited on %s; waiting %.1f s", self.platform, shown, wait)
+                self._sleep(wait)
+                continue
+            if kind == "retry":
+                failures += 1
+                if failures >= self.max_attempts:
+                    raise ApiError(self.redact(f"{self.platform}: {shown} failed {failures} times "
+                                               f"({verdict.message}); stopped this run"), status=status)
+                self._backoff(failures, f"{shown}: {verdict.message}")
+                continue
+            raise ApiError(self.redact(f"{self.platform}: {shown} was refused (HTTP {status}): {verdict.message}"),
+                           status=status, data=data)
+
+    def _generic(self, status: int, headers, data, shown: str) -> Verdict:
+        if 200 <= status < 300:
+            return Verdict("ok")
+        detail = api_message(data)
+        if status == 401:
+            return Verdict("auth", detail)
+        if status == 429:
+            return Verdict("throttle", f"HTTP 429{': ' + detail if detail else ''}", retry_after(headers, self.clock()))
+        if status >= 500:
+            return Verdict("retry", f"HTTP {status}{': ' + detail if detail else ''}")
+        return Verdict("fail", detail or "no reason given")
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _jitter(self, attempt: int) -> float:
+        return self.random() * min(self.backoff_cap, self.backoff_base * 2 ** attempt)
+
+    def _backoff(self, attempt: int, why: str) -> None:
+        wait = self._jitter(attempt)
+        log.info("%s: %s; retrying in %.1f s", self.platform, self.redact(why), wait)
+        self._sleep(wait)
+
+    def _sleep(self, seconds: float) -> None:
+        self.sleep(max(0.0, float(seconds)))
+
+    def _received_at(self, r) -> datetime:
+        date = r.headers.get("Date")
+        if date:
+            try:
+                t = email.utils.parsedate_to_datetime(date)
+                if t.tzinfo is not None:
+                    return t.astimezone(timezone.utc)
+            except (TypeError, ValueError):
+                pass
+        return datetime.fromtimestamp(self.clock(), timezone.utc).replace(microsecond=0)
+
+    def _malformed(self, shown: str, body: bytes) -> BadResponse:
+        first = body[:80].decode("utf-8", "replace")
+        return BadResponse(self.redact(
+            f"{self.platform}: {shown} answered twice with something that is not JSON "
+            f"(first bytes: {first!r}); stopped this run"))
+
+
+def _parse_json(body: bytes) -> tuple[Any, bool]:
+    if not body.strip():
+        return None, False
+    try:
+        return json.loads(body.decode("utf-8-sig")), True
+    except (UnicodeDecodeError, ValueError):
+        return None, False
+
+
+def _connection_words(e: requests.RequestException) -> str:
+    if isinstance(e, requests.Timeout):
+        return "no answer in time"
+    if isinstance(e, requests.ConnectionError):
+        return "could not connect or the connection broke"
+    return type(e).__name__  # never str(e): it quotes the URL, query string and all
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds to wait from ``Retry-After`` (seconds or an HTTP date) or ``x-rate-limit-reset``
+    (epoch seconds, X); None when neither header says."""
+    value = headers.get("Retry-After")
+    if value:
+        value = value.strip()
+        if re.fullmatch(r"\d+(\.\d+)?", value):
+            return float(value)
+        try:
+            t = email.utils.parsedate_to_datetime(value)
+            return max(0.0, t.timestamp() - now)
+        except (TypeError, ValueError):
+            pass
+    reset = headers.get("x-rate-limit-reset")
+    if reset and re.fullmatch(r"\d+", reset.strip()):
+        return max(0.0, float(reset) - now)
+    return None
+
+
+def api_message(data: Any) -> str:
+    """The human part of an API's error body, whichever of the shapes we know it has."""
+    if not isinstance(data, dict):
+        return ""
+    err = data.get("error")
+    if isinstance(err, dict):
+        msg = err.get("message") or ""
+        code = err.get("code")
+        return f"{msg} (code {code})" if code not in (None, "") and str(code) not in msg else str(msg)
+    if isinstance(err, str):
+        return err
+    if "detail" in data or "title" in data:  # X's problem+json
+        return str(data.get("detail") or data.get("title"))
+    errors = data.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return str(errors[0].get("message") or errors[0].get("detail") or "")
+    if "message" in data and data.get("code") not in (0, None):  # Bilibili
+        return f"{data['message']} (code {data['code']})"
+    return ""
+
+
+def new_session() -> requests.Session:
+    s = requests.Session()
+    s.headers["User-Agent"] = USER_AGENT
+    return s

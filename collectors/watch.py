@@ -1,0 +1,409 @@
+"""The inbox: `reach watch DIR` imports each file dropped into a folder, once, and files it away.
+
+A file is imported once it has stopped growing: its size and modification time unchanged for the
+settle time. A file first seen with an old modification time has been still since then; a change
+the watcher sees restarts the wait on the watcher's own clock (a network share's may differ).
+Polling, not inotify: it works the same on network shares and sync folders, and a poll every
+second costs nothing next to an import.
+
+Each ready file is first *claimed*: renamed into ``.claimed/<claim>/`` inside the inbox. A rename is
+atomic, so when two watchers (or a watcher started twice by mistake) see the same file, exactly one
+of them gets it; the other finds it gone and moves on. The claimed file is imported through the
+same pipeline as `reach import` (passed in as ``import_file``), then moved to ``processed/`` (imported,
+or already imported: the same bytes were there before) or to ``failed/`` with ``NAME.error.txt``
+beside it saying why. A file imported with rejected rows goes to ``processed/`` with
+``NAME.rejected.txt`` listing them. Names are kept; a name already taken gets `` (1)``, `` (2)``...:
+nothing is ever overwritten. A claim left behind by a watcher that died (its process is gone, or
+the claim is older than ``claim_timeout``) is put back into the inbox and imported again, which is
+safe: a file is imported whole or not at all, and the same bytes twice change nothing.
+
+Left alone, never moved: hidden files and folders, temporary names of downloads in progress
+(``.part``, ``.crdownload``, ``.download``, ``.tmp``...), Excel lock files (``~$...``), empty files (a
+browser's placeholder while the real file downloads beside it), and a file while a ``.part`` or
+``.crdownload`` of the same name is beside it. A settled file whose name is not an export file
+(``.pdf``, ``.docx``) goes to ``failed/`` with the reason, so the inbox empties and the user sees why.
+
+Everything that waits takes an injectable clock and sleep, so tests run without sleeping.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from .pipeline import IMPORTABLE, FileResult
+
+PROCESSED, FAILED, CLAIMS = "processed", "failed", ".claimed"
+TEMPORARY_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".opdownload", ".tmp")
+DOWNLOAD_SIBLINGS = (".part", ".crdownload", ".download")  # Firefox, Chrome/Edge, Safari
+SYSTEM_FILES = {"thumbs.db", "desktop.ini"}
+CLAIM_TIMEOUT_S = 3600.0  # a claim this old is abandoned even if its process seems alive (another host)
+
+ImportFile = Callable[[str, bytes, str], FileResult]  # (file name, bytes, name to show) -> result
+
+
+@dataclass
+class Outcome:
+    """What happened to one file: the result and where the file is now."""
+
+    rel: str  # the file's path inside the inbox when it was found
+    result: FileResult
+    moved_to: Path | None  # None when another watcher took the file first
+    line: str
+
+
+@dataclass
+class _Seen:
+    signature: tuple[int, int]  # size, mtime_ns
+    since: float  # clock time from which it has looked like this
+
+
+@dataclass
+class Watcher:
+    inbox: Path
+    import_file: ImportFile
+    settle: float = 2.0
+    poll_every: float = 1.0
+    after: Callable[[list[FileResult]], None] | None = None  # once per batch (rollups refresh)
+    out: Callable[[str], None] = print
+    clock: Callable[[], float] = time.time  # wall clock: compared with file modification times
+    sleep: Callable[[float], None] = time.sleep
+    claim_timeout: float = CLAIM_TIMEOUT_S
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+    stopping: bool = False
+    _seen: dict[str, _Seen] = field(default_factory=dict)
+    _stuck: dict[str, tuple[int, int]] = field(default_factory=dict)  # could not be claimed, as it looked then
+    _token: str = field(default_factory=lambda: secrets.token_hex(4))
+    _claims: int = 0
+
+    def __post_init__(self):
+        self.inbox = Path(self.inbox)
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Finish the file being imported, then stop (Ctrl-C, SIGTERM)."""
+        self.stopping = True
+
+    def run(self) -> None:
+        """Poll until stop() is called."""
+        while not self.stopping:
+            self.poll()
+            if not self.stopping:
+                self.sleep(self.poll_every)
+
+    def run_once(self) -> list[Outcome]:
+        """Process what is ready now; say which files were left for the next run, and why."""
+        outcomes = self.poll()
+        if not self.stopping:
+            for rel, why in self.waiting():
+                self.out(f"wait    {rel}: {why}; left for the next run")
+        return outcomes
+
+    def drain(self, timeout: float) -> list[Outcome]:
+        """Poll until nothing importable is waiting (or ``timeout`` seconds have passed)."""
+        outcomes = self.poll()
+        deadline = self.clock() + timeout
+        while not self.stopping and self.waiting() and self.clock() < deadline:
+            self.sleep(self.poll_every)
+            outcomes += self.poll()
+        return outcomes
+
+    def poll(self) -> list[Outcome]:
+        """One look at the inbox: recover abandoned claims, import every ready file, refresh."""
+        self.recover_claims()
+        outcomes: list[Outcome] = []
+        try:
+            for rel in self.ready():
+                if self.stopping:
+                    break
+                o = self.process(rel)
+                if o is not None:
+                    outcomes.append(o)
+                    self.out(o.line)
+        finally:
+            # Even when interrupted between files: what was imported gets its rollups.
+            done = [o.result for o in outcomes if o.result.status == "imported"]
+            if done and self.after is not None:
+                self.after(done)
+        return outcomes
+
+    # --- which files ------------------------------------------------------------------------
+
+    def candidates(self) -> dict[str, os.stat_result]:
+        """Files in the inbox (subfolders too, but not processed/, failed/ or hidden ones) that are
+        not left alone by name, with their stat."""
+        found: dict[str, os.stat_result] = {}
+        for top, dirs, files in os.walk(self.inbox):
+            here = Path(top)
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                             and not (here == self.inbox and d in (PROCESSED, FAILED)))
+            names = set(files)
+            for name in sorted(files):
+                if ignored(name) or any(name + s in names for s in DOWNLOAD_SIBLINGS):
+                    continue
+                path = here / name
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue  # gone meanwhile
+                if not path.is_file():
+                    continue
+                found[path.relative_to(self.inbox).as_posix()] = st
+        return found
+
+    def ready(self) -> list[str]:
+        """Candidates unchanged for the settle time, oldest first."""
+        now = self.clock()
+        found = self.candidates()
+        for rel in list(self._seen):
+            if rel not in found:
+                del self._seen[rel]
+        out = []
+        for rel, st in found.items():
+            sig = (st.st_size, st.st_mtime_ns)
+            seen = self._seen.get(rel)
+            if seen is None:
+                # First sight: it has looked like this at least since it was last modified.
+                seen = self._seen[rel] = _Seen(sig, min(now, st.st_mtime))
+            elif seen.signature != sig:
+                seen = self._seen[rel] = _Seen(sig, now)
+            if self._stuck.get(rel) == sig:
+                continue  # said once already; tried again when the file changes
+            if st.st_size > 0 and now - seen.since >= self.settle:
+                out.append((st.st_mtime, rel))
+        return [rel for _, rel in sorted(out)]
+
+    def waiting(self) -> list[tuple[str, str]]:
+        """Candidates not imported yet, with the reason."""
+        now = self.clock()
+        out = []
+        for rel, st in self.candidates().items():
+            seen = self._seen.get(rel)
+            if st.st_size == 0:
+                out.append((rel, "empty (a download that has not finished?)"))
+            elif seen is None or seen.signature != (st.st_size, st.st_mtime_ns):
+                out.append((rel, "changed since the last look"))
+            else:
+                out.append((rel, f"still being written (unchanged for {max(0.0, now - seen.since):.1f} s "
+                                 f"of the {self.settle:g} s settle time)"))
+        return out
+
+    # --- one file ---------------------------------------------------------------------------
+
+    def process(self, rel: str) -> Outcome | None:
+        """Claim, import and file away one file; None when another watcher claimed it first."""
+        claim_dir = self._new_claim_dir()
+        claimed = claim_dir / rel
+        try:
+            claimed.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(self.inbox / rel, claimed)
+        except FileNotFoundError:
+            _remove_tree(claim_dir)
+            self._seen.pop(rel, None)
+            return None
+        except OSError as e:  # a read-only inbox, a file someone else owns
+            _remove_tree(claim_dir)
+            seen = self._seen.get(rel)
+            if seen is not None:
+                self._stuck[rel] = seen.signature
+            self.out(f"skip    {rel}: cannot move it out of the inbox ({e.strerror or e}); left alone")
+            return None
+        self._seen.pop(rel, None)
+        self._stuck.pop(rel, None)
+        try:
+            result = self._import(rel, claimed)
+        except BaseException:
+            # Ctrl-C twice, or the process is being killed: the import rolled back, so the file
+            # goes back where it was, for the next run.
+            try:
+                _move_unique(claimed, self.inbox / rel)
+                _remove_tree(claim_dir)
+            except OSError:
+                pass  # left claimed: the next watcher puts it back (recover_claims)
+            raise
+        try:
+            moved = self._file_away(rel, claimed, result)
+        except OSError as e:
+            # Imported (or not) all the same; the file stays claimed, and a watcher started later
+            # puts it back into the inbox.
+            line = self._line(result, None).rsplit(" -> ", 1)[0]
+            return Outcome(rel, result, None, f"{line} -> left in {claimed.relative_to(self.inbox).as_posix()}: "
+                                              f"cannot move it ({e.strerror or e})")
+        _remove_tree(claim_dir)
+        return Outcome(rel, result, moved, self._line(result, moved))
+
+    def _import(self, rel: str, claimed: Path) -> FileResult:
+        name = Path(rel).name
+        suffix = Path(name).suffix.lower()
+        if suffix not in IMPORTABLE:
+            return FileResult(rel, "failed", message=f"{rel}: not an export file: {suffix or 'no extension'} is not "
+                                                     f"one of {', '.join(IMPORTABLE)}")
+        try:
+            data = claimed.read_bytes()
+        except OSError as e:
+            return FileResult(rel, "failed", message=f"{rel}: cannot read the file: {e.strerror or e}")
+        try:
+            return self.import_file(name, data, rel)
+        except Exception as e:  # noqa: BLE001 - a bug on one file must not stop the watcher or loop on it
+            return FileResult(rel, "failed", message=f"{rel}: internal error while importing "
+                                                     f"({type(e).__name__}: {e}); please report it")
+
+    def _file_away(self, rel: str, claimed: Path, r: FileResult) -> Path | None:
+        folder = FAILED if r.status == "failed" else PROCESSED
+        sidecar = ".error.txt" if r.status == "failed" else (".rejected.txt" if r.problems else None)
+        try:
+            dest = _move_unique(claimed, self.inbox / folder / rel, sidecars=(".error.txt", ".rejected.txt"))
+        except FileNotFoundError:
+            return None  # an abandoned-claim recovery took it meanwhile; it will say so itself
+        if sidecar == ".error.txt":
+            _write_text(dest.with_name(dest.name + sidecar), _error_text(rel, r))
+        elif sidecar == ".rejected.txt":
+            _write_text(dest.with_name(dest.name + sidecar), _rejected_text(rel, r))
+        return dest
+
+    def _line(self, r: FileResult, moved: Path | None) -> str:
+        text = " ".join(r.line().splitlines())  # one line, whatever the message holds
+        if r.status == "imported" and r.problems:
+            said, listed = f"; {r.rejected} rows rejected", f" (listed in {self._shown(moved, '.rejected.txt')})"
+            text = text.replace(said, said + listed, 1) if said in text else text + listed
+        if moved is None:
+            return text + " -> moved away by another watcher meanwhile"
+        if r.status == "failed":
+            return text + f" -> {self._shown(moved, '')}, reason in {self._shown(moved, '.error.txt')}"
+        return text + f" -> {self._shown(moved, '')}"
+
+    def _shown(self, moved: Path | None, sidecar: str) -> str:
+        if moved is None:
+            return "?"
+        return (moved.with_name(moved.name + sidecar)).relative_to(self.inbox).as_posix()
+
+    # --- claims -----------------------------------------------------------------------------
+
+    def _new_claim_dir(self) -> Path:
+        self._claims += 1
+        return self.inbox / CLAIMS / f"{self.host}~{self.pid}~{self._token}~{self._claims}"
+
+    def recover_claims(self) -> list[str]:
+        """Put files claimed by a watcher that is gone back into the inbox."""
+        root = self.inbox / CLAIMS
+        if not root.is_dir():
+            return []
+        back = []
+        for d in sorted(root.iterdir()):
+            if not d.is_dir() or not self._abandoned(d):
+                continue
+            for top, _, files in os.walk(d):
+                for name in files:
+                    src = Path(top) / name
+                    rel = src.relative_to(d)
+                    try:
+                        dest = _move_unique(src, self.inbox / rel)
+                    except FileNotFoundError:
+                        continue  # another watcher recovered it first
+                    back.append(dest.relative_to(self.inbox).as_posix())
+                    self.out(f"back    {dest.relative_to(self.inbox).as_posix()}: left claimed by a watcher "
+                             f"that stopped ({d.name}); back in the inbox")
+            _remove_tree(d)
+        return back
+
+    def _abandoned(self, claim_dir: Path) -> bool:
+        parts = claim_dir.name.split("~")
+        if len(parts) == 4 and parts[2] == self._token:
+            return False  # ours
+        try:
+            age = self.clock() - claim_dir.stat().st_mtime
+        except OSError:
+            return False
+        if age > self.claim_timeout:
+            return True
+        if len(parts) == 4 and parts[0] == self.host and parts[1].isdigit():
+            return not _alive(int(parts[1]))
+        return False
+
+
+def ignored(name: str) -> bool:
+    """Names the watcher never touches: hidden, temporary, lock and system files."""
+    low = name.lower()
+    return (name.startswith(".") or name.startswith("~$") or low.endswith(TEMPORARY_SUFFIXES)
+            or low in SYSTEM_FILES)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def _move_unique(src: Path, dest: Path, sidecars: tuple[str, ...] = ()) -> Path:
+    """Move ``src`` to ``dest``, or to ``dest (1)``, ``dest (2)``... when the name is taken (with
+    any of its ``sidecars``). Never overwrites, even when another watcher moves a file of the same
+    name at the same moment: a hard link fails when the name exists, a rename would not."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    stem, suffix = dest.stem, dest.suffix
+    for n in range(100000):
+        cand = dest if n == 0 else dest.with_name(f"{stem} ({n}){suffix}")
+        if any(cand.with_name(cand.name + s).exists() for s in sidecars):
+            continue
+        try:
+            os.link(src, cand)
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            raise
+        except OSError:
+            # No hard links here (some network and FAT file systems): check, then rename.
+            if cand.exists():
+                continue
+            os.rename(src, cand)
+            return cand
+        os.unlink(src)
+        return cand
+    raise OSError(f"no free name for {dest}")
+
+
+def _remove_tree(d: Path) -> None:
+    """Remove a claim folder and its (empty) subfolders; leave anything still in it."""
+    for top, dirs, files in os.walk(d, topdown=False):
+        for name in dirs:
+            try:
+                os.rmdir(Path(top) / name)
+            except OSError:
+                pass
+    try:
+        os.rmdir(d)
+    except OSError:
+        pass
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+def _error_text(rel: str, r: FileResult) -> str:
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"{rel} was not imported ({when}):", "", r.message, ""]
+    if r.problems:
+        lines += ["Rejected rows:"] + [f"  {p}" for p in r.problems] + [""]
+    lines.append("Nothing from this file is in the database. Fix the file (or export it again) and put it "
+                 "back into the inbox.")
+    return "\n".join(lines) + "\n"
+
+
+def _rejected_text(rel: str, r: FileResult) -> str:
+    lines = [f"{rel} was imported, but {len(r.problems)} of its {r.rows_read} rows were rejected and are not "
+             "in the database:", ""]
+    lines += [f"  {p}" for p in r.problems]
+    lines += ["", "Correct these rows (or export the file again) and put the corrected file into the inbox: "
+                  "rows already imported are not doubled."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,215 @@
+"""The cache the dashboard's workers share (dashboard/cache.py): one computation per data version
+for every app and process on the same data folder, a new computation after every import or roster
+change, and never an error because of the cache itself."""
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from collectors import store
+from collectors.pipeline import Importer
+from collectors.roster import import_roster
+from conftest import ROOT
+from dashboard import cache, config, data, queries, rollups
+from dashboard.app import create_app
+from dashboard.pages import influencers
+from test_store import x_content
+
+CAMPAIGN = config.Campaign()
+X_NAME = "account_analytics_content_2024-12-16_2024-12-22.csv"
+
+
+class Counting:
+    """A computation that counts its runs and returns what the database holds now."""
+
+    def __init__(self, eng):
+        self.eng, self.runs = eng, 0
+
+    def __call__(self):
+        self.runs += 1
+        with self.eng.connect() as c:
+            posts = pd.read_sql("SELECT post_id FROM posts ORDER BY post_id", c)
+        return posts.assign(run=self.runs)
+
+
+@pytest.fixture
+def eng(sqlite_url, monkeypatch):
+    monkeypatch.delenv(cache.ENV, raising=False)
+    engine = store.connect(sqlite_url)
+    Importer(engine, None).import_bytes(X_NAME, x_content([("1870000000000000001", 1200, 30)]))
+    yield engine
+    engine.dispose()
+
+
+def memo(app, eng, compute, name="test.posts", args=("a",)):
+    with app.server.app_context():
+        return cache.memo(eng, CAMPAIGN, name, args, compute)
+
+
+def test_two_apps_on_one_data_folder_compute_once_and_see_the_same_frame(eng, tmp_path):
+    one, two = create_app(eng), create_app(eng)
+    assert one.server.config["REACH_CACHE_DIR"] == two.server.config["REACH_CACHE_DIR"] == str(tmp_path / "cache")
+    compute = Counting(eng)
+    first = memo(one, eng, compute)
+    second = memo(two, eng, compute)
+    assert compute.runs == 1
+    pd.testing.assert_frame_equal(first, second)
+    assert list(second["post_id"]) == ["1870000000000000001"]
+    # Other arguments or another name are other entries.
+    memo(two, eng, compute, args=("b",))
+    memo(two, eng, compute, name="test.other")
+    assert compute.runs == 3
+    # Entries are pickles: the folder is this user's alone.
+    assert stat.S_IMODE((tmp_path / "cache").stat().st_mode) == 0o700
+
+
+def test_a_value_computed_in_another_process_is_found_here(eng, tmp_path):
+    """Workers are processes with their own hash seeds: the data version and the keys must not
+    depend on anything that differs between processes (the rollup state is a string, whose
+    built-in hash does)."""
+    rollups.refresh(eng, CAMPAIGN)
+    script = (
+        "from collectors import store\n"
+        "from dashboard import cache, config\n"
+        "from dashboard.app import create_app\n"
+        f"eng = store.connect({str(eng.url)!r})\n"
+        "app = create_app(eng)\n"
+        "with app.server.app_context():\n"
+        "    print(cache.memo(eng, config.Campaign(), 'test.shared', ('x',), lambda: 'from the other process'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != cache.ENV}
+    env["PYTHONHASHSEED"] = "12345"
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "from the other process"
+    here = memo(create_app(eng), eng, lambda: "computed here", name="test.shared", args=("x",))
+    assert here == "from the other process"
+
+
+def test_after_an_import_the_next_call_computes_again_and_sees_the_new_rows(db_url, tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.ENV, str(tmp_path / "shared-cache"))
+    eng = store.connect(db_url)
+    try:
+        Importer(eng, None).import_bytes(X_NAME, x_content([("1870000000000000001", 1200, 30)]))
+        app, compute = create_app(eng), Counting(eng)
+        assert memo(app, eng, compute)["run"].tolist() == [1]
+        assert memo(app, eng, compute)["run"].tolist() == [1] and compute.runs == 1
+        before = data.version(eng)
+        Importer(eng, None).import_bytes("account_analytics_content_2024-12-16_2024-12-23.csv",
+                                         x_content([("1870000000000000002", 700, 5)]))
+        assert data.version(eng) != before
+        after = memo(app, eng, compute)
+        assert compute.runs == 2 and list(after["post_id"]) == ["1870000000000000001", "1870000000000000002"]
+        # The same bytes again change nothing, so the cached value stands.
+        Importer(eng, None).import_bytes(X_NAME, x_content([("1870000000000000001", 1200, 30)]))
+        assert memo(app, eng, compute)["run"].tolist() == [2, 2] and compute.runs == 2
+    finally:
+        eng.dispose()
+
+
+def test_a_roster_that_moves_an_account_to_another_influencer_is_a_new_version(eng):
+    import_roster(eng, None, "r.csv", b"name,platform,handle\nChen Li,x,jinhub_yiwu\nWang Wei,x,someone_else\n")
+    app, runs = create_app(eng), []
+
+    def owner():
+        runs.append(1)
+        return queries.load_frames(eng).posts["influencer"].tolist()
+
+    assert memo(app, eng, owner, name="test.owner") == ["Chen Li"]
+    # The same counts of influencers and linked accounts: only who owns what changed.
+    import_roster(eng, None, "r2.csv", b"name,platform,handle\nWang Wei,x,jinhub_yiwu\nChen Li,x,someone_else\n")
+    assert memo(app, eng, owner, name="test.owner") == ["Wang Wei"] and len(runs) == 2
+
+
+def test_a_value_computed_while_an_import_commits_is_returned_but_not_kept(eng):
+    app, runs = create_app(eng), []
+
+    def racing():
+        runs.append(1)
+        if len(runs) == 1:  # an upload in another worker commits while this computes
+            Importer(eng, None).import_bytes("account_analytics_content_2024-12-16_2024-12-24.csv",
+                                             x_content([("1870000000000000003", 10, 1)]))
+        return len(runs)
+
+    assert memo(app, eng, racing, name="test.race") == 1
+    assert memo(app, eng, racing, name="test.race") == 2  # computed again for the new version
+    assert memo(app, eng, racing, name="test.race") == 2 and len(runs) == 2
+
+
+def test_an_unusable_cache_folder_means_computing_every_time_and_never_an_error(eng, tmp_path, monkeypatch, caplog):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should go")
+    monkeypatch.setenv(cache.ENV, str(blocker / "cache"))
+    app = create_app(eng)
+    assert app.server.config["REACH_CACHE_DIR"] is None
+    assert "cannot be used" in caplog.text and str(blocker) in caplog.text
+    compute = Counting(eng)
+    assert memo(app, eng, compute)["run"].tolist() == [1]
+    assert memo(app, eng, compute)["run"].tolist() == [2]
+    # The pages still render: the Influencers page computes its leaderboard without a cache.
+    with app.server.test_request_context("/influencers"):
+        page = influencers.layout()
+    assert "inf-grid" in repr(page) and "jinhub_yiwu (unassigned)" in repr(page)
+
+
+def test_a_cache_folder_that_breaks_or_holds_garbage_later_is_a_miss_not_an_error(eng, tmp_path):
+    app, compute = create_app(eng), Counting(eng)
+    folder = tmp_path / "cache"
+    memo(app, eng, compute)
+    entries = [p for p in folder.iterdir() if p.is_file()]
+    assert entries
+    for p in entries:  # a valid "never expires" header, then bytes that are no pickle
+        p.write_bytes(b"\x00\x00\x00\x00not a pickle at all")
+    assert memo(app, eng, compute)["run"].tolist() == [2]
+    # The folder replaced by a file: nothing can be read or written, the value is still computed.
+    for p in folder.iterdir():
+        p.unlink()
+    folder.rmdir()
+    folder.write_text("in the way")
+    before = cache.stats["write_errors"]
+    assert memo(app, eng, compute)["run"].tolist() == [3]
+    assert memo(app, eng, compute)["run"].tolist() == [4]
+    assert cache.stats["write_errors"] >= before + 2
+
+
+def test_outside_a_running_app_nothing_is_cached_and_no_folder_is_made(eng, tmp_path):
+    compute = Counting(eng)
+    assert cache.memo(eng, CAMPAIGN, "test.posts", (), compute)["run"].tolist() == [1]
+    assert cache.memo(eng, CAMPAIGN, "test.posts", (), compute)["run"].tolist() == [2]
+    assert not (tmp_path / "cache").exists()
+
+
+def test_the_folder_is_beside_a_sqlite_database_or_where_reach_cache_dir_says_or_off(tmp_path, monkeypatch):
+    monkeypatch.delenv(cache.ENV, raising=False)
+    eng = store.connect(f"sqlite:///{tmp_path / 'sub' / 'reach.db'}")
+    assert cache.cache_dir(eng) == tmp_path / "sub" / "cache"
+    monkeypatch.setenv(cache.ENV, str(tmp_path / "elsewhere"))
+    assert cache.cache_dir(eng) == tmp_path / "elsewhere"
+    monkeypatch.setenv(cache.ENV, "off")
+    assert cache.cache_dir(eng) is None
+    app = create_app(eng)
+    assert app.server.config["REACH_CACHE_DIR"] is None and not (tmp_path / "sub" / "cache").exists()
+    eng.dispose()
+
+
+def test_the_influencers_page_reads_the_whole_campaign_once_per_version_for_every_app(eng, monkeypatch):
+    reads = []
+    real = queries.load_frames
+    monkeypatch.setattr(queries, "load_frames", lambda e, account_pks=None: reads.append(account_pks) or
+                        real(e, account_pks=account_pks))
+    pages = []
+    for app in (create_app(eng), create_app(eng)):
+        with app.server.test_request_context("/influencers"):
+            pages.append(repr(influencers.layout()))
+    assert reads == [None] and pages[0] == pages[1]
+    Importer(eng, None).import_bytes("account_analytics_content_2024-12-16_2024-12-25.csv",
+                                     x_content([("1870000000000000004", 99, 1)], handle="yiwu_market"))
+    with create_app(eng).server.test_request_context("/influencers"):
+        page = repr(influencers.layout())
+    assert reads == [None, None] and "yiwu_market (unassigned)" in page

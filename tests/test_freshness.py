@@ -1,0 +1,82 @@
+"""Freshness per platform and source: the last success and the last error of files and APIs."""
+from datetime import datetime
+
+import pandas as pd
+
+from collectors import store
+from collectors.pipeline import Importer
+from dashboard import data
+
+
+def _imp(conn, sha, platform, source, at):
+    conn.execute(store.imports.insert().values(
+        sha256=sha, file_name=sha + ".csv", size_bytes=1, imported_at=at, platform=platform, source=source,
+        rows_read=1, rows_stored=1, rows_rejected=0, rows_skipped=0))
+
+
+def test_last_success_and_last_error_are_kept_apart_by_platform_and_source(db_url):
+    engine = store.connect(db_url)
+    with engine.begin() as c:
+        _imp(c, "a", "youtube", "file", datetime(2025, 1, 2, 8))
+        _imp(c, "b", "youtube", "file", datetime(2025, 1, 3, 8))  # the later file wins
+        _imp(c, "c", "youtube", "api", datetime(2025, 1, 3, 9))
+        _imp(c, "d", "facebook+instagram", "file", datetime(2025, 1, 1, 12))
+    # An API error after the last API success: the line must say the last attempt failed.
+    store.record_failure(engine, "e", "youtube API", "stopped: daily quota used up", platform="youtube", source="api")
+    with engine.begin() as c:
+        c.execute(store.import_failures.update().values(failed_at=datetime(2025, 1, 3, 10)))
+    # An older file error than the last file success: shown, but not as the latest outcome.
+    store.record_failure(engine, "f", "old.csv", "line 3 bad", platform="youtube", source="file")
+    with engine.begin() as c:
+        c.execute(store.import_failures.update().where(store.import_failures.c.sha256 == "f")
+                  .values(failed_at=datetime(2025, 1, 1, 0)))
+    # A file nobody could read has no platform.
+    r = Importer(engine, None).import_bytes("junk.csv", b"\x00\x01 not a table")
+    assert r.status == "failed"
+
+    df = data.source_freshness(engine).set_index(["platform", "source"])
+    yt_file, yt_api = df.loc[("youtube", "file")], df.loc[("youtube", "api")]
+    assert yt_file["last_success"] == pd.Timestamp("2025-01-03 08:00", tz="UTC")
+    assert yt_file["last_error"] == "line 3 bad" and not yt_file["error_is_latest"]
+    assert yt_api["last_success"] == pd.Timestamp("2025-01-03 09:00", tz="UTC")
+    assert yt_api["last_error"] == "stopped: daily quota used up" and yt_api["error_is_latest"]
+    # A file with two platforms counts for both.
+    for p in ("facebook", "instagram"):
+        assert df.loc[(p, "file"), "last_success"] == pd.Timestamp("2025-01-01 12:00", tz="UTC")
+    unknown = df.loc[("", "file")]
+    assert pd.isna(unknown["last_success"]) and unknown["error_is_latest"] and "junk.csv" in unknown["last_error"]
+    # File before API for the same platform, platforms in order.
+    assert list(df.index) == sorted(df.index, key=lambda k: (k[0], ("file", "api").index(k[1])))
+    engine.dispose()
+
+
+def test_no_imports_gives_an_empty_table_with_its_columns(db_url):
+    engine = store.connect(db_url)
+    df = data.source_freshness(engine)
+    assert df.empty and "error_is_latest" in df.columns
+    engine.dispose()
+
+
+def test_the_freshness_line_names_each_source_and_highlights_a_failing_one():
+    from dashboard import freshness
+
+    now = pd.Timestamp("2025-01-03 12:00", tz="UTC")
+    plat = pd.DataFrame(dict(platform=["youtube"], as_of=[pd.Timestamp("2025-01-03 09:00", tz="UTC")],
+                             last_import=[now], age_hours=[3.0], stale=[False]))
+    src = pd.DataFrame(dict(
+        platform=["youtube", "youtube", ""], source=["file", "api", "file"],
+        last_success=[pd.Timestamp("2025-01-03 10:00", tz="UTC"), pd.Timestamp("2025-01-03 09:00", tz="UTC"), pd.NaT],
+        last_error_at=[pd.NaT, pd.Timestamp("2025-01-03 11:00", tz="UTC"), pd.Timestamp("2025-01-02 11:00", tz="UTC")],
+        last_error=[None, "stopped: daily quota used up; next try after 2025-01-04 08:00 UTC", "junk.csv: not a table"],
+        error_is_latest=[False, True, True]))
+    en = freshness.lines(plat, src, "en", "Asia/Shanghai", now=now)
+    yt = en[0]
+    assert yt["name"] == "YouTube" and yt["as_of"].startswith("as of") and yt["failing"]
+    assert [s["ok"] for s in yt["sources"]] == ["files: last import 2 h ago", "API: last import 3 h ago"]
+    assert yt["sources"][1]["error"] == ("last error 3 Jan 2025, 19:00 (API): stopped: daily quota used up; "
+                                         "next try after 2025-01-04 08:00 UTC")
+    assert en[1]["name"] == "Files that could not be read" and en[1]["as_of"] is None
+    zh = freshness.lines(plat, src, "zh", "Asia/Shanghai", now=now)
+    assert zh[0]["sources"][0]["ok"] == "文件：上次导入 2小时前"
+    li = freshness.items(plat, src, "en", "Asia/Shanghai", now=now)[0]
+    assert "failing" in li.className

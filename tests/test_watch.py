@@ -1,0 +1,299 @@
+"""`reach watch`: the inbox. Readiness on an injected clock (no sleeping), claims between watchers,
+where files end up and what the user is told; then the command itself."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from collectors import store
+from collectors.pipeline import FileResult, Importer
+from collectors.watch import Watcher
+
+from test_store import x_content
+
+X_NAME = "account_analytics_content_2024-12-16_2024-12-22.csv"
+T0 = 1_750_000_000.0  # the fake clock's "now" (wall-clock seconds, compared with mtimes)
+
+
+class Clock:
+    def __init__(self, now=T0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+class FakeImport:
+    """Records each call; every file is "imported"."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, name, data, shown):
+        self.calls.append((name, data, shown))
+        return FileResult(shown, "imported", platform="x", reports=["x.content"], posts=1, snapshots=1)
+
+
+def put(path, data: bytes, mtime: float):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def watcher(inbox, imp, clock, **kw):
+    lines = []
+    w = Watcher(inbox, imp, settle=2.0, poll_every=1.0, clock=clock, sleep=lambda s: None, out=lines.append, **kw)
+    return w, lines
+
+
+def test_a_file_is_imported_once_it_has_stopped_growing_for_the_settle_time(tmp_path):
+    clock, imp = Clock(), FakeImport()
+    w, lines = watcher(tmp_path, imp, clock)
+    f = put(tmp_path / "a.csv", b"Post id,", T0)  # being written right now
+    assert w.poll() == [] and imp.calls == []
+    clock.now += 1.5
+    put(f, b"Post id,Date\n1,2", T0 + 1.5)  # it grew
+    clock.now += 1.9  # 3.4 s after it was created: the change is seen now, so the wait starts again
+    assert w.poll() == [] and imp.calls == []
+    clock.now += 1.9
+    assert w.poll() == [] and imp.calls == []
+    clock.now += 0.2  # unchanged for the settle time, by the watcher's own clock
+    [o] = w.poll()
+    assert imp.calls == [("a.csv", b"Post id,Date\n1,2", "a.csv")]
+    assert o.moved_to == tmp_path / "processed" / "a.csv" and o.moved_to.read_bytes() == b"Post id,Date\n1,2"
+    assert not f.exists() and lines == [o.line] and o.line.endswith("-> processed/a.csv")
+    clock.now += 10
+    assert w.poll() == [] and len(imp.calls) == 1  # once only
+
+
+def test_a_file_first_seen_long_after_it_was_written_is_ready_at_once_oldest_first(tmp_path):
+    clock, imp = Clock(), FakeImport()
+    w, _ = watcher(tmp_path, imp, clock)
+    put(tmp_path / "new.csv", b"2", T0 - 10)
+    put(tmp_path / "sub" / "old.csv", b"1", T0 - 60)  # subfolders are watched too
+    put(tmp_path / "fresh.csv", b"3", T0 - 0.5)
+    assert [o.rel for o in w.poll()] == ["sub/old.csv", "new.csv"]
+    assert (tmp_path / "processed" / "sub" / "old.csv").exists() and (tmp_path / "fresh.csv").exists()
+
+
+def test_temporary_hidden_lock_and_empty_files_are_left_alone_and_others_fail_with_a_reason(tmp_path):
+    clock, imp = Clock(), FakeImport()
+    w, lines = watcher(tmp_path, imp, clock)
+    alone = ["export.csv.part", "export.csv.crdownload", "report.xlsx.download", "x.tmp", "~$report.xlsx",
+             ".hidden.csv", "Thumbs.db", "empty.csv", "firefox.csv", "firefox.csv.part", ".cache/inner.csv"]
+    for name in alone:
+        put(tmp_path / name, b"" if name == "empty.csv" else b"data", T0 - 60)
+    put(tmp_path / "notes.pdf", b"%PDF", T0 - 60)
+    put(tmp_path / "processed" / "done.csv", b"old", T0 - 60)  # its own folders are not inboxes
+    put(tmp_path / "failed" / "bad.csv", b"old", T0 - 60)
+    [o] = w.poll()
+    assert imp.calls == []  # nothing was passed to the importer
+    assert o.result.status == "failed" and o.moved_to == tmp_path / "failed" / "notes.pdf"
+    reason = (tmp_path / "failed" / "notes.pdf.error.txt").read_text(encoding="utf-8")
+    assert "not an export file: .pdf is not one of .csv" in reason
+    assert lines[0].startswith("FAILED  notes.pdf: ") and "failed/notes.pdf.error.txt" in lines[0]
+    for name in alone:
+        assert (tmp_path / name).exists(), name
+    assert (tmp_path / "processed" / "done.csv").read_bytes() == b"old"
+    # --once says what was left and why, without the names it never touches
+    w.run_once()
+    waiting = [line for line in lines if line.startswith("wait ")]
+    assert len(waiting) == 1 and "empty.csv: empty" in waiting[0]
+
+
+def test_two_watchers_on_one_inbox_import_each_file_once(tmp_path):
+    clock, imp = Clock(), FakeImport()
+    a, _ = watcher(tmp_path, imp, clock)
+    b, _ = watcher(tmp_path, imp, clock)
+    for i in range(3):
+        put(tmp_path / f"f{i}.csv", b"x%d" % i, T0 - 60)
+    seen_by_a = a.ready()  # a has looked and decided; b is faster
+    assert seen_by_a == ["f0.csv", "f1.csv", "f2.csv"]
+    assert len(b.poll()) == 3
+    assert [a.process(rel) for rel in seen_by_a] == [None, None, None]  # the claim (a rename) failed
+    assert sorted(c[0] for c in imp.calls) == ["f0.csv", "f1.csv", "f2.csv"]
+    assert sorted(os.listdir(tmp_path / "processed")) == ["f0.csv", "f1.csv", "f2.csv"]
+    assert os.listdir(tmp_path / ".claimed") == []
+
+
+def test_a_name_already_in_processed_gets_a_number_and_nothing_is_overwritten(tmp_path):
+    clock, imp = Clock(), FakeImport()
+    w, lines = watcher(tmp_path, imp, clock)
+    put(tmp_path / "processed" / "a.csv", b"first", T0 - 100)
+    put(tmp_path / "processed" / "a (1).csv", b"second", T0 - 100)
+    put(tmp_path / "a.csv", b"third", T0 - 60)
+    [o] = w.poll()
+    assert o.moved_to == tmp_path / "processed" / "a (2).csv" and o.moved_to.read_bytes() == b"third"
+    assert (tmp_path / "processed" / "a.csv").read_bytes() == b"first"
+    assert (tmp_path / "processed" / "a (1).csv").read_bytes() == b"second"
+    assert lines[0].endswith("-> processed/a (2).csv")
+
+
+def _dead_pid() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_a_file_left_claimed_by_a_watcher_that_died_is_put_back_and_imported(tmp_path):
+    import socket
+
+    clock, imp = Clock(), FakeImport()
+    w, lines = watcher(tmp_path, imp, clock)
+    host = socket.gethostname()
+    dead = put(tmp_path / ".claimed" / f"{host}~{_dead_pid()}~feed~1" / "x" / "dead.csv", b"d", T0 - 60)
+    alive = put(tmp_path / ".claimed" / f"{host}~{os.getppid()}~beef~1" / "busy.csv", b"b", T0 - 60)
+    os.utime(alive.parent, (T0 - 60, T0 - 60))  # claimed a minute ago by a live process
+    outcomes = w.poll()
+    assert [o.rel for o in outcomes] == ["x/dead.csv"]  # back in the inbox, then imported
+    assert lines[0].startswith("back    x/dead.csv: left claimed by a watcher that stopped")
+    assert (tmp_path / "processed" / "x" / "dead.csv").read_bytes() == b"d" and not dead.exists()
+    assert alive.exists() and [c[0] for c in imp.calls] == ["dead.csv"]
+    # A claim older than the claim timeout is abandoned even if its process seems alive (another host).
+    os.utime(alive.parent, (T0 - w.claim_timeout - 1, T0 - w.claim_timeout - 1))
+    assert [o.rel for o in w.poll()] == ["busy.csv"]
+
+
+def test_ctrl_c_between_files_stops_after_the_current_one_and_a_second_puts_it_back(tmp_path):
+    clock = Clock()
+    calls = []
+
+    def stop_on_first(name, data, shown):
+        calls.append(name)
+        w.stop()  # Ctrl-C while the first file is importing
+        return FileResult(shown, "imported")
+
+    w, lines = watcher(tmp_path, stop_on_first, clock)
+    for i in range(3):
+        put(tmp_path / f"f{i}.csv", b"%d" % i, T0 - 60 + i)
+    assert len(w.poll()) == 1 and calls == ["f0.csv"]
+    assert (tmp_path / "processed" / "f0.csv").exists() and (tmp_path / "f1.csv").exists()
+
+    def interrupted(name, data, shown):
+        raise KeyboardInterrupt
+
+    w2, _ = watcher(tmp_path, interrupted, clock)
+    with pytest.raises(KeyboardInterrupt):
+        w2.poll()
+    assert (tmp_path / "f1.csv").read_bytes() == b"1"  # back where it was, for the next run
+    assert os.listdir(tmp_path / ".claimed") == []
+
+
+def test_an_unexpected_error_on_one_file_fails_that_file_and_the_watcher_goes_on(tmp_path):
+    clock = Clock()
+
+    def buggy(name, data, shown):
+        if name == "bad.csv":
+            raise ValueError("a bug")
+        return FileResult(shown, "imported")
+
+    w, lines = watcher(tmp_path, buggy, clock)
+    put(tmp_path / "bad.csv", b"1", T0 - 60)
+    put(tmp_path / "good.csv", b"2", T0 - 50)
+    assert [o.result.status for o in w.poll()] == ["failed", "imported"]
+    assert "ValueError: a bug" in (tmp_path / "failed" / "bad.csv.error.txt").read_text(encoding="utf-8")
+
+
+# --- with the real pipeline ------------------------------------------------------------------
+
+def _real(tmp_path, clock):
+    engine = store.connect(f"sqlite:///{tmp_path / 'reach.db'}")
+    imp = Importer(engine, None)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    w, lines = watcher(inbox, lambda n, d, s: imp.import_bytes(n, d, display=s), clock)
+    return engine, inbox, w, lines
+
+
+def test_failed_rejected_and_already_imported_files_land_where_the_user_looks(tmp_path):
+    clock = Clock()
+    engine, inbox, w, lines = _real(tmp_path, clock)
+    good = x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", 800, 10)])
+    put(inbox / X_NAME, good, T0 - 60)
+    put(inbox / "copy of the same.csv", good, T0 - 50)
+    partly = good.replace(b",800,", b",lots,")  # line 3: Impressions "lots"
+    put(inbox / "account_analytics_content_2024-12-16_2024-12-23.csv", partly, T0 - 40)
+    put(inbox / "mystery.csv", b"Post id,Date,Post text,Impresions,Likes\n1,\"Sun, Dec 22, 2024\",hi,5,1\n", T0 - 30)
+    outcomes = w.poll()
+    assert [o.result.status for o in outcomes] == ["imported", "already imported", "imported", "failed"]
+    processed, failed = inbox / "processed", inbox / "failed"
+    assert sorted(os.listdir(processed)) == sorted([
+        X_NAME, "copy of the same.csv", "account_analytics_content_2024-12-16_2024-12-23.csv",
+        "account_analytics_content_2024-12-16_2024-12-23.csv.rejected.txt"])
+    rejected = (processed / "account_analytics_content_2024-12-16_2024-12-23.csv.rejected.txt").read_text("utf-8")
+    assert "line 3" in rejected and "Impressions" in rejected and "lots" in rejected
+    assert sorted(os.listdir(failed)) == ["mystery.csv", "mystery.csv.error.txt"]
+    error = (failed / "mystery.csv.error.txt").read_text("utf-8")
+    assert "mystery.csv" in error and "Impresions" in error and "Nothing from this file is in the database" in error
+    assert len(lines) == 4 and all("\n" not in line for line in lines)
+    assert lines[1].startswith("same    copy of the same.csv: already imported")
+    assert "; 1 rows rejected (listed in processed/account_analytics_content_2024-12-16_2024-12-23.csv.rejected.txt);" \
+        in lines[2]
+    with engine.connect() as c:
+        assert c.execute(sa.select(sa.func.count()).select_from(store.imports)).scalar() == 2
+    engine.dispose()
+
+
+# --- the command ------------------------------------------------------------------------------
+
+def reach(capsys, *args) -> tuple[int, str, str]:
+    from dashboard.cli import main
+
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_reach_watch_once_imports_what_is_ready_refreshes_rollups_and_exits(tmp_path, capsys):
+    inbox, db = tmp_path / "inbox", str(tmp_path / "reach.db")
+    put(inbox / X_NAME, x_content([("1870000000000000001", 1200, 30)]), time.time() - 60)
+    put(inbox / "still-writing.csv", b"Post id", time.time() + 30)  # changed "now" for the next 30 s
+    code, out, err = reach(capsys, "watch", str(inbox), "--once", "--db", db, "--archive", str(tmp_path / "a"))
+    assert code == 0, err
+    out = out.splitlines()
+    assert out[0].startswith(f"ok      {X_NAME}: x x.content: 1 posts, 1 snapshots") and out[0].endswith(
+        f"-> processed/{X_NAME}")
+    assert out[1].startswith("wait    still-writing.csv: ") and len(out) == 2
+    engine = store.connect(db)
+    with engine.connect() as c:  # the Live page reads the rollups: they were refreshed
+        assert c.execute(sa.select(sa.func.sum(store.daily_rollup.c.impressions))).scalar() == 1200
+    engine.dispose()
+    assert len(list((tmp_path / "a").glob("*/*"))) == 1  # archived like `reach import`, for rebuild
+    put(inbox / "mystery.csv", b"Post id,Impresions\n1,5\n", time.time() - 60)
+    code, out, err = reach(capsys, "watch", str(inbox), "--once", "--settle", "0", "--db", db)
+    assert code == 1 and out.startswith("FAILED  mystery.csv")
+
+
+def test_reach_watch_mistakes_are_one_line_errors(tmp_path, capsys):
+    for args in (["watch", str(tmp_path / "nope")], ["watch", str(tmp_path), "--settle", "soon"],
+                 ["watch", str(tmp_path), "--poll", "0"], ["watch", str(tmp_path), "--tz", "Mars/Olympus"]):
+        code, out, err = reach(capsys, *args, "--db", str(tmp_path / "reach.db"))
+        assert code == 1 and err.startswith("error: ") and err.count("\n") == 1, (args, err)
+
+
+def test_reach_watch_runs_until_ctrl_c_and_stops_cleanly(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    p = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "watch", str(inbox), "--settle", "0.2", "--poll",
+                          "0.2", "--db", str(tmp_path / "reach.db")], cwd=tmp_path, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        (inbox / X_NAME).write_bytes(x_content([("1870000000000000001", 1200, 30)]))
+        deadline = time.time() + 60
+        while not (inbox / "processed" / X_NAME).exists() and time.time() < deadline:
+            time.sleep(0.2)
+        assert (inbox / "processed" / X_NAME).exists()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, err
+    assert out.startswith(f"ok      {X_NAME}") and "Traceback" not in err and "stopped" in err
