@@ -52,6 +52,15 @@ def version(eng: sa.Engine) -> str:
     return f"{imports[0]}:{imports[1]}:{digest}"
 
 
+def live_version(eng: sa.Engine) -> str:
+    """``version`` plus the latest failed attempt: what the Live page's refresh compares, so a
+    collector's new error reaches the freshness line without waiting for the next import (the
+    cache keeps keying by ``version``: an error changes no computed result)."""
+    with eng.connect() as conn:
+        failures = conn.execute(sa.select(sa.func.count(), sa.func.max(store.import_failures.c.id))).one()
+    return f"{version(eng)}:{failures[0]}:{failures[1]}"
+
+
 STALE_HOURS = 36  # data older than this is flagged stale, per platform (Live) and per account (Data)
 
 

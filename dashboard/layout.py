@@ -28,8 +28,21 @@ def header(f: F.Filters, active: str):
                            className="nav-link" + (" active" if p.PATH == active else "")) for p in all_pages()]),
         html.Div([dcc.Link(t(f"lang.{other}", f.lang), href=active + switch, id="lang-switch", className="nav-link"),
                   dcc.Link(t("kiosk.enter", f.lang), href="/" + F.to_query(F.with_changes(f, kiosk=True)),
-                           id="kiosk-link", className="nav-link")], className="header-right"),
+                           id="kiosk-link", className="nav-link"),
+                  *_account(f.lang)], className="header-right"),
     ], className="header", lang="zh-CN" if f.lang == "zh" else "en")
+
+
+def _account(lang: str) -> list:
+    """Who is logged in and a way out; nothing for the local user of a loopback server."""
+    from .auth import current_user
+
+    user = current_user()
+    if not user:
+        return []
+    # A plain link, not dcc.Link: /logout is a Flask route, not a page of the app.
+    return [html.Span(user, className="header-user", id="header-user"),
+            html.A(t("auth.logout", lang), href="/logout", id="logout-link", className="nav-link")]
 
 
 def filter_bar(f: F.Filters, influencers: list[str]):

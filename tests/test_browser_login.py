@@ -91,7 +91,8 @@ def test_a_login_guards_every_page_on_0_0_0_0_and_roles_decide_who_imports(site,
     assert upload.get_attribute("disabled") is not None
     assert console_errors(driver) == []
 
-    driver.get(url + "logout")
+    assert driver.find_element("css selector", "#header-user").text == "vic"
+    driver.find_element("css selector", "#logout-link").click()  # the header's link ends the session
     wait_for(driver, "form #password")
     driver.get(url + "data")  # the session is over: back to the form
     wait_for(driver, "form #password")

@@ -24,13 +24,20 @@ def app_ctx(sqlite_url):
 
 
 def test_the_live_refresh_sends_nothing_when_the_data_did_not_change_and_redraws_after_an_import(app_ctx):
-    seen = data.version(app_ctx)
+    seen = data.live_version(app_ctx)
     with pytest.raises(PreventUpdate):
         live.refresh(1, "?metric=impressions", seen)
     Importer(app_ctx, None).import_bytes("account_analytics_content_2024-12-16_2024-12-23.csv",
                                          x_content([("1870000000000000001", 1500, 31)]))
     body, version = live.refresh(2, "?metric=impressions", seen)
     assert version != seen and body  # a new version: the page is redrawn
+
+
+def test_a_failed_attempt_reaches_the_live_freshness_line_without_an_import(app_ctx):
+    seen = data.live_version(app_ctx)
+    store.record_failure(app_ctx, "ab", "youtube API", "token expired", platform="youtube", source="api")
+    body, version = live.refresh(2, "?metric=impressions", seen)
+    assert version != seen and "token expired" in str(body)
 
 
 def test_filter_controls_write_the_url_and_an_unchanged_view_writes_nothing(app_ctx):

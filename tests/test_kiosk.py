@@ -152,7 +152,7 @@ def test_the_kiosk_page_carries_every_chart_and_cycles_at_the_urls_pace(app_ctx)
 def test_a_refresh_in_kiosk_mode_redraws_the_kiosk_charts_and_sends_nothing_when_unchanged(app_ctx):
     from dash.exceptions import PreventUpdate
 
-    seen = data.version(app_ctx)
+    seen = data.live_version(app_ctx)
     with pytest.raises(PreventUpdate):
         live.refresh(1, "?kiosk=1&cycle=3", seen)
     Importer(app_ctx, None).import_bytes("account_analytics_content_2024-12-16_2024-12-23.csv",

@@ -209,7 +209,7 @@ def layout(**query):
     influencers = sorted(queries.load_frames(eng).posts["influencer"].dropna().unique())
     body = html.Div(content(eng, campaign, f), id="live-body")
     refresh = dcc.Interval(id="live-interval", interval=REFRESH_SECONDS * 1000)
-    stored = dcc.Store(id="live-version", data=data.version(eng))
+    stored = dcc.Store(id="live-version", data=data.live_version(eng))
     if f.kiosk:
         cycle = dcc.Interval(id="kiosk-cycle", interval=cycle_seconds(query.get("cycle")) * 1000)
         return html.Div([body, refresh, stored, cycle], className="kiosk", lang="zh-CN" if f.lang == "zh" else "en")
@@ -234,7 +234,7 @@ def _downloads(f: F.Filters) -> list:
 def refresh(_, search, seen):
     """Redraw only when the data changed: otherwise nothing is sent."""
     eng = data.engine()
-    now = data.version(eng)
+    now = data.live_version(eng)
     if now == seen:
         raise PreventUpdate
     return content(eng, data.campaign(), F.parse(search)), now
