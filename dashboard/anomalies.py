@@ -253,7 +253,8 @@ def reason_text(facts: dict, lang: str = "en") -> str:
         said.append(t("anomaly.interpolated", lang))
     if facts["corrected"]:
         said.append(t("anomaly.corrected", lang))
-    said += [t("anomaly.event", lang, day=_day_words(facts["day"], lang), label=label) for label in facts["events"]]
+    said += [t("anomaly.event", lang, day=_day_words(facts["day"], lang), label=_label(label, lang))
+             for label in facts["events"]]
     return text + "".join(t("punct.semicolon", lang) + s for s in said)
 
 
@@ -264,9 +265,17 @@ def localise(flags: pd.DataFrame, lang: str) -> pd.DataFrame:
     return flags.assign(reason=[reason_text(f, lang) for f in flags["facts"]])
 
 
-def _event_labels(campaign: Campaign, day) -> tuple[str, ...]:
+def _label(label, lang: str) -> str:
+    # Facts hold an event as (label, label_zh), so one computation serves both languages.
+    if isinstance(label, str):
+        return label
+    en, zh = label
+    return zh if lang == "zh" and zh else en
+
+
+def _event_labels(campaign: Campaign, day) -> tuple[tuple[str, str], ...]:
     day = pd.Timestamp(day).date()
-    return tuple(e.label for e in campaign.events if e.day == day)
+    return tuple((e.label, e.label_zh) for e in campaign.events if e.day == day)
 
 
 # --- the scan ----------------------------------------------------------------------------------

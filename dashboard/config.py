@@ -25,6 +25,10 @@ EMV_FORMULA_VERSION = "emv-v1: views x CPM / 1000 (impressions where a platform 
 class Event:
     day: date
     label: str
+    label_zh: str = ""  # optional `label_zh` in campaign.toml: shown when the page is in Chinese
+
+    def text(self, lang: str) -> str:
+        return self.label_zh if lang == "zh" and self.label_zh else self.label
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,8 @@ def from_dict(raw: dict, where: str = "campaign config") -> Campaign:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise ReachError(f"{where}: timezone {tz!r} is not a name like Asia/Shanghai") from None
-    events = tuple(Event(_date(e["date"], f"{where}, events"), str(e.get("label", ""))) for e in raw.get("events", []))
+    events = tuple(Event(_date(e["date"], f"{where}, events"), str(e.get("label", "")), str(e.get("label_zh", "")))
+                   for e in raw.get("events", []))
     changes = tuple(DefinitionChange(d["platform"], d["metric"], _date(d["date"], f"{where}, definition_changes"),
                                      d.get("note", "")) for d in raw.get("definition_changes", []))
     engagement = tuple(raw.get("engagement", {}).get("metrics", ENGAGEMENT_METRICS))

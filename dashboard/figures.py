@@ -96,7 +96,7 @@ def metric_over_time(df: pd.DataFrame, metric: str, cumulative: bool, events=(),
     for e in events:
         fig.add_shape(type="line", xref="x", yref="paper", x0=e.day, x1=e.day, y0=0, y1=1,
                       line=dict(color="#777", width=1, dash="dot"))
-        fig.add_annotation(x=e.day, y=1, xref="x", yref="paper", text=e.label, showarrow=False,
+        fig.add_annotation(x=e.day, y=1, xref="x", yref="paper", text=e.text(lang), showarrow=False,
                            xanchor="left", yanchor="bottom", font=dict(size=11, color="#444"))
     name = metric_name(metric, lang)
     fig.update_layout(

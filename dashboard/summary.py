@@ -389,7 +389,7 @@ def narrative(s: Summary, drivers: dict | None = None, lang: str = "en") -> str:
                   else "") + stop)
     if s.events:
         out.append(t("narrative.events", lang, events=semi.join(
-            t("narrative.event", lang, label=e.label, day=_day(e.day, lang)) for e in s.events)))
+            t("narrative.event", lang, label=e.text(lang), day=_day(e.day, lang)) for e in s.events)))
     # Chinese runs sentences together; English separates them with a space.
     return ("" if normalise_lang(lang) == "zh" else " ").join(out)
 
@@ -524,7 +524,7 @@ def render_text(s: Summary, lang: str | None = None) -> str:
                   [[platform_name(m.platform, lang), _num_cell(m.views), f"{m.share:.1f}%", _counted_as(m.basis, lang)]
                    for m in s.platform_mix], right={1, 2}) if s.platform_mix else [none]
     if s.events:
-        out += ["", t("summary.events", lang)] + [f"{e.day.isoformat()}  {e.label}" for e in s.events]
+        out += ["", t("summary.events", lang)] + [f"{e.day.isoformat()}  {e.text(lang)}" for e in s.events]
     out += ["", *_notes(s, lang), t("summary.emv_formula", lang, formula=s.emv_formula),
             t("summary.text_days", lang, tz=s.timezone)]
     return "\n".join(out) + "\n"
@@ -660,7 +660,7 @@ def render_html(s: Summary, lang: str | None = None) -> str:
         f'<tr><td>{_e(platform_name(m.platform, lang))}</td><td class="n">{_num_cell(m.views)}</td>'
         f'<td class="n">{m.share:.1f}%</td><td>{_e(_counted_as(m.basis, lang))}</td></tr>' for m in s.platform_mix)
     events = (f"<section><h2>{_e(t('summary.events', lang))}</h2><ul>" + "".join(
-        f"<li>{e.day.isoformat()}: {_e(e.label)}</li>" for e in s.events) + "</ul></section>") if s.events else ""
+        f"<li>{e.day.isoformat()}: {_e(e.text(lang))}</li>" for e in s.events) + "</ul></section>") if s.events else ""
     dates = _e(_dates(s.week_start, s.week_end, lang))
     badge = (' <span class="badge">' + _e(t("summary.badge", lang, partial=t("week.partial", lang, days=s.days_covered),
                                             dates=_dates(s.covered_start, s.covered_end, lang))) + "</span>"

@@ -364,13 +364,15 @@ def test_the_demo_launch_day_spike_is_flagged_and_explained_as_the_launch(demo_f
     launch = demo_flags[(demo_flags["day"] == pd.Timestamp(LAUNCH)) & (demo_flags["detector"] == "robust_z")]
     assert launch[["influencer", "platform"]].drop_duplicates().shape[0] >= 1
     assert launch["reason"].str.contains("campaign event day (Launch ceremony, Yiwu)", regex=False).all()
+    # campaign.toml's label_zh names the event on the Chinese pages
+    assert localise(launch, "zh")["reason"].str.contains("活动事件日（义乌启动仪式）", regex=False).all()
 
 
 def test_every_demo_reason_in_chinese_states_its_number_and_no_english_words(demo_flags):
     for _, r in localise(demo_flags, "zh").iterrows():
         assert shown(r["value"], signed=r["metric"] == "followers_gained") in r["reason"], r["reason"]
         # Latin letters only in names: the campaign's event labels, the methods' names and "z".
-        names = " ".join(r["facts"].get("events", ())) + " Hampel HypeAuditor z"
+        names = " ".join(" ".join(e) for e in r["facts"].get("events", ())) + " Hampel HypeAuditor z"
         assert set(re.findall(r"[A-Za-z]+", r["reason"])) <= set(re.findall(r"[A-Za-z]+", names)), r["reason"]
 
 

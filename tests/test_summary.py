@@ -265,8 +265,9 @@ def test_the_demo_narrative_in_chinese_names_platforms_and_events_in_chinese(w03
     views, er = w03.kpi("views"), w03.kpi("er_views")
     assert zh.startswith(f"浏览量环比{'上升' if views.change > 0 else '下降'} {abs(views.change):.0f}%")
     assert f"{abs(er.change):.1f} 个百分点" in zh
-    assert "活动事件：Jin Hub market tour（2025年1月18日）。" in zh
+    assert "活动事件：金枢市场探访（2025年1月18日）。" in zh  # label_zh of campaign.toml
     assert not re.search(r"\b(rose|fell|led by|posts|Events)\b", zh)
+    assert "Jin Hub market tour" in summary.narrative(w03, w03.drivers, "en")
 
 
 def test_the_chinese_text_report_keeps_its_columns_aligned_in_terminal_columns(w03):
