@@ -654,6 +654,8 @@ def cmd_status(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sqlalchemy import exc as sa_exc
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -663,6 +665,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args) or 0
     except ReachError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    except sa_exc.DBAPIError as e:
+        # The database itself said no (locked past the wait, gone away, full disk): its words in
+        # one line, with the URL's password hidden; never a traceback.
+        print(f"error: the database refused: {str(e.orig).strip().splitlines()[0] if e.orig else e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -98,7 +98,8 @@ def snapshot_increments(snaps: pd.DataFrame, campaign: Campaign, metrics=ADDITIV
     if len(excess):
         # Each affected series' rows, found once (scanning the whole frame per series was slow).
         group_of = long.groupby(key, sort=False).ngroup()
-        rows_of = {g: idx for g, idx in long.index.groupby(group_of).items() if g in set(group_of[excess.index])}
+        wanted = set(group_of[excess.index])  # once: inside the comprehension it was per group
+        rows_of = {g: idx for g, idx in long.index.groupby(group_of).items() if g in wanted}
     for idx, row in excess.iterrows():
         owe = row["m"] - row["v"]
         grp = rows_of[group_of[idx]]

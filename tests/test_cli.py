@@ -137,3 +137,18 @@ def test_export_weekly_xlsx_with_filters_and_bad_filters_are_one_line_errors(tmp
                  ["export", "weekly", "--format", "xlsx"], ["export", "daily", "--from", "2025-01-02", "--to", "2025-01-01"]):
         r = run(*args, cwd=tmp_path)
         assert r.returncode == 1 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr, (args, r.stderr)
+
+
+def test_a_database_error_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    import sqlalchemy as sa
+
+    from collectors import store
+    from dashboard import cli
+
+    def locked(*args, **kwargs):
+        raise sa.exc.OperationalError("INSERT INTO collector_state ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(store, "connect", locked)
+    assert cli.main(["status", "--db", str(tmp_path / "r.db")]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "error: the database refused: database is locked"
