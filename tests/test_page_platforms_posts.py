@@ -155,6 +155,10 @@ def test_the_views_mix_counts_and_labels_impressions_for_platforms_without_views
     assert {"X (impressions)", "LinkedIn (impressions)", "YouTube"} <= set(names)
     assert names["X (impressions)"].marker.pattern.shape == "/" and not names["YouTube"].marker.pattern.shape
     assert fig.layout.barmode == "stack"
+    # Weibo reports neither views nor impressions: no share of volume, and not labelled "impressions"
+    assert "weibo" not in set(mix["platform"]) and not any("Weibo" in n for n in names)
+    table = platforms.totals(engine, campaign, sel).set_index("platform")
+    assert pd.isna(table.loc["weibo", "basis"]) and table.loc["x", "basis"] == "impressions"
 
 
 def test_every_chart_draws_each_platform_in_its_fixed_colour(demo):

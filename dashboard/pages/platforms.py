@@ -99,7 +99,10 @@ def totals(eng, campaign, sel: metrics.Selection, frames=None) -> pd.DataFrame:
     out = pd.concat([by, every], ignore_index=True)
     out = out.merge(posts.reset_index(), on="platform", how="left").merge(reach, on="platform", how="left")
     out[["posts", "active_influencers"]] = out[["posts", "active_influencers"]].fillna(0).astype(int)
-    out["basis"] = out["views"].notna().map({True: "views", False: "impressions"})
+    # Views, else impressions; a platform with neither (Weibo: likes, comments, reposts only) has
+    # no basis and is counted in no volume comparison.
+    out["basis"] = out["views"].notna().map({True: "views", False: None})
+    out.loc[out["basis"].isna() & out["impressions"].notna(), "basis"] = "impressions"
     out.loc[out["platform"] == ALL, "basis"] = None  # a mix: each platform counts on its own basis
     return out.reset_index(drop=True)
 
@@ -116,6 +119,9 @@ def weekly_mix(eng, campaign, sel: metrics.Selection, metric: str) -> pd.DataFra
         return pd.DataFrame(columns=cols)
     if metric == "views":
         has_views = w.groupby("platform")["views"].transform(lambda s: s.notna().any())
+        has_imp = w.groupby("platform")["impressions"].transform(lambda s: s.notna().any())
+        w = w[has_views | has_imp].copy()  # a platform with neither has no volume to share
+        has_views = has_views[w.index]
         w["basis"] = has_views.map({True: "views", False: "impressions"})
         w["value"] = w["views"].where(has_views, w["impressions"])
     else:
