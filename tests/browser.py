@@ -131,3 +131,20 @@ def wait_for(driver, css, timeout=40, text=None):
             pass
         time.sleep(0.2)
     raise AssertionError(f"{css} did not appear; page text: {driver.find_element(By.TAG_NAME, 'body').text[:800]}")
+
+
+def small_x_campaign(url: str) -> str:
+    """Two X content exports (two posts, two snapshot days) imported into ``url``: the small
+    campaign the browser tests open. Returns the URL."""
+    from collectors import store
+    from collectors.pipeline import Importer
+    from test_store import x_content
+
+    engine = store.connect(url)
+    imp = Importer(engine, None)
+    imp.import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv",
+                     x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", 800, 10)]))
+    imp.import_bytes("account_analytics_content_2024-12-16_2024-12-24.csv",
+                     x_content([("1870000000000000001", 2000, 40), ("1870000000000000002", 900, 12)]))
+    engine.dispose()
+    return url

@@ -5,10 +5,8 @@ import time
 
 import pytest
 
-from browser import chromium, console_errors, reach_server, requested_hosts, require_chromium, screenshot, wait_for
+from browser import chromium, console_errors, reach_server, requested_hosts, require_chromium, screenshot, small_x_campaign, wait_for
 from collectors import store
-from collectors.pipeline import Importer
-from test_store import x_content
 
 pytestmark = pytest.mark.browser
 
@@ -16,14 +14,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def small_db(sqlite_url):
     require_chromium()
-    engine = store.connect(sqlite_url)
-    imp = Importer(engine, None)
-    imp.import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv",
-                     x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", 800, 10)]))
-    imp.import_bytes("account_analytics_content_2024-12-16_2024-12-24.csv",
-                     x_content([("1870000000000000001", 2000, 40), ("1870000000000000002", 900, 12)]))
-    engine.dispose()
-    return sqlite_url
+    return small_x_campaign(sqlite_url)
 
 
 def test_the_live_page_shows_kpis_and_the_chart_with_events_and_no_console_errors(small_db):

@@ -5,10 +5,7 @@ import time
 
 import pytest
 
-from browser import chromium, console_errors, reach_server, require_chromium, requested_hosts, screenshot, wait_for
-from collectors import store
-from collectors.pipeline import Importer
-from test_store import x_content
+from browser import chromium, console_errors, reach_server, require_chromium, requested_hosts, screenshot, small_x_campaign, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -19,15 +16,7 @@ UPDATES = ("return performance.getEntriesByType('resource')"
 @pytest.fixture(scope="module")
 def small_db(tmp_path_factory):
     require_chromium()
-    url = f"sqlite:///{tmp_path_factory.mktemp('kiosk') / 'reach.db'}"
-    engine = store.connect(url)
-    imp = Importer(engine, None)
-    imp.import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv",
-                     x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", 800, 10)]))
-    imp.import_bytes("account_analytics_content_2024-12-16_2024-12-24.csv",
-                     x_content([("1870000000000000001", 2000, 40), ("1870000000000000002", 900, 12)]))
-    engine.dispose()
-    return url
+    return small_x_campaign(f"sqlite:///{tmp_path_factory.mktemp('kiosk') / 'reach.db'}")
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ run resumes without storing a page twice. docs/collectors.md describes the setup
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterator
@@ -101,6 +102,22 @@ def roster_accounts(engine: sa.Engine, platform: str) -> list[dict]:
             .where(a.c.platform == platform, a.c.influencer_id.is_not(None))
             .order_by(a.c.account_key)).mappings().all()
     return [dict(r) for r in rows]
+
+
+def roster_targets(ctx: "Context", platform: str, id_pattern: "re.Pattern", hint: str,
+                   extra: Callable[[str], dict] | None = None) -> list[Target]:
+    """One target per roster account whose account_id matches ``id_pattern``; any other account is
+    skipped with a note naming the roster column to fill (``hint`` says what goes in it).
+    ``extra(account_id)`` adds per-target fields (Meta's per-Page tokens)."""
+    out = []
+    for acc in roster_accounts(ctx.engine, platform):
+        aid = (acc["account_id"] or "").strip()
+        if not id_pattern.fullmatch(aid):
+            ctx.note(f"{account_label(acc)} skipped: fill the roster's account_id column with the {hint}")
+            continue
+        out.append(Target(key=aid, label=account_label(acc), account_id=aid, handle=acc["handle"],
+                          name=acc["name"], **(extra(aid) if extra else {})))
+    return out
 
 
 def account_label(acc: dict) -> str:

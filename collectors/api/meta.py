@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 
-from . import Collector, Context, Page, Target, account_label, count, parse_time, register, roster_accounts
+from . import Collector, Context, Page, Target, count, parse_time, register, roster_targets
 from .http import ApiError, Verdict
 
 BASE_URL = "https://graph.facebook.com/v24.0"
@@ -87,17 +87,12 @@ def _token(ctx: Context, target: Target) -> str:
 
 def _targets(ctx: Context, platform: str, what: str) -> list[Target]:
     page_tokens = ctx.credentials.get("meta", "page_tokens") or {}
-    out = []
-    for acc in roster_accounts(ctx.engine, platform):
-        aid = (acc["account_id"] or "").strip()
-        if not _NUMERIC_ID.fullmatch(aid):
-            ctx.note(f"{account_label(acc)} skipped: fill the roster's account_id column with the {what}")
-            continue
+
+    def page_token(aid: str) -> dict:
         token = page_tokens.get(aid) if isinstance(page_tokens, dict) else None
-        out.append(Target(key=aid, label=account_label(acc), account_id=aid, handle=acc["handle"],
-                          name=acc["name"], token=token,
-                          token_key=("meta", f"page_tokens.{aid}") if token else None))
-    return out
+        return dict(token=token, token_key=("meta", f"page_tokens.{aid}") if token else None)
+
+    return roster_targets(ctx, platform, _NUMERIC_ID, what, extra=page_token)
 
 
 def _insight_values(data) -> dict[str, int | None]:
@@ -129,6 +124,29 @@ def _next(data) -> str | None:
     return (paging.get("cursors") or {}).get("after")
 
 
+def _listing(ctx: Context, target: Target, token: str, edge: str, fields: str, time_field: str, cursor: str | None):
+    """The pages of an account's Graph edge that lists newest first (IG /media, FB /posts), from
+    ``cursor``: (response, [(item, published)], next cursor or None). Items older than --since are
+    left out, and the listing stops at the page where they begin."""
+    while True:
+        params = {"fields": fields, "limit": PAGE_SIZE, "access_token": token}
+        if cursor:
+            params["after"] = cursor
+        r = ctx.client.get(f"{target.account_id}/{edge}", params)
+        items, older = [], False
+        for item in (r.data or {}).get("data") or []:
+            published = parse_time(item.get(time_field))
+            if ctx.since and published and published < ctx.since:
+                older = True
+                continue
+            items.append((item, published))
+        nxt = None if older else _next(r.data)
+        yield r, items, nxt
+        if not nxt:
+            return
+        cursor = nxt
+
+
 # --- Instagram ----------------------------------------------------------------------------------
 
 def ig_targets(ctx: Context) -> list[Target]:
@@ -139,18 +157,10 @@ def ig_targets(ctx: Context) -> list[Target]:
 def ig_pages(ctx: Context, target: Target, cursor: str | None):
     c, token = ctx.client, _token(ctx, target)
     skipped = 0
-    while True:
-        params = {"fields": "id,caption,media_type,media_product_type,permalink,timestamp,username,"
-                            "like_count,comments_count", "limit": PAGE_SIZE, "access_token": token}
-        if cursor:
-            params["after"] = cursor
-        r = c.get(f"{target.account_id}/media", params)
-        rows, older = [], False
-        for m in (r.data or {}).get("data") or []:
-            published = parse_time(m.get("timestamp"))
-            if ctx.since and published and published < ctx.since:
-                older = True  # /media runs newest first
-                continue
+    fields = "id,caption,media_type,media_product_type,permalink,timestamp,username,like_count,comments_count"
+    for r, items, nxt in _listing(ctx, target, token, "media", fields, "timestamp", cursor):
+        rows = []
+        for m, published in items:
             row = dict(post_id=str(m.get("id")), account_id=target.account_id,
                        account_handle=m.get("username") or target.handle, account_name=target.name,
                        published_at=published, url=m.get("permalink"), title=m.get("caption"),
@@ -171,11 +181,7 @@ def ig_pages(ctx: Context, target: Target, cursor: str | None):
                     if v.get(k) is not None:
                         row[k] = v[k]
             rows.append(row)
-        nxt = None if older else _next(r.data)
         yield Page(rows, nxt)
-        if not nxt:
-            break
-        cursor = nxt
     if skipped:
         ctx.note(f"{target.label}: {skipped} media without insights (too few viewers, or a type Meta gives "
                  "no insights for); their likes and comments are stored")
@@ -191,19 +197,11 @@ def fb_pages(ctx: Context, target: Target, cursor: str | None):
     c, token = ctx.client, _token(ctx, target)
     metrics = [FB_REACH, FB_VIEWS]
     skipped = 0
-    while True:
-        params = {"fields": "id,created_time,message,permalink_url,shares,"
-                            "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)",
-                  "limit": PAGE_SIZE, "access_token": token}
-        if cursor:
-            params["after"] = cursor
-        r = c.get(f"{target.account_id}/posts", params)
-        rows, older = [], False
-        for p in (r.data or {}).get("data") or []:
-            published = parse_time(p.get("created_time"))
-            if ctx.since and published and published < ctx.since:
-                older = True  # /posts runs newest first
-                continue
+    fields = ("id,created_time,message,permalink_url,shares,"
+              "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)")
+    for r, items, nxt in _listing(ctx, target, token, "posts", fields, "created_time", cursor):
+        rows = []
+        for p, published in items:
             row = dict(post_id=str(p.get("id")), account_id=target.account_id, account_handle=target.handle,
                        account_name=target.name, published_at=published, url=p.get("permalink_url"),
                        title=p.get("message"), captured_at=r.received_at,
@@ -230,11 +228,7 @@ def fb_pages(ctx: Context, target: Target, cursor: str | None):
                     row.update(captured_at=ins.received_at, reach=v.get(FB_REACH), views=v.get(FB_VIEWS))
                 break
             rows.append(row)
-        nxt = None if older else _next(r.data)
         yield Page(rows, nxt)
-        if not nxt:
-            break
-        cursor = nxt
     if skipped:
         ctx.note(f"{target.label}: {skipped} posts without insights; their reactions, comments and shares are stored")
 

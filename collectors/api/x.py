@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from . import Collector, Context, Page, Target, account_label, count, parse_time, register, roster_accounts
+from . import Collector, Context, Page, Target, count, parse_time, register, roster_targets
 from .http import Verdict
 
 BASE_URL = "https://api.x.com/2"
@@ -44,15 +44,7 @@ def _renew_user(creds) -> str:
 
 
 def targets(ctx: Context) -> list[Target]:
-    out = []
-    for acc in roster_accounts(ctx.engine, "x"):
-        uid = (acc["account_id"] or "").strip()
-        if not _USER_ID.fullmatch(uid):
-            ctx.note(f"{account_label(acc)} skipped: fill the roster's account_id column with the X user id "
-                     "(digits; GET /2/users/by/username/<handle> shows it)")
-            continue
-        out.append(Target(key=uid, label=account_label(acc), account_id=uid, handle=acc["handle"], name=acc["name"]))
-    return out
+    return roster_targets(ctx, "x", _USER_ID, "X user id (digits; GET /2/users/by/username/<handle> shows it)")
 
 
 def _auth(token: str) -> dict:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from . import Collector, Context, Page, Target, account_label, count, parse_time, register, roster_accounts
+from . import Collector, Context, Page, Target, count, parse_time, register, roster_targets
 from .http import ApiError, Verdict
 
 BASE_URL = "https://www.googleapis.com/youtube/v3"
@@ -50,15 +50,8 @@ def renew(creds, target: Target | None = None) -> str:
 
 
 def targets(ctx: Context) -> list[Target]:
-    out = []
-    for acc in roster_accounts(ctx.engine, "youtube"):
-        cid = (acc["account_id"] or "").strip()
-        if not _CHANNEL_ID.fullmatch(cid):
-            ctx.note(f"{account_label(acc)} skipped: fill the roster's account_id column with the channel id "
-                     "(UC followed by 22 characters; YouTube Studio → Settings → Channel → Advanced settings)")
-            continue
-        out.append(Target(key=cid, label=account_label(acc), account_id=cid, handle=acc["handle"], name=acc["name"]))
-    return out
+    return roster_targets(ctx, "youtube", _CHANNEL_ID, "channel id (UC followed by 22 characters; YouTube "
+                          "Studio → Settings → Channel → Advanced settings)")
 
 
 def pages(ctx: Context, target: Target, cursor: str | None):

@@ -24,7 +24,7 @@ from dash.exceptions import PreventUpdate
 
 from .. import data, figures, layout as L, metrics, queries, rollups
 from .. import filters as F
-from ..i18n import (add_strings, fmt_number, fmt_range, freshness as fresh_text, metric_help, metric_name,
+from ..i18n import (add_strings, fmt_number, fmt_range, metric_help, metric_name,
                     platform_name, t)
 from . import platforms as platforms_page
 
