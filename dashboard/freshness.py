@@ -33,7 +33,7 @@ add_strings({
 ERROR_CHARS = 160  # the line stays one line; the Data page's history has the whole message
 
 
-def _short(text: str) -> str:
+def short_error(text: str) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= ERROR_CHARS else text[:ERROR_CHARS - 1] + "…"
 
@@ -60,7 +60,7 @@ def lines(plat: pd.DataFrame, sources: pd.DataFrame, lang: str, tz, now=None) ->
             ok = (t("fresh.last_ok", lang, source=src, ago=fmt_ago(r.last_success, lang, now))
                   if not pd.isna(r.last_success) else t("fresh.never_ok", lang, source=src))
             err = (t("fresh.error", lang, when=fmt_datetime(r.last_error_at, lang, tz), source=src,
-                     error=_short(r.last_error)) if isinstance(r.last_error, str) else None)
+                     error=short_error(r.last_error)) if isinstance(r.last_error, str) else None)
             entry["sources"].append(dict(source=r.source, ok=ok, error=err, failing=bool(r.error_is_latest)))
             entry["failing"] |= bool(r.error_is_latest)
         out.append(entry)
