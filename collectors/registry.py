@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
+from . import catalog
 from .read import header_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,12 +44,44 @@ class Report:
     # published (WeChat articles: 7 days), so a row's snapshot time is capped at published_at
     # plus this; a later export then repeats the same snapshot instead of inventing idle days.
     frozen_after: timedelta | None = None
+    # The report's entry in the header catalogs ("x:content", collectors/catalogs/x.toml): its
+    # aliases in every language are added to ``columns``; its layouts and value kinds are what
+    # structural detection (collectors/detect.py) compares a table with.
+    catalog: str | None = None
     keys: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+    # header key -> the catalog languages it belongs to ("en", "vi", ...)
+    languages: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
+        columns = {f: list(al) for f, al in self.columns.items()}
+        langs: dict[str, set[str]] = {}
+        if self.catalog:
+            e = catalog.entry(self.catalog)
+            for lang, fields in e.aliases.items():
+                for f, names in fields.items():
+                    bucket = columns.setdefault(f, [])
+                    for n in names:
+                        if n not in bucket:
+                            bucket.append(n)
+                        langs.setdefault(header_key(n), set()).add(lang)
+            # English first: messages name a column by its first alias.
+            for f, names in columns.items():
+                en = [n for n in names if "en" in langs.get(header_key(n), ())]
+                columns[f] = en + [n for n in names if n not in en]
+        object.__setattr__(self, "columns", columns)
         object.__setattr__(
-            self, "keys", {f: frozenset(header_key(a) for a in al) for f, al in self.columns.items()}
+            self, "keys", {f: frozenset(header_key(a) for a in al) for f, al in columns.items()}
         )
+        object.__setattr__(self, "languages", {k: frozenset(v) for k, v in langs.items()})
+
+    @property
+    def layouts(self) -> list[list[str]]:
+        """English column orders of this report seen in real files (fields, in file order)."""
+        return catalog.entry(self.catalog).layouts if self.catalog else []
+
+    @property
+    def kinds(self) -> Mapping[str, str]:
+        return catalog.entry(self.catalog).kinds if self.catalog else {}
 
 
 _REPORTS: dict[str, Report] = {}

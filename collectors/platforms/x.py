@@ -4,6 +4,7 @@ Legacy "Tweet activity" files are one row per tweet with lifetime totals at expo
 written as floats ("3423.0"), "-" in promoted columns; the "by day" file is one row per account
 and day. Premium "Content" exports are one row per post (lifetime), "Overview" one row per day.
 Some exports contain junk rows whose permalink ends in /status/undefined: they are skipped.
+Column names in every UI language: collectors/catalogs/x.toml.
 """
 from __future__ import annotations
 
@@ -19,39 +20,7 @@ from ..registry import Report, register
 _HANDLE = re.compile(r"(?:twitter|x)\.com/([A-Za-z0-9_]{1,30})/status/", re.I)
 _ID_IN_URL = re.compile(r"/status/(\d+)")
 
-LEGACY_POST_COLUMNS = {
-    "post_id": ["Tweet id"],
-    "url": ["Tweet permalink"],
-    "title": ["Tweet text"],
-    "published_at": ["time"],
-    "impressions": ["impressions"],
-    "likes": ["likes"],
-    "comments": ["replies"],
-    "shares": ["retweets"],
-    "clicks": ["url clicks"],
-    # Legacy "media views" count views of images and GIFs as well as videos: not video_views.
-    "_media_views": ["media views"],
-    "followers_gained": ["follows"],
-    "_engagements": ["engagements"],
-}
 
-CONTENT_COLUMNS = {
-    "post_id": ["Post id", "Идентификатор поста", "ポストID", "帖子 ID", "帖子ID"],
-    "published_at": ["Date", "日付", "Дата", "日期"],
-    "title": ["Post text", "ポスト本文", "Текст поста", "帖子文本"],
-    "url": ["Post Link", "Ссылка на пост", "ポストのリンク", "帖子链接"],
-    "impressions": ["Impressions", "インプレッション数", "Показы", "展示量"],
-    "likes": ["Likes", "いいね", "Нравится", "喜欢次数", "喜欢"],
-    "_engagements": ["Engagements", "エンゲージメント", "Взаимодействия", "互动"],
-    "saves": ["Bookmarks", "ブックマーク", "Закладки", "书签"],
-    "_shares_external": ["Shares", "共有された回数", "Поделились", "分享"],
-    "followers_gained": ["New follows", "新しいフォロー", "Новые читатели", "新关注者"],
-    "comments": ["Replies", "返信", "Ответы", "回复"],
-    "shares": ["Reposts", "リポスト", "Репосты", "转帖"],
-    "_profile_visits": ["Profile visits", "プロフィールへのアクセス数", "Посещения профиля", "个人资料访问量"],
-    "_detail_expands": ["Detail Expands", "詳細のクリック数", "Разворачивания подробных сведений"],
-    "clicks": ["URL Clicks", "URLのクリック数", "Клики по URL-адресам", "URL 点击量"],
-}
 
 X_DATE_FORMATS = ["%a, %b %d, %Y", "%Y-%m-%d", "%Y-%m-%d %H:%M %z", "%Y/%m/%d", "%m/%d/%Y", "ISO8601"]
 
@@ -134,35 +103,7 @@ def parse_content(c):
                                    "comments", "shares", "clicks")})
 
 
-LEGACY_DAILY_COLUMNS = {
-    "day": ["Date"],
-    "_tweets_published": ["Tweets published"],
-    "impressions": ["impressions"],
-    "likes": ["likes"],
-    "comments": ["replies"],
-    "shares": ["retweets"],
-    "clicks": ["url clicks"],
-    "_media_views": ["media views"],
-    "followers_gained": ["follows"],
-    "_engagements": ["engagements"],
-}
 
-OVERVIEW_COLUMNS = {
-    "day": ["Date", "日付", "Дата", "日期"],
-    "impressions": ["Impressions", "インプレッション数", "Показы", "展示量"],
-    "likes": ["Likes", "いいね", "Нравится", "喜欢次数", "喜欢"],
-    "_engagements": ["Engagements", "エンゲージメント", "Взаимодействия", "互动"],
-    "saves": ["Bookmarks", "ブックマーク", "Закладки", "书签"],
-    "_shares_external": ["Shares", "共有された回数", "Поделились", "分享"],
-    "followers_gained": ["New follows", "新しいフォロー", "Новые читатели", "新关注者"],
-    "_unfollows": ["Unfollows"],
-    "comments": ["Replies", "返信", "Ответы", "回复"],
-    "shares": ["Reposts", "リポスト", "Репосты", "转帖"],
-    "_profile_visits": ["Profile visits", "プロフィールへのアクセス数", "Посещения профиля"],
-    "_create_post": ["Create Post"],
-    "video_views": ["Video views"],
-    "_media_views": ["Media views"],
-}
 
 
 def parse_daily(c):
@@ -177,7 +118,7 @@ register(
         name="x.tweet_activity",
         title="X legacy analytics, Tweet activity by tweet",
         grain=POST_LIFETIME,
-        columns=LEGACY_POST_COLUMNS,
+        columns={}, catalog="x:tweet_activity",
         required=("post_id", "url", "published_at", "impressions"),
         parse=parse_legacy_posts,
     ),
@@ -186,7 +127,7 @@ register(
         name="x.tweet_activity_daily",
         title="X legacy analytics, Tweet activity by day",
         grain=ACCOUNT_DAY,
-        columns=LEGACY_DAILY_COLUMNS,
+        columns={}, catalog="x:tweet_activity_daily",
         required=("day", "_tweets_published", "impressions"),
         parse=parse_daily,
     ),
@@ -195,7 +136,7 @@ register(
         name="x.content",
         title="X account analytics, Content export",
         grain=POST_LIFETIME,
-        columns=CONTENT_COLUMNS,
+        columns={}, catalog="x:content",
         required=("post_id", "published_at", "impressions", "url"),
         parse=parse_content,
     ),
@@ -204,7 +145,7 @@ register(
         name="x.overview",
         title="X account analytics, Overview export",
         grain=ACCOUNT_DAY,
-        columns=OVERVIEW_COLUMNS,
+        columns={}, catalog="x:overview",
         required=("day", "impressions", "_profile_visits", "followers_gained"),
         # A content export whose "Post id" header got damaged still has its text and link
         # columns: it must not pass for an overview file.
