@@ -1,7 +1,7 @@
 """Detect and parse: a ``Table`` to canonical rows, with every rejected row explained.
 
-``detect`` picks the registered report whose header aliases match the table's header row (and
-whose optional shape test accepts it). ``parse_table`` then hands a ``Cells`` object to the
+``detect.detect`` says which registered report a table is and where its fields are (by headers in
+any catalog language, by structure, or by a mapping). ``parse_table`` then hands a ``Cells`` object to the
 report's own parse function, which reads native columns through typed helpers (numbers,
 timestamps, dates) and writes canonical columns. The helpers are vectorised (pandas) because a
 single export can hold a million rows; a value that does not parse rejects its row with a
@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from . import model
-from .errors import DetectError, RowProblem, StructureError
-from .read import Table, header_key
-from .registry import Report, reports
+from .detect import Match, as_report, detect as detect_match
+from .errors import RowProblem, StructureError
+from .read import Table
+from .registry import Report
 
 NA_STRINGS = frozenset({"", "-", "--", "—", "N/A", "n/a", "NA", "null", "None", "nan", "undefined"})
 
@@ -69,55 +70,9 @@ def date_range_from_name(name: str) -> tuple[date, date] | None:
     return None
 
 
-# --- detection --------------------------------------------------------------------------------
-
-def _match(report: Report, keys: set[str]) -> tuple[set[str], list[str]]:
-    found = {f for f, ks in report.keys.items() if ks & keys}
-    return found, [f for f in report.required if f not in found]
-
-
-def detect(table: Table) -> Report:
-    keys = set(table.keys)
-    best: tuple[int, Report] | None = None
-    for r in reports():
-        found, missing = _match(r, keys)
-        if missing or any(header_key(k) in keys for k in r.excludes):
-            continue
-        if r.accepts is not None and not r.accepts(table):
-            continue
-        if best is None or len(found) > best[0]:
-            best = (len(found), r)
-    if best is not None:
-        return best[1]
-    raise DetectError(_unknown_message(table, keys))
-
-
-def _unknown_message(table: Table, keys: set[str]) -> str:
-    header = ", ".join(h for h in table.header if h) or "(empty)"
-    scored = []
-    for r in reports():
-        found, missing = _match(r, keys)
-        scored.append((len(r.required) - len(missing), len(found), r, missing))
-    if not scored:
-        return f"{table.source}: no report types are registered"
-    hit, found_n, r, missing = max(scored, key=lambda s: (s[1], s[0] / max(1, len(s[2].required))))
-    if found_n == 0:
-        return (f"{table.source}: not a known export: no known report has any of its columns "
-                f"(header: {header}). See docs/platforms.md for the files each platform exports")
-    known = set().union(*r.keys.values())
-    unmatched = [h for h in table.header if h and header_key(h) not in known]
-    need = "; ".join(f"{f} (one of: {', '.join(r.columns[f][:3])})" for f in missing)
-    msg = (
-        f"{table.source}: not a known export (header: {header}). "
-        f"Closest known report: {r.title} [{r.name}]"
-    )
-    if need:
-        msg += f", which needs columns it did not find: {need}"
-    elif r.accepts is not None:
-        msg += ", but the rows do not have that report's shape"
-    if unmatched:
-        msg += f". Columns it does not know: {', '.join(unmatched[:12])}"
-    return msg
+def detect(table: Table, mappings=None) -> Report:
+    """The report a table is (``detect.detect`` also says where its fields are and how it knew)."""
+    return detect_match(table, mappings).report
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -131,8 +86,14 @@ class Cells:
     canonical output columns.
     """
 
-    def __init__(self, table: Table, report: Report, ctx: Context):
+    def __init__(self, table: Table, report: Report, ctx: Context, match: Match | None = None):
         self.table, self.report, self.ctx = table, report, ctx
+        self.match = match
+        # The catalog language the headers matched ("en", "vi"), None when the table was matched
+        # by structure or a mapping: an English export's documented date order only applies to it.
+        self.language = match.language if match is not None else None
+        # A mapping's date order; else the command line's (Context.date_order) decides.
+        self.date_order = (match.date_order if match is not None else None) or getattr(ctx, "date_order", None)
         self.n = len(table.cells)
         self.alive = np.ones(self.n, dtype=bool)
         self.problems: list[RowProblem] = []
@@ -140,12 +101,15 @@ class Cells:
         self.out: dict[str, pd.Series] = {}
         self.pos: dict[str, int] = {}
         self._stripped: dict[int, pd.Series] = {}  # column position -> its stripped cells
-        keys = table.keys
-        for f, ks in report.keys.items():
-            for i, k in enumerate(keys):
-                if k in ks:
-                    self.pos[f] = i
-                    break
+        if match is not None:
+            self.pos.update(match.positions)
+        else:
+            keys = table.keys
+            for f, ks in report.keys.items():
+                for i, k in enumerate(keys):
+                    if k in ks:
+                        self.pos[f] = i
+                        break
 
     # reading
     def bind(self, f: str, index: int) -> None:
@@ -159,7 +123,11 @@ class Cells:
         return f in self.pos
 
     def header(self, f: str) -> str:
-        return self.table.header[self.pos[f]] if f in self.pos else self.report.columns[f][0]
+        """The column's header as the file writes it (for messages)."""
+        if f not in self.pos:
+            return self.report.columns[f][0]
+        shown = self.table.shown_header if self.table.shown_header is not None else self.table.header
+        return shown[self.pos[f]]
 
     def text(self, f: str) -> pd.Series:
         """The column's cells, stripped; "" for every row when the column is absent."""
@@ -357,9 +325,16 @@ def _example(fmt: str) -> str:
         return fmt
 
 
-def parse_table(table: Table, ctx: Context, report: Report | None = None) -> Parsed:
-    report = report or detect(table)
-    cells = Cells(table, report, ctx)
+def parse_table(table: Table, ctx: Context, report: Report | None = None, *, match: Match | None = None,
+                mappings=None) -> Parsed:
+    """Detect (unless ``report`` or ``match`` says what the table is) and parse one table."""
+    if report is None:
+        match = match or detect_match(table, mappings)
+        report = match.report
+        if match.method != "header":
+            # Parsers and accept tests read English headers: give them the report's names.
+            table = as_report(table, match)
+    cells = Cells(table, report, ctx, match)
     report.parse(cells)
     parsed = cells.result()
     _reject_duplicate_keys(parsed)

@@ -63,6 +63,9 @@ class Table:
     member: str | None = None  # ZIP member name
     sheet: str | None = None
     notes: list[str] = field(default_factory=list)
+    # The file's own header, when ``header`` was rewritten to a report's English names by a
+    # structural or mapped match (collectors/detect.py): messages show what the file says.
+    shown_header: list[str] | None = None
 
     @property
     def keys(self) -> list[str]:

@@ -1,0 +1,501 @@
+"""Detect: which report a table is, and which of its columns is which field.
+
+Three ways, tried in order:
+
+1. **A mapping** the user gave (``reach import --mapping``) or saved earlier as a profile for this
+   exact header (``mapping.Mapping``, keyed by the header's signature).
+2. **Headers**: the registered report whose catalog aliases (every UI language, collectors/catalogs)
+   match the header row, as before.
+3. **Structure**: a localized export keeps the English export's column order, count and value
+   kinds, only the headers are translated. Each report's catalog lists the English column orders
+   seen in real files (``layouts``); the table's columns are aligned with each layout by what
+   their values look like (ids, URLs, dates, counts, percentages, durations), with any header the
+   catalogs know as an anchor. A report is taken only when one alignment is clearly best: the
+   columns fit, the required fields are found, and no other alignment or report fits as well.
+   Otherwise the file is refused, naming the candidates by structure (never a report that shares
+   nothing with it), with a proposed mapping the user can edit and accept (``reach mapping``).
+
+A structural or mapped match hands the parser a copy of the table whose headers are the report's
+English names, so platform code reads every language alike; messages still show the file's own
+header (``Table.shown_header``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import pandas as pd
+
+from . import model
+from .errors import DetectError
+from .read import Table, header_key
+from .registry import Report, reports
+
+NA_STRINGS = frozenset({"", "-", "--", "—", "N/A", "n/a", "NA", "null", "None", "nan", "undefined"})
+
+# Structural detection looks at no more columns than any real export has: a hostile file with a
+# million columns is refused by headers alone.
+MAX_STRUCTURE_COLUMNS = 400
+SAMPLE = 200  # cells per column looked at
+FIT = 0.9  # share of a column's sampled cells that must look like the kind
+ACCEPT = 0.85  # share of the table's and the layout's columns that must align for a match
+
+KINDS = ("id", "ytid", "url", "date", "datetime", "count", "number", "percent", "duration",
+         "text", "label", "any")
+
+_DEFAULT_KINDS = {
+    "post_id": "id", "account_id": "id", "url": "url", "published_at": "datetime", "day": "date",
+    "captured_at": "datetime", "title": "text", "account_name": "label", "account_handle": "label",
+    "post_type": "label", "watch_time_s": "number",
+}
+
+
+def kind_of(report: Report, f: str) -> str:
+    return report.kinds.get(f) or _DEFAULT_KINDS.get(f, "count")
+
+
+@dataclass
+class Match:
+    """A table recognised as a report, and where each of the report's fields is."""
+
+    report: Report
+    positions: dict[str, int]  # field -> column index in the table
+    method: str  # "header" | "structure" | "mapping"
+    confidence: float = 1.0
+    language: str | None = None  # catalog language of the headers, when matched by them
+    layout: int | None = None  # which of the report's layouts, when matched by structure
+    mapping_name: str | None = None  # where a mapping came from ("profile ab12…", a file name)
+    date_order: str | None = None  # "dmy" | "mdy" | "ymd" from a mapping, for ambiguous dates
+
+    def pairs(self, table: Table) -> list[tuple[str, str]]:
+        """(the file's header, the field it is read as, or "" when it is not read), in file order."""
+        by_pos = {i: f for f, i in self.positions.items()}
+        return [(h, by_pos.get(i, "")) for i, h in enumerate(table.header)]
+
+    def describe(self, table: Table) -> str:
+        """How the table was recognised, for the result line of an import."""
+        if self.method == "header":
+            return f"by its headers ({self.language or 'en'})"
+        how = (f"by structure, {self.confidence:.0%} of columns fit" if self.method == "structure"
+               else f"with the mapping {self.mapping_name}")
+        return how
+
+
+# --- value kinds --------------------------------------------------------------------------------
+
+_ID = re.compile(r"^(?:\d{3,25}(?:_\d{1,25})?|[A-Za-z0-9_\-:.]{4,64})$")
+_YTID = re.compile(r"^[A-Za-z0-9_-]{11}$")
+_URL = re.compile(r"^(?:https?://|www\.)\S+$", re.I)
+_HAS_DIGIT = re.compile(r"\d")
+
+
+_NUM = re.compile(r"^[-+]?\d[\d.,\s\u00a0\u202f']*(?:[.,]\d+)?\s*(?:[KkMmBb%万亿]|rb|jt|mil)?$")
+_DATEISH = re.compile(r"\d{1,4}[-/.年]\s?\d{1,2}[-/.月]\s?\d{1,4}|[A-Za-z]{3,}\.? \d{1,2}|\d{1,2} [^\W\d_]{3,}")
+_FALLBACK = {
+    "is_number": lambda s: bool(_NUM.match(s)),
+    "is_count": lambda s: bool(_NUM.match(s)),
+    "is_percent": lambda s: bool(_NUM.match(s.rstrip("% "))),
+    "is_date": lambda s: bool(_DATEISH.search(s)),
+    "is_datetime": lambda s: bool(_DATEISH.search(s)),
+    "is_duration": lambda s: bool(re.match(r"^\d+(?::\d{1,2}){1,2}$", s)),
+}
+
+
+def _predicate(name: str):
+    """values.<name> (locale-aware), or a plain fallback while that module lacks it."""
+    try:
+        from . import values
+    except ImportError:  # pragma: no cover - values.py is part of the package
+        return _FALLBACK[name]
+    return getattr(values, name, None) or _FALLBACK[name]
+
+
+def _fits(kind: str, cells: list[str]) -> float:
+    """The share of ``cells`` (non-empty, stripped) that look like ``kind``."""
+    if not cells:
+        return 1.0
+    if kind in ("any", "text"):
+        return 1.0
+    if kind == "label":
+        test = lambda s: len(s) <= 60 and "\n" not in s  # noqa: E731
+    elif kind == "id":
+        test = lambda s: bool(_ID.match(s)) and bool(_HAS_DIGIT.search(s))  # noqa: E731
+    elif kind == "ytid":
+        test = _YTID.match
+    elif kind == "url":
+        test = _URL.match
+    elif kind == "date":
+        test = _predicate("is_date")
+    elif kind == "datetime":
+        is_dt, is_d = _predicate("is_datetime"), _predicate("is_date")
+        test = lambda s: is_dt(s) or is_d(s)  # noqa: E731
+    elif kind == "count":
+        test = _predicate("is_count")
+    elif kind == "number":
+        test = _predicate("is_number")
+    elif kind == "percent":
+        is_p, is_n = _predicate("is_percent"), _predicate("is_number")
+        test = lambda s: is_p(s) or is_n(s)  # noqa: E731
+    elif kind == "duration":
+        is_du, is_n = _predicate("is_duration"), _predicate("is_number")
+        test = lambda s: is_du(s) or is_n(s)  # noqa: E731
+    else:
+        raise ValueError(f"unknown value kind {kind!r}")
+    return sum(1 for s in cells if test(s)) / len(cells)
+
+
+@dataclass
+class _Profile:
+    cells: list[str]  # a sample of the column's non-empty cells
+    fit: dict[str, float] = field(default_factory=dict)
+
+    def fits(self, kind: str) -> float:
+        if kind not in self.fit:
+            self.fit[kind] = _fits(kind, self.cells)
+        return self.fit[kind]
+
+    @property
+    def empty(self) -> bool:
+        return not self.cells
+
+    @property
+    def plain_text(self) -> bool:
+        """Free text, not numbers, dates or ids: a column a "text" field may claim."""
+        return not (self.fits("count") >= FIT or self.fits("number") >= FIT or self.fits("date") >= FIT
+                    or self.fits("url") >= FIT)
+
+
+def profiles(table: Table) -> list[_Profile]:
+    out = []
+    n = len(table.cells)
+    # Rows spread over the file: the head of an export may be a Total row or padding.
+    step = max(1, n // SAMPLE)
+    for i in range(len(table.header)):
+        col = table.cells[i].iloc[::step].iloc[:SAMPLE] if n else table.cells[i]
+        cells = [s for s in (str(v).strip() for v in col.tolist()) if s not in NA_STRINGS]
+        out.append(_Profile(cells))
+    return out
+
+
+# --- alignment of a table's columns with a layout -------------------------------------------------
+
+_NEG = float("-inf")
+_SKIP_COLUMN = -1.0  # a column the layout does not have
+_SKIP_FIELD = -0.6  # a column of the layout the file does not have
+_SPECIFIC = {"id": 1.5, "ytid": 2.0, "url": 2.0, "date": 1.5, "datetime": 1.5, "percent": 1.0,
+             "duration": 1.0, "number": 1.0, "count": 1.0, "label": 0.6, "text": 0.6, "any": 0.3}
+
+
+def _pair_score(report: Report, f: str, prof: _Profile, header: str) -> float:
+    key = header_key(header)
+    owner = _anchor(report, key)
+    if owner is not None:
+        return 4.0 if owner == f else _NEG
+    if prof.empty:
+        return 0.3  # an empty column fits any field, and says nothing
+    kind = kind_of(report, f)
+    if prof.fits(kind) < FIT:
+        return _NEG
+    if kind in ("text", "label") and not prof.plain_text:
+        return 0.1
+    return _SPECIFIC[kind]
+
+
+def _anchor(report: Report, key: str) -> str | None:
+    """The field whose alias this header is, in this report; None when it names none of them."""
+    for f, ks in report.keys.items():
+        if key in ks:
+            return f
+    return None
+
+
+@dataclass
+class Candidate:
+    report: Report
+    layout: int
+    positions: dict[str, int]
+    score: float
+    confidence: float
+    unique: bool  # no other alignment of this layout gives a different mapping at the same score
+    missing: list[str]  # required fields not found
+    fitted: int  # columns aligned with a field whose kind they fit
+
+    @property
+    def acceptable(self) -> bool:
+        return self.unique and not self.missing and self.confidence >= ACCEPT
+
+
+def align(report: Report, layout: list[str], table: Table, profs: list[_Profile]) -> Candidate:
+    """The best alignment of the table's columns with the layout (Needleman-Wunsch), and whether
+    it is the only one: two alignments with the same score and different mappings (an extra count
+    column among counts) mean the structure cannot say which column is which."""
+    n, m = len(table.header), len(layout)
+    # score[i][j]: best for the first i columns and first j layout fields; ways: distinct optima (capped at 2)
+    score = [[0.0] * (m + 1) for _ in range(n + 1)]
+    ways = [[1] * (m + 1) for _ in range(n + 1)]
+    move = [[0] * (m + 1) for _ in range(n + 1)]  # 1 diag, 2 skip column, 3 skip field
+    pair = [[_pair_score(report, f, profs[i], table.header[i]) for f in layout] for i in range(n)]
+    for i in range(1, n + 1):
+        score[i][0] = score[i - 1][0] + _SKIP_COLUMN
+        move[i][0] = 2
+    for j in range(1, m + 1):
+        score[0][j] = score[0][j - 1] + _SKIP_FIELD
+        move[0][j] = 3
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            opts = [(score[i - 1][j - 1] + pair[i - 1][j - 1], 1, ways[i - 1][j - 1]),
+                    (score[i - 1][j] + _SKIP_COLUMN, 2, ways[i - 1][j]),
+                    (score[i][j - 1] + _SKIP_FIELD, 3, ways[i][j - 1])]
+            best = max(o[0] for o in opts)
+            ties = [o for o in opts if o[0] > _NEG and abs(o[0] - best) < 1e-9]
+            score[i][j] = best
+            move[i][j] = ties[0][1] if ties else 1
+            ways[i][j] = min(2, sum(o[2] for o in ties)) if ties else 1
+    # Walk back the chosen path.
+    positions: dict[str, int] = {}
+    fitted = 0
+    i, j = n, m
+    while i > 0 or j > 0:
+        mv = move[i][j] if i > 0 and j > 0 else (2 if i > 0 else 3)
+        if mv == 1:
+            f = layout[j - 1]
+            if pair[i - 1][j - 1] > 0.3 or not profs[i - 1].empty:
+                fitted += 1
+            if f not in positions:
+                positions[f] = i - 1
+            i, j = i - 1, j - 1
+        elif mv == 2:
+            i -= 1
+        else:
+            j -= 1
+    total = score[n][m]
+    missing = [f for f in report.required if f not in positions]
+    confidence = fitted / max(n, m) if max(n, m) else 0.0
+    # Skipping an empty column or an empty layout field costs the same either way: only paths
+    # that disagree about a column with values make the mapping ambiguous. ``ways`` counts paths,
+    # so a tie is checked through the columns that hold values (only for a match worth taking).
+    unique = ways[n][m] == 1 or (not missing and confidence >= ACCEPT
+                                 and _same_mapping_for_filled(report, layout, table, profs, pair, total))
+    return Candidate(report, 0, positions, total, confidence, unique, missing, fitted)
+
+
+def _same_mapping_for_filled(report, layout, table, profs, pair, total) -> bool:
+    """Whether every optimal alignment maps the columns that hold values the same way.
+
+    Ties between paths that only differ in where an empty column goes do not matter; anything
+    else does. Checked by forbidding, for each filled column, its chosen field: if the best
+    score without that pairing is still ``total``, another optimum reads the column differently.
+    """
+    n, m = len(table.header), len(layout)
+    base = _best_positions(pair, n, m)
+    for i, j in base:
+        if profs[i].empty:
+            continue
+        banned = [row[:] for row in pair]
+        banned[i][j] = _NEG
+        if abs(_best_score(banned, n, m) - total) < 1e-9:
+            return False
+    return True
+
+
+def _best_score(pair, n, m) -> float:
+    prev = [j * _SKIP_FIELD for j in range(m + 1)]
+    for i in range(1, n + 1):
+        cur = [prev[0] + _SKIP_COLUMN] + [0.0] * m
+        for j in range(1, m + 1):
+            cur[j] = max(prev[j - 1] + pair[i - 1][j - 1], prev[j] + _SKIP_COLUMN, cur[j - 1] + _SKIP_FIELD)
+        prev = cur
+    return prev[m]
+
+
+def _best_positions(pair, n, m) -> list[tuple[int, int]]:
+    score = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        score[i][0] = score[i - 1][0] + _SKIP_COLUMN
+    for j in range(1, m + 1):
+        score[0][j] = score[0][j - 1] + _SKIP_FIELD
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            score[i][j] = max(score[i - 1][j - 1] + pair[i - 1][j - 1], score[i - 1][j] + _SKIP_COLUMN,
+                              score[i][j - 1] + _SKIP_FIELD)
+    out, i, j = [], n, m
+    while i > 0 and j > 0:
+        if abs(score[i][j] - (score[i - 1][j - 1] + pair[i - 1][j - 1])) < 1e-9 and pair[i - 1][j - 1] > _NEG:
+            out.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif abs(score[i][j] - (score[i - 1][j] + _SKIP_COLUMN)) < 1e-9:
+            i -= 1
+        else:
+            j -= 1
+    return out
+
+
+def candidates(table: Table, pool: Iterable[Report] | None = None) -> list[Candidate]:
+    """Every report layout aligned with the table, best first."""
+    if not 0 < len(table.header) <= MAX_STRUCTURE_COLUMNS:
+        return []
+    profs = profiles(table)
+    out = []
+    for r in pool if pool is not None else reports():
+        for k, layout in enumerate(r.layouts):
+            # A layout far longer or shorter than the table cannot reach the confidence needed,
+            # and aligning it costs time: only near sizes are tried.
+            if not layout or abs(len(layout) - len(table.header)) > max(3, len(layout) // 2):
+                continue
+            c = align(r, layout, table, profs)
+            c.layout = k
+            out.append(c)
+    out.sort(key=lambda c: (c.acceptable, c.confidence, c.score), reverse=True)
+    return out
+
+
+# --- detection ----------------------------------------------------------------------------------
+
+def _match(report: Report, keys: set[str]) -> tuple[set[str], list[str]]:
+    found = {f for f, ks in report.keys.items() if ks & keys}
+    return found, [f for f in report.required if f not in found]
+
+
+def header_positions(report: Report, table: Table) -> dict[str, int]:
+    pos: dict[str, int] = {}
+    keys = table.keys
+    for f, ks in report.keys.items():
+        for i, k in enumerate(keys):
+            if k in ks:
+                pos[f] = i
+                break
+    return pos
+
+
+def _language(report: Report, table: Table) -> str | None:
+    votes: Counter = Counter()
+    for k in table.keys:
+        for lang in report.languages.get(k, ()):
+            votes[lang] += 1
+    if not votes:
+        return None
+    top = max(votes.values())
+    best = sorted(lang for lang, v in votes.items() if v == top)
+    # A header word shared by English and the file's language ("Date", "Total") is no evidence
+    # of English when another language has as many words.
+    return next((lang for lang in best if lang != "en"), best[0])
+
+
+def by_headers(table: Table) -> Match | None:
+    keys = set(table.keys)
+    best: tuple[int, Report] | None = None
+    for r in reports():
+        found, missing = _match(r, keys)
+        if missing or any(header_key(k) in keys for k in r.excludes):
+            continue
+        if r.accepts is not None and not r.accepts(table):
+            continue
+        if best is None or len(found) > best[0]:
+            best = (len(found), r)
+    if best is None:
+        return None
+    r = best[1]
+    return Match(r, header_positions(r, table), "header", 1.0, _language(r, table))
+
+
+def as_report(table: Table, match: Match) -> Table:
+    """The table with the report's English header names where the match found its fields, so
+    accept tests and parsers written against English headers read it; the file's own header is
+    kept for messages."""
+    header = list(table.header)
+    for f, i in match.positions.items():
+        header[i] = match.report.columns[f][0] if match.report.columns.get(f) else header[i]
+    # Columns the match does not read keep their text unless it is some field's alias that would
+    # now be found twice; such a column is blanked so the parser cannot read it by mistake.
+    taken = set(match.positions.values())
+    for i, h in enumerate(header):
+        if i not in taken and _anchor(match.report, header_key(h)) in match.positions:
+            header[i] = ""
+    return dataclasses.replace(table, header=header, shown_header=list(table.header))
+
+
+def by_structure(table: Table) -> tuple[Match | None, list[Candidate]]:
+    found = candidates(table)
+    good = []
+    for c in found:
+        if not c.acceptable:
+            continue
+        m = Match(c.report, c.positions, "structure", c.confidence, None, c.layout)
+        if c.report.accepts is not None and not c.report.accepts(as_report(table, m)):
+            continue
+        if any(header_key(k) in set(table.keys) for k in c.report.excludes):
+            continue
+        good.append((c, m))
+    if not good:
+        return None, found
+    top = good[0][0]
+    rivals = [c for c, _ in good[1:] if c.confidence >= top.confidence - 0.05
+              and (c.report.name != top.report.name or c.positions != top.positions)]
+    if rivals:
+        return None, found
+    return good[0][1], found
+
+
+def detect(table: Table, mappings=None) -> Match:
+    """The report this table is and where its fields are; DetectError (with a proposal) if none."""
+    if mappings is not None:
+        m = mappings.match(table)
+        if m is not None:
+            return m
+    m = by_headers(table)
+    if m is not None:
+        return m
+    m, found = by_structure(table)
+    if m is not None:
+        return m
+    from .mapping import propose  # the proposal is only needed when a file is refused
+
+    err = DetectError(_unknown_message(table, found))
+    err.proposal = propose(table, found)
+    raise err
+
+
+def _unknown_message(table: Table, found: list[Candidate]) -> str:
+    header = ", ".join(h for h in table.header if h) or "(empty)"
+    keys = set(table.keys)
+    lines = [f"{table.source}: not a known export (header: {_short(header, 300)})."]
+    named = [c for c in found if c.confidence >= 0.5]
+    # Best candidate per report, by structure.
+    seen, best = set(), []
+    for c in named:
+        if c.report.name not in seen:
+            seen.add(c.report.name)
+            best.append(c)
+    if best:
+        parts = []
+        for c in best[:3]:
+            why = ("its columns fit more than one way" if not c.unique
+                   else f"no column for {', '.join(c.missing)}" if c.missing
+                   else "too few columns fit")
+            parts.append(f"{c.report.title} [{c.report.name}] ({c.fitted} of {max(len(table.header), len(c.report.layouts[c.layout]))} "
+                         f"columns fit; {why})")
+        lines.append("Closest by structure: " + "; ".join(parts) + ".")
+    else:
+        # By headers: only a report that shares a column with the file is named.
+        scored = []
+        for r in reports():
+            f, missing = _match(r, keys)
+            if f - {"_date"}:
+                scored.append((len(f), r, missing))
+        if scored:
+            n, r, missing = max(scored, key=lambda s: s[0])
+            need = "; ".join(f"{f} (one of: {', '.join(r.columns[f][:3])})" for f in missing)
+            lines.append(f"Closest known report: {r.title} [{r.name}], with {n} of its columns"
+                         + (f", which needs columns it did not find: {need}" if need else
+                            ", but the rows do not have that report's shape") + ".")
+        else:
+            lines.append("No known report has its columns or its structure. "
+                         "See docs/platforms.md for the files each platform exports.")
+    return " ".join(lines)
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
