@@ -79,9 +79,9 @@ class Match:
         """How the table was recognised, for the result line of an import."""
         if self.method == "header":
             return f"by its headers ({self.language or 'en'})"
-        how = (f"by structure, {self.confidence:.0%} of columns fit" if self.method == "structure"
-               else f"with the mapping {self.mapping_name}")
-        return how
+        if self.method == "structure":
+            return f"by structure, {self.confidence:.0%} of columns fit"
+        return f"with {self.mapping_name}"
 
 
 # --- value kinds --------------------------------------------------------------------------------
@@ -189,6 +189,14 @@ _SPECIFIC = {"id": 1.5, "ytid": 2.0, "url": 2.0, "date": 1.5, "datetime": 1.5, "
              "duration": 1.0, "number": 1.0, "count": 1.0, "label": 0.6, "text": 0.6, "any": 0.3}
 
 
+def _weight(prof: _Profile) -> float:
+    if prof.empty:
+        return 0.25
+    if prof.fits("url") >= FIT or prof.plain_text:
+        return 2.0
+    return 1.0
+
+
 def _pair_score(report: Report, f: str, prof: _Profile, header: str) -> float:
     key = header_key(header)
     owner = _anchor(report, key)
@@ -256,14 +264,14 @@ def align(report: Report, layout: list[str], table: Table, profs: list[_Profile]
             ways[i][j] = min(2, sum(o[2] for o in ties)) if ties else 1
     # Walk back the chosen path.
     positions: dict[str, int] = {}
-    fitted = 0
+    fitted, fitted_weight = 0, 0.0
     i, j = n, m
     while i > 0 or j > 0:
         mv = move[i][j] if i > 0 and j > 0 else (2 if i > 0 else 3)
         if mv == 1:
             f = layout[j - 1]
-            if pair[i - 1][j - 1] > 0.3 or not profs[i - 1].empty:
-                fitted += 1
+            fitted += 1
+            fitted_weight += _weight(profs[i - 1])
             if f not in positions:
                 positions[f] = i - 1
             i, j = i - 1, j - 1
@@ -273,7 +281,11 @@ def align(report: Report, layout: list[str], table: Table, profs: list[_Profile]
             j -= 1
     total = score[n][m]
     missing = [f for f in report.required if f not in positions]
-    confidence = fitted / max(n, m) if max(n, m) else 0.0
+    # How much of the table is explained, columns weighted by how much they say (a URL or a text
+    # column left over is strong evidence of another report; an empty one is none), and how much
+    # of the layout was found.
+    total_weight = sum(_weight(p) for p in profs)
+    confidence = min(fitted_weight / total_weight if total_weight else 0.0, fitted / m if m else 0.0)
     # Skipping an empty column or an empty layout field costs the same either way: only paths
     # that disagree about a column with values make the mapping ambiguous. ``ways`` counts paths,
     # so a tie is checked through the columns that hold values (only for a match worth taking).

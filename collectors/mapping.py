@@ -71,7 +71,7 @@ class Mapping:
     def match(self, table: Table) -> Match:
         r = get(self.report)
         positions = {f: i for i, (_, f) in enumerate(self.columns) if f}
-        return Match(r, positions, "mapping", 1.0, None, None, self.name or f"profile {self.signature}",
+        return Match(r, positions, "mapping", 1.0, None, None, self.name or f"the mapping profile {self.signature}",
                      self.date_order)
 
     # --- as data -------------------------------------------------------------------------------
@@ -107,7 +107,7 @@ class Mapping:
         sig = doc.get("signature") or hashlib.sha256(
             "\x1f".join(header_key(h) for h, _ in columns).encode("utf-8")).hexdigest()[:16]
         order = doc.get("date_order") or None
-        return cls(doc["report"], columns, sig, order, name).validate(name)
+        return cls(doc["report"], columns, sig, order, f"the mapping from {name}").validate(name)
 
     def to_toml(self, table: Table | None = None, found: list[Candidate] | None = None,
                 file_hint: str = "FILE") -> str:
@@ -119,8 +119,11 @@ class Mapping:
             "# The mapping is then saved for every later file with this exact header (reach mapping list).",
         ]
         if found:
-            fits = []
-            for c in found[:4]:
+            fits, seen = [], set()
+            for c in found:
+                if c.report.name in seen or len(fits) == 4:
+                    continue
+                seen.add(c.report.name)
                 fits.append(f"{c.report.name} ({c.fitted} columns fit{'' if c.unique else ', more than one way'})")
             lines.append("# Reports whose structure is closest: " + "; ".join(fits))
         if r is not None:

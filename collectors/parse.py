@@ -35,6 +35,8 @@ class Context:
     file_name: str
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))  # for naive times
     imported_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # "dmy" | "mdy" | "ymd": how to read numeric dates a column cannot decide (--date-order)
+    date_order: str | None = None
 
 
 @dataclass

@@ -22,7 +22,9 @@ import sqlalchemy as sa
 from . import store
 from .archive import Archive, Entry, sha256
 from .errors import DetectError, ReachError, RowProblem, StructureError
+from .mapping import Mapping, Mappings, describe
 from .model import POST_LIFETIME
+from .detect import detect as detect_match
 from .parse import Context, Parsed, date_range_from_name, parse_table
 from .read import read_bytes
 
@@ -50,6 +52,13 @@ class FileResult:
     message: str = ""
     import_id: int | None = None
     unknown_account: bool = False
+    # How tables that were not recognised by their headers were read: one line each, with the
+    # column mapping used (structure or a mapping), printed under the result line.
+    detection: list[str] = field(default_factory=list)
+    # For a file no report recognised: the mapping detection proposes, and the table it is for
+    # (the Data page shows it as a form; the CLI prints it).
+    proposal: Mapping | None = None
+    proposal_table: object | None = None
 
     @property
     def ok(self) -> bool:
@@ -78,6 +87,8 @@ class FileResult:
             text += "; the file names no account: stored under 'unknown' (name it with --account)"
         if self.captured_at_source and self.snapshots:
             text += f"; snapshot time {self.captured_at:%Y-%m-%d %H:%M} UTC from {self.captured_at_source}"
+        for d in self.detection:
+            text += f"\n        {d}"
         return text
 
 
@@ -114,11 +125,18 @@ class Importer:
 
     def __init__(self, engine: sa.Engine, archive: Archive | None, *, tz: str = "Asia/Shanghai",
                  as_of: datetime | None = None, account: str | None = None, strict: bool = False,
-                 source: str = "file"):
+                 source: str = "file", mapping: Mapping | None = None, date_order: str | None = None,
+                 replay: list[Mapping] | None = None):
         self.engine, self.archive = engine, archive
         self.tz = ZoneInfo(tz)
         self.as_of, self.account, self.strict = as_of, account, strict
         self.source = source  # "file", or "api" for the canonical snapshots of reach collect
+        # --mapping: read a table with this header this way, and save it as a profile once a
+        # file imports with it. ``replay``: the mappings an archived file was imported with
+        # (reach rebuild), used instead of today's profiles.
+        self.mapping, self.date_order, self.replay = mapping, date_order, replay
+        self._profiles: list[Mapping] | None = None
+        self._used: list[Mapping] = []
 
     def import_paths(self, paths, progress: Callable[[int, int, FileResult], None] | None = None) -> list[FileResult]:
         files = expand(paths)
@@ -156,13 +174,17 @@ class Importer:
             if record:
                 self._record_failure(digest, display, str(e),
                                      result.platform if result is not None else _platform_of(e))
-            return FileResult(display, "failed", message=str(e))
+            return FileResult(display, "failed", message=str(e), proposal=getattr(e, "proposal", None),
+                              proposal_table=getattr(e, "table", None))
         except sa.exc.DBAPIError as e:
             # Nothing was written (the transaction rolled back); "database is locked" after the
             # wait, a lock timeout or a lost connection are words, not a traceback.
             return FileResult(display, "failed", message=f"the database refused the file: {e.orig}")
         if self.archive is not None and record:
             self.archive.record(Entry(digest, name, imported_at.isoformat(), self._options()))
+        if record and self.mapping is not None and any(m is self.mapping for m in self._used):
+            store.save_profile(self.engine, self.mapping.to_dict(), name)
+            self._profiles = None  # the next file sees the new profile
         result.import_id = w.import_id
         result.posts, result.posts_new = w.posts_seen, w.posts_new
         result.snapshots, result.post_days, result.account_days = w.snapshots, w.post_days, w.account_days
@@ -205,27 +227,44 @@ class Importer:
     def _options(self) -> dict:
         return {k: v for k, v in dict(
             as_of=self.as_of.isoformat() if self.as_of else None, account=self.account, tz=str(self.tz),
-            source=None if self.source == "file" else self.source,
+            source=None if self.source == "file" else self.source, date_order=self.date_order,
+            mappings=[m.to_dict() for m in self._used] or None,
         ).items() if v is not None}
+
+    def _mappings(self) -> Mappings:
+        if self.replay is not None:
+            return Mappings(list(self.replay), [])
+        if self._profiles is None:
+            try:
+                self._profiles = [Mapping.from_dict(d, f"the saved mapping profile {d['signature']}") for d in store.load_profiles(self.engine)]
+            except sa.exc.DBAPIError:
+                self._profiles = []
+        return Mappings([self.mapping] if self.mapping is not None else [], self._profiles)
 
     def _parse(self, name: str, display: str, data: bytes, imported_at: datetime) -> tuple[FileResult, list[Parsed]]:
         tables = read_bytes(display, data)
         ctx = Context(file_name=name, tz=self.tz, imported_at=imported_at)
+        ctx.date_order = self.date_order
         parsed: list[Parsed] = []
-        unknown: list[DetectError] = []
+        unknown: list[tuple[DetectError, object]] = []
         result = FileResult(display, "imported")
+        mappings = self._mappings()
+        self._used = mappings.used
         for t in tables:
             try:
-                p = parse_table(t, ctx)
+                match = detect_match(t, mappings)
+                p = parse_table(t, ctx, match=match)
+                if match.method != "header":
+                    result.detection.append(f"{t.source}: read {match.describe(t)}: {describe(match.pairs(t))}")
                 # The rows are parsed: the table's cells (a million rows of strings) are not needed
                 # any more; messages need only its name, header and line numbers.
                 p.table = dataclasses.replace(t, cells=t.cells.iloc[:0])
                 parsed.append(p)
             except DetectError as e:
-                unknown.append(e)
+                unknown.append((e, t))
                 result.ignored_tables.append(t.source)
         if not parsed:
-            raise unknown[0]
+            raise self._refusal(display, *unknown[0])
         platforms = sorted({p.report.platform for p in parsed})
         result.platform = "+".join(platforms)
         result.reports = sorted({p.report.name for p in parsed})
@@ -237,6 +276,21 @@ class Importer:
                 self._set_capture_time(p, name, imported_at, result)
         result.rejected = len(result.problems)
         return result, parsed
+
+    def _refusal(self, display: str, error: DetectError, table) -> DetectError:
+        """The detection error of a file nothing recognised, with the mapping step spelled out."""
+        proposal = getattr(error, "proposal", None)
+        msg = str(error)
+        if self.mapping is not None and not self.mapping.applies_to(table):
+            msg += (f" The mapping {self.mapping.name} was made for another header "
+                    f"({', '.join(h for h, _ in self.mapping.columns[:6])}…).")
+        if proposal is not None and proposal.report:
+            msg += (f"\n        Proposed mapping as {proposal.report}: {describe(proposal.columns, 12)}"
+                    f"\n        To import it: reach mapping suggest \"{display}\" > mapping.toml, check the "
+                    f"fields in mapping.toml, then reach import \"{display}\" --mapping mapping.toml")
+        err = DetectError(msg)
+        err.proposal, err.table = proposal, table
+        return err
 
     def _set_capture_time(self, p: Parsed, name: str, imported_at: datetime, result: FileResult) -> None:
         rows = p.rows
@@ -310,8 +364,14 @@ def _account_from_name(name: str) -> str | None:
 def rebuild(engine: sa.Engine, archive: Archive, progress=None) -> list[FileResult]:
     """Re-create every table and replay the archive in its original import order."""
     entries = archive.entries()
+    try:
+        profiles = store.load_profiles(engine)  # settings, not data: kept across the rebuild
+    except sa.exc.DBAPIError:
+        profiles = []
     store.drop_all(engine)
     store.migrate(engine)
+    for d in reversed(profiles):
+        store.save_profile(engine, {k: v for k, v in d.items() if k not in ("file_name", "created_at")}, d.get("file_name"))
     results = []
     for i, e in enumerate(entries, 1):
         opts = e.options
@@ -329,7 +389,9 @@ def rebuild(engine: sa.Engine, archive: Archive, progress=None) -> list[FileResu
             continue
         imp = Importer(engine, None, tz=opts.get("tz", "Asia/Shanghai"),
                        as_of=datetime.fromisoformat(opts["as_of"]) if opts.get("as_of") else None,
-                       account=opts.get("account"), source=opts.get("source", "file"))
+                       account=opts.get("account"), source=opts.get("source", "file"),
+                       date_order=opts.get("date_order"),
+                       replay=[Mapping.from_dict(d, "the mapping archived with the file") for d in opts.get("mappings", [])])
         try:
             data = archive.read(e.sha256)
         except OSError as err:

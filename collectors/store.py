@@ -28,7 +28,7 @@ from .errors import StoreError
 from .model import ACCOUNT_DAY, FLOAT_METRICS, LEVELS, METRICS, POST_DAILY, POST_LIFETIME
 
 DEFAULT_DB_PATH = Path("data") / "reach.db"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 metadata = sa.MetaData()
 
@@ -153,6 +153,19 @@ collector_state = sa.Table(
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )
 
+# Added in schema version 6: column mappings saved as profiles (collectors/mapping.py), keyed by
+# the signature of the header they were made for, so a later file with that header imports
+# without asking. The archive keeps the mapping each file was imported with, so a rebuild does
+# not depend on this table.
+mapping_profiles = sa.Table(
+    "mapping_profiles", metadata,
+    sa.Column("signature", sa.String(64), primary_key=True),
+    sa.Column("report", sa.String(64), nullable=False),
+    sa.Column("mapping", sa.Text, nullable=False),  # JSON: Mapping.to_dict()
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("file_name", sa.Text),  # the file it was first made for
+)
+
 # Added in schema version 4: daily activity per account, derived from the observations by the
 # metrics engine (dashboard/rollups.py) and kept current after every import, so that a dashboard
 # query reads a few thousand rows instead of recomputing millions. Derived data: it can always
@@ -212,7 +225,11 @@ def _v5(conn):
     collector_state.create(conn)
 
 
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5}
+def _v6(conn):
+    mapping_profiles.create(conn)
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6}
 
 
 def schema_version(conn) -> int:
@@ -688,3 +705,33 @@ def set_state(engine: sa.Engine, platform: str, key: str, value: str | None) -> 
 
 def options_json(**options) -> str:
     return json.dumps({k: v for k, v in options.items() if v is not None}, sort_keys=True, default=str)
+
+
+# --- mapping profiles -------------------------------------------------------------------------
+
+def load_profiles(engine: sa.Engine) -> list[dict]:
+    """Every saved mapping (Mapping.to_dict() plus its file name and time), newest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(mapping_profiles).order_by(mapping_profiles.c.created_at.desc())).mappings().all()
+    out = []
+    for r in rows:
+        d = json.loads(r["mapping"])
+        d.update(file_name=r["file_name"], created_at=r["created_at"])
+        out.append(d)
+    return out
+
+
+def save_profile(engine: sa.Engine, mapping: dict, file_name: str | None = None) -> None:
+    """Save (or replace) the profile for the mapping's header signature."""
+    with write_transaction(engine) as conn:
+        conn.execute(mapping_profiles.delete().where(mapping_profiles.c.signature == mapping["signature"]))
+        conn.execute(mapping_profiles.insert().values(
+            signature=mapping["signature"], report=mapping["report"], mapping=json.dumps(mapping, ensure_ascii=False),
+            created_at=datetime.now(timezone.utc).replace(tzinfo=None), file_name=file_name))
+
+
+def remove_profile(engine: sa.Engine, signature: str) -> int:
+    """Remove the profiles whose signature starts with ``signature``; how many went."""
+    with write_transaction(engine) as conn:
+        return conn.execute(mapping_profiles.delete().where(
+            mapping_profiles.c.signature.like(signature.replace("%", "").replace("_", "") + "%"))).rowcount

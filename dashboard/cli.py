@@ -17,6 +17,7 @@ from collectors import store
 from collectors.archive import Archive
 from collectors.errors import ReachError
 
+DATE_ORDERS = ("dmy", "mdy", "ymd")
 EPILOG = "The database is data/reach.db unless --db or REACH_DB says otherwise (any SQLAlchemy URL)."
 
 
@@ -44,7 +45,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="timezone of times written without one (default: Asia/Shanghai, the campaign's)")
     p.add_argument("--strict", action="store_true", help="refuse a whole file if any row is rejected")
     p.add_argument("--show-rejects", type=int, default=5, metavar="N", help="rejected rows to print per file (default 5)")
+    p.add_argument("--mapping", metavar="FILE.toml",
+                   help="read files with this header by this column mapping (write one with `reach mapping suggest`); "
+                        "saved as a profile for later files with the same header")
+    p.add_argument("--date-order", choices=DATE_ORDERS,
+                   help="how to read numeric dates like 05/06/2024 when no value in the column decides "
+                        "(day-month-year, month-day-year, year-month-day)")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("mapping", help="column mappings for files no report recognises",
+                       description="A mapping says which column of a file holds which field of a report. "
+                                   "`suggest` writes the one detection proposes; `reach import FILE --mapping M.toml` "
+                                   "imports with it and saves it as a profile for every later file with the same header.")
+    msub = p.add_subparsers(dest="mapping_command", metavar="ACTION")
+    m = msub.add_parser("suggest", help="write the proposed mapping of a file as editable TOML",
+                        description="Print the column mapping detection proposes for FILE, as TOML to edit and "
+                                    "pass to `reach import FILE --mapping`. Example: reach mapping suggest f.csv > f.toml")
+    m.add_argument("file", metavar="FILE")
+    m.add_argument("--table", type=int, default=None, metavar="N",
+                   help="which table of the file (sheet, section, ZIP member), from 1 (default: the first unrecognised)")
+    m.set_defaults(func=cmd_mapping_suggest)
+    m = msub.add_parser("list", help="list saved mapping profiles", description="List the saved mapping profiles.")
+    _db_args(m)
+    m.set_defaults(func=cmd_mapping_list)
+    m = msub.add_parser("remove", help="remove a saved mapping profile",
+                        description="Remove the saved profile whose signature starts with SIGNATURE (from `reach mapping list`).")
+    m.add_argument("signature", metavar="SIGNATURE")
+    _db_args(m)
+    m.set_defaults(func=cmd_mapping_remove)
+    p.set_defaults(func=lambda a, p=p: (p.print_help(), 2)[1])
 
     p = sub.add_parser("rebuild", help="re-create the database from the archive of imported files",
                        description="Drop every table and re-import every archived file in its original order, "
@@ -279,10 +308,11 @@ def cmd_import(args) -> int:
         ZoneInfo(args.tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise ReachError(f"--tz {args.tz!r} is not a timezone name like Asia/Shanghai") from None
+    mapping = _load_mapping(args.mapping) if args.mapping else None
     engine = _engine(args)
     imp = Importer(engine, _archive(engine, args), tz=args.tz,
                    as_of=_parse_time(args.as_of) if args.as_of else None,
-                   account=args.account, strict=args.strict)
+                   account=args.account, strict=args.strict, mapping=mapping, date_order=args.date_order)
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise ReachError("no such file or folder: " + ", ".join(missing))
@@ -307,6 +337,85 @@ def cmd_import(args) -> int:
         print("no importable files found (.csv, .tsv, .txt, .xlsx, .zip)")
         return 1
     return 1 if failed else 0
+
+
+def _load_mapping(path: str):
+    from collectors.mapping import Mapping
+
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as e:
+        raise ReachError(f"--mapping {path}: cannot read it: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise ReachError(f"--mapping {path}: not a UTF-8 text file") from None
+    return Mapping.from_toml(text, path)
+
+
+def cmd_mapping_suggest(args) -> int:
+    from collectors.detect import DetectError, detect
+    from collectors.mapping import Mapping, propose, signature
+    from collectors.read import read_bytes
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ReachError(f"{path}: cannot read it: {e.strerror or e}") from None
+    tables = read_bytes(str(path), data)
+    if not tables:
+        raise ReachError(f"{path}: no table found in the file")
+    if args.table is not None and not 1 <= args.table <= len(tables):
+        raise ReachError(f"--table {args.table}: {path} has {len(tables)} table(s)")
+    chosen, note = None, ""
+    for k, t in enumerate(tables, 1):
+        if args.table is not None and k != args.table:
+            continue
+        try:
+            m = detect(t)
+        except DetectError as e:
+            chosen = (t, e.proposal, _structure(t))
+            break
+        if chosen is None:
+            note = (f"# {t.source} is already recognised {m.describe(t)} as {m.report.name}: this mapping only "
+                    f"changes how it is read.\n")
+            chosen = (t, Mapping(m.report.name, m.pairs(t), signature(t)), _structure(t))
+            if args.table is not None:
+                break
+    t, proposal, found = chosen
+    others = [x.source for x in tables if x is not t]
+    if others:
+        note += f"# The file has other tables too ({', '.join(others[:5])}): --table N picks one.\n"
+    sys.stdout.write(note + proposal.to_toml(t, found, file_hint=f'"{path}"'))
+    return 0
+
+
+def _structure(table):
+    from collectors.detect import candidates
+
+    return candidates(table)
+
+
+def cmd_mapping_list(args) -> int:
+    engine = _engine(args)
+    profiles = store.load_profiles(engine)
+    if not profiles:
+        print("no saved mapping profiles (reach import FILE --mapping M.toml saves one)")
+        return 0
+    for d in profiles:
+        read = sum(1 for _, f in d["columns"] if f)
+        first = ", ".join(h for h, _ in d["columns"][:4])
+        print(f"{d['signature']}  {d['report']:<28} {read} of {len(d['columns'])} columns read; "
+              f"header {first}…; saved {d['created_at']:%Y-%m-%d %H:%M} UTC from {d.get('file_name') or '?'}")
+    return 0
+
+
+def cmd_mapping_remove(args) -> int:
+    engine = _engine(args)
+    n = store.remove_profile(engine, args.signature)
+    if not n:
+        raise ReachError(f"no saved mapping profile has a signature starting with {args.signature!r} (see reach mapping list)")
+    print(f"removed {n} mapping profile{'s' if n != 1 else ''}")
+    return 0
 
 
 def cmd_rebuild(args) -> int:
