@@ -230,6 +230,7 @@ class Candidate:
     unique: bool  # no other alignment of this layout gives a different mapping at the same score
     missing: list[str]  # required fields not found
     fitted: int  # columns aligned with a field whose kind they fit
+    anchored: int = 0  # of those, columns whose header is that field's alias (in any language)
 
     @property
     def acceptable(self) -> bool:
@@ -264,13 +265,14 @@ def align(report: Report, layout: list[str], table: Table, profs: list[_Profile]
             ways[i][j] = min(2, sum(o[2] for o in ties)) if ties else 1
     # Walk back the chosen path.
     positions: dict[str, int] = {}
-    fitted, fitted_weight = 0, 0.0
+    fitted, fitted_weight, anchored = 0, 0.0, 0
     i, j = n, m
     while i > 0 or j > 0:
         mv = move[i][j] if i > 0 and j > 0 else (2 if i > 0 else 3)
         if mv == 1:
             f = layout[j - 1]
             fitted += 1
+            anchored += pair[i - 1][j - 1] >= 4.0
             fitted_weight += _weight(profs[i - 1])
             if f not in positions:
                 positions[f] = i - 1
@@ -291,7 +293,7 @@ def align(report: Report, layout: list[str], table: Table, profs: list[_Profile]
     # so a tie is checked through the columns that hold values (only for a match worth taking).
     unique = ways[n][m] == 1 or (not missing and confidence >= ACCEPT
                                  and _same_mapping_for_filled(report, layout, table, profs, pair, total))
-    return Candidate(report, 0, positions, total, confidence, unique, missing, fitted)
+    return Candidate(report, 0, positions, total, confidence, unique, missing, fitted, anchored)
 
 
 def _same_mapping_for_filled(report, layout, table, profs, pair, total) -> bool:
@@ -350,17 +352,21 @@ def candidates(table: Table, pool: Iterable[Report] | None = None) -> list[Candi
     if not 0 < len(table.header) <= MAX_STRUCTURE_COLUMNS:
         return []
     profs = profiles(table)
+    keys = set(table.keys)
     out = []
     for r in pool if pool is not None else reports():
+        shares = any(ks & keys for ks in r.keys.values())
         for k, layout in enumerate(r.layouts):
             # A layout far longer or shorter than the table cannot reach the confidence needed,
-            # and aligning it costs time: only near sizes are tried.
-            if not layout or abs(len(layout) - len(table.header)) > max(3, len(layout) // 2):
+            # and aligning it costs time: only near sizes are tried, and reports that share a
+            # header with the table (for the message and the proposal).
+            if not layout or (abs(len(layout) - len(table.header)) > max(3, len(layout) // 2) and not shares):
                 continue
             c = align(r, layout, table, profs)
             c.layout = k
             out.append(c)
-    out.sort(key=lambda c: (c.acceptable, c.confidence, c.score), reverse=True)
+    # Best first: a match worth taking, then what the headers say, then how much fits.
+    out.sort(key=lambda c: (c.acceptable, c.anchored, c.confidence, c.score), reverse=True)
     return out
 
 
@@ -474,7 +480,7 @@ def _unknown_message(table: Table, found: list[Candidate]) -> str:
     header = ", ".join(h for h in table.header if h) or "(empty)"
     keys = set(table.keys)
     lines = [f"{table.source}: not a known export (header: {_short(header, 300)})."]
-    named = [c for c in found if c.confidence >= 0.5]
+    named = [c for c in found if c.anchored or c.confidence >= 0.6]
     # Best candidate per report, by structure.
     seen, best = set(), []
     for c in named:
