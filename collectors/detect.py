@@ -144,7 +144,12 @@ def _fits(kind: str, cells: list[str]) -> float:
         test = lambda s: is_du(s) or is_n(s)  # noqa: E731
     else:
         raise ValueError(f"unknown value kind {kind!r}")
-    return sum(1 for s in cells if test(s)) / len(cells)
+    good = sum(1 for s in cells if test(s))
+    # One odd cell in a short column is a Total row or a footer ("Total", "Showing top 500"),
+    # not evidence against the kind.
+    if len(cells) - good <= 1 and len(cells) >= 4:
+        return max(good / len(cells), FIT)
+    return good / len(cells)
 
 
 @dataclass
@@ -231,10 +236,13 @@ class Candidate:
     missing: list[str]  # required fields not found
     fitted: int  # columns aligned with a field whose kind they fit
     anchored: int = 0  # of those, columns whose header is that field's alias (in any language)
+    # Text or URL columns the layout has no place for: a localized export has the English
+    # columns, so such a column means another report (or columns in another order).
+    unexplained: int = 0
 
     @property
     def acceptable(self) -> bool:
-        return self.unique and not self.missing and self.confidence >= ACCEPT
+        return self.unique and not self.missing and self.confidence >= ACCEPT and not self.unexplained
 
 
 def align(report: Report, layout: list[str], table: Table, profs: list[_Profile]) -> Candidate:
@@ -265,7 +273,7 @@ def align(report: Report, layout: list[str], table: Table, profs: list[_Profile]
             ways[i][j] = min(2, sum(o[2] for o in ties)) if ties else 1
     # Walk back the chosen path.
     positions: dict[str, int] = {}
-    fitted, fitted_weight, anchored = 0, 0.0, 0
+    fitted, fitted_weight, anchored, unexplained = 0, 0.0, 0, 0
     i, j = n, m
     while i > 0 or j > 0:
         mv = move[i][j] if i > 0 and j > 0 else (2 if i > 0 else 3)
@@ -278,6 +286,7 @@ def align(report: Report, layout: list[str], table: Table, profs: list[_Profile]
                 positions[f] = i - 1
             i, j = i - 1, j - 1
         elif mv == 2:
+            unexplained += _weight(profs[i - 1]) >= 2.0
             i -= 1
         else:
             j -= 1
@@ -293,7 +302,7 @@ def align(report: Report, layout: list[str], table: Table, profs: list[_Profile]
     # so a tie is checked through the columns that hold values (only for a match worth taking).
     unique = ways[n][m] == 1 or (not missing and confidence >= ACCEPT
                                  and _same_mapping_for_filled(report, layout, table, profs, pair, total))
-    return Candidate(report, 0, positions, total, confidence, unique, missing, fitted, anchored)
+    return Candidate(report, 0, positions, total, confidence, unique, missing, fitted, anchored, unexplained)
 
 
 def _same_mapping_for_filled(report, layout, table, profs, pair, total) -> bool:
@@ -449,9 +458,16 @@ def by_structure(table: Table) -> tuple[Match | None, list[Candidate]]:
         good.append((c, m))
     if not good:
         return None, found
+    # A report whose own shape test accepted the table (a Meta chart's title names the platform)
+    # has evidence beyond column kinds: among equals it outranks reports without such a test.
+    top_conf = good[0][0].confidence
+    tier = [(c, m) for c, m in good if c.confidence >= top_conf - 0.05]
+    confirmed = [(c, m) for c, m in tier if c.report.accepts is not None]
+    if confirmed:
+        tier = confirmed
+    good = tier
     top = good[0][0]
-    rivals = [c for c, _ in good[1:] if c.confidence >= top.confidence - 0.05
-              and (c.report.name != top.report.name or c.positions != top.positions)]
+    rivals = [c for c, _ in good[1:] if c.report.name != top.report.name or c.positions != top.positions]
     if rivals:
         return None, found
     return good[0][1], found
@@ -492,7 +508,11 @@ def _unknown_message(table: Table, found: list[Candidate]) -> str:
         for c in best[:3]:
             why = ("its columns fit more than one way" if not c.unique
                    else f"no column for {', '.join(c.missing)}" if c.missing
-                   else "too few columns fit")
+                   else "too few columns fit" if c.confidence < ACCEPT
+                   else "a text or link column is where the report has none" if c.unexplained
+                   else "but the rows do not have that report's shape" if c.report.accepts is not None
+                   and not c.report.accepts(as_report(table, Match(c.report, c.positions, "structure")))
+                   else "other reports fit as well")
             parts.append(f"{c.report.title} [{c.report.name}] ({c.fitted} of {max(len(table.header), len(c.report.layouts[c.layout]))} "
                          f"columns fit; {why})")
         lines.append("Closest by structure: " + "; ".join(parts) + ".")
