@@ -132,3 +132,55 @@ def entry(key: str) -> Entry:
 def reload() -> None:
     """Forget loaded catalogs (tests that point REACH_CATALOGS elsewhere)."""
     _load.cache_clear()
+
+
+# --- docs -----------------------------------------------------------------------------------------
+
+DOC_START = "<!-- languages:start (made by: python -m collectors.catalog docs/platforms.md) -->"
+DOC_END = "<!-- languages:end -->"
+EVIDENCE = {"export": "seen in a real export", "code": "a parser of real exports", "help": "the platform's help or UI",
+            "translation": "unconfirmed"}
+
+
+def languages_markdown() -> str:
+    """The table of languages per report that docs/platforms.md shows, from the catalogs."""
+    from .registry import reports
+
+    by_entry: dict[str, list[str]] = {}
+    for r in reports():
+        if r.catalog:
+            by_entry.setdefault(r.catalog, []).append(r.name)
+    lines = [DOC_START, "",
+             "| report | languages (evidence: E seen in a real export, C a parser of real exports, "
+             "H the platform's help or UI, T unconfirmed) | missing of the 18 |",
+             "|---|---|---|"]
+    mark = {"export": "E", "code": "C", "help": "H", "translation": "T"}
+    for key in sorted(by_entry):
+        e = entry(key)
+        langs = e.languages()
+        cells = [f"{lang} ({mark.get(e.evidence.get(lang, 'export' if lang == 'en' else ''), '?')})" for lang in langs]
+        missing = [lang for lang in LANGUAGES if lang not in langs]
+        lines.append(f"| {', '.join(sorted(by_entry[key]))} | {', '.join(cells)} | {', '.join(missing) or '—'} |")
+    lines += ["", DOC_END]
+    return "\n".join(lines)
+
+
+def write_docs(path: str) -> bool:
+    """Put the languages table into ``path`` between its markers; True when the file changed."""
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    if DOC_START not in text or DOC_END not in text:
+        raise SystemExit(f"{path}: the markers {DOC_START!r} ... {DOC_END!r} are missing")
+    head, rest = text.split(DOC_START, 1)
+    _, tail = rest.split(DOC_END, 1)
+    new = head + languages_markdown() + tail
+    if new != text:
+        p.write_text(new, encoding="utf-8")
+    return new != text
+
+
+if __name__ == "__main__":  # python -m collectors.catalog docs/platforms.md
+    import sys
+
+    for arg in sys.argv[1:] or ["docs/platforms.md"]:
+        print(f"{arg}: {'updated' if write_docs(arg) else 'already current'}")
