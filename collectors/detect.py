@@ -27,9 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
-import pandas as pd
 
-from . import model
 from .errors import DetectError
 from .read import Table, header_key
 from .registry import Report, reports
@@ -465,6 +463,9 @@ def by_structure(table: Table) -> tuple[Match | None, list[Candidate]]:
     confirmed = [(c, m) for c, m in tier if c.report.accepts is not None]
     if confirmed:
         tier = confirmed
+    # So does a report some of whose headers the catalogs know, over one that knows none.
+    most = max(c.anchored for c, _ in tier)
+    tier = [(c, m) for c, m in tier if c.anchored == most]
     good = tier
     top = good[0][0]
     rivals = [c for c, _ in good[1:] if c.report.name != top.report.name or c.positions != top.positions]

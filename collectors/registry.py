@@ -48,6 +48,9 @@ class Report:
     # aliases in every language are added to ``columns``; its layouts and value kinds are what
     # structural detection (collectors/detect.py) compares a table with.
     catalog: str | None = None
+    # Which list of the catalog entry holds this report's layouts: reports that share one entry's
+    # names may have column orders of their own (Meta's per-day content export: "daily_layouts").
+    layouts_key: str = "layouts"
     keys: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
     # header key -> the catalog languages it belongs to ("en", "vi", ...)
     languages: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
@@ -77,7 +80,10 @@ class Report:
     @property
     def layouts(self) -> list[list[str]]:
         """English column orders of this report seen in real files (fields, in file order)."""
-        return catalog.entry(self.catalog).layouts if self.catalog else []
+        if not self.catalog:
+            return []
+        e = catalog.entry(self.catalog)
+        return e.layouts if self.layouts_key == "layouts" else [list(x) for x in e.extra.get(self.layouts_key, [])]
 
     @property
     def kinds(self) -> Mapping[str, str]:

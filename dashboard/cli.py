@@ -353,7 +353,7 @@ def _load_mapping(path: str):
 
 def cmd_mapping_suggest(args) -> int:
     from collectors.detect import DetectError, detect
-    from collectors.mapping import Mapping, propose, signature
+    from collectors.mapping import Mapping, signature
     from collectors.read import read_bytes
 
     path = Path(args.file)

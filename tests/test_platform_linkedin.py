@@ -15,9 +15,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from collectors import catalog
 from collectors.errors import DetectError
 from collectors.parse import Context, detect, parse_table
-from collectors.read import read_bytes
+from collectors.read import header_key, read_bytes
 
 METRICS_HEADER = [
     "Date", "Impressions (organic)", "Impressions (sponsored)", "Impressions (total)",
@@ -270,3 +271,132 @@ def test_linkedin_and_x_reports_do_not_claim_each_others_tables():
                  "Replies,Reposts,Profile visits,Detail Expands,URL Clicks,Hashtag Clicks,Permalink Clicks\n"
                  '1,"Mon, Dec 23, 2024",t,https://x.com/a/status/1,1,1,1,1,1,1,1,1,1,1,1,1,1\n')
     assert detect(read_bytes("x.csv", x_content.encode())[0]).platform == "x"
+
+
+# --- the catalog: layouts, languages, sheet names --------------------------------------------------
+
+
+METRICS_HEADER_ES = [
+    "Fecha", "Impresiones (orgánicas)", "Impresiones (patrocinadas)", "Impresiones totales",
+    "Impresiones únicas (orgánicas)", "Clics (orgánicos)", "Clics (patrocinados)", "Clics (Totales)",
+    "Reacciones (generales)", "Reacciones (patrocinadas)", "Reacciones (total)", "Comentarios (orgánicos)",
+    "Comentarios (patrocinados)", "Comentarios (totales)", "Veces compartido (orgánico)",
+    "Veces compartido (patrocinado)", "Veces compartido (total)", "Tasa de interacción (orgánica)",
+    "Tasa de interacción (patrocinada)", "Tasa de interacción (total)",
+]
+POSTS_HEADER_ES = [
+    "Título de la publicación", "Enlace de la publicación", "Tipo de publicación", "Nombre de la campaña",
+    "Anunciado por", "Fecha de creación", "Fecha de inicio de campaña", "Fecha de finalización de campaña",
+    "Público", "Impresiones", "Visualizaciones", "Visualizaciones fuera del sitio", "Clics",
+    "Porcentaje de clics", "Recomendaciones", "Comentarios", "Veces compartido", "Seguidores",
+    "Tasa de interacción", "Tipo de contenido",
+]
+FOLLOWERS_HEADER_PT = ["Data", "Seguidores patrocinados", "Seguidores orgânicos",
+                       "Seguidores convidados automaticamente", "Total de seguidores"]
+FOLLOWER_ROWS = [["12/20/2024", 0, 5, 1, 6], ["12/21/2024", 2, 11, 0, 13], ["12/22/2024", 0, -1, 0, -1]]
+
+
+def fields_of(entry_key: str, header: list[str], lang: str) -> list[str | None]:
+    names = catalog.entry(entry_key).aliases[lang]
+    by_key = {header_key(n): f for f, ns in names.items() for n in ns}
+    return [by_key.get(header_key(h)) for h in header]
+
+
+@pytest.mark.parametrize("key, header, lang", [
+    ("linkedin:content_metrics", METRICS_HEADER, "en"),
+    ("linkedin:content_metrics", [h.replace("Reposts", "Shares") for h in METRICS_HEADER], "en"),
+    ("linkedin:content_metrics", METRICS_HEADER_PT, "pt-BR"),
+    ("linkedin:content_metrics", METRICS_HEADER_ES, "es"),
+    ("linkedin:content_posts", POSTS_HEADER, "en"),
+    ("linkedin:content_posts", POSTS_HEADER_OLD, "en"),
+    ("linkedin:content_posts", POSTS_HEADER_PT, "pt-BR"),
+    ("linkedin:content_posts", POSTS_HEADER_ES, "es"),
+    ("linkedin:new_followers", FOLLOWERS_HEADER, "en"),
+    ("linkedin:new_followers", FOLLOWERS_HEADER_PT, "pt-BR"),
+])
+def test_each_known_header_is_its_layout_column_for_column(key, header, lang):
+    assert fields_of(key, header, lang) == catalog.entry(key).layouts[0]
+
+
+@pytest.mark.parametrize("key", ["linkedin:content_metrics", "linkedin:content_posts", "linkedin:new_followers"])
+def test_every_language_table_says_where_its_names_come_from(key):
+    e = catalog.entry(key)
+    for lang in e.aliases:
+        assert lang in catalog.LANGUAGES, lang
+        assert e.sources.get(lang), f"{key} [{lang}] has no _source"
+        assert e.evidence.get(lang) in ("export", "code", "help", "translation"), f"{key} [{lang}]"
+
+
+def test_a_spanish_workbook_is_read_like_the_english_one_whatever_its_sheets_are_called():
+    data = workbook([
+        ("Indicadores", "Métricas agregadas", METRICS_HEADER_ES, metrics_rows()),
+        ("Todas las publicaciones", "Métricas por publicación", POSTS_HEADER_ES, post_rows()),
+    ])
+    parsed = parse_all("contenido.xlsx", data)
+    english = parse_all("c.xlsx", content_workbook())
+    metrics, posts = parsed["Indicadores"], parsed["Todas las publicaciones"]
+    assert metrics.report.name == "linkedin.content_metrics" and not metrics.problems
+    assert posts.report.name == "linkedin.content_posts" and not posts.problems
+    pd.testing.assert_frame_equal(metrics.rows, english["Metrics"].rows)
+    pd.testing.assert_frame_equal(posts.rows, english["All posts"].rows)
+
+
+def test_sheets_are_recognised_by_their_headers_not_their_names():
+    data = workbook([
+        ("Hoja1", METRICS_NOTE, METRICS_HEADER, metrics_rows(3)),
+        ("Sheet 2", POSTS_NOTE, POSTS_HEADER, post_rows()),
+        ("Metrics", None, FOLLOWERS_HEADER, FOLLOWER_ROWS),  # a misleading name
+    ])
+    names = {sheet: p.report.name for sheet, p in parse_all("renamed.xlsx", data).items()}
+    assert names == {"Hoja1": "linkedin.content_metrics", "Sheet 2": "linkedin.content_posts",
+                     "Metrics": "linkedin.new_followers"}
+
+
+def test_a_brazilian_new_followers_sheet_is_read_like_the_english_one():
+    pt = parse_all("seguidores.xlsx", workbook([("Novos seguidores", None, FOLLOWERS_HEADER_PT, FOLLOWER_ROWS)]))
+    en = parse_all("followers.xlsx", workbook([("New followers", None, FOLLOWERS_HEADER, FOLLOWER_ROWS)]))
+    assert pt["Novos seguidores"].report.name == "linkedin.new_followers"
+    pd.testing.assert_frame_equal(pt["Novos seguidores"].rows, en["New followers"].rows)
+
+
+@pytest.mark.parametrize("sheet, header, rows, report", [
+    ("Metrics", METRICS_HEADER, metrics_rows(), "linkedin.content_metrics"),
+    ("All posts", POSTS_HEADER, post_rows(), "linkedin.content_posts"),
+], ids=["metrics", "posts"])
+def test_a_sheet_in_a_language_the_catalog_lacks_is_read_by_its_structure(sheet, header, rows, report):
+    # Made-up headers in the English order: only the column order and values say what it is.
+    made_up = [f"Lajur {i}" for i in range(len(header))]
+    local = parse_all("x.xlsx", workbook([(sheet + " (xx)", "nota", made_up, rows)]))[sheet + " (xx)"]
+    english = parse_all("e.xlsx", workbook([(sheet, "note", header, rows)]))[sheet]
+    assert local.report.name == report and not local.problems
+    pd.testing.assert_frame_equal(local.rows, english.rows)
+
+
+def test_a_followers_sheet_in_an_unknown_language_is_refused_but_named_as_a_candidate():
+    # A date and four counts is the shape of other platforms' follower tables too: structure
+    # alone cannot tell them apart, so the file is refused, with this report among the candidates.
+    made_up = [f"Lajur {i}" for i in range(len(FOLLOWERS_HEADER))]
+    [table] = read_bytes("x.xlsx", workbook([("Pengikut", None, made_up, FOLLOWER_ROWS)]))
+    with pytest.raises(DetectError) as refused:
+        detect(table)
+    assert "linkedin.new_followers" in str(refused.value)
+
+
+def localized(entry_key: str, lang: str) -> list[str]:
+    """A header in the catalog's words for ``lang``, in the layout's order; a field the language
+    table has no name for gets a made-up one (the parser does not need it)."""
+    names = catalog.entry(entry_key).aliases[lang]
+    return [names[f][0] if f in names else f"列{i}" for i, f in enumerate(catalog.entry(entry_key).layouts[0])]
+
+
+def test_a_simplified_chinese_workbook_in_the_help_pages_terms_is_read_like_the_english_one():
+    data = workbook([
+        ("指标", "所选日期范围内主页动态的汇总指标", localized("linkedin:content_metrics", "zh-Hans"), metrics_rows()),
+        ("所有动态", "所选日期范围内发布的每条动态的指标", localized("linkedin:content_posts", "zh-Hans"), post_rows()),
+    ])
+    parsed = parse_all("内容.xlsx", data)
+    english = parse_all("c.xlsx", content_workbook())
+    assert parsed["指标"].report.name == "linkedin.content_metrics" and not parsed["指标"].problems
+    assert parsed["所有动态"].report.name == "linkedin.content_posts" and not parsed["所有动态"].problems
+    pd.testing.assert_frame_equal(parsed["指标"].rows, english["Metrics"].rows)
+    pd.testing.assert_frame_equal(parsed["所有动态"].rows, english["All posts"].rows)

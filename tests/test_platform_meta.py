@@ -355,7 +355,9 @@ def test_title_falls_back_to_description_and_publish_time_may_carry_seconds():
 def test_a_file_mixing_lifetime_and_day_rows_is_refused_as_an_unknown_shape():
     data = meta_csv(FB_HEADER, [fb_row("1823209189212424", "a", "09/24/2026 15:30", 63, 45, 5),
                                 fb_row("1823209189212424", "a", "09/24/2026 15:30", 3, 4, 5, date="09/25/2026")])
-    with pytest.raises(DetectError, match="shape"):
+    # Refused whichever way the message puts it (by headers or by structure): neither the lifetime
+    # nor the per-day report accepts rows of both kinds.
+    with pytest.raises(DetectError, match="not a known export"):
         parse_one("posts.csv", data)
 
 
@@ -433,3 +435,262 @@ def test_a_chinese_header_built_from_the_unconfirmed_zh_cn_labels_is_read_as_a_f
     r = p.rows.iloc[0]
     assert (r["views"], r["reach"], r["likes"], r["comments"], r["shares"], r["clicks"]) == (27, 20, 4, 1, 0, 3)
     assert r["account_name"] == "石艺工作室" and r["title"] == "秋天来了"
+
+
+# --- other UI languages (issue 9): catalog collectors/catalogs/meta.toml ---------------------------
+
+from collectors import catalog  # noqa: E402
+from collectors.detect import detect as detect_match  # noqa: E402
+from collectors.platforms import meta  # noqa: E402
+
+# A Vietnamese-UI Facebook post export: the real English file's 33 columns in the same order, headed
+# as the Vietnamese UI writes them (names from the catalog's vi table; the four columns the catalog
+# does not know are given plausible Vietnamese names, which detection must not need).
+VI_FB_HEADER = [
+    "ID bài viết", "ID Trang", "Tên Trang", "Tiêu đề", "Mô tả", "Thời lượng (giây)", "Thời gian đăng",
+    "Loại chú thích", "Liên kết vĩnh viễn", "Là bài viết đăng chéo", "Là lượt chia sẻ", "Loại bài viết",
+    "Ngôn ngữ", "Nhãn tùy chỉnh", "Trạng thái nội dung được tài trợ", "Bình luận về dữ liệu", "Ngày",
+    "Lượt xem", "Số người tiếp cận", "Cảm xúc, bình luận và lượt chia sẻ", "Cảm xúc", "Bình luận",
+    "Lượt chia sẻ", "Số Giây xem", "Số Giây xem trung bình", "Thu nhập ước tính ((USD))",
+    "CPM quảng cáo ((USD))", "Lượt hiển thị quảng cáo", "Tổng lượt click", "Lượt click khác",
+    "Lượt click vào liên kết",
+    "Tổng số lượt click của người dùng khớp với đối tượng nhắm mục tiêu (Photo Click)",
+    "Phản hồi tiêu cực từ người dùng: Ẩn",
+]
+
+
+def vi_fb_row(post_id, caption, when, views, reach, reactions, comments, shares, link_clicks, date="Trọn đời"):
+    return [post_id, "100064845214824", "Cửa hàng Ánh Dương", caption, caption, 21, when, "N/A",
+            f"https://www.facebook.com/reel/{post_id[::-1]}/", 0, 0, "Thước phim", "", "", "", "", date,
+            views, reach, reactions + comments + shares, reactions, comments, shares, "4126.609", "12.5", "", "",
+            "", link_clicks + 3, 3, link_clicks, 0, ""]
+
+
+def test_a_vietnamese_facebook_post_export_is_read_by_its_headers_with_trọn_đời_as_lifetime():
+    rows = [vi_fb_row("1366427842195377", "Bộ sưu tập mùa thu,\nmua ngay!", "01/28/2026 03:29", 10232, 7484, 96, 4, 2, 17),
+            vi_fb_row("1371688185002676", "Khai trương", "02/03/2026 07:30", 880, 512, 11, 0, 1, 0)]
+    data = meta_csv(VI_FB_HEADER, rows)
+    assert data[:3] == b"\xef\xbb\xbf"
+    [t] = read_bytes("Jan-01-2026_Feb-28-2026_100064845214824.csv", data)
+    m = detect_match(t)
+    assert m.report.name == "facebook.posts" and m.method == "header" and m.language == "vi"
+    p = parse_one("fb_vi.csv", data)
+    assert p.report.name == "facebook.posts" and not p.problems and len(p.rows) == 2
+    r = p.rows.iloc[0]
+    assert (r["views"], r["reach"], r["likes"], r["comments"], r["shares"], r["clicks"]) == (10232, 7484, 96, 4, 2, 17)
+    assert r["account_id"] == "100064845214824" and r["account_name"] == "Cửa hàng Ánh Dương"
+    assert r["title"] == "Bộ sưu tập mùa thu,\nmua ngay!" and r["post_type"] == "Thước phim"
+    assert r["watch_time_s"] == pytest.approx(4126.609)
+    # Month first, as the English export writes it (see docs/platforms/meta.md, Dates), in the
+    # campaign zone.
+    assert r["published_at"] == pd.Timestamp("2026-01-28 03:29", tz=SHANGHAI).tz_convert("UTC")
+
+
+def test_a_vietnamese_facebook_export_with_days_in_ngày_is_read_per_post_and_day():
+    rows = [vi_fb_row("1366427842195377", "Ngày 1", "01/28/2026 03:29", 300, 200, 5, 1, 0, 2, date="01/28/2026"),
+            vi_fb_row("1366427842195377", "Ngày 1", "01/28/2026 03:29", 120, 90, 2, 0, 0, 1, date="01/29/2026")]
+    p = parse_one("fb_vi_daily.csv", meta_csv(VI_FB_HEADER, rows))
+    assert p.report.name == "facebook.posts_daily" and not p.problems
+    assert list(p.rows["day"]) == [pd.Timestamp("2026-01-28"), pd.Timestamp("2026-01-29")]
+    assert list(p.rows["views"]) == [300, 120]
+
+
+VI_IG_HEADER = ["ID bài viết", "ID tài khoản", "Tên người dùng tài khoản", "Tên tài khoản", "Mô tả",
+                "Thời lượng (giây)", "Thời gian đăng", "Liên kết vĩnh viễn", "Loại bài viết",
+                "Bình luận về dữ liệu", "Ngày", "Lượt xem", "Số người tiếp cận", "Lượt thích", "Lượt chia sẻ",
+                "Lượt theo dõi", "Bình luận", "Lượt lưu"]
+
+
+def test_a_vietnamese_instagram_post_export_is_an_instagram_export_not_a_facebook_one():
+    rows = [["18548594548010941", "17841401577886844", "anhduong.store", "Ánh Dương", "Chào thu 🍂", 40,
+             "01/28/2026 00:32", "https://www.instagram.com/reel/DUDDrr2jD0_/", "Thước phim IG", "", "Trọn đời",
+             10232, 7484, 310, 12, 3, 25, 40]]
+    data = meta_csv(VI_IG_HEADER, rows)
+    [t] = read_bytes("ig_vi.csv", data)
+    m = detect_match(t)
+    assert m.report.name == "instagram.posts" and m.method == "header" and m.language == "vi"
+    p = parse_one("ig_vi.csv", data)
+    assert not p.problems
+    r = p.rows.iloc[0]
+    assert (r["views"], r["reach"], r["likes"], r["shares"], r["followers_gained"], r["comments"], r["saves"]) == \
+        (10232, 7484, 310, 12, 3, 25, 40)
+    assert r["account_handle"] == "anhduong.store" and r["account_id"] == "17841401577886844"
+
+
+def test_an_indonesian_instagram_export_in_its_own_metric_order_is_read_by_its_headers():
+    # The column order of a real Indonesian account's file (kept in a public parser's test): the
+    # metric columns follow what was picked at export time.
+    header = ["ID Postingan", "ID Akun", "Nama pengguna akun", "Nama akun", "Deskripsi", "Durasi (detik)",
+              "Waktu penerbitan", "Permalink", "Jenis postingan", "Komentar data", "Tanggal", "Tayangan", "Suka",
+              "Frekuensi dibagikan", "Komentar", "Frekuensi Disimpan", "Jangkauan", "Mengikuti"]
+    rows = [["18111111111111111", "17841400000000900", "elio", "Elio", "baris satu\nbaris dua, ada koma", 60,
+             "06/17/2026 00:45", "https://www.instagram.com/reel/AAA/", "Reel IG", "", "Sepanjang Masa",
+             11351, 367, 15, 12, 3, 6740, 2]]
+    p = parse_one("ig_id.csv", meta_csv(header, rows))
+    assert p.report.name == "instagram.posts" and not p.problems
+    r = p.rows.iloc[0]
+    assert (r["views"], r["likes"], r["shares"], r["comments"], r["saves"], r["reach"], r["followers_gained"]) == \
+        (11351, 367, 15, 12, 3, 6740, 2)
+
+
+def test_an_indonesian_story_export_is_read_as_stories_by_its_story_columns():
+    header = ["ID Postingan", "ID Akun", "Nama pengguna akun", "Nama akun", "Deskripsi", "Durasi (detik)",
+              "Waktu penerbitan", "Permalink", "Jenis postingan", "Komentar data", "Tanggal", "Tayangan", "Jangkauan",
+              "Suka", "Frekuensi dibagikan", "Kunjungan profil", "Balasan", "Navigasi", "Ketukan stiker"]
+    rows = [["18222222222222222", "17841400000000700", "orang", "Orang", "", 15, "06/29/2026 03:54",
+             "https://www.instagram.com/stories/orang/3820470839330524561", "Cerita IG", "", "Sepanjang Masa",
+             109, 84, 1, 0, 1, 0, 74, 4]]
+    p = parse_one("stories_id.csv", meta_csv(header, rows))
+    assert p.report.name == "instagram.stories" and not p.problems
+    assert (p.rows["views"].iloc[0], p.rows["reach"].iloc[0]) == (109, 84)
+    assert "comments" not in p.rows  # Balasan (replies) are private messages
+
+
+def test_a_spanish_instagram_export_with_total_in_fecha_is_lifetime():
+    header = ["Identificador de la publicación", "Identificador de la cuenta", "Nombre de usuario de la cuenta",
+              "Nombre de la cuenta", "Descripción", "Duración (s)", "Hora de publicación", "Enlace permanente",
+              "Tipo de publicación", "Comentario de datos", "Fecha", "Visualizaciones", "Alcance", "Me gusta",
+              "Veces que se compartió", "Seguimientos", "Comentarios", "Veces que se guardó"]
+    rows = [["18033333333333333", "17841400000000123", "lentes.latam", "Lentes", "¡Nuevos marcos!", 0,
+             "03/14/2025 18:05", "https://www.instagram.com/p/C4abcdEFghi/", "Carrusel de IG", "", "Total",
+             5120, 3010, 210, 14, 6, 9, 33]]
+    p = parse_one("ig_es.csv", meta_csv(header, rows))
+    assert p.report.name == "instagram.posts" and not p.problems
+    r = p.rows.iloc[0]
+    assert (r["views"], r["reach"], r["likes"], r["shares"], r["followers_gained"], r["comments"], r["saves"]) == \
+        (5120, 3010, 210, 14, 6, 9, 33)
+
+
+def test_a_facebook_export_in_a_language_the_catalog_lacks_imports_by_its_structure():
+    # The 26 columns of FB_HEADER with every header made up: only the order, the count and the
+    # values say what the file is.
+    header = [f"Kolumno {i}" for i in range(1, len(FB_HEADER) + 1)]
+    rows = [fb_row("1823209189212424", "Autumn", "09/24/2026 15:30", 63, 45, 5, 2, 1, link_clicks=4),
+            fb_row("1823209189212425", "Winter", "09/25/2026 10:00", 27, 20, 4, 1, 0, link_clicks=3)]
+    for r in rows:
+        r[16] = "Ĉiam"  # "Lifetime" in the made-up language: no digit
+    [t] = read_bytes("fb_xx.csv", meta_csv(header, rows))
+    m = detect_match(t)
+    assert m.report.name == "facebook.posts" and m.method == "structure"
+    assert m.positions["post_id"] == 0 and m.positions["views"] == 17 and m.positions["reach"] == 18
+    p = parse_one("fb_xx.csv", meta_csv(header, rows))
+    assert list(p.rows["views"]) == [63, 27] and list(p.rows["reach"]) == [45, 20]
+
+
+def test_an_instagram_export_in_an_unknown_language_is_refused_when_its_metric_order_is_ambiguous():
+    # Instagram lets the user pick the metric columns, and real files put them in different orders
+    # (the English export and an Indonesian one): seven count columns cannot be told apart by
+    # their values, so the file is refused with the candidates, and never read as Facebook's.
+    header = [f"Zutabea {i}" for i in range(1, len(IG_HEADER) + 1)]
+    rows = [["18098311940237254", "17841405640718718", "loja_exemplo", "Loja Exemplo", "Primeiro post", 0,
+             "12/10/2025 06:54", "https://www.instagram.com/p/DaL7buhEzbR/", "IG carousel", "", "Betiko",
+             870, 470, 34, 5, 2, 6, 4],
+            ["18098311940237255", "17841405640718718", "loja_exemplo", "Loja Exemplo", "Segundo", 12,
+             "12/11/2025 08:00", "https://www.instagram.com/reel/DaL7buhEzbS/", "IG reel", "", "Betiko",
+             1200, 800, 60, 9, 1, 3, 7]]
+    [t] = read_bytes("ig_xx.csv", meta_csv(header, rows))
+    with pytest.raises(DetectError, match=r"instagram\.posts") as e:
+        detect_match(t)
+    assert e.value.proposal is not None
+
+
+def test_an_instagram_story_export_in_an_unknown_language_imports_by_structure_as_stories():
+    header = [f"Zutabea {i}" for i in range(1, 22)]
+    rows = [["18166886197395451", "17841401577886844", "westsidestores", "Westside Stores", "", 10,
+             "01/28/2026 19:00", "https://www.instagram.com/stories/westsidestores/3820470839330524561",
+             "IG story", "", "Betiko", 31395, 29000, 12, 3, 40, 2, 7, 0, 29100, ""],
+            ["18166886197395452", "17841401577886844", "westsidestores", "Westside Stores", "", 10,
+             "01/29/2026 19:00", "https://www.instagram.com/stories/westsidestores/3820470839330524562",
+             "IG story", "", "Betiko", 20000, 18000, 5, 1, 22, 0, "", 3, 17000, 1]]
+    [t] = read_bytes("stories_xx.csv", meta_csv(header, rows))
+    m = detect_match(t)
+    assert m.report.name == "instagram.stories" and m.method == "structure"
+    assert m.positions["views"] == 11 and m.positions["_navigation"] == 19
+
+
+# --- chart downloads in other languages -------------------------------------------------------------
+
+def chart_in(title: str, date_header: str, value_header: str, days) -> bytes:
+    """A chart download as Meta writes it in any UI language: UTF-16 LE with BOM, sep=, a title
+    line, then the date header in the UI language and one row per day."""
+    lines = ["sep=,", f'"{title}"', f'"{date_header}","{value_header}"'] + [f'"{d}","{v}"' for d, v in days]
+    return b"\xff\xfe" + ("\n".join(lines) + "\n").encode("utf-16-le")
+
+
+DAYS = [("2026-01-01T00:00:00", "120"), ("2026-01-02T00:00:00", "96"), ("2026-01-03T00:00:00", "0")]
+
+
+@pytest.mark.parametrize("title, date_header, platform, metric", [
+    ("Số người tiếp cận trên Trang Facebook", "Ngày", "facebook", "reach"),
+    ("Lượt xem trên Instagram", "Ngày", "instagram", "views"),
+    ("Người xem trên Facebook", "Ngày", "facebook", "reach"),
+    ("Alcance do Instagram", "Data", "instagram", "reach"),
+    ("Alcance no Facebook", "Data", "facebook", "reach"),
+    ("Jangkauan Instagram", "Tanggal", "instagram", "reach"),
+    ("Tayangan Instagram", "Tanggal", "instagram", "views"),
+    ("Instagram erişimi", "Tarih", "instagram", "reach"),
+    ("Couverture de la Page Facebook", "Date", "facebook", "reach"),
+    ("Visualizaciones de Instagram", "Fecha", "instagram", "views"),
+    # A date header the catalog does not have: the chart is taken by its shape.
+    ("Facebook-Reichweite", "Datum", "facebook", "reach"),
+    ("Instagram リーチ", "日付", "instagram", "reach"),
+])
+def test_a_localized_chart_is_read_whatever_its_date_header_and_its_title_decides_the_metric(
+        title, date_header, platform, metric):
+    data = chart_in(title, date_header, "Primary", DAYS)
+    p = parse_one("chart.csv", data)
+    assert p.report.platform == platform and not p.problems
+    assert list(p.rows[metric]) == [120, 96, 0]
+    assert list(p.rows["day"]) == [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-02"), pd.Timestamp("2026-01-03")]
+
+
+@pytest.mark.parametrize("title", ["Lượt truy cập trên Facebook", "Người theo dõi trên Instagram",
+                                   "Lượt tương tác với nội dung trên Facebook", "Visitas ao perfil do Instagram",
+                                   "Kunjungan Profil Instagram", "Pengikut Instagram"])
+def test_a_localized_chart_of_a_metric_that_is_not_canonical_is_left_out_with_the_reason(title):
+    p = parse_one("chart.csv", chart_in(title, "Ngày", "Primary", DAYS))
+    assert p.rows.empty and not p.problems and sum(p.skipped.values()) == 3
+
+
+def test_a_chart_whose_title_is_in_a_language_the_catalog_lacks_is_left_out_saying_so():
+    p = parse_one("chart.csv", chart_in("Facebook Kkkxyz", "Qqq", "Primary", DAYS))
+    assert p.report.name == "facebook.page_chart" and p.rows.empty
+    [(reason, n)] = p.skipped.items()
+    assert n == 3 and "languages the catalog knows" in reason and "meta.toml" in reason and "vi" in reason
+
+
+def test_a_two_column_table_without_days_or_without_a_platform_in_its_title_is_no_meta_chart():
+    with pytest.raises(DetectError):
+        detect(read_bytes("x.csv", chart_in("Facebook Page reach", "Ngày", "Primary",
+                                            [("abc", "1"), ("def", "2")]))[0])
+    with pytest.raises(DetectError):
+        detect(read_bytes("x.csv", chart_in("Số người tiếp cận", "Ngày", "Primary", DAYS))[0])
+
+
+# --- the catalog itself ---------------------------------------------------------------------------
+
+def test_every_meta_catalog_language_says_where_its_names_come_from():
+    for key in (meta.POSTS, meta.CHART, meta.CHART_METRICS):
+        e = catalog.entry(key)
+        assert "en" in e.aliases and "vi" in e.aliases, key
+        for lang in e.aliases:
+            assert lang in catalog.LANGUAGES, (key, lang)
+            assert e.sources.get(lang), (key, lang)
+            assert e.evidence.get(lang) in ("export", "code", "help", "translation"), (key, lang)
+
+
+def test_the_chart_title_rules_of_the_catalog_are_the_ones_the_code_knows():
+    e = catalog.entry(meta.CHART_METRICS)
+    assert list(e.extra["order"]) == list(meta.CHART_RULES)
+    assert set(e.columns()) <= set(meta.CHART_RULES)
+
+
+def test_the_post_layouts_name_only_fields_the_catalog_has_and_english_names_come_first():
+    e = catalog.entry(meta.POSTS)
+    fields = set(e.columns())
+    for layout in e.layouts:
+        assert set(layout) <= fields, set(layout) - fields
+    from collectors.registry import get
+    r = get("facebook.posts")
+    assert r.columns["post_id"][0] == "Post ID" and r.columns["_date"][0] == "Date"
+    assert "ID bài viết" in r.columns["post_id"] and "Ngày" in r.columns["_date"]

@@ -3,95 +3,51 @@ exports, the page-level chart downloads, and the legacy Facebook Insights "Post 
 
 Business Suite content exports (Insights → Content → Export) are UTF-8 CSVs with a BOM, one row
 per post, captions with quoted newlines, and a ``Date`` column that says what each row covers:
-the word ``Lifetime`` for totals since publishing at export time, or a calendar day
-(``01/28/2026``) for that day's activity. Facebook and Instagram files share that layout and
-differ in their account columns (``Page ID``/``Page name`` against ``Account ID``/``Account
-username``/``Account name``) and metrics (``Reactions`` against ``Likes``); Instagram stories
-come as a separate file with story columns (``Navigation``, ``Sticker taps``). Chart downloads
-(one metric per file) are UTF-16 with a ``sep=,`` line and a title line naming the metric, then
-``"Date","Primary"`` or ``"Date","<metric name>"``; the title alone says which platform and which
-metric the file holds, and names no account. Headers follow the UI language: English, Brazilian
-Portuguese (seen in a public importer of real files) and Simplified Chinese (unconfirmed
-guesses, see docs/platforms/meta.md).
+the word ``Lifetime`` (``Trọn đời``, ``Vitalício``, ``Sepanjang Masa``, ``Total`` ...) for totals
+since publishing at export time, or a calendar day (``01/28/2026``) for that day's activity.
+Facebook and Instagram files share that layout and differ in their account columns (``Page ID``/
+``Page name`` against ``Account ID``/``Account username``/``Account name``), their metrics
+(``Reactions`` against ``Likes``) and their permalinks (facebook.com against instagram.com);
+Instagram stories come as a separate file with story columns (``Navigation``, ``Sticker taps``)
+and ``/stories/`` permalinks. Chart downloads (one metric per file) are UTF-16 with a ``sep=,``
+line and a title line naming the platform and the metric, then ``"<Date>","Primary"`` or
+``"<Date>","<metric name>"``; the title alone says which platform and which metric the file
+holds, and names no account.
+
+Headers follow the UI language. Their names in each language are data, in
+``collectors/catalogs/meta.toml`` (entries ``meta:posts``, ``meta:legacy_post_data``,
+``meta:chart``, ``meta:chart_metrics``), with the source of each language in
+docs/platforms/meta.md. What tells one report from another is decided here from things that do
+not depend on the language: permalink domains, the values of the Date column, a chart's shape.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
+from .. import catalog
 from ..model import ACCOUNT_DAY, POST_DAILY, POST_LIFETIME
 from ..read import header_key
 from ..registry import Report, register
 
+# English exports write month-first days; which order a localized export writes is decided per
+# column by the date readers (parse.Cells), not here.
 PUBLISH_FORMATS = ["%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "ISO8601"]
 DAY_FORMATS = ["%m/%d/%Y", "%Y-%m-%d"]
 CHART_DAY_FORMATS = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%m/%d/%Y"]
 
+POSTS = "meta:posts"
+LEGACY = "meta:legacy_post_data"
+CHART = "meta:chart"
+CHART_METRICS = "meta:chart_metrics"
+
 # Facebook post ids are digits; the legacy export writes "<page id>_<post id>".
 _POST_ID = re.compile(r"\d{1,25}(?:_\d{1,25})?")
 _ACCOUNT_ID = re.compile(r"\d{1,25}")
-
-# zh-CN labels are unconfirmed: Meta's zh-CN UI terms (覆盖人数, 心情, 永久链接, ...) put into
-# header form, not seen in an exported file. pt-BR labels come from a public importer that reads
-# real Brazilian exports.
-COMMON_POST_COLUMNS = {
-    "post_id": ["Post ID", "Identificação do post", "帖子编号", "帖子 ID", "帖子ID"],
-    "_description": ["Description", "Descrição", "描述", "说明"],
-    "_duration": ["Duration (sec)", "Duração (s)", "时长（秒）", "时长 (秒)"],
-    "published_at": ["Publish time", "Horário de publicação", "发布时间"],
-    "url": ["Permalink", "Link permanente", "永久链接"],
-    "post_type": ["Post type", "Tipo de post", "帖子类型"],
-    "_data_comment": ["Data comment", "Comentário de dados", "数据备注"],
-    # "Lifetime" or a calendar day: decides between the lifetime and the per-day report.
-    "_date": ["Date", "Data", "日期"],
-    "views": ["Views", "Visualizações", "浏览次数", "观看次数"],
-    "reach": ["Reach", "Alcance", "覆盖人数"],
-    # Files from before Meta replaced impressions with views (2025).
-    "impressions": ["Impressions", "Impressões", "展示次数"],
-    "comments": ["Comments", "Comentários", "评论", "评论数"],
-    "shares": ["Shares", "Compartilhamentos", "分享", "分享次数"],
-    "clicks": ["Link clicks", "Cliques no link", "链接点击量", "链接点击次数"],
-}
-
-FACEBOOK_POST_COLUMNS = {
-    **COMMON_POST_COLUMNS,
-    "account_id": ["Page ID", "Identificação da Página", "公共主页编号", "公共主页 ID"],
-    "account_name": ["Page name", "Nome da Página", "公共主页名称"],
-    "title": ["Title", "Título", "标题"],
-    "_caption_type": ["Caption type"],
-    "_is_crosspost": ["Is crosspost"],
-    "_is_share": ["Is share"],
-    "_interactions": ["Reactions, comments and shares", "Reações, comentários e compartilhamentos",
-                      "心情、评论和分享"],
-    "likes": ["Reactions", "Reações", "心情"],
-    # Facebook counts seconds already; "Average Seconds viewed" is per view and not stored.
-    "watch_time_s": ["Seconds viewed", "Segundos visualizados", "观看秒数"],
-    "_average_seconds": ["Average Seconds viewed"],
-    # All clicks on the post (photo opens, "see more", ...): "Link clicks" is the canonical one.
-    "_total_clicks": ["Total clicks", "Total de cliques"],
-    "_other_clicks": ["Other clicks"],
-}
-
-INSTAGRAM_POST_COLUMNS = {
-    **COMMON_POST_COLUMNS,
-    "account_id": ["Account ID", "Identificação da conta", "账户编号", "帐户编号", "账户 ID"],
-    "account_handle": ["Account username", "Nome de usuário da conta", "账户用户名", "帐户用户名"],
-    "account_name": ["Account name", "Nome da conta", "账户名称", "帐户名称"],
-    "likes": ["Likes", "Curtidas", "赞", "点赞数"],
-    "saves": ["Saves", "Salvamentos", "收藏", "收藏次数"],
-    # Follows the account gained from this post or story.
-    "followers_gained": ["Follows", "Seguimentos", "关注", "关注次数"],
-    "_profile_visits": ["Profile visits", "Visitas ao perfil", "主页访问量"],
-    # Story replies are private messages to the account, not public comments: not "comments".
-    "_replies": ["Replies", "Respostas", "回复"],
-    "_sticker_taps": ["Sticker taps", "Toques em figurinhas", "贴纸点按次数"],
-    "_navigation": ["Navigation", "Navegação", "导航"],
-}
-
-# Story-only columns: a posts table that has one is a stories export.
-_STORY_HEADERS = tuple(INSTAGRAM_POST_COLUMNS["_navigation"] + INSTAGRAM_POST_COLUMNS["_sticker_taps"])
 
 POST_METRICS = {
     "views": {}, "impressions": {}, "reach": {}, "likes": {}, "comments": {}, "shares": {}, "saves": {},
@@ -99,21 +55,58 @@ POST_METRICS = {
 }
 
 
+def aliases(key: str, f: str) -> list[str]:
+    """Every header name of field ``f`` in the catalog entry ``key``, in every language."""
+    return catalog.entry(key).columns().get(f, [])
+
+
+def _keys(key: str, *fields: str) -> frozenset[str]:
+    return frozenset(header_key(a) for f in fields for a in aliases(key, f))
+
+
+# Story-only columns: a posts table that has one is a stories export.
+STORY_FIELDS = ("_navigation", "_sticker_taps")
+
+
+# --- which platform, and posts or stories: the permalinks ------------------------------------
+
+# A permalink cell, wherever the column is and whatever its header says.
+_META_URL = re.compile(r"^\s*https?://(?:[a-z0-9-]+\.)*(facebook|instagram)\.com/(stories/)?", re.I)
+_SAMPLE = 500  # rows looked at
+
+
+def _permalinks(table) -> tuple[str | None, bool]:
+    """(the domain of the table's permalink column: "facebook", "instagram" or None, whether those
+    permalinks are Instagram story links). The column with the most Meta links is taken, so a
+    caption that happens to start with a link does not decide."""
+    best: tuple[int, str | None, bool] = (0, None, False)
+    for i in range(len(table.header)):
+        cells = table.cells[i].iloc[:_SAMPLE].astype(object)
+        found = cells.str.extract(_META_URL)
+        hits = found[0].dropna()
+        if len(hits) > best[0]:
+            domain = hits.str.lower().mode().iloc[0]
+            stories = bool(found[1].notna().sum() * 2 > len(hits)) if domain == "instagram" else False
+            best = (len(hits), domain, stories)
+    return best[1], best[2]
+
+
+def _has_field(table, key: str, *fields: str) -> bool:
+    keys = _keys(key, *fields)
+    return any(k in keys for k in table.keys)
+
+
 # --- lifetime or per day: the values of the Date column -------------------------------------
 
-def _column(table, aliases) -> pd.Series | None:
-    keys = {header_key(a) for a in aliases}
+def _date_cells(table) -> pd.Series:
+    """The non-empty cells of the Date column, found by its name in any catalog language (a table
+    matched by structure reaches the accept tests with the English names in its header)."""
+    keys = _keys(POSTS, "_date")
     for i, k in enumerate(table.keys):
         if k in keys:
-            return table.cells[i].astype(object).str.strip()
-    return None
-
-
-def _date_cells(table) -> pd.Series:
-    col = _column(table, COMMON_POST_COLUMNS["_date"])
-    if col is None:
-        return pd.Series([], dtype=object)
-    return col[col != ""]
+            col = table.cells[i].astype(object).str.strip()
+            return col[col != ""]
+    return pd.Series([], dtype=object)
 
 
 def _is_lifetime(table) -> bool:
@@ -124,6 +117,28 @@ def _is_lifetime(table) -> bool:
 def _is_daily(table) -> bool:
     cells = _date_cells(table)
     return len(cells) > 0 and bool(cells.str.contains(r"\d", regex=True).all())
+
+
+def _post_accepts(platform: str, stories: bool, daily: bool):
+    """The accept test of one content report: the Date values (lifetime or per day), the
+    permalinks' domain, and for Instagram whether the rows are stories."""
+    when = _is_daily if daily else _is_lifetime
+
+    def accepts(table) -> bool:
+        if not when(table):
+            return False
+        domain, story_links = _permalinks(table)
+        if platform == "facebook":
+            # facebook.com permalinks, or (a file whose permalinks are empty) a Page column.
+            return domain == "facebook" or domain is None and _has_field(table, POSTS, "_page_id", "_page_name")
+        if domain == "facebook":
+            return False
+        if domain is None and not _has_field(table, POSTS, "account_handle"):
+            return False
+        is_story = story_links or _has_field(table, POSTS, *STORY_FIELDS)
+        return is_story == stories
+
+    return accepts
 
 
 # --- posts --------------------------------------------------------------------------------------
@@ -147,13 +162,16 @@ def _text_or_none(s: pd.Series) -> pd.Series:
 
 
 def _accounts(c) -> None:
-    if c.has("account_id"):
-        ids = c.text("account_id")
+    # Instagram names the account (Account ID, username, name); Facebook the Page (Page ID, name).
+    id_field = "account_id" if c.has("account_id") else "_page_id" if c.has("_page_id") else None
+    if id_field:
+        ids = c.text(id_field)
         c.set("account_id", ids.where(ids.str.fullmatch(_ACCOUNT_ID), None).astype(object))
     if c.has("account_handle"):
         c.set("account_handle", _text_or_none(c.text("account_handle").str.lstrip("@")))
-    if c.has("account_name"):
-        c.set("account_name", _text_or_none(c.text("account_name")))
+    name_field = "account_name" if c.has("account_name") else "_page_name" if c.has("_page_name") else None
+    if name_field:
+        c.set("account_name", _text_or_none(c.text(name_field)))
 
 
 def _post_fields(c) -> None:
@@ -181,23 +199,6 @@ def parse_posts_daily(c) -> None:
 
 # --- legacy Facebook Insights "Post data" ------------------------------------------------------
 
-LEGACY_POST_COLUMNS = {
-    "post_id": ["Post ID"],
-    "url": ["Permalink"],
-    "title": ["Post Message"],
-    "post_type": ["Type"],
-    "published_at": ["Posted"],
-    "reach": ["Lifetime Post Total Reach"],
-    "impressions": ["Lifetime Post Total Impressions"],
-    # "Stories by action type" count actions (each like, comment, share); the "Talking About
-    # This" columns count people, so they are not used.
-    "likes": ["Lifetime Post Stories by action type - like", "Lifetime Post stories by action type - like"],
-    "comments": ["Lifetime Post Stories by action type - comment", "Lifetime Post stories by action type - comment"],
-    "shares": ["Lifetime Post Stories by action type - share", "Lifetime Post stories by action type - share"],
-    "clicks": ["Lifetime Post Consumptions by type - link clicks", "Lifetime Post consumptions by type - link clicks"],
-    "_engaged_users": ["Lifetime Engaged Users"],
-}
-
 LEGACY_PUBLISH_FORMATS = ["%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "ISO8601"]
 
 
@@ -217,35 +218,45 @@ def parse_legacy_posts(c) -> None:
 
 # --- page-level chart downloads ------------------------------------------------------------------
 
-CHART_COLUMNS = {
-    "day": ["Date", "Data", "Fecha", "日期"],
-    # The value column is headed "Primary" or with the metric's own name (any text): the parse
-    # function reads it by position.
-    "_value": ["Primary"],
+# What each title rule of the catalog (meta.toml [chart_metrics], one word list per language)
+# means: a canonical metric, or None with the reason given to the user. The words are data; what
+# they measure is decided here.
+CHART_RULES: dict[str, tuple[str | None, str]] = {
+    "visits": (None, "visits to the Page or profile are not a canonical metric"),
+    "unfollows": (None, "unfollows are not a canonical metric"),
+    "viewers": ("reach", ""),  # Meta's 2025 name for reach
+    "reach": ("reach", ""),
+    "impressions": ("impressions", ""),
+    "views": ("views", ""),
+    "link_clicks": ("clicks", ""),
+    "interactions": (None, "interactions add up reactions, comments, shares and more: not one canonical metric"),
+    "new_followers": ("followers_gained", ""),
+    "page_likes": (None, "Page likes are not follows"),
+    "followers": (None, "a follower chart may hold the follower total rather than the day's gain"),
 }
 
-# What a chart measures, from its title (or value header); first match wins, so narrower
-# phrases come before the words they contain ("Page views" are visits, "unfollows" contain
-# "follows"). None: not a canonical metric, with the reason given to the user.
-_CHART_METRICS: list[tuple[re.Pattern, str | None, str]] = [(re.compile(p, re.I), m, why) for p, m, why in [
-    (r"page views|visit|visitas|访问", None, "visits to the Page or profile are not a canonical metric"),
-    (r"unfollow|deixaram de seguir|取消关注", None, "unfollows are not a canonical metric"),
-    (r"viewers|espectadores|观看人数|浏览人数", "reach", ""),  # Meta's 2025 name for reach
-    (r"reach|alcance|覆盖", "reach", ""),
-    (r"impressions|impressões|展示次数", "impressions", ""),
-    (r"views|visualizações|浏览次数|观看次数|浏览量", "views", ""),
-    (r"link clicks|cliques no link|链接点击", "clicks", ""),
-    (r"interactions|engagement|interações|互动", None,
-     "interactions add up reactions, comments, shares and more: not one canonical metric"),
-    (r"new (?:facebook |instagram )?(?:page )?followers|follows|novos seguidores|新增关注|新关注", "followers_gained", ""),
-    (r"page likes|curtidas da página|主页赞", None, "Page likes are not follows"),
-    (r"followers|seguidores|粉丝|关注者", None,
-     "a follower chart may hold the follower total rather than the day's gain"),
-]]
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").casefold()
+
+
+@lru_cache(maxsize=None)
+def _chart_words() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(rule, its words in every catalog language), in the catalog's order."""
+    e = catalog.entry(CHART_METRICS)
+    order = list(e.extra.get("order") or CHART_RULES)
+    unknown = [r for r in order if r not in CHART_RULES]
+    if unknown:
+        raise ValueError(f"{', '.join(e.files)} [chart_metrics]: unknown rules {unknown} "
+                         f"(known: {', '.join(CHART_RULES)})")
+    words = e.columns()
+    return tuple((r, tuple(_fold(w) for w in words.get(r, []) if w.strip())) for r in order)
 
 
 def chart_platform(title: str | None) -> str | None:
-    t = (title or "").casefold()
+    # Brand names stay untranslated in every UI language ("Alcance do Instagram", "Couverture de
+    # la Page Facebook", "Pengikut Instagram").
+    t = _fold(title or "")
     fb, ig = "facebook" in t, "instagram" in t
     return "facebook" if fb and not ig else "instagram" if ig and not fb else None
 
@@ -253,18 +264,34 @@ def chart_platform(title: str | None) -> str | None:
 def chart_metric(title: str, header: str = "") -> tuple[str | None, str]:
     """(canonical metric or None, why not) for a chart's title, else its value column header."""
     for text in (title, header):
-        for rx, metric, why in _CHART_METRICS:
-            if rx.search(text or ""):
-                return metric, why
-    return None, "the chart's title names no metric this tool knows"
+        t = _fold(text)
+        for rule, words in _chart_words():
+            if any(w in t for w in words):
+                return CHART_RULES[rule]
+    langs = sorted(catalog.entry(CHART_METRICS).languages(), key=lambda lang: (lang != "en", lang))
+    return None, ("the title names no metric in the languages the catalog knows for chart titles "
+                  f"({', '.join(langs)}); if the title is in another language, add its words to "
+                  "[chart_metrics] in collectors/catalogs/meta.toml")
+
+
+# A day in the first column, as Meta writes it in any UI language: ISO with or without a time, or
+# a day with slashes, dots or dashes in either order.
+_CHART_DAY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?)?$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
 
 
 def _chart_accepts(platform: str):
-    day_keys = {header_key(a) for a in CHART_COLUMNS["day"]}
+    """A chart is a two-column table whose title names the platform and whose first column holds
+    days; the date header's language does not matter (``Date``, ``Ngày``, ``Tanggal``, ...)."""
+    day_keys = _keys(CHART, "day")
 
     def accepts(table) -> bool:
-        return (len(table.header) >= 2 and table.keys[0] in day_keys and table.header[1] != ""
-                and chart_platform(table.title) == platform)
+        if len(table.header) != 2 or table.header[1] == "" or chart_platform(table.title) != platform:
+            return False
+        days = table.cells[0].iloc[:_SAMPLE].astype(object).str.strip()
+        days = days[days != ""]
+        if len(days) == 0:  # an empty chart: only its date header can say what it is
+            return table.keys[0] in day_keys
+        return bool(days.str.match(_CHART_DAY).all())
 
     return accepts
 
@@ -272,8 +299,10 @@ def _chart_accepts(platform: str):
 def parse_chart(c) -> None:
     title = c.table.title or ""
     metric, why = chart_metric(title, c.table.header[1])
-    if not c.has("_value"):  # a value header that is the metric's name, not "Primary"
-        c.bind("_value", 1)
+    # Both columns by position: the date header is in the UI language, and the value column is
+    # headed "Primary" or with the metric's own name.
+    c.bind("day", 0)
+    c.bind("_value", 1)
     if metric is None:
         c.skip(np.ones(c.n, dtype=bool), f'days of "{title}" ({why})')
         c.set("day", pd.Series(pd.NaT, index=range(c.n), dtype="datetime64[us]"))
@@ -284,48 +313,63 @@ def parse_chart(c) -> None:
 
 # --- registration --------------------------------------------------------------------------------
 
-def _post_reports(platform: str, name: str, title: str, columns: dict, required: tuple,
-                  excludes: tuple, notes: str) -> list[Report]:
-    common = dict(platform=platform, columns=columns, required=required, excludes=excludes)
+def _post_reports(platform: str, name: str, title: str, required: tuple, excludes: tuple,
+                  notes: str, stories: bool = False) -> list[Report]:
+    common = dict(platform=platform, columns={}, catalog=POSTS, required=required, excludes=excludes)
     return [
         Report(name=name, title=f"{title}, lifetime per post", grain=POST_LIFETIME, parse=parse_posts,
-               accepts=_is_lifetime, notes=f"{notes} Totals since publishing at export time.", **common),
+               accepts=_post_accepts(platform, stories, daily=False),
+               notes=f"{notes} Totals since publishing at export time.", **common),
+        # Compared by structure with the per-day column orders only: a per-day and a lifetime file
+        # of the same width hold the same kinds of values in different orders, so one shared list
+        # would make every such file ambiguous; which one a file is, its Date values decide.
         Report(name=f"{name}_daily", title=f"{title}, per post and day", grain=POST_DAILY,
-               parse=parse_posts_daily, accepts=_is_daily,
-               notes=f"{notes} One row per post and day, that day's activity.", **common),
+               parse=parse_posts_daily, accepts=_post_accepts(platform, stories, daily=True),
+               notes=f"{notes} One row per post and day, that day's activity.", layouts_key="daily_layouts",
+               **common),
     ]
 
 
+# The Page id is not required of a Facebook export: its name is the header least seen in
+# localized files, and the permalinks already say Facebook. An Instagram export always names the
+# account by its username.
+_IG_HANDLE = tuple(aliases(POSTS, "account_handle"))
+_FB_PAGE = tuple(aliases(POSTS, "_page_id") + aliases(POSTS, "_page_name"))
+_STORY_HEADERS = tuple(a for f in STORY_FIELDS for a in aliases(POSTS, f))
+
 register(
     *_post_reports(
-        "facebook", "facebook.posts", "Meta Business Suite Facebook post export", FACEBOOK_POST_COLUMNS,
-        ("post_id", "account_id", "published_at", "_date"),
-        tuple(INSTAGRAM_POST_COLUMNS["account_handle"]), "Reactions are likes."),
+        "facebook", "facebook.posts", "Meta Business Suite Facebook post export",
+        ("post_id", "published_at", "_date"), _IG_HANDLE + _STORY_HEADERS, "Reactions are likes."),
     *_post_reports(
         "instagram", "instagram.posts", "Meta Business Suite Instagram post and reel export",
-        INSTAGRAM_POST_COLUMNS, ("post_id", "account_handle", "published_at", "_date"),
-        _STORY_HEADERS + tuple(FACEBOOK_POST_COLUMNS["account_id"]), "Posts, carousels and reels."),
+        ("post_id", "account_handle", "published_at", "_date"), _STORY_HEADERS + _FB_PAGE,
+        "Posts, carousels and reels."),
     *_post_reports(
         "instagram", "instagram.stories", "Meta Business Suite Instagram stories export",
-        INSTAGRAM_POST_COLUMNS, ("post_id", "account_handle", "published_at", "_date", "_navigation"),
-        tuple(FACEBOOK_POST_COLUMNS["account_id"]), "Stories; replies are not comments."),
+        ("post_id", "account_handle", "published_at", "_date"), _FB_PAGE,
+        "Stories; replies are not comments.", stories=True),
     Report(
         platform="facebook",
         name="facebook.legacy_post_data",
         title="Facebook Insights legacy Post data export (before Nov 2023)",
         grain=POST_LIFETIME,
-        columns=LEGACY_POST_COLUMNS,
+        columns={},
+        catalog=LEGACY,
         required=("post_id", "published_at", "reach", "impressions"),
         parse=parse_legacy_posts,
         notes="Two header rows: the second (descriptions) is skipped.",
     ),
+    # Charts require no header name: the accept test reads their shape and title, so a date
+    # header in any language is taken.
     Report(
         platform="facebook",
         name="facebook.page_chart",
         title="Meta Business Suite Facebook chart download (one Page metric per day)",
         grain=ACCOUNT_DAY,
-        columns=CHART_COLUMNS,
-        required=("day",),
+        columns={},
+        catalog=CHART,
+        required=(),
         accepts=_chart_accepts("facebook"),
         parse=parse_chart,
         notes="The title line names the metric; no account in the file.",
@@ -335,8 +379,9 @@ register(
         name="instagram.account_chart",
         title="Meta Business Suite Instagram chart download (one account metric per day)",
         grain=ACCOUNT_DAY,
-        columns=CHART_COLUMNS,
-        required=("day",),
+        columns={},
+        catalog=CHART,
+        required=(),
         accepts=_chart_accepts("instagram"),
         parse=parse_chart,
         notes="The title line names the metric; no account in the file.",

@@ -4,7 +4,8 @@ Legacy "Tweet activity" files are one row per tweet with lifetime totals at expo
 written as floats ("3423.0"), "-" in promoted columns; the "by day" file is one row per account
 and day. Premium "Content" exports are one row per post (lifetime), "Overview" one row per day.
 Some exports contain junk rows whose permalink ends in /status/undefined: they are skipped.
-Column names in every UI language: collectors/catalogs/x.toml.
+Column names in every UI language: collectors/catalogs/x.toml. The localized exports whose values
+are known (Japanese) keep X's English dates ("Mon, Oct 5, 2026"), so ``X_DATE_FORMATS`` serves them.
 """
 from __future__ import annotations
 
@@ -14,14 +15,16 @@ import numpy as np
 import pandas as pd
 from pandas._libs import lib
 
+from .. import catalog
 from ..model import ACCOUNT_DAY, POST_LIFETIME
 from ..registry import Report, register
 
 _HANDLE = re.compile(r"(?:twitter|x)\.com/([A-Za-z0-9_]{1,30})/status/", re.I)
 _ID_IN_URL = re.compile(r"/status/(\d+)")
 
-
-
+# Every date form seen in X files. The Premium exports write "Sun, Nov 9, 2025", and so do the
+# Japanese ones (the only localized files whose values are known); ISO and the legacy
+# "2020-03-31 21:50 +0000" are the others.
 X_DATE_FORMATS = ["%a, %b %d, %Y", "%Y-%m-%d", "%Y-%m-%d %H:%M %z", "%Y/%m/%d", "%m/%d/%Y", "ISO8601"]
 
 
@@ -103,7 +106,15 @@ def parse_content(c):
                                    "comments", "shares", "clicks")})
 
 
-
+def _post_headers() -> tuple[str, ...]:
+    """The post id, text and link headers of the content and legacy exports, in every catalog
+    language: a per-post table carries them and a per-day one never does."""
+    out = ["Tweets published"]
+    for key in ("x:content", "x:tweet_activity"):
+        cols = catalog.entry(key).columns()
+        for f in ("post_id", "title", "url"):
+            out += [n for n in cols.get(f, []) if n not in out]
+    return tuple(out)
 
 
 def parse_daily(c):
@@ -149,7 +160,7 @@ register(
         required=("day", "impressions", "_profile_visits", "followers_gained"),
         # A content export whose "Post id" header got damaged still has its text and link
         # columns: it must not pass for an overview file.
-        excludes=("Post id", "Tweets published", "Post text", "Post Link", "Tweet id", "Tweet text"),
+        excludes=_post_headers(),
         parse=parse_daily,
     ),
 )
