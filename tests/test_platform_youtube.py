@@ -266,3 +266,153 @@ def test_a_date_and_metric_table_from_another_platform_is_not_taken_for_youtube_
     (t,) = read_bytes("FollowerActivity.csv", data)
     with pytest.raises(DetectError):
         detect(t)
+
+
+# --- localized Studio exports (headers from collectors/catalogs/youtube.toml) -----------------
+
+def test_a_brazilian_portuguese_table_data_in_the_real_files_format_imports_every_video():
+    # The shape of the public pt-BR exports (GianMartins/Youtube, KNZLink/KNZLink "Dados da
+    # tabela.csv"): Portuguese headers, a revenue column, a Total row, English "Mar 25, 2023"
+    # dates, dot decimals, and the leading-space guard on an id starting with "-".
+    data = csv_bytes(
+        ["Conteúdo", "Título do vídeo", "Horário de publicação do vídeo", "Visualizações",
+         "Tempo de exibição (horas)", "Inscritos", "Receita estimada (USD)", "Impressões",
+         "Taxa de cliques de impressões (%)"],
+        [["Total", "", "", "1145839", "87568.6825", "7562", "1240.707", "7765302", "9.21"],
+         ["MB8ilXEUvRs", "Debate na CNN, com Moro e Bolsonaro", "Mar 25, 2023", "758264", "56634.0561",
+          "6426", "914.456", "4925189", "10.04"],
+         [" -y63uOiyJv4", "Deltan tenta lacrar e é desmontado", "May 6, 2023", "387238", "30934.627",
+          "1136", "326.251", "2840113", "7.68"],
+         ["YxQkkAs1nig", "Vídeo sem data de publicação", "", "337", "0.0014", "0", "0", "5", "0"]])
+    p = parse_one("Dados da tabela.csv", data)
+    assert p.report.name == "youtube.table_data"
+    assert p.skipped == {"Total rows": 1} and not p.problems
+    assert list(p.rows["post_id"]) == ["MB8ilXEUvRs", "-y63uOiyJv4", "YxQkkAs1nig"]
+    assert list(p.rows["views"]) == [758264, 387238, 337]
+    assert list(p.rows["impressions"]) == [4925189, 2840113, 5]
+    assert list(p.rows["followers_gained"]) == [6426, 1136, 0]  # Inscritos: net, the fallback
+    assert p.rows["watch_time_s"].iloc[0] == pytest.approx(56634.0561 * 3600)
+    assert p.rows["published_at"].iloc[0] == pd.Timestamp("2023-03-25", tz="Asia/Shanghai")
+    assert pd.isna(p.rows["published_at"].iloc[2])
+    assert p.rows["url"].iloc[1] == "https://www.youtube.com/watch?v=-y63uOiyJv4"
+
+
+def test_a_brazilian_portuguese_studio_zip_reads_its_chart_data_and_totals_too():
+    chart = csv_bytes(
+        ["Data", "Conteúdo", "Título do vídeo", "Horário de publicação do vídeo", "Visualizações"],
+        [["2023-06-21", "6s0bWKs_c6w", "Brilhante! Pastor Henrique", "Jun 21, 2023", "1200"],
+         ["2023-06-22", "6s0bWKs_c6w", "Brilhante! Pastor Henrique", "Jun 21, 2023", "800"]])
+    totals = csv_bytes(["Data", "Visualizações"], [["2023-06-21", "5000"], ["2023-06-22", "4000"]])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("Dados do gráfico.csv", chart)
+        z.writestr("Totais.csv", totals)
+    parsed = {p.report.name: p for p in parse_all("Conteúdo 2023-01-01_2023-06-29 Canal.zip", buf.getvalue())}
+    assert set(parsed) == {"youtube.chart_data", "youtube.totals"}
+    c = parsed["youtube.chart_data"]
+    assert list(c.rows["day"]) == [pd.Timestamp("2023-06-21"), pd.Timestamp("2023-06-22")]
+    assert list(c.rows["views"]) == [1200, 800] and not c.problems
+    assert parsed["youtube.totals"].rows["views"].sum() == 9000
+    assert set(parsed["youtube.totals"].rows["account_name"]) == {"Canal"}
+
+
+def _names(lang: str) -> dict[str, str]:
+    """Each field's first header in one language of the catalog."""
+    from collectors import catalog
+
+    return {f: names[0] for f, names in catalog.entry("youtube:table_data").aliases[lang].items()}
+
+
+# The default Content view (krishp1010's column order), with values as Studio writes them.
+_DEFAULT = ["post_id", "title", "published_at", "_duration", "views", "watch_time_s", "_subscribers_net",
+            "impressions", "_ctr"]
+
+
+@pytest.mark.parametrize("lang,total", [
+    ("ko", "합계"), ("ja", "合計"), ("es", "Total"), ("vi", "Tổng"), ("tr", "Toplam"), ("fr", "Total"),
+    ("ru", "Итоговое значение"), ("id", "Total"), ("th", "รวม"), ("zh-Hant", "總計"), ("it", "Totale"),
+])
+def test_a_table_data_in_each_catalog_language_maps_its_headers_and_skips_its_total_row(lang, total):
+    names = _names(lang)
+    header = [names[f] for f in _DEFAULT]
+    data = csv_bytes(header, [
+        [total, "", "", "", "1300", "20.5", "3", "16000", "5.1"],
+        ["zED8kkYKZj4", "Claudia Valentina - Candy (Lyrics)", "May 27, 2025", "119", "1000", "15.25", "4",
+         "12000", "7.78"],
+        ["yuHHPudTyRk", "Tom Gregory - Rather Be You", "Oct 20, 2020", "177", "300", "5.25", "-1", "4000", "9.34"]])
+    p = parse_one("table.csv", data)
+    assert p.report.name == "youtube.table_data", header
+    assert p.skipped == {"Total rows": 1} and not p.problems
+    assert list(p.rows["views"]) == [1000, 300]
+    assert list(p.rows["impressions"]) == [12000, 4000]
+    assert list(p.rows["followers_gained"]) == [4, -1]
+    assert list(p.rows["watch_time_s"]) == [15.25 * 3600, 5.25 * 3600]
+    assert p.rows["published_at"].iloc[1] == pd.Timestamp("2020-10-20", tz="Asia/Shanghai")
+
+
+def test_the_real_korean_export_layout_with_its_older_first_column_name_and_a_revenue_column():
+    # ljh35341/StockPricePrediction "표 데이터.csv" (2020): "동영상" before Studio renamed it "콘텐츠".
+    data = csv_bytes(
+        ["동영상", "동영상 제목", "동영상 게시 시간", "조회수", "시청 시간(단위: 시간)", "구독자", "추정 수익 (USD)",
+         "노출수", "노출 클릭률 (%)"],
+        [["합계", "", "", "980496", "73703.4559", "1482", "3230.456", "8024726", "8.11"],
+         ["zONfGalNqMY", "에이치엘비, 유상증자 뒤 급등사례", "Apr 20, 2020", "15320", "1836.3546", "28", "48.035",
+          "143532", "7.51"]])
+    p = parse_one("표 데이터.csv", data)
+    assert p.report.name == "youtube.table_data" and p.skipped == {"Total rows": 1}
+    assert list(p.rows["views"]) == [15320] and list(p.rows["impressions"]) == [143532]
+
+
+def test_every_catalog_language_names_the_columns_table_data_needs_and_says_where_they_come_from():
+    from collectors import catalog
+
+    e = catalog.entry("youtube:table_data")
+    assert set(catalog.LANGUAGES) <= set(e.aliases)
+    for lang in catalog.LANGUAGES:
+        assert {"post_id", "title", "views", "watch_time_s", "day"} <= set(e.aliases[lang]), lang
+        assert e.sources.get(lang) and e.evidence.get(lang, "export") in ("export", "code", "help", "translation")
+
+
+def test_a_table_data_in_a_language_the_catalog_lacks_is_read_by_its_structure():
+    # oisinqueva's Shorts column order, headers in a made-up language: no header is known, the
+    # order and the values (ids, dates, counts, percentages, hours) say which report it is.
+    header = ["Qa", "Qb", "Qc", "Qd", "Qe", "Qf", "Qg", "Qh", "Qi", "Qj", "Qk", "Ql", "Qm", "Qn", "Qo"]
+    rows = [["Zzz", "", "", "0", "0", "3562", "265", "253186", "38.21", "83.8", "97004", "375.6609", "222", "17949",
+             "5.19"]]
+    ids = [f"M1fTBQ96B{i:02d}" for i in range(12)]
+    for i, vid in enumerate(ids):
+        rows.append([vid, f"Short number {i}: a normal guy #shorts", f"Dec {i + 10}, 2023", "", "", str(134 - i),
+                     str(3 + i), str(11304 + i), f"{42.68 + i:.2f}", f"{102.69 - i:.2f}", str(4835 + i),
+                     f"{19.3082 + i:.4f}", str(3 + i), str(618 + i), f"{4.53 + i / 10:.2f}"])
+    p = parse_one("tabla.csv", csv_bytes(header, rows))
+    assert p.report.name == "youtube.table_data"
+    assert list(p.rows["post_id"]) == ids
+    assert list(p.rows["views"]) == [4835 + i for i in range(12)]
+    assert list(p.rows["likes"]) == [134 - i for i in range(12)]
+    assert list(p.rows["followers_gained"]) == [3 + i for i in range(12)]  # Subscribers gained wins
+
+
+def test_the_default_column_order_in_an_unknown_language_is_read_by_the_kinds_of_its_values():
+    # Nine columns: id, title, date, then Duration (whole seconds), Views, Watch time (decimal
+    # hours), Subscribers, Impressions, CTR. Only the default view puts a decimal column there.
+    header = ["Qa", "Qb", "Qc", "Qd", "Qe", "Qf", "Qg", "Qh", "Qi"]
+    ids = [f"zED8kkYKZ{i:02d}" for i in range(12)]
+    rows = [[vid, f"Video number {i}, the long one", f"May {i + 1}, 2025", str(119 + i), str(2096 + i),
+             f"{48.878 + i:.4f}", str(i), str(17021 + i), f"{7.78 + i / 10:.2f}"] for i, vid in enumerate(ids)]
+    p = parse_one("tabla.csv", csv_bytes(header, rows))
+    assert p.report.name == "youtube.table_data"
+    assert list(p.rows["views"]) == [2096 + i for i in range(12)]
+    assert list(p.rows["impressions"]) == [17021 + i for i in range(12)]
+
+
+def test_a_column_order_two_studio_views_share_is_refused_and_the_report_named():
+    # With every number whole, nine columns fit both the default view (Duration first) and a
+    # monetised channel's view (revenue before Impressions): no header says which is which.
+    header = ["Qa", "Qb", "Qc", "Qd", "Qe", "Qf", "Qg", "Qh", "Qi"]
+    ids = [f"zED8kkYKZ{i:02d}" for i in range(12)]
+    rows = [[vid, f"Video number {i}, the long one", f"May {i + 1}, 2025", str(119 + i), str(2096 + i),
+             str(48 + i), str(i), str(17021 + i), str(7 + i % 3)] for i, vid in enumerate(ids)]
+    (t,) = read_bytes("tabla.csv", csv_bytes(header, rows))
+    with pytest.raises(DetectError) as e:
+        detect(t)
+    assert "youtube.table_data" in str(e.value)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import catalog
 from ..model import ACCOUNT_DAY, POST_DAILY, POST_LIFETIME
 from ..read import header_key
 from ..parse import date_range_from_name
@@ -26,63 +27,25 @@ from ..registry import Report, register
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 # "Content <start>_<end> <channel>.zip" (English), "Videos ..." (German UI); browsers add " (1)".
 _ZIP_NAME = re.compile(r"^\S+ \d{4}-\d{2}-\d{2}_\d{4}-\d{2}-\d{2} (?P<channel>.+?)(?: \(\d+\))?\.zip$", re.I)
-_TOTAL_WORDS = frozenset(map(str.casefold, (
-    "Total", "Totals", "Gesamt", "总计", "合计", "總計", "合計", "Totale", "Totaal", "Итого", "Всего",
-    "Totalt", "Toplam", "Tổng", "합계", "Суммарно",
-)))
-
 DATE_FORMATS = ["%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%b %d, %Y"]
 PUBLISH_FORMATS = ["%b %d, %Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%d.%m.%Y", "%Y年%m月%d日",
                    "%Y/%m/%d", "ISO8601"]
 
 
-def _zh(label: str, part: str) -> list[str]:
-    """A Chinese header with its qualifier in full-width and in ASCII parentheses."""
-    return [f"{label}（{part}）", f"{label} ({part})", f"{label}({part})"]
+# Column names in every UI language: collectors/catalogs/youtube.toml. The three files of one
+# Studio export share their names, so all three reports read the Table data entry; each has its
+# own column orders there (layouts, chart_layouts, totals_layouts).
+_STUDIO = catalog.entry("youtube:table_data")
+_NAMES = _STUDIO.columns()
+_VIDEO_FIELDS = ("post_id", "title", "published_at", "_duration")
+_NOT_METRICS = (*_VIDEO_FIELDS, "day")
+VIDEO_COLUMNS = {f: _NAMES[f] for f in _VIDEO_FIELDS}
+METRIC_COLUMNS = {f: names for f, names in _NAMES.items() if f not in _NOT_METRICS}
+DAY_COLUMN = {"day": _NAMES["day"]}
 
-
-# Columns every Studio table shares. Chinese labels: from YouTube's zh-Hans help pages and code
-# that handles zh-CN exports; none has been seen in an exported file (see docs/platforms/youtube.md).
-VIDEO_COLUMNS = {
-    "post_id": ["Content", "Video", "Videos", "内容", "视频"],
-    "title": ["Video title", "Videotitel", "视频标题"],
-    "published_at": ["Video publish time", "Veröffentlichungszeitpunkt des Videos", "视频发布时间"],
-    "_duration": ["Duration", "Dauer", "时长"],
-}
-
-METRIC_COLUMNS = {
-    "views": ["Views", "Aufrufe", "观看次数"],
-    "watch_time_s": ["Watch time (hours)", "Wiedergabezeit (Stunden)", *_zh("观看时长", "小时")],
-    # Net subscribers (gained minus lost) attributed to the video; can be negative.
-    "_subscribers_net": ["Subscribers", "Abonnenten", "订阅人数"],
-    "followers_gained": ["Subscribers gained", "Gewonnene Abonnenten", "新增订阅人数", "获得的订阅人数"],
-    "_subscribers_lost": ["Subscribers lost", "Verlorene Abonnenten", "失去的订阅人数", "流失的订阅人数"],
-    "impressions": ["Impressions", "Thumbnail impressions", "Impressionen", "Thumbnail-Impressionen",
-                    "展示次数", "缩略图展示次数"],
-    "_ctr": ["Impressions click-through rate (%)", "Thumbnail click-through rate (%)",
-             "Klickrate der Impressionen (%)", *_zh("展示次数点击率", "%"), *_zh("展示点击率", "%")],
-    "likes": ["Likes", "Mag ich", "„Mag ich“-Bewertungen", "顶", "点赞数", "赞"],
-    "_dislikes": ["Dislikes", "Mag ich nicht", "踩"],
-    "comments": ["Comments added", "Hinzugefügte Kommentare", "添加的评论数", "新增评论数"],
-    "shares": ["Shares", "Geteilte Inhalte", "Teilen", "分享次数"],
-    "_average_view_duration": ["Average view duration", "Durchschnittliche Wiedergabedauer", "平均观看时长"],
-    "_average_percentage_viewed": ["Average percentage viewed (%)", "Durchschnittlich angesehen (%)",
-                                   *_zh("平均观看百分比", "%")],
-    "_unique_viewers": ["Unique viewers", "Einzelne Zuschauer", "唯一身份观看者人数"],
-    # Shorts feed appearances: not thumbnail impressions, and not comparable with them.
-    "_shown_in_feed": ["Shown in feed", "Im Feed angezeigt"],
-    "_viewed_vs_swiped": ["Viewed (vs. swiped away) (%)"],
-    "_new_viewers": ["New viewers", "Neue Zuschauer", "新观看者"],
-    "_returning_viewers": ["Returning viewers", "Wiederkehrende Zuschauer", "回访观看者"],
-    "_revenue": ["Estimated revenue (USD)", "Geschätzter Umsatz (USD)", "Geschätzter Umsatz (EUR)",
-                 *_zh("估算收入", "美元")],
-}
-
-DAY_COLUMN = {"day": ["Date", "Datum", "日期"]}
-
-TABLE_COLUMNS = {**VIDEO_COLUMNS, **METRIC_COLUMNS}
-CHART_COLUMNS = {**DAY_COLUMN, **VIDEO_COLUMNS, **METRIC_COLUMNS}
 TOTALS_COLUMNS = {**DAY_COLUMN, **METRIC_COLUMNS}
+# The Total row's first cell in each language (the catalog's total_words list).
+_TOTAL_WORDS = frozenset(str(w).casefold() for w in _STUDIO.extra.get("total_words", ("Total",)))
 
 _METRIC_OPTIONS = {
     "views": {},
@@ -221,7 +184,7 @@ register(
         name="youtube.table_data",
         title="YouTube Studio analytics export, Table data (per video, range totals)",
         grain=POST_LIFETIME,
-        columns=TABLE_COLUMNS,
+        columns={}, catalog="youtube:table_data",
         required=("post_id", "title"),
         excludes=_DATE_HEADERS,
         accepts=_looks_like_video_table,
@@ -233,7 +196,7 @@ register(
         name="youtube.chart_data",
         title="YouTube Studio analytics export, Chart data (per video per day)",
         grain=POST_DAILY,
-        columns=CHART_COLUMNS,
+        columns={}, catalog="youtube:table_data", layouts_key="chart_layouts",
         required=("day", "post_id"),
         accepts=_looks_like_video_table,
         parse=parse_chart,
@@ -244,7 +207,7 @@ register(
         name="youtube.totals",
         title="YouTube Studio analytics export, Totals (per channel-day)",
         grain=ACCOUNT_DAY,
-        columns=TOTALS_COLUMNS,
+        columns={}, catalog="youtube:table_data", layouts_key="totals_layouts",
         required=("day",),
         excludes=tuple(VIDEO_COLUMNS["post_id"]),
         accepts=_looks_like_totals,
