@@ -133,8 +133,11 @@ def source_freshness(engine: sa.Engine) -> pd.DataFrame:
     with engine.connect() as conn:
         ok = conn.execute(sa.select(i.c.platform, i.c.source, sa.func.max(i.c.imported_at))
                           .where(i.c.platform.is_not(None)).group_by(i.c.platform, i.c.source)).all()
+        # A file that failed and was imported later (with a mapping, or after a fix of this
+        # program) is no longer an error to show.
+        imported_later = sa.exists().where(i.c.sha256 == f.c.sha256)
         last_fail = (sa.select(f.c.platform, f.c.source, sa.func.max(f.c.id).label("id"))
-                     .group_by(f.c.platform, f.c.source).subquery())
+                     .where(~imported_later).group_by(f.c.platform, f.c.source).subquery())
         bad = conn.execute(sa.select(f.c.platform, f.c.source, f.c.failed_at, f.c.error)
                            .join(last_fail, last_fail.c.id == f.c.id)).all()
     rows: dict[tuple[str, str], dict] = {}

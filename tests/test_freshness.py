@@ -80,3 +80,20 @@ def test_the_freshness_line_names_each_source_and_highlights_a_failing_one():
     assert zh[0]["sources"][0]["ok"] == "文件：上次导入 2小时前"
     li = freshness.items(plat, src, "en", "Asia/Shanghai", now=now)[0]
     assert "failing" in li.className
+
+
+def test_a_failed_file_imported_later_with_a_mapping_is_no_longer_an_error(sqlite_url):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_mapping import _ambiguous_x, _fixed_mapping
+
+    engine = store.connect(sqlite_url)
+    data_ = _ambiguous_x()
+    assert Importer(engine, None).import_bytes("a.csv", data_).status == "failed"
+    df = data.source_freshness(engine)
+    assert df["last_error"].notna().any()
+    assert Importer(engine, None, mapping=_fixed_mapping(data_)).import_bytes("a.csv", data_).status == "imported"
+    df = data.source_freshness(engine)
+    assert df["last_error"].isna().all() and set(df["platform"]) == {"x"}

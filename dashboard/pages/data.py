@@ -15,21 +15,29 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import json
 import logging
+import os
 import re
-from datetime import datetime
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pandas as pd
 import sqlalchemy as sa
-from dash import Input, Output, State, callback, dcc, html
+from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from werkzeug.exceptions import Forbidden
 
 from collectors import store
-from collectors.archive import Archive
+from collectors.archive import Archive, sha256
+from collectors.detect import align, header_positions, profiles
 from collectors.errors import ReachError
+from collectors.mapping import DATE_ORDERS, Mapping, MappingError, signature as mapping_signature
 from collectors.pipeline import FileResult, Importer
+from collectors.read import read_bytes
+from collectors.registry import Report, get as get_report, reports as all_reports
 
 from .. import auth, data, i18n, layout as L, rollups
 from .. import filters as F
@@ -123,6 +131,45 @@ i18n.add_strings({
                                  "account 'unknown' to them in the roster (a row with that platform and the "
                                  "handle unknown); before dropping the next file like this, type its account "
                                  "in the Account field."),
+        "data.map.title": "Read {name} with a column mapping",
+        "data.map.intro": ("No known report recognised this file's columns. Choose the report it is and, for each "
+                           "column, the field it holds; a column left on “not read” is skipped. The choices below "
+                           "are the closest fit found: check them. Once the file is imported, the mapping is "
+                           "saved, and later files with the same columns import at once."),
+        "data.map.see_form": "Its columns are listed below: choose what each one holds, then import it.",
+        "data.map.report": "Report",
+        "data.map.report_none": "Choose the report this file is",
+        "data.map.date_order": "Dates",
+        "data.map.date.auto": "Decide from the values",
+        "data.map.date.dmy": "Day first (31/12/2024)",
+        "data.map.date.mdy": "Month first (12/31/2024)",
+        "data.map.date.ymd": "Year first (2024/12/31)",
+        "data.map.col.header": "Column in the file",
+        "data.map.col.samples": "Values (first rows)",
+        "data.map.col.field": "Read as",
+        "data.map.not_read": "— not read —",
+        "data.map.required": "{label}, required",
+        "data.map.private": "{header} (checked, not stored)",
+        "data.map.submit": "Import with this mapping",
+        "data.map.others": ("{n} more files of this drop were not recognised either. Import this one first, then "
+                            "drop them again: those with the same columns then import at once."),
+        "data.map.no_report": "Choose the report this file is first.",
+        "data.map.missing": "{report} needs a column for each of: {fields}. Choose the columns that hold them.",
+        "data.map.twice": "Each field can be read from one column only; more than one column is read as: {fields}.",
+        "data.map.refused": "The mapping was not used: {detail}",
+        "data.map.gone": ("This file is no longer waiting for a mapping (it was imported meanwhile, or it waited "
+                          "more than a day): drop it again."),
+        "data.map.bad_form": "The form did not match the file; drop the file again.",
+        "data.map.saved": ("The mapping was saved: files with the same columns now import at once, here and with "
+                           "reach import (reach mapping list shows it)."),
+        "data.map.retry": "Not imported with this mapping: change the fields above and try again.",
+        "data.map.list_sep": ", ",
+        "data.map.f.post_id": "Post id",
+        "data.map.f.account_id": "Account id",
+        "data.map.f.account_handle": "Account handle",
+        "data.map.f.account_name": "Account name",
+        "data.map.f.post_type": "Post type",
+        "data.map.f.captured_at": "Snapshot time",
     },
     "zh": {
         "data.upload_title": "导入导出文件",
@@ -190,6 +237,41 @@ i18n.add_strings({
         "data.unknown_account": ("{name} 未注明账号，其数据已存入账号“unknown”（{platform}）。再次上传同一文件不会有任何变化："
                                  "相同的文件会被识别。如需将这些数据归属到达人，请在达人名单中将 {platform} 的账号“unknown”"
                                  "关联到该达人（平台为该平台、账号名为 unknown 的一行）；下次拖放此类文件之前，请先在“账号”栏填写其账号。"),
+        "data.map.title": "按列映射读取 {name}",
+        "data.map.intro": ("没有已知报表能识别此文件的列。请选择它属于哪种报表，并为每一列选择它包含的字段；"
+                           "设为“不读取”的列将被跳过。下方预选的是找到的最接近的匹配，请逐项核对。文件导入后映射会被保存，"
+                           "之后列相同的文件将直接导入。"),
+        "data.map.see_form": "其各列列在下方：请选择每一列包含的内容，然后导入。",
+        "data.map.report": "报表",
+        "data.map.report_none": "请选择此文件所属的报表",
+        "data.map.date_order": "日期",
+        "data.map.date.auto": "根据数值判断",
+        "data.map.date.dmy": "日在前（31/12/2024）",
+        "data.map.date.mdy": "月在前（12/31/2024）",
+        "data.map.date.ymd": "年在前（2024/12/31）",
+        "data.map.col.header": "文件中的列",
+        "data.map.col.samples": "数值（前几行）",
+        "data.map.col.field": "读取为",
+        "data.map.not_read": "— 不读取 —",
+        "data.map.required": "{label}，必填",
+        "data.map.private": "{header}（仅核对，不存储）",
+        "data.map.submit": "按此映射导入",
+        "data.map.others": "此次拖放中另有 {n} 个文件也未被识别。请先导入这一个，然后重新拖放它们：列相同的文件将直接导入。",
+        "data.map.no_report": "请先选择此文件所属的报表。",
+        "data.map.missing": "{report} 需要以下每个字段各对应一列：{fields}。请选择包含它们的列。",
+        "data.map.twice": "每个字段只能从一列读取；以下字段被多列选中：{fields}。",
+        "data.map.refused": "未使用此映射：{detail}",
+        "data.map.gone": "此文件已不在等待映射（可能已被导入，或等待已超过一天）：请重新拖放。",
+        "data.map.bad_form": "表单与文件不符，请重新拖放文件。",
+        "data.map.saved": "映射已保存：之后列相同的文件将直接导入，无论在此页面还是使用 reach import（reach mapping list 可查看）。",
+        "data.map.retry": "未能按此映射导入：请修改上方的字段后重试。",
+        "data.map.list_sep": "、",
+        "data.map.f.post_id": "帖子 ID",
+        "data.map.f.account_id": "账号 ID",
+        "data.map.f.account_handle": "账号名",
+        "data.map.f.account_name": "账号显示名称",
+        "data.map.f.post_type": "帖子类型",
+        "data.map.f.captured_at": "快照时间",
     },
 })
 
@@ -245,10 +327,12 @@ def decode_upload(contents: str, limit: int) -> bytes:
 
 
 def import_uploads(engine: sa.Engine, archive: Archive | None, names, contents, *, tz: str = "Asia/Shanghai",
-                   limit: int = MAX_UPLOAD_BYTES, lang: str = "en", account: str | None = None) -> list[FileResult]:
+                   limit: int = MAX_UPLOAD_BYTES, lang: str = "en", account: str | None = None,
+                   unrecognised: list | None = None) -> list[FileResult]:
     """Each uploaded file through the import pipeline, one FileResult per file, in upload order;
     ``account`` (the Account field, through ``clean_account``) names the account of rows that
-    name none, as `reach import --account` does.
+    name none, as `reach import --account` does. When ``unrecognised`` is a list, each file that
+    no report recognised is appended to it as (result, bytes), for the mapping step.
 
     A file that is too large or arrives damaged is a failed result like any other, so one bad file
     never hides the results of the others."""
@@ -270,6 +354,8 @@ def import_uploads(engine: sa.Engine, archive: Archive | None, names, contents, 
             continue
         try:
             results.append(imp.import_bytes(name, raw))
+            if unrecognised is not None and results[-1].proposal_table is not None:
+                unrecognised.append((results[-1], raw))
         except Exception as e:  # noqa: BLE001 - a bug on one file must not lose the other files' results
             log.exception("importing the upload %s failed", name)
             detail = f"{type(e).__name__}: {e}"
@@ -314,6 +400,208 @@ def import_roster_upload(engine: sa.Engine, archive: Archive | None, name, conte
                    detail=t("data.roster_detail", lang, new=counts["influencers"], created=counts["accounts_created"]))
 
 
+# --- the mapping step (pure: a file no report recognised, kept server-side until it is mapped) -----
+#
+# The bytes of a file that failed detection wait in a folder beside the archive, named by their
+# sha256, with a small JSON beside them (the file's name, the Account field, the header and the
+# proposal). The form in the browser carries only that hex id: the file never travels back through
+# the browser, and nothing the browser sends names a path. A waiting file is removed once it is
+# imported, and any file left waiting longer than PENDING_MAX_AGE when another one arrives.
+
+PENDING_ID = re.compile(r"^[0-9a-f]{64}$")
+PENDING_MAX_AGE = timedelta(days=1)
+SAMPLES_SHOWN = 3  # values per column in the form: enough to tell a count from an id or a date
+SAMPLE_MAX_CHARS = 60
+MAPPING_NAME = "the mapping chosen on the Data page"
+
+
+def pending_dir(archive: Archive) -> Path:
+    """``<archive>-pending``, beside the archive rather than in it: the archive holds the files
+    that were imported (what `reach rebuild` replays), and a waiting file is not one of them."""
+    return archive.root.with_name(archive.root.name + "-pending")
+
+
+def keep_pending(archive: Archive, result: FileResult, raw: bytes, account: str | None = None,
+                 now: datetime | None = None) -> str:
+    """Keep an unrecognised upload for the mapping step; returns its id (the bytes' sha256)."""
+    folder = pending_dir(archive)
+    folder.mkdir(parents=True, exist_ok=True)
+    _prune_pending(folder, now or datetime.now(timezone.utc))
+    digest = sha256(raw)
+    table, proposal = result.proposal_table, result.proposal
+    meta = {"name": result.name, "account": account, "header": list(table.header),
+            "signature": proposal.signature if proposal is not None else mapping_signature(table),
+            "report": proposal.report if proposal is not None else "",
+            "fields": [f for _, f in proposal.columns] if proposal is not None else [""] * len(table.header)}
+    for path, body in ((folder / digest, raw),
+                       (folder / f"{digest}.json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))):
+        # Write then rename, as the archive does: a half-written file is never read as waiting.
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".part-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
+        os.replace(tmp, path)
+    return digest
+
+
+def _prune_pending(folder: Path, now: datetime) -> None:
+    cutoff = (now - PENDING_MAX_AGE).timestamp()
+    for p in folder.iterdir():
+        try:
+            if p.stat().st_mtime < cutoff:
+                p.unlink()
+        except OSError:
+            pass  # removed meanwhile by another worker
+
+
+def load_pending(archive: Archive, pid) -> tuple[dict, bytes]:
+    """The waiting file ``pid`` (its JSON and bytes). Raises ReachError in words when the id is not
+    a sha256 in hex (so it can never name another path) or the file no longer waits."""
+    if not isinstance(pid, str) or not PENDING_ID.match(pid):
+        raise ReachError("not a waiting file's id")
+    folder = pending_dir(archive)
+    try:
+        meta = json.loads((folder / f"{pid}.json").read_text(encoding="utf-8"))
+        raw = (folder / pid).read_bytes()
+    except (OSError, ValueError):
+        raise ReachError("gone") from None
+    if sha256(raw) != pid:
+        raise ReachError("gone")
+    return meta, raw
+
+
+def drop_pending(archive: Archive, pid: str) -> None:
+    if isinstance(pid, str) and PENDING_ID.match(pid):
+        for p in (pending_dir(archive) / pid, pending_dir(archive) / f"{pid}.json"):
+            p.unlink(missing_ok=True)
+
+
+def mapping_reports() -> list[Report]:
+    """The reports a file can be mapped to, by platform and title. API snapshots are left out:
+    they are files `reach collect` writes itself (their ``_marker`` column), never an export."""
+    return sorted((r for r in all_reports() if "_marker" not in r.required), key=lambda r: (r.platform, r.title))
+
+
+def field_label(report: Report, f: str, lang: str, mark_required: bool = True) -> str:
+    """How a field is offered in the form: its name in the UI language and its canonical name;
+    a private field (checked while reading, not stored) by the report's own column name."""
+    if f.startswith("_"):
+        label = t("data.map.private", lang, header=(report.columns.get(f) or [f])[0])
+    else:
+        key = f"data.map.f.{f}"
+        name = t(key, lang) if key in i18n.STRINGS["en"] else i18n.column_name(f, lang)
+        label = f"{name} ({f})" if name != f else f
+    return t("data.map.required", lang, label=label) if mark_required and f in report.required else label
+
+
+def field_options(report_name: str | None, lang: str) -> list[dict]:
+    """"not read", then the report's fields: required ones first, then in the report's order."""
+    out = [{"label": t("data.map.not_read", lang), "value": ""}]
+    try:
+        r = get_report(report_name) if report_name else None
+    except KeyError:
+        r = None
+    if r is None:
+        return out
+    fields = [f for f in r.required if f in r.columns] + [f for f in r.columns if f not in r.required]
+    return out + [{"label": field_label(r, f, lang), "value": f} for f in fields]
+
+
+def samples(table, i: int, n: int = SAMPLES_SHOWN) -> list[str]:
+    """The first ``n`` non-empty values of column ``i``, each cut to SAMPLE_MAX_CHARS."""
+    out = []
+    for v in table.cells[i].head(200).tolist():
+        v = " ".join(str(v).split())
+        if v:
+            # Cut in the middle: a link's end (the post id) tells more than its middle.
+            half = (SAMPLE_MAX_CHARS - 1) // 2
+            out.append(v if len(v) <= SAMPLE_MAX_CHARS else v[:half] + "…" + v[-half:])
+            if len(out) == n:
+                break
+    return out
+
+
+def prefill(archive: Archive, pid: str, report_name: str) -> list[str]:
+    """The field of each column when the user picks ``report_name``: the proposal when it is the
+    proposed report, else that report's best alignment with the file (by structure, then by
+    headers), read again from the waiting bytes."""
+    meta, raw = load_pending(archive, pid)
+    if report_name == meta["report"]:
+        return list(meta["fields"])
+    try:
+        r = get_report(report_name)
+        table = next(tb for tb in read_bytes(meta["name"], raw) if mapping_signature(tb) == meta["signature"])
+    except (KeyError, StopIteration, ReachError):
+        return [""] * len(meta["header"])
+    # The file's headers that are this report's aliases first; then the columns the report's
+    # layouts align with, even when far fewer than detection would accept: the user checks them.
+    # An aligned column is not offered as a field that is only checked, never stored (X's
+    # "Hashtag clicks"): among counts, structure cannot tell which is which, and such a guess
+    # would look like a reading; "not read" asks the user instead.
+    positions = header_positions(r, table)
+    profs = profiles(table)
+    aligned = [align(r, layout, table, profs) for layout in r.layouts if layout]
+    best = max(aligned, key=lambda c: (c.confidence, c.score), default=None)
+    taken = set(positions.values())
+    for f, i in (best.positions.items() if best is not None else ()):
+        if f not in positions and i not in taken and (not f.startswith("_") or f in r.required):
+            positions[f] = i
+            taken.add(i)
+    by_pos = {i: f for f, i in positions.items()}
+    return [by_pos.get(i, "") for i in range(len(meta["header"]))]
+
+
+def build_mapping(meta: dict, report_name, fields, date_order, lang: str) -> Mapping:
+    """The Mapping the form describes, checked; MappingError in the UI language when it cannot
+    be used (the collectors' own check runs last, for anything the form cannot say)."""
+    header = meta["header"]
+    if not isinstance(fields, list) or len(fields) != len(header) \
+            or not all(f is None or isinstance(f, str) for f in fields):
+        raise MappingError(t("data.map.bad_form", lang))
+    if not report_name or not isinstance(report_name, str):
+        raise MappingError(t("data.map.no_report", lang))
+    try:
+        r = get_report(report_name)
+    except KeyError:
+        raise MappingError(t("data.map.bad_form", lang)) from None
+    fields = [f or "" for f in fields]
+    used = [f for f in fields if f]
+    twice = sorted({f for f in used if used.count(f) > 1})
+    if twice:
+        raise MappingError(t("data.map.twice", lang, fields=t("data.map.list_sep", lang).join(
+            field_label(r, f, lang, False) for f in twice)))
+    missing = [f for f in r.required if f not in used]
+    if missing:
+        raise MappingError(t("data.map.missing", lang, report=r.title, fields=t("data.map.list_sep", lang).join(
+            field_label(r, f, lang, False) for f in missing)))
+    order = date_order if date_order in DATE_ORDERS else None
+    return Mapping(r.name, list(zip(header, fields)), meta["signature"], order, MAPPING_NAME).validate()
+
+
+def import_with_mapping(engine: sa.Engine, archive: Archive, pid, report_name, fields, date_order, *,
+                        tz: str = "Asia/Shanghai", lang: str = "en") -> tuple[FileResult | None, str | None]:
+    """The waiting file imported with the mapping the form describes: (result, None), or
+    (None, why not in words) when the file is gone or the mapping cannot be used. A file that
+    imports (or was imported meanwhile) stops waiting; one that fails keeps waiting for a fix.
+    The Importer saves the mapping as a profile once the file imports with it."""
+    try:
+        meta, raw = load_pending(archive, pid)
+    except ReachError:
+        return None, t("data.map.gone", lang)
+    try:
+        mapping = build_mapping(meta, report_name, fields, date_order, lang)
+    except MappingError as e:
+        return None, t("data.map.refused", lang, detail=str(e))
+    imp = Importer(engine, archive, tz=tz, account=meta.get("account"), mapping=mapping)
+    try:
+        result = imp.import_bytes(meta["name"], raw)
+    except Exception as e:  # noqa: BLE001 - words, not a traceback, as for an upload
+        log.exception("importing %s with a mapping failed", meta["name"])
+        return None, t("error.generic", lang, detail=f"{type(e).__name__}: {e}")
+    if result.ok:
+        drop_pending(archive, pid)
+    return result, None
+
+
 # --- what is stored (pure queries) --------------------------------------------------------------
 
 def history(engine: sa.Engine, limit: int = HISTORY_LIMIT) -> pd.DataFrame:
@@ -336,9 +624,12 @@ def problems(engine: sa.Engine, import_id: int, limit: int = PROBLEMS_LIMIT) -> 
 
 
 def failures(engine: sa.Engine, limit: int = FAILURES_LIMIT) -> pd.DataFrame:
-    f = store.import_failures
+    """Failed attempts, newest first, leaving out files imported since (with a mapping, most
+    often): the list is of files that could not be imported, and those could."""
+    f, i = store.import_failures, store.imports
     with engine.connect() as conn:
         rows = conn.execute(sa.select(f.c.file_name, f.c.failed_at, f.c.error)
+                            .where(f.c.sha256.not_in(sa.select(i.c.sha256)))
                             .order_by(f.c.id.desc()).limit(limit)).all()
     return pd.DataFrame(rows, columns=["file_name", "failed_at", "error"])
 
@@ -365,18 +656,27 @@ def _problem_headers(lang):
     return [t(f"data.col.{c}", lang) for c in ("source", "line", "column", "value", "expected")]
 
 
-def result_view(r: FileResult, lang: str):
+def result_view(r: FileResult, lang: str, mapping_offered: bool = False):
     """One uploaded file's result: a status word in the UI language and the pipeline's line (in
     English, as `reach import` prints it), then the first rejected rows.
 
     The line's advice for a file that names no account is about a command-line option; here it is
-    replaced by what a web user can do (the Account field, the roster), in the UI language."""
+    replaced by what a web user can do (the Account field, the roster), in the UI language. So is
+    the advice to run `reach mapping suggest` when the mapping step is offered on the page."""
     line = dataclasses.replace(r, unknown_account=False).line()
     text = line.split(None, 1)[1] if " " in line else line  # the CLI's status column: shown as a word instead
+    if mapping_offered:
+        text = text.split("\n")[0]  # the proposal and the CLI's commands: the form below says both
     status = "failed" if r.status == "failed" else ("same" if r.status == "already imported" else "ok")
     label = t(STATUS_KEYS.get(r.status, "data.status.failed"), lang)
+    # The line's continuation lines (how a table was read: by structure or a mapping, with the
+    # columns it used) each on a line of their own, as the CLI prints them.
+    first, *more = text.split("\n")
     parts = [html.Div([html.Strong(t("data.labelled", lang, label=label)),
-                       html.Span(text, className="result-line")])]
+                       html.Span(first, className="result-line")])]
+    parts += [html.Div(m.strip(), className="result-detail", style={"fontSize": "13px"}) for m in more if m.strip()]
+    if mapping_offered:
+        parts.append(html.Div(t("data.map.see_form", lang), className="upload-map-hint"))
     if r.unknown_account and r.status == "imported":
         parts.append(html.Div(t("data.unknown_account", lang, name=r.name, platform=_platforms(r.platform, lang)),
                               className="upload-unknown-account", style=WARNING_STYLE))
@@ -395,8 +695,8 @@ def result_view(r: FileResult, lang: str):
 
 
 def results_view(results: list[FileResult], lang: str, rollup_error: str | None = None,
-                 account: str | None = None):
-    items = [result_view(r, lang) for r in results]
+                 account: str | None = None, offered: FileResult | None = None):
+    items = [result_view(r, lang, r is offered) for r in results]
     out = []
     if account:
         out.append(html.Div(t("data.account_used", lang, account=account), className="muted",
@@ -410,6 +710,61 @@ def results_view(results: list[FileResult], lang: str, rollup_error: str | None 
     if rollup_error:
         out.append(html.Div(t("data.rollups_failed", lang, detail=rollup_error), style=WARNING_STYLE))
     return out
+
+
+def mapping_form(pid: str, result: FileResult, lang: str, others: int = 0):
+    """The mapping step for one unrecognised upload: the report, the date order, and for each of
+    the file's columns its header as the file writes it, a few values, and the field it is read
+    as, prefilled with the proposal. Everything the file says is shown as text (Dash escapes it)."""
+    table, proposal = result.proposal_table, result.proposal
+    report = proposal.report if proposal is not None and proposal.report else None
+    fields = [f for _, f in proposal.columns] if proposal is not None else [""] * len(table.header)
+    options = field_options(report, lang)
+    rows = [html.Tr([html.Td(h or "—", className="map-header"),
+                     html.Td(" · ".join(samples(table, i)) or "—", className="map-samples muted"),
+                     html.Td(dcc.Dropdown(id={"type": "data-map-field", "col": i}, options=options,
+                                          value=fields[i] if i < len(fields) else "", clearable=False,
+                                          searchable=True, className="map-field"), style={"width": "360px"})])
+            for i, h in enumerate(table.header)]
+    report_options = [{"label": r.title, "value": r.name} for r in mapping_reports()]
+    date_options = [{"label": t("data.map.date.auto", lang), "value": "auto"}] + \
+        [{"label": t(f"data.map.date.{o}", lang), "value": o} for o in DATE_ORDERS]
+    form = [
+        html.H3(t("data.map.title", lang, name=result.name)),
+        html.Div(t("data.map.intro", lang), className="muted", style={"fontSize": "13px"}),
+        html.Div([html.Label(t("data.map.report", lang), htmlFor="data-map-report", style={"whiteSpace": "nowrap"}),
+                  dcc.Dropdown(id="data-map-report", options=report_options, value=report, clearable=False,
+                               placeholder=t("data.map.report_none", lang), className="dd wide"),
+                  html.Label(t("data.map.date_order", lang), htmlFor="data-map-date-order",
+                             style={"whiteSpace": "nowrap"}),
+                  dcc.Dropdown(id="data-map-date-order", options=date_options, value="auto", clearable=False,
+                               searchable=False, className="dd narrow", style={"flex": "0 0 220px"})],
+                 className="toolbar"),
+        html.Table([html.Thead(html.Tr([html.Th(t(f"data.map.col.{c}", lang), style={"whiteSpace": "nowrap"})
+                                        for c in ("header", "samples", "field")])),
+                    html.Tbody(rows)], className="table compact", id="data-map-columns"),
+        html.Div(html.Button(t("data.map.submit", lang), id="data-map-import", n_clicks=0, className="button",
+                             style=BUTTON_STYLE), style={"margin": "10px 0"}),
+        dcc.Store(id="data-map-id", data=pid),
+    ]
+    if others:
+        form.append(html.Div(t("data.map.others", lang, n=others), className="muted", id="data-map-others"))
+    return html.Div([html.Div(form, id="data-map-form"),
+                     html.Div(id="data-map-message", className="upload-output")],
+                    id="data-map", className="panel", style={"margin": "10px 0", "borderColor": "#f0b35a"})
+
+
+def mapping_result_view(result: FileResult | None, error: str | None, lang: str, rollup_error: str | None = None):
+    """What the mapping step says after "Import with this mapping": why the mapping was not
+    used, or the file's result as for any upload (and that the mapping was saved)."""
+    if result is None:
+        return html.Div(error, style=WARNING_STYLE, id="data-map-error")
+    out = results_view([result], lang, rollup_error)
+    if result.status == "imported":
+        out.append(html.Div(t("data.map.saved", lang), className="muted", id="data-map-saved"))
+    elif result.status == "failed":
+        out.append(html.Div(t("data.map.retry", lang), style=WARNING_STYLE, id="data-map-retry"))
+    return html.Div(out, id="data-map-outcome")
 
 
 def _snapshot(at, source, lang, tz):
@@ -513,6 +868,8 @@ def freshness_view(engine, campaign, lang, now=None) -> list:
 # Inline, so the page needs nothing from the shared stylesheet (assets/reach.css belongs to the layout).
 UPLOAD_STYLE = {"border": "2px dashed #888", "borderRadius": "8px", "padding": "22px", "textAlign": "center",
                 "background": "#fff", "cursor": "pointer", "margin": "8px 0"}
+BUTTON_STYLE = {"padding": "8px 16px", "fontSize": "14px", "fontWeight": 600, "color": "#fff",
+                "background": "#2457a6", "border": "none", "borderRadius": "6px", "cursor": "pointer"}
 WARNING_STYLE = {"background": "#fff4e5", "border": "1px solid #f0b35a", "borderRadius": "6px", "padding": "8px 12px",
                  "margin": "8px 0"}
 
@@ -587,10 +944,76 @@ def upload_files(contents, names, search, stamp, account=None):
         raise PreventUpdate
     eng, campaign = data.engine(), data.campaign()
     account = clean_account(account)
-    results = import_uploads(eng, Archive(store.archive_dir(eng)), names, contents, tz=campaign.timezone,
-                             lang=lang, account=account)
+    archive, unrecognised = Archive(store.archive_dir(eng)), []
+    results = import_uploads(eng, archive, names, contents, tz=campaign.timezone, lang=lang, account=account,
+                             unrecognised=unrecognised)
     problem = refresh_rollups(eng, campaign, results)
-    return results_view(results, lang, problem, account), None, (stamp or 0) + 1
+    form = offer_mapping(archive, unrecognised, lang, account)
+    out = results_view(results, lang, problem, account, offered=unrecognised[0][0] if form else None)
+    return out + ([form] if form else []), None, (stamp or 0) + 1
+
+
+def offer_mapping(archive: Archive, unrecognised: list, lang: str, account: str | None):
+    """The mapping form for the first file of a drop that no report recognised (its bytes kept
+    server-side), or None. One form at a time: once it is imported, the saved mapping reads the
+    drop's other files with the same columns at once."""
+    if not unrecognised:
+        return None
+    result, raw = unrecognised[0]
+    try:
+        pid = keep_pending(archive, result, raw, account)
+    except OSError as e:
+        log.warning("could not keep %s for the mapping step: %s", result.name, e)
+        return None
+    return mapping_form(pid, result, lang, others=len(unrecognised) - 1)
+
+
+@callback(Output({"type": "data-map-field", "col": ALL}, "options"),
+          Output({"type": "data-map-field", "col": ALL}, "value"),
+          Input("data-map-report", "value"), State("data-map-id", "data"),
+          State({"type": "data-map-field", "col": ALL}, "id"), State("url", "search"), prevent_initial_call=True)
+def choose_report(report, pid, ids, search):
+    """Another report chosen: its fields offered, each column prefilled with that report's best fit."""
+    if not _editor() or not report:
+        raise PreventUpdate
+    lang = F.parse(search).lang
+    try:
+        fields = prefill(Archive(store.archive_dir(data.engine())), pid, report)
+    except ReachError:
+        raise PreventUpdate from None
+    if len(fields) != len(ids):
+        raise PreventUpdate
+    options = field_options(report, lang)
+    return [options] * len(ids), [fields[i["col"]] for i in ids]
+
+
+@callback(Output("data-upload-result", "children", allow_duplicate=True), Output("data-map-message", "children"),
+          Output("data-stamp", "data", allow_duplicate=True),
+          Input("data-map-import", "n_clicks"), State("data-map-id", "data"), State("data-map-report", "value"),
+          State({"type": "data-map-field", "col": ALL}, "value"), State({"type": "data-map-field", "col": ALL}, "id"),
+          State("data-map-date-order", "value"), State("url", "search"), State("data-stamp", "data"),
+          prevent_initial_call=True)
+def import_mapped(n_clicks, pid, report, fields, ids, date_order, search, stamp):
+    """"Import with this mapping": the waiting file imported with the form's mapping. On success
+    its result replaces the drop's results and the form (the failure above the form is no longer
+    true), and the rollups and tables are refreshed; otherwise the form stays, with the reason."""
+    lang = F.parse(search).lang
+    if not _editor():
+        return no_update, _refused(lang), stamp
+    if not n_clicks:
+        raise PreventUpdate
+    # The fields in column order, whatever order the browser lists the dropdowns in.
+    by_col = {i.get("col"): f for i, f in zip(ids or [], fields or []) if isinstance(i, dict)}
+    ordered = [by_col.get(k) for k in range(len(by_col))] if set(by_col) == set(range(len(by_col))) else None
+    eng, campaign = data.engine(), data.campaign()
+    archive = Archive(store.archive_dir(eng))
+    result, error = import_with_mapping(eng, archive, pid, report, ordered, date_order, tz=campaign.timezone,
+                                        lang=lang)
+    problem = refresh_rollups(eng, campaign, [result]) if result is not None else None
+    view = mapping_result_view(result, error, lang, problem)
+    if result is not None and result.ok:
+        return view, no_update, (stamp or 0) + 1
+    return no_update, view, stamp
 
 
 @callback(Output("data-roster-result", "children"), Output("data-roster", "contents"),
