@@ -17,6 +17,11 @@ so a translator adds a language by adding a table, without touching code:
     _source = "a real export published in github.com/..., or a help page's address"
     post_id = "ID bài viết"
 
+A report's table may also say how its values are written in every language, when the platform
+writes machine values whatever the UI language: ``date_order = "mdy"`` (Meta's 01/28/2026) and
+``decimal_mark = "."`` (YouTube's 87568.6825); a value that only the other convention can read
+still decides its own column (collectors/values.py).
+
 Language tables are named by BCP 47 tags (``zh-Hans``, ``pt-BR``, ``vi``). Keys starting with
 ``_source``/``_evidence`` describe the table; every other key is a field of the report.
 """

@@ -13,13 +13,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from . import model
+from . import model, values
 from .detect import Match, as_report, detect as detect_match
 from .errors import RowProblem, StructureError
 from .read import Table
@@ -160,7 +159,9 @@ class Cells:
 
     def number(self, f: str, *, integer: bool = True, scale: float = 1.0, percent: bool = False,
                minimum: float | None = None) -> pd.Series:
-        """Numbers as float64 with NaN for n/a. Accepts "566.0", "1,234", "1.2万", "12.3%"."""
+        """Numbers as float64 with NaN for n/a. Accepts "566.0", "1,234", "1.234.567", "1 234,5",
+        "1.2万", "1,2 rb", "12.3%" and the rest of collectors/values.py; the decimal mark and
+        compact units are decided for the column as a whole."""
         if f not in self.pos:
             raw = self.text(f)
             return pd.Series(np.nan, index=raw.index)
@@ -168,12 +169,46 @@ class Cells:
         missing = raw.isin(NA_STRINGS).to_numpy()
         num = pd.to_numeric(raw.where(~missing), errors="coerce")
         slow = num.isna().to_numpy() & ~missing
-        if slow.any():
-            num.loc[slow] = _slow_numbers(raw[slow])
-        bad = (num.isna().to_numpy() & ~missing)[codes]
+        # The fast path reads "1.234" as 1.234; in a column written "1.234.567" or "2,5", or a
+        # column of whole numbers, it is 1234. Values with a point go back to the column's
+        # decision only when something suggests it: a value pandas could not read, a fraction in
+        # a whole-number column, or a "1.234" (one to three digits, a point, three digits) that
+        # only the column can read. Plain columns (the million-row case) never get here.
+        fast = ~slow & ~missing & num.notna().to_numpy()
+        frac = fast & (num % 1 != 0).to_numpy()
+        recheck = np.zeros(len(raw), dtype=bool)
+        if slow.any() or frac.any():
+            looks = frac if not slow.any() else fast
+            if not slow.any() and not integer:
+                # A float column is settled when one value proves the point is the decimal mark:
+                # four or more decimals, a zero or four digits before the point, or "12.5".
+                a = num.abs().to_numpy()
+                milli = a * 1000  # "1.005" * 1000 is 1004.9999999999999: compare, do not test % 1
+                shaped = frac & (np.abs(milli - np.round(milli)) < 1e-6) & (a >= 1) & (a < 1000)
+                proof = frac & ~shaped
+                if not proof.any() and shaped.any():
+                    proof = shaped & ~raw.str.fullmatch(r"[-+]?[1-9]\d{0,2}\.\d{3}").fillna(False).to_numpy()
+                looks = shaped if not proof.any() else np.zeros_like(shaped)
+            if looks.any():
+                recheck = fast & raw.str.contains(".", regex=False).fillna(False).to_numpy()
+        reasons = np.full(len(raw), None, dtype=object)
+        todo = slow | recheck
+        if todo.any():
+            idx = np.flatnonzero(todo)
+            read, why = _slow_numbers(raw.iloc[idx], integer=integer, language=self._language(),
+                                      decimal=self._report_says("decimal_mark"))
+            why = np.asarray(why, dtype=object)
+            keep_fast = recheck[idx] & (why == "")  # "1e5": pandas reads it, values.py does not
+            use = ~keep_fast
+            num.iloc[idx[use]] = read.to_numpy()[use]
+            reasons[idx[use]] = why[use]
+        bad = (num.isna().to_numpy() & ~missing)
         if bad.any():
-            self._reject_rows(bad, f, self._spread(f, codes, raw),
-                              "a percentage" if percent else ("a whole number" if integer else "a number"))
+            default = "a percentage" if percent else ("a whole number" if integer else "a number")
+            rows_raw = self._spread(f, codes, raw)
+            for why in dict.fromkeys(reasons[bad]):
+                sel = bad & np.array([r == why for r in reasons], dtype=bool)
+                self._reject_rows(sel[codes], f, rows_raw, why or default)
         if integer:
             frac = (num.notna() & (num % 1 != 0)).to_numpy()[codes] & self.alive
             if frac.any():
@@ -186,9 +221,34 @@ class Cells:
         values = num.astype("float64").to_numpy()[codes]
         return pd.Series(values, index=col.index, name=col.name, dtype="float64") * scale
 
+    def _language(self) -> str | None:
+        """The headers' language ("en", "vi", ...): set by detection on the cells or the table,
+        else "en" when every column was found by its English name (not a header rewritten to
+        English after a structural or mapped match), else None (unknown)."""
+        lang = getattr(self, "language", None) or getattr(self.table, "language", None)
+        if lang:
+            return lang
+        if not self.pos or getattr(self.table, "shown_header", None) is not None:
+            return None  # matched by structure or a mapping: the header was rewritten to English
+        from .read import header_key
+
+        keys = self.table.keys
+        for f, i in self.pos.items():
+            k = keys[i]
+            langs = self.report.languages.get(k)
+            names = self.report.columns.get(f) or [""]
+            if not (("en" in langs) if langs else k == header_key(names[0])):
+                return None
+        return "en"
+
     def timestamp(self, f: str, formats: list[str], *, tz: ZoneInfo | None = None,
                   required: bool = False) -> pd.Series:
-        """Datetimes in UTC. Naive values are local to ``tz`` (the campaign timezone by default)."""
+        """Datetimes in UTC. Naive values are local to ``tz`` (the campaign timezone by default).
+
+        The report's formats are tried in order (vectorised). A numeric format that starts with
+        the day or the month ("%m/%d/%Y") is tried in both orders and the column decides which
+        (``_numeric_format``); cells no format reads (month names in any language, localized
+        AM/PM) go to collectors/values.py (``_read_dates``)."""
         if f not in self.pos:
             raw = self.text(f)
             codes = np.zeros(len(raw), dtype=np.intp)
@@ -198,12 +258,19 @@ class Cells:
         out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us, UTC]")
         missing = raw.isin(NA_STRINGS).to_numpy()
         todo = ~missing
+        reasons = np.full(len(raw), None, dtype=object)  # why a cell was refused, when known
         zone = tz or self.ctx.tz
+        state: dict = {}
         for fmt in formats:
-            if not todo.any():
+            ask = todo & (reasons == None)  # noqa: E711 (element-wise)
+            if not ask.any():
                 break
-            sub = raw[todo]
-            if "%z" in fmt or fmt == "ISO8601" and sub.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).all():
+            sub = raw[ask]
+            if values.is_ambiguous_format(fmt):
+                parsed, why = self._numeric_format(f, sub, fmt, formats, state, daily=False)
+                reasons[np.flatnonzero(ask)] = np.where(why == None, reasons[ask], why)  # noqa: E711
+                parsed = parsed.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+            elif "%z" in fmt or fmt == "ISO8601" and sub.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).all():
                 parsed = pd.to_datetime(sub, format=fmt, errors="coerce", utc=True)
             else:
                 parsed = pd.to_datetime(sub, format=fmt, errors="coerce")
@@ -214,9 +281,32 @@ class Cells:
             idx = sub.index[ok]
             out.loc[idx] = parsed[ok].astype("datetime64[us, UTC]")
             todo[idx] = False
+        ask = todo & (reasons == None)  # noqa: E711
+        if ask.any():
+            read = self._read_dates(f, raw[ask], formats, state)
+            naive, offsets, where = [], [], []
+            for i, v, why in zip(np.flatnonzero(ask), read.values, read.reasons):
+                moment = values.to_datetime(v)
+                if moment is None:
+                    reasons[i] = why or ("a date with its year" if v is not None else None)
+                    continue
+                naive.append(moment)
+                offsets.append(v[4])
+                where.append(i)
+            if where:
+                stamps = pd.Series(pd.to_datetime(naive), dtype="datetime64[us]")
+                offs = pd.Series(offsets, dtype="float64")
+                stated = offs.notna().to_numpy()
+                local = stamps.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+                fixed = (stamps - pd.to_timedelta(offs.fillna(0), unit="min")).dt.tz_localize("UTC")
+                result = local.where(~stated, fixed)
+                ok = result.notna().to_numpy()
+                where = np.asarray(where)
+                out.iloc[where[ok]] = result[ok].astype("datetime64[us, UTC]").to_numpy()
+                todo[where[ok]] = False
         rows_todo, rows_missing = todo[codes], missing[codes]
         if rows_todo.any():
-            self._reject_rows(rows_todo, f, self._spread_any(f, codes, raw), "a date and time like " + _example(formats[0]))
+            self._reject_reasons(f, codes, raw, todo, reasons, "a date and time like " + _example(formats[0]))
         if required and rows_missing.any():
             self._reject_rows(rows_missing, f, self._spread_any(f, codes, raw), "a date and time (the cell is empty)")
         return pd.Series(out.array.take(codes), index=pd.RangeIndex(self.n) if f not in self.pos
@@ -224,6 +314,97 @@ class Cells:
 
     def _spread_any(self, f: str, codes: np.ndarray, distinct: pd.Series) -> pd.Series:
         return self.text(f) if f not in self.pos else self._spread(f, codes, distinct)
+
+    def _reject_reasons(self, f: str, codes: np.ndarray, raw: pd.Series, todo: np.ndarray,
+                        reasons: np.ndarray, default: str) -> None:
+        """Reject the rows of every distinct cell still ``todo``, each with its own reason."""
+        spread = self._spread_any(f, codes, raw)
+        for why in dict.fromkeys(reasons[todo]):
+            sel = todo & np.array([r == why for r in reasons], dtype=bool)
+            self._reject_rows(sel[codes], f, spread, why or default)
+
+    def _order_args(self, formats: list[str], state: dict | None = None) -> dict:
+        """What decides the day/month order of a column whose values all fit both (see
+        values.undecided_order): the user's --date-order, the report's own format, and whether
+        that format holds (the headers are English, or the report's catalog entry says its
+        exports keep one order in every language: ``date_order = "mdy"``, as Meta's do —
+        "01/17/2026 10:29" in a pt-BR export)."""
+        order = getattr(self, "date_order", None) or getattr(self.ctx, "date_order", None)
+        if state and state.get("order") in ("dmy", "mdy"):
+            order = state["order"]  # decided by another format of the same column
+        fixed = self._report_says("date_order")
+        return dict(order=order, hint=fixed or values.format_order(formats),
+                    english=bool(fixed) or self._language() == "en")
+
+    def _report_says(self, key: str):
+        """A value convention the report states for every language: an attribute of the Report,
+        else a key of its catalog entry (``date_order = "mdy"``, ``decimal_mark = "."``)."""
+        said = getattr(self.report, key, None)
+        if said is None and self.report.catalog:
+            from . import catalog
+
+            said = catalog.entry(self.report.catalog).extra.get(key)
+        return said
+
+    def _read_dates(self, f: str, sub: pd.Series, formats: list[str], state: dict | None = None) -> values.DateColumn:
+        """Cells no vectorised format read, through collectors/values.py: numeric dates get one
+        day/month order for the whole column (a day above 12 decides; then a daily series that
+        is consecutive in one order only; then --date-order; then "d.m.y"; then the report's
+        own format when it holds; else StructureError)."""
+        daily = f == "day" and self.report.grain in (model.POST_DAILY, model.ACCOUNT_DAY)
+        return values.read_dates(list(sub), daily=daily, column=self.header(f), source=self.table.source,
+                                 **self._order_args(formats, state))
+
+    def _numeric_format(self, f: str, sub: pd.Series, fmt: str, formats: list[str], state: dict, *,
+                        daily: bool) -> tuple[pd.Series, np.ndarray]:
+        """A numeric format that starts with the day or the month, read in both orders at once
+        (vectorised): cells only one order reads are the column's evidence, the majority decides
+        and the others are refused; when every cell fits both, values.undecided_order decides.
+        Returns naive datetimes (NaT where this format does not apply) and refusal reasons."""
+        mine = values.format_order([fmt])
+        other = "mdy" if mine == "dmy" else "dmy"
+        why = np.full(len(sub), None, dtype=object)
+        args = self._order_args(formats, state)
+        if args["order"] == "ymd" and not state.get("order"):
+            return pd.Series(pd.NaT, index=sub.index, dtype="datetime64[us]"), why  # values.py reads y/m/d
+        swapped = fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+        by = {}
+        for o, form in ((mine, fmt), (other, swapped)):
+            parsed = pd.to_datetime(sub, format=form, errors="coerce")
+            if getattr(parsed.dt, "tz", None) is not None:
+                parsed = parsed.dt.tz_localize(None)
+            by[o] = parsed.astype("datetime64[us]")
+        a, b = by[mine], by[other]
+        only = {mine: (a.notna() & b.isna()).to_numpy(), other: (b.notna() & a.isna()).to_numpy()}
+        amb = (a.notna() & b.notna() & (a != b)).to_numpy()
+        same = (a.notna() & (a == b)).to_numpy()
+        chosen = state.get("order")
+        if chosen is None:
+            n = {o: int(m.sum()) for o, m in only.items()}
+            if n[mine] != n[other]:
+                chosen = mine if n[mine] > n[other] else other
+            elif n[mine]:  # as many each way: neither can be trusted
+                ex = {o: sub[only[o]].iloc[0] for o in only}
+                for o in only:
+                    why[only[o]] = (f'a date in one order: the column has as many day-first values '
+                                    f'("{ex["dmy"]}") as month-first ones ("{ex["mdy"]}")')
+            if chosen is None and amb.any():
+                date_part = fmt.split(" ")[0]
+                chosen, _ = values.undecided_order(
+                    list(sub[amb].iloc[:1]), {o: list(by[o][amb].dt.date) for o in by}, daily=daily,
+                    dotted="." in date_part and "/" not in date_part and "-" not in date_part,
+                    column=self.header(f), source=self.table.source, **args)
+            if chosen is not None:
+                state["order"] = chosen
+        if chosen in by:
+            loser = other if chosen == mine else mine
+            if only[loser].any():
+                win = only[chosen] | amb
+                example = sub[win].iloc[0] if win.any() else sub[only[loser]].iloc[0]
+                why[only[loser]] = values.order_conflict(chosen, example, max(1, int(win.sum())))
+            keep = pd.Series(only[chosen] | amb | same, index=sub.index)
+            return by[chosen].where(keep), why
+        return a.where(pd.Series(same, index=sub.index)), why
 
     def date(self, f: str, formats: list[str]) -> pd.Series:
         """Calendar days as datetime64 (midnight, naive): a day in the file's own terms."""
@@ -235,20 +416,39 @@ class Cells:
             codes, raw = self._distinct(f)  # parse each distinct cell once, then spread to rows
         out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
         todo = np.ones(len(raw), dtype=bool)
+        reasons = np.full(len(raw), None, dtype=object)
+        daily = f == "day" and self.report.grain in (model.POST_DAILY, model.ACCOUNT_DAY)
+        state: dict = {}
         for fmt in formats:
-            if not todo.any():
+            ask = todo & (reasons == None)  # noqa: E711
+            if not ask.any():
                 break
-            sub = raw[todo]
-            parsed = pd.to_datetime(sub, format=fmt, errors="coerce")
-            if getattr(parsed.dt, "tz", None) is not None:
-                parsed = parsed.dt.tz_localize(None)
+            sub = raw[ask]
+            if values.is_ambiguous_format(fmt):
+                parsed, why = self._numeric_format(f, sub, fmt, formats, state, daily=daily)
+                reasons[np.flatnonzero(ask)] = np.where(why == None, reasons[ask], why)  # noqa: E711
+            else:
+                parsed = pd.to_datetime(sub, format=fmt, errors="coerce")
+                if getattr(parsed.dt, "tz", None) is not None:
+                    parsed = parsed.dt.tz_localize(None)
             ok = parsed.notna().to_numpy()
             idx = sub.index[ok]
             out.loc[idx] = parsed[ok].dt.normalize().astype("datetime64[us]")
             todo[idx] = False
-        rows_todo = todo[codes]
-        if rows_todo.any():
-            self._reject_rows(rows_todo, f, self._spread_any(f, codes, raw), "a date like " + _example(formats[0]))
+        ask = todo & (reasons == None) & ~raw.isin(NA_STRINGS).to_numpy()  # noqa: E711
+        if ask.any():
+            read = self._read_dates(f, raw[ask], formats, state)
+            for i, v, why in zip(np.flatnonzero(ask), read.values, read.reasons):
+                if v is None or v[0] is None:
+                    reasons[i] = why or ("a date with its year" if v is not None else None)
+                    continue
+                try:
+                    out.iat[i] = pd.Timestamp(v[0], v[1], v[2])
+                    todo[i] = False
+                except ValueError:
+                    pass
+        if todo[codes].any():
+            self._reject_reasons(f, codes, raw, todo, reasons, "a date like " + _example(formats[0]))
         return pd.Series(out.array.take(codes), index=pd.RangeIndex(self.n) if f not in self.pos
                          else self.table.cells[self.pos[f]].index)
 
@@ -302,20 +502,12 @@ class Cells:
                 raise StructureError(f"{self.table.source}: the {self.report.name} parser wrote no {f!r} column")
 
 
-def _slow_numbers(raw: pd.Series) -> pd.Series:
-    s = raw.str.replace(r"[,\s\u00a0\u202f'’]", "", regex=True)
-    mult = pd.Series(1.0, index=s.index)
-    for suffix, factor in (("%", 1.0), ("万", 1e4), ("亿", 1e8), ("K", 1e3), ("k", 1e3), ("M", 1e6)):
-        hit = s.str.endswith(suffix)
-        mult[hit] = factor
-        s = s.where(~hit, s.str[: -len(suffix)])
-    out = pd.to_numeric(s, errors="coerce") * mult
-    # "0.07万" is 700, but 0.07 * 1e4 is 700.0000000000001 in binary floating point (and "64.01亿"
-    # is 6400999999.999999): scale the digits as written, in decimal, so whole counts stay whole.
-    scaled = (mult != 1.0) & out.notna()
-    if scaled.any():
-        out[scaled] = [float(Decimal(v) * Decimal(int(m))) for v, m in zip(s[scaled], mult[scaled])]
-    return out
+def _slow_numbers(raw: pd.Series, *, integer: bool = False, language: str | None = None,
+                  decimal: str | None = None) -> tuple[pd.Series, list[str | None]]:
+    """The column's numbers that pandas alone cannot read, through collectors/values.py: each
+    value (NaN when refused) and why it was refused (None: read; "": not a number at all)."""
+    numbers, reasons = values.read_numbers(list(raw), integer=integer, language=language, decimal=decimal)
+    return pd.Series(numbers, index=raw.index, dtype="float64"), reasons
 
 
 def _example(fmt: str) -> str:

@@ -253,3 +253,66 @@ def test_no_tiktok_report_claims_a_real_sample_of_another_platform():
             except DetectError:
                 continue
             assert name.startswith("tiktok.") == (f.parent.name == "tiktok"), (f, name)
+
+
+# --- languages (collectors/catalogs/tiktok.toml) ----------------------------------------------
+
+@pytest.mark.parametrize("time_cell,post_cell", [
+    ("9月13日", "9月6日"),  # a Japanese account's Studio export
+    ("18 tháng Tám", "10 tháng Tám"),  # Vietnamese
+    ("18 января", "10 января"),  # Russian
+    ("8 de setembro", "5 de setembro"),  # Brazilian Portuguese
+])
+def test_studio_writes_english_headers_in_every_ui_so_a_localized_accounts_content_is_detected(time_cell, post_cell):
+    # Public parsers' fixtures of these accounts' Content.csv: the header stays English, only the
+    # day cells follow the UI language (reading those days is the date parser's business).
+    data = tiktok_csv(
+        ["Time", "Video title", "Video link", "Post time", "Total likes", "Total comments", "Total shares",
+         "Total views"],
+        [[time_cell, "退職後の住民税 #退職", "https://www.tiktok.com/@example/video/7681870521679564053", post_cell,
+          "5431", "24", "461", "289568"]])
+    (t,) = read_bytes("Content.csv", data)
+    assert detect(t).name == "tiktok.content"
+
+
+def test_an_overview_with_the_spanish_ui_terms_maps_views_likes_comments_and_shares():
+    data = tiktok_csv(
+        ["Fecha", "Visualizaciones de videos", "Visualizaciones de perfil", "Me gusta", "Comentarios",
+         "Veces compartido"],
+        [["25 de septiembre", "118", "3", "5", "0", "1"], ["26 de septiembre", "201", "4", "9", "-1", "0"]])
+    p = parse_one("Overview_2025-09-25_1758931200_jinhub.zip", stored_zip({"Overview.csv": data}))
+    assert p.report.name == "tiktok.overview" and not p.problems
+    assert list(p.rows["day"]) == [pd.Timestamp("2025-09-25"), pd.Timestamp("2025-09-26")]
+    assert list(p.rows["views"]) == [118, 201] and list(p.rows["likes"]) == [5, 9]
+    assert list(p.rows["comments"]) == [0, -1] and list(p.rows["shares"]) == [1, 0]
+
+
+def test_an_overview_with_portuguese_headers_maps_new_followers():
+    data = tiktok_csv(
+        ["Data", "Visualizações de vídeo", "Visualizações do perfil", "Curtidas", "Comentários",
+         "Compartilhamentos", "Novos seguidores"],
+        [["25 de setembro", "118", "3", "5", "0", "1", "2"], ["26 de setembro", "201", "4", "9", "1", "0", "-1"]])
+    p = parse_one("Overview_2025-09-25_1758931200_jinhub.zip", stored_zip({"Overview.csv": data}))
+    assert p.report.name == "tiktok.overview" and not p.problems
+    assert list(p.rows["views"]) == [118, 201] and list(p.rows["followers_gained"]) == [2, -1]
+
+
+def test_an_overview_in_a_language_the_catalog_lacks_is_read_by_its_structure():
+    header = ["Qa", "Qb", "Qc", "Qd", "Qe", "Qf", "Qg"]
+    rows = [[f"September {d}", str(100 + i * 7), str(i), str(5 + i), str(i % 3), str(i % 2), str(i % 4 - 1)]
+            for i, d in enumerate(range(20, 30))]
+    p = parse_one("Overview_2025-09-20_1759190400_jinhub.zip", stored_zip({"Overview.csv": tiktok_csv(header, rows)}))
+    assert p.report.name == "tiktok.overview"
+    assert list(p.rows["views"]) == [100 + i * 7 for i in range(10)]
+    assert list(p.rows["followers_gained"]) == [i % 4 - 1 for i in range(10)]
+    assert p.rows["day"].iloc[0] == pd.Timestamp("2025-09-20")
+
+
+def test_a_day_and_four_counts_in_an_unknown_language_is_refused_naming_the_overview():
+    # One column short of an Overview: which metric is missing cannot be told from the values.
+    header = ["Qa", "Qb", "Qc", "Qd", "Qe"]
+    rows = [[f"September {d}", str(100 + i * 7), str(i), str(5 + i), str(i % 3)] for i, d in enumerate(range(20, 30))]
+    (t,) = read_bytes("Overview.csv", tiktok_csv(header, rows))
+    with pytest.raises(DetectError) as e:
+        detect(t)
+    assert "tiktok.overview" in str(e.value)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import catalog, values
 from ..model import ACCOUNT_DAY, POST_LIFETIME
 from ..registry import Report, register
 
@@ -31,50 +32,15 @@ _SECTION_ZIP = re.compile(r"^(?:Overview|Content|Followers|Viewers)_(?P<handle>.
 POST_TIME_FORMATS = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%Y/%m/%d %H:%M", "%d/%m/%Y %H:%M",
                      "ISO8601"]
 
-# Month names as TikTok writes them in day cells, by UI language. Russian needs the genitive
-# ("28 апреля"); the nominative is there for safety. Keys are case-folded.
-_MONTHS: dict[str, int] = {}
-for _names in (
-    "january february march april may june july august september october november december",
-    "jan feb mar apr may jun jul aug sep oct nov dec",
-    "januari februari mars april maj juni juli augusti september oktober november december",  # sv
-    "januar februar märz april mai juni juli august september oktober november dezember",  # de
-    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",  # fr
-    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",  # es
-    "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",  # pt
-    "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",  # it
-    "januari februari maart april mei juni juli augustus september oktober november december",  # nl
-    "januari februari maret april mei juni juli agustus september oktober november desember",  # id
-    "ocak şubat mart nisan mayıs haziran temmuz ağustos eylül ekim kasım aralık",  # tr
-    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",  # ru
-    "январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь",
-):
-    for _i, _name in enumerate(_names.split(), 1):
-        _MONTHS.setdefault(_name.casefold(), _i)
-_MONTHS["sept"] = 9  # British English abbreviation
-
-_CJK_DAY = re.compile(r"^(?P<m>\d{1,2})\s*[月월]\s*(?P<d>\d{1,2})\s*[日일]?$")
-_VI_DAY = re.compile(r"^(?P<d>\d{1,2})\s*(?:tháng|thg)\s*(?P<m>\d{1,2})$", re.I)
-_FULL_DAY = re.compile(r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})$")
-_WORDS = re.compile(r"[^\W\d_]+|\d+")
+# Day cells are written in the UI language ("September 25", "9 July", "28 апреля", "25 thg 9",
+# "9月25日", "20/6/2022"): collectors/values.py reads them in any language we support, and
+# decides day-first or month-first numeric days for the column as a whole.
 
 
 def month_day(text: str) -> tuple[int | None, int, int] | None:
-    """(year or None, month, day) from a TikTok day cell, or None when it is not a day."""
-    s = text.strip().casefold()
-    for rx in (_FULL_DAY, _CJK_DAY, _VI_DAY):
-        m = rx.match(s)
-        if m:
-            g = m.groupdict()
-            return (int(g["y"]) if g.get("y") else None, int(g["m"]), int(g["d"]))
-    tokens = [t for t in _WORDS.findall(s) if t not in ("de", "del")]  # "25 de setembro"
-    if len(tokens) != 2:
-        return None
-    nums = [t for t in tokens if t.isdigit()]
-    words = [t for t in tokens if not t.isdigit()]
-    if len(nums) != 1 or len(words) != 1 or words[0] not in _MONTHS:
-        return None
-    return (None, _MONTHS[words[0]], int(nums[0]))
+    """(year or None, month, day) from a TikTok day cell read alone, or None when it is not a day
+    (or a numeric day whose day/month order only the whole column can tell: ``infer_days``)."""
+    return values.parse_day(text)
 
 
 def _valid(y: int, m: int, d: int) -> date | None:
@@ -100,15 +66,32 @@ def _last_year(m: int, d: int, end: date) -> int:
     return end.year
 
 
-def infer_days(cells: list[str], file_name: str, imported_at: datetime) -> tuple[list[date | None], str]:
+def infer_days(cells: list[str], file_name: str, imported_at: datetime, *, order: str | None = None,
+               column: str = "Date") -> tuple[list[date | None], str]:
     """Each cell's calendar day, and where the year came from.
 
     Rows run forward one day at a time, so a month-day smaller than the previous row's means the
     year turned (December to January). The anchor is the first day in the Overview ZIP's name;
     otherwise the export moment in that name, or the import time, taken as the last row's day.
+    Numeric days ("20/6/2022") get one day/month order for the column (values.read_dates: a day
+    above 12, else consecutive days, else ``order``); StructureError when nothing decides.
     """
-    parts = [month_day(c) for c in cells]
-    out: list[date | None] = [None] * len(cells)
+    return _infer_days(cells, file_name, imported_at, order=order, column=column)[:2]
+
+
+def _infer_days(cells: list[str], file_name: str, imported_at: datetime, *, order: str | None = None,
+                column: str = "Date") -> tuple[list[date | None], str, list[str | None]]:
+    read = values.read_dates([str(c) for c in cells], order=order, daily=True, column=column,
+                             source=Path(file_name).name)
+    parts = [(v[0], v[1], v[2]) if v is not None else None for v in read.values]
+    reasons = read.reasons
+    out, source = _place_years(parts, file_name, imported_at)
+    return out, source, reasons
+
+
+def _place_years(parts: list[tuple[int | None, int, int] | None], file_name: str, imported_at: datetime
+                 ) -> tuple[list[date | None], str]:
+    out: list[date | None] = [None] * len(parts)
     for i, p in enumerate(parts):
         if p is not None and p[0] is not None:
             out[i] = _valid(*p)
@@ -149,10 +132,14 @@ def _handle_from_name(file_name: str) -> str | None:
 
 def _days(c) -> None:
     raw = c.text("day")
-    found, _ = infer_days(raw.tolist(), c.table.file_name, c.ctx.imported_at)
+    order = getattr(c, "date_order", None) or getattr(c.ctx, "date_order", None)
+    found, _, reasons = _infer_days(raw.tolist(), c.table.file_name, c.ctx.imported_at, order=order,
+                                    column=c.header("day"))
     days = pd.Series(pd.to_datetime(pd.Series(found, dtype=object)), dtype="datetime64[us]")
-    c.reject(days.isna().to_numpy(), "day",
-             'a day like "September 25", "9 July", "28 апреля" or 2025-09-25', raw)
+    bad = days.isna().to_numpy()
+    for why in dict.fromkeys(r for r, b in zip(reasons, bad) if b):
+        mask = bad & pd.Series([r == why for r in reasons]).to_numpy()
+        c.reject(mask, "day", why or 'a day like "September 25", "9 July", "28 апреля", "20/6/2022" or 2025-09-25', raw)
     c.set("day", days)
     handle = _handle_from_name(c.table.file_name)
     if handle:
@@ -161,22 +148,9 @@ def _days(c) -> None:
 
 # --- posts ------------------------------------------------------------------------------------
 
-# Chinese labels are TikTok Studio zh-CN guesses, unconfirmed (see docs/platforms/tiktok.md).
-CONTENT_COLUMNS = {
-    "captured_at": ["Time"],
-    "title": ["Video title", "Videotitel", "视频标题"],
-    "url": ["Video link", "Videolänk", "视频链接"],
-    "published_at": ["Post time", "Publishing time", "Publiceringstid", "发布时间"],
-    "views": ["Total views", "Video views", "Videovisningar", "视频观看次数", "总观看次数"],
-    "likes": ["Total likes", "Likes", "Gilla-markeringar", "点赞数"],
-    "comments": ["Total comments", "Comments", "Kommentarer", "评论数"],
-    "shares": ["Total shares", "Shares", "Delningar", "分享次数"],
-    "saves": ["Add to favorites", "Lägg till i Favoriter", "收藏次数"],
-    "_total_play_time": ["Total play time"],
-    "_average_watch_time": ["Average watch time"],
-    "_watched_full_video": ["Watched full video"],
-    "_views_within_days": ["video_view_within_days"],
-}
+# Column names in every UI language: collectors/catalogs/tiktok.toml. Studio writes English
+# headers whatever the UI language (only day cells are localized); older business exports
+# were localized.
 
 
 def parse_content(c) -> None:
@@ -202,33 +176,8 @@ def parse_content(c) -> None:
 
 # --- account per day --------------------------------------------------------------------------
 
-DAY_ALIASES = ["Date", "Datum", "Дата", "日期", "Data", "Fecha", "Tanggal", "Ngày", "Tarih"]
-
-OVERVIEW_COLUMNS = {
-    "day": DAY_ALIASES,
-    "views": ["Video Views", "Videovisningar", "Просмотры видео", "视频观看次数", "Visualizações de vídeo"],
-    "_profile_views": ["Profile Views", "Profilvisningar", "Просмотры профиля", "主页访问量",
-                       "Visualizações do perfil"],
-    "likes": ["Likes", "Gilla-markeringar", "Отметки «Нравится»", "点赞数", "Curtidas"],
-    "comments": ["Comments", "Kommentarer", "Комментарии", "评论数", "Comentários"],
-    "shares": ["Shares", "Delningar", "Репосты", "分享次数", "Compartilhamentos"],
-    "reach": ["Reached audience", "Målgrupp som nåtts"],
-    # Current exports write one "New followers" figure that goes negative on days with more
-    # unfollows: it is net. Older business exports split it into new, lost and net growth.
-    "followers_gained": ["New followers", "Nya följare", "Новые подписчики", "新粉丝", "新增粉丝",
-                         "Novos seguidores"],
-    "_net_growth": ["Net growth", "Nettotillväxt"],
-    "_lost_followers": ["Lost followers", "Tappade följare"],
-}
-
-FOLLOWER_HISTORY_COLUMNS = {
-    "day": DAY_ALIASES,
-    "followers": ["Followers", "Följare", "Подписчики", "粉丝", "Seguidores"],
-    "followers_gained": ["Difference in followers from previous day"],
-    # The 2021 "Last 60 days" export adds these to the follower columns.
-    "views": ["Video views"],
-    "_profile_views": ["Profile views"],
-}
+# An Overview never has FollowerHistory's change column (the two share Date and views).
+_FOLLOWER_CHANGE = tuple(catalog.entry("tiktok:follower_history").columns().get("followers_gained", ()))
 
 
 def parse_overview(c) -> None:
@@ -254,7 +203,7 @@ register(
         name="tiktok.content",
         title="TikTok post export (Content.csv / Video Posts), per post",
         grain=POST_LIFETIME,
-        columns=CONTENT_COLUMNS,
+        columns={}, catalog="tiktok:content",
         required=("title", "url", "published_at"),
         parse=parse_content,
         notes="Totals per post at export time; a Time column, when present, is the snapshot time.",
@@ -264,9 +213,9 @@ register(
         name="tiktok.overview",
         title="TikTok Studio Overview export, per account-day",
         grain=ACCOUNT_DAY,
-        columns=OVERVIEW_COLUMNS,
+        columns={}, catalog="tiktok:overview",
         required=("day", "views", "_profile_views"),
-        excludes=tuple(FOLLOWER_HISTORY_COLUMNS["followers_gained"]),
+        excludes=_FOLLOWER_CHANGE,
         parse=parse_overview,
         notes="Daily values (not cumulative); days carry no year.",
     ),
@@ -275,8 +224,9 @@ register(
         name="tiktok.follower_history",
         title="TikTok Studio Followers export, FollowerHistory (per account-day)",
         grain=ACCOUNT_DAY,
-        columns=FOLLOWER_HISTORY_COLUMNS,
+        columns={}, catalog="tiktok:follower_history",
         required=("day", "followers_gained"),
+        excludes=tuple(catalog.entry("tiktok:follower_history").extra.get("excludes", ())),
         parse=parse_follower_history,
         notes="followers_gained is the day's change in the follower total.",
     ),
