@@ -67,6 +67,9 @@ class Match:
     layout: int | None = None  # which of the report's layouts, when matched by structure
     mapping_name: str | None = None  # where a mapping came from ("profile ab12…", a file name)
     date_order: str | None = None  # "dmy" | "mdy" | "ymd" from a mapping, for ambiguous dates
+    # Fields a header match placed by structure: the catalog has no name for them in the file's
+    # language, and the English column order says where they are.
+    by_position: list[str] = field(default_factory=list)
 
     def pairs(self, table: Table) -> list[tuple[str, str]]:
         """(the file's header, the field it is read as, or "" when it is not read), in file order."""
@@ -76,7 +79,11 @@ class Match:
     def describe(self, table: Table) -> str:
         """How the table was recognised, for the result line of an import."""
         if self.method == "header":
-            return f"by its headers ({self.language or 'en'})"
+            how = f"by its headers ({self.language or 'en'})"
+            if self.by_position:
+                how += (f", and {len(self.by_position)} column{'s' if len(self.by_position) != 1 else ''} "
+                        f"the catalog has no {self.language} name for by their position")
+            return how
         if self.method == "structure":
             return f"by structure, {self.confidence:.0%} of columns fit"
         return f"with {self.mapping_name}"
@@ -426,6 +433,39 @@ def by_headers(table: Table) -> Match | None:
     return Match(r, header_positions(r, table), "header", 1.0, _language(r, table))
 
 
+def complete(table: Table, match: Match) -> Match:
+    """A header match in a language whose catalog lacks some of the report's names: the columns
+    the headers leave unread are placed by the English column order, when one alignment, agreeing
+    with every header found, places them. Only fields with no name in that language are placed
+    (a field the catalog names, absent from the header, is absent from the file)."""
+    r, lang = match.report, match.language
+    if lang in (None, "en") or not r.layouts or len(table.header) > MAX_STRUCTURE_COLUMNS:
+        return match
+    named = {f for f, ks in r.keys.items() if any(lang in r.languages.get(k, ()) for k in ks)}
+    taken = set(match.positions.values())
+    unread = [i for i in range(len(table.header)) if i not in taken]
+    if not unread:
+        return match
+    profs = profiles(table)
+    if all(profs[i].empty for i in unread):
+        return match
+    best = None
+    for layout in r.layouts:
+        c = align(r, layout, table, profs)
+        if any(c.positions.get(f, i) != i for f, i in match.positions.items()):
+            continue  # disagrees with a header
+        pair = [[_pair_score(r, f, profs[i], table.header[i]) for f in layout] for i in range(len(table.header))]
+        if not _same_mapping_for_filled(r, layout, table, profs, pair, c.score):
+            continue
+        add = {f: i for f, i in c.positions.items()
+               if f not in match.positions and f not in named and i in unread and not profs[i].empty}
+        if add and (best is None or len(add) > len(best)):
+            best = add
+    if not best:
+        return match
+    return dataclasses.replace(match, positions={**match.positions, **best}, by_position=sorted(best))
+
+
 def as_report(table: Table, match: Match) -> Table:
     """The table with the report's English header names where the match found its fields, so
     accept tests and parsers written against English headers read it; the file's own header is
@@ -482,7 +522,7 @@ def detect(table: Table, mappings=None) -> Match:
             return m
     m = by_headers(table)
     if m is not None:
-        return m
+        return complete(table, m)
     m, found = by_structure(table)
     if m is not None:
         return m

@@ -254,7 +254,7 @@ class Importer:
             try:
                 match = detect_match(t, mappings)
                 p = parse_table(t, ctx, match=match)
-                if match.method != "header":
+                if match.method != "header" or match.by_position:
                     result.detection.append(f"{t.source}: read {match.describe(t)}: {describe(match.pairs(t))}")
                 # The rows are parsed: the table's cells (a million rows of strings) are not needed
                 # any more; messages need only its name, header and line numbers.

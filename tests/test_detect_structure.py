@@ -134,3 +134,27 @@ def test_values_not_headers_decide_the_kind_of_a_column():
     swapped[[2, 3]] = swapped[[3, 2]].to_numpy()
     with pytest.raises(DetectError):
         detect(dataclasses.replace(alien, cells=swapped))
+
+
+def test_columns_a_language_has_no_name_for_are_placed_by_the_english_order():
+    from collectors import catalog
+
+    name, t = next((n, t) for n, t in english_tables() if detect(t).report.name == "x.content")
+    r = get("x.content")
+    lang = next(lang for lang in catalog.entry(r.catalog).languages()
+                if lang != "en" and all(catalog.entry(r.catalog).aliases[lang].get(f) for f in r.required)
+                and any(not catalog.entry(r.catalog).aliases[lang].get(f) for f in r.layouts[0]))
+    local, _ = translate(t, r, lang)
+    names = catalog.entry(r.catalog).aliases[lang]
+    unnamed = sorted(f for f in r.layouts[0] if not names.get(f))
+    m = detect(local)
+    assert m.method == "header" and m.language == lang and m.by_position == unnamed
+    assert all(local.header[m.positions[f]] == made_up(t.header[r.layouts[0].index(f)]) for f in unnamed)
+    rows_equal(parse(name, local).rows, parse(name, t).rows)
+    # A field the language does name but the file lacks is not invented from another column.
+    named = next(f for f in r.layouts[0] if names.get(f) and f not in r.required)
+    i = r.layouts[0].index(named)
+    cut = dataclasses.replace(local, header=[h for k, h in enumerate(local.header) if k != i],
+                              cells=local.cells.drop(columns=i).set_axis(range(len(local.header) - 1), axis=1))
+    m2 = detect(cut)
+    assert named not in m2.positions

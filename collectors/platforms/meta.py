@@ -29,7 +29,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from .. import catalog
+from .. import catalog, values
 from ..model import ACCOUNT_DAY, POST_DAILY, POST_LIFETIME
 from ..read import header_key
 from ..registry import Report, register
@@ -291,7 +291,9 @@ def _chart_accepts(platform: str):
         days = days[days != ""]
         if len(days) == 0:  # an empty chart: only its date header can say what it is
             return table.keys[0] in day_keys
-        return bool(days.str.match(_CHART_DAY).all())
+        # Meta writes ISO days in every language; any other way of writing a day (a chart saved
+        # again by a spreadsheet in the user's locale) is still a day.
+        return bool(days.map(lambda d: bool(_CHART_DAY.match(d)) or values.is_date(d) or values.is_datetime(d)).all())
 
     return accepts
 
