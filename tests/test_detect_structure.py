@@ -6,12 +6,11 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import pandas as pd
 import pytest
 
 from collectors.detect import candidates, detect
 from collectors.errors import DetectError
-from collectors.read import Table, read_bytes
+from collectors.read import read_bytes
 from collectors.registry import get
 
 from localize import english_tables, made_up, parse, rows_equal, translate
