@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 
+from . import values
 from .errors import DetectError
 from .read import Table, header_key
 from .registry import Report, reports
@@ -97,58 +98,28 @@ _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.I)
 _HAS_DIGIT = re.compile(r"\d")
 
 
-_NUM = re.compile(r"^[-+]?\d[\d.,\s\u00a0\u202f']*(?:[.,]\d+)?\s*(?:[KkMmBb%万亿]|rb|jt|mil)?$")
-_DATEISH = re.compile(r"\d{1,4}[-/.年]\s?\d{1,2}[-/.月]\s?\d{1,4}|[A-Za-z]{3,}\.? \d{1,2}|\d{1,2} [^\W\d_]{3,}")
-_FALLBACK = {
-    "is_number": lambda s: bool(_NUM.match(s)),
-    "is_count": lambda s: bool(_NUM.match(s)),
-    "is_percent": lambda s: bool(_NUM.match(s.rstrip("% "))),
-    "is_date": lambda s: bool(_DATEISH.search(s)),
-    "is_datetime": lambda s: bool(_DATEISH.search(s)),
-    "is_duration": lambda s: bool(re.match(r"^\d+(?::\d{1,2}){1,2}$", s)),
+# What each kind of value looks like; locale-aware numbers and dates come from collectors/values.py.
+_TESTS = {
+    "label": lambda s: len(s) <= 60 and "\n" not in s,
+    "id": lambda s: bool(_ID.match(s)) and bool(_HAS_DIGIT.search(s)),
+    "ytid": lambda s: bool(_YTID.match(s)),
+    "url": lambda s: bool(_URL.match(s)),
+    "date": values.is_date,
+    "datetime": lambda s: values.is_datetime(s) or values.is_date(s),
+    "count": values.is_count,
+    "number": values.is_number,
+    "percent": lambda s: values.is_percent(s) or values.is_number(s),
+    "duration": lambda s: values.is_duration(s) or values.is_number(s),
 }
-
-
-def _predicate(name: str):
-    """values.<name> (locale-aware), or a plain fallback while that module lacks it."""
-    try:
-        from . import values
-    except ImportError:  # pragma: no cover - values.py is part of the package
-        return _FALLBACK[name]
-    return getattr(values, name, None) or _FALLBACK[name]
 
 
 def _fits(kind: str, cells: list[str]) -> float:
     """The share of ``cells`` (non-empty, stripped) that look like ``kind``."""
-    if not cells:
+    if not cells or kind in ("any", "text"):
         return 1.0
-    if kind in ("any", "text"):
-        return 1.0
-    if kind == "label":
-        test = lambda s: len(s) <= 60 and "\n" not in s  # noqa: E731
-    elif kind == "id":
-        test = lambda s: bool(_ID.match(s)) and bool(_HAS_DIGIT.search(s))  # noqa: E731
-    elif kind == "ytid":
-        test = _YTID.match
-    elif kind == "url":
-        test = _URL.match
-    elif kind == "date":
-        test = _predicate("is_date")
-    elif kind == "datetime":
-        is_dt, is_d = _predicate("is_datetime"), _predicate("is_date")
-        test = lambda s: is_dt(s) or is_d(s)  # noqa: E731
-    elif kind == "count":
-        test = _predicate("is_count")
-    elif kind == "number":
-        test = _predicate("is_number")
-    elif kind == "percent":
-        is_p, is_n = _predicate("is_percent"), _predicate("is_number")
-        test = lambda s: is_p(s) or is_n(s)  # noqa: E731
-    elif kind == "duration":
-        is_du, is_n = _predicate("is_duration"), _predicate("is_number")
-        test = lambda s: is_du(s) or is_n(s)  # noqa: E731
-    else:
+    if kind not in _TESTS:
         raise ValueError(f"unknown value kind {kind!r}")
+    test = _TESTS[kind]
     good = sum(1 for s in cells if test(s))
     # One odd cell in a short column is a Total row or a footer ("Total", "Showing top 500"),
     # not evidence against the kind.
@@ -250,7 +221,8 @@ class Candidate:
         return self.unique and not self.missing and self.confidence >= ACCEPT and not self.unexplained
 
 
-def align(report: Report, layout: list[str], table: Table, profs: list[_Profile]) -> Candidate:
+def align(report: Report, layout: list[str], table: Table, profs: list[_Profile], *,
+          always_check: bool = False) -> Candidate:
     """The best alignment of the table's columns with the layout (Needleman-Wunsch), and whether
     it is the only one: two alignments with the same score and different mappings (an extra count
     column among counts) mean the structure cannot say which column is which."""
@@ -278,6 +250,7 @@ def align(report: Report, layout: list[str], table: Table, profs: list[_Profile]
             ways[i][j] = min(2, sum(o[2] for o in ties)) if ties else 1
     # Walk back the chosen path.
     positions: dict[str, int] = {}
+    path: list[tuple[int, int]] = []  # (column, layout index) pairs of the chosen alignment
     fitted, fitted_weight, anchored, unexplained = 0, 0.0, 0, 0
     i, j = n, m
     while i > 0 or j > 0:
@@ -289,6 +262,7 @@ def align(report: Report, layout: list[str], table: Table, profs: list[_Profile]
             fitted_weight += _weight(profs[i - 1])
             if f not in positions:
                 positions[f] = i - 1
+            path.append((i - 1, j - 1))
             i, j = i - 1, j - 1
         elif mv == 2:
             unexplained += _weight(profs[i - 1]) >= 2.0
@@ -305,21 +279,20 @@ def align(report: Report, layout: list[str], table: Table, profs: list[_Profile]
     # Skipping an empty column or an empty layout field costs the same either way: only paths
     # that disagree about a column with values make the mapping ambiguous. ``ways`` counts paths,
     # so a tie is checked through the columns that hold values (only for a match worth taking).
-    unique = ways[n][m] == 1 or (not missing and confidence >= ACCEPT
-                                 and _same_mapping_for_filled(report, layout, table, profs, pair, total))
+    unique = ways[n][m] == 1 or ((always_check or not missing and confidence >= ACCEPT)
+                                 and _same_mapping_for_filled(profs, pair, total, path))
     return Candidate(report, 0, positions, total, confidence, unique, missing, fitted, anchored, unexplained)
 
 
-def _same_mapping_for_filled(report, layout, table, profs, pair, total) -> bool:
+def _same_mapping_for_filled(profs, pair, total, path) -> bool:
     """Whether every optimal alignment maps the columns that hold values the same way.
 
     Ties between paths that only differ in where an empty column goes do not matter; anything
     else does. Checked by forbidding, for each filled column, its chosen field: if the best
     score without that pairing is still ``total``, another optimum reads the column differently.
     """
-    n, m = len(table.header), len(layout)
-    base = _best_positions(pair, n, m)
-    for i, j in base:
+    n, m = len(pair), len(pair[0]) if pair else 0
+    for i, j in path:
         if profs[i].empty:
             continue
         banned = [row[:] for row in pair]
@@ -337,28 +310,6 @@ def _best_score(pair, n, m) -> float:
             cur[j] = max(prev[j - 1] + pair[i - 1][j - 1], prev[j] + _SKIP_COLUMN, cur[j - 1] + _SKIP_FIELD)
         prev = cur
     return prev[m]
-
-
-def _best_positions(pair, n, m) -> list[tuple[int, int]]:
-    score = [[0.0] * (m + 1) for _ in range(n + 1)]
-    for i in range(1, n + 1):
-        score[i][0] = score[i - 1][0] + _SKIP_COLUMN
-    for j in range(1, m + 1):
-        score[0][j] = score[0][j - 1] + _SKIP_FIELD
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            score[i][j] = max(score[i - 1][j - 1] + pair[i - 1][j - 1], score[i - 1][j] + _SKIP_COLUMN,
-                              score[i][j - 1] + _SKIP_FIELD)
-    out, i, j = [], n, m
-    while i > 0 and j > 0:
-        if abs(score[i][j] - (score[i - 1][j - 1] + pair[i - 1][j - 1])) < 1e-9 and pair[i - 1][j - 1] > _NEG:
-            out.append((i - 1, j - 1))
-            i, j = i - 1, j - 1
-        elif abs(score[i][j] - (score[i - 1][j] + _SKIP_COLUMN)) < 1e-9:
-            i -= 1
-        else:
-            j -= 1
-    return out
 
 
 def candidates(table: Table, pool: Iterable[Report] | None = None) -> list[Candidate]:
@@ -451,12 +402,9 @@ def complete(table: Table, match: Match) -> Match:
         return match
     best = None
     for layout in r.layouts:
-        c = align(r, layout, table, profs)
-        if any(c.positions.get(f, i) != i for f, i in match.positions.items()):
-            continue  # disagrees with a header
-        pair = [[_pair_score(r, f, profs[i], table.header[i]) for f in layout] for i in range(len(table.header))]
-        if not _same_mapping_for_filled(r, layout, table, profs, pair, c.score):
-            continue
+        c = align(r, layout, table, profs, always_check=True)
+        if not c.unique or any(c.positions.get(f, i) != i for f, i in match.positions.items()):
+            continue  # two ways to place the columns, or disagrees with a header
         add = {f: i for f, i in c.positions.items()
                if f not in match.positions and f not in named and i in unread and not profs[i].empty}
         if add and (best is None or len(add) > len(best)):
