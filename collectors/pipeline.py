@@ -135,7 +135,6 @@ class Importer:
         # file imports with it. ``replay``: the mappings an archived file was imported with
         # (reach rebuild), used instead of today's profiles.
         self.mapping, self.date_order, self.replay = mapping, date_order, replay
-        self._profiles: list[Mapping] | None = None
         self._used: list[Mapping] = []
 
     def import_paths(self, paths, progress: Callable[[int, int, FileResult], None] | None = None) -> list[FileResult]:
@@ -184,7 +183,6 @@ class Importer:
             self.archive.record(Entry(digest, name, imported_at.isoformat(), self._options()))
         if record and self.mapping is not None and any(m is self.mapping for m in self._used):
             store.save_profile(self.engine, self.mapping.to_dict(), name)
-            self._profiles = None  # the next file sees the new profile
         result.import_id = w.import_id
         result.posts, result.posts_new = w.posts_seen, w.posts_new
         result.snapshots, result.post_days, result.account_days = w.snapshots, w.post_days, w.account_days
@@ -234,12 +232,14 @@ class Importer:
     def _mappings(self) -> Mappings:
         if self.replay is not None:
             return Mappings(list(self.replay), [])
-        if self._profiles is None:
-            try:
-                self._profiles = [Mapping.from_dict(d, f"the saved mapping profile {d['signature']}") for d in store.load_profiles(self.engine)]
-            except sa.exc.DBAPIError:
-                self._profiles = []
-        return Mappings([self.mapping] if self.mapping is not None else [], self._profiles)
+        # Read for every file, not once: a watcher runs for days while editors save profiles on
+        # the Data page, and the query is one small table.
+        try:
+            profiles = [Mapping.from_dict(d, f"the saved mapping profile {d['signature']}")
+                        for d in store.load_profiles(self.engine)]
+        except sa.exc.DBAPIError:
+            profiles = []
+        return Mappings([self.mapping] if self.mapping is not None else [], profiles)
 
     def _parse(self, name: str, display: str, data: bytes, imported_at: datetime) -> tuple[FileResult, list[Parsed]]:
         tables = read_bytes(display, data)

@@ -158,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--account", metavar="HANDLE", help="account for files whose rows name none (e.g. YouTube Table data)")
     p.add_argument("--tz", default=os.environ.get("REACH_TZ", "Asia/Shanghai"),
                    help="timezone of times written without one (default: Asia/Shanghai, the campaign's)")
+    p.add_argument("--date-order", choices=DATE_ORDERS,
+                   help="how to read numeric dates like 05/06/2024 when no value in the column decides")
     p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("serve", help="serve the dashboard",
@@ -587,7 +589,8 @@ def _watcher(args, inbox: Path, engine, *, settle: float, poll: float, account=N
     from collectors.pipeline import Importer
     from collectors.watch import Watcher
 
-    imp = Importer(engine, _archive(engine, args), tz=getattr(args, "tz", "Asia/Shanghai"), account=account)
+    imp = Importer(engine, _archive(engine, args), tz=getattr(args, "tz", "Asia/Shanghai"), account=account,
+                   date_order=getattr(args, "date_order", None))
 
     def say(line):
         print(line, flush=True)

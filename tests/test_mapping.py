@@ -182,3 +182,14 @@ def test_a_mapping_for_another_header_says_so(tmp_path):
     engine = store.connect(f"sqlite:///{tmp_path / 'r.db'}")
     r = Importer(engine, None, mapping=m).import_bytes("b.csv", other)
     assert r.status == "failed" and "was made for another header" in r.message
+
+
+def test_a_long_running_importer_sees_a_profile_saved_after_it_started(sqlite_url):
+    # A watcher holds one Importer for days; an editor saves a mapping on the Data page meanwhile.
+    engine = store.connect(sqlite_url)
+    watcher = Importer(engine, None)
+    first = _ambiguous_x()
+    assert watcher.import_bytes("a.csv", first).status == "failed"
+    assert Importer(engine, None, mapping=_fixed_mapping(first)).import_bytes("a.csv", first).ok
+    r = watcher.import_bytes("b.csv", _ambiguous_x(extra_rows=1))
+    assert r.status == "imported" and "saved mapping profile" in r.detection[0]
