@@ -15,6 +15,7 @@ import pytest
 
 from collectors import catalog
 from collectors.errors import DetectError
+from collectors.detect import detect as detect_match
 from collectors.parse import Context, detect, parse_table
 from collectors.read import header_key, read_bytes
 
@@ -229,8 +230,19 @@ CONTENT_ZH = ("帖子 ID,日期,帖子文本,帖子链接,展示量,喜欢次数
               "详细信息展开次数,URL 点击量,话题标签点击量,永久链接点击量").split(",")
 
 
-@pytest.mark.parametrize("header", [CONTENT_EN, CONTENT_JA, CONTENT_RU, CONTENT_ZH], ids=["en", "ja", "ru", "zh-Hans"])
-def test_a_content_export_is_recognised_in_english_japanese_russian_and_chinese(header):
+# de: the 17 headers a German importer lists in file order ("Impressions", "Reposts" stay English).
+CONTENT_DE = ("Post-ID,Datum,Post-Text,Post-Link,Impressions,Gefällt mir,Interaktionen,Lesezeichen,Mal geteilt,"
+              "Neue Follower,Antworten,Reposts,Profilbesuche,Detailerweiterungen,URL-Klicks,Hashtag-Klicks,"
+              "Permalink-Klicks").split(",")
+# pt-BR: the 17 columns of a real Brazilian export, as a column-by-column profile of it names them.
+CONTENT_PT = ("ID,Data,Texto do post,Postar link,Impressões,Curtidas,Engajamentos,Itens salvos,Compartilhamentos,"
+              "Novos seguidores,Respostas,Reposts,Visitas ao perfil,Expansões de detalhes,Cliques de URL,"
+              "Cliques de hashtag,Cliques de link permanente").split(",")
+
+
+@pytest.mark.parametrize("header", [CONTENT_EN, CONTENT_JA, CONTENT_RU, CONTENT_ZH, CONTENT_DE, CONTENT_PT],
+                         ids=["en", "ja", "ru", "zh-Hans", "de", "pt-BR"])
+def test_a_content_export_is_recognised_in_each_catalog_language(header):
     p = parse_bytes("account_analytics_content_2024-12-22_2024-12-23.csv", csv_bytes(header, CONTENT_ROWS))
     assert p.report.name == "x.content" and not p.problems
     assert list(p.rows["post_id"]) == [r[0] for r in CONTENT_ROWS]
@@ -242,6 +254,12 @@ def test_a_content_export_is_recognised_in_english_japanese_russian_and_chinese(
     assert list(p.rows["shares"]) == [int(r[11]) for r in CONTENT_ROWS]
     assert list(p.rows["clicks"]) == [int(r[14]) for r in CONTENT_ROWS]
     assert p.rows["title"].iloc[0] == "Yiwu 义乌 market, day 2\nmore soon"
+    # Known by its headers in that language, the off-X share column ("Mal geteilt",
+    # "Compartilhamentos"...) included: it is never taken for the reposts.
+    [table] = read_bytes("account_analytics_content.csv", csv_bytes(header, CONTENT_ROWS))
+    m = detect_match(table)
+    assert m.method == "header"
+    assert dict(m.pairs(table))[header[8]] in ("", "_shares_external")
 
 
 def test_an_excel_mangled_id_is_recovered_from_the_permalink():
@@ -389,6 +407,22 @@ OVERVIEW_JA = ("Date,インプレッション数,いいね,エンゲージメン
                "返信,リポスト,プロフィールへのアクセス数,ポストを作成,動画再生数,メディアの再生数").split(",")
 
 
+# pt-BR: the 14 headers of two real Brazilian overview files (first order), from the same profile.
+OVERVIEW_PT = ("Data,Impressões,Curtidas,Engajamentos,Itens salvos,Compartilhamentos,Novos seguidores,"
+               "Deixar de seguir,Respostas,Reposts,Visitas ao perfil,Criar post,Visualizações de vídeo,"
+               "Visualizações de mídia").split(",")
+
+
+def test_a_brazilian_overview_is_read_by_its_headers_like_the_english_one():
+    english = OVERVIEW_ORDERS[0].split(",")
+    rows = [[d[h] for h in english] for d in OVERVIEW_DAYS]
+    p = parse_bytes("account_overview_analytics (2).csv", csv_bytes(OVERVIEW_PT, rows))
+    en = parse_bytes("account_overview_analytics.csv", csv_bytes(english, rows))
+    assert p.report.name == "x.overview" and not p.problems
+    pd.testing.assert_frame_equal(p.rows, en.rows)
+    assert list(p.rows["shares"]) == [3, 1, 0]  # Reposts, not Compartilhamentos
+
+
 def test_a_japanese_overview_keeps_the_english_date_header_and_is_read_fully():
     english = OVERVIEW_ORDERS[0].split(",")
     rows = [[d[h] for h in english] for d in OVERVIEW_DAYS]
@@ -451,16 +485,19 @@ def test_a_legacy_tweet_export_with_promoted_columns_is_read_in_each_known_langu
 
 
 def test_a_french_legacy_export_is_read_by_the_columns_french_code_names():
-    # Only nine French headers are known (an R script reading French monthly exports); the rest
-    # of the file is unknown words, which the legacy report does not need.
+    # Fifteen French headers are known (two scripts reading French monthly exports); the rest of
+    # the file is unknown words, which the legacy report does not need.
     header = (["Identifiant du Tweet", "Permalien du Tweet", "Texte du Tweet", "heure", "impressions",
-               "engagements", "taux d'engagement", "Retweets", "réponses", "J'aime"]
-              + [f"colonne {i}" for i in range(30)])
+               "engagements", "taux d'engagement", "Retweets", "réponses", "J'aime",
+               "clics sur le profil de l'utilisateur", "clics sur l'URL", "clics sur le hashtag",
+               "ouvertures des détails", "clics sur le permalien"]
+              + [f"colonne {i}" for i in range(25)])
     p = parse_bytes("tweet_activity_metrics_jinhub_20200301_20200401_fr.csv",
                     csv_bytes(header, legacy_rows(), quote_all=True))
     assert p.report.name == "x.tweet_activity" and not p.problems
     assert list(p.rows["likes"]) == [3, 4, 5]
     assert list(p.rows["comments"]) == [0, 2, 4]
+    assert list(p.rows["clicks"]) == [4, 5, 6]  # clics sur l'URL
 
 
 def test_a_japanese_legacy_daily_file_keeps_tweets_published_in_english():
