@@ -294,6 +294,12 @@ POSTS_HEADER_ES = [
 FOLLOWERS_HEADER_PT = ["Data", "Seguidores patrocinados", "Seguidores orgânicos",
                        "Seguidores convidados automaticamente", "Total de seguidores"]
 FOLLOWER_ROWS = [["12/20/2024", 0, 5, 1, 6], ["12/21/2024", 2, 11, 0, 13], ["12/22/2024", 0, -1, 0, -1]]
+# The Spanish auto-invited column's name was never seen: a made-up one stands in for it.
+FOLLOWERS_HEADER_ES = ["Fecha", "Seguidores patrocinados", "Seguidores generales",
+                       "Seguidores xx", "Total de seguidores"]
+# Later Spanish workbooks, as six scripts reading real exports have them.
+METRICS_HEADER_ES_LATER = [h.replace("Impresiones totales", "Impresiones (totales)").replace(
+    "Clics (Totales)", "Clics (totales)") for h in METRICS_HEADER_ES]
 
 
 def fields_of(entry_key: str, header: list[str], lang: str) -> list[str | None]:
@@ -307,6 +313,7 @@ def fields_of(entry_key: str, header: list[str], lang: str) -> list[str | None]:
     ("linkedin:content_metrics", [h.replace("Reposts", "Shares") for h in METRICS_HEADER], "en"),
     ("linkedin:content_metrics", METRICS_HEADER_PT, "pt-BR"),
     ("linkedin:content_metrics", METRICS_HEADER_ES, "es"),
+    ("linkedin:content_metrics", METRICS_HEADER_ES_LATER, "es"),
     ("linkedin:content_posts", POSTS_HEADER, "en"),
     ("linkedin:content_posts", POSTS_HEADER_OLD, "en"),
     ("linkedin:content_posts", POSTS_HEADER_PT, "pt-BR"),
@@ -357,6 +364,22 @@ def test_a_brazilian_new_followers_sheet_is_read_like_the_english_one():
     en = parse_all("followers.xlsx", workbook([("New followers", None, FOLLOWERS_HEADER, FOLLOWER_ROWS)]))
     assert pt["Novos seguidores"].report.name == "linkedin.new_followers"
     pd.testing.assert_frame_equal(pt["Novos seguidores"].rows, en["New followers"].rows)
+
+
+def test_a_spanish_new_followers_sheet_is_read_like_the_english_one():
+    es = parse_all("seguidores.xlsx", workbook([("Nuevos seguidores", None, FOLLOWERS_HEADER_ES, FOLLOWER_ROWS)]))
+    en = parse_all("followers.xlsx", workbook([("New followers", None, FOLLOWERS_HEADER, FOLLOWER_ROWS)]))
+    assert es["Nuevos seguidores"].report.name == "linkedin.new_followers"
+    assert not es["Nuevos seguidores"].problems
+    pd.testing.assert_frame_equal(es["Nuevos seguidores"].rows, en["New followers"].rows)
+
+
+def test_the_later_spanish_metrics_wording_is_read_too():
+    data = workbook([("Indicadores", "Métricas agregadas", METRICS_HEADER_ES_LATER, metrics_rows())])
+    metrics = parse_all("contenido.xlsx", data)["Indicadores"]
+    english = parse_all("c.xlsx", content_workbook())["Metrics"]
+    assert metrics.report.name == "linkedin.content_metrics" and not metrics.problems
+    pd.testing.assert_frame_equal(metrics.rows, english.rows)
 
 
 @pytest.mark.parametrize("sheet, header, rows, report", [
