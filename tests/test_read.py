@@ -272,3 +272,148 @@ VALID_ZIP = zip_bytes({"Overview.csv": b'\xef\xbb\xbf"Date","Video Views"\n' + b
 @given(mangled(VALID_ZIP))
 def test_mangled_zip_bytes_give_tables_or_a_read_error_and_nothing_else(data):
     _tables_or_read_error("Overview_2025-09-25_1758000000_jinhub.zip", data)
+
+
+# --- bounded memory: limits, blank lines, padding, workbooks that lie -------------------------------
+
+def test_blank_lines_and_padding_rows_are_not_stored_and_later_lines_keep_their_numbers():
+    # Both paths (pandas for plain UTF-8, the csv module for the rest) must agree on this: a
+    # CRLF file with a lone CR goes through the csv module.
+    body = "Post id,Impressions\n1,10\n,,\n , \n2,20\n,\n\n\n\nTitle\nCity,Share\nYiwu,0.3\n,\n"
+    for data in (body.encode(), body.replace("\n", "\r\n").encode() + b"\r"):
+        first, second = read_bytes("a.csv", data)
+        assert rows(first) == [["1", "10"], [" ", " "], ["2", "20"]]  # spaces are data, not padding
+        assert first.lines == [2, 4, 5]
+        assert (second.title, second.header, rows(second), second.lines) == ("Title", ["City", "Share"], [["Yiwu", "0.3"]], [12])
+
+
+def test_many_blank_lines_read_through_the_streaming_path_give_the_same_table():
+    data = X_CONTENT.encode() + b"\n" * 100_000 + b"\r\n" * 3
+    t = only(read_bytes("a.csv", data))
+    assert t.lines == [2, 4] and rows(t)[1][0] == "1987273397387030810"
+
+
+def test_each_limit_refuses_in_one_line_naming_the_file_the_limit_and_its_variable(monkeypatch):
+    data = ("Post id,Impressions\n" + "".join(f"{i},{i}\n" for i in range(50))).encode()
+    cases = {
+        "REACH_MAX_ROWS": ("40", "more than 40 data rows"),
+        "REACH_MAX_CELLS": ("60", "more than 60 cells"),
+        "REACH_MAX_COLUMNS": ("1", "a row of 2 cells"),
+        "REACH_MAX_LINE_LENGTH": ("10", "a line longer than 10 characters"),
+    }
+    for env, (value, found) in cases.items():
+        monkeypatch.setenv(env, value)
+        with pytest.raises(ReadError) as e:
+            read_bytes("big.csv", data)
+        msg = str(e.value)
+        assert msg.startswith("big.csv") and found in msg and f"environment variable {env}" in msg, msg
+        assert "\n" not in msg
+        monkeypatch.delenv(env)
+    monkeypatch.setenv("REACH_MAX_ROWS", "50")  # exactly at the limit is allowed
+    assert len(only(read_bytes("big.csv", data))) == 50
+    monkeypatch.setenv("REACH_MAX_ROWS", "lots")
+    with pytest.raises(ReadError, match=r"REACH_MAX_ROWS='lots' is not a positive whole number"):
+        read_bytes("big.csv", data)
+
+
+def test_a_row_limit_counts_every_table_and_member_of_a_file(monkeypatch):
+    monkeypatch.setenv("REACH_MAX_ROWS", "5")
+    member = b"a,b\n1,2\n3,4\n5,6\n"
+    with pytest.raises(ReadError, match=r"^two\.zip!b\.csv: more than 5 data rows.*REACH_MAX_ROWS"):
+        read_bytes("two.zip", zip_bytes({"a.csv": member, "b.csv": member}))
+
+
+def test_a_million_columns_are_refused_before_any_column_is_built():
+    data = ",".join("c" for _ in range(1_000_000)).encode() + b"\n1,2\n"
+    with pytest.raises(ReadError, match=r"^wide\.csv, line 1: .*REACH_MAX_LINE_LENGTH"):
+        read_bytes("wide.csv", data)
+    data = (",".join("c" for _ in range(20_000)) + "\n").encode()
+    with pytest.raises(ReadError, match=r"^wide\.csv, line 1: a row of 20,000 cells, over the limit of 10,000 columns.*REACH_MAX_COLUMNS"):
+        read_bytes("wide.csv", data)
+
+
+def test_a_zip_member_that_inflates_too_many_times_is_refused_before_it_is_inflated():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open("Table data.csv", "w") as f:
+            f.write(b"Post id,Impressions\n")
+            for _ in range(20):
+                f.write(b"\n" * (1 << 20))
+    data = buf.getvalue()
+    assert len(data) < 100_000
+    with pytest.raises(ReadError, match=r"^bomb\.zip: ZIP entry 'Table data\.csv' inflates 1,0\d\d times .*REACH_MAX_ZIP_RATIO"):
+        read_bytes("bomb.zip", data)
+
+
+def test_a_zip_holding_only_a_zip_says_nested_archives_are_not_opened():
+    inner = zip_bytes({"Overview.csv": b"a,b\n1,2\n"})
+    with pytest.raises(ReadError, match=r"holds no CSV or XLSX export \(ZIP files inside it, such as 'inner\.zip'"):
+        read_bytes("outer.zip", zip_bytes({"inner.zip": inner}))
+
+
+def _patched_sheet(data: bytes, fix) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info)
+            zout.writestr(info, fix(body) if info.filename == "xl/worksheets/sheet1.xml" else body)
+    return out.getvalue()
+
+
+def test_an_xlsx_that_claims_the_whole_grid_in_dimension_gives_only_its_real_cells():
+    import re
+
+    data = xlsx_bytes({"Posts": [["Post id", "Impressions"], ["1", 5], ["2", 6]]})
+    lie = _patched_sheet(data, lambda b: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', b))
+    assert b"XFD1048576" in zipfile.ZipFile(io.BytesIO(lie)).read("xl/worksheets/sheet1.xml")
+    t = only(read_bytes("posts.xlsx", lie))
+    assert t.cells.shape == (2, 2) and rows(t) == [["1", "5"], ["2", "6"]]
+    # A stray cell at the last row makes a gap of empty rows: streamed, never stored.
+    far = _patched_sheet(data, lambda b: b.replace(b"</sheetData>", b'<row r="1048576"><c r="A1048576"><v>9</v></c></row></sheetData>'))
+    assert [rows(t) for t in read_bytes("posts.xlsx", far)][0] == [["1", "5"], ["2", "6"]]
+
+
+def test_an_xlsx_cell_far_to_the_right_or_past_the_last_row_is_refused_in_one_line():
+    data = xlsx_bytes({"Posts": [["Post id", "Impressions"], ["1", 5]]})
+    right = _patched_sheet(data, lambda b: b.replace(b"</sheetData>", b'<row r="9"><c r="XFD9"><v>1</v></c></row></sheetData>'))
+    with pytest.raises(ReadError, match=r"^posts\.xlsx!Posts: cell XFD9 is in column 16,384, over the limit of 10,000 columns"):
+        read_bytes("posts.xlsx", right)
+    down = _patched_sheet(data, lambda b: b.replace(b"</sheetData>", b'<row r="99999999"><c r="A99999999"><v>1</v></c></row></sheetData>'))
+    with pytest.raises(ReadError, match=r"row 99,999,999 is past the last row"):
+        read_bytes("posts.xlsx", down)
+
+
+def test_an_xlsx_cell_count_limit_counts_the_cells_really_in_the_sheet(monkeypatch):
+    data = xlsx_bytes({"Posts": [["Post id", "Impressions"]] + [[str(i), i] for i in range(30)]})
+    monkeypatch.setenv("REACH_MAX_CELLS", "50")
+    with pytest.raises(ReadError, match=r"^posts\.xlsx!Posts: more than 50 cells in the sheet.*REACH_MAX_CELLS"):
+        read_bytes("posts.xlsx", data)
+
+
+def test_xlsx_formula_cells_without_a_saved_value_give_a_note_not_silent_blanks():
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Posts"
+    ws.append(["Post id", "Impressions", "Likes"])
+    ws.append(["1", 5, "=B2*2"])  # openpyxl saves the formula and no value, as a script would
+    ws.append(["2", 6, 3])
+    buf = io.BytesIO()
+    wb.save(buf)
+    t = only(read_bytes("posts.xlsx", buf.getvalue()))
+    assert rows(t)[0] == ["1", "5", ""]
+    assert any("1 formula cells have no saved value" in n and "C2" in n and "save it" in n for n in t.notes), t.notes
+    plain = only(read_bytes("posts.xlsx", xlsx_bytes({"Posts": [["Post id", "Impressions"], ["1", 5]]})))
+    assert plain.notes == []
+
+
+def test_an_xlsx_part_that_declares_a_dtd_is_refused():
+    data = xlsx_bytes({"Posts": [["Post id", "Impressions"], ["1", 5]]})
+    evil = _patched_sheet(data, lambda b: b.replace(b"<worksheet", b'<!DOCTYPE x [<!ENTITY a "aaaa">]><worksheet', 1))
+    with pytest.raises(ReadError, match=r"declares a DTD"):
+        read_bytes("posts.xlsx", evil)
+
+
+def test_utf16_with_an_odd_number_of_bytes_names_the_bad_byte():
+    data = b"\xff\xfe" + "Post id,Impressions\n1,2\n".encode("utf-16-le") + b"\x00"
+    with pytest.raises(ReadError, match=r"^a\.csv: the file starts like utf-16-le but byte 48 .* is not valid utf-16-le$"):
+        read_bytes("a.csv", data)
