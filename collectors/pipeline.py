@@ -8,6 +8,7 @@ their sha256 before anything is parsed, so re-importing changes nothing.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import sqlalchemy as sa
 
-from . import store
+from . import crash, store
 from .archive import Archive, Entry, sha256
 from .errors import DetectError, ReachError, RowProblem, StructureError
 from .mapping import Mapping, Mappings, describe
@@ -52,8 +53,8 @@ class FileResult:
     message: str = ""
     import_id: int | None = None
     unknown_account: bool = False
-    # How tables that were not recognised by their headers were read: one line each, with the
-    # column mapping used (structure or a mapping), printed under the result line.
+    # Lines printed under the result line: how tables not recognised by their headers were read
+    # (the column mapping used), the reader's notes, warnings.
     detection: list[str] = field(default_factory=list)
     # For a file no report recognised: the mapping detection proposes, and the table it is for
     # (the Data page shows it as a form; the CLI prints it).
@@ -112,7 +113,7 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
         if p.is_dir():
             out += sorted(
                 f for f in p.rglob("*")
-                if f.is_file() and f.suffix.lower() in IMPORTABLE
+                if f.is_file() and f.suffix.lower() in IMPORTABLE and not f.is_symlink()  # a link leads out of the folder
                 and not any(part.startswith(".") for part in f.relative_to(p).parts)
             )
         else:
@@ -136,6 +137,7 @@ class Importer:
         # (reach rebuild), used instead of today's profiles.
         self.mapping, self.date_order, self.replay = mapping, date_order, replay
         self._used: list[Mapping] = []
+        self._reconciled = False
 
     def import_paths(self, paths, progress: Callable[[int, int, FileResult], None] | None = None) -> list[FileResult]:
         files = expand(paths)
@@ -155,6 +157,15 @@ class Importer:
     def import_bytes(self, name: str, data: bytes, *, display: str | None = None,
                      imported_at: datetime | None = None, record: bool = True) -> FileResult:
         display = display or name
+        crash.point("read")
+        if self.archive is not None and record and not self._reconciled:
+            # Once per importer (the Data page makes one per upload, a watcher one for its run):
+            # the manifest lines an earlier process was killed before writing, ahead of this one's.
+            self._reconciled = True
+            try:
+                reconcile_manifest(self.engine, self.archive)
+            except OSError:
+                pass  # an archive that cannot be written: the import below says so
         digest = sha256(data)
         imported_at = imported_at or datetime.now(timezone.utc)
         with self.engine.connect() as conn:
@@ -166,6 +177,7 @@ class Importer:
             result, parsed = self._parse(name, display, data, imported_at)
             if self.strict and result.problems:
                 raise StructureError(f"{result.rejected} rows rejected and --strict is on; first: {result.problems[0]}")
+            crash.point("parse")
             w = self._write(name, data, digest, result, parsed, imported_at)
             if not isinstance(w, store.WriteResult):  # the same bytes were imported meanwhile
                 return _already(display, w)
@@ -179,8 +191,18 @@ class Importer:
             # Nothing was written (the transaction rolled back); "database is locked" after the
             # wait, a lock timeout or a lost connection are words, not a traceback.
             return FileResult(display, "failed", message=f"the database refused the file: {e.orig}")
+        crash.point("commit")
         if self.archive is not None and record:
-            self.archive.record(Entry(digest, name, imported_at.isoformat(), self._options()))
+            # After the commit: a crash in between leaves an import the manifest lacks, which
+            # reconcile_manifest writes back from the database (the bytes are already archived).
+            try:
+                self.archive.record(Entry(digest, name, imported_at.isoformat(), self._options()))
+            except OSError as e:
+                # Imported all the same: the next command that opens the archive writes the line
+                # back from the database (reconcile_manifest); say so rather than fail the file.
+                result.detection.append(f"warning: the archive's manifest line was not written ({e.strerror or e}); "
+                                        f"the next command (or `reach doctor --repair`) writes it")
+            crash.point("manifest")
         if record and self.mapping is not None and any(m is self.mapping for m in self._used):
             store.save_profile(self.engine, self.mapping.to_dict(), name)
         result.import_id = w.import_id
@@ -202,7 +224,12 @@ class Importer:
                     w = store.write_parsed(conn, parsed, self._import_row(name, data, digest, result, imported_at),
                                            self.account or _account_from_name(name))
                     if self.archive is not None:
-                        self.archive.put(data, digest)
+                        # Before the commit: a committed import always has its bytes archived.
+                        try:
+                            self.archive.put(data, digest)
+                        except OSError as e:  # a full disk, no permission: the transaction rolls back
+                            raise ReachError(f"cannot keep a copy in the archive {self.archive.root} "
+                                             f"({e.strerror or e}); nothing was imported") from None
                 return w
             except sa.exc.IntegrityError:
                 # Only a writer that does not take the write lock (an older version of this
@@ -256,6 +283,9 @@ class Importer:
                 p = parse_table(t, ctx, match=match)
                 if match.method != "header" or match.by_position:
                     result.detection.append(f"{t.source}: read {match.describe(t)}: {describe(match.pairs(t))}")
+                # What the reader noticed (formula cells without a saved value, rows longer than
+                # the header): said under the result line, not lost.
+                result.detection += [f"{t.source}: note: {n}" for n in t.notes]
                 # The rows are parsed: the table's cells (a million rows of strings) are not needed
                 # any more; messages need only its name, header and line numbers.
                 p.table = dataclasses.replace(t, cells=t.cells.iloc[:0])
@@ -361,8 +391,30 @@ def _account_from_name(name: str) -> str | None:
     return None
 
 
+def imported_entries(engine: sa.Engine) -> list[Entry]:
+    """Every import the database holds, as manifest entries, in commit order (ids are given under
+    the write lock, so their order is the order the imports committed)."""
+    i = store.imports
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(i.c.sha256, i.c.file_name, i.c.imported_at, i.c.options).order_by(i.c.id)).all()
+    return [Entry(r.sha256, r.file_name, r.imported_at.replace(tzinfo=timezone.utc).isoformat(),
+                  json.loads(r.options) if r.options else {}) for r in rows]
+
+
+def reconcile_manifest(engine: sa.Engine, archive: Archive) -> int:
+    """Write back the manifest lines of imports a crash left out (see Archive.reconcile); how many."""
+    try:
+        entries = imported_entries(engine)
+    except sa.exc.DBAPIError:
+        return 0  # no database to reconcile with (a lost one: `reach rebuild` is how it comes back)
+    return archive.reconcile(entries)
+
+
 def rebuild(engine: sa.Engine, archive: Archive, progress=None) -> list[FileResult]:
     """Re-create every table and replay the archive in its original import order."""
+    # First the lines a crash left out: the database is about to be dropped, and with it the only
+    # record of an import committed just before a kill.
+    reconcile_manifest(engine, archive)
     entries = archive.entries()
     try:
         profiles = store.load_profiles(engine)  # settings, not data: kept across the rebuild

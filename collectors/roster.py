@@ -114,9 +114,12 @@ def import_roster(engine: sa.Engine, archive, name: str, data: bytes, *, record:
     from .archive import Entry, sha256
 
     rows = load_roster(name, data)
-    counts = apply_roster(engine, rows)
+    # Archived and recorded before it is applied: a process killed in between leaves a roster in
+    # the manifest that `reach rebuild` applies (what the user asked for), never an applied roster
+    # that a rebuild would lose. Applying the same roster twice changes nothing.
     if archive is not None and record:
         digest = sha256(data)
         archive.put(data, digest)
         archive.record(Entry(digest, name, datetime.now(timezone.utc).isoformat(), {"kind": "roster"}))
+    counts = apply_roster(engine, rows)
     return len(rows), counts

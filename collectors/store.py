@@ -24,6 +24,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from . import files
 from .errors import StoreError
 from .model import ACCOUNT_DAY, FLOAT_METRICS, LEVELS, METRICS, POST_DAILY, POST_LIFETIME
 
@@ -317,7 +318,10 @@ def connect(db: str | None = None, *, create: bool = True) -> sa.Engine:
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         path = Path(url[len("sqlite:///"):])
         if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # Owner-only (0600): SQLite gives the -wal and -shm files the database file's mode.
+            folder = files.private_dir(path.parent, tighten=False)
+            if "?" not in path.name:  # not a URI with options (?mode=ro): SQLite opens that one itself
+                files.private_file(folder / path.name)
         elif not path.exists():
             raise StoreError(f"no database at {path}: import a file or run `reach demo` first")
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
@@ -340,6 +344,8 @@ def connect(db: str | None = None, *, create: bool = True) -> sa.Engine:
         migrate(engine)
     except sa.exc.OperationalError as e:
         raise StoreError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: {e.orig}") from None
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        files.tighten_sqlite(engine.url.database)  # made world-readable by an older version
     return engine
 
 
@@ -595,9 +601,17 @@ def _account_pks_once(conn, platform: str, rows: pd.DataFrame, fallback: str | N
     return pd.Series(pks[codes], index=rows.index, dtype="int64")
 
 
+# reach_meta keys "rollup_pending:<import id>": imports whose rows no finished rollup refresh has
+# counted yet (written with the import, deleted by the refresh that covers it).
+ROLLUP_PENDING = "rollup_pending:"
+
+
 def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: str | None) -> WriteResult:
     """Write every parsed table of one file; the caller owns the transaction."""
     import_id = conn.execute(imports.insert().values(**import_row)).inserted_primary_key[0]
+    # In the import's own transaction: the rollups are not current until a refresh that covers
+    # this import has finished (dashboard/rollups.py), however the process ends after the commit.
+    conn.execute(meta_table.insert().values(key=f"{ROLLUP_PENDING}{import_id}", value=""))
     res = WriteResult(import_id, 0, 0, 0, 0, 0)
     problems = []
     for p in parsed_tables:

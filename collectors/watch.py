@@ -23,6 +23,17 @@ browser's placeholder while the real file downloads beside it), and a file while
 ``.crdownload`` of the same name is beside it. A settled file whose name is not an export file
 (``.pdf``, ``.docx``) goes to ``failed/`` with the reason, so the inbox empties and the user sees why.
 
+Only regular files are read, and only through their own name inside the inbox: a symbolic link
+(``passwd.csv -> /etc/passwd``, a link to an export kept elsewhere, a linked folder), a named pipe,
+a socket, a device, or a hard link to a file others may not read (a second name of a private file
+kept elsewhere) is claimed like any file and moved, itself, to ``failed/`` with the reason,
+without its target ever being opened (``files.read_regular``: ``O_NOFOLLOW``, and the type checked
+on the open descriptor). A file swapped for another between the look and the claim is put back
+(its inode changed), and ``processed/``, ``failed/`` and ``.claimed/`` must be real folders: files
+are never moved or written through a link to somewhere else, and a sidecar never follows a link
+planted at its name. Whoever can write into the inbox can make the watcher read only what they
+could have put there themselves.
+
 Everything that waits takes an injectable clock and sleep, so tests run without sleeping.
 """
 from __future__ import annotations
@@ -30,18 +41,26 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import stat
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from . import crash, files
+from .errors import ReachError
 from .pipeline import IMPORTABLE, FileResult
 
 PROCESSED, FAILED, CLAIMS = "processed", "failed", ".claimed"
 TEMPORARY_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".opdownload", ".tmp")
 DOWNLOAD_SIBLINGS = (".part", ".crdownload", ".download")  # Firefox, Chrome/Edge, Safari
 SYSTEM_FILES = {"thumbs.db", "desktop.ini"}
+# A file that was being imported each time a watcher died (killed, out of memory) is not tried a
+# third time: it goes to failed/ instead of back into the inbox, or a poison file would take every
+# restarted watcher down with it, for ever.
+MAX_DEATHS = 2
+DEATHS_FILE = "deaths.json"  # in .claimed/: how often each file was left behind by a dead watcher
 CLAIM_TIMEOUT_S = 3600.0  # a claim this old is abandoned even if its process seems alive (another host)
 
 ImportFile = Callable[[str, bytes, str], FileResult]  # (file name, bytes, name to show) -> result
@@ -79,6 +98,7 @@ class Watcher:
     stopping: bool = False
     _seen: dict[str, _Seen] = field(default_factory=dict)
     _stuck: dict[str, tuple[int, int]] = field(default_factory=dict)  # could not be claimed, as it looked then
+    _found: dict[str, os.stat_result] = field(default_factory=dict)  # lstat of each ready file, at the last look
     _token: str = field(default_factory=lambda: secrets.token_hex(4))
     _claims: int = 0
 
@@ -117,6 +137,7 @@ class Watcher:
 
     def poll(self) -> list[Outcome]:
         """One look at the inbox: recover abandoned claims, import every ready file, refresh."""
+        self.check_folders()
         self.recover_claims()
         outcomes: list[Outcome] = []
         try:
@@ -136,25 +157,46 @@ class Watcher:
 
     # --- which files ------------------------------------------------------------------------
 
+    def check_folders(self) -> None:
+        """processed/, failed/ and .claimed/ must be real folders in the inbox: a symbolic link there
+        would move the inbox's files (and error texts) to wherever it points, and a linked
+        .claimed/ would bring a foreign folder's files in as abandoned claims."""
+        for name in (PROCESSED, FAILED, CLAIMS):
+            path = self.inbox / name
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                continue
+            if not stat.S_ISDIR(st.st_mode):
+                raise ReachError(f"{path} is {files.kind(st.st_mode)}, not a folder: the watcher moves files "
+                                 f"only into real folders of the inbox; remove it (or rename it) and start again")
+
     def candidates(self) -> dict[str, os.stat_result]:
-        """Files in the inbox (subfolders too, but not processed/, failed/ or hidden ones) that are
-        not left alone by name, with their stat."""
+        """Names in the inbox (subfolders too, but not processed/, failed/ or hidden ones) that are
+        not left alone by name, with their lstat: regular files, and anything else (a symbolic
+        link, even to a folder; a FIFO; a device) that is to be refused."""
         found: dict[str, os.stat_result] = {}
-        for top, dirs, files in os.walk(self.inbox):
+        for top, dirs, names_here in os.walk(self.inbox):  # never descends into a linked folder
             here = Path(top)
             dirs[:] = sorted(d for d in dirs if not d.startswith(".")
                              and not (here == self.inbox and d in (PROCESSED, FAILED)))
-            names = set(files)
-            for name in sorted(files):
+            linked = []
+            for d in dirs:
+                try:
+                    if stat.S_ISLNK(os.lstat(here / d).st_mode):
+                        linked.append(d)
+                except OSError:
+                    linked.append(d)  # gone meanwhile: not walked
+            dirs[:] = [d for d in dirs if d not in linked]
+            names = set(names_here)
+            for name in sorted(names_here + linked):
                 if ignored(name) or any(name + s in names for s in DOWNLOAD_SIBLINGS):
                     continue
                 path = here / name
                 try:
-                    st = path.stat()
+                    st = os.lstat(path)
                 except OSError:
                     continue  # gone meanwhile
-                if not path.is_file():
-                    continue
                 found[path.relative_to(self.inbox).as_posix()] = st
         return found
 
@@ -176,8 +218,11 @@ class Watcher:
                 seen = self._seen[rel] = _Seen(sig, now)
             if self._stuck.get(rel) == sig:
                 continue  # said once already; tried again when the file changes
-            if st.st_size > 0 and now - seen.since >= self.settle:
+            if not stat.S_ISREG(st.st_mode):
+                out.append((st.st_mtime, rel))  # refused at once, unread: there is nothing to wait for
+            elif st.st_size > 0 and now - seen.since >= self.settle:
                 out.append((st.st_mtime, rel))
+        self._found = found
         return [rel for _, rel in sorted(out)]
 
     def waiting(self) -> list[tuple[str, str]]:
@@ -186,6 +231,8 @@ class Watcher:
         out = []
         for rel, st in self.candidates().items():
             seen = self._seen.get(rel)
+            if not stat.S_ISREG(st.st_mode):
+                continue  # refused at the next look, not waited for
             if st.st_size == 0:
                 out.append((rel, "empty (a download that has not finished?)"))
             elif seen is None or seen.signature != (st.st_size, st.st_mtime_ns):
@@ -217,18 +264,34 @@ class Watcher:
             return None
         self._seen.pop(rel, None)
         self._stuck.pop(rel, None)
+        looked = self._found.pop(rel, None)
+        try:
+            now = os.lstat(claimed)
+        except OSError:
+            now = None
+        if looked is not None and (now is None or _identity(now) != _identity(looked)):
+            # Not the file that was looked at: the name, or a folder on its way, was swapped (for a
+            # link to somewhere else) meanwhile. Put back what was taken, wherever it came from.
+            try:
+                os.rename(claimed, self.inbox / rel)
+            except OSError:
+                pass  # left claimed: refused or put back by a later look
+            _remove_tree(claim_dir)
+            self.out(f"skip    {rel}: it changed while it was being claimed; looked at again later")
+            return None
         try:
             result = self._import(rel, claimed)
         except BaseException:
             # Ctrl-C twice, or the process is being killed: the import rolled back, so the file
             # goes back where it was, for the next run.
             try:
-                _move_unique(claimed, self.inbox / rel)
+                _move_unique(claimed, self.inbox / rel, inbox=self.inbox)
                 _remove_tree(claim_dir)
             except OSError:
                 pass  # left claimed: the next watcher puts it back (recover_claims)
             raise
         try:
+            crash.point("move")  # imported, still claimed: a restart puts it back and finds it imported
             moved = self._file_away(rel, claimed, result)
         except OSError as e:
             # Imported (or not) all the same; the file stays claimed, and a watcher started later
@@ -242,11 +305,25 @@ class Watcher:
     def _import(self, rel: str, claimed: Path) -> FileResult:
         name = Path(rel).name
         suffix = Path(name).suffix.lower()
+        try:
+            st = os.lstat(claimed)
+        except OSError as e:
+            return FileResult(rel, "failed", message=f"{rel}: cannot read the file: {e.strerror or e}")
+        if not stat.S_ISREG(st.st_mode):
+            return FileResult(rel, "failed", message=_refusal(rel, files.kind(st.st_mode)))
+        if st.st_nlink > 1 and not st.st_mode & stat.S_IROTH:
+            # A hard link is a second name of a file kept elsewhere. Where the system lets anyone
+            # link any file they can reach (no protected_hardlinks, macOS), a private file linked
+            # into a shared inbox would be read with this process's rights: refused, unread.
+            return FileResult(rel, "failed", message=_refusal(
+                rel, "a hard link to a file kept elsewhere that only its owner may read"))
         if suffix not in IMPORTABLE:
             return FileResult(rel, "failed", message=f"{rel}: not an export file: {suffix or 'no extension'} is not "
                                                      f"one of {', '.join(IMPORTABLE)}")
         try:
-            data = claimed.read_bytes()
+            data = files.read_regular(claimed)
+        except files.NotRegularFile as e:  # swapped for a link or a FIFO after the look above
+            return FileResult(rel, "failed", message=_refusal(rel, e.what))
         except OSError as e:
             return FileResult(rel, "failed", message=f"{rel}: cannot read the file: {e.strerror or e}")
         try:
@@ -258,10 +335,13 @@ class Watcher:
     def _file_away(self, rel: str, claimed: Path, r: FileResult) -> Path | None:
         folder = FAILED if r.status == "failed" else PROCESSED
         sidecar = ".error.txt" if r.status == "failed" else (".rejected.txt" if r.problems else None)
+        key = _death_key(claimed, rel)
         try:
-            dest = _move_unique(claimed, self.inbox / folder / rel, sidecars=(".error.txt", ".rejected.txt"))
+            dest = _move_unique(claimed, self.inbox / folder / rel, sidecars=(".error.txt", ".rejected.txt"),
+                                inbox=self.inbox)
         except FileNotFoundError:
             return None  # an abandoned-claim recovery took it meanwhile; it will say so itself
+        self._deaths(forget=key)
         if sidecar == ".error.txt":
             _write_text(dest.with_name(dest.name + sidecar), _error_text(rel, r))
         elif sidecar == ".rejected.txt":
@@ -293,18 +373,20 @@ class Watcher:
     def recover_claims(self) -> list[str]:
         """Put files claimed by a watcher that is gone back into the inbox."""
         root = self.inbox / CLAIMS
-        if not root.is_dir():
+        if not _is_real_dir(root):
             return []
         back = []
         for d in sorted(root.iterdir()):
-            if not d.is_dir() or not self._abandoned(d):
+            if not _is_real_dir(d) or not self._abandoned(d):
                 continue
-            for top, _, files in os.walk(d):
-                for name in files:
+            for top, dirs, names in os.walk(d):  # a linked folder is listed, never entered
+                for name in names + [x for x in dirs if os.path.islink(Path(top) / x)]:
                     src = Path(top) / name
                     rel = src.relative_to(d)
+                    if self._died_on(src, rel.as_posix()):
+                        continue
                     try:
-                        dest = _move_unique(src, self.inbox / rel)
+                        dest = _move_unique(src, self.inbox / rel, inbox=self.inbox)
                     except FileNotFoundError:
                         continue  # another watcher recovered it first
                     back.append(dest.relative_to(self.inbox).as_posix())
@@ -312,6 +394,53 @@ class Watcher:
                              f"that stopped ({d.name}); back in the inbox")
             _remove_tree(d)
         return back
+
+    def _deaths(self, *, add: str | None = None, forget: str | None = None) -> int:
+        """The ledger of watcher deaths (``.claimed/deaths.json``): count one more for ``add``, or
+        drop ``forget`` once its file is filed away; the file is removed when it holds nothing."""
+        import json
+
+        ledger = self.inbox / CLAIMS / DEATHS_FILE
+        if add is None and not os.path.lexists(ledger):
+            return 0
+        try:
+            deaths = json.loads(ledger.read_text(encoding="utf-8")) if ledger.is_file() and not ledger.is_symlink() else {}
+        except (OSError, ValueError):
+            deaths = {}
+        if add is not None:
+            deaths[add] = deaths.get(add, 0) + 1
+        elif forget not in deaths:
+            return 0
+        else:
+            deaths.pop(forget)
+        deaths = dict(list(deaths.items())[-1000:])  # small: only recent deaths matter
+        try:
+            if deaths:
+                tmp = ledger.with_name(ledger.name + f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(deaths), encoding="utf-8")
+                os.replace(tmp, ledger)
+            else:
+                ledger.unlink()
+        except OSError:
+            pass
+        return deaths.get(add, 0) if add is not None else 0
+
+    def _died_on(self, src: Path, rel: str) -> bool:
+        """Count one more watcher death on this file (by name, size and modification time, which
+        a rename keeps); at MAX_DEATHS move it to failed/ with the reason, and say so."""
+        key = _death_key(src, rel)
+        if key is None:
+            return False
+        if self._deaths(add=key) < MAX_DEATHS:
+            return False
+        deaths = {key: MAX_DEATHS}
+        r = FileResult(rel, "failed", message=(
+            f"{rel}: a watcher stopped while importing this file {deaths[key]} times (killed, or out of "
+            f"memory?); it is not tried again. Import it by hand with `reach import` to see what happens"))
+        moved = self._file_away(rel, src, r)
+        if moved is not None:
+            self.out(self._line(r, moved))
+        return True
 
     def _abandoned(self, claim_dir: Path) -> bool:
         parts = claim_dir.name.split("~")
@@ -326,6 +455,14 @@ class Watcher:
         if len(parts) == 4 and parts[0] == self.host and parts[1].isdigit():
             return not _alive(int(parts[1]))
         return False
+
+
+def _death_key(path: Path, rel: str) -> str | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return f"{rel}|{st.st_size}|{st.st_mtime_ns}"
 
 
 def ignored(name: str) -> bool:
@@ -345,25 +482,28 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _move_unique(src: Path, dest: Path, sidecars: tuple[str, ...] = ()) -> Path:
+def _move_unique(src: Path, dest: Path, sidecars: tuple[str, ...] = (), *, inbox: Path | None = None) -> Path:
     """Move ``src`` to ``dest``, or to ``dest (1)``, ``dest (2)``... when the name is taken (with
     any of its ``sidecars``). Never overwrites, even when another watcher moves a file of the same
-    name at the same moment: a hard link fails when the name exists, a rename would not."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    name at the same moment: a hard link fails when the name exists, a rename would not. A
+    symbolic link is moved as the link itself (never a hard link to its target), and only into
+    real folders of the inbox (``files.real_dir``), never through a linked one."""
+    files.real_dir(dest.parent, under=inbox if inbox is not None and inbox in dest.parents else None)
     stem, suffix = dest.stem, dest.suffix
     for n in range(100000):
         cand = dest if n == 0 else dest.with_name(f"{stem} ({n}){suffix}")
-        if any(cand.with_name(cand.name + s).exists() for s in sidecars):
+        if any(os.path.lexists(cand.with_name(cand.name + s)) for s in sidecars):
             continue
         try:
-            os.link(src, cand)
+            os.link(src, cand, follow_symlinks=False)
         except FileExistsError:
             continue
         except FileNotFoundError:
             raise
-        except OSError:
-            # No hard links here (some network and FAT file systems): check, then rename.
-            if cand.exists():
+        except (OSError, NotImplementedError):
+            # No hard links here (some network and FAT file systems; a link's own link where the
+            # system cannot make one): check, then rename.
+            if os.path.lexists(cand):
                 continue
             os.rename(src, cand)
             return cand
@@ -374,7 +514,7 @@ def _move_unique(src: Path, dest: Path, sidecars: tuple[str, ...] = ()) -> Path:
 
 def _remove_tree(d: Path) -> None:
     """Remove a claim folder and its (empty) subfolders; leave anything still in it."""
-    for top, dirs, files in os.walk(d, topdown=False):
+    for top, dirs, _ in os.walk(d, topdown=False):
         for name in dirs:
             try:
                 os.rmdir(Path(top) / name)
@@ -387,7 +527,36 @@ def _remove_tree(d: Path) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
+    """A new sidecar, never written through a link planted at its name (which would create or
+    fill a file wherever it points); a taken name gets a number, like the files."""
+    text = files.printable(text, keep="\n")  # someone will `cat` it: no terminal escapes
+    stem, suffix = path.name[: -len(".txt")], ".txt"
+    for n in range(1000):
+        cand = path if n == 0 else path.with_name(f"{stem} ({n}){suffix}")
+        try:
+            files.create_new(cand, text)
+            return
+        except FileExistsError:
+            continue
+    raise OSError(f"no free name for {path}")
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int]:
+    """Which file this is: device and inode, and its type (a freed inode is reused at once, so a
+    link made right after the file was removed can have the file's inode number)."""
+    return st.st_dev, st.st_ino, stat.S_IFMT(st.st_mode)
+
+
+def _is_real_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _refusal(rel: str, what: str) -> str:
+    return (f"{rel}: refused without reading it: it is {what}, and the watcher imports only regular files "
+            "inside the inbox. Put the export file itself here (a copy, not a link).")
 
 
 def _error_text(rel: str, r: FileResult) -> str:

@@ -47,6 +47,8 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
     pages.restore_callbacks()
     app.layout = html.Div([dcc.Location(id="url", refresh="callback-nav"), dash.page_container])
     auth.install(app.server, auth_settings or auth.Settings.for_host("127.0.0.1"))
+    # CSP, framing, referrer and sniffing headers on every answer, the guard's redirects included.
+    auth.security_headers(app)
     downloads.install(app.server)
     return app
 

@@ -7,9 +7,12 @@ the request that carries it. ``install`` puts a ``before_request`` guard in fron
 the Flask server under Dash (pages, ``/_dash-*``, downloads, uploads, assets) except ``/login``, and
 adds the login and logout views. State that must agree across gunicorn workers is never kept in
 process memory: the session is a cookie signed with a secret from ``REACH_SECRET_KEY`` or a 0600 key
-file beside the users file, users are re-read when their file changes, and failed logins are
-counted in a file beside it. Callbacks call ``current_role()`` / ``require_editor()``. See
-docs/security.md for the threat model and the choices made.
+file beside the users file, users are re-read when their file changes, and login attempts (per
+address and per name) and each user's session generation (bumped at logout) live in files beside
+it. A session ends at a fixed time after the login, however busy it is. ``security_headers`` adds
+the Content-Security-Policy and framing, referrer and sniffing guards to every response.
+Callbacks call ``current_role()`` / ``require_editor()``. See docs/security.md for the threat
+model and the choices made.
 """
 from __future__ import annotations
 
@@ -17,11 +20,13 @@ import fcntl
 import hashlib
 import hmac
 import html
+import ipaddress
 import json
 import logging
 import os
 import re
 import secrets
+import threading
 import time
 import tomllib
 from dataclasses import dataclass
@@ -30,6 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from collectors import files
 from collectors.errors import ReachError
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,7 @@ ROLES = ("viewer", "editor")
 DEFAULT_USERS = Path("data/users.toml")
 KEY_FILE = "session-secret.key"
 FAILURES_FILE = "login-failures.json"
+GENERATIONS_FILE = "session-generations.json"
 # The only binds that count as "this machine, this user": every other address, 127.0.0.2 included,
 # needs users. One plain rule is easier to trust than the subtleties of which loopback or
 # container address other people can reach.
@@ -47,6 +54,21 @@ MIN_PASSWORD = 8
 SESSION_HOURS = 12
 FAIL_WINDOW_S = 15 * 60
 FAIL_DELAY_S = 0.5
+# Defaults of REACH_LOGIN_LIMIT (per address), REACH_LOGIN_NAME_LIMIT (per name) and
+# REACH_LOGIN_CONCURRENCY (password checks at once in one process; scrypt takes ~32 MB each).
+ADDRESS_LIMIT = 10
+# Higher than the address limit: anyone can spend a name's attempts, so a low one would let a
+# stranger lock a colleague out; 30 per window still caps a botnet at ~3,000 guesses a day.
+NAME_LIMIT = 30
+CHECKS_AT_ONCE = 2
+CHECK_QUEUE_S = 20
+# More names and addresses than this in one window is an attack from many addresses: new ones
+# are refused until the window passes, rather than letting the file (read on every attempt) grow.
+MAX_TRACKED = 20_000
+# Longer is no password anyone types; refusing it unhashed keeps a huge form field cheap.
+MAX_PASSWORD = 1024
+# A session issued "in the future" by more than this is forged or from a wrong clock.
+CLOCK_SKEW_S = 300
 # Paths whose callers are scripts or Dash's own fetches: a redirect to an HTML form is no use to
 # them, a 401 they can act on is.
 API_PREFIXES = ("/_dash-", "/_reload-hash", "/api", "/upload", "/download")
@@ -128,7 +150,7 @@ def _write_users(path: Path, users: dict[str, User]) -> None:
     for u in sorted(users.values(), key=lambda u: u.name):
         lines += [f"[{_toml_str(u.name)}]", f"role = {_toml_str(u.role)}",
                   f"password_hash = {_toml_str(u.password_hash)}", ""]
-    path.parent.mkdir(parents=True, exist_ok=True)
+    files.private_dir(path.parent, tighten=False)  # a folder made for the users file: owner only (0700)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -219,6 +241,7 @@ def host_needs_login(host: str) -> bool:
 def check_serve(host: str, users: Path | None = None) -> dict[str, User]:
     """Refuse a bind that others can reach when nobody could log in; the configured users otherwise."""
     configured = load_users(users)
+    check_login_settings()
     if host_needs_login(host) and not configured:
         raise ReachError(
             f"refusing to serve on {host} without a login: add a user first with "
@@ -280,41 +303,196 @@ def require_editor() -> None:
 
 # --- failed logins ----------------------------------------------------------------------------
 
-def _login_limit() -> int:
+class LoginStateError(ReachError):
+    """The files that hold login attempts or session generations cannot be used: logins and
+    sessions are refused (503) rather than let through unlimited."""
+
+
+def _env_int(var: str, default: int) -> int:
+    raw = os.environ.get(var)
+    if raw is None or raw.strip() == "":
+        return default
     try:
-        return max(1, int(os.environ.get("REACH_LOGIN_LIMIT", "10")))
+        value = int(raw)
     except ValueError:
-        return 10
+        raise ReachError(f"{var}={raw!r}: give a whole number (default {default})") from None
+    if value < 1:
+        raise ReachError(f"{var}={raw!r}: give at least 1 (default {default})")
+    return value
 
 
-def _failures(settings: Settings, ip: str, *, record: bool = False, reset: bool = False) -> int:
-    """Failed logins from `ip` in the last FAIL_WINDOW_S, counted in a locked JSON file beside the
-    users file so that all workers (and restarts) share the count. If the file cannot be written
-    the limit is off and only the delay on failure remains."""
+def _login_limit() -> int:
+    return _env_int("REACH_LOGIN_LIMIT", ADDRESS_LIMIT)
+
+
+def _name_limit() -> int:
+    return _env_int("REACH_LOGIN_NAME_LIMIT", NAME_LIMIT)
+
+
+def _session_seconds() -> float:
+    raw = os.environ.get("REACH_SESSION_HOURS")
+    if raw is None or raw.strip() == "":
+        return SESSION_HOURS * 3600.0
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = float("nan")
+    if not (0 < hours <= 24 * 30):
+        raise ReachError(f"REACH_SESSION_HOURS={raw!r}: give a number of hours above 0 and at most 720 "
+                         f"(default {SESSION_HOURS})")
+    return hours * 3600.0
+
+
+def check_login_settings() -> None:
+    """A mistyped REACH_LOGIN_* or REACH_SESSION_HOURS stops `reach serve` with its one-line error
+    before any worker starts, rather than failing each worker or each login."""
+    _login_limit(), _name_limit(), _env_int("REACH_LOGIN_CONCURRENCY", CHECKS_AT_ONCE), _session_seconds()
+
+
+def _address_key(ip: str) -> str:
+    """One key per client: an IPv6 client owns a whole /64, so it is counted as one."""
+    try:
+        a = ipaddress.ip_address(ip)
+    except ValueError:
+        return "ip:" + ip[:64]
+    if a.version == 6:
+        if a.ipv4_mapped:
+            return f"ip:{a.ipv4_mapped}"
+        return "ip:" + str(ipaddress.ip_network(f"{a}/64", strict=False))
+    return f"ip:{a}"
+
+
+def _name_key(name: str) -> str:
+    # Case-folded, so "Alice" and "alice" share one budget whatever the users file spells.
+    return "name:" + name.casefold()
+
+
+def _attempts(settings: Settings, change):
+    """Run ``change(data, now)`` on the attempts file under an exclusive lock: the read, the
+    decision and the write are one step for every worker and thread. ``data`` maps a key to the
+    times of its attempts in the last FAIL_WINDOW_S; ``change`` returns (result, changed)."""
     path = settings.users.parent / FAILURES_FILE
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
-        return 0
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as e:
+        raise LoginStateError(f"cannot record login attempts in {path}: {e.strerror}; logins are refused "
+                              "until the folder is writable by the server") from None
     with os.fdopen(fd, "r+", encoding="utf-8") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             data = json.loads(f.read() or "{}")
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = {}  # a torn write after a crash: the counts restart, the limit stays on
+        if not isinstance(data, dict):
             data = {}
         now = time.time()
-        data = {k: [t for t in v if now - t < FAIL_WINDOW_S] for k, v in data.items() if isinstance(v, list)}
-        if reset:
-            data.pop(ip, None)
-        if record:
-            data.setdefault(ip, []).append(now)
-        data = {k: v for k, v in data.items() if v}
-        if record or reset:
+        old = len(data)
+        data = {k: kept for k, v in data.items() if isinstance(v, list)
+                and (kept := [t for t in v if isinstance(t, (int, float)) and 0 <= now - t < FAIL_WINDOW_S])}
+        result, changed = change(data, now)
+        if changed or len(data) != old:
             f.seek(0)
             f.truncate()
-            json.dump(data, f)
-        return len(data.get(ip, []))
+            json.dump(data, f, separators=(",", ":"))
+        return result
+
+
+def _reserve(settings: Settings, limits: dict[str, int]) -> tuple[str | None, float]:
+    """Count one attempt against every key in ``limits`` (key -> limit) unless one of them is at
+    its limit, in one locked step. The attempt counts as a failure from the start; a login that
+    succeeds gives its own attempt back (``_release``). Returns (the key at its limit or None,
+    the attempt's time)."""
+    def change(data, now):
+        for key, limit in limits.items():
+            if len(data.get(key, ())) >= limit:
+                return (key, now), False
+        if sum(key not in data for key in limits) + len(data) > MAX_TRACKED:
+            return ("tracked", now), False
+        for key in limits:
+            data.setdefault(key, []).append(now)
+        return (None, now), True
+
+    return _attempts(settings, change)
+
+
+def _release(settings: Settings, keys, stamp: float) -> None:
+    """Give back one reserved attempt (the login succeeded, or no password was checked). Only that
+    attempt: earlier failures of the address stay counted, so an attacker's own good logins do
+    not wipe the count of their guesses at someone else's."""
+    def change(data, _now):
+        for key in keys:
+            times = data.get(key, [])
+            if stamp in times:
+                times.remove(stamp)
+            if not times:
+                data.pop(key, None)
+        return None, True
+
+    _attempts(settings, change)
+
+
+# --- session generations: logout ---------------------------------------------------------------
+
+@lru_cache(maxsize=8)
+def _parse_generations(path: str, _stamp: tuple) -> dict[str, str]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise LoginStateError(f"{path} is damaged ({e}); delete it to log everyone out") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise LoginStateError(f"{path} is damaged (expected name -> generation); delete it to log everyone out")
+    return data
+
+
+def _generations(settings: Settings) -> dict[str, str]:
+    """Each user's current session generation: a random token, replaced at logout. A session
+    holds the token of its login and is valid only while it is still the user's; a user with no
+    token (the file deleted or damaged and rewritten) has no valid session, so losing the file
+    logs people out and never revives a logged-out session. Read on every request, so cached on
+    the file's identity: a stat per request, a parse per change."""
+    path = settings.users.parent / GENERATIONS_FILE
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise LoginStateError(f"cannot read {path}: {e.strerror}") from None
+    try:
+        return _parse_generations(str(path), (st.st_ino, st.st_size, st.st_mtime_ns))
+    except OSError as e:
+        raise LoginStateError(f"cannot read {path}: {e.strerror}") from None
+
+
+def _generation(settings: Settings, name: str, *, new: bool) -> str:
+    """`name`'s generation, made when there is none; ``new`` replaces it (logout): every session of
+    that user, in every browser and every worker, ends on its next request. The file is replaced
+    whole (readers see the old or the new one) under a lock file, so two logins or logouts at once
+    both count."""
+    folder = settings.users.parent
+    path = folder / GENERATIONS_FILE
+    if not new:
+        current = _generations(settings).get(name)
+        if current:
+            return current
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = os.open(folder / f".{GENERATIONS_FILE}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            gens = dict(_generations(settings))
+        except LoginStateError:
+            gens = {}  # damaged: rewritten whole, which ends everyone's sessions (the safe side)
+        if new or not gens.get(name):
+            gens[name] = secrets.token_urlsafe(12)
+            tmp = folder / f".{GENERATIONS_FILE}.{secrets.token_hex(4)}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(gens, f)
+            os.replace(tmp, path)
+        return gens[name]
+    finally:
+        os.close(lock)
 
 
 @lru_cache(maxsize=1)
@@ -325,9 +503,12 @@ def _dummy_hash() -> str:
 
 
 def _verify(users: dict[str, User], name: str, password: str) -> User | None:
-    from werkzeug.security import check_password_hash
+    from werkzeug import security
 
     u = users.get(name)
+    if len(password) > MAX_PASSWORD:
+        return None
+    check_password_hash = security.check_password_hash
     # An unknown name costs the same hash check as a known one, so timing does not tell them apart.
     ok = check_password_hash(u.password_hash if u else _dummy_hash(), password)
     return u if ok and u else None
@@ -382,13 +563,20 @@ def install(server, settings: Settings) -> None:
     from flask import g, jsonify, make_response, redirect, request, session
 
     server.secret_key = secret_key(settings.users)
+    lifetime = _session_seconds()
+    check_login_settings()  # gunicorn started by hand: the worker stops here, not at a login
+    checks = threading.BoundedSemaphore(_env_int("REACH_LOGIN_CONCURRENCY", CHECKS_AT_ONCE))
     server.config.update(
         SESSION_COOKIE_NAME="reach_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         # Only behind an HTTPS proxy: a Secure cookie is never sent back over plain http.
         SESSION_COOKIE_SECURE=os.environ.get("REACH_COOKIE_SECURE") == "1",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=lifetime),
+        # The cookie keeps the expiry of its login. Re-signing on every request used to push the
+        # signature's age (Flask's only check) forward for ever; the issue time in the session,
+        # checked below, is what ends it now, and this keeps the browser's expiry honest too.
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
 
     def html_response(body: str, status: int = 200):
@@ -396,14 +584,39 @@ def install(server, settings: Settings) -> None:
         resp.headers["Content-Type"] = "text/html; charset=utf-8"
         resp.headers["Cache-Control"] = "no-store"
         resp.headers["X-Frame-Options"] = "DENY"
+        # Stricter than the pages' policy: the form needs no script at all.
         resp.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; "
-                                                   "form-action 'self'; frame-ancestors 'none'")
+                                                   "form-action 'self'; frame-ancestors 'none'; "
+                                                   "object-src 'none'; base-uri 'none'")
         return resp
 
     def csrf_token() -> str:
-        if "csrf" not in session:
+        if not (isinstance(session.get("csrf"), str) and len(session["csrf"]) >= 16):
             session["csrf"] = secrets.token_urlsafe(24)
         return session["csrf"]
+
+    def state_broken(e: LoginStateError):
+        log.error("%s", e)
+        return jsonify(error="the server cannot check sessions; see the server log"), 503
+
+    def session_user(users: dict[str, User]) -> User | None:
+        """The session's user while it is valid: the user still exists with the same password,
+        it was issued less than `lifetime` ago (whatever happened since), and that user has not
+        logged out since (the generation)."""
+        u = users.get(session.get("user") or "")
+        if u is None:
+            return None
+        pw, iat, gen = session.get("pw"), session.get("iat"), session.get("gen")
+        if not (isinstance(pw, str) and hmac.compare_digest(pw.encode(), _fingerprint(u.password_hash).encode())):
+            return None
+        now = time.time()
+        if not (isinstance(iat, (int, float)) and not isinstance(iat, bool)
+                and now - lifetime < iat <= now + CLOCK_SKEW_S):
+            return None
+        current = _generations(settings).get(u.name)
+        if not (isinstance(gen, str) and current and hmac.compare_digest(gen.encode(), current.encode())):
+            return None
+        return u
 
     def guard():
         path = re.sub("/{2,}", "/", request.path)
@@ -418,8 +631,13 @@ def install(server, settings: Settings) -> None:
         if not users and settings.anonymous:
             g.reach_user, g.reach_role = None, "editor"
             return None
-        u = users.get(session.get("user") or "")
-        if u is None or not hmac.compare_digest(session.get("pw", ""), _fingerprint(u.password_hash)):
+        try:
+            u = session_user(users)
+        except LoginStateError as e:
+            return state_broken(e)
+        if u is None:
+            if session.get("user"):
+                session.clear()  # ended: the browser drops the cookie with the next answer
             if path == "/logout":
                 return redirect("/login")
             if request.method in ("GET", "HEAD") and not _under(path, API_PREFIXES):
@@ -447,34 +665,134 @@ def install(server, settings: Settings) -> None:
             return html_response(_login_page(csrf=csrf_token(), next_=next_, note=users_note))
         name = request.form.get("name", "")[:64]
         sent = request.form.get("csrf_token", "")
-        if not hmac.compare_digest(sent, session.get("csrf", "")):
+        expected = session.get("csrf")
+        # Both sides non-empty and equal: compare_digest("", "") is true, so a bare POST with no
+        # cookie and no token would otherwise pass. Bytes, because compare_digest refuses
+        # non-ASCII str with a TypeError (a 500) instead of saying "not equal".
+        if not (isinstance(expected, str) and expected and sent
+                and hmac.compare_digest(sent.encode(), expected.encode())):
             return html_response(_login_page(csrf=csrf_token(), next_=next_, name=name,
                                               message="The form expired; please log in again."), 400)
         ip = request.remote_addr or "?"
-        if _failures(settings, ip) >= _login_limit():
+        keys = {_address_key(ip): _login_limit(), _name_key(name): _name_limit()}
+        try:
+            shut, stamp = _reserve(settings, keys)
+        except LoginStateError as e:
+            log.error("%s", e)
             return html_response(_login_page(csrf=csrf_token(), next_=next_, name=name,
-                                              message="Too many failed logins from your address; "
-                                                      "try again in a few minutes."), 429)
-        u = _verify(users, name, request.form.get("password", ""))
+                                              message="Logins are paused: the server cannot record them. "
+                                                      "Its log says why."), 503)
+        if shut is not None:
+            if shut.startswith("ip:"):
+                log.warning("login refused: %s reached REACH_LOGIN_LIMIT=%d failures in %d minutes",
+                            ip, _login_limit(), FAIL_WINDOW_S // 60)
+                message = "Too many failed logins from your address; try again in a few minutes."
+            elif shut.startswith("name:"):
+                log.warning("login refused: the name %r reached REACH_LOGIN_NAME_LIMIT=%d failures in %d "
+                            "minutes (from %s)", name, _name_limit(), FAIL_WINDOW_S // 60, ip)
+                message = "Too many failed logins for this name; try again in a few minutes."
+            else:
+                log.warning("login refused: more than %d addresses and names tried in %d minutes",
+                            MAX_TRACKED, FAIL_WINDOW_S // 60)
+                message = "Too many failed logins; try again in a few minutes."
+            return html_response(_login_page(csrf=csrf_token(), next_=next_, name=name, message=message), 429)
+        # At most REACH_LOGIN_CONCURRENCY scrypt checks at once in this process, whatever the
+        # number of threads: each takes ~32 MB, and addresses and names are cheap to vary.
+        if not checks.acquire(timeout=CHECK_QUEUE_S):
+            _release(settings, keys, stamp)
+            log.warning("login refused: %d password checks already running (REACH_LOGIN_CONCURRENCY)",
+                        _env_int("REACH_LOGIN_CONCURRENCY", CHECKS_AT_ONCE))
+            return html_response(_login_page(csrf=csrf_token(), next_=next_, name=name,
+                                              message="The server is busy; please try again."), 503)
+        try:
+            u = _verify(users, name, request.form.get("password", ""))
+        finally:
+            checks.release()
         if u is None:
-            _failures(settings, ip, record=True)
             time.sleep(FAIL_DELAY_S)
             log.warning("failed login from %s", ip)
             # Same words for an unknown name and a wrong password: the page never says which.
             return html_response(_login_page(csrf=csrf_token(), next_=next_, name=name,
                                               message="Wrong name or password."), 401)
-        _failures(settings, ip, reset=True)
+        try:
+            _release(settings, keys, stamp)
+            gen = _generation(settings, u.name, new=False)
+        except (LoginStateError, OSError) as e:
+            log.error("%s", e)
+            return html_response(_login_page(csrf=csrf_token(), next_=next_, name=name,
+                                              message="Logins are paused: the server cannot record them. "
+                                                      "Its log says why."), 503)
         session.clear()
         session.permanent = True
-        session.update(user=u.name, pw=_fingerprint(u.password_hash), csrf=secrets.token_urlsafe(24))
+        session.update(user=u.name, pw=_fingerprint(u.password_hash), iat=time.time(), gen=gen,
+                       csrf=secrets.token_urlsafe(24))
         log.info("%s logged in from %s", u.name, ip)
         return redirect(next_)
 
     def logout():
+        # The guard let this through, so the session is valid and g.reach_user is its user (None
+        # for the anonymous local user, who has no session to end).
+        name = g.get("reach_user")
+        if name:
+            try:
+                _generation(settings, name, new=True)
+            except OSError as e:
+                log.error("logout of %s could not be recorded in %s: %s", name,
+                          settings.users.parent / GENERATIONS_FILE, e.strerror)
+                return jsonify(error="the logout could not be recorded; see the server log"), 503
+            log.info("%s logged out: every session of theirs has ended", name)
         session.clear()
         return redirect("/login")
 
     server.add_url_rule("/login", "reach_login", login, methods=["GET", "POST"])
     # GET as well as POST so a plain link in the Dash layout works; a forged logout only logs
-    # someone out, which SameSite=Lax does not prevent and is not worth a form.
+    # someone out (everywhere: logout ends all of a user's sessions), which SameSite=Lax does not
+    # prevent and is not worth a form.
     server.add_url_rule("/logout", "reach_logout", logout, methods=["GET", "POST"])
+
+
+# --- response headers ---------------------------------------------------------------------------
+
+def content_security_policy(script_hashes=()) -> str:
+    """The policy of the dashboard's pages: everything from this server only. Dash's one inline
+    script (the renderer's start) is allowed by its hash, no other inline or eval'd script runs,
+    so markup that slipped into a page could not run code. Styles may be inline: React and
+    plotly.js set style attributes and insert <style> elements, and styles run no code. The
+    Weekly report is an iframe's srcdoc, which inherits this policy: its inline <style> and SVG
+    fit it, and it has no scripts."""
+    return "; ".join([
+        "default-src 'self'",
+        " ".join(["script-src", "'self'", *script_hashes]),
+        "style-src 'self' 'unsafe-inline'",
+        # plotly's modebar "download plot as png" and Dash's uploads preview use data:/blob: URLs.
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "frame-src 'self'",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+def security_headers(app) -> None:
+    """Every response of the Flask server under the Dash ``app`` gets the browser's guards: the
+    CSP (its script hashes read from Dash at each answer, so a clientside callback added later is
+    allowed too), no framing by any site (the app frames nothing but its own srcdoc report),
+    no referrer to other sites (exported post URLs are links) and no content sniffing. A response
+    that set its own CSP (the login page's stricter one) keeps it."""
+    server = getattr(app, "server", app)
+    hashes = getattr(app, "csp_hashes", lambda: [])
+
+    def add_headers(resp):
+        h = resp.headers
+        if "Content-Security-Policy" not in h:
+            h["Content-Security-Policy"] = content_security_policy(hashes())
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        return resp
+
+    server.after_request(add_headers)

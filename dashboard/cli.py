@@ -7,6 +7,7 @@ a terminal and plain lines when piped.
 from __future__ import annotations
 
 import argparse
+import builtins
 import os
 import sys
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from pathlib import Path
 from collectors import store
 from collectors.archive import Archive
 from collectors.errors import ReachError
+from collectors.files import printable
 
 DATE_ORDERS = ("dmy", "mdy", "ymd")
 EPILOG = "The database is data/reach.db unless --db or REACH_DB says otherwise (any SQLAlchemy URL)."
@@ -194,6 +196,17 @@ def build_parser() -> argparse.ArgumentParser:
     u.set_defaults(func=cmd_users_list)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 
+    p = sub.add_parser("doctor", help="check the database against the archive, and the rollups against the engine",
+                       description="Check that every import has its archived bytes and manifest line, that every "
+                                   "archived file in the manifest is in the database, and that the stored daily "
+                                   "rollups equal what the metrics engine computes. One line per check; exit "
+                                   "status 1 if a problem is left. --repair fixes what it finds: missing manifest "
+                                   "lines are written back from the database, archived files the database lacks "
+                                   "are imported, stale rollups are recomputed.")
+    p.add_argument("--repair", action="store_true", help="fix what is found")
+    _db_args(p)
+    p.set_defaults(func=cmd_doctor)
+
     p = sub.add_parser("status", help="what the database holds, per platform",
                        description="Counts of accounts, posts, snapshots and days per platform, and recent imports.")
     _db_args(p)
@@ -223,18 +236,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --- helpers ----------------------------------------------------------------------------------
 
+def print(*values, sep: str = " ", end: str = "\n", file=None, flush: bool = False) -> None:  # noqa: A001
+    """Every line this command shows passes here. What it shows comes from data (file names, post
+    titles, account names, messages quoting a file's header, an API's error text), and a file or
+    a post can carry terminal escape sequences: a forged prompt, a rewritten window title, a
+    clipboard write (OSC 52). They and all control characters but newline and tab are removed."""
+    builtins.print(printable(sep.join(str(v) for v in values)), end=end, file=file, flush=flush)
+
+
+class _Shown:
+    """A text stream that removes terminal controls from what is written to it (for the
+    collectors' own printing)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(printable(text))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 class Progress:
     """A one-line counter on a terminal; nothing extra when the output is a pipe or a file."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr  # the stream of now, not of when this module was imported
+        self.tty = self.stream.isatty()
 
     def __call__(self, i: int, n: int, label: str) -> None:
         if self.tty:
             width = 30
             done = int(width * i / max(n, 1))
-            self.stream.write(f"\r[{'#' * done}{'.' * (width - done)}] {i}/{n} {label[:40]:<40}")
+            self.stream.write(f"\r[{'#' * done}{'.' * (width - done)}] {i}/{n} {printable(label, keep='')[:40]:<40}")
             self.stream.flush()
             if i == n:
                 self.stream.write("\r" + " " * (width + 50) + "\r")
@@ -249,7 +284,13 @@ def _engine(args, create=True):
 
 
 def _archive(engine, args) -> Archive:
-    return Archive(store.archive_dir(engine, args.archive))
+    from collectors.pipeline import reconcile_manifest
+
+    archive = Archive(store.archive_dir(engine, args.archive))
+    # A process killed between an import's commit and its manifest line left the line out: write
+    # it back before anything reads or appends to the manifest (collectors/archive.py).
+    reconcile_manifest(engine, archive)
+    return archive
 
 
 def _print_results(results, show_rejects: int) -> int:
@@ -276,9 +317,11 @@ def _refresh_rollups(engine, results) -> None:
     from . import config, rollups
 
     ids = [r.import_id for r in results if r.status == "imported"]
-    if not ids:
-        return
     try:
+        # Nothing imported now, but an earlier refresh may have been cut short (a kill after
+        # "ok"): its imports are still pending, and this run finishes their refresh.
+        if not ids and not rollups.pending(engine):
+            return
         campaign = config.load()
         rollups.refresh(engine, campaign, rollups.accounts_of_imports(engine, ids))
     except (ReachError, sa.exc.DBAPIError) as e:
@@ -387,7 +430,7 @@ def cmd_mapping_suggest(args) -> int:
     others = [x.source for x in tables if x is not t]
     if others:
         note += f"# The file has other tables too ({', '.join(others[:5])}): --table N picks one.\n"
-    sys.stdout.write(note + proposal.to_toml(t, found, file_hint=f'"{path}"'))
+    sys.stdout.write(printable(note + proposal.to_toml(t, found, file_hint=f'"{path}"')))
     return 0
 
 
@@ -595,6 +638,9 @@ def _watcher(args, inbox: Path, engine, *, settle: float, poll: float, account=N
     def say(line):
         print(line, flush=True)
 
+    # A watcher killed after an import's commit put the file back, and finds it imported now:
+    # no import of this run refreshes that import's rollups, so finish the pending refresh first.
+    _refresh_rollups(engine, [])
     return Watcher(inbox, lambda name, data, shown: imp.import_bytes(name, data, display=shown),
                    settle=settle, poll_every=poll, after=lambda results: _refresh_rollups(engine, results), out=say)
 
@@ -739,7 +785,16 @@ def cmd_collect(args) -> int:
         print(f"warning: {w}", file=sys.stderr)
     runner = Runner(engine, archive, creds, base_urls=base_urls_from_env(), since=since, tz=campaign.timezone,
                     explicit=bool(args.platform))
-    return run_loop(runner, names, every, refresh=lambda files: _refresh_rollups(engine, files))
+    return run_loop(runner, names, every, refresh=lambda files: _refresh_rollups(engine, files),
+                    out=_Shown(sys.stdout), err=_Shown(sys.stderr))
+
+
+def cmd_doctor(args) -> int:
+    from . import config, doctor
+
+    engine = _engine(args, create=False)
+    archive = Archive(store.archive_dir(engine, args.archive))  # not _archive: report before repairing
+    return 1 if doctor.run(engine, archive, config.load(), repair=args.repair) else 0
 
 
 def cmd_status(args) -> int:

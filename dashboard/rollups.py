@@ -4,7 +4,13 @@ The metrics engine (dashboard/metrics.py) is the definition; this module stores 
 for each account and day in ``daily_rollup`` and answers grouped, filtered queries from there with
 SQL. After an import only the accounts the import touched are recomputed. The rollup remembers the
 campaign settings it was computed with (timezone, start, first-snapshot rule, definition changes);
-when they change, the next query recomputes everything. ``tests/test_rollups.py`` checks that a
+when they change, the next query recomputes everything.
+
+Crash consistency: every import marks itself pending (``rollup_pending:<id>`` in ``reach_meta``)
+in its own transaction, and only a finished refresh that covered it removes the mark, in the
+transaction that stores the rows. So a process killed (or interrupted) after an import's commit
+and before its refresh leaves rollups that say they are stale, and the next query or import
+recomputes the accounts of the pending imports. ``tests/test_rollups.py`` checks that a
 query equals the engine's ``aggregate`` for the same grouping and filters.
 """
 from __future__ import annotations
@@ -15,7 +21,7 @@ import json
 import pandas as pd
 import sqlalchemy as sa
 
-from collectors import store
+from collectors import crash, store
 
 from . import metrics, queries
 from .config import EMV_FORMULA_VERSION, Campaign
@@ -35,9 +41,22 @@ def _state(conn) -> str | None:
     return conn.execute(sa.select(store.meta_table.c.value).where(store.meta_table.c.key == STATE_KEY)).scalar()
 
 
-def is_current(engine: sa.Engine, campaign: Campaign) -> bool:
+def _pending(conn) -> list[int]:
+    """The imports no finished refresh has counted yet."""
+    m = store.meta_table
+    keys = conn.execute(sa.select(m.c.key).where(m.c.key.like(store.ROLLUP_PENDING + "%"))).scalars().all()
+    return sorted(int(k[len(store.ROLLUP_PENDING):]) for k in keys)
+
+
+def pending(engine: sa.Engine) -> list[int]:
     with engine.connect() as conn:
-        return _state(conn) == fingerprint(campaign)
+        return _pending(conn)
+
+
+def is_current(engine: sa.Engine, campaign: Campaign) -> bool:
+    """Computed with these settings, and every import counted."""
+    with engine.connect() as conn:
+        return _state(conn) == fingerprint(campaign) and not _pending(conn)
 
 
 def invalidate(engine: sa.Engine) -> None:
@@ -52,42 +71,64 @@ def accounts_of_imports(engine: sa.Engine, import_ids) -> list[int]:
     ids = [i for i in import_ids if i is not None]
     if not ids:
         return []
+    with engine.connect() as conn:
+        return _accounts_of(conn, ids)
+
+
+def _accounts_of(conn, ids: list[int]) -> list[int]:
+    if not ids:
+        return []
     p, s, d, ad = store.posts, store.post_snapshots, store.post_days, store.account_days
     q = sa.union(
         sa.select(p.c.account_pk).join(s, s.c.post_pk == p.c.id).where(s.c.import_id.in_(ids)),
         sa.select(p.c.account_pk).join(d, d.c.post_pk == p.c.id).where(d.c.import_id.in_(ids)),
         sa.select(ad.c.account_pk).where(ad.c.import_id.in_(ids)),
     )
-    with engine.connect() as conn:
-        return sorted(conn.execute(q).scalars().all())
+    return sorted(conn.execute(q).scalars().all())
 
 
 def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None = None) -> int:
     """Recompute the rollup rows of these accounts (all accounts when None, or when the stored
-    rows were computed with other campaign settings). Returns the rows written.
+    rows were computed with other campaign settings). Returns the rows written. The accounts of
+    every pending import (one whose refresh a crash cut short) are recomputed too, so
+    ``refresh(engine, campaign, [])`` brings the rollups current at the least cost.
 
     Safe while other processes import and refresh: the rows are written under the store's write
     lock (store.write_transaction), so two refreshes never interleave their delete and insert, and
     if any import committed after the rows were computed they are computed again under the lock,
     where no import can commit. A refresh therefore never stores totals older than the data."""
-    if account_pks is not None and not is_current(engine, campaign):
-        account_pks = None
-    if account_pks == []:
+    fp = fingerprint(campaign)
+    given = None if account_pks is None else list(account_pks)
+
+    def plan(conn):
+        """What to recompute, from what the database says now: None = every account."""
+        waiting = _pending(conn)
+        if given is None or _state(conn) != fp:
+            return None, waiting, (_imports_mark(conn), waiting, _state(conn))
+        return sorted(set(given) | set(_accounts_of(conn, waiting))), waiting, (_imports_mark(conn), waiting, _state(conn))
+
+    with engine.connect() as conn:
+        accounts, waiting, seen = plan(conn)
+    if accounts == [] and not waiting:
         return 0
-    seen = _imports_mark(engine)
-    rows = _compute(engine, campaign, account_pks)  # outside the lock: imports go on meanwhile
-    r = store.daily_rollup
+    rows = _compute(engine, campaign, accounts) if accounts != [] else []  # outside the lock: imports go on meanwhile
+    crash.point("refresh")
+    r, m = store.daily_rollup, store.meta_table
     with store.write_transaction(engine) as conn:
-        if _imports_mark(conn) != seen:
-            rows = _compute(engine, campaign, account_pks)
-        if account_pks is None:
+        again = plan(conn)
+        if again[2] != seen:  # an import or another refresh committed meanwhile: recompute
+            accounts, waiting, _ = again
+            rows = _compute(engine, campaign, accounts) if accounts != [] else []
+        if accounts is None:
             conn.execute(r.delete())
-        elif account_pks:
-            conn.execute(r.delete().where(r.c.account_pk.in_(account_pks)))
+        elif accounts:
+            conn.execute(r.delete().where(r.c.account_pk.in_(accounts)))
         if len(rows):
             conn.execute(r.insert(), rows)
-        conn.execute(store.meta_table.delete().where(store.meta_table.c.key == STATE_KEY))
-        conn.execute(store.meta_table.insert().values(key=STATE_KEY, value=fingerprint(campaign)))
+        if waiting:
+            conn.execute(m.delete().where(m.c.key.in_([f"{store.ROLLUP_PENDING}{i}" for i in waiting])))
+        conn.execute(m.delete().where(m.c.key == STATE_KEY))
+        conn.execute(m.insert().values(key=STATE_KEY, value=fp))
     return len(rows)
 
 
@@ -143,7 +184,7 @@ def query(engine: sa.Engine, campaign: Campaign, by=("platform",), sel: metrics.
     if bad:
         raise ValueError(f"rollups cannot group by {bad}")
     if refresh_if_stale and not is_current(engine, campaign):
-        refresh(engine, campaign)
+        refresh(engine, campaign, [])  # the pending imports' accounts, or all when the settings changed
     r, a, i = store.daily_rollup, store.accounts, store.influencers
     label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
     influencer = sa.func.coalesce(i.c.name, label + " (unassigned)")

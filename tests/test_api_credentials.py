@@ -103,3 +103,22 @@ def test_a_missing_or_broken_file_is_a_clear_error_that_quotes_no_secret(tmp_pat
     with pytest.raises(CredentialsError) as e:
         load(str(broken), env={})
     assert "not valid TOML" in str(e.value) and "line 2" in str(e.value) and "EAA-secret-broken" not in str(e.value)
+
+
+def test_every_value_under_a_secret_s_name_is_given_to_the_redactor_however_deep(tmp_path):
+    path = _write(tmp_path / "s" / "c.toml", FILE + """
+[bilibili.cookies]
+sessdata = "sess-from-file-5555555555"
+bili_jct = "jct-from-file-6666666666"
+[future]
+app_secret = "app-secret-7777777777"
+api_keys = ["key-one-8888888888", "key-two-9999999999"]
+[future.accounts.main]
+password = "password-0000000000"
+client_id = "public-client-id"
+""")
+    c = load(str(path), env={})
+    assert set(c.secrets()) >= {"sess-from-file-5555555555", "jct-from-file-6666666666", "app-secret-7777777777",
+                                "key-one-8888888888", "key-two-9999999999", "password-0000000000",
+                                "EAA-page-from-file-4444444444", "act.from-file-3333333333"}
+    assert "public-client-id" not in c.secrets() and "BV1GJ411x7h7" not in c.secrets()

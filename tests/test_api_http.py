@@ -176,3 +176,151 @@ def test_retry_after_reads_seconds_dates_and_resets():
     assert retry_after({"x-rate-limit-reset": "1060"}, 1000.0) == 60.0
     assert retry_after({"x-rate-limit-reset": "900"}, 1000.0) == 0.0
     assert retry_after({}, 0) is None
+
+
+# --- every encoding of a secret, and any part of it ----------------------------------------------
+
+def _echoes(secret: str) -> dict[str, str]:
+    """The forms an API error has been seen (or could be expected) to echo a token in."""
+    import base64
+    import json
+    from urllib.parse import quote, quote_plus
+
+    return {
+        "raw": secret,
+        "url-encoded": quote(secret, safe=""),
+        "url-encoded, lower-case hex": quote(secret, safe="").replace("%2F", "%2f").replace("%2B", "%2b"),
+        "form-encoded": quote_plus(secret),
+        "twice url-encoded": quote(quote(secret, safe=""), safe=""),
+        "json-escaped": json.dumps(secret)[1:-1].replace("/", "\\/"),
+        "base64": base64.b64encode(secret.encode()).decode(),
+        "base64 url-safe, unpadded": base64.urlsafe_b64encode(secret.encode()).decode().rstrip("="),
+        "inside basic auth": base64.b64encode(b"app-id:" + secret.encode()).decode(),
+        "inside basic auth, other offset": base64.b64encode(b"app-id-2:" + secret.encode()).decode(),
+        "hex": secret.encode().hex(),
+        "prefix": secret[:8] + "...",
+        "suffix": "..." + secret[-9:],
+        "middle": secret[5:14],
+        "cut by a line break": secret[:12] + "\n" + secret[12:],
+        "upper-cased": secret.upper(),
+    }
+
+
+# A token with the characters that change under each encoding (/ + =), as some tokens have them.
+ODD_SECRET = "ya29/a0Af+Hx9QzK=Lm3nOpQr7StUv"
+
+
+def test_a_secret_echoed_in_any_encoding_or_in_part_never_leaves_the_client(api_server, caplog):
+    caplog.set_level(logging.DEBUG)
+    for how, echoed in _echoes(ODD_SECRET).items():
+        api_server.route("GET", "/v1/echo", reply(400, {"error": {"message": f"bad token {echoed} in request",
+                                                                  "code": 190}}))
+        c = Client("testapi", requests.Session(), api_server.url("/v1"), redact=Redactor([ODD_SECRET]),
+                   sleep=Sleeper(), random=lambda: 0.5)
+        guard_logs(c.redact)
+        with pytest.raises(ApiError) as e:
+            c.get("echo")
+        said = str(e.value)
+        assert "bad token" in said and "in request" in said, how
+        for part in (ODD_SECRET[i:i + 8] for i in range(len(ODD_SECRET) - 7)):
+            assert part not in said, (how, said)
+        assert echoed.strip(".") not in said, (how, said)
+
+
+def test_the_redactor_removes_encodings_and_parts_and_keeps_ordinary_words():
+    r = Redactor([SECRET])
+    for how, echoed in _echoes(SECRET).items():
+        assert r(f"<{echoed}>").count("***") >= 1 and echoed.strip(".") not in r(f"<{echoed}>"), how
+    assert r('{"access_token": "another-one-1234"}') == '{"access_token": "***"}'
+    assert r("access_token%3Dsomething-else") == "access_token%3D***"
+    assert r("Authorization: Basic YXBwOnNlY3JldA==") == "Authorization: Basic ***"
+    # Seven characters in a row of a secret are not a secret; the words around a secret stay.
+    assert r("EAAB-se is fine; the token was refused") == "EAAB-se is fine; the token was refused"
+    assert r("error 190: EAAB-secret-tok... expired") == "error 190: ***... expired"
+
+
+def test_an_echoed_token_is_kept_out_of_the_import_failures_and_the_run_result(tmp_path, api_server):
+    import base64
+    from urllib.parse import quote
+
+    import sqlalchemy as sa
+
+    from collectors import store
+    from api_server import make_store
+    from test_api_meta import IG_ID, ROSTER, TOKEN, V, _runner, graph_error
+
+    echo = (f"Invalid OAuth access token {quote(TOKEN, safe='')[:-3]} (as sent: {TOKEN[:20]}..., "
+            f"signed {base64.b64encode(TOKEN.encode()).decode()})")
+    api_server.route("GET", f"{V}/{IG_ID}/media", reply(400, graph_error(100, echo)))
+    engine, archive = make_store(f"sqlite:///{tmp_path / 'r.db'}", tmp_path / "archive", ROSTER)
+    [res] = _runner(engine, archive, api_server).run(["instagram"])
+    assert res.status == "failed" and "Invalid OAuth access token" in res.message
+    with engine.connect() as conn:
+        stored = repr(conn.execute(sa.select(store.import_failures)).fetchall())
+    for text in (res.message, stored):
+        assert "Invalid OAuth access token" in text
+        assert not any(TOKEN[i:i + 8] in text for i in range(len(TOKEN) - 7)), text
+    engine.dispose()
+
+
+# --- the base URL override: parsed as the request is sent ----------------------------------------
+
+@pytest.mark.parametrize("url", [
+    "http://evil.example\\@127.0.0.1/",  # the issue's: urllib.parse sees 127.0.0.1, urllib3 evil.example
+    "http://127.0.0.1\\@evil.example/",
+    "http://evil.example%5C@127.0.0.1/",
+    "http://user:pass@127.0.0.1/",
+    "http://127.0.0.1%2F@evil.example/",
+    "http://127.0.0.1:80@evil.example/",
+    "http://127.0.0.1#@evil.example/",
+    "http://127.0.0.1?@evil.example/",
+    "http://127.0.0.1 .evil.example/",
+    "http://127.0.0.1\t/",
+    "http://127.0.0.1.evil.example/",
+    "http://127.1/",
+    "http://2130706433/",
+    "http://localhost.evil.example/",
+    "http://[::ffff:8.8.8.8]/",
+    "ftp://127.0.0.1/",
+    "//127.0.0.1/x",
+    "http://１２７.0.0.1/",
+])
+def test_a_base_url_override_that_any_parser_reads_as_another_host_is_refused(url):
+    from collectors.api.http import check_loopback
+
+    with pytest.raises(ApiError):
+        check_loopback(url)
+
+
+def test_the_issue_s_base_url_would_have_sent_the_token_elsewhere_and_is_refused_before_any_request():
+    """urllib3 (what requests sends with) connects to evil.example for this URL; the check refuses it
+    in REACH_API_BASE_URLS and when a Runner is given it."""
+    import json
+
+    from urllib3.util import parse_url
+
+    from collectors.api.run import base_urls_from_env
+    from collectors.errors import ReachError
+
+    url = "http://evil.example\\@127.0.0.1/"
+    prepared = requests.models.PreparedRequest()
+    prepared.prepare_url(url, None)
+    assert parse_url(prepared.url).host == "evil.example"
+    with pytest.raises(ReachError, match="backslash"):
+        base_urls_from_env({"REACH_API_BASE_URLS": json.dumps({"x": url})})
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/youtube/v3", "http://localhost:9/2", "http://[::1]:8080/v1",
+                                 "https://127.0.0.2/"])
+def test_a_loopback_base_url_is_accepted(url):
+    from collectors.api.http import check_loopback
+
+    assert check_loopback(url) == url
+
+
+def test_a_path_cannot_move_a_request_to_another_host(api_server):
+    c = client(api_server.url("/v1"))
+    for path in ("\\@evil.example/x", "x\\y"):
+        with pytest.raises(ApiError, match="another host"):
+            c.get(path)
+    assert api_server.calls("/v1/x") == []

@@ -6,6 +6,7 @@ binds a loopback address on a free port, and is stopped by the test that started
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import socket
@@ -91,8 +92,28 @@ def csrf_of(page: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
-def login(url: str, name: str, password: str, next_: str = "/") -> tuple[requests.Session, requests.Response]:
+class _FromAddress(requests.adapters.HTTPAdapter):
+    """Connections from one local address (127.0.0.2, ...), so a server on 0.0.0.0 sees distinct clients."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def client(address: str | None = None) -> requests.Session:
     s = requests.Session()
+    if address:
+        s.mount("http://", _FromAddress(address))
+    return s
+
+
+def login(url: str, name: str, password: str, next_: str = "/", *,
+          address: str | None = None) -> tuple[requests.Session, requests.Response]:
+    s = client(address)
     token = csrf_of(s.get(f"{url}/login", params={"next": next_}).text)
     r = s.post(f"{url}/login", params={"next": next_}, allow_redirects=False,
                data={"csrf_token": token, "name": name, "password": password})
@@ -364,3 +385,237 @@ def test_require_editor_in_a_dash_callback_answers_403_to_a_viewer_and_runs_for_
     assert answers["vic"].status_code == 403
     assert answers["alice"].status_code == 200
     assert answers["alice"].json["response"]["roster-saved"]["children"] == "saved Chen as alice (editor)"
+
+
+# --- issue 10: the limit is atomic and per name and address, the CSRF token cannot be empty,
+# --- sessions end at a fixed time and at logout, and every response carries the browser's guards
+
+def test_forty_parallel_wrong_passwords_are_checked_at_most_limit_times_and_the_rest_get_429(tmp_path):
+    # The limit used to be read, then the failure written, in two steps: 40 guesses sent at once
+    # all passed the read, and each cost a scrypt check (~32 MB).
+    from collections import Counter
+
+    users = tmp_path / "users.toml"
+    auth.add_user(users, "alice", "editor", PASSWORDS["alice"])
+    with served(tmp_path, "--users", str(users), REACH_LOGIN_LIMIT="5") as server:
+        forms = []
+        for _ in range(40):
+            s = requests.Session()
+            forms.append((s, csrf_of(s.get(server.url + "/login").text)))
+
+        def guess(form):
+            s, token = form
+            return s.post(server.url + "/login", allow_redirects=False,
+                          data={"csrf_token": token, "name": "alice", "password": "wrong-guess"}).status_code
+
+        with ThreadPoolExecutor(40) as pool:
+            statuses = Counter(pool.map(guess, forms))
+        assert statuses == Counter({401: 5, 429: 35}), statuses
+        assert login(server.url, "alice", PASSWORDS["alice"])[1].status_code == 429
+
+
+def test_the_limit_holds_per_name_across_addresses_and_per_address_across_names(tmp_path):
+    users = tmp_path / "users.toml"
+    auth.add_user(users, "alice", "editor", PASSWORDS["alice"])
+    auth.add_user(users, "vic", "viewer", PASSWORDS["vic"])
+    with served(tmp_path, "--users", str(users), host="0.0.0.0", REACH_LOGIN_LIMIT="3",
+                REACH_LOGIN_NAME_LIMIT="3") as server:
+        url = server.url.replace("0.0.0.0", "127.0.0.1")
+        # One name guessed from many addresses: the name is shut, the other name is not.
+        for n in range(3):
+            assert login(url, "alice", f"guess-{n}", address=f"127.0.1.{n + 1}")[1].status_code == 401
+        assert login(url, "alice", PASSWORDS["alice"], address="127.0.1.9")[1].status_code == 429
+        assert login(url, "vic", PASSWORDS["vic"], address="127.0.1.9")[1].status_code == 302
+        # One address guessing many names: the address is shut, whatever name it tries next.
+        for name in ("bob", "carol", "dave"):
+            assert login(url, name, "guess", address="127.0.2.1")[1].status_code == 401
+        assert login(url, "vic", PASSWORDS["vic"], address="127.0.2.1")[1].status_code == 429
+        # A right password does not wipe the address's count: an attacker with an account of their
+        # own cannot interleave logins to keep guessing someone else's.
+        # (A new name each time, so only the address's count can refuse.)
+        for name in ("erin", "frank"):
+            assert login(url, name, "guess", address="127.0.3.1")[1].status_code == 401
+        assert login(url, "vic", PASSWORDS["vic"], address="127.0.3.1")[1].status_code == 302
+        assert login(url, "gina", "guess", address="127.0.3.1")[1].status_code == 401
+        assert login(url, "hank", "guess", address="127.0.3.1")[1].status_code == 429
+        assert "REACH_LOGIN_LIMIT" in server.log_text()  # the log names the knob
+
+
+def test_password_checks_run_at_most_reach_login_concurrency_at_once_in_a_process(tmp_path, monkeypatch):
+    import threading
+
+    import flask
+    import werkzeug.security
+
+    monkeypatch.setenv("REACH_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("REACH_LOGIN_CONCURRENCY", "2")
+    users = tmp_path / "users.toml"
+    auth.add_user(users, "alice", "editor", PASSWORDS["alice"])
+    running, peak, lock = [0], [0], threading.Lock()
+    real = werkzeug.security.check_password_hash
+
+    def slow_check(h, pw):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        return real(h, pw)
+
+    monkeypatch.setattr(werkzeug.security, "check_password_hash", slow_check)
+    app = flask.Flask(__name__)
+    auth.install(app, auth.Settings(users=users, anonymous=False))
+
+    def attempt(n):
+        # Distinct addresses and names: only the bound on concurrent checks can hold them back.
+        c = app.test_client()
+        c.environ_base["REMOTE_ADDR"] = f"10.0.{n}.1"
+        token = csrf_of(c.get("/login").text)
+        return c.post("/login", data={"csrf_token": token, "name": f"user{n}", "password": "wrong-guess"}).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(attempt, range(12)))
+    assert set(statuses) == {401}
+    assert peak[0] == 2
+
+
+def test_a_bare_login_post_with_no_cookie_and_no_token_is_refused(site):
+    # compare_digest("", "") is true: a form with no token against a session with none used to pass.
+    for data in ({"name": "alice", "password": PASSWORDS["alice"]},
+                 {"name": "alice", "password": PASSWORDS["alice"], "csrf_token": ""},
+                 {"name": "alice", "password": PASSWORDS["alice"], "csrf_token": "é-non-ascii"}):
+        s = requests.Session()
+        r = s.post(site.url + "/login", data=data, allow_redirects=False)
+        assert r.status_code == 400, (data, r.status_code)
+        assert "form expired" in r.text
+        assert s.get(site.url + "/_dash-layout").status_code == 401
+
+
+def test_a_session_ends_at_its_absolute_lifetime_however_busy_it_is(tmp_path):
+    users = tmp_path / "users.toml"
+    auth.add_user(users, "alice", "editor", PASSWORDS["alice"])
+    with served(tmp_path, "--users", str(users), REACH_SESSION_HOURS="0.001") as server:  # 3.6 s
+        s, r = login(server.url, "alice", PASSWORDS["alice"])
+        started = time.time()
+        assert r.status_code == 302
+        # Busy all along: every answer may re-sign the cookie, and still the session ends.
+        codes = []
+        while time.time() - started < 6:
+            codes.append(s.get(server.url + "/_dash-layout").status_code)
+            time.sleep(0.3)
+        assert codes[0] == 200 and codes[-1] == 401, codes
+        assert codes == sorted(codes), codes  # once ended, it stays ended
+
+
+def _signed_session(key: str, data: dict) -> str:
+    import flask
+    from flask.sessions import SecureCookieSessionInterface
+
+    app = flask.Flask(__name__)
+    app.secret_key = key
+    return SecureCookieSessionInterface().get_signing_serializer(app).dumps(data)
+
+
+def test_a_cookie_freshly_signed_but_issued_more_than_12_hours_ago_or_with_no_issue_time_is_refused(site):
+    folder = Path(site.proc.args[site.proc.args.index("--users") + 1]).parent
+    key = (folder / auth.KEY_FILE).read_text().strip()
+    fp = auth._fingerprint(auth.load_users(folder / "users.toml")["alice"].password_hash)
+    s, _ = login(site.url, "alice", PASSWORDS["alice"])
+    assert s.get(site.url + "/_dash-layout").status_code == 200
+    gen = json.loads((folder / auth.GENERATIONS_FILE).read_text())["alice"]
+    now = time.time()
+    # The forgery is right in all but the issue time: with a fresh one it is let in.
+    for iat, status in ((now - 60, 200), (now - 12 * 3600 - 60, 401), (now + 3600, 401), (None, 401),
+                        ("yesterday", 401), (True, 401)):
+        data = {"user": "alice", "pw": fp, "csrf": "t" * 32, "gen": gen}
+        if iat is not None:
+            data["iat"] = iat
+        cookie = _signed_session(key, data)
+        r = requests.get(site.url + "/_dash-layout", cookies={"reach_session": cookie})
+        assert r.status_code == status, iat
+
+
+def test_logout_ends_a_copied_cookie_too_in_every_worker(tmp_path):
+    pytest.importorskip("gunicorn")
+    users = tmp_path / "users.toml"
+    auth.add_user(users, "alice", "editor", PASSWORDS["alice"])
+    with served(tmp_path, "--users", str(users), "--workers", "2") as server:
+        s, _ = login(server.url, "alice", PASSWORDS["alice"])
+        stolen = dict(s.cookies.get_dict())
+
+        def fetch(_):
+            return requests.get(server.url + "/_dash-layout", cookies=stolen).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(fetch, range(16))) == {200}
+        assert s.get(server.url + "/logout", allow_redirects=False).status_code == 302
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(fetch, range(16))) == {401}
+        again, r = login(server.url, "alice", PASSWORDS["alice"])
+        assert r.status_code == 302 and again.get(server.url + "/_dash-layout").status_code == 200
+
+
+def test_every_response_carries_csp_frame_referrer_and_nosniff_headers(site):
+    s, _ = login(site.url, "alice", PASSWORDS["alice"])
+    for who, path in ((s, "/"), (s, "/weekly"), (s, "/_dash-layout"), (s, "/assets/reach.css"),
+                      (requests, "/"), (requests, "/_dash-layout"), (requests, "/login")):
+        r = who.get(site.url + path, allow_redirects=False)
+        h = r.headers
+        assert h.get("X-Frame-Options") == "DENY", path
+        assert h.get("Referrer-Policy") == "same-origin", path
+        assert h.get("X-Content-Type-Options") == "nosniff", path
+        csp = dict((d.strip().split(" ", 1) + [""])[:2] for d in h["Content-Security-Policy"].split(";") if d.strip())
+        assert csp["frame-ancestors"] == "'none'" and csp["object-src"] == "'none'", path
+        assert "'unsafe-inline'" not in csp.get("script-src", "") and "'unsafe-eval'" not in csp.get("script-src", "")
+        assert "*" not in h["Content-Security-Policy"] and "http" not in h["Content-Security-Policy"], path
+    page = re.sub(r"<!--.*?-->", "", s.get(site.url + "/").text, flags=re.S)  # IE's comment: never run
+    # Dash's one inline script is allowed by its hash, nothing else inline is.
+    scripts = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>(.*?)</script>", page, re.S)
+    import base64
+    import hashlib
+    csp = s.get(site.url + "/").headers["Content-Security-Policy"]
+    for body in scripts:
+        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp, body[:80]
+
+
+def test_a_mistyped_login_setting_stops_serve_with_a_one_line_error(tmp_path):
+    for var, value, words in (("REACH_SESSION_HOURS", "twelve", "number of hours"),
+                              ("REACH_LOGIN_LIMIT", "0", "at least 1"),
+                              ("REACH_LOGIN_NAME_LIMIT", "ten", "whole number"),
+                              ("REACH_LOGIN_CONCURRENCY", "-2", "at least 1")):
+        r = reach("serve", "--port", str(free_port("127.0.0.1")), "--db", str(tmp_path / "r.db"),
+                  "--users", str(tmp_path / "none.toml"), cwd=tmp_path, **{var: value})
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 1 and len(lines) == 1, r.stderr
+        assert lines[0].startswith(f"error: {var}='{value}'") and words in lines[0]
+
+
+def test_login_state_that_cannot_be_kept_closes_the_door_instead_of_dropping_the_limit(tmp_path, monkeypatch):
+    import flask
+
+    monkeypatch.setenv("REACH_SECRET_KEY", "k" * 40)
+    users = tmp_path / "users.toml"
+    auth.add_user(users, "alice", "editor", PASSWORDS["alice"])
+    app = flask.Flask(__name__)
+    app.add_url_rule("/data", "data", lambda: "the data")
+    auth.install(app, auth.Settings(users=users, anonymous=False))
+    c = app.test_client()
+
+    def log_in():
+        token = csrf_of(c.get("/login").text)
+        return c.post("/login", data={"csrf_token": token, "name": "alice", "password": PASSWORDS["alice"]})
+
+    (tmp_path / auth.FAILURES_FILE).mkdir()  # attempts cannot be recorded: no login, not an unlimited one
+    r = log_in()
+    assert r.status_code == 503 and "Logins are paused" in r.text
+    (tmp_path / auth.FAILURES_FILE).rmdir()
+    assert log_in().status_code == 302 and c.get("/data").text == "the data"
+    # A damaged generations file: sessions cannot be checked against logouts, so none is accepted.
+    (tmp_path / auth.GENERATIONS_FILE).write_text("{not json")
+    assert c.get("/data").status_code == 503
+    # Deleted: everyone is logged out; a logged-out session is never revived.
+    (tmp_path / auth.GENERATIONS_FILE).unlink()
+    assert c.get("/data").status_code == 302
+    assert log_in().status_code == 302 and c.get("/data").text == "the data"

@@ -111,3 +111,46 @@ def test_a_login_guards_every_page_on_0_0_0_0_and_roles_decide_who_imports(site,
     assert result.startswith(f"Imported: {later.name}")
     assert imports(db) == before + 1
     assert console_errors(driver) == []
+
+
+def test_live_and_weekly_run_under_the_csp_and_the_weekly_report_is_a_sandboxed_frame(demo_db, tmp_path, monkeypatch):
+    """The policy is enforced, not just sent: Chromium refuses an inline script put into the page,
+    while Dash (its one inline script allowed by hash), plotly and the report work with no
+    violation in the console; the report frame's document is out of the page's reach."""
+    import time
+
+    require_chromium()
+    users = tmp_path / "users.toml"
+    auth.add_user(users, "vic", "viewer", PASSWORDS["vic"])
+    for var in ("REACH_USERS_JSON", "REACH_SECRET_KEY", "REACH_LOGIN_LIMIT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("REACH_CACHE_DIR", "off")
+    with reach_server(f"sqlite:///{demo_db}", "--users", str(users), "--host", "0.0.0.0") as url, \
+            chromium(1400, 1600) as driver:
+        driver.get(url)
+        log_in(driver, "vic", PASSWORDS["vic"])
+        wait_for(driver, "#live-chart .main-svg")
+        screenshot(driver, "csp-live")
+        assert console_errors(driver) == []
+        # Markup that slipped into the page cannot run: an inline script is refused.
+        ran = driver.execute_script(
+            "var s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+            "document.body.appendChild(s); return window.injected === 1")
+        assert ran is False
+        refused = console_errors(driver)
+        assert len(refused) == 1 and "Content Security Policy" in refused[0], refused
+
+        driver.get(url + "weekly")
+        frame = wait_for(driver, "#weekly-report")[0]
+        time.sleep(1)
+        screenshot(driver, "csp-weekly")
+        assert set(frame.get_attribute("sandbox").split()) == {"allow-popups", "allow-popups-to-escape-sandbox"}
+        # No allow-same-origin: the frame is an opaque origin, its document hidden from the page.
+        assert driver.execute_script("return document.getElementById('weekly-report').contentDocument") is None
+        driver.switch_to.frame(frame)
+        assert "Weekly summary 2025-W04" in driver.find_element("css selector", "body").text
+        links = driver.find_elements("css selector", "a[href^='http']")
+        assert all(a.get_attribute("target") in ("", None) for a in links)  # the <base> decides
+        assert driver.execute_script("return document.querySelector('base').target") == "_blank"
+        driver.switch_to.default_content()
+        assert console_errors(driver) == []

@@ -24,3 +24,19 @@ def test_architecture_names_modules_that_exist():
     text = (DOCS / "architecture.md").read_text(encoding="utf-8")
     for path in set(re.findall(r"(?:collectors|dashboard)/[a-z_]+\.py", text)):
         assert (ROOT / path).exists(), f"docs/architecture.md names {path}, which does not exist"
+
+
+def test_every_test_named_in_the_security_table_exists():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "docs" / "security.md").read_text(encoding="utf-8")
+    named = re.findall(r"(tests/[\w/]+\.py)::([\w]+)", text)
+    assert len(named) > 30
+    missing = []
+    for path, name in named:
+        source = (root / path).read_text(encoding="utf-8")
+        if not re.search(rf"def {re.escape(name)}\(", source):
+            missing.append(f"{path}::{name}")
+    assert not missing, f"docs/security.md names tests that do not exist: {missing}"

@@ -149,3 +149,28 @@ def test_youtube_range_totals_of_videos_older_than_the_range_are_not_stored_as_l
     assert r.skipped["range totals of videos published before the range starts (not lifetime)"] == 1
     with engine.connect() as c:
         assert c.execute(sa.select(store.posts.c.post_id)).scalars().all() == ["aaaaaaaaaaa"]
+
+
+def test_formula_cells_without_saved_values_are_said_under_the_result_line(tmp_path):
+    import io
+    import sys
+    from pathlib import Path
+
+    import openpyxl
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from localize import english
+
+    name, data = english()["linkedin"]
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb["All posts"] if "All posts" in wb.sheetnames else wb.worksheets[-1]
+    ws.cell(row=ws.max_row, column=ws.max_column, value="=1+1")  # saved by a script: no cached value
+    buf = io.BytesIO()
+    wb.save(buf)
+    from collectors import store
+
+    engine = store.connect(f"sqlite:///{tmp_path / 'r.db'}")
+    r = Importer(engine, None).import_bytes(name, buf.getvalue())
+    assert r.status == "imported", r.message
+    assert any("formula" in d and "no saved value" in d for d in r.detection), r.detection
+    assert "formula" in r.line()

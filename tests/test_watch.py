@@ -241,6 +241,158 @@ def test_failed_rejected_and_already_imported_files_land_where_the_user_looks(tm
     engine.dispose()
 
 
+# --- links, pipes and swapped names: nothing outside the inbox is read -----------------------
+
+SECRET = b"root:x:0:0:secret-line-7f3a:/root:/bin/bash\n"
+
+
+def _rows(engine, table) -> str:
+    with engine.connect() as c:
+        return repr(c.execute(sa.select(table)).fetchall())
+
+
+def test_a_link_in_the_inbox_is_moved_to_failed_itself_and_its_target_is_never_read(tmp_path):
+    clock = Clock()
+    engine, inbox, w, lines = _real(tmp_path, clock)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "passwd").write_bytes(SECRET)
+    export = outside / X_NAME
+    export.write_bytes(x_content([("1870000000000000001", 1200, 30)]))
+    (outside / "folder").mkdir()
+    (outside / "folder" / X_NAME).write_bytes(x_content([("1870000000000000009", 5, 1)]))
+    os.symlink(outside / "passwd", inbox / "passwd.csv")  # the attack
+    os.symlink(export, inbox / "export.csv")  # a real export, kept elsewhere
+    os.symlink(outside / "folder", inbox / "linked")  # a linked folder: its files are not the inbox's
+    os.mkfifo(inbox / "pipe.csv")  # a reader would wait forever
+    outcomes = w.poll()
+    assert sorted(o.rel for o in outcomes) == ["export.csv", "linked", "passwd.csv", "pipe.csv"]
+    assert all(o.result.status == "failed" and "refused without reading it" in o.result.message for o in outcomes)
+    failed = inbox / "failed"
+    for name in ("passwd.csv", "export.csv", "linked"):
+        assert os.path.islink(failed / name)  # the link itself, not a copy or a hard link of its target
+    assert (failed / "pipe.csv").is_fifo()
+    said = "".join(lines) + "".join(p.read_text("utf-8") for p in failed.glob("*.error.txt"))
+    assert "secret-line" not in said and "root:x" not in said
+    assert "a symbolic link" in (failed / "passwd.csv.error.txt").read_text("utf-8")
+    assert "named pipe" in (failed / "pipe.csv.error.txt").read_text("utf-8")
+    # Nothing reached the database: no import, no failure quoting the target, no post.
+    for table in (store.imports, store.import_failures, store.posts):
+        assert "secret-line" not in _rows(engine, table)
+    with engine.connect() as c:
+        assert c.execute(sa.select(sa.func.count()).select_from(store.posts)).scalar() == 0
+    assert (outside / "passwd").read_bytes() == SECRET and export.exists()  # targets untouched
+    assert (outside / "folder" / X_NAME).exists()
+    engine.dispose()
+
+
+def test_a_name_swapped_for_a_link_between_the_look_and_the_claim_is_put_back_unread(tmp_path):
+    clock, imp = Clock(), FakeImport()
+    w, lines = watcher(tmp_path / "inbox", imp, clock)
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "secret").write_bytes(SECRET)
+    put(tmp_path / "inbox" / "a.csv", b"Post id\n1", T0 - 60)
+    assert w.ready() == ["a.csv"]
+    os.unlink(tmp_path / "inbox" / "a.csv")
+    os.symlink(tmp_path / "secret", tmp_path / "inbox" / "a.csv")  # swapped after the look
+    assert w.process("a.csv") is None and imp.calls == []
+    assert lines[-1].startswith("skip    a.csv: it changed while it was being claimed")
+    assert os.path.islink(tmp_path / "inbox" / "a.csv")  # back where it was
+    [o] = w.poll()  # the next look sees a link: refused
+    assert o.result.status == "failed" and imp.calls == [] and os.path.islink(tmp_path / "inbox" / "failed" / "a.csv")
+
+
+def test_a_claimed_name_turned_into_a_link_or_a_fifo_is_refused_when_read(tmp_path):
+    from collectors.watch import Watcher
+
+    (tmp_path / "secret").write_bytes(SECRET)
+    w = Watcher(tmp_path / "inbox", FakeImport())
+    (tmp_path / "inbox").mkdir()
+    claimed = tmp_path / "inbox" / "c.csv"
+    os.symlink(tmp_path / "secret", claimed)
+    r = w._import("c.csv", claimed)
+    assert r.status == "failed" and "symbolic link" in r.message and "secret" not in r.message.replace(
+        "c.csv", "")
+    os.unlink(claimed)
+    os.mkfifo(claimed)
+    r = w._import("c.csv", claimed)  # returns at once: a FIFO is never opened
+    assert r.status == "failed" and "named pipe" in r.message
+
+
+def test_a_hard_link_to_a_private_file_is_refused_unread_and_a_shared_export_s_is_imported(tmp_path):
+    clock, imp = Clock(), FakeImport()
+    w, _ = watcher(tmp_path / "inbox", imp, clock)
+    (tmp_path / "inbox").mkdir()
+    private, shared = tmp_path / "netrc", tmp_path / "export.csv"
+    private.write_bytes(SECRET)
+    shared.write_bytes(b"Post id\n1")
+    os.chmod(private, 0o600)
+    os.chmod(shared, 0o644)
+    os.link(private, tmp_path / "inbox" / "private.csv")
+    os.link(shared, tmp_path / "inbox" / "shared.csv")
+    for p in (tmp_path / "inbox" / "private.csv", tmp_path / "inbox" / "shared.csv"):
+        os.utime(p, (T0 - 60, T0 - 60))
+    outcomes = {o.rel: o for o in w.poll()}
+    assert outcomes["private.csv"].result.status == "failed" and "hard link" in outcomes["private.csv"].result.message
+    assert [c[1] for c in imp.calls] == [b"Post id\n1"]  # the private file's bytes were never read
+    assert private.read_bytes() == SECRET
+
+
+def test_processed_failed_or_claimed_as_a_link_stops_the_watcher_and_moves_nothing_through_it(tmp_path):
+    from collectors.errors import ReachError
+
+    clock, imp = Clock(), FakeImport()
+    inbox, elsewhere = tmp_path / "inbox", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    put(inbox / "a.csv", b"1", T0 - 60)
+    for name in ("processed", "failed"):
+        os.symlink(elsewhere, inbox / name)
+        w, _ = watcher(inbox, imp, clock)
+        with pytest.raises(ReachError, match=f"{name} is a symbolic link, not a folder"):
+            w.poll()
+        os.unlink(inbox / name)
+    assert os.listdir(elsewhere) == [] and imp.calls == []
+    # A linked .claimed/ would bring a foreign folder's files in as claims abandoned by a dead watcher.
+    foreign = put(elsewhere / "host~1~dead~1" / "private.csv", SECRET, T0 - 7200)
+    os.utime(foreign.parent, (T0 - 7200, T0 - 7200))
+    os.symlink(elsewhere, inbox / ".claimed")
+    w, _ = watcher(inbox, imp, clock)
+    with pytest.raises(ReachError, match=".claimed is a symbolic link"):
+        w.poll()
+    assert foreign.read_bytes() == SECRET and not (inbox / "private.csv").exists() and imp.calls == []
+
+
+def test_a_sidecar_is_never_written_through_a_link_planted_at_its_name(tmp_path):
+    clock = Clock()
+
+    def fails(name, data, shown):
+        return FileResult(shown, "failed", message=f"{shown}: no")
+
+    w, _ = watcher(tmp_path / "inbox", fails, clock)
+    (tmp_path / "inbox" / "failed").mkdir(parents=True)
+    target = tmp_path / "bashrc"
+    os.symlink(target, tmp_path / "inbox" / "failed" / "a.csv.error.txt")  # dangling: open() would create it
+    os.symlink(tmp_path / "elsewhere", tmp_path / "inbox" / "failed" / "sub")  # a linked folder on the way
+    put(tmp_path / "inbox" / "a.csv", b"1", T0 - 60)
+    [o] = w.poll()
+    assert not target.exists() and o.moved_to == tmp_path / "inbox" / "failed" / "a (1).csv"
+    assert (tmp_path / "inbox" / "failed" / "a (1).csv.error.txt").read_text("utf-8").count("no") >= 1
+    put(tmp_path / "inbox" / "sub" / "b.csv", b"2", T0 - 60)
+    [o] = w.poll()
+    assert not (tmp_path / "elsewhere").exists() and "cannot move it" in o.line
+
+
+def test_the_watcher_says_file_names_and_messages_without_terminal_escapes(tmp_path, capsys):
+    inbox = tmp_path / "inbox"
+    evil = "a\x1b]0;pwned\x07\x1b[2J\x9b31m.csv"
+    put(inbox / evil, b"Post id,Impresions\n1,\x1b[31mred\n", time.time() - 60)
+    code, out, err = reach(capsys, "watch", str(inbox), "--once", "--settle", "0", "--db", str(tmp_path / "r.db"))
+    assert code == 1 and out.startswith("FAILED  a.csv: ")
+    assert not any(c in out + err for c in "\x1b\x07\x9b")
+    error = next((inbox / "failed").glob("*.error.txt")).read_text("utf-8")
+    assert "\x1b" not in error
+
+
 # --- the command ------------------------------------------------------------------------------
 
 def reach(capsys, *args) -> tuple[int, str, str]:
@@ -297,3 +449,37 @@ def test_reach_watch_runs_until_ctrl_c_and_stops_cleanly(tmp_path):
             p.kill()
     assert p.returncode == 0, err
     assert out.startswith(f"ok      {X_NAME}") and "Traceback" not in err and "stopped" in err
+
+
+def test_a_file_that_took_two_watchers_down_goes_to_failed_instead_of_round_again(tmp_path):
+    # A poison file (say, one that runs the process out of memory) kills the watcher importing it;
+    # a restarted watcher puts it back, claims it and dies again. The second death ends the loop.
+    import socket
+
+    clock, imp = Clock(), FakeImport()
+    w, lines = watcher(tmp_path, imp, clock)
+    host = socket.gethostname()
+    first = put(tmp_path / ".claimed" / f"{host}~{_dead_pid()}~dead1~1" / "poison.csv", b"boom", T0 - 60)
+    assert w.recover_claims() == ["poison.csv"]  # the first death: back in the inbox
+    # The next watcher claims it (rename keeps size and time) and dies on it too.
+    second = tmp_path / ".claimed" / f"{host}~{_dead_pid()}~dead2~1" / "poison.csv"
+    second.parent.mkdir(parents=True)
+    os.rename(tmp_path / "poison.csv", second)
+    assert not first.exists()
+    w.poll()
+    assert imp.calls == []  # not imported a third time
+    assert (tmp_path / "failed" / "poison.csv").read_bytes() == b"boom"
+    reason = (tmp_path / "failed" / "poison.csv.error.txt").read_text(encoding="utf-8")
+    assert "a watcher stopped while importing this file 2 times" in reason
+    assert any("poison.csv" in line and "failed/poison.csv" in line for line in lines)
+    assert not (tmp_path / ".claimed" / "deaths.json").exists()  # filed away: forgotten
+
+
+def test_a_file_put_back_once_and_then_imported_is_forgotten(tmp_path):
+    import socket
+
+    clock, imp = Clock(), FakeImport()
+    w, lines = watcher(tmp_path, imp, clock)
+    put(tmp_path / ".claimed" / f"{socket.gethostname()}~{_dead_pid()}~dead~1" / "a.csv", b"a", T0 - 60)
+    assert [o.rel for o in w.poll()] == ["a.csv"]
+    assert (tmp_path / "processed" / "a.csv").exists() and not (tmp_path / ".claimed" / "deaths.json").exists()

@@ -24,6 +24,7 @@ never printed: ``Credentials`` shows where each came from, not what it is.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 import tomllib
@@ -45,6 +46,9 @@ ENV = {
 }
 SECRET_KEYS = {"api_key", "access_token", "bearer_token", "user_token", "tokens", "page_tokens", "refresh_token",
                "client_secret"}
+# Any other key whose name says it holds a secret (app_secret, sessdata, bili_jct, password, cookie...):
+# a key added to the file for a future collector is redacted before its code is written.
+SECRET_NAME = re.compile(r"(?i)token|secret|key|pass|auth|cookie|sess|credential|jct|signature|bearer")
 
 
 class CredentialsError(ReachError):
@@ -70,11 +74,23 @@ class Credentials:
         return f"{env} or {place}" if env else place
 
     def secrets(self) -> list[str]:
-        out = []
+        """Every value kept under a secret's name, however deep (a table of tokens per account,
+        a list of keys), for the redactor."""
+        out: list[str] = []
+
+        def walk(value, secret: bool) -> None:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(v, secret or k in SECRET_KEYS or bool(SECRET_NAME.search(str(k))))
+            elif isinstance(value, (list, tuple)):
+                for v in value:
+                    walk(v, secret)
+            elif secret and value not in (None, "") and not isinstance(value, bool):
+                out.append(str(value))
+
         for section in self.values.values():
-            for k, v in section.items():
-                if k in SECRET_KEYS:
-                    out += [str(x) for x in (v.values() if isinstance(v, dict) else [v]) if x]
+            if isinstance(section, dict):
+                walk(section, False)
         return out
 
     def __repr__(self) -> str:  # never the values

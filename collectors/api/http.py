@@ -11,11 +11,20 @@ to try again.
 
 ``sleep`` and ``clock`` are injectable so tests never wait, and every message that can leave this
 module (exception text, log lines) goes through ``Redactor``: tokens and keys never appear, even
-when an error quotes a URL that carries ``key=`` or ``access_token=``.
+when an error quotes a URL that carries ``key=`` or ``access_token=``, and not in any encoding an
+API may echo them in (URL-encoded or decoded, JSON- or HTML-escaped, base64 even inside a longer
+base64 string, hex) nor in part (any 8 characters of a secret in a row).
+
+A base URL other than the platform's (``REACH_API_BASE_URLS``, for tests) is checked by
+``check_loopback`` on the URL as requests and urllib3 will send it, not as another parser reads it:
+``http://evil.example\\@127.0.0.1/`` is 127.0.0.1 to ``urllib.parse`` and evil.example to urllib3.
 """
 from __future__ import annotations
 
+import base64
 import email.utils
+import html
+import ipaddress
 import json
 import logging
 import random as _random
@@ -24,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
 import requests
 
@@ -78,32 +87,89 @@ class Interrupted(ReachError):
 
 # --- redaction --------------------------------------------------------------------------------
 
-# Query parameters and JSON fields that carry credentials in the APIs we call.
-_SECRET_PARAMS = re.compile(
-    r"(?i)\b(key|access_token|refresh_token|client_secret|token|bearer_token|api_key)=([^&\s\"'<>()]+)")
-_AUTH_HEADER = re.compile(r"(?i)\b(bearer|oauth)\s+[A-Za-z0-9._~+/=-]{8,}")
+# Query parameters and JSON fields that carry credentials in the APIs we call: key=..., also
+# URL-encoded (key%3D...) and as a JSON or form field ("access_token": "...").
+_NAMES = r"key|access_token|refresh_token|client_secret|token|bearer_token|api_key|user_token|password"
+_SECRET_PARAMS = re.compile(rf"(?i)\b({_NAMES})(=|%3D)([^&\s\"'<>(),;]+)")
+_SECRET_FIELDS = re.compile(rf"(?i)(\\?[\"'](?:{_NAMES})\\?[\"']\s*:\s*\\?[\"'])([^\"'\\]+)")
+_AUTH_HEADER = re.compile(r"(?i)\b(bearer|oauth|basic)(\s+|%20|\+)[A-Za-z0-9._~+/=%-]{8,}")
+PART = 8  # this many characters of a secret in a row are redacted: a prefix, a suffix, any middle
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # keeps every index
+
+
+def encodings(secret: str) -> set[str]:
+    """The forms an API, a proxy or a log may echo a secret in."""
+    out = {secret}
+    for v in (quote(secret, safe=""), quote_plus(secret, safe=""), quote(secret, safe="/"), quote(secret),
+              quote(quote(secret, safe=""), safe="")):
+        out |= {v, re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), v)}
+    out |= {unquote(secret), unquote_plus(secret)}  # a token kept URL-encoded, echoed decoded
+    for j in (json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]):
+        out |= {j, j.replace("/", "\\/")}  # some encoders escape the slash
+    out |= {html.escape(secret), html.escape(secret, quote=False)}
+    raw = secret.encode("utf-8")
+    out |= {raw.hex(), raw.hex().upper()}
+    # Base64 of the secret alone, and the part of it that stays the same at each of the three
+    # offsets it can have inside a longer encoded string ("Basic " + base64("id:secret")).
+    for k in range(3):
+        padded = b"\0" * k + raw
+        first, last = -(-8 * k // 6), len(padded) * 8 // 6
+        for enc in (base64.b64encode, base64.urlsafe_b64encode):
+            full = enc(padded).decode("ascii")
+            out.add(full[first:last])
+            if k == 0:
+                out |= {full, full.rstrip("=")}
+    return {v for v in out if v}
 
 
 class Redactor:
-    """Removes known secrets and anything shaped like a credential from text."""
+    """Removes known secrets, in every encoding and in part, and anything shaped like a credential
+    from text."""
 
     def __init__(self, secrets=()):
         self.secrets: set[str] = set()
+        self._exact: list[str] = []  # every encoding of every secret, longest first
+        self._parts: set[str] = set()  # every run of PART characters of those
         self.add(*secrets)
 
     def add(self, *secrets) -> None:
         for s in secrets:
-            if s and len(str(s)) >= 4:
-                self.secrets.add(str(s))
+            if s and len(str(s)) >= 4 and str(s) not in self.secrets:
+                s = str(s)
+                self.secrets.add(s)
+                forms = {f for f in encodings(s) if len(f) >= 4}
+                self._exact = sorted(set(self._exact) | forms, key=len, reverse=True)
+                for f in forms:
+                    f = f.translate(_ASCII_LOWER)  # an echo may change the case (%2f, hex, a shouted message)
+                    self._parts |= {f[i:i + PART] for i in range(len(f) - PART + 1)}
 
     def __call__(self, text: Any) -> str:
         text = str(text)
         # Longest first, so a secret that contains another is removed whole.
-        for s in sorted(self.secrets, key=len, reverse=True):
+        for s in self._exact:
             if s in text:
                 text = text.replace(s, "***")
-        text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=***", text)
+        text = self._remove_parts(text)
+        text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+        text = _SECRET_FIELDS.sub(lambda m: f"{m.group(1)}***", text)
         return _AUTH_HEADER.sub(lambda m: f"{m.group(1)} ***", text)
+
+    def _remove_parts(self, text: str) -> str:
+        """Any PART characters in a row of any encoding of a secret, and what overlaps them: a
+        truncated echo ("token AAAAB3Nza... is invalid") or a secret cut by a line break."""
+        if not self._parts or len(text) < PART:
+            return text
+        spans: list[list[int]] = []
+        low = text.translate(_ASCII_LOWER)
+        for i in range(len(low) - PART + 1):
+            if low[i:i + PART] in self._parts:
+                if spans and i <= spans[-1][1]:
+                    spans[-1][1] = i + PART
+                else:
+                    spans.append([i, i + PART])
+        for start, end in reversed(spans):
+            text = text[:start] + "***" + text[end:]
+        return text
 
 
 class RedactingFilter(logging.Filter):
@@ -203,6 +269,7 @@ class Client:
         renew the credential this call uses, when it differs from the client's."""
         url = self.base_url.rstrip("/") + "/" + path.lstrip("/")
         shown = f"{method} {urlsplit(url).path}"  # no query string: keys travel there
+        _same_host(self.base_url, url, shown)
         failures = rate_waits = malformed = 0
         while True:
             try:
@@ -312,6 +379,18 @@ class Client:
             f"(first bytes: {first!r}); stopped this run"))
 
 
+def _same_host(base: str, url: str, shown: str) -> None:
+    """A path joined to the base URL must not move the request to another host (an @ or a
+    backslash in a path that came from data: a paging link, an id)."""
+    from urllib3.util import parse_url
+
+    try:
+        if parse_url(base).host != parse_url(url).host or "\\" in url:
+            raise ApiError(f"refusing {shown}: the path would send the request to another host")
+    except ValueError:
+        raise ApiError(f"refusing {shown}: not a URL") from None
+
+
 def _parse_json(body: bytes) -> tuple[Any, bool]:
     if not body.strip():
         return None, False
@@ -376,6 +455,52 @@ def api_message(data: Any) -> str:
     if "message" in data and data.get("code") not in (0, None):  # Bilibili
         return f"{data['message']} (code {data['code']})"
     return ""
+
+
+# --- where requests go -------------------------------------------------------------------------
+
+def check_loopback(url: str, what: str = "the base URL") -> str:
+    """``url`` when requests would send it to this machine (127.0.0.0/8, ::1, localhost), else
+    ApiError. The host is the one urllib3 connects to, taken from the URL exactly as requests
+    prepares it; a URL that other parsers read differently (a backslash, user info, an encoded
+    or unusual host, control characters) is refused rather than interpreted."""
+    from urllib3.util import parse_url
+    from urllib3.exceptions import LocationParseError
+
+    url = str(url)
+    shown = repr(url[:200])
+    if not url.isprintable() or any(c in url for c in "\\ \t") or not url.isascii():
+        raise ApiError(f"{what} {shown} has a backslash, a space, a control or non-ASCII character; "
+                       "write a plain http://127.0.0.1:PORT/path")
+    try:
+        prepared = requests.models.PreparedRequest()
+        prepared.prepare_url(url, None)
+        sent = parse_url(prepared.url)
+    except (requests.RequestException, LocationParseError, ValueError) as e:
+        raise ApiError(f"{what} {shown} is not a URL requests can send to ({type(e).__name__})") from None
+    theirs = urlsplit(url)
+    if "?" in url or "#" in url:
+        raise ApiError(f"{what} {shown} has a query or a fragment: a base URL is a scheme, a host, a port "
+                       "and a path")
+    if sent.scheme not in ("http", "https") or theirs.scheme not in ("http", "https"):
+        raise ApiError(f"{what} {shown} should start with http:// or https://")
+    if sent.auth is not None or "@" in (theirs.netloc or "") or "@" in (sent.netloc or ""):
+        raise ApiError(f"{what} {shown} has user info (an @ in the host part): refused, a token would "
+                       "go to whoever the URL names before or after it")
+    host = (sent.host or "").strip("[]").lower()
+    try:
+        port_ok = theirs.port == sent.port
+    except ValueError:
+        port_ok = False
+    if host != (theirs.hostname or "").lower() or not port_ok or "%" in host:
+        raise ApiError(f"{what} {shown} is read differently by different URL parsers: refused")
+    try:
+        local = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local = False
+    if not local:
+        raise ApiError(f"{what} may only be overridden towards this machine (for tests), not {host or shown!r}")
+    return url
 
 
 def new_session() -> requests.Session:

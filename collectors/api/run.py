@@ -23,9 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from ipaddress import ip_address
 from typing import Callable
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
@@ -38,7 +36,8 @@ from ..pipeline import FileResult, Importer
 from ..platforms import api_snapshots
 from . import Collector, Context, Target, collectors
 from .credentials import Credentials
-from .http import ApiError, Client, Interrupted, QuotaExhausted, Redactor, WaitTooLong, guard_logs, new_session
+from .http import (ApiError, Client, Interrupted, QuotaExhausted, Redactor, WaitTooLong, check_loopback, guard_logs,
+                   new_session)
 
 log = logging.getLogger("collectors.api")
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -125,14 +124,9 @@ def base_urls_from_env(env=None) -> dict[str, str]:
 
 
 def check_local(name: str, url: str) -> None:
-    host = urlsplit(str(url)).hostname or ""
-    try:
-        local = host == "localhost" or ip_address(host).is_loopback
-    except ValueError:
-        local = False
-    if not local:
-        raise ReachError(f"the base URL for {name} may only be overridden towards this machine (for tests), "
-                         f"not {host or url!r}")
+    # Parsed as requests and urllib3 will send it (http.check_loopback), not by urllib.parse,
+    # which reads http://evil.example\\@127.0.0.1/ as 127.0.0.1 while urllib3 connects to evil.example.
+    check_loopback(url, f"the base URL for {name}")
 
 
 def next_pacific_midnight(now: datetime) -> datetime:
@@ -227,7 +221,9 @@ class Runner:
             res.status = "failed"
             res.message = self.redact(f"an answer did not have the shape the API documents "
                                       f"({type(e).__name__}: {e}); stopped this run")
-        res.notes = ctx.notes + res.notes
+        # Whatever a platform module wrote (an API's words included) is shown and stored redacted.
+        res.notes = [self.redact(n) for n in ctx.notes + res.notes]
+        res.message = self.redact(res.message) if res.message else res.message
         if res.failed:
             message = self.redact(f"{p}: {res.message}")
             store.record_failure(self.engine, hashlib.sha256(message.encode()).hexdigest(), f"{collector.label} API",

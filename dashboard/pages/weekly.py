@@ -57,6 +57,19 @@ def _compute(eng, campaign, week, today, f):
     return s, summary.render_html(s), list(s.weeks)
 
 
+# The report frame runs nothing and reaches nothing of the page: no allow-scripts, no
+# allow-same-origin (an opaque origin, so no cookies or DOM of the dashboard). Its links (post URLs
+# from export files) open in a new tab outside the sandbox, not inside the frame, where the
+# page's CSP (frame-src 'self') would block another site anyway.
+REPORT_SANDBOX = "allow-popups allow-popups-to-escape-sandbox"
+
+
+def _framed(doc: str) -> str:
+    """The report as the frame shows it: its links target a new tab. The download keeps the
+    report's own bytes."""
+    return doc.replace("<head>", '<head>\n<base target="_blank">', 1)
+
+
 def week_summary(week: str | None, search: str | None):
     """(the ``Summary`` the page shows for ``week`` and the page's query, None) or (None, why there
     is none, in words); no ``week`` is the page's default week. The downloads use this too."""
@@ -103,7 +116,8 @@ def layout(**query):
                   html.Button(t("button.download_report", f.lang), id="weekly-download-btn", className="btn"),
                   dcc.Download(id="weekly-download")], className="toolbar"),
         _download_links(f, s),
-        html.Iframe(id="weekly-report", srcDoc=html_or_error, className="report"),
+        html.Iframe(id="weekly-report", srcDoc=_framed(html_or_error), className="report",
+                    sandbox=REPORT_SANDBOX, referrerPolicy="no-referrer"),
     ], className="page")
 
 
@@ -115,7 +129,7 @@ def pick_week(week, search):
     if s is None:
         return html_or_error, *[no_update] * len(LINK_IDS)
     hrefs = download_hrefs(F.parse(search), s)
-    return html_or_error, *[hrefs[id_] for id_ in LINK_IDS]
+    return _framed(html_or_error), *[hrefs[id_] for id_ in LINK_IDS]
 
 
 @callback(Output("weekly-download", "data"), Input("weekly-download-btn", "n_clicks"),
