@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from collectors import files
 from collectors.errors import ReachError
@@ -558,6 +558,46 @@ font-size:1rem;cursor:pointer}}
 </form></body></html>"""
 
 
+def _same_token(sent, expected) -> bool:
+    """A CSRF token check: both sides non-empty strings and equal. compare_digest("", "") is true,
+    so a bare request with no cookie and no token would otherwise pass; bytes, because
+    compare_digest refuses non-ASCII str with a TypeError (a 500) instead of saying "not equal"."""
+    return (isinstance(expected, str) and isinstance(sent, str) and bool(expected) and bool(sent)
+            and hmac.compare_digest(sent.encode(), expected.encode()))
+
+
+def _logout_page(*, csrf: str) -> str:
+    """Asked when /logout comes without this session's token (a link from another site, an old
+    bookmark): one button that logs out, so a forged request cannot end anyone's sessions."""
+    e = html.escape
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Log out · Campaign Reach</title>
+<style>
+body{{margin:0;font-family:system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK SC",sans-serif;
+background:#f4f5f7;color:#1d2330;display:flex;min-height:100vh;align-items:center;justify-content:center}}
+form{{background:#fff;padding:2rem 2.25rem;border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.12);width:20rem}}
+h1{{font-size:1.25rem;margin:0 0 1rem}} a{{color:#2457a6}}
+button{{margin-top:1rem;width:100%;padding:.6rem;border:0;border-radius:4px;background:#2457a6;color:#fff;
+font-size:1rem;cursor:pointer}}
+</style></head>
+<body><form method="post" action="/logout">
+<h1>Campaign Reach</h1><p>Log out of every browser where you are logged in? 退出所有浏览器中的登录？</p>
+<input type="hidden" name="csrf_token" value="{e(csrf)}">
+<button type="submit">Log out · 退出</button>
+<p><a href="/">Stay logged in · 保持登录</a></p>
+</form></body></html>"""
+
+
+def logout_href() -> str:
+    """The header's logout link: it carries the session's CSRF token, so only a link this site
+    rendered for this session logs out at once (a forged one gets a confirmation page)."""
+    from flask import has_request_context, session
+
+    token = session.get("csrf") if has_request_context() else None
+    return "/logout?" + urlencode({"t": token}) if isinstance(token, str) and token else "/logout"
+
+
 def install(server, settings: Settings) -> None:
     """Put the login in front of every route of `server` (the Flask app under Dash)."""
     from flask import g, jsonify, make_response, redirect, request, session
@@ -666,11 +706,7 @@ def install(server, settings: Settings) -> None:
         name = request.form.get("name", "")[:64]
         sent = request.form.get("csrf_token", "")
         expected = session.get("csrf")
-        # Both sides non-empty and equal: compare_digest("", "") is true, so a bare POST with no
-        # cookie and no token would otherwise pass. Bytes, because compare_digest refuses
-        # non-ASCII str with a TypeError (a 500) instead of saying "not equal".
-        if not (isinstance(expected, str) and expected and sent
-                and hmac.compare_digest(sent.encode(), expected.encode())):
+        if not _same_token(sent, expected):
             return html_response(_login_page(csrf=csrf_token(), next_=next_, name=name,
                                               message="The form expired; please log in again."), 400)
         ip = request.remote_addr or "?"
@@ -734,6 +770,13 @@ def install(server, settings: Settings) -> None:
         # for the anonymous local user, who has no session to end).
         name = g.get("reach_user")
         if name:
+            # Logout ends every session of the user, so it needs this session's token like any
+            # form: in the header link's query (GET) or the confirmation form (POST).
+            given = request.form.get("csrf_token", "") if request.method == "POST" else request.args.get("t", "")
+            if not _same_token(given, session.get("csrf")):
+                if request.method == "POST":
+                    return html_response(_logout_page(csrf=csrf_token()), 400)
+                return html_response(_logout_page(csrf=csrf_token()), 200)
             try:
                 _generation(settings, name, new=True)
             except OSError as e:
@@ -745,9 +788,8 @@ def install(server, settings: Settings) -> None:
         return redirect("/login")
 
     server.add_url_rule("/login", "reach_login", login, methods=["GET", "POST"])
-    # GET as well as POST so a plain link in the Dash layout works; a forged logout only logs
-    # someone out (everywhere: logout ends all of a user's sessions), which SameSite=Lax does not
-    # prevent and is not worth a form.
+    # GET with the session's token (the header's plain link, rendered per session) or POST from
+    # the confirmation form; without the token, GET only asks.
     server.add_url_rule("/logout", "reach_logout", logout, methods=["GET", "POST"])
 
 

@@ -35,14 +35,15 @@ def header(f: F.Filters, active: str):
 
 def _account(lang: str) -> list:
     """Who is logged in and a way out; nothing for the local user of a loopback server."""
-    from .auth import current_user
+    from .auth import current_user, logout_href
 
     user = current_user()
     if not user:
         return []
-    # A plain link, not dcc.Link: /logout is a Flask route, not a page of the app.
+    # A plain link, not dcc.Link: /logout is a Flask route, not a page of the app. It carries the
+    # session's token, so a link from another site cannot log the user out.
     return [html.Span(user, className="header-user", id="header-user"),
-            html.A(t("auth.logout", lang), href="/logout", id="logout-link", className="nav-link")]
+            html.A(t("auth.logout", lang), href=logout_href(), id="logout-link", className="nav-link")]
 
 
 def filter_bar(f: F.Filters, influencers: list[str]):

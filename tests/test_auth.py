@@ -229,12 +229,33 @@ def test_a_viewer_reads_and_downloads_but_gets_403_on_upload_where_an_editor_pas
         assert (r.status_code, r.json()["error"]) == (403, "editors only"), path
 
 
+def logout(s, url):
+    """Log out as the confirmation form does: the page's token, then POST."""
+    token = csrf_of(s.get(url + "/logout").text)
+    return s.post(url + "/logout", data={"csrf_token": token}, allow_redirects=False)
+
+
 def test_logout_ends_the_session(site):
     s, _ = login(site.url, "alice", PASSWORDS["alice"])
     assert s.get(site.url + "/_dash-layout").status_code == 200
-    r = s.get(site.url + "/logout", allow_redirects=False)
+    r = logout(s, site.url)
     assert r.status_code == 302 and r.headers["Location"].endswith("/login")
     assert s.get(site.url + "/_dash-layout").status_code == 401
+
+
+def test_a_forged_logout_link_asks_instead_of_ending_every_session(site):
+    # Logout ends all of a user's sessions: another site's <img src="/logout"> must not do that.
+    s, _ = login(site.url, "alice", PASSWORDS["alice"])
+    for forged in ("/logout", "/logout?t=", "/logout?t=guess"):
+        r = s.get(site.url + forged, allow_redirects=False)
+        assert r.status_code == 200 and "Log out of every browser" in r.text
+        assert s.get(site.url + "/_dash-layout").status_code == 200
+    assert s.post(site.url + "/logout", data={"csrf_token": "guess"}, allow_redirects=False).status_code == 400
+    assert s.get(site.url + "/_dash-layout").status_code == 200
+    # The header's link carries the session's token and logs out at once.
+    token = csrf_of(s.get(site.url + "/logout").text)
+    r = s.get(site.url + "/logout", params={"t": token}, allow_redirects=False)
+    assert r.status_code == 302 and s.get(site.url + "/_dash-layout").status_code == 401
 
 
 def test_the_session_key_file_beside_the_users_file_is_private_to_its_owner(site):
@@ -549,7 +570,7 @@ def test_logout_ends_a_copied_cookie_too_in_every_worker(tmp_path):
 
         with ThreadPoolExecutor(8) as pool:
             assert set(pool.map(fetch, range(16))) == {200}
-        assert s.get(server.url + "/logout", allow_redirects=False).status_code == 302
+        assert logout(s, server.url).status_code == 302
         with ThreadPoolExecutor(8) as pool:
             assert set(pool.map(fetch, range(16))) == {401}
         again, r = login(server.url, "alice", PASSWORDS["alice"])
