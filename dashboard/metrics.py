@@ -96,28 +96,41 @@ def snapshot_increments(snaps: pd.DataFrame, campaign: Campaign, metrics=ADDITIV
     last = long.groupby(key, sort=False).tail(1)
     excess = last[last["m"] > last["v"]]
     if len(excess):
-        # Each affected series' rows, found once (scanning the whole frame per series was slow).
-        group_of = long.groupby(key, sort=False).ngroup()
-        wanted = set(group_of[excess.index])  # once: inside the comprehension it was per group
-        rows_of = {g: idx for g, idx in long.index.groupby(group_of).items() if g in wanted}
-    for idx, row in excess.iterrows():
-        owe = row["m"] - row["v"]
-        grp = rows_of[group_of[idx]]
-        for j in reversed(grp):
-            take = min(owe, long.at[j, "delta"])
-            if take > 0:
-                long.at[j, "delta"] -= take
-                long.at[j, "corrected"] = True
-                owe -= take
-            if owe <= 0:
-                break
+        # Only the rows of the series that owe are visited (corrections are rare), on numpy arrays;
+        # the walk back from the latest increment stays a loop so that the arithmetic (and so the
+        # float result) is exactly the definition's: take min(owe, delta) until nothing is owed.
+        group_of = long.groupby(key, sort=False).ngroup().to_numpy()
+        owes = (excess["m"] - excess["v"]).to_numpy()
+        wanted_groups = group_of[long.index.get_indexer(excess.index)]
+        rows = np.flatnonzero(np.isin(group_of, wanted_groups))
+        rows = rows[np.argsort(group_of[rows], kind="stable")]
+        bounds = np.flatnonzero(np.diff(group_of[rows])) + 1
+        rows_by_group = dict(zip(group_of[rows[np.r_[0, bounds]]], np.split(rows, bounds)))
+        delta = long["delta"].to_numpy(dtype="float64", copy=True)
+        corrected = long["corrected"].to_numpy(dtype=bool, copy=True)
+        for owe, g_ in zip(owes, wanted_groups):
+            for j in rows_by_group[g_][::-1]:
+                take = min(owe, delta[j])
+                if take > 0:
+                    delta[j] -= take
+                    corrected[j] = True
+                    owe -= take
+                if owe <= 0:
+                    break
+        long["delta"] = delta
+        long["corrected"] = corrected
 
     return _spread_over_days(long, tz)
 
 
 def _spread_over_days(iv: pd.DataFrame, tz) -> pd.DataFrame:
-    """Each interval (start, captured_at] with its delta, spread over local days by hours."""
-    iv = iv[(iv["delta"] != 0) | iv["corrected"]].copy() if len(iv) else iv
+    """Each interval (start, captured_at] with its delta, spread over local days by hours.
+
+    On whole arrays: the interval-day rows are made with np.repeat, only the columns needed are
+    repeated, local midnights are computed once per distinct day, and rows are summed per post,
+    day and metric by one stable sort (the summing reproduces pandas' own, so the result is
+    exactly the same as a groupby's)."""
+    iv = iv[(iv["delta"] != 0) | iv["corrected"]] if len(iv) else iv
     if iv.empty:
         return pd.DataFrame(columns=INC_COLUMNS)
     end = iv["captured_at"]
@@ -129,26 +142,80 @@ def _spread_over_days(iv: pd.DataFrame, tz) -> pd.DataFrame:
     d0 = d0.where(d0 <= d1, d1)
     ndays = ((d1 - d0).dt.days + 1).to_numpy()
     rep = np.repeat(np.arange(len(iv)), ndays)
-    out = iv.iloc[rep].reset_index(drop=True)
-    offset = np.concatenate([np.arange(n) for n in ndays])
-    out["day"] = d0.iloc[rep].reset_index(drop=True) + pd.to_timedelta(offset, unit="D")
+    # Day offset within its interval: position minus the interval's first position.
+    offset = np.arange(len(rep)) - np.repeat(np.cumsum(ndays) - ndays, ndays)
+    # Days as numbers counted from the first day (local midnights and sorting work on these).
+    dnum0 = d0.to_numpy().astype("datetime64[D]").astype(np.int64)
+    first_day = int(dnum0.min())
+    dcode = (dnum0 - first_day)[rep] + offset
+    n_days = int(dcode.max()) + 1
+    lo = int(np.argmin(dnum0))
+
+    def days_at(i, k):
+        """The days of intervals i at offsets k, as the naive day column (d0 + k days)."""
+        return pd.Series(d0.to_numpy()[i]) + pd.to_timedelta(k, unit="D")
+
+    delta = iv["delta"].to_numpy(dtype="float64")[rep]
     multi = ndays[rep] > 1
+    value = delta.copy()
     if multi.any():
-        day_begin = _local_midnight_utc(out["day"], tz)
-        day_end = _local_midnight_utc(out["day"] + pd.Timedelta(days=1), tz)
-        seg_start = out["start"].where(out["start"] > day_begin, day_begin)
-        seg_end = out["captured_at"].where(out["captured_at"] < day_end, day_end)
-        share = ((seg_end - seg_start).dt.total_seconds() / (out["captured_at"] - out["start"]).dt.total_seconds())
-        out["value"] = np.where(multi, out["delta"] * share.clip(lower=0).to_numpy(), out["delta"])
-    else:
-        out["value"] = out["delta"]
-    out["interpolated"] = multi | out["unknown_start"].to_numpy()
-    out["source"] = "snapshot"
-    out = out[(out["value"] != 0) | out["corrected"]]
-    res = (out.groupby(["post_pk", "day", "metric"], sort=True, observed=True)
-           .agg(value=("value", "sum"), interpolated=("interpolated", "any"), corrected=("corrected", "any"),
-                source=("source", "first"))
-           .reset_index())
+        at = np.flatnonzero(multi)
+        # Local midnights of each day of the campaign once (few days, many rows).
+        table = days_at(np.full(n_days, lo), np.arange(n_days) + (first_day - dnum0[lo]))
+        dc = dcode[at]
+        day_begin = _local_midnight_utc(table, tz).iloc[dc].reset_index(drop=True)
+        day_end = _local_midnight_utc(table + pd.Timedelta(days=1), tz).iloc[dc].reset_index(drop=True)
+        r = rep[at]
+        s0 = start.iloc[r].reset_index(drop=True)
+        s1 = end.iloc[r].reset_index(drop=True)
+        seg_start = s0.where(s0 > day_begin, day_begin)
+        seg_end = s1.where(s1 < day_end, day_end)
+        length = (end - start).dt.total_seconds().to_numpy()[r]  # per interval, then repeated
+        share = (seg_end - seg_start).dt.total_seconds() / length
+        value[at] = delta[at] * share.clip(lower=0).to_numpy()
+    interpolated = multi | iv["unknown_start"].to_numpy(dtype=bool)[rep]
+    corrected = iv["corrected"].to_numpy(dtype=bool)[rep]
+    keep = (value != 0) | corrected
+    if not keep.all():
+        rep, offset, dcode = rep[keep], offset[keep], dcode[keep]
+        value, interpolated, corrected = value[keep], interpolated[keep], corrected[keep]
+    if not len(rep):
+        return pd.DataFrame(columns=INC_COLUMNS)
+
+    # Sum per post, day and metric, ordered as groupby(sort=True) orders them. Rows come by post,
+    # metric and day, so a stable sort on one integer key has few runs to merge.
+    pcode, puniq = pd.factorize(iv["post_pk"], sort=True)
+    mcode, muniq = pd.factorize(iv["metric"], sort=True)
+    pcode, mcode = pcode[rep], mcode[rep]
+    key = (pcode.astype(np.int64) * n_days + dcode) * len(muniq) + mcode
+    order = np.argsort(key, kind="stable")  # rows of a group keep their order
+    key = key[order]
+    new_group = np.r_[True, key[1:] != key[:-1]]
+    size = np.diff(np.r_[np.flatnonzero(new_group), len(key)])
+    firsts = order[new_group]
+    val = value[firsts] + 0.0  # a group of one: pandas' sum starts at 0.0 (so -0.0 becomes 0.0)
+    interp = interpolated[firsts]
+    corr = corrected[firsts]
+    many = size > 1
+    if many.any():
+        # Groups of several rows (a day shared by two intervals): pandas sums them, compensated.
+        gid = np.cumsum(new_group) - 1
+        gk = np.empty(len(value), np.int64)
+        gk[order] = gid
+        sub = np.flatnonzero(many[gk])  # in row order, as a groupby sees them
+        grp = (pd.DataFrame(dict(k=gk[sub], value=value[sub], interpolated=interpolated[sub],
+                                 corrected=corrected[sub]))
+               .groupby("k", sort=True).agg(value=("value", "sum"), interpolated=("interpolated", "any"),
+                                            corrected=("corrected", "any")))
+        idx = grp.index.to_numpy()
+        val[idx] = grp["value"].to_numpy()
+        interp[idx] = grp["interpolated"].to_numpy()
+        corr[idx] = grp["corrected"].to_numpy()
+    day = days_at(rep[firsts], offset[firsts])
+    res = pd.DataFrame({"post_pk": puniq.take(pcode[firsts]), "day": day,
+                        "metric": muniq.take(mcode[firsts]), "value": val, "interpolated": interp,
+                        "corrected": corr})
+    res["source"] = "snapshot"
     return res[INC_COLUMNS]
 
 
@@ -342,25 +409,87 @@ def daily_table(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=(
     return aggregate(inc, posts, campaign, by=[b for b in by if b != "day"] + ["day"], sel=sel)
 
 
+def _pivot_days_pandas(i: pd.DataFrame) -> pd.DataFrame:
+    wide = i.pivot_table(index=["post_pk", "day"], columns="metric", values="value", aggfunc="sum", observed=True)
+    flags = i.groupby(["post_pk", "day"]).agg(interpolated=("interpolated", "any"), corrected=("corrected", "any"))
+    return wide.join(flags).reset_index()
+
+
+def _pivot_days(i: pd.DataFrame) -> pd.DataFrame:
+    """Increments to one row per post and day, a column per metric (summed) and the flags: the
+    frame pivot_table + groupby give, from integer codes and one stable sort instead of a
+    three-key groupby of millions of rows. Unusual input (missing keys or values, categorical
+    metrics) takes the pandas path, so the result is always exactly the pandas one."""
+    if (isinstance(i["metric"].dtype, pd.CategoricalDtype) or i["value"].isna().any()
+            or i["post_pk"].isna().any() or i["day"].isna().any() or i["metric"].isna().any()):
+        return _pivot_days_pandas(i)
+    pcode, puniq = pd.factorize(i["post_pk"], sort=True)
+    dcode, duniq = pd.factorize(i["day"], sort=True)
+    mcode, muniq = pd.factorize(i["metric"], sort=True)
+    n_m = len(muniq)
+    row = pcode.astype(np.int64) * len(duniq) + dcode
+    cell = row * n_m + mcode
+    order = np.argsort(cell, kind="stable")  # rows of a cell keep their order, as in a groupby
+    cell_sorted = cell[order]
+    new_cell = np.r_[True, cell_sorted[1:] != cell_sorted[:-1]]
+    starts = np.flatnonzero(new_cell)
+    size = np.diff(np.r_[starts, len(cell_sorted)])
+    value = i["value"].to_numpy(dtype="float64")
+    sums = value[order[starts]] + 0.0  # a cell of one: pandas' sum starts at 0.0
+    if (size > 1).any():
+        # Cells of several increments: summed by pandas (a compensated sum), in row order.
+        cid = np.empty(len(cell), np.int64)
+        cid[order] = np.cumsum(new_cell) - 1
+        sub = np.flatnonzero((size > 1)[cid])
+        many = pd.Series(value[sub]).groupby(cid[sub], sort=True).sum()
+        sums[many.index.to_numpy()] = many.to_numpy()
+    cells = cell_sorted[starts]
+    rows_of_cells = cells // n_m
+    new_row = np.r_[True, rows_of_cells[1:] != rows_of_cells[:-1]]
+    rowid = np.cumsum(new_row) - 1
+    n_rows = int(rowid[-1]) + 1
+    grid = np.full((n_rows, n_m), np.nan)
+    grid[rowid, cells % n_m] = sums
+    # Flags per post and day: any over the row's increments.
+    row_sorted = cell_sorted // n_m
+    row_starts = np.flatnonzero(np.r_[True, row_sorted[1:] != row_sorted[:-1]])
+    interp = np.logical_or.reduceat(i["interpolated"].to_numpy(dtype=bool)[order], row_starts)
+    corr = np.logical_or.reduceat(i["corrected"].to_numpy(dtype=bool)[order], row_starts)
+    keys = cells[new_row] // n_m
+    out = pd.DataFrame({"post_pk": puniq.take(keys // len(duniq)), "day": duniq.take(keys % len(duniq))})
+    cols = pd.Index(muniq, name="metric")
+    metric_frame = pd.DataFrame(grid, columns=cols)
+    wide = pd.concat([out, metric_frame], axis=1)
+    wide["interpolated"] = interp
+    wide["corrected"] = corr
+    return wide
+
+
 def _wide(inc: pd.DataFrame, posts: pd.DataFrame, sel: Selection, campaign: Campaign) -> pd.DataFrame:
     """Increments pivoted to one row per post and day, joined with the post's attributes."""
     p = _filter_posts(posts, sel)
     i = _days(inc[inc["post_pk"].isin(p["post_pk"])], sel)
     if i.empty:
         return pd.DataFrame()
-    wide = i.pivot_table(index=["post_pk", "day"], columns="metric", values="value", aggfunc="sum", observed=True)
-    flags = i.groupby(["post_pk", "day"]).agg(interpolated=("interpolated", "any"), corrected=("corrected", "any"))
-    wide = wide.join(flags).reset_index()
+    wide = _pivot_days(i)
     # A post that reports a metric had 0 of it on a day without an increment; a post that never
-    # reports it stays unknown. Which posts report what: one pass over the selected posts' rows.
+    # reports it stays unknown. Which posts report what: a post x metric table of the selected
+    # posts' rows, filled from integer codes (not a set of pairs built and probed row by row).
     mine = inc[inc["post_pk"].isin(p["post_pk"])]
-    reports = set(zip(mine["post_pk"], mine["metric"]))
+    pcode, puniq = pd.factorize(mine["post_pk"])
+    mcode, muniq = pd.factorize(mine["metric"])
+    reports = np.zeros((len(puniq), len(muniq) + 1), dtype=bool)  # the last column: a metric nobody reports
+    known = (pcode >= 0) & (mcode >= 0)  # a missing key reports nothing
+    reports[pcode[known], mcode[known]] = True
+    row_post = pd.Index(puniq).get_indexer(wide["post_pk"])
     for m in ADDITIVE:
         if m not in wide:
             wide[m] = np.nan
         missing = wide[m].isna().to_numpy()
         if missing.any():
-            fill = np.fromiter(((pk, m) in reports for pk in wide["post_pk"].to_numpy()[missing]), bool, missing.sum())
+            mi = pd.Index(muniq).get_indexer([m])[0]
+            rp = row_post[missing]
+            fill = (rp >= 0) & reports[np.maximum(rp, 0), mi]  # mi = -1: the all-False column
             col = wide[m].to_numpy(copy=True)
             col[np.flatnonzero(missing)[fill]] = 0.0
             wide[m] = col
