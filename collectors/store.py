@@ -29,7 +29,7 @@ from .errors import StoreError
 from .model import ACCOUNT_DAY, FLOAT_METRICS, LEVELS, METRICS, POST_DAILY, POST_LIFETIME
 
 DEFAULT_DB_PATH = Path("data") / "reach.db"
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 metadata = sa.MetaData()
 
@@ -230,7 +230,19 @@ def _v6(conn):
     mapping_profiles.create(conn)
 
 
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6}
+# Added in schema version 7: the posts export and the Posts page read posts in this order; with
+# the index SQLite walks it instead of sorting every post in a temporary B-tree, so the export can
+# stream its rows (issue 11). The latest snapshot of a post needs no index of its own: the primary
+# key (post_pk, captured_at) answers max(captured_at) for one post.
+posts_order = sa.Index("ix_posts_platform_published", posts.c.platform, posts.c.published_at, posts.c.post_id)
+
+
+def _v7(conn):
+    # Step 1 builds today's tables with their indexes, so a new database has it already.
+    posts_order.create(conn, checkfirst=True)
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7}
 
 
 def schema_version(conn) -> int:

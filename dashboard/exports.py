@@ -37,27 +37,30 @@ def posts_frame(engine: sa.Engine, account_pks: list[int] | None = None) -> pd.D
     s, d = store.post_snapshots, store.post_days
 
     def only(q, post_pk):
-        # Also inside the subqueries, so one influencer's posts never group the whole table.
+        # Also inside the subquery, so one influencer's posts never group the whole table.
         return q if account_pks is None else q.where(
             post_pk.in_(sa.select(p.c.id).where(p.c.account_pk.in_(account_pks))))
 
-    latest = (only(sa.select(s.c.post_pk, sa.func.max(s.c.captured_at).label("at")), s.c.post_pk)
-              .group_by(s.c.post_pk).subquery())
-    snap = (sa.select(s).join(latest, sa.and_(s.c.post_pk == latest.c.post_pk, s.c.captured_at == latest.c.at))
-            .subquery())
+    # The latest snapshot of each post, found through the primary key (post_pk, captured_at):
+    # a correlated max() is one index probe per post. A grouped "latest" subquery joined back
+    # instead is materialised by SQLite and scanned once per post (quadratic: issue 11).
+    s2 = s.alias("s_latest")
+    latest_at = (sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id)
+                 .correlate(p).scalar_subquery())
+    snap = sa.and_(s.c.post_pk == p.c.id, s.c.captured_at == latest_at)
     daily = (only(sa.select(d.c.post_pk, *[sa.func.sum(d.c[m]).label(m) for m in METRICS
                                            if m not in NOT_SUMMED_OVER_DAYS]), d.c.post_pk)
              .group_by(d.c.post_pk).subquery())
     cols = []
     for m in METRICS:
         if m in NOT_SUMMED_OVER_DAYS:
-            cols.append(snap.c[m].label(m))
+            cols.append(s.c[m].label(m))
         else:
-            cols.append(sa.case((snap.c.post_pk.is_not(None), snap.c[m]), else_=daily.c[m]).label(m))
+            cols.append(sa.case((s.c.post_pk.is_not(None), s.c[m]), else_=daily.c[m]).label(m))
     q = (sa.select(p.c.platform, p.c.post_id, _account_label(), i.c.name.label("influencer"),
                    p.c.published_at, p.c.url, p.c.title, *cols)
          .select_from(p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id)
-                      .outerjoin(snap, snap.c.post_pk == p.c.id).outerjoin(daily, daily.c.post_pk == p.c.id))
+                      .outerjoin(s, snap).outerjoin(daily, daily.c.post_pk == p.c.id))
          .order_by(p.c.platform, p.c.published_at, p.c.post_id))
     if account_pks is not None:
         q = q.where(p.c.account_pk.in_(account_pks))
