@@ -18,10 +18,9 @@ campaign: on a few dozen rows both would happily scan everything.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
-import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
