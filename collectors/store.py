@@ -667,9 +667,7 @@ def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: 
 def _upsert_posts(conn, platform: str, rows: pd.DataFrame, import_id: int) -> tuple[pd.Series, int]:
     fields = [c for c in ("published_at", "url", "title", "post_type") if c in rows]
     first = rows.drop_duplicates("post_id", keep="last")
-    existing = dict(iter(conn.execute(  # rows streamed into the dict: no list of a million rows
-        sa.select(posts.c.post_id, posts.c.id).where(posts.c.platform == platform)
-    )))
+    existing = _post_pks(conn, platform, first["post_id"])
     new = first[~first["post_id"].isin(existing)]
     old = first[first["post_id"].isin(existing)]
     if len(new) and conn.dialect.name == "sqlite":
@@ -694,10 +692,20 @@ def _upsert_posts(conn, platform: str, rows: pd.DataFrame, import_id: int) -> tu
         )
         recs = _records(old, ["post_id", *fields])
         conn.execute(stmt, [dict(pk=existing[r["post_id"]], **{"v_" + f: r[f] for f in fields}) for r in recs])
-    ids = dict(iter(conn.execute(
-        sa.select(posts.c.post_id, posts.c.id).where(posts.c.platform == platform)
-    ))) if len(new) else existing
+    ids = {**existing, **_post_pks(conn, platform, new["post_id"])} if len(new) else existing
     return rows["post_id"].map(ids).astype("int64"), len(new)
+
+
+def _post_pks(conn, platform: str, post_ids: pd.Series, batch: int = 5000) -> dict:
+    """{post_id: id} of these posts that are stored, looked up through the (platform, post_id)
+    key in batches: the work grows with the file, not with the database (reading every post id
+    of the platform on each import made a folder of files quadratic: issue 11)."""
+    out: dict = {}
+    values = post_ids.dropna().unique().tolist()
+    for start in range(0, len(values), batch):
+        out.update(conn.execute(sa.select(posts.c.post_id, posts.c.id).where(
+            posts.c.platform == platform, posts.c.post_id.in_(values[start:start + batch]))).all())
+    return out
 
 
 def find_import(conn, sha256: str):

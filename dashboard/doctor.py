@@ -170,7 +170,7 @@ def _rollup_checks(engine, campaign: Campaign, repair: bool, out) -> int:
 
 def compare(engine: sa.Engine, campaign: Campaign) -> str | None:
     """None when the stored rollup rows equal what the engine computes now; else what differs."""
-    want = {(str(r["day"]), r["account_pk"]): r for r in rollups._compute(engine, campaign, None)}
+    want = {(str(r["day"]), r["account_pk"]): r for r in rollups.records(rollups._compute(engine, campaign, None))}
     r = store.daily_rollup
     with engine.connect() as conn:
         rows = conn.execute(sa.select(r)).mappings().all()

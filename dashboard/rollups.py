@@ -111,25 +111,26 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
         accounts, waiting, seen = plan(conn)
     if accounts == [] and not waiting:
         return 0
-    rows = _compute(engine, campaign, accounts) if accounts != [] else []  # outside the lock: imports go on meanwhile
+    rows = _compute(engine, campaign, accounts) if accounts != [] else None  # outside the lock: imports go on meanwhile
     crash.point("refresh")
     r, m = store.daily_rollup, store.meta_table
     with store.write_transaction(engine) as conn:
         again = plan(conn)
         if again[2] != seen:  # an import or another refresh committed meanwhile: recompute
             accounts, waiting, _ = again
-            rows = _compute(engine, campaign, accounts) if accounts != [] else []
+            rows = _compute(engine, campaign, accounts) if accounts != [] else None
         if accounts is None:
             conn.execute(r.delete())
         elif accounts:
             conn.execute(r.delete().where(r.c.account_pk.in_(accounts)))
-        if len(rows):
-            conn.execute(r.insert(), rows)
+        n = 0 if rows is None else len(rows)
+        for start in range(0, n, ROW_BATCH):
+            conn.execute(r.insert(), records(rows, start, start + ROW_BATCH))
         if waiting:
             conn.execute(m.delete().where(m.c.key.in_([f"{store.ROLLUP_PENDING}{i}" for i in waiting])))
         conn.execute(m.delete().where(m.c.key == STATE_KEY))
         conn.execute(m.insert().values(key=STATE_KEY, value=fp))
-    return len(rows)
+    return n
 
 
 def _imports_mark(conn_or_engine) -> tuple:
@@ -142,25 +143,98 @@ def _imports_mark(conn_or_engine) -> tuple:
     return tuple(conn_or_engine.execute(q).one())
 
 
-def _compute(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None) -> list[dict]:
-    frames = queries.load_frames(engine, account_pks)  # only the touched accounts' rows
-    inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
-    return _rollup_rows(inc, frames.posts, campaign)
+# A refresh computes at most this many posts at once. The engine's memory grows with the posts
+# (and days) it holds: 100,000 X posts at once peaked at 890 MB, so a folder import of any size
+# stays near the peak of one piece (issue 11: "peak memory depends on the largest chunk").
+BATCH_POSTS = 10_000
+BATCH_ACCOUNTS = 500  # and at most this many accounts per piece (the IN list of the reads)
+ROW_BATCH = 20_000  # rollup rows turned into executemany parameters at a time
+MAX_IN = 10_000  # accounts named in one IN list (SQLite allows 32,766 parameters)
 
 
-def _rollup_rows(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign) -> list[dict]:
-    wide = metrics._wide(inc, posts, metrics.Selection(), campaign)
-    if wide.empty:
-        return []
-    wide["emv_basis"] = wide["views"].where(wide["views"].notna(), wide["impressions"])
-    for name, _, _ in metrics.RATE_PARTS:
-        wide[name[1:]] = wide[name]  # "_num_er_views" -> "num_er_views"
-    out = metrics._sum_known(wide, ["account_pk", "day"], SUMMED, extra=dict(posts_active=("post_pk", "nunique")))
-    out["day"] = out["day"].dt.date
+def pieces(engine: sa.Engine, account_pks: list[int] | None, batch_posts: int | None = None):
+    """The refresh's units of work, each at most ``BATCH_POSTS`` posts:
+
+    * every account (``account_pks`` None): (None, (first, last post id)), consecutive ranges of
+      the posts table, read in storage order (ranges by account would read posts scattered over
+      the whole file: three times slower on a folder of files that each hold many accounts);
+    * some accounts: (accounts, None) for several whole accounts whose posts fit in a batch,
+      ([one account], (first, last post id)) for a part of an account too large for one.
+
+    Accounts without posts have no rollup rows and need no piece."""
+    limit = batch_posts or BATCH_POSTS
+    p = store.posts
+    with engine.connect() as conn:
+        if account_pks is None:
+            yield from ((None, r) for r in _id_ranges(conn, sa.select(p.c.id).order_by(p.c.id), limit))
+            return
+        q = sa.select(p.c.account_pk, sa.func.count()).group_by(p.c.account_pk).order_by(p.c.account_pk)
+        counts = conn.execute(q.where(p.c.account_pk.in_(list(account_pks) or [-1]))).all()
+        mine = sum(n for _, n in counts)
+        if mine > limit and 2 * mine >= conn.execute(sa.select(sa.func.count()).select_from(p)).scalar() \
+                and len(counts) <= MAX_IN:
+            # Most of the posts (a folder import touches most accounts): read the table in order.
+            accounts = [pk for pk, _ in counts]
+            yield from ((accounts, r) for r in _id_ranges(conn, sa.select(p.c.id).order_by(p.c.id), limit))
+            return
+        group, size = [], 0
+        for pk, n in counts:
+            if n > limit:
+                for r in _id_ranges(conn, sa.select(p.c.id).where(p.c.account_pk == pk).order_by(p.c.id), limit):
+                    yield [pk], r
+                continue
+            if group and (size + n > limit or len(group) >= BATCH_ACCOUNTS):
+                yield group, None
+                group, size = [], 0
+            group.append(pk)
+            size += n
+        if group:
+            yield group, None
+
+
+def _id_ranges(conn, ids_query, limit: int):
+    """(first, last) of each run of ``limit`` ids of the query, streamed (no list of every id)."""
+    result = conn.execute(ids_query)
+    while True:
+        part = result.fetchmany(limit)
+        if not part:
+            return
+        yield part[0][0], part[-1][0]
+
+
+def _compute(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None,
+             batch_posts: int | None = None) -> pd.DataFrame:
+    """The rollup rows of these accounts (all when None), computed piece by piece (``pieces``):
+    one piece's frames and increments at a time, only the small per-account-day sums kept."""
+    parts, split = [], False
+    for accounts, post_range in pieces(engine, account_pks, batch_posts):
+        frames = queries.load_frames(engine, accounts, post_range=post_range)
+        inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
+        parts.append(_rollup_frame(inc, frames.posts, campaign))
+        split = split or post_range is not None
+        del frames, inc
+    parts = [x for x in parts if len(x)]
+    if not parts:
+        return pd.DataFrame(columns=ROW_COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    if split:
+        # An account cut by post id ranges has rows for the same days in several pieces: the
+        # posts of the pieces are disjoint, so sums add and the flags combine by "any"
+        # (an unknown stays unknown only when it is unknown in every piece: min_count=1).
+        g = out.groupby(["day", "account_pk"], sort=True)
+        out = pd.concat([g[SUMMED].sum(min_count=1), g["posts_active"].sum(),
+                         g[["interpolated", "corrected"]].any()], axis=1).reset_index()[ROW_COLUMNS]
+    return out
+
+
+ROW_COLUMNS = ["day", "account_pk", *SUMMED, "posts_active", "interpolated", "corrected"]
+
+
+def records(rows: pd.DataFrame, start: int = 0, stop: int | None = None) -> list[dict]:
+    """Rows ``start:stop`` of a rollup frame as the database's parameters (None for unknown)."""
     recs = []
-    cols = ["day", "account_pk", *SUMMED, "posts_active", "interpolated", "corrected"]
-    for row in out[cols].itertuples(index=False, name=None):
-        d = dict(zip(cols, row))
+    for row in rows.iloc[start:stop][ROW_COLUMNS].itertuples(index=False, name=None):
+        d = dict(zip(ROW_COLUMNS, row))
         for c in SUMMED:
             v = d[c]
             d[c] = None if v is None or v != v else float(v)
@@ -168,6 +242,24 @@ def _rollup_rows(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign) -> 
         d["interpolated"], d["corrected"] = bool(d["interpolated"]), bool(d["corrected"])
         recs.append(d)
     return recs
+
+
+def _rollup_frame(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
+    """Per account and day: the sums the rollup stores."""
+    wide = metrics._wide(inc, posts, metrics.Selection(), campaign)
+    if wide.empty:
+        return pd.DataFrame(columns=ROW_COLUMNS)
+    wide["emv_basis"] = wide["views"].where(wide["views"].notna(), wide["impressions"])
+    for name, _, _ in metrics.RATE_PARTS:
+        wide[name[1:]] = wide[name]  # "_num_er_views" -> "num_er_views"
+    out = metrics._sum_known(wide, ["account_pk", "day"], SUMMED, extra=dict(posts_active=("post_pk", "nunique")))
+    out["day"] = out["day"].dt.date
+    return out[ROW_COLUMNS]
+
+
+def _rollup_rows(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign) -> list[dict]:
+    """``_rollup_frame`` as database parameters (the benchmarks build rollups with it)."""
+    return records(_rollup_frame(inc, posts, campaign))
 
 
 def query(engine: sa.Engine, campaign: Campaign, by=("platform",), sel: metrics.Selection = metrics.Selection(),
