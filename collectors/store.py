@@ -614,8 +614,24 @@ def _account_pks_once(conn, platform: str, rows: pd.DataFrame, fallback: str | N
 
 
 # reach_meta keys "rollup_pending:<import id>": imports whose rows no finished rollup refresh has
-# counted yet (written with the import, deleted by the refresh that covers it).
+# counted yet (written with the import, deleted by the refresh that covers it). The value says
+# from when the import may have changed the rollups: "after:<naive UTC ISO time>", "none" (no post
+# rows: the rollups, made of posts, did not change), "" (unknown: every day; what versions before
+# the incremental refresh wrote).
 ROLLUP_PENDING = "rollup_pending:"
+
+
+def pending_value(since) -> str:
+    if since is UNKNOWN:
+        return ""
+    return "none" if since is None else f"after:{since.isoformat()}"
+
+
+def pending_since(value: str | None):
+    """``pending_value`` read back: a naive UTC Timestamp, None ("none") or UNKNOWN."""
+    if value and value.startswith("after:"):
+        return pd.Timestamp(value[len("after:"):])
+    return None if value == "none" else UNKNOWN
 
 
 def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: str | None) -> WriteResult:
@@ -626,6 +642,7 @@ def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: 
     conn.execute(meta_table.insert().values(key=f"{ROLLUP_PENDING}{import_id}", value=""))
     res = WriteResult(import_id, 0, 0, 0, 0, 0)
     problems = []
+    since = None
     for p in parsed_tables:
         problems += p.problems
         rows = p.rows
@@ -643,19 +660,28 @@ def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: 
             rows["day"] = rows["day"].dt.date
             res.account_days += _upsert(conn, account_days, ["account_pk", "day"], rows, import_id, order=order)
             continue
-        post_pk, new = _upsert_posts(conn, platform, rows, import_id)
+        post_pk, new, earliest = _upsert_posts(conn, platform, rows, import_id)
         res.posts_new += new
+        since = _earlier(since, earliest)  # where the touched posts' old increments began
+        if "published_at" in rows:
+            since = _earlier(since, _min_time(rows["published_at"]))
         rows["post_pk"] = post_pk
         res.posts_seen += rows["post_pk"].nunique()
         if p.report.grain == POST_LIFETIME:
             rows = _dedupe(rows, ["post_pk", "captured_at"])
             order = _key_order(rows["post_pk"], rows["captured_at"])
             res.snapshots += _upsert(conn, post_snapshots, ["post_pk", "captured_at"], rows, import_id, order=order)
+            since = _earlier(since, _min_time(rows["captured_at"]))
         elif p.report.grain == POST_DAILY:
             rows = _dedupe(rows, ["post_pk", "day"])
             order = _key_order(rows["post_pk"], rows["day"])
+            day = _min_time(rows["day"])
+            # A day is local to some timezone: its increments may begin up to a day before its UTC midnight.
+            since = _earlier(since, None if day is None else day - pd.Timedelta(days=1))
             rows["day"] = rows["day"].dt.date
             res.post_days += _upsert(conn, post_days, ["post_pk", "day"], rows, import_id, order=order)
+    conn.execute(meta_table.update().where(meta_table.c.key == f"{ROLLUP_PENDING}{import_id}").values(
+        value=pending_value(since)))
     if problems:
         conn.execute(import_problems.insert(), [
             dict(import_id=import_id, source=pr.source, line=pr.line, column_name=pr.column,
@@ -667,9 +693,13 @@ def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: 
 def _upsert_posts(conn, platform: str, rows: pd.DataFrame, import_id: int) -> tuple[pd.Series, int]:
     fields = [c for c in ("published_at", "url", "title", "post_type") if c in rows]
     first = rows.drop_duplicates("post_id", keep="last")
-    existing = _post_pks(conn, platform, first["post_id"])
+    existing, earliest = _post_pks(conn, platform, first["post_id"])
     new = first[~first["post_id"].isin(existing)]
     old = first[first["post_id"].isin(existing)]
+    # The new posts' ids are the ones above the largest id before the insert: the caller holds
+    # the store's write lock, so no other writer adds posts meanwhile, and one range scan of the
+    # primary key reads them back (a probe per post would cost a B-tree search each).
+    before = conn.execute(sa.select(sa.func.coalesce(sa.func.max(posts.c.id), 0))).scalar() if len(new) else 0
     if len(new) and conn.dialect.name == "sqlite":
         cols = ["post_id", "account_pk", *fields]
         for start in range(0, len(new), 100000):  # DESIGN.md 8: build executemany input in batches
@@ -692,20 +722,56 @@ def _upsert_posts(conn, platform: str, rows: pd.DataFrame, import_id: int) -> tu
         )
         recs = _records(old, ["post_id", *fields])
         conn.execute(stmt, [dict(pk=existing[r["post_id"]], **{"v_" + f: r[f] for f in fields}) for r in recs])
-    ids = {**existing, **_post_pks(conn, platform, new["post_id"])} if len(new) else existing
-    return rows["post_id"].map(ids).astype("int64"), len(new)
+    if len(new):
+        ids = dict(existing)
+        ids.update(conn.execute(sa.select(posts.c.post_id, posts.c.id).where(
+            posts.c.id > before, posts.c.platform == platform)).all())
+    else:
+        ids = existing
+    return rows["post_id"].map(ids).astype("int64"), len(new), earliest
 
 
-def _post_pks(conn, platform: str, post_ids: pd.Series, batch: int = 5000) -> dict:
+def _post_pks(conn, platform: str, post_ids: pd.Series, batch: int = 5000) -> tuple[dict, object]:
     """{post_id: id} of these posts that are stored, looked up through the (platform, post_id)
     key in batches: the work grows with the file, not with the database (reading every post id
-    of the platform on each import made a folder of files quadratic: issue 11)."""
+    of the platform on each import made a folder of files quadratic: issue 11). Also the
+    earliest stored publish time among them (None when there is none to see, UNKNOWN when one
+    of them has none): their increments so far started there (the rollup's ``since``)."""
     out: dict = {}
+    earliest = None
     values = post_ids.dropna().unique().tolist()
     for start in range(0, len(values), batch):
-        out.update(conn.execute(sa.select(posts.c.post_id, posts.c.id).where(
-            posts.c.platform == platform, posts.c.post_id.in_(values[start:start + batch]))).all())
-    return out
+        for post_id, pk, published in conn.execute(sa.select(posts.c.post_id, posts.c.id, posts.c.published_at).where(
+                posts.c.platform == platform, posts.c.post_id.in_(values[start:start + batch]))):
+            out[post_id] = pk
+            earliest = _earlier(earliest, UNKNOWN if published is None else published)
+    return out, earliest
+
+
+# "Since when might this import have changed the rollups": the earliest instant (naive UTC) of any
+# increment of the posts it touched, old or new (dashboard/rollups.py recomputes only the days
+# from there). UNKNOWN: a touched post's increments may start anywhere (no publish time stored).
+UNKNOWN = "unknown"
+
+
+def _earlier(a, b):
+    if a is UNKNOWN or b is UNKNOWN:
+        return UNKNOWN
+    if b is None or (isinstance(b, float) and b != b) or b is pd.NaT:
+        return a
+    b = pd.Timestamp(b)
+    if b.tzinfo is not None:
+        b = b.tz_convert("UTC").tz_localize(None)
+    return b if a is None or b < a else a
+
+
+def _min_time(values: pd.Series):
+    """The earliest time of a column of times or days (naive UTC), None when it has none."""
+    t = pd.to_datetime(values, errors="coerce")
+    if getattr(t.dt, "tz", None) is not None:
+        t = t.dt.tz_convert("UTC").dt.tz_localize(None)
+    m = t.min()
+    return None if pd.isna(m) else m
 
 
 def find_import(conn, sha256: str):

@@ -78,11 +78,11 @@ def _times(values: pd.Series) -> pd.Series:
 
 
 def load_frames(engine: sa.Engine, account_pks: list[int] | None = None, *,
-                post_range: tuple[int, int] | None = None) -> Frames:
+                post_range: tuple[int, int] | None = None, post_pks: list[int] | None = None) -> Frames:
     """Everything, or only what belongs to these accounts (a rollup refresh after an import reads
     the accounts it touched, not the whole database); with ``post_range`` (first, last post id)
     only those accounts' posts in that range (the refresh cuts a very large account into pieces,
-    so its memory is bounded: dashboard/rollups.py)."""
+    so its memory is bounded: dashboard/rollups.py); with ``post_pks`` only those posts."""
     from collectors.model import METRICS
 
     p, a, i = store.posts, store.accounts, store.influencers
@@ -94,6 +94,8 @@ def load_frames(engine: sa.Engine, account_pks: list[int] | None = None, *,
 
     def only_posts(q):
         q = only(q, p.c.account_pk)
+        if post_pks is not None:
+            q = q.where(p.c.id.in_(post_pks))
         return q if post_range is None else q.where(p.c.id.between(*post_range))
 
     with engine.connect() as conn:
@@ -111,12 +113,12 @@ def load_frames(engine: sa.Engine, account_pks: list[int] | None = None, *,
         days = _fetch(conn, only_posts(
             sa.select(d.c.post_pk, d.c.day, *[d.c[m] for m in METRICS]).join(p, p.c.id == d.c.post_pk)),
             ["post_pk", "day", *METRICS])
-        if post_range is None:
+        if post_range is None and post_pks is None:
             adays = _fetch(conn, only(
                 sa.select(a.c.platform, label.label("account"), a.c.id.label("account_pk"), ad.c.day,
                           *[ad.c[m] for m in METRICS], ad.c.followers).join(a, a.c.id == ad.c.account_pk), a.c.id),
                 ["platform", "account", "account_pk", "day", *METRICS, "followers"])
-        else:  # account-level rows belong to no post range
+        else:  # account-level rows belong to no post range or list
             adays = pd.DataFrame(columns=["platform", "account", "account_pk", "day", *METRICS, "followers"])
         accts = _fetch(conn, only(
             sa.select(a.c.id.label("account_pk"), a.c.platform, label.label("account"), i.c.name.label("influencer"),

@@ -101,28 +101,36 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
     given = None if account_pks is None else list(account_pks)
 
     def plan(conn):
-        """What to recompute, from what the database says now: None = every account."""
+        """What to recompute, from what the database says now: accounts (None = every account),
+        the imports it covers, the first local day that can have changed (None = every day)."""
         waiting = _pending(conn)
+        seen = (_imports_mark(conn), waiting, _state(conn))
         if given is None or _state(conn) != fp:
-            return None, waiting, (_imports_mark(conn), waiting, _state(conn))
-        return sorted(set(given) | set(_accounts_of(conn, waiting))), waiting, (_imports_mark(conn), waiting, _state(conn))
+            return None, waiting, None, seen
+        touched = _accounts_of(conn, waiting)
+        since = _since(conn, waiting, campaign) if set(given) <= set(touched) else store.UNKNOWN
+        if since is None:  # the pending imports changed no post (account-level rows only)
+            return [], waiting, None, seen
+        return sorted(set(given) | set(touched)), waiting, (None if since is store.UNKNOWN else since), seen
 
     with engine.connect() as conn:
-        accounts, waiting, seen = plan(conn)
+        accounts, waiting, since, seen = plan(conn)
     if accounts == [] and not waiting:
         return 0
-    rows = _compute(engine, campaign, accounts) if accounts != [] else None  # outside the lock: imports go on meanwhile
+    # Outside the lock: imports go on meanwhile.
+    rows = _compute(engine, campaign, accounts, None, since) if accounts != [] else None
     crash.point("refresh")
     r, m = store.daily_rollup, store.meta_table
     with store.write_transaction(engine) as conn:
         again = plan(conn)
-        if again[2] != seen:  # an import or another refresh committed meanwhile: recompute
-            accounts, waiting, _ = again
-            rows = _compute(engine, campaign, accounts) if accounts != [] else None
+        if again[3] != seen:  # an import or another refresh committed meanwhile: recompute
+            accounts, waiting, since, _ = again
+            rows = _compute(engine, campaign, accounts, None, since) if accounts != [] else None
         if accounts is None:
             conn.execute(r.delete())
         elif accounts:
-            conn.execute(r.delete().where(r.c.account_pk.in_(accounts)))
+            old = r.delete().where(r.c.account_pk.in_(accounts))
+            conn.execute(old if since is None else old.where(r.c.day >= since))
         n = 0 if rows is None else len(rows)
         for start in range(0, n, ROW_BATCH):
             conn.execute(r.insert(), records(rows, start, start + ROW_BATCH))
@@ -131,6 +139,23 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
         conn.execute(m.delete().where(m.c.key == STATE_KEY))
         conn.execute(m.insert().values(key=STATE_KEY, value=fp))
     return n
+
+
+def _since(conn, waiting: list[int], campaign: Campaign):
+    """The first local day whose rollup rows the pending imports can have changed: the local day
+    of the earliest instant any of them recorded (store.pending_value); store.UNKNOWN when one
+    cannot say, None when none changed a post."""
+    if not waiting:
+        return store.UNKNOWN
+    m = store.meta_table
+    values = conn.execute(sa.select(m.c.value).where(
+        m.c.key.in_([f"{store.ROLLUP_PENDING}{i}" for i in waiting]))).scalars().all()
+    earliest = None
+    for v in values:
+        earliest = store._earlier(earliest, store.pending_since(v))
+    if earliest is None or earliest is store.UNKNOWN:
+        return earliest
+    return pd.Timestamp(earliest).tz_localize("UTC").tz_convert(campaign.tz).date()
 
 
 def _imports_mark(conn_or_engine) -> tuple:
@@ -192,6 +217,24 @@ def pieces(engine: sa.Engine, account_pks: list[int] | None, batch_posts: int | 
             yield group, None
 
 
+def _active_posts(engine: sa.Engine, account_pks: list[int], since_day, campaign: Campaign, limit: int):
+    """Lists of at most ``limit`` ids of these accounts' posts that can have an increment on
+    ``since_day`` or later: a snapshot captured since that day's local midnight (an increment
+    is spread back from its snapshot, never forward) or a daily row of that day or later. Each
+    test is a probe of a primary key ((post_pk, captured_at), (post_pk, day)) per post."""
+    p, s, d = store.posts, store.post_snapshots, store.post_days
+    midnight = pd.Timestamp(since_day).tz_localize(campaign.tz).tz_convert("UTC").tz_localize(None).to_pydatetime()
+    recent = sa.or_(
+        sa.exists().where(s.c.post_pk == p.c.id, s.c.captured_at >= midnight),
+        sa.exists().where(d.c.post_pk == p.c.id, d.c.day >= since_day))
+    with engine.connect() as conn:
+        for start in range(0, len(account_pks), MAX_IN):
+            q = sa.select(p.c.id).where(p.c.account_pk.in_(account_pks[start:start + MAX_IN]), recent).order_by(p.c.id)
+            result = conn.execute(q)
+            while part := result.fetchmany(limit):
+                yield [row[0] for row in part]
+
+
 def _id_ranges(conn, ids_query, limit: int):
     """(first, last) of each run of ``limit`` ids of the query, streamed (no list of every id)."""
     result = conn.execute(ids_query)
@@ -203,15 +246,25 @@ def _id_ranges(conn, ids_query, limit: int):
 
 
 def _compute(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None,
-             batch_posts: int | None = None) -> pd.DataFrame:
+             batch_posts: int | None = None, since_day=None) -> pd.DataFrame:
     """The rollup rows of these accounts (all when None), computed piece by piece (``pieces``):
-    one piece's frames and increments at a time, only the small per-account-day sums kept."""
+    one piece's frames and increments at a time, only the small per-account-day sums kept.
+
+    With ``since_day``, only the rows of that local day and later: from the posts that can have
+    an increment on those days (an observation since that day's start), not every post of the
+    accounts (incremental refresh: a weekly export recomputes the weeks it touched)."""
     parts, split = [], False
-    for accounts, post_range in pieces(engine, account_pks, batch_posts):
-        frames = queries.load_frames(engine, accounts, post_range=post_range)
+    if since_day is not None:
+        work = ((None, None, ids) for ids in _active_posts(engine, account_pks, since_day, campaign,
+                                                           batch_posts or BATCH_POSTS))
+    else:
+        work = ((accounts, post_range, None) for accounts, post_range in pieces(engine, account_pks, batch_posts))
+    for accounts, post_range, post_pks in work:
+        frames = queries.load_frames(engine, accounts, post_range=post_range, post_pks=post_pks)
         inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
-        parts.append(_rollup_frame(inc, frames.posts, campaign))
-        split = split or post_range is not None
+        part = _rollup_frame(inc, frames.posts, campaign)
+        parts.append(part if since_day is None else part[part["day"] >= since_day])
+        split = split or post_range is not None or post_pks is not None
         del frames, inc
     parts = [x for x in parts if len(x)]
     if not parts:
