@@ -740,11 +740,25 @@ def _post_pks(conn, platform: str, post_ids: pd.Series, batch: int = 5000) -> tu
     out: dict = {}
     earliest = None
     values = post_ids.dropna().unique().tolist()
+    sqlite = conn.dialect.name == "sqlite"
     for start in range(0, len(values), batch):
-        for post_id, pk, published in conn.execute(sa.select(posts.c.post_id, posts.c.id, posts.c.published_at).where(
-                posts.c.platform == platform, posts.c.post_id.in_(values[start:start + batch]))):
-            out[post_id] = pk
-            earliest = _earlier(earliest, UNKNOWN if published is None else published)
+        part = values[start:start + batch]
+        if sqlite:
+            # The driver's own placeholders: SQLAlchemy's compiling of an expanding IN of
+            # thousands of values cost more than the lookups (1 s of 1.8 s for 300,000 posts).
+            found = conn.exec_driver_sql(
+                "SELECT post_id, id, published_at FROM posts WHERE platform = ? AND post_id IN (%s)"
+                % ",".join("?" * len(part)), (platform, *part)).all()
+        else:
+            found = conn.execute(sa.select(posts.c.post_id, posts.c.id, posts.c.published_at).where(
+                posts.c.platform == platform, posts.c.post_id.in_(part))).all()
+        if not found:
+            continue
+        post_id, pk, published = zip(*found)
+        out.update(zip(post_id, pk))
+        known = [t for t in published if t is not None]
+        # SQLite's times are ISO text of one fixed format, so the smallest text is the earliest.
+        earliest = _earlier(earliest, UNKNOWN if len(known) < len(published) else min(known))
     return out, earliest
 
 
