@@ -71,13 +71,44 @@ def _beyond(score: np.ndarray, limit: float, direction: str) -> np.ndarray:
     return up | down if direction == "both" else up if direction == "up" else down
 
 
-def _groups(daily: pd.DataFrame, group_cols: Sequence[str]):
+def _group_codes(out: pd.DataFrame, group_cols: Sequence[str]) -> np.ndarray:
+    """A code per row of ``out`` (sorted by its groups), the same for the rows of one group."""
     cols = list(group_cols)
     if not cols:
-        yield (), daily
-        return
-    for key, g in daily.groupby(cols, sort=False, dropna=False, observed=True):
-        yield key if isinstance(key, tuple) else (key,), g
+        return np.zeros(len(out), dtype=np.int64)
+    return out.groupby(cols, sort=False, dropna=False, observed=True).ngroup().to_numpy(dtype=np.int64)
+
+
+def _row_medians(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``m`` (NaN = no value): the median of its values, as np.median computes it (the
+    middle value, or the two middle values added and halved), and how many values it has."""
+    s = np.sort(m, axis=1)  # NaN sorts last
+    k = (~np.isnan(m)).sum(axis=1)
+    rows = np.arange(len(m))
+    hi = np.minimum(k // 2, max(m.shape[1] - 1, 0))
+    lo = np.maximum(k // 2 - 1, 0)
+    with np.errstate(invalid="ignore"):
+        odd = s[rows, hi] if m.shape[1] else np.full(len(m), np.nan)
+        even = (s[rows, lo] + s[rows, hi]) / 2 if m.shape[1] else np.full(len(m), np.nan)
+    return np.where(k == 0, np.nan, np.where(k % 2 == 1, odd, even)), k
+
+
+def _group_medians(codes: np.ndarray, x: np.ndarray, n_groups: int) -> np.ndarray:
+    """The median of each group's known values (NaN for a group without any), as np.median."""
+    known = ~np.isnan(x)
+    c, v = codes[known], x[known]
+    order = np.lexsort((v, c))
+    c, v = c[order], v[order]
+    size = np.bincount(c, minlength=n_groups)
+    first = np.r_[0, np.cumsum(size)[:-1]]
+    med = np.full(n_groups, np.nan)
+    has = size > 0
+    mid = first + size // 2
+    odd = has & (size % 2 == 1)
+    even = has & (size % 2 == 0)
+    med[odd] = v[mid[odd]]
+    med[even] = (v[mid[even] - 1] + v[mid[even]]) / 2
+    return med
 
 
 def flag_outliers(daily: pd.DataFrame, value_col: str, group_cols: Sequence[str] = ("influencer", "platform"),
@@ -90,25 +121,36 @@ def flag_outliers(daily: pd.DataFrame, value_col: str, group_cols: Sequence[str]
     Retrospective: the median and MAD include the day itself and later days. A group with fewer
     than ``min_days`` known days is not scored (score NaN, never flagged, a note says so); an
     unknown (NaN) day is not scored and does not count towards the median. ``direction`` "up"
-    flags only days above typical, "down" only days below, "both" (the default) either."""
+    flags only days above typical, "down" only days below, "both" (the default) either.
+
+    Every group at once, on arrays (medians by one sort of group and value): the same numbers as
+    ``robust_z`` of each group alone, without a Python loop over groups."""
+    _beyond(np.empty(0), threshold, direction)  # a bad direction fails before any work
     out = daily.sort_values([*group_cols, "day"], kind="stable").copy()
-    for c, v in (("typical", np.nan), ("mad", np.nan), ("score", np.nan), ("days", 0), ("flagged", False),
-                 ("note", "")):
-        out[c] = v
-    for _, g in _groups(out, group_cols):
-        x = g[value_col].astype("float64")
-        known = int(x.notna().sum())
-        out.loc[g.index, "days"] = known
-        if known < min_days:
-            out.loc[g.index, "note"] = f"only {known} days with {value_col}: too few for a z-score (needs {min_days})"
-            continue
-        med = float(x.median())
-        out.loc[g.index, "typical"] = med
-        out.loc[g.index, "mad"] = max(float((x.dropna() - med).abs().median()), mad_floor(med))
-        z = robust_z(x)
-        out.loc[g.index, "score"] = z
-        out.loc[g.index, "flagged"] = _beyond(z.to_numpy(), threshold, direction)
-        out.loc[g.index[x.isna().to_numpy()], "note"] = f"{value_col} unknown on this day"
+    x = out[value_col].astype("float64").to_numpy()
+    codes = _group_codes(out, group_cols)
+    n_groups = int(codes.max()) + 1 if len(codes) else 0
+    known = np.bincount(codes, weights=~np.isnan(x), minlength=n_groups).astype(np.int64)
+    med = _group_medians(codes, x, n_groups)
+    mad = _group_medians(codes, np.abs(x - med[codes]), n_groups)
+    floor = np.where(np.isnan(med), MIN_MAD, np.maximum(MIN_MAD, MIN_MAD_FRACTION * np.abs(med)))
+    mad = np.maximum(mad, floor)  # NaN (no values) only in groups that are not scored anyway
+    scored = (known >= min_days)[codes]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = Z_CONSTANT * (x - med[codes]) / mad[codes]
+    typical = np.where(scored, med[codes], np.nan)
+    note = np.full(len(out), "", dtype=object)
+    note[scored & np.isnan(x)] = f"{value_col} unknown on this day"
+    short = np.flatnonzero(~scored)
+    if len(short):
+        note[short] = [f"only {k} days with {value_col}: too few for a z-score (needs {min_days})"
+                       for k in known[codes[short]]]
+    out["typical"] = typical
+    out["mad"] = np.where(scored, mad[codes], np.nan)
+    out["score"] = np.where(scored, z, np.nan)
+    out["days"] = known[codes]
+    out["flagged"] = np.where(scored, _beyond(z, threshold, direction), False)
+    out["note"] = list(note)
     return out
 
 
@@ -121,13 +163,67 @@ def hampel(daily: pd.DataFrame, value_col: str, group_cols: Sequence[str] = ("in
     ``mad`` (after the floor), ``score`` ((x − median) / (1.4826 · MAD), in sigmas), ``days``
     (known days in the window), ``flagged`` (|score| > n_sigmas) and ``note``. A day with fewer
     than ``min_periods`` known days in its window is not scored: the first days of every group,
-    and the days after a gap. ``direction`` as for ``flag_outliers``."""
+    and the days after a gap. ``direction`` as for ``flag_outliers``.
+
+    Every day of every group at once: the rows before a day within its window are a run of the
+    sorted rows (found by binary search), laid out as a matrix with a row per day, whose medians
+    are taken along the rows."""
+    _beyond(np.empty(0), n_sigmas, direction)
     out = daily.sort_values([*group_cols, "day"], kind="stable").copy()
+    n = len(out)
+    days = pd.to_datetime(out["day"]).to_numpy()
+    if n and np.isnat(days).any():
+        return _hampel_loop(out, value_col, group_cols, window, n_sigmas, min_periods, direction)
+    x = out[value_col].astype("float64").to_numpy()
+    codes = _group_codes(out, group_cols)
+    span = np.timedelta64(pd.Timedelta(days=window).value, "ns")
+    t = days.astype("datetime64[ns]")
+    # (group, time) as one sortable integer: times ranked among every time and window start.
+    ranks = np.unique(np.r_[t, t - span])
+    width = len(ranks) + 1
+    key = codes * width + np.searchsorted(ranks, t)
+    hi = np.searchsorted(key, key, side="left")  # the first row of the group on this day
+    lo = np.searchsorted(key, codes * width + np.searchsorted(ranks, t - span), side="left")
+    depth = int((hi - lo).max()) if n else 0
+    prior = np.full((n, depth), np.nan)
+    for j in range(depth):  # at most ``window`` columns for one row per day
+        at = lo + j
+        ok = at < hi
+        prior[ok, j] = x[at[ok]]
+    med, count = _row_medians(prior)
+    with np.errstate(invalid="ignore"):
+        mad, _ = _row_medians(np.abs(prior - med[:, None]))
+    floor = np.where(np.isnan(med), MIN_MAD, np.maximum(MIN_MAD, MIN_MAD_FRACTION * np.abs(med)))
+    mad = np.maximum(mad, floor)
+    unknown = np.isnan(x)
+    scored = ~unknown & (count >= min_periods)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(scored, (x - med) / (HAMPEL_K * mad), np.nan)
+    note = np.full(n, "", dtype=object)
+    note[unknown] = f"{value_col} unknown on this day"
+    few = np.flatnonzero(~unknown & (count < min_periods))
+    if len(few):
+        note[few] = [f"only {k} known days in the {window} days before: too few for the Hampel filter "
+                     f"(needs {min_periods})" for k in count[few]]
+    out["typical"] = np.where(scored, med, np.nan)
+    out["mad"] = np.where(scored, mad, np.nan)
+    out["score"] = score
+    out["days"] = count.astype(np.int64)
+    out["flagged"] = _beyond(score, n_sigmas, direction)
+    out["note"] = list(note)
+    return out
+
+
+def _hampel_loop(out: pd.DataFrame, value_col: str, group_cols: Sequence[str], window: int, n_sigmas: float,
+                 min_periods: int, direction: str) -> pd.DataFrame:
+    """``hampel`` day by day, for days that are not all known times (NaT never falls in a window)."""
     for c, v in (("typical", np.nan), ("mad", np.nan), ("score", np.nan), ("days", 0), ("flagged", False),
                  ("note", "")):
         out[c] = v
     span = pd.Timedelta(days=window)
-    for _, g in _groups(out, group_cols):
+    codes = _group_codes(out, group_cols)
+    for code in np.unique(codes):
+        g = out[codes == code]
         days = pd.to_datetime(g["day"]).to_numpy()
         x = g[value_col].astype("float64").to_numpy()
         typical, mads, score, n, notes = (np.full(len(g), np.nan), np.full(len(g), np.nan), np.full(len(g), np.nan),
@@ -147,12 +243,11 @@ def hampel(daily: pd.DataFrame, value_col: str, group_cols: Sequence[str] = ("in
             mad = max(float(np.median(np.abs(prior - med))), mad_floor(med))
             typical[i], mads[i] = med, mad
             score[i] = (x[i] - med) / (HAMPEL_K * mad)
-        out.loc[g.index, "typical"] = typical
-        out.loc[g.index, "mad"] = mads
-        out.loc[g.index, "score"] = score
-        out.loc[g.index, "days"] = n
-        out.loc[g.index, "flagged"] = _beyond(score, n_sigmas, direction)
-        out.loc[g.index, "note"] = notes
+        rows = np.flatnonzero(codes == code)
+        for col, values in (("typical", typical), ("mad", mads), ("score", score), ("days", n)):
+            out.iloc[rows, out.columns.get_loc(col)] = values
+        out.iloc[rows, out.columns.get_loc("flagged")] = _beyond(score, n_sigmas, direction)
+        out.iloc[rows, out.columns.get_loc("note")] = notes
     return out
 
 
@@ -333,35 +428,130 @@ def anomalies(frames, inc: pd.DataFrame, campaign: Campaign, threshold: float = 
 
     ``reason`` is written in ``lang`` ("en" or "zh"); ``facts`` holds what it says as data, so
     ``localise(flags, lang)`` rewrites it in the other language without scanning again."""
+    daily, followers = _series_inputs(frames, inc, campaign)
+    checks = _impossible_inputs(frames, campaign)
+    return scan(_stacked(daily, followers), checks, frames.posts, campaign, threshold, window, n_sigmas,
+                min_change, lang)
+
+
+def _series_inputs(frames, inc: pd.DataFrame, campaign: Campaign) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the series are made of, from the engine's frames: activity per influencer, platform
+    and day (with ``posts_published``), and the account days that know followers_gained (with
+    ``influencer`` and ``posts_published``). ``stacked`` turns them into the series."""
+    posts = frames.posts.dropna(subset=["published_at"])
+    posts = posts.assign(day=_local_day(pd.to_datetime(posts["published_at"], utc=True), campaign.tz))
+    daily = daily_table(inc, frames.posts, campaign, by=["influencer", "platform"])
+    if len(daily):
+        n = posts.groupby(["influencer", "platform", "day"]).size().rename("posts_published")
+        daily = daily.join(n, on=["influencer", "platform", "day"])
+    ad = frames.account_days
+    if len(ad) and ad["followers_gained"].notna().any():
+        owner = frames.posts.drop_duplicates("account_pk").set_index("account_pk")["influencer"]
+        n = posts.groupby(["account_pk", "day"]).size().rename("posts_published")
+        ad = ad[ad["followers_gained"].notna()].join(n, on=["account_pk", "day"])
+        ad = ad.assign(influencer=ad["account_pk"].map(owner).fillna(ad["account"]))
+    else:
+        ad = ad.iloc[0:0]
+    return daily, ad
+
+
+SERIES_COLUMNS = ["_sid", "_metric", "_up", "day", "influencer", "platform", "account", "value", "posts_published",
+                  "interpolated", "corrected"]
+
+
+def _stacked(daily: pd.DataFrame, followers: pd.DataFrame) -> pd.DataFrame:
+    """Every series scanned, one below the other, numbered (``_sid``) in the order ``_series``
+    yields them: per influencer and platform (sorted) its views, else impressions, then its
+    engagements; then per platform and account (sorted) followers_gained. ``_up``: spikes only."""
+    parts = []
+    if len(daily):
+        d = daily.dropna(subset=["influencer", "platform"]).sort_values(["influencer", "platform"], kind="stable")
+        gid = d.groupby(["influencer", "platform"], sort=True).ngroup().to_numpy(dtype=np.int64)
+        has_views = pd.Series(d["views"].notna().to_numpy()).groupby(gid).transform("any").to_numpy(dtype=bool)
+        common = dict(day=d["day"].to_numpy(), influencer=d["influencer"].to_numpy(dtype=object),
+                      platform=d["platform"].to_numpy(dtype=object), account=None,
+                      posts_published=d["posts_published"].to_numpy(dtype="float64"),
+                      interpolated=d["interpolated"].to_numpy(dtype=bool),
+                      corrected=d["corrected"].to_numpy(dtype=bool), _up=True)
+        basis = np.where(has_views, d["views"].to_numpy(dtype="float64"), d["impressions"].to_numpy(dtype="float64"))
+        parts.append(pd.DataFrame(dict(common, _sid=2 * gid, _metric=np.where(has_views, "views", "impressions"),
+                                       value=basis)))
+        parts.append(pd.DataFrame(dict(common, _sid=2 * gid + 1, _metric="engagements",
+                                       value=d["engagements"].to_numpy(dtype="float64"))))
+    if len(followers):
+        base = 2 * (int(parts[0]["_sid"].max()) // 2 + 1) if parts else 0
+        a = followers.dropna(subset=["platform", "account_pk"]).sort_values(["platform", "account_pk"], kind="stable")
+        gid = a.groupby(["platform", "account_pk"], sort=True).ngroup().to_numpy(dtype=np.int64)
+        parts.append(pd.DataFrame(dict(
+            _sid=base + gid, _metric="followers_gained", _up=False, day=a["day"].to_numpy(),
+            influencer=a["influencer"].to_numpy(dtype=object), platform=a["platform"].to_numpy(dtype=object),
+            account=a["account"].to_numpy(dtype=object), value=a["followers_gained"].to_numpy(dtype="float64"),
+            posts_published=a["posts_published"].to_numpy(dtype="float64"), interpolated=False, corrected=False)))
+    if not parts:
+        return pd.DataFrame(columns=SERIES_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[SERIES_COLUMNS]
+
+
+def scan(series: pd.DataFrame, checks: list, posts: pd.DataFrame, campaign: Campaign, threshold: float = 3.5,
+         window: int = 7, n_sigmas: float = 3.0, min_change: dict | None = None, lang: str = "en",
+         detectors=("robust_z", "hampel"), explain_all: bool = True) -> pd.DataFrame:
+    """``anomalies`` from its inputs: the stacked series (``_stacked``), the frames checked for
+    impossible values (``_impossible_inputs``) and the posts (post_pk, post_id, influencer,
+    platform, account) those name. Both detectors run once over every series together; a view
+    that shows no Hampel flags (Live) asks for ``detectors=("robust_z",)``.
+
+    With ``explain_all=False`` the impossible-value rows (one per post and metric: hundreds of
+    thousands in a big campaign whose export counts likes oddly) come without ``reason`` and
+    ``facts``, built on whole columns; ``explain`` writes them for the few rows a page shows."""
+    limits = MIN_CHANGE if min_change is None else min_change
     rows = []
-    for metric, direction, s in _series(frames, inc, campaign):
-        scored = {"robust_z": flag_outliers(s, "value", group_cols=(), threshold=threshold, direction=direction),
-                  "hampel": hampel(s, "value", group_cols=(), window=window, n_sigmas=n_sigmas, direction=direction)}
-        for detector, r in scored.items():
-            limit = (MIN_CHANGE if min_change is None else min_change).get(metric, 0)
-            big = (r["value"] - r["typical"]).abs() >= limit
-            for _, f in r[r["flagged"] & big].iterrows():
-                rows.append(_daily_flag(detector, metric, f, campaign, window, lang))
-    rows += _impossible_rows(frames, campaign, lang)
-    if not rows:
+    if len(series) and detectors:
+        picked = []
+        for rank, detector in enumerate(("robust_z", "hampel")):
+            if detector not in detectors:
+                continue
+            r = (flag_outliers(series, "value", group_cols=("_sid",), threshold=threshold) if rank == 0 else
+                 hampel(series, "value", group_cols=("_sid",), window=window, n_sigmas=n_sigmas))
+            limit = r["_metric"].map(lambda m: limits.get(m, 0)).to_numpy(dtype="float64")
+            score = r["score"].to_numpy(dtype="float64")
+            up = r["_up"].to_numpy(dtype=bool)
+            flagged = np.where(up, _beyond(score, threshold if rank == 0 else n_sigmas, "up"), r["flagged"].to_numpy())
+            with np.errstate(invalid="ignore"):
+                big = np.abs(r["value"].to_numpy(dtype="float64") - r["typical"].to_numpy(dtype="float64")) >= limit
+            picked.append(r[flagged & big].assign(_detector=detector, _rank=rank))
+        # In the order the series were scanned: each series' z-score flags, then its Hampel flags.
+        found = (pd.concat(picked).sort_values(["_sid", "_rank"], kind="stable")
+                 .rename(columns={"_detector": "detector_", "_metric": "metric_"}))
+        rows += [_daily_flag(f.detector_, f.metric_, f, campaign, window, lang)
+                 for f in found[["detector_", "metric_", "day", "influencer", "platform", "account", "value", "typical",
+                                 "score", "posts_published", "interpolated", "corrected"]].itertuples(index=False)]
+    if explain_all:
+        rows += _impossible_rows(checks, posts, campaign, lang)
+        lazy = []
+    else:
+        lazy = _impossible_frames(checks, posts, campaign)
+    if not rows and not lazy:
         return pd.DataFrame(columns=COLUMNS)
     out = pd.DataFrame(rows, columns=COLUMNS)
+    if lazy:
+        out = pd.concat([out, *lazy], ignore_index=True) if rows else pd.concat(lazy, ignore_index=True)
     order = {"robust_z": 0, "hampel": 1, "impossible": 2}
     out = out.sort_values(["day", "influencer", "platform", "metric", "detector"], kind="stable",
                           key=lambda c: c.map(order) if c.name == "detector" else c)
     return out.reset_index(drop=True)
 
 
-def _daily_flag(detector: str, metric: str, f: pd.Series, campaign: Campaign, window: int, lang: str) -> dict:
-    value, typical, score = float(f["value"]), float(f["typical"]), float(f["score"])
-    n = 0 if pd.isna(f["posts_published"]) else int(f["posts_published"])
+def _daily_flag(detector: str, metric: str, f, campaign: Campaign, window: int, lang: str) -> dict:
+    """One flag of a series from its scored row ``f`` (a row tuple of ``flag_outliers`` or ``hampel``)."""
+    value, typical, score = float(f.value), float(f.typical), float(f.score)
+    n = 0 if pd.isna(f.posts_published) else int(f.posts_published)
+    day = pd.Timestamp(f.day)
     facts = dict(kind=detector, metric=metric, value=value, typical=typical, score=score, window=window, posts=n,
-                 day=pd.Timestamp(f["day"]).date(),
-                 hype=metric == "followers_gained" and value > HYPEAUDITOR_FOLLOWERS_PER_DAY,
-                 interpolated=bool(f.get("interpolated", False)), corrected=bool(f.get("corrected", False)),
-                 events=_event_labels(campaign, f["day"]))
-    return dict(detector=detector, day=pd.Timestamp(f["day"]), influencer=f["influencer"], platform=f["platform"],
-                account=f["account"], post_pk=None, post_id=None, metric=metric, value=value, typical=typical,
+                 day=day.date(), hype=metric == "followers_gained" and value > HYPEAUDITOR_FOLLOWERS_PER_DAY,
+                 interpolated=bool(f.interpolated), corrected=bool(f.corrected),
+                 events=_event_labels(campaign, day))
+    return dict(detector=detector, day=day, influencer=f.influencer, platform=f.platform,
+                account=f.account, post_pk=None, post_id=None, metric=metric, value=value, typical=typical,
                 score=score, posts_published=n, reason=reason_text(facts, lang), facts=facts)
 
 
@@ -370,8 +560,9 @@ def _short_id(post_id) -> str:
     return s if len(s) <= 12 else s[:10] + "…"
 
 
-def _impossible_rows(frames, campaign: Campaign, lang: str = "en") -> list[dict]:
-    posts = frames.posts.set_index("post_pk")
+def _impossible_inputs(frames, campaign: Campaign) -> list[tuple[str, pd.DataFrame]]:
+    """The frames checked for impossible values: post-day rows ("daily") and each post's latest
+    lifetime snapshot ("lifetime"), with ``day`` and ``at``."""
     checks = []
     if len(frames.post_days):
         checks.append(("daily", frames.post_days.assign(at=frames.post_days["day"])))
@@ -379,20 +570,90 @@ def _impossible_rows(frames, campaign: Campaign, lang: str = "en") -> list[dict]
         last = latest_lifetime(frames.snapshots).drop(columns=["platform", "published_at"])
         checks.append(("lifetime", last.assign(day=_local_day(last["captured_at"], campaign.tz),
                                                 at=last["captured_at"])))
+    return checks
+
+
+LAZY_COLUMNS = ["_where", "_bound_metric", "_bound", "_at"]
+
+
+def _impossible_frames(checks, posts: pd.DataFrame, campaign: Campaign) -> list[pd.DataFrame]:
+    """``_impossible_rows`` as frames built column by column, with what ``explain`` needs to write
+    their facts and reasons later (LAZY_COLUMNS) instead of them."""
+    posts = posts.drop_duplicates("post_pk").set_index("post_pk")
+    out = []
+    for where, frame in checks:
+        frame = frame.assign(engagements=engagements(frame, campaign))
+        bad = impossible_values(frame, campaign.engagement)
+        if bad.empty:
+            continue
+        pk = bad["post_pk"].to_numpy()
+        known = np.isin(pk, posts.index.to_numpy())
+        p = posts.reindex(pk)
+
+        def col(name):
+            values = p[name].to_numpy(dtype=object) if name in p else np.full(len(p), None, dtype=object)
+            return np.where(known, values, None)
+
+        value = bad["value"].to_numpy(dtype="float64")
+        bound = bad["bound"].to_numpy(dtype="float64")
+        out.append(pd.DataFrame({
+            "detector": "impossible", "day": pd.to_datetime(bad["day"]).to_numpy(), "influencer": col("influencer"),
+            "platform": col("platform"), "account": col("account"), "post_pk": pk, "post_id": col("post_id"),
+            "metric": bad["metric"].to_numpy(dtype=object), "value": value, "typical": np.nan,
+            "score": value / bound, "posts_published": None, "reason": None, "facts": None,
+            "_where": where, "_bound_metric": bad["bound_metric"].to_numpy(dtype=object), "_bound": bound,
+            "_at": pd.Series(pd.NaT, index=bad.index, dtype="datetime64[us, UTC]").array if where == "daily"
+            else pd.to_datetime(bad["at"], utc=True).dt.as_unit("us").array}))
+    return out
+
+
+def explain(flags: pd.DataFrame, campaign: Campaign, lang: str = "en") -> pd.DataFrame:
+    """``flags`` (rows of ``scan(..., explain_all=False)``) with every ``facts`` and ``reason``
+    written, as ``anomalies`` writes them, and without the columns that stood in for them."""
+    if "_where" not in flags:
+        return flags
+    flags = flags.copy()
+    todo = np.flatnonzero(flags["_where"].notna().to_numpy())
+    facts, reasons = list(flags["facts"]), list(flags["reason"])
+    for k in todo:
+        r = flags.iloc[k]
+        f = dict(kind="impossible", metric=r["metric"], value=float(r["value"]), bound_metric=r["_bound_metric"],
+                 bound=float(r["_bound"]), post=_short_id(r["post_id"] if r["post_id"] is not None else r["post_pk"]),
+                 where=r["_where"], day=pd.Timestamp(r["day"]).date(),
+                 at=None if r["_where"] == "daily" else pd.Timestamp(r["_at"]).tz_convert(campaign.tz))
+        facts[k], reasons[k] = f, reason_text(f, lang)
+    return flags.assign(facts=facts, reason=reasons).drop(columns=LAZY_COLUMNS)
+
+
+def _impossible_rows(checks, posts: pd.DataFrame, campaign: Campaign, lang: str = "en") -> list[dict]:
+    posts = posts.drop_duplicates("post_pk").set_index("post_pk")
     rows = []
     for where, frame in checks:
         frame = frame.assign(engagements=engagements(frame, campaign))
-        for _, r in impossible_values(frame, campaign.engagement).iterrows():
-            p = posts.loc[r["post_pk"]] if r["post_pk"] in posts.index else pd.Series(dtype=object)
-            facts = dict(kind="impossible", metric=r["metric"], value=float(r["value"]),
-                         bound_metric=r["bound_metric"], bound=float(r["bound"]),
-                         post=_short_id(p.get("post_id", r["post_pk"])), where=where,
-                         day=pd.Timestamp(r["day"]).date(),
-                         at=None if where == "daily" else pd.Timestamp(r["at"]).tz_convert(campaign.tz))
-            rows.append(dict(detector="impossible", day=pd.Timestamp(r["day"]), influencer=p.get("influencer"),
-                             platform=p.get("platform"), account=p.get("account"), post_pk=r["post_pk"],
-                             post_id=p.get("post_id"), metric=r["metric"], value=float(r["value"]), typical=np.nan,
-                             score=float(r["value"]) / float(r["bound"]), posts_published=None,
+        bad = impossible_values(frame, campaign.engagement)
+        if bad.empty:
+            continue
+        pk = bad["post_pk"]
+        known = pk.isin(posts.index).to_numpy()
+        p = posts.reindex(pk.to_numpy())
+
+        def col(name, missing=None):
+            values = p[name].to_numpy(dtype=object) if name in p else np.full(len(p), None, dtype=object)
+            return [v if ok else missing for v, ok in zip(values, known)]
+
+        post_ids = [pid if ok else k for pid, k, ok in zip(col("post_id"), pk, known)]
+        days = [pd.Timestamp(d) for d in bad["day"]]
+        ats = ([None] * len(bad) if where == "daily" else
+               [pd.Timestamp(a).tz_convert(campaign.tz) for a in bad["at"]])
+        for pk_, metric, value, bound_metric, bound, day, at, pid, influencer, platform, account, post_id in zip(
+                pk, bad["metric"], bad["value"].to_numpy(dtype="float64"), bad["bound_metric"],
+                bad["bound"].to_numpy(dtype="float64"), days, ats, post_ids, col("influencer"), col("platform"),
+                col("account"), col("post_id")):
+            facts = dict(kind="impossible", metric=metric, value=float(value), bound_metric=bound_metric,
+                         bound=float(bound), post=_short_id(pid), where=where, day=day.date(), at=at)
+            rows.append(dict(detector="impossible", day=day, influencer=influencer, platform=platform,
+                             account=account, post_pk=pk_, post_id=post_id, metric=metric, value=float(value),
+                             typical=np.nan, score=float(value) / float(bound), posts_published=None,
                              reason=reason_text(facts, lang), facts=facts))
     return rows
 

@@ -560,14 +560,14 @@ def cmd_export(args) -> int:
 def cmd_summary(args) -> int:
     from datetime import datetime as _dt
 
-    from . import config, queries, summary
+    from . import config, summary
 
     campaign = config.load(args.config)
     engine = _engine(args, create=False)
-    frames = queries.load_frames(engine)
     today = _dt.now(campaign.tz).date()
-    week = args.week or summary.latest_complete_week(frames, campaign, today)
-    s = summary.build_summary(frames, campaign, week, today=today, lang=args.lang)
+    # The week and the week before, from the rollups and narrow SQL: not the whole database.
+    week = args.week or summary.latest_complete_week_db(engine, campaign, today)
+    s = summary.build_summary_db(engine, campaign, week, today=today, lang=args.lang)
     print(summary.render_text(s))
     if args.html:
         Path(args.html).write_text(summary.render_html(s), encoding="utf-8")

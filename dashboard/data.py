@@ -64,11 +64,12 @@ def live_version(eng: sa.Engine) -> str:
 STALE_HOURS = 36  # data older than this is flagged stale, per platform (Live) and per account (Data)
 
 
-def freshness(eng: sa.Engine, now: datetime | None = None) -> pd.DataFrame:
+def freshness(eng: sa.Engine, now: datetime | None = None, accounts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per platform: how recent its data is and when it was last imported (the latest of its
-    accounts, ``account_freshness``); ``stale`` means it is more than STALE_HOURS old."""
+    accounts, ``account_freshness``, which a caller that has it already may pass as ``accounts``);
+    ``stale`` means it is more than STALE_HOURS old."""
     now = now or datetime.now(timezone.utc)
-    acc = account_freshness(eng, now)
+    acc = account_freshness(eng, now) if accounts is None else accounts
     if acc.empty:
         return pd.DataFrame(columns=["platform", "as_of", "last_import", "age_hours", "stale"])
     df = acc.groupby("platform", sort=True).agg(as_of=("as_of", "max"), last_import=("last_import", "max")).reset_index()
@@ -80,20 +81,24 @@ def freshness(eng: sa.Engine, now: datetime | None = None) -> pd.DataFrame:
 def account_freshness(engine: sa.Engine, now: datetime | None = None) -> pd.DataFrame:
     """Per account: the latest moment an account's data describes (a snapshot time,
     or the end of its latest daily row), when it was last imported, and whether it is stale."""
+    from . import cache
+
     now = now or datetime.now(timezone.utc)
-    p, a, s, d, ad, i, inf = (store.posts, store.accounts, store.post_snapshots, store.post_days,
-                              store.account_days, store.imports, store.influencers)
-    with engine.connect() as conn:
-        snaps = conn.execute(sa.select(p.c.account_pk, sa.func.max(s.c.captured_at), sa.func.max(i.c.imported_at))
-                             .join(p, p.c.id == s.c.post_pk).join(i, i.c.id == s.c.import_id)
-                             .group_by(p.c.account_pk)).all()
-        pdays = conn.execute(sa.select(p.c.account_pk, sa.func.max(d.c.day), sa.func.max(i.c.imported_at))
-                             .join(p, p.c.id == d.c.post_pk).join(i, i.c.id == d.c.import_id)
-                             .group_by(p.c.account_pk)).all()
-        adays = conn.execute(sa.select(ad.c.account_pk, sa.func.max(ad.c.day), sa.func.max(i.c.imported_at))
-                             .join(i, i.c.id == ad.c.import_id).group_by(ad.c.account_pk)).all()
-        names = conn.execute(sa.select(a.c.id, a.c.platform, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key),
-                                       inf.c.name).outerjoin(inf, inf.c.id == a.c.influencer_id)).all()
+    # Grouping every snapshot takes a second or two in a big campaign, and the result changes only
+    # with the data: once per data version for every worker (dashboard/cache.py); ages are
+    # computed from ``now`` afterwards.
+    df = cache.memo(engine, None, "data.account_freshness", (), lambda: _account_times(engine))
+    if df.empty:
+        return df.assign(age_hours=[], stale=[])
+    df = df.copy()
+    df["age_hours"] = (pd.Timestamp(now) - df["as_of"]).dt.total_seconds() / 3600
+    df["stale"] = df["age_hours"] > STALE_HOURS
+    return df
+
+
+def _account_times(engine: sa.Engine) -> pd.DataFrame:
+    """Per account (platform, account, influencer): ``as_of`` and ``last_import``, sorted."""
+    snaps, pdays, adays, names = _freshness_rows(engine)
     seen: dict[int, list] = {}
 
     def merge(pk, as_of, imported):
@@ -110,13 +115,27 @@ def account_freshness(engine: sa.Engine, now: datetime | None = None) -> pd.Data
     df = pd.DataFrame([(*label[pk], *v) for pk, v in seen.items()],
                       columns=["platform", "account", "influencer", "as_of", "last_import"])
     if df.empty:
-        return df.assign(age_hours=[], stale=[])
-    df = df.sort_values(["platform", "account"], key=lambda c: c.str.lower()).reset_index(drop=True)
-    df["age_hours"] = (pd.Timestamp(now) - df["as_of"]).dt.total_seconds() / 3600
-    df["stale"] = df["age_hours"] > STALE_HOURS
-    return df
+        return df
+    return df.sort_values(["platform", "account"], key=lambda c: c.str.lower()).reset_index(drop=True)
 
 
+def _freshness_rows(engine: sa.Engine) -> tuple:
+    """Per account: the latest snapshot time, daily row and account day, each with the latest
+    import that wrote them; and every account's platform, label and influencer."""
+    p, a, s, d, ad, i, inf = (store.posts, store.accounts, store.post_snapshots, store.post_days,
+                              store.account_days, store.imports, store.influencers)
+    with engine.connect() as conn:
+        snaps = conn.execute(sa.select(p.c.account_pk, sa.func.max(s.c.captured_at), sa.func.max(i.c.imported_at))
+                             .join(p, p.c.id == s.c.post_pk).join(i, i.c.id == s.c.import_id)
+                             .group_by(p.c.account_pk)).all()
+        pdays = conn.execute(sa.select(p.c.account_pk, sa.func.max(d.c.day), sa.func.max(i.c.imported_at))
+                             .join(p, p.c.id == d.c.post_pk).join(i, i.c.id == d.c.import_id)
+                             .group_by(p.c.account_pk)).all()
+        adays = conn.execute(sa.select(ad.c.account_pk, sa.func.max(ad.c.day), sa.func.max(i.c.imported_at))
+                             .join(i, i.c.id == ad.c.import_id).group_by(ad.c.account_pk)).all()
+        names = conn.execute(sa.select(a.c.id, a.c.platform, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key),
+                                       inf.c.name).outerjoin(inf, inf.c.id == a.c.influencer_id)).all()
+    return tuple([tuple(r) for r in rows] for rows in (snaps, pdays, adays, names))
 
 
 SOURCES = ("file", "api")

@@ -4,6 +4,8 @@ Reads only: every number derived from these frames comes from dashboard/metrics.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 import sqlalchemy as sa
 
@@ -147,3 +149,347 @@ def load_frames(engine: sa.Engine, account_pks: list[int] | None = None, *,
         for m in METRICS:
             f[m] = pd.to_numeric(f[m]).astype("float64")
     return Frames(posts, snaps, days, adays, accts)
+
+
+# --- narrow reads for the pages (issue 11) ------------------------------------------------------
+# What a page shows that the daily rollup cannot answer, read by SQL that touches only what the
+# view needs: names for the filter bar, posts published in the view's days, reach of those posts
+# (each post's latest snapshot by a primary-key probe), one week's top posts. Each is equal to what
+# the metrics engine computes from ``load_frames`` (tests/test_pages_scale.py).
+
+def _label():
+    a = store.accounts
+    return sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
+
+
+def influencer_expr():
+    """An account's influencer as the pages name it: the roster's name, else "<account> (unassigned)"."""
+    return sa.func.coalesce(store.influencers.c.name, _label() + " (unassigned)")
+
+
+def category_expr():
+    return sa.func.coalesce(store.influencers.c.category, "unassigned")
+
+
+def account_filters(sel) -> list:
+    """WHERE clauses on accounts (joined with influencers) for a selection's platforms, influencers
+    and categories."""
+    a = store.accounts
+    out = []
+    if sel.platforms:
+        out.append(a.c.platform.in_(sel.platforms))
+    if sel.influencers:
+        out.append(influencer_expr().in_(sel.influencers))
+    if sel.categories:
+        out.append(category_expr().in_(sel.categories))
+    return out
+
+
+def utc_bounds(campaign, start, end):
+    """The UTC instants (naive, as stored) where local day ``start`` begins and the day after
+    ``end`` begins, in the campaign timezone; None for an open end."""
+    def midnight(day):
+        if day is None:
+            return None
+        ts = pd.Series([pd.Timestamp(day)])
+        ts = ts.dt.tz_localize(campaign.tz, ambiguous=False, nonexistent="shift_forward").dt.tz_convert("UTC")
+        return ts.iloc[0].tz_localize(None).to_pydatetime()
+
+    return midnight(start), midnight(None if end is None else pd.Timestamp(end) + pd.Timedelta(days=1))
+
+
+def time_bound(dialect: str, moment, after: bool = False):
+    """A stored time to compare with: SQLite keeps times as text, some with microseconds
+    ("…16:00:00.000000") and some without ("…16:00:00"), and compares text. Against the shorter
+    form a time equal to ``moment`` sorts after it with either spelling (so ``>=`` and ``<``
+    treat both alike); with ``after`` the bound is one microsecond later, for ``<`` meaning
+    "on or before ``moment``". PostgreSQL compares times."""
+    if after:
+        moment = moment + timedelta(microseconds=1)
+    if dialect != "sqlite":
+        return moment
+    text = moment.strftime("%Y-%m-%d %H:%M:%S") + (f".{moment.microsecond:06d}" if moment.microsecond else "")
+    return sa.literal(text, sa.String)
+
+
+def _published_in(q, campaign, start, end, dialect: str):
+    """Posts published on the local days ``start``..``end`` (a post without a publish time only
+    when neither is given, as metrics._days keeps NaT only without dates)."""
+    p = store.posts
+    lo, hi = utc_bounds(campaign, start, end)
+    if lo is not None:
+        q = q.where(p.c.published_at >= time_bound(dialect, lo))
+    if hi is not None:
+        q = q.where(p.c.published_at < time_bound(dialect, hi))
+    return q
+
+
+def _from_posts():
+    p, a, i = store.posts, store.accounts, store.influencers
+    return p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id)
+
+
+GROUP_KEYS = ("platform", "influencer")
+
+
+def _keys(by):
+    bad = [b for b in by if b not in GROUP_KEYS]
+    if bad:
+        raise ValueError(f"cannot group published posts by {bad}: choose from {GROUP_KEYS}")
+    return {"platform": store.accounts.c.platform, "influencer": influencer_expr()}
+
+
+def influencer_names(engine: sa.Engine) -> list[str]:
+    """Every influencer with a post, sorted: the filter bar's list (the names ``load_frames`` gives
+    its posts), from the accounts table and one index probe per account."""
+    a, p = store.accounts, store.posts
+    has_post = sa.exists().where(p.c.account_pk == a.c.id)
+    q = (sa.select(influencer_expr()).select_from(a.outerjoin(store.influencers, a.c.influencer_id == store.influencers.c.id))
+         .where(has_post).distinct())
+    with engine.connect() as conn:
+        return sorted(n for n in conn.execute(q).scalars().all() if n is not None)
+
+
+def published_counts(engine: sa.Engine, campaign, sel, by=()) -> pd.DataFrame:
+    """Posts published in the selection's days (campaign timezone) and its filters: ``posts`` and
+    ``active_influencers`` (distinct influencers who published) per ``by`` (platform and/or
+    influencer; none: one row)."""
+    by = list(by)
+    keys = _keys(by)
+    q = sa.select(*[keys[k].label(k) for k in by], sa.func.count().label("posts"),
+                  sa.func.count(sa.distinct(influencer_expr())).label("active_influencers")).select_from(_from_posts())
+    q = _published_in(q, campaign, sel.start, sel.end, engine.dialect.name).where(*account_filters(sel))
+    if by:
+        q = q.group_by(*[keys[k] for k in by])
+    with engine.connect() as conn:
+        df = pd.DataFrame([tuple(r) for r in conn.execute(q)], columns=by + ["posts", "active_influencers"])
+    df[["posts", "active_influencers"]] = df[["posts", "active_influencers"]].astype("int64")
+    return df
+
+
+def reach_range(engine: sa.Engine, campaign, sel, by=()) -> pd.DataFrame:
+    """``metrics.reach_table``'s ``reach_max_post`` and ``reach_sum`` (and ``reach_posts``) per
+    ``by``: the posts published in the selection, each by its latest snapshot captured before the
+    end of the selection's last day, when that snapshot has a reach. Groups without a reach are
+    left out, as reach_table leaves them out."""
+    by = list(by)
+    keys = _keys(by)
+    p, s = store.posts, store.post_snapshots
+    s2 = s.alias("s_before")
+    _, until = utc_bounds(campaign, None, sel.end)
+    dialect = engine.dialect.name
+    # As metrics.latest_lifetime: captured on or before ``until``.
+    before = [] if until is None else [s2.c.captured_at < time_bound(dialect, until, after=True)]
+    if dialect == "sqlite":
+        # One probe of the primary key per post (SQLite would scan a grouped subquery per post).
+        latest = (sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id, *before)
+                  .correlate(p).scalar_subquery())
+        joined = _from_posts().join(s, sa.and_(s.c.post_pk == p.c.id, s.c.captured_at == latest))
+    else:
+        # PostgreSQL hashes a grouped subquery once (its planner may loop a correlated one over a scan).
+        last = (sa.select(s2.c.post_pk, sa.func.max(s2.c.captured_at).label("at")).where(*before)
+                .group_by(s2.c.post_pk).subquery("latest"))
+        joined = (_from_posts().join(last, last.c.post_pk == p.c.id)
+                  .join(s, sa.and_(s.c.post_pk == last.c.post_pk, s.c.captured_at == last.c.at)))
+    q = (sa.select(*[keys[k].label(k) for k in by], sa.func.max(s.c.reach).label("reach_max_post"),
+                   sa.func.sum(s.c.reach).label("reach_sum"), sa.func.count(s.c.reach).label("reach_posts"))
+         .select_from(joined).where(s.c.reach.is_not(None)))
+    q = _published_in(q, campaign, sel.start, sel.end, engine.dialect.name).where(*account_filters(sel))
+    if by:
+        q = q.group_by(*[keys[k] for k in by])
+    with engine.connect() as conn:
+        df = pd.DataFrame([tuple(r) for r in conn.execute(q)], columns=by + ["reach_max_post", "reach_sum", "reach_posts"])
+    if not by:
+        df = df[df["reach_posts"] > 0]
+    for c in ("reach_max_post", "reach_sum"):
+        df[c] = pd.to_numeric(df[c]).astype("float64")
+    return df.reset_index(drop=True)
+
+
+def _impossible_where(t, engagement) -> sa.ColumnElement:
+    """Rows where engagements, shares or likes exceed views (else impressions): the rows
+    ``anomalies.impossible_values`` reports, chosen in SQL (it checks them again exactly)."""
+    bound = sa.case((t.c.views > 0, t.c.views), (t.c.impressions > 0, t.c.impressions), else_=None)
+    eng = sum((sa.func.coalesce(t.c[m], 0) for m in engagement if m in t.c), sa.literal(0))
+    return sa.or_(eng > bound, t.c.shares > bound, t.c.likes > bound)
+
+
+def _rows(conn, q, columns) -> pd.DataFrame:
+    # The driver's tuples straight into a frame: row objects cost more than the query here.
+    return pd.DataFrame.from_records(conn.execute(q).cursor.fetchall(), columns=columns)
+
+
+def anomaly_inputs(engine: sa.Engine, campaign):
+    """What ``anomalies.scan`` reads, from the rollup and narrow SQL instead of ``load_frames`` and
+    the engine: activity per influencer, platform and day (the rollup, equal to
+    ``metrics.daily_table``) with posts published; the account days with followers_gained; the
+    post-day rows and latest snapshots that break a bound; the posts those name.
+    Returns (daily, followers, checks, posts) for ``anomalies._stacked`` and ``anomalies.scan``."""
+    from collectors.model import METRICS
+
+    from . import metrics, rollups
+
+    p, a, i, s, d, ad = (store.posts, store.accounts, store.influencers, store.post_snapshots, store.post_days,
+                         store.account_days)
+    daily = rollups.query(engine, campaign, by=["influencer", "platform", "day"])
+    has_post = sa.exists().where(p.c.account_pk == a.c.id)
+    s2 = s.alias("s_later")
+    latest = sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id).correlate(p).scalar_subquery()
+    info = [p.c.post_id, influencer_expr(), a.c.platform, _label()]
+    info_cols = ["post_id", "influencer", "platform", "account"]
+    with engine.connect() as conn:
+        owners = _rows(conn, sa.select(a.c.id, a.c.platform, influencer_expr(), _label(), has_post)
+                       .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id)),
+                       ["account_pk", "platform", "influencer", "account", "has_post"])
+        pub = _rows(conn, sa.select(p.c.account_pk, p.c.published_at).where(p.c.published_at.is_not(None)),
+                    ["account_pk", "published_at"])
+        fol = _rows(conn, sa.select(ad.c.account_pk, ad.c.day, ad.c.followers_gained)
+                    .where(ad.c.followers_gained.is_not(None)).order_by(ad.c.account_pk, ad.c.day),
+                    ["account_pk", "day", "followers_gained"])
+        bad_days = _rows(conn, sa.select(d.c.post_pk, d.c.day, *[d.c[m] for m in METRICS], *info)
+                         .select_from(d.join(p, p.c.id == d.c.post_pk).join(a, p.c.account_pk == a.c.id)
+                                      .outerjoin(i, a.c.influencer_id == i.c.id))
+                         .where(_impossible_where(d, campaign.engagement)).order_by(d.c.post_pk, d.c.day),
+                         ["post_pk", "day", *METRICS, *info_cols])
+        bad_last = _rows(conn, sa.select(s.c.post_pk, s.c.captured_at, *[s.c[m] for m in METRICS], *info)
+                         .select_from(_from_posts().join(s, sa.and_(s.c.post_pk == p.c.id, s.c.captured_at == latest)))
+                         .where(_impossible_where(s, campaign.engagement)).order_by(s.c.post_pk),
+                         ["post_pk", "captured_at", *METRICS, *info_cols])
+    posts = pd.concat([bad_days[["post_pk", *info_cols]], bad_last[["post_pk", *info_cols]]]).drop_duplicates("post_pk")
+    owners = owners.set_index("account_pk")
+    pub = pub.join(owners[["platform", "influencer"]], on="account_pk")
+    pub["day"] = metrics._local_day(pd.to_datetime(pub["published_at"], format="ISO8601").dt.tz_localize("UTC"),
+                                    campaign.tz)
+    if len(daily):
+        n = pub.groupby(["influencer", "platform", "day"]).size().rename("posts_published")
+        daily = daily.join(n, on=["influencer", "platform", "day"])
+    # An account's series is named by its posts' influencer; an account without posts by itself
+    # (as anomalies._series_inputs names it from load_frames).
+    fol = fol.join(owners, on="account_pk")
+    fol["influencer"] = fol["influencer"].where(fol["has_post"].astype(bool), fol["account"])
+    fol["day"] = pd.to_datetime(fol["day"], format="ISO8601")
+    fol["followers_gained"] = pd.to_numeric(fol["followers_gained"]).astype("float64")
+    fol = fol.join(pub.groupby(["account_pk", "day"]).size().rename("posts_published"), on=["account_pk", "day"])
+    checks = []
+    for f in (bad_days, bad_last):
+        for m in METRICS:
+            f[m] = pd.to_numeric(f[m]).astype("float64")
+    if len(bad_days):
+        bad_days["day"] = pd.to_datetime(bad_days["day"], format="ISO8601")
+        checks.append(("daily", bad_days[["post_pk", "day", *METRICS]].assign(at=bad_days["day"])))
+    if len(bad_last):
+        at = pd.to_datetime(bad_last["captured_at"], format="ISO8601").dt.tz_localize("UTC")
+        checks.append(("lifetime", bad_last[["post_pk", *METRICS]].assign(
+            captured_at=at, day=metrics._local_day(at, campaign.tz), at=at)))
+    return daily, fol, checks, posts
+
+
+def rollup_sums(engine: sa.Engine, sel, by, columns) -> pd.DataFrame:
+    """Sums of stored rollup ``columns`` (daily_rollup's own, ``emv_basis`` included: views, else
+    impressions, per post and day) per ``by`` (platform and/or influencer) over the selection's
+    days and filters; a sum over only unknown values stays unknown (NaN)."""
+    by = list(by)
+    keys = _keys(by)
+    r, a, i = store.daily_rollup, store.accounts, store.influencers
+    q = (sa.select(*[keys[k].label(k) for k in by], *[sa.func.sum(r.c[c]).label(c) for c in columns])
+         .select_from(r.join(a, a.c.id == r.c.account_pk).outerjoin(i, a.c.influencer_id == i.c.id))
+         .where(*account_filters(sel)))
+    if sel.start is not None:
+        q = q.where(r.c.day >= sel.start)
+    if sel.end is not None:
+        q = q.where(r.c.day <= sel.end)
+    if by:
+        q = q.group_by(*[keys[k] for k in by])
+    with engine.connect() as conn:
+        df = pd.DataFrame([tuple(x) for x in conn.execute(q)], columns=by + list(columns))
+    for c in columns:
+        df[c] = pd.to_numeric(df[c]).astype("float64")
+    return df
+
+
+def accounts_of_influencers(engine: sa.Engine, sel, names) -> list[int]:
+    """The accounts of these influencers (as the pages name them) that the selection's filters keep."""
+    a, i = store.accounts, store.influencers
+    q = (sa.select(a.c.id).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
+         .where(influencer_expr().in_(list(names) or [""]), *account_filters(sel)))
+    with engine.connect() as conn:
+        return sorted(conn.execute(q).scalars().all())
+
+
+def post_bounds(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
+    """The posts published in the selection's days and filters (``post_pk``), each with ``bound``:
+    no running total of its views, or of its impressions when it reports no views (the summary's
+    "views" of a post), can exceed it. Largest first: the candidates for a "top posts" list.
+
+    The bound is the largest lifetime value plus the positive daily values. A post certainly
+    reports views when it has a daily views row or two snapshots with different views (the
+    engine then keeps an increment, a correction included); its bound is then by views alone,
+    else by the larger of views and impressions."""
+    p, s, d = store.posts, store.post_snapshots, store.post_days
+
+    def positive(c):
+        return sa.case((c > 0, c), else_=0)
+
+    snap_cols = dict(sv=sa.func.max(positive(s.c.views)), si=sa.func.max(positive(s.c.impressions)),
+                     hi=sa.func.max(s.c.views), lo=sa.func.min(s.c.views))
+    day_cols = dict(dv=sa.func.sum(positive(d.c.views)), di=sa.func.sum(positive(d.c.impressions)),
+                    dn=sa.func.count(d.c.views))
+    joined = _from_posts()
+    if engine.dialect.name == "sqlite":
+        # One probe of the primary key per post and value (SQLite would scan a grouped subquery per post).
+        def snap(name):
+            return sa.select(snap_cols[name]).where(s.c.post_pk == p.c.id).correlate(p).scalar_subquery()
+
+        def day(name):
+            return sa.select(day_cols[name]).where(d.c.post_pk == p.c.id).correlate(p).scalar_subquery()
+    else:
+        # PostgreSQL hashes grouped subqueries once (its planner may loop correlated ones over a scan).
+        sg = sa.select(s.c.post_pk, *[c.label(k) for k, c in snap_cols.items()]).group_by(s.c.post_pk).subquery("sg")
+        dg = sa.select(d.c.post_pk, *[c.label(k) for k, c in day_cols.items()]).group_by(d.c.post_pk).subquery("dg")
+        joined = joined.outerjoin(sg, sg.c.post_pk == p.c.id).outerjoin(dg, dg.c.post_pk == p.c.id)
+
+        def snap(name):
+            return sg.c[name]
+
+        def day(name):
+            return dg.c[name]
+
+    views = sa.func.coalesce(snap("sv"), 0) + sa.func.coalesce(day("dv"), 0)
+    impressions = sa.func.coalesce(snap("si"), 0) + sa.func.coalesce(day("di"), 0)
+    certain = sa.or_(sa.func.coalesce(day("dn"), 0) > 0, snap("hi") > snap("lo"))
+    bound = sa.case((certain, views), (views > impressions, views), else_=impressions).label("bound")
+    q = sa.select(p.c.id, bound).select_from(joined).where(*account_filters(sel))
+    q = _published_in(q, campaign, sel.start, sel.end, engine.dialect.name)
+    with engine.connect() as conn:
+        df = _rows(conn, q, ["post_pk", "bound"])
+    df["bound"] = pd.to_numeric(df["bound"]).astype("float64")
+    return df.sort_values(["bound", "post_pk"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def frames_of_posts(engine: sa.Engine, post_pks) -> Frames:
+    """``load_frames``' posts, snapshots and daily rows of these posts only (no account rows):
+    enough for the engine's increments of a handful of posts."""
+    from collectors.model import METRICS
+
+    p, a, i, s, d = store.posts, store.accounts, store.influencers, store.post_snapshots, store.post_days
+    pks = sorted(int(x) for x in post_pks) or [-1]
+    with engine.connect() as conn:
+        posts = _rows(conn, sa.select(p.c.id, p.c.platform, p.c.post_id, _label(), a.c.id, influencer_expr(),
+                                      category_expr(), p.c.published_at, p.c.url, p.c.title, p.c.post_type)
+                      .select_from(_from_posts()).where(p.c.id.in_(pks)),
+                      ["post_pk", "platform", "post_id", "account", "account_pk", "influencer", "category",
+                       "published_at", "url", "title", "post_type"])
+        snaps = _rows(conn, sa.select(s.c.post_pk, p.c.platform, p.c.published_at, s.c.captured_at,
+                                      *[s.c[m] for m in METRICS]).join(p, p.c.id == s.c.post_pk)
+                      .where(s.c.post_pk.in_(pks)), ["post_pk", "platform", "published_at", "captured_at", *METRICS])
+        days = _rows(conn, sa.select(d.c.post_pk, d.c.day, *[d.c[m] for m in METRICS]).where(d.c.post_pk.in_(pks)),
+                     ["post_pk", "day", *METRICS])
+    posts["published_at"] = pd.to_datetime(posts["published_at"], format="ISO8601").dt.tz_localize("UTC")
+    snaps["published_at"] = pd.to_datetime(snaps["published_at"], format="ISO8601").dt.tz_localize("UTC")
+    snaps["captured_at"] = pd.to_datetime(snaps["captured_at"], format="ISO8601").dt.tz_localize("UTC")
+    days["day"] = pd.to_datetime(days["day"], format="ISO8601")
+    for f in (snaps, days):
+        for m in METRICS:
+            f[m] = pd.to_numeric(f[m]).astype("float64")
+    return Frames(posts, snaps, days, pd.DataFrame(columns=["platform", "account", "account_pk", "day", *METRICS,
+                                                            "followers"]))

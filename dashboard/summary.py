@@ -268,6 +268,221 @@ def build_summary(frames, campaign: Campaign, week: str, today: date | None = No
     return replace(s, narrative=narrative(s, drivers, lang))
 
 
+# --- building from the database: the week and the week before, not everything ------------------
+
+def _weekly_from_daily(d: pd.DataFrame, campaign: Campaign, sel: Selection, today: date | None) -> pd.DataFrame:
+    """``metrics.weekly_table`` (no grouping) from its daily rows ``d`` (``rollups.query`` by day,
+    which equals ``metrics.daily_table``): the same steps on the same columns."""
+    cols = ["week"]
+    if d.empty or "_num_er_views" not in d:
+        return pd.DataFrame(columns=cols + ["week_start", "days_covered", "partial"])
+    d = d.assign(week=metrics.iso_week(d["day"]))
+    first_day, last_day = metrics._coverage(d, campaign, sel, today)
+    d = d[(d["day"] >= pd.Timestamp(first_day)) & (d["day"] <= pd.Timestamp(last_day))]
+    w = metrics._sum_weeks(d, cols)
+    w["week_start"] = w["week"].map(metrics.week_start)
+    w["days_covered"] = [(min(ws + timedelta(days=6), last_day) - max(ws, first_day)).days + 1 for ws in w["week_start"]]
+    w["partial"] = w["days_covered"] < 7
+    w["emv_formula"] = EMV_FORMULA_VERSION
+    w = metrics.add_rates(w)
+    prev_rows = []
+    for _, row in w.iterrows():
+        ws = row["week_start"]
+        lo = max(ws, first_day) - timedelta(days=7)
+        hi = min(ws + timedelta(days=6), last_day) - timedelta(days=7)
+        prev = d[(d["day"] >= pd.Timestamp(lo)) & (d["day"] <= pd.Timestamp(hi))]
+        prev_rows.append(metrics._sum_weeks(prev.assign(week="prev"), ["week"]).drop(columns="week").iloc[0]
+                         if len(prev) else pd.Series(dtype=float))
+    parts = [name for name, _, _ in metrics.RATE_PARTS]
+    prev = metrics.add_rates(pd.DataFrame(prev_rows).reindex(
+        columns=list(metrics.ADDITIVE) + ["engagements"] + parts).reset_index(drop=True))
+    for m in list(metrics.ADDITIVE) + ["engagements"]:
+        w[f"prev_{m}"] = prev[m].to_numpy()
+        w[f"wow_{m}"] = [metrics.wow_change(a, b) for a, b in zip(w[m], prev[m])]
+    for r in ("er_views", "er_impressions", "virality_views"):
+        w[f"prev_{r}"] = prev[r].to_numpy()
+        w[f"wow_{r}_pp"] = (w[r] - prev[r].to_numpy()) * 100
+    return w.sort_values(["week"]).reset_index(drop=True)
+
+
+def _daily_db(engine, campaign: Campaign, sel: Selection) -> pd.DataFrame:
+    from . import rollups
+
+    return rollups.query(engine, campaign, by=["day"], sel=sel)
+
+
+def latest_complete_week_db(engine, campaign: Campaign, today: date | None = None) -> str:
+    """``latest_complete_week`` from the daily rollup."""
+    weekly = _weekly_from_daily(_daily_db(engine, campaign, Selection()), campaign, Selection(), today)
+    if weekly.empty:
+        raise ReachError("no data yet: import export files with `reach import` or run `reach demo`")
+    whole = weekly[~weekly["partial"]]
+    return str((whole if len(whole) else weekly)["week"].iloc[-1])
+
+
+def _per_rows(engine, campaign: Campaign, sel: Selection, names) -> pd.DataFrame:
+    """``build_summary``'s rows per platform, influencer, post and day in ``sel``, for these
+    influencers only: their accounts read and run through the engine alone (a post's increments
+    depend on nothing but its own observations, so the rows are the whole campaign's)."""
+    from . import queries
+
+    pks = queries.accounts_of_influencers(engine, sel, names)
+    if not pks:
+        return pd.DataFrame(columns=["platform", "influencer", "post", "day", "basis", "basis_name"])
+    frames = queries.load_frames(engine, account_pks=pks)
+    inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
+    per = metrics.daily_table(inc, frames.posts, campaign, by=("platform", "influencer", "post"), sel=sel)
+    if len(per):
+        per["basis"] = per["views"].where(per["views"].notna(), per["impressions"])
+        per["basis_name"] = per["views"].notna().map({True: "views", False: "impressions"})
+    return per
+
+
+def _top_posts_db(engine, campaign: Campaign, sel: Selection, lo: date, hi: date) -> tuple[PostRow, ...]:
+    """``_top_posts`` of the posts published in lo..hi, computed for a few candidates only: posts
+    are taken largest bound first (queries.post_bounds: no running total of a post can exceed
+    it) until the TOP_N-th exact value beats every bound not yet taken."""
+    from . import queries
+
+    cand = queries.post_bounds(engine, campaign, replace(sel, start=lo, end=hi))
+    # A definition change restarts a post's baseline, so its increments can add up to more than
+    # its largest value: then every post is a candidate.
+    k = len(cand) if campaign.definition_changes else 4 * TOP_N
+    while True:
+        taken, rest = cand.iloc[:k], cand.iloc[k:]
+        frames = queries.frames_of_posts(engine, taken["post_pk"])
+        inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
+        pub = _published_between(frames.posts, campaign.tz, lo, hi)
+        rows = _top_posts(inc, pub, hi, campaign.engagement) if len(inc) else _top_posts_without(pub)
+        if rest.empty or (len(rows) == TOP_N and rows[-1].views > rest["bound"].iloc[0]):
+            return rows
+        k *= 4
+
+
+def _top_posts_without(pub: pd.DataFrame) -> tuple[PostRow, ...]:
+    # Posts without any increment: all at 0, in the order _top_posts gives ties.
+    rows = pub.sort_values(["published_at", "post_pk"], kind="stable").head(TOP_N)
+    return tuple(PostRow(r.pub_day.date(), r.platform, r.influencer, "" if pd.isna(r.title) else str(r.title),
+                         "" if pd.isna(r.url) else str(r.url), 0.0, 0.0) for r in rows.itertuples())
+
+
+def build_summary_db(engine, campaign: Campaign, week: str, today: date | None = None,
+                     sel: Selection = Selection(), lang: str = "en") -> Summary:
+    """``build_summary`` read from the database for one week and the week before: the weekly
+    table from the daily rollup, the platform mix, its drivers and EMV from rollup sums, posts
+    published and reach by narrow SQL, the top influencers and their engagement rate from the
+    engine run on their accounts alone, the top posts from a few candidates (``_top_posts_db``).
+    The same summary (tests/test_pages_scale.py), without reading every observation."""
+    from . import queries, rollups
+
+    d = _daily_db(engine, campaign, sel)
+    weekly = _weekly_from_daily(d, campaign, sel, today)
+    label = _parse_week(week, list(weekly["week"]))
+    row = weekly[weekly["week"] == label].iloc[0]
+    first_day, last_day = metrics._coverage(d, campaign, sel, today)
+    ws = metrics.week_start(label)
+    lo, hi = max(ws, first_day), min(ws + timedelta(days=6), last_day)
+    plo, phi = lo - timedelta(days=7), hi - timedelta(days=7)
+    has_prev = phi >= first_day
+    plo = max(plo, first_day)
+    days = int(row["days_covered"])
+    partial = bool(row["partial"])
+    this_sel, last_sel = replace(sel, start=lo, end=hi), replace(sel, start=plo, end=phi)
+
+    pub = queries.published_counts(engine, campaign, this_sel).iloc[0]
+    prev_pub = queries.published_counts(engine, campaign, last_sel).iloc[0] if has_prev else None
+    reach = queries.reach_range(engine, campaign, this_sel)
+    prev_reach = queries.reach_range(engine, campaign, last_sel) if has_prev else None
+
+    def prev(col):
+        return _num(row.get(f"prev_{col}")) if has_prev else None
+
+    def count_kpi(key, label_):
+        v, p = _num(row.get(key)), prev(key)
+        return Kpi(key, label_, v, p, _change(v, p), "count")
+
+    def rate_kpi(key, label_):
+        v, p = _num(row.get(key)), prev(key)
+        pp = _num(row.get(f"wow_{key}_pp")) if has_prev else None
+        return Kpi(key, label_, v, p, pp, "rate", change_unit="pp")
+
+    if has_prev:
+        last_emv = rollups.query(engine, campaign, by=[], sel=last_sel)
+        emv_prev = _num(last_emv["emv_usd"].iloc[0]) if len(last_emv) else 0.0
+    else:
+        emv_prev = None
+    n_posts, n_prev = int(pub["posts"]), (int(prev_pub["posts"]) if prev_pub is not None else None)
+    n_inf = int(pub["active_influencers"])
+    n_inf_prev = int(prev_pub["active_influencers"]) if prev_pub is not None else None
+    r = reach.iloc[0] if len(reach) else None
+    pr = prev_reach.iloc[0] if prev_reach is not None and len(prev_reach) else None
+    kpis = (
+        count_kpi("views", "Views"),
+        count_kpi("impressions", "Impressions"),
+        count_kpi("engagements", "Engagements"),
+        rate_kpi("er_views", "ER by views"),
+        rate_kpi("er_impressions", "ER by impressions"),
+        Kpi("posts", "Posts published", float(n_posts), _num(n_prev), _change(n_posts, n_prev), "count"),
+        Kpi("active_influencers", "Active influencers", float(n_inf), _num(n_inf_prev),
+            _change(n_inf, n_inf_prev), "count", note=ACTIVE_NOTE),
+        Kpi("emv_usd", "EMV (USD)", _num(row.get("emv_usd")), emv_prev, _change(_num(row.get("emv_usd")), emv_prev),
+            "usd", note=EMV_FORMULA_VERSION),
+        Kpi("reach", "Reach (not deduplicated)", _num(r["reach_max_post"]) if r is not None else None,
+            _num(pr["reach_max_post"]) if pr is not None else None, None, "range",
+            upper=_num(r["reach_sum"]) if r is not None else None,
+            previous_upper=_num(pr["reach_sum"]) if pr is not None else None, note=REACH_NOTE),
+    )
+
+    # Who to run the engine for: the likely top influencers (by the rollup's views, impressions
+    # standing in) and each platform's first influencer (whose first row names the mix's basis).
+    by_inf = queries.rollup_sums(engine, this_sel, ["platform", "influencer"], ["emv_basis", "views", "impressions"])
+    ranked = (by_inf.groupby("influencer")["emv_basis"].sum().rename("v").reset_index()
+              .sort_values(["v", "influencer"], ascending=[False, True], kind="stable"))
+    firsts = by_inf.groupby("platform")["influencer"].min()
+    names = set(ranked["influencer"].head(2 * TOP_N)) | set(firsts)
+    this = _per_rows(engine, campaign, this_sel, names)
+    top_inf = _top_influencers(this[this["influencer"].isin(set(ranked["influencer"].head(2 * TOP_N)))]) \
+        if len(this) else ()
+    mix = _platform_mix_db(by_inf, this, firsts)
+    drivers = {}
+    if has_prev:
+        a = queries.rollup_sums(engine, this_sel, ["platform"], ["views", "impressions"]).set_index("platform")
+        b = queries.rollup_sums(engine, last_sel, ["platform"], ["views", "impressions"]).set_index("platform")
+        for m in ("views", "impressions"):
+            diff = a[m].sub(b[m], fill_value=0).dropna()
+            drivers[m] = {p: float(v) for p, v in diff.items()}
+    top_posts = _top_posts_db(engine, campaign, sel, lo, hi)
+    events = tuple(e for e in campaign.events if lo <= e.day <= hi)
+    partial_label = t("week.partial", "en", days=days) if partial else ""
+    prev_label = metrics.iso_week(pd.Series([pd.Timestamp(ws - timedelta(days=7))])).iloc[0]
+    previous_week = prev_label if has_prev else None
+    previous_days = (plo, phi) if has_prev and (partial or plo > ws - timedelta(days=7)) else None
+    s = Summary(
+        campaign=campaign.name, timezone=campaign.timezone, week=label, week_start=ws,
+        week_end=ws + timedelta(days=6), covered_start=lo, covered_end=hi, days_covered=days, partial=partial,
+        partial_label=partial_label, compared_with=_compared(previous_week, previous_days, "en"), kpis=kpis,
+        top_influencers=top_inf, top_posts=top_posts, platform_mix=mix, events=events, narrative="",
+        emv_formula=EMV_FORMULA_VERSION, weeks=tuple(weekly["week"]), previous_week=previous_week,
+        previous_days=previous_days, drivers=drivers, lang=normalise_lang(lang),
+    )
+    return replace(s, narrative=narrative(s, drivers, lang))
+
+
+def _platform_mix_db(by_inf: pd.DataFrame, this: pd.DataFrame, firsts: pd.Series) -> tuple[PlatformShare, ...]:
+    """``_platform_mix``: each platform's views (impressions standing in) from the rollup sums, its
+    basis named by its first row, as ``_platform_mix`` names it."""
+    if by_inf.empty:
+        return ()
+    g = by_inf.groupby("platform")["emv_basis"].sum().rename("views").to_frame()
+    first_rows = this[this["influencer"] == this["platform"].map(firsts)] if len(this) else this
+    g["basis"] = first_rows.groupby("platform")["basis_name"].first() if len(first_rows) else None
+    g = g[g["views"] > 0]
+    total = g["views"].sum()
+    g = g.sort_values("views", ascending=False, kind="stable")
+    return tuple(PlatformShare(p, PLATFORM_LABELS.get(p, p), float(v), float(v / total * 100), b)
+                 for p, v, b in zip(g.index, g["views"], g["basis"]))
+
+
 def _dates(lo: date, hi: date, lang: str) -> str:
     return t("summary.dates", lang, start=lo.isoformat(), end=hi.isoformat())
 

@@ -833,8 +833,8 @@ def tables(engine, campaign, lang: str, chosen: int | None = None, now: datetime
 def freshness_view(engine, campaign, lang, now=None) -> list:
     tz = campaign.tz
     stale = " (" + t("label.stale", lang) + ")"
-    plat = data.freshness(engine, now)
     acc = data.account_freshness(engine, now)
+    plat = data.freshness(engine, now, acc)  # from the same rows: read once
     out = [html.H2(t("data.freshness_platforms", lang)),
            html.Div(t("data.stale_rule", lang, hours=data.STALE_HOURS), className="muted")]
     if plat.empty:

@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from .. import data, figures, layout as L, metrics, queries, rollups
+from .. import cache, data, figures, layout as L, metrics, queries, rollups
 from .. import filters as F
 from ..i18n import (add_strings, fmt_number, fmt_range, metric_help, metric_name,
                     platform_name, t)
@@ -51,28 +51,24 @@ def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
     if sel.start is None and sel.end is None and campaign.start:
         sel = metrics.Selection(start=campaign.start, end=campaign.end, platforms=sel.platforms,
                                 influencers=sel.influencers, categories=sel.categories)
-    daily = rollups.query(eng, campaign, by=["platform", "day"], sel=sel)
+    daily, total, published, reach = cache.memo(eng, campaign, "live.view", (sel,),
+                                                lambda: view_data(eng, campaign, sel))
     if daily.empty:
         return [html.Div(t("empty.no_data", f.lang) + " (`reach import`, `reach demo`)", className="empty",
                          id="live-empty")]
-    total = rollups.query(eng, campaign, by=[], sel=sel).iloc[0]
-    frames = queries.load_frames(eng)
-    reach = metrics.reach_table(frames.snapshots, frames.posts, campaign, by=[], sel=sel)
-    posts = metrics._days(metrics._filter_posts(frames.posts, sel).assign(
-        day=lambda p: metrics._local_day(p["published_at"], campaign.tz)), sel)
     lang = f.lang
     kpis = html.Div([
         _kpi(metric_name("views", lang), fmt_number(total["views"], lang)),
         _kpi(metric_name("engagements", lang), fmt_number(total["engagements"], lang), metric_help("engagements", lang)),
         _kpi(metric_name("er_views", lang), fmt_number(total["er_views"], lang, kind="rate"), metric_help("er_views", lang)),
-        _kpi(metric_name("posts", lang), fmt_number(len(posts), lang)),
-        _kpi(metric_name("active_influencers", lang), fmt_number(posts["influencer"].nunique(), lang)),
+        _kpi(metric_name("posts", lang), fmt_number(int(published["posts"]), lang)),
+        _kpi(metric_name("active_influencers", lang), fmt_number(int(published["active_influencers"]), lang)),
         _kpi(t("live.reach_range", lang),
              fmt_range(reach["reach_max_post"].iloc[0], reach["reach_sum"].iloc[0], lang) if len(reach) else "—",
              t("live.reach_range_help", lang)),
     ], className="kpis", id="live-kpis")
     fresh = _freshness(eng, campaign, lang, now)
-    flags = _anomalies(frames, campaign, sel, lang, eng=eng)
+    flags = _anomalies(eng, campaign, sel, lang)
     if f.kiosk:
         return [kpis, *_kiosk_charts(eng, campaign, sel, daily, f), html.Div([fresh, flags], className="two-col")]
     series = metrics.series_by_platform(daily, f.metric, f.cumulative)
@@ -80,6 +76,18 @@ def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
                                                                         lang=lang),
                       config=figures.graph_config(lang), className="chart")
     return [kpis, chart, html.Div([fresh, flags], className="two-col")]
+
+
+def view_data(eng, campaign, sel: metrics.Selection) -> tuple:
+    """The numbers of the view: the rollup by platform and day and in total; posts published and
+    their reach by narrow SQL over the view's days, not the whole database. Kept in the shared
+    cache per data version and selection (dashboard/cache.py): the page refreshes itself."""
+    daily = rollups.query(eng, campaign, by=["platform", "day"], sel=sel)
+    if daily.empty:
+        return daily, None, None, None
+    total = rollups.query(eng, campaign, by=[], sel=sel).iloc[0]
+    published = queries.published_counts(eng, campaign, sel).iloc[0]
+    return daily, total, published, queries.reach_range(eng, campaign, sel)
 
 
 # --- kiosk ------------------------------------------------------------------------------------
@@ -156,8 +164,9 @@ def kiosk_view(step: int, daily: pd.DataFrame, mix: pd.DataFrame, by_influencer:
 
 def _kiosk_charts(eng, campaign, sel, daily: pd.DataFrame, f: F.Filters) -> list:
     """The caption, the chart showing the first step, and every step's chart for the browser."""
-    mix = platforms_page.weekly_mix(eng, campaign, sel, f.metric)
-    by_influencer = rollups.query(eng, campaign, by=["influencer", "platform"], sel=sel)
+    mix, by_influencer = cache.memo(eng, campaign, "live.kiosk", (sel, f.metric), lambda: (
+        platforms_page.weekly_mix(eng, campaign, sel, f.metric),
+        rollups.query(eng, campaign, by=["influencer", "platform"], sel=sel)))
     views = [kiosk_view(i, daily, mix, by_influencer, f.metric, campaign.events, f.lang)
              for i in range(len(KIOSK_STEPS))]
     return [html.Div(views[0][0], id="kiosk-caption", className="kiosk-caption"),
@@ -181,13 +190,24 @@ def _freshness(eng, campaign, lang, now):
     return html.Div([html.H3(t("label.freshness", lang)), html.Ul(rows, id="live-freshness")], className="panel")
 
 
-def _anomalies(frames, campaign, sel, lang, limit=8, eng=None):
-    from .. import cache
-    from ..anomalies import anomalies, localise
+def live_flags(eng, campaign) -> pd.DataFrame:
+    """The whole campaign's flags the Live page lists (robust z-scores and impossible values; it
+    shows no trailing Hampel flags), from the rollup and narrow SQL (queries.anomaly_inputs):
+    the rows ``anomalies.anomalies`` gives for those detectors, without reading every observation."""
+    from .. import anomalies
 
-    # The whole campaign's flags, computed once per data version for every worker (dashboard/cache.py).
-    a = cache.memo(eng, campaign, "live.anomalies", (), lambda: anomalies(
-        frames, metrics.increments(frames.snapshots, frames.post_days, campaign), campaign))
+    daily, followers, checks, posts = queries.anomaly_inputs(eng, campaign)
+    return anomalies.scan(anomalies._stacked(daily, followers), checks, posts, campaign, detectors=("robust_z",),
+                          explain_all=False)
+
+
+def shown_flags(eng, campaign, sel, limit: int = 8) -> pd.DataFrame:
+    """The ``limit`` newest flags of the view (largest score first within a day), with their facts:
+    the whole campaign's (``live_flags``, once per data version for every worker) filtered to the
+    view's days and platforms. Language-free: their reasons are written in the page's language."""
+    from ..anomalies import explain
+
+    a = cache.memo(eng, campaign, "live.flags", (), lambda: live_flags(eng, campaign))
     a = a[a["detector"] != "hampel"]
     if sel.start is not None:
         a = a[a["day"] >= pd.Timestamp(sel.start)]
@@ -195,8 +215,16 @@ def _anomalies(frames, campaign, sel, lang, limit=8, eng=None):
         a = a[a["day"] <= pd.Timestamp(sel.end)]
     if sel.platforms:
         a = a[a["platform"].isin(sel.platforms)]
-    # The cached flags are language-free: their reasons are written here, in the page's language.
-    a = localise(a.sort_values(["day", "score"], ascending=[False, False]).head(limit), lang)
+    # Facts only for the rows shown: a big campaign can have hundreds of thousands of flags.
+    return explain(a.sort_values(["day", "score"], ascending=[False, False]).head(limit), campaign)
+
+
+def _anomalies(eng, campaign, sel, lang, limit=8):
+    from ..anomalies import localise
+
+    # Per view, a few rows: a page view does not unpickle every flag of the campaign.
+    a = localise(cache.memo(eng, campaign, "live.shown_flags", (sel, limit),
+                            lambda: shown_flags(eng, campaign, sel, limit)), lang)
     items = [html.Li([html.Strong(f"{r.day:%Y-%m-%d} · {r.influencer} · {platform_name(r.platform, lang)}: "),
                       r.reason]) for r in a.itertuples()]
     return html.Div([html.H3(t("label.anomalies", lang)),
@@ -206,7 +234,7 @@ def _anomalies(frames, campaign, sel, lang, limit=8, eng=None):
 def layout(**query):
     f = F.parse("?" + urlencode(query, doseq=True))
     eng, campaign = data.engine(), data.campaign()
-    influencers = sorted(queries.load_frames(eng).posts["influencer"].dropna().unique())
+    influencers = queries.influencer_names(eng)
     body = html.Div(content(eng, campaign, f), id="live-body")
     refresh = dcc.Interval(id="live-interval", interval=REFRESH_SECONDS * 1000)
     stored = dcc.Store(id="live-version", data=data.live_version(eng))

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 from plotly.subplots import make_subplots
 
-from .. import data, figures, layout as L, metrics, queries, rollups
+from .. import cache, data, figures, layout as L, metrics, queries, rollups
 from .. import filters as F
 from ..i18n import add_strings, fmt_date, fmt_number, fmt_range, metric_help, metric_name, platform_name, t, week_label
 
@@ -77,22 +77,33 @@ def _published(posts: pd.DataFrame, campaign, sel: metrics.Selection) -> pd.Data
 
 
 def totals(eng, campaign, sel: metrics.Selection, frames=None) -> pd.DataFrame:
-    """One row per platform, and a last row ``platform == ALL`` for all of them together.
+    """One row per platform, and a last row ``platform == ALL`` for all of them together; from the
+    rollups and narrow SQL, or from ``frames`` (queries.load_frames) when given.
 
     Activity (views … EMV, rates) is in the selection's days from the rollups; posts published,
     active influencers and reach are about the posts published in those days. ``basis`` says
     whether the platform is counted by views or, reporting none, by impressions."""
-    frames = frames or queries.load_frames(eng)
     by = rollups.query(eng, campaign, by=["platform"], sel=sel)
     if by.empty:
         return pd.DataFrame(columns=["platform", "basis", *TABLE_ROWS, "reach_max_post", "reach_sum"])
     every = rollups.query(eng, campaign, by=[], sel=sel).assign(platform=ALL)
-    pub = _published(frames.posts, campaign, sel)
-    posts = pub.groupby("platform").agg(posts=("post_pk", "size"), active_influencers=("influencer", "nunique"))
-    posts.loc[ALL] = [len(pub), pub["influencer"].nunique()]
-    reach = metrics.reach_table(frames.snapshots, frames.posts, campaign, by=["platform"], sel=sel)
-    reach_all = metrics.reach_table(frames.snapshots, frames.posts, campaign, by=[], sel=sel).assign(platform=ALL)
-    reach = pd.concat([reach, reach_all], ignore_index=True)[["platform", "reach_max_post", "reach_sum"]]
+    if frames is None:
+        # Posts published and reach by narrow SQL over the view's days (queries.published_counts,
+        # queries.reach_range): the same numbers as from the frames below, without reading them.
+        posts = queries.published_counts(eng, campaign, sel, by=["platform"]).set_index("platform")
+        posts.loc[ALL] = queries.published_counts(eng, campaign, sel).iloc[0]
+        reach = queries.reach_range(eng, campaign, sel, by=["platform"])
+        # Across platforms: the largest post of any, the sum of the sums (one read, not two).
+        reach_all = pd.DataFrame([dict(platform=ALL, reach_max_post=reach["reach_max_post"].max(),
+                                       reach_sum=reach["reach_sum"].sum())]) if len(reach) else reach.iloc[0:0]
+    else:
+        pub = _published(frames.posts, campaign, sel)
+        posts = pub.groupby("platform").agg(posts=("post_pk", "size"), active_influencers=("influencer", "nunique"))
+        posts.loc[ALL] = [len(pub), pub["influencer"].nunique()]
+        reach = metrics.reach_table(frames.snapshots, frames.posts, campaign, by=["platform"], sel=sel)
+        reach_all = metrics.reach_table(frames.snapshots, frames.posts, campaign, by=[], sel=sel).assign(platform=ALL)
+    reach = pd.concat([reach, reach_all], ignore_index=True).reindex(columns=["platform", "reach_max_post",
+                                                                              "reach_sum"])
     # Largest first, each platform on its own basis, so the columns read as a ranking.
     by = (by.assign(_size=by["views"].fillna(by["impressions"]).fillna(0))
           .sort_values(["_size", "platform"], ascending=[False, True]).drop(columns="_size"))
@@ -239,10 +250,14 @@ def content(eng, campaign, f: F.Filters, frames=None) -> list:
     """Everything below the filters, as components."""
     sel = window(f, campaign)
     lang = f.lang
-    tot = totals(eng, campaign, sel, frames)
+    if frames is None:
+        # Per data version, selection and metric, for every worker (dashboard/cache.py).
+        tot, mix = cache.memo(eng, campaign, "platforms.view", (sel, f.metric),
+                              lambda: (totals(eng, campaign, sel), weekly_mix(eng, campaign, sel, f.metric)))
+    else:
+        tot, mix = totals(eng, campaign, sel, frames), weekly_mix(eng, campaign, sel, f.metric)
     if tot.empty:
         return [html.Div(t("empty.no_match", lang), className="empty", id="platforms-empty")]
-    mix = weekly_mix(eng, campaign, sel, f.metric)
     period = t("platforms.period", lang, start=fmt_date(sel.start, lang) if sel.start else "…",
                end=fmt_date(sel.end, lang) if sel.end else "…", tz=campaign.timezone)
     cfg = figures.graph_config(lang)
@@ -260,10 +275,9 @@ def content(eng, campaign, f: F.Filters, frames=None) -> list:
 def layout(**query):
     f = F.parse("?" + urlencode(query, doseq=True))
     eng, campaign = data.engine(), data.campaign()
-    frames = queries.load_frames(eng)
-    influencers = sorted(frames.posts["influencer"].dropna().unique())
+    influencers = queries.influencer_names(eng)
     return html.Div([L.header(f, PATH), L.filter_bar(f, influencers), html.Div(_downloads(f), className="toolbar"),
-                     html.Div(content(eng, campaign, f, frames), id="platforms-body")], className="page")
+                     html.Div(content(eng, campaign, f), id="platforms-body")], className="page")
 
 
 def _downloads(f: F.Filters) -> list:

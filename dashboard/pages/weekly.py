@@ -16,7 +16,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from collectors.errors import ReachError
 
-from .. import cache, data, layout as L, queries, summary
+from .. import cache, data, layout as L, summary
 from .. import filters as F
 from ..i18n import add_strings, t, week_label
 
@@ -48,10 +48,9 @@ def _report(week: str | None, search: str | None):
 
 
 def _compute(eng, campaign, week, today, f):
-    frames = queries.load_frames(eng)
     try:
-        week = week or summary.latest_complete_week(frames, campaign, today)
-        s = summary.build_summary(frames, campaign, week, today=today, sel=f.selection(), lang=f.lang)
+        week = week or summary.latest_complete_week_db(eng, campaign, today)
+        s = summary.build_summary_db(eng, campaign, week, today=today, sel=f.selection(), lang=f.lang)
     except ReachError as e:
         return None, str(e), []
     return s, summary.render_html(s), list(s.weeks)
