@@ -535,9 +535,26 @@ def cmd_export(args) -> int:
         if b not in ("influencer", "category", "account", "platform", "post"):
             raise ReachError(f"--by {b!r}: choose from influencer, category, account, platform, post")
     if args.what in ("posts", "account-days"):
-        df = exports.posts_frame(engine) if args.what == "posts" else exports.account_days_frame(engine)
-        if args.what == "posts":
-            df = exports.filter_posts(df, config.load(args.config), sel)
+        # Streamed: one batch of rows in memory at a time, written as it is read (issue 11).
+        campaign = config.load(args.config) if args.what == "posts" else None
+        if fmt == "xlsx":
+            # Counted first, so an export too big for Excel is refused before a file exists.
+            exports.check_xlsx_rows(exports.count_rows(engine, args.what, campaign, sel))
+            batches = exports.export_batches(engine, args.what, campaign, sel)
+            with exports.atomic_file(args.output) as tmp:
+                n = exports.write_xlsx(tmp, batches, exports.EXPORT_COLUMNS[args.what], args.what)
+        else:
+            counted = []
+            chunks = exports.csv_export(engine, args.what, campaign, sel, counted=counted)
+            if args.output:
+                with exports.atomic_file(args.output) as tmp, open(tmp, "wb") as out:
+                    for chunk in chunks:
+                        out.write(chunk)
+            else:
+                for chunk in chunks:
+                    sys.stdout.buffer.write(chunk)
+                sys.stdout.flush()
+            n = sum(counted)
     else:
         campaign = config.load(args.config)
         frames = queries.load_frames(engine)
@@ -547,13 +564,18 @@ def cmd_export(args) -> int:
             df = exports.weekly_frame(frames, campaign, by=by or [], sel=sel)
         else:
             df = exports.influencers_frame(frames, campaign, sel=sel)
-    data = exports.to_xlsx_bytes(df, args.what) if fmt == "xlsx" else exports.to_csv_bytes(df)
+        n = len(df)
+        if fmt == "xlsx":
+            exports.check_xlsx_rows(n)
+        data = exports.to_xlsx_bytes(df, args.what) if fmt == "xlsx" else exports.to_csv_bytes(df)
+        if not args.output:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+            return 0
+        with exports.atomic_file(args.output) as tmp:
+            tmp.write_bytes(data)
     if args.output:
-        Path(args.output).write_bytes(data)
-        print(f"wrote {len(df)} rows to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        print(f"wrote {n} rows to {args.output}", file=sys.stderr)
     return 0
 
 

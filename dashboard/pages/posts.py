@@ -6,6 +6,16 @@ sorting applies to every matching post, not to the rows already sent. The search
 the URL as ``q=`` so a link reproduces the list. Titles are shown as text (the grid's default
 renderer, never HTML); only http(s) URLs become links. The callbacks only call the pure functions
 here (``post_table``, ``search``, ``sort_posts``, ``grid_rows``, ``with_search``).
+
+At scale (issue 11) the page reads only what it shows. The filters are SQL (``page_select``: the
+posts export's statement, ``exports.posts_select``, with the same day ranges as the streaming
+export), the count is a SQL count, and a block of the grid is one statement with ORDER BY and
+LIMIT/OFFSET for the orders SQL can give exactly (the default order, numbers, times, platforms).
+A text search or a sort by a text column follows Python's ``str.casefold``, which no SQL engine
+has: there the matching posts of the selection are read once, put in order by ``search`` and
+``sort_posts`` themselves, and their ids kept in the shared cache (dashboard/cache.py), so the
+next blocks of the same list are read by id. Either way each block goes through ``post_table``,
+so a row shows exactly what it showed before.
 """
 from __future__ import annotations
 
@@ -20,7 +30,7 @@ from dash.exceptions import PreventUpdate
 
 from collectors import store
 
-from .. import data, exports, layout as L, metrics, queries
+from .. import data, exports, layout as L, metrics
 from .. import filters as F
 from ..i18n import add_strings, column_name, fmt_datetime, fmt_number, platform_name, t
 from .platforms import window
@@ -200,27 +210,222 @@ def column_defs(lang: str) -> list[dict]:
     return defs
 
 
-def _posts_for(search_str: str | None):
-    """The filters, the campaign and the posts published in the selection (before the search)."""
+# --- the rows, in SQL ----------------------------------------------------------------------------
+
+def page_select(campaign, sel: metrics.Selection, post_pks: list[int] | None = None) -> sa.Select:
+    """The posts of the selection as ``post_table`` selects them, in SQL: ``exports.posts_select``
+    plus the post's key, the influencer as the page names it ("<account> (unassigned)" for an
+    account without one) and its category ("unassigned" without one), filtered by platform,
+    that influencer name, publish day in the campaign timezone and category."""
+    p = store.posts
+    shown, category = _shown()
+    q = exports.posts_select(post_pks=post_pks).add_columns(p.c.id.label("post_pk"), shown.label("shown_influencer"),
+                                           category.label("category"))
+    return q.where(*_conditions(campaign, sel))
+
+
+def _shown():
+    """The influencer as the page names it, and its category, from posts' accounts and influencers."""
+    a, i = store.accounts, store.influencers
+    lone = i.c.name.is_(None)
+    shown = sa.case((lone, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key).op("||")(" (unassigned)")),
+                    else_=i.c.name)
+    category = sa.case((lone, "unassigned"), (sa.func.coalesce(i.c.category, "") == "", "unassigned"),
+                       else_=i.c.category)
+    return shown, category
+
+
+def _conditions(campaign, sel: metrics.Selection) -> list:
+    """The selection as conditions on posts, their accounts and influencers (``filter_posts`` on
+    the page's names, then the categories)."""
+    p = store.posts
+    shown, category = _shown()
+    out = []
+    if sel.platforms:
+        out.append(p.c.platform.in_(list(sel.platforms)))
+    if sel.influencers:
+        out.append(shown.in_(list(sel.influencers)))
+    days = exports.published_in(p.c.published_at, campaign, sel)
+    if days is not None:
+        out.append(days)
+    if sel.categories:
+        out.append(category.in_(list(sel.categories)))
+    return out
+
+
+def count_posts(eng, campaign, sel: metrics.Selection) -> int:
+    """How many posts the selection lists, without reading a metric (posts, accounts, influencers)."""
+    p, a, i = store.posts, store.accounts, store.influencers
+    q = (sa.select(sa.func.count()).select_from(p.join(a, p.c.account_pk == a.c.id)
+                                                .outerjoin(i, a.c.influencer_id == i.c.id))
+         .where(*_conditions(campaign, sel)))
+    with eng.connect() as conn:
+        return conn.execute(q).scalar_one()
+
+
+def _frame(conn, q) -> pd.DataFrame:
+    """Rows of ``page_select`` as the posts export's frame (plus ``post_pk`` and ``category``),
+    the influencer named as the page names it."""
+    df = pd.DataFrame(conn.execute(q).mappings().all(),
+                      columns=[*exports.POST_COLUMNS, "post_pk", "shown_influencer", "category"])
+    df["influencer"] = df.pop("shown_influencer")
+    df["published_at"] = pd.to_datetime(df["published_at"]).dt.tz_localize("UTC")
+    return exports._int_metrics(df)
+
+
+def _table(df: pd.DataFrame, campaign) -> pd.DataFrame:
+    """``post_table`` of rows already selected: its engagements, rates and basis, nothing dropped."""
+    cats = dict(zip(df["influencer"], df["category"]))
+    return post_table(df.drop(columns=["category"]), campaign, metrics.Selection(), cats)
+
+
+def _sql_order(q: sa.Select, sort_model: list | None, lang: str, dialect: str, platforms,
+               engagement: tuple[str, ...]) -> list | None:
+    """ORDER BY terms giving ``post_table``'s order then ``sort_posts``' for ``sort_model``, or None
+    when the sort is by a text column (casefolded: only Python has the exact rule)."""
+    c = q.selected_columns
+
+    def text(x):  # Python compares code points: SQLite's binary order of UTF-8 is the same; PostgreSQL's "C"
+        return x.collate("C") if dialect == "postgresql" else x
+
+    def last_if_null(x, desc=False):
+        return [x.is_(None), x.desc() if desc else x.asc()]
+
+    if dialect == "sqlite":  # stored with and without microseconds: compare seconds, then fractions
+        pub = [sa.func.substr(c.published_at, 1, 19),
+               sa.case((sa.func.length(c.published_at) > 19, sa.func.substr(c.published_at, 20)), else_=".000000")]
+        pub_terms = [c.published_at.is_(None), *pub]
+    else:
+        pub_terms = [c.published_at.is_(None), c.published_at]
+    basis = sa.case((c.views.is_not(None), c.views), else_=c.impressions)
+    default = [*last_if_null(basis, desc=True), *pub_terms, text(c.post_id)]
+    kinds = dict(COLUMNS)
+    for s in sort_model or []:
+        col, desc = s.get("colId"), s.get("sort") == "desc"
+        if col not in kinds or kinds[col] == "link":
+            continue
+        if col == "platform":
+            names = {pl: platform_name(pl, lang).casefold() for pl in platforms}
+            key = text(sa.case(*[(c.platform == pl, n) for pl, n in names.items()], else_=c.platform)) if names else c.platform
+            return [key.desc() if desc else key.asc(), *default]
+        if kinds[col] == "text":
+            return None
+        if col == "published_at":
+            keys = pub_terms[1:]
+            return [pub_terms[0], *[k.desc() if desc else k.asc() for k in keys], *default]
+        key = _number(c, col, engagement)
+        return [*last_if_null(key, desc), *default]
+    return default
+
+
+def _number(c, col: str, engagement: tuple[str, ...]):
+    """A count or rate column of the grid as SQL, computed in floating point as pandas does."""
+    if col in ("views", "impressions"):
+        return c[col]
+    parts = [c[m] for m in engagement if m in c]
+    engagements = (sa.case((sa.and_(*[x.is_(None) for x in parts]), sa.null()),
+                           else_=sum(sa.func.coalesce(x, 0) for x in parts)) if parts else sa.null())
+    if col == "engagements":
+        return engagements
+    den = c.views if col == "er_views" else c.impressions
+    return sa.case((den > 0, sa.cast(engagements, sa.Float) / sa.cast(den, sa.Float)), else_=sa.null())
+
+
+def _platforms(conn) -> list[str]:
+    return list(conn.execute(sa.select(store.accounts.c.platform).distinct()).scalars())
+
+
+def influencer_names(eng) -> list[str]:
+    """Every influencer with a post, named as the filter bar names them (``queries.load_frames``:
+    "<account> (unassigned)" for an account without one), sorted."""
+    a, i, p = store.accounts, store.influencers, store.posts
+    label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
+    shown = sa.case((i.c.name.is_(None), label.op("||")(" (unassigned)")), else_=i.c.name)
+    q = (sa.select(shown).distinct().select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
+         .where(sa.exists().where(p.c.account_pk == a.c.id)))
+    with eng.connect() as conn:
+        return sorted(n for n in conn.execute(q).scalars() if n is not None)
+
+
+def _ordered_pks(eng, campaign, sel, q: str, sort_model, lang: str) -> list[int]:
+    """The ids of the posts the grid lists for a search or a text sort, in its order: the
+    selection's posts read once and put through ``search`` and ``sort_posts`` themselves."""
+    with eng.connect() as conn:
+        df = _frame(conn, page_select(campaign, sel))
+    table = sort_posts(search(_table(df, campaign), q), sort_model, lang)
+    return [int(x) for x in table["post_pk"]]
+
+
+class Listing:
+    """What the grid lists for the filters, the search and the sort: how many posts, and any block."""
+
+    def __init__(self, eng, campaign, sel, q: str = "", sort_model=None, lang: str = "en"):
+        from .. import cache
+
+        self.eng, self.campaign, self.sel, self.q, self.lang = eng, campaign, sel, q, lang
+        self.sort_model = sort_model
+        self.query = page_select(campaign, sel)
+        with eng.connect() as conn:
+            self.order = None if search_words(q) else _sql_order(self.query, sort_model, lang, eng.dialect.name,
+                                                                 _platforms(conn), tuple(campaign.engagement))
+        self.key = (sel, " ".join(search_words(q)), repr(sort_model or []), lang)
+        self.pks = None
+        if self.order is None:
+            self.pks = cache.memo(eng, campaign, "posts.order", self.key,
+                                  lambda: _ordered_pks(eng, campaign, sel, q, sort_model, lang))
+        # The count needs no metric: posts, accounts and influencers only.
+        self.total = len(self.pks) if self.pks is not None else count_posts(eng, campaign, sel)
+
+    def _ids(self, start, end) -> list[int]:
+        q = self.query.with_only_columns(store.posts.c.id).order_by(None).order_by(*self.order)
+        if start is not None:
+            q = q.limit(max(end - start, 0)).offset(start)
+        with self.eng.connect() as conn:
+            return list(conn.execute(q).scalars())
+
+    def block(self, start: int, end: int) -> pd.DataFrame:
+        """Rows ``start`` to ``end`` of the list, as ``post_table`` rows, in the list's order."""
+        from .. import cache
+
+        if self.pks is None and cache._cache() is not None:
+            # With a shared cache, the order of the whole list is computed once (the latest values
+            # of every post in the selection: seconds at 200,000 posts) and each further block of a
+            # scroll is a lookup by id; without one, each block is its own LIMIT/OFFSET.
+            self.pks = cache.memo(self.eng, self.campaign, "posts.sql_order", self.key, lambda: self._ids(None, None))
+        order = self.pks[start:end] if self.pks is not None else self._ids(start, end)
+        with self.eng.connect() as conn:
+            # Only these posts, also inside the daily sums (which would otherwise group every post).
+            df = _frame(conn, page_select(self.campaign, self.sel, list(order)) if order
+                        else self.query.where(sa.false()))
+        table = _table(df, self.campaign)
+        return table.set_index("post_pk").loc[order].reset_index() if len(table) else table
+
+
+def search_words(q: str | None) -> list[str]:
+    return exports.search_words(q)
+
+
+def _listing(search_str: str | None, sort_model=None):
     eng, campaign = data.engine(), data.campaign()
     f = F.parse(search_str)
-    return f, campaign, post_table(exports.posts_frame(eng), campaign, window(f, campaign), _categories(eng))
+    return f, campaign, Listing(eng, campaign, window(f, campaign), search_text(search_str), sort_model, f.lang)
 
 
 def layout(**query):
     search_str = "?" + urlencode(query, doseq=True)
-    f, campaign, published = _posts_for(search_str)
+    f, campaign, found = _listing(search_str)
     lang, q = f.lang, search_text(search_str)
-    found = search(published, q)
-    influencers = sorted(queries.load_frames(data.engine()).posts["influencer"].dropna().unique())
+    n = found.total
+    total = count_posts(found.eng, campaign, found.sel) if q else n
+    influencers = influencer_names(data.engine())
     box = html.Div([
         html.Label(t("posts.search_label", lang), htmlFor="posts-q"),
         dcc.Input(id="posts-q", type="search", value=q, debounce=True, placeholder=t("posts.search", lang),
                   maxLength=MAX_QUERY, className="search", style={"flex": "1", "padding": "6px 10px"}),
     ], className="toolbar")
-    count = (t("posts.count_q", lang, n=fmt_number(len(found), lang), total=fmt_number(len(published), lang), q=q) if q
-             else t("posts.count", lang, n=fmt_number(len(found), lang)))
-    if found.empty:
+    count = (t("posts.count_q", lang, n=fmt_number(n, lang), total=fmt_number(total, lang), q=q) if q
+             else t("posts.count", lang, n=fmt_number(n, lang)))
+    if not n:
         body = html.Div(t("empty.no_match" if q else "empty.no_posts", lang), className="empty", id="posts-empty")
     else:
         body = dag.AgGrid(
@@ -230,7 +435,7 @@ def layout(**query):
             dashGridOptions={"cacheBlockSize": BLOCK, "maxBlocksInCache": 20, "infiniteInitialRowCount": BLOCK,
                              "rowBuffer": 10, "tooltipShowDelay": 400, "enableCellTextSelection": True},
             # No taller than its rows: the infinite row model cannot size itself to them.
-            style={"height": f"{min(640, 70 + 42 * len(found))}px", "width": "100%"})
+            style={"height": f"{min(640, 70 + 42 * n)}px", "width": "100%"})
     download, = L.download_links(f, [("posts-download-csv", "button.download_csv", "/download/posts.csv", "")])
     return html.Div([L.header(f, PATH), L.filter_bar(f, influencers), box,
                      html.Div([html.P(count, className="muted", id="posts-count"), download], className="toolbar"), body,
@@ -242,8 +447,10 @@ def layout(**query):
 def rows(request, search_str):
     if not request:
         raise PreventUpdate
-    f, campaign, published = _posts_for(search_str)
-    return page_of(search(published, search_text(search_str)), request, f.lang, campaign.tz)
+    f, campaign, found = _listing(search_str, request.get("sortModel"))
+    start = max(int(request.get("startRow") or 0), 0)
+    end = max(int(request.get("endRow") or start + BLOCK), start)
+    return {"rowData": grid_rows(found.block(start, end), f.lang, campaign.tz), "rowCount": found.total}
 
 
 @callback(Output("url", "search", allow_duplicate=True), Input("posts-q", "value"), State("url", "search"),
