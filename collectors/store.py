@@ -718,7 +718,7 @@ def _upsert_posts(conn, platform: str, rows: pd.DataFrame, import_id: int) -> tu
         # Later exports may fill in what an earlier one lacked (a title, a publish time);
         # they never blank out what is known.
         stmt = posts.update().where(posts.c.id == sa.bindparam("pk")).values(
-            **{f: sa.func.coalesce(sa.bindparam("v_" + f), posts.c[f]) for f in fields}
+            **{f: sa.func.coalesce(sa.bindparam("v_" + f, type_=posts.c[f].type), posts.c[f]) for f in fields}
         )
         recs = _records(old, ["post_id", *fields])
         conn.execute(stmt, [dict(pk=existing[r["post_id"]], **{"v_" + f: r[f] for f in fields}) for r in recs])
