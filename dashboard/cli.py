@@ -582,7 +582,7 @@ def cmd_export(args) -> int:
 def cmd_summary(args) -> int:
     from datetime import datetime as _dt
 
-    from . import config, summary
+    from . import config, exports, summary
 
     campaign = config.load(args.config)
     engine = _engine(args, create=False)
@@ -592,7 +592,10 @@ def cmd_summary(args) -> int:
     s = summary.build_summary_db(engine, campaign, week, today=today, lang=args.lang)
     print(summary.render_text(s))
     if args.html:
-        Path(args.html).write_text(summary.render_html(s), encoding="utf-8")
+        # Written beside the target and renamed, like the exports: a folder that does not exist
+        # is a one-line error, and no half-written page is ever left under the name.
+        with exports.atomic_file(args.html) as tmp:
+            tmp.write_text(summary.render_html(s), encoding="utf-8")
         print(f"wrote {args.html}", file=sys.stderr)
     return 0
 

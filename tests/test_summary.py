@@ -394,3 +394,15 @@ def test_a_bad_or_missing_week_is_an_error_naming_the_weeks_with_data(demo, labe
 def test_a_lowercase_week_label_is_accepted(demo):
     frames, campaign, _ = demo
     assert summary.build_summary(frames, campaign, "2025-w02").week == "2025-W02"
+
+
+def test_summary_html_into_a_folder_that_does_not_exist_is_a_one_line_error(demo_db, tmp_path, capsys):
+    from dashboard.cli import main
+
+    args = ["summary", "--db", str(demo_db), "--config", str(ROOT / "campaign.toml"), "--week", "2025-W01"]
+    assert main(args + ["--html", str(tmp_path / "nope" / "w01.html")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot write there" in err and "Traceback" not in err
+    assert main(args + ["--html", str(tmp_path / "w01.html")]) == 0
+    assert "<html" in (tmp_path / "w01.html").read_text(encoding="utf-8").lower()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w01.html"]  # no temporary file left
