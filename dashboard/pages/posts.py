@@ -197,13 +197,16 @@ def column_defs(lang: str) -> list[dict]:
     for col, kind in COLUMNS:
         d = {"field": col, "headerName": column_name(col, lang), "sortable": kind != "link"}
         if col == "title":
-            d.update(flex=3, minWidth=180, tooltipField="title")
+            d.update(flex=3, minWidth=160, tooltipField="title")
         elif kind in ("count", "rate"):
-            d.update(type="rightAligned", flex=1, minWidth=100, sortingOrder=["desc", "asc", None])
+            # Wide enough for "Impressions" and "Engagements" beside the sort arrow: narrower, the
+            # header broke inside the word ("Impressio / ns").
+            d.update(type="rightAligned", flex=1, minWidth={"views": 100, "engagements": 124}.get(col, 112),
+                     sortingOrder=["desc", "asc", None])
         elif kind == "link":
             d.update(cellRenderer="markdown", linkTarget="_blank", flex=0.8, minWidth=80)
         elif kind == "time":
-            d.update(flex=1.4, minWidth=140)
+            d.update(flex=1.4, minWidth=130)
         else:
             d.update(flex=1.2, minWidth=95 if col == "platform" else 120)
         defs.append(d)
