@@ -523,7 +523,7 @@ def _selection(args):
 
 
 def cmd_export(args) -> int:
-    from . import config, exports, queries
+    from . import config, exports
 
     fmt = args.format or ("xlsx" if (args.output or "").lower().endswith(".xlsx") else "csv")
     if fmt == "xlsx" and not args.output:
@@ -557,13 +557,13 @@ def cmd_export(args) -> int:
             n = sum(counted)
     else:
         campaign = config.load(args.config)
-        frames = queries.load_frames(engine)
+        # From the stored rollup and narrow SQL, not the whole database in pandas (issue 11).
         if args.what == "daily":
-            df = exports.daily_frame(frames, campaign, by=by or ["platform"], sel=sel)
+            df = exports.daily_frame_db(engine, campaign, by=by or ["platform"], sel=sel)
         elif args.what == "weekly":
-            df = exports.weekly_frame(frames, campaign, by=by or [], sel=sel)
+            df = exports.weekly_frame_db(engine, campaign, by=by or [], sel=sel)
         else:
-            df = exports.influencers_frame(frames, campaign, sel=sel)
+            df = exports.influencers_frame_db(engine, campaign, sel=sel)
         n = len(df)
         if fmt == "xlsx":
             exports.check_xlsx_rows(n)
