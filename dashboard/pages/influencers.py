@@ -27,7 +27,6 @@ from dash.exceptions import PreventUpdate
 from collectors import store
 
 from .. import anomalies, cache, data, exports, figures, i18n, layout as L, metrics, queries, rollups
-from ..config import EMV_FORMULA_VERSION
 from .. import filters as F
 from ..i18n import category_name, fmt_datetime, fmt_number, fmt_range, metric_help, metric_name, platform_name, t
 
@@ -90,50 +89,9 @@ def leaderboard(frames, campaign, sel: metrics.Selection) -> pd.DataFrame:
 
 def leaderboard_db(eng, campaign, sel: metrics.Selection) -> pd.DataFrame:
     """``leaderboard`` from the rollups and narrow SQL instead of the whole database and the
-    engine: activity and rates from ``rollups.query`` by influencer; followers (each account's
-    latest level on or before the selection's end, else the roster's) and ER by followers from the
-    accounts and the rollup's engagements per account; posts published and reach by
-    ``queries.published_counts`` and ``queries.reach_range``. The same table (tests/test_pages_scale.py)."""
-    a, i, ad, p, r = store.accounts, store.influencers, store.account_days, store.posts, store.daily_rollup
-    level = sa.select(ad.c.followers).where(ad.c.account_pk == a.c.id, ad.c.followers.is_not(None))
-    if sel.end is not None:
-        level = level.where(ad.c.day <= sel.end)
-    level = level.order_by(ad.c.day.desc()).limit(1).correlate(a).scalar_subquery()
-    with eng.connect() as conn:
-        accts = pd.DataFrame([tuple(x) for x in conn.execute(
-            sa.select(a.c.id, a.c.platform, queries.influencer_expr(), queries.category_expr(),
-                      sa.exists().where(p.c.account_pk == a.c.id), sa.func.coalesce(level, a.c.followers))
-            .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id)).where(*queries.account_filters(sel)))],
-            columns=["account_pk", "platform", "influencer", "category", "has_post", "followers"])
-        q = (sa.select(r.c.account_pk, *[sa.func.sum(r.c[m]) for m in campaign.engagement])
-             .where(r.c.account_pk.in_(accts["account_pk"].tolist() or [-1])).group_by(r.c.account_pk))
-        if sel.start is not None:
-            q = q.where(r.c.day >= sel.start)
-        if sel.end is not None:
-            q = q.where(r.c.day <= sel.end)
-        eng_rows = pd.DataFrame([tuple(x) for x in conn.execute(q)], columns=["account_pk", *campaign.engagement])
-    accts["followers"] = pd.to_numeric(accts["followers"]).astype("float64")
-    with_posts = accts[accts["has_post"].astype(bool)]
-    info = with_posts.groupby("influencer").agg(category=("category", "first"),
-                                                platforms=("platform", lambda x: ", ".join(sorted(set(x))))).reset_index()
-    totals = rollups.query(eng, campaign, by=["influencer"], sel=sel)
-    for m in campaign.engagement:
-        eng_rows[m] = pd.to_numeric(eng_rows[m]).astype("float64")
-    per_account = eng_rows.set_index("account_pk")[list(campaign.engagement)].sum(axis=1, min_count=1)
-    counted = accts[accts["followers"].notna()].assign(num=lambda x: x["account_pk"].map(per_account))
-    if len(totals):
-        num = counted.groupby("influencer")["num"].sum(min_count=1).rename("_num_er_followers")
-        fol = counted.groupby("influencer")["followers"].sum().rename("followers")
-        totals = totals.join(num, on="influencer").join(fol, on="influencer")
-        totals["er_followers"] = totals["_num_er_followers"] / totals["followers"].where(totals["followers"] > 0)
-    pub = queries.published_counts(eng, campaign, sel, by=["influencer"])[["influencer", "posts"]]
-    reach = queries.reach_range(eng, campaign, sel, by=["influencer"])
-    out = (info.merge(pub.rename(columns={"posts": "posts_published"}), on="influencer", how="left")
-           .merge(totals, on="influencer", how="left").merge(reach, on="influencer", how="left"))
-    out["posts_published"] = out["posts_published"].fillna(0).astype(int)
-    out["emv_formula"] = EMV_FORMULA_VERSION
-    out = out.sort_values(["views", "impressions"], ascending=False, na_position="last", kind="stable")
-    return out.reindex(columns=LEADERBOARD_COLUMNS).reset_index(drop=True)
+    engine: ``exports.influencers_frame_db`` (what `reach export influencers` writes) cut to the
+    grid's columns. The same table as ``leaderboard`` (tests/test_pages_scale.py)."""
+    return exports.influencers_frame_db(eng, campaign, sel).reindex(columns=LEADERBOARD_COLUMNS).reset_index(drop=True)
 
 
 def board_view(eng, campaign, sel: metrics.Selection) -> tuple[pd.DataFrame, list[str], bool]:
