@@ -315,9 +315,27 @@ def latest_complete_week_db(engine, campaign: Campaign, today: date | None = Non
     """``latest_complete_week`` from the daily rollup."""
     weekly = _weekly_from_daily(_daily_db(engine, campaign, Selection()), campaign, Selection(), today)
     if weekly.empty:
-        raise ReachError("no data yet: import export files with `reach import` or run `reach demo`")
+        raise ReachError(_no_weeks(engine, campaign))
     whole = weekly[~weekly["partial"]]
     return str((whole if len(whole) else weekly)["week"].iloc[-1])
+
+
+def _no_weeks(engine, campaign: Campaign) -> str:
+    """Why there is no week to summarise: nothing stored, or data only outside the campaign's
+    dates (a campaign.toml of another campaign: "no data yet" would send the user to import
+    files that are already there)."""
+    import sqlalchemy as sa
+
+    from collectors import store
+
+    r = store.daily_rollup
+    with engine.connect() as conn:
+        first, last = conn.execute(sa.select(sa.func.min(r.c.day), sa.func.max(r.c.day))).one()
+    if first is None:
+        return "no data yet: import export files with `reach import` or run `reach demo`"
+    window = f"{campaign.start or 'the start'} to {campaign.end or 'today'}"
+    return (f"no data in the campaign's dates ({window}, campaign.toml): the stored data run from "
+            f"{first} to {last}; give --config the campaign they belong to")
 
 
 def _per_rows(engine, campaign: Campaign, sel: Selection, names) -> pd.DataFrame:

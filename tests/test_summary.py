@@ -406,3 +406,22 @@ def test_summary_html_into_a_folder_that_does_not_exist_is_a_one_line_error(demo
     assert main(args + ["--html", str(tmp_path / "w01.html")]) == 0
     assert "<html" in (tmp_path / "w01.html").read_text(encoding="utf-8").lower()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w01.html"]  # no temporary file left
+
+
+def test_data_only_outside_the_campaigns_dates_is_said_so_not_no_data_yet(demo_db, tmp_path, capsys):
+    """Data stored, but a campaign.toml of other dates: "no data yet" would send the user to
+    import files that are already there."""
+    import sqlite3
+
+    from dashboard.cli import main
+
+    db = tmp_path / "reach.db"  # a copy: the rollups are recomputed for the other campaign
+    with sqlite3.connect(demo_db) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)
+    other = tmp_path / "campaign.toml"
+    other.write_text('[campaign]\nname = "Another"\ntimezone = "Asia/Shanghai"\nstart = 2023-03-06\nend = 2023-04-02\n',
+                     encoding="utf-8")
+    assert main(["summary", "--db", str(db), "--config", str(other)]) == 1
+    err = capsys.readouterr().err
+    assert "no data in the campaign's dates (2023-03-06 to 2023-04-02" in err and "no data yet" not in err
+    assert "stored data run from 2024-12-" in err and "Traceback" not in err
