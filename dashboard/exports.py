@@ -196,13 +196,7 @@ def influencers_frame(frames, campaign, sel=None) -> pd.DataFrame:
     info = info.merge(pub.groupby("influencer").size().rename("posts_published").reset_index(), on="influencer", how="left")
     reach = metrics.reach_table(frames.snapshots, frames.posts, campaign, by=["influencer"], sel=sel)
     out = info.merge(totals, on="influencer", how="left").merge(reach, on="influencer", how="left")
-    out["posts_published"] = out["posts_published"].fillna(0).astype(int)
-    out["emv_formula"] = EMV_FORMULA
-    out = out.sort_values(["views", "impressions"], ascending=False, na_position="last", kind="stable")
-    return _ordered(out, ["influencer", "category", "platforms", "accounts", "posts_published"],
-                    list(METRICS_ADDITIVE) + ["engagements", *RATE_COLUMNS, "followers", "er_followers",
-                                              "emv_usd", "emv_formula", "reach_max_post", "reach_sum", "reach_posts", "reach_avg_post",
-                                              "er_reach", "avg_post_er_reach"]).reset_index(drop=True)
+    return _influencer_rows(out)
 
 
 # --- the metrics exports from the rollup (issue 11) -------------------------------------------
@@ -270,16 +264,7 @@ def _weeks_of(d: pd.DataFrame, campaign, by: list[str], sel, today) -> pd.DataFr
     cols = by + ["week"]
     if d.empty:
         return pd.DataFrame(columns=cols + ["week_start", "days_covered", "partial"])
-    d = d.copy()
-    d["week"] = metrics.iso_week(d["day"])
-    first_day, last_day = metrics._coverage(d, campaign, sel, today)
-    d = d[(d["day"] >= pd.Timestamp(first_day)) & (d["day"] <= pd.Timestamp(last_day))]
-    w = metrics._sum_weeks(d, cols)
-    w["week_start"] = w["week"].map(metrics.week_start)
-    w["days_covered"] = [(min(ws + timedelta(days=6), last_day) - max(ws, first_day)).days + 1 for ws in w["week_start"]]
-    w["partial"] = w["days_covered"] < 7
-    w["emv_formula"] = EMV_FORMULA
-    w = metrics.add_rates(w)
+    d, w, first_day, last_day = metrics.week_totals(d, cols, campaign, sel, today)
     parts = [name for name, _, _ in metrics.RATE_PARTS]
     # Each group's own daily rows, looked up instead of filtered from all of them per week (the
     # engine's loop took 40 s for 3,300 weeks by influencer): the same rows in the same order.
@@ -420,13 +405,18 @@ def influencers_frame_db(engine: sa.Engine, campaign, sel=None) -> pd.DataFrame:
     reach = _reach_by_influencer(engine, campaign, sel)
     out = (info.merge(pub.rename(columns={"posts": "posts_published"}), on="influencer", how="left")
            .merge(totals, on="influencer", how="left").merge(reach, on="influencer", how="left"))
+    return _influencer_rows(out)
+
+
+def _influencer_rows(out: pd.DataFrame) -> pd.DataFrame:
+    """The influencers export's last steps, for the engine's frame and the rollup's alike."""
     out["posts_published"] = out["posts_published"].fillna(0).astype(int)
     out["emv_formula"] = EMV_FORMULA
     out = out.sort_values(["views", "impressions"], ascending=False, na_position="last", kind="stable")
     return _ordered(out, ["influencer", "category", "platforms", "accounts", "posts_published"],
                     list(METRICS_ADDITIVE) + ["engagements", *RATE_COLUMNS, "followers", "er_followers",
-                                              "emv_usd", "emv_formula", "reach_max_post", "reach_sum", "reach_posts", "reach_avg_post",
-                                              "er_reach", "avg_post_er_reach"]).reset_index(drop=True)
+                                              "emv_usd", "emv_formula", "reach_max_post", "reach_sum", "reach_posts",
+                                              "reach_avg_post", "er_reach", "avg_post_er_reach"]).reset_index(drop=True)
 
 
 def filter_posts(df: pd.DataFrame, campaign, sel) -> pd.DataFrame:

@@ -504,6 +504,22 @@ def _wide(inc: pd.DataFrame, posts: pd.DataFrame, sel: Selection, campaign: Camp
     return wide
 
 
+def week_totals(d: pd.DataFrame, cols: list[str], campaign: Campaign, sel: Selection, today: date | None):
+    """A daily table's ISO weeks: (the daily rows inside the weeks' coverage, with their week;
+    the sums per ``cols`` with week_start, days_covered, partial and rates; first and last day
+    covered). Shared by ``weekly_table`` and the rollup's weekly frames (exports, summary)."""
+    d = d.assign(week=iso_week(d["day"]))
+    first_day, last_day = _coverage(d, campaign, sel, today)
+    # Weeks cover the campaign window (and the selection): activity after the end is not a week of it.
+    d = d[(d["day"] >= pd.Timestamp(first_day)) & (d["day"] <= pd.Timestamp(last_day))]
+    w = _sum_weeks(d, cols)
+    w["week_start"] = w["week"].map(week_start)
+    w["days_covered"] = [(min(ws + timedelta(days=6), last_day) - max(ws, first_day)).days + 1 for ws in w["week_start"]]
+    w["partial"] = w["days_covered"] < 7
+    w["emv_formula"] = EMV_FORMULA_VERSION
+    return d, add_rates(w), first_day, last_day
+
+
 def weekly_table(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=(), sel: Selection = Selection(),
                  today: date | None = None) -> pd.DataFrame:
     """Activity by ISO week, with days covered, a partial flag and week-over-week changes.
@@ -516,16 +532,7 @@ def weekly_table(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=
     cols = by + ["week"]
     if d.empty:
         return pd.DataFrame(columns=cols + ["week_start", "days_covered", "partial"])
-    d["week"] = iso_week(d["day"])
-    first_day, last_day = _coverage(d, campaign, sel, today)
-    # Weeks cover the campaign window (and the selection): activity after the end is not a week of it.
-    d = d[(d["day"] >= pd.Timestamp(first_day)) & (d["day"] <= pd.Timestamp(last_day))]
-    w = _sum_weeks(d, cols)
-    w["week_start"] = w["week"].map(week_start)
-    w["days_covered"] = [(min(ws + timedelta(days=6), last_day) - max(ws, first_day)).days + 1 for ws in w["week_start"]]
-    w["partial"] = w["days_covered"] < 7
-    w["emv_formula"] = EMV_FORMULA_VERSION
-    w = add_rates(w)
+    d, w, first_day, last_day = week_totals(d, cols, campaign, sel, today)
     # Previous week: the whole week, or for a partial week the same weekdays of the week before.
     prev_rows = []
     for _, row in w.iterrows():

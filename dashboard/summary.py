@@ -276,15 +276,7 @@ def _weekly_from_daily(d: pd.DataFrame, campaign: Campaign, sel: Selection, toda
     cols = ["week"]
     if d.empty or "_num_er_views" not in d:
         return pd.DataFrame(columns=cols + ["week_start", "days_covered", "partial"])
-    d = d.assign(week=metrics.iso_week(d["day"]))
-    first_day, last_day = metrics._coverage(d, campaign, sel, today)
-    d = d[(d["day"] >= pd.Timestamp(first_day)) & (d["day"] <= pd.Timestamp(last_day))]
-    w = metrics._sum_weeks(d, cols)
-    w["week_start"] = w["week"].map(metrics.week_start)
-    w["days_covered"] = [(min(ws + timedelta(days=6), last_day) - max(ws, first_day)).days + 1 for ws in w["week_start"]]
-    w["partial"] = w["days_covered"] < 7
-    w["emv_formula"] = EMV_FORMULA_VERSION
-    w = metrics.add_rates(w)
+    d, w, first_day, last_day = metrics.week_totals(d, cols, campaign, sel, today)
     prev_rows = []
     for _, row in w.iterrows():
         ws = row["week_start"]
