@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import sqlalchemy as sa
 
-from . import crash, store
+from . import crash, registry, store
 from .archive import Archive, Entry, sha256
 from .errors import DetectError, ReachError, RowProblem, StructureError
 from .mapping import Mapping, Mappings, describe
@@ -138,24 +139,38 @@ class Importer:
         self.mapping, self.date_order, self.replay = mapping, date_order, replay
         self._used: list[Mapping] = []
         self._reconciled = False
+        self._preset: Mappings | None = None  # the mappings a file was handed out with (_Job)
+        self.parsed_elsewhere = 0  # files a worker process parsed (import_paths with jobs > 1)
 
-    def import_paths(self, paths, progress: Callable[[int, int, FileResult], None] | None = None) -> list[FileResult]:
+    def import_paths(self, paths, progress: Callable[[int, int, FileResult], None] | None = None,
+                     jobs: int | None = 1) -> list[FileResult]:
+        """Import files and folders in order. ``jobs`` > 1 parses up to that many files ahead in
+        worker processes while this one writes (see ``_Ahead``): the results, their order and
+        what is stored are the same as with ``jobs=1``. None: ``default_jobs``."""
         files = expand(paths)
-        results = []
-        for i, f in enumerate(files, 1):
+        jobs = default_jobs(len(files)) if jobs is None else jobs
+
+        def begin(f: Path):
             try:
                 data = f.read_bytes()
             except OSError as e:
-                r = FileResult(str(f), "failed", message=f"cannot read the file: {e.strerror or e}")
-            else:
-                r = self.import_bytes(f.name, data, display=str(f))
-            results.append(r)
-            if progress:
-                progress(i, len(files), r)
-        return results
+                return FileResult(str(f), "failed", message=f"cannot read the file: {e.strerror or e}")
+            job = self._begin(f.name, data, display=str(f))
+            return job if isinstance(job, FileResult) else (self, job)
+
+        ahead = _Ahead(jobs) if jobs > 1 and len(files) > 1 else None
+        return _in_order(files, begin, ahead, progress)
 
     def import_bytes(self, name: str, data: bytes, *, display: str | None = None,
                      imported_at: datetime | None = None, record: bool = True) -> FileResult:
+        job = self._begin(name, data, display=display, imported_at=imported_at, record=record)
+        if isinstance(job, FileResult):
+            return job
+        return self._finish(job, self._parsed(job))
+
+    def _begin(self, name: str, data: bytes, *, display: str | None = None,
+               imported_at: datetime | None = None, record: bool = True) -> "_Job | FileResult":
+        """The steps before parsing: the file's digest, and whether it was imported already."""
         display = display or name
         crash.point("read")
         if self.archive is not None and record and not self._reconciled:
@@ -172,9 +187,31 @@ class Importer:
             done = store.find_import(conn, digest)
         if done is not None:
             return _already(display, done)
+        return _Job(name, display, data, digest, imported_at, record, self._mappings())
+
+    def _parsed(self, job: "_Job") -> tuple:
+        """Read, detect and parse: ("ok", FileResult, [Parsed], used mappings) or ("error", the
+        ReachError, used mappings). Touches no database: it runs in a worker process too."""
+        self._preset = job.mappings
+        try:
+            result, parsed = self._parse(job.name, job.display, job.data, job.imported_at)
+        except ReachError as e:
+            return ("error", e, self._used)
+        finally:
+            self._preset = None
+        return ("ok", result, parsed, self._used)
+
+    def _finish(self, job: "_Job", outcome: tuple) -> FileResult:
+        """The steps after parsing: write in one transaction, archive, record."""
+        name, display, data, digest, imported_at, record = (
+            job.name, job.display, job.data, job.digest, job.imported_at, job.record)
+        # A mapping that came back from a worker is a copy: the one given is the one used.
+        self._used = [self.mapping if self.mapping is not None and m == self.mapping else m for m in outcome[-1]]
         result = None
         try:
-            result, parsed = self._parse(name, display, data, imported_at)
+            if outcome[0] == "error":
+                raise outcome[1]
+            result, parsed = outcome[1], outcome[2]
             if self.strict and result.problems:
                 raise StructureError(f"{result.rejected} rows rejected and --strict is on; first: {result.problems[0]}")
             crash.point("parse")
@@ -210,6 +247,11 @@ class Importer:
         result.snapshots, result.post_days, result.account_days = w.snapshots, w.post_days, w.account_days
         result.unknown_account = w.unknown_account
         return result
+
+    def _settings(self) -> dict:
+        """What a worker process needs to parse as this importer does (no database, no archive)."""
+        return dict(tz=str(self.tz), as_of=self.as_of, account=self.account, strict=self.strict,
+                    source=self.source, mapping=self.mapping, date_order=self.date_order, replay=self.replay)
 
     def _write(self, name, data, digest, result, parsed, imported_at):
         """The file's one transaction, holding the write lock (store.write_transaction); returns
@@ -257,6 +299,8 @@ class Importer:
         ).items() if v is not None}
 
     def _mappings(self) -> Mappings:
+        if self._preset is not None:
+            return Mappings(list(self._preset.explicit), list(self._preset.profiles))
         if self.replay is not None:
             return Mappings(list(self.replay), [])
         # Read for every file, not once: a watcher runs for days while editors save profiles on
@@ -353,6 +397,160 @@ class Importer:
         )
 
 
+@dataclass
+class _Job:
+    """A file read and not imported yet: what parsing and writing it need."""
+    name: str
+    display: str
+    data: bytes
+    digest: str
+    imported_at: datetime
+    record: bool
+    mappings: Mappings
+
+
+class _Ahead:
+    """Parses the next files of a folder in worker processes while the importing process writes.
+
+    A folder of small exports spends about half its time reading and parsing, which needs no
+    database, and half writing, which one process must do in order under the write lock; on two
+    cores both halves run at once. Each file is still written in its place in the order, the same
+    way as without workers: only where its parsing ran changes. At most ``window`` files are in
+    flight, so memory stays bounded whatever the folder's size. Anything that goes wrong with a
+    worker (it died, a result would not pickle) parses that file here instead."""
+
+    def __init__(self, jobs: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # forkserver: workers start from a clean process with the parsers imported once, not
+        # from a fork of this one (its open database connections must not cross a fork).
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["collectors.pipeline"])
+        self.window = 2 * jobs
+        self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_follow, initargs=(os.getpid(),))
+        self.futures: dict[int, object] = {}
+        self.broken = False
+
+    def submit(self, importer: "Importer", job: _Job) -> None:
+        if len(job.data) > AHEAD_MAX_BYTES or self.broken:
+            return  # a big file parses here: its frames would be pickled across and held twice
+        try:
+            self.futures[id(job)] = self.pool.submit(_parse_elsewhere, importer._settings(), job)
+        except Exception:  # noqa: BLE001 - no worker could start (or the pool broke): parse here
+            self.broken = True
+
+    def outcome(self, importer: "Importer", job: _Job) -> tuple:
+        fut = self.futures.pop(id(job), None)
+        if fut is not None:
+            try:
+                outcome = fut.result()
+            except Exception:  # noqa: BLE001 - a broken worker or pickling: parse here instead
+                outcome = None
+            if outcome is not None:
+                importer.parsed_elsewhere += 1
+                if outcome[0] == "ok":
+                    for p in outcome[2]:
+                        p.report = registry.get(p.report)
+                return outcome
+        return importer._parsed(job)
+
+    def close(self) -> None:
+        for fut in self.futures.values():
+            fut.cancel()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_order(sources, begin, ahead: _Ahead | None, progress) -> list[FileResult]:
+    """Import ``sources`` one after another, in their order. ``begin(source)`` does what comes
+    before parsing and gives a FileResult (nothing to parse: unreadable, already imported), a
+    function to call in the file's turn (a roster), or (importer, _Job). With ``ahead``, the next
+    files are read and handed to its workers before this one is written; without, one file at a
+    time, as it always was."""
+    total = len(sources)
+    results: list[FileResult] = []
+    begun: deque = deque()  # begun, in order, not yet written
+    todo = iter(sources)
+    try:
+        for i in range(1, total + 1):
+            while len(begun) < (ahead.window + 1 if ahead is not None else 1):
+                src = next(todo, _END)
+                if src is _END:
+                    break
+                item = begin(src)
+                if ahead is not None and isinstance(item, tuple):
+                    ahead.submit(*item)
+                begun.append(item)
+            item = begun.popleft()
+            if isinstance(item, tuple):
+                imp, job = item
+                r = imp._finish(job, ahead.outcome(imp, job) if ahead is not None else imp._parsed(job))
+            elif callable(item):
+                r = item()
+            else:
+                r = item
+            results.append(r)
+            if progress:
+                progress(i, total, r)
+    finally:
+        if ahead is not None:
+            ahead.close()
+    return results
+
+
+_END = object()
+
+# Files above this size are parsed by the importing process itself, even in a folder.
+AHEAD_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _follow(pid: int) -> None:
+    """A worker's first step: end when the importing process ``pid`` is gone. A worker holds both
+    ends of its task pipe, so it would wait for the next file forever after a kill -9 of the
+    importer, and keep the importer's stdout open (a caller reading it to the end would hang)."""
+    import threading
+    import time
+
+    proc = os.path.exists("/proc/self/stat")
+
+    def alive() -> bool:
+        if proc:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"  # a zombie is dead too
+            except OSError:
+                return False
+        try:  # no /proc: whether the pid exists at all
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            return True
+        return True
+
+    def watch() -> None:
+        while alive():
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="reach-follow-importer", daemon=True).start()
+
+
+def _parse_elsewhere(settings: dict, job: _Job) -> tuple:
+    """``Importer._parsed`` in a worker process. A report holds functions, so it travels by name."""
+    imp = Importer(None, None, **settings)
+    outcome = imp._parsed(job)
+    if outcome[0] == "ok":
+        for p in outcome[2]:
+            p.report = p.report.name
+    return outcome
+
+
+def default_jobs(files: int) -> int:
+    """Worker processes for a folder: one per core, none for a single file."""
+    return max(1, min(os.cpu_count() or 1, 4, files))
+
+
 def _cap_frozen(p: Parsed) -> None:
     """A report whose totals freeze some time after publishing (``Report.frozen_after``): each
     row's snapshot is as of the freeze when the file was exported later, so exports after the
@@ -410,7 +608,7 @@ def reconcile_manifest(engine: sa.Engine, archive: Archive) -> int:
     return archive.reconcile(entries)
 
 
-def rebuild(engine: sa.Engine, archive: Archive, progress=None) -> list[FileResult]:
+def rebuild(engine: sa.Engine, archive: Archive, progress=None, jobs: int | None = 1) -> list[FileResult]:
     """Re-create every table and replay the archive in its original import order."""
     # First the lines a crash left out: the database is about to be dropped, and with it the only
     # record of an import committed just before a kill.
@@ -424,21 +622,19 @@ def rebuild(engine: sa.Engine, archive: Archive, progress=None) -> list[FileResu
     store.migrate(engine)
     for d in reversed(profiles):
         store.save_profile(engine, {k: v for k, v in d.items() if k not in ("file_name", "created_at")}, d.get("file_name"))
-    results = []
-    for i, e in enumerate(entries, 1):
+
+    def begin(e: Entry):
         opts = e.options
         if opts.get("kind") == "roster":
-            from .roster import import_roster
+            def apply() -> FileResult:  # in its turn: the accounts it links are the ones imported before it
+                from .roster import import_roster
 
-            r = FileResult(e.name, "imported", reports=["roster"])
-            try:
-                import_roster(engine, None, e.name, archive.read(e.sha256), record=False)
-            except (ReachError, OSError) as err:
-                r = FileResult(e.name, "failed", message=str(err))
-            results.append(r)
-            if progress:
-                progress(i, len(entries), r)
-            continue
+                try:
+                    import_roster(engine, None, e.name, archive.read(e.sha256), record=False)
+                except (ReachError, OSError) as err:
+                    return FileResult(e.name, "failed", message=str(err))
+                return FileResult(e.name, "imported", reports=["roster"])
+            return apply
         imp = Importer(engine, None, tz=opts.get("tz", "Asia/Shanghai"),
                        as_of=datetime.fromisoformat(opts["as_of"]) if opts.get("as_of") else None,
                        account=opts.get("account"), source=opts.get("source", "file"),
@@ -447,10 +643,9 @@ def rebuild(engine: sa.Engine, archive: Archive, progress=None) -> list[FileResu
         try:
             data = archive.read(e.sha256)
         except OSError as err:
-            r = FileResult(e.name, "failed", message=str(err))
-        else:
-            r = imp.import_bytes(e.name, data, imported_at=datetime.fromisoformat(e.imported_at), record=False)
-        results.append(r)
-        if progress:
-            progress(i, len(entries), r)
-    return results
+            return FileResult(e.name, "failed", message=str(err))
+        job = imp._begin(e.name, data, imported_at=datetime.fromisoformat(e.imported_at), record=False)
+        return job if isinstance(job, FileResult) else (imp, job)
+
+    jobs = default_jobs(len(entries)) if jobs is None else jobs
+    return _in_order(entries, begin, _Ahead(jobs) if jobs > 1 and len(entries) > 1 else None, progress)

@@ -462,17 +462,30 @@ def _bound(conn, table: sa.Table, columns: list[str], out: dict[str, list]) -> d
     return out
 
 
-def _executemany_sqlite(conn, stmt, out: dict[str, list]) -> None:
+def _executemany_sqlite(conn, stmt, out: dict[str, list], key=None) -> None:
     """Run a Core statement on SQLite with DB-API tuples: one compile, no per-row dicts.
 
-    ``out`` maps each bound column to its (already bind-processed) values."""
+    ``out`` maps each bound column to its (already bind-processed) values. ``stmt`` may be a
+    function that makes the statement; with a ``key``, its compiled text is kept for the next
+    call with the same key (a folder of small files runs the same few statements thousands of
+    times, and compiling them cost more than running them)."""
     columns = list(out)
     if not columns or not len(out[columns[0]]):
         return
-    compiled = stmt.compile(dialect=conn.dialect, column_keys=columns)
-    if sorted(compiled.positiontup) != sorted(columns):
-        raise StoreError(f"internal: {stmt.table.name} binds {compiled.positiontup}, rows have {columns}")
-    conn.exec_driver_sql(str(compiled), list(zip(*(out[k] for k in compiled.positiontup))))
+    cache_key = (key, tuple(columns)) if key is not None else None
+    hit = _COMPILED.get(cache_key) if cache_key is not None else None
+    if hit is None:
+        compiled = (stmt() if callable(stmt) else stmt).compile(dialect=conn.dialect, column_keys=columns)
+        if sorted(compiled.positiontup) != sorted(columns):
+            raise StoreError(f"internal: {compiled.statement.table.name} binds {compiled.positiontup}, rows have {columns}")
+        hit = (str(compiled), tuple(compiled.positiontup))
+        if cache_key is not None:
+            _COMPILED[cache_key] = hit
+    sql, order = hit
+    conn.exec_driver_sql(sql, list(zip(*(out[k] for k in order))))
+
+
+_COMPILED: dict = {}  # (statement key, bound columns) -> (SQL text, order of its parameters)
 
 
 @dataclass
@@ -487,11 +500,35 @@ class WriteResult:
 
 
 class AccountResolver:
-    """Finds or creates account rows; matches on platform id first, then handle, then name."""
+    """Finds or creates account rows; matches on platform id first, then handle, then name.
 
-    def __init__(self, conn, platform: str):
+    ``wanted``: the (account_id, handle, name) keys that will be resolved, when known. Only the
+    accounts they can match are read then, not every account of the platform: a folder of files
+    on a programme of thousands of accounts would read them all once per file."""
+
+    def __init__(self, conn, platform: str, wanted: list[tuple] | None = None):
         self.conn, self.platform = conn, platform
-        rows = conn.execute(sa.select(accounts).where(accounts.c.platform == platform)).mappings().all()
+        q = sa.select(accounts).where(accounts.c.platform == platform)
+        if wanted is not None and len(wanted) <= 2000:  # more: reading them all is cheaper than the IN lists
+            ids, handles, keys = set(), set(), {"unknown"}
+            for aid, handle, name in wanted:
+                handle = handle.lstrip("@") if handle else None
+                for v in (aid, handle):
+                    if v:
+                        ids.add(v)
+                if handle:
+                    handles.add(handle.lower())
+                    keys.add(handle.lower())
+                for v in (aid, name):
+                    if v:
+                        keys.add(v)
+            conds = [accounts.c.account_key.in_(sorted(keys))]
+            if ids:
+                conds.append(accounts.c.account_id.in_(sorted(ids)))
+            if handles:
+                conds.append(sa.func.lower(accounts.c.handle).in_(sorted(handles)))
+            q = q.where(sa.or_(*conds))
+        rows = conn.execute(q).mappings().all()
         self.by_key = {r["account_key"]: dict(r) for r in rows}
         self.by_id = {r["account_id"]: dict(r) for r in rows if r["account_id"]}
         self.by_handle = {r["handle"].lower(): dict(r) for r in rows if r["handle"]}
@@ -529,26 +566,36 @@ class AccountResolver:
         return row["id"]
 
 
+_ACCOUNT_KEYS = ("account_id", "account_handle", "account_name")
+
+
 def _account_pks(conn, platform: str, rows: pd.DataFrame, fallback: str | None) -> pd.Series:
-    resolver = AccountResolver(conn, platform)
-    cols = [c for c in ("account_id", "account_handle", "account_name") if c in rows]
+    """Each row's account (its pk), resolved once per distinct (id, handle, name)."""
+    cols = [c for c in _ACCOUNT_KEYS if c in rows]
     if not cols:
-        pk = resolver.resolve(None, fallback, None)
+        pk = AccountResolver(conn, platform, [(None, fallback, None)]).resolve(None, fallback, None)
         return pd.Series(pk, index=rows.index, dtype="int64")
-    keys = rows[cols].astype(object).where(rows[cols].notna(), None)
-    keys = keys.where(keys != "", None)
-    cache: dict[tuple, int] = {}
-    out = []
-    for tup in keys.itertuples(index=False, name=None):
-        if tup not in cache:
-            d = dict(zip(cols, tup))
-            aid, handle, name = d.get("account_id"), d.get("account_handle"), d.get("account_name")
-            if not (aid or handle) and fallback:
-                # --account names the account better than a display name guessed from a file name.
-                handle = fallback
-            cache[tup] = resolver.resolve(aid, handle, name)
-        out.append(cache[tup])
-    return pd.Series(out, index=rows.index, dtype="int64")
+    # Column-wise, as Python values: "" and missing both mean "not given".
+    values = []
+    for c in _ACCOUNT_KEYS:
+        if c not in rows:
+            values.append(None)
+            continue
+        col = rows[c].to_numpy(dtype=object)
+        values.append([v if isinstance(v, str) and v != "" else (
+            None if v is None or v == "" or pd.isna(v) else v) for v in col.tolist()])
+    n = len(rows)
+    keys = list(zip(*(v if v is not None else [None] * n for v in values)))
+    distinct = list(dict.fromkeys(keys))
+    asked = []
+    for aid, handle, name in distinct:
+        if not (aid or handle) and fallback:
+            # --account names the account better than a display name guessed from a file name.
+            handle = fallback
+        asked.append((aid, handle, name))
+    resolver = AccountResolver(conn, platform, asked)
+    pk_of = {k: resolver.resolve(*a) for k, a in zip(distinct, asked)}
+    return pd.Series([pk_of[k] for k in keys], index=rows.index, dtype="int64")
 
 
 def _upsert(conn, table: sa.Table, keys: list[str], df: pd.DataFrame, import_id: int, batch: int = 20000,
@@ -557,21 +604,26 @@ def _upsert(conn, table: sa.Table, keys: list[str], df: pd.DataFrame, import_id:
     metric_cols = [m for m in (*METRICS, *LEVELS) if m in df and m in table.c]
     cols = keys + metric_cols
     insert = _insert(conn)
-    stmt = insert(table)
-    set_ = {m: sa.func.coalesce(stmt.excluded[m], table.c[m]) for m in metric_cols}
-    set_["import_id"] = stmt.excluded.import_id
-    stmt = stmt.on_conflict_do_update(index_elements=keys, set_=set_)
+
+    def statement():
+        stmt = insert(table)
+        set_ = {m: sa.func.coalesce(stmt.excluded[m], table.c[m]) for m in metric_cols}
+        set_["import_id"] = stmt.excluded.import_id
+        return stmt.on_conflict_do_update(index_elements=keys, set_=set_)
+
     n = 0
     sqlite = conn.dialect.name == "sqlite"
     if sqlite:
         batch = max(batch, 100000)  # tuples are small; DESIGN.md 8: never all 10 M at once
+    else:
+        stmt = statement()
     src = df if order is None else df[cols]
     for start in range(0, len(df), batch):
         part = src.iloc[start:start + batch] if order is None else src.iloc[order[start:start + batch]]
         if sqlite:
             out = _bound(conn, table, cols, _column_values(part, cols))
             out["import_id"] = [import_id] * len(part)
-            _executemany_sqlite(conn, stmt, out)
+            _executemany_sqlite(conn, statement, out, key=("upsert", table.name, tuple(keys)))
             n += len(part)
             continue
         recs = _records(part, cols)
@@ -600,17 +652,6 @@ def _key_order(first: pd.Series, second: pd.Series) -> np.ndarray | None:
         b = pd.factorize(second.to_numpy(), sort=True, use_na_sentinel=True)[0]
     order = np.lexsort((b, a))
     return None if np.array_equal(order, np.arange(len(order))) else order
-
-
-def _account_pks_once(conn, platform: str, rows: pd.DataFrame, fallback: str | None) -> pd.Series:
-    """``_account_pks`` asked once per distinct account key, in order of first appearance."""
-    cols = [c for c in ("account_id", "account_handle", "account_name") if c in rows]
-    if not cols or len(rows) < 1000:
-        return _account_pks(conn, platform, rows, fallback)
-    codes = rows.groupby(cols, dropna=False, sort=False).ngroup().to_numpy()
-    first = np.unique(codes, return_index=True)[1]
-    pks = _account_pks(conn, platform, rows.iloc[first], fallback).to_numpy()
-    return pd.Series(pks[codes], index=rows.index, dtype="int64")
 
 
 # reach_meta keys "rollup_pending:<import id>": imports whose rows no finished rollup refresh has
@@ -650,7 +691,7 @@ def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: 
             continue
         platform = p.report.platform
         rows = rows.copy(deep=False)  # new columns only: copy-on-write keeps p.rows as it was
-        rows["account_pk"] = _account_pks_once(conn, platform, rows, fallback_account)
+        rows["account_pk"] = _account_pks(conn, platform, rows, fallback_account)
         if fallback_account is None and not any(
                 c in rows and rows[c].notna().any() for c in ("account_id", "account_handle", "account_name")):
             res.unknown_account = True
@@ -707,7 +748,7 @@ def _upsert_posts(conn, platform: str, rows: pd.DataFrame, import_id: int) -> tu
             out = _bound(conn, posts, cols, _column_values(part, cols))
             out["platform"] = [platform] * len(part)
             out["first_import_id"] = [import_id] * len(part)
-            _executemany_sqlite(conn, posts.insert(), out)
+            _executemany_sqlite(conn, posts.insert, out, key="insert posts")
     elif len(new):
         recs = _records(new, ["post_id", "account_pk", *fields])
         for r in recs:
@@ -717,11 +758,20 @@ def _upsert_posts(conn, platform: str, rows: pd.DataFrame, import_id: int) -> tu
     if len(old) and fields:
         # Later exports may fill in what an earlier one lacked (a title, a publish time);
         # they never blank out what is known.
-        stmt = posts.update().where(posts.c.id == sa.bindparam("pk")).values(
-            **{f: sa.func.coalesce(sa.bindparam("v_" + f, type_=posts.c[f].type), posts.c[f]) for f in fields}
-        )
-        recs = _records(old, ["post_id", *fields])
-        conn.execute(stmt, [dict(pk=existing[r["post_id"]], **{"v_" + f: r[f] for f in fields}) for r in recs])
+        def statement():
+            return posts.update().where(posts.c.id == sa.bindparam("pk")).values(
+                **{f: sa.func.coalesce(sa.bindparam("v_" + f, type_=posts.c[f].type), posts.c[f]) for f in fields})
+
+        if conn.dialect.name == "sqlite":
+            for start in range(0, len(old), 100000):
+                part = old.iloc[start:start + 100000]
+                values = _bound(conn, posts, fields, _column_values(part, fields))
+                out = {"v_" + f: values[f] for f in fields}
+                out["pk"] = [existing[v] for v in part["post_id"].tolist()]
+                _executemany_sqlite(conn, statement, out, key=("update posts", tuple(fields)))
+        else:
+            recs = _records(old, ["post_id", *fields])
+            conn.execute(statement(), [dict(pk=existing[r["post_id"]], **{"v_" + f: r[f] for f in fields}) for r in recs])
     if len(new):
         ids = dict(existing)
         ids.update(conn.execute(sa.select(posts.c.post_id, posts.c.id).where(

@@ -23,6 +23,22 @@ DATE_ORDERS = ("dmy", "mdy", "ymd")
 EPILOG = "The database is data/reach.db unless --db or REACH_DB says otherwise (any SQLAlchemy URL)."
 
 
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return n
+
+
+def _jobs_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                   help="processes that read and parse the next files while this one writes them, in order "
+                        "(default: one per core, up to 4; 1 parses each file in turn)")
+
+
 def _db_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", metavar="URL", help="database URL or SQLite file path (default: $REACH_DB or data/reach.db)")
     p.add_argument("--archive", metavar="DIR", help="where imported files are kept (default: beside a SQLite database)")
@@ -53,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date-order", choices=DATE_ORDERS,
                    help="how to read numeric dates like 05/06/2024 when no value in the column decides "
                         "(day-month-year, month-day-year, year-month-day)")
+    _jobs_arg(p)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("mapping", help="column mappings for files no report recognises",
@@ -81,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Drop every table and re-import every archived file in its original order, "
                                    "with the options it was first imported with.")
     _db_args(p)
+    _jobs_arg(p)
     p.set_defaults(func=cmd_rebuild)
 
     p = sub.add_parser("roster", help="map accounts to influencers",
@@ -371,7 +389,7 @@ def cmd_import(args) -> int:
         progress(i, n, Path(r.name).name)
         results.append(r)
 
-    imp.import_paths(args.paths, progress=on_file)
+    imp.import_paths(args.paths, progress=on_file, jobs=args.jobs)
     progress.clear()
     _refresh_rollups(engine, results)
     failed = sum(not r.ok for r in results)
@@ -477,7 +495,7 @@ def cmd_rebuild(args) -> int:
         print(r.line())
         progress(i, n, Path(r.name).name)
 
-    results = rebuild(engine, archive, progress=on_file)
+    results = rebuild(engine, archive, progress=on_file, jobs=args.jobs)
     _refresh_rollups(engine, results)
     failed = sum(not r.ok for r in results)
     print(f"rebuilt from {len(results)} archived files; {failed} failed")
