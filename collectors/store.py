@@ -662,17 +662,27 @@ def _key_order(first: pd.Series, second: pd.Series) -> np.ndarray | None:
 ROLLUP_PENDING = "rollup_pending:"
 
 
-def pending_value(since) -> str:
-    if since is UNKNOWN:
-        return ""
-    return "none" if since is None else f"after:{since.isoformat()}"
+def pending_value(since, accounts=None) -> str:
+    """The mark's value; with ``accounts``, also the accounts whose observations the import
+    wrote (" accounts:3,17"), so the refresh need not look for them in every observation."""
+    base = "" if since is UNKNOWN else ("none" if since is None else f"after:{since.isoformat()}")
+    return base if accounts is None else f"{base} accounts:{','.join(str(a) for a in sorted(accounts))}"
 
 
 def pending_since(value: str | None):
     """``pending_value`` read back: a naive UTC Timestamp, None ("none") or UNKNOWN."""
-    if value and value.startswith("after:"):
+    value = (value or "").split(" accounts:", 1)[0]
+    if value.startswith("after:"):
         return pd.Timestamp(value[len("after:"):])
     return None if value == "none" else UNKNOWN
+
+
+def pending_accounts(value: str | None) -> list[int] | None:
+    """The accounts a mark names; None when it names none (written by a version before them)."""
+    if not value or " accounts:" not in value:
+        return None
+    text = value.split(" accounts:", 1)[1]
+    return [int(a) for a in text.split(",")] if text else []
 
 
 def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: str | None) -> WriteResult:
@@ -684,6 +694,7 @@ def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: 
     res = WriteResult(import_id, 0, 0, 0, 0, 0)
     problems = []
     since = None
+    touched: set[int] = set()  # the accounts whose observations this import writes
     for p in parsed_tables:
         problems += p.problems
         rows = p.rows
@@ -700,8 +711,10 @@ def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: 
             order = _key_order(rows["account_pk"], rows["day"])
             rows["day"] = rows["day"].dt.date
             res.account_days += _upsert(conn, account_days, ["account_pk", "day"], rows, import_id, order=order)
+            touched.update(rows["account_pk"].unique().tolist())
             continue
-        post_pk, new, earliest = _upsert_posts(conn, platform, rows, import_id)
+        post_pk, new, earliest, owners = _upsert_posts(conn, platform, rows, import_id)
+        touched.update(owners)
         res.posts_new += new
         since = _earlier(since, earliest)  # where the touched posts' old increments began
         if "published_at" in rows:
@@ -722,7 +735,7 @@ def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: 
             rows["day"] = rows["day"].dt.date
             res.post_days += _upsert(conn, post_days, ["post_pk", "day"], rows, import_id, order=order)
     conn.execute(meta_table.update().where(meta_table.c.key == f"{ROLLUP_PENDING}{import_id}").values(
-        value=pending_value(since)))
+        value=pending_value(since, touched)))
     if problems:
         conn.execute(import_problems.insert(), [
             dict(import_id=import_id, source=pr.source, line=pr.line, column_name=pr.column,
@@ -731,10 +744,10 @@ def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: 
     return res
 
 
-def _upsert_posts(conn, platform: str, rows: pd.DataFrame, import_id: int) -> tuple[pd.Series, int]:
+def _upsert_posts(conn, platform: str, rows: pd.DataFrame, import_id: int) -> tuple[pd.Series, int, object, set]:
     fields = [c for c in ("published_at", "url", "title", "post_type") if c in rows]
     first = rows.drop_duplicates("post_id", keep="last")
-    existing, earliest = _post_pks(conn, platform, first["post_id"])
+    existing, earliest, owners = _post_pks(conn, platform, first["post_id"])
     new = first[~first["post_id"].isin(existing)]
     old = first[first["post_id"].isin(existing)]
     # The new posts' ids are the ones above the largest id before the insert: the caller holds
@@ -774,42 +787,53 @@ def _upsert_posts(conn, platform: str, rows: pd.DataFrame, import_id: int) -> tu
             conn.execute(statement(), [dict(pk=existing[r["post_id"]], **{"v_" + f: r[f] for f in fields}) for r in recs])
     if len(new):
         ids = dict(existing)
-        ids.update(conn.execute(sa.select(posts.c.post_id, posts.c.id).where(
-            posts.c.id > before, posts.c.platform == platform)).all())
+        # Every post above ``before`` is one just inserted, so no platform test: with one,
+        # SQLite searched the platform's index instead of the primary key's range.
+        ids.update(conn.execute(sa.select(posts.c.post_id, posts.c.id).where(posts.c.id > before)).all())
     else:
         ids = existing
-    return rows["post_id"].map(ids).astype("int64"), len(new), earliest
+    # The accounts the posts are stored under (an existing post keeps its account), for the
+    # rollup refresh: whose rows this import changed.
+    owners = set(owners) | set(new["account_pk"].unique().tolist())
+    return rows["post_id"].map(ids).astype("int64"), len(new), earliest, owners
 
 
-def _post_pks(conn, platform: str, post_ids: pd.Series, batch: int = 5000) -> tuple[dict, object]:
+def _post_pks(conn, platform: str, post_ids: pd.Series, batch: int = 5000) -> tuple[dict, object, set]:
     """{post_id: id} of these posts that are stored, looked up through the (platform, post_id)
     key in batches: the work grows with the file, not with the database (reading every post id
     of the platform on each import made a folder of files quadratic: issue 11). Also the
     earliest stored publish time among them (None when there is none to see, UNKNOWN when one
-    of them has none): their increments so far started there (the rollup's ``since``)."""
+    of them has none): their increments so far started there (the rollup's ``since``); and the
+    accounts they are stored under."""
     out: dict = {}
+    owners: set = set()
     earliest = None
     values = post_ids.dropna().unique().tolist()
     sqlite = conn.dialect.name == "sqlite"
     for start in range(0, len(values), batch):
         part = values[start:start + batch]
         if sqlite:
-            # The driver's own placeholders: SQLAlchemy's compiling of an expanding IN of
-            # thousands of values cost more than the lookups (1 s of 1.8 s for 300,000 posts).
+            # The file's ids as a table joined to the key, with the driver's own placeholders.
+            # With "post_id IN (...)" SQLite searched the covering (platform, published_at,
+            # post_id) index by platform alone, reading every post of the platform per file: a
+            # folder was quadratic again (12x slower at 100,000 posts). SQLAlchemy's expanding
+            # IN cost more to compile than the lookups.
             found = conn.exec_driver_sql(
-                "SELECT post_id, id, published_at FROM posts WHERE platform = ? AND post_id IN (%s)"
-                % ",".join("?" * len(part)), (platform, *part)).all()
+                "WITH wanted(post_id) AS (VALUES %s) SELECT p.post_id, p.id, p.published_at, p.account_pk "
+                "FROM wanted CROSS JOIN posts AS p ON p.platform = ? AND p.post_id = wanted.post_id"
+                % ",".join(["(?)"] * len(part)), (*part, platform)).all()
         else:
-            found = conn.execute(sa.select(posts.c.post_id, posts.c.id, posts.c.published_at).where(
+            found = conn.execute(sa.select(posts.c.post_id, posts.c.id, posts.c.published_at, posts.c.account_pk).where(
                 posts.c.platform == platform, posts.c.post_id.in_(part))).all()
         if not found:
             continue
-        post_id, pk, published = zip(*found)
+        post_id, pk, published, account = zip(*found)
         out.update(zip(post_id, pk))
+        owners.update(account)
         known = [t for t in published if t is not None]
         # SQLite's times are ISO text of one fixed format, so the smallest text is the earliest.
         earliest = _earlier(earliest, UNKNOWN if len(known) < len(published) else min(known))
-    return out, earliest
+    return out, earliest, owners
 
 
 # "Since when might this import have changed the rollups": the earliest instant (naive UTC) of any

@@ -76,15 +76,32 @@ def accounts_of_imports(engine: sa.Engine, import_ids) -> list[int]:
 
 
 def _accounts_of(conn, ids: list[int]) -> list[int]:
+    """The accounts these imports wrote observations of: from their pending marks, which name
+    them (store.pending_value); for an import without one (refreshed already, or marked by an
+    older version), from its rows, which costs a scan of every observation table (there is no
+    index on import_id: it would cost every import more than it saves)."""
     if not ids:
         return []
+    m = store.meta_table
+    found: set[int] = set()
+    named: set[int] = set()
+    for start in range(0, len(ids), MAX_IN):
+        keys = {f"{store.ROLLUP_PENDING}{i}": i for i in ids[start:start + MAX_IN]}
+        for key, value in conn.execute(sa.select(m.c.key, m.c.value).where(m.c.key.in_(list(keys)))).all():
+            accounts = store.pending_accounts(value)
+            if accounts is not None:
+                found.update(accounts)
+                named.add(keys[key])
+    ids = [i for i in ids if i not in named]
+    if not ids:
+        return sorted(found)
     p, s, d, ad = store.posts, store.post_snapshots, store.post_days, store.account_days
     q = sa.union(
         sa.select(p.c.account_pk).join(s, s.c.post_pk == p.c.id).where(s.c.import_id.in_(ids)),
         sa.select(p.c.account_pk).join(d, d.c.post_pk == p.c.id).where(d.c.import_id.in_(ids)),
         sa.select(ad.c.account_pk).where(ad.c.import_id.in_(ids)),
     )
-    return sorted(conn.execute(q).scalars().all())
+    return sorted(found | set(conn.execute(q).scalars().all()))
 
 
 def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None = None) -> int:
