@@ -522,14 +522,18 @@ def scan(series: pd.DataFrame, checks: list, posts: pd.DataFrame, campaign: Camp
         # In the order the series were scanned: each series' z-score flags, then its Hampel flags.
         found = (pd.concat(picked).sort_values(["_sid", "_rank"], kind="stable")
                  .rename(columns={"_detector": "detector_", "_metric": "metric_"}))
-        rows += [_daily_flag(f.detector_, f.metric_, f, campaign, window, lang)
-                 for f in found[["detector_", "metric_", "day", "influencer", "platform", "account", "value", "typical",
-                                 "score", "posts_published", "interpolated", "corrected"]].itertuples(index=False)]
+        if explain_all:
+            rows += [_daily_flag(f.detector_, f.metric_, f, campaign, window, lang)
+                     for f in found[["detector_", "metric_", "day", "influencer", "platform", "account", "value",
+                                     "typical", "score", "posts_published", "interpolated",
+                                     "corrected"]].itertuples(index=False)]
     if explain_all:
         rows += _impossible_rows(checks, posts, campaign, lang)
         lazy = []
     else:
-        lazy = _impossible_frames(checks, posts, campaign)
+        # A big campaign has thousands of daily flags too: a sentence each took most of the scan.
+        lazy = ([_daily_frame(found, window)] if len(series) and detectors and len(found) else []) + \
+            _impossible_frames(checks, posts, campaign)
     if not rows and not lazy:
         return pd.DataFrame(columns=COLUMNS)
     out = pd.DataFrame(rows, columns=COLUMNS)
@@ -555,6 +559,24 @@ def _daily_flag(detector: str, metric: str, f, campaign: Campaign, window: int, 
                 score=score, posts_published=n, reason=reason_text(facts, lang), facts=facts)
 
 
+def _daily_frame(found: pd.DataFrame, window: int) -> pd.DataFrame:
+    """The rows ``_daily_flag`` makes of ``found`` (scored rows with ``detector_`` and ``metric_``),
+    built on whole columns, with what ``explain`` needs to write their facts and reasons later
+    (LAZY_COLUMNS) instead of them."""
+    n = found["posts_published"].to_numpy(dtype="float64")
+    return pd.DataFrame({
+        "detector": found["detector_"].to_numpy(dtype=object), "day": pd.to_datetime(found["day"]).to_numpy(),
+        "influencer": found["influencer"].to_numpy(dtype=object), "platform": found["platform"].to_numpy(dtype=object),
+        "account": found["account"].to_numpy(dtype=object), "post_pk": None, "post_id": None,
+        "metric": found["metric_"].to_numpy(dtype=object), "value": found["value"].to_numpy(dtype="float64"),
+        "typical": found["typical"].to_numpy(dtype="float64"), "score": found["score"].to_numpy(dtype="float64"),
+        # Whole numbers as Python ints, as _daily_flag writes them.
+        "posts_published": np.array([int(k) for k in np.nan_to_num(n, nan=0.0)], dtype=object),
+        "reason": None, "facts": None, "_where": None, "_bound_metric": None, "_bound": np.nan, "_at": pd.NaT,
+        "_interpolated": found["interpolated"].to_numpy(dtype=bool), "_corrected": found["corrected"].to_numpy(dtype=bool),
+        "_window": window})
+
+
 def _short_id(post_id) -> str:
     s = str(post_id)
     return s if len(s) <= 12 else s[:10] + "…"
@@ -573,7 +595,7 @@ def _impossible_inputs(frames, campaign: Campaign) -> list[tuple[str, pd.DataFra
     return checks
 
 
-LAZY_COLUMNS = ["_where", "_bound_metric", "_bound", "_at"]
+LAZY_COLUMNS = ["_where", "_bound_metric", "_bound", "_at", "_interpolated", "_corrected", "_window"]
 
 
 def _impossible_frames(checks, posts: pd.DataFrame, campaign: Campaign) -> list[pd.DataFrame]:
@@ -615,6 +637,17 @@ def explain(flags: pd.DataFrame, campaign: Campaign, lang: str = "en") -> pd.Dat
     flags = flags.copy()
     todo = np.flatnonzero(flags["_where"].notna().to_numpy())
     facts, reasons = list(flags["facts"]), list(flags["reason"])
+    if "_window" in flags:
+        daily = flags["facts"].isna().to_numpy() & flags["detector"].isin(["robust_z", "hampel"]).to_numpy()
+        for k in np.flatnonzero(daily):
+            r = flags.iloc[k]
+            value, day = float(r["value"]), pd.Timestamp(r["day"])
+            f = dict(kind=r["detector"], metric=r["metric"], value=value, typical=float(r["typical"]),
+                     score=float(r["score"]), window=int(r["_window"]), posts=int(r["posts_published"]),
+                     day=day.date(), hype=r["metric"] == "followers_gained" and value > HYPEAUDITOR_FOLLOWERS_PER_DAY,
+                     interpolated=bool(r["_interpolated"]), corrected=bool(r["_corrected"]),
+                     events=_event_labels(campaign, day))
+            facts[k], reasons[k] = f, reason_text(f, lang)
     for k in todo:
         r = flags.iloc[k]
         f = dict(kind="impossible", metric=r["metric"], value=float(r["value"]), bound_metric=r["_bound_metric"],
@@ -622,7 +655,7 @@ def explain(flags: pd.DataFrame, campaign: Campaign, lang: str = "en") -> pd.Dat
                  where=r["_where"], day=pd.Timestamp(r["day"]).date(),
                  at=None if r["_where"] == "daily" else pd.Timestamp(r["_at"]).tz_convert(campaign.tz))
         facts[k], reasons[k] = f, reason_text(f, lang)
-    return flags.assign(facts=facts, reason=reasons).drop(columns=LAZY_COLUMNS)
+    return flags.assign(facts=facts, reason=reasons).drop(columns=[c for c in LAZY_COLUMNS if c in flags])
 
 
 def _impossible_rows(checks, posts: pd.DataFrame, campaign: Campaign, lang: str = "en") -> list[dict]:

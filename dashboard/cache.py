@@ -15,6 +15,10 @@ The cache only saves time. A folder that cannot be made or written, an entry tha
 back, or a value that cannot be stored: the value is computed as if there were no cache, and the
 log says why. Outside a running app (tests of pure functions, the CLI, notebooks) nothing is cached.
 
+Before the cache, ``memo`` looks for a value the last rollup refresh stored in the database for
+the data now there (``STORED``, dashboard/flag_store.py): then even the first view after an import
+computes nothing, in any process.
+
 Entries are pickles, so the folder is made readable by this user only (0700, files 0600): anyone
 who can write there could run code as the dashboard, as anyone who can write the database folder
 could change its data.
@@ -113,11 +117,35 @@ def _cache():
     return current_app.extensions.get(EXTENSION)
 
 
+def _stored(engine: sa.Engine, name: str, args: tuple):
+    """The value the last rollup refresh stored for ``name`` (dashboard/flag_store.py), when it is
+    of the data now in the database; else None. Read before the cache: after an import the
+    refresh has computed it already, so the first view does not."""
+    if name not in STORED or args or engine is None:
+        return None
+    from . import flag_store
+
+    try:
+        return getattr(flag_store, STORED[name])(engine)
+    except Exception as e:  # noqa: BLE001 - a table that cannot be read is a miss: computed as before
+        log.warning("the stored %s could not be read (%s): computing it", name, e)
+        return None
+
+
+# Results a rollup refresh stores (dashboard/flag_store.py), by the name memo knows them by.
+STORED = {"data.account_freshness": "account_times"}
+
+
 def memo(engine: sa.Engine, campaign, name: str, args: tuple, compute: Callable[[], T]) -> T:
     """``compute()``, or the value it gave for the same data version, campaign and ``args`` in any
-    worker. ``compute`` must be a pure function of the database, ``campaign`` and ``args``."""
+    worker, or the value the last rollup refresh stored for this data (``STORED``). ``compute``
+    must be a pure function of the database, ``campaign`` and ``args``."""
     from .data import version
 
+    stored = _stored(engine, name, args)
+    if stored is not None:
+        stats["stored"] += 1
+        return stored
     cache = _cache()
     if cache is None or engine is None:
         return compute()

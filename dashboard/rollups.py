@@ -16,6 +16,7 @@ query equals the engine's ``aggregate`` for the same grouping and filters.
 from __future__ import annotations
 
 import json
+import logging
 
 
 import pandas as pd
@@ -25,6 +26,8 @@ from collectors import crash, store
 
 from . import metrics, queries
 from .config import EMV_FORMULA_VERSION, Campaign
+
+log = logging.getLogger(__name__)
 
 SUMMED = [m for m in metrics.ADDITIVE] + ["num_er_views", "num_er_impressions", "num_virality_views", "emv_basis"]
 STATE_KEY = "rollup_state"
@@ -155,7 +158,22 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
             conn.execute(m.delete().where(m.c.key.in_([f"{store.ROLLUP_PENDING}{i}" for i in waiting])))
         conn.execute(m.delete().where(m.c.key == STATE_KEY))
         conn.execute(m.insert().values(key=STATE_KEY, value=fp))
+    store_first_view(engine, campaign)
     return n
+
+
+def store_first_view(engine: sa.Engine, campaign: Campaign) -> None:
+    """The last step of a refresh: the Live page's flags and the account times for the data now
+    stored (dashboard/flag_store.py), so the first view after an import does not compute them.
+    Only time is at stake: a failure here is logged and the pages compute them themselves."""
+    from . import flag_store
+
+    for what, save in (("the Live page's flags", lambda: flag_store.save(engine, campaign)),
+                       ("the account times", lambda: flag_store.save_account_times(engine))):
+        try:
+            save()
+        except Exception as e:  # noqa: BLE001 - any reason at all: the rollup rows are stored, the page copes
+            log.warning("%s were not stored after the refresh (%s): the pages compute them", what, e)
 
 
 def _since(conn, waiting: list[int], campaign: Campaign):

@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from .. import cache, data, figures, layout as L, metrics, queries, rollups
+from .. import cache, data, figures, flag_store, layout as L, metrics, queries, rollups
 from .. import filters as F
 from ..i18n import (add_strings, fmt_number, fmt_range, metric_help, metric_name,
                     platform_name, t)
@@ -190,21 +190,25 @@ def _freshness(eng, campaign, lang, now):
     return html.Div([html.H3(t("label.freshness", lang)), html.Ul(rows, id="live-freshness")], className="panel")
 
 
-def live_flags(eng, campaign) -> pd.DataFrame:
-    """The whole campaign's flags the Live page lists (robust z-scores and impossible values; it
-    shows no trailing Hampel flags), from the rollup and narrow SQL (queries.anomaly_inputs):
-    the rows ``anomalies.anomalies`` gives for those detectors, without reading every observation."""
-    from .. import anomalies
-
-    daily, followers, checks, posts = queries.anomaly_inputs(eng, campaign)
-    return anomalies.scan(anomalies._stacked(daily, followers), checks, posts, campaign, detectors=("robust_z",),
-                          explain_all=False)
+live_flags = flag_store.live_flags
 
 
 def shown_flags(eng, campaign, sel, limit: int = 8) -> pd.DataFrame:
     """The ``limit`` newest flags of the view (largest score first within a day), with their facts:
-    the whole campaign's (``live_flags``, once per data version for every worker) filtered to the
-    view's days and platforms. Language-free: their reasons are written in the page's language."""
+    the whole campaign's filtered to the view's days and platforms. Read from the flags the last
+    rollup refresh stored (dashboard/flag_store.py) when they are of this data; else computed
+    (``live_flags``, once per data version for every worker). Language-free: their reasons are
+    written in the page's language."""
+    from ..anomalies import explain
+
+    stored = flag_store.shown(eng, campaign, sel, limit)
+    if stored is not None:
+        return explain(stored, campaign)
+    return computed_shown_flags(eng, campaign, sel, limit)
+
+
+def computed_shown_flags(eng, campaign, sel, limit: int = 8) -> pd.DataFrame:
+    """``shown_flags`` from the whole campaign's flags computed (or found in the shared cache)."""
     from ..anomalies import explain
 
     a = cache.memo(eng, campaign, "live.flags", (), lambda: live_flags(eng, campaign))

@@ -1,0 +1,143 @@
+"""The first view of the Live page after an import: the refresh that follows the import stores the
+whole campaign's flags (dashboard/flag_store.py), and the page reads the few it shows from there,
+the same rows with the same reasons as when it computes them, and never rows of other data."""
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from collectors import store
+from dashboard import config, flag_store, metrics, rollups
+from dashboard.pages import live
+
+from test_query_plans import CAMPAIGN_TOML, build_campaign
+
+
+@pytest.fixture
+def campaign(tmp_path):
+    (tmp_path / "campaign.toml").write_text(CAMPAIGN_TOML)
+    return config.load(str(tmp_path / "campaign.toml"))
+
+
+SELECTIONS = [metrics.Selection(start=date(2025, 3, 3), end=date(2025, 3, 23)), metrics.Selection(platforms=("x",)),
+              metrics.Selection(), metrics.Selection(start=date(2025, 3, 10), end=date(2025, 3, 12),
+                                                     platforms=("tiktok", "youtube"))]
+
+
+def _same(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    assert list(got.columns) == list(want.columns)
+    assert list(got["reason"]) == list(want["reason"]) and list(got["facts"]) == list(want["facts"])
+    pd.testing.assert_frame_equal(got.drop(columns=["facts"]).reset_index(drop=True),
+                                  want.drop(columns=["facts"]).reset_index(drop=True), check_dtype=False)
+
+
+def test_the_refresh_stores_the_flags_and_the_page_shows_the_same_rows_as_computed(db_url, campaign):
+    engine = build_campaign(db_url, n_posts=900, per_account=30)
+    rollups.refresh(engine, campaign)
+    with engine.connect() as c:
+        stored = c.execute(sa.select(sa.func.count()).select_from(flag_store.flags_table)).scalar()
+    assert stored == len(live.live_flags(engine, campaign)) > 100  # impossible values on every post
+    for sel in SELECTIONS:
+        from_table = flag_store.shown(engine, campaign, sel, 8)
+        assert from_table is not None
+        got = live.shown_flags(engine, campaign, sel, 8)
+        want = live.computed_shown_flags(engine, campaign, sel, 8)
+        assert len(want) == len(got)
+        _same(got, want)
+    assert len(live.shown_flags(engine, campaign, SELECTIONS[0], 8)) == 8
+    engine.dispose()
+
+
+def test_the_page_reads_the_stored_flags_instead_of_scanning_the_campaign(sqlite_url, campaign, monkeypatch):
+    engine = build_campaign(sqlite_url, n_posts=600, per_account=30)
+    rollups.refresh(engine, campaign)
+    want = live.computed_shown_flags(engine, campaign, SELECTIONS[0], 8)
+
+    def no_scan(*a, **k):
+        raise AssertionError("the first view scanned the whole campaign")
+
+    monkeypatch.setattr(flag_store, "live_flags", no_scan)
+    monkeypatch.setattr(live, "live_flags", no_scan)
+    _same(live.shown_flags(engine, campaign, SELECTIONS[0], 8), want)
+    engine.dispose()
+
+
+def test_flags_of_other_data_or_settings_are_never_shown(sqlite_url, campaign):
+    engine = build_campaign(sqlite_url, n_posts=600, per_account=30)
+    rollups.refresh(engine, campaign)
+    assert flag_store.shown(engine, campaign, SELECTIONS[0], 8) is not None
+    # Another campaign definition (what counts as an engagement): the stored flags are not its flags.
+    other = config.from_dict({"campaign": {"name": "Plans", "start": date(2025, 3, 3), "end": date(2025, 3, 23),
+                                           "timezone": "Asia/Shanghai"}, "engagement": {"metrics": ["likes"]}})
+    assert flag_store.shown(engine, other, SELECTIONS[0], 8) is None
+    # A roster change moves the data version without a refresh: the page computes until the next one.
+    with store.write_transaction(engine) as c:
+        c.execute(store.influencers.update().where(store.influencers.c.id == 1).values(name="Renamed"))
+    assert flag_store.shown(engine, campaign, SELECTIONS[0], 8) is None
+    shown = live.shown_flags(engine, campaign, metrics.Selection(), 2000)
+    assert "Influencer 0" not in set(shown["influencer"]) and "Renamed" in set(shown["influencer"])
+    engine.dispose()
+
+
+def test_a_refresh_stores_its_rows_even_when_the_flags_cannot_be_stored(sqlite_url, campaign, monkeypatch):
+    engine = build_campaign(sqlite_url, n_posts=300, per_account=30)
+
+    def broken(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(flag_store, "live_flags", broken)
+    assert rollups.refresh(engine, campaign) > 0
+    assert rollups.is_current(engine, campaign)
+    assert flag_store.shown(engine, campaign, SELECTIONS[0], 8) is None  # nothing stored: the page computes
+    monkeypatch.undo()
+    assert len(live.shown_flags(engine, campaign, SELECTIONS[0], 8)) == 8
+    engine.dispose()
+
+
+def test_a_new_import_replaces_the_stored_flags_at_its_refresh(sqlite_url, campaign):
+    engine = build_campaign(sqlite_url, n_posts=600, per_account=30)
+    rollups.refresh(engine, campaign)
+    before = flag_store.stamp(engine, campaign)
+    with store.write_transaction(engine) as c:
+        c.execute(store.imports.insert().values(
+            id=99, sha256="f" * 64, file_name="late.csv", size_bytes=1, imported_at=pd.Timestamp("2025-03-30").to_pydatetime(),
+            platform="x", rows_read=0, rows_stored=0, rows_rejected=0, rows_skipped=0, source="file"))
+        c.execute(store.meta_table.insert().values(key=f"{store.ROLLUP_PENDING}99", value=""))
+    assert flag_store.shown(engine, campaign, SELECTIONS[0], 8) is None
+    rollups.refresh(engine, campaign, [])
+    assert flag_store.stamp(engine, campaign) != before
+    assert flag_store.shown(engine, campaign, SELECTIONS[0], 8) is not None
+    engine.dispose()
+
+
+def test_the_account_times_behind_freshness_are_stored_by_the_refresh_and_read_back_alike(db_url, campaign,
+                                                                                          monkeypatch):
+    from dashboard import data
+
+    engine = build_campaign(db_url, n_posts=300, per_account=10)
+    with store.write_transaction(engine) as c:  # an account without posts or days: no freshness row
+        c.execute(store.accounts.insert().values(id=999, platform="x", account_key="quiet", handle="@quiet"))
+    rollups.refresh(engine, campaign)
+    want = data._account_times(engine)
+    assert len(want) == 30 and want["influencer"].isna().any()  # unassigned accounts too
+    stored = flag_store.account_times(engine)
+    pd.testing.assert_frame_equal(stored, want)
+
+    def no_grouping(*a, **k):
+        raise AssertionError("the first view grouped every snapshot again")
+
+    monkeypatch.setattr(data, "_account_times", no_grouping)
+    now = pd.Timestamp("2025-04-30 12:00", tz="UTC").to_pydatetime()  # weeks after the last data
+    fresh = data.account_freshness(engine, now)
+    pd.testing.assert_frame_equal(fresh[want.columns.tolist()], want)
+    assert fresh["stale"].all()
+    # New data: the stored times are of the old data and not used until the next refresh.
+    with store.write_transaction(engine) as c:
+        c.execute(store.accounts.update().where(store.accounts.c.id == 1).values(handle="@renamed"))
+    assert flag_store.account_times(engine) is None
+    with pytest.raises(AssertionError, match="grouped every snapshot"):
+        data.account_freshness(engine, now)
+    engine.dispose()
