@@ -50,6 +50,11 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
     # CSP, framing, referrer and sniffing headers on every answer, the guard's redirects included.
     auth.security_headers(app)
     downloads.install(app.server)
+    # The first plotly figure a process builds costs about 0.3 s (plotly loads its validators on
+    # first use): pay it here, when the server starts, not in the first visitor's page.
+    import plotly.graph_objects as go
+
+    go.Figure(go.Scatter(x=[0], y=[0])).to_plotly_json()
     return app
 
 
