@@ -345,8 +345,13 @@ def anomaly_inputs(engine: sa.Engine, campaign):
         owners = _rows(conn, sa.select(a.c.id, a.c.platform, influencer_expr(), _label(), has_post)
                        .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id)),
                        ["account_pk", "platform", "influencer", "account", "has_post"])
-        pub = _rows(conn, sa.select(p.c.account_pk, p.c.published_at).where(p.c.published_at.is_not(None)),
-                    ["account_pk", "published_at"])
+        # Posts published per account and quarter hour, not one row per post: a million posts
+        # held 220 MB here. Every timezone's offset is a whole number of quarter hours, so the
+        # local day of a quarter hour is the local day of each post in it.
+        quarter = _quarter_hour(p.c.published_at, engine.dialect.name)
+        pub = _rows(conn, sa.select(p.c.account_pk, quarter.label("quarter"), sa.func.count().label("n"))
+                    .where(p.c.published_at.is_not(None)).group_by(p.c.account_pk, quarter),
+                    ["account_pk", "published_at", "n"])
         fol = _rows(conn, sa.select(ad.c.account_pk, ad.c.day, ad.c.followers_gained)
                     .where(ad.c.followers_gained.is_not(None)).order_by(ad.c.account_pk, ad.c.day),
                     ["account_pk", "day", "followers_gained"])
@@ -368,7 +373,7 @@ def anomaly_inputs(engine: sa.Engine, campaign):
     pub["day"] = metrics._local_day(pd.to_datetime(pub["published_at"], format="ISO8601").dt.tz_localize("UTC"),
                                     campaign.tz)
     if len(daily):
-        n = pub.groupby(["influencer", "platform", "day"]).size().rename("posts_published")
+        n = pub.groupby(["influencer", "platform", "day"])["n"].sum().rename("posts_published")
         daily = daily.join(n, on=["influencer", "platform", "day"])
     # An account's series is named by its posts' influencer; an account without posts by itself
     # (as anomalies._series_inputs names it from load_frames).
@@ -376,7 +381,7 @@ def anomaly_inputs(engine: sa.Engine, campaign):
     fol["influencer"] = fol["influencer"].where(fol["has_post"].astype(bool), fol["account"])
     fol["day"] = pd.to_datetime(fol["day"], format="ISO8601")
     fol["followers_gained"] = pd.to_numeric(fol["followers_gained"]).astype("float64")
-    fol = fol.join(pub.groupby(["account_pk", "day"]).size().rename("posts_published"), on=["account_pk", "day"])
+    fol = fol.join(pub.groupby(["account_pk", "day"])["n"].sum().rename("posts_published"), on=["account_pk", "day"])
     checks = []
     for f in (bad_days, bad_last):
         for m in METRICS:
@@ -389,6 +394,15 @@ def anomaly_inputs(engine: sa.Engine, campaign):
         checks.append(("lifetime", bad_last[["post_pk", *METRICS]].assign(
             captured_at=at, day=metrics._local_day(at, campaign.tz), at=at)))
     return daily, fol, checks, posts
+
+
+def _quarter_hour(t, dialect: str):
+    """The quarter hour a stored UTC time falls in (its start), in SQL."""
+    if dialect == "sqlite":  # stored as text: "2025-03-03 10:37:12[.000000]" -> "2025-03-03 10:30"
+        minute = sa.cast(sa.func.substr(t, 15, 2), sa.Integer)
+        return sa.func.substr(t, 1, 14).op("||")(sa.func.printf("%02d", minute / 15 * 15))
+    return sa.func.date_trunc("hour", t) + sa.func.make_interval(
+        0, 0, 0, 0, 0, sa.cast(sa.func.floor(sa.extract("minute", t) / 15) * 15, sa.Integer))
 
 
 def _series_daily(raw: pd.DataFrame, owners: pd.DataFrame, summed: list, campaign) -> pd.DataFrame:
