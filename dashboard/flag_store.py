@@ -112,16 +112,7 @@ def save_account_times(engine: sa.Engine) -> int | None:
             for k, (p, a, i, t, li) in enumerate(zip(*[df[c].tolist() for c in
                                                        ("platform", "account", "influencer", "as_of", "last_import")]))
             ] if len(df) else []
-    with store.write_transaction(engine) as conn:
-        if times_stamp(engine) != before:
-            return None
-        metadata.create_all(conn, checkfirst=True)
-        conn.execute(times_table.delete())
-        for start in range(0, len(rows), ROW_BATCH):
-            conn.execute(times_table.insert(), rows[start:start + ROW_BATCH])
-        conn.execute(state_table.delete().where(state_table.c.key == TIMES_KEY))
-        conn.execute(state_table.insert().values(key=TIMES_KEY, value=before))
-    return len(rows)
+    return _replace(engine, times_table, rows, TIMES_KEY, before, lambda: times_stamp(engine))
 
 
 def account_times(engine: sa.Engine) -> pd.DataFrame | None:
@@ -150,16 +141,23 @@ def save(engine: sa.Engine, campaign) -> int | None:
             return 0  # already stored for this data (a refresh that changed nothing the flags read)
     flags = live_flags(engine, campaign)
     rows = _records(flags)
+    return _replace(engine, flags_table, rows, STAMP_KEY, before, lambda: stamp(engine, campaign))
+
+
+def _replace(engine: sa.Engine, table: sa.Table, rows: list[dict], key: str, before: str, now) -> int | None:
+    """Store ``rows`` as all of ``table``, stamped ``before`` (the stamp taken before they were
+    computed), unless ``now()`` differs under the write lock: then the data changed meanwhile
+    and nothing is stored (None). Under the lock no import can commit, so the stamp read there
+    is the one the rows are stored with."""
     with store.write_transaction(engine) as conn:
-        # Under the write lock no import can commit: the version read now is the one stored with.
-        if stamp(engine, campaign) != before:
+        if now() != before:
             return None
         metadata.create_all(conn, checkfirst=True)
-        conn.execute(flags_table.delete())
+        conn.execute(table.delete())
         for start in range(0, len(rows), ROW_BATCH):
-            conn.execute(flags_table.insert(), rows[start:start + ROW_BATCH])
-        conn.execute(state_table.delete().where(state_table.c.key == STAMP_KEY))
-        conn.execute(state_table.insert().values(key=STAMP_KEY, value=before))
+            conn.execute(table.insert(), rows[start:start + ROW_BATCH])
+        conn.execute(state_table.delete().where(state_table.c.key == key))
+        conn.execute(state_table.insert().values(key=key, value=before))
     return len(rows)
 
 
