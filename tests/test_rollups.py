@@ -146,9 +146,19 @@ def test_a_refresh_in_small_pieces_stores_what_one_piece_would(demo, monkeypatch
         ranges = list(rollups.pieces(engine, given, batch_posts=20))
         assert all(r is not None for a, r in ranges) and len(ranges) == -(-len(f.posts) // 20)
         assert sum(1 for pk in f.posts["post_pk"] if any(lo <= pk <= hi for _, (lo, hi) in ranges)) == len(f.posts)
+    monkeypatch.setattr(rollups, "BATCH_OBS", 10**12)
     whole = rollups._compute(engine, campaign, None, batch_posts=10**9)
+    assert len(list(rollups.pieces(engine, None, batch_posts=10**9))) == 1
     keys = ["day", "account_pk"]
     same_rows(whole, rollups._compute(engine, campaign, None, batch_posts=20), keys)
+    # Cut by observations alone (a range of posts with many daily rows each), and the pieces'
+    # rows combined as they come rather than at the end: the same rows.
+    monkeypatch.setattr(rollups, "BATCH_OBS", 200)
+    monkeypatch.setattr(rollups, "COMBINE_ROWS", 1)
+    heavy = list(rollups.pieces(engine, None, batch_posts=10**9))
+    assert len(heavy) > 10
+    same_rows(whole, rollups._compute(engine, campaign, None, batch_posts=10**9), keys)
+    monkeypatch.setattr(rollups, "BATCH_OBS", 10**12)
     part = rollups._compute(engine, campaign, few, batch_posts=20)
     same_rows(whole[whole["account_pk"].isin(few)], part, keys)
     monkeypatch.setattr(rollups, "BATCH_POSTS", 20)
