@@ -112,7 +112,8 @@ def save_account_times(engine: sa.Engine) -> int | None:
             for k, (p, a, i, t, li) in enumerate(zip(*[df[c].tolist() for c in
                                                        ("platform", "account", "influencer", "as_of", "last_import")]))
             ] if len(df) else []
-    return _replace(engine, times_table, rows, TIMES_KEY, before, lambda: times_stamp(engine))
+    return _replace(engine, times_table, (rows[k:k + ROW_BATCH] for k in range(0, len(rows), ROW_BATCH)),
+                    TIMES_KEY, before, lambda: times_stamp(engine))
 
 
 def account_times(engine: sa.Engine) -> pd.DataFrame | None:
@@ -140,25 +141,29 @@ def save(engine: sa.Engine, campaign) -> int | None:
         if _stored_stamp(conn) == before:
             return 0  # already stored for this data (a refresh that changed nothing the flags read)
     flags = live_flags(engine, campaign)
-    rows = _records(flags)
-    return _replace(engine, flags_table, rows, STAMP_KEY, before, lambda: stamp(engine, campaign))
+    # Built a batch at a time: 267,589 flags at 100x the demo were 150 MB of dicts at once.
+    batches = (_records(flags.iloc[k:k + ROW_BATCH], k) for k in range(0, len(flags), ROW_BATCH))
+    return _replace(engine, flags_table, batches, STAMP_KEY, before, lambda: stamp(engine, campaign))
 
 
-def _replace(engine: sa.Engine, table: sa.Table, rows: list[dict], key: str, before: str, now) -> int | None:
-    """Store ``rows`` as all of ``table``, stamped ``before`` (the stamp taken before they were
-    computed), unless ``now()`` differs under the write lock: then the data changed meanwhile
-    and nothing is stored (None). Under the lock no import can commit, so the stamp read there
-    is the one the rows are stored with."""
+def _replace(engine: sa.Engine, table: sa.Table, batches, key: str, before: str, now) -> int | None:
+    """Store the rows of ``batches`` (lists of rows) as all of ``table``, stamped ``before`` (the
+    stamp taken before they were computed), unless ``now()`` differs under the write lock: then
+    the data changed meanwhile and nothing is stored (None). Under the lock no import can
+    commit, so the stamp read there is the one the rows are stored with. Returns the rows stored."""
+    n = 0
     with store.write_transaction(engine) as conn:
         if now() != before:
             return None
         metadata.create_all(conn, checkfirst=True)
         conn.execute(table.delete())
-        for start in range(0, len(rows), ROW_BATCH):
-            conn.execute(table.insert(), rows[start:start + ROW_BATCH])
+        for rows in batches:
+            if rows:
+                conn.execute(table.insert(), rows)
+                n += len(rows)
         conn.execute(state_table.delete().where(state_table.c.key == key))
         conn.execute(state_table.insert().values(key=key, value=before))
-    return len(rows)
+    return n
 
 
 def live_flags(engine: sa.Engine, campaign) -> pd.DataFrame:
@@ -194,7 +199,7 @@ def _times(values: pd.Series) -> list:
     return [d if ok else None for d, ok in zip(t.dt.to_pydatetime().tolist(), known)]
 
 
-def _records(flags: pd.DataFrame) -> list[dict]:
+def _records(flags: pd.DataFrame, start: int = 0) -> list[dict]:
     """The rows of ``flags`` (``live_flags``) for ``flags_table``, column by column: a dict per
     flag built from whole columns, not a conversion per cell (a big campaign has tens of thousands)."""
     n = len(flags)
@@ -208,7 +213,7 @@ def _records(flags: pd.DataFrame) -> list[dict]:
         return [None if v is None else bool(v) for v in text(name)]
 
     cols = dict(
-        seq=list(range(n)), detector=text("detector"), day=_times(flags["day"]), influencer=text("influencer"),
+        seq=list(range(start, start + n)), detector=text("detector"), day=_times(flags["day"]), influencer=text("influencer"),
         platform=text("platform"), account=text("account"), post_pk=_numbers(flags, "post_pk", int),
         post_id=text("post_id"), metric=text("metric"), value=_numbers(flags, "value"),
         typical=_numbers(flags, "typical"), score=_numbers(flags, "score"),
