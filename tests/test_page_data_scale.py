@@ -90,3 +90,13 @@ def test_the_page_and_the_tables_after_an_upload_list_a_page_of_accounts(many):
         for tree in (page.layout(), page.redraw_tables(1, "")):
             assert len(_accounts_listed(tree)) == page.ACCOUNTS_PAGE
             assert _by_id(tree, "data-accounts-page").data == 0
+
+
+def test_an_account_with_no_influencer_says_so_not_nan(many):
+    """build_campaign leaves every seventh account out of the roster: its influencer is unknown,
+    which the table writes as "—" (pandas hands it over as NaN, which printed as "nan")."""
+    acc = dashboard_data.account_freshness(many, NOW)
+    assert acc["influencer"].isna().any()
+    table = _by_id(page.accounts_view(acc, CAMPAIGN, "en", 0, NOW), "data-freshness-accounts")
+    cells = [row.children[2].children for row in table.children[1].children]
+    assert "—" in cells and not any(str(c).lower() == "nan" for c in cells)

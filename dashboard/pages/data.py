@@ -883,7 +883,9 @@ def accounts_view(acc: pd.DataFrame, campaign, lang: str, page: int = 0, now=Non
     table = _table(
         [t("col.platform", lang), t("col.account", lang), t("col.influencer", lang), t("data.col.latest", lang),
          t("data.col.last_import", lang)],
-        [[platform_name(r.platform, lang), r.account, r.influencer or "—",
+        # No influencer (not in the roster) arrives as None or NaN: "—", never "nan".
+        [[platform_name(r.platform, lang), r.account,
+          r.influencer if isinstance(r.influencer, str) and r.influencer else "—",
           fresh_text(r.as_of, lang, tz, now=now) + (stale if r.stale else ""), fmt_datetime(r.last_import, lang, tz)]
          for r in shown.itertuples()], id="data-freshness-accounts")
     if pages == 1:
