@@ -598,19 +598,26 @@ def _impossible_inputs(frames, campaign: Campaign) -> list[tuple[str, pd.DataFra
 LAZY_COLUMNS = ["_where", "_bound_metric", "_bound", "_at", "_interpolated", "_corrected", "_window"]
 
 
-def _impossible_frames(checks, posts: pd.DataFrame, campaign: Campaign) -> list[pd.DataFrame]:
-    """``_impossible_rows`` as frames built column by column, with what ``explain`` needs to write
-    their facts and reasons later (LAZY_COLUMNS) instead of them."""
+def _impossible_cases(checks, posts: pd.DataFrame, campaign: Campaign):
+    """For each check (where, frame) with values that break a bound: (where, the bad values,
+    whether each one's post is known, the posts' facts in the bad values' order). What
+    ``_impossible_frames`` and ``_impossible_rows`` both start from."""
     posts = posts.drop_duplicates("post_pk").set_index("post_pk")
-    out = []
     for where, frame in checks:
         frame = frame.assign(engagements=engagements(frame, campaign))
         bad = impossible_values(frame, campaign.engagement)
         if bad.empty:
             continue
         pk = bad["post_pk"].to_numpy()
-        known = np.isin(pk, posts.index.to_numpy())
-        p = posts.reindex(pk)
+        yield where, bad, np.isin(pk, posts.index.to_numpy()), posts.reindex(pk)
+
+
+def _impossible_frames(checks, posts: pd.DataFrame, campaign: Campaign) -> list[pd.DataFrame]:
+    """``_impossible_rows`` as frames built column by column, with what ``explain`` needs to write
+    their facts and reasons later (LAZY_COLUMNS) instead of them."""
+    out = []
+    for where, bad, known, p in _impossible_cases(checks, posts, campaign):
+        pk = bad["post_pk"].to_numpy()
 
         def col(name):
             values = p[name].to_numpy(dtype=object) if name in p else np.full(len(p), None, dtype=object)
@@ -659,16 +666,9 @@ def explain(flags: pd.DataFrame, campaign: Campaign, lang: str = "en") -> pd.Dat
 
 
 def _impossible_rows(checks, posts: pd.DataFrame, campaign: Campaign, lang: str = "en") -> list[dict]:
-    posts = posts.drop_duplicates("post_pk").set_index("post_pk")
     rows = []
-    for where, frame in checks:
-        frame = frame.assign(engagements=engagements(frame, campaign))
-        bad = impossible_values(frame, campaign.engagement)
-        if bad.empty:
-            continue
+    for where, bad, known, p in _impossible_cases(checks, posts, campaign):
         pk = bad["post_pk"]
-        known = pk.isin(posts.index).to_numpy()
-        p = posts.reindex(pk.to_numpy())
 
         def col(name, missing=None):
             values = p[name].to_numpy(dtype=object) if name in p else np.full(len(p), None, dtype=object)
