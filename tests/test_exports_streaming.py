@@ -194,6 +194,24 @@ def test_hostile_values_stream_to_the_old_bytes(db_url):
     eng.dispose()
 
 
+def test_times_stored_in_another_shape_get_the_frames_cells_beside_watch_times(sqlite_url):
+    # SQLite builds each line with the time rewritten from SQLAlchemy's stored shape
+    # ("2025-01-01 07:00:00.000000"); a time stored another way (no microseconds, written by
+    # another tool) is left for Python, which must put it in the right cell of the right line.
+    eng = _hostile(sqlite_url)
+    with eng.begin() as c:
+        c.exec_driver_sql("UPDATE posts SET published_at = substr(published_at, 1, 19) WHERE id % 3 = 0")
+        c.exec_driver_sql("UPDATE posts SET published_at = substr(published_at, 1, 16) || ':07' WHERE id % 4 = 1")
+        odd = c.exec_driver_sql("SELECT count(*) FROM posts WHERE length(published_at) != 26").scalar()
+    assert odd >= 20
+    campaign = replace(CAMPAIGN, start=None, end=None)
+    old = old_posts_csv(eng, campaign, S())
+    assert b":07+00:00" in old and b":00:00+00:00" in old  # both shapes are in the export
+    for batch in (1, 7, 50_000):
+        assert new_posts_csv(eng, campaign, S(), batch=batch) == old
+    eng.dispose()
+
+
 def test_a_huge_count_beside_an_unknown_one_is_written_exactly(sqlite_url):
     # pandas' Int64 path goes through float64 when a column holds NULLs, so the old frame wrote
     # 2**53 + 1 as ...992: the streamed export writes the stored integer.
