@@ -540,6 +540,20 @@ def _selection(args):
     return sel
 
 
+def _write_chunks(output: str | None, chunks) -> None:
+    """Bytes chunks to the file ``output`` (written beside it and renamed when whole) or stdout."""
+    from . import exports
+
+    if output:
+        with exports.atomic_file(output) as tmp, open(tmp, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        return
+    for chunk in chunks:
+        sys.stdout.buffer.write(chunk)
+    sys.stdout.flush()
+
+
 def cmd_export(args) -> int:
     from . import config, exports
 
@@ -563,19 +577,19 @@ def cmd_export(args) -> int:
                 n = exports.write_xlsx(tmp, batches, exports.EXPORT_COLUMNS[args.what], args.what)
         else:
             counted = []
-            chunks = exports.csv_export(engine, args.what, campaign, sel, counted=counted)
-            if args.output:
-                with exports.atomic_file(args.output) as tmp, open(tmp, "wb") as out:
-                    for chunk in chunks:
-                        out.write(chunk)
-            else:
-                for chunk in chunks:
-                    sys.stdout.buffer.write(chunk)
-                sys.stdout.flush()
+            _write_chunks(args.output, exports.csv_export(engine, args.what, campaign, sel, counted=counted))
             n = sum(counted)
     else:
         campaign = config.load(args.config)
         # From the stored rollup and narrow SQL, not the whole database in pandas (issue 11).
+        if args.what == "daily" and fmt == "csv":
+            # Streamed too: grouped by influencer or account, the rows are as many as the account-days.
+            counted = []
+            _write_chunks(args.output, exports.daily_csv(engine, campaign, by=by or ["platform"], sel=sel,
+                                                         counted=counted))
+            if args.output:
+                print(f"wrote {sum(counted)} rows to {args.output}", file=sys.stderr)
+            return 0
         if args.what == "daily":
             df = exports.daily_frame_db(engine, campaign, by=by or ["platform"], sel=sel)
         elif args.what == "weekly":

@@ -212,6 +212,55 @@ def test_times_stored_in_another_shape_get_the_frames_cells_beside_watch_times(s
     eng.dispose()
 
 
+@pytest.mark.parametrize("by", [["platform"], ["influencer", "platform"], ["account"], ["category"]])
+def test_the_daily_export_streams_the_frames_bytes_in_pythons_order(db_url, by):
+    # Grouped by influencer or account the daily rows are as many as the account-days: they are
+    # written a batch at a time, in the order the frame sorts them (Python's, by code point),
+    # which PostgreSQL's collation does not give by itself (it puts "a,b" before "SS"). Both come
+    # from one statement: PostgreSQL's float sums depend on its plan, down to the last bit.
+    from dashboard import rollups
+
+    eng = _hostile(db_url)
+    if eng.dialect.name == "postgresql":  # as in a database created with a language's collation
+        with eng.begin() as c:
+            for table, column in (("accounts", "handle"), ("influencers", "name"), ("influencers", "category")):
+                c.exec_driver_sql(f'ALTER TABLE {table} ALTER COLUMN {column} TYPE text COLLATE "en-US-x-icu"')
+    campaign = replace(CAMPAIGN, start=None, end=None)
+    rollups.refresh(eng, campaign)
+    for sel in (metrics.Selection(), metrics.Selection(start=date(2025, 1, 2), platforms=("x", "youtube")),
+                metrics.Selection(start=date(2031, 1, 1))):
+        frame = exports.daily_frame_db(eng, campaign, by=by, sel=sel)
+        keys = list(zip(*[frame[c] for c in by + ["date"]]))
+        assert keys == sorted(keys)  # the engine's order: Python's
+        whole = exports.to_csv_bytes(frame)
+        lines = whole.count(b"\r\n") - 1
+        if sel.start != date(2031, 1, 1):
+            assert lines > 3
+        for batch in (1, 4, None):
+            counted = []
+            assert b"".join(exports.daily_csv(eng, campaign, by=by, sel=sel, batch=batch, counted=counted)) == whole
+            assert sum(counted) == lines
+    eng.dispose()
+
+
+def test_reach_export_daily_streams_to_a_file_and_stdout(demo_db, tmp_path, capsysbinary):
+    from dashboard import rollups
+
+    eng = store.connect(f"sqlite:///{demo_db}")
+    rollups.refresh(eng, CAMPAIGN, [])
+    whole = exports.to_csv_bytes(exports.daily_frame_db(eng, CAMPAIGN, by=["influencer", "platform"]))
+    eng.dispose()
+    out = tmp_path / "daily.csv"
+    assert reach(["export", "daily", "--by", "influencer,platform", "-o", str(out), "--db", f"sqlite:///{demo_db}",
+                  "--config", str(ROOT / "campaign.toml")]) == 0
+    assert out.read_bytes() == whole
+    rows = whole.count(b"\r\n") - 1
+    assert f"wrote {rows} rows".encode() in capsysbinary.readouterr().err
+    assert reach(["export", "daily", "--by", "influencer,platform", "--db", f"sqlite:///{demo_db}",
+                  "--config", str(ROOT / "campaign.toml")]) == 0
+    assert capsysbinary.readouterr().out == whole
+
+
 def test_a_huge_count_beside_an_unknown_one_is_written_exactly(sqlite_url):
     # pandas' Int64 path goes through float64 when a column holds NULLs, so the old frame wrote
     # 2**53 + 1 as ...992: the streamed export writes the stored integer.
