@@ -311,7 +311,14 @@ class Runner:
         paths = a.paths
         if not any(p in paths for p in ("import", "rebuild", "export", "summary", "pages")):
             return None
-        # The other paths need the data: without "import" in --paths it is imported once, untimed.
+        # The other paths need the data: without "import" in --paths it is imported once, untimed,
+        # unless --reuse-db finds this campaign imported by an earlier run (100x: half an hour).
+        done = folder / "imported.json"
+        if a.reuse_db and "import" not in paths and not a.pg and done.exists() \
+                and json.loads(done.read_text()) == m and (folder / "reach.db").exists():
+            print(f"  {scale:g}x: reusing the database an earlier run imported ({folder / 'reach.db'})", flush=True)
+            return folder, db
+        done.unlink(missing_ok=True)
         self.import_campaign(scale, folder, db, repeat=None if "import" in paths else 1)
         failed = self.results[("import", scale)]["error"] and self.results[("import", scale)]["seconds"] is None
         if "import" not in paths:
@@ -320,6 +327,8 @@ class Runner:
         if failed:
             print(f"  {scale:g}x: the import did not finish; the paths that need its database are left out")
             return None
+        if not a.pg:
+            done.write_text(json.dumps(m))
         return folder, db
 
     def run(self, scales: list[float]) -> None:
@@ -728,6 +737,8 @@ def main(argv=None) -> int:
     ap.add_argument("--max-rss", type=float, default=8, help="GB of resident memory before a run is killed (default 8)")
     ap.add_argument("--work", help="work folder, kept (default: a temporary folder, removed at the end)")
     ap.add_argument("--regenerate", action="store_true", help="write the campaigns again even if --work has them")
+    ap.add_argument("--reuse-db", action="store_true",
+                    help="SQLite, without import in --paths: use the database an earlier run imported into --work")
     ap.add_argument("--write-doc", action="store_true", help="write the table into docs/performance.md")
     ap.add_argument("--notes", metavar="FILE.md", help="markdown to put under the table (what the numbers say)")
     ap.add_argument("--from-results", metavar="FILE", nargs="+",
