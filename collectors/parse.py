@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+from pandas._libs import lib
 
 from . import model, values
 from .detect import Match, as_report, detect as detect_match
@@ -139,7 +140,7 @@ class Cells:
         i = self.pos[f]
         stripped = self._stripped.get(i)
         if stripped is None:
-            stripped = self._stripped[i] = self.table.cells[i].astype(object).str.strip()
+            stripped = self._stripped[i] = _stripped(self.table.cells[i])
         return stripped.copy(deep=False)
 
     def _distinct(self, f: str) -> tuple[np.ndarray, pd.Series]:
@@ -487,7 +488,9 @@ class Cells:
 
     def result(self) -> Parsed:
         rows = pd.DataFrame({k: v for k, v in self.out.items()})
-        rows["line"] = self.table.lines
+        # The line numbers as int64 directly: pandas' inference over a million Python ints costs
+        # 0.2 s and gives the same column (an empty table keeps pandas' own choice).
+        rows["line"] = np.array(self.table.lines, dtype=np.int64) if len(self.table.lines) else self.table.lines
         rows = (rows if self.alive.all() else rows[self.alive]).reset_index(drop=True)
         self._check_keys(rows)
         return Parsed(self.table, self.report, rows, self.problems, self.n, self.skipped)
@@ -500,6 +503,16 @@ class Cells:
         for f in need:
             if f not in rows:
                 raise StructureError(f"{self.table.source}: the {self.report.name} parser wrote no {f!r} column")
+
+
+def _stripped(col: pd.Series) -> pd.Series:
+    """``col.astype(object).str.strip()``: the same Series, by one C-level loop of ``str.strip``
+    when every cell is a str (what a Table holds), half the time of pandas' per-cell lambda."""
+    values = col.to_numpy(dtype=object)
+    if not lib.is_string_array(values, skipna=False):
+        return col.astype(object).str.strip()
+    return pd.Series(np.fromiter(map(str.strip, values), dtype=object, count=len(values)),
+                     index=col.index, name=col.name, dtype=object)
 
 
 def _slow_numbers(raw: pd.Series, *, integer: bool = False, language: str | None = None,

@@ -156,7 +156,10 @@ class Importer:
             except OSError as e:
                 return FileResult(str(f), "failed", message=f"cannot read the file: {e.strerror or e}")
             job = self._begin(f.name, data, display=str(f))
-            return job if isinstance(job, FileResult) else (self, job)
+            if isinstance(job, FileResult):
+                return job
+            job.path = f  # where the bytes can be read again: they are dropped once read (_parsed)
+            return self, job
 
         ahead = _Ahead(jobs) if jobs > 1 and len(files) > 1 else None
         return _in_order(files, begin, ahead, progress)
@@ -194,7 +197,12 @@ class Importer:
         ReachError, used mappings). Touches no database: it runs in a worker process too."""
         self._preset = job.mappings
         try:
-            result, parsed = self._parse(job.name, job.display, job.data, job.imported_at)
+            tables = read_bytes(job.display, job.data)
+            if job.path is not None or self.archive is None:
+                # Only the archive needs the bytes after this, and it can read the file again
+                # (``_bytes``): a 178 MB export is not held while its tables are parsed and written.
+                job.data = None
+            result, parsed = self._parse(job.name, job.display, tables, job.imported_at)
         except ReachError as e:
             return ("error", e, self._used)
         finally:
@@ -203,8 +211,8 @@ class Importer:
 
     def _finish(self, job: "_Job", outcome: tuple) -> FileResult:
         """The steps after parsing: write in one transaction, archive, record."""
-        name, display, data, digest, imported_at, record = (
-            job.name, job.display, job.data, job.digest, job.imported_at, job.record)
+        name, display, digest, imported_at, record = (
+            job.name, job.display, job.digest, job.imported_at, job.record)
         # A mapping that came back from a worker is a copy: the one given is the one used.
         self._used = [self.mapping if self.mapping is not None and m == self.mapping else m for m in outcome[-1]]
         result = None
@@ -215,7 +223,7 @@ class Importer:
             if self.strict and result.problems:
                 raise StructureError(f"{result.rejected} rows rejected and --strict is on; first: {result.problems[0]}")
             crash.point("parse")
-            w = self._write(name, data, digest, result, parsed, imported_at)
+            w = self._write(job, result, parsed)
             if not isinstance(w, store.WriteResult):  # the same bytes were imported meanwhile
                 return _already(display, w)
         except ReachError as e:
@@ -253,22 +261,23 @@ class Importer:
         return dict(tz=str(self.tz), as_of=self.as_of, account=self.account, strict=self.strict,
                     source=self.source, mapping=self.mapping, date_order=self.date_order, replay=self.replay)
 
-    def _write(self, name, data, digest, result, parsed, imported_at):
+    def _write(self, job: "_Job", result, parsed):
         """The file's one transaction, holding the write lock (store.write_transaction); returns
         the WriteResult, or the existing import row when another process (a watcher, an upload,
         a second `reach import`) imported the same bytes since the check above."""
+        name, digest, imported_at = job.name, job.digest, job.imported_at
         for attempt in (1, 2):
             try:
                 with store.write_transaction(self.engine) as conn:
                     done = store.find_import(conn, digest)  # now definitive: no other writer runs
                     if done is not None:
                         return done
-                    w = store.write_parsed(conn, parsed, self._import_row(name, data, digest, result, imported_at),
+                    w = store.write_parsed(conn, parsed, self._import_row(name, job.size, digest, result, imported_at),
                                            self.account or _account_from_name(name))
                     if self.archive is not None:
                         # Before the commit: a committed import always has its bytes archived.
                         try:
-                            self.archive.put(data, digest)
+                            self.archive.put(self._bytes(job), digest)
                         except OSError as e:  # a full disk, no permission: the transaction rolls back
                             raise ReachError(f"cannot keep a copy in the archive {self.archive.root} "
                                              f"({e.strerror or e}); nothing was imported") from None
@@ -284,6 +293,22 @@ class Importer:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _bytes(job: "_Job") -> bytes:
+        """The file's bytes for the archive: held by the job, or read again from its path (they
+        were dropped after reading) and checked against the digest the import is recorded under."""
+        if job.data is not None:
+            return job.data
+        try:
+            data = job.path.read_bytes()
+        except OSError as e:
+            raise ReachError(f"cannot read the file again to keep a copy in the archive ({e.strerror or e}); "
+                             "nothing was imported") from None
+        if sha256(data) != job.digest:
+            raise ReachError("the file changed on disk while it was being imported; nothing was imported: "
+                             "import it again")
+        return data
 
     def _record_failure(self, digest, display, error, platform) -> None:
         try:
@@ -312,8 +337,7 @@ class Importer:
             profiles = []
         return Mappings([self.mapping] if self.mapping is not None else [], profiles)
 
-    def _parse(self, name: str, display: str, data: bytes, imported_at: datetime) -> tuple[FileResult, list[Parsed]]:
-        tables = read_bytes(display, data)
+    def _parse(self, name: str, display: str, tables: list, imported_at: datetime) -> tuple[FileResult, list[Parsed]]:
         ctx = Context(file_name=name, tz=self.tz, imported_at=imported_at)
         ctx.date_order = self.date_order
         parsed: list[Parsed] = []
@@ -321,7 +345,8 @@ class Importer:
         result = FileResult(display, "imported")
         mappings = self._mappings()
         self._used = mappings.used
-        for t in tables:
+        for k, t in enumerate(tables):
+            tables[k] = None  # a parsed table's cells die with ``t`` (below), not with the list
             try:
                 match = detect_match(t, mappings)
                 p = parse_table(t, ctx, match=match)
@@ -331,8 +356,11 @@ class Importer:
                 # the header): said under the result line, not lost.
                 result.detection += [f"{t.source}: note: {n}" for n in t.notes]
                 # The rows are parsed: the table's cells (a million rows of strings) are not needed
-                # any more; messages need only its name, header and line numbers.
-                p.table = dataclasses.replace(t, cells=t.cells.iloc[:0])
+                # any more; messages need only its name, header and line numbers. A fresh empty
+                # frame, not ``iloc[:0]``: that is a view whose base is the whole block of cells,
+                # which would keep every string alive until the write ends.
+                p.table = dataclasses.replace(t, cells=t.cells.iloc[:0].copy(deep=True))
+                del t, match
                 parsed.append(p)
             except DetectError as e:
                 unknown.append((e, t))
@@ -383,9 +411,9 @@ class Importer:
         result.captured_at, result.captured_at_source = when.to_pydatetime(), source
         _cap_frozen(p)
 
-    def _import_row(self, name, data, digest, result: FileResult, imported_at) -> dict:
+    def _import_row(self, name, size: int, digest, result: FileResult, imported_at) -> dict:
         return dict(
-            sha256=digest, file_name=name, size_bytes=len(data),
+            sha256=digest, file_name=name, size_bytes=size,
             imported_at=imported_at.astimezone(timezone.utc).replace(tzinfo=None),
             platform=result.platform, reports=",".join(result.reports),
             rows_read=result.rows_read, rows_stored=result.rows_read - result.rejected - sum(result.skipped.values()),
@@ -402,11 +430,16 @@ class _Job:
     """A file read and not imported yet: what parsing and writing it need."""
     name: str
     display: str
-    data: bytes
+    data: bytes | None  # None once read, when the archive can read ``path`` again (or needs nothing)
     digest: str
     imported_at: datetime
     record: bool
     mappings: Mappings
+    path: Path | None = None  # the file the bytes came from (import_paths), None for bytes given
+    size: int = 0
+
+    def __post_init__(self):
+        self.size = self.size or len(self.data or b"")
 
 
 class _Ahead:

@@ -226,7 +226,7 @@ def text_encoding(source: str, data: bytes) -> tuple[str, int]:
     )
 
 
-_DECODE_CHUNK = 1 << 22
+_DECODE_CHUNK = 1 << 20
 
 
 def _first_bad_byte(data: bytes, offset: int, encoding: str) -> int | None:
@@ -333,8 +333,8 @@ def _utf8_valid(data: bytes) -> bool:
     dec = codecs.getincrementaldecoder("utf-8")()
     view = memoryview(data)
     try:
-        for i in range(0, len(data), _CHUNK):
-            dec.decode(view[i:i + _CHUNK])
+        for i in range(0, len(data), _DECODE_CHUNK):
+            dec.decode(view[i:i + _DECODE_CHUNK])  # its text (4 bytes a character with an emoji) is dropped at once
         dec.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
@@ -417,29 +417,59 @@ def _read_text_fast(file_name: str, source: str, data: bytes, member: str | None
         cr[ok] = np.frombuffer(data, dtype=np.uint8)[ends[ok] - 1] == 13
     empty = (length == 0) | ((length == 1) & cr)
     kept = np.flatnonzero(~empty)
+    del ends, begins, length, cr, empty  # 40 bytes a line, not needed while the cells are read
     if len(kept) > lim.rows + 1000:
         return None  # the csv path counts exactly and refuses
     if longest + 1 > lim.columns and _most_cells(data, start, nl, delimiter) > lim.columns:
         return None  # a row too wide: the csv path says which line
-    try:
-        frame = pd.read_csv(io.BytesIO(data), sep=delimiter, header=None, dtype=object, na_filter=False,
-                            skip_blank_lines=True, engine="c", encoding="utf-8", quotechar='"',
-                            doublequote=True, skipinitialspace=False)
-    except Exception:  # pandas refuses what the csv module may accept: let the csv module decide
-        return None
-    if len(frame) != len(kept) or len(kept) and frame.shape[1] < 1:
-        # A quoted newline (a record over several lines) or a line of spaces: pandas makes fewer
-        # rows than the lines counted, and line numbers need the csv module.
+    columns = _cells_by_column(data, delimiter, len(kept))
+    if columns is None:
         return None
     if not len(kept):
         raise ReadError(f"{source}: the file has no table (it is empty or has only a title)")
-    columns = [frame[j].to_numpy(dtype=object) for j in range(frame.shape[1])]
-    del frame
     try:
         return _tables_from_columns(file_name, source, data, start, nl, columns, delimiter, member,
                                     kept, lim, budget)
     except _NotFast:
         return None
+
+
+_ROWS_PER_CHUNK = 1 << 17  # a multiple of the C parser's own buffer of rows (32,768 at 17 columns)
+
+
+def _cells_by_column(data: bytes, delimiter: str, rows: int) -> list | None:
+    """Every cell, as the rows of one object block (one row of it per column), or None when
+    pandas refuses the file or does not make one row per non-empty line (a quoted newline: a
+    record over several lines; a line of spaces): line numbers then need the csv module.
+
+    The rows are known before parsing, so the block is allocated once and pandas' frames come
+    a chunk of rows at a time: its frame of the whole file (17 object columns at a million rows,
+    and its concatenation of internal chunks) never exists next to the block."""
+    import numpy as np
+
+    block = None
+    done = 0
+    try:
+        with pd.read_csv(io.BytesIO(data), sep=delimiter, header=None, dtype=object, na_filter=False,
+                         skip_blank_lines=True, engine="c", encoding="utf-8", quotechar='"',
+                         doublequote=True, skipinitialspace=False, chunksize=_ROWS_PER_CHUNK) as chunks:
+            for chunk in chunks:
+                m, width = chunk.shape
+                if block is None:
+                    if width < 1:
+                        return None
+                    block = np.empty((width, rows), dtype=object)
+                if width != len(block) or done + m > rows:
+                    return None  # cannot happen with one parser, but then the csv module decides
+                for j in range(width):
+                    block[j, done:done + m] = chunk[j].to_numpy(dtype=object)
+                done += m
+                del chunk
+    except Exception:  # pandas refuses what the csv module may accept: let the csv module decide
+        return None
+    if block is None or done != rows:
+        return None
+    return list(block)
 
 
 def _exact_row(data: bytes, start: int, nl, i: int, delimiter: str) -> list[str]:
@@ -547,7 +577,13 @@ def _table_from_columns(file_name, source, data, start, nl, columns, delimiter, 
             extra[nonempty] |= pd.Series(part[nonempty], dtype=object).str.strip().to_numpy() != ""
     extra_lines = [lines[i] for i in np.flatnonzero(extra)[:5]]
     whole = len(use) == b - k - 1
-    cells = _frame([columns[j][k + 1:b] if whole else columns[j][use] for j in range(width)], len(use))
+    block = getattr(columns[0], "base", None)
+    if whole and block is not None and block.ndim == 2 and all(c.base is block for c in columns[:width]):
+        # The whole section, in the reader's block (_cells_by_column): the frame is a view of
+        # it, so the cells' pointers exist once, not twice.
+        cells = pd.DataFrame(block[:width, k + 1:b].T, copy=False)
+    else:
+        cells = _frame([columns[j][k + 1:b] if whole else columns[j][use] for j in range(width)], len(use))
     t = Table(
         file_name=file_name,
         source=source,

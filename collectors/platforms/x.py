@@ -84,8 +84,21 @@ def _post_ids(c, from_url: pd.Series):
     # formatted as a number (15 significant digits): the permalink keeps the real id, so it wins.
     broken = from_url.notna() & (ids != from_url)
     ids = ids.where(~broken, from_url)
-    c.reject(~ids.str.fullmatch(r"\d{1,20}"), "post_id", "a numeric post id", ids)
+    c.reject(~_numeric_ids(ids), "post_id", "a numeric post id", ids)
     c.set("post_id", ids)
+
+
+def _numeric_ids(ids: pd.Series):
+    r"""``ids.str.fullmatch(r"\d{1,20}")``. \d is any Unicode decimal digit, which is what
+    ``str.isdecimal`` tests: when every id is a str of 1 to 20 characters and their
+    concatenation is decimal, every one matches, found in one pass instead of a million regex
+    calls; otherwise the regex itself decides."""
+    values = ids.to_numpy(dtype=object)
+    if len(values) and lib.is_string_array(values, skipna=False):
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        if lengths.min() >= 1 and lengths.max() <= 20 and "".join(values.tolist()).isdecimal():
+            return np.ones(len(values), dtype=bool)
+    return ids.str.fullmatch(r"\d{1,20}")
 
 
 def parse_legacy_posts(c):
