@@ -282,9 +282,12 @@ def reach_range(engine: sa.Engine, campaign, sel, by=()) -> pd.DataFrame:
     before = [] if until is None else [s2.c.captured_at < time_bound(dialect, until, after=True)]
     if dialect == "sqlite":
         # One probe of the primary key per post (SQLite would scan a grouped subquery per post).
-        latest = (sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id, *before)
-                  .correlate(p).scalar_subquery())
-        joined = _from_posts().join(s, sa.and_(s.c.post_pk == p.c.id, s.c.captured_at == latest))
+        # The key's last entry for the post names its row by rowid: max() then an equality probe
+        # walked the key twice (2.6 times slower at 20,000 posts; the key is unique, so the row is
+        # the same).
+        latest = (sa.select(sa.literal_column("s_before.rowid")).select_from(s2).where(s2.c.post_pk == p.c.id, *before)
+                  .order_by(s2.c.captured_at.desc()).limit(1).correlate(p).scalar_subquery())
+        joined = _from_posts().join(s, sa.literal_column("post_snapshots.rowid") == latest)
     else:
         # PostgreSQL hashes a grouped subquery once (its planner may loop a correlated one over a scan).
         last = (sa.select(s2.c.post_pk, sa.func.max(s2.c.captured_at).label("at")).where(*before)

@@ -164,12 +164,14 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
 
 def store_first_view(engine: sa.Engine, campaign: Campaign) -> None:
     """The last step of a refresh: the Live page's flags and the account times for the data now
-    stored (dashboard/flag_store.py), so the first view after an import does not compute them.
-    Only time is at stake: a failure here is logged and the pages compute them themselves."""
-    from . import flag_store
+    stored (dashboard/flag_store.py) and the Weekly page's default reports (dashboard/week_store.py),
+    so the first view after an import does not compute them. Only time is at stake: a failure
+    here is logged and the pages compute them themselves."""
+    from . import flag_store, week_store
 
     for what, save in (("the Live page's flags", lambda: flag_store.save(engine, campaign)),
-                       ("the account times", lambda: flag_store.save_account_times(engine))):
+                       ("the account times", lambda: flag_store.save_account_times(engine)),
+                       ("the Weekly page's default reports", lambda: week_store.save(engine, campaign))):
         try:
             save()
         except Exception as e:  # noqa: BLE001 - any reason at all: the rollup rows are stored, the page copes

@@ -270,15 +270,22 @@ def build_summary(frames, campaign: Campaign, week: str, today: date | None = No
 
 # --- building from the database: the week and the week before, not everything ------------------
 
-def _weekly_from_daily(d: pd.DataFrame, campaign: Campaign, sel: Selection, today: date | None) -> pd.DataFrame:
+def _weekly_from_daily(d: pd.DataFrame, campaign: Campaign, sel: Selection, today: date | None,
+                       compare: tuple[str, ...] | None = None) -> pd.DataFrame:
     """``metrics.weekly_table`` (no grouping) from its daily rows ``d`` (``rollups.query`` by day,
-    which equals ``metrics.daily_table``): the same steps on the same columns."""
+    which equals ``metrics.daily_table``): the same steps on the same columns. The week before's
+    figures (``prev_*``, ``wow_*``) only for the weeks in ``compare`` when given (a summary needs
+    its own week's, the week list none: each week's costs a grouping of the daily rows); the
+    other weeks' are then unknown."""
     cols = ["week"]
     if d.empty or "_num_er_views" not in d:
         return pd.DataFrame(columns=cols + ["week_start", "days_covered", "partial"])
     d, w, first_day, last_day = metrics.week_totals(d, cols, campaign, sel, today)
     prev_rows = []
     for _, row in w.iterrows():
+        if compare is not None and row["week"] not in compare:
+            prev_rows.append(pd.Series(dtype=float))  # not asked for: unknown
+            continue
         ws = row["week_start"]
         lo = max(ws, first_day) - timedelta(days=7)
         hi = min(ws + timedelta(days=6), last_day) - timedelta(days=7)
@@ -303,9 +310,12 @@ def _daily_db(engine, campaign: Campaign, sel: Selection) -> pd.DataFrame:
     return rollups.query(engine, campaign, by=["day"], sel=sel)
 
 
-def latest_complete_week_db(engine, campaign: Campaign, today: date | None = None) -> str:
-    """``latest_complete_week`` from the daily rollup."""
-    weekly = _weekly_from_daily(_daily_db(engine, campaign, Selection()), campaign, Selection(), today)
+def latest_complete_week_db(engine, campaign: Campaign, today: date | None = None,
+                            daily: pd.DataFrame | None = None) -> str:
+    """``latest_complete_week`` from the daily rollup (``daily``: its rows by day for the whole
+    campaign, ``_daily_db`` with no selection, when the caller has them)."""
+    d = _daily_db(engine, campaign, Selection()) if daily is None else daily
+    weekly = _weekly_from_daily(d, campaign, Selection(), today, compare=())
     if weekly.empty:
         raise ReachError(_no_weeks(engine, campaign))
     whole = weekly[~weekly["partial"]]
@@ -358,11 +368,17 @@ def _top_posts_db(engine, campaign: Campaign, sel: Selection, lo: date, hi: date
     # A definition change restarts a post's baseline, so its increments can add up to more than
     # its largest value: then every post is a candidate.
     k = len(cand) if campaign.definition_changes else 4 * TOP_N
+    # Each round reads and runs through the engine only the candidates it adds: a post's
+    # increments depend on its own observations alone, and ``_top_posts`` orders by values.
+    incs, pubs, done = [], [], 0
     while True:
-        taken, rest = cand.iloc[:k], cand.iloc[k:]
+        taken, rest = cand.iloc[done:k], cand.iloc[k:]
         frames = queries.frames_of_posts(engine, taken["post_pk"])
-        inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
-        pub = _published_between(frames.posts, campaign.tz, lo, hi)
+        incs.append(metrics.increments(frames.snapshots, frames.post_days, campaign))
+        pubs.append(_published_between(frames.posts, campaign.tz, lo, hi))
+        done = k
+        inc = incs[0] if len(incs) == 1 else pd.concat([x for x in incs if len(x)] or incs[:1], ignore_index=True)
+        pub = pubs[0] if len(pubs) == 1 else pd.concat([x for x in pubs if len(x)] or pubs[:1], ignore_index=True)
         rows = _top_posts(inc, pub, hi, campaign.engagement) if len(inc) else _top_posts_without(pub)
         if rest.empty or (len(rows) == TOP_N and rows[-1].views > rest["bound"].iloc[0]):
             return rows
@@ -376,17 +392,21 @@ def _top_posts_without(pub: pd.DataFrame) -> tuple[PostRow, ...]:
                          "" if pd.isna(r.url) else str(r.url), 0.0, 0.0) for r in rows.itertuples())
 
 
-def build_summary_db(engine, campaign: Campaign, week: str, today: date | None = None,
+def build_summary_db(engine, campaign: Campaign, week: str | None, today: date | None = None,
                      sel: Selection = Selection(), lang: str = "en") -> Summary:
     """``build_summary`` read from the database for one week and the week before: the weekly
     table from the daily rollup, the platform mix, its drivers and EMV from rollup sums, posts
     published and reach by narrow SQL, the top influencers and their engagement rate from the
     engine run on their accounts alone, the top posts from a few candidates (``_top_posts_db``).
-    The same summary (tests/test_pages_scale.py), without reading every observation."""
+    The same summary (tests/test_pages_scale.py), without reading every observation. No ``week``:
+    the latest complete week (``latest_complete_week_db``), from the same daily rows when ``sel``
+    selects everything."""
     from . import queries, rollups
 
     d = _daily_db(engine, campaign, sel)
-    weekly = _weekly_from_daily(d, campaign, sel, today)
+    if week is None:
+        week = latest_complete_week_db(engine, campaign, today, daily=d if sel == Selection() else None)
+    weekly = _weekly_from_daily(d, campaign, sel, today, compare=(str(week).strip().upper(),))
     label = _parse_week(week, list(weekly["week"]))
     row = weekly[weekly["week"] == label].iloc[0]
     first_day, last_day = metrics._coverage(d, campaign, sel, today)

@@ -95,7 +95,7 @@ timezone = "Asia/Shanghai"
 def _statements(url: str, tmp_path, monkeypatch) -> list[tuple[str, object, str]]:
     """(statement, parameters, which user path ran it) for every SELECT of the user paths. The
     listener is on the Engine class, since the command line makes engines of its own."""
-    from dashboard import anomalies, cache, config, rollups
+    from dashboard import anomalies, cache, config, rollups, week_store
     from dashboard.app import create_app
     from dashboard.cli import main
     from dashboard import filters as F
@@ -141,8 +141,17 @@ def _statements(url: str, tmp_path, monkeypatch) -> list[tuple[str, object, str]
                 ("Platforms layout, one influencer", lambda: platforms.layout(influencer="Influencer 3")),
                 ("Posts layout with a search", lambda: posts.layout(q="tag5")),
                 ("Posts rows", lambda: posts.rows({"startRow": 0, "endRow": 100}, "?q=tag5")),
+                ("Posts rows, no search", lambda: posts.rows({"startRow": 0, "endRow": 100}, "")),
+                ("Posts rows, by engagements", lambda: posts.rows(
+                    {"startRow": 100, "endRow": 200, "sortModel": [{"colId": "engagements", "sort": "desc"}]}, "")),
+                ("Posts rows, searched, by title", lambda: posts.rows(
+                    {"startRow": 0, "endRow": 100, "sortModel": [{"colId": "title", "sort": "asc"}]}, "?q=tag5")),
                 ("Weekly layout", lambda: weekly.layout()),
                 ("Weekly pick", lambda: weekly.pick_week("2025-W11", "")),
+                # The refresh's last step stores the default reports (dashboard/week_store.py); the
+                # page then reads them.
+                ("Weekly reports stored", lambda: week_store.save(eng, _campaign())),
+                ("Weekly layout, stored", lambda: weekly.layout()),
                 ("Data layout", lambda: data_page.layout()),
                 ("Data rejected rows", lambda: data_page.problems(eng, 1)),
             ):
@@ -254,7 +263,8 @@ def test_every_statement_of_the_exports_pages_and_summary_has_a_linear_plan(db_u
     stmts = _statements(db_url, tmp_path, monkeypatch)
     paths = {w for _, _, w in stmts}
     # Every user path ran SQL; none was skipped by an error or a cache.
-    assert {"reach export posts", "reach summary", "Posts layout with a search", "Influencers row click"} <= paths
+    assert {"reach export posts", "reach summary", "Posts layout with a search", "Influencers row click",
+            "Posts rows, no search", "Weekly layout, stored"} <= paths
     problems = []
     unique = {}
     for statement, params, path in stmts:

@@ -9,6 +9,7 @@ self-contained file without links back to the dashboard.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -16,11 +17,12 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from collectors.errors import ReachError
 
-from .. import cache, data, layout as L, summary
+from .. import cache, data, layout as L, summary, week_store
 from .. import filters as F
 from ..i18n import add_strings, t, week_label
 
 SLUG, PATH, ORDER = "summary", "/weekly", 50
+log = logging.getLogger(__name__)
 
 add_strings({
     "en": {"weekly.csv.kpis": "KPIs", "weekly.csv.influencers": "Top influencers", "weekly.csv.posts": "Top posts",
@@ -48,9 +50,16 @@ def _report(week: str | None, search: str | None):
 
 
 def _compute(eng, campaign, week, today, f):
+    # The default reports, stored by the last refresh (dashboard/week_store.py), before building one.
     try:
-        week = week or summary.latest_complete_week_db(eng, campaign, today)
-        s = summary.build_summary_db(eng, campaign, week, today=today, sel=f.selection(), lang=f.lang)
+        s = week_store.report(eng, campaign, week or None, today, f.selection(), f.lang)
+    except Exception as e:  # noqa: BLE001 - an unreadable table only costs the building below
+        log.warning("the stored weekly report could not be read (%s): building it", e)
+        s = None
+    if s is not None:
+        return s, summary.render_html(s), list(s.weeks)
+    try:
+        s = summary.build_summary_db(eng, campaign, week or None, today=today, sel=f.selection(), lang=f.lang)
     except ReachError as e:
         return None, str(e), []
     return s, summary.render_html(s), list(s.weeks)
