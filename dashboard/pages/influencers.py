@@ -327,6 +327,7 @@ def focus_panel(eng, campaign, f: F.Filters, name: str | None, posts=None, flags
     ]
 
 
+@data.reads  # one data version per view: each cached piece asks for it
 def layout(**query):
     f = F.parse("?" + urlencode(query, doseq=True))
     focus = query.get("focus") if isinstance(query.get("focus"), str) else None

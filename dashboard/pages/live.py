@@ -235,6 +235,7 @@ def _anomalies(eng, campaign, sel, lang, limit=8):
                      html.Ul(items or [html.Li(t("empty.none", lang))], id="live-anomalies")], className="panel")
 
 
+@data.reads
 def layout(**query):
     f = F.parse("?" + urlencode(query, doseq=True))
     eng, campaign = data.engine(), data.campaign()
@@ -266,10 +267,11 @@ def _downloads(f: F.Filters) -> list:
 def refresh(_, search, seen):
     """Redraw only when the data changed: otherwise nothing is sent."""
     eng = data.engine()
-    now = data.live_version(eng)
-    if now == seen:
-        raise PreventUpdate
-    return content(eng, data.campaign(), F.parse(search)), now
+    with data.one_version():  # the view is of the version sent back, read once
+        now = data.live_version(eng)
+        if now == seen:
+            raise PreventUpdate
+        return content(eng, data.campaign(), F.parse(search)), now
 
 
 @callback(Output("url", "search", allow_duplicate=True), Input("live-view", "value"), State("url", "search"),

@@ -272,6 +272,7 @@ def content(eng, campaign, f: F.Filters, frames=None) -> list:
     ]
 
 
+@data.reads  # one data version per view: each cached piece asks for it
 def layout(**query):
     f = F.parse("?" + urlencode(query, doseq=True))
     eng, campaign = data.engine(), data.campaign()
