@@ -55,20 +55,7 @@ def posts_select(account_pks: list[int] | None = None, post_pks: list[int] | Non
         return q if account_pks is None else q.where(
             post_pk.in_(sa.select(p.c.id).where(p.c.account_pk.in_(account_pks))))
 
-    # The latest snapshot of each post, found through the primary key (post_pk, captured_at):
-    # a correlated max() is one index probe per post. A grouped "latest" subquery joined back
-    # instead is materialised by SQLite and scanned once per post (quadratic: issue 11).
-    s2 = s.alias("s_latest")
-    if latest_by_rowid:
-        # The (post_pk, captured_at) index holds the rowid: its last entry for the post names the
-        # row, where max() then an equality probe walk the index twice (0.5 s of 7 per 1 M posts).
-        latest = (sa.select(sa.literal_column("s_latest.rowid")).select_from(s2).where(s2.c.post_pk == p.c.id)
-                  .order_by(s2.c.captured_at.desc()).limit(1).correlate(p).scalar_subquery())
-        snap = sa.literal_column("post_snapshots.rowid") == latest
-    else:
-        latest_at = (sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id)
-                     .correlate(p).scalar_subquery())
-        snap = sa.and_(s.c.post_pk == p.c.id, s.c.captured_at == latest_at)
+    snap = latest_snapshot_on(p, by_rowid=latest_by_rowid)
     daily = (only(sa.select(d.c.post_pk, *[sa.func.sum(d.c[m]).label(m) for m in METRICS
                                            if m not in NOT_SUMMED_OVER_DAYS]), d.c.post_pk)
              .group_by(d.c.post_pk).subquery())
@@ -88,6 +75,25 @@ def posts_select(account_pks: list[int] | None = None, post_pks: list[int] | Non
     if post_pks is not None:
         q = q.where(p.c.id.in_(post_pks))
     return q
+
+
+def latest_snapshot_on(p, by_rowid: bool = False) -> sa.ColumnElement:
+    """The join condition of ``store.post_snapshots`` to its latest row for the post ``p.c.id``.
+
+    A probe of the primary key (post_pk, captured_at) per post: a correlated max(). A grouped
+    "latest" subquery joined back instead is materialised by SQLite and scanned once per post
+    (quadratic: issue 11). ``by_rowid`` (SQLite only): the key's last entry for the post names
+    the row by its rowid, one walk of the key where max() then an equality probe walk it twice
+    (0.5 s of 7 per 1 M posts)."""
+    s = store.post_snapshots
+    s2 = s.alias("s_latest")
+    if by_rowid:
+        latest = (sa.select(sa.literal_column("s_latest.rowid")).select_from(s2).where(s2.c.post_pk == p.c.id)
+                  .order_by(s2.c.captured_at.desc()).limit(1).correlate(p).scalar_subquery())
+        return sa.literal_column("post_snapshots.rowid") == latest
+    latest_at = (sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id)
+                 .correlate(p).scalar_subquery())
+    return sa.and_(s.c.post_pk == p.c.id, s.c.captured_at == latest_at)
 
 
 def posts_frame(engine: sa.Engine, account_pks: list[int] | None = None) -> pd.DataFrame:

@@ -366,17 +366,7 @@ def order_select(campaign, sel: metrics.Selection, columns, dialect: str = "sqli
     (0.3 s of a first Posts grid block at 20,000 posts, seconds at 200,000)."""
     p, a, i = store.posts, store.accounts, store.influencers
     s, d = store.post_snapshots, store.post_days
-    s2 = s.alias("s_latest")
-    if dialect == "sqlite":
-        # The (post_pk, captured_at) key's last entry for the post names the latest row by rowid,
-        # one walk of the key instead of max() and an equality probe.
-        latest = (sa.select(sa.literal_column("s_latest.rowid")).select_from(s2).where(s2.c.post_pk == p.c.id)
-                  .order_by(s2.c.captured_at.desc()).limit(1).correlate(p).scalar_subquery())
-        snap = sa.literal_column("post_snapshots.rowid") == latest
-    else:
-        latest_at = (sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id)
-                     .correlate(p).scalar_subquery())
-        snap = sa.and_(s.c.post_pk == p.c.id, s.c.captured_at == latest_at)
+    snap = exports.latest_snapshot_on(p, by_rowid=dialect == "sqlite")
 
     def value(m):
         if m in exports.NOT_SUMMED_OVER_DAYS:
