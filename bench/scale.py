@@ -286,6 +286,7 @@ class Runner:
         res = self.timed("import", scale, ["import", "exports", *db.args()], folder, db, before=fresh, repeat=repeat)
         if "refresh_s" in res:
             self.results[("refresh", scale)] = dict(seconds=res["refresh_s"], peak_mb=None, error=None)
+            self.save()  # a run of --paths import times nothing after this
 
     def prepare(self, scale: float) -> tuple[Path, Database] | None:
         """Write (or reuse) the campaign at ``scale`` and import it; None when the import failed."""
