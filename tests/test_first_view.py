@@ -170,3 +170,27 @@ def test_a_view_reads_the_data_version_once_and_keeps_it_for_the_whole_view(sqli
     assert len(reads) == 1
     assert data.version(engine) != before  # outside the block, the change is seen at once
     engine.dispose()
+
+
+def test_a_refresh_leaves_postgresql_fresh_statistics_for_the_first_views(db_url, campaign):
+    # Right after an import PostgreSQL's statistics describe the tables before it, and its
+    # planner looped a hashed subquery 7,470 times for Live's reach range (7.7 s at 10x the
+    # demo; 41 ms once analyzed). The refresh analyzes the tables the import changed.
+    engine = build_campaign(db_url, n_posts=600, per_account=30)
+    if engine.dialect.name != "postgresql":
+        rollups.analyze(engine)  # nothing to do, and nothing fails
+        engine.dispose()
+        return
+    q = ("SELECT relname, last_analyze FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+         "AND relname IN ('posts', 'post_snapshots', 'daily_rollup')")
+    with engine.connect() as c:
+        before = dict(c.exec_driver_sql(q).all())
+    rollups.refresh(engine, campaign)
+    with engine.connect() as c:
+        after = dict(c.exec_driver_sql(q).all())
+        estimate = c.exec_driver_sql("SELECT reltuples FROM pg_class WHERE relname = 'posts' "
+                                     "AND relnamespace = current_schema()::regnamespace").scalar()
+    assert set(after) == {"posts", "post_snapshots", "daily_rollup"}
+    assert all(after[t] is not None and after[t] != before.get(t) for t in after)
+    assert estimate == 600  # the planner now knows how many posts there are
+    engine.dispose()
