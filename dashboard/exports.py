@@ -375,20 +375,8 @@ def _reach_by_influencer(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
     mean reach and the two ERs by reach added."""
     from . import queries
 
-    p, s = store.posts, store.post_snapshots
-    s2 = s.alias("s_before")
-    _, until = queries.utc_bounds(campaign, None, sel.end)
-    dialect = engine.dialect.name
-    before = [] if until is None else [s2.c.captured_at < queries.time_bound(dialect, until, after=True)]
-    if dialect == "sqlite":
-        latest = (sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id, *before)
-                  .correlate(p).scalar_subquery())
-        joined = queries._from_posts().join(s, sa.and_(s.c.post_pk == p.c.id, s.c.captured_at == latest))
-    else:
-        last = (sa.select(s2.c.post_pk, sa.func.max(s2.c.captured_at).label("at")).where(*before)
-                .group_by(s2.c.post_pk).subquery("latest"))
-        joined = (queries._from_posts().join(last, last.c.post_pk == p.c.id)
-                  .join(s, sa.and_(s.c.post_pk == last.c.post_pk, s.c.captured_at == last.c.at)))
+    s, dialect = store.post_snapshots, engine.dialect.name
+    joined = queries.latest_before(campaign, sel, dialect)
     # A post's engagements: the sum of the metrics it reports, unknown when it reports none.
     known = [s.c[m] for m in campaign.engagement]
     eng = sa.case((sa.or_(*[c.is_not(None) for c in known]),

@@ -267,6 +267,28 @@ def published_counts(engine: sa.Engine, campaign, sel, by=()) -> pd.DataFrame:
     return df
 
 
+def latest_before(campaign, sel, dialect: str):
+    """The posts (``_from_posts``) joined to each one's latest snapshot captured before the end of
+    the selection's last day (as metrics.latest_lifetime): ``post_snapshots`` in the join is that
+    snapshot. Posts without one are left out."""
+    p, s = store.posts, store.post_snapshots
+    s2 = s.alias("s_before")
+    _, until = utc_bounds(campaign, None, sel.end)
+    before = [] if until is None else [s2.c.captured_at < time_bound(dialect, until, after=True)]
+    if dialect == "sqlite":
+        # One walk of the primary key (post_pk, captured_at) per post: its last entry for the post
+        # names the row by rowid (max() then an equality probe walked the key twice, 2.6 times
+        # slower at 20,000 posts; SQLite would scan a grouped subquery once per post).
+        latest = (sa.select(sa.literal_column("s_before.rowid")).select_from(s2).where(s2.c.post_pk == p.c.id, *before)
+                  .order_by(s2.c.captured_at.desc()).limit(1).correlate(p).scalar_subquery())
+        return _from_posts().join(s, sa.literal_column("post_snapshots.rowid") == latest)
+    # PostgreSQL hashes a grouped subquery once (its planner may loop a correlated one over a scan).
+    last = (sa.select(s2.c.post_pk, sa.func.max(s2.c.captured_at).label("at")).where(*before)
+            .group_by(s2.c.post_pk).subquery("latest"))
+    return (_from_posts().join(last, last.c.post_pk == p.c.id)
+            .join(s, sa.and_(s.c.post_pk == last.c.post_pk, s.c.captured_at == last.c.at)))
+
+
 def reach_range(engine: sa.Engine, campaign, sel, by=()) -> pd.DataFrame:
     """``metrics.reach_table``'s ``reach_max_post`` and ``reach_sum`` (and ``reach_posts``) per
     ``by``: the posts published in the selection, each by its latest snapshot captured before the
@@ -274,26 +296,8 @@ def reach_range(engine: sa.Engine, campaign, sel, by=()) -> pd.DataFrame:
     left out, as reach_table leaves them out."""
     by = list(by)
     keys = _keys(by)
-    p, s = store.posts, store.post_snapshots
-    s2 = s.alias("s_before")
-    _, until = utc_bounds(campaign, None, sel.end)
-    dialect = engine.dialect.name
-    # As metrics.latest_lifetime: captured on or before ``until``.
-    before = [] if until is None else [s2.c.captured_at < time_bound(dialect, until, after=True)]
-    if dialect == "sqlite":
-        # One probe of the primary key per post (SQLite would scan a grouped subquery per post).
-        # The key's last entry for the post names its row by rowid: max() then an equality probe
-        # walked the key twice (2.6 times slower at 20,000 posts; the key is unique, so the row is
-        # the same).
-        latest = (sa.select(sa.literal_column("s_before.rowid")).select_from(s2).where(s2.c.post_pk == p.c.id, *before)
-                  .order_by(s2.c.captured_at.desc()).limit(1).correlate(p).scalar_subquery())
-        joined = _from_posts().join(s, sa.literal_column("post_snapshots.rowid") == latest)
-    else:
-        # PostgreSQL hashes a grouped subquery once (its planner may loop a correlated one over a scan).
-        last = (sa.select(s2.c.post_pk, sa.func.max(s2.c.captured_at).label("at")).where(*before)
-                .group_by(s2.c.post_pk).subquery("latest"))
-        joined = (_from_posts().join(last, last.c.post_pk == p.c.id)
-                  .join(s, sa.and_(s.c.post_pk == last.c.post_pk, s.c.captured_at == last.c.at)))
+    s = store.post_snapshots
+    joined = latest_before(campaign, sel, engine.dialect.name)
     q = (sa.select(*[keys[k].label(k) for k in by], sa.func.max(s.c.reach).label("reach_max_post"),
                    sa.func.sum(s.c.reach).label("reach_sum"), sa.func.count(s.c.reach).label("reach_posts"))
          .select_from(joined).where(s.c.reach.is_not(None)))
