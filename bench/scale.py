@@ -24,6 +24,10 @@ each run in a child process under ``/usr/bin/time`` (wall time and peak RSS of t
   the grid's first block, a week of the picker, ...). Each request ``--page-repeat`` times (10):
   the first is the cold one (empty cache), reported apart; median and p95 of the others.
   ``serve`` reports the server's peak RSS (VmHWM) after all pages.
+* ``increment``: ``reach import`` of a folder of 50 X content exports (500 posts each, new accounts)
+  into a copy of the scale's imported database: what a season's weekly files cost once the
+  campaign is big. Its time and peak should not grow with the campaign (the refresh and its
+  first-view step recompute only what the import changed).
 * ``fixed``: the aims table's fixed cases: folders of 200 and 2,000 X content exports of 500 posts,
   and one X content file of 1,000,000 rows, each imported into a fresh database.
 
@@ -58,7 +62,9 @@ import scale_data  # noqa: E402
 
 DOC = ROOT / "docs" / "performance.md"
 MARK_BEGIN, MARK_END = "<!-- bench-scale:begin -->", "<!-- bench-scale:end -->"
-PATHS = ("import", "rebuild", "export", "summary", "pages", "fixed")
+PATHS = ("import", "rebuild", "export", "summary", "pages", "increment", "fixed")
+INCREMENT_FILES = 50  # X content exports of 500 posts (new accounts) imported into each scale's campaign
+INCREMENT_KEY = f"import of {INCREMENT_FILES} X exports into the campaign"
 EXPORTS = [("posts", []), ("account-days", []), ("daily", []), ("daily", ["--by", "influencer,platform"]),
            ("weekly", []), ("influencers", [])]
 AIM_EXPONENT = 1.1
@@ -223,6 +229,35 @@ class Database:
         return ["--db", self.url, "--archive", str(self.archive)]
 
 
+class Copy(Database):
+    """A copy of a scale's imported database, made anew before each run (``increment``)."""
+
+    def __init__(self, of: Database):
+        self.of, self.folder, self.pg = of, of.folder, of.pg
+        self.name = of.name + "_inc"
+        self.url = (f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.name}" if of.pg
+                    else str(of.folder / "increment.db"))
+        self.archive = of.folder / "increment-archive"
+
+    def fresh(self) -> None:
+        shutil.rmtree(self.archive, ignore_errors=True)
+        if self.pg:
+            self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+            self._admin(f"CREATE DATABASE {self.name} TEMPLATE {self.of.name}")
+            return
+        import sqlite3
+
+        for p in self.folder.glob("increment.db*"):
+            p.unlink()
+        # The backup API: a consistent copy whatever the -wal file holds.
+        src, dst = sqlite3.connect(self.of.url), sqlite3.connect(self.url)
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+
+
 # --- the CLI paths -----------------------------------------------------------------------------
 
 class Runner:
@@ -310,7 +345,7 @@ class Runner:
         self.dbs.append(db)
         (folder / "out").mkdir(exist_ok=True)
         paths = a.paths
-        if not any(p in paths for p in ("import", "rebuild", "export", "summary", "pages")):
+        if not any(p in paths for p in ("import", "rebuild", "export", "summary", "pages", "increment")):
             return None
         # The other paths need the data: without "import" in --paths it is imported once, untimed,
         # unless --reuse-db finds this campaign imported by an earlier run (100x: half an hour).
@@ -360,6 +395,16 @@ class Runner:
             if "pages" in paths:
                 for s, (folder, db) in ready.items():
                     self.pages(s, folder, db)
+            if "increment" in paths and ready:
+                files = self.work / "increment-files"
+                if not (files / "done").exists():
+                    shutil.rmtree(files, ignore_errors=True)
+                    scale_data.write_x_folder(files, INCREMENT_FILES, seed=21)
+                    (files / "done").write_text("")
+                for s, (folder, db) in ready.items():
+                    copy = Copy(db)
+                    self.dbs.append(copy)
+                    self.timed(INCREMENT_KEY, s, ["import", str(files), *copy.args()], folder, copy, before=copy.fresh)
         finally:
             for db in self.dbs:
                 db.drop()
@@ -627,6 +672,8 @@ def _aim(key: str) -> str:
         return "≤ 100 s, < 1 GB"
     if key.startswith("one 1 M-row"):
         return "≥ 200,000 rows/s, < 1 GB"
+    if key == INCREMENT_KEY:
+        return "peak independent of the campaign's size"
     return ""
 
 
@@ -692,6 +739,9 @@ def _met(key, series, scales, times, sizes) -> str:
         checks.append(r["p95"] < limit)
     elif key == "summary --html":
         checks.append(r["seconds"] < 5)
+    elif key == INCREMENT_KEY:  # the same import's peak in the smallest and the largest campaign
+        first = next((x for x in series if x and x.get("peak_mb")), None)
+        checks.append(bool(first and r.get("peak_mb") and r["peak_mb"] <= 1.25 * first["peak_mb"]))
     # Below 0.1 s a request is fixed costs (HTTP, JSON, a cache hit): its slope is noise, not growth.
     if r.get("seconds") is not None and i > 0 and times[i - 1] and r["seconds"] >= 0.1:
         e = fit_exponent(sizes[i - 1:i + 1], times[i - 1:i + 1])

@@ -456,7 +456,7 @@ def _series_inputs(frames, inc: pd.DataFrame, campaign: Campaign) -> tuple[pd.Da
 
 
 SERIES_COLUMNS = ["_sid", "_metric", "_up", "day", "influencer", "platform", "account", "value", "posts_published",
-                  "interpolated", "corrected"]
+                  "interpolated", "corrected", "_account_pk"]
 
 
 def _stacked(daily: pd.DataFrame, followers: pd.DataFrame) -> pd.DataFrame:
@@ -472,7 +472,7 @@ def _stacked(daily: pd.DataFrame, followers: pd.DataFrame) -> pd.DataFrame:
                       platform=d["platform"].to_numpy(dtype=object), account=None,
                       posts_published=d["posts_published"].to_numpy(dtype="float64"),
                       interpolated=d["interpolated"].to_numpy(dtype=bool),
-                      corrected=d["corrected"].to_numpy(dtype=bool), _up=True)
+                      corrected=d["corrected"].to_numpy(dtype=bool), _up=True, _account_pk=None)
         basis = np.where(has_views, d["views"].to_numpy(dtype="float64"), d["impressions"].to_numpy(dtype="float64"))
         parts.append(pd.DataFrame(dict(common, _sid=2 * gid, _metric=np.where(has_views, "views", "impressions"),
                                        value=basis)))
@@ -486,7 +486,8 @@ def _stacked(daily: pd.DataFrame, followers: pd.DataFrame) -> pd.DataFrame:
             _sid=base + gid, _metric="followers_gained", _up=False, day=a["day"].to_numpy(),
             influencer=a["influencer"].to_numpy(dtype=object), platform=a["platform"].to_numpy(dtype=object),
             account=a["account"].to_numpy(dtype=object), value=a["followers_gained"].to_numpy(dtype="float64"),
-            posts_published=a["posts_published"].to_numpy(dtype="float64"), interpolated=False, corrected=False)))
+            posts_published=a["posts_published"].to_numpy(dtype="float64"), interpolated=False, corrected=False,
+            _account_pk=a["account_pk"].to_numpy(dtype=object))))
     if not parts:
         return pd.DataFrame(columns=SERIES_COLUMNS)
     return pd.concat(parts, ignore_index=True)[SERIES_COLUMNS]
@@ -574,7 +575,10 @@ def _daily_frame(found: pd.DataFrame, window: int) -> pd.DataFrame:
         "posts_published": np.array([int(k) for k in np.nan_to_num(n, nan=0.0)], dtype=object),
         "reason": None, "facts": None, "_where": None, "_bound_metric": None, "_bound": np.nan, "_at": pd.NaT,
         "_interpolated": found["interpolated"].to_numpy(dtype=bool), "_corrected": found["corrected"].to_numpy(dtype=bool),
-        "_window": window})
+        "_window": window,
+        # The account of a followers series (None for an influencer's series on a platform): what
+        # orders two flags of one influencer, platform, metric and day as the scan does (flag_store).
+        "_account_pk": found["_account_pk"].to_numpy(dtype=object) if "_account_pk" in found else None})
 
 
 def _short_id(post_id) -> str:
@@ -595,7 +599,7 @@ def _impossible_inputs(frames, campaign: Campaign) -> list[tuple[str, pd.DataFra
     return checks
 
 
-LAZY_COLUMNS = ["_where", "_bound_metric", "_bound", "_at", "_interpolated", "_corrected", "_window"]
+LAZY_COLUMNS = ["_where", "_bound_metric", "_bound", "_at", "_interpolated", "_corrected", "_window", "_account_pk"]
 
 
 def _impossible_cases(checks, posts: pd.DataFrame, campaign: Campaign):

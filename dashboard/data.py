@@ -136,9 +136,11 @@ def account_freshness(engine: sa.Engine, now: datetime | None = None) -> pd.Data
     return df
 
 
-def _account_times(engine: sa.Engine) -> pd.DataFrame:
-    """Per account (platform, account, influencer): ``as_of`` and ``last_import``, sorted."""
-    snaps, pdays, adays, names = _freshness_rows(engine)
+def _account_times(engine: sa.Engine, accounts=None, with_pk: bool = False) -> pd.DataFrame:
+    """Per account (platform, account, influencer): ``as_of`` and ``last_import``, sorted by
+    platform and account (case aside; two accounts of one label by account_pk). Only of
+    ``accounts`` when given; with ``with_pk`` the account_pk too (first column)."""
+    snaps, pdays, adays, names = _freshness_rows(engine, accounts)
     seen: dict[int, list] = {}
 
     def merge(pk, as_of, imported):
@@ -152,30 +154,36 @@ def _account_times(engine: sa.Engine) -> pd.DataFrame:
         # The end of that day in UTC: close enough for "stale".
         merge(pk, pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1), imported)
     label = {pk: (platform, account, influencer) for pk, platform, account, influencer in names}
-    df = pd.DataFrame([(*label[pk], *v) for pk, v in seen.items()],
-                      columns=["platform", "account", "influencer", "as_of", "last_import"])
-    if df.empty:
-        return df
-    return df.sort_values(["platform", "account"], key=lambda c: c.str.lower()).reset_index(drop=True)
+    cols = ["platform", "account", "influencer", "as_of", "last_import"]
+    df = pd.DataFrame([(pk, *label[pk], *v) for pk, v in sorted(seen.items())], columns=["account_pk", *cols])
+    if not df.empty:
+        df = df.sort_values(["platform", "account"], key=lambda c: c.str.lower(), kind="stable").reset_index(drop=True)
+    return df if with_pk else df[cols]
 
 
-def _freshness_rows(engine: sa.Engine) -> tuple:
-    """Per account: the latest snapshot time, daily row and account day, each with the latest
-    import that wrote them; and every account's platform, label and influencer."""
+def _freshness_rows(engine: sa.Engine, accounts=None) -> tuple:
+    """Per account (of ``accounts``, or every one): the latest snapshot time, daily row and account
+    day, each with the latest import that wrote them; and every account's platform, label and
+    influencer."""
     p, a, s, d, ad, i, inf = (store.posts, store.accounts, store.post_snapshots, store.post_days,
                               store.account_days, store.imports, store.influencers)
+    out = [[], [], [], []]
+    chunks = [None] if accounts is None else [sorted(accounts)[k:k + 10_000] for k in range(0, len(accounts), 10_000)]
     with engine.connect() as conn:
-        snaps = conn.execute(sa.select(p.c.account_pk, sa.func.max(s.c.captured_at), sa.func.max(i.c.imported_at))
-                             .join(p, p.c.id == s.c.post_pk).join(i, i.c.id == s.c.import_id)
-                             .group_by(p.c.account_pk)).all()
-        pdays = conn.execute(sa.select(p.c.account_pk, sa.func.max(d.c.day), sa.func.max(i.c.imported_at))
-                             .join(p, p.c.id == d.c.post_pk).join(i, i.c.id == d.c.import_id)
-                             .group_by(p.c.account_pk)).all()
-        adays = conn.execute(sa.select(ad.c.account_pk, sa.func.max(ad.c.day), sa.func.max(i.c.imported_at))
-                             .join(i, i.c.id == ad.c.import_id).group_by(ad.c.account_pk)).all()
-        names = conn.execute(sa.select(a.c.id, a.c.platform, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key),
-                                       inf.c.name).outerjoin(inf, inf.c.id == a.c.influencer_id)).all()
-    return tuple([tuple(r) for r in rows] for rows in (snaps, pdays, adays, names))
+        for chunk in chunks:
+            def only(q, column):
+                return q if chunk is None else q.where(column.in_(chunk))
+            out[0] += conn.execute(only(sa.select(p.c.account_pk, sa.func.max(s.c.captured_at), sa.func.max(i.c.imported_at))
+                                        .join(p, p.c.id == s.c.post_pk).join(i, i.c.id == s.c.import_id), p.c.account_pk)
+                                   .group_by(p.c.account_pk)).all()
+            out[1] += conn.execute(only(sa.select(p.c.account_pk, sa.func.max(d.c.day), sa.func.max(i.c.imported_at))
+                                        .join(p, p.c.id == d.c.post_pk).join(i, i.c.id == d.c.import_id), p.c.account_pk)
+                                   .group_by(p.c.account_pk)).all()
+            out[2] += conn.execute(only(sa.select(ad.c.account_pk, sa.func.max(ad.c.day), sa.func.max(i.c.imported_at))
+                                        .join(i, i.c.id == ad.c.import_id), ad.c.account_pk).group_by(ad.c.account_pk)).all()
+            out[3] += conn.execute(only(sa.select(a.c.id, a.c.platform, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key),
+                                                  inf.c.name).outerjoin(inf, inf.c.id == a.c.influencer_id), a.c.id)).all()
+    return tuple([tuple(r) for r in rows] for rows in out)
 
 
 SOURCES = ("file", "api")

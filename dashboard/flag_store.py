@@ -4,19 +4,36 @@ reads a few rows instead of scanning the whole campaign.
 
 The flags are the whole campaign's (``live_flags``: robust z-scores of the series and impossible
 values, without Hampel flags, reasons left for ``anomalies.explain``), stored row by row in
-``live_flags`` with their order in the scan (``seq``), under a stamp of what they were computed
-from: the data version (``data.version``: imports, roster, rollup settings), the campaign settings
-and this program's code. A page uses them only when the stamp is the one it would compute now;
-otherwise (a roster changed since, another campaign.toml, other code, an older database without
-the table) it computes the flags itself, as before, and the shared cache keeps them
-(dashboard/cache.py). So a stored row is never shown for data it was not computed from.
+``live_flags`` under a stamp of what they were computed from: the data version (``data.version``:
+imports, roster, rollup settings), the campaign settings and this program's code. A page uses them
+only when the stamp is the one it would compute now; otherwise (a roster changed since, another
+campaign.toml, other code, an older database without the table) it computes the flags itself, as
+before, and the shared cache keeps them (dashboard/cache.py). So a stored row is never shown for
+data it was not computed from.
 
-The tables are not in store's numbered migrations yet: ``save`` creates them when missing (under
-the write lock). They hold derived data only: dropping them costs one computation.
+Incremental, with memory bounded by a batch (issue 11): a flag belongs to one series (an
+influencer on a platform, or one account's followers) or to one post, so the refresh recomputes
+only the series and posts of the accounts its imports changed (``rollups.changes_since``: each
+refresh records them under its generation number) and of the accounts whose names changed since
+(``live_flags_owners`` keeps the names the stored flags were computed with), a batch of accounts
+or of posts at a time. Everything is computed anew when that cannot be said: another campaign
+definition or code, a rebuild, generations forgotten, a table of an older layout. Each stored
+flag keeps the key the scan orders it by (day, influencer, platform, metric, detector, then the
+account of a followers series or the check and post of an impossible value), so flags stored at
+different times are listed in the order one scan of the whole campaign gives them.
+
+A batch is written as it is computed, under a claim (``owner`` in the state) that a later refresh
+takes over: the first write of a refresh removes the stamp, so no page reads the tables while they
+are half rewritten, and a refresh whose claim was taken stops.
+
+The tables are not in store's numbered migrations: they hold derived data only, are created when
+missing and made anew when their layout (``SCHEMA``) changes. Dropping them costs one computation.
 """
 from __future__ import annotations
 
 import hashlib
+import json
+import uuid
 
 import pandas as pd
 import sqlalchemy as sa
@@ -28,8 +45,15 @@ metadata = sa.MetaData()  # not store.metadata: store's migrations, not this mod
 
 flags_table = sa.Table(
     "live_flags", metadata,
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),  # order of the scan's output
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # The account of a followers series or of an impossible value's post; None for the series of
+    # an influencer on a platform (named by influencer and platform).
+    sa.Column("account_pk", sa.Integer),
     sa.Column("detector", sa.String, nullable=False),
+    sa.Column("detector_rank", sa.Integer, nullable=False),  # robust_z 0, hampel 1, impossible 2
+    # After day, influencer, platform, metric and detector, what orders flags as the scan does: the
+    # account of a followers series; the check of an impossible value (post-day 0, lifetime 1).
+    sa.Column("tie", sa.Integer, nullable=False),
     sa.Column("day", sa.DateTime, nullable=False),
     sa.Column("influencer", sa.String),
     sa.Column("platform", sa.String),
@@ -51,6 +75,18 @@ flags_table = sa.Table(
     sa.Column("window", sa.Integer),
     # The newest flags first, largest score first within a day: what the page asks for.
     sa.Index("ix_live_flags_day_score", "day", "score"),
+    sa.Index("ix_live_flags_account", "account_pk"),  # an account's flags, replaced
+    sa.Index("ix_live_flags_series", "influencer", "platform"),  # a series' flags, replaced
+)
+# Each account as the stored flags name it (``queries.flag_owners``): a name changed since (a
+# roster, a new handle) makes its flags, and those of the series it was in, computed again.
+owners_table = sa.Table(
+    "live_flags_owners", metadata,
+    sa.Column("account_pk", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("platform", sa.String),
+    sa.Column("influencer", sa.String),
+    sa.Column("account", sa.String),
+    sa.Column("has_post", sa.Boolean),
 )
 state_table = sa.Table(
     "live_flags_state", metadata,
@@ -61,16 +97,24 @@ state_table = sa.Table(
 # the freshness line of Live and the Data page's table group every snapshot and daily row for it.
 times_table = sa.Table(
     "account_times", metadata,
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),  # data._account_times' order
+    sa.Column("account_pk", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("platform", sa.String),
     sa.Column("account", sa.String),
     sa.Column("influencer", sa.String),
     sa.Column("as_of", sa.DateTime),  # UTC, without a zone
     sa.Column("last_import", sa.DateTime),
 )
-STAMP_KEY = "stamp"
+SCHEMA = "2"  # the layout of these tables; a database with another is given them anew
+SCHEMA_KEY = "schema"
+STAMP_KEY = "stamp"  # what pages compare (``stamp``)
+BASIS_KEY, GENERATION_KEY, OWNER_KEY = "basis", "generation", "owner"  # what an increment starts from
 TIMES_KEY = "account_times"
+TIMES_BASIS_KEY, TIMES_GENERATION_KEY = "account_times_basis", "account_times_generation"
 ROW_BATCH = 20_000
+BATCH_ACCOUNTS = 300  # accounts (whole series) whose flags are computed at once
+BATCH_POSTS = 50_000  # posts whose impossible values are checked at once
+MAX_IN = 10_000  # accounts named in one IN list
+DETECTOR_RANK = {"robust_z": 0, "hampel": 1, "impossible": 2}
 
 
 def stamp(engine: sa.Engine, campaign) -> str:
@@ -88,32 +132,105 @@ def times_stamp(engine: sa.Engine) -> str:
     return hashlib.sha256(repr((data.version(engine), cache.code_stamp())).encode()).hexdigest()[:24]
 
 
-def _stored_stamp(conn, key: str = STAMP_KEY) -> str | None:
-    if not sa.inspect(conn).has_table(state_table.name):
-        return None
-    return conn.execute(sa.select(state_table.c.value).where(state_table.c.key == key)).scalar()
+def _basis(campaign) -> str:
+    """What an increment must share with the stored flags: the campaign settings (the rollup's
+    among them) and this code. The data is followed by generations and names (``_plan``)."""
+    from . import cache
 
+    return hashlib.sha256(repr((repr(campaign), cache.code_stamp())).encode()).hexdigest()[:24]
+
+
+def _state(conn) -> dict[str, str]:
+    if not sa.inspect(conn).has_table(state_table.name):
+        return {}
+    return dict(conn.execute(sa.select(state_table.c.key, state_table.c.value)).all())
+
+
+def _stored_stamp(conn, key: str = STAMP_KEY) -> str | None:
+    state = _state(conn)
+    return state.get(key) if state.get(SCHEMA_KEY) == SCHEMA else None
+
+
+def _set(conn, **values) -> None:
+    """Set (a value) or remove (None) keys of the state."""
+    keys = {k.lower(): v for k, v in values.items()}
+    conn.execute(state_table.delete().where(state_table.c.key.in_(list(keys))))
+    rows = [dict(key=k, value=v) for k, v in keys.items() if v is not None]
+    if rows:
+        conn.execute(state_table.insert(), rows)
+
+
+def _prepare(conn) -> dict[str, str]:
+    """The tables, of this layout (made anew when the stored ones are of another), and the state."""
+    state = _state(conn)
+    if state.get(SCHEMA_KEY) != SCHEMA:
+        for t in (flags_table, owners_table, times_table, state_table):
+            t.drop(conn, checkfirst=True)
+        metadata.create_all(conn)
+        _set(conn, schema=SCHEMA)
+        return {SCHEMA_KEY: SCHEMA}
+    metadata.create_all(conn, checkfirst=True)
+    return state
+
+
+def _chunks(values, size: int = MAX_IN):
+    values = sorted(values)
+    return [values[k:k + size] for k in range(0, len(values), size)]
+
+
+# --- account times --------------------------------------------------------------------------------
 
 def save_account_times(engine: sa.Engine) -> int | None:
-    """Compute ``data._account_times`` and store it; None when the data changed meanwhile."""
-    from . import data
+    """Store ``data._account_times`` for the data now there: of the accounts the refreshes since
+    the stored times covered and those whose names changed, or of every account when that cannot
+    be said. Returns the rows written, 0 when they were current, None when another refresh stored
+    times meanwhile (it covers this one's)."""
+    from . import cache, data, rollups
 
     before = times_stamp(engine)
+    basis = cache.code_stamp()
     with engine.connect() as conn:
-        if _stored_stamp(conn, TIMES_KEY) == before:
+        state = _state(conn)
+        if state.get(SCHEMA_KEY) == SCHEMA and state.get(TIMES_KEY) == before:
             return 0
-    df = data._account_times(engine)
+        since = state.get(TIMES_GENERATION_KEY) if state.get(SCHEMA_KEY) == SCHEMA and \
+            state.get(TIMES_BASIS_KEY) == basis else None
+        gen, changed = rollups.changes_since(conn, None if since is None else int(since))
+        if changed is not None:
+            t, a, i = times_table, store.accounts, store.influencers
+            stored = set(conn.execute(sa.select(t.c.account_pk, t.c.platform, t.c.account, t.c.influencer)).all())
+            names = conn.execute(sa.select(a.c.id, a.c.platform, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key),
+                                           i.c.name).outerjoin(i, i.c.id == a.c.influencer_id)).all()
+            known = {r[0] for r in stored}
+            # An account whose name changed, or that went: its row is rewritten (or removed).
+            changed |= {r[0] for r in names if r[0] in known and tuple(r) not in stored}
+            changed |= known - {r[0] for r in names}
+    df = data._account_times(engine, accounts=changed, with_pk=True)
 
-    def naive(ts):
-        return None if ts is None or pd.isna(ts) else pd.Timestamp(ts).tz_convert("UTC").tz_localize(None).to_pydatetime()
+    def naive(values):
+        t = pd.to_datetime(values)
+        return [None if pd.isna(v) else v.tz_convert("UTC").tz_localize(None).to_pydatetime() for v in t]
 
-    rows = [dict(seq=k, platform=p, account=a, influencer=None if i is None or i != i else i, as_of=naive(t),
-                 last_import=naive(li))
-            for k, (p, a, i, t, li) in enumerate(zip(*[df[c].tolist() for c in
-                                                       ("platform", "account", "influencer", "as_of", "last_import")]))
-            ] if len(df) else []
-    return _replace(engine, times_table, (rows[k:k + ROW_BATCH] for k in range(0, len(rows), ROW_BATCH)),
-                    TIMES_KEY, before, lambda: times_stamp(engine))
+    rows = [dict(account_pk=int(k), platform=p, account=a, influencer=None if i is None or i != i else i, as_of=t,
+                 last_import=li)
+            for k, p, a, i, t, li in zip(df["account_pk"].tolist(), df["platform"].tolist(), df["account"].tolist(),
+                                         df["influencer"].tolist(), naive(df["as_of"]), naive(df["last_import"]))]
+    with store.write_transaction(engine) as conn:
+        state = _prepare(conn)
+        if state.get(TIMES_GENERATION_KEY) != since or (since is not None and state.get(TIMES_BASIS_KEY) != basis):
+            return None  # another refresh stored times since this one read the state
+        t = times_table
+        if changed is None:
+            conn.execute(t.delete())
+        else:
+            for chunk in _chunks(changed):
+                conn.execute(t.delete().where(t.c.account_pk.in_(chunk)))
+        for k in range(0, len(rows), ROW_BATCH):
+            conn.execute(t.insert(), rows[k:k + ROW_BATCH])
+        # Under the write lock no import commits: the stamp read here is the one the rows are of.
+        _set(conn, account_times=before if times_stamp(engine) == before else None,
+             account_times_generation=str(gen), account_times_basis=basis)
+    return len(rows)
 
 
 def account_times(engine: sa.Engine) -> pd.DataFrame | None:
@@ -122,48 +239,160 @@ def account_times(engine: sa.Engine) -> pd.DataFrame | None:
     with engine.connect() as conn:
         if _stored_stamp(conn, TIMES_KEY) != times_stamp(engine):
             return None
-        rows = conn.execute(sa.select(t.c.platform, t.c.account, t.c.influencer, t.c.as_of, t.c.last_import)
-                            .order_by(t.c.seq)).all()
+        rows = conn.execute(sa.select(t.c.account_pk, t.c.platform, t.c.account, t.c.influencer, t.c.as_of,
+                                      t.c.last_import).order_by(t.c.account_pk)).all()
     cols = ["platform", "account", "influencer", "as_of", "last_import"]
     if not rows:
         return pd.DataFrame(columns=cols)
-    df = pd.DataFrame([tuple(r) for r in rows], columns=cols)
+    df = pd.DataFrame([tuple(r) for r in rows], columns=["account_pk", *cols])
     for c in ("as_of", "last_import"):
         df[c] = pd.to_datetime(df[c]).dt.tz_localize("UTC")
-    return df
+    # As data._account_times sorts them (by account_pk first: the read above).
+    df = df.sort_values(["platform", "account"], key=lambda c: c.str.lower(), kind="stable").reset_index(drop=True)
+    return df[cols]
 
+
+# --- flags ------------------------------------------------------------------------------------------
 
 def save(engine: sa.Engine, campaign) -> int | None:
-    """Compute the whole campaign's Live flags and store them; returns the rows stored, or None
-    when the data changed while they were computed (the next refresh stores them)."""
+    """Store the Live flags for the data now there: recompute those of the accounts the refreshes
+    since the stored flags changed (and of the series they are in), or all of them when that
+    cannot be said. Returns the rows written, 0 when they were current, None when another refresh
+    took over meanwhile (it stores them)."""
     before = stamp(engine, campaign)
     with engine.connect() as conn:
         if _stored_stamp(conn) == before:
             return 0  # already stored for this data (a refresh that changed nothing the flags read)
-    flags = live_flags(engine, campaign)
-    # Built a batch at a time: 267,589 flags at 100x the demo were 150 MB of dicts at once.
-    batches = (_records(flags.iloc[k:k + ROW_BATCH], k) for k in range(0, len(flags), ROW_BATCH))
-    return _replace(engine, flags_table, batches, STAMP_KEY, before, lambda: stamp(engine, campaign))
-
-
-def _replace(engine: sa.Engine, table: sa.Table, batches, key: str, before: str, now) -> int | None:
-    """Store the rows of ``batches`` (lists of rows) as all of ``table``, stamped ``before`` (the
-    stamp taken before they were computed), unless ``now()`` differs under the write lock: then
-    the data changed meanwhile and nothing is stored (None). Under the lock no import can
-    commit, so the stamp read there is the one the rows are stored with. Returns the rows stored."""
-    n = 0
+    token = uuid.uuid4().hex
     with store.write_transaction(engine) as conn:
-        if now() != before:
+        gen, touched, pairs, owners = _plan(conn, engine, campaign)
+        # Claimed, and not to be read by a page until finished (the stamp goes).
+        _set(conn, owner=token, stamp=None, generation=None)
+        f = flags_table
+        if touched is None:
+            conn.execute(f.delete())
+        else:
+            for chunk in _chunks(touched):
+                conn.execute(f.delete().where(f.c.account_pk.in_(chunk)))
+            for k in range(0, len(pairs), 500):
+                conn.execute(f.delete().where(f.c.account_pk.is_(None),
+                                              sa.tuple_(f.c.influencer, f.c.platform).in_(pairs[k:k + 500])))
+    n = 0
+    for flags in batches(engine, campaign, touched, pairs):
+        rows = _records(flags)
+        for k in range(0, len(rows), ROW_BATCH):
+            with store.write_transaction(engine) as conn:
+                if _state(conn).get(OWNER_KEY) != token:
+                    return None  # a later refresh took over
+                conn.execute(flags_table.insert(), rows[k:k + ROW_BATCH])
+            n += len(rows[k:k + ROW_BATCH])
+    with store.write_transaction(engine) as conn:
+        if _state(conn).get(OWNER_KEY) != token:
             return None
-        metadata.create_all(conn, checkfirst=True)
-        conn.execute(table.delete())
-        for rows in batches:
-            if rows:
-                conn.execute(table.insert(), rows)
-                n += len(rows)
-        conn.execute(state_table.delete().where(state_table.c.key == key))
-        conn.execute(state_table.insert().values(key=key, value=before))
+        o = owners_table
+        if touched is None:
+            conn.execute(o.delete())
+            new = owners
+        else:
+            for chunk in _chunks(touched):
+                conn.execute(o.delete().where(o.c.account_pk.in_(chunk)))
+            new = owners[owners.index.isin(list(touched))]
+        recs = [dict(account_pk=int(k), platform=p, influencer=i, account=a, has_post=bool(h))
+                for k, p, i, a, h in zip(new.index.tolist(), new["platform"].tolist(), new["influencer"].tolist(),
+                                         new["account"].tolist(), new["has_post"].tolist())]
+        for k in range(0, len(recs), ROW_BATCH):
+            conn.execute(o.insert(), recs[k:k + ROW_BATCH])
+        # The rows are of generation ``gen`` whatever committed since (an import's accounts are in a
+        # later generation); pages may read them only if nothing did.
+        _set(conn, owner=None, generation=str(gen), basis=_basis(campaign),
+             stamp=before if stamp(engine, campaign) == before else None)
     return n
+
+
+def _plan(conn, engine, campaign):
+    """What ``save`` recomputes, read under the write lock: (generation, accounts, series, owners).
+    accounts None: everything. Else the accounts whose flags go (those the refreshes since changed,
+    whose name changed, or that went) and the (influencer, platform) series they were or are in."""
+    from . import queries, rollups
+
+    state = _prepare(conn)
+    since = state.get(GENERATION_KEY) if state.get(BASIS_KEY) == _basis(campaign) else None
+    gen, changed = rollups.changes_since(conn, None if since is None else int(since))
+    owners = queries.flag_owners(engine)
+    if changed is None:
+        return gen, None, None, owners
+    o = owners_table
+    old = pd.DataFrame(conn.execute(sa.select(o.c.account_pk, o.c.platform, o.c.influencer, o.c.account,
+                                              o.c.has_post)).all(),
+                       columns=["account_pk", "platform", "influencer", "account", "has_post"]).set_index("account_pk")
+    old["has_post"] = old["has_post"].astype(bool)
+    cols = ["platform", "influencer", "account", "has_post"]
+    both = owners.index.intersection(old.index)
+    same = (owners.loc[both, cols].astype(object).values == old.loc[both, cols].astype(object).values).all(axis=1)
+    touched = set(changed) | set(both[~same].tolist()) | set(old.index.difference(owners.index).tolist()) \
+        | set(owners.index.difference(old.index).tolist())
+    pairs = set()
+    for frame in (owners, old):
+        mine = frame[frame.index.isin(list(touched))]
+        pairs |= set(zip(mine["influencer"].tolist(), mine["platform"].tolist()))
+    return gen, touched, sorted(pairs, key=repr), owners
+
+
+def batches(engine: sa.Engine, campaign, touched=None, pairs=None):
+    """The flags of ``live_flags`` a batch at a time, with their order key (``account_pk``,
+    ``detector_rank``, ``tie``): the series of ``pairs`` (influencer, platform) and the followers
+    and impossible values of the ``touched`` accounts; everything when ``touched`` is None."""
+    from . import anomalies, queries, rollups
+
+    owners = queries.flag_owners(engine)
+    keys = pd.Series(list(zip(owners["influencer"], owners["platform"])), index=owners.index)
+    if touched is None:
+        series_accounts = owners.index
+    else:
+        wanted = set(pairs)
+        series_accounts = owners.index[[k in wanted for k in keys.tolist()]]
+    # Whole series together, a batch of accounts at a time.
+    groups = pd.Series(series_accounts, index=series_accounts).groupby(keys.loc[series_accounts].map(repr), sort=True)
+    batch: list[int] = []
+    no_posts = pd.DataFrame(columns=["post_pk", "post_id", "influencer", "platform", "account"])
+    for accounts in [*[g.tolist() for _, g in groups], None]:
+        if batch and (accounts is None or len(batch) + len(accounts) > BATCH_ACCOUNTS):
+            followed = batch if touched is None else [a for a in batch if a in touched]
+            daily, fol = queries.series_inputs(engine, campaign, owners, batch, followed)
+            flags = anomalies.scan(anomalies._stacked(daily, fol), [], no_posts, campaign, detectors=("robust_z",),
+                                   explain_all=False)
+            if len(flags):
+                yield _keyed(flags)
+            batch = []
+        if accounts is not None:
+            batch += accounts
+    # Impossible values: a range of posts at a time.
+    p = store.posts
+    with engine.connect() as conn:
+        if touched is None:
+            work = [(None, r) for r in rollups._id_ranges(conn, sa.select(p.c.id).order_by(p.c.id), BATCH_POSTS)]
+        else:
+            work = [(chunk, r) for chunk in _chunks(touched) for r in rollups._id_ranges(
+                conn, sa.select(p.c.id).where(p.c.account_pk.in_(chunk)).order_by(p.c.id), BATCH_POSTS)]
+    for accounts, post_range in work:
+        checks, posts = queries.impossible_inputs(engine, campaign, accounts, post_range)
+        if not checks:
+            continue
+        flags = anomalies.scan(pd.DataFrame(columns=anomalies.SERIES_COLUMNS), checks, posts, campaign, detectors=(),
+                               explain_all=False)
+        if len(flags):
+            owner = posts.set_index("post_pk")["account_pk"]
+            yield _keyed(flags.assign(_account_pk=flags["post_pk"].map(owner)))
+
+
+def _keyed(flags: pd.DataFrame) -> pd.DataFrame:
+    """``flags`` with the columns that order them as one scan of the whole campaign does."""
+    rank = flags["detector"].map(DETECTOR_RANK).astype("int64")
+    tie = pd.Series(0, index=flags.index, dtype="int64")
+    followers = flags["metric"].eq("followers_gained") & rank.eq(0)
+    tie[followers] = flags.loc[followers, "_account_pk"].astype("int64")
+    tie[rank.eq(2)] = flags.loc[rank.eq(2), "_where"].map({"daily": 0, "lifetime": 1}).astype("int64")
+    return flags.assign(_rank=rank, _tie=tie)
 
 
 def live_flags(engine: sa.Engine, campaign) -> pd.DataFrame:
@@ -199,9 +428,10 @@ def _times(values: pd.Series) -> list:
     return [d if ok else None for d, ok in zip(t.dt.to_pydatetime().tolist(), known)]
 
 
-def _records(flags: pd.DataFrame, start: int = 0) -> list[dict]:
-    """The rows of ``flags`` (``live_flags``) for ``flags_table``, column by column: a dict per
-    flag built from whole columns, not a conversion per cell (a big campaign has tens of thousands)."""
+def _records(flags: pd.DataFrame) -> list[dict]:
+    """The rows of ``flags`` (``_keyed`` flags of ``live_flags``) for ``flags_table``, column by
+    column: a dict per flag built from whole columns, not a conversion per cell (a big campaign
+    has tens of thousands)."""
     n = len(flags)
     if not n:
         return []
@@ -213,7 +443,9 @@ def _records(flags: pd.DataFrame, start: int = 0) -> list[dict]:
         return [None if v is None else bool(v) for v in text(name)]
 
     cols = dict(
-        seq=list(range(start, start + n)), detector=text("detector"), day=_times(flags["day"]), influencer=text("influencer"),
+        account_pk=_numbers(flags, "_account_pk", int), detector=text("detector"),
+        detector_rank=_numbers(flags, "_rank", int), tie=_numbers(flags, "_tie", int),
+        day=_times(flags["day"]), influencer=text("influencer"),
         platform=text("platform"), account=text("account"), post_pk=_numbers(flags, "post_pk", int),
         post_id=text("post_id"), metric=text("metric"), value=_numbers(flags, "value"),
         typical=_numbers(flags, "typical"), score=_numbers(flags, "score"),
@@ -243,7 +475,12 @@ def shown(engine: sa.Engine, campaign, sel, limit: int) -> pd.DataFrame | None:
             q = q.where(f.c.day <= pd.Timestamp(sel.end).to_pydatetime())
         if sel.platforms:
             q = q.where(f.c.platform.in_(list(sel.platforms)))
-        q = q.order_by(f.c.day.desc(), f.c.score.desc().nulls_last(), f.c.seq).limit(limit)
+        # Ties in the order of one scan of the whole campaign (``_keyed``): text in code points,
+        # unknown last, as pandas sorts it.
+        def text(c):
+            return (c if conn.dialect.name == "sqlite" else c.collate("C")).asc().nulls_last()
+        q = q.order_by(f.c.day.desc(), f.c.score.desc().nulls_last(), text(f.c.influencer), text(f.c.platform),
+                       text(f.c.metric), f.c.detector_rank, f.c.tie, f.c.post_pk).limit(limit)
         rows = conn.execute(q).all()
     names = [c.name for c in f.columns]
     df = pd.DataFrame([tuple(r) for r in rows], columns=names, dtype=object)

@@ -364,49 +364,59 @@ def anomaly_inputs(engine: sa.Engine, campaign):
     ``metrics.daily_table``) with posts published; the account days with followers_gained; the
     post-day rows and latest snapshots that break a bound; the posts those name.
     Returns (daily, followers, checks, posts) for ``anomalies._stacked`` and ``anomalies.scan``."""
-    from collectors.model import METRICS
+    from . import rollups
 
-    from . import metrics, rollups
-
-    p, a, i, s, d, ad = (store.posts, store.accounts, store.influencers, store.post_snapshots, store.post_days,
-                         store.account_days)
     if not rollups.is_current(engine, campaign):
         rollups.refresh(engine, campaign, [])  # as rollups.query would: the pending imports' accounts
+    owners = flag_owners(engine)
+    daily, fol = series_inputs(engine, campaign, owners)
+    checks, posts = impossible_inputs(engine, campaign)
+    return daily, fol, checks, posts
+
+
+def flag_owners(engine: sa.Engine) -> pd.DataFrame:
+    """Every account as the anomaly series name it, indexed by account_pk: platform, influencer
+    (``influencer_expr``), account (its label) and has_post (an account without posts names its
+    followers series itself)."""
+    p, a, i = store.posts, store.accounts, store.influencers
     has_post = sa.exists().where(p.c.account_pk == a.c.id)
-    s2 = s.alias("s_later")
-    latest = sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id).correlate(p).scalar_subquery()
-    info = [p.c.post_id, influencer_expr(), a.c.platform, _label()]
-    info_cols = ["post_id", "influencer", "platform", "account"]
-    r = store.daily_rollup
-    # The series need views, impressions and the engagement metrics, nothing else of the rollup.
-    summed = ["views", "impressions", *[m for m in campaign.engagement if m in r.c and m not in ("views", "impressions")]]
     with engine.connect() as conn:
         owners = _rows(conn, sa.select(a.c.id, a.c.platform, influencer_expr(), _label(), has_post)
-                       .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id)),
+                       .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id)).order_by(a.c.id),
                        ["account_pk", "platform", "influencer", "account", "has_post"])
+    owners["has_post"] = owners["has_post"].astype(bool)
+    return owners.set_index("account_pk")
+
+
+def series_inputs(engine: sa.Engine, campaign, owners: pd.DataFrame, accounts=None, followed=None):
+    """The daily series of ``anomaly_inputs`` (daily, followers) for some accounts only: ``daily``
+    summed over ``accounts`` (whole influencer-platform series: every account of each), the
+    followers of ``followed`` (default: the same accounts); every account when None. ``owners``
+    is ``flag_owners``."""
+    from . import metrics
+
+    p, ad, r = store.posts, store.account_days, store.daily_rollup
+    # The series need views, impressions and the engagement metrics, nothing else of the rollup.
+    summed = ["views", "impressions", *[m for m in campaign.engagement if m in r.c and m not in ("views", "impressions")]]
+    followed = accounts if followed is None else followed
+
+    def only(q, column, pks):
+        return q if pks is None else q.where(column.in_(list(pks) or [-1]))
+
+    with engine.connect() as conn:
         # Posts published per account and quarter hour, not one row per post: a million posts
         # held 220 MB here. Every timezone's offset is a whole number of quarter hours, so the
         # local day of a quarter hour is the local day of each post in it.
         quarter = _quarter_hour(p.c.published_at, engine.dialect.name)
-        pub = _rows(conn, sa.select(p.c.account_pk, quarter.label("quarter"), sa.func.count().label("n"))
-                    .where(p.c.published_at.is_not(None)).group_by(p.c.account_pk, quarter),
-                    ["account_pk", "published_at", "n"])
-        fol = _rows(conn, sa.select(ad.c.account_pk, ad.c.day, ad.c.followers_gained)
-                    .where(ad.c.followers_gained.is_not(None)).order_by(ad.c.account_pk, ad.c.day),
-                    ["account_pk", "day", "followers_gained"])
-        bad_days = _rows(conn, sa.select(d.c.post_pk, d.c.day, *[d.c[m] for m in METRICS], *info)
-                         .select_from(d.join(p, p.c.id == d.c.post_pk).join(a, p.c.account_pk == a.c.id)
-                                      .outerjoin(i, a.c.influencer_id == i.c.id))
-                         .where(_impossible_where(d, campaign.engagement)).order_by(d.c.post_pk, d.c.day),
-                         ["post_pk", "day", *METRICS, *info_cols])
-        bad_last = _rows(conn, sa.select(s.c.post_pk, s.c.captured_at, *[s.c[m] for m in METRICS], *info)
-                         .select_from(_from_posts().join(s, sa.and_(s.c.post_pk == p.c.id, s.c.captured_at == latest)))
-                         .where(_impossible_where(s, campaign.engagement)).order_by(s.c.post_pk),
-                         ["post_pk", "captured_at", *METRICS, *info_cols])
-        raw = _rows(conn, sa.select(r.c.account_pk, r.c.day, *[r.c[m] for m in summed], r.c.interpolated,
-                                    r.c.corrected), ["account_pk", "day", *summed, "interpolated", "corrected"])
-    posts = pd.concat([bad_days[["post_pk", *info_cols]], bad_last[["post_pk", *info_cols]]]).drop_duplicates("post_pk")
-    owners = owners.set_index("account_pk")
+        pub = _rows(conn, only(sa.select(p.c.account_pk, quarter.label("quarter"), sa.func.count().label("n"))
+                               .where(p.c.published_at.is_not(None)), p.c.account_pk, accounts)
+                    .group_by(p.c.account_pk, quarter), ["account_pk", "published_at", "n"])
+        fol = _rows(conn, only(sa.select(ad.c.account_pk, ad.c.day, ad.c.followers_gained)
+                               .where(ad.c.followers_gained.is_not(None)), ad.c.account_pk, followed)
+                    .order_by(ad.c.account_pk, ad.c.day), ["account_pk", "day", "followers_gained"])
+        raw = _rows(conn, only(sa.select(r.c.account_pk, r.c.day, *[r.c[m] for m in summed], r.c.interpolated,
+                                         r.c.corrected), r.c.account_pk, accounts),
+                    ["account_pk", "day", *summed, "interpolated", "corrected"])
     daily = _series_daily(raw, owners, summed, campaign)
     pub = pub.join(owners[["platform", "influencer"]], on="account_pk")
     pub["day"] = metrics._local_day(pd.to_datetime(pub["published_at"], format="ISO8601").dt.tz_localize("UTC"),
@@ -421,6 +431,42 @@ def anomaly_inputs(engine: sa.Engine, campaign):
     fol["day"] = pd.to_datetime(fol["day"], format="ISO8601")
     fol["followers_gained"] = pd.to_numeric(fol["followers_gained"]).astype("float64")
     fol = fol.join(pub.groupby(["account_pk", "day"])["n"].sum().rename("posts_published"), on=["account_pk", "day"])
+    return daily, fol
+
+
+def impossible_inputs(engine: sa.Engine, campaign, accounts=None, post_range=None):
+    """The checks of ``anomaly_inputs`` (post-day rows and latest snapshots that break a bound)
+    and the posts they name (with their account_pk), for the posts of ``accounts`` (every account
+    when None) whose id is within ``post_range`` (first, last) when given."""
+    from collectors.model import METRICS
+
+    from . import metrics
+
+    p, a, s, d = store.posts, store.accounts, store.post_snapshots, store.post_days
+    s2 = s.alias("s_later")
+    latest = sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id).correlate(p).scalar_subquery()
+    info = [p.c.post_id, influencer_expr(), a.c.platform, _label(), p.c.account_pk]
+    info_cols = ["post_id", "influencer", "platform", "account", "account_pk"]
+
+    def only(q, post_pk):
+        if accounts is not None:
+            q = q.where(p.c.account_pk.in_(list(accounts) or [-1]))
+        if post_range is not None:  # on the observations' own key too: a range of their primary key
+            q = q.where(p.c.id.between(*post_range), post_pk.between(*post_range))
+        return q
+
+    with engine.connect() as conn:
+        bad_days = _rows(conn, only(sa.select(d.c.post_pk, d.c.day, *[d.c[m] for m in METRICS], *info)
+                                    .select_from(d.join(p, p.c.id == d.c.post_pk).join(a, p.c.account_pk == a.c.id)
+                                                 .outerjoin(store.influencers, a.c.influencer_id == store.influencers.c.id))
+                                    .where(_impossible_where(d, campaign.engagement)), d.c.post_pk)
+                         .order_by(d.c.post_pk, d.c.day), ["post_pk", "day", *METRICS, *info_cols])
+        bad_last = _rows(conn, only(sa.select(s.c.post_pk, s.c.captured_at, *[s.c[m] for m in METRICS], *info)
+                                    .select_from(_from_posts().join(s, sa.and_(s.c.post_pk == p.c.id,
+                                                                               s.c.captured_at == latest)))
+                                    .where(_impossible_where(s, campaign.engagement)), s.c.post_pk)
+                         .order_by(s.c.post_pk), ["post_pk", "captured_at", *METRICS, *info_cols])
+    posts = pd.concat([bad_days[["post_pk", *info_cols]], bad_last[["post_pk", *info_cols]]]).drop_duplicates("post_pk")
     checks = []
     for f in (bad_days, bad_last):
         for m in METRICS:
@@ -432,7 +478,7 @@ def anomaly_inputs(engine: sa.Engine, campaign):
         at = pd.to_datetime(bad_last["captured_at"], format="ISO8601").dt.tz_localize("UTC")
         checks.append(("lifetime", bad_last[["post_pk", *METRICS]].assign(
             captured_at=at, day=metrics._local_day(at, campaign.tz), at=at)))
-    return daily, fol, checks, posts
+    return checks, posts
 
 
 def _quarter_hour(t, dialect: str):

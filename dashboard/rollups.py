@@ -126,15 +126,16 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
         waiting = _pending(conn)
         seen = (_imports_mark(conn), waiting, _state(conn))
         if given is None or _state(conn) != fp:
-            return None, waiting, None, seen
+            return None, waiting, None, seen, None
         touched = _accounts_of(conn, waiting)
+        changed = sorted(set(given) | set(touched))
         since = _since(conn, waiting, campaign) if set(given) <= set(touched) else store.UNKNOWN
         if since is None:  # the pending imports changed no post (account-level rows only)
-            return [], waiting, None, seen
-        return sorted(set(given) | set(touched)), waiting, (None if since is store.UNKNOWN else since), seen
+            return [], waiting, None, seen, changed
+        return changed, waiting, (None if since is store.UNKNOWN else since), seen, changed
 
     with engine.connect() as conn:
-        accounts, waiting, since, seen = plan(conn)
+        accounts, waiting, since, seen, changed = plan(conn)
     if accounts == [] and not waiting:
         return 0
     # Outside the lock: imports go on meanwhile.
@@ -144,7 +145,7 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
     with store.write_transaction(engine) as conn:
         again = plan(conn)
         if again[3] != seen:  # an import or another refresh committed meanwhile: recompute
-            accounts, waiting, since, _ = again
+            accounts, waiting, since, _, changed = again
             rows = _compute(engine, campaign, accounts, None, since) if accounts != [] else None
         if accounts is None:
             conn.execute(r.delete())
@@ -158,6 +159,7 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
             conn.execute(m.delete().where(m.c.key.in_([f"{store.ROLLUP_PENDING}{i}" for i in waiting])))
         conn.execute(m.delete().where(m.c.key == STATE_KEY))
         conn.execute(m.insert().values(key=STATE_KEY, value=fp))
+        _record_generation(conn, changed)
     analyze(engine)
     store_first_view(engine, campaign)
     return n
@@ -196,6 +198,52 @@ def store_first_view(engine: sa.Engine, campaign: Campaign) -> None:
             save()
         except Exception as e:  # noqa: BLE001 - any reason at all: the rollup rows are stored, the page copes
             log.warning("%s were not stored after the refresh (%s): the pages compute them", what, e)
+
+
+# Each finished refresh is a generation, numbered, and records which accounts' data it covered
+# (their rollup rows, and whatever else the imports it counted changed of them: posts, account
+# days). What is derived from the data later (dashboard/flag_store.py) remembers the generation it
+# is of and recomputes only the accounts of the generations since (``changes_since``).
+GENERATION_KEY = "rollup_generation"
+CHANGED_PREFIX = "rollup_changed:"
+KEEP_GENERATIONS = 200  # the changes of this many refreshes are kept; older ones are forgotten
+
+
+def generation(conn) -> int:
+    """The number of the last finished refresh (0 before the first)."""
+    m = store.meta_table
+    value = conn.execute(sa.select(m.c.value).where(m.c.key == GENERATION_KEY)).scalar()
+    return int(value) if value else 0
+
+
+def _record_generation(conn, changed: list[int] | None) -> None:
+    """Number this refresh and keep the accounts it covered (None: every account)."""
+    m = store.meta_table
+    g = generation(conn) + 1
+    conn.execute(m.delete().where(m.c.key.in_([GENERATION_KEY, f"{CHANGED_PREFIX}{g}",
+                                               f"{CHANGED_PREFIX}{g - KEEP_GENERATIONS}"])))
+    conn.execute(m.insert(), [dict(key=GENERATION_KEY, value=str(g)),
+                              dict(key=f"{CHANGED_PREFIX}{g}", value="all" if changed is None else json.dumps(changed))])
+
+
+def changes_since(conn, since: int | None) -> tuple[int, set[int] | None]:
+    """The current generation, and the accounts the refreshes after generation ``since`` covered:
+    None when that cannot be said (``since`` None or forgotten, a refresh of every account), and
+    then everything derived must be computed anew."""
+    now = generation(conn)
+    if since is None or since > now or since < now - KEEP_GENERATIONS + 1:
+        return now, None
+    if since == now:
+        return now, set()
+    m = store.meta_table
+    keys = [f"{CHANGED_PREFIX}{g}" for g in range(since + 1, now + 1)]
+    values = conn.execute(sa.select(m.c.value).where(m.c.key.in_(keys))).scalars().all()
+    if len(values) != len(keys) or "all" in values:
+        return now, None
+    out: set[int] = set()
+    for v in values:
+        out.update(json.loads(v))
+    return now, out
 
 
 def _since(conn, waiting: list[int], campaign: Campaign):

@@ -152,6 +152,10 @@ def _statements(url: str, tmp_path, monkeypatch) -> list[tuple[str, object, str]
                 # page then reads them.
                 ("Weekly reports stored", lambda: week_store.save(eng, _campaign())),
                 ("Weekly layout, stored", lambda: weekly.layout()),
+                # The refresh's last step stores the Live flags: all of them, then (after a change
+                # to one account) that account's series and posts only.
+                ("Live flags stored, all", lambda: _forget_and_store_flags(eng)),
+                ("Live flags stored, one account", lambda: _rename_and_store_flags(eng, 3)),
                 ("Data layout", lambda: data_page.layout()),
                 ("Data rejected rows", lambda: data_page.problems(eng, 1)),
             ):
@@ -167,6 +171,22 @@ def _campaign():
     from dashboard import data
 
     return data.campaign()
+
+
+def _forget_and_store_flags(eng):
+    from dashboard import flag_store
+
+    with store.write_transaction(eng) as c:
+        c.execute(flag_store.state_table.delete())
+    assert flag_store.save(eng, _campaign()) > 0
+
+
+def _rename_and_store_flags(eng, account_pk: int):
+    from dashboard import flag_store
+
+    with store.write_transaction(eng) as c:
+        c.execute(store.accounts.update().where(store.accounts.c.id == account_pk).values(handle="@renamed"))
+    assert flag_store.save(eng, _campaign()) is not None
 
 
 # --- reading plans ----------------------------------------------------------------------------
