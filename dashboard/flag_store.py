@@ -193,8 +193,8 @@ def save_account_times(engine: sa.Engine) -> int | None:
         state = _state(conn)
         if state.get(SCHEMA_KEY) == SCHEMA and state.get(TIMES_KEY) == before:
             return 0
-        since = state.get(TIMES_GENERATION_KEY) if state.get(SCHEMA_KEY) == SCHEMA and \
-            state.get(TIMES_BASIS_KEY) == basis else None
+        seen = (state.get(SCHEMA_KEY), state.get(TIMES_GENERATION_KEY), state.get(TIMES_BASIS_KEY))
+        since = seen[1] if seen[0] == SCHEMA and seen[2] == basis else None
         gen, changed = rollups.changes_since(conn, None if since is None else int(since))
         if changed is not None:
             t, a, i = times_table, store.accounts, store.influencers
@@ -217,7 +217,8 @@ def save_account_times(engine: sa.Engine) -> int | None:
                                          df["influencer"].tolist(), naive(df["as_of"]), naive(df["last_import"]))]
     with store.write_transaction(engine) as conn:
         state = _prepare(conn)
-        if state.get(TIMES_GENERATION_KEY) != since or (since is not None and state.get(TIMES_BASIS_KEY) != basis):
+        if (seen[0] == SCHEMA and (state.get(TIMES_GENERATION_KEY), state.get(TIMES_BASIS_KEY)) != seen[1:]) or \
+                (seen[0] != SCHEMA and state.get(TIMES_GENERATION_KEY) is not None):
             return None  # another refresh stored times since this one read the state
         t = times_table
         if changed is None:

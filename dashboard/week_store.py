@@ -152,7 +152,7 @@ def save(engine: sa.Engine, campaign, today: date | None = None) -> int | None:
             if same and same[0] == weeks and _ended(week, min(last_day, same[2])):
                 text = same[1]
             else:
-                text = encode(summary.build_summary_db(engine, campaign, week, today=day))
+                text = encode(summary.build_summary_db(engine, campaign, week, today=day, daily=daily))
                 built[week] = (weeks, text, last_day)
             rows.append(dict(last_day=last_day.isoformat(), week=week, is_default=week == default, summary=text))
     with store.write_transaction(engine) as conn:

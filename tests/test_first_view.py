@@ -393,3 +393,19 @@ def test_tables_of_an_older_layout_are_made_anew(sqlite_url, campaign):
     assert flag_store.shown(engine, campaign, SELECTIONS[0], 8) is not None
     _same(_all_shown(engine, campaign), _all_computed(engine, campaign))
     engine.dispose()
+
+
+def test_new_code_computes_the_flags_and_times_anew_and_stores_them(sqlite_url, campaign, monkeypatch):
+    from dashboard import cache, data
+
+    engine = build_campaign(sqlite_url, n_posts=600, per_account=30)  # 20 accounts
+    rollups.refresh(engine, campaign)
+    monkeypatch.setattr(cache, "code_stamp", lambda: "another version of the program")
+    seen = _spy(monkeypatch)
+    _import(engine, 101, [2])
+    rollups.refresh(engine, campaign, [])
+    assert set().union(*[set(x) for x in seen["series"]]) == set(range(1, 21))  # everything, not account 2 alone
+    assert flag_store.shown(engine, campaign, SELECTIONS[0], 8) is not None
+    _same(_all_shown(engine, campaign), _all_computed(engine, campaign))
+    pd.testing.assert_frame_equal(flag_store.account_times(engine), data._account_times(engine))
+    engine.dispose()
