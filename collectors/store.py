@@ -298,22 +298,30 @@ def write_transaction(engine: sa.Engine, wait_s: float = WRITE_WAIT_S):
     the unique keys (a file's sha256, a new account or post) and a rollup refresh reads what
     every import before it wrote. Readers (the dashboard) never wait for it."""
     with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            finally:
-                conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        elif conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait_s * 1000)}ms'")
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK})
-            conn.exec_driver_sql("SET LOCAL lock_timeout TO DEFAULT")
-        try:
+        with locked(conn, wait_s):
             yield conn
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
+
+
+@contextmanager
+def locked(conn, wait_s: float = WRITE_WAIT_S):
+    """``write_transaction`` on a connection the caller holds (with no transaction open): one
+    that keeps a temporary table across transactions (the rollup refresh's spool)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait_s * 1000)}ms'")
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK})
+        conn.exec_driver_sql("SET LOCAL lock_timeout TO DEFAULT")
+    try:
+        yield conn
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
 
 
 def resolve_url(db: str | None) -> str:

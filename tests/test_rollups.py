@@ -163,7 +163,18 @@ def test_a_refresh_in_small_pieces_stores_what_one_piece_would(demo, monkeypatch
     same_rows(whole[whole["account_pk"].isin(few)], part, keys)
     monkeypatch.setattr(rollups, "BATCH_POSTS", 20)
     monkeypatch.setattr(rollups, "ROW_BATCH", 50)  # the insert crosses its batches too
+
+    def held(*a, **k):
+        raise AssertionError("the refresh gathered the campaign's rollup rows in memory")
+
+    # The refresh spools the pieces, a bounded buffer at a time, and combines them in SQL: it
+    # never holds them all (issue 11).
+    monkeypatch.setattr(rollups, "_compute", held)
+    monkeypatch.setattr(rollups, "COMBINE_ROWS", 300)
+    combined, combine = [], rollups._combine
+    monkeypatch.setattr(rollups, "_combine", lambda out: combined.append(len(out)) or combine(out))
     rollups.refresh(engine, campaign)
+    assert combined and max(combined) < len(whole) / 2
     for by in (["account", "day"], ["platform", "week"]):
         same(rollups.query(engine, campaign, by=by), metrics.aggregate(inc, f.posts, campaign, by=by), by)
     rollups.refresh(engine, campaign, few)  # some accounts, cut into pieces
@@ -196,13 +207,13 @@ def test_incremental_refreshes_after_imports_in_any_order_store_what_a_full_reco
     files = files[:180]  # 40% of the campaign keeps the test short; a shuffle leaves every kind in it
     engine = store.connect(f"sqlite:///{tmp_path / 'reach.db'}")
     campaign = load(ROOT / "campaign.toml")
-    compute, since_days = rollups._compute, []
+    compute, since_days = rollups._parts, []  # the refresh's pieces (spooled)
 
     def recording(*args):
         since_days.append(args[4] if len(args) > 4 else None)
         return compute(*args)
 
-    monkeypatch.setattr(rollups, "_compute", recording)
+    monkeypatch.setattr(rollups, "_parts", recording)
     importer = Importer(engine, None)
     for start in range(0, len(files), 60):
         results = importer.import_paths(files[start:start + 60])
@@ -219,7 +230,7 @@ def test_incremental_refreshes_after_imports_in_any_order_store_what_a_full_reco
     assert r.status == "imported", r.line()
     rollups.refresh(engine, campaign, rollups.accounts_of_imports(engine, [r.import_id]))
     assert since_days == [date(2025, 1, 24)], since_days
-    monkeypatch.setattr(rollups, "_compute", compute)
+    monkeypatch.setattr(rollups, "_parts", compute)
     with engine.connect() as conn:
         r = store.daily_rollup
         stored = pd.DataFrame(conn.execute(sa.select(r)).mappings().all())
