@@ -25,6 +25,7 @@ from .errors import RowProblem, StructureError
 from .read import Table
 from .registry import Report
 
+MAX_COUNT = 2**53  # the largest count stored: every whole number up to it is exact in a float64
 NA_STRINGS = frozenset({"", "-", "--", "—", "N/A", "n/a", "NA", "null", "None", "nan", "undefined"})
 
 
@@ -214,6 +215,11 @@ class Cells:
             frac = (num.notna() & (num % 1 != 0)).to_numpy()[codes] & self.alive
             if frac.any():
                 self._reject_rows(frac, f, self._spread(f, codes, raw), "a whole number")
+            # Beyond 2**53 a count is no longer exact as a float, nor storable as an integer
+            # (a 34-digit cell, two ids run together, crashed the store): a data error.
+            huge = (num.abs() > MAX_COUNT).to_numpy()[codes] & self.alive
+            if huge.any():
+                self._reject_rows(huge, f, self._spread(f, codes, raw), f"a whole number up to {MAX_COUNT:,}")
         if minimum is not None:
             low = (num < minimum).to_numpy()[codes] & self.alive
             if low.any():

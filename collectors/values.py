@@ -30,7 +30,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, localcontext, InvalidOperation
 from functools import lru_cache
 from typing import Iterable, NamedTuple, Sequence
 
@@ -404,8 +404,15 @@ def is_count(s: str) -> bool:
         return False
     factor = max(_units()[p.unit].values()) if p.unit else 1
     for digits in (p.fixed, p.dot, p.comma):
-        if digits is not None and (Decimal(digits) * factor) % 1 == 0:
-            return True
+        if digits is None:
+            continue
+        # Exact whatever the length: in the default context (28 digits) ``% 1`` raised
+        # DivisionImpossible on a 34-digit cell of a mangled export, and a product would round.
+        with localcontext() as ctx:
+            ctx.prec = len(digits) + 30
+            v = Decimal(digits) * factor
+            if v == v.to_integral_value():
+                return True
     return False
 
 

@@ -494,3 +494,13 @@ def test_a_german_float_column_of_thousands_is_not_taken_for_decimals_by_float_r
     # 1.005 * 1000 is not 1005 in binary floating point; the column must still ask the language.
     c = _cells({"watch_time_s": ["1.005", "2.115", "3.335"]}, language="de")
     assert c.number("watch_time_s", integer=False).tolist() == [1005, 2115, 3335]
+
+
+def test_a_count_longer_than_the_decimal_context_is_read_not_a_crash():
+    # Hypothesis found it: a post id pasted twice into a count column, 34 digits. ``% 1`` raised
+    # decimal.DivisionImpossible past 28 digits, a traceback for a user's file.
+    from collectors.values import is_count
+
+    assert is_count("1870000000000001870000000000000008")
+    assert is_count("1,870,000,000,000,001,870,000,000,000,000,008")
+    assert not is_count("1870000000000001870000000000000008.5")
