@@ -16,6 +16,7 @@ query equals the engine's ``aggregate`` for the same grouping and filters.
 from __future__ import annotations
 
 import json
+from datetime import date
 import logging
 
 
@@ -128,11 +129,15 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
         if given is None or _state(conn) != fp:
             return None, waiting, None, seen, None
         touched = _accounts_of(conn, waiting)
-        changed = sorted(set(given) | set(touched))
+        accounts = sorted(set(given) | set(touched))
         since = _since(conn, waiting, campaign) if set(given) <= set(touched) else store.UNKNOWN
+        # What the generation records: the accounts, and the first local day any post's rows can
+        # have changed ("none": no post changed; None: any day).
+        first = "none" if since is None else (None if since is store.UNKNOWN else since.isoformat())
+        changed = dict(accounts=accounts, first=first)
         if since is None:  # the pending imports changed no post (account-level rows only)
             return [], waiting, None, seen, changed
-        return changed, waiting, (None if since is store.UNKNOWN else since), seen, changed
+        return accounts, waiting, (None if since is store.UNKNOWN else since), seen, changed
 
     with engine.connect() as conn:
         accounts, waiting, since, seen, changed = plan(conn)
@@ -220,8 +225,9 @@ def generation(conn) -> int:
     return int(value) if value else 0
 
 
-def _record_generation(conn, changed: list[int] | None) -> None:
-    """Number this refresh and keep the accounts it covered (None: every account)."""
+def _record_generation(conn, changed: dict | None) -> None:
+    """Number this refresh and keep what it covered: ``{"accounts": [...], "first": day}`` (see
+    ``plan`` in ``refresh``), None for every account and day."""
     m = store.meta_table
     g = generation(conn) + 1
     conn.execute(m.delete().where(m.c.key.in_([GENERATION_KEY, f"{CHANGED_PREFIX}{g}",
@@ -235,19 +241,44 @@ def changes_since(conn, since: int | None) -> tuple[int, set[int] | None]:
     None when that cannot be said (``since`` None or forgotten, a refresh of every account), and
     then everything derived must be computed anew."""
     now = generation(conn)
-    if since is None or since > now or since < now - KEEP_GENERATIONS + 1:
+    records = _generations(conn, since, now)
+    if records is None:
         return now, None
+    out: set[int] = set()
+    for r in records:
+        out.update(r["accounts"])
+    return now, out
+
+
+def first_day_since(conn, since: int | None) -> tuple[int, object]:
+    """The current generation, and the first local day whose rows of any post the refreshes after
+    generation ``since`` can have changed: a date, "none" (no post's rows changed), or None when
+    that cannot be said (then any day may have)."""
+    now = generation(conn)
+    records = _generations(conn, since, now)
+    if records is None:
+        return now, None
+    firsts = [r.get("first") for r in records]
+    if None in firsts:
+        return now, None
+    days = [date.fromisoformat(f) for f in firsts if f != "none"]
+    return now, min(days) if days else "none"
+
+
+def _generations(conn, since: int | None, now: int) -> list[dict] | None:
+    """The records of generations since+1..now; None when one is missing, covered everything, or
+    was written by an older version (a bare list of accounts)."""
+    if since is None or since > now or since < now - KEEP_GENERATIONS + 1:
+        return None
     if since == now:
-        return now, set()
+        return []
     m = store.meta_table
     keys = [f"{CHANGED_PREFIX}{g}" for g in range(since + 1, now + 1)]
     values = conn.execute(sa.select(m.c.value).where(m.c.key.in_(keys))).scalars().all()
     if len(values) != len(keys) or "all" in values:
-        return now, None
-    out: set[int] = set()
-    for v in values:
-        out.update(json.loads(v))
-    return now, out
+        return None
+    out = [json.loads(v) for v in values]
+    return out if all(isinstance(r, dict) for r in out) else None
 
 
 def _since(conn, waiting: list[int], campaign: Campaign):

@@ -46,6 +46,9 @@ state_table = sa.Table(
     sa.Column("value", sa.String, nullable=False),
 )
 STAMP_KEY, BOUND_KEY = "stamp", "bound"  # the stamp; the last day the data allow, before "yesterday"
+# What a stored report can be kept across refreshes by (``_kept``): the refresh generation the
+# reports are of, and what besides the data they depend on (settings, code, roster).
+GENERATION_KEY, BASIS_KEY = "generation", "basis"
 
 
 # --- the summary as JSON --------------------------------------------------------------------------
@@ -131,10 +134,12 @@ def save(engine: sa.Engine, campaign, today: date | None = None) -> int | None:
         return 0
     bound = _bound(daily, campaign)
     days = {min(bound, d - timedelta(days=1)): d for d in (today + timedelta(days=1), today)}  # today's wins
+    basis = _basis(engine, campaign)
     with engine.connect() as conn:
         state = _state(conn)
         if state.get(STAMP_KEY) == before and _has(conn, days):
             return 0
+        gen, kept = _kept(conn, state, basis)
     rows, built = [], {}  # built: week -> (its weeks list, its JSON, the last day it was built for)
     for last_day, day in days.items():
         try:
@@ -149,8 +154,12 @@ def save(engine: sa.Engine, campaign, today: date | None = None) -> int | None:
             # report for both (the day enters a summary only through its last covered day):
             # built once, so a refresh in a running campaign builds two summaries, not four.
             same = built.get(week)
+            old = kept.get((last_day.isoformat(), week))
             if same and same[0] == weeks and _ended(week, min(last_day, same[2])):
                 text = same[1]
+            elif old is not None and tuple(json.loads(old)["weeks"]) == weeks:
+                text = old  # no refresh since changed a day of this week or the week before
+                built[week] = (weeks, text, last_day)
             else:
                 text = encode(summary.build_summary_db(engine, campaign, week, today=day, daily=daily))
                 built[week] = (weeks, text, last_day)
@@ -165,8 +174,45 @@ def save(engine: sa.Engine, campaign, today: date | None = None) -> int | None:
             conn.execute(reports_table.insert(), rows)
         conn.execute(state_table.delete())
         conn.execute(state_table.insert(), [dict(key=STAMP_KEY, value=before),
-                                            dict(key=BOUND_KEY, value=bound.isoformat())])
+                                            dict(key=BOUND_KEY, value=bound.isoformat()),
+                                            dict(key=GENERATION_KEY, value=str(gen)), dict(key=BASIS_KEY, value=basis)])
     return len(rows)
+
+
+def _basis(engine: sa.Engine, campaign) -> str:
+    """What a report depends on besides the observations: settings, code and the roster (names,
+    categories, whose account is whose, roster followers)."""
+    import hashlib
+
+    from . import cache
+
+    i, a = store.influencers, store.accounts
+    with engine.connect() as conn:
+        people = conn.execute(sa.select(i.c.id, i.c.name, i.c.category).order_by(i.c.id)).all()
+        accounts = conn.execute(sa.select(a.c.id, a.c.influencer_id, a.c.followers, a.c.handle, a.c.name,
+                                          a.c.account_key, a.c.platform).order_by(a.c.id)).all()
+    parts = (repr(campaign), cache.code_stamp(), [tuple(r) for r in people], [tuple(r) for r in accounts])
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
+
+
+def _kept(conn, state: dict, basis: str) -> tuple[int, dict]:
+    """(the current refresh generation, the stored reports still true: {(last_day, week): JSON}).
+    A report reads its week and the week before (and the list of weeks, compared by the caller),
+    so it stays true when every refresh since changed only later days: the first day they can
+    have changed (``rollups.first_day_since``) is after the week's end. A new roster, settings or
+    code keep none."""
+    from . import metrics, rollups
+
+    since = state.get(GENERATION_KEY) if state.get(BASIS_KEY) == basis else None
+    gen, first = rollups.first_day_since(conn, None if since is None else int(since))
+    if first is None or not sa.inspect(conn).has_table(reports_table.name):
+        return gen, {}
+    r = reports_table
+    kept = {}
+    for last_day, week, text in conn.execute(sa.select(r.c.last_day, r.c.week, r.c.summary)).all():
+        if first == "none" or first > metrics.week_start(week) + timedelta(days=6):
+            kept[(last_day, week)] = text
+    return gen, kept
 
 
 def _has(conn, days) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -203,6 +204,8 @@ def test_a_week_over_by_both_days_is_built_once(engine, campaign, monkeypatch):
     """In a running campaign the refresh stores today's and tomorrow's reports; a week that ended
     before both is the same report, built once (and still the one ``build_summary_db`` gives)."""
     day = _last_day(engine)
+    with store.write_transaction(engine) as c:  # nothing stored to keep (see the test after the next)
+        c.execute(week_store.state_table.delete())
     real, built = summary.build_summary_db, []
     monkeypatch.setattr(summary, "build_summary_db", lambda *a, **k: built.append(a[2]) or real(*a, **k))
     assert week_store.save(engine, campaign, today=day) == 4
@@ -211,3 +214,38 @@ def test_a_week_over_by_both_days_is_built_once(engine, campaign, monkeypatch):
     for today in (day, day + timedelta(days=1)):
         for week in ("2025-W10", "2025-W11"):
             _same(week_store.report(engine, campaign, week, today, S()), real(engine, campaign, week, today=today))
+
+
+def _daily_row_import(engine, import_id: int, post_pk: int, day: date) -> None:
+    """An import of one post's daily row on ``day``, marked pending as store.write_parsed marks it."""
+    from collectors.model import METRICS
+
+    with store.write_transaction(engine) as c:
+        c.execute(store.imports.insert().values(
+            id=import_id, sha256=f"{import_id:064x}", file_name=f"day{import_id}.csv", size_bytes=1,
+            imported_at=datetime(2025, 3, 24, 9), platform="x", rows_read=1, rows_stored=1, rows_rejected=0,
+            rows_skipped=0, source="file"))
+        c.execute(store.post_days.delete().where(store.post_days.c.post_pk == post_pk, store.post_days.c.day == day))
+        c.execute(store.post_days.insert().values(post_pk=post_pk, day=day, import_id=import_id,
+                                                  **{m: 5000 for m in METRICS}))
+        account = c.execute(sa.select(store.posts.c.account_pk).where(store.posts.c.id == post_pk)).scalar()
+        c.execute(store.meta_table.insert().values(
+            key=f"{store.ROLLUP_PENDING}{import_id}",
+            value=store.pending_value(pd.Timestamp(day) - pd.Timedelta(hours=8), accounts=[account])))
+
+
+def test_a_report_is_kept_when_no_day_of_its_weeks_changed_and_rebuilt_when_one_did(engine, campaign, monkeypatch):
+    # The refresh stores the latest complete week (W11 here: the data end on 20 March) and the
+    # week before. An import whose rows start on 18 March changes neither: both are kept (and are
+    # still what a build gives); one on 12 March changes W11, whose report is built again.
+    real, built = summary.build_summary_db, []
+    monkeypatch.setattr(summary, "build_summary_db", lambda *a, **k: built.append(a[2]) or real(*a, **k))
+    today = datetime.now(campaign.tz).date()
+    for import_id, day, rebuilt in ((101, date(2025, 3, 18), set()), (102, date(2025, 3, 12), {"2025-W11"})):
+        built.clear()
+        _daily_row_import(engine, import_id, 5, day)
+        rollups.refresh(engine, campaign, [])
+        assert set(built) == rebuilt, (day, built)
+        for week in ("2025-W10", "2025-W11"):
+            _same(week_store.report(engine, campaign, week, today, metrics.Selection()),
+                  real(engine, campaign, week, today=today))
