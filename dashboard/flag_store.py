@@ -32,7 +32,6 @@ missing and made anew when their layout (``SCHEMA``) changes. Dropping them cost
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 
 import pandas as pd
