@@ -80,16 +80,23 @@ def version(eng: sa.Engine) -> str:
 
 
 def _version(eng: sa.Engine) -> str:
-    i, inf, a = store.imports, store.influencers, store.accounts
+    i = store.imports
     with eng.connect() as conn:
         imports = conn.execute(sa.select(sa.func.count(), sa.func.max(i.c.id), sa.func.max(i.c.imported_at))).one()
-        people = conn.execute(sa.select(inf.c.id, inf.c.name, inf.c.category).order_by(inf.c.id)).all()
-        accounts = conn.execute(sa.select(a.c.id, a.c.influencer_id, a.c.followers, a.c.handle, a.c.name)
-                                .order_by(a.c.id)).all()
+        people, accounts = roster(conn)
         state = conn.execute(sa.select(store.meta_table.c.value).where(store.meta_table.c.key == "rollup_state")).scalar()
-    digest = hashlib.sha256(repr((imports[2], [tuple(r) for r in people], [tuple(r) for r in accounts], state))
-                            .encode()).hexdigest()[:16]
+    digest = hashlib.sha256(repr((imports[2], people, accounts, state)).encode()).hexdigest()[:16]
     return f"{imports[0]}:{imports[1]}:{digest}"
+
+
+def roster(conn) -> tuple[list, list]:
+    """What the roster decides of what pages show, as rows: the influencers (id, name, category)
+    and the accounts (id, influencer, roster followers, handle, name, key, platform)."""
+    inf, a = store.influencers, store.accounts
+    people = conn.execute(sa.select(inf.c.id, inf.c.name, inf.c.category).order_by(inf.c.id)).all()
+    accounts = conn.execute(sa.select(a.c.id, a.c.influencer_id, a.c.followers, a.c.handle, a.c.name,
+                                      a.c.account_key, a.c.platform).order_by(a.c.id)).all()
+    return [tuple(r) for r in people], [tuple(r) for r in accounts]
 
 
 def live_version(eng: sa.Engine) -> str:

@@ -184,14 +184,10 @@ def _basis(engine: sa.Engine, campaign) -> str:
     categories, whose account is whose, roster followers)."""
     import hashlib
 
-    from . import cache
+    from . import cache, data
 
-    i, a = store.influencers, store.accounts
     with engine.connect() as conn:
-        people = conn.execute(sa.select(i.c.id, i.c.name, i.c.category).order_by(i.c.id)).all()
-        accounts = conn.execute(sa.select(a.c.id, a.c.influencer_id, a.c.followers, a.c.handle, a.c.name,
-                                          a.c.account_key, a.c.platform).order_by(a.c.id)).all()
-    parts = (repr(campaign), cache.code_stamp(), [tuple(r) for r in people], [tuple(r) for r in accounts])
+        parts = (repr(campaign), cache.code_stamp(), data.roster(conn))
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
 
 
