@@ -19,7 +19,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from collectors.model import METRICS, NON_ADDITIVE
+from collectors.model import FLOAT_METRICS, METRICS, NON_ADDITIVE
 
 from .config import EMV_FORMULA_VERSION, Campaign
 
@@ -123,6 +123,52 @@ def snapshot_increments(snaps: pd.DataFrame, campaign: Campaign, metrics=ADDITIV
     return _spread_over_days(long, tz)
 
 
+def _seconds(ts: pd.Series) -> np.ndarray:
+    """UTC instants as whole seconds since the epoch (floored)."""
+    return np.floor_divide(pd.DatetimeIndex(ts).as_unit("ns").asi8, 10**9)
+
+
+# Above this, delta x seconds could overflow int64: such a count keeps its fractional shares.
+_EXACT_LIMIT = 2**62
+
+
+def _whole_shares(delta, interval, seg_start, seg_end, start, end, count) -> np.ndarray:
+    """Largest-remainder split of each interval's whole delta over its days, by seconds.
+
+    Rows are the days of multi-day intervals, grouped by ``interval`` (ascending, days in order).
+    A day gets floor(delta x its seconds / the interval's seconds); the whole units left over go
+    one each to the days with the largest remainders, the earlier day first on a tie. The
+    arithmetic is on integers (seconds, floored), so the split is exact and the same on every
+    machine, and each interval's days add up to its delta exactly. NaN where a row is not a whole
+    count (``count`` false, a fractional delta, or too large for exact arithmetic): those keep
+    their fractional shares."""
+    out = np.full(len(delta), np.nan)
+    total = end - start
+    secs = np.maximum(np.minimum(end, seg_end) - np.maximum(start, seg_start), 0)
+    ok = count & (delta == np.floor(delta)) & (total > 0) & (np.abs(delta) * np.maximum(total, 1) < _EXACT_LIMIT)
+    if not ok.any():
+        return out
+    # An interval is split whole or not at all.
+    ok_iv = pd.Series(ok).groupby(interval).transform("all").to_numpy()
+    rows = np.flatnonzero(ok_iv)
+    if not len(rows):
+        return out
+    d = delta[rows].astype(np.int64)
+    s, t = secs[rows], total[rows]
+    num = d * s
+    base, rem = num // t, num % t
+    g = interval[rows]
+    left = d - pd.Series(base).groupby(g).transform("sum").to_numpy()  # whole units still to give
+    # Rank the days of an interval by remainder, largest first, the earlier day first on a tie.
+    order = np.lexsort((np.arange(len(rows)), -rem, g))
+    starts = np.r_[0, np.flatnonzero(np.diff(g[order])) + 1]
+    rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+    extra = np.zeros(len(rows), np.int64)
+    extra[order] = rank < left[order]
+    out[rows] = (base + extra).astype("float64")
+    return out
+
+
 def _spread_over_days(iv: pd.DataFrame, tz) -> pd.DataFrame:
     """Each interval (start, captured_at] with its delta, spread over local days by hours.
 
@@ -173,6 +219,10 @@ def _spread_over_days(iv: pd.DataFrame, tz) -> pd.DataFrame:
         length = (end - start).dt.total_seconds().to_numpy()[r]  # per interval, then repeated
         share = (seg_end - seg_start).dt.total_seconds() / length
         value[at] = delta[at] * share.clip(lower=0).to_numpy()
+        # Counts are whole: each interval's delta is split into whole numbers that add up to it.
+        whole = _whole_shares(delta[at], r, _seconds(seg_start), _seconds(seg_end), _seconds(s0), _seconds(s1),
+                              ~iv["metric"].isin(FLOAT_METRICS).to_numpy()[r])
+        value[at] = np.where(np.isnan(whole), value[at], whole)
     interpolated = multi | iv["unknown_start"].to_numpy(dtype=bool)[rep]
     corrected = iv["corrected"].to_numpy(dtype=bool)[rep]
     keep = (value != 0) | corrected

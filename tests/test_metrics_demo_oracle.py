@@ -11,6 +11,7 @@ import pytest
 from dashboard import metrics, queries
 from dashboard.config import load
 from collectors import store
+from collectors.model import FLOAT_METRICS
 from conftest import ROOT
 from test_metrics_oracle import oracle_post
 
@@ -54,7 +55,8 @@ def oracle_daily(db, campaign):
         if series[0][0] != first_capture[pk]:
             # the metric appeared after the post's first snapshot: its first value is a baseline
             published, first = datetime(1970, 1, 1, tzinfo=timezone.utc), "baseline"
-        for day, v in oracle_post(series, published, campaign.tz, campaign.start, first).items():
+        for day, v in oracle_post(series, published, campaign.tz, campaign.start, first,
+                                  whole=m not in FLOAT_METRICS).items():
             daily[(platform, day.isoformat())][m] += v
     return daily
 
@@ -74,6 +76,8 @@ def test_daily_totals_by_platform_agree_with_plain_sql_and_loops(demo):
         for m in ADDITIVE:
             expect = want.get(key, {}).get(m)
             value = getattr(row, m)
+            if m not in FLOAT_METRICS and value == value:
+                assert value == int(value), (key, m, value)  # counts are whole numbers
             if expect is None or expect == 0:
                 assert value != value or value == pytest.approx(0, abs=1e-6), (key, m, value)
             else:
