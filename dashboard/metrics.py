@@ -49,8 +49,9 @@ def snapshot_increments(snaps: pd.DataFrame, campaign: Campaign, metrics=ADDITIV
     cols = [m for m in metrics if m in snaps]
     if snaps.empty or not cols:
         return pd.DataFrame(columns=INC_COLUMNS)
-    long = snaps.melt(id_vars=["post_pk", "platform", "published_at", "captured_at"], value_vars=cols,
-                      var_name="metric", value_name="v").dropna(subset=["v"])
+    # ``_baseline`` (optional): a row whose value is a baseline, never counted (_after_daily's anchor).
+    ids = ["post_pk", "platform", "published_at", "captured_at", *(["_baseline"] if "_baseline" in snaps else [])]
+    long = snaps.melt(id_vars=ids, value_vars=cols, var_name="metric", value_name="v").dropna(subset=["v"])
     if long.empty:
         return pd.DataFrame(columns=INC_COLUMNS)
     long = long.sort_values(["post_pk", "metric", "captured_at"], kind="stable").reset_index(drop=True)
@@ -83,6 +84,8 @@ def snapshot_increments(snaps: pd.DataFrame, campaign: Campaign, metrics=ADDITIV
     if campaign.first_snapshot == "baseline" and campaign.start is not None:
         cstart = pd.Timestamp(campaign.start).tz_localize(tz).tz_convert("UTC")
         attributed &= ~(long["published_at"] < cstart).fillna(False).to_numpy()
+    if "_baseline" in long:
+        attributed &= ~long["_baseline"].to_numpy(dtype=bool)
     pub = long["published_at"]
     long.loc[first & attributed, "delta"] = long.loc[first & attributed, "v"]
     # Publish time unknown (or after the capture, a bad cell): the first value lands on its
@@ -283,19 +286,71 @@ def daily_increments(days: pd.DataFrame, metrics=ADDITIVE) -> pd.DataFrame:
 
 
 def increments(snaps: pd.DataFrame, days: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
-    """All daily increments. For a post and metric with daily observations those are used, and
-    its snapshots are not: the platform's own per-day figures beat an interpolation."""
+    """All daily increments. For a post and metric with daily observations, those are used up to
+    their last day, and its snapshots only for the days after it (``_after_daily``): the
+    platform's own per-day figures beat an interpolation, and a lifetime snapshot taken later
+    still counts its growth (sources stitched, issue 12)."""
     a = snapshot_increments(snaps, campaign)
     b = daily_increments(days)
     if len(a) and len(b):
         have = pd.MultiIndex.from_frame(b[["post_pk", "metric"]].drop_duplicates())
         a = a[~pd.MultiIndex.from_frame(a[["post_pk", "metric"]]).isin(have)]
-    parts = [x for x in (a, b) if len(x)]
+    c = _after_daily(snaps, b, campaign) if len(b) and len(snaps) else None
+    parts = [x for x in (a, b, c) if x is not None and len(x)]
     if not parts:
         return pd.DataFrame(columns=INC_COLUMNS)
     out = pd.concat(parts, ignore_index=True)
     out["value"] = out["value"].astype("float64")
     return out
+
+
+def _after_daily(snaps: pd.DataFrame, daily: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
+    """Increments from lifetime snapshots on the days after a post's last daily row, per metric.
+
+    When the daily rows start on or before the post's publish day, they add up to its lifetime
+    value at the end of their last day: that sum is the baseline, at that local midnight, of the
+    snapshots taken after it, so the post's increments add up to its latest lifetime value
+    (YouTube's Chart data stops where a later video table snapshot goes on). When they start later
+    (a video older than the export's range), the lifetime before them is unknown: the snapshots'
+    own increments, spread by hours, are kept for the days after the last daily row only."""
+    tz = campaign.tz
+    cols = [m for m in ADDITIVE if m in snaps]
+    cover = (daily.groupby(["post_pk", "metric"], sort=False)
+             .agg(first=("day", "min"), last=("day", "max"), total=("value", "sum")).reset_index())
+    cover = cover[cover["metric"].isin(cols) & cover["post_pk"].isin(snaps["post_pk"])]
+    if cover.empty:
+        return pd.DataFrame(columns=INC_COLUMNS)
+    # The local midnight that ends the last daily day, in UTC.
+    cover["after"] = _local_midnight_utc(cover["last"] + pd.Timedelta(days=1), tz)
+    pub = (snaps.drop_duplicates("post_pk").set_index("post_pk")["published_at"])
+    pub_day = _local_day(pd.to_datetime(pub, utc=True), tz)
+    cover["from_publish"] = (cover["first"] <= cover["post_pk"].map(pub_day)).fillna(False).astype(bool)
+    snaps = snaps.assign(captured_at=pd.to_datetime(snaps["captured_at"], utc=True),
+                         published_at=pd.to_datetime(snaps["published_at"], utc=True))
+    out = []
+    for metric, cov in cover.groupby("metric", sort=True):
+        s = snaps.loc[snaps["post_pk"].isin(cov["post_pk"]) & snaps[metric].notna(),
+                      ["post_pk", "platform", "published_at", "captured_at", metric]]
+        s = s.merge(cov[["post_pk", "after", "from_publish", "last"]], on="post_pk")
+        later = s[s["from_publish"] & (s["captured_at"] > s["after"])]
+        if len(later):
+            keep = cov[cov["post_pk"].isin(later["post_pk"])].reset_index(drop=True)
+            first = later.drop_duplicates("post_pk").set_index("post_pk")
+            anchor = pd.DataFrame({"post_pk": keep["post_pk"],
+                                   "platform": keep["post_pk"].map(first["platform"]),
+                                   "published_at": keep["post_pk"].map(first["published_at"]),
+                                   "captured_at": keep["after"], metric: keep["total"], "_baseline": True})
+            frame = pd.concat([anchor, later[["post_pk", "platform", "published_at", "captured_at", metric]]
+                               .assign(_baseline=False)], ignore_index=True)
+            out.append(snapshot_increments(frame, campaign, metrics=(metric,)))
+        rest = s[~s["from_publish"]]
+        if len(rest):
+            inc = snapshot_increments(rest[["post_pk", "platform", "published_at", "captured_at", metric]],
+                                      campaign, metrics=(metric,))
+            last = inc["post_pk"].map(cov.set_index("post_pk")["last"])
+            out.append(inc[inc["day"] > last])
+    out = [x for x in out if len(x)]
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=INC_COLUMNS)
 
 
 # --- aggregates -------------------------------------------------------------------------------
