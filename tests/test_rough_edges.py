@@ -1,0 +1,221 @@
+"""Issue 12's rough edges on the command line and in imports: a file that is not an export says
+what it is, a folder import lists what it skipped, a filter that names nothing stored exits 2
+with "did you mean", and a second `reach serve` on a busy port says who holds it."""
+from __future__ import annotations
+
+import io
+import os
+import re
+import struct
+import subprocess
+import sys
+import zipfile
+import zlib
+
+import pytest
+
+from collectors import messages, store
+from collectors.errors import ReadError
+from collectors.pipeline import Importer
+from collectors.read import read_bytes
+
+from conftest import ROOT
+from test_store import x_content
+
+X_NAME = "account_analytics_content_2024-12-16_2024-12-22.csv"
+
+
+def run(*args, cwd, env=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "dashboard.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, timeout=timeout)
+
+
+# --- tiny real files, made here ---------------------------------------------------------------
+
+def pdf() -> bytes:
+    """A one-page PDF with its cross-reference table (what a browser's "Save as PDF" of an
+    analytics page starts with)."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
+
+
+def office(main_part: str, content_type: str) -> bytes:
+    """An Office Open XML file (DOCX, PPTX) as Word or PowerPoint writes its skeleton."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml",
+                   '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                   f'<Override PartName="/{main_part}" ContentType="{content_type}"/></Types>')
+        z.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+                                  'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+                                  'openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+                                  f'Target="{main_part}"/></Relationships>')
+        z.writestr(main_part, '<?xml version="1.0"?><document>Post id,Impressions</document>')
+    return buf.getvalue()
+
+
+def docx() -> bytes:
+    return office("word/document.xml", "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml")
+
+
+def pptx() -> bytes:
+    return office("ppt/presentation.xml", "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml")
+
+
+def png() -> bytes:
+    """A 1x1 white PNG: signature, IHDR, IDAT, IEND with their CRCs."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\xff\xff")) + chunk(b"IEND", b""))
+
+
+def gif() -> bytes:
+    """A 1x1 GIF89a: header, screen, a two-colour table, one image, the trailer."""
+    return (b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\xff\xff\xff\x00\x00\x00"
+            + b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00" + b"\x3b")
+
+
+def jpeg() -> bytes:
+    """A JFIF JPEG's markers: SOI, APP0 JFIF, a quantisation table, SOF0 1x1, EOI."""
+    app0 = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    dqt = b"\x00" + bytes([1] * 64)
+    sof = b"\x08\x00\x01\x00\x01\x01\x01\x11\x00"
+    seg = lambda m, d: b"\xff" + m + struct.pack(">H", len(d) + 2) + d  # noqa: E731
+    return b"\xff\xd8" + seg(b"\xe0", app0) + seg(b"\xdb", dqt) + seg(b"\xc0", sof) + b"\xff\xd9"
+
+
+def webp() -> bytes:
+    """A lossless 1x1 WebP: the RIFF container and its VP8L chunk."""
+    vp8l = b"\x2f\x00\x00\x00\x00\x88\x88\x08\x00"
+    body = b"WEBP" + b"VP8L" + struct.pack("<I", len(vp8l)) + vp8l + b"\x00" * (len(vp8l) % 2)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def heic() -> bytes:
+    """An iPhone photo's first box: ftyp with the heic brand (then an empty meta box)."""
+    ftyp = b"ftyp" + b"heic" + b"\x00\x00\x00\x00" + b"mif1heic"
+    meta = b"meta" + b"\x00\x00\x00\x00"
+    return struct.pack(">I", len(ftyp) + 4) + ftyp + struct.pack(">I", len(meta) + 4) + meta
+
+
+NOT_EXPORTS = [  # (file name, bytes, what the message calls it)
+    ("report.pdf", pdf, "a PDF"),
+    ("brief.docx", docx, "a Word document (DOCX)"),
+    ("deck.pptx", pptx, "a PowerPoint presentation (PPTX)"),
+    ("chart.png", png, "a PNG image"),
+    ("photo.jpg", jpeg, "a JPEG image"),
+    ("anim.gif", gif, "a GIF image"),
+    ("shot.webp", webp, "a WebP image"),
+    ("IMG_0001.heic", heic, "a HEIC image"),
+]
+ADVICE = "export CSV or XLSX from the platform's analytics page (docs/platforms.md lists where)"
+
+
+# --- 2. a file that is not an export says what it is ----------------------------------------------
+
+@pytest.mark.parametrize("name, make, kind", NOT_EXPORTS, ids=[n for n, _, _ in NOT_EXPORTS])
+def test_a_pdf_a_document_or_an_image_is_named_as_such_whatever_the_file_is_called(name, make, kind):
+    data = make()
+    for called in (name, "export.csv", "export.xlsx"):  # by its bytes, never its name
+        with pytest.raises(ReadError) as e:
+            read_bytes(called, data)
+        assert str(e.value) == f"{called}: this is {kind}, not an export; {ADVICE}"
+
+
+def test_a_real_workbook_and_a_zip_of_csv_files_are_still_read():
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["Post id", "Impressions"])
+    wb.active.append(["1", "5"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    [t] = read_bytes("book.xlsx", buf.getvalue())
+    assert t.header == ["Post id", "Impressions"]
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as z:
+        z.writestr("Table data.csv", "Post id,Impressions\n1,5\n")
+        z.writestr("README.pdf", pdf())  # a PDF beside the data is not data, and not an error
+    [t] = read_bytes("export.zip", zbuf.getvalue())
+    assert t.header == ["Post id", "Impressions"]
+
+
+def test_an_opendocument_spreadsheet_and_a_gzip_say_what_to_do_instead():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", "<office:document-content/>")
+    with pytest.raises(ReadError, match=r"^sheet\.ods: this is an OpenDocument spreadsheet \(ODS\), not an export; "
+                                        r"open it in Excel or LibreOffice, save it as XLSX or CSV"):
+        read_bytes("sheet.ods", buf.getvalue())
+    import gzip
+
+    with pytest.raises(ReadError, match=r"^x\.csv\.gz: this is a gzip archive, not an export; unpack it"):
+        read_bytes("x.csv.gz", gzip.compress(b"Post id\n1\n"))
+
+
+def test_any_other_binary_file_is_refused_with_where_an_export_comes_from():
+    data = bytes(range(256)) * 4  # NUL bytes, no known signature
+    with pytest.raises(ReadError) as e:
+        read_bytes("dump.bin", data)
+    assert str(e.value) == f"dump.bin: this is a binary file, not a CSV export or a workbook; {ADVICE}"
+
+
+def test_reach_import_of_a_pdf_fails_with_the_message_and_no_traceback(tmp_path):
+    f = tmp_path / "report.pdf"
+    f.write_bytes(pdf())
+    r = run("import", str(f), cwd=tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stdout.strip() == f"FAILED  {f}: this is a PDF, not an export; {ADVICE}"
+    assert "Traceback" not in r.stderr and "no table" not in r.stdout
+
+
+def test_a_folder_import_reads_a_pdf_saved_under_an_export_name_and_says_what_it_is(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / X_NAME).write_bytes(x_content([("1870000000000000001", 1200, 30)]))
+    (folder / "Content.csv").write_bytes(png())  # a screenshot saved over an export's name
+    engine = store.connect(str(tmp_path / "reach.db"))
+    results = Importer(engine, None).import_paths([folder])
+    engine.dispose()
+    assert [r.status for r in results] == ["failed", "imported"]
+    assert results[0].line() == f"FAILED  {folder / 'Content.csv'}: this is a PNG image, not an export; {ADVICE}"
+
+
+def test_the_data_page_upload_says_what_the_file_is(tmp_path):
+    import base64
+
+    from dashboard.pages import data as page
+
+    engine = store.connect(str(tmp_path / "reach.db"))
+    uploads = [f"data:application/octet-stream;base64,{base64.b64encode(make()).decode()}" for _, make, _ in NOT_EXPORTS]
+    results = page.import_uploads(engine, None, [n for n, _, _ in NOT_EXPORTS], uploads)
+    engine.dispose()
+    for (name, _, kind), r in zip(NOT_EXPORTS, results):
+        assert r.status == "failed"
+        assert f"{name}: this is {kind}, not an export; {ADVICE}" in str(page.result_view(r, "en"))
+
+
+def test_the_docs_the_advice_points_to_list_where_every_platform_exports():
+    from collectors.model import PLATFORM_LABELS
+
+    doc = (ROOT / "docs" / "platforms.md").read_text(encoding="utf-8")
+    assert "docs/platforms.md" in messages.EXPORT_ADVICE
+    section = doc.split("## Where each export comes from", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    # "Weibo, Bilibili" names two; "WeChat Official Account" is WeChat
+    named = {name.strip().split(" ")[0] for line in rows for name in line.split("|")[1].split(",")}
+    for label in PLATFORM_LABELS.values():
+        assert label in named, f"{label} has no row in docs/platforms.md's list of where exports come from"
