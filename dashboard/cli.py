@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from collectors import store
+from collectors import messages, store
 from collectors.archive import Archive
 from collectors.errors import ReachError
 from collectors.files import printable
@@ -389,15 +389,20 @@ def cmd_import(args) -> int:
         progress(i, n, Path(r.name).name)
         results.append(r)
 
-    imp.import_paths(args.paths, progress=on_file, jobs=args.jobs)
+    skipped = []
+    imp.import_paths(args.paths, progress=on_file, jobs=args.jobs, skipped=skipped)
     progress.clear()
     _refresh_rollups(engine, results)
     failed = sum(not r.ok for r in results)
-    if len(results) > 1:
-        print(f"{len(results)} files: {sum(r.status == 'imported' for r in results)} imported, "
-              f"{sum(r.status == 'already imported' for r in results)} already imported, {failed} failed")
+    # Files of the folders that were not imported, and why: a PDF or a note left out silently
+    # looks like an export that vanished.
+    for line in messages.skipped_lines([(str(f), group) for f, group in skipped]):
+        print(line)
+    if len(results) > 1 or (results and skipped):
+        print(messages.import_summary(len(results), sum(r.status == "imported" for r in results),
+                                      sum(r.status == "already imported" for r in results), failed, len(skipped)))
     if not results:
-        print("no importable files found (.csv, .tsv, .txt, .xlsx, .zip)")
+        print(messages.NOTHING_TO_IMPORT)
         return 1
     return 1 if failed else 0
 

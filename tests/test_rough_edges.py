@@ -219,3 +219,81 @@ def test_the_docs_the_advice_points_to_list_where_every_platform_exports():
     named = {name.strip().split(" ")[0] for line in rows for name in line.split("|")[1].split(",")}
     for label in PLATFORM_LABELS.values():
         assert label in named, f"{label} has no row in docs/platforms.md's list of where exports come from"
+
+
+# --- 3. a folder import lists what it skipped -----------------------------------------------------
+
+def test_a_folder_import_lists_each_skipped_file_and_why_and_counts_them(tmp_path):
+    folder = tmp_path / "exports"
+    (folder / "shots").mkdir(parents=True)
+    (folder / X_NAME).write_bytes(x_content([("1870000000000000001", 1200, 30)]))
+    (folder / "README.md").write_text("# where these came from\n", encoding="utf-8")
+    (folder / "report.pdf").write_bytes(pdf())
+    (folder / "shots" / "chart.png").write_bytes(png())
+    (folder / "notes").write_text("no extension\n", encoding="utf-8")
+    (folder / "api.json").write_text("{}", encoding="utf-8")
+    os.symlink(tmp_path / "elsewhere.csv", folder / "linked.csv")
+    # Silent: hidden files and folders, and the archive (its copies are named by digest).
+    (folder / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (folder / ".git").mkdir()
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    archive = folder / "archive"
+    first = run("import", str(folder / X_NAME), "--db", str(tmp_path / "reach.db"), "--archive", str(archive),
+                cwd=tmp_path)
+    assert first.returncode == 0 and any(archive.rglob("manifest.jsonl")), first.stdout + first.stderr
+
+    r = run("import", str(folder), "--db", str(tmp_path / "reach.db"), "--archive", str(archive), cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("same    ") and X_NAME in lines[0]
+    assert lines[1:] == [
+        f"skipped {folder / 'README.md'}: not an export",
+        f"skipped {folder / 'api.json'}: not an export file (.csv, .tsv, .txt, .xlsx, .xls and .zip are read)",
+        f"skipped {folder / 'linked.csv'}: a symbolic link, not followed out of the folder",
+        f"skipped {folder / 'notes'}: no file extension (name an export .csv or .xlsx)",
+        f"skipped {folder / 'report.pdf'}: a PDF, not an export",
+        f"skipped {folder / 'shots' / 'chart.png'}: an image, not an export",
+        "1 file: 0 imported, 1 already imported, 0 failed; 6 skipped",
+    ]
+
+
+def test_many_skipped_files_are_counted_by_kind_in_one_line(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / X_NAME).write_bytes(x_content([("1870000000000000001", 1200, 30)]))
+    for i in range(8):
+        (folder / f"note{i}.md").write_text("notes\n")
+    for i in range(3):
+        (folder / f"chart{i}.PNG").write_bytes(png())
+    (folder / "api.json").write_text("{}")
+    r = run("import", str(folder), cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines()[1:] == [
+        "12 files skipped: 8 .md (not an export), 3 .png (an image, not an export), "
+        "1 .json (not an export file (.csv, .tsv, .txt, .xlsx, .xls and .zip are read))",
+        "1 file: 1 imported, 0 already imported, 0 failed; 12 skipped",
+    ]
+
+
+def test_a_folder_of_nothing_importable_says_what_it_skipped_and_fails(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "report.pdf").write_bytes(pdf())
+    r = run("import", str(folder), cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == [f"skipped {folder / 'report.pdf'}: a PDF, not an export",
+                                     messages.NOTHING_TO_IMPORT]
+
+
+def test_files_named_on_the_command_line_are_never_skipped_by_their_name(tmp_path):
+    from collectors.pipeline import walk
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.csv").write_text("x")
+    (folder / "b.md").write_text("x")
+    given = tmp_path / "report.pdf"
+    files, skipped = walk([folder, given])
+    assert files == [folder / "a.csv", given]  # a file given by name is read: its bytes say what it is
+    assert skipped == [(folder / "b.md", "document")]
+    assert walk([folder], quiet=[folder]) == ([], [])
