@@ -122,9 +122,11 @@ def platform_not_stored(value: str, stored: list[str]) -> str:
     return f"--platform {value!r}: the database has no {value} data; {has}"
 
 
-def empty_selection(what: str, described: str) -> str:
-    """The filters matched but the period holds nothing: not a mistake, said on stderr."""
-    return f"note: the {what} export has no rows for {described}: the filters match, the period is empty"
+def empty_selection(what: str, filters: str, period: str) -> str:
+    """An export with no rows whose filters all name stored things: not a mistake (exit 0), said
+    on stderr. ``filters``: the options as given ("" for none); ``period``: "from D to D" or ""."""
+    who = filters or "the whole campaign"
+    return f"note: the {what} export has no rows: nothing for {who}{' ' + period if period else ''}"
 
 
 # --- reach serve on a busy port -----------------------------------------------------------------

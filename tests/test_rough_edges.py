@@ -297,3 +297,91 @@ def test_files_named_on_the_command_line_are_never_skipped_by_their_name(tmp_pat
     assert files == [folder / "a.csv", given]  # a file given by name is read: its bytes say what it is
     assert skipped == [(folder / "b.md", "document")]
     assert walk([folder], quiet=[folder]) == ([], [])
+
+
+# --- 1. a filter that names nothing stored exits 2 with "did you mean" -----------------------------
+
+ROSTER = ("name,category,platform,handle,account_id\n"
+          "Pan Yifei 潘一飞,entrepreneur,x,jinhub_yiwu,\n"
+          "José Núñez,journalist,x,jose_n,\n").encode()
+
+
+@pytest.fixture
+def small_db(tmp_path):
+    """Pan Yifei 潘一飞 with two X posts (22 Dec 2024), José Núñez in the roster without a post, and
+    one account no roster names."""
+    from dashboard.cli import main
+
+    db = tmp_path / "reach.db"
+    (tmp_path / "roster.csv").write_bytes(ROSTER)
+    (tmp_path / X_NAME).write_bytes(x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", 800, 9)]))
+    other = tmp_path / "account_analytics_content_2024-12-16_2024-12-23.csv"
+    other.write_bytes(x_content([("1870000000000000003", 50, 1)], handle="market_wu"))
+    assert main(["roster", "import", str(tmp_path / "roster.csv"), "--db", str(db)]) == 0
+    assert main(["import", str(tmp_path / X_NAME), str(other), "--db", str(db)]) == 0
+    return db
+
+
+def export(db, capsysbinary, *args):
+    from dashboard.cli import main
+
+    capsysbinary.readouterr()
+    code = main(["export", *args, "--db", str(db)])
+    out, err = capsysbinary.readouterr()
+    return code, out.decode("utf-8-sig"), err.decode()
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--influencer", "潘一飞"], "--influencer '潘一飞': no influencer of that name in the database; "
+                                "did you mean 'Pan Yifei 潘一飞'?"),
+    (["--influencer", "jose nunez"], "--influencer 'jose nunez': no influencer of that name in the database; "
+                                     "did you mean 'José Núñez'?"),
+    (["--influencer", "PAN YIFEI"], "did you mean 'Pan Yifei 潘一飞'?"),
+    (["--influencer", "Pan Yifie 潘一飞"], "did you mean 'Pan Yifei 潘一飞'?"),
+    (["--influencer", "market_wu"], "did you mean 'market_wu (unassigned)'?"),
+    (["--influencer", "Nobody"], "--influencer 'Nobody': no influencer of that name in the database "
+                                 "(it has 3; `reach export influencers` lists them)"),
+    (["--platform", "twitter"], "--platform 'twitter' is not a platform; did you mean 'x'? (one of x, facebook"),
+    (["--platform", "YouTube"], "did you mean 'youtube'?"),
+    (["--platform", "weibo"], "--platform 'weibo': the database has no weibo data; it has x"),
+])
+@pytest.mark.parametrize("what", ["daily", "weekly", "posts", "influencers"])
+def test_a_filter_that_names_nothing_stored_exits_2_with_the_closest_names(small_db, capsysbinary, what, args, said):
+    code, out, err = export(small_db, capsysbinary, what, *args)
+    assert code == 2
+    assert out == ""  # refused before anything is written
+    assert err.startswith("error: ") and err.count("\n") == 1 and said in err, err
+
+
+def test_a_filter_that_matches_is_exported_and_an_empty_period_is_said_but_exits_0(small_db, capsysbinary):
+    code, out, err = export(small_db, capsysbinary, "posts", "--influencer", "Pan Yifei 潘一飞")
+    assert code == 0 and err == ""
+    assert [line.split(",")[1] for line in out.splitlines()[1:]] == ["1870000000000000001", "1870000000000000002"]
+    # The names match; the days hold nothing: an empty period, not a mistake.
+    code, out, err = export(small_db, capsysbinary, "daily", "--influencer", "Pan Yifei 潘一飞",
+                            "--from", "2025-03-01", "--to", "2025-03-31")
+    assert code == 0 and out.count("\n") == 1  # the header
+    assert err == ("note: the daily export has no rows: nothing for --influencer 'Pan Yifei 潘一飞' "
+                   "from 2025-03-01 to 2025-03-31\n")
+    # In the roster, with no post yet: a stored name too.
+    code, out, err = export(small_db, capsysbinary, "posts", "--influencer", "José Núñez")
+    assert code == 0 and out.count("\n") == 1
+    assert err == "note: the posts export has no rows: nothing for --influencer 'José Núñez'\n"
+
+
+def test_the_command_line_exits_2_without_a_traceback_on_an_unknown_influencer(small_db, tmp_path):
+    r = run("export", "daily", "--influencer", "Nobody", "--db", str(small_db), cwd=tmp_path)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("error: --influencer 'Nobody': ") and "Traceback" not in r.stderr
+
+
+def test_closest_names_ignore_case_and_accents_and_find_chinese_names_inside_longer_ones():
+    from collectors.names import closest
+
+    names = ["Pan Yifei 潘一飞", "PanYifei (unassigned)", "José Núñez", "Kofi Asantewaa-Boadu", "Li Na"]
+    assert closest("潘一飞", names) == ["Pan Yifei 潘一飞"]
+    assert closest("JOSE NUNEZ", names) == ["José Núñez"]
+    assert closest("kofi", names) == ["Kofi Asantewaa-Boadu"]
+    assert closest("Kofi Asantewa-Boadu", names) == ["Kofi Asantewaa-Boadu"]
+    assert set(closest("panyifei", names)) == {"Pan Yifei 潘一飞", "PanYifei (unassigned)"}
+    assert closest("Nobody", names) == [] and closest("  ", names) == []
