@@ -869,7 +869,7 @@ def cmd_collect(args) -> int:
         try:
             day = None if args.since.lower() == "all" else date.fromisoformat(args.since)
         except ValueError:
-            raise ReachError(f"--since {args.since!r} is not a date like 2024-12-22, or all") from None
+            raise UsageError(f"--since {args.since!r} is not a date like 2024-12-22, or all") from None
     since = datetime.combine(day, datetime.min.time(), campaign.tz).astimezone(timezone.utc) if day else None
     engine = _engine(args)
     archive = _archive(engine, args)
