@@ -385,3 +385,81 @@ def test_closest_names_ignore_case_and_accents_and_find_chinese_names_inside_lon
     assert closest("Kofi Asantewa-Boadu", names) == ["Kofi Asantewaa-Boadu"]
     assert set(closest("panyifei", names)) == {"Pan Yifei 潘一飞", "PanYifei (unassigned)"}
     assert closest("Nobody", names) == [] and closest("  ", names) == []
+
+
+# --- 4. a second `reach serve` on a busy port -----------------------------------------------------
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_on_a_port_another_program_listens_on_says_so_before_printing_anything(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # listens, never answers: not an HTTP server at all
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = run("serve", "--port", str(port), "--db", str(tmp_path / "reach.db"), cwd=tmp_path, timeout=60)
+    assert r.returncode == 2
+    assert r.stdout == ""  # no URL printed first
+    assert r.stderr == f"error: port {port} is taken by another program: choose another with --port\n"
+
+
+def test_serve_on_a_port_another_web_server_answers_on_is_another_program(tmp_path):
+    import http.server
+    import threading
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        r = run("serve", "--port", str(port), "--db", str(tmp_path / "reach.db"), cwd=tmp_path, timeout=60)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == f"error: port {port} is taken by another program: choose another with --port\n"
+
+
+def test_a_second_reach_serve_on_the_same_port_says_the_dashboard_is_already_running(tmp_path):
+    import time
+
+    from dashboard.app import _answers_as_dashboard
+
+    port = _free_port()
+    first = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--port", str(port),
+                              "--db", str(tmp_path / "first.db")], cwd=tmp_path, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 120
+        while not _answers_as_dashboard("127.0.0.1", port, timeout=1):
+            assert first.poll() is None, f"the first server stopped: {first.communicate()}"
+            assert time.monotonic() < deadline, "the first server did not answer within 120 s"
+            time.sleep(0.3)
+        second = run("serve", "--port", str(port), "--db", str(tmp_path / "second.db"), cwd=tmp_path, timeout=60)
+        assert second.returncode == 2 and second.stdout == ""
+        assert second.stderr == (f"error: the dashboard is already running at http://127.0.0.1:{port}/ : "
+                                 "open it, or stop it first\n")
+        assert not (tmp_path / "second.db").exists()  # refused before the database was opened
+        assert first.poll() is None  # and the first one is untouched
+    finally:
+        first.terminate()
+        try:
+            first.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            first.kill()
+            first.communicate()
+
+
+def test_a_free_port_passes_the_check_and_a_port_out_of_range_is_a_usage_error():
+    from collectors.errors import UsageError
+    from dashboard.app import check_port
+
+    check_port("127.0.0.1", _free_port())
+    with pytest.raises(UsageError, match="choose a port from 1 to 65535"):
+        check_port("127.0.0.1", 70000)
