@@ -152,8 +152,11 @@ class Importer:
     def __init__(self, engine: sa.Engine, archive: Archive | None, *, tz: str = "Asia/Shanghai",
                  as_of: datetime | None = None, account: str | None = None, strict: bool = False,
                  source: str = "file", mapping: Mapping | None = None, date_order: str | None = None,
-                 replay: list[Mapping] | None = None):
+                 replay: list[Mapping] | None = None, demo: bool = False):
         self.engine, self.archive = engine, archive
+        # The demo's own files (`reach demo`, the live demo's drops) keep the demo's clock; any
+        # other import clears it, so real data is measured against real time (store.demo_clock).
+        self.demo = demo
         self.tz = ZoneInfo(tz)
         self.as_of, self.account, self.strict = as_of, account, strict
         self.source = source  # "file", or "api" for the canonical snapshots of reach collect
@@ -304,6 +307,8 @@ class Importer:
                         return done
                     w = store.write_parsed(conn, parsed, self._import_row(name, job.size, digest, result, imported_at),
                                            self.account or _account_from_name(name))
+                    if not self.demo:
+                        store.clear_demo_clock(conn)
                     if self.archive is not None:
                         # Before the commit: a committed import always has its bytes archived.
                         try:
@@ -350,7 +355,7 @@ class Importer:
         return {k: v for k, v in dict(
             as_of=self.as_of.isoformat() if self.as_of else None, account=self.account, tz=str(self.tz),
             source=None if self.source == "file" else self.source, date_order=self.date_order,
-            mappings=[m.to_dict() for m in self._used] or None,
+            mappings=[m.to_dict() for m in self._used] or None, demo=True if self.demo else None,
         ).items() if v is not None}
 
     def _mappings(self) -> Mappings:
@@ -679,10 +684,13 @@ def rebuild(engine: sa.Engine, archive: Archive, progress=None, jobs: int | None
     entries = archive.entries()
     try:
         profiles = store.load_profiles(engine)  # settings, not data: kept across the rebuild
+        clock = store.demo_clock(engine)  # a demo stays the demo; a replayed real import clears it
     except sa.exc.DBAPIError:
-        profiles = []
+        profiles, clock = [], None
     store.drop_all(engine)
     store.migrate(engine)
+    if clock is not None:
+        store.set_demo_clock(engine, clock)
     for d in reversed(profiles):
         store.save_profile(engine, {k: v for k, v in d.items() if k not in ("file_name", "created_at")}, d.get("file_name"))
 
@@ -701,7 +709,7 @@ def rebuild(engine: sa.Engine, archive: Archive, progress=None, jobs: int | None
         imp = Importer(engine, None, tz=opts.get("tz", "Asia/Shanghai"),
                        as_of=datetime.fromisoformat(opts["as_of"]) if opts.get("as_of") else None,
                        account=opts.get("account"), source=opts.get("source", "file"),
-                       date_order=opts.get("date_order"),
+                       date_order=opts.get("date_order"), demo=bool(opts.get("demo")),
                        replay=[Mapping.from_dict(d, "the mapping archived with the file") for d in opts.get("mappings", [])])
         try:
             data = archive.read(e.sha256)

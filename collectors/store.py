@@ -883,6 +883,35 @@ def record_failure(engine: sa.Engine, sha256: str, file_name: str, error: str, *
         ))
 
 
+DEMO_CLOCK = "demo_clock"  # reach_meta: the demo's own "now" (UTC ISO time); absent for real data
+
+
+def demo_clock(engine: sa.Engine) -> datetime | None:
+    """The instant a demo database is "as of" (its last simulated export), which freshness and
+    "today" are measured against instead of the wall clock; None for real data. `reach demo` and
+    `reach demo --live` set it; any other import clears it (``clear_demo_clock``)."""
+    with engine.connect() as conn:
+        value = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == DEMO_CLOCK)).scalar()
+    return datetime.fromisoformat(value) if value else None
+
+
+def set_demo_clock(engine: sa.Engine, when: datetime) -> None:
+    """Move the demo's clock to ``when`` (aware), never back: a second `reach demo` or a live drop
+    of an earlier simulated moment leaves the later clock."""
+    when = when.astimezone(timezone.utc)
+    old = demo_clock(engine)
+    if old is not None and old >= when:
+        return
+    with write_transaction(engine) as conn:
+        conn.execute(meta_table.delete().where(meta_table.c.key == DEMO_CLOCK))
+        conn.execute(meta_table.insert().values(key=DEMO_CLOCK, value=when.isoformat()))
+
+
+def clear_demo_clock(conn) -> None:
+    """Real data keeps real time: an import that is not the demo's ends the demo's clock."""
+    conn.execute(meta_table.delete().where(meta_table.c.key == DEMO_CLOCK))
+
+
 def get_state(engine: sa.Engine, platform: str, key: str) -> str | None:
     with engine.connect() as conn:
         return conn.execute(sa.select(collector_state.c.value).where(

@@ -648,13 +648,11 @@ def cmd_export(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from datetime import datetime as _dt
-
-    from . import config, exports, summary
+    from . import config, data, exports, summary
 
     campaign = config.load(args.config)
     engine = _engine(args, create=False)
-    today = _dt.now(campaign.tz).date()
+    today = data.today(engine, campaign.tz)  # the demo's own day on the demo, as on the Weekly page
     # The week and the week before, from the rollups and narrow SQL: not the whole database.
     week = args.week or summary.latest_complete_week_db(engine, campaign, today)
     s = summary.build_summary_db(engine, campaign, week, today=today, lang=args.lang)
@@ -685,6 +683,12 @@ def cmd_demo(args) -> int:
         return 0
     engine = _engine(args)
     archive = _archive(engine, args)
+    # The demo is "as of" its last export: freshness and "today" are measured against that moment,
+    # not the wall clock, so it looks live whenever it is opened (data.clock). Set before the
+    # imports, so the Weekly reports the refresh stores are the ones the page will ask for.
+    from collectors import store
+
+    store.set_demo_clock(engine, max(demo.as_of.values()))
     # The roster first, as a campaign team would set it up: it ties handles to platform ids,
     # so files that name an account either way land on the same account.
     _, c = import_roster(engine, archive, demo.roster.name, demo.roster.read_bytes())
@@ -695,7 +699,7 @@ def cmd_demo(args) -> int:
         # time for files whose name carries no date range.
         as_of = None if capture_time_from_name(f.name, ZoneInfo("Asia/Shanghai")) else demo.as_of.get(f)
         owner = demo.accounts.get(f)
-        imp = Importer(engine, archive, as_of=as_of, account=owner.handle if owner else None)
+        imp = Importer(engine, archive, as_of=as_of, account=owner.handle if owner else None, demo=True)
         r = imp.import_bytes(f.name, f.read_bytes(), display=str(f))
         results.append(r)
         progress.clear()
@@ -720,13 +724,14 @@ def _duration(text: str, flag: str) -> float:
     return float(m.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "min": 60}[m.group(2)]
 
 
-def _watcher(args, inbox: Path, engine, *, settle: float, poll: float, account=None):
-    """A Watcher importing as `reach import` does (the archive, the rollups refreshed after)."""
+def _watcher(args, inbox: Path, engine, *, settle: float, poll: float, account=None, demo: bool = False):
+    """A Watcher importing as `reach import` does (the archive, the rollups refreshed after);
+    ``demo``: the live demo's, whose imports keep the demo's clock."""
     from collectors.pipeline import Importer
     from collectors.watch import Watcher
 
     imp = Importer(engine, _archive(engine, args), tz=getattr(args, "tz", "Asia/Shanghai"), account=account,
-                   date_order=getattr(args, "date_order", None))
+                   date_order=getattr(args, "date_order", None), demo=demo)
 
     def say(line):
         print(line, flush=True)
@@ -796,7 +801,7 @@ def _demo_live(args) -> int:
     engine = _engine(args)
     watcher = None
     if not args.no_watch:
-        watcher = _watcher(args, inbox, engine, settle=2.0, poll=min(1.0, args.every or 1.0))
+        watcher = _watcher(args, inbox, engine, settle=2.0, poll=min(1.0, args.every or 1.0), demo=True)
     with _stop_on_signals(watcher):
         return live_demo.run(engine, _archive(engine, args), inbox, every=args.every, drops=args.drops,
                              seed=args.seed, watcher=watcher)

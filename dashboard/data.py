@@ -11,7 +11,7 @@ import functools
 import hashlib
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pandas as pd
 import sqlalchemy as sa
@@ -108,14 +108,28 @@ def live_version(eng: sa.Engine) -> str:
     return f"{version(eng)}:{failures[0]}:{failures[1]}"
 
 
+def clock(eng: sa.Engine) -> datetime:
+    """The moment freshness, "last updated" and "today" are measured against: the demo's own clock
+    on a demo database (its last simulated export, store.demo_clock), so the demo looks live
+    whenever it is opened; the wall clock for real data."""
+    return store.demo_clock(eng) or datetime.now(timezone.utc)
+
+
+def today(eng: sa.Engine, tz) -> date:
+    """``clock`` as a day in the campaign timezone ``tz``: the default "latest complete week" is the
+    week before it."""
+    return clock(eng).astimezone(tz).date()
+
+
 STALE_HOURS = 36  # data older than this is flagged stale, per platform (Live) and per account (Data)
 
 
 def freshness(eng: sa.Engine, now: datetime | None = None, accounts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per platform: how recent its data is and when it was last imported (the latest of its
     accounts, ``account_freshness``, which a caller that has it already may pass as ``accounts``);
-    ``stale`` means it is more than STALE_HOURS old."""
-    now = now or datetime.now(timezone.utc)
+    ``stale`` means it is more than STALE_HOURS old (against ``now``, by default the database's
+    clock, ``clock``)."""
+    now = now or clock(eng)
     acc = account_freshness(eng, now) if accounts is None else accounts
     if acc.empty:
         return pd.DataFrame(columns=["platform", "as_of", "last_import", "age_hours", "stale"])
@@ -130,7 +144,7 @@ def account_freshness(engine: sa.Engine, now: datetime | None = None) -> pd.Data
     or the end of its latest daily row), when it was last imported, and whether it is stale."""
     from . import cache
 
-    now = now or datetime.now(timezone.utc)
+    now = now or clock(engine)
     # Grouping every snapshot takes a second or two in a big campaign, and the result changes only
     # with the data: once per data version for every worker (dashboard/cache.py); ages are
     # computed from ``now`` afterwards.

@@ -131,8 +131,6 @@ WECHAT_UNNOTIFIED = ("ywmarketdaily",)  # pushes nothing to followers: the 未�
 DOUYIN_GB18030 = ("lihua_wanju",)  # opens the export in Excel and saves it as CSV (GB18030)
 DOUYIN_SECOND_ORDER = ("yuchen_zhibo",)  # the column order with 审核状态 and 封面点击率
 BILIBILI_CHINESE = ("卡里姆在义乌",)  # a script that writes Chinese headers and no uploader id
-# Accounts left out of the roster on purpose, so the dashboard shows "unassigned".
-UNLISTED = {("instagram", "meera.jinhua"), ("tiktok", "wu.hardware.yiwu"), ("x", "PanYifei")}
 # X accounts that still send the legacy analytics.twitter.com "Tweet activity" files.
 X_LEGACY = ("ZhouMinghui_YW", "HelenaRaskova", "WangZhiyuanCN")
 # Export units downloaded (nearly) every day around the launch.
@@ -1006,9 +1004,10 @@ def write_wechat_traffic(acc: Account, t: datetime) -> bytes:
 
 def write_roster(accounts: list[Account]) -> bytes:
     rows = [["name", "category", "platform", "handle", "account_id", "followers"]]
+    # Every account the demo writes: an account left out would show twice, as its person and as
+    # "<handle> (unassigned)", and count one active influencer too many.
     for a in accounts:
-        if (a.platform, a.handle) not in UNLISTED:
-            rows.append([a.influencer, a.category, a.platform, a.handle, a.account_id, str(a.followers)])
+        rows.append([a.influencer, a.category, a.platform, a.handle, a.account_id, str(a.followers)])
     return _csv(rows).encode("utf-8")
 
 

@@ -2,7 +2,8 @@
 
 A link reproduces a view: date range, platforms, categories, influencers, the metric charted, the
 language and kiosk mode are all in the query string, parsed and written here by pure functions
-(the page callbacks only call these). Unknown or malformed values are dropped, never trusted.
+(the page callbacks only call these). Unknown or malformed values are dropped, never trusted,
+and each one dropped is kept in ``Filters.ignored`` so the page can say what it ignored and why.
 """
 from __future__ import annotations
 
@@ -31,16 +32,25 @@ class Filters:
     cumulative: bool = False
     q: str = ""  # a text search (the Posts page), kept when other filters change
     extra: dict = field(default_factory=dict, compare=False)
+    # (parameter, value, reason) for each value of the query string that was dropped; reason is
+    # one of IGNORED_REASONS (an i18n key "url.ignored.<reason>"). Not part of the view.
+    ignored: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
 
     def selection(self) -> Selection:
         return Selection(start=self.start, end=self.end, platforms=self.platforms,
                          influencers=self.influencers, categories=self.categories)
 
 
-def _date(values) -> date | None:
+IGNORED_REASONS = ("date", "platform", "metric")
+
+
+def _date(values, key: str, ignored: list) -> date | None:
+    if not values:
+        return None
     try:
-        return date.fromisoformat(values[0]) if values else None
+        return date.fromisoformat(values[0].strip())
     except ValueError:
+        ignored.append((key, values[0], "date"))
         return None
 
 
@@ -54,15 +64,20 @@ def _many(q: dict, key: str, split: bool = True) -> tuple[str, ...]:
 def parse(search: str | None) -> Filters:
     """Filters from a query string like ``?from=2024-12-16&platform=x,tiktok&lang=zh``."""
     q = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
-    start, end = _date(q.get("from")), _date(q.get("to"))
+    ignored: list[tuple[str, str, str]] = []
+    start, end = _date(q.get("from"), "from", ignored), _date(q.get("to"), "to", ignored)
     if start and end and start > end:
         start, end = end, start
     metric = (q.get("metric") or ["views"])[0]
+    if metric not in CHART_METRICS:
+        ignored.append(("metric", metric, "metric"))
+    platforms = _many(q, "platform")
+    ignored += [("platform", p, "platform") for p in platforms if p not in PLATFORMS]
     lang = (q.get("lang") or ["en"])[0].lower()
     lang = "zh" if lang.startswith(("zh", "cn")) else "en"
     return Filters(
         start=start, end=end,
-        platforms=tuple(p for p in _many(q, "platform") if p in PLATFORMS),
+        platforms=tuple(p for p in platforms if p in PLATFORMS),
         categories=_many(q, "category")[:50],
         influencers=_many(q, "influencer", split=False)[:200],  # names may contain commas
         metric=metric if metric in CHART_METRICS else "views",
@@ -70,6 +85,7 @@ def parse(search: str | None) -> Filters:
         kiosk=(q.get("kiosk") or ["0"])[0] in ("1", "true", "yes"),
         cumulative=(q.get("view") or ["daily"])[0] == "cumulative",
         q=(q.get("q") or [""])[0].strip()[:200],
+        ignored=tuple(ignored),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from dash import html
 
-from .i18n import MISSING, add_strings, fmt_ago, fmt_datetime, freshness as fresh_text, platform_name, t
+from .i18n import MISSING, add_strings, fmt_ago, fmt_date, fmt_datetime, freshness as fresh_text, platform_name, t
 
 add_strings({
     "en": {
@@ -19,6 +19,9 @@ add_strings({
         "fresh.never_ok": "{source}: no successful import yet",
         "fresh.error": "last error {when} ({source}): {error}",
         "fresh.unknown_platform": "Files that could not be read",
+        "fresh.demo_clock": "demo data as of {date}",
+        "fresh.demo_clock_help": "The demo campaign is measured against its own clock, the moment of its last "
+                                 "export, not today's date; real data is measured against real time.",
     },
     "zh": {
         "fresh.source.file": "文件",
@@ -27,10 +30,22 @@ add_strings({
         "fresh.never_ok": "{source}：尚无成功导入",
         "fresh.error": "最近错误 {when}（{source}）：{error}",
         "fresh.unknown_platform": "无法读取的文件",
+        "fresh.demo_clock": "演示数据，截至 {date}",
+        "fresh.demo_clock_help": "演示活动以其自身的时钟（最后一次导出的时刻）计算时效，而非今天的日期；真实数据按真实时间计算。",
     },
 })
 
 ERROR_CHARS = 160  # the line stays one line; the Data page's history has the whole message
+
+
+def demo_note(clock, lang: str, tz, id: str = "demo-clock"):
+    """The subtle line that says the demo's clock is the demo's ("demo data as of 27 Jan 2025"),
+    for ``clock`` (store.demo_clock); None for real data, which keeps real time."""
+    if clock is None:
+        return None
+    day = pd.Timestamp(clock).tz_convert(tz).date()
+    return html.Span(t("fresh.demo_clock", lang, date=fmt_date(day, lang)), className="demo-clock muted", id=id,
+                     title=t("fresh.demo_clock_help", lang))
 
 
 def short_error(text: str) -> str:

@@ -11,26 +11,91 @@ from dash.exceptions import PreventUpdate
 from collectors.model import PLATFORMS
 
 from . import filters as F
-from .i18n import category_name, metric_name, platform_name, t
+from .i18n import add_strings, category_name, metric_name, platform_name, t
 from .pages import all_pages
 
+add_strings({
+    "en": {"url.ignored": "Ignored {param}={value} in the address: {reason}.",
+           "url.ignored.date": "not a date like 2025-01-31",
+           "url.ignored.platform": "not a platform this dashboard knows ({known})",
+           "url.ignored.metric": "not a metric the chart can show ({known})",
+           "page.not_found": "Page not found",
+           "page.not_found_help": "There is no page at {path}. The pages are listed above."},
+    "zh": {"url.ignored": "已忽略地址中的 {param}={value}：{reason}。",
+           "url.ignored.date": "不是 2025-01-31 这样的日期",
+           "url.ignored.platform": "不是本看板支持的平台（{known}）",
+           "url.ignored.metric": "不是图表可显示的指标（{known}）",
+           "page.not_found": "页面不存在",
+           "page.not_found_help": "{path} 没有页面。可用页面见上方导航。"},
+})
 CATEGORIES = ("official", "merchant", "entrepreneur", "foreign resident", "journalist", "media",
               "international influencer", "unassigned")
 
 
 def header(f: F.Filters, active: str):
     query = F.to_query(f)
+    demo = _demo_note(f.lang)
     other = "zh" if f.lang == "en" else "en"
     switch = F.to_query(F.with_changes(f, lang=other))
     return html.Header([
         html.Div("Campaign Reach", className="brand"),
         html.Nav([dcc.Link(t(f"page.{p.SLUG}", f.lang), href=p.PATH + query, id=f"nav-{p.SLUG}",
                            className="nav-link" + (" active" if p.PATH == active else "")) for p in all_pages()]),
-        html.Div([dcc.Link(t(f"lang.{other}", f.lang), href=active + switch, id="lang-switch", className="nav-link"),
+        html.Div([*([demo] if demo is not None else []),
+                  dcc.Link(t(f"lang.{other}", f.lang), href=active + switch, id="lang-switch", className="nav-link"),
                   dcc.Link(t("kiosk.enter", f.lang), href="/" + F.to_query(F.with_changes(f, kiosk=True)),
                            id="kiosk-link", className="nav-link"),
                   *_account(f.lang)], className="header-right"),
+        *url_notice(f),
     ], className="header", lang="zh-CN" if f.lang == "zh" else "en")
+
+
+def url_notice(f: F.Filters) -> list:
+    """What the address asked for that the page ignored, and why, one line each (a link with
+    ``?from=2025-13-45`` must not silently show the whole campaign)."""
+    known = {"date": "", "platform": ", ".join(PLATFORMS), "metric": ", ".join(F.CHART_METRICS)}
+    lines = [html.Div(t("url.ignored", f.lang, param=param, value=value,
+                        reason=t(f"url.ignored.{reason}", f.lang, known=known[reason])))
+             for param, value, reason in f.ignored]
+    return [html.Div(lines, className="url-notice", id="url-notice", role="status")] if lines else []
+
+
+def not_found(**query):
+    """The page for an address no page has: the app's frame (header, navigation, the language of
+    ``?lang=``) around a short "Page not found", not Dash's bare English heading."""
+    from urllib.parse import urlencode
+
+    f = F.parse("?" + urlencode(query, doseq=True))
+    path = _pathname()
+    return html.Div([header(f, path), html.Div([
+        html.H1(t("page.not_found", f.lang)),
+        html.P(t("page.not_found_help", f.lang, path=path))], className="empty", id="not-found")], className="page")
+
+
+def _pathname() -> str:
+    """The address being routed (Dash's routing callback has it as an input), else "/"."""
+    from dash import ctx
+
+    try:
+        inputs = ctx.inputs
+    except Exception:  # noqa: BLE001 - outside a callback (a test building the layout): no address
+        return "/"
+    path = next((v for k, v in inputs.items() if k.endswith(".pathname") and isinstance(v, str)), None)
+    return path if path and path.startswith("/") else "/"
+
+
+def _demo_note(lang: str):
+    """"demo data as of …" on a demo database (its own clock, data.clock), else None; None too
+    outside a running app (a layout built in a test without one)."""
+    from flask import has_app_context
+
+    from collectors import store
+
+    from . import data, freshness
+
+    if not has_app_context():
+        return None
+    return freshness.demo_note(store.demo_clock(data.engine()), lang, data.campaign().tz)
 
 
 def _account(lang: str) -> list:

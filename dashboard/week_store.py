@@ -125,9 +125,9 @@ def save(engine: sa.Engine, campaign, today: date | None = None) -> int | None:
     complete week and the one before, for today and for tomorrow); returns the rows stored, 0
     when they were stored already or there is nothing to summarise, None when the data changed
     while they were built (the next refresh stores them). The call at the end of a refresh."""
-    from . import flag_store, summary
+    from . import data, flag_store, summary
 
-    today = today or datetime.now(campaign.tz).date()
+    today = today or data.today(engine, campaign.tz)  # the day the Weekly page asks for, demo or real
     before = flag_store.stamp(engine, campaign)
     daily = summary._daily_db(engine, campaign, Selection())
     if daily.empty or "_num_er_views" not in daily:

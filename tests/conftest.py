@@ -77,3 +77,34 @@ def demo_db(tmp_path_factory) -> Path:
     db = tmp / "reach.db"
     assert main(["demo", "--db", str(db), "--folder", str(tmp / "exports")]) == 0
     return db
+
+
+STRAY_HANDLE = "yiwu.stall.2047"  # a TikTok account of the demo's kind that no roster row names
+
+
+@pytest.fixture(scope="session")
+def demo_stray_db(demo_db, tmp_path_factory) -> Path:
+    """The demo campaign plus the posts of one account no roster row names, so "<handle>
+    (unassigned)" shows: the demo's own roster maps every account it writes (issue 12), and the
+    tests of how pages treat an unassigned account need one. A copy: the shared demo stays as it is.
+    Read-only for tests, like ``demo_db``."""
+    import random
+    import sqlite3
+    from datetime import datetime, time
+
+    from collectors import store
+    from collectors.pipeline import Importer
+    from dashboard import config, demo, rollups
+
+    db = tmp_path_factory.mktemp("demo-stray") / "reach.db"
+    # SQLite's backup API, not a file copy: recent writes may still be in the WAL file beside it.
+    with sqlite3.connect(demo_db) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)
+    stray = demo._new_account(random.Random(2047), "Stall 2047", "merchant", "tiktok", STRAY_HANDLE)
+    at = datetime.combine(demo.FINAL_EXPORT, time(22, 0), demo.TZ)
+    engine = store.connect(f"sqlite:///{db}")
+    r = Importer(engine, None, account=STRAY_HANDLE).import_bytes("Video Posts.csv", demo.write_tiktok_posts(stray, at))
+    assert r.ok and r.status == "imported", r.line()
+    rollups.refresh(engine, config.load(ROOT / "campaign.toml"), rollups.accounts_of_imports(engine, [r.import_id]))
+    engine.dispose()
+    return db

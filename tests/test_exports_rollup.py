@@ -16,13 +16,13 @@ from dashboard.config import load
 
 
 @pytest.fixture(scope="module")
-def demo(demo_db, tmp_path_factory):
+def demo(demo_stray_db, tmp_path_factory):
     import sqlite3
 
     db = tmp_path_factory.mktemp("exports-rollup") / "reach.db"
     # The shared demo stays untouched. SQLite's backup API, not a file copy: recent writes may
     # still be in the WAL file beside it.
-    with sqlite3.connect(demo_db) as src, sqlite3.connect(db) as dst:
+    with sqlite3.connect(demo_stray_db) as src, sqlite3.connect(db) as dst:
         src.backup(dst)
     engine = store.connect(f"sqlite:///{db}")
     campaign = load(ROOT / "campaign.toml")
@@ -35,6 +35,7 @@ def selections(frames):
     x = frames.posts[frames.posts["platform"] == "x"]
     names = sorted(x["influencer"].dropna().unique())
     unassigned = sorted(n for n in frames.posts["influencer"].dropna().unique() if n.endswith("(unassigned)"))
+    assert unassigned  # the stray account of ``demo_stray_db``: the demo's roster maps every account
     return {
         "all": metrics.Selection(),
         "dates": metrics.Selection(start=date(2024, 12, 20), end=date(2025, 1, 5)),

@@ -32,3 +32,57 @@ def test_any_query_string_parses_to_valid_filters(text):
     f = parse(text)
     assert f.metric and f.lang in ("en", "zh")
     assert parse(to_query(f)) == f
+
+
+def test_every_dropped_value_is_kept_with_its_parameter_and_reason():
+    f = parse("?from=2025-13-45&to=2025-01-05&platform=x,myspace&metric=DROP TABLE")
+    assert f.start is None and f.end == date(2025, 1, 5)
+    assert f.ignored == (("from", "2025-13-45", "date"), ("metric", "DROP TABLE", "metric"),
+                         ("platform", "myspace", "platform"))
+    assert parse("?from=2024-12-16&platform=x").ignored == ()
+    assert parse("?from=2025-13-45") == parse("")  # not part of the view: the URL callback compares views
+
+
+def test_the_header_says_which_address_value_was_ignored_and_why_in_the_chosen_language():
+    from dashboard import layout
+
+    def text(component) -> str:
+        return " ".join(str(c) for c in _strings(component))
+
+    en = layout.url_notice(parse("?from=2025-13-45"))
+    assert len(en) == 1 and en[0].id == "url-notice"
+    assert text(en[0]) == "Ignored from=2025-13-45 in the address: not a date like 2025-01-31."
+    zh = text(layout.url_notice(parse("?to=2025-02-30&lang=zh"))[0])
+    assert zh == "已忽略地址中的 to=2025-02-30：不是 2025-01-31 这样的日期。"
+    assert "tiktok" in text(layout.url_notice(parse("?platform=myspace"))[0])
+    assert layout.url_notice(parse("?from=2025-01-05")) == []
+    header = layout.header(parse("?from=2025-13-45&lang=zh"), "/")
+    assert "url-notice" in repr(header) and "已忽略" in repr(header)
+
+
+def _strings(component):
+    children = getattr(component, "children", None)
+    if isinstance(component, str):
+        yield component
+    elif isinstance(children, (list, tuple)):
+        for c in children:
+            yield from _strings(c)
+    elif children is not None:
+        yield from _strings(children)
+
+
+def test_an_unknown_page_is_drawn_in_the_apps_frame_in_the_chosen_language(sqlite_url):
+    import dash
+
+    from collectors import store
+    from dashboard import layout
+    from dashboard.app import create_app
+
+    zh = repr(layout.not_found(lang="zh"))
+    assert "页面不存在" in zh and "nav-live" in zh and "nav-data" in zh and "Page not found" not in zh
+    en = repr(layout.not_found())
+    assert "Page not found" in en and "nav-summary" in en
+    create_app(store.connect(sqlite_url))
+    # Dash routes every address no page has to the page registered under this name.
+    page = next(p for m, p in dash.page_registry.items() if m.split(".")[-1] == "not_found_404")
+    assert page["layout"] is layout.not_found

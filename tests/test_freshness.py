@@ -5,7 +5,7 @@ import pandas as pd
 
 from collectors import store
 from collectors.pipeline import Importer
-from dashboard import data
+from dashboard import data, freshness
 
 
 def _imp(conn, sha, platform, source, at):
@@ -97,3 +97,32 @@ def test_a_failed_file_imported_later_with_a_mapping_is_no_longer_an_error(sqlit
     assert Importer(engine, None, mapping=_fixed_mapping(data_)).import_bytes("a.csv", data_).status == "imported"
     df = data.source_freshness(engine)
     assert df["last_error"].isna().all() and set(df["platform"]) == {"x"}
+
+
+def test_a_demo_is_measured_against_its_own_clock_and_a_real_import_ends_it(sqlite_url):
+    """Issue 12: the demo read "677 days ago (stale)" on every platform. Its clock is the moment of
+    its last export; the first import that is not the demo's gives real data real time again."""
+    from datetime import timezone
+
+    from dashboard import demo
+
+    engine = store.connect(sqlite_url)
+    tiktok = [a for a in demo.build_campaign() if a.platform == "tiktok"]
+    acc = tiktok[0]
+    t = max(p.published for p in acc.posts) + pd.Timedelta(hours=3)
+    r = Importer(engine, None, account=acc.handle, demo=True).import_bytes("a.csv", demo.write_tiktok_posts(acc, t))
+    assert r.ok
+    store.set_demo_clock(engine, t)
+    store.set_demo_clock(engine, t - pd.Timedelta(days=1))  # never back
+    assert store.demo_clock(engine) == t.astimezone(timezone.utc) == data.clock(engine)
+    plat = data.freshness(engine)
+    assert not plat["stale"].any() and (plat["age_hours"] < 1).all()
+    note = freshness.demo_note(store.demo_clock(engine), "zh", demo.TZ)
+    assert note.children == f"演示数据，截至 {t.year}年{t.month}月{t.day}日"
+    assert data.today(engine, demo.TZ) == t.date()
+
+    other = tiktok[1]
+    r = Importer(engine, None, account=other.handle).import_bytes("b.csv", demo.write_tiktok_posts(other, t))
+    assert r.ok and store.demo_clock(engine) is None
+    assert freshness.demo_note(None, "en", demo.TZ) is None
+    assert data.freshness(engine)["stale"].all()  # real time: data of Jan 2025 is old

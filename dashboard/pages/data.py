@@ -842,6 +842,7 @@ def tables(engine, campaign, lang: str, chosen: int | None = None, now: datetime
 def freshness_view(engine, campaign, lang, now=None) -> list:
     tz = campaign.tz
     stale = " (" + t("label.stale", lang) + ")"
+    now = now or data.clock(engine)  # the demo's own clock on the demo: one moment for every line
     acc = data.account_freshness(engine, now)
     plat = data.freshness(engine, now, acc)  # from the same rows: read once
     out = [html.H2(t("data.freshness_platforms", lang)),
@@ -1084,10 +1085,12 @@ def page_accounts(prev, next_, page, search):
     step = {"data-accounts-prev": -1, "data-accounts-next": 1}.get(ctx.triggered_id)
     if step is None:
         raise PreventUpdate
-    acc = data.account_freshness(data.engine())
+    eng = data.engine()
+    now = data.clock(eng)
+    acc = data.account_freshness(eng, now)
     pages = max(1, -(-len(acc) // ACCOUNTS_PAGE))
     page = min(max(int(page or 0) + step, 0), pages - 1)
-    return accounts_view(acc, data.campaign(), F.parse(search).lang, page), page
+    return accounts_view(acc, data.campaign(), F.parse(search).lang, page, now), page
 
 
 @callback(Output("data-problems", "children"), Input("data-import-pick", "value"), State("url", "search"),

@@ -67,7 +67,7 @@ def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
              fmt_range(reach["reach_max_post"].iloc[0], reach["reach_sum"].iloc[0], lang) if len(reach) else "—",
              t("live.reach_range_help", lang)),
     ], className="kpis", id="live-kpis")
-    fresh = _freshness(eng, campaign, lang, now)
+    fresh = _freshness(eng, campaign, lang, now or data.clock(eng))
     flags = _anomalies(eng, campaign, sel, lang)
     if f.kiosk:
         return [kpis, *_kiosk_charts(eng, campaign, sel, daily, f), html.Div([fresh, flags], className="two-col")]
@@ -186,8 +186,13 @@ def _freshness(eng, campaign, lang, now):
     # last error, so a collector that stopped (quota, expired token) is seen on the big screen.
     from .. import freshness
 
+    from collectors import store
+
     rows = freshness.items(data.freshness(eng, now), data.source_freshness(eng), lang, campaign.tz, now)
-    return html.Div([html.H3(t("label.freshness", lang)), html.Ul(rows, id="live-freshness")], className="panel")
+    # The kiosk has no header: the demo's note goes with the freshness it explains.
+    note = freshness.demo_note(store.demo_clock(eng), lang, campaign.tz, id="live-demo-clock")
+    return html.Div([html.H3(t("label.freshness", lang)), *([note] if note is not None else []),
+                     html.Ul(rows, id="live-freshness")], className="panel")
 
 
 live_flags = flag_store.live_flags

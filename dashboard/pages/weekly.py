@@ -10,7 +10,6 @@ self-contained file without links back to the dashboard.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from urllib.parse import urlencode
 
 from dash import Input, Output, State, callback, dcc, html, no_update
@@ -41,7 +40,7 @@ LINK_IDS = tuple(t_[0] for t_ in TABLES) + (TIDY_ID,)
 
 def _report(week: str | None, search: str | None):
     eng, campaign = data.engine(), data.campaign()
-    today = datetime.now(campaign.tz).date()
+    today = data.today(eng, campaign.tz)  # the demo's own day on the demo (data.clock)
     f = F.parse(search)
     # Seconds of work per report: computed once per data version for every worker (dashboard/cache.py).
     # The key holds everything _compute reads from ``f``: the selection and the report's language.
