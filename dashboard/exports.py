@@ -187,11 +187,38 @@ def _csv_text(df: pd.DataFrame, header: bool = True) -> str:
 
 RATE_COLUMNS = ["er_views", "er_impressions", "virality_views"]
 FLAG_COLUMNS = ["interpolated", "corrected"]
+# The columns daily, weekly and influencers share, in this order, after their keys and before
+# their own (docs/exports.md, "Common to daily, weekly and influencers"; tests/test_exports_agree.py).
+COMMON_COLUMNS = [*METRICS_ADDITIVE, "engagements", *RATE_COLUMNS, "emv_usd", "emv_formula", *FLAG_COLUMNS]
 
 
 def _ordered(df: pd.DataFrame, front: list[str], rest: list[str]) -> pd.DataFrame:
     cols = [c for c in front + rest if c in df.columns]
     return df[cols]
+
+
+def by_columns(by) -> list[str]:
+    """The key columns of a daily or weekly export grouped ``by``: a post is named by its platform
+    and the platform's id, so ``platform`` comes before ``post`` unless ``by`` names it already."""
+    by = list(by)
+    if "post" in by and "platform" not in by:
+        by.insert(by.index("post"), "platform")
+    return by
+
+
+def _post_ids(df: pd.DataFrame, posts: pd.DataFrame, by: list[str], time: str) -> pd.DataFrame:
+    """The engine's rows grouped by post (its internal key, ``post_pk``) with the platform's post
+    id in ``post`` and the platform beside it (``by_columns``), so that (platform, post) joins
+    (platform, post_id) of the posts export; in the key columns' string order, as the other
+    groupings come. The engine groups by the key: ids are unique within a platform only."""
+    if "post" not in by:
+        return df
+    key = posts.drop_duplicates("post_pk").set_index("post_pk")
+    pk = df["post"]
+    df = df.assign(post=pk.map(key["post_id"]).astype(object))
+    if "platform" not in by:
+        df = df.assign(platform=pk.map(key["platform"]).astype(object))
+    return df.sort_values(by_columns(by) + [time], kind="stable").reset_index(drop=True)
 
 
 def daily_frame(frames, campaign, by=("platform",), sel=None) -> pd.DataFrame:
@@ -201,8 +228,8 @@ def daily_frame(frames, campaign, by=("platform",), sel=None) -> pd.DataFrame:
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
     d = metrics.daily_table(inc, frames.posts, campaign, by=list(by), sel=sel).rename(columns={"day": "date"})
     d["date"] = pd.to_datetime(d["date"]).dt.date
-    return _ordered(d, list(by) + ["date"], list(METRICS_ADDITIVE) + ["engagements", *RATE_COLUMNS, "emv_usd",
-                                                                      "emv_formula", "posts_active", *FLAG_COLUMNS])
+    d = _post_ids(d, frames.posts, list(by), "date")
+    return _ordered(d, by_columns(by) + ["date"], COMMON_COLUMNS + ["posts_active"])
 
 
 def weekly_frame(frames, campaign, by=(), sel=None, today=None) -> pd.DataFrame:
@@ -211,9 +238,13 @@ def weekly_frame(frames, campaign, by=(), sel=None, today=None) -> pd.DataFrame:
     sel = sel or metrics.Selection()
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
     w = metrics.weekly_table(inc, frames.posts, campaign, by=list(by), sel=sel, today=today)
+    w = _post_ids(w, frames.posts, list(by), "week")
+    return _weekly_columns(w, by)
+
+
+def _weekly_columns(w: pd.DataFrame, by) -> pd.DataFrame:
     wow = [c for c in w.columns if c.startswith("wow_")]
-    return _ordered(w, list(by) + ["week", "week_start", "days_covered", "partial"],
-                    list(METRICS_ADDITIVE) + ["engagements", *RATE_COLUMNS, "emv_usd", "emv_formula", *wow, *FLAG_COLUMNS])
+    return _ordered(w, by_columns(by) + ["week", "week_start", "days_covered", "partial"], COMMON_COLUMNS + wow)
 
 
 def influencers_frame(frames, campaign, sel=None) -> pd.DataFrame:
@@ -295,8 +326,7 @@ def _daily_columns(d: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """The daily export's columns of ``_daily_rollup``'s frame."""
     d = d.rename(columns={"day": "date"})
     d["date"] = pd.to_datetime(d["date"]).dt.date
-    return _ordered(d, by + ["date"], list(METRICS_ADDITIVE) + ["engagements", *RATE_COLUMNS, "emv_usd",
-                                                                "emv_formula", "posts_active", *FLAG_COLUMNS])
+    return _ordered(d, by + ["date"], COMMON_COLUMNS + ["posts_active"])
 
 
 def daily_frame_db(engine: sa.Engine, campaign, by=("platform",), sel=None) -> pd.DataFrame:
@@ -381,9 +411,7 @@ def weekly_frame_db(engine: sa.Engine, campaign, by=(), sel=None, today=None) ->
     if not set(by) <= set(ROLLUP_GROUPS):
         return weekly_frame(_frames_for(engine, sel), campaign, by=by, sel=sel, today=today)
     w = _weeks_of(_daily_rollup(engine, campaign, by, sel), campaign, by, sel, today)
-    wow = [c for c in w.columns if c.startswith("wow_")]
-    return _ordered(w, by + ["week", "week_start", "days_covered", "partial"],
-                    list(METRICS_ADDITIVE) + ["engagements", *RATE_COLUMNS, "emv_usd", "emv_formula", *wow, *FLAG_COLUMNS])
+    return _weekly_columns(w, by)
 
 
 def _reach_by_influencer(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
@@ -482,11 +510,13 @@ def _influencer_rows(out: pd.DataFrame) -> pd.DataFrame:
     """The influencers export's last steps, for the engine's frame and the rollup's alike."""
     out["posts_published"] = out["posts_published"].fillna(0).astype(int)
     out["emv_formula"] = EMV_FORMULA
+    # No activity in the selection: nothing of it was interpolated or corrected (not unknown).
+    for c in FLAG_COLUMNS:
+        out[c] = out[c].astype(object).where(out[c].notna(), False).astype(bool) if c in out else False
     out = out.sort_values(["views", "impressions"], ascending=False, na_position="last", kind="stable")
     return _ordered(out, ["influencer", "category", "platforms", "accounts", "posts_published"],
-                    list(METRICS_ADDITIVE) + ["engagements", *RATE_COLUMNS, "followers", "er_followers",
-                                              "emv_usd", "emv_formula", "reach_max_post", "reach_sum", "reach_posts",
-                                              "reach_avg_post", "er_reach", "avg_post_er_reach"]).reset_index(drop=True)
+                    COMMON_COLUMNS + ["followers", "er_followers", "reach_max_post", "reach_sum", "reach_posts",
+                                      "reach_avg_post", "er_reach", "avg_post_er_reach"]).reset_index(drop=True)
 
 
 def filter_posts(df: pd.DataFrame, campaign, sel, categories: dict[str, str] | None = None) -> pd.DataFrame:
