@@ -139,9 +139,22 @@ def test_filters_select_what_they_name(small):
 
 def test_account_days_refuses_filters_it_would_ignore(small, capsys):
     db, _, tmp = small
-    assert reach(["export", "account-days", "--platform", "x", "--db", db, "-o", str(tmp / "ad.csv")]) == 1
+    assert reach(["export", "account-days", "--platform", "x", "--db", db, "-o", str(tmp / "ad.csv")]) == 2
     assert "account-days takes no --from/--to/--platform" in capsys.readouterr().err
     assert not (tmp / "ad.csv").exists()
+
+
+def test_a_category_that_names_nothing_stored_exits_2_with_the_closest(small, capsys):
+    db, _, tmp = small
+    assert reach(["export", "daily", "--category", "oficial", "--db", db, "--config", CONFIG,
+                  "-o", str(tmp / "c.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "--category 'oficial'" in err and "'official'" in err and "Traceback" not in err
+    assert not (tmp / "c.csv").exists()
+    # matching, but nothing in the days: exit 0, said on stderr
+    assert reach(["export", "daily", "--category", "media", "--platform", "x", "--db", db, "--config", CONFIG,
+                  "-o", str(tmp / "c.csv")]) == 0
+    assert "no rows" in capsys.readouterr().err
 
 
 def test_every_time_is_written_in_the_campaign_timezone_with_its_offset(small):
