@@ -124,10 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", default=None, metavar="COLS",
                    help="group daily/weekly rows by any of influencer,category,account,platform,post "
                         "(comma-separated; daily default: platform)")
-    p.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD, campaign timezone)")
+    p.add_argument("--from", dest="start", metavar="DATE",
+                   help="first day (YYYY-MM-DD, campaign timezone); without --from and --to, the campaign "
+                        "window of campaign.toml, as on the dashboard (account-days: every day)")
     p.add_argument("--to", dest="end", metavar="DATE", help="last day, inclusive")
     p.add_argument("--platform", action="append", default=[], metavar="P", help="only this platform (repeatable)")
     p.add_argument("--influencer", action="append", default=[], metavar="NAME", help="only this influencer (repeatable)")
+    p.add_argument("--category", action="append", default=[], metavar="C",
+                   help="only influencers of this roster category (repeatable; 'unassigned' for accounts "
+                        "not in the roster)")
     p.add_argument("--format", choices=["csv", "xlsx"], default=None, help="csv (default) or xlsx; -o FILE.xlsx implies xlsx")
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output, CSV only)")
     p.add_argument("--config", metavar="FILE", help="campaign config (default: ./campaign.toml or $REACH_CONFIG)")
@@ -540,7 +545,8 @@ def _selection(args):
         if p not in PLATFORMS:
             raise UsageError(messages.unknown_platform(p, closest(p, PLATFORMS, aliases=PLATFORM_ALIASES), PLATFORMS))
     sel = Selection(start=day(args.start, "--from"), end=day(args.end, "--to"),
-                    platforms=tuple(args.platform), influencers=tuple(args.influencer))
+                    platforms=tuple(args.platform), influencers=tuple(args.influencer),
+                    categories=tuple(args.category))
     if sel.start and sel.end and sel.start > sel.end:
         raise UsageError(f"--from {sel.start} is after --to {sel.end}")
     return sel
@@ -550,7 +556,7 @@ def _check_filters(engine, args) -> None:
     """Each --platform and --influencer must name something stored: a name that matches nothing
     would export an empty file that looks like a quiet period. Exact names, as the filter matches;
     the closest stored names are proposed, never substituted."""
-    from . import queries
+    from . import exports, queries
 
     stored = queries.stored_names(engine)
     for p in args.platform:
@@ -562,16 +568,24 @@ def _check_filters(engine, args) -> None:
         if name not in known:
             raise UsageError(messages.unknown_filter("--influencer", name, "influencer", closest(name, names),
                                                      len(names)))
+    categories = sorted({*exports.roster_categories(engine).values(), "unassigned"})
+    for name in args.category:
+        if name not in categories:
+            raise UsageError(messages.unknown_filter("--category", name, "category", closest(name, categories),
+                                                     len(categories)))
 
 
-def _say_if_empty(args, rows: int) -> None:
+def _say_if_empty(args, rows: int, sel=None) -> None:
     """Filters that match but a period with nothing in it: not a mistake (exit 0), but said, so
-    an empty file is not taken for a failed one."""
+    an empty file is not taken for a failed one. ``sel``: the selection exported (without dates,
+    the campaign window, which is said)."""
     if rows:
         return
-    named = [f"--platform {p}" for p in args.platform] + [f"--influencer {n!r}" for n in args.influencer]
+    named = ([f"--platform {p}" for p in args.platform] + [f"--influencer {n!r}" for n in args.influencer]
+             + [f"--category {c!r}" for c in args.category])
     period = (f"from {args.start} to {args.end}" if args.start and args.end else f"from {args.start} on" if args.start
-              else f"up to {args.end}" if args.end else "")
+              else f"up to {args.end}" if args.end
+              else f"in the campaign window, {sel.start} to {sel.end}" if sel is not None and sel.start else "")
     print(messages.empty_selection(args.what, " ".join(named), period), file=sys.stderr)
 
 
@@ -590,21 +604,31 @@ def _write_chunks(output: str | None, chunks) -> None:
 
 
 def cmd_export(args) -> int:
-    from . import config, exports
+    from . import config, exports, filters
+    from .metrics import Selection
 
     fmt = args.format or ("xlsx" if (args.output or "").lower().endswith(".xlsx") else "csv")
     if fmt == "xlsx" and not args.output:
         raise UsageError("an XLSX export needs -o FILE.xlsx")
     sel = _selection(args)
+    if args.what == "account-days" and sel != Selection():
+        # It writes every account-day as the platforms gave them: a filter it ignored would be a lie.
+        raise UsageError("account-days takes no --from/--to/--platform/--influencer/--category: "
+                         "it writes every account-day; filter the file instead")
     by = [b.strip() for b in args.by.split(",") if b.strip()] if args.by else None
     for b in by or []:
         if b not in ("influencer", "category", "account", "platform", "post"):
             raise UsageError(f"--by {b!r}: choose from influencer, category, account, platform, post")
     engine = _engine(args, create=False)
     _check_filters(engine, args)
+    campaign = None
+    if args.what != "account-days":
+        campaign = config.load(args.config)
+        # The pages' rule, from the same function: without dates, the campaign window. So the
+        # page's download and this export of the same filters are the same rows (issue 12).
+        sel = filters.in_window(sel, campaign)
     if args.what in ("posts", "account-days"):
         # Streamed: one batch of rows in memory at a time, written as it is read (issue 11).
-        campaign = config.load(args.config) if args.what == "posts" else None
         if fmt == "xlsx":
             # Counted first, so an export too big for Excel is refused before a file exists.
             exports.check_xlsx_rows(exports.count_rows(engine, args.what, campaign, sel))
@@ -616,7 +640,6 @@ def cmd_export(args) -> int:
             _write_chunks(args.output, exports.csv_export(engine, args.what, campaign, sel, counted=counted))
             n = sum(counted)
     else:
-        campaign = config.load(args.config)
         # From the stored rollup and narrow SQL, not the whole database in pandas (issue 11).
         if args.what == "daily" and fmt == "csv":
             # Streamed too: grouped by influencer or account, the rows are as many as the account-days.
@@ -643,7 +666,7 @@ def cmd_export(args) -> int:
                 sys.stdout.flush()
     if args.output:
         print(f"wrote {n} rows to {args.output}", file=sys.stderr)
-    _say_if_empty(args, n)
+    _say_if_empty(args, n, sel)
     return 0
 
 

@@ -2,7 +2,7 @@
 
 A download link carries the page's query string, parsed by dashboard/filters.py like a page's,
 so a file holds what the page shows: without dates that is the campaign window of campaign.toml
-(as on the pages; `reach export` without --from/--to takes all the data instead). The bytes are
+(``filters.in_window``, the rule `reach export` applies too). The bytes are
 ``exports.to_csv_bytes`` of the same frames `reach export` writes, so a download and an export for
 the same filters are the same file. The routes sit behind the login guard of dashboard/auth.py
 like every other path (``/download`` is among its API prefixes: a stranger gets 401, not a page).
@@ -10,7 +10,7 @@ like every other path (``/download`` is among its API prefixes: a stranger gets 
 - ``/download/influencers.csv``: the Influencers page's leaderboard, its columns in grid order
 - ``/download/daily.csv?by=influencer,platform``: tidy daily rows (``exports.daily_frame``)
 - ``/download/weekly.csv?by=platform``: ISO weeks (``exports.weekly_frame``)
-- ``/download/posts.csv``: one row per post published in the period (``exports.posts_frame``)
+- ``/download/posts.csv``: one row per post published in the period (``exports.posts_export_frame``)
 - ``/download/weekly-{kpis,influencers,posts,mix}.csv?week=2025-W01``: the Weekly page's tables,
   from the ``summary.Summary`` the page renders (``exports.summary_*_frame``), so the file and the
   report are the same numbers. Its filters are the page's: the URL's own dates, without the
@@ -55,12 +55,12 @@ def frame(kind: str, eng, campaign, f: F.Filters, by=None):
     from . import exports
     from .pages import influencers
 
-    sel = influencers.view_selection(f, campaign)
+    sel = F.view_selection(f, campaign)
     if kind == "posts":
         from .pages import posts as posts_page
 
         # The Posts page's text search (q=) narrows the download exactly as it narrows the grid.
-        return posts_page.search(exports.filter_posts(exports.posts_frame(eng), campaign, sel), f.q), sel
+        return posts_page.search(exports.posts_export_frame(eng, campaign, sel), f.q), sel
     # Not the whole database (issue 11): the leaderboard from the rollup and narrow SQL, as the
     # page builds it; the tidy rows from the rollup, as `reach export` writes them, so a download
     # and an export of the same selection are the same bytes (the rollup equals the engine to the
@@ -136,10 +136,8 @@ def install(server) -> None:
         if by is None:
             return text(f"by: choose from {', '.join(GROUPINGS)}", 400)
         if kind == "posts":
-            from .pages import influencers
-
             f, campaign = F.parse(query), data.campaign()
-            sel = influencers.view_selection(f, campaign)
+            sel = F.view_selection(f, campaign)
             # The Posts page's text search (q=) narrows the download exactly as it narrows the grid.
             chunks = primed(exports.csv_export(data.engine(), "posts", campaign, sel, f.q))
             return streamed(chunks, filename(kind, sel))

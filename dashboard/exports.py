@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from datetime import datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -105,6 +106,22 @@ def posts_frame(engine: sa.Engine, account_pks: list[int] | None = None) -> pd.D
     return _int_metrics(df)
 
 
+def roster_categories(engine: sa.Engine) -> dict[str, str]:
+    """The roster's influencers and their categories (``filter_posts`` names the rest "unassigned")."""
+    i = store.influencers
+    with engine.connect() as conn:
+        return {name: cat for name, cat in conn.execute(sa.select(i.c.name, i.c.category)) if cat}
+
+
+def posts_export_frame(engine: sa.Engine, campaign, sel=None) -> pd.DataFrame:
+    """``reach export posts`` as one frame, the way pandas would write it: the posts of the
+    selection (``filter_posts``) with their publish times in the campaign's timezone. The streamed
+    export (``csv_export``) writes the bytes ``to_csv_bytes`` gives this frame."""
+    categories = roster_categories(engine) if sel is not None and sel.categories else None
+    df = filter_posts(posts_frame(engine), campaign, sel, categories)
+    return df.assign(published_at=df["published_at"].dt.tz_convert(campaign.tz))
+
+
 def account_days_select() -> sa.Select:
     a, ad = store.accounts, store.account_days
     return (sa.select(a.c.platform, _account_label(), ad.c.day.label("date"), *[ad.c[m] for m in METRICS])
@@ -170,11 +187,38 @@ def _csv_text(df: pd.DataFrame, header: bool = True) -> str:
 
 RATE_COLUMNS = ["er_views", "er_impressions", "virality_views"]
 FLAG_COLUMNS = ["interpolated", "corrected"]
+# The columns daily, weekly and influencers share, in this order, after their keys and before
+# their own (docs/exports.md, "Common to daily, weekly and influencers"; tests/test_exports_agree.py).
+COMMON_COLUMNS = [*METRICS_ADDITIVE, "engagements", *RATE_COLUMNS, "emv_usd", "emv_formula", *FLAG_COLUMNS]
 
 
 def _ordered(df: pd.DataFrame, front: list[str], rest: list[str]) -> pd.DataFrame:
     cols = [c for c in front + rest if c in df.columns]
     return df[cols]
+
+
+def by_columns(by) -> list[str]:
+    """The key columns of a daily or weekly export grouped ``by``: a post is named by its platform
+    and the platform's id, so ``platform`` comes before ``post`` unless ``by`` names it already."""
+    by = list(by)
+    if "post" in by and "platform" not in by:
+        by.insert(by.index("post"), "platform")
+    return by
+
+
+def _post_ids(df: pd.DataFrame, posts: pd.DataFrame, by: list[str], time: str) -> pd.DataFrame:
+    """The engine's rows grouped by post (its internal key, ``post_pk``) with the platform's post
+    id in ``post`` and the platform beside it (``by_columns``), so that (platform, post) joins
+    (platform, post_id) of the posts export; in the key columns' string order, as the other
+    groupings come. The engine groups by the key: ids are unique within a platform only."""
+    if "post" not in by:
+        return df
+    key = posts.drop_duplicates("post_pk").set_index("post_pk")
+    pk = df["post"]
+    df = df.assign(post=pk.map(key["post_id"]).astype(object))
+    if "platform" not in by:
+        df = df.assign(platform=pk.map(key["platform"]).astype(object))
+    return df.sort_values(by_columns(by) + [time], kind="stable").reset_index(drop=True)
 
 
 def daily_frame(frames, campaign, by=("platform",), sel=None) -> pd.DataFrame:
@@ -184,8 +228,8 @@ def daily_frame(frames, campaign, by=("platform",), sel=None) -> pd.DataFrame:
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
     d = metrics.daily_table(inc, frames.posts, campaign, by=list(by), sel=sel).rename(columns={"day": "date"})
     d["date"] = pd.to_datetime(d["date"]).dt.date
-    return _ordered(d, list(by) + ["date"], list(METRICS_ADDITIVE) + ["engagements", *RATE_COLUMNS, "emv_usd",
-                                                                      "emv_formula", "posts_active", *FLAG_COLUMNS])
+    d = _post_ids(d, frames.posts, list(by), "date")
+    return _ordered(d, by_columns(by) + ["date"], COMMON_COLUMNS + ["posts_active"])
 
 
 def weekly_frame(frames, campaign, by=(), sel=None, today=None) -> pd.DataFrame:
@@ -194,9 +238,13 @@ def weekly_frame(frames, campaign, by=(), sel=None, today=None) -> pd.DataFrame:
     sel = sel or metrics.Selection()
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
     w = metrics.weekly_table(inc, frames.posts, campaign, by=list(by), sel=sel, today=today)
+    w = _post_ids(w, frames.posts, list(by), "week")
+    return _weekly_columns(w, by)
+
+
+def _weekly_columns(w: pd.DataFrame, by) -> pd.DataFrame:
     wow = [c for c in w.columns if c.startswith("wow_")]
-    return _ordered(w, list(by) + ["week", "week_start", "days_covered", "partial"],
-                    list(METRICS_ADDITIVE) + ["engagements", *RATE_COLUMNS, "emv_usd", "emv_formula", *wow, *FLAG_COLUMNS])
+    return _ordered(w, by_columns(by) + ["week", "week_start", "days_covered", "partial"], COMMON_COLUMNS + wow)
 
 
 def influencers_frame(frames, campaign, sel=None) -> pd.DataFrame:
@@ -278,8 +326,7 @@ def _daily_columns(d: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """The daily export's columns of ``_daily_rollup``'s frame."""
     d = d.rename(columns={"day": "date"})
     d["date"] = pd.to_datetime(d["date"]).dt.date
-    return _ordered(d, by + ["date"], list(METRICS_ADDITIVE) + ["engagements", *RATE_COLUMNS, "emv_usd",
-                                                                "emv_formula", "posts_active", *FLAG_COLUMNS])
+    return _ordered(d, by + ["date"], COMMON_COLUMNS + ["posts_active"])
 
 
 def daily_frame_db(engine: sa.Engine, campaign, by=("platform",), sel=None) -> pd.DataFrame:
@@ -364,9 +411,7 @@ def weekly_frame_db(engine: sa.Engine, campaign, by=(), sel=None, today=None) ->
     if not set(by) <= set(ROLLUP_GROUPS):
         return weekly_frame(_frames_for(engine, sel), campaign, by=by, sel=sel, today=today)
     w = _weeks_of(_daily_rollup(engine, campaign, by, sel), campaign, by, sel, today)
-    wow = [c for c in w.columns if c.startswith("wow_")]
-    return _ordered(w, by + ["week", "week_start", "days_covered", "partial"],
-                    list(METRICS_ADDITIVE) + ["engagements", *RATE_COLUMNS, "emv_usd", "emv_formula", *wow, *FLAG_COLUMNS])
+    return _weekly_columns(w, by)
 
 
 def _reach_by_influencer(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
@@ -465,22 +510,33 @@ def _influencer_rows(out: pd.DataFrame) -> pd.DataFrame:
     """The influencers export's last steps, for the engine's frame and the rollup's alike."""
     out["posts_published"] = out["posts_published"].fillna(0).astype(int)
     out["emv_formula"] = EMV_FORMULA
+    # No activity in the selection: nothing of it was interpolated or corrected (not unknown).
+    for c in FLAG_COLUMNS:
+        out[c] = out[c].astype(object).where(out[c].notna(), False).astype(bool) if c in out else False
     out = out.sort_values(["views", "impressions"], ascending=False, na_position="last", kind="stable")
     return _ordered(out, ["influencer", "category", "platforms", "accounts", "posts_published"],
-                    list(METRICS_ADDITIVE) + ["engagements", *RATE_COLUMNS, "followers", "er_followers",
-                                              "emv_usd", "emv_formula", "reach_max_post", "reach_sum", "reach_posts",
-                                              "reach_avg_post", "er_reach", "avg_post_er_reach"]).reset_index(drop=True)
+                    COMMON_COLUMNS + ["followers", "er_followers", "reach_max_post", "reach_sum", "reach_posts",
+                                      "reach_avg_post", "er_reach", "avg_post_er_reach"]).reset_index(drop=True)
 
 
-def filter_posts(df: pd.DataFrame, campaign, sel) -> pd.DataFrame:
-    """The posts export for a selection: platform, influencer, and publish day in the campaign timezone."""
+def filter_posts(df: pd.DataFrame, campaign, sel, categories: dict[str, str] | None = None) -> pd.DataFrame:
+    """The posts export for a selection: platform, influencer and category as the filter bar names
+    them (an account outside the roster is "<account> (unassigned)", of category "unassigned"),
+    and publish day in the campaign timezone. ``categories`` maps the roster's names to their
+    category (``roster_categories``); a frame with a ``category`` column (the Posts page's) has its own."""
     if sel is None:
         return df
     keep = pd.Series(True, index=df.index)
     if sel.platforms:
         keep &= df["platform"].isin(sel.platforms)
+    lone = df["influencer"].isna()
     if sel.influencers:
-        keep &= df["influencer"].isin(sel.influencers)
+        who = df["influencer"].where(~lone, df["account"].astype(str) + " (unassigned)")
+        keep &= who.isin(sel.influencers)
+    if sel.categories:
+        cat = df["category"] if "category" in df else \
+            df["influencer"].map(categories or {}).where(~lone, "unassigned").fillna("unassigned")
+        keep &= cat.isin(sel.categories)
     day = df["published_at"].dt.tz_convert(campaign.tz).dt.date
     if sel.start:
         keep &= day >= sel.start
@@ -517,7 +573,8 @@ EXCEL_MAX_ROWS = 1_048_576  # rows of an Excel worksheet, the header row include
 BOM = b"\xef\xbb\xbf"
 SEARCHED = ("title", "influencer", "account", "post_id")  # the Posts page's search fields
 
-# How a column's cells are written: text is neutralised, times are ISO 8601 in UTC, counts are
+# How a column's cells are written: text is neutralised, times are ISO 8601 in the campaign's
+# timezone with its offset (as the screen shows them, issue 12), counts are
 # integers, float metrics are rounded as ``_round_floats`` rounds them, dates are ISO days.
 _KIND = {"published_at": "time", "date": "date", "watch_time_s": "float",
          **{m: "int" for m in METRICS if m != "watch_time_s"}}
@@ -606,14 +663,19 @@ def published_in(column, campaign, sel) -> sa.ColumnElement | None:
 
 def where_selection(q: sa.Select, campaign, sel) -> sa.Select:
     """``q`` (``posts_select``) narrowed as ``filter_posts`` narrows the frame: platforms,
-    influencers (as the roster names them: an unassigned account has none) and publish days."""
+    influencers and categories as the pages and the daily rows name them (``queries.account_filters``)
+    and publish days."""
+    from . import queries
+
     if sel is None:
         return q
-    p, i = store.posts, store.influencers
-    if sel.platforms:
+    p = store.posts
+    if sel.platforms:  # the post's platform (its account's), which leads the export's index
         q = q.where(p.c.platform.in_(list(sel.platforms)))
     if sel.influencers:
-        q = q.where(i.c.name.in_(list(sel.influencers)))
+        q = q.where(queries.influencer_expr().in_(list(sel.influencers)))
+    if sel.categories:
+        q = q.where(queries.category_expr().in_(list(sel.categories)))
     days = published_in(p.c.published_at, campaign, sel)
     return q if days is None else q.where(days)
 
@@ -632,9 +694,13 @@ def matches(words: list[str], *fields) -> bool:
 def export_batches(engine: sa.Engine, what: str, campaign=None, sel=None, q: str | None = None,
                    batch: int | None = None):
     """The rows of the posts (or account-days) export for the selection, as lists of at most
-    ``batch`` rows, read through one server-side cursor. ``q`` is the Posts page's search."""
+    ``batch`` rows, read through one server-side cursor. ``q`` is the Posts page's search. A
+    post's ``published_at`` comes as an aware time in the campaign's timezone (stored as naive UTC)."""
     if what == "posts":
+        if campaign is None:
+            raise ValueError("the posts export needs the campaign: its times are written in its timezone")
         stmt = where_selection(posts_select(), campaign, sel)
+        tz, k = campaign.tz, POST_COLUMNS.index("published_at")
     else:
         stmt = account_days_select()
     words = search_words(q) if what == "posts" else []
@@ -645,6 +711,9 @@ def export_batches(engine: sa.Engine, what: str, campaign=None, sel=None, q: str
         for part in result.partitions(batch):
             if words:
                 part = [r for r in part if matches(words, *(r[k] for k in at))]
+            if part and what == "posts":
+                part = [(*r[:k], None if r[k] is None else r[k].replace(tzinfo=timezone.utc).astimezone(tz),
+                         *r[k + 1:]) for r in part]
             if part:
                 yield part
 
@@ -671,8 +740,8 @@ def _csv_cells(rows, columns: list[str]):
         kind = _KIND.get(name, "text")
         if kind == "text":
             col = ["'" + v if v.__class__ is str and v.startswith(FORMULA_START) else v for v in col]
-        elif kind == "time":  # stored as naive UTC; the frame's UTC timestamps print "+00:00"
-            col = [None if v is None else v.isoformat() + "+00:00" for v in col]
+        elif kind == "time":  # aware, in the campaign's timezone (export_batches): "+08:00" as the frame's
+            col = [None if v is None else v.isoformat() for v in col]
         elif kind == "int":
             col = _ints(col)
         elif kind == "float":  # numpy's rounding, as pandas' round(4) in _round_floats
@@ -703,9 +772,6 @@ def csv_chunks(batches, columns: list[str]):
 # to_csv uses: a cell is quoted when it holds a comma, a double quote, CR or LF, and its quotes are
 # doubled. Times and the one float column are formatted here, where Python's and numpy's rules live.
 
-_ISO_TIMES = None
-
-
 def _sql_text(x):
     """The CSV cell of a text value, neutralised like ``neutralise`` and quoted like csv.writer."""
     n = sa.case((sa.func.substr(x, 1, 1).in_(list(FORMULA_START)), sa.literal("'").op("||")(x)), else_=x)
@@ -726,10 +792,88 @@ def _sql_join(*cells):
     return out
 
 
-def _sqlite_post_lines(stmt: sa.Select) -> sa.Select:
+# Times are written in the campaign's timezone (issue 12). SQLite moves each stored UTC time by its
+# offset itself (strftime with a "+28800 seconds" modifier costs what the old text rewrite did),
+# the offset found by a balanced CASE over the zone's changes of offset between the earliest and
+# the latest stored time: none for most campaigns, a handful of comparisons per row for years of
+# summer times. Python's rules stay the reference: a time outside those bounds (or the years
+# spanned), or stored in another shape, is left to Python (``_fill_lines``).
+SQL_TIME_YEARS = (1970, 2100)
+
+
+@lru_cache(maxsize=16)
+def _offset_spans(tzname: str) -> tuple:
+    """The zone's UTC offsets over ``SQL_TIME_YEARS``: ((first UTC instant, naive; None for the
+    first span), offset in seconds), in order. The hours where the offset changes are found at
+    once by pandas, then each change is bisected to its second (zones change at whole minutes,
+    never twice in an hour); a few milliseconds, once per zone and process."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(tzname)
+
+    def offset(u: datetime) -> int:
+        return int(u.replace(tzinfo=timezone.utc).astimezone(tz).utcoffset().total_seconds())
+
+    hours = pd.date_range(f"{SQL_TIME_YEARS[0]}-01-01", f"{SQL_TIME_YEARS[1]}-01-01", freq="h", unit="s")
+    local = hours.tz_localize("UTC").tz_convert(tz).tz_localize(None)
+    offsets = (local - hours).total_seconds().astype("int64")
+    spans = [(None, int(offsets[0]))]
+    for k in np.flatnonzero(np.diff(offsets)) + 1:
+        lo, hi = hours[k - 1].to_pydatetime(), hours[k].to_pydatetime()  # offset(lo) the old one, offset(hi) the new
+        while hi - lo > timedelta(seconds=1):
+            mid = (lo + (hi - lo) / 2).replace(microsecond=0)
+            lo, hi = (mid, hi) if offset(mid) == spans[-1][1] else (lo, mid)
+        spans.append((hi, int(offsets[k])))
+    return tuple(spans)
+
+
+def _offset_text(seconds: int) -> str:
+    """An offset as ``datetime.isoformat`` writes it: +08:00, -03:30, +00:00 (+HH:MM:SS with seconds)."""
+    sign, seconds = ("-" if seconds < 0 else "+"), abs(seconds)
+    hh, rest = divmod(seconds, 3600)
+    mm, ss = divmod(rest, 60)
+    return f"{sign}{hh:02d}:{mm:02d}" + (f":{ss:02d}" if ss else "")
+
+
+def _sql_local_time(stored, tzname: str, lo: datetime, hi: datetime):
+    """SQL for a stored time in SQLAlchemy's shape ("2025-03-03 10:30:00.000000", naive UTC) between
+    ``lo`` and ``hi`` as ``isoformat`` writes it in ``tzname``: "2025-03-03T18:30:00+08:00",
+    microseconds only when there are some. Only whole seconds go through strftime: SQLite rounds a
+    time to milliseconds, which would turn 10:30:59.9999 into 10:31:00; the fraction is copied as stored."""
+    every = _offset_spans(tzname)
+    first = max(k for k, (t, _) in enumerate(every) if t is None or t <= lo)  # the span holding lo
+    spans = [(None, every[first][1])] + [x for x in every[first + 1:] if x[0] <= hi]
+
+    def tree(part, leaf):  # a balanced CASE: log2(spans) comparisons per row
+        if len(part) == 1:
+            return sa.literal(leaf(part[0][1]))
+        mid = len(part) // 2
+        start = part[mid][0].strftime("%Y-%m-%d %H:%M:%S")  # text compares like the _Instant bounds
+        return sa.case((stored >= sa.literal(start), tree(part[mid:], leaf)), else_=tree(part[:mid], leaf))
+
+    modifier = tree(spans, lambda o: f"{o:+d} seconds")
+    fraction = sa.case((sa.func.substr(stored, 20) == ".000000", ""), else_=sa.func.substr(stored, 20))
+    return _sql_join(sa.func.strftime("%Y-%m-%dT%H:%M:%S", sa.func.substr(stored, 1, 19), modifier),
+                     fraction, tree(spans, _offset_text))
+
+
+_TIME_SHAPE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?")
+
+
+def _stored_time_bounds(conn) -> tuple[str, str] | None:
+    """The earliest and latest publish times as SQLite stores them (text), None without any."""
+    p = store.posts
+    text = sa.type_coerce(p.c.published_at, sa.String)
+    lo, hi = conn.execute(sa.select(sa.func.min(text), sa.func.max(text))).one()
+    return None if lo is None else (lo, hi)
+
+
+def _sqlite_post_lines(stmt: sa.Select, tzname: str, bounds: tuple[str, str] | None) -> sa.Select:
     """``stmt`` (``posts_select`` and its filters) giving each row as (its CSV line, with the
-    watch time's cell empty and, for a time in another shape, the time's cell too; where that
-    time's cell starts; that time as stored; the watch time): ``_fill_lines`` finishes them."""
+    watch time's cell empty and, for a time in another shape or outside ``bounds`` (the stored
+    times' as they were when asked, ``_stored_time_bounds``) or ``SQL_TIME_YEARS``, the time's
+    cell too; where that time's cell starts; that time as stored; the watch time): ``_fill_lines``
+    finishes them."""
     c = stmt.selected_columns
     comma = sa.literal(",")
     a, i = store.accounts, store.influencers
@@ -750,12 +894,18 @@ def _sqlite_post_lines(stmt: sa.Select) -> sa.Select:
     # The whole line is built here: joining pieces per row in Python cost as much as SQLite's work
     # on them. Two cells are left empty for Python to fill in the rows that need it: a watch time
     # (numpy's rounding and Python's float repr live there), and a time not in the shape SQLAlchemy
-    # stores ("2025-03-03 10:30:00.000000"); for those rows SQLite also says where the time goes.
-    usual = sa.func.length(stored) == 26
-    iso = sa.case((usual, sa.func.substr(stored, 1, 10).op("||")("T").op("||")(
-        sa.case((sa.func.substr(stored, 20) == ".000000", sa.func.substr(stored, 12, 8)),
-                else_=sa.func.substr(stored, 12))).op("||")("+00:00")), else_="")
-    odd = sa.and_(stored.is_not(None), sa.func.length(stored) != 26)
+    # stores ("2025-03-03 10:30:00.000000") or outside the years whose offsets the SQL knows; for
+    # those rows SQLite also says where the time goes.
+    # A post stored since the bounds were read is outside them: Python writes it, never a wrong offset.
+    lo = max(bounds[0], f"{SQL_TIME_YEARS[0]}-01-01 00:00:00") if bounds else None
+    hi = min(bounds[1], f"{SQL_TIME_YEARS[1] - 1}-12-31 23:59:59.999999") if bounds else None
+    if lo is not None and lo <= hi and all(_TIME_SHAPE.fullmatch(x) for x in (lo, hi)):
+        usual = sa.and_(sa.func.length(stored) == 26, stored >= sa.literal(lo), stored <= sa.literal(hi))
+        first, last = (datetime.fromisoformat(x[:19]) for x in (lo, hi))
+        iso = sa.case((usual, _sql_local_time(stored, tzname, first, last)), else_="")
+    else:  # no posts, or bounds in a shape SQLite's text compare cannot be trusted with: all in Python
+        usual, iso = sa.false(), sa.literal("")
+    odd = sa.and_(stored.is_not(None), sa.not_(usual))
     line = _sql_join(head, iso, mid, tail)
     return (stmt.with_only_columns(line.label("line"), sa.case((odd, sa.func.length(head))).label("time_at"),
                                    sa.case((odd, stored)).label("published_at"), c.watch_time_s,
@@ -763,16 +913,16 @@ def _sqlite_post_lines(stmt: sa.Select) -> sa.Select:
             .join(cells, cells.c.account_pk == store.posts.c.account_pk))
 
 
-def _fill_lines(part, dialect) -> list[str]:
-    """The CSV lines of a batch of ``_sqlite_post_lines`` rows: the odd times and the watch times
-    written into their empty cells."""
+def _fill_lines(part, dialect, tz) -> list[str]:
+    """The CSV lines of a batch of ``_sqlite_post_lines`` rows: the odd times (in the timezone
+    ``tz``) and the watch times written into their empty cells."""
     lines = [r[0] for r in part]
     todo = [k for k, r in enumerate(part) if r[1] is not None or r[3] is not None]
     if not todo:
         return lines
     after = len(POST_COLUMNS) - 1 - POST_COLUMNS.index("watch_time_s")  # cells after the watch time
     rows = [part[k] for k in todo]
-    times = iter(_iso_times([r[2] for r in rows if r[1] is not None], dialect))
+    times = iter(_iso_times([r[2] for r in rows if r[1] is not None], dialect, tz))
     watch = iter(_float_cells([r[3] for r in rows if r[3] is not None]))
     for k, (line, at, _, w) in zip(todo, rows):
         if at is not None:
@@ -785,30 +935,17 @@ def _fill_lines(part, dialect) -> list[str]:
 
 
 
-def _iso_times(values, dialect) -> list[str]:
-    """Stored UTC times as the frame's UTC timestamps print: "2025-03-03T10:30:00+00:00", with
-    microseconds only when there are some. SQLite hands over its text ("2025-03-03 10:30:00" or
-    "...10:30:00.000000"): rewritten as one string when every value has that shape, else one by one."""
-    import re
-
-    global _ISO_TIMES
-    if None not in values:
-        try:
-            joined = "\x00".join(values) + "\x00"
-        except TypeError:  # not text: datetimes from another driver
-            joined = None
-        if joined is not None:
-            if _ISO_TIMES is None:
-                _ISO_TIMES = re.compile(r"(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{6})?\x00)*")
-            if _ISO_TIMES.fullmatch(joined):
-                return (joined.replace(".000000\x00", "\x00").replace(" ", "T")
-                        .replace("\x00", "+00:00\x00").split("\x00")[:-1])
+def _iso_times(values, dialect, tz) -> list[str]:
+    """Stored UTC times as the frame's timestamps print in the timezone ``tz``:
+    "2025-03-03T18:30:00+08:00", with microseconds only when there are some. SQLite hands over
+    its text ("2025-03-03 10:30:00" or another shape), read as SQLAlchemy reads it. Only the rows
+    the SQL could not write come here: a few, one by one."""
     parse = dialect.type_descriptor(sa.DateTime()).result_processor(dialect, None)
     out = []
     for v in values:
         if isinstance(v, str) and parse is not None:
             v = parse(v)
-        out.append("" if v is None else v.isoformat() + "+00:00")
+        out.append("" if v is None else v.replace(tzinfo=timezone.utc).astimezone(tz).isoformat())
     return out
 
 
@@ -832,12 +969,13 @@ def csv_export(engine: sa.Engine, what: str, campaign=None, sel=None, q: str | N
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerow(columns)
     yield BOM + buf.getvalue().encode("utf-8")
-    stmt = _sqlite_post_lines(where_selection(posts_select(latest_by_rowid=True), campaign, sel))
+    select = where_selection(posts_select(latest_by_rowid=True), campaign, sel)
     batch = batch or BATCH
     with engine.connect() as conn:
+        stmt = _sqlite_post_lines(select, campaign.timezone, _stored_time_bounds(conn))
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
         for part in result.partitions(batch):
-            lines = _fill_lines(part, engine.dialect)
+            lines = _fill_lines(part, engine.dialect, campaign.tz)
             if counted is not None:
                 counted.append(len(part))
             yield ("\r\n".join(lines) + "\r\n").encode("utf-8")
@@ -851,7 +989,7 @@ def _xlsx_cells(rows, columns: list[str]):
         if kind == "text":
             col = [neutralise(v) for v in col]
         elif kind == "time":
-            col = [None if v is None else v.isoformat() + "+00:00" for v in col]
+            col = [None if v is None else v.isoformat() for v in col]
         elif kind == "int":
             col = _ints(col)
         elif kind == "float":

@@ -41,6 +41,21 @@ class Filters:
                          influencers=self.influencers, categories=self.categories)
 
 
+def in_window(sel: Selection, campaign) -> Selection:
+    """``sel``, or without any date the campaign window of campaign.toml: what the pages show,
+    their downloads hold and `reach export` writes. One rule in one place, so a download and an
+    export of the same filters cover the same days (they once differed by the days after the
+    campaign's end)."""
+    if sel.start is None and sel.end is None and campaign.start:
+        return replace(sel, start=campaign.start, end=campaign.end)
+    return sel
+
+
+def view_selection(f: Filters, campaign) -> Selection:
+    """The filters' selection as a page shows it: without dates, the campaign window."""
+    return in_window(f.selection(), campaign)
+
+
 IGNORED_REASONS = ("date", "platform", "metric")
 
 

@@ -1,14 +1,14 @@
 """Streaming exports (issue 11): `reach export posts|account-days` and /download/posts.csv write
 as they read, in batches, and their bytes are the bytes of the old whole-frame path
-(``exports.to_csv_bytes(exports.filter_posts(exports.posts_frame(...)))``, kept in the module and
-used here as the oracle), on the demo campaign and on hostile values, with batches of 3 rows so
+(``exports.to_csv_bytes(exports.posts_export_frame(...))``, pandas' filters and times, kept in the
+module and used here as the oracle), on the demo campaign and on hostile values, with batches of 3 rows so
 that every batch boundary is crossed. XLSX is written row by row and refused, before any file
 exists, when it would not fit in a worksheet; no error leaves a partial file."""
 from __future__ import annotations
 
 import io
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import openpyxl
 import pandas as pd
@@ -28,7 +28,7 @@ S = metrics.Selection
 
 
 def old_posts_csv(eng, campaign, sel, q=None) -> bytes:
-    df = exports.filter_posts(exports.posts_frame(eng), campaign, sel)
+    df = exports.posts_export_frame(eng, campaign, sel)
     if q is not None:
         df = posts_page.search(df, q)
     return exports.to_csv_bytes(df)
@@ -206,7 +206,7 @@ def test_times_stored_in_another_shape_get_the_frames_cells_beside_watch_times(s
     assert odd >= 20
     campaign = replace(CAMPAIGN, start=None, end=None)
     old = old_posts_csv(eng, campaign, S())
-    assert b":07+00:00" in old and b":00:00+00:00" in old  # both shapes are in the export
+    assert b":07+08:00" in old and b":00:00+08:00" in old  # both shapes are in the export
     for batch in (1, 7, 50_000):
         assert new_posts_csv(eng, campaign, S(), batch=batch) == old
     eng.dispose()
@@ -248,7 +248,9 @@ def test_reach_export_daily_streams_to_a_file_and_stdout(demo_db, tmp_path, caps
 
     eng = store.connect(f"sqlite:///{demo_db}")
     rollups.refresh(eng, CAMPAIGN, [])
-    whole = exports.to_csv_bytes(exports.daily_frame_db(eng, CAMPAIGN, by=["influencer", "platform"]))
+    # Without --from/--to: the campaign window, as the pages and their downloads (issue 12).
+    window = S(start=CAMPAIGN.start, end=CAMPAIGN.end)
+    whole = exports.to_csv_bytes(exports.daily_frame_db(eng, CAMPAIGN, by=["influencer", "platform"], sel=window))
     eng.dispose()
     out = tmp_path / "daily.csv"
     assert reach(["export", "daily", "--by", "influencer,platform", "-o", str(out), "--db", f"sqlite:///{demo_db}",
@@ -301,6 +303,52 @@ def test_days_are_cut_in_the_campaign_timezone_across_daylight_saving_changes(sq
     eng.dispose()
 
 
+@pytest.mark.parametrize("tzname", ["Asia/Shanghai", "Europe/Berlin", "America/St_Johns", "Australia/Lord_Howe",
+                                    "Asia/Kathmandu", "Pacific/Apia", "UTC"])
+def test_times_are_written_in_the_campaign_timezone_by_sqlite_as_python_writes_them(sqlite_url, tzname):
+    # SQLite moves each time by the zone's offset (a CASE over the zone's changes, exports._offset_spans);
+    # Python's astimezone is the oracle: a second either side of every change of offset over some
+    # years (a half-hour summer time, a day that never was), microseconds that must not round up,
+    # and times outside the years the SQL knows, which Python writes.
+    eng = _hostile(sqlite_url)
+    spans = exports._offset_spans(tzname)
+    edges = [t for t, _ in spans[1:] if t.year in (1971, 1983, 2011, 2024, 2025, 2099)]
+    stamps = [e + timedelta(seconds=d, microseconds=u) for e in edges for d in (-3601, -1, 0, 1, 3600)
+              for u in (0, 999999)]
+    stamps += [datetime(1969, 12, 31, 23, 59, 59), datetime(1970, 1, 1), datetime(2099, 12, 31, 23, 59, 59, 999999),
+               datetime(2100, 1, 1), datetime(1900, 6, 1, 12), datetime(2150, 7, 1, 12), datetime(2024, 12, 22, 1, 30)]
+    with eng.begin() as c:
+        c.execute(store.posts.insert(), [dict(platform="x", post_id=f"tz{k}", account_pk=1, title="t", published_at=t)
+                                         for k, t in enumerate(sorted(set(stamps)))])
+    campaign = replace(CAMPAIGN, timezone=tzname, start=None, end=None)
+    old = old_posts_csv(eng, campaign, S())
+    assert new_posts_csv(eng, campaign, S(), batch=40) == old
+    tz = campaign.tz
+    for t in stamps:  # each as Python writes it, offset included
+        assert t.replace(tzinfo=timezone.utc).astimezone(tz).isoformat().encode() in old, t
+    if tzname == "Asia/Shanghai":
+        assert b",2024-12-22T09:30:00+08:00," in old
+    eng.dispose()
+
+
+def test_a_post_stored_after_the_time_bounds_were_read_is_written_by_python(sqlite_url, monkeypatch):
+    # The SQL knows the offsets between the earliest and latest stored times, read just before the
+    # export's statement; a post stored in between lies outside them, and must not get a wrong offset.
+    eng = _hostile(sqlite_url)
+    campaign = replace(CAMPAIGN, timezone="Europe/Berlin", start=None, end=None)
+    old = old_posts_csv(eng, campaign, S())
+    real = exports._stored_time_bounds
+    monkeypatch.setattr(exports, "_stored_time_bounds", lambda conn: ("2025-01-03 00:00:00", "2025-01-05 00:00:00"))
+    assert new_posts_csv(eng, campaign, S(), batch=7) == old
+    monkeypatch.setattr(exports, "_stored_time_bounds", lambda conn: None)  # "no posts" when asked
+    assert new_posts_csv(eng, campaign, S(), batch=7) == old
+    monkeypatch.setattr(exports, "_stored_time_bounds", real)
+    with eng.begin() as c:  # a time in a shape the bounds' text compare cannot order: all in Python
+        c.exec_driver_sql("UPDATE posts SET published_at = '2025-01-02T03:04:05' WHERE id = 2")
+    assert new_posts_csv(eng, campaign, S(), batch=7) == old_posts_csv(eng, campaign, S())
+    eng.dispose()
+
+
 def test_a_local_day_that_steps_back_is_two_ranges_of_utc_times():
     ranges = exports._utc_ranges(date(2010, 11, 7), None, "America/St_Johns")
     assert ranges == ((datetime(2010, 11, 7, 2, 30), datetime(2010, 11, 7, 2, 31)), (datetime(2010, 11, 7, 3, 30), None))
@@ -329,7 +377,7 @@ def test_xlsx_is_written_row_by_row_with_the_old_values(db_url, tmp_path, monkey
     campaign = replace(CAMPAIGN, start=None, end=None)
     out = tmp_path / "posts.xlsx"
     n = exports.write_xlsx(out, exports.export_batches(eng, "posts", campaign, S(), batch=3), exports.POST_COLUMNS, "posts")
-    old = exports.to_xlsx_bytes(exports.posts_frame(eng), "posts")
+    old = exports.to_xlsx_bytes(exports.posts_export_frame(eng, campaign), "posts")
     assert n == 60 and _values(out) == _values(old)
     assert openpyxl.load_workbook(out).sheetnames == ["posts"]
     assert ("'=1+1" in {r[6] for r in _values(out)})

@@ -13,6 +13,7 @@ from collectors.archive import Archive
 from collectors.pipeline import Importer, capture_time_from_name, rebuild
 from collectors.roster import apply_roster, load_roster
 from dashboard import exports
+from dashboard.config import Campaign
 
 from test_store import count, x_content, x_overview
 
@@ -142,13 +143,13 @@ def test_a_roster_with_a_bad_platform_is_refused_whole_naming_the_line():
 def test_export_csv_has_a_bom_iso_dates_and_neutralised_formulas(engine):
     data = x_content([("1870000000000000001", 1200, 30)]).replace(b"Launch in Yiwu", b"=HYPERLINK(1)")
     Importer(engine, None).import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv", data)
-    out = exports.to_csv_bytes(exports.posts_frame(engine))
+    out = exports.to_csv_bytes(exports.posts_export_frame(engine, Campaign()))  # Asia/Shanghai
     assert out.startswith(b"\xef\xbb\xbf")
     text = out[3:].decode()
     header, row = text.splitlines()[:2]
     assert header == ",".join(exports.POST_COLUMNS)
     assert "'=HYPERLINK(1)" in row
-    assert "2024-12-21T16:00:00+00:00" in row  # "Sun, Dec 22, 2024" midnight in Asia/Shanghai
+    assert "2024-12-22T00:00:00+08:00" in row  # "Sun, Dec 22, 2024": midnight in Asia/Shanghai, written there
     cells = row.split(",")
     assert cells[exports.POST_COLUMNS.index("views")] == ""  # unknown stays empty, never 0
     assert cells[exports.POST_COLUMNS.index("impressions")] == "1200"

@@ -74,11 +74,7 @@ LINK_SCHEMES = ("http", "https")
 
 def view_selection(f: F.Filters, campaign) -> metrics.Selection:
     """The filters' selection; without dates, the campaign window (what the pages show)."""
-    sel = f.selection()
-    if sel.start is None and sel.end is None and campaign.start:
-        sel = metrics.Selection(start=campaign.start, end=campaign.end, platforms=sel.platforms,
-                                influencers=sel.influencers, categories=sel.categories)
-    return sel
+    return F.view_selection(f, campaign)
 
 
 def leaderboard(frames, campaign, sel: metrics.Selection) -> pd.DataFrame:

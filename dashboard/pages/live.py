@@ -47,10 +47,7 @@ def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
     """Everything below the filters, as components (a pure function of the database and filters).
 
     Without dates in the URL the view is the campaign window of campaign.toml."""
-    sel = f.selection()
-    if sel.start is None and sel.end is None and campaign.start:
-        sel = metrics.Selection(start=campaign.start, end=campaign.end, platforms=sel.platforms,
-                                influencers=sel.influencers, categories=sel.categories)
+    sel = F.view_selection(f, campaign)
     daily, total, published, reach = cache.memo(eng, campaign, "live.view", (sel,),
                                                 lambda: view_data(eng, campaign, sel))
     if daily.empty:

@@ -64,11 +64,7 @@ ALL = "_all"  # the row of the totals across platforms
 
 def window(f: F.Filters, campaign) -> metrics.Selection:
     """The filters' selection; without dates in the URL, the campaign window (as on the Live page)."""
-    sel = f.selection()
-    if sel.start is None and sel.end is None and campaign.start:
-        sel = metrics.Selection(start=campaign.start, end=campaign.end, platforms=sel.platforms,
-                                influencers=sel.influencers, categories=sel.categories)
-    return sel
+    return F.view_selection(f, campaign)
 
 
 def _published(posts: pd.DataFrame, campaign, sel: metrics.Selection) -> pd.DataFrame:

@@ -86,9 +86,7 @@ def with_search(search: str | None, q: str | None) -> str:
 # --- the rows -------------------------------------------------------------------------------------
 
 def _categories(eng) -> dict[str, str]:
-    i = store.influencers
-    with eng.connect() as conn:
-        return {name: cat for name, cat in conn.execute(sa.select(i.c.name, i.c.category)) if cat}
+    return exports.roster_categories(eng)
 
 
 def post_table(posts: pd.DataFrame, campaign, sel: metrics.Selection,
