@@ -615,7 +615,7 @@ def frames_of_posts(engine: sa.Engine, post_pks) -> Frames:
     enough for the engine's increments of a handful of posts."""
     from collectors.model import METRICS
 
-    p, a, i, s, d = store.posts, store.accounts, store.influencers, store.post_snapshots, store.post_days
+    p, a, s, d = store.posts, store.accounts, store.post_snapshots, store.post_days
     pks = sorted(int(x) for x in post_pks) or [-1]
     with engine.connect() as conn:
         posts = _rows(conn, sa.select(p.c.id, p.c.platform, p.c.post_id, _label(), a.c.id, influencer_expr(),

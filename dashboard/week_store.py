@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
