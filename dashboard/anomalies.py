@@ -554,20 +554,19 @@ def daily_series(acct: pd.DataFrame, adays: pd.DataFrame, owners: pd.DataFrame, 
     a["corrected"] = a["corrected"].astype(bool)
     m = a.merge(b, on=["account_pk", "day"], how="outer", suffixes=("", "_ad"), sort=True)
     m = m[m["account_pk"].isin(owners.index)]
-    spread = m["interpolated"].fillna(False).to_numpy(dtype=bool)
+    spread = m["interpolated"].to_numpy(dtype=object) == True  # noqa: E712 (NaN where only account days)
     pk = m["account_pk"].to_numpy()
     values, unknown, reports = {}, {}, {}
     for c in (*BASIS, "engagements"):
-        own = b[c].notna().groupby(b["account_pk"]).any()  # the account's own daily figures
-        inc_known = a[c].notna().groupby(a["account_pk"]).any()
-        from_days = pd.Series(pk).map(own).fillna(False).to_numpy(dtype=bool)
-        reported = from_days | pd.Series(pk).map(inc_known).fillna(False).to_numpy(dtype=bool)
+        # The accounts whose account days know the metric (read from them), and whose increments do.
+        from_days = np.isin(pk, b.loc[b[c].notna(), "account_pk"].unique())
+        reported = from_days | np.isin(pk, a.loc[a[c].notna(), "account_pk"].unique())
         v = np.where(from_days, m[c + "_ad"].to_numpy(dtype="float64"),
                      np.where(spread, np.nan, m[c].to_numpy(dtype="float64")))
         values[c], unknown[c], reports[c] = v, reported & np.isnan(v), reported
     g = pd.DataFrame({"influencer": owners["influencer"].reindex(pk).to_numpy(dtype=object),
                       "platform": owners["platform"].reindex(pk).to_numpy(dtype=object),
-                      "day": m["day"].to_numpy(), "corrected": m["corrected"].fillna(False).to_numpy(dtype=bool),
+                      "day": m["day"].to_numpy(), "corrected": m["corrected"].to_numpy(dtype=object) == True,  # noqa: E712
                       **{c: values[c] for c in values}, **{"_u" + c: unknown[c] for c in unknown},
                       **{"_r" + c: reports[c] for c in reports}})
     g = g.dropna(subset=["influencer", "platform"])
@@ -578,10 +577,9 @@ def daily_series(acct: pd.DataFrame, adays: pd.DataFrame, owners: pd.DataFrame, 
         out[c] = out[c].where(~grouped["_u" + c].any())
     out["corrected"] = grouped["corrected"].any()
     out = out.reset_index()
-    has_views = g.groupby(["influencer", "platform"])["_rviews"].any()
-    views = pd.MultiIndex.from_frame(out[["influencer", "platform"]]).map(has_views.to_dict()).to_numpy(dtype=bool) \
-        if len(out) else np.zeros(0, dtype=bool)
-    out["basis"] = np.where(views, "views", "impressions")
+    has_views = g.groupby(["influencer", "platform"])["_rviews"].any().rename("_views")
+    out = out.join(has_views, on=["influencer", "platform"])
+    out["basis"] = np.where(out["_views"].to_numpy(dtype=bool), "views", "impressions")
     n = pub.assign(influencer=owners["influencer"].reindex(pub["account_pk"]).to_numpy(dtype=object),
                    platform=owners["platform"].reindex(pub["account_pk"]).to_numpy(dtype=object))
     n = n.dropna(subset=["influencer"]).groupby(keys)["n"].sum().rename("posts_published")

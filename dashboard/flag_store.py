@@ -471,11 +471,14 @@ def _records(flags: pd.DataFrame) -> list[dict]:
 def shown(engine: sa.Engine, campaign, sel, limit: int) -> pd.DataFrame | None:
     """The ``limit`` newest stored flags of the view (largest score first within a day, ties in
     the scan's order), as rows of ``scan(..., explain_all=False)`` for ``anomalies.explain``; None
-    when no flags are stored for this data, campaign and code."""
+    when no flags are stored for this data, campaign and code. Every filter of the view applies:
+    days, platforms, influencers and categories (``queries.flag_pairs``)."""
+    from . import queries
     from .anomalies import COLUMNS, LAZY_COLUMNS
 
     want = stamp(engine, campaign)
     f = flags_table
+    pairs = queries.flag_pairs(engine, sel)
     with engine.connect() as conn:
         if _stored_stamp(conn) != want:
             return None
@@ -486,6 +489,8 @@ def shown(engine: sa.Engine, campaign, sel, limit: int) -> pd.DataFrame | None:
             q = q.where(f.c.day <= pd.Timestamp(sel.end).to_pydatetime())
         if sel.platforms:
             q = q.where(f.c.platform.in_(list(sel.platforms)))
+        if pairs is not None:
+            q = q.where(sa.tuple_(f.c.influencer, f.c.platform).in_(pairs) if pairs else sa.false())
         # Ties in the order of one scan of the whole campaign (``_keyed``): text in code points,
         # unknown last, as pandas sorts it.
         def text(c):

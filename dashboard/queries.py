@@ -388,6 +388,19 @@ def flag_owners(engine: sa.Engine) -> pd.DataFrame:
     return owners.set_index("account_pk")
 
 
+def flag_pairs(engine: sa.Engine, sel) -> list[tuple[str, str]] | None:
+    """The (influencer, platform) pairs the anomaly flags of a view may name: those of the accounts
+    its influencers and categories (and platforms) select; None when it selects no influencer and no
+    category (then only its days and platforms filter the flags)."""
+    if not sel.influencers and not sel.categories:
+        return None
+    a, i = store.accounts, store.influencers
+    q = (sa.select(influencer_expr(), a.c.platform).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
+         .where(*account_filters(sel)).distinct())
+    with engine.connect() as conn:
+        return sorted({(name, platform) for name, platform in conn.execute(q)})
+
+
 def series_inputs(engine: sa.Engine, campaign, owners: pd.DataFrame, accounts=None, followed=None):
     """The series of ``anomaly_inputs`` (daily, followers, lifetimes) for some accounts only:
     ``daily`` and ``lifetimes`` of ``accounts`` (whole influencer-platform series: every account of

@@ -412,3 +412,33 @@ def test_new_code_computes_the_flags_and_times_anew_and_stores_them(sqlite_url, 
     _same(_all_shown(engine, campaign), _all_computed(engine, campaign))
     pd.testing.assert_frame_equal(flag_store.account_times(engine), data._account_times(engine))
     engine.dispose()
+
+
+def test_the_live_list_follows_the_influencer_and_category_filters_stored_or_computed(db_url, campaign):
+    # With an influencer picked, the list named other people (issue 12): every filter of the page
+    # applies, whether the flags come from the stored table or are computed.
+    engine = build_campaign(db_url, n_posts=600, per_account=30)
+    rollups.refresh(engine, campaign)
+    a, i = store.accounts, store.influencers
+    with engine.connect() as c:
+        rows = c.execute(sa.select(i.c.name, i.c.category, a.c.platform, a.c.handle)
+                         .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))).all()
+    # Names as the pages give them: the roster's, else "<handle> (unassigned)".
+    named = [(n or f"{h} (unassigned)", cat or "unassigned", p) for n, cat, p, h in rows]
+    tech = {n for n, cat, _ in named if cat == "tech"}
+    lone = {n for n, cat, _ in named if cat == "unassigned"}
+    x_of_3 = {("Influencer 3", p) for n, _, p in named if n == "Influencer 3" and p == "x"}
+    for sel, allowed in ((metrics.Selection(influencers=("Influencer 3",)), {"Influencer 3"}),
+                         (metrics.Selection(categories=("tech",)), tech),
+                         (metrics.Selection(categories=("unassigned",), start=date(2025, 3, 3)), lone),
+                         (metrics.Selection(influencers=("Influencer 3", "Influencer 5"), categories=("tech",)),
+                          {"Influencer 3", "Influencer 5"} & tech),
+                         (metrics.Selection(influencers=("Nobody",)), set())):
+        got = live.shown_flags(engine, campaign, sel, 50)
+        want = live.computed_shown_flags(engine, campaign, sel, 50)
+        _same(got, want)
+        assert set(got["influencer"]) <= allowed, sel
+        assert len(got) == 0 if not allowed else len(got) > 0, sel
+    both = live.shown_flags(engine, campaign, metrics.Selection(influencers=("Influencer 3",), platforms=("x",)), 50)
+    assert {(r.influencer, r.platform) for r in both.itertuples()} <= x_of_3
+    engine.dispose()

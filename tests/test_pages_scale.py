@@ -343,6 +343,46 @@ def test_flags_explained_later_read_as_flags_explained_at_once(seed):
     assert list(later["reason"]) == list(at_once["reason"]) and list(later["facts"]) == list(at_once["facts"])
 
 
+def test_the_live_list_follows_every_filter_and_says_why_in_each_language(demo):
+    # With Kofi picked the list named two other people (issue 12); now each filter applies.
+    from urllib.parse import quote
+
+    from dash import html
+
+    from dashboard import demo as cast
+    from dashboard import filters as F
+    from dashboard.pages import live
+    from test_page_influencers import _walk
+
+    engine, campaign, frames, inc = demo
+    flags = A.anomalies(frames, inc, campaign)
+    flags = flags[flags["detector"] != "hampel"]
+
+    def listed(query):
+        body = html.Div(live.content(engine, campaign, F.parse(query)))
+        ul = next(c for c in _walk(body) if getattr(c, "id", None) == "live-anomalies")
+        return [(li.children[0].children, li.children[1]) for li in ul.children if isinstance(li.children, list)]
+
+    kofi = "Kofi Asantewaa-Boadu"
+    assert all(f" · {kofi} · " in head for head, _ in listed("?influencer=" + quote(kofi)))
+    for name in flags["influencer"].unique():
+        for lang in ("en", "zh"):
+            got = listed(f"?influencer={quote(name)}&lang={lang}")
+            assert got and all(f" · {name} · " in head for head, _ in got), (name, got)
+            want = A.localise(flags[flags["influencer"] == name], lang)["reason"].tolist()
+            assert {reason for _, reason in got} <= set(want)
+            if lang == "zh":
+                assert all(re.search(r"[\u4e00-\u9fff]", reason) for _, reason in got)
+    merchants = {n for n, category, _ in cast.INFLUENCERS if category == "merchant"}
+    got = listed("?category=merchant")
+    assert got and all(head.split(" · ")[1] in merchants for head, _ in got)
+    # Days and platforms too: the planted events' days are all in January or late December.
+    assert listed("?from=2024-12-16&to=2024-12-20") == []
+    platform = flags["platform"].iloc[0]
+    assert all(head.endswith(f" · {A.platform_name(platform, 'en')}: ")
+               for head, _ in listed(f"?platform={platform}"))
+
+
 def test_the_live_page_shows_the_same_kpis_and_flags_as_before(demo):
     from dashboard import filters as F
     from dashboard.pages import live
