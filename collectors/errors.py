@@ -4,7 +4,9 @@ Every error a user can cause is one of these, and its message says which file, w
 was found and what was expected, so the command line prints it without a traceback.
 
     ReachError
-    ├── ReadError            the bytes could not be turned into a table (encoding, ZIP, XLSX)
+    ├── UsageError           an option's value the program or the database cannot honour (exit 2)
+    ├── ReadError            the bytes could not be turned into a table (encoding, ZIP, XLSX),
+    │                        or they are not an export at all (a PDF, a document, an image)
     ├── DetectError          no known report matches the header row
     ├── StructureError       the table is a known report but is broken as a whole
     └── StoreError           the database refused the file (schema too new, locked, ...)
@@ -19,6 +21,12 @@ from dataclasses import dataclass
 
 class ReachError(Exception):
     """Base class of every error a user mistake or a bad file can cause."""
+
+
+class UsageError(ReachError):
+    """The command line was given a value it cannot use (a filter naming no stored influencer, a
+    port another program holds): the CLI exits 2, as argparse does for a malformed option, rather
+    than 1, which says that the work itself failed."""
 
 
 class ReadError(ReachError):

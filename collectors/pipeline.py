@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import sqlalchemy as sa
 
-from . import crash, registry, store
+from . import crash, kinds, registry, store
 from .archive import Archive, Entry, sha256
 from .errors import DetectError, ReachError, RowProblem, StructureError
 from .mapping import Mapping, Mappings, describe
@@ -109,17 +109,41 @@ def capture_time_from_name(name: str, tz: ZoneInfo) -> datetime | None:
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
     """Files as given; folders walked (sorted, hidden entries left out)."""
-    out: list[Path] = []
+    return walk(paths)[0]
+
+
+def walk(paths: Iterable[str | Path], quiet: Iterable[Path] = ()) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The files to import (as given; folders walked, sorted) and the files of the folders that
+    are not, each with its group in ``kinds.of_suffix`` (or "link"), for the list a folder import
+    prints at its end. Decided by name: a skipped file is never read.
+
+    Left out without a word: hidden entries (``.DS_Store``, ``.git``, an editor's swap file, the
+    watcher's ``.claimed/``: never exports, and listing them would bury the files a user may have
+    meant) and the folders in ``quiet`` (the archive: its copies of imported files, named by their
+    digest, are found when the data folder itself is imported).
+    """
+    files: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    quiet = [Path(q).resolve() for q in quiet]
     for p in map(Path, paths):
-        if p.is_dir():
-            out += sorted(
-                f for f in p.rglob("*")
-                if f.is_file() and f.suffix.lower() in IMPORTABLE and not f.is_symlink()  # a link leads out of the folder
-                and not any(part.startswith(".") for part in f.relative_to(p).parts)
-            )
-        else:
-            out.append(p)
-    return out
+        if not p.is_dir():
+            files.append(p)
+            continue
+        root = p.resolve()
+        hush = [q.relative_to(root).parts for q in quiet if q == root or root in q.parents]
+        for f in sorted(p.rglob("*")):
+            rel = f.relative_to(p).parts
+            if any(part.startswith(".") for part in rel) or any(rel[:len(h)] == h for h in hush):
+                continue
+            if f.is_symlink():
+                skipped.append((f, "link"))  # a link leads out of the folder
+            elif not f.is_file():
+                continue  # a folder (walked itself), a FIFO or a socket
+            elif f.suffix.lower() in IMPORTABLE:
+                files.append(f)
+            else:
+                skipped.append((f, kinds.of_suffix(f.suffix)))
+    return files, skipped
 
 
 class Importer:
@@ -143,11 +167,17 @@ class Importer:
         self.parsed_elsewhere = 0  # files a worker process parsed (import_paths with jobs > 1)
 
     def import_paths(self, paths, progress: Callable[[int, int, FileResult], None] | None = None,
-                     jobs: int | None = 1) -> list[FileResult]:
+                     jobs: int | None = 1, skipped: list | None = None) -> list[FileResult]:
         """Import files and folders in order. ``jobs`` > 1 parses up to that many files ahead in
         worker processes while this one writes (see ``_Ahead``): the results, their order and
-        what is stored are the same as with ``jobs=1``. None: ``default_jobs``."""
-        files = expand(paths)
+        what is stored are the same as with ``jobs=1``. None: ``default_jobs``. The files of the
+        folders that are not imported are appended to ``skipped`` as (path, group) (``walk``)."""
+        # The archive, and the Data page's files waiting for a mapping beside it (<archive>-pending).
+        a = self.archive
+        quiet = [a.root, a.root.with_name(a.root.name + "-pending")] if a is not None else []
+        files, left_out = walk(paths, quiet)
+        if skipped is not None:
+            skipped.extend(left_out)
         jobs = default_jobs(len(files)) if jobs is None else jobs
 
         def begin(f: Path):

@@ -33,6 +33,7 @@ from datetime import date, datetime, time
 
 import pandas as pd
 
+from . import kinds, messages
 from .errors import ReadError
 
 # Candidates tried, in order, for a file without a byte-order mark. GB18030 is a superset of
@@ -173,13 +174,21 @@ def read_bytes(file_name: str, data: bytes) -> list[Table]:
 def _read_any(file_name: str, data: bytes, lim: Limits, budget: _Budget) -> list[Table]:
     if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
         try:
-            if _is_xlsx(data):
+            kind = _zip_kind(data)
+            if kind == "xlsx":
                 return _read_xlsx(file_name, file_name, data, lim, budget)
+            if kind is not None:
+                raise ReadError(messages.not_an_export(file_name, kind))
             return _read_zip(file_name, data, lim, budget)
         except _DAMAGED as e:
             # A damaged archive fails deep inside zipfile/zlib/openpyxl with many error types.
             kind = "workbook" if b"xl/" in data[:2000] else "ZIP file"
             raise ReadError(f"{file_name}: the {kind} is damaged and cannot be read ({type(e).__name__}: {e})") from None
+    kind = kinds.of_bytes(data)
+    if kind is not None:
+        # A PDF, an image, a Word file: said as such, with where an export comes from, rather
+        # than "the file has no table" after reading it as text.
+        raise ReadError(messages.not_an_export(file_name, kind))
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise ReadError(
             f"{file_name}: this is an old Excel 97-2003 workbook (.xls); open it in Excel or "
@@ -212,7 +221,7 @@ def text_encoding(source: str, data: bytes) -> tuple[str, int]:
         # UTF-16 without a BOM: ASCII text leaves a NUL in every other byte, all on one side.
         return _checked(source, data, 0, "utf-16-le" if odd > even else "utf-16-be"), 0
     if b"\x00" in head:
-        raise ReadError(f"{source}: this is a binary file, not a CSV export or a workbook")
+        raise ReadError(messages.binary_file(source))
     tried = []
     for enc in ENCODINGS_WITHOUT_BOM:
         bad = _first_bad_byte(data, 0, enc)
@@ -610,12 +619,21 @@ def _sniff_delimiter(text: str) -> str:
 
 # --- workbooks --------------------------------------------------------------------------------
 
-def _is_xlsx(data: bytes) -> bool:
+def _zip_kind(data: bytes) -> str | None:
+    """"xlsx", another kind of ZIP-based file (DOCX, PPTX, OpenDocument: collectors/kinds.py),
+    or None for a plain ZIP (or one too damaged to tell: _read_zip says so)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            return "xl/workbook.xml" in z.namelist()
+            names = z.namelist()
+            mimetype = None
+            if "mimetype" in names and z.getinfo("mimetype").file_size <= 200:
+                try:
+                    mimetype = z.read("mimetype")
+                except _DAMAGED:
+                    pass
+            return kinds.of_zip(names, mimetype)
     except zipfile.BadZipFile:
-        return False
+        return None
 
 
 def _cell_text(v) -> str:

@@ -7,14 +7,16 @@ workers show the same data.
 """
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 import sys
 
 import dash
 from dash import dcc, html
 
-from collectors import store
-from collectors.errors import ReachError
+from collectors import messages, store
+from collectors.errors import ReachError, UsageError
 
 from . import queries
 
@@ -50,12 +52,66 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
     # CSP, framing, referrer and sniffing headers on every answer, the guard's redirects included.
     auth.security_headers(app)
     downloads.install(app.server)
+    app.server.after_request(_mark)
     # The first plotly figure a process builds costs about 0.3 s (plotly loads its validators on
     # first use): pay it here, when the server starts, not in the first visitor's page.
     import plotly.graph_objects as go
 
     go.Figure(go.Scatter(x=[0], y=[0])).to_plotly_json()
     return app
+
+
+# Every answer says it comes from this dashboard, so a second `reach serve` on a busy port can
+# tell "already running: open it" from "another program holds the port" (``check_port``). It
+# names the program, not its version, as the login page's title already does.
+MARKER = "X-Campaign-Reach"
+
+
+def _mark(resp):
+    resp.headers.setdefault(MARKER, "dashboard")
+    return resp
+
+
+def url_of(host: str, port: int) -> str:
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise UsageError unless the server can listen on (host, port): said before anything is
+    printed or built, instead of the URL followed by "Address already in use". Bound the way
+    werkzeug and gunicorn bind (SO_REUSEADDR: a port left in TIME_WAIT by a server just stopped
+    is free), then released at once."""
+    if not 0 < port < 65536:
+        raise UsageError(f"--port {port}: choose a port from 1 to 65535")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+            return
+        except OSError as e:
+            error = e
+    if error.errno == errno.EADDRINUSE:
+        ours = _answers_as_dashboard("127.0.0.1" if host == "0.0.0.0" else "::1" if host == "::" else host, port)
+        raise UsageError(messages.already_running(url_of(host, port)) if ours else messages.port_taken(port))
+    if error.errno == errno.EACCES:
+        raise UsageError(messages.port_forbidden(port))
+    raise UsageError(messages.host_unusable(host, error.strerror or str(error)))
+
+
+def _answers_as_dashboard(host: str, port: int, timeout: float = 3.0) -> bool:
+    """Whether GET / on the port answers with our marker (a login redirect carries it too); a
+    program that does not speak HTTP, or not in time, is not ours."""
+    import http.client
+
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", "/", headers={"Connection": "close"})
+        return conn.getresponse().getheader(MARKER) is not None
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
 
 
 def is_loopback(host: str) -> bool:
@@ -75,6 +131,7 @@ def serve(args) -> int:
     workers = getattr(args, "workers", None)
     if workers is not None and workers < 1:
         raise ReachError(f"--workers {workers}: give at least 1")
+    check_port(args.host, args.port)
     engine = store.connect(args.db)
     if args.demo_if_empty and queries.overview(engine).empty:
         from .cli import main as cli_main
@@ -86,7 +143,9 @@ def serve(args) -> int:
     auth.secret_key(users_file)
     who = (f"login required ({len(users)} user{'s' * (len(users) != 1)})" if users
            else "no login: only this machine's user can reach it")
-    url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/"
+    url = url_of(args.host, args.port)
+    if args.demo_if_empty:
+        check_port(args.host, args.port)  # again: building the demo took long enough for another server to start
     if workers is None:
         app = create_app(engine, auth.Settings.for_host(args.host, users_file))
         print(f"Campaign Reach on {url}  ({who}; Ctrl+C to stop)", flush=True)

@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from collectors import store
+from collectors import messages, store
 from collectors.archive import Archive
-from collectors.errors import ReachError
+from collectors.errors import ReachError, UsageError
 from collectors.files import printable
+from collectors.names import PLATFORM_ALIASES, closest
 
 DATE_ORDERS = ("dmy", "mdy", "ymd")
 EPILOG = "The database is data/reach.db unless --db or REACH_DB says otherwise (any SQLAlchemy URL)."
@@ -389,15 +390,20 @@ def cmd_import(args) -> int:
         progress(i, n, Path(r.name).name)
         results.append(r)
 
-    imp.import_paths(args.paths, progress=on_file, jobs=args.jobs)
+    skipped = []
+    imp.import_paths(args.paths, progress=on_file, jobs=args.jobs, skipped=skipped)
     progress.clear()
     _refresh_rollups(engine, results)
     failed = sum(not r.ok for r in results)
-    if len(results) > 1:
-        print(f"{len(results)} files: {sum(r.status == 'imported' for r in results)} imported, "
-              f"{sum(r.status == 'already imported' for r in results)} already imported, {failed} failed")
+    # Files of the folders that were not imported, and why: a PDF or a note left out silently
+    # looks like an export that vanished.
+    for line in messages.skipped_lines([(str(f), group) for f, group in skipped]):
+        print(line)
+    if len(results) > 1 or (results and skipped):
+        print(messages.import_summary(len(results), sum(r.status == "imported" for r in results),
+                                      sum(r.status == "already imported" for r in results), failed, len(skipped)))
     if not results:
-        print("no importable files found (.csv, .tsv, .txt, .xlsx, .zip)")
+        print(messages.NOTHING_TO_IMPORT)
         return 1
     return 1 if failed else 0
 
@@ -528,16 +534,45 @@ def _selection(args):
         try:
             return date.fromisoformat(text)
         except ValueError:
-            raise ReachError(f"{flag} {text!r} is not a date like 2024-12-22") from None
+            raise UsageError(f"{flag} {text!r} is not a date like 2024-12-22") from None
 
-    bad = [p for p in args.platform if p not in PLATFORMS]
-    if bad:
-        raise ReachError(f"--platform {bad[0]!r} is not one of {', '.join(PLATFORMS)}")
+    for p in args.platform:
+        if p not in PLATFORMS:
+            raise UsageError(messages.unknown_platform(p, closest(p, PLATFORMS, aliases=PLATFORM_ALIASES), PLATFORMS))
     sel = Selection(start=day(args.start, "--from"), end=day(args.end, "--to"),
                     platforms=tuple(args.platform), influencers=tuple(args.influencer))
     if sel.start and sel.end and sel.start > sel.end:
-        raise ReachError(f"--from {sel.start} is after --to {sel.end}")
+        raise UsageError(f"--from {sel.start} is after --to {sel.end}")
     return sel
+
+
+def _check_filters(engine, args) -> None:
+    """Each --platform and --influencer must name something stored: a name that matches nothing
+    would export an empty file that looks like a quiet period. Exact names, as the filter matches;
+    the closest stored names are proposed, never substituted."""
+    from . import queries
+
+    stored = queries.stored_names(engine)
+    for p in args.platform:
+        if p not in stored["platform"]:
+            raise UsageError(messages.platform_not_stored(p, stored["platform"]))
+    names = stored["influencer"]
+    known = set(names)
+    for name in args.influencer:
+        if name not in known:
+            raise UsageError(messages.unknown_filter("--influencer", name, "influencer", closest(name, names),
+                                                     len(names)))
+
+
+def _say_if_empty(args, rows: int) -> None:
+    """Filters that match but a period with nothing in it: not a mistake (exit 0), but said, so
+    an empty file is not taken for a failed one."""
+    if rows:
+        return
+    named = [f"--platform {p}" for p in args.platform] + [f"--influencer {n!r}" for n in args.influencer]
+    period = (f"from {args.start} to {args.end}" if args.start and args.end else f"from {args.start} on" if args.start
+              else f"up to {args.end}" if args.end else "")
+    print(messages.empty_selection(args.what, " ".join(named), period), file=sys.stderr)
 
 
 def _write_chunks(output: str | None, chunks) -> None:
@@ -559,13 +594,14 @@ def cmd_export(args) -> int:
 
     fmt = args.format or ("xlsx" if (args.output or "").lower().endswith(".xlsx") else "csv")
     if fmt == "xlsx" and not args.output:
-        raise ReachError("an XLSX export needs -o FILE.xlsx")
-    engine = _engine(args, create=False)
+        raise UsageError("an XLSX export needs -o FILE.xlsx")
     sel = _selection(args)
     by = [b.strip() for b in args.by.split(",") if b.strip()] if args.by else None
     for b in by or []:
         if b not in ("influencer", "category", "account", "platform", "post"):
-            raise ReachError(f"--by {b!r}: choose from influencer, category, account, platform, post")
+            raise UsageError(f"--by {b!r}: choose from influencer, category, account, platform, post")
+    engine = _engine(args, create=False)
+    _check_filters(engine, args)
     if args.what in ("posts", "account-days"):
         # Streamed: one batch of rows in memory at a time, written as it is read (issue 11).
         campaign = config.load(args.config) if args.what == "posts" else None
@@ -587,27 +623,27 @@ def cmd_export(args) -> int:
             counted = []
             _write_chunks(args.output, exports.daily_csv(engine, campaign, by=by or ["platform"], sel=sel,
                                                          counted=counted))
-            if args.output:
-                print(f"wrote {sum(counted)} rows to {args.output}", file=sys.stderr)
-            return 0
-        if args.what == "daily":
-            df = exports.daily_frame_db(engine, campaign, by=by or ["platform"], sel=sel)
-        elif args.what == "weekly":
-            df = exports.weekly_frame_db(engine, campaign, by=by or [], sel=sel)
+            n = sum(counted)
         else:
-            df = exports.influencers_frame_db(engine, campaign, sel=sel)
-        n = len(df)
-        if fmt == "xlsx":
-            exports.check_xlsx_rows(n)
-        data = exports.to_xlsx_bytes(df, args.what) if fmt == "xlsx" else exports.to_csv_bytes(df)
-        if not args.output:
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
-            return 0
-        with exports.atomic_file(args.output) as tmp:
-            tmp.write_bytes(data)
+            if args.what == "daily":
+                df = exports.daily_frame_db(engine, campaign, by=by or ["platform"], sel=sel)
+            elif args.what == "weekly":
+                df = exports.weekly_frame_db(engine, campaign, by=by or [], sel=sel)
+            else:
+                df = exports.influencers_frame_db(engine, campaign, sel=sel)
+            n = len(df)
+            if fmt == "xlsx":
+                exports.check_xlsx_rows(n)
+            data = exports.to_xlsx_bytes(df, args.what) if fmt == "xlsx" else exports.to_csv_bytes(df)
+            if args.output:
+                with exports.atomic_file(args.output) as tmp:
+                    tmp.write_bytes(data)
+            else:
+                sys.stdout.buffer.write(data)
+                sys.stdout.flush()
     if args.output:
         print(f"wrote {n} rows to {args.output}", file=sys.stderr)
+    _say_if_empty(args, n)
     return 0
 
 
@@ -833,7 +869,7 @@ def cmd_collect(args) -> int:
         try:
             day = None if args.since.lower() == "all" else date.fromisoformat(args.since)
         except ValueError:
-            raise ReachError(f"--since {args.since!r} is not a date like 2024-12-22, or all") from None
+            raise UsageError(f"--since {args.since!r} is not a date like 2024-12-22, or all") from None
     since = datetime.combine(day, datetime.min.time(), campaign.tz).astimezone(timezone.utc) if day else None
     engine = _engine(args)
     archive = _archive(engine, args)
@@ -887,6 +923,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args) or 0
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except ReachError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from collectors.model import METRICS, NON_ADDITIVE
+from collectors.model import FLOAT_METRICS, METRICS, NON_ADDITIVE
 
 from .config import EMV_FORMULA_VERSION, Campaign
 
@@ -49,8 +49,9 @@ def snapshot_increments(snaps: pd.DataFrame, campaign: Campaign, metrics=ADDITIV
     cols = [m for m in metrics if m in snaps]
     if snaps.empty or not cols:
         return pd.DataFrame(columns=INC_COLUMNS)
-    long = snaps.melt(id_vars=["post_pk", "platform", "published_at", "captured_at"], value_vars=cols,
-                      var_name="metric", value_name="v").dropna(subset=["v"])
+    # ``_baseline`` (optional): a row whose value is a baseline, never counted (_after_daily's anchor).
+    ids = ["post_pk", "platform", "published_at", "captured_at", *(["_baseline"] if "_baseline" in snaps else [])]
+    long = snaps.melt(id_vars=ids, value_vars=cols, var_name="metric", value_name="v").dropna(subset=["v"])
     if long.empty:
         return pd.DataFrame(columns=INC_COLUMNS)
     long = long.sort_values(["post_pk", "metric", "captured_at"], kind="stable").reset_index(drop=True)
@@ -83,6 +84,8 @@ def snapshot_increments(snaps: pd.DataFrame, campaign: Campaign, metrics=ADDITIV
     if campaign.first_snapshot == "baseline" and campaign.start is not None:
         cstart = pd.Timestamp(campaign.start).tz_localize(tz).tz_convert("UTC")
         attributed &= ~(long["published_at"] < cstart).fillna(False).to_numpy()
+    if "_baseline" in long:
+        attributed &= ~long["_baseline"].to_numpy(dtype=bool)
     pub = long["published_at"]
     long.loc[first & attributed, "delta"] = long.loc[first & attributed, "v"]
     # Publish time unknown (or after the capture, a bad cell): the first value lands on its
@@ -121,6 +124,52 @@ def snapshot_increments(snaps: pd.DataFrame, campaign: Campaign, metrics=ADDITIV
         long["corrected"] = corrected
 
     return _spread_over_days(long, tz)
+
+
+def _seconds(ts: pd.Series) -> np.ndarray:
+    """UTC instants as whole seconds since the epoch (floored)."""
+    return np.floor_divide(pd.DatetimeIndex(ts).as_unit("ns").asi8, 10**9)
+
+
+# Above this, delta x seconds could overflow int64: such a count keeps its fractional shares.
+_EXACT_LIMIT = 2**62
+
+
+def _whole_shares(delta, interval, seg_start, seg_end, start, end, count) -> np.ndarray:
+    """Largest-remainder split of each interval's whole delta over its days, by seconds.
+
+    Rows are the days of multi-day intervals, grouped by ``interval`` (ascending, days in order).
+    A day gets floor(delta x its seconds / the interval's seconds); the whole units left over go
+    one each to the days with the largest remainders, the earlier day first on a tie. The
+    arithmetic is on integers (seconds, floored), so the split is exact and the same on every
+    machine, and each interval's days add up to its delta exactly. NaN where a row is not a whole
+    count (``count`` false, a fractional delta, or too large for exact arithmetic): those keep
+    their fractional shares."""
+    out = np.full(len(delta), np.nan)
+    total = end - start
+    secs = np.maximum(np.minimum(end, seg_end) - np.maximum(start, seg_start), 0)
+    ok = count & (delta == np.floor(delta)) & (total > 0) & (np.abs(delta) * np.maximum(total, 1) < _EXACT_LIMIT)
+    if not ok.any():
+        return out
+    # An interval is split whole or not at all.
+    ok_iv = pd.Series(ok).groupby(interval).transform("all").to_numpy()
+    rows = np.flatnonzero(ok_iv)
+    if not len(rows):
+        return out
+    d = delta[rows].astype(np.int64)
+    s, t = secs[rows], total[rows]
+    num = d * s
+    base, rem = num // t, num % t
+    g = interval[rows]
+    left = d - pd.Series(base).groupby(g).transform("sum").to_numpy()  # whole units still to give
+    # Rank the days of an interval by remainder, largest first, the earlier day first on a tie.
+    order = np.lexsort((np.arange(len(rows)), -rem, g))
+    starts = np.r_[0, np.flatnonzero(np.diff(g[order])) + 1]
+    rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+    extra = np.zeros(len(rows), np.int64)
+    extra[order] = rank < left[order]
+    out[rows] = (base + extra).astype("float64")
+    return out
 
 
 def _spread_over_days(iv: pd.DataFrame, tz) -> pd.DataFrame:
@@ -173,6 +222,10 @@ def _spread_over_days(iv: pd.DataFrame, tz) -> pd.DataFrame:
         length = (end - start).dt.total_seconds().to_numpy()[r]  # per interval, then repeated
         share = (seg_end - seg_start).dt.total_seconds() / length
         value[at] = delta[at] * share.clip(lower=0).to_numpy()
+        # Counts are whole: each interval's delta is split into whole numbers that add up to it.
+        whole = _whole_shares(delta[at], r, _seconds(seg_start), _seconds(seg_end), _seconds(s0), _seconds(s1),
+                              ~iv["metric"].isin(FLOAT_METRICS).to_numpy()[r])
+        value[at] = np.where(np.isnan(whole), value[at], whole)
     interpolated = multi | iv["unknown_start"].to_numpy(dtype=bool)[rep]
     corrected = iv["corrected"].to_numpy(dtype=bool)[rep]
     keep = (value != 0) | corrected
@@ -233,19 +286,71 @@ def daily_increments(days: pd.DataFrame, metrics=ADDITIVE) -> pd.DataFrame:
 
 
 def increments(snaps: pd.DataFrame, days: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
-    """All daily increments. For a post and metric with daily observations those are used, and
-    its snapshots are not: the platform's own per-day figures beat an interpolation."""
+    """All daily increments. For a post and metric with daily observations, those are used up to
+    their last day, and its snapshots only for the days after it (``_after_daily``): the
+    platform's own per-day figures beat an interpolation, and a lifetime snapshot taken later
+    still counts its growth (sources stitched, issue 12)."""
     a = snapshot_increments(snaps, campaign)
     b = daily_increments(days)
     if len(a) and len(b):
         have = pd.MultiIndex.from_frame(b[["post_pk", "metric"]].drop_duplicates())
         a = a[~pd.MultiIndex.from_frame(a[["post_pk", "metric"]]).isin(have)]
-    parts = [x for x in (a, b) if len(x)]
+    c = _after_daily(snaps, b, campaign) if len(b) and len(snaps) else None
+    parts = [x for x in (a, b, c) if x is not None and len(x)]
     if not parts:
         return pd.DataFrame(columns=INC_COLUMNS)
     out = pd.concat(parts, ignore_index=True)
     out["value"] = out["value"].astype("float64")
     return out
+
+
+def _after_daily(snaps: pd.DataFrame, daily: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
+    """Increments from lifetime snapshots on the days after a post's last daily row, per metric.
+
+    When the daily rows start on or before the post's publish day, they add up to its lifetime
+    value at the end of their last day: that sum is the baseline, at that local midnight, of the
+    snapshots taken after it, so the post's increments add up to its latest lifetime value
+    (YouTube's Chart data stops where a later video table snapshot goes on). When they start later
+    (a video older than the export's range), the lifetime before them is unknown: the snapshots'
+    own increments, spread by hours, are kept for the days after the last daily row only."""
+    tz = campaign.tz
+    cols = [m for m in ADDITIVE if m in snaps]
+    cover = (daily.groupby(["post_pk", "metric"], sort=False)
+             .agg(first=("day", "min"), last=("day", "max"), total=("value", "sum")).reset_index())
+    cover = cover[cover["metric"].isin(cols) & cover["post_pk"].isin(snaps["post_pk"])]
+    if cover.empty:
+        return pd.DataFrame(columns=INC_COLUMNS)
+    # The local midnight that ends the last daily day, in UTC.
+    cover["after"] = _local_midnight_utc(cover["last"] + pd.Timedelta(days=1), tz)
+    pub = (snaps.drop_duplicates("post_pk").set_index("post_pk")["published_at"])
+    pub_day = _local_day(pd.to_datetime(pub, utc=True), tz)
+    cover["from_publish"] = (cover["first"] <= cover["post_pk"].map(pub_day)).fillna(False).astype(bool)
+    snaps = snaps.assign(captured_at=pd.to_datetime(snaps["captured_at"], utc=True),
+                         published_at=pd.to_datetime(snaps["published_at"], utc=True))
+    out = []
+    for metric, cov in cover.groupby("metric", sort=True):
+        s = snaps.loc[snaps["post_pk"].isin(cov["post_pk"]) & snaps[metric].notna(),
+                      ["post_pk", "platform", "published_at", "captured_at", metric]]
+        s = s.merge(cov[["post_pk", "after", "from_publish", "last"]], on="post_pk")
+        later = s[s["from_publish"] & (s["captured_at"] > s["after"])]
+        if len(later):
+            keep = cov[cov["post_pk"].isin(later["post_pk"])].reset_index(drop=True)
+            first = later.drop_duplicates("post_pk").set_index("post_pk")
+            anchor = pd.DataFrame({"post_pk": keep["post_pk"],
+                                   "platform": keep["post_pk"].map(first["platform"]),
+                                   "published_at": keep["post_pk"].map(first["published_at"]),
+                                   "captured_at": keep["after"], metric: keep["total"], "_baseline": True})
+            frame = pd.concat([anchor, later[["post_pk", "platform", "published_at", "captured_at", metric]]
+                               .assign(_baseline=False)], ignore_index=True)
+            out.append(snapshot_increments(frame, campaign, metrics=(metric,)))
+        rest = s[~s["from_publish"]]
+        if len(rest):
+            inc = snapshot_increments(rest[["post_pk", "platform", "published_at", "captured_at", metric]],
+                                      campaign, metrics=(metric,))
+            last = inc["post_pk"].map(cov.set_index("post_pk")["last"])
+            out.append(inc[inc["day"] > last])
+    out = [x for x in out if len(x)]
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=INC_COLUMNS)
 
 
 # --- aggregates -------------------------------------------------------------------------------

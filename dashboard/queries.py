@@ -250,6 +250,20 @@ def influencer_names(engine: sa.Engine) -> list[str]:
         return sorted(n for n in conn.execute(q).scalars().all() if n is not None)
 
 
+def stored_names(engine: sa.Engine) -> dict[str, list[str]]:
+    """What a filter of `reach export` can name: every platform with an account, and every
+    influencer as the exports name them (the roster's names, with or without data yet, and
+    "<account> (unassigned)" for the rest), sorted. One narrow read of the accounts table."""
+    a, i = store.accounts, store.influencers
+    with engine.connect() as conn:
+        platforms = conn.execute(sa.select(a.c.platform).distinct()).scalars().all()
+        named = conn.execute(sa.select(influencer_expr()).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
+                             .distinct()).scalars().all()
+        roster = conn.execute(sa.select(i.c.name)).scalars().all()
+    return {"platform": sorted(p for p in platforms if p),
+            "influencer": sorted({n for n in [*named, *roster] if n is not None})}
+
+
 def published_counts(engine: sa.Engine, campaign, sel, by=()) -> pd.DataFrame:
     """Posts published in the selection's days (campaign timezone) and its filters: ``posts`` and
     ``active_influencers`` (distinct influencers who published) per ``by`` (platform and/or

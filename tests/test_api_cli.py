@@ -13,7 +13,7 @@ import pytest
 
 from collectors import store
 from collectors.api.run import base_urls_from_env, parse_every, select
-from collectors.errors import ReachError
+from collectors.errors import ReachError, UsageError
 from dashboard.cli import main
 
 from api_server import api_server, reply, roster_csv, snapshot_counts  # noqa: F401
@@ -140,13 +140,14 @@ def test_collect_refuses_bad_options_with_one_line_errors(tmp_path, api_server, 
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
     (data / "credentials.toml").write_text('[youtube]\napi_key = "x"\n')
-    for args, words in ((["--every", "soon"], "--every 'soon'"),
-                        (["--platform", "myspace"], "--platform 'myspace'"),
-                        (["--since", "yesterday"], "--since 'yesterday'"),
-                        (["--credentials", str(tmp_path / "nope.toml")], "no credentials file"),
-                        (["--credentials", str(data / "credentials.toml")], "inside the data folder")):
+    # A value an option cannot take exits 2 (usage); a credentials file that cannot be used, 1.
+    for args, words, code in ((["--every", "soon"], "--every 'soon'", 2),
+                              (["--platform", "myspace"], "--platform 'myspace'", 2),
+                              (["--since", "yesterday"], "--since 'yesterday'", 2),
+                              (["--credentials", str(tmp_path / "nope.toml")], "no credentials file", 1),
+                              (["--credentials", str(data / "credentials.toml")], "inside the data folder", 1)):
         capsys.readouterr()
-        assert main(["collect", "--db", db, *args]) == 1, args
+        assert main(["collect", "--db", db, *args]) == code, args
         err = capsys.readouterr().err
         assert err.startswith("error: ") and words in err and err.count("\n") == 1, (args, err)
     monkeypatch.setenv("REACH_API_BASE_URLS", '{"x": "https://api.example.com/2"}')
@@ -165,6 +166,12 @@ def test_every_accepts_minutes_hours_and_seconds():
 def test_platform_names_and_the_meta_alias():
     assert select(["meta", "x"]) == ["instagram", "facebook", "x"]
     assert select(None) == ["youtube", "instagram", "facebook", "x", "tiktok", "bilibili"]
+    # A name no collector has is a usage error (exit 2) that proposes the closest one.
+    with pytest.raises(UsageError, match=r"^--platform 'youtub' is not a platform; did you mean 'youtube'\? "
+                                         r"\(one of youtube, instagram, facebook, x, tiktok, bilibili, meta\)$"):
+        select(["youtub"])
+    with pytest.raises(UsageError, match="did you mean 'instagram'"):
+        select(["IG"])
 
 
 def test_base_urls_may_only_point_at_this_machine():

@@ -136,7 +136,8 @@ def test_export_weekly_xlsx_with_filters_and_bad_filters_are_one_line_errors(tmp
     for args in (["export", "daily", "--from", "22/12/2024"], ["export", "daily", "--by", "colour"],
                  ["export", "weekly", "--format", "xlsx"], ["export", "daily", "--from", "2025-01-02", "--to", "2025-01-01"]):
         r = run(*args, cwd=tmp_path)
-        assert r.returncode == 1 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr, (args, r.stderr)
+        # A wrong option is a usage error: exit 2, as argparse's own (1 means the work failed).
+        assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr, (args, r.stderr)
 
 
 def test_a_database_error_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):

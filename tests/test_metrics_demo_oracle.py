@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
 from dashboard import metrics, queries
 from dashboard.config import load
 from collectors import store
+from collectors.model import FLOAT_METRICS
 from conftest import ROOT
 from test_metrics_oracle import oracle_post
 
@@ -32,12 +33,14 @@ def oracle_daily(db, campaign):
     posts = {pk: (platform, _utc(pub)) for pk, platform, pub in con.execute("SELECT id, platform, published_at FROM posts")}
     daily = defaultdict(lambda: defaultdict(float))
     has_daily = set()
+    daily_of = defaultdict(dict)  # (post, metric) -> {day: value}
     for row in con.execute(f"SELECT post_pk, day, {', '.join(ADDITIVE)} FROM post_days"):
         pk, day = row[0], row[1]
         for m, v in zip(ADDITIVE, row[2:]):
             if v is not None:
                 has_daily.add((pk, m))
                 daily[(posts[pk][0], day)][m] += v
+                daily_of[(pk, m)][day] = v
     snaps = defaultdict(list)
     first_capture = {}
     for row in con.execute(f"SELECT post_pk, captured_at, {', '.join(ADDITIVE)} FROM post_snapshots ORDER BY captured_at"):
@@ -47,14 +50,34 @@ def oracle_daily(db, campaign):
             if v is not None:
                 snaps[(pk, m)].append((at, v))
     for (pk, m), series in snaps.items():
-        if (pk, m) in has_daily:
-            continue
         platform, published = posts[pk]
+        if (pk, m) in has_daily:
+            # Stitched: after the last daily day, the later snapshots go on from the daily sum
+            # when the daily rows start at publishing; else their own increments, later days only.
+            days = daily_of[(pk, m)]
+            last = max(days)
+            after = datetime.combine(date.fromisoformat(last) + timedelta(days=1), time(), campaign.tz).astimezone(timezone.utc)
+            if published is not None and min(days) <= published.astimezone(campaign.tz).date().isoformat():
+                later = [(t, v) for t, v in series if t > after]
+                if later:
+                    anchored = [(after, sum(days.values()))] + later
+                    for day, v in oracle_post(anchored, datetime(1970, 1, 1, tzinfo=timezone.utc), campaign.tz,
+                                              campaign.start, "baseline", whole=m not in FLOAT_METRICS).items():
+                        daily[(platform, day.isoformat())][m] += v
+            else:
+                first = campaign.first_snapshot if series[0][0] == first_capture[pk] else "baseline"
+                pub = published if series[0][0] == first_capture[pk] else datetime(1970, 1, 1, tzinfo=timezone.utc)
+                for day, v in oracle_post(series, pub, campaign.tz, campaign.start, first,
+                                          whole=m not in FLOAT_METRICS).items():
+                    if day.isoformat() > last:
+                        daily[(platform, day.isoformat())][m] += v
+            continue
         first = campaign.first_snapshot
         if series[0][0] != first_capture[pk]:
             # the metric appeared after the post's first snapshot: its first value is a baseline
             published, first = datetime(1970, 1, 1, tzinfo=timezone.utc), "baseline"
-        for day, v in oracle_post(series, published, campaign.tz, campaign.start, first).items():
+        for day, v in oracle_post(series, published, campaign.tz, campaign.start, first,
+                                  whole=m not in FLOAT_METRICS).items():
             daily[(platform, day.isoformat())][m] += v
     return daily
 
@@ -74,6 +97,8 @@ def test_daily_totals_by_platform_agree_with_plain_sql_and_loops(demo):
         for m in ADDITIVE:
             expect = want.get(key, {}).get(m)
             value = getattr(row, m)
+            if m not in FLOAT_METRICS and value == value:
+                assert value == int(value), (key, m, value)  # counts are whole numbers
             if expect is None or expect == 0:
                 assert value != value or value == pytest.approx(0, abs=1e-6), (key, m, value)
             else:

@@ -196,12 +196,15 @@ def test_an_old_xls_workbook_is_refused_with_what_to_do_instead():
         read_bytes("content.xls", ole)
 
 
-def test_a_binary_file_is_refused_as_binary():
+def test_a_binary_file_is_refused_as_what_it_is():
     # A PNG: header chunk, then compressed data in which NUL is as rare as any other byte.
     body = bytes(random.Random(7).randrange(256) for _ in range(3000))
     png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x02\x00\0\0\x01\x80\x08\x06\0\0\0" + body
-    with pytest.raises(ReadError, match=r"chart\.png: this is a binary file"):
+    with pytest.raises(ReadError, match=r"chart\.png: this is a PNG image, not an export"):
         read_bytes("chart.png", png)
+    # The same bytes without a signature this reader knows: binary, still not read as text.
+    with pytest.raises(ReadError, match=r"chart\.dat: this is a binary file"):
+        read_bytes("chart.dat", b"\x00\x01" + png[8:])
 
 
 def test_an_empty_file_or_a_title_alone_is_no_table():

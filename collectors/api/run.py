@@ -29,9 +29,10 @@ from zoneinfo import ZoneInfo
 import requests
 import sqlalchemy as sa
 
-from .. import store
+from .. import messages, store
 from ..archive import Archive
-from ..errors import ReachError
+from ..errors import ReachError, UsageError
+from ..names import PLATFORM_ALIASES, closest
 from ..pipeline import FileResult, Importer
 from ..platforms import api_snapshots
 from . import Collector, Context, Target, collectors
@@ -81,11 +82,11 @@ def parse_every(text: str) -> float:
     """Seconds from 90s, 15m, 1h, 1h30m."""
     m = re.fullmatch(r"\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*", text or "")
     if not m or not any(m.groups()):
-        raise ReachError(f"--every {text!r} is not a duration like 15m, 1h or 90s")
+        raise UsageError(f"--every {text!r} is not a duration like 15m, 1h or 90s")
     h, mi, s = (int(g or 0) for g in m.groups())
     seconds = h * 3600 + mi * 60 + s
     if seconds < 60:
-        raise ReachError(f"--every {text!r} is shorter than a minute; the platforms' rate limits will not allow it")
+        raise UsageError(f"--every {text!r} is shorter than a minute; the platforms' rate limits will not allow it")
     return float(seconds)
 
 
@@ -99,7 +100,8 @@ def select(platforms: list[str] | None) -> list[str]:
         p = p.strip().lower()
         for name in ALIASES.get(p, (p,)):
             if name not in known:
-                raise ReachError(f"--platform {p!r}: choose from {', '.join([*ORDER, 'meta'])}")
+                choices = [*ORDER, "meta"]
+                raise UsageError(messages.unknown_platform(p, closest(p, choices, aliases=PLATFORM_ALIASES), choices))
             if name not in out:
                 out.append(name)
     return out
