@@ -722,6 +722,15 @@ def _frame(n: int, **cols) -> pd.DataFrame:
     return pd.DataFrame(data, index=range(n))
 
 
+def _limits(metric: pd.Series, limits: dict) -> np.ndarray:
+    """MIN_CHANGE (``limits``) of each row's metric, 0 for a metric without one: by metric, not by row."""
+    metric = metric.to_numpy(dtype=object)
+    need = np.zeros(len(metric))
+    for m, v in limits.items():
+        need[metric == m] = v
+    return need
+
+
 def _whole(x) -> np.ndarray:
     """Counts as Python ints (as the reasons write them), 0 where unknown."""
     return np.array([int(k) for k in np.nan_to_num(np.asarray(x, dtype="float64"), nan=0.0)], dtype=object)
@@ -740,7 +749,7 @@ def _spikes(series: pd.DataFrame, detector: str, limit: float, window: int, limi
     typical = r["typical"].to_numpy(dtype="float64")
     up = r["_up"].to_numpy(dtype=bool)
     flagged = np.where(up, _beyond(score, limit, "up"), r["flagged"].to_numpy(dtype=bool))
-    need = r["_metric"].map(lambda m: limits.get(m, 0)).to_numpy(dtype="float64")
+    need = _limits(r["_metric"], limits)
     day = pd.to_datetime(r["day"]).to_numpy().astype("datetime64[ns]")
     with np.errstate(invalid="ignore"):
         big = np.abs(value - typical) >= need
@@ -830,7 +839,7 @@ def _outlier_posts(life: pd.DataFrame, threshold: float, limits: dict, events: n
     sigma = np.maximum(HAMPEL_K * mad, POST_MIN_SIGMA)
     emed = _group_medians(codes, ex, n_groups)
     typical, etypical = np.expm1(med)[codes], np.expm1(emed)[codes]
-    need = life["metric"].map(lambda m: limits.get(m, 0)).to_numpy(dtype="float64")
+    need = _limits(life["metric"], limits)
     day = pd.to_datetime(life["day"]).to_numpy().astype("datetime64[ns]")
     with np.errstate(invalid="ignore"):
         z = (x - med[codes]) / sigma[codes]
