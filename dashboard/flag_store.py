@@ -2,8 +2,8 @@
 computed at the end of a rollup refresh and kept in tables, so the first view after an import
 reads a few rows instead of scanning the whole campaign.
 
-The flags are the whole campaign's (``live_flags``: robust z-scores of the series and impossible
-values, without Hampel flags, reasons left for ``anomalies.explain``), stored row by row in
+The flags are the whole campaign's (``live_flags``: every detector of docs/anomalies.md but the
+trailing Hampel filter, reasons left for ``anomalies.explain``), stored row by row in
 ``live_flags`` under a stamp of what they were computed from: the data version (``data.version``:
 imports, roster, rollup settings), the campaign settings and this program's code. A page uses them
 only when the stamp is the one it would compute now; otherwise (a roster changed since, another
@@ -12,7 +12,8 @@ before, and the shared cache keeps them (dashboard/cache.py). So a stored row is
 data it was not computed from.
 
 Incremental, with memory bounded by a batch (issue 11): a flag belongs to one series (an
-influencer on a platform, or one account's followers) or to one post, so the refresh recomputes
+influencer on a platform, with its stalls, its posts far beyond the usual and its deleted posts;
+or one account's followers) or to one post (an impossible value), so the refresh recomputes
 only the series and posts of the accounts its imports changed (``rollups.changes_since``: each
 refresh records them under its generation number) and of the accounts whose names changed since
 (``live_flags_owners`` keeps the names the stored flags were computed with), a batch of accounts
