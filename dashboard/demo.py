@@ -24,7 +24,10 @@ Real-life events the data carries on purpose (tests find them in the files): a m
 (X account ``YiwuTradeWin`` has no export on 25 Dec, Christmas), platform corrections (a later
 snapshot of a post lower than an earlier one: invalid X impressions and Facebook views removed),
 the same export downloaded twice (identical bytes, the second named ``... (1).csv``), and the
-launch-day spike on 22 Dec. Everything comes from ``random.Random(seed)``: the same seed writes
+launch-day spike on 22 Dec. Five anomalies are planted on five influencers (``plant_anomalies``:
+bought views, a viral post, a stalled account, a deleted post, a follower jump) and written to
+``anomalies-truth.json`` beside the exports, so the detector can be scored against the truth
+(docs/anomalies.md). Everything comes from ``random.Random(seed)``: the same seed writes
 byte-identical files (ZIP entries carry fixed timestamps, workbook properties fixed dates).
 """
 from __future__ import annotations
