@@ -24,7 +24,10 @@ Real-life events the data carries on purpose (tests find them in the files): a m
 (X account ``YiwuTradeWin`` has no export on 25 Dec, Christmas), platform corrections (a later
 snapshot of a post lower than an earlier one: invalid X impressions and Facebook views removed),
 the same export downloaded twice (identical bytes, the second named ``... (1).csv``), and the
-launch-day spike on 22 Dec. Everything comes from ``random.Random(seed)``: the same seed writes
+launch-day spike on 22 Dec. Five anomalies are planted on five influencers (``plant_anomalies``:
+bought views, a viral post, a stalled account, a deleted post, a follower jump) and written to
+``anomalies-truth.json`` beside the exports, so the detector can be scored against the truth
+(docs/anomalies.md). Everything comes from ``random.Random(seed)``: the same seed writes
 byte-identical files (ZIP entries carry fixed timestamps, workbook properties fixed dates).
 """
 from __future__ import annotations
@@ -32,6 +35,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 import math
 import random
 import re
@@ -216,6 +220,7 @@ class DemoFiles:
     roster: Path
     as_of: dict[Path, datetime]  # export moment of every file (aware, Asia/Shanghai)
     accounts: dict[Path, DemoAccount]  # files whose rows do not say whose they are
+    truth: Path | None = None  # the planted anomalies (TRUTH_FILE)
 
 
 @dataclass
@@ -229,17 +234,33 @@ class Post:
     duration: int = 0  # seconds, for videos
     url: str = ""
     correction: tuple[datetime, float] | None = None  # from then on, views/impressions x factor
+    # Planted anomalies (``plant_anomalies``): views bought (start, end, metric, extra: added evenly
+    # between start and end, nothing else grows with them); stretches when the account stalled
+    # (the post's clock stops); the moment the post was deleted (its lifetime counts read 0 after).
+    boosts: list[tuple[datetime, datetime, str, int]] = field(default_factory=list)
+    pauses: list[tuple[datetime, datetime]] = field(default_factory=list)
+    deleted: datetime | None = None
 
     def frac(self, t: datetime) -> float:
         h = (t - self.published).total_seconds() / 3600
+        for a, b in self.pauses:
+            h -= max(0.0, (min(t, b) - max(a, self.published)).total_seconds() / 3600)
         if h <= 0:
             return 0.0
         return 0.9 * (1 - math.exp(-h / self.tau)) + 0.1 * (1 - math.exp(-h / (10 * self.tau)))
 
     def at(self, t: datetime, corrected: bool = True) -> dict[str, int]:
-        """Lifetime counts as an export at ``t`` shows them."""
+        """Lifetime counts as an export at ``t`` shows them. ``corrected=False``: the activity as
+        it happened (what account-level daily exports add up), before corrections and deletion."""
+        if self.deleted is not None and t >= self.deleted:
+            if corrected:  # a deleted post is listed with nothing left
+                return {m: (0.0 if m == "watch_h" else 0) for m in self.final}
+            t = self.deleted  # and gets no more activity
         f = self.frac(t)
         out = {m: (v * f if m == "watch_h" else int(v * f)) for m, v in self.final.items()}
+        for a, b, metric, extra in self.boosts:
+            if metric in out and t > a:
+                out[metric] += int(extra * min(1.0, (t - a) / (b - a)))
         if corrected and self.correction and t >= self.correction[0]:
             for m in ("views", "impressions", "reach"):
                 if m in out:
@@ -259,6 +280,9 @@ class Account:
     followers: int
     posts: list[Post] = field(default_factory=list)
     background: float = 0.0  # daily views from posts older than the campaign
+    stalled: tuple[date, date] | None = None  # planted: first and last day with no activity at all
+    extra_follows: dict[date, int] = field(default_factory=dict)  # planted: followers bought that day
+    planted: list["Planted"] = field(default_factory=list)
 
     def demo(self) -> DemoAccount:
         return DemoAccount(self.platform, self.handle, self.account_id, self.name)
@@ -280,6 +304,8 @@ class Account:
                     tot[m] = tot.get(m, 0) + hi[m] - lo[m]
             # Older posts keep a trickle of views; a hash of the day keeps it deterministic.
             share = (b - a).total_seconds() / 86400
+            if self.stalled and self.stalled[0] <= d <= self.stalled[1]:
+                share = 0.0
             wobble = 0.75 + 0.5 * ((d.toordinal() * 7919 + rng_key) % 97) / 97
             bg = int(self.background * share * wobble)
             tot["background"] = bg
@@ -449,6 +475,7 @@ def build_campaign(seed: int = 2024) -> list[Account]:
             _push_wechat(rng_cn, acc)
         accounts.append(acc)
     _plant_corrections(accounts)
+    plant_anomalies(accounts, seed)
     return accounts
 
 
@@ -514,6 +541,139 @@ def _plant_corrections(accounts: list[Account]) -> None:
         p = yt.posts[0]
         p.post_id = "-" + p.post_id[1:]
         p.url = f"https://www.youtube.com/watch?v={p.post_id}"
+
+
+# --- planted anomalies ------------------------------------------------------------------------
+# Known events on a few influencers, so the anomaly detector can be scored against the truth
+# (tests/test_anomaly_truth.py, docs/anomalies.md). They are drawn from a generator of their own, so
+# every other account's numbers stay as they were, and each kind is planted where the exports can
+# show it by day: a follower jump on X (its Overview files count new follows per day), bought
+# views and a stalled account on platforms whose account-level exports give views and engagements
+# per day (TikTok Overview, X Overview), a viral post and a deleted post on any platform whose
+# post exports count views. Day-level events stay a day away from the campaign's own event days
+# (campaign.toml), when the campaign itself makes numbers jump.
+
+TRUTH_FILE = "anomalies-truth.json"
+KINDS = ("bought_views", "viral_post", "stalled_account", "deleted_post", "follower_jump")
+CAMPAIGN_EVENTS = (LAUNCH, date(2025, 1, 1), date(2025, 1, 18))  # as campaign.toml lists them
+
+
+@dataclass
+class Planted:
+    """One planted event: what the truth file says about it."""
+
+    kind: str
+    influencer: str
+    platform: str
+    account: str  # the handle
+    days: tuple[date, ...]  # the local days it happened on
+    post_id: str | None = None
+    detail: dict = field(default_factory=dict)
+    seen: date | None = None  # deleted_post: the day of the first export that shows it
+
+    def as_json(self) -> dict:
+        out = {"kind": self.kind, "influencer": self.influencer, "platform": self.platform, "account": self.account,
+               "post_id": self.post_id, "days": [d.isoformat() for d in self.days]}
+        if self.seen is not None:
+            out["seen"] = self.seen.isoformat()
+        return out | {"detail": self.detail}
+
+
+def _quiet(d: date) -> bool:
+    """A day at least two days from every campaign event day."""
+    return all(abs((d - e).days) > 1 for e in CAMPAIGN_EVENTS)
+
+
+def _local_days(a: datetime, b: datetime) -> tuple[date, ...]:
+    """The local days the stretch [a, b) touches."""
+    last = (b - timedelta(microseconds=1)).date()
+    return tuple(_days(a.date(), last))
+
+
+def _basis_metric(p: Post) -> str:
+    return "views" if "views" in p.final else "impressions"
+
+
+def plant_anomalies(accounts: list[Account], seed: int) -> list[Planted]:
+    """Plant one event of each kind (KINDS), each on an influencer of its own, and record it in
+    the account's ``planted`` list."""
+    rng = random.Random(seed * 101 + 13)
+    used: set[str] = set()
+    quiet = [d for d in DAYS if _quiet(d)]
+    out: list[Planted] = []
+
+    def pick(ok) -> Account:
+        cands = [a for a in accounts if a.influencer not in used and (a.platform, a.handle) not in UNLISTED and ok(a)]
+        acc = rng.choice(cands)
+        used.add(acc.influencer)
+        return acc
+
+    def record(acc: Account, kind: str, days, post: Post | None = None, **detail) -> None:
+        ev = Planted(kind, acc.influencer, acc.platform, acc.handle, tuple(days),
+                     post.post_id if post else None, detail)
+        acc.planted.append(ev)
+        out.append(ev)
+
+    # A stalled account: no post, no view, no like for four to seven days (a suspension, or a
+    # shadow ban), then back as before.
+    acc = pick(lambda a: a.platform in ("x", "tiktok", "youtube", "linkedin"))
+    first = rng.choice([d for d in quiet if date(2024, 12, 27) <= d <= date(2025, 1, 15)])
+    last = first + timedelta(days=rng.randint(4, 7) - 1)
+    a0 = datetime.combine(first, time(), TZ)
+    b0 = datetime.combine(last + timedelta(days=1), time(), TZ)
+    acc.posts = [p for p in acc.posts if not a0 <= p.published < b0]
+    for p in acc.posts:
+        p.pauses.append((a0, b0))
+    acc.stalled = (first, last)
+    record(acc, "stalled_account", _days(first, last))
+
+    # Bought views: one older post of a TikTok or X account gets 15-30 times the account's usual
+    # day of views within hours, and not one like, comment or share more.
+    acc = pick(lambda a: a.platform in ("x", "tiktok") and len(a.posts) >= 8)
+    day = rng.choice([d for d in quiet if d >= START + timedelta(days=7)
+                      and any(p.published.date() <= d - timedelta(days=2) for p in acc.posts)])
+    post = rng.choice([p for p in acc.posts if p.published.date() <= day - timedelta(days=2)])
+    start = datetime.combine(day, time(rng.randint(6, 15)), TZ)
+    end = start + timedelta(hours=rng.randint(6, 12))
+    metric = _basis_metric(post)
+    extra = int(acc.size * rng.uniform(15, 30))
+    post.boosts.append((start, end, metric, extra))
+    record(acc, "bought_views", _local_days(start, end), post, metric=metric, extra=extra)
+
+    # A viral post: 25 to 50 times the account's typical post, in views and in engagement alike.
+    acc = pick(lambda a: a.platform not in ("weibo", "wechat") and len(a.posts) >= 10)
+    post = rng.choice([p for p in acc.posts if p.published.date() in quiet
+                       and START + timedelta(days=3) <= p.published.date() <= END - timedelta(days=2)])
+    metric = _basis_metric(post)
+    typical = sorted(p.final[metric] for p in acc.posts)[len(acc.posts) // 2]
+    factor = typical * rng.uniform(25, 50) / post.final[metric]
+    post.final = {m: v * factor for m, v in post.final.items()}
+    day = post.published.date()
+    record(acc, "viral_post", (day, day + timedelta(days=1)), post, metric=metric,
+           views=int(post.final[metric]), typical=int(typical))
+
+    # A deleted post: a post of at least the account's typical size is taken down 11 to 14 days
+    # after publishing, so an export (at most ten days apart) has shown it; every later export
+    # lists it with nothing left. (A post deleted before any export counted it was never in the data.)
+    acc = pick(lambda a: a.platform in ("x", "facebook", "instagram", "youtube", "tiktok", "linkedin")
+               and len(a.posts) >= 6)
+    typical = sorted(p.final[_basis_metric(p)] for p in acc.posts)[len(acc.posts) // 2]
+    post = rng.choice([p for p in acc.posts if p.final[_basis_metric(p)] >= typical
+                       and p.published.date() <= END - timedelta(days=16)])
+    post.deleted = post.published + timedelta(days=rng.randint(11, 14), hours=rng.randint(0, 23))
+    record(acc, "deleted_post", (post.deleted.date(),), post, metric=_basis_metric(post))
+
+    # A follower jump: thousands of new followers in one day (bought, or a shout-out).
+    acc = pick(lambda a: a.platform == "x")
+    day = rng.choice(quiet)
+    acc.extra_follows[day] = rng.randint(1500, 6000)
+    record(acc, "follower_jump", (day,), followers=acc.extra_follows[day])
+    return out
+
+
+def truth(accounts: list[Account]) -> list[Planted]:
+    """The planted events of ``accounts``, in the order they were planted."""
+    return sorted((e for a in accounts for e in a.planted), key=lambda e: KINDS.index(e.kind))
 
 
 # --- small formatting helpers -----------------------------------------------------------------
@@ -612,8 +772,8 @@ def write_x_overview(acc: Account, t: datetime) -> bytes:
         n_posts = sum(1 for p in acc.posts if p.published.date() == d and p.published < t)
         rows.append([_x_date(d), imp, v.get("likes", 0), _x_engagements({**dict.fromkeys(
             ("likes", "comments", "shares", "saves", "clicks", "profile", "detail", "hashtag", "permalink",
-             "follows"), 0), **v}), v.get("saves", 0), v.get("shares", 0) // 4, v.get("follows", 0),
-            (d.toordinal() % 3 == 0) * 1, v.get("comments", 0), v.get("shares", 0), v.get("profile", 0),
+             "follows"), 0), **v}), v.get("saves", 0), v.get("shares", 0) // 4,
+            v.get("follows", 0) + acc.extra_follows.get(d, 0), (d.toordinal() % 3 == 0) * 1, v.get("comments", 0), v.get("shares", 0), v.get("profile", 0),
             n_posts, v.get("media", 0) // 2, v.get("media", 0)])
     return _csv(rows, end_newline=False).encode("utf-8")
 
@@ -653,7 +813,7 @@ def write_x_legacy_daily(acc: Account, t: datetime) -> bytes:
         n_posts = sum(1 for p in acc.posts if p.published.date() == d)
         rows.append([d.isoformat(), n_posts, imp, eng, _java_double(eng / imp if imp else 0.0), v["shares"],
                      v["comments"], v["likes"], v["profile"], v["clicks"], v["hashtag"], v["detail"],
-                     v["permalink"], 0, 0, v["follows"], 0, 0, v["media"], v["media"] + v["media"] // 10]
+                     v["permalink"], 0, 0, v["follows"] + acc.extra_follows.get(d, 0), 0, 0, v["media"], v["media"] + v["media"] // 10]
                     + ["-"] * 18)
     return _csv(rows, quote_all=True).encode("utf-8")
 
@@ -1085,8 +1245,12 @@ def write_demo(folder: Path, seed: int = 2024) -> DemoFiles:
     used: dict[str, int] = {}
     by = {(a.platform, a.handle): a for a in accounts}
 
-    def add(t: datetime, rel: str, data: bytes, owner: Account | None = None) -> None:
+    listed: dict[tuple[str, str], list[datetime]] = {}  # when each account's posts were exported
+
+    def add(t: datetime, rel: str, data: bytes, owner: Account | None = None, lists=()) -> None:
         jobs.append((t, _next_name(used, rel), data, owner.demo() if owner else None))
+        for a in lists:
+            listed.setdefault((a.platform, a.handle), []).append(t)
 
     for a in accounts:
         key = (a.platform, a.handle)
@@ -1103,16 +1267,16 @@ def write_demo(folder: Path, seed: int = 2024) -> DemoFiles:
                 legacy = a.handle in X_LEGACY
                 if legacy:
                     add(t, f"x/{a.handle}/tweet_activity_metrics_{a.handle}_{START:%Y%m%d}_{d:%Y%m%d}_en.csv",
-                        write_x_legacy_posts(a, t))
+                        write_x_legacy_posts(a, t), lists=[a])
                 else:
-                    add(t, f"x/{a.handle}/account_analytics_content_{START}_{d}.csv", write_x_content(a, t), a)
+                    add(t, f"x/{a.handle}/account_analytics_content_{START}_{d}.csv", write_x_content(a, t), a, [a])
             elif a.platform == "youtube":
-                add(t, f"youtube/Content {START}_{d} {a.name}.zip", write_youtube(a, t), a)
+                add(t, f"youtube/Content {START}_{d} {a.name}.zip", write_youtube(a, t), a, [a])
             elif a.platform == "tiktok":
-                add(t, f"tiktok/{a.handle}/Video Posts.csv", write_tiktok_posts(a, t), a)
+                add(t, f"tiktok/{a.handle}/Video Posts.csv", write_tiktok_posts(a, t), a, [a])
             elif a.platform == "linkedin":
                 ms = int(t.timestamp() * 1000)
-                add(t, f"linkedin/{a.handle}_content_{ms}.xlsx", write_linkedin(a, t), a)
+                add(t, f"linkedin/{a.handle}_content_{ms}.xlsx", write_linkedin(a, t), a, [a])
         # Account-level daily exports: once mid-campaign for some, once at the end for all.
         ends = [FINAL_EXPORT] + ([date(2025, 1, 2)] if rng.random() < 0.15 or key in ACTIVE else [])
         for d in sorted(ends):
@@ -1151,7 +1315,7 @@ def write_demo(folder: Path, seed: int = 2024) -> DemoFiles:
                 continue
             rel = f"{platform}/{_meta_range(t)}_{file_id}.csv"
             data = write_meta_posts(members, t)
-            add(t, rel, data)
+            add(t, rel, data, lists=members)
             if not duplicate_done and platform == "instagram" and pname == "media" and d >= date(2025, 1, 1):
                 # Downloaded twice by mistake: same bytes, the browser adds " (1)".
                 add(t + timedelta(minutes=2), rel, data)
@@ -1181,4 +1345,12 @@ def write_demo(folder: Path, seed: int = 2024) -> DemoFiles:
             owners[p] = owner
     roster = folder / "roster.csv"
     roster.write_bytes(write_roster(accounts))
-    return DemoFiles(files=files, roster=roster, as_of=as_of, accounts=owners)
+    events = truth(accounts)
+    for ev in events:
+        if ev.kind == "deleted_post":
+            post = next(p for a in accounts for p in a.posts if p.post_id == ev.post_id and a.handle == ev.account)
+            ev.seen = min(t for t in listed[(ev.platform, ev.account)] if t >= post.deleted).date()
+    (folder / TRUTH_FILE).write_text(json.dumps(
+        {"seed": seed, "timezone": str(TZ), "campaign_events": [d.isoformat() for d in CAMPAIGN_EVENTS],
+         "events": [ev.as_json() for ev in events]}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return DemoFiles(files=files, roster=roster, as_of=as_of, accounts=owners, truth=folder / TRUTH_FILE)

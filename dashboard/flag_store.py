@@ -2,8 +2,8 @@
 computed at the end of a rollup refresh and kept in tables, so the first view after an import
 reads a few rows instead of scanning the whole campaign.
 
-The flags are the whole campaign's (``live_flags``: robust z-scores of the series and impossible
-values, without Hampel flags, reasons left for ``anomalies.explain``), stored row by row in
+The flags are the whole campaign's (``live_flags``: every detector of docs/anomalies.md but the
+trailing Hampel filter, reasons left for ``anomalies.explain``), stored row by row in
 ``live_flags`` under a stamp of what they were computed from: the data version (``data.version``:
 imports, roster, rollup settings), the campaign settings and this program's code. A page uses them
 only when the stamp is the one it would compute now; otherwise (a roster changed since, another
@@ -12,7 +12,8 @@ before, and the shared cache keeps them (dashboard/cache.py). So a stored row is
 data it was not computed from.
 
 Incremental, with memory bounded by a batch (issue 11): a flag belongs to one series (an
-influencer on a platform, or one account's followers) or to one post, so the refresh recomputes
+influencer on a platform, with its stalls, its posts far beyond the usual and its deleted posts;
+or one account's followers) or to one post (an impossible value), so the refresh recomputes
 only the series and posts of the accounts its imports changed (``rollups.changes_since``: each
 refresh records them under its generation number) and of the accounts whose names changed since
 (``live_flags_owners`` keeps the names the stored flags were computed with), a batch of accounts
@@ -45,11 +46,12 @@ metadata = sa.MetaData()  # not store.metadata: store's migrations, not this mod
 flags_table = sa.Table(
     "live_flags", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    # The account of a followers series or of an impossible value's post; None for the series of
-    # an influencer on a platform (named by influencer and platform).
+    # The account of a followers series or of an impossible value's post; None for the flags of
+    # the series of an influencer on a platform (named by influencer and platform): its days, its
+    # stalls, its posts far beyond the usual and its deleted posts, all recomputed with the series.
     sa.Column("account_pk", sa.Integer),
     sa.Column("detector", sa.String, nullable=False),
-    sa.Column("detector_rank", sa.Integer, nullable=False),  # robust_z 0, hampel 1, impossible 2
+    sa.Column("detector_rank", sa.Integer, nullable=False),  # anomalies.DETECTOR_RANK
     # After day, influencer, platform, metric and detector, what orders flags as the scan does: the
     # account of a followers series; the check of an impossible value (post-day 0, lifetime 1).
     sa.Column("tie", sa.Integer, nullable=False),
@@ -69,9 +71,12 @@ flags_table = sa.Table(
     sa.Column("bound_metric", sa.String),
     sa.Column("bound", sa.Float),
     sa.Column("at", sa.DateTime),  # UTC, without a zone, as every stored time
-    sa.Column("interpolated", sa.Boolean),
+    sa.Column("before_at", sa.DateTime),
     sa.Column("corrected", sa.Boolean),
     sa.Column("window", sa.Integer),
+    sa.Column("other_metric", sa.String),
+    sa.Column("other_value", sa.Float),
+    sa.Column("other_typical", sa.Float),
     # The newest flags first, largest score first within a day: what the page asks for.
     sa.Index("ix_live_flags_day_score", "day", "score"),
     sa.Index("ix_live_flags_account", "account_pk"),  # an account's flags, replaced
@@ -103,7 +108,7 @@ times_table = sa.Table(
     sa.Column("as_of", sa.DateTime),  # UTC, without a zone
     sa.Column("last_import", sa.DateTime),
 )
-SCHEMA = "2"  # the layout of these tables; a database with another is given them anew
+SCHEMA = "3"  # the layout of these tables; a database with another is given them anew
 SCHEMA_KEY = "schema"
 STAMP_KEY = "stamp"  # what pages compare (``stamp``)
 BASIS_KEY, GENERATION_KEY, OWNER_KEY = "basis", "generation", "owner"  # what an increment starts from
@@ -113,7 +118,6 @@ ROW_BATCH = 20_000
 BATCH_ACCOUNTS = 300  # accounts (whole series) whose flags are computed at once
 BATCH_POSTS = 50_000  # posts whose impossible values are checked at once
 MAX_IN = 10_000  # accounts named in one IN list
-DETECTOR_RANK = {"robust_z": 0, "hampel": 1, "impossible": 2}
 
 
 def stamp(engine: sa.Engine, campaign) -> str:
@@ -358,11 +362,15 @@ def batches(engine: sa.Engine, campaign, touched=None, pairs=None):
     for accounts in [*[g.tolist() for _, g in groups], None]:
         if batch and (accounts is None or len(batch) + len(accounts) > BATCH_ACCOUNTS):
             followed = batch if touched is None else [a for a in batch if a in touched]
-            daily, fol = queries.series_inputs(engine, campaign, owners, batch, followed)
+            daily, fol, life = queries.series_inputs(engine, campaign, owners, batch, followed)
             flags = anomalies.scan(anomalies._stacked(daily, fol), [], no_posts, campaign, detectors=("robust_z",),
-                                   explain_all=False)
+                                   explain_all=False, lifetimes=life)
             if len(flags):
-                yield _keyed(flags)
+                # Flags of posts belong to their series here: recomputed (and replaced) with it.
+                series_flag = ~flags["detector"].isin(["robust_z", "hampel"]).to_numpy()
+                account = flags["_account_pk"].to_numpy(dtype=object).copy()
+                account[series_flag] = None
+                yield _keyed(flags.assign(_account_pk=account))
             batch = []
         if accounts is not None:
             batch += accounts
@@ -387,6 +395,8 @@ def batches(engine: sa.Engine, campaign, touched=None, pairs=None):
 
 def _keyed(flags: pd.DataFrame) -> pd.DataFrame:
     """``flags`` with the columns that order them as one scan of the whole campaign does."""
+    from .anomalies import DETECTOR_RANK
+
     rank = flags["detector"].map(DETECTOR_RANK).astype("int64")
     tie = pd.Series(0, index=flags.index, dtype="int64")
     followers = flags["metric"].eq("followers_gained") & rank.eq(0)
@@ -402,9 +412,9 @@ def live_flags(engine: sa.Engine, campaign) -> pd.DataFrame:
     reasons left for ``anomalies.explain``."""
     from . import anomalies, queries
 
-    daily, followers, checks, posts = queries.anomaly_inputs(engine, campaign)
+    daily, followers, checks, posts, lifetimes = queries.anomaly_inputs(engine, campaign)
     return anomalies.scan(anomalies._stacked(daily, followers), checks, posts, campaign, detectors=("robust_z",),
-                          explain_all=False)
+                          explain_all=False, lifetimes=lifetimes)
 
 
 def _known(values) -> list:
@@ -451,8 +461,10 @@ def _records(flags: pd.DataFrame) -> list[dict]:
         typical=_numbers(flags, "typical"), score=_numbers(flags, "score"),
         posts_published=_numbers(flags, "posts_published", int), where_=text("_where"),
         bound_metric=text("_bound_metric"), bound=_numbers(flags, "_bound"),
-        at=_times(flags["_at"]) if "_at" in flags else [None] * n, interpolated=flag("_interpolated"),
-        corrected=flag("_corrected"), window=_numbers(flags, "_window", int))
+        at=_times(flags["_at"]) if "_at" in flags else [None] * n,
+        before_at=_times(flags["_before_at"]) if "_before_at" in flags else [None] * n,
+        corrected=flag("_corrected"), window=_numbers(flags, "_window", int), other_metric=text("_other_metric"),
+        other_value=_numbers(flags, "_other"), other_typical=_numbers(flags, "_other_typical"))
     keys = list(cols)
     return [dict(zip(keys, row)) for row in zip(*cols.values())]
 
@@ -460,11 +472,14 @@ def _records(flags: pd.DataFrame) -> list[dict]:
 def shown(engine: sa.Engine, campaign, sel, limit: int) -> pd.DataFrame | None:
     """The ``limit`` newest stored flags of the view (largest score first within a day, ties in
     the scan's order), as rows of ``scan(..., explain_all=False)`` for ``anomalies.explain``; None
-    when no flags are stored for this data, campaign and code."""
-    from .anomalies import COLUMNS
+    when no flags are stored for this data, campaign and code. Every filter of the view applies:
+    days, platforms, influencers and categories (``queries.flag_pairs``)."""
+    from . import queries
+    from .anomalies import COLUMNS, LAZY_COLUMNS
 
     want = stamp(engine, campaign)
     f = flags_table
+    pairs = queries.flag_pairs(engine, sel)
     with engine.connect() as conn:
         if _stored_stamp(conn) != want:
             return None
@@ -475,6 +490,8 @@ def shown(engine: sa.Engine, campaign, sel, limit: int) -> pd.DataFrame | None:
             q = q.where(f.c.day <= pd.Timestamp(sel.end).to_pydatetime())
         if sel.platforms:
             q = q.where(f.c.platform.in_(list(sel.platforms)))
+        if pairs is not None:
+            q = q.where(sa.tuple_(f.c.influencer, f.c.platform).in_(pairs) if pairs else sa.false())
         # Ties in the order of one scan of the whole campaign (``_keyed``): text in code points,
         # unknown last, as pandas sorts it.
         def text(c):
@@ -487,21 +504,25 @@ def shown(engine: sa.Engine, campaign, sel, limit: int) -> pd.DataFrame | None:
 
     def obj(name):  # as the scan has them: None where unknown, not NaN
         return pd.Series([None if v is None or v != v else v for v in df[name].tolist()], dtype=object)
+
+    def whole(name):
+        return pd.Series([None if v is None or v != v else int(v) for v in df[name].tolist()], dtype=object)
+
+    def number(name):
+        return pd.to_numeric(df[name]).astype("float64")
+
+    def utc(name):
+        return (pd.to_datetime(df[name]).dt.tz_localize("UTC").dt.as_unit("us") if len(df)
+                else pd.Series([], dtype="datetime64[us, UTC]"))
+
     out = pd.DataFrame({
         "detector": obj("detector"), "day": pd.to_datetime(df["day"]),
-        "influencer": obj("influencer"), "platform": obj("platform"),
-        "account": obj("account"),
-        "post_pk": pd.Series([None if v is None or v != v else int(v) for v in df["post_pk"].tolist()], dtype=object),
-        "post_id": obj("post_id"), "metric": obj("metric"),
-        "value": pd.to_numeric(df["value"]).astype("float64"),
-        "typical": pd.to_numeric(df["typical"]).astype("float64"),
-        "score": pd.to_numeric(df["score"]).astype("float64"),
-        "posts_published": pd.Series([None if v is None or v != v else int(v) for v in df["posts_published"].tolist()],
-                                     dtype=object),
-        "reason": None, "facts": None,
-        "_where": obj("where_"), "_bound_metric": obj("bound_metric"),
-        "_bound": pd.to_numeric(df["bound"]).astype("float64"),
-        "_at": pd.to_datetime(df["at"]).dt.tz_localize("UTC") if len(df) else pd.Series([], dtype="datetime64[us, UTC]"),
-        "_interpolated": obj("interpolated"), "_corrected": obj("corrected"), "_window": obj("window")}, columns=[*COLUMNS, "_where", "_bound_metric", "_bound", "_at",
-                                                            "_interpolated", "_corrected", "_window"])
+        "influencer": obj("influencer"), "platform": obj("platform"), "account": obj("account"),
+        "post_pk": whole("post_pk"), "post_id": obj("post_id"), "metric": obj("metric"),
+        "value": number("value"), "typical": number("typical"), "score": number("score"),
+        "posts_published": whole("posts_published"), "reason": None, "facts": None,
+        "_where": obj("where_"), "_bound_metric": obj("bound_metric"), "_bound": number("bound"),
+        "_at": utc("at"), "_before_at": utc("before_at"), "_corrected": obj("corrected"), "_window": obj("window"),
+        "_account_pk": whole("account_pk"), "_other_metric": obj("other_metric"), "_other": number("other_value"),
+        "_other_typical": number("other_typical")}, columns=[*COLUMNS, *LAZY_COLUMNS])
     return out.reset_index(drop=True)

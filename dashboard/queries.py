@@ -374,24 +374,24 @@ def _same_dtypes(parts: list[pd.DataFrame], columns) -> list[pd.DataFrame]:
 
 def anomaly_inputs(engine: sa.Engine, campaign):
     """What ``anomalies.scan`` reads, from the rollup and narrow SQL instead of ``load_frames`` and
-    the engine: activity per influencer, platform and day (the rollup, equal to
-    ``metrics.daily_table``) with posts published; the account days with followers_gained; the
-    post-day rows and latest snapshots that break a bound; the posts those name.
-    Returns (daily, followers, checks, posts) for ``anomalies._stacked`` and ``anomalies.scan``."""
+    the engine: the daily series' figures per influencer, platform and day (the rollup, equal to
+    the engine's, and the account days) with posts published; the account days with
+    followers_gained; the post-day rows and latest snapshots that break a bound; the posts those
+    name; every post's latest lifetime totals (``anomalies.post_lifetimes``).
+    Returns (daily, followers, checks, posts, lifetimes) for ``anomalies._stacked`` and ``anomalies.scan``."""
     from . import rollups
 
     if not rollups.is_current(engine, campaign):
         rollups.refresh(engine, campaign, [])  # as rollups.query would: the pending imports' accounts
     owners = flag_owners(engine)
-    daily, fol = series_inputs(engine, campaign, owners)
+    daily, fol, lifetimes = series_inputs(engine, campaign, owners)
     checks, posts = impossible_inputs(engine, campaign)
-    return daily, fol, checks, posts
+    return daily, fol, checks, posts, lifetimes
 
 
 def flag_owners(engine: sa.Engine) -> pd.DataFrame:
     """Every account as the anomaly series name it, indexed by account_pk: platform, influencer
-    (``influencer_expr``), account (its label) and has_post (an account without posts names its
-    followers series itself)."""
+    (``influencer_expr``), account (its label) and has_post."""
     p, a, i = store.posts, store.accounts, store.influencers
     has_post = sa.exists().where(p.c.account_pk == a.c.id)
     with engine.connect() as conn:
@@ -402,16 +402,31 @@ def flag_owners(engine: sa.Engine) -> pd.DataFrame:
     return owners.set_index("account_pk")
 
 
+def flag_pairs(engine: sa.Engine, sel) -> list[tuple[str, str]] | None:
+    """The (influencer, platform) pairs the anomaly flags of a view may name: those of the accounts
+    its influencers and categories (and platforms) select; None when it selects no influencer and no
+    category (then only its days and platforms filter the flags)."""
+    if not sel.influencers and not sel.categories:
+        return None
+    a, i = store.accounts, store.influencers
+    q = (sa.select(influencer_expr(), a.c.platform).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
+         .where(*account_filters(sel)).distinct())
+    with engine.connect() as conn:
+        return sorted({(name, platform) for name, platform in conn.execute(q)})
+
+
 def series_inputs(engine: sa.Engine, campaign, owners: pd.DataFrame, accounts=None, followed=None):
-    """The daily series of ``anomaly_inputs`` (daily, followers) for some accounts only: ``daily``
-    summed over ``accounts`` (whole influencer-platform series: every account of each), the
-    followers of ``followed`` (default: the same accounts); every account when None. ``owners``
-    is ``flag_owners``."""
-    from . import metrics
+    """The series of ``anomaly_inputs`` (daily, followers, lifetimes) for some accounts only:
+    ``daily`` and ``lifetimes`` of ``accounts`` (whole influencer-platform series: every account of
+    each), the followers of ``followed`` (default: the same accounts); every account when None.
+    ``owners`` is ``flag_owners``."""
+    from . import anomalies, metrics
 
     p, ad, r = store.posts, store.account_days, store.daily_rollup
     # The series need views, impressions and the engagement metrics, nothing else of the rollup.
-    summed = ["views", "impressions", *[m for m in campaign.engagement if m in r.c and m not in ("views", "impressions")]]
+    wanted = anomalies.daily_metrics(campaign)
+    summed = [m for m in wanted if m in r.c]
+    own = [m for m in wanted if m in ad.c]
     followed = accounts if followed is None else followed
 
     def only(q, column, pks):
@@ -422,30 +437,66 @@ def series_inputs(engine: sa.Engine, campaign, owners: pd.DataFrame, accounts=No
         # held 220 MB here. Every timezone's offset is a whole number of quarter hours, so the
         # local day of a quarter hour is the local day of each post in it.
         quarter = _quarter_hour(p.c.published_at, engine.dialect.name)
+        both = None if accounts is None or followed is None else sorted(set(accounts) | set(followed))
         pub = _rows(conn, only(sa.select(p.c.account_pk, quarter.label("quarter"), sa.func.count().label("n"))
-                               .where(p.c.published_at.is_not(None)), p.c.account_pk, accounts)
+                               .where(p.c.published_at.is_not(None)), p.c.account_pk, both)
                     .group_by(p.c.account_pk, quarter), ["account_pk", "published_at", "n"])
         fol = _rows(conn, only(sa.select(ad.c.account_pk, ad.c.day, ad.c.followers_gained)
                                .where(ad.c.followers_gained.is_not(None)), ad.c.account_pk, followed)
                     .order_by(ad.c.account_pk, ad.c.day), ["account_pk", "day", "followers_gained"])
+        days = _rows(conn, only(sa.select(ad.c.account_pk, ad.c.day, *[ad.c[m] for m in own]), ad.c.account_pk,
+                                accounts), ["account_pk", "day", *own])
         raw = _rows(conn, only(sa.select(r.c.account_pk, r.c.day, *[r.c[m] for m in summed], r.c.interpolated,
                                          r.c.corrected), r.c.account_pk, accounts),
                     ["account_pk", "day", *summed, "interpolated", "corrected"])
-    daily = _series_daily(raw, owners, summed, campaign)
-    pub = pub.join(owners[["platform", "influencer"]], on="account_pk")
+        snaps, posts = _lifetime_rows(conn, campaign, accounts)
     pub["day"] = metrics._local_day(pd.to_datetime(pub["published_at"], format="ISO8601").dt.tz_localize("UTC"),
                                     campaign.tz)
-    if len(daily):
-        n = pub.groupby(["influencer", "platform", "day"])["n"].sum().rename("posts_published")
-        daily = daily.join(n, on=["influencer", "platform", "day"])
-    # An account's series is named by its posts' influencer; an account without posts by itself
-    # (as anomalies._series_inputs names it from load_frames).
-    fol = fol.join(owners, on="account_pk")
-    fol["influencer"] = fol["influencer"].where(fol["has_post"].astype(bool), fol["account"])
+    pub = pub.groupby(["account_pk", "day"], as_index=False)["n"].sum()
+    for f in (raw, days):
+        f["day"] = pd.to_datetime(f["day"], format="ISO8601")
+    raw["interpolated"] = raw["interpolated"].astype(bool)
+    raw["corrected"] = raw["corrected"].astype(bool)
+    daily = anomalies.daily_series(raw, days, owners, pub, campaign)
     fol["day"] = pd.to_datetime(fol["day"], format="ISO8601")
-    fol["followers_gained"] = pd.to_numeric(fol["followers_gained"]).astype("float64")
-    fol = fol.join(pub.groupby(["account_pk", "day"])["n"].sum().rename("posts_published"), on=["account_pk", "day"])
-    return daily, fol
+    followers = anomalies.follower_series(fol, owners, pub)
+    return daily, followers, anomalies.post_lifetimes(snaps, posts, campaign)
+
+
+def _lifetime_rows(conn, campaign, accounts=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What ``anomalies.post_lifetimes`` reads for the posts of ``accounts`` (every post when None):
+    each post's latest snapshot, and every snapshot of the posts whose latest one has neither views
+    nor impressions above 0 (a post that may have been deleted); and the posts, named."""
+    from . import anomalies
+
+    p, a, s = store.posts, store.accounts, store.post_snapshots
+    s2 = s.alias("s_later")
+    latest = sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id).correlate(p).scalar_subquery()
+    kept = [*anomalies.BASIS, *[m for m in campaign.engagement if m in s.c and m not in anomalies.BASIS]]
+    info = [p.c.post_id, p.c.account_pk, influencer_expr(), a.c.platform, _label(), p.c.published_at]
+    info_cols = ["post_id", "account_pk", "influencer", "platform", "account", "published_at"]
+    q = (sa.select(s.c.post_pk, s.c.captured_at, *[s.c[m] for m in kept], *info)
+         .select_from(_from_posts().join(s, sa.and_(s.c.post_pk == p.c.id, s.c.captured_at == latest))))
+    if accounts is not None:
+        q = q.where(p.c.account_pk.in_(list(accounts) or [-1]))
+    last = _rows(conn, q.order_by(s.c.post_pk), ["post_pk", "captured_at", *kept, *info_cols])
+    for m in kept:
+        last[m] = pd.to_numeric(last[m]).astype("float64")
+    basis = last["views"].where(last["views"].notna(), last["impressions"])
+    gone = last.loc[~(basis > 0).to_numpy(), "post_pk"].tolist()
+    history = [last[~last["post_pk"].isin(gone)][["post_pk", "captured_at", *kept]]]
+    for k in range(0, len(gone), 10_000):
+        chunk = gone[k:k + 10_000]
+        h = _rows(conn, sa.select(s.c.post_pk, s.c.captured_at, *[s.c[m] for m in kept])
+                  .where(s.c.post_pk.in_(chunk)).order_by(s.c.post_pk, s.c.captured_at), ["post_pk", "captured_at", *kept])
+        for m in kept:
+            h[m] = pd.to_numeric(h[m]).astype("float64")
+        history.append(h)
+    snaps = pd.concat(history, ignore_index=True) if len(history) > 1 else history[0]
+    snaps["captured_at"] = _times(snaps["captured_at"]).dt.tz_localize("UTC")
+    posts = last[["post_pk", *info_cols]].copy()
+    posts["published_at"] = _times(posts["published_at"]).dt.tz_localize("UTC")
+    return snaps, posts
 
 
 def impossible_inputs(engine: sa.Engine, campaign, accounts=None, post_range=None):
@@ -502,30 +553,6 @@ def _quarter_hour(t, dialect: str):
         return sa.func.substr(t, 1, 14).op("||")(sa.func.printf("%02d", minute / 15 * 15))
     return sa.func.date_trunc("hour", t) + sa.func.make_interval(
         0, 0, 0, 0, 0, sa.cast(sa.func.floor(sa.extract("minute", t) / 15) * 15, sa.Integer))
-
-
-def _series_daily(raw: pd.DataFrame, owners: pd.DataFrame, summed: list, campaign) -> pd.DataFrame:
-    """The rollup's rows per account and day (``raw``) summed per influencer, platform and day, as
-    ``rollups.query(by=["influencer", "platform", "day"])`` gives them for the columns the anomaly
-    series read (a sum over only unknown values stays unknown), with ``engagements``.
-
-    Read per account and summed here rather than grouped in SQL: grouping by the influencer's
-    name made SQLite sort every rollup row by a string (0.4 s of 0.5 s at 10x the demo)."""
-    from . import metrics
-
-    cols = ["influencer", "platform", "day", *summed, "interpolated", "corrected"]
-    if raw.empty:
-        return pd.DataFrame(columns=[*cols, "engagements"])
-    raw = raw.join(owners[["platform", "influencer"]], on="account_pk")
-    for m in summed:
-        raw[m] = pd.to_numeric(raw[m]).astype("float64")
-    raw["interpolated"] = raw["interpolated"].astype(bool)
-    raw["corrected"] = raw["corrected"].astype(bool)
-    g = raw.groupby(["influencer", "platform", "day"], sort=True)
-    out = g[summed].sum(min_count=1).join(g[["interpolated", "corrected"]].max()).reset_index()
-    out["day"] = pd.to_datetime(out["day"])
-    out["engagements"] = metrics.engagements(out, campaign)
-    return out
 
 
 def rollup_sums(engine: sa.Engine, sel, by, columns) -> pd.DataFrame:

@@ -204,8 +204,9 @@ def test_a_refresh_leaves_postgresql_fresh_statistics_for_the_first_views(db_url
 
 def _import(engine, import_id: int, account_pks, spike: int = 50) -> None:
     """An import as the pipeline writes it, straight into the tables: for each account, a later
-    snapshot of its first posts far above the rest (a spike, and likes above views: impossible
-    values), and a follower jump; marked pending with its accounts, as store.write_parsed does."""
+    snapshot of its first posts far above the rest (likes and shares above views: impossible
+    values), and a day of the account with a follower jump and views that no engagement came
+    with; marked pending with its accounts, as store.write_parsed does."""
     from datetime import datetime
 
     p, s = store.posts, store.post_snapshots
@@ -223,10 +224,10 @@ def _import(engine, import_id: int, account_pks, spike: int = 50) -> None:
                 last = pd.Timestamp(last).to_pydatetime()
                 c.execute(s.insert().values(post_pk=pk, captured_at=last + pd.Timedelta(hours=12), import_id=import_id,
                                             views=1000 * spike, impressions=2000 * spike, likes=5000 * spike,
-                                            comments=10, shares=10, saves=1))
+                                            comments=10, shares=5000 * spike, saves=1))
             c.execute(store.account_days.update().where(store.account_days.c.account_pk == a,
                                                         store.account_days.c.day == date(2025, 3, 20))
-                      .values(followers_gained=90_000, import_id=import_id))
+                      .values(followers_gained=90_000, views=18_000 * spike, import_id=import_id))
         c.execute(store.meta_table.insert().values(
             key=f"{store.ROLLUP_PENDING}{import_id}",
             value=store.pending_value(pd.Timestamp("2025-03-05"), accounts=list(account_pks))))
@@ -284,7 +285,9 @@ def test_an_import_recomputes_only_its_accounts_flags_and_the_table_equals_a_who
     got, want = _all_shown(engine, campaign), _all_computed(engine, campaign)
     assert got is not None and len(got) == len(want) > full  # the import's spikes and impossible values
     _same(got, want)
-    assert {"Influencer 4", "Influencer 5"} & set(want.loc[want["detector"] == "robust_z", "influencer"])
+    spikes = want[want["detector"] == "robust_z"]
+    assert {"Influencer 4", "Influencer 5"} & set(spikes["influencer"])
+    assert {"views", "followers_gained"} <= set(spikes["metric"])
     engine.dispose()
 
 
@@ -408,4 +411,34 @@ def test_new_code_computes_the_flags_and_times_anew_and_stores_them(sqlite_url, 
     assert flag_store.shown(engine, campaign, SELECTIONS[0], 8) is not None
     _same(_all_shown(engine, campaign), _all_computed(engine, campaign))
     pd.testing.assert_frame_equal(flag_store.account_times(engine), data._account_times(engine))
+    engine.dispose()
+
+
+def test_the_live_list_follows_the_influencer_and_category_filters_stored_or_computed(db_url, campaign):
+    # With an influencer picked, the list named other people (issue 12): every filter of the page
+    # applies, whether the flags come from the stored table or are computed.
+    engine = build_campaign(db_url, n_posts=600, per_account=30)
+    rollups.refresh(engine, campaign)
+    a, i = store.accounts, store.influencers
+    with engine.connect() as c:
+        rows = c.execute(sa.select(i.c.name, i.c.category, a.c.platform, a.c.handle)
+                         .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))).all()
+    # Names as the pages give them: the roster's, else "<handle> (unassigned)".
+    named = [(n or f"{h} (unassigned)", cat or "unassigned", p) for n, cat, p, h in rows]
+    tech = {n for n, cat, _ in named if cat == "tech"}
+    lone = {n for n, cat, _ in named if cat == "unassigned"}
+    x_of_3 = {("Influencer 3", p) for n, _, p in named if n == "Influencer 3" and p == "x"}
+    for sel, allowed in ((metrics.Selection(influencers=("Influencer 3",)), {"Influencer 3"}),
+                         (metrics.Selection(categories=("tech",)), tech),
+                         (metrics.Selection(categories=("unassigned",), start=date(2025, 3, 3)), lone),
+                         (metrics.Selection(influencers=("Influencer 3", "Influencer 5"), categories=("tech",)),
+                          {"Influencer 3", "Influencer 5"} & tech),
+                         (metrics.Selection(influencers=("Nobody",)), set())):
+        got = live.shown_flags(engine, campaign, sel, 50)
+        want = live.computed_shown_flags(engine, campaign, sel, 50)
+        _same(got, want)
+        assert set(got["influencer"]) <= allowed, sel
+        assert len(got) == 0 if not allowed else len(got) > 0, sel
+    both = live.shown_flags(engine, campaign, metrics.Selection(influencers=("Influencer 3",), platforms=("x",)), 50)
+    assert {(r.influencer, r.platform) for r in both.itertuples()} <= x_of_3
     engine.dispose()

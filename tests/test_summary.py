@@ -224,9 +224,14 @@ def test_the_narrative_names_the_platform_that_moved_views_most_in_the_same_dire
         _with_views_change(w03, -4.0), drivers)
 
 
+def _percent(change: float) -> str:
+    """How the narrative writes a change: whole percents from 10 up, one decimal below."""
+    return f"{abs(change):.0f}%" if abs(change) >= 10 else f"{abs(change):.1f}%"
+
+
 def test_the_demo_narrative_agrees_with_the_kpis(w03):
     views, er = w03.kpi("views"), w03.kpi("er_views")
-    assert f"Views {'rose' if views.change > 0 else 'fell'} {abs(views.change):.0f}%" in w03.narrative
+    assert f"Views {'rose' if views.change > 0 else 'fell'} {_percent(views.change)}" in w03.narrative
     assert f"{abs(er.change):.1f} pp" in w03.narrative
 
 
@@ -263,7 +268,7 @@ def test_a_chinese_summary_of_a_week_after_zero_views_says_new_in_chinese():
 def test_the_demo_narrative_in_chinese_names_platforms_and_events_in_chinese(w03):
     zh = summary.narrative(w03, w03.drivers, "zh")
     views, er = w03.kpi("views"), w03.kpi("er_views")
-    assert zh.startswith(f"浏览量环比{'上升' if views.change > 0 else '下降'} {abs(views.change):.0f}%")
+    assert zh.startswith(f"浏览量环比{'上升' if views.change > 0 else '下降'} {_percent(views.change)}")
     assert f"{abs(er.change):.1f} 个百分点" in zh
     assert "活动事件：金枢市场探访（2025年1月18日）。" in zh  # label_zh of campaign.toml
     assert not re.search(r"\b(rose|fell|led by|posts|Events)\b", zh)

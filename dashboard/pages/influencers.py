@@ -214,13 +214,17 @@ def focus_posts(posts: pd.DataFrame, campaign, f: F.Filters, name: str) -> pd.Da
         .drop(columns="_rank").reset_index(drop=True)
 
 
-def focus_anomalies(flags: pd.DataFrame, f: F.Filters, campaign, name: str) -> pd.DataFrame:
-    """``anomalies.anomalies`` rows about this influencer in the view, newest first.
+def focus_anomalies(flags: pd.DataFrame, f: F.Filters, campaign, name: str, pairs=None) -> pd.DataFrame:
+    """``anomalies.anomalies`` rows about this influencer in the view, newest first: its days and
+    platforms, and with ``pairs`` (``queries.flag_pairs`` of the view: its influencers and
+    categories) only the influencer-platform pairs those select.
 
     The trailing Hampel flags are left out as on the Live page: looking back, the robust z-score
     of the same day says the same thing with the whole series to compare with."""
     sel = view_selection(f, campaign)
     a = flags[(flags["influencer"] == name) & (flags["detector"] != "hampel")]
+    if pairs is not None:
+        a = a[pd.MultiIndex.from_arrays([a["influencer"], a["platform"]]).isin(pairs)]
     if sel.start is not None:
         a = a[a["day"] >= pd.Timestamp(sel.start)]
     if sel.end is not None:
@@ -304,7 +308,7 @@ def focus_panel(eng, campaign, f: F.Filters, name: str | None, posts=None, flags
         posts = got_posts if posts is None else posts
         flags = got_flags if flags is None else flags
     posts = focus_posts(posts, campaign, f, name)
-    mine = focus_anomalies(flags, f, campaign, name)
+    mine = focus_anomalies(flags, f, campaign, name, queries.flag_pairs(eng, view_selection(f, campaign)))
     if series.empty and posts.empty and mine.empty:
         return [html.P(t("influencers.unknown", lang, name=name), className="empty", id="inf-unknown")]
     fig = figures.metric_over_time(series, f.metric, f.cumulative, campaign.events, lang=lang)

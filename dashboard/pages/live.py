@@ -197,10 +197,10 @@ live_flags = flag_store.live_flags
 
 def shown_flags(eng, campaign, sel, limit: int = 8) -> pd.DataFrame:
     """The ``limit`` newest flags of the view (largest score first within a day), with their facts:
-    the whole campaign's filtered to the view's days and platforms. Read from the flags the last
-    rollup refresh stored (dashboard/flag_store.py) when they are of this data; else computed
-    (``live_flags``, once per data version for every worker). Language-free: their reasons are
-    written in the page's language."""
+    the whole campaign's filtered to the view's days, platforms, influencers and categories. Read
+    from the flags the last rollup refresh stored (dashboard/flag_store.py) when they are of this
+    data; else computed (``live_flags``, once per data version for every worker). Language-free:
+    their reasons are written in the page's language."""
     from ..anomalies import explain
 
     stored = flag_store.shown(eng, campaign, sel, limit)
@@ -221,6 +221,9 @@ def computed_shown_flags(eng, campaign, sel, limit: int = 8) -> pd.DataFrame:
         a = a[a["day"] <= pd.Timestamp(sel.end)]
     if sel.platforms:
         a = a[a["platform"].isin(sel.platforms)]
+    pairs = queries.flag_pairs(eng, sel)
+    if pairs is not None:
+        a = a[pd.MultiIndex.from_arrays([a["influencer"], a["platform"]]).isin(pairs)]
     # Facts only for the rows shown: a big campaign can have hundreds of thousands of flags.
     return explain(a.sort_values(["day", "score"], ascending=[False, False]).head(limit), campaign)
 
