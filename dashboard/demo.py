@@ -603,7 +603,7 @@ def plant_anomalies(accounts: list[Account], seed: int) -> list[Planted]:
     out: list[Planted] = []
 
     def pick(ok) -> Account:
-        cands = [a for a in accounts if a.influencer not in used and (a.platform, a.handle) not in UNLISTED and ok(a)]
+        cands = [a for a in accounts if a.influencer not in used and ok(a)]
         acc = rng.choice(cands)
         used.add(acc.influencer)
         return acc
