@@ -18,6 +18,7 @@ import pandas as pd
 
 from .config import ENGAGEMENT_METRICS, Campaign
 from .i18n import MONTHS_EN, fmt_date, metric_name, normalise_lang, platform_name, t
+from . import metrics
 from .metrics import _local_day, engagements, latest_lifetime
 
 Z_CONSTANT = 0.6745  # Iglewicz & Hoaglin: makes MAD comparable with a normal standard deviation
@@ -556,19 +557,18 @@ def daily_series(acct: pd.DataFrame, adays: pd.DataFrame, owners: pd.DataFrame, 
     m = m[m["account_pk"].isin(owners.index)]
     spread = m["interpolated"].to_numpy(dtype=object) == True  # noqa: E712 (NaN where only account days)
     pk = m["account_pk"].to_numpy()
-    values, unknown, reports = {}, {}, {}
+    values, unknown = {}, {}
     for c in (*BASIS, "engagements"):
         # The accounts whose account days know the metric (read from them), and whose increments do.
         from_days = np.isin(pk, b.loc[b[c].notna(), "account_pk"].unique())
         reported = from_days | np.isin(pk, a.loc[a[c].notna(), "account_pk"].unique())
         v = np.where(from_days, m[c + "_ad"].to_numpy(dtype="float64"),
                      np.where(spread, np.nan, m[c].to_numpy(dtype="float64")))
-        values[c], unknown[c], reports[c] = v, reported & np.isnan(v), reported
+        values[c], unknown[c] = v, reported & np.isnan(v)
     g = pd.DataFrame({"influencer": owners["influencer"].reindex(pk).to_numpy(dtype=object),
                       "platform": owners["platform"].reindex(pk).to_numpy(dtype=object),
                       "day": m["day"].to_numpy(), "corrected": m["corrected"].to_numpy(dtype=object) == True,  # noqa: E712
-                      **{c: values[c] for c in values}, **{"_u" + c: unknown[c] for c in unknown},
-                      **{"_r" + c: reports[c] for c in reports}})
+                      **{c: values[c] for c in values}, **{"_u" + c: unknown[c] for c in unknown}})
     g = g.dropna(subset=["influencer", "platform"])
     keys = ["influencer", "platform", "day"]
     grouped = g.groupby(keys, sort=True)
@@ -577,9 +577,8 @@ def daily_series(acct: pd.DataFrame, adays: pd.DataFrame, owners: pd.DataFrame, 
         out[c] = out[c].where(~grouped["_u" + c].any())
     out["corrected"] = grouped["corrected"].any()
     out = out.reset_index()
-    has_views = g.groupby(["influencer", "platform"])["_rviews"].any().rename("_views")
-    out = out.join(has_views, on=["influencer", "platform"])
-    out["basis"] = np.where(out["_views"].to_numpy(dtype=bool), "views", "impressions")
+    # Views or impressions, by the platform (metrics.views_basis), as on every page.
+    out["basis"] = np.where((metrics.basis_of(out["platform"]) == "views").to_numpy(dtype=bool), "views", "impressions")
     n = pub.assign(influencer=owners["influencer"].reindex(pub["account_pk"]).to_numpy(dtype=object),
                    platform=owners["platform"].reindex(pub["account_pk"]).to_numpy(dtype=object))
     n = n.dropna(subset=["influencer"]).groupby(keys)["n"].sum().rename("posts_published")
@@ -629,10 +628,11 @@ def post_lifetimes(snaps: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign)
     total = (s[eng].apply(pd.to_numeric).sum(axis=1, min_count=1).to_numpy(dtype="float64") if eng
              else np.full(len(s), np.nan))
     latest = np.flatnonzero(last)
-    use_views = ~np.isnan(views[latest])
-    post_views = pd.Series(use_views, index=pk[latest])
-    row_views = post_views.reindex(pk).to_numpy(dtype=bool)
-    basis = np.where(row_views, views, impressions)
+    # Views or impressions, by the post's platform (metrics.views_basis), as on every page.
+    platform = posts.drop_duplicates("post_pk").set_index("post_pk")["platform"]
+    by_views = (metrics.basis_of(platform) == "views").reindex(pk).fillna(False).to_numpy(dtype=bool)
+    use_views = by_views[latest]
+    basis = np.where(by_views, views, impressions)
     out = pd.DataFrame({"post_pk": pk[latest], "metric": np.where(use_views, "views", "impressions"),
                         "value": basis[latest], "engagements": total[latest]})
     gone = (basis[latest] == 0) & ((total[latest] == 0) | np.isnan(total[latest]))

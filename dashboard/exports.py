@@ -189,7 +189,7 @@ RATE_COLUMNS = ["er_views", "er_impressions", "virality_views"]
 FLAG_COLUMNS = ["interpolated", "corrected"]
 # The columns daily, weekly and influencers share, in this order, after their keys and before
 # their own (docs/exports.md, "Common to daily, weekly and influencers"; tests/test_exports_agree.py).
-COMMON_COLUMNS = [*METRICS_ADDITIVE, "engagements", *RATE_COLUMNS, "emv_usd", "emv_formula", *FLAG_COLUMNS]
+COMMON_COLUMNS = [*METRICS_ADDITIVE, "views_or_impressions", "engagements", *RATE_COLUMNS, "emv_usd", "emv_formula", *FLAG_COLUMNS]
 
 
 def _ordered(df: pd.DataFrame, front: list[str], rest: list[str]) -> pd.DataFrame:
@@ -312,7 +312,7 @@ def _daily_rollup(engine: sa.Engine, campaign, by: list[str], sel) -> pd.DataFra
 def _no_days(by: list[str]) -> pd.DataFrame:
     from . import metrics
 
-    return pd.DataFrame(columns=by + ["day"] + list(metrics.ADDITIVE) + [
+    return pd.DataFrame(columns=by + ["day"] + list(metrics.COUNTS) + [
         "engagements", "emv_usd", "posts_active", "interpolated", "corrected", *RATE_COLUMNS])
 
 
@@ -369,37 +369,10 @@ def daily_csv(engine: sa.Engine, campaign, by=("platform",), sel=None, batch: in
 
 
 def _weeks_of(d: pd.DataFrame, campaign, by: list[str], sel, today) -> pd.DataFrame:
-    """``metrics.weekly_table`` from its daily table ``d``: the same steps on the same rows.
-    (A copy of its body after ``daily_table``; metrics.py could take ``d`` as an argument instead.)"""
+    """``metrics.weekly_table`` from its daily table ``d``: the same steps on the same rows."""
     from . import metrics
 
-    cols = by + ["week"]
-    if d.empty:
-        return pd.DataFrame(columns=cols + ["week_start", "days_covered", "partial"])
-    d, w, first_day, last_day = metrics.week_totals(d, cols, campaign, sel, today)
-    parts = [name for name, _, _ in metrics.RATE_PARTS]
-    # Each group's own daily rows, looked up instead of filtered from all of them per week (the
-    # engine's loop took 40 s for 3,300 weeks by influencer): the same rows in the same order.
-    groups = {k if isinstance(k, tuple) else (k,): g for k, g in d.groupby(by, sort=False)} if by else None
-    empty = d.iloc[:0]
-    prev_rows = []
-    for _, row in w.iterrows():
-        ws = row["week_start"]
-        lo = max(ws, first_day) - timedelta(days=7)
-        hi = min(ws + timedelta(days=6), last_day) - timedelta(days=7)
-        prev = d if groups is None else groups.get(tuple(row[k] for k in by), empty)
-        prev = prev[(prev["day"] >= pd.Timestamp(lo)) & (prev["day"] <= pd.Timestamp(hi))]
-        prev_rows.append(metrics._sum_weeks(prev.assign(week="prev"), ["week"]).drop(columns="week").iloc[0]
-                         if len(prev) else pd.Series(dtype=float))
-    prev = metrics.add_rates(pd.DataFrame(prev_rows).reindex(
-        columns=list(metrics.ADDITIVE) + ["engagements"] + parts).reset_index(drop=True))
-    for m in list(metrics.ADDITIVE) + ["engagements"]:
-        w[f"prev_{m}"] = prev[m].to_numpy()
-        w[f"wow_{m}"] = [metrics.wow_change(a, b) for a, b in zip(w[m], prev[m])]
-    for r in ("er_views", "er_impressions", "virality_views"):
-        w[f"prev_{r}"] = prev[r].to_numpy()
-        w[f"wow_{r}_pp"] = (w[r] - prev[r].to_numpy()) * 100
-    return w.sort_values(by + ["week"]).reset_index(drop=True)
+    return metrics.weekly_from_daily(d, campaign, by, sel, today)
 
 
 def weekly_frame_db(engine: sa.Engine, campaign, by=(), sel=None, today=None) -> pd.DataFrame:
@@ -488,7 +461,7 @@ def influencers_frame_db(engine: sa.Engine, campaign, sel=None) -> pd.DataFrame:
                                                 accounts=("account_pk", "nunique")).reset_index()
     totals = rollups.query(engine, campaign, by=["influencer"], sel=sel)
     if totals.empty:  # the columns aggregate gives an empty selection (and no followers, as it adds none)
-        totals = pd.DataFrame(columns=["influencer", *metrics.ADDITIVE, "engagements", "emv_usd", "posts_active",
+        totals = pd.DataFrame(columns=["influencer", *metrics.COUNTS, "engagements", "emv_usd", "posts_active",
                                        "interpolated", "corrected", *RATE_COLUMNS])
     for m in campaign.engagement:
         eng_rows[m] = pd.to_numeric(eng_rows[m]).astype("float64")
@@ -513,7 +486,9 @@ def _influencer_rows(out: pd.DataFrame) -> pd.DataFrame:
     # No activity in the selection: nothing of it was interpolated or corrected (not unknown).
     for c in FLAG_COLUMNS:
         out[c] = out[c].astype(object).where(out[c].notna(), False).astype(bool) if c in out else False
-    out = out.sort_values(["views", "impressions"], ascending=False, na_position="last", kind="stable")
+    # Most views or impressions first (metrics.views_or_impressions): an X-only influencer ranks by
+    # impressions, as in the summary and the kiosk, not below everyone with views.
+    out = out.sort_values(["views_or_impressions", "views"], ascending=False, na_position="last", kind="stable")
     return _ordered(out, ["influencer", "category", "platforms", "accounts", "posts_published"],
                     COMMON_COLUMNS + ["followers", "er_followers", "reach_max_post", "reach_sum", "reach_posts",
                                       "reach_avg_post", "er_reach", "avg_post_er_reach"]).reset_index(drop=True)
@@ -1079,9 +1054,11 @@ class atomic_file:
 
 SUMMARY_KPI_COLUMNS = ["week", "kpi", "label", "unit", "this_week", "this_week_upper", "last_week",
                        "last_week_upper", "change", "change_unit"]
-SUMMARY_INFLUENCER_COLUMNS = ["week", "rank", "influencer", "platforms", "views", "engagements", "er"]
-SUMMARY_POST_COLUMNS = ["week", "rank", "published", "platform", "influencer", "title", "url", "views", "engagements"]
-SUMMARY_MIX_COLUMNS = ["week", "platform", "views", "share", "counted_as"]
+# The rankings and the mix count "views or impressions" (metrics.views_or_impressions), and say so.
+SUMMARY_INFLUENCER_COLUMNS = ["week", "rank", "influencer", "platforms", "views_or_impressions", "engagements", "er"]
+SUMMARY_POST_COLUMNS = ["week", "rank", "published", "platform", "influencer", "title", "url", "views_or_impressions",
+                        "engagements"]
+SUMMARY_MIX_COLUMNS = ["week", "platform", "views_or_impressions", "share", "counted_as"]
 
 
 def _round(v, digits: int):
@@ -1125,7 +1102,7 @@ def summary_influencers_frame(s) -> pd.DataFrame:
     return pd.DataFrame({
         "week": [s.week] * len(rows), "rank": list(range(1, len(rows) + 1)),
         "influencer": [r.name for r in rows], "platforms": [_platform_codes(r.platforms) for r in rows],
-        "views": pd.array([r.views for r in rows], dtype="Float64"),
+        "views_or_impressions": pd.array([r.views for r in rows], dtype="Float64"),
         "engagements": pd.array([r.engagements for r in rows], dtype="Float64"),
         "er": _exact([r.er for r in rows], 6),
     }, columns=SUMMARY_INFLUENCER_COLUMNS)
@@ -1140,7 +1117,7 @@ def summary_posts_frame(s) -> pd.DataFrame:
         "week": [s.week] * len(rows), "rank": list(range(1, len(rows) + 1)),
         "published": [p.published for p in rows], "platform": [p.platform for p in rows],
         "influencer": [p.influencer for p in rows], "title": [p.title for p in rows], "url": [p.url for p in rows],
-        "views": pd.array([p.views for p in rows], dtype="Float64"),
+        "views_or_impressions": pd.array([p.views for p in rows], dtype="Float64"),
         "engagements": pd.array([p.engagements for p in rows], dtype="Float64"),
     }, columns=SUMMARY_POST_COLUMNS)
 
@@ -1151,6 +1128,6 @@ def summary_mix_frame(s) -> pd.DataFrame:
     rows = s.platform_mix
     return pd.DataFrame({
         "week": [s.week] * len(rows), "platform": [m.platform for m in rows],
-        "views": pd.array([m.views for m in rows], dtype="Float64"),
+        "views_or_impressions": pd.array([m.views for m in rows], dtype="Float64"),
         "share": _exact([m.share / 100 for m in rows], 6), "counted_as": [m.basis for m in rows],
     }, columns=SUMMARY_MIX_COLUMNS)

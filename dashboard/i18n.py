@@ -487,6 +487,7 @@ METRIC_NAMES: dict[str, dict[str, str]] = {
     "en": {
         "views": "Views",
         "impressions": "Impressions",
+        "views_or_impressions": "Views or impressions",
         "reach": "Reach",
         "likes": "Likes",
         "comments": "Comments",
@@ -524,6 +525,7 @@ METRIC_NAMES: dict[str, dict[str, str]] = {
     "zh": {
         "views": "浏览量",
         "impressions": "展示次数",
+        "views_or_impressions": "浏览量或展示次数",
         "reach": "覆盖人数",
         "likes": "点赞数",
         "comments": "评论数",
@@ -564,6 +566,8 @@ METRIC_HELP: dict[str, dict[str, str]] = {
     "en": {
         "views": "views as the platform counts them, summed over posts and days",
         "impressions": "times posts were shown, summed over posts and days",
+        "views_or_impressions": ("views, or impressions for a platform that reports no views (X, LinkedIn): "
+                                 "the volume compared across platforms, as in EMV"),
         "reach": "unique people a post reached, as the platform reports it; never summed",
         "likes": "likes, summed over posts and days",
         "comments": "comments, summed over posts and days",
@@ -603,6 +607,7 @@ METRIC_HELP: dict[str, dict[str, str]] = {
     "zh": {
         "views": "平台统计的浏览量，按帖子和日期求和",
         "impressions": "帖子被展示的次数，按帖子和日期求和",
+        "views_or_impressions": "浏览量；不提供浏览量的平台（X、LinkedIn）计展示次数：跨平台比较的体量，与 EMV 相同",
         "reach": "平台报告的单帖触达的独立用户数；从不求和",
         "likes": "点赞数，按帖子和日期求和",
         "comments": "评论数，按帖子和日期求和",

@@ -24,6 +24,10 @@ from collectors.model import FLOAT_METRICS, METRICS, NON_ADDITIVE
 from .config import EMV_FORMULA_VERSION, Campaign
 
 ADDITIVE = tuple(m for m in METRICS if m not in NON_ADDITIVE)
+BASIS_METRIC = "views_or_impressions"  # see ``views_or_impressions``
+# What an aggregate sums: the additive metrics and "views or impressions", which is one of them
+# per platform (COUNTS, unlike ADDITIVE, names no metric of the increments).
+COUNTS = (*ADDITIVE, BASIS_METRIC)
 INC_COLUMNS = ["post_pk", "day", "metric", "value", "interpolated", "corrected", "source"]
 
 
@@ -408,11 +412,61 @@ def engagements(frame: pd.DataFrame, campaign: Campaign) -> pd.Series:
     return frame[cols].sum(axis=1, min_count=1) if cols else pd.Series(np.nan, index=frame.index)
 
 
+# --- "views or impressions": one definition ---------------------------------------------------
+# Wherever volume is compared across platforms (EMV, rankings, the platform mix, the kiosk, the
+# anomaly series), a platform is counted by its views, or by its impressions when none of its
+# exports reports views (X, LinkedIn). The choice is per platform, from what its registered
+# reports can carry, never per row or per group of rows: a per-row choice let an X row and a
+# YouTube row without views mix impressions into "views", and a per-group choice gave one
+# influencer different totals on different screens (issue 12). Docs: docs/metrics.md.
+
+
+def platform_metrics() -> dict[str, frozenset[str]]:
+    """Per platform, the canonical metrics any of its registered reports can carry."""
+    global _PLATFORM_METRICS
+    if _PLATFORM_METRICS is None:
+        from collectors import registry
+
+        found: dict[str, set[str]] = {}
+        for r in registry.reports():
+            found.setdefault(r.platform, set()).update(m for m in r.columns if m in METRICS)
+        _PLATFORM_METRICS = {p: frozenset(ms) for p, ms in found.items()}
+    return _PLATFORM_METRICS
+
+
+_PLATFORM_METRICS: dict[str, frozenset[str]] | None = None
+
+
+def views_basis(platform: str) -> str | None:
+    """What "views or impressions" counts on ``platform``: "views" when it reports views,
+    "impressions" when it reports impressions only, None when neither (Weibo)."""
+    reported = platform_metrics().get(platform, frozenset())
+    return "views" if "views" in reported else "impressions" if "impressions" in reported else None
+
+
+def basis_of(platforms: pd.Series) -> pd.Series:
+    """``views_basis`` of each row's platform (object: "views", "impressions" or None)."""
+    uniq = pd.unique(platforms.astype(object))
+    return platforms.astype(object).map({p: views_basis(p) for p in uniq})
+
+
+def views_or_impressions(frame: pd.DataFrame) -> pd.Series:
+    """Per row, the value "views or impressions" counts: the row's views on a platform whose
+    basis is views, its impressions on one whose basis is impressions, else NaN. ``frame`` has
+    platform and views and/or impressions."""
+    basis = basis_of(frame["platform"])
+    nan = pd.Series(np.nan, index=frame.index, dtype="float64")
+    views = frame["views"].astype("float64") if "views" in frame else nan
+    impressions = frame["impressions"].astype("float64") if "impressions" in frame else nan
+    return views.where(basis == "views", impressions.where(basis == "impressions"))
+
+
 def emv(frame: pd.DataFrame, campaign: Campaign) -> pd.Series:
     """Earned media value in USD: views × CPM / 1000, with the platform's CPM from the campaign
-    config (impressions where a platform reports no views; 0 for a platform without a CPM).
+    config (impressions where a platform reports no views: ``views_or_impressions``; 0 for a
+    platform without a CPM).
     Every output that carries EMV also carries ``emv_formula`` = EMV_FORMULA_VERSION."""
-    basis = frame["views"].where(frame["views"].notna(), frame["impressions"])
+    basis = views_or_impressions(frame)
     cpm = frame["platform"].map(dict(campaign.cpm)).fillna(0.0).astype("float64")
     return (basis * cpm / 1000).fillna(0.0)
 
@@ -470,11 +524,11 @@ def aggregate(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=("p
         raise ValueError(f"cannot group by {bad}: choose from {GROUPS}")
     wide = _wide(inc, posts, sel, campaign)
     if wide.empty:
-        return pd.DataFrame(columns=by + list(ADDITIVE) + ["engagements", "emv_usd", "posts_active", "interpolated",
-                                                           "corrected", "er_views", "er_impressions", "virality_views"])
+        return pd.DataFrame(columns=by + list(COUNTS) + ["engagements", "emv_usd", "posts_active", "interpolated",
+                                                         "corrected", "er_views", "er_impressions", "virality_views"])
     if not by:
         wide = wide.assign(_all=0)
-    out = _sum_known(wide, by or ["_all"], list(ADDITIVE) + [name for name, _, _ in RATE_PARTS],
+    out = _sum_known(wide, by or ["_all"], list(COUNTS) + [name for name, _, _ in RATE_PARTS],
                      extra=dict(emv_usd=("emv_usd", "sum"), posts_active=("post_pk", "nunique")))
     out = out.drop(columns=["_all"], errors="ignore")
     out["engagements"] = engagements(out, campaign)
@@ -599,6 +653,7 @@ def _wide(inc: pd.DataFrame, posts: pd.DataFrame, sel: Selection, campaign: Camp
             col[np.flatnonzero(missing)[fill]] = 0.0
             wide[m] = col
     wide = wide.merge(p, on="post_pk", how="left")
+    wide[BASIS_METRIC] = views_or_impressions(wide)
     wide["emv_usd"] = emv(wide, campaign)
     e = engagements(wide, campaign)
     # Numerators matched to their denominators: only posts that report the denominator count.
@@ -633,25 +688,40 @@ def weekly_table(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=
     percentage points (``wow_<rate>_pp``). The current, partial week is compared with the same
     weekdays of the week before (like for like)."""
     by = list(by)
-    d = daily_table(inc, posts, campaign, by=by, sel=sel)
+    return weekly_from_daily(daily_table(inc, posts, campaign, by=by, sel=sel), campaign, by, sel, today)
+
+
+def weekly_from_daily(d: pd.DataFrame, campaign: Campaign, by=(), sel: Selection = Selection(),
+                      today: date | None = None, compare: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """``weekly_table`` from its daily table ``d`` (``daily_table`` by ``by``, or the rollup's
+    equal rows: ``rollups.query`` by ``by`` and day), so the engine, the exports and the summary
+    take the same steps. The week before's figures (``prev_*``, ``wow_*``) only for the weeks in
+    ``compare`` when given (each costs a pass over the group's days); the others' are unknown."""
+    by = list(by)
     cols = by + ["week"]
-    if d.empty:
+    if d.empty or "_num_er_views" not in d:
         return pd.DataFrame(columns=cols + ["week_start", "days_covered", "partial"])
     d, w, first_day, last_day = week_totals(d, cols, campaign, sel, today)
-    # Previous week: the whole week, or for a partial week the same weekdays of the week before.
+    # Each group's own daily rows, looked up instead of filtered from all of them per week (a
+    # filter per week took 40 s for 3,300 weeks by influencer): the same rows in the same order.
+    groups = {k if isinstance(k, tuple) else (k,): g for k, g in d.groupby(by, sort=False)} if by else None
+    empty = d.iloc[:0]
     prev_rows = []
     for _, row in w.iterrows():
+        if compare is not None and row["week"] not in compare:
+            prev_rows.append(pd.Series(dtype=float))  # not asked for: unknown
+            continue
+        # Previous week: the whole week, or for a partial week the same weekdays of the week before.
         ws = row["week_start"]
         lo = max(ws, first_day) - timedelta(days=7)
         hi = min(ws + timedelta(days=6), last_day) - timedelta(days=7)
-        prev = d[(d["day"] >= pd.Timestamp(lo)) & (d["day"] <= pd.Timestamp(hi))]
-        for k in by:
-            prev = prev[prev[k] == row[k]]
+        prev = d if groups is None else groups.get(tuple(row[k] for k in by), empty)
+        prev = prev[(prev["day"] >= pd.Timestamp(lo)) & (prev["day"] <= pd.Timestamp(hi))]
         prev_rows.append(_sum_weeks(prev.assign(week="prev"), ["week"]).drop(columns="week").iloc[0]
                          if len(prev) else pd.Series(dtype=float))
     prev = add_rates(pd.DataFrame(prev_rows).reindex(
-        columns=list(ADDITIVE) + ["engagements"] + [name for name, _, _ in RATE_PARTS]).reset_index(drop=True))
-    for m in list(ADDITIVE) + ["engagements"]:
+        columns=list(COUNTS) + ["engagements"] + [name for name, _, _ in RATE_PARTS]).reset_index(drop=True))
+    for m in list(COUNTS) + ["engagements"]:
         w[f"prev_{m}"] = prev[m].to_numpy()
         w[f"wow_{m}"] = [wow_change(a, b) for a, b in zip(w[m], prev[m])]
     for r in ("er_views", "er_impressions", "virality_views"):
@@ -661,7 +731,7 @@ def weekly_table(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=
 
 
 def _sum_weeks(d: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-    return _sum_known(d, cols, list(ADDITIVE) + ["engagements"] + [name for name, _, _ in RATE_PARTS],
+    return _sum_known(d, cols, [c for c in COUNTS if c in d] + ["engagements"] + [name for name, _, _ in RATE_PARTS],
                       extra=dict(emv_usd=("emv_usd", "sum")))
 
 
@@ -768,14 +838,3 @@ def series_by_platform(daily: pd.DataFrame, metric: str, cumulative: bool = Fals
     if cumulative:
         s["value"] = s.groupby("platform")["value"].cumsum()
     return s
-
-
-def cumulative_by_platform(daily: pd.DataFrame) -> pd.DataFrame:
-    """Running totals over days per platform of views, or impressions for a platform that reports
-    no views; columns platform, day, metric, value. From ``daily_table(..., by=["platform"])``."""
-    rows = []
-    for platform, g in daily.sort_values("day").groupby("platform", sort=True):
-        metric = "views" if g["views"].notna().any() else "impressions"
-        rows.append(pd.DataFrame({"platform": platform, "day": g["day"].to_numpy(), "metric": metric,
-                                  "value": g[metric].fillna(0).cumsum().to_numpy()}))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["platform", "day", "metric", "value"])

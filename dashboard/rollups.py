@@ -34,9 +34,14 @@ SUMMED = [m for m in metrics.ADDITIVE] + ["num_er_views", "num_er_impressions", 
 STATE_KEY = "rollup_state"
 
 
+# The engine's rules, in the fingerprint, so rows stored by an older version are recomputed at the
+# next refresh (or query) rather than served beside rows of the new rules. Change it with the rules.
+RULES = "3: whole daily shares, sources stitched after daily rows, views or impressions per platform"
+
+
 def fingerprint(campaign: Campaign) -> str:
     """What the increments depend on: a change here makes stored rollups stale."""
-    return json.dumps(dict(tz=campaign.timezone, start=str(campaign.start), first=campaign.first_snapshot,
+    return json.dumps(dict(rules=RULES, tz=campaign.timezone, start=str(campaign.start), first=campaign.first_snapshot,
                            changes=[(c.platform, c.metric, str(c.day)) for c in campaign.definition_changes]),
                       sort_keys=True)
 
@@ -535,7 +540,7 @@ def _rollup_frame(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign) ->
     wide = metrics._wide(inc, posts, metrics.Selection(), campaign)
     if wide.empty:
         return pd.DataFrame(columns=ROW_COLUMNS)
-    wide["emv_basis"] = wide["views"].where(wide["views"].notna(), wide["impressions"])
+    wide["emv_basis"] = metrics.views_or_impressions(wide)
     for name, _, _ in metrics.RATE_PARTS:
         wide[name[1:]] = wide[name]  # "_num_er_views" -> "num_er_views"
     out = metrics._sum_known(wide, ["account_pk", "day"], SUMMED, extra=dict(posts_active=("post_pk", "nunique")))
@@ -561,7 +566,7 @@ def query(engine: sa.Engine, campaign: Campaign, by=("platform",), sel: metrics.
     parts = list(query_batches(engine, campaign, by, sel, refresh_if_stale=refresh_if_stale, text_order=text_order))
     out = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     if out.empty or (not by and out["posts_active"].isna().all()):
-        return pd.DataFrame(columns=by + list(metrics.ADDITIVE) + ["engagements", "emv_usd", "er_views"])
+        return pd.DataFrame(columns=by + list(metrics.COUNTS) + ["engagements", "emv_usd", "er_views"])
     return _finish(out, by, campaign)
 
 
@@ -601,6 +606,7 @@ def query_batches(engine: sa.Engine, campaign: Campaign, by, sel: metrics.Select
             if campaign.cpm else sa.literal(0.0)
         cols = [keys[k].label(k) for k in by]
         cols += [sa.func.sum(r.c[c]).label(c) for c in SUMMED if c != "emv_basis"]
+        cols += [sa.func.sum(r.c.emv_basis).label(metrics.BASIS_METRIC)]  # views or impressions
         cols += [(sa.func.sum(sa.func.coalesce(r.c.emv_basis * cpm, 0.0)) / 1000.0).label("emv_usd"),
                  sa.func.sum(r.c.posts_active).label("posts_active"),
                  sa.func.max(sa.cast(r.c.interpolated, sa.Integer)).label("interpolated"),

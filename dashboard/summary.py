@@ -196,8 +196,8 @@ def build_summary(frames, campaign: Campaign, week: str, today: date | None = No
     per = metrics.daily_table(inc, posts, campaign, by=("platform", "influencer", "post"),
                               sel=replace(sel, start=plo if has_prev else lo, end=hi))
     if len(per):
-        per["basis"] = per["views"].where(per["views"].notna(), per["impressions"])
-        per["basis_name"] = per["views"].notna().map({True: "views", False: "impressions"})
+        per["basis"] = metrics.views_or_impressions(per)
+        per["basis_name"] = metrics.basis_of(per["platform"])
         this = per[per["day"] >= pd.Timestamp(lo)]
         last = per[per["day"] <= pd.Timestamp(phi)] if has_prev else per.iloc[0:0]
     else:
@@ -273,35 +273,8 @@ def build_summary(frames, campaign: Campaign, week: str, today: date | None = No
 def _weekly_from_daily(d: pd.DataFrame, campaign: Campaign, sel: Selection, today: date | None,
                        compare: tuple[str, ...] | None = None) -> pd.DataFrame:
     """``metrics.weekly_table`` (no grouping) from its daily rows ``d`` (``rollups.query`` by day,
-    which equals ``metrics.daily_table``): the same steps on the same columns. The week before's
-    figures (``prev_*``, ``wow_*``) only for the weeks in ``compare`` when given (a summary needs
-    its own week's, the week list none: each week's costs a grouping of the daily rows); the
-    other weeks' are then unknown."""
-    cols = ["week"]
-    if d.empty or "_num_er_views" not in d:
-        return pd.DataFrame(columns=cols + ["week_start", "days_covered", "partial"])
-    d, w, first_day, last_day = metrics.week_totals(d, cols, campaign, sel, today)
-    prev_rows = []
-    for _, row in w.iterrows():
-        if compare is not None and row["week"] not in compare:
-            prev_rows.append(pd.Series(dtype=float))  # not asked for: unknown
-            continue
-        ws = row["week_start"]
-        lo = max(ws, first_day) - timedelta(days=7)
-        hi = min(ws + timedelta(days=6), last_day) - timedelta(days=7)
-        prev = d[(d["day"] >= pd.Timestamp(lo)) & (d["day"] <= pd.Timestamp(hi))]
-        prev_rows.append(metrics._sum_weeks(prev.assign(week="prev"), ["week"]).drop(columns="week").iloc[0]
-                         if len(prev) else pd.Series(dtype=float))
-    parts = [name for name, _, _ in metrics.RATE_PARTS]
-    prev = metrics.add_rates(pd.DataFrame(prev_rows).reindex(
-        columns=list(metrics.ADDITIVE) + ["engagements"] + parts).reset_index(drop=True))
-    for m in list(metrics.ADDITIVE) + ["engagements"]:
-        w[f"prev_{m}"] = prev[m].to_numpy()
-        w[f"wow_{m}"] = [metrics.wow_change(a, b) for a, b in zip(w[m], prev[m])]
-    for r in ("er_views", "er_impressions", "virality_views"):
-        w[f"prev_{r}"] = prev[r].to_numpy()
-        w[f"wow_{r}_pp"] = (w[r] - prev[r].to_numpy()) * 100
-    return w.sort_values(["week"]).reset_index(drop=True)
+    which equals ``metrics.daily_table``); the week before's figures only for ``compare``."""
+    return metrics.weekly_from_daily(d, campaign, [], sel, today, compare)
 
 
 def _daily_db(engine, campaign: Campaign, sel: Selection) -> pd.DataFrame:
@@ -353,8 +326,8 @@ def _per_rows(engine, campaign: Campaign, sel: Selection, names) -> pd.DataFrame
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
     per = metrics.daily_table(inc, frames.posts, campaign, by=("platform", "influencer", "post"), sel=sel)
     if len(per):
-        per["basis"] = per["views"].where(per["views"].notna(), per["impressions"])
-        per["basis_name"] = per["views"].notna().map({True: "views", False: "impressions"})
+        per["basis"] = metrics.views_or_impressions(per)
+        per["basis_name"] = metrics.basis_of(per["platform"])
     return per
 
 
@@ -567,11 +540,11 @@ def _top_posts(inc: pd.DataFrame, pub: pd.DataFrame, hi: date, engagement) -> tu
     if pub.empty or inc.empty:
         return ()
     mine = inc[inc["post_pk"].isin(pub["post_pk"])]
-    has_views = set(mine.loc[mine["metric"] == "views", "post_pk"])
     upto = mine[mine["day"] <= pd.Timestamp(hi)]
     wide = upto.pivot_table(index="post_pk", columns="metric", values="value", aggfunc="sum")
     wide = wide.reindex(columns=sorted(set(wide.columns) | {"views", "impressions", *metrics.ADDITIVE}))
-    basis = wide["views"].where(wide.index.isin(list(has_views)), wide["impressions"]).fillna(0.0)
+    wide["platform"] = pub.set_index("post_pk")["platform"].reindex(wide.index)
+    basis = metrics.views_or_impressions(wide).fillna(0.0)
     eng = wide[[m for m in engagement if m in wide]].sum(axis=1, min_count=1)
     rows = pub.set_index("post_pk").join(basis.rename("basis")).join(eng.rename("eng"))
     rows["basis"] = rows["basis"].fillna(0.0)
@@ -754,19 +727,19 @@ def render_text(s: Summary, lang: str | None = None) -> str:
                     _fmt_value(k, k.previous, k.previous_upper, lang), _fmt_change(k, lang)]
                    for k in s.kpis], right={1, 2, 3})
     out += ["", t("summary.text_top_influencers", lang, n=TOP_N)]
-    out += _table(["#", low("col.influencer"), low("col.platforms"), metric_name("views", lang).lower(),
+    out += _table(["#", low("col.influencer"), low("col.platforms"), metric_name(metrics.BASIS_METRIC, lang).lower(),
                    metric_name("engagements", lang).lower(), t("summary.er", lang)],
                   [[str(i), _short(r.name, 32), _platforms(r.platforms, lang), _num_cell(r.views),
                     _num_cell(r.engagements), _er_cell(r.er)]
                    for i, r in enumerate(s.top_influencers, 1)], right={0, 3, 4, 5}) if s.top_influencers else [none]
     out += ["", t("summary.text_top_posts", lang, n=TOP_N, day=s.covered_end.isoformat())]
     out += _table(["#", low("col.published_at"), low("col.platform"), low("col.influencer"),
-                   metric_name("views", lang).lower(), low("col.title"), low("col.url")],
+                   metric_name(metrics.BASIS_METRIC, lang).lower(), low("col.title"), low("col.url")],
                   [[str(i), p.published.isoformat(), platform_name(p.platform, lang), _short(p.influencer, 24),
                     _num_cell(p.views), _short(p.title, 40), p.url] for i, p in enumerate(s.top_posts, 1)],
                   right={0, 4}) if s.top_posts else [none]
     out += ["", t("summary.platform_mix", lang)]
-    out += _table([low("col.platform"), metric_name("views", lang).lower(), low("col.share"), low("col.basis")],
+    out += _table([low("col.platform"), metric_name(metrics.BASIS_METRIC, lang).lower(), low("col.share"), low("col.basis")],
                   [[platform_name(m.platform, lang), _num_cell(m.views), f"{m.share:.1f}%", _counted_as(m.basis, lang)]
                    for m in s.platform_mix], right={1, 2}) if s.platform_mix else [none]
     if s.events:
@@ -932,17 +905,17 @@ def render_html(s: Summary, lang: str | None = None) -> str:
 <p class="narrative">{_e(_narrative(s, lang))}</p>
 <section><h2>{_e(t("summary.kpis", lang))}</h2><div class="kpis">{kpis}</div></section>
 <section><h2>{_e(t("summary.top_influencers", lang, n=TOP_N))}</h2>
-{_html_table(["#n", col("col.influencer"), col("col.platforms"), metric_name("views", lang) + " n",
+{_html_table(["#n", col("col.influencer"), col("col.platforms"), metric_name(metrics.BASIS_METRIC, lang) + " n",
               metric_name("engagements", lang) + " n", t("summary.er", lang) + " n"], inf_rows, lang)}
 </section>
 <section><h2>{_e(t("summary.top_posts", lang, n=TOP_N))}</h2>
 <p class="sub">{_e(t("summary.posts_by", lang, day=s.covered_end.isoformat()))}</p>
 {_html_table(["#n", col("col.published_at", True), col("col.platform"), col("col.influencer"), col("col.post"),
-              metric_name("views", lang) + " n", metric_name("engagements", lang) + " n"], post_rows, lang)}
+              metric_name(metrics.BASIS_METRIC, lang) + " n", metric_name("engagements", lang) + " n"], post_rows, lang)}
 </section>
 <section><h2>{_e(t("summary.platform_mix", lang))}</h2>
 {_mix_svg(s.platform_mix, lang)}
-{_html_table([col("col.platform"), metric_name("views", lang) + " n", col("col.share", True), col("col.basis")],
+{_html_table([col("col.platform"), metric_name(metrics.BASIS_METRIC, lang) + " n", col("col.share", True), col("col.basis")],
              mix_rows, lang)}
 </section>
 {events}

@@ -49,7 +49,7 @@ def test_the_influencers_download_is_the_leaderboard_as_exports_writes_it(client
         'attachment; filename="campaign-reach-influencers_2025-01-01_2025-01-19.csv"'
     full = exports.influencers_frame(demo[1], CAMPAIGN, SEL)
     assert r.data == exports.to_csv_bytes(full[P.LEADERBOARD_COLUMNS])
-    assert r.data.startswith(b"\xef\xbb\xbfinfluencer,category,platforms,posts_published,views,")
+    assert r.data.startswith(b"\xef\xbb\xbfinfluencer,category,platforms,posts_published,views_or_impressions,views,")
     got = _csv(r.data)
     assert list(got.columns) == P.LEADERBOARD_COLUMNS and len(got) > 5
     assert set(got["platforms"]) <= {"x", "tiktok", "tiktok, x"}
@@ -255,7 +255,7 @@ def test_each_weekly_table_download_is_the_reports_table_for_the_week_and_filter
     assert list(inf.columns) == exports.SUMMARY_INFLUENCER_COLUMNS
     assert list(inf["influencer"]) == [r.name for r in s.top_influencers]
     assert list(inf["rank"]) == ["1", "2", "3", "4", "5"]
-    assert [float(v) for v in inf["views"]] == pytest.approx([r.views for r in s.top_influencers], abs=1e-4)
+    assert [float(v) for v in inf["views_or_impressions"]] == pytest.approx([r.views for r in s.top_influencers], abs=1e-4)
     assert [float(v) for v in inf["er"]] == pytest.approx([r.er for r in s.top_influencers], abs=1e-6)
     assert set(inf["platforms"]) <= {"x", "tiktok", "tiktok, x"}  # codes, like every other export
 
@@ -263,7 +263,7 @@ def test_each_weekly_table_download_is_the_reports_table_for_the_week_and_filter
     assert list(posts["url"]) == [p.url for p in s.top_posts] and len(posts) == 5
     assert list(posts["published"]) == [p.published.isoformat() for p in s.top_posts]
     assert posts["published"].between("2025-01-13", "2025-01-19").all()
-    assert [float(v) for v in posts["views"]] == pytest.approx([p.views for p in s.top_posts], abs=1e-4)
+    assert [float(v) for v in posts["views_or_impressions"]] == pytest.approx([p.views for p in s.top_posts], abs=1e-4)
 
     mix = _csv(client.get("/download/weekly-mix.csv?week=2025-W03&platform=x,tiktok").data)
     assert list(mix["platform"]) == [m.platform for m in s.platform_mix] and set(mix["platform"]) == {"x", "tiktok"}
@@ -299,7 +299,7 @@ def test_the_weekly_numbers_add_up_from_the_weeks_tidy_rows(client, demo):
     per = days.groupby("platform")[["views", "impressions"]].sum(min_count=1)
     for p, row in mix.iterrows():
         basis = per.loc[p, "views"] if row["counted_as"] == "views" else per.loc[p, "impressions"]
-        assert float(row["views"]) == pytest.approx(basis, abs=0.01), p
+        assert float(row["views_or_impressions"]) == pytest.approx(basis, abs=0.01), p
         assert float(row["share"]) == pytest.approx(basis / sum(
             per.loc[q, "views"] if mix.loc[q, "counted_as"] == "views" else per.loc[q, "impressions"]
             for q in mix.index), abs=1e-6)

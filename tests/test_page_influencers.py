@@ -80,12 +80,27 @@ def test_the_leaderboard_totals_equal_the_engines_aggregate_by_influencer(demo, 
     assert b["views"].sum() == pytest.approx(agg["views"].sum())
 
 
-def test_the_leaderboard_has_the_grid_columns_in_order_most_views_first(board):
+def test_the_leaderboard_has_the_grid_columns_in_order_most_views_or_impressions_first(demo, board):
     assert list(board.columns) == P.LEADERBOARD_COLUMNS
-    views = board["views"].astype("float64")
-    known = views.dropna()
+    volume = board["views_or_impressions"].astype("float64")
+    known = volume.dropna()
     assert list(known) == sorted(known, reverse=True)
-    assert views.isna().sum() == 0 or views.isna().to_numpy()[len(known):].all()  # unknown views last
+    assert volume.isna().sum() == 0 or volume.isna().to_numpy()[len(known):].all()  # unknown last
+    # Recomputed from the tidy rows by influencer and platform: views on a platform that reports
+    # views, impressions on X and LinkedIn (which report none), nothing on Weibo; per platform,
+    # never per row, so an influencer on YouTube and X adds YouTube's views and X's impressions.
+    inc = metrics.increments(demo[1].snapshots, demo[1].post_days, CAMPAIGN)
+    per = metrics.daily_table(inc, demo[1].posts, CAMPAIGN, by=("influencer", "platform"),
+                              sel=metrics.Selection(start=CAMPAIGN.start, end=CAMPAIGN.end))
+    by_impressions = {"x", "linkedin"}
+    per["v"] = [r.impressions if r.platform in by_impressions else (float("nan") if r.platform == "weibo" else r.views)
+                for r in per.itertuples()]
+    expected = per.groupby("influencer")["v"].sum(min_count=1)
+    got = board.set_index("influencer")["views_or_impressions"].astype("float64")
+    both = expected.dropna().index
+    assert len(both) > 30 and got[both].to_numpy() == pytest.approx(expected[both].to_numpy(), abs=1e-6)
+    mixed = [n for n in both if {"x", "youtube"} <= set(per.loc[per["influencer"] == n, "platform"])]
+    assert mixed, "the demo has an influencer on X and YouTube"
     assert (board["reach_max_post"].dropna() <= board.loc[board["reach_max_post"].notna(), "reach_sum"]).all()
 
 

@@ -59,10 +59,10 @@ i18n.add_strings({
 
 # The leaderboard, in grid order; the CSV download has these columns in this order, with the
 # reach range as its two ends and EMV followed by the formula version every EMV output carries.
-LEADERBOARD_COLUMNS = ["influencer", "category", "platforms", "posts_published", "views", "impressions",
-                       "engagements", "er_views", "er_impressions", "er_followers", "followers", "emv_usd",
+LEADERBOARD_COLUMNS = ["influencer", "category", "platforms", "posts_published", "views_or_impressions", "views",
+                       "impressions", "engagements", "er_views", "er_impressions", "er_followers", "followers", "emv_usd",
                        "emv_formula", "reach_max_post", "reach_sum"]
-COUNTS = ("posts_published", "views", "impressions", "engagements", "followers")
+COUNTS = ("posts_published", "views_or_impressions", "views", "impressions", "engagements", "followers")
 RATES = ("er_views", "er_impressions", "er_followers")
 POSTS_SHOWN = 50
 ANOMALIES_SHOWN = 30
@@ -78,7 +78,7 @@ def view_selection(f: F.Filters, campaign) -> metrics.Selection:
 
 
 def leaderboard(frames, campaign, sel: metrics.Selection) -> pd.DataFrame:
-    """One row per influencer, most views first: ``LEADERBOARD_COLUMNS`` of ``influencers_frame``."""
+    """One row per influencer, most views or impressions first: ``LEADERBOARD_COLUMNS`` of ``influencers_frame``."""
     df = exports.influencers_frame(frames, campaign, sel)
     return df.reindex(columns=LEADERBOARD_COLUMNS).reset_index(drop=True)
 
@@ -165,7 +165,7 @@ def column_defs(lang: str) -> list[dict]:
         text("category", t("col.category", lang), minWidth=150),
         text("platforms", t("col.platforms", lang), minWidth=160),
         number("posts_published", "posts"),
-        *[number(c, c) for c in ("views", "impressions", "engagements")],
+        *[number(c, c) for c in ("views_or_impressions", "views", "impressions", "engagements")],
         *[number(c, c, t("influencers.rate_filter", lang)) for c in RATES],
         number("followers", "followers"),
         number("emv_usd", "emv_usd"),
@@ -208,8 +208,9 @@ def focus_posts(posts: pd.DataFrame, campaign, f: F.Filters, name: str) -> pd.Da
     sel = metrics.Selection(start=sel.start, end=sel.end, platforms=sel.platforms, influencers=(name,))
     mine = exports.filter_posts(posts, campaign, sel)
     mine = mine.assign(engagements=metrics.engagements(mine, campaign))
-    # Platforms without views are ranked by impressions, as everywhere else.
-    rank = pd.to_numeric(mine["views"].fillna(mine["impressions"]), errors="coerce").astype("float64")
+    # Views or impressions (metrics.views_basis: impressions on a platform without views), as everywhere else.
+    rank = metrics.views_or_impressions(mine.assign(views=pd.to_numeric(mine["views"], errors="coerce"),
+                                                    impressions=pd.to_numeric(mine["impressions"], errors="coerce")))
     return mine.assign(_rank=rank).sort_values("_rank", ascending=False, na_position="last", kind="stable") \
         .drop(columns="_rank").reset_index(drop=True)
 
@@ -263,7 +264,8 @@ def _posts_table(posts: pd.DataFrame, campaign, lang: str):
     if posts.empty:
         return html.P(t("empty.no_posts", lang), className="muted")
     head = html.Tr([html.Th(t(k, lang)) for k in ("col.title", "col.url", "col.platform", "col.published_at")]
-                   + [html.Th(t("influencers.latest", lang, metric=metric_name(m, lang))) for m in ("views", "engagements")])
+                   + [html.Th(t("influencers.latest", lang, metric=metric_name(m, lang)))
+                      for m in (metrics.BASIS_METRIC, "engagements")])
     body = []
     for r in posts.head(POSTS_SHOWN).itertuples():
         title = r.title if isinstance(r.title, str) and r.title.strip() else t("empty.untitled", lang)
@@ -271,7 +273,7 @@ def _posts_table(posts: pd.DataFrame, campaign, lang: str):
         href = safe_link(r.url)
         link = html.A(t("col.url", lang), href=href, target="_blank", rel="noopener noreferrer") if href else "—"
         # A platform without views (X, LinkedIn) is counted by impressions, and says so.
-        by_impressions = i18n._missing(r.views) and not i18n._missing(r.impressions)
+        by_impressions = metrics.views_basis(r.platform) == "impressions"
         platform = platform_name(r.platform, lang)
         body.append(html.Tr([html.Td(short, title=title), html.Td(link, style={"whiteSpace": "nowrap"}),
                              html.Td(t("label.impressions_basis", lang, platform=platform) if by_impressions

@@ -113,9 +113,8 @@ def top_influencers(by: pd.DataFrame, metric: str, n: int = KIOSK_TOP_N) -> tupl
     stand_in = pd.Series(False, index=by.index)
     value = by[metric]
     if metric == "views":
-        has_views = by.groupby("platform")["views"].transform(lambda v: v.notna().any()).astype(bool)
-        stand_in = ~has_views
-        value = by["views"].where(has_views, by["impressions"])
+        stand_in = metrics.basis_of(by["platform"]) == "impressions"
+        value = metrics.views_or_impressions(by)
     rows = by[["influencer", "platform"]].assign(value=value.astype("float64").fillna(0.0), stand_in=stand_in)
     rows = rows[rows["value"] > 0]
     totals = rows.groupby("influencer")["value"].sum()

@@ -31,7 +31,6 @@ add_strings({
         "platforms.mix": "Platform mix: share of each ISO week's {metric}",
         "platforms.mix_axis": "Share of the week (%)",
         "platforms.compare": "Platforms compared",
-        "platforms.volume": "Views",
         "platforms.er": "ER",
         "platforms.hatched": ("Hatched bars and “(impressions)”: the platform reports no views, so its impressions "
                               "stand in for views, as in EMV, and its ER is by impressions."),
@@ -47,7 +46,6 @@ add_strings({
         "platforms.mix": "平台构成：各 ISO 周{metric}的占比",
         "platforms.mix_axis": "占本周比例（%）",
         "platforms.compare": "平台比较",
-        "platforms.volume": "浏览量",
         "platforms.er": "互动率",
         "platforms.hatched": "斜线柱和“（展示次数）”表示该平台不提供浏览量，以展示次数代替（与 EMV 相同），其互动率按展示次数计算。",
         "platforms.note": ("比率均为总量之比。覆盖人数按本期发布的帖子计算，未去重：从单帖最高（下限）到各帖之和（上限）。"
@@ -101,15 +99,14 @@ def totals(eng, campaign, sel: metrics.Selection, frames=None) -> pd.DataFrame:
     reach = pd.concat([reach, reach_all], ignore_index=True).reindex(columns=["platform", "reach_max_post",
                                                                               "reach_sum"])
     # Largest first, each platform on its own basis, so the columns read as a ranking.
-    by = (by.assign(_size=by["views"].fillna(by["impressions"]).fillna(0))
+    by = (by.assign(_size=metrics.views_or_impressions(by).fillna(0))
           .sort_values(["_size", "platform"], ascending=[False, True]).drop(columns="_size"))
     out = pd.concat([by, every], ignore_index=True)
     out = out.merge(posts.reset_index(), on="platform", how="left").merge(reach, on="platform", how="left")
     out[["posts", "active_influencers"]] = out[["posts", "active_influencers"]].fillna(0).astype(int)
     # Views, else impressions; a platform with neither (Weibo: likes, comments, reposts only) has
     # no basis and is counted in no volume comparison.
-    out["basis"] = out["views"].notna().map({True: "views", False: None})
-    out.loc[out["basis"].isna() & out["impressions"].notna(), "basis"] = "impressions"
+    out["basis"] = metrics.basis_of(out["platform"])
     out.loc[out["platform"] == ALL, "basis"] = None  # a mix: each platform counts on its own basis
     return out.reset_index(drop=True)
 
@@ -125,12 +122,9 @@ def weekly_mix(eng, campaign, sel: metrics.Selection, metric: str) -> pd.DataFra
     if w.empty or metric not in w:
         return pd.DataFrame(columns=cols)
     if metric == "views":
-        has_views = w.groupby("platform")["views"].transform(lambda s: s.notna().any())
-        has_imp = w.groupby("platform")["impressions"].transform(lambda s: s.notna().any())
-        w = w[has_views | has_imp].copy()  # a platform with neither has no volume to share
-        has_views = has_views[w.index]
-        w["basis"] = has_views.map({True: "views", False: "impressions"})
-        w["value"] = w["views"].where(has_views, w["impressions"])
+        w = w.assign(basis=metrics.basis_of(w["platform"]))
+        w = w[w["basis"].notna()].copy()  # a platform with neither has no volume to share
+        w["value"] = metrics.views_or_impressions(w)
     else:
         w = w[w.groupby("platform")[metric].transform(lambda s: s.notna().any())].copy()
         w["basis"], w["value"] = metric, w[metric]
@@ -188,7 +182,7 @@ def compare_figure(tot: pd.DataFrame, lang: str) -> go.Figure:
     p = tot[tot["platform"] != ALL].iloc[::-1]  # plotly draws the first category at the bottom
     by_imp = p["basis"] == "impressions"
     panels = [
-        (t("platforms.volume", lang), p["views"].where(~by_imp, p["impressions"]), "count"),
+        (metric_name(metrics.BASIS_METRIC, lang), metrics.views_or_impressions(p), "count"),
         (metric_name("engagements", lang), p["engagements"], "count"),
         (t("platforms.er", lang), p["er_views"].where(~by_imp, p["er_impressions"]), "rate"),
         (metric_name("emv_usd", lang), p["emv_usd"], "money"),
