@@ -10,7 +10,6 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
-from collectors.model import PLATFORM_LABELS
 
 # Okabe-Ito, a colour-blind-safe palette; one fixed colour per platform everywhere.
 PLATFORM_COLOURS = {

@@ -5,10 +5,12 @@ freshness per platform and anomaly flags. It refreshes itself: an interval asks 
 changed (a cheap version check) and redraws only when it did, keeping the filters, which live in
 the URL.
 
-``?kiosk=1`` is the big screen: no controls, large type, the KPIs always in view, and below them
-the main charts one at a time, every ``?cycle=N`` seconds (default 15): the chart metric per day
-and cumulative by platform, the platform mix per ISO week and the top influencers, with a caption
-naming the chart ("… · 1/4"). Every chart is drawn on the server when the data changes
+``?kiosk=1`` is the big screen, all of it on one 1920x1080 screen with nothing to scroll
+(dashboard/assets/kiosk.css): no controls, large type (KPIs of 64 px, chart text of 20 px), the KPIs
+always in view, below them the main charts one at a time, every ``?cycle=N`` seconds (default 15):
+the chart metric per day and cumulative by platform, the platform mix per ISO week and the top
+influencers, with a caption naming the chart ("… · 1/4"; the figure draws no second title), and
+beside the chart when the page last got data, freshness and the newest anomalies. Every chart is drawn on the server when the data changes
 (``kiosk_view``, a pure function of the step); the browser only shows the next one of them
 (dashboard/assets/kiosk.js), so cycling sends nothing over the network.
 """
