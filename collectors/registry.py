@@ -117,6 +117,19 @@ def reports() -> list[Report]:
     return list(_REPORTS.values())
 
 
+def platform_metrics() -> dict[str, frozenset[str]]:
+    """Per platform, the canonical metrics (model.METRICS) that any of its registered reports
+    carries: what the platform can report at all. X has a report with impressions and none with
+    views, Weibo neither. The pages ask this, not a list of their own, so a new report (or a new
+    platform module) changes what they say about a metric without touching them."""
+    from .model import METRICS
+
+    out: dict[str, set[str]] = {}
+    for r in reports():
+        out.setdefault(r.platform, set()).update(f for f in r.columns if f in METRICS)
+    return {p: frozenset(m) for p, m in out.items()}
+
+
 def get(name: str) -> Report:
     reports()
     return _REPORTS[name]

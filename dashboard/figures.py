@@ -5,10 +5,11 @@ from dashboard/assets/plotly-locale-zh-cn.js, which a graph uses when its config
 (``graph_config``, the one place every page gets a graph's config from)."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
 
-from collectors.model import PLATFORM_LABELS
 
 # Okabe-Ito, a colour-blind-safe palette; one fixed colour per platform everywhere.
 PLATFORM_COLOURS = {
@@ -45,74 +46,117 @@ def hover_day(lang: str) -> str:
     return HOVER_DAY[normalise_lang(lang)]
 
 
-def cumulative_views_figure(df: pd.DataFrame, events=()) -> go.Figure:
-    """Lines of running totals per platform, with campaign events drawn on the time axis.
+# A trace of this many days or fewer is drawn with markers: a line needs two points, so a one-day
+# range would otherwise show nothing, and a few points read better as points.
+SHORT_RANGE_DAYS = 14
+# Counts below this get a tick on every whole number: plotly's own ticks on a short axis fall on
+# halves (0.5 views), and its compact labels then read "500m".
+SMALL_COUNT = 10
+# A count axis with nothing above zero still reads 0..EMPTY_TOP, not plotly's -1..1.
+EMPTY_TOP = 5
+MONEY_METRICS = ("emv_usd",)
+DAY_MS = 86_400_000
+KIOSK_FONT = 20  # px: chart text on the big screen, readable from a few metres
 
-    Events are shapes plus annotations: plotly's add_vline(annotation_text=...) is unreliable on
-    date axes."""
-    fig = go.Figure()
-    for platform, g in df.groupby("platform", sort=True):
-        label = PLATFORM_LABELS.get(platform, platform)
-        if (g["metric"] == "impressions").all():
-            label += " (impressions)"
-        fig.add_trace(go.Scatter(
-            x=g["day"], y=g["value"], mode="lines", name=label,
-            line=dict(color=PLATFORM_COLOURS.get(platform), width=2),
-            hovertemplate="%{x|%d %b %Y}: %{y:,.0f}<extra>%{fullData.name}</extra>",
-        ))
-    for e in events:
-        fig.add_shape(type="line", xref="x", yref="paper", x0=e.day, x1=e.day, y0=0, y1=1,
-                      line=dict(color="#777", width=1, dash="dot"))
-        fig.add_annotation(x=e.day, y=1, xref="x", yref="paper", text=e.label, showarrow=False,
-                           xanchor="left", yanchor="bottom", font=dict(size=11, color="#444"))
-    fig.update_layout(
-        title="Reach over time: cumulative views by platform (impressions where a platform reports no views)",
-        xaxis_title="Day (campaign timezone)", yaxis_title="Cumulative views", hovermode="x unified",
-        margin=dict(l=70, r=20, t=80, b=50), legend=dict(orientation="h", y=-0.2), template="plotly_white",
-        yaxis=dict(tickformat=",~s"),
-    )
-    if df.empty:
-        fig.add_annotation(text="No data yet: import export files with `reach import` or run `reach demo`",
-                           showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+
+def count_axis(top) -> dict:
+    """An axis for counts (views, likes, posts …) whose largest value is ``top``: from zero (a
+    count is never negative, and a bar or a line that starts at zero is read as its size), with
+    whole-number ticks. Compact labels ("40k") stay, but only on whole numbers: the axis starts at
+    zero, so plotly's steps are 1, 2 or 5 × 10ⁿ, and below SMALL_COUNT every whole number is a
+    tick."""
+    top = 0.0 if top is None or pd.isna(top) else float(top)
+    axis = dict(rangemode="tozero", tickformat=",~s", tick0=0)
+    if top < SMALL_COUNT:
+        axis.update(range=[0, max(EMPTY_TOP, math.ceil(top * 1.05))], dtick=1, tickmode="linear")
+    return axis
+
+
+def money_axis() -> dict:
+    """EMV in US dollars: from zero, with cents where the axis is that short."""
+    return dict(rangemode="tozero", tickprefix="$", tickformat=",.2~f")
+
+
+def value_axis(metric: str, top) -> dict:
+    return money_axis() if metric in MONEY_METRICS else count_axis(top)
+
+
+def hover_value(metric: str) -> str:
+    """How a point's value reads on hover: whole counts, dollars with cents."""
+    return "$%{y:,.2f}" if metric in MONEY_METRICS else "%{y:,.0f}"
+
+
+def _day_axis(days: pd.Series) -> dict:
+    """The time axis: on a short range one tick a day and half a day either side, so a single day
+    is a point in the middle of the chart, not an axis of hours around an invisible line."""
+    if days.empty:
+        return {}
+    first, last = pd.Timestamp(days.min()), pd.Timestamp(days.max())
+    if (last - first).days + 1 > SHORT_RANGE_DAYS:
+        return {}
+    half = pd.Timedelta(hours=12)
+    return dict(range=[first - half, last + half], dtick=DAY_MS, tick0=first)
+
+
+def no_chart(fig: go.Figure, text: str) -> go.Figure:
+    """``fig`` as a message instead of a chart: no axes, no grid, only ``text`` in the middle. An
+    empty frame with a made-up axis (-1..6) says "the data is zero", which is not what it means."""
+    fig.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                       font=dict(size=16, color="#444"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
     return fig
 
 
-def metric_over_time(df: pd.DataFrame, metric: str, cumulative: bool, events=(), lang: str = "en") -> go.Figure:
-    """One line per platform of ``metric`` per day (or its running total), events on the time axis."""
+def metric_over_time(df: pd.DataFrame, metric: str, cumulative: bool, events=(), lang: str = "en",
+                     empty: str | None = None) -> go.Figure:
+    """One line per platform of ``metric`` per day (or its running total), events on the time axis.
+
+    Counts are on an axis from zero with whole-number ticks, EMV in dollars; a platform with few
+    days is drawn with markers. With nothing to draw the figure is the message ``empty`` (default
+    "nothing matches"), not an empty frame."""
     from .i18n import metric_name, platform_name, t
 
     fig = go.Figure()
+    name = metric_name(metric, lang)
+    fig.update_layout(
+        title=t("chart.over_time_cumulative" if cumulative else "chart.over_time", lang, metric=name),
+        margin=dict(l=70, r=20, t=80, b=50), legend=dict(orientation="h", y=-0.2), template="plotly_white",
+    )
+    if df.empty:
+        # Nor event lines: on an axis without data plotly computes NaN paths.
+        return no_chart(fig, empty or t("empty.no_match", lang))
     for platform, g in df.groupby("platform", sort=True):
         fig.add_trace(go.Scatter(
-            x=g["day"], y=g["value"], mode="lines", name=platform_name(platform, lang),
-            line=dict(color=PLATFORM_COLOURS.get(platform), width=2),
-            hovertemplate="%{x|" + hover_day(lang) + "}: %{y:,.0f}<extra>%{fullData.name}</extra>",
+            x=g["day"], y=g["value"], mode="lines+markers" if len(g) <= SHORT_RANGE_DAYS else "lines",
+            name=platform_name(platform, lang),
+            line=dict(color=PLATFORM_COLOURS.get(platform), width=2), marker=dict(size=8),
+            hovertemplate="%{x|" + hover_day(lang) + "}: " + hover_value(metric) + "<extra>%{fullData.name}</extra>",
         ))
-    if df.empty:
-        # Nothing to draw for this metric (X reports no views): say so, and draw no event lines on
-        # an axis without data, where plotly computes NaN paths.
-        fig.add_annotation(text=t("empty.no_match", lang), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
-        events = ()
+    # Only the events inside the data's days: one outside would stretch the axis past the data
+    # (a one-day view drawn as a month with the day lost at one edge).
+    first, last = pd.Timestamp(df["day"].min()).date(), pd.Timestamp(df["day"].max()).date()
     for e in events:
+        if not first <= e.day <= last:
+            continue
         fig.add_shape(type="line", xref="x", yref="paper", x0=e.day, x1=e.day, y0=0, y1=1,
                       line=dict(color="#777", width=1, dash="dot"))
         fig.add_annotation(x=e.day, y=1, xref="x", yref="paper", text=e.text(lang), showarrow=False,
                            xanchor="left", yanchor="bottom", font=dict(size=11, color="#444"))
-    name = metric_name(metric, lang)
     fig.update_layout(
-        title=t("chart.over_time_cumulative" if cumulative else "chart.over_time", lang, metric=name),
-        xaxis_title=t("chart.day_axis", lang), yaxis_title=name, hovermode="x unified",
-        margin=dict(l=70, r=20, t=80, b=50), legend=dict(orientation="h", y=-0.2), template="plotly_white",
-        yaxis=dict(tickformat=",~s"),
+        xaxis=dict(title=t("chart.day_axis", lang), **_day_axis(df["day"])),
+        yaxis=dict(title=name, **value_axis(metric, df["value"].max())), hovermode="x unified",
     )
     return fig
 
 
-def top_influencers_figure(rows: pd.DataFrame, title: str, lang: str = "en") -> go.Figure:
+def top_influencers_figure(rows: pd.DataFrame, title: str, lang: str = "en", metric: str = "views") -> go.Figure:
     """Horizontal bars, largest on top: one bar per influencer, split by platform in the platforms'
     colours. ``rows``: influencer, platform, value (one row per influencer and platform), already
-    limited to the influencers to show."""
+    limited to the influencers to show; ``metric`` says whether they are counts or dollars."""
     from .i18n import fmt_number, platform_name, t
+
+    kind = "money" if metric in MONEY_METRICS else "count"
 
     fig = go.Figure()
     totals = rows.groupby("influencer")["value"].sum().sort_values(kind="stable")
@@ -122,18 +166,31 @@ def top_influencers_figure(rows: pd.DataFrame, title: str, lang: str = "en") -> 
         fig.add_trace(go.Bar(
             x=g["value"], y=list(g.index), orientation="h", name=platform_name(platform, lang),
             marker=dict(color=PLATFORM_COLOURS.get(platform)),
-            customdata=[fmt_number(v, lang) for v in g["value"]],
+            customdata=[fmt_number(v, lang, kind=kind) for v in g["value"]],
             hovertemplate="%{y}: %{customdata}<extra>%{fullData.name}</extra>",
         ))
     fig.add_trace(go.Scatter(  # each bar's total at its end
-        x=totals.to_numpy(), y=order, mode="text", text=[fmt_number(v, lang, compact=True) for v in totals],
+        x=totals.to_numpy(), y=order, mode="text", text=[fmt_number(v, lang, kind=kind, compact=True) for v in totals],
         textposition="middle right", showlegend=False, hoverinfo="skip", cliponaxis=False))
-    if rows.empty:
-        fig.add_annotation(text=t("empty.no_match", lang), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
     fig.update_layout(
         barmode="stack", title=title, template="plotly_white", legend=dict(orientation="h", y=-0.12),
-        margin=dict(l=220, r=60, t=80, b=50), xaxis=dict(tickformat=",~s"),
+        margin=dict(l=220, r=60, t=80, b=50), xaxis=value_axis(metric, totals.max() if len(totals) else 0),
         # The order of the totals, not of first appearance across the platforms' traces.
         yaxis=dict(automargin=True, categoryorder="array", categoryarray=order),
     )
+    return no_chart(fig, t("empty.no_match", lang)) if rows.empty else fig
+
+
+def for_kiosk(fig: go.Figure) -> go.Figure:
+    """``fig`` for the big screen: every text at least KIOSK_FONT px (ticks, axis titles, legend,
+    hover labels, event labels and notes) and no title of its own: the kiosk's caption above the
+    chart names it, and a second copy of the same words only takes room from the chart."""
+    big = dict(size=KIOSK_FONT)
+    fig.update_layout(title=dict(text=""), font=big, legend=dict(font=big), hoverlabel=dict(font=big),
+                      margin=dict(t=40, b=40))
+    fig.update_xaxes(tickfont=big, title_font=big)
+    fig.update_yaxes(tickfont=big, title_font=big)
+    for a in fig.layout.annotations:
+        a.font.size = max(a.font.size or 0, KIOSK_FONT)
+    fig.update_traces(textfont=big, selector=dict(mode="text"))
     return fig

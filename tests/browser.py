@@ -91,6 +91,14 @@ def chromium(width=1400, height=1000):
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def viewport(driver, width: int, height: int) -> None:
+    """Make the page's viewport (innerWidth × innerHeight) exactly ``width`` × ``height``: the
+    window size Chromium is started with includes its own frame (143 px of height headless)."""
+    extra_w, extra_h = driver.execute_script("return [outerWidth - innerWidth, outerHeight - innerHeight]")
+    driver.set_window_size(width + extra_w, height + extra_h)
+    assert driver.execute_script("return [innerWidth, innerHeight]") == [width, height]
+
+
 def console_errors(driver) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 

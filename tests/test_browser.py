@@ -1,6 +1,7 @@
 """The dashboard in a real headless Chromium, served by a real `reach serve` process."""
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -28,6 +29,8 @@ def test_the_live_page_shows_kpis_and_the_chart_with_events_and_no_console_error
         assert "Launch ceremony, Yiwu" in chart.text  # campaign.toml events on the time axis
         ys = driver.execute_script("return Array.from(document.querySelector('#live-chart .js-plotly-plot')._fullData[0].y)")
         assert sum(ys) == 2900  # daily impressions add up to the posts' latest lifetime values
+        # when the page last got data, as a clock time in the campaign timezone
+        assert re.fullmatch(r"Last updated \d\d:\d\d", driver.find_element("css selector", "#live-updated").text)
         assert console_errors(driver) == []
         assert requested_hosts(driver) <= {"127.0.0.1"}, requested_hosts(driver)
 
@@ -113,8 +116,43 @@ def test_the_chinese_ui_translates_navigation_kpis_and_platform_names(small_db):
         assert console_errors(driver) == []
 
 
-def test_a_metric_the_data_lacks_shows_a_message_not_a_broken_chart(small_db):
+def test_a_metric_the_data_lacks_names_what_the_platform_reports_and_switches_to_it_in_one_click(small_db):
     with reach_server(small_db) as url, chromium() as driver:
-        driver.get(url)  # views: X reports none
+        driver.get(url + "?platform=x")  # views: X reports none, only impressions
+        note = wait_for(driver, "#live-metric-note")[0]
+        screenshot(driver, "live-x-views-en")
+        assert note.text.startswith("X reports no Views, but reports Impressions.")
+        assert driver.find_elements("css selector", "#live-chart") == []  # no empty frame
+        driver.find_element("css selector", "#live-metric-note-switch").click()
         wait_for(driver, "#live-chart .main-svg")
+        assert "metric=impressions" in driver.current_url and "platform=x" in driver.current_url
+        assert driver.find_elements("css selector", "#live-metric-note") == []
+        assert console_errors(driver) == []
+        driver.get(url + "?platform=x&lang=zh")
+        note = wait_for(driver, "#live-metric-note")[0]
+        screenshot(driver, "live-x-views-zh")
+        assert note.text.startswith("X不提供浏览量，但提供展示次数。") and "改看展示次数" in note.text
+        assert console_errors(driver) == []
+
+
+def _si(text: str) -> float:
+    """A tick label as plotly writes it with ",~s" ("1.5k", "2M", "500", "−1") as a number."""
+    text = text.replace("\u2212", "-").replace(",", "")
+    scale = {"k": 1e3, "M": 1e6, "G": 1e9}.get(text[-1:], 1)
+    return float(text[:-1] if scale != 1 else text) * scale
+
+
+def test_a_one_day_range_shows_its_points_on_an_axis_from_zero_with_whole_number_ticks(small_db):
+    with reach_server(small_db) as url, chromium() as driver:
+        driver.get(url + "?metric=impressions&from=2024-12-22&to=2024-12-22")
+        wait_for(driver, "#live-chart .main-svg")
+        time.sleep(0.5)
+        screenshot(driver, "live-one-day")
+        mode = driver.execute_script("return document.querySelector('#live-chart .js-plotly-plot')._fullData[0].mode")
+        assert "markers" in mode  # one day is one point: visible only as a marker
+        assert len(driver.find_elements("css selector", "#live-chart .point")) == 1
+        ticks = [_si(e.text) for e in driver.find_elements("css selector", "#live-chart .ytick text")]
+        assert ticks[0] == 0 and all(t >= 0 and t == int(t) for t in ticks), ticks  # not 43.7515k..43.753k
+        days = [e.text for e in driver.find_elements("css selector", "#live-chart .xtick text")]
+        assert len(days) == 1 and "Dec 22" in days[0], days  # one day, not hours around it
         assert console_errors(driver) == []

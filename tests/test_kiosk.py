@@ -101,8 +101,9 @@ def test_the_top_influencers_chart_stacks_platforms_largest_on_top_and_says_impr
     # the axis keeps that order, whatever order the platforms' traces name the influencers in
     assert list(fig.layout.yaxis.categoryarray) == ["Cy", "Bo", "Ann"]
     assert fig.layout.yaxis.categoryorder == "array"
-    assert "impressions stand in for views" in fig.layout.title.text
-    assert "impressions" not in view(3, metric="engagements")[1].layout.title.text
+    # the note is on the chart (the caption above it is the chart's one title)
+    assert [a.text for a in fig.layout.annotations] == ["impressions stand in for views where a platform reports none"]
+    assert not view(3, metric="engagements")[1].layout.annotations
 
 
 @pytest.mark.parametrize("given, seconds", [(None, 15), ("20", 20), (["5"], 5), ("1", 2), ("0", 2), ("-4", 2),

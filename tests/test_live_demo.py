@@ -17,7 +17,8 @@ from conftest import ROOT
 def live_views(db: str) -> int:
     """The Views KPI of the Live page as it renders (default filters: the campaign window)."""
     engine = store.connect(db)
-    kpis = live.content(engine, config.load(ROOT / "campaign.toml"), F.Filters())[0]
+    parts = live.content(engine, config.load(ROOT / "campaign.toml"), F.Filters())
+    kpis = next(c for c in parts if getattr(c, "id", None) == "live-kpis")
     engine.dispose()
     shown = {k.children[0].children: k.children[1].children for k in kpis.children}
     return int(shown["Views"].replace(",", ""))

@@ -26,7 +26,7 @@ from dash.exceptions import PreventUpdate
 
 from collectors import store
 
-from .. import anomalies, cache, data, exports, figures, i18n, layout as L, metrics, queries, rollups
+from .. import anomalies, cache, coverage, data, exports, figures, i18n, layout as L, metrics, queries, rollups
 from .. import filters as F
 from ..i18n import category_name, fmt_datetime, fmt_number, fmt_range, metric_help, metric_name, platform_name, t
 
@@ -181,19 +181,21 @@ def focus_from_rows(rows) -> str | None:
     return None
 
 
-def focus_series(eng, campaign, f: F.Filters, name: str) -> pd.DataFrame:
-    """The chart metric for one influencer per platform and day (running total with view=cumulative)."""
+def focus_daily(eng, campaign, f: F.Filters, name: str) -> pd.DataFrame:
+    """One influencer's rollup rows per platform and day in the view (every metric)."""
     sel = view_selection(f, campaign)
     sel = metrics.Selection(start=sel.start, end=sel.end, platforms=sel.platforms, categories=sel.categories,
                             influencers=(name,))
-    daily = rollups.query(eng, campaign, by=["platform", "day"], sel=sel)
+    return rollups.query(eng, campaign, by=["platform", "day"], sel=sel)
+
+
+def focus_series(eng, campaign, f: F.Filters, name: str, daily: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The chart metric for one influencer per platform and day (running total with view=cumulative),
+    from ``daily`` (``focus_daily``) when given."""
+    daily = focus_daily(eng, campaign, f, name) if daily is None else daily
     if daily.empty or f.metric not in daily:
         return pd.DataFrame(columns=["platform", "day", "value"])
-    s = (daily[["platform", "day", f.metric]].rename(columns={f.metric: "value"}).dropna(subset=["value"])
-         .sort_values(["platform", "day"]).reset_index(drop=True))
-    if f.cumulative:
-        s["value"] = s.groupby("platform")["value"].cumsum()
-    return s
+    return metrics.series_by_platform(daily, f.metric, f.cumulative)
 
 
 def focus_posts(posts: pd.DataFrame, campaign, f: F.Filters, name: str) -> pd.DataFrame:
@@ -303,7 +305,8 @@ def focus_panel(eng, campaign, f: F.Filters, name: str | None, posts=None, flags
     lang = f.lang
     if not name:
         return [html.P(t("influencers.pick", lang), className="muted", id="inf-pick")]
-    series = focus_series(eng, campaign, f, name)
+    daily = focus_daily(eng, campaign, f, name)
+    series = focus_series(eng, campaign, f, name, daily)
     if posts is None or flags is None:
         got_posts, got_flags = cache.memo(eng, campaign, "influencers.focus_data", (name,),
                                           lambda: focus_data(eng, campaign, name))
@@ -313,14 +316,26 @@ def focus_panel(eng, campaign, f: F.Filters, name: str | None, posts=None, flags
     mine = focus_anomalies(flags, f, campaign, name, queries.flag_pairs(eng, view_selection(f, campaign)))
     if series.empty and posts.empty and mine.empty:
         return [html.P(t("influencers.unknown", lang, name=name), className="empty", id="inf-unknown")]
-    fig = figures.metric_over_time(series, f.metric, f.cumulative, campaign.events, lang=lang)
-    fig.update_layout(title=t("influencers.series_cumulative" if f.cumulative else "influencers.series", lang,
-                              name=name, metric=metric_name(f.metric, lang)))
+    # The influencer's platforms that lack the metric (X: no views) are named, with a switch to the
+    # metric they report; with none that has it, the note stands in for the chart.
+    note = coverage.note(coverage.gaps(daily["platform"].unique() if len(daily) else (), f.metric,
+                                       campaign.engagement),
+                         lang, lambda m: focus_href(F.with_changes(f, metric=m), name), id="inf-metric-note",
+                         empty=series.empty)
+    if series.empty:
+        chart = [note if note is not None else html.Div(t("empty.no_match", lang), className="empty",
+                                                        id="inf-metric-note")]
+    else:
+        fig = figures.metric_over_time(series, f.metric, f.cumulative, campaign.events, lang=lang)
+        fig.update_layout(title=t("influencers.series_cumulative" if f.cumulative else "influencers.series", lang,
+                                  name=name, metric=metric_name(f.metric, lang)))
+        chart = [*([note] if note is not None else []),
+                 dcc.Graph(id="inf-chart", figure=fig, config=figures.graph_config(lang), className="chart")]
     return [
         html.Div([html.H2(name, id="inf-focus-name"),
                   html.A(t("influencers.permalink", lang), href=focus_href(f, name), id="inf-permalink",
                          className="nav-link")], className="toolbar"),
-        dcc.Graph(id="inf-chart", figure=fig, config=figures.graph_config(lang), className="chart"),
+        *chart,
         # One above the other: titles and reasons are sentences, too long for half a page.
         html.Div([html.H3(t("influencers.posts", lang)), _posts_table(posts, campaign, lang)],
                  className="panel", style={"marginTop": "12px"}),

@@ -5,10 +5,12 @@ freshness per platform and anomaly flags. It refreshes itself: an interval asks 
 changed (a cheap version check) and redraws only when it did, keeping the filters, which live in
 the URL.
 
-``?kiosk=1`` is the big screen: no controls, large type, the KPIs always in view, and below them
-the main charts one at a time, every ``?cycle=N`` seconds (default 15): the chart metric per day
-and cumulative by platform, the platform mix per ISO week and the top influencers, with a caption
-naming the chart ("… · 1/4"). Every chart is drawn on the server when the data changes
+``?kiosk=1`` is the big screen, all of it on one 1920x1080 screen with nothing to scroll
+(dashboard/assets/kiosk.css): no controls, large type (KPIs of 64 px, chart text of 20 px), the KPIs
+always in view, below them the main charts one at a time, every ``?cycle=N`` seconds (default 15):
+the chart metric per day and cumulative by platform, the platform mix per ISO week and the top
+influencers, with a caption naming the chart ("… · 1/4"; the figure draws no second title), and
+beside the chart when the page last got data, freshness and the newest anomalies. Every chart is drawn on the server when the data changes
 (``kiosk_view``, a pure function of the step); the browser only shows the next one of them
 (dashboard/assets/kiosk.js), so cycling sends nothing over the network.
 """
@@ -22,18 +24,20 @@ import plotly.graph_objects as go
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from .. import cache, data, figures, flag_store, layout as L, metrics, queries, rollups
+from .. import cache, coverage, data, figures, flag_store, layout as L, metrics, queries, rollups
 from .. import filters as F
-from ..i18n import (add_strings, fmt_number, fmt_range, metric_help, metric_name,
+from ..i18n import (add_strings, fmt_datetime, fmt_number, fmt_range, fmt_time, metric_help, metric_name,
                     platform_name, t)
 from . import platforms as platforms_page
 
 SLUG, PATH, ORDER = "live", "/", 10
 
 add_strings({
-    "en": {"live.reach_range": "Reach (not deduplicated)",
+    "en": {"live.updated": "Last updated {time}",
+           "live.reach_range": "Reach (not deduplicated)",
            "live.reach_range_help": "largest post – sum over posts: the unique reach of these posts lies in between"},
-    "zh": {"live.reach_range": "覆盖人数（未去重）",
+    "zh": {"live.updated": "最后更新 {time}",
+           "live.reach_range": "覆盖人数（未去重）",
            "live.reach_range_help": "最大单帖 – 各帖之和：这些帖子的去重覆盖人数介于两者之间"},
 })
 REFRESH_SECONDS = 30
@@ -41,12 +45,15 @@ KIOSK_STEPS = ("daily", "cumulative", "mix", "top")
 CYCLE_SECONDS = 15  # the default of ?cycle=
 CYCLE_LIMITS = (2, 3600)  # a faster cycle cannot be read, a slower one is a still picture
 KIOSK_TOP_N = 10
+KIOSK_FLAGS = 4  # the newest anomalies on the big screen: as many as fit beside the chart, unscrolled
 
 
 def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
     """Everything below the filters, as components (a pure function of the database and filters).
 
-    Without dates in the URL the view is the campaign window of campaign.toml."""
+    Without dates in the URL the view is the campaign window of campaign.toml. ``now`` is when the
+    page got this data ("Last updated"): the database's clock (data.clock: the demo's own clock on
+    a demo, else the wall clock) when not given."""
     sel = F.view_selection(f, campaign)
     daily, total, published, reach = cache.memo(eng, campaign, "live.view", (sel,),
                                                 lambda: view_data(eng, campaign, sel))
@@ -54,25 +61,52 @@ def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
         return [html.Div(t("empty.no_data", f.lang) + " (`reach import`, `reach demo`)", className="empty",
                          id="live-empty")]
     lang = f.lang
+    now = now or data.clock(eng)
+    # On the big screen the numbers are compact (1.59M): a full count at a size readable from a
+    # few metres does not fit six cards across; the card's tooltip keeps the exact number.
+    short = dict(compact=True) if f.kiosk else {}
     kpis = html.Div([
-        _kpi(metric_name("views", lang), fmt_number(total["views"], lang)),
-        _kpi(metric_name("engagements", lang), fmt_number(total["engagements"], lang), metric_help("engagements", lang)),
+        _kpi(metric_name("views", lang), fmt_number(total["views"], lang, **short), exact=fmt_number(total["views"], lang)),
+        _kpi(metric_name("engagements", lang), fmt_number(total["engagements"], lang, **short),
+             metric_help("engagements", lang), exact=fmt_number(total["engagements"], lang)),
         _kpi(metric_name("er_views", lang), fmt_number(total["er_views"], lang, kind="rate"), metric_help("er_views", lang)),
-        _kpi(metric_name("posts", lang), fmt_number(int(published["posts"]), lang)),
+        _kpi(metric_name("posts", lang), fmt_number(int(published["posts"]), lang, **short),
+             exact=fmt_number(int(published["posts"]), lang)),
         _kpi(metric_name("active_influencers", lang), fmt_number(int(published["active_influencers"]), lang)),
         _kpi(t("live.reach_range", lang),
-             fmt_range(reach["reach_max_post"].iloc[0], reach["reach_sum"].iloc[0], lang) if len(reach) else "—",
-             t("live.reach_range_help", lang)),
+             fmt_range(reach["reach_max_post"].iloc[0], reach["reach_sum"].iloc[0], lang, **short) if len(reach) else "—",
+             t("live.reach_range_help", lang),
+             exact=fmt_range(reach["reach_max_post"].iloc[0], reach["reach_sum"].iloc[0], lang) if len(reach) else None),
     ], className="kpis", id="live-kpis")
-    fresh = _freshness(eng, campaign, lang, now or data.clock(eng))
-    flags = _anomalies(eng, campaign, sel, lang)
+    updated = _updated(now, campaign.tz, lang)
+    fresh = _freshness(eng, campaign, lang, now)
     if f.kiosk:
-        return [kpis, *_kiosk_charts(eng, campaign, sel, daily, f), html.Div([fresh, flags], className="two-col")]
+        flags = _anomalies(eng, campaign, sel, lang, limit=KIOSK_FLAGS)
+        return [kpis, html.Div([html.Div(_kiosk_charts(eng, campaign, sel, daily, f), className="kiosk-stage"),
+                                html.Div([updated, fresh, flags], className="kiosk-side")], className="kiosk-main")]
+    flags = _anomalies(eng, campaign, sel, lang)
     series = metrics.series_by_platform(daily, f.metric, f.cumulative)
-    chart = dcc.Graph(id="live-chart", figure=figures.metric_over_time(series, f.metric, f.cumulative, campaign.events,
-                                                                        lang=lang),
-                      config=figures.graph_config(lang), className="chart")
-    return [kpis, chart, html.Div([fresh, flags], className="two-col")]
+    note = coverage.note(coverage.gaps(daily["platform"].unique(), f.metric, campaign.engagement), lang,
+                         lambda m: PATH + F.to_query(F.with_changes(f, metric=m)), id="live-metric-note",
+                         empty=series.empty)
+    if series.empty:
+        # No platform of the view has this metric: the note and its switch in the chart's place,
+        # not an empty frame.
+        chart = [note if note is not None else html.Div(t("empty.no_match", lang), className="empty",
+                                                        id="live-metric-note")]
+    else:
+        chart = [*([note] if note is not None else []),
+                 dcc.Graph(id="live-chart", figure=figures.metric_over_time(series, f.metric, f.cumulative,
+                                                                             campaign.events, lang=lang),
+                           config=figures.graph_config(lang), className="chart")]
+    return [updated, kpis, *chart, html.Div([fresh, flags], className="two-col")]
+
+
+def _updated(now, tz, lang: str):
+    """"Last updated 14:05": when the page last got data, in the campaign timezone; the full date
+    and time on hover."""
+    return html.Div(t("live.updated", lang, time=fmt_time(now, lang, tz)), id="live-updated", className="updated",
+                    title=fmt_datetime(now, lang, tz))
 
 
 def view_data(eng, campaign, sel: metrics.Selection) -> tuple:
@@ -146,15 +180,25 @@ def kiosk_view(step: int, daily: pd.DataFrame, mix: pd.DataFrame, by_influencer:
     i = step % len(KIOSK_STEPS)
     key = KIOSK_STEPS[i]
     title = _kiosk_title(key, metric, lang)
+    note = None
     if key in ("daily", "cumulative"):
         series = metrics.series_by_platform(daily, metric, key == "cumulative")
-        fig = figures.metric_over_time(series, metric, key == "cumulative", events, lang=lang)
+        # Nobody can click on a big screen: when no platform has the metric, the chart says which
+        # platforms lack it and what they report instead, in place of an empty frame.
+        lacking = coverage.gaps(daily["platform"].unique() if len(daily) else (), metric)
+        empty = " ".join(coverage.sentence(g, lang) for g in lacking) or None
+        fig = figures.metric_over_time(series, metric, key == "cumulative", events, lang=lang, empty=empty)
     elif key == "mix":
         fig = platforms_page.mix_figure(mix, metric, lang)
     else:
         rows, stand_in = top_influencers(by_influencer, metric)
-        note = f"<br><sup>{t('kiosk.impressions_note', lang)}</sup>" if stand_in else ""
-        fig = figures.top_influencers_figure(rows, title + note, lang)
+        note = t("kiosk.impressions_note", lang) if stand_in else None
+        fig = figures.top_influencers_figure(rows, title, lang, metric=metric)
+    fig = figures.for_kiosk(fig)
+    if note:
+        # Above the bars, where the figure's title was: the caption names the chart.
+        fig.add_annotation(text=note, showarrow=False, xref="paper", yref="paper", x=0, y=1, xanchor="left",
+                           yanchor="bottom", font=dict(size=figures.KIOSK_FONT, color="#555"))
     return f"{title} · {i + 1}/{len(KIOSK_STEPS)}", fig
 
 
@@ -166,15 +210,17 @@ def _kiosk_charts(eng, campaign, sel, daily: pd.DataFrame, f: F.Filters) -> list
     views = [kiosk_view(i, daily, mix, by_influencer, f.metric, campaign.events, f.lang)
              for i in range(len(KIOSK_STEPS))]
     return [html.Div(views[0][0], id="kiosk-caption", className="kiosk-caption"),
-            # Tall enough to read from afar (a style, not CSS: dcc.Graph sets its own height inline).
+            # The rest of the screen below the KPIs and the caption (a style, not CSS: dcc.Graph
+            # sets its own height inline); the plot follows its box (graph_config: responsive).
             dcc.Graph(id="live-chart", figure=views[0][1], config=figures.graph_config(f.lang, displayModeBar=False),
-                      className="chart kiosk-chart", style={"height": "60vh", "minHeight": "420px"}),
+                      className="chart kiosk-chart", style={"flex": "1 1 0", "minHeight": "0"}),
             dcc.Store(id="kiosk-views", data=[{"caption": c, "figure": fig} for c, fig in views])]
 
 
-def _kpi(label, value, hint=None):
+def _kpi(label, value, hint=None, exact=None):
+    tip = " · ".join(x for x in ((exact if exact and exact != value else None), hint) if x)
     return html.Div([html.Div(label, className="kpi-label"), html.Div(value, className="kpi-value"),
-                     html.Div(hint or "", className="kpi-hint")], className="kpi", title=hint or "")
+                     html.Div(hint or "", className="kpi-hint")], className="kpi", title=tip)
 
 
 def _freshness(eng, campaign, lang, now):

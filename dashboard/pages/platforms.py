@@ -172,7 +172,7 @@ def mix_figure(mix: pd.DataFrame, metric: str, lang: str) -> go.Figure:
         margin=dict(l=70, r=20, t=60, b=50), legend=dict(orientation="h", y=-0.2), template="plotly_white",
         hovermode="x unified",
     )
-    return fig
+    return figures.no_chart(fig, t("empty.no_match", lang)) if mix.empty else fig
 
 
 def compare_figure(tot: pd.DataFrame, lang: str) -> go.Figure:
