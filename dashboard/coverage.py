@@ -57,7 +57,7 @@ def reports(platform: str, metric: str, engagement: Iterable[str] = ENGAGEMENT_M
     has = (registry.platform_metrics() if known is None else known).get(platform, frozenset())
     if metric == "engagements":
         return any(m in has for m in engagement)
-    if metric == "emv_usd":
+    if metric in ("emv_usd", "views_or_impressions"):
         return "views" in has or "impressions" in has
     return metric in has
 

@@ -15,7 +15,7 @@ from collectors.model import PLATFORMS
 
 from .metrics import Selection
 
-CHART_METRICS = ("views", "impressions", "engagements", "likes", "comments", "shares", "saves", "clicks", "emv_usd")
+CHART_METRICS = ("views", "impressions", "views_or_impressions", "engagements", "likes", "comments", "shares", "saves", "clicks", "emv_usd")
 LANGS = ("en", "zh")
 
 

@@ -51,10 +51,11 @@ def ys(fig) -> dict[str, list[float]]:
 def test_the_cycle_has_four_charts_each_with_its_caption_and_repeats():
     captions = [view(i)[0] for i in range(8)]
     assert captions[:4] == ["Views by platform, per day · 1/4", "Views by platform, cumulative · 2/4",
-                            "Platform mix: share of each ISO week's Views · 3/4", "Top 10 influencers by Views · 4/4"]
+                            "Platform mix: share of each ISO week's Views or impressions · 3/4",
+                            "Top 10 influencers by Views or impressions · 4/4"]  # they compare platforms: X by impressions
     assert captions[4:] == captions[:4]
     assert view(5)[1] == view(1)[1]
-    assert view(2, lang="zh")[0] == "平台构成：各 ISO 周浏览量的占比 · 3/4"
+    assert view(2, lang="zh")[0] == "平台构成：各 ISO 周浏览量或展示次数的占比 · 3/4"
 
 
 def test_the_daily_and_cumulative_charts_are_the_rows_and_their_running_totals():

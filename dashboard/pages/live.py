@@ -146,7 +146,7 @@ def top_influencers(by: pd.DataFrame, metric: str, n: int = KIOSK_TOP_N) -> tupl
         return pd.DataFrame(columns=cols), False
     stand_in = pd.Series(False, index=by.index)
     value = by[metric]
-    if metric == "views":
+    if metric in ("views", metrics.BASIS_METRIC):
         stand_in = metrics.basis_of(by["platform"]) == "impressions"
         value = metrics.views_or_impressions(by)
     rows = by[["influencer", "platform"]].assign(value=value.astype("float64").fillna(0.0), stand_in=stand_in)
@@ -159,7 +159,9 @@ def top_influencers(by: pd.DataFrame, metric: str, n: int = KIOSK_TOP_N) -> tupl
 
 
 def _kiosk_title(key: str, metric: str, lang: str) -> str:
-    name = metric_name(metric, lang)
+    # The mix and the ranking of views compare platforms, so they count views or impressions
+    # (metrics.views_basis), and their titles say so: "views" is views alone everywhere else.
+    name = metric_name(metrics.BASIS_METRIC if key in ("mix", "top") and metric == "views" else metric, lang)
     if key == "daily":
         return t("chart.over_time", lang, metric=name)
     if key == "cumulative":

@@ -121,7 +121,7 @@ def weekly_mix(eng, campaign, sel: metrics.Selection, metric: str) -> pd.DataFra
     cols = ["week", "platform", "basis", "value", "share", "days"]
     if w.empty or metric not in w:
         return pd.DataFrame(columns=cols)
-    if metric == "views":
+    if metric in ("views", metrics.BASIS_METRIC):
         w = w.assign(basis=metrics.basis_of(w["platform"]))
         w = w[w["basis"].notna()].copy()  # a platform with neither has no volume to share
         w["value"] = metrics.views_or_impressions(w)
@@ -166,7 +166,8 @@ def mix_figure(mix: pd.DataFrame, metric: str, lang: str) -> go.Figure:
             hovertemplate="%{x}: %{y:.1f}% (%{customdata})<extra>%{fullData.name}</extra>",
         ))
     fig.update_layout(
-        barmode="stack", title=t("platforms.mix", lang, metric=metric_name(metric, lang)),
+        barmode="stack", title=t("platforms.mix", lang, metric=metric_name(
+            metrics.BASIS_METRIC if metric == "views" else metric, lang)),  # the mix of views counts X's impressions
         xaxis_title=t("label.iso_week", lang), yaxis=dict(title=t("platforms.mix_axis", lang), range=[0, 100],
                                                           ticksuffix="%"),
         margin=dict(l=70, r=20, t=60, b=50), legend=dict(orientation="h", y=-0.2), template="plotly_white",
