@@ -117,7 +117,7 @@ def test_the_weekly_report_frame_is_as_tall_as_the_report_so_nothing_is_cut(site
         page_width = driver.execute_script("return document.documentElement.scrollWidth")
         assert page_width <= width  # and nothing wider than the window
         # The whole page in the screenshot: the report, as long as it is, in the page.
-        driver.set_window_size(width, driver.execute_script("return document.documentElement.scrollHeight") + 40)
+        driver.set_window_size(width, driver.execute_script("return document.documentElement.scrollHeight") + 200)
         screenshot(driver, f"weekly-{width}-{lang}-{week or 'latest'}")
         driver.set_window_size(width, 1000)
     assert heights[("2025-W01", "en")] > 1500  # the old frame's height would have cut this week
