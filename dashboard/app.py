@@ -55,8 +55,11 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
     pages.restore_callbacks()
     app.layout = html.Div([dcc.Location(id="url", refresh="callback-nav"), dash.page_container])
     auth.install(app.server, auth_settings or auth.Settings.for_host("127.0.0.1"))
-    # CSP, framing, referrer and sniffing headers on every answer, the guard's redirects included.
-    auth.security_headers(app)
+    # CSP, framing, referrer and sniffing headers on every answer, the guard's redirects included;
+    # the Weekly report's frame runs one script of its own (its height), allowed by its hash.
+    from .pages import weekly
+
+    auth.security_headers(app, weekly.FRAME_SCRIPT_HASHES)
     downloads.install(app.server)
     app.server.after_request(_mark)
     # The first plotly figure a process builds costs about 0.3 s (plotly loads its validators on

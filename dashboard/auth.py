@@ -795,8 +795,8 @@ def content_security_policy(script_hashes=()) -> str:
     script (the renderer's start) is allowed by its hash, no other inline or eval'd script runs,
     so markup that slipped into a page could not run code. Styles may be inline: React and
     plotly.js set style attributes and insert <style> elements, and styles run no code. The
-    Weekly report is an iframe's srcdoc, which inherits this policy: its inline <style> and SVG
-    fit it, and it has no scripts."""
+    Weekly report is an iframe's srcdoc, which inherits this policy: its inline <style> fits it,
+    and of its scripts only the one whose hash is given (it reports the report's height) runs."""
     return "; ".join([
         "default-src 'self'",
         " ".join(["script-src", "'self'", *script_hashes]),
@@ -814,19 +814,20 @@ def content_security_policy(script_hashes=()) -> str:
     ])
 
 
-def security_headers(app) -> None:
+def security_headers(app, script_hashes=()) -> None:
     """Every response of the Flask server under the Dash ``app`` gets the browser's guards: the
     CSP (its script hashes read from Dash at each answer, so a clientside callback added later is
-    allowed too), no framing by any site (the app frames nothing but its own srcdoc report),
-    no referrer to other sites (exported post URLs are links) and no content sniffing. A response
-    that set its own CSP (the login page's stricter one) keeps it."""
+    allowed too, plus ``script_hashes``: the weekly report frame's one script), no framing by any
+    site (the app frames nothing but its own srcdoc report), no referrer to other sites (exported
+    post URLs are links) and no content sniffing. A response that set its own CSP (the login
+    page's stricter one) keeps it."""
     server = getattr(app, "server", app)
     hashes = getattr(app, "csp_hashes", lambda: [])
 
     def add_headers(resp):
         h = resp.headers
         if "Content-Security-Policy" not in h:
-            h["Content-Security-Policy"] = content_security_policy(hashes())
+            h["Content-Security-Policy"] = content_security_policy([*hashes(), *script_hashes])
         h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("Referrer-Policy", "same-origin")
         h.setdefault("X-Content-Type-Options", "nosniff")

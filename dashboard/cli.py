@@ -139,12 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     _db_args(p)
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("summary", help="the weekly summary for managers (text, or one HTML page)",
+    p = sub.add_parser("summary", help="the weekly summary for managers (text, one HTML page or a PDF)",
                        description="Print the summary of one ISO week: KPIs with week-over-week change, top "
                                    "influencers and posts, platform mix and a short narrative. --html writes the "
-                                   "same as one self-contained, printable page.")
+                                   "same as one self-contained, printable page; --pdf as that page's PDF (A4).")
     p.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2025-W01 (default: the latest complete week)")
     p.add_argument("--html", metavar="FILE", help="also write the summary as one self-contained HTML file")
+    p.add_argument("--pdf", metavar="FILE", help="also write the summary as a PDF: the HTML page on A4 (needs WeasyPrint)")
     p.add_argument("--lang", choices=("en", "zh"), default="en",
                    help="language of the summary: en (English, the default) or zh (Simplified Chinese)")
     p.add_argument("--config", metavar="FILE", help="campaign config (default: ./campaign.toml or $REACH_CONFIG)")
@@ -686,6 +687,11 @@ def cmd_summary(args) -> int:
         with exports.atomic_file(args.html) as tmp:
             tmp.write_text(summary.render_html(s), encoding="utf-8")
         print(f"wrote {args.html}", file=sys.stderr)
+    if args.pdf:
+        pdf = summary.render_pdf(s)  # before the file is opened: no library, no file
+        with exports.atomic_file(args.pdf) as tmp:
+            tmp.write_bytes(pdf)
+        print(f"wrote {args.pdf}", file=sys.stderr)
     return 0
 
 

@@ -16,6 +16,8 @@ like every other path (``/download`` is among its API prefixes: a stranger gets 
   report are the same numbers. Its filters are the page's: the URL's own dates, without the
   campaign-window default, and no ``week`` means the page's default week. The week's tidy rows are
   ``/download/daily.csv`` with the week's covered days as ``from``/``to``.
+- ``/download/weekly-report.pdf?week=2025-W01``: the Weekly page's report as a PDF
+  (``summary.render_pdf``, as `reach summary --pdf` writes it), in the page's language and filters.
 
 ``/download/posts.csv`` is streamed (issue 11): a Flask response over ``exports.csv_chunks``, the
 rows read in batches through one server-side cursor, so a million posts never sit in memory; the
@@ -144,4 +146,25 @@ def install(server) -> None:
         df, sel = frame(kind, data.engine(), data.campaign(), F.parse(query), by)
         return csv(df, filename(kind, sel, by or DEFAULT_BY.get(kind, ())))
 
+    def report_pdf():
+        from collectors.errors import ReachError
+
+        from .pages import weekly
+
+        query = request.query_string.decode("utf-8", "replace")
+        week = (parse_qs(query).get("week") or [None])[0]
+        try:
+            pdf, s = weekly.report_pdf(week, "?" + query)
+        except ReachError as e:  # WeasyPrint missing on the server: say so, in one line
+            return text(str(e), 503)
+        if pdf is None:  # no data yet, or a week without any: the reason, in words
+            return text(s, 404)
+        return Response(pdf, content_type="application/pdf", headers={
+            # The week label is validated by summary.build_summary: ASCII like 2025-W01.
+            "Content-Disposition": f'attachment; filename="campaign-reach-{s.week}.pdf"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        })
+
     server.add_url_rule("/download/<kind>.csv", "reach_download", download, methods=["GET"])
+    server.add_url_rule("/download/weekly-report.pdf", "reach_download_pdf", report_pdf, methods=["GET"])

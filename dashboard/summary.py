@@ -29,8 +29,8 @@ from collectors.model import PLATFORM_LABELS
 
 from . import metrics
 from .config import EMV_FORMULA_VERSION, Campaign, Event
-from .i18n import (fmt_date, metric_name, normalise_lang, platform_from_label, platform_name, t, template,
-                   week_label)
+from .i18n import (add_strings, fmt_date, metric_name, normalise_lang, platform_from_label, platform_name, t,
+                   template, week_label)
 from .metrics import Selection
 
 TOP_N = 5
@@ -764,26 +764,39 @@ def _notes(s: Summary, lang: str) -> tuple[str, ...]:
 
 # --- HTML -------------------------------------------------------------------------------------
 
+# The type is set on .page, not on body: the Weekly page prints the report inside a shadow root
+# (dashboard/assets/weekly.js), where there is no body, and it must look as the file does.
+
 CSS = """
 *{box-sizing:border-box}
-body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK SC","PingFang SC",sans-serif;
- margin:0;color:#1b1b1b;background:#fafafa;font-size:14px;line-height:1.4}
-.page{max-width:960px;margin:0 auto;padding:24px;background:#fff}
+body{margin:0;background:#fafafa}
+.page{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK SC","PingFang SC",sans-serif;
+ color:#1b1b1b;font-size:14px;line-height:1.4;max-width:960px;margin:0 auto;padding:24px;background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:22px 0 8px}
 .sub{color:#555;margin:0 0 12px}.badge{background:#fff3cd;border:1px solid #e0c36a;border-radius:4px;padding:1px 6px}
 .narrative{font-size:15px;background:#f3f6fa;border-left:4px solid #0072B2;padding:10px 14px;margin:12px 0}
 .kpis{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:8px}
-.kpi{border:1px solid #e3e3e3;border-radius:6px;padding:8px 10px;break-inside:avoid;page-break-inside:avoid}
-.kpi .l{color:#555;font-size:12px}.kpi .v{font-size:20px;font-weight:600;font-variant-numeric:tabular-nums}
+.kpi{min-width:0;border:1px solid #e3e3e3;border-radius:6px;padding:8px 10px;break-inside:avoid;page-break-inside:avoid}
+.kpi .l{color:#555;font-size:12px}
+.kpi .v{font-size:20px;font-weight:600;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
 .kpi .c{font-size:12px;color:#555}.up{color:#1a7f37}.down{color:#b42318}
 table{border-collapse:collapse;width:100%;font-size:13px;break-inside:avoid;page-break-inside:avoid}
+tr{break-inside:avoid;page-break-inside:avoid}
 th,td{border-bottom:1px solid #e3e3e3;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f0f0f0;font-weight:600}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.post{width:40%}td.bar{width:30%;vertical-align:middle}
+.bar span{display:block;height:12px;min-width:2px}
 a{color:#0b5cad}footer{margin-top:20px;color:#555;font-size:11px;border-top:1px solid #e3e3e3;padding-top:8px}
-footer p{margin:2px 0}svg text{font-family:inherit;font-size:12px}
-@page{size:A4;margin:14mm 12mm}
-@media print{body{background:#fff;font-size:11px}.page{max-width:none;padding:0}
- .kpis{grid-template-columns:repeat(3,minmax(0,1fr))}.kpi{min-width:0;overflow-wrap:anywhere}table,.kpi,section{break-inside:avoid;page-break-inside:avoid}
+footer p{margin:2px 0}
+@page{size:A4;margin:12mm}
+@media print{body{background:#fff}.page{font-size:10.5px;line-height:1.35;max-width:none;padding:0}
+ h1{font-size:18px}h2{font-size:13px;margin:12px 0 5px}.sub{margin:0 0 6px}
+ .narrative{font-size:11.5px;padding:6px 10px;margin:8px 0}
+ .kpis{grid-template-columns:repeat(3,minmax(0,1fr));gap:5px}.kpi{padding:4px 8px}
+ .kpi .l,.kpi .c{font-size:9.5px}.kpi .v{font-size:15px}
+ table{font-size:10px}th,td{padding:2px 6px}.bar span{height:9px}
+ footer{margin-top:10px;font-size:8.5px;padding-top:4px}
+ table,.kpi,section,tr{break-inside:avoid;page-break-inside:avoid}
  h2{break-after:avoid;page-break-after:avoid}a{color:inherit;text-decoration:none}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
@@ -808,25 +821,16 @@ def _safe_url(url: str) -> str | None:
     return url if re.match(r"^https?://", url or "", re.I) else None
 
 
-def _mix_svg(mix: tuple[PlatformShare, ...], lang: str = "en") -> str:
+def _mix_bar(m: PlatformShare, top: float) -> str:
+    """The share as a bar in its table row, in the platform's colour, the longest bar full width.
+    In the row rather than in a chart of its own: the mix then takes one table's height, which
+    is what lets the report print on two pages, and the number and its bar cannot drift apart."""
     from .figures import PLATFORM_COLOURS
 
-    if not mix:
-        return ""
-    bar_h, gap, label_w, bar_w = 18, 6, 90, 420
-    h = len(mix) * (bar_h + gap)
-    top = max(m.share for m in mix) or 1
-    parts = [f'<svg role="img" aria-label="{_e(t("summary.mix_aria", lang))}" '
-             f'width="{label_w + bar_w + 70}" height="{h}" viewBox="0 0 {label_w + bar_w + 70} {h}">']
-    for i, m in enumerate(mix):
-        y = i * (bar_h + gap)
-        w = max(1.0, bar_w * m.share / top)
-        colour = PLATFORM_COLOURS.get(m.platform, "#888888")
-        parts.append(f'<text x="0" y="{y + 13}">{_e(platform_name(m.platform, lang))}</text>'
-                     f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{_e(colour)}"/>'
-                     f'<text x="{label_w + w + 6:.1f}" y="{y + 13}">{m.share:.1f}%</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    colour = PLATFORM_COLOURS.get(m.platform, "#888888")
+    width = max(0.5, 100 * m.share / (top or 1))
+    return (f'<td class="bar" aria-hidden="true"><span style="width:{width:.1f}%;background:{_e(colour)}">'
+            "</span></td>")
 
 
 def _html_table(headers: list[str], body: str, lang: str = "en") -> str:
@@ -873,11 +877,14 @@ def render_html(s: Summary, lang: str | None = None) -> str:
     post_rows = "".join(
         f'<tr><td class="n">{i}</td><td class="n">{p.published.isoformat()}</td>'
         f'<td>{_e(platform_name(p.platform, lang))}</td><td>{_e(p.influencer)}</td>'
-        f'<td>{post_title(p)}</td><td class="n">{_num_cell(p.views)}</td><td class="n">{_num_cell(p.engagements)}</td></tr>'
+        f'<td class="post">{post_title(p)}</td><td class="n">{_num_cell(p.views)}</td>'
+        f'<td class="n">{_num_cell(p.engagements)}</td></tr>'
         for i, p in enumerate(s.top_posts, 1))
+    top_share = max((m.share for m in s.platform_mix), default=0)
     mix_rows = "".join(
         f'<tr><td>{_e(platform_name(m.platform, lang))}</td><td class="n">{_num_cell(m.views)}</td>'
-        f'<td class="n">{m.share:.1f}%</td><td>{_e(_counted_as(m.basis, lang))}</td></tr>' for m in s.platform_mix)
+        f'<td class="n">{m.share:.1f}%</td>{_mix_bar(m, top_share)}<td>{_e(_counted_as(m.basis, lang))}</td></tr>'
+        for m in s.platform_mix)
     events = (f"<section><h2>{_e(t('summary.events', lang))}</h2><ul>" + "".join(
         f"<li>{e.day.isoformat()}: {_e(e.text(lang))}</li>" for e in s.events) + "</ul></section>") if s.events else ""
     dates = _e(_dates(s.week_start, s.week_end, lang))
@@ -914,8 +921,7 @@ def render_html(s: Summary, lang: str | None = None) -> str:
               metric_name(metrics.BASIS_METRIC, lang) + " n", metric_name("engagements", lang) + " n"], post_rows, lang)}
 </section>
 <section><h2>{_e(t("summary.platform_mix", lang))}</h2>
-{_mix_svg(s.platform_mix, lang)}
-{_html_table([col("col.platform"), metric_name(metrics.BASIS_METRIC, lang) + " n", col("col.share", True), col("col.basis")],
+{_html_table([col("col.platform"), metric_name(metrics.BASIS_METRIC, lang) + " n", col("col.share", True), "", col("col.basis")],
              mix_rows, lang)}
 </section>
 {events}
@@ -928,6 +934,31 @@ def render_html(s: Summary, lang: str | None = None) -> str:
 </body>
 </html>
 """
+
+
+add_strings({
+    "en": {"summary.pdf_missing": "writing a PDF needs WeasyPrint ({why}): pip install weasyprint"},
+    "zh": {"summary.pdf_missing": "生成 PDF 需要 WeasyPrint（{why}）：pip install weasyprint"},
+})
+
+
+def _refuse_fetch(url: str, *args, **kwargs):
+    # The report is self-contained: a PDF of it reads no file and no URL, whatever the data says.
+    raise ValueError(f"the weekly report loads nothing: {url[:60]!r} was not fetched")
+
+
+def render_pdf(s: Summary, lang: str | None = None) -> bytes:
+    """The page ``render_html`` writes, laid out as a PDF by WeasyPrint through its A4 print
+    stylesheet: one document whether it is seen, downloaded or printed. Raises ReachError, in one
+    line, when WeasyPrint (or the Pango library under it) cannot be loaded."""
+    lang = _lang(s, lang)
+    try:
+        import weasyprint
+    except (ImportError, OSError) as e:  # OSError: the Python package without Pango/HarfBuzz
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:120]
+        raise ReachError(t("summary.pdf_missing", lang, why=why)) from None
+    doc = weasyprint.HTML(string=render_html(s, lang), url_fetcher=_refuse_fetch)
+    return doc.write_pdf()
 
 
 def latest_complete_week(frames, campaign: Campaign, today: date | None = None) -> str:

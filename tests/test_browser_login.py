@@ -115,8 +115,9 @@ def test_a_login_guards_every_page_on_0_0_0_0_and_roles_decide_who_imports(site,
 
 def test_live_and_weekly_run_under_the_csp_and_the_weekly_report_is_a_sandboxed_frame(demo_db, tmp_path, monkeypatch):
     """The policy is enforced, not just sent: Chromium refuses an inline script put into the page,
-    while Dash (its one inline script allowed by hash), plotly and the report work with no
-    violation in the console; the report frame's document is out of the page's reach."""
+    while Dash (its one inline script allowed by hash), plotly and the report (its one script,
+    which sizes its frame, allowed by hash) work with no violation in the console; the report
+    frame's document is out of the page's reach, and a script put into it is refused too."""
     import time
 
     require_chromium()
@@ -144,7 +145,8 @@ def test_live_and_weekly_run_under_the_csp_and_the_weekly_report_is_a_sandboxed_
         frame = wait_for(driver, "#weekly-report")[0]
         time.sleep(1)
         screenshot(driver, "csp-weekly")
-        assert set(frame.get_attribute("sandbox").split()) == {"allow-popups", "allow-popups-to-escape-sandbox"}
+        assert set(frame.get_attribute("sandbox").split()) == {"allow-scripts", "allow-popups",
+                                                                 "allow-popups-to-escape-sandbox"}
         # No allow-same-origin: the frame is an opaque origin, its document hidden from the page.
         assert driver.execute_script("return document.getElementById('weekly-report').contentDocument") is None
         driver.switch_to.frame(frame)
@@ -153,4 +155,12 @@ def test_live_and_weekly_run_under_the_csp_and_the_weekly_report_is_a_sandboxed_
         assert all(a.get_attribute("target") in ("", None) for a in links)  # the <base> decides
         assert driver.execute_script("return document.querySelector('base').target") == "_blank"
         driver.switch_to.default_content()
+        assert "height" in (frame.get_attribute("style") or "")  # the frame's own script ran: it sized the frame
         assert console_errors(driver) == []
+        # The frame inherits the page's CSP: a script put into the report is refused.
+        driver.switch_to.frame(frame)
+        ran = driver.execute_script(
+            "var s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+            "document.body.appendChild(s); return window.injected === 1")
+        assert ran is False
+        driver.switch_to.default_content()

@@ -392,3 +392,46 @@ def test_a_formula_in_a_top_posts_title_is_neutralised(demo):
     data = exports.to_csv_bytes(downloads.summary_table("weekly-posts", replace(s, top_posts=(evil,))))
     row = _csv(data).iloc[0]
     assert row["title"] == "'=HYPERLINK(\"http://evil\")" and row["influencer"] == "'@admin"
+
+
+def test_the_weekly_pdf_download_is_the_weeks_report_in_the_pages_language(client):
+    import re
+    import unicodedata
+
+    pypdf = pytest.importorskip("pypdf", reason="pypdf (the test extra) reads the PDF back: pip install pypdf")
+    pytest.importorskip("weasyprint", reason="WeasyPrint writes the PDF: pip install weasyprint")
+    from dashboard import filters as F
+    from dashboard.pages import weekly
+
+    search = "?lang=zh&platform=x,tiktok"
+    with client.application.test_request_context("/weekly" + search):
+        s, _ = weekly.week_summary("2025-W02", search)
+        href = weekly.download_hrefs(F.parse(search), s)[weekly.PDF_ID]
+    assert urlsplit(href).path == "/download/weekly-report.pdf" and "week=2025-W02" in href
+    r = _get(client, href)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/pdf"
+    assert r.headers["Content-Disposition"] == 'attachment; filename="campaign-reach-2025-W02.pdf"'
+    reader = pypdf.PdfReader(io.BytesIO(r.data))
+    assert 1 <= len(reader.pages) <= 2
+
+    def plain(text):  # a PDF reads CJK back as Kangxi radicals, with spaces between glyphs
+        return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+    text = plain("".join(p.extract_text() for p in reader.pages))
+    assert "2025-W02" in text and "关键指标" in text  # the week, in Chinese
+    assert plain(s.top_posts[0].title[:24]) in text  # the top post of the page's filters (X and TikTok)
+
+
+def test_a_weekly_pdf_without_weasyprint_on_the_server_is_a_one_line_503(client, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as if it were not installed: import fails
+    r = client.get("/download/weekly-report.pdf?week=2025-W01")
+    assert r.status_code == 503 and r.headers["Content-Type"].startswith("text/plain")
+    body = r.get_data(as_text=True)
+    assert "pip install weasyprint" in body and len(body.splitlines()) == 1
+
+
+def test_a_weekly_pdf_for_a_week_without_data_says_so_in_words(client):
+    r = client.get("/download/weekly-report.pdf?week=2031-W01")
+    assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/plain")

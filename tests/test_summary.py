@@ -369,6 +369,16 @@ def test_the_html_page_prints_on_a4_without_splitting_tables(w03):
     assert re.search(r"@media print\{[^@]*table[^{]*\{[^}]*page-break-inside:avoid", page)
 
 
+def test_the_platform_mix_draws_each_share_as_a_bar_in_its_row_the_largest_full_width(w03):
+    page = summary.render_html(w03)
+    mix = page.split("<h2>Platform mix</h2>")[1].split("</table>")[0]
+    widths = [float(w) for w in re.findall(r'<td class="bar" aria-hidden="true"><span style="width:([\d.]+)%', mix)]
+    shares = [m.share for m in w03.platform_mix]
+    assert len(widths) == len(shares) and widths[0] == 100.0  # the mix is sorted by share, largest first
+    assert widths == pytest.approx([100 * x / shares[0] for x in shares], abs=0.06)
+    assert "<svg" not in page  # the bars are the chart: no second, taller drawing of the same numbers
+
+
 def test_the_html_footer_names_the_timezone_and_the_emv_formula(w03):
     footer = summary.render_html(w03).split("<footer>")[1]
     assert "Asia/Shanghai" in footer and "emv-v1" in footer
@@ -411,6 +421,50 @@ def test_summary_html_into_a_folder_that_does_not_exist_is_a_one_line_error(demo
     assert main(args + ["--html", str(tmp_path / "w01.html")]) == 0
     assert "<html" in (tmp_path / "w01.html").read_text(encoding="utf-8").lower()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w01.html"]  # no temporary file left
+
+
+def _pdf_text(path) -> tuple[int, str]:
+    """(pages, text) of a PDF file, the text NFKC and without whitespace (a PDF reads CJK glyphs
+    back as Kangxi radicals and puts spaces between them)."""
+    import unicodedata
+
+    pypdf = pytest.importorskip("pypdf", reason="pypdf (the test extra) reads the PDF back: pip install pypdf")
+    reader = pypdf.PdfReader(path)
+    text = "".join(page.extract_text() for page in reader.pages)
+    return len(reader.pages), re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+@pytest.mark.parametrize("lang, title", [("en", "Weekly summary 2025-W03"), ("zh", "每周总结 2025-W03")])
+def test_reach_summary_pdf_writes_the_weeks_report_on_at_most_two_a4_pages(demo_db, tmp_path, capsys, lang, title):
+    from dashboard.cli import main
+
+    pytest.importorskip("weasyprint", reason="WeasyPrint writes the PDF: pip install weasyprint")
+    out = tmp_path / "w03.pdf"
+    assert main(["summary", "--db", str(demo_db), "--config", str(ROOT / "campaign.toml"), "--week", "2025-W03",
+                 "--lang", lang, "--pdf", str(out)]) == 0
+    assert capsys.readouterr().err.strip() == f"wrote {out}"
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    pages, text = _pdf_text(out)
+    assert 1 <= pages <= 2
+    assert re.sub(r"\s+", "", title) in text and "Asia/Shanghai" in text  # the title line and the footer
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w03.pdf"]  # no temporary file left
+
+
+def test_reach_summary_pdf_without_weasyprint_is_a_one_line_error_and_writes_nothing(demo_db, tmp_path, capsys,
+                                                                                      monkeypatch):
+    import sys
+
+    from dashboard.cli import main
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as if it were not installed: import fails
+    out = tmp_path / "w03.pdf"
+    assert main(["summary", "--db", str(demo_db), "--config", str(ROOT / "campaign.toml"), "--week", "2025-W03",
+                 "--pdf", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "WeasyPrint" in err and "pip install weasyprint" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_data_only_outside_the_campaigns_dates_is_said_so_not_no_data_yet(demo_db, tmp_path, capsys):

@@ -1,7 +1,9 @@
 """Weekly summary: the manager's Monday page, one ISO week at a time.
 
 The page shows the same self-contained report `reach summary --html` writes (so what is printed,
-downloaded and seen are one document), with a week picker and a "Download report" button.
+downloaded and seen are one document), with a week picker, a "Download report" button (that HTML)
+and a "Download PDF" link (the same document as a PDF, dashboard/downloads.py). The report sits in
+a sandboxed frame sized to its content, so the page scrolls and the frame never does.
 Beside it, a "Download CSV" link for each of the report's tables (KPIs, top influencers, top posts,
 platform mix) and the week's tidy daily rows, served by dashboard/downloads.py from the same
 ``Summary`` object, so a file holds the numbers the report shows. The report itself stays one
@@ -9,6 +11,8 @@ self-contained file without links back to the dashboard.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 from urllib.parse import urlencode
 
@@ -24,9 +28,11 @@ SLUG, PATH, ORDER = "summary", "/weekly", 50
 log = logging.getLogger(__name__)
 
 add_strings({
-    "en": {"weekly.csv.kpis": "KPIs", "weekly.csv.influencers": "Top influencers", "weekly.csv.posts": "Top posts",
+    "en": {"weekly.pdf": "Download PDF",
+           "weekly.csv.kpis": "KPIs", "weekly.csv.influencers": "Top influencers", "weekly.csv.posts": "Top posts",
            "weekly.csv.mix": "Platform mix", "weekly.csv.aria": "Download CSV: {table}"},
-    "zh": {"weekly.csv.kpis": "关键指标", "weekly.csv.influencers": "热门达人", "weekly.csv.posts": "热门帖子",
+    "zh": {"weekly.pdf": "下载 PDF",
+           "weekly.csv.kpis": "关键指标", "weekly.csv.influencers": "热门达人", "weekly.csv.posts": "热门帖子",
            "weekly.csv.mix": "平台构成", "weekly.csv.aria": "下载 CSV：{table}"},
 })
 # (link id, download kind, label key): one link per table of the report, in the report's order.
@@ -35,7 +41,8 @@ TABLES = (("weekly-csv-kpis", "weekly-kpis", "weekly.csv.kpis"),
           ("weekly-csv-posts", "weekly-posts", "weekly.csv.posts"),
           ("weekly-csv-mix", "weekly-mix", "weekly.csv.mix"))
 TIDY_ID = "weekly-download-tidy"
-LINK_IDS = tuple(t_[0] for t_ in TABLES) + (TIDY_ID,)
+PDF_ID = "weekly-download-pdf"
+LINK_IDS = tuple(t_[0] for t_ in TABLES) + (TIDY_ID, PDF_ID)
 
 
 def _report(week: str | None, search: str | None):
@@ -64,17 +71,29 @@ def _compute(eng, campaign, week, today, f):
     return s, summary.render_html(s), list(s.weeks)
 
 
-# The report frame runs nothing and reaches nothing of the page: no allow-scripts, no
-# allow-same-origin (an opaque origin, so no cookies or DOM of the dashboard). Its links (post URLs
-# from export files) open in a new tab outside the sandbox, not inside the frame, where the
-# page's CSP (frame-src 'self') would block another site anyway.
-REPORT_SANDBOX = "allow-popups allow-popups-to-escape-sandbox"
+# The report frame reaches nothing of the page: no allow-same-origin (an opaque origin, so no
+# cookies or DOM of the dashboard). Its links (post URLs from export files) open in a new tab
+# outside the sandbox, not inside the frame, where the page's CSP (frame-src 'self') would block
+# another site anyway. It may run scripts, but the only one that can run is FRAME_SCRIPT: the
+# frame inherits the page's CSP, whose script-src allows inline code by hash alone
+# (FRAME_SCRIPT_HASHES, added by app.py), so markup that slipped into the report still runs nothing.
+REPORT_SANDBOX = "allow-scripts allow-popups allow-popups-to-escape-sandbox"
+
+# The frame tells the page its content's height, and assets/weekly.js sizes the frame to it: the
+# page cannot measure a document of an opaque origin itself, and a fixed height either cuts the
+# report (a week with many platforms) or leaves a gap. The body's own height, not the document's
+# scrollHeight, which never falls below the frame's current height, so a shorter week shrinks it.
+FRAME_SCRIPT = ("(function(){function send(){parent.postMessage({reachReportHeight:"
+                "Math.ceil(document.body.getBoundingClientRect().height)},'*')}"
+                "addEventListener('load',send);new ResizeObserver(send).observe(document.body)})()")
+FRAME_SCRIPT_HASHES = ("'sha256-" + base64.b64encode(hashlib.sha256(FRAME_SCRIPT.encode()).digest()).decode() + "'",)
 
 
 def _framed(doc: str) -> str:
-    """The report as the frame shows it: its links target a new tab. The download keeps the
-    report's own bytes."""
-    return doc.replace("<head>", '<head>\n<base target="_blank">', 1)
+    """The report as the frame shows it: its links target a new tab, and it reports its height.
+    The downloads keep the report's own bytes, which run no script."""
+    doc = doc.replace("<head>", '<head>\n<base target="_blank">', 1)
+    return doc.replace("</body>", f"<script>{FRAME_SCRIPT}</script>\n</body>", 1)
 
 
 def week_summary(week: str | None, search: str | None):
@@ -84,13 +103,30 @@ def week_summary(week: str | None, search: str | None):
     return (s, None) if s is not None else (None, html_or_error)
 
 
+def report_pdf(week: str | None, search: str | None):
+    """(the report of ``week`` and the page's query as PDF bytes, its ``Summary``) or (None, why
+    there is none, in words). The PDF takes seconds to lay out: made once per data version and
+    shared by the workers, like the report (dashboard/cache.py)."""
+    s, why = week_summary(week, search)
+    if s is None:
+        return None, why
+    eng, campaign = data.engine(), data.campaign()
+    f = F.parse(search)
+    # The week label, not the week asked for: no week (the default) and its label are one PDF.
+    pdf = cache.memo(eng, campaign, "weekly.pdf", (s.week, data.today(eng, campaign.tz), f.selection(), f.lang),
+                     lambda: summary.render_pdf(s, f.lang))
+    return pdf, s
+
+
 def download_hrefs(f: F.Filters, s) -> dict[str, str]:
     """The page's download links for the summary ``s``, by element id: each table's CSV for its
-    week and the page's filters, and the tidy daily rows of the days the summary covers (the
-    existing daily export, by influencer and platform like the other pages' tidy rows)."""
+    week and the page's filters, the tidy daily rows of the days the summary covers (the
+    existing daily export, by influencer and platform like the other pages' tidy rows), and the
+    report as a PDF."""
     query = F.to_query(f)
     week = (query + "&" if query else "?") + "week=" + s.week
     out = {id_: f"/download/{kind}.csv{week}" for id_, kind, _ in TABLES}
+    out[PDF_ID] = f"/download/weekly-report.pdf{week}"
     days = F.to_query(F.with_changes(f, start=s.covered_start, end=s.covered_end))
     out[TIDY_ID] = "/download/daily.csv" + days + "&by=influencer,platform"
     return out
@@ -120,7 +156,10 @@ def layout(**query):
                           clearable=False, className="dd narrow")
     return html.Div(head + [
         html.Div([html.Label(t("label.iso_week", f.lang), htmlFor="weekly-week"), picker,
-                  html.Button(t("button.download_report", f.lang), id="weekly-download-btn", className="btn"),
+                  html.Button(t("button.download_report", f.lang), id="weekly-download-btn", className="btn",
+                              style={"font": "inherit"}),  # a button's own font is smaller than the links'
+                  html.A(t("weekly.pdf", f.lang), href=download_hrefs(f, s)[PDF_ID], id=PDF_ID, className="btn",
+                         download="", style={"textDecoration": "none", "color": "inherit"}),
                   dcc.Download(id="weekly-download")], className="toolbar"),
         _download_links(f, s),
         html.Iframe(id="weekly-report", srcDoc=_framed(html_or_error), className="report",
