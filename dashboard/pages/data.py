@@ -30,7 +30,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from werkzeug.exceptions import Forbidden
 
-from collectors import store
+from collectors import messages, store
 from collectors.archive import Archive, sha256
 from collectors.detect import align, header_positions, profiles
 from collectors.errors import ReachError
@@ -662,10 +662,11 @@ def _table(headers, rows, id=None, className="table", kinds=()):
                                className=className, **({"id": id} if id else {})), className="table-wrap")
 
 
-def _problem_rows(items):
-    """(source, line, column, value, expected) rows as table cells."""
+def _problem_rows(items, lang):
+    """(source, line, column, value, expected) rows as table cells, what was expected in ``lang``
+    (a message, or the English the database stored: collectors/messages.py writes either again)."""
     return [[src, "—" if line is None or line != line else str(int(line)), col, repr(str(value or "")),
-             expected] for src, line, col, value, expected in items]
+             messages.render(expected, lang)] for src, line, col, value, expected in items]
 
 
 PROBLEM_KINDS = ("name", None, "name", "name", None)
@@ -676,14 +677,15 @@ def _problem_headers(lang):
 
 
 def result_view(r: FileResult, lang: str, mapping_offered: bool = False):
-    """One uploaded file's result: a status word in the UI language and the pipeline's line (in
-    English, as `reach import` prints it), then the first rejected rows.
+    """One uploaded file's result: a status word in the UI language and the pipeline's line in the
+    UI language (the catalog's words, collectors/messages.py; what is not in it yet, in English as
+    `reach import` prints it), then the first rejected rows.
 
     The line's advice for a file that names no account is about a command-line option; here it is
     replaced by what a web user can do (the Account field, the roster), in the UI language. So is
     the advice to run `reach mapping suggest` when the mapping step is offered on the page."""
-    line = dataclasses.replace(r, unknown_account=False).line()
-    text = line.split(None, 1)[1] if " " in line else line  # the CLI's status column: shown as a word instead
+    # Without the CLI's status column: it is shown as a word instead.
+    text = messages.render(dataclasses.replace(r, unknown_account=False).text(), lang)
     if mapping_offered:
         text = text.split("\n")[0]  # the proposal and the CLI's commands: the form below says both
     status = "failed" if r.status == "failed" else ("same" if r.status == "already imported" else "ok")
@@ -704,7 +706,7 @@ def result_view(r: FileResult, lang: str, mapping_offered: bool = False):
         parts.append(html.Div(t("data.rejected_first", lang, shown=len(shown), total=len(r.problems)),
                               className="muted"))
         parts.append(_table(_problem_headers(lang), _problem_rows(
-            [(p.source, p.line, p.column, p.value, p.expected) for p in shown]), className="table compact",
+            [(p.source, p.line, p.column, p.value, p.expected) for p in shown], lang), className="table compact",
             kinds=PROBLEM_KINDS))
         if len(r.problems) > len(shown):
             parts.append(html.Div(t("data.rejected_more", lang), className="muted"))
@@ -807,7 +809,7 @@ def problems_view(engine, import_id, lang):
     df, total = problems(engine, int(import_id))
     if not total:
         return html.Div(t("data.problems_none", lang), className="muted", id="data-problems-none")
-    out = [_table(_problem_headers(lang), _problem_rows(df.itertuples(index=False, name=None)),
+    out = [_table(_problem_headers(lang), _problem_rows(df.itertuples(index=False, name=None), lang),
                   id="data-problems-table", className="table compact", kinds=PROBLEM_KINDS)]
     if total > len(df):
         out.append(html.Div(t("data.problems_more", lang, shown=len(df), total=total), className="muted"))
@@ -848,7 +850,8 @@ def tables(engine, campaign, lang: str, chosen: int | None = None, now: datetime
     if len(fails):
         out += [html.H2(t("data.failures_title", lang)),
                 _table([t("data.col.file", lang), t("data.col.failed_at", lang), t("data.col.error", lang)],
-                       [[r.file_name, fmt_datetime(r.failed_at, lang, tz), r.error] for r in fails.itertuples()],
+                       [[r.file_name, fmt_datetime(r.failed_at, lang, tz), messages.render(r.error, lang)]
+                        for r in fails.itertuples()],
                        id="data-failures", kinds=("name", "date", "name"))]
     out += freshness_view(engine, campaign, lang, now)
     return out
