@@ -204,7 +204,8 @@ def column_defs(lang: str, tz) -> list[dict]:
         elif kind in ("count", "rate"):
             d.update(type="rightAligned", flex=1, minWidth=90, sortingOrder=["desc", "asc", None])
         elif kind == "link":
-            d.update(cellRenderer="markdown", linkTarget="_blank", flex=0.8, minWidth=grids.cell_width(t("posts.open", lang)))
+            d.update(cellRenderer="markdown", linkTarget="_blank", flex=0.8,
+                     minWidth=grids.cell_width(t("posts.open", lang)))
         elif kind == "time":
             d.update(flex=1.4, minWidth=grids.date_width(lang, tz))
         else:
