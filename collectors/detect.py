@@ -30,6 +30,7 @@ from typing import Iterable
 
 from . import values
 from .errors import DetectError
+from .messages import Message
 from .read import Table, header_key
 from .registry import Report, reports
 
@@ -484,7 +485,7 @@ def detect(table: Table, mappings=None) -> Match:
 def _unknown_message(table: Table, found: list[Candidate]) -> str:
     header = ", ".join(h for h in table.header if h) or "(empty)"
     keys = set(table.keys)
-    lines = [f"{table.source}: not a known export (header: {_short(header, 300)})."]
+    lines = [Message("detect.unknown", source=table.source, header=_short(header, 300))]
     named = [c for c in found if c.anchored or c.confidence >= 0.6]
     # Best candidate per report, by structure.
     seen, best = set(), []
@@ -521,7 +522,8 @@ def _unknown_message(table: Table, found: list[Candidate]) -> str:
         else:
             lines.append("No known report has its columns or its structure. "
                          "See docs/platforms.md for the files each platform exports.")
-    return " ".join(lines)
+    # The first line is the catalog's (messages.py); the candidates after it stay English for now.
+    return Message.concat(*[p for i, line in enumerate(lines) for p in ((" ", line) if i else (line,))])
 
 
 def _short(text: str, n: int) -> str:

@@ -56,6 +56,8 @@ class RowProblem:
     expected: str
 
     def __str__(self) -> str:
-        where = f"{self.source}, line {self.line}" if self.line else self.source
+        from .messages import Message  # messages imports nothing of collectors: no cycle, but keep it late
+
+        where = Message("problem.where", source=self.source, line=self.line) if self.line else self.source
         shown = self.value if len(self.value) <= 60 else self.value[:57] + "..."
-        return f'{where}, column "{self.column}": {shown!r} is not {self.expected}'
+        return Message("problem", where=where, column=self.column, value=repr(shown), expected=self.expected)

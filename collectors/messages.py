@@ -1,56 +1,298 @@
-"""Words for the rough edges of issue 12: a file that is not an export, files a folder import
-skipped, a command-line filter that names nothing stored, a port already taken.
+"""Words a user reads from the collectors and the pipeline: refusals of files that are not
+exports or cannot be read, what a rejected row's cell should have been, an import's result line,
+a folder import's skipped files, a command-line filter that names nothing stored, a busy port.
 
-Each message is one function (or constant) here and nowhere else, so that translating them (a
-later task: Chinese beside English, as dashboard/i18n.py does for the pages) changes this module
-and no call site. It sits in ``collectors`` because the reader needs it and ``collectors`` never
-imports ``dashboard``; the command line's own messages are here for the same single place.
+One source of truth per message: a key in ``CATALOG`` with its English and Chinese templates. A
+``Message`` is that key and its parameters, and is at the same time its English text (a ``str``):
+what the command line prints, what the database stores and what every caller compares, unchanged;
+``render(message, lang)`` gives it in the reader's language (the Data page, in Chinese). Text that
+comes back from the database (an import's rejected rows, a failed attempt) is plain English;
+``render`` finds the template it was written from and writes it again in the reader's language
+(``translate``), so it is not translated a second time by hand. A message not yet in the catalog
+stays English everywhere. It sits in ``collectors`` because the reader needs it and
+``collectors`` never imports ``dashboard``; tests/test_i18n.py checks that every key has Chinese
+with the same parameters.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
+from functools import lru_cache
 
-# Where an export comes from, for every refusal of something that is not one.
-EXPORT_ADVICE = "export CSV or XLSX from the platform's analytics page (docs/platforms.md lists where)"
-
-# What a file is (collectors/kinds.py), and what to do instead of importing it.
-KINDS = {
-    "pdf": "a PDF",
-    "docx": "a Word document (DOCX)",
-    "doc": "a Word document (DOC)",
-    "pptx": "a PowerPoint presentation (PPTX)",
-    "ppt": "a PowerPoint presentation (PPT)",
-    "odt": "an OpenDocument text (ODT)",
-    "odp": "an OpenDocument presentation (ODP)",
-    "ods": "an OpenDocument spreadsheet (ODS)",
-    "epub": "an e-book (EPUB)",
-    "rtf": "a rich-text document (RTF)",
-    "png": "a PNG image",
-    "jpeg": "a JPEG image",
-    "gif": "a GIF image",
-    "webp": "a WebP image",
-    "heic": "a HEIC image",
-    "avif": "an AVIF image",
-    "tiff": "a TIFF image",
-    "bmp": "a BMP image",
-    "video": "a video (MP4 or QuickTime)",
-    "gzip": "a gzip archive",
-    "7z": "a 7-Zip archive",
-    "rar": "a RAR archive",
+CATALOG: dict[str, dict[str, str]] = {
+    "en": {
+        # what a file is, and what to do instead (kinds.py)
+        "not_an_export": "{source}: this is {kind}, not an export; {advice}",
+        "binary_file": "{source}: this is a binary file, not a CSV export or a workbook; {advice}",
+        "advice.export": "export CSV or XLSX from the platform's analytics page (docs/platforms.md lists where)",
+        "advice.save_as": "open it in Excel or LibreOffice, save it as XLSX or CSV and import that",
+        "advice.unpack": "unpack it and import the CSV or XLSX files inside (ZIP files are read as they are)",
+        "kind.pdf": "a PDF",
+        "kind.docx": "a Word document (DOCX)",
+        "kind.doc": "a Word document (DOC)",
+        "kind.pptx": "a PowerPoint presentation (PPTX)",
+        "kind.ppt": "a PowerPoint presentation (PPT)",
+        "kind.odt": "an OpenDocument text (ODT)",
+        "kind.odp": "an OpenDocument presentation (ODP)",
+        "kind.ods": "an OpenDocument spreadsheet (ODS)",
+        "kind.epub": "an e-book (EPUB)",
+        "kind.rtf": "a rich-text document (RTF)",
+        "kind.png": "a PNG image",
+        "kind.jpeg": "a JPEG image",
+        "kind.gif": "a GIF image",
+        "kind.webp": "a WebP image",
+        "kind.heic": "a HEIC image",
+        "kind.avif": "an AVIF image",
+        "kind.tiff": "a TIFF image",
+        "kind.bmp": "a BMP image",
+        "kind.video": "a video (MP4 or QuickTime)",
+        "kind.gzip": "a gzip archive",
+        "kind.7z": "a 7-Zip archive",
+        "kind.rar": "a RAR archive",
+        # reading (read.py)
+        "read.no_table": "{source}: the file has no table (it is empty or has only a title)",
+        "read.old_xls": ("{source}: this is an old Excel 97-2003 workbook (.xls); open it in Excel or LibreOffice "
+                         "and save it as .xlsx or .csv, then import that"),
+        "read.damaged": "{source}: the {what} is damaged and cannot be read ({detail})",
+        "read.damaged.workbook": "workbook",
+        "read.damaged.zip": "ZIP file",
+        "read.not_zip": "{source}: not a readable ZIP file ({detail})",
+        "read.not_xlsx": "{source}: not a readable .xlsx workbook ({detail})",
+        "read.zip_empty": "{source}: the ZIP file holds no CSV or XLSX export{hint}",
+        "read.encoding": ("{source}: cannot tell the text encoding; tried {tried} (GB18030 includes GBK and GB2312, "
+                          "what Excel on a Chinese Windows saves; UTF-16 is recognised by its byte-order mark). "
+                          "Save the file as UTF-8 CSV and import it again"),
+        "read.bad_bytes": "{source}: the file starts like {encoding} but byte {byte} ({bytes}) is not valid {encoding}",
+        "read.csv": "{source}, line {line}: cannot read as CSV: {detail}",
+        # detection (detect.py): the first line of a refusal
+        "detect.unknown": "{source}: not a known export (header: {header}).",
+        # what a rejected cell should have been (parse.py)
+        "expected.number": "a number",
+        "expected.whole_number": "a whole number",
+        "expected.percentage": "a percentage",
+        "expected.whole_number_up_to": "a whole number up to {maximum}",
+        "expected.number_at_least": "a number of at least {minimum}",
+        "expected.datetime_like": "a date and time like {example}",
+        "expected.datetime_empty": "a date and time (the cell is empty)",
+        "expected.post_id": "a post id",
+        "expected.numeric_post_id": "a numeric post id",
+        # an import's result (pipeline.py), after the status column
+        "result.failed": "{name}: {message}",
+        "result.roster": "{name}: roster applied",
+        "result.same": "{name}: already imported ({when}); nothing changed",
+        "result.same_when": "as {file} on {time} UTC",
+        "result.ok": "{name}: {platform} {reports}: {stored}; {rejected} rows rejected",
+        "result.posts_snapshots": "{posts} posts, {snapshots} snapshots",
+        "result.post_days": "{post_days} post-days",
+        "result.post_days_of": "{post_days} post-days of {posts} posts",
+        "result.account_days": "{account_days} account-days",
+        "result.no_rows": "no rows",
+        "result.left_out": " (left out: {what})",
+        "result.unknown_account": "; the file names no account: stored under 'unknown' (name it with --account)",
+        "result.snapshot_time": "; snapshot time {time} UTC from {source}",
+        "result.cannot_read": "cannot read the file: {detail}",
+        "result.db_refused": "the database refused the file: {detail}",
+        "result.strict": "{rejected} rows rejected and --strict is on; first: {first}",
+        "problem": "{where}, column \"{column}\": {value} is not {expected}",
+        "problem.where": "{source}, line {line}",
+        # where a snapshot time came from (pipeline.py, store.py)
+        "source.file name": "file name",
+        "source.file column": "file column",
+        "source.--as-of": "--as-of",
+        "source.import time": "import time",
+        "sep.list": "; ",
+    },
+    "zh": {
+        "not_an_export": "{source}：这是{kind}，不是导出文件；{advice}",
+        "binary_file": "{source}：这是一个二进制文件，不是 CSV 导出文件或工作簿；{advice}",
+        "advice.export": "请从平台的数据分析页面导出 CSV 或 XLSX（位置见 docs/platforms.md）",
+        "advice.save_as": "请用 Excel 或 LibreOffice 打开，另存为 XLSX 或 CSV 后再导入",
+        "advice.unpack": "请解压后导入其中的 CSV 或 XLSX 文件（ZIP 文件可直接读取）",
+        "kind.pdf": "一份 PDF 文件",
+        "kind.docx": "一份 Word 文档（DOCX）",
+        "kind.doc": "一份 Word 文档（DOC）",
+        "kind.pptx": "一份 PowerPoint 演示文稿（PPTX）",
+        "kind.ppt": "一份 PowerPoint 演示文稿（PPT）",
+        "kind.odt": "一份 OpenDocument 文本（ODT）",
+        "kind.odp": "一份 OpenDocument 演示文稿（ODP）",
+        "kind.ods": "一份 OpenDocument 电子表格（ODS）",
+        "kind.epub": "一本电子书（EPUB）",
+        "kind.rtf": "一份富文本文档（RTF）",
+        "kind.png": "一张 PNG 图片",
+        "kind.jpeg": "一张 JPEG 图片",
+        "kind.gif": "一张 GIF 图片",
+        "kind.webp": "一张 WebP 图片",
+        "kind.heic": "一张 HEIC 图片",
+        "kind.avif": "一张 AVIF 图片",
+        "kind.tiff": "一张 TIFF 图片",
+        "kind.bmp": "一张 BMP 图片",
+        "kind.video": "一段视频（MP4 或 QuickTime）",
+        "kind.gzip": "一个 gzip 压缩包",
+        "kind.7z": "一个 7-Zip 压缩包",
+        "kind.rar": "一个 RAR 压缩包",
+        "read.no_table": "{source}：文件中没有表格（文件为空或只有标题）",
+        "read.old_xls": "{source}：这是旧版 Excel 97-2003 工作簿（.xls）；请用 Excel 或 LibreOffice 打开，另存为 .xlsx 或 .csv 后再导入",
+        "read.damaged": "{source}：{what}已损坏，无法读取（{detail}）",
+        "read.damaged.workbook": "工作簿",
+        "read.damaged.zip": "ZIP 文件",
+        "read.not_zip": "{source}：不是可读取的 ZIP 文件（{detail}）",
+        "read.not_xlsx": "{source}：不是可读取的 .xlsx 工作簿（{detail}）",
+        "read.zip_empty": "{source}：ZIP 文件中没有 CSV 或 XLSX 导出文件{hint}",
+        "read.encoding": ("{source}：无法判断文本编码；已尝试 {tried}（GB18030 包含 GBK 和 GB2312，即中文 Windows 上的 "
+                          "Excel 保存的编码；UTF-16 可由字节顺序标记识别）。请将文件另存为 UTF-8 CSV 后重新导入"),
+        "read.bad_bytes": "{source}：文件开头像是 {encoding}，但第 {byte} 个字节（{bytes}）不是有效的 {encoding}",
+        "read.csv": "{source}，第 {line} 行：无法按 CSV 读取：{detail}",
+        "detect.unknown": "{source}：不是已知的导出文件（表头：{header}）。",
+        "expected.number": "数字",
+        "expected.whole_number": "整数",
+        "expected.percentage": "百分比",
+        "expected.whole_number_up_to": "不超过 {maximum} 的整数",
+        "expected.number_at_least": "不小于 {minimum} 的数字",
+        "expected.datetime_like": "形如 {example} 的日期和时间",
+        "expected.datetime_empty": "日期和时间（该单元格为空）",
+        "expected.post_id": "帖子 ID",
+        "expected.numeric_post_id": "数字形式的帖子 ID",
+        "result.failed": "{name}：{message}",
+        "result.roster": "{name}：已应用名单",
+        "result.same": "{name}：已导入过（{when}）；未作任何更改",
+        "result.same_when": "即 {time} UTC 导入的 {file}",
+        "result.ok": "{name}：{platform} {reports}：{stored}；拒绝 {rejected} 行",
+        "result.posts_snapshots": "{posts} 条帖子，{snapshots} 个快照",
+        "result.post_days": "{post_days} 条帖子日数据",
+        "result.post_days_of": "{posts} 条帖子的 {post_days} 条帖子日数据",
+        "result.account_days": "{account_days} 条账号日数据",
+        "result.no_rows": "没有数据行",
+        "result.left_out": "（略过：{what}）",
+        "result.unknown_account": "；文件未注明账号：已存储在“unknown”名下（可用 --account 指定）",
+        "result.snapshot_time": "；快照时间 {time} UTC，取自{source}",
+        "result.cannot_read": "无法读取文件：{detail}",
+        "result.db_refused": "数据库拒绝了该文件：{detail}",
+        "result.strict": "拒绝了 {rejected} 行，且已开启 --strict；第一行：{first}",
+        "problem": "{where}，“{column}”列：{value} 不是{expected}",
+        "problem.where": "{source}，第 {line} 行",
+        "source.file name": "文件名",
+        "source.file column": "文件中的时间列",
+        "source.--as-of": "导入时指定的时间（--as-of）",
+        "source.import time": "导入时间",
+        "sep.list": "；",
+    },
 }
-_SAVE_AS = "open it in Excel or LibreOffice, save it as XLSX or CSV and import that"
-_UNPACK = "unpack it and import the CSV or XLSX files inside (ZIP files are read as they are)"
-_ADVICE = {"ods": _SAVE_AS, "gzip": _UNPACK, "7z": _UNPACK, "rar": _UNPACK}
 
 
-def not_an_export(source: str, kind: str) -> str:
+class Message(str):
+    """A message: its English text (this ``str``), and the ``key`` and ``params`` that write it in
+    another language (``render``). A parameter may itself be a ``Message`` (what a file is, what a
+    cell should have been): it is written in the same language. ``Message.concat`` strings
+    messages and plain text together (a message's first line, then lines not yet in the catalog)."""
+
+    key: str | None
+    params: dict
+
+    def __new__(cls, key: str, **params):
+        self = super().__new__(cls, _fill(CATALOG["en"][key], params, "en"))
+        self.key, self.params = key, params
+        return self
+
+    @classmethod
+    def concat(cls, *parts: str) -> Message:
+        self = super().__new__(cls, "".join(_english(p) for p in parts))
+        self.key, self.params = None, {"parts": parts}
+        return self
+
+    def __str__(self):
+        # str(exception) and str(message) keep the message, so its key travels with the text.
+        return self
+
+    def __reduce__(self):  # worker processes send results back pickled
+        return (_concat, (self.params["parts"],)) if self.key is None else (_message, (self.key, self.params))
+
+    def render(self, lang: str) -> str:
+        if self.key is None:
+            return "".join(render(p, lang) if isinstance(p, Message) else p for p in self.params["parts"])
+        return _fill(CATALOG.get(lang, {}).get(self.key) or CATALOG["en"][self.key], self.params, lang)
+
+
+def _message(key, params):
+    return Message(key, **params)
+
+
+def _concat(parts):
+    return Message.concat(*parts)
+
+
+def _english(text: str) -> str:
+    return str.__str__(text) if isinstance(text, Message) else text
+
+
+def _fill(template: str, params: dict, lang: str) -> str:
+    # Only a parameter that is a message is translated: a file name or a cell's value is data.
+    return template.format(**{k: render(v, lang) if isinstance(v, Message) else v for k, v in params.items()})
+
+
+def render(text, lang: str) -> str:
+    """``text`` in ``lang``: a ``Message`` written from its template; stored English text found in
+    the catalog (``translate``); anything else as it is."""
+    if isinstance(text, Message):
+        return text.render(lang) if lang != "en" else _english(text)
+    if not isinstance(text, str) or lang == "en":
+        return text
+    return translate(text, lang)
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> list[tuple[re.Pattern, str]]:
+    """Each English template as a pattern that finds its parameters in a text it wrote; the most
+    specific (the most fixed words) first."""
+    out = []
+    for key, template in CATALOG["en"].items():
+        fixed = re.sub(r"\{\w+\}", "", template)
+        if len(fixed.strip()) < 4 and "{" in template:
+            continue  # "{name}: {message}" would claim any text with a colon
+        parts, seen, rx = re.split(r"\{(\w+)\}", template), set(), ""
+        for i, p in enumerate(parts):
+            if i % 2 == 0:
+                rx += re.escape(p)
+            else:  # a parameter the template writes twice is the same text twice
+                rx += f"(?P={p})" if p in seen else f"(?P<{p}>.+?)"
+                seen.add(p)
+        out.append((re.compile(rx + r"\Z", re.S), key, len(fixed)))
+    out.sort(key=lambda x: -x[2])
+    return [(rx, key) for rx, key, _ in out]
+
+
+def translate(text: str, lang: str) -> str:
+    """English ``text`` that a catalog template wrote (stored in the database, say), in ``lang``:
+    its parameters are taken from the text and themselves translated where they are messages.
+    Text no template wrote is returned as it is."""
+    for rx, key in _patterns():
+        m = rx.match(text)
+        if m:
+            target = CATALOG.get(lang, {}).get(key)
+            if target is None:
+                return text
+            return target.format(**{k: translate(v, lang) for k, v in m.groupdict().items()})
+    return text
+
+
+def kind_name(kind: str) -> Message:
+    """What a file of ``kind`` (collectors/kinds.py) is, in words: "a PDF"."""
+    return Message(f"kind.{kind}")
+
+
+KINDS = {k[len("kind."):]: CATALOG["en"][k] for k in CATALOG["en"] if k.startswith("kind.")}
+EXPORT_ADVICE = Message("advice.export")
+_ADVICE = {"ods": "advice.save_as", "gzip": "advice.unpack", "7z": "advice.unpack", "rar": "advice.unpack"}
+
+
+def not_an_export(source: str, kind: str) -> Message:
     """report.pdf: this is a PDF, not an export; export CSV or XLSX from ..."""
-    return f"{source}: this is {KINDS[kind]}, not an export; {_ADVICE.get(kind, EXPORT_ADVICE)}"
+    return Message("not_an_export", source=source, kind=kind_name(kind),
+                   advice=Message(_ADVICE.get(kind, "advice.export")))
 
 
-def binary_file(source: str) -> str:
+def binary_file(source: str) -> Message:
     """A file with NUL bytes that no signature names."""
-    return f"{source}: this is a binary file, not a CSV export or a workbook; {EXPORT_ADVICE}"
+    return Message("binary_file", source=source, advice=EXPORT_ADVICE)
 
 
 # --- a folder import's skipped files ------------------------------------------------------------

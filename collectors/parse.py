@@ -22,6 +22,7 @@ from pandas._libs import lib
 from . import model, values
 from .detect import Match, as_report, detect as detect_match
 from .errors import RowProblem, StructureError
+from .messages import Message
 from .read import Table
 from .registry import Report
 
@@ -206,7 +207,8 @@ class Cells:
             reasons[idx[use]] = why[use]
         bad = (num.isna().to_numpy() & ~missing)
         if bad.any():
-            default = "a percentage" if percent else ("a whole number" if integer else "a number")
+            default = Message("expected.percentage" if percent else
+                              "expected.whole_number" if integer else "expected.number")
             rows_raw = self._spread(f, codes, raw)
             for why in dict.fromkeys(reasons[bad]):
                 sel = bad & np.array([r == why for r in reasons], dtype=bool)
@@ -214,16 +216,18 @@ class Cells:
         if integer:
             frac = (num.notna() & (num % 1 != 0)).to_numpy()[codes] & self.alive
             if frac.any():
-                self._reject_rows(frac, f, self._spread(f, codes, raw), "a whole number")
+                self._reject_rows(frac, f, self._spread(f, codes, raw), Message("expected.whole_number"))
             # Beyond 2**53 a count is no longer exact as a float, nor storable as an integer
             # (a 34-digit cell, two ids run together, crashed the store): a data error.
             huge = (num.abs() > MAX_COUNT).to_numpy()[codes] & self.alive
             if huge.any():
-                self._reject_rows(huge, f, self._spread(f, codes, raw), f"a whole number up to {MAX_COUNT:,}")
+                self._reject_rows(huge, f, self._spread(f, codes, raw),
+                                  Message("expected.whole_number_up_to", maximum=f"{MAX_COUNT:,}"))
         if minimum is not None:
             low = (num < minimum).to_numpy()[codes] & self.alive
             if low.any():
-                self._reject_rows(low, f, self._spread(f, codes, raw), f"a number of at least {minimum:g}")
+                self._reject_rows(low, f, self._spread(f, codes, raw),
+                                  Message("expected.number_at_least", minimum=f"{minimum:g}"))
         col = self.table.cells[self.pos[f]]
         values = num.astype("float64").to_numpy()[codes]
         return pd.Series(values, index=col.index, name=col.name, dtype="float64") * scale
@@ -313,9 +317,10 @@ class Cells:
                 todo[where[ok]] = False
         rows_todo, rows_missing = todo[codes], missing[codes]
         if rows_todo.any():
-            self._reject_reasons(f, codes, raw, todo, reasons, "a date and time like " + _example(formats[0]))
+            self._reject_reasons(f, codes, raw, todo, reasons,
+                                 Message("expected.datetime_like", example=_example(formats[0])))
         if required and rows_missing.any():
-            self._reject_rows(rows_missing, f, self._spread_any(f, codes, raw), "a date and time (the cell is empty)")
+            self._reject_rows(rows_missing, f, self._spread_any(f, codes, raw), Message("expected.datetime_empty"))
         return pd.Series(out.array.take(codes), index=pd.RangeIndex(self.n) if f not in self.pos
                          else self.table.cells[self.pos[f]].index)
 

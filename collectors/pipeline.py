@@ -25,6 +25,7 @@ from . import crash, kinds, registry, store
 from .archive import Archive, Entry, sha256
 from .errors import DetectError, ReachError, RowProblem, StructureError
 from .mapping import Mapping, Mappings, describe
+from .messages import CATALOG, Message
 from .model import POST_LIFETIME
 from .detect import detect as detect_match
 from .parse import Context, Parsed, date_range_from_name, parse_table
@@ -67,31 +68,44 @@ class FileResult:
         return self.status != "failed"
 
     def line(self) -> str:
+        """The command line's result line: a status column, then ``text()``."""
+        status = ("FAILED  " if self.status == "failed" else "same    " if self.status == "already imported"
+                  else "ok      ")
+        return status + self.text()
+
+    def text(self) -> Message:
+        """What happened to the file, after the status column: a ``Message`` (English, as
+        ``reach import`` prints it; ``messages.render`` writes it in another language)."""
         if self.status == "failed":
-            msg = self.message if self.message.startswith(self.name) else f"{self.name}: {self.message}"
-            return f"FAILED  {msg}"
+            if self.message.startswith(self.name):
+                return self.message if isinstance(self.message, Message) else Message.concat(self.message)
+            return Message("result.failed", name=self.name, message=self.message)
         if self.reports == ["roster"]:
-            return f"ok      {self.name}: roster applied"
+            return Message("result.roster", name=self.name)
         if self.status == "already imported":
-            return f"same    {self.name}: already imported ({self.message}); nothing changed"
+            return Message("result.same", name=self.name, when=self.message)
         stored = []
         if self.snapshots:
-            stored.append(f"{self.posts} posts, {self.snapshots} snapshots")
+            stored.append(Message("result.posts_snapshots", posts=self.posts, snapshots=self.snapshots))
         if self.post_days:
-            stored.append(f"{self.post_days} post-days" + ("" if self.snapshots else f" of {self.posts} posts"))
+            stored.append(Message("result.post_days", post_days=self.post_days) if self.snapshots
+                          else Message("result.post_days_of", post_days=self.post_days, posts=self.posts))
         if self.account_days:
-            stored.append(f"{self.account_days} account-days")
-        text = f"ok      {self.name}: {self.platform} {', '.join(self.reports)}: {'; '.join(stored) or 'no rows'}"
-        text += f"; {self.rejected} rows rejected"
+            stored.append(Message("result.account_days", account_days=self.account_days))
+        sep = Message("sep.list")
+        parts = [Message("result.ok", name=self.name, platform=self.platform, reports=", ".join(self.reports),
+                         stored=Message.concat(*[p for i, x in enumerate(stored) for p in ((sep, x) if i else (x,))])
+                         if stored else Message("result.no_rows"), rejected=self.rejected)]
         if self.skipped:
-            text += " (left out: " + ", ".join(f"{n} {r}" for r, n in self.skipped.items()) + ")"
+            parts.append(Message("result.left_out", what=", ".join(f"{n} {r}" for r, n in self.skipped.items())))
         if self.unknown_account:
-            text += "; the file names no account: stored under 'unknown' (name it with --account)"
+            parts.append(Message("result.unknown_account"))
         if self.captured_at_source and self.snapshots:
-            text += f"; snapshot time {self.captured_at:%Y-%m-%d %H:%M} UTC from {self.captured_at_source}"
-        for d in self.detection:
-            text += f"\n        {d}"
-        return text
+            src = self.captured_at_source
+            parts.append(Message("result.snapshot_time", time=f"{self.captured_at:%Y-%m-%d %H:%M}",
+                                 source=Message(f"source.{src}") if f"source.{src}" in CATALOG["en"] else src))
+        parts += [f"\n        {d}" for d in self.detection]
+        return Message.concat(*parts)
 
 
 def capture_time_from_name(name: str, tz: ZoneInfo) -> datetime | None:
@@ -187,7 +201,7 @@ class Importer:
             try:
                 data = f.read_bytes()
             except OSError as e:
-                return FileResult(str(f), "failed", message=f"cannot read the file: {e.strerror or e}")
+                return FileResult(str(f), "failed", message=Message("result.cannot_read", detail=str(e.strerror or e)))
             job = self._begin(f.name, data, display=str(f))
             if isinstance(job, FileResult):
                 return job
@@ -254,7 +268,7 @@ class Importer:
                 raise outcome[1]
             result, parsed = outcome[1], outcome[2]
             if self.strict and result.problems:
-                raise StructureError(f"{result.rejected} rows rejected and --strict is on; first: {result.problems[0]}")
+                raise StructureError(Message("result.strict", rejected=result.rejected, first=str(result.problems[0])))
             crash.point("parse")
             w = self._write(job, result, parsed)
             if not isinstance(w, store.WriteResult):  # the same bytes were imported meanwhile
@@ -268,7 +282,7 @@ class Importer:
         except sa.exc.DBAPIError as e:
             # Nothing was written (the transaction rolled back); "database is locked" after the
             # wait, a lock timeout or a lost connection are words, not a traceback.
-            return FileResult(display, "failed", message=f"the database refused the file: {e.orig}")
+            return FileResult(display, "failed", message=Message("result.db_refused", detail=str(e.orig)))
         crash.point("commit")
         if self.archive is not None and record:
             # After the commit: a crash in between leaves an import the manifest lacks, which
@@ -633,7 +647,8 @@ def _cap_frozen(p: Parsed) -> None:
 
 def _already(display: str, done) -> FileResult:
     return FileResult(display, "already imported", import_id=done["id"],
-                      message=f"as {done['file_name']} on {done['imported_at']:%Y-%m-%d %H:%M} UTC")
+                      message=Message("result.same_when", file=done["file_name"],
+                                      time=f"{done['imported_at']:%Y-%m-%d %H:%M}"))
 
 
 def _platform_of(error: ReachError) -> str | None:

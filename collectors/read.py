@@ -34,6 +34,7 @@ from datetime import date, datetime, time
 import pandas as pd
 
 from . import kinds, messages
+from .messages import Message
 from .errors import ReadError
 
 # Candidates tried, in order, for a file without a byte-order mark. GB18030 is a superset of
@@ -182,18 +183,16 @@ def _read_any(file_name: str, data: bytes, lim: Limits, budget: _Budget) -> list
             return _read_zip(file_name, data, lim, budget)
         except _DAMAGED as e:
             # A damaged archive fails deep inside zipfile/zlib/openpyxl with many error types.
-            kind = "workbook" if b"xl/" in data[:2000] else "ZIP file"
-            raise ReadError(f"{file_name}: the {kind} is damaged and cannot be read ({type(e).__name__}: {e})") from None
+            kind = "workbook" if b"xl/" in data[:2000] else "zip"
+            raise ReadError(Message("read.damaged", source=file_name, what=Message(f"read.damaged.{kind}"),
+                                    detail=f"{type(e).__name__}: {e}")) from None
     kind = kinds.of_bytes(data)
     if kind is not None:
         # A PDF, an image, a Word file: said as such, with where an export comes from, rather
         # than "the file has no table" after reading it as text.
         raise ReadError(messages.not_an_export(file_name, kind))
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise ReadError(
-            f"{file_name}: this is an old Excel 97-2003 workbook (.xls); open it in Excel or "
-            "LibreOffice and save it as .xlsx or .csv, then import that"
-        )
+        raise ReadError(Message("read.old_xls", source=file_name))
     return _read_text(file_name, file_name, data, lim=lim, budget=budget)
 
 
@@ -228,11 +227,7 @@ def text_encoding(source: str, data: bytes) -> tuple[str, int]:
         if bad is None:
             return enc, 0
         tried.append(f"{enc} (byte {bad}: {data[bad:bad + 4]!r})")
-    raise ReadError(
-        f"{source}: cannot tell the text encoding; tried " + ", ".join(tried)
-        + " (GB18030 includes GBK and GB2312, what Excel on a Chinese Windows saves; UTF-16 is "
-        "recognised by its byte-order mark). Save the file as UTF-8 CSV and import it again"
-    )
+    raise ReadError(Message("read.encoding", source=source, tried=", ".join(tried)))
 
 
 _DECODE_CHUNK = 1 << 20
@@ -259,10 +254,8 @@ def _first_bad_byte(data: bytes, offset: int, encoding: str) -> int | None:
 def _checked(source: str, data: bytes, offset: int, encoding: str) -> str:
     bad = _first_bad_byte(data, offset, encoding)
     if bad is not None:
-        raise ReadError(
-            f"{source}: the file starts like {encoding} but byte {bad} "
-            f"({data[offset + bad:offset + bad + 4]!r}) is not valid {encoding}"
-        )
+        raise ReadError(Message("read.bad_bytes", source=source, encoding=encoding, byte=bad,
+                                bytes=repr(data[offset + bad:offset + bad + 4])))
     return encoding
 
 
@@ -311,7 +304,7 @@ def _read_text(file_name: str, source: str, data: bytes, member: str | None = No
             out.add(row, start + skipped)
             start = reader.line_num + 1
     except csv.Error as e:
-        raise ReadError(f"{source}, line {reader.line_num + skipped}: cannot read as CSV: {e}") from None
+        raise ReadError(Message("read.csv", source=source, line=reader.line_num + skipped, detail=str(e))) from None
     return out.finish()
 
 
@@ -435,7 +428,7 @@ def _read_text_fast(file_name: str, source: str, data: bytes, member: str | None
     if columns is None:
         return None
     if not len(kept):
-        raise ReadError(f"{source}: the file has no table (it is empty or has only a title)")
+        raise ReadError(Message("read.no_table", source=source))
     try:
         return _tables_from_columns(file_name, source, data, start, nl, columns, delimiter, member,
                                     kept, lim, budget)
@@ -548,7 +541,7 @@ def _tables_from_columns(file_name, source, data, start, nl, columns, delimiter,
         if t is not None:
             tables.append(t)
     if not tables:
-        raise ReadError(f"{source}: the file has no table (it is empty or has only a title)")
+        raise ReadError(Message("read.no_table", source=source))
     return tables
 
 
@@ -790,7 +783,7 @@ def _read_xlsx(file_name: str, source: str, data: bytes, lim: Limits | None = No
         except ReadError:
             raise
         except Exception as e:  # openpyxl raises many types for a broken workbook
-            raise ReadError(f"{source}: not a readable .xlsx workbook ({e})") from None
+            raise ReadError(Message("read.not_xlsx", source=source, detail=str(e))) from None
         tables: list[Table] = []
         try:
             for ws in wb.worksheets:
@@ -820,7 +813,7 @@ def _read_xlsx(file_name: str, source: str, data: bytes, lim: Limits | None = No
         finally:
             wb.close()
     if not tables:
-        raise ReadError(f"{source}: the file has no table (it is empty or has only a title)")
+        raise ReadError(Message("read.no_table", source=source))
     return tables
 
 
@@ -832,7 +825,7 @@ def _read_zip(file_name: str, data: bytes, lim: Limits | None = None, budget: _B
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as e:
-        raise ReadError(f"{file_name}: not a readable ZIP file ({e})") from None
+        raise ReadError(Message("read.not_zip", source=file_name, detail=str(e))) from None
     tables: list[Table] = []
     nested = []
     with z:
@@ -864,7 +857,7 @@ def _read_zip(file_name: str, data: bytes, lim: Limits | None = None, budget: _B
     if not tables:
         hint = (f" (ZIP files inside it, such as {nested[0]!r}, are not opened: unzip it and import what it holds)"
                 if nested else "")
-        raise ReadError(f"{file_name}: the ZIP file holds no CSV or XLSX export{hint}")
+        raise ReadError(Message("read.zip_empty", source=file_name, hint=hint))
     for t in tables:
         t.member = t.member or t.source.split("!", 1)[1]
     return tables
@@ -995,5 +988,5 @@ class _Sections:
     def finish(self) -> list[Table]:
         self.end()
         if not self.tables:
-            raise ReadError(f"{self.source}: the file has no table (it is empty or has only a title)")
+            raise ReadError(Message("read.no_table", source=self.source))
         return self.tables

@@ -42,6 +42,7 @@ class DefinitionChange:
 @dataclass(frozen=True)
 class Campaign:
     name: str = "Campaign"
+    name_zh: str = ""  # optional `name_zh` in campaign.toml: the name on the Chinese pages and summary
     timezone: str = "Asia/Shanghai"
     start: date | None = None
     end: date | None = None
@@ -58,6 +59,10 @@ class Campaign:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def title(self, lang: str) -> str:
+        """The campaign's name in ``lang``: ``name_zh`` in Chinese when there is one, else ``name``."""
+        return self.name_zh if lang == "zh" and self.name_zh else self.name
 
 
 def _date(value, where: str) -> date:
@@ -104,7 +109,7 @@ def from_dict(raw: dict, where: str = "campaign config") -> Campaign:
     if first not in ("publish", "baseline"):
         raise ReachError(f"{where}: first_snapshot must be \"publish\" or \"baseline\", not {first!r}")
     return Campaign(
-        name=c.get("name", "Campaign"), timezone=tz,
+        name=c.get("name", "Campaign"), name_zh=str(c.get("name_zh", "")), timezone=tz,
         start=_date(c["start"], f"{where}, start") if c.get("start") else None,
         end=_date(c["end"], f"{where}, end") if c.get("end") else None,
         hashtags=tuple(c.get("hashtags", ())), events=events,

@@ -714,6 +714,21 @@ def template(key: str, lang: str) -> str:
     return text
 
 
+# The EMV formula version every EMV output carries (config.EMV_FORMULA_VERSION, a value in the
+# exports' emv_formula column, so it stays English there): its words in each language.
+EMV_FORMULAS = {
+    "emv-v1: views x CPM / 1000 (impressions where a platform reports no views)": {
+        "zh": "emv-v1：浏览量 × CPM ÷ 1000（平台不提供浏览量时用展示次数）",
+    },
+}
+
+
+def emv_formula(version: str, lang: str) -> str:
+    """The EMV formula ``version`` as a reader of ``lang`` reads it; a version without a
+    translation (a newer one, set by hand) as it is."""
+    return EMV_FORMULAS.get(version, {}).get(normalise_lang(lang), version)
+
+
 def _lookup(table: dict[str, dict[str, str]], key: str, lang: str) -> str | None:
     lang = normalise_lang(lang)
     return table[lang].get(key) or table[DEFAULT_LANG].get(key)

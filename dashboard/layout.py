@@ -38,6 +38,7 @@ def header(f: F.Filters, active: str):
     other = "zh" if f.lang == "en" else "en"
     switch = F.to_query(F.with_changes(f, lang=other))
     return html.Header([
+        *_campaign_name(f.lang),
         html.Div("Campaign Reach", className="brand"),
         html.Nav([dcc.Link(t(f"page.{p.SLUG}", f.lang), href=p.PATH + query, id=f"nav-{p.SLUG}",
                            className="nav-link" + (" active" if p.PATH == active else "")) for p in all_pages()]),
@@ -96,6 +97,18 @@ def _demo_note(lang: str):
     if not has_app_context():
         return None
     return freshness.demo_note(store.demo_clock(data.engine()), lang, data.campaign().tz)
+
+
+def _campaign_name(lang: str) -> list:
+    """The campaign's name in the page's language (campaign.toml ``name``, ``name_zh``), on a line
+    of its own above the navigation; nothing outside a running app."""
+    from flask import has_app_context
+
+    from . import data
+
+    if not has_app_context():
+        return []
+    return [html.Div(data.campaign().title(lang), className="campaign-name", id="campaign-name")]
 
 
 def _account(lang: str) -> list:

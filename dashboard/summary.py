@@ -29,8 +29,8 @@ from collectors.model import PLATFORM_LABELS
 
 from . import metrics
 from .config import EMV_FORMULA_VERSION, Campaign, Event
-from .i18n import (add_strings, fmt_date, metric_name, normalise_lang, platform_from_label, platform_name, t,
-                   template, week_label)
+from .i18n import (add_strings, emv_formula, fmt_date, metric_name, normalise_lang, platform_from_label, platform_name,
+                   t, template, week_label)
 from .metrics import Selection
 
 TOP_N = 5
@@ -119,9 +119,14 @@ class Summary:
     # Per metric and platform, the change from the week before: what the narrative names.
     drivers: dict = field(default_factory=dict, compare=False)
     lang: str = "en"  # the language of ``narrative``, and of the renderings by default
+    campaign_zh: str = ""  # campaign.toml's name_zh: the title in Chinese, when given
 
     def kpi(self, key: str) -> Kpi:
         return next(k for k in self.kpis if k.key == key)
+
+    def title(self, lang: str) -> str:
+        """The campaign's name in ``lang`` (as ``config.Campaign.title``)."""
+        return self.campaign_zh if lang == "zh" and self.campaign_zh else self.campaign
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -258,7 +263,7 @@ def build_summary(frames, campaign: Campaign, week: str, today: date | None = No
     previous_days = (plo, phi) if has_prev and (partial or plo > ws - timedelta(days=7)) else None
     compared = _compared(previous_week, previous_days, "en")
     s = Summary(
-        campaign=campaign.name, timezone=campaign.timezone, week=label, week_start=ws,
+        campaign=campaign.name, campaign_zh=campaign.name_zh, timezone=campaign.timezone, week=label, week_start=ws,
         week_end=ws + timedelta(days=6), covered_start=lo, covered_end=hi, days_covered=days, partial=partial,
         partial_label=partial_label, compared_with=compared, kpis=kpis, top_influencers=top_inf,
         top_posts=top_posts, platform_mix=mix, events=events, narrative="", emv_formula=EMV_FORMULA_VERSION,
@@ -462,7 +467,7 @@ def build_summary_db(engine, campaign: Campaign, week: str | None, today: date |
     previous_week = prev_label if has_prev else None
     previous_days = (plo, phi) if has_prev and (partial or plo > ws - timedelta(days=7)) else None
     s = Summary(
-        campaign=campaign.name, timezone=campaign.timezone, week=label, week_start=ws,
+        campaign=campaign.name, campaign_zh=campaign.name_zh, timezone=campaign.timezone, week=label, week_start=ws,
         week_end=ws + timedelta(days=6), covered_start=lo, covered_end=hi, days_covered=days, partial=partial,
         partial_label=partial_label, compared_with=_compared(previous_week, previous_days, "en"), kpis=kpis,
         top_influencers=top_inf, top_posts=top_posts, platform_mix=mix, events=events, narrative="",
@@ -715,7 +720,7 @@ def render_text(s: Summary, lang: str | None = None) -> str:
         return t(key, lang).lower()
 
     none = t("empty.none", lang)
-    head = f"{s.campaign}\n" + t("summary.text_head", lang, week=s.week, dates=_dates(s.week_start, s.week_end, lang))
+    head = f"{s.title(lang)}\n" + t("summary.text_head", lang, week=s.week, dates=_dates(s.week_start, s.week_end, lang))
     if s.partial:
         head += t("summary.text_partial", lang, partial=t("week.partial", lang, days=s.days_covered),
                   dates=_dates(s.covered_start, s.covered_end, lang))
@@ -744,7 +749,7 @@ def render_text(s: Summary, lang: str | None = None) -> str:
                    for m in s.platform_mix], right={1, 2}) if s.platform_mix else [none]
     if s.events:
         out += ["", t("summary.events", lang)] + [f"{e.day.isoformat()}  {e.text(lang)}" for e in s.events]
-    out += ["", *_notes(s, lang), t("summary.emv_formula", lang, formula=s.emv_formula),
+    out += ["", *_notes(s, lang), t("summary.emv_formula", lang, formula=emv_formula(s.emv_formula, lang)),
             t("summary.text_days", lang, tz=s.timezone)]
     return "\n".join(out) + "\n"
 
@@ -753,9 +758,11 @@ _NOTE_KEYS = {VIEWS_NOTE: "note.views", REACH_NOTE: "note.reach", ACTIVE_NOTE: "
 
 
 def _note(text: str, lang: str) -> str:
-    """A note of the summary (English, as built) in ``lang``: the standard ones have translations;
-    any other (the EMV formula version, a note set by hand) is shown as it is."""
-    return t(_NOTE_KEYS[text], lang) if lang != "en" and text in _NOTE_KEYS else text
+    """A note of the summary (English, as built) in ``lang``: the standard ones and the EMV formula
+    version have translations; any other (a note set by hand) is shown as it is."""
+    if lang != "en" and text in _NOTE_KEYS:
+        return t(_NOTE_KEYS[text], lang)
+    return emv_formula(text, lang)
 
 
 def _notes(s: Summary, lang: str) -> tuple[str, ...]:
@@ -900,13 +907,13 @@ def render_html(s: Summary, lang: str | None = None) -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(t("summary.doc_title", lang, campaign=s.campaign, week=s.week))}</title>
+<title>{_e(t("summary.doc_title", lang, campaign=s.title(lang), week=s.week))}</title>
 <style>{CSS}</style>
 </head>
 <body>
 <main class="page">
 <header>
-<h1>{_e(s.campaign)}</h1>
+<h1>{_e(s.title(lang))}</h1>
 <p class="sub">{sub}</p>
 </header>
 <p class="narrative">{_e(_narrative(s, lang))}</p>
@@ -927,7 +934,7 @@ def render_html(s: Summary, lang: str | None = None) -> str:
 {events}
 <footer>
 <p>{_e(t("summary.footer_tz", lang, tz=s.timezone))}</p>
-<p>{_e(t("summary.emv_formula", lang, formula=s.emv_formula))}</p>
+<p>{_e(t("summary.emv_formula", lang, formula=emv_formula(s.emv_formula, lang)))}</p>
 {notes}
 </footer>
 </main>

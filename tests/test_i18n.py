@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from collectors import messages
 from collectors.model import METRICS, PLATFORMS
 from collectors.roster import CATEGORIES
 from dashboard import i18n, metrics
@@ -29,7 +30,7 @@ all_pages()  # page modules register their own strings when imported: check thos
 from conftest import ROOT
 
 TABLES = {"STRINGS": i18n.STRINGS, "PLATFORM_NAMES": i18n.PLATFORM_NAMES, "CATEGORY_NAMES": i18n.CATEGORY_NAMES,
-          "METRIC_NAMES": i18n.METRIC_NAMES, "METRIC_HELP": i18n.METRIC_HELP}
+          "METRIC_NAMES": i18n.METRIC_NAMES, "METRIC_HELP": i18n.METRIC_HELP, "messages.CATALOG": messages.CATALOG}
 EXTRA_PLATFORMS = ("weibo", "douyin", "bilibili", "wechat")
 # Every column the dashboard shows as a metric (dashboard/metrics.py and the summary's KPIs).
 DASHBOARD_COLUMNS = (*METRICS, "followers", "engagements", "er_views", "er_impressions", "virality_views",
@@ -429,3 +430,45 @@ def test_the_zh_cn_plotly_locale_is_served_locally_with_chinese_months_and_its_l
     # Registered with plotly.js whichever of the two loads first; nothing fetched from anywhere.
     assert "Plotly.register(locale)" in js and "window.PlotlyLocales" in js
     assert not re.search(r"https?://|import\s|fetch\(|XMLHttpRequest", js.split("*/", 1)[1])
+
+
+# --- the collectors' and the pipeline's messages (collectors/messages.py) -------------------------
+
+def test_every_message_has_chinese_with_the_placeholders_of_the_english_one():
+    for key, en in messages.CATALOG["en"].items():
+        assert _placeholders(messages.CATALOG["zh"][key]) == _placeholders(en), key
+    # "--as-of", "; " and the like may read the same; a sentence may not.
+    same = [k for k, en in messages.CATALOG["en"].items() if len(en) > 12 and messages.CATALOG["zh"][k] == en]
+    assert same == []
+
+
+def test_a_message_is_its_english_text_and_renders_in_chinese_from_the_same_key_and_values():
+    m = messages.not_an_export("report.pdf", "pdf")
+    assert m == "report.pdf: this is a PDF, not an export; export CSV or XLSX from the platform's analytics page " \
+                "(docs/platforms.md lists where)"
+    assert str(ValueError(m)) is m  # an exception keeps the message, key and values included
+    assert messages.render(m, "zh") == "report.pdf：这是一份 PDF 文件，不是导出文件；请从平台的数据分析页面导出 CSV 或 XLSX" \
+                                       "（位置见 docs/platforms.md）"
+    assert messages.render(m, "en") == m
+    import pickle
+
+    assert messages.render(pickle.loads(pickle.dumps(m)), "zh") == messages.render(m, "zh")  # from a worker
+
+
+def test_stored_english_text_is_written_again_in_chinese_from_the_template_that_wrote_it():
+    # Every template: filled with markers, its English (as the database keeps it) translates to
+    # exactly what the message renders in Chinese; the values come through untouched.
+    for key in messages.CATALOG["en"]:
+        names = _placeholders(messages.CATALOG["en"][key])
+        m = messages.Message(key, **{n: f"«{n}{i}»" for i, n in enumerate(sorted(names))})
+        english = str.__str__(m)
+        if messages.translate(english, "zh") == english and messages.render(m, "zh") != english:
+            # a template with too few fixed words to be recognised ("{name}: {message}") is not guessed at
+            assert len(re.sub(r"\{\w+\}", "", messages.CATALOG["en"][key]).strip()) < 4, key
+            continue
+        assert messages.translate(english, "zh") == messages.render(m, "zh"), key
+    # a nested message (what a rejected cell should have been) is translated inside the sentence
+    row = 'posts.csv, line 3, column "Impressions": \'lots\' is not a whole number'
+    assert messages.translate(row, "zh") == "posts.csv，第 3 行，“Impressions”列：'lots' 不是整数"
+    # text no template wrote stays as it was
+    assert messages.translate("something the catalog never said", "zh") == "something the catalog never said"

@@ -108,6 +108,35 @@ def test_rejected_rows_are_shown_with_their_line_column_value_and_what_was_expec
     assert "已导入：" in text_of(page.result_view(r, "zh"))
 
 
+def test_in_chinese_an_upload_says_what_happened_and_what_was_expected_still_naming_file_line_column_and_value(
+        eng, archive):
+    data = x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", "lots", 3)])
+    [r] = upload(eng, archive, (X_NAME, data))
+    shown = text_of(page.result_view(r, "zh"))
+    assert "拒绝 1 行" in shown and "rows rejected" not in shown
+    # the rejected row: file, line, column and value as the file writes them; what was expected in Chinese
+    assert f"{X_NAME} 3 Impressions 'lots' 整数" in shown and "a whole number" not in shown
+    # the history reads the same row back from the database (stored in English) and says it in Chinese
+    history = text_of(page.problems_view(eng, r.import_id, "zh"))
+    assert f"{X_NAME} 3 Impressions 'lots' 整数" in history
+    assert f"{X_NAME} 3 Impressions 'lots' a whole number" in text_of(page.problems_view(eng, r.import_id, "en"))
+
+
+def test_in_chinese_a_refused_file_says_why_in_chinese_naming_the_file(eng, archive):
+    [pdf] = upload(eng, archive, ("report.pdf", b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n"))
+    [empty] = upload(eng, archive, ("blank.csv", b"\n\n"))
+    assert pdf.status == empty.status == "failed"
+    said = text_of(page.result_view(pdf, "zh"))
+    assert "report.pdf：这是一份 PDF 文件，不是导出文件；请从平台的数据分析页面导出 CSV 或 XLSX" in said, said
+    assert "blank.csv：文件中没有表格" in text_of(page.result_view(empty, "zh"))
+    # The command line keeps English, word for word.
+    assert pdf.line().startswith("FAILED  report.pdf: this is a PDF, not an export; export CSV or XLSX")
+    # The failures list reads the stored English error back in Chinese.
+    with dashboard_app_context(eng):
+        failures = text_of(page.tables(eng, config.Campaign(), "zh"))
+    assert "report.pdf：这是一份 PDF 文件，不是导出文件" in failures and "blank.csv：文件中没有表格" in failures
+
+
 def test_a_malformed_file_fails_in_words_and_is_listed_with_its_error_among_the_failures(eng, archive):
     [r] = upload(eng, archive, ("notes.csv", b"Name,Colour\nAda,blue\n"))
     assert r.status == "failed"

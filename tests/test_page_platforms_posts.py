@@ -292,7 +292,7 @@ def test_a_script_in_a_post_title_is_kept_as_text_for_the_grid_which_renders_no_
     assert title in rows  # unchanged: neither escaped twice nor stripped
     assert rows[title]["url"].startswith("[Open ↗](https://x.com/")
     assert rows["A quiet post about Yiwu"]["url"] == ""  # a javascript: URL is not a link
-    defs = {d["field"]: d for d in posts.column_defs("en")}
+    defs = {d["field"]: d for d in posts.column_defs("en", campaign.tz)}
     assert "cellRenderer" not in defs["title"] and "cellRenderer" not in defs["influencer"]
     assert [f for f, d in defs.items() if "cellRenderer" in d] == ["url"]
     engine.dispose()

@@ -308,7 +308,8 @@ def test_reach_summary_lang_zh_prints_the_chinese_summary(demo_db, capsys):
     assert main(["summary", "--db", f"sqlite:///{demo_db}", "--config", str(ROOT / "campaign.toml"),
                  "--week", "2025-W03", "--lang", "zh"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith('2024 Belt and Road "Jin" Hub') and "每周总结 2025-W03：2025-01-13 至 2025-01-19" in out
+    # campaign.toml's name_zh titles the Chinese summary
+    assert out.startswith("2024“一带一路”“金”枢纽网络国际传播活动\n") and "每周总结 2025-W03：2025-01-13 至 2025-01-19" in out
     assert "浏览量环比" in out and "Weekly summary" not in out
 
 

@@ -21,6 +21,7 @@ import io
 import re
 from datetime import datetime, timezone
 
+from ..messages import Message
 from ..model import POST_LIFETIME
 from ..registry import Report, register
 
@@ -83,7 +84,7 @@ def _parse(c) -> None:
     marker = c.text("_marker")
     c.reject(marker != FORMAT_VERSION, "_marker", f"snapshot format version {FORMAT_VERSION}")
     ids = c.text("post_id")
-    c.reject(ids == "", "post_id", "a post id")
+    c.reject(ids == "", "post_id", Message("expected.post_id"))
     c.set("post_id", ids)
     for f in ("account_id", "account_handle", "account_name", "url", "title", "post_type"):
         t = c.text(f)

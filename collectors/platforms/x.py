@@ -16,6 +16,7 @@ import pandas as pd
 from pandas._libs import lib
 
 from .. import catalog
+from ..messages import Message
 from ..model import ACCOUNT_DAY, POST_LIFETIME
 from ..registry import Report, register
 
@@ -84,7 +85,7 @@ def _post_ids(c, from_url: pd.Series):
     # formatted as a number (15 significant digits): the permalink keeps the real id, so it wins.
     broken = from_url.notna() & (ids != from_url)
     ids = ids.where(~broken, from_url)
-    c.reject(~_numeric_ids(ids), "post_id", "a numeric post id", ids)
+    c.reject(~_numeric_ids(ids), "post_id", Message("expected.numeric_post_id"), ids)
     c.set("post_id", ids)
 
 

@@ -30,7 +30,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from werkzeug.exceptions import Forbidden
 
-from collectors import store
+from collectors import messages, store
 from collectors.archive import Archive, sha256
 from collectors.detect import align, header_positions, profiles
 from collectors.errors import ReachError
@@ -649,16 +649,27 @@ STATUS_KEYS = {"imported": "data.status.imported", "already imported": "data.sta
                "failed": "data.status.failed"}
 
 
-def _table(headers, rows, id=None, className="table"):
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in headers])),
-                       html.Tbody([html.Tr([html.Td(c) for c in r]) for r in rows])],
-                      className=className, **({"id": id} if id else {}))
+def _table(headers, rows, id=None, className="table", kinds=()):
+    """A table in a box that scrolls sideways when the table is wider than the page. ``kinds``
+    names each column's cells: "date" stays on one line (a date cut or broken over three lines is
+    misread), "name" (file names, report names, values from a file) may break anywhere, since a
+    long name without spaces would otherwise widen the table past the page."""
+    def td(c, kind):
+        return html.Td(c, className=kind) if kind else html.Td(c)
+    kinds = list(kinds) + [None] * (len(headers) - len(kinds))
+    return html.Div(html.Table([html.Thead(html.Tr([html.Th(h) for h in headers])),
+                                html.Tbody([html.Tr([td(c, k) for c, k in zip(r, kinds)]) for r in rows])],
+                               className=className, **({"id": id} if id else {})), className="table-wrap")
 
 
-def _problem_rows(items):
-    """(source, line, column, value, expected) rows as table cells."""
+def _problem_rows(items, lang):
+    """(source, line, column, value, expected) rows as table cells, what was expected in ``lang``
+    (a message, or the English the database stored: collectors/messages.py writes either again)."""
     return [[src, "—" if line is None or line != line else str(int(line)), col, repr(str(value or "")),
-             expected] for src, line, col, value, expected in items]
+             messages.render(expected, lang)] for src, line, col, value, expected in items]
+
+
+PROBLEM_KINDS = ("name", None, "name", "name", None)
 
 
 def _problem_headers(lang):
@@ -666,14 +677,15 @@ def _problem_headers(lang):
 
 
 def result_view(r: FileResult, lang: str, mapping_offered: bool = False):
-    """One uploaded file's result: a status word in the UI language and the pipeline's line (in
-    English, as `reach import` prints it), then the first rejected rows.
+    """One uploaded file's result: a status word in the UI language and the pipeline's line in the
+    UI language (the catalog's words, collectors/messages.py; what is not in it yet, in English as
+    `reach import` prints it), then the first rejected rows.
 
     The line's advice for a file that names no account is about a command-line option; here it is
     replaced by what a web user can do (the Account field, the roster), in the UI language. So is
     the advice to run `reach mapping suggest` when the mapping step is offered on the page."""
-    line = dataclasses.replace(r, unknown_account=False).line()
-    text = line.split(None, 1)[1] if " " in line else line  # the CLI's status column: shown as a word instead
+    # Without the CLI's status column: it is shown as a word instead.
+    text = messages.render(dataclasses.replace(r, unknown_account=False).text(), lang)
     if mapping_offered:
         text = text.split("\n")[0]  # the proposal and the CLI's commands: the form below says both
     status = "failed" if r.status == "failed" else ("same" if r.status == "already imported" else "ok")
@@ -694,7 +706,8 @@ def result_view(r: FileResult, lang: str, mapping_offered: bool = False):
         parts.append(html.Div(t("data.rejected_first", lang, shown=len(shown), total=len(r.problems)),
                               className="muted"))
         parts.append(_table(_problem_headers(lang), _problem_rows(
-            [(p.source, p.line, p.column, p.value, p.expected) for p in shown]), className="table compact"))
+            [(p.source, p.line, p.column, p.value, p.expected) for p in shown], lang), className="table compact",
+            kinds=PROBLEM_KINDS))
         if len(r.problems) > len(shown):
             parts.append(html.Div(t("data.rejected_more", lang), className="muted"))
     for table in r.ignored_tables:
@@ -781,7 +794,9 @@ def _snapshot(at, source, lang, tz):
         return "—"
     key = f"data.source.{source}"
     words = t(key, lang) if key in i18n.STRINGS["en"] else str(source or "—")
-    return t("data.snapshot_from", lang, time=fmt_datetime(at, lang, tz), source=words)
+    # The time stays whole on one line; the words around it wrap.
+    before, _, after = t("data.snapshot_from", lang, time="\0", source=words).partition("\0")
+    return html.Span([before, html.Span(fmt_datetime(at, lang, tz), className="date"), after])
 
 
 def _platforms(value, lang):
@@ -794,8 +809,8 @@ def problems_view(engine, import_id, lang):
     df, total = problems(engine, int(import_id))
     if not total:
         return html.Div(t("data.problems_none", lang), className="muted", id="data-problems-none")
-    out = [_table(_problem_headers(lang), _problem_rows(df.itertuples(index=False, name=None)),
-                  id="data-problems-table", className="table compact")]
+    out = [_table(_problem_headers(lang), _problem_rows(df.itertuples(index=False, name=None), lang),
+                  id="data-problems-table", className="table compact", kinds=PROBLEM_KINDS)]
     if total > len(df):
         out.append(html.Div(t("data.problems_more", lang, shown=len(df), total=total), className="muted"))
     return html.Div(out)
@@ -816,7 +831,9 @@ def tables(engine, campaign, lang: str, chosen: int | None = None, now: datetime
                  fmt_datetime(r.imported_at, lang, tz), fmt_number(r.rows_read, lang), fmt_number(r.rows_stored, lang),
                  fmt_number(r.rows_rejected, lang), fmt_number(r.rows_skipped, lang),
                  _snapshot(r.captured_at, r.captured_at_source, lang, tz)] for r in hist.itertuples()]
-        out.append(html.Div(_table(headers, rows, id="data-history"), className="scroll"))
+        out.append(html.Div(_table(headers, rows, id="data-history",
+                                   kinds=("name", None, "name", "date", None, None, None, None, None)),
+                            className="scroll"))
         ids = set(hist["id"])
         if chosen not in ids:
             with_rejects = hist[hist["rows_rejected"] > 0]
@@ -833,8 +850,9 @@ def tables(engine, campaign, lang: str, chosen: int | None = None, now: datetime
     if len(fails):
         out += [html.H2(t("data.failures_title", lang)),
                 _table([t("data.col.file", lang), t("data.col.failed_at", lang), t("data.col.error", lang)],
-                       [[r.file_name, fmt_datetime(r.failed_at, lang, tz), r.error] for r in fails.itertuples()],
-                       id="data-failures")]
+                       [[r.file_name, fmt_datetime(r.failed_at, lang, tz), messages.render(r.error, lang)]
+                        for r in fails.itertuples()],
+                       id="data-failures", kinds=("name", "date", "name"))]
     out += freshness_view(engine, campaign, lang, now)
     return out
 
@@ -853,7 +871,8 @@ def freshness_view(engine, campaign, lang, now=None) -> list:
     out.append(_table(
         [t("col.platform", lang), t("data.col.latest", lang), t("data.col.last_import", lang)],
         [[platform_name(r.platform, lang), fresh_text(r.as_of, lang, tz, now=now) + (stale if r.stale else ""),
-          fmt_datetime(r.last_import, lang, tz)] for r in plat.itertuples()], id="data-freshness-platforms"))
+          fmt_datetime(r.last_import, lang, tz)] for r in plat.itertuples()], id="data-freshness-platforms",
+        kinds=(None, None, "date")))
     src = data.source_freshness(engine)
     if len(src):
         from .. import freshness
@@ -865,7 +884,7 @@ def freshness_view(engine, campaign, lang, now=None) -> list:
               t(f"fresh.source.{r.source}", lang), fmt_datetime(r.last_success, lang, tz),
               (fmt_datetime(r.last_error_at, lang, tz) + ": " + freshness.short_error(r.last_error)
                if isinstance(r.last_error, str) else "—")]
-             for r in src.itertuples()], id="data-freshness-sources"))
+             for r in src.itertuples()], id="data-freshness-sources", kinds=(None, None, "date")))
     out += [html.H2(t("data.freshness_accounts", lang)),
             html.Div(accounts_view(acc, campaign, lang, 0, now), id="data-accounts"),
             dcc.Store(id="data-accounts-page", data=0)]
@@ -888,7 +907,7 @@ def accounts_view(acc: pd.DataFrame, campaign, lang: str, page: int = 0, now=Non
         [[platform_name(r.platform, lang), r.account,
           r.influencer if isinstance(r.influencer, str) and r.influencer else "—",
           fresh_text(r.as_of, lang, tz, now=now) + (stale if r.stale else ""), fmt_datetime(r.last_import, lang, tz)]
-         for r in shown.itertuples()], id="data-freshness-accounts")
+         for r in shown.itertuples()], id="data-freshness-accounts", kinds=(None, "name", None, None, "date"))
     if pages == 1:
         return [table]
     said = t("data.accounts_shown", lang, first=fmt_number(page * ACCOUNTS_PAGE + 1, lang),

@@ -26,7 +26,8 @@ from dash.exceptions import PreventUpdate
 
 from collectors import store
 
-from .. import anomalies, cache, coverage, data, exports, figures, i18n, layout as L, metrics, queries, rollups
+from .. import (anomalies, cache, coverage, data, exports, figures, grids, i18n, layout as L, metrics, queries,
+               rollups)
 from .. import filters as F
 from ..i18n import category_name, fmt_datetime, fmt_number, fmt_range, metric_help, metric_name, platform_name, t
 
@@ -67,6 +68,7 @@ RATES = ("er_views", "er_impressions", "er_followers")
 POSTS_SHOWN = 50
 ANOMALIES_SHOWN = 30
 TITLE_CHARS = 120
+MIN_WIDTH = 96  # px: a number column, whatever its header
 LINK_SCHEMES = ("http", "https")
 
 
@@ -151,19 +153,21 @@ def grid_rows(board: pd.DataFrame, lang: str) -> list[dict]:
 
 def column_defs(lang: str) -> list[dict]:
     """Grid columns in ``LEADERBOARD_COLUMNS`` order; numbers show their ``*_text`` twin."""
-    def text(col, name, **kw):
-        return dict(field=col, headerName=name, filter="agTextColumnFilter", tooltipField=col, **kw)
+    def text(col, name, width, **kw):
+        return dict(field=col, headerName=name, filter="agTextColumnFilter", tooltipField=col,
+                    minWidth=max(width, grids.header_width(name, filterable=True)), **kw)
 
     def number(col, metric, hint=None):
-        help_ = metric_help(metric, lang)
-        return dict(field=col, headerName=metric_name(metric, lang),
+        help_, name = metric_help(metric, lang), metric_name(metric, lang)
+        # Never narrower than the header's longest word: the header wraps between words only.
+        return dict(field=col, headerName=name, minWidth=max(MIN_WIDTH, grids.header_width(name, filterable=True)),
                     headerTooltip=help_ + (f" ({hint})" if hint else ""), filter="agNumberColumnFilter",
                     type="rightAligned", valueFormatter={"function": f"params.data ? params.data.{col}_text : ''"})
 
     return [
-        text("influencer", t("col.influencer", lang), pinned="left", minWidth=190),
-        text("category", t("col.category", lang), minWidth=150),
-        text("platforms", t("col.platforms", lang), minWidth=160),
+        text("influencer", t("col.influencer", lang), 190, pinned="left"),
+        text("category", t("col.category", lang), 150),
+        text("platforms", t("col.platforms", lang), 160),
         number("posts_published", "posts"),
         *[number(c, c) for c in ("views_or_impressions", "views", "impressions", "engagements")],
         *[number(c, c, t("influencers.rate_filter", lang)) for c in RATES],
@@ -280,10 +284,11 @@ def _posts_table(posts: pd.DataFrame, campaign, lang: str):
         body.append(html.Tr([html.Td(short, title=title), html.Td(link, style={"whiteSpace": "nowrap"}),
                              html.Td(t("label.impressions_basis", lang, platform=platform) if by_impressions
                                      else platform),
-                             html.Td(fmt_datetime(r.published_at, lang, campaign.tz)),
+                             html.Td(fmt_datetime(r.published_at, lang, campaign.tz), className="date"),
                              html.Td(fmt_number(r.impressions if by_impressions else r.views, lang)),
                              html.Td(fmt_number(r.engagements, lang))]))
-    table = html.Table([html.Thead(head), html.Tbody(body)], className="table", id="inf-posts")
+    table = html.Div(html.Table([html.Thead(head), html.Tbody(body)], className="table", id="inf-posts"),
+                     className="table-wrap")
     if len(posts) <= POSTS_SHOWN:
         return table
     return html.Div([table, html.P(t("influencers.more", lang, n=len(posts) - POSTS_SHOWN), className="muted")])
@@ -367,9 +372,11 @@ def layout(**query):
     focus = focus if focus in set(board["influencer"]) else None
     grid = dag.AgGrid(
         id="inf-grid", rowData=grid_rows(board, f.lang), columnDefs=column_defs(f.lang),
-        # Headers wrap rather than widen the columns, so the thirteen columns fit a laptop screen;
-        # all columns stay rendered (43 rows is nothing), so find-in-page sees the whole table.
-        defaultColDef={"sortable": True, "resizable": True, "minWidth": 96, "wrapHeaderText": True,
+        # Headers wrap between words rather than widen the columns (each column is at least as
+        # wide as its header's longest word); the thirteen columns are wider than the page, so the
+        # grid scrolls sideways inside itself with the names pinned. All columns stay rendered
+        # (43 rows is nothing), so find-in-page sees the whole table.
+        defaultColDef={"sortable": True, "resizable": True, "minWidth": MIN_WIDTH, "wrapHeaderText": True,
                        "autoHeaderHeight": True},
         getRowId="params.data.influencer", columnSize="responsiveSizeToFit",
         dashGridOptions={"rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},

@@ -255,7 +255,7 @@ def content(eng, campaign, f: F.Filters, frames=None) -> list:
     return [
         html.H2(t("platforms.table", lang)),
         html.P(period, className="muted", id="platforms-period"),
-        html.Div(table(tot, lang), style={"overflowX": "auto"}),
+        html.Div(table(tot, lang), className="table-wrap"),
         html.P([t("platforms.note", lang), " ", t("platforms.hatched", lang)], className="muted"),
         dcc.Graph(id="platforms-mix", figure=mix_figure(mix, f.metric, lang), config=cfg, className="chart"),
         html.H2(t("platforms.compare", lang)),

@@ -30,9 +30,9 @@ from dash.exceptions import PreventUpdate
 
 from collectors import store
 
-from .. import data, exports, layout as L, metrics
+from .. import data, exports, grids, layout as L, metrics
 from .. import filters as F
-from ..i18n import add_strings, column_name, fmt_datetime, fmt_number, platform_name, t
+from ..i18n import add_strings, column_name, fmt_datetime, fmt_number, metric_help, platform_name, t
 from .platforms import window
 
 SLUG, PATH, ORDER = "posts", "/posts", 40
@@ -188,25 +188,29 @@ def page_of(posts: pd.DataFrame, request: dict, lang: str, tz) -> dict:
     return {"rowData": grid_rows(block, lang, tz), "rowCount": len(posts)}
 
 
-def column_defs(lang: str) -> list[dict]:
+def column_defs(lang: str, tz) -> list[dict]:
     """Column definitions: no column renders HTML; the link column renders markdown (links only,
-    since the grid's ``dangerously_allow_code`` stays off)."""
+    since the grid's ``dangerously_allow_code`` stays off). No column is narrower than its
+    header's longest word (the header would break inside it) and the published column holds a
+    whole date and time (dashboard/grids.py)."""
     defs = []
     for col, kind in COLUMNS:
-        d = {"field": col, "headerName": column_name(col, lang), "sortable": kind != "link"}
+        name = column_name(col, lang)
+        d = {"field": col, "headerName": name, "sortable": kind != "link"}
+        if metric_help(col, lang):  # the definition, as on the Influencers page
+            d["headerTooltip"] = metric_help(col, lang)
         if col == "title":
-            d.update(flex=3, minWidth=160, tooltipField="title")
+            d.update(flex=3, minWidth=140, tooltipField="title")
         elif kind in ("count", "rate"):
-            # Wide enough for "Impressions" and "Engagements" beside the sort arrow: narrower, the
-            # header broke inside the word ("Impressio / ns").
-            d.update(type="rightAligned", flex=1, minWidth={"views": 100, "engagements": 124}.get(col, 112),
-                     sortingOrder=["desc", "asc", None])
+            d.update(type="rightAligned", flex=1, minWidth=90, sortingOrder=["desc", "asc", None])
         elif kind == "link":
-            d.update(cellRenderer="markdown", linkTarget="_blank", flex=0.8, minWidth=80)
+            d.update(cellRenderer="markdown", linkTarget="_blank", flex=0.8,
+                     minWidth=grids.cell_width(t("posts.open", lang)))
         elif kind == "time":
-            d.update(flex=1.4, minWidth=130)
+            d.update(flex=1.4, minWidth=grids.date_width(lang, tz))
         else:
-            d.update(flex=1.2, minWidth=95 if col == "platform" else 120)
+            d.update(flex=1.2, minWidth=95 if col == "platform" else 120, tooltipField=col)
+        d["minWidth"] = max(d["minWidth"], grids.header_width(name) if d["sortable"] else 0)
         defs.append(d)
     return defs
 
@@ -502,13 +506,13 @@ def layout(**query):
         body = html.Div(t("empty.no_match" if q else "empty.no_posts", lang), className="empty", id="posts-empty")
     else:
         body = dag.AgGrid(
-            id="posts-grid", columnDefs=column_defs(lang), rowModelType="infinite",
+            id="posts-grid", columnDefs=column_defs(lang, campaign.tz), rowModelType="infinite",
             defaultColDef={"resizable": True, "suppressHeaderMenuButton": True, "wrapHeaderText": True,
                            "autoHeaderHeight": True},
             dashGridOptions={"cacheBlockSize": BLOCK, "maxBlocksInCache": 20, "infiniteInitialRowCount": BLOCK,
                              "rowBuffer": 10, "tooltipShowDelay": 400, "enableCellTextSelection": True},
             # No taller than its rows: the infinite row model cannot size itself to them.
-            style={"height": f"{min(640, 70 + 42 * n)}px", "width": "100%"})
+            style={"height": f"{min(640, 70 + 42 * n)}px", "width": "100%"}, className="posts-grid")
     download, = L.download_links(f, [("posts-download-csv", "button.download_csv", "/download/posts.csv", "")])
     return html.Div([L.header(f, PATH), L.filter_bar(f, influencers), box,
                      html.Div([html.P(count, className="muted", id="posts-count"), download], className="toolbar"), body,
