@@ -589,22 +589,20 @@ def accounts_of_influencers(engine: sa.Engine, sel, names) -> list[int]:
 
 def post_bounds(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
     """The posts published in the selection's days and filters (``post_pk``), each with ``bound``:
-    no running total of its views, or of its impressions when it reports no views (the summary's
-    "views" of a post), can exceed it. Largest first: the candidates for a "top posts" list.
+    no running total of its views or impressions (metrics.views_basis of its platform: the
+    summary's figure of a post) can exceed it. Largest first: the candidates for a "top posts" list.
 
-    The bound is the largest lifetime value plus the positive daily values. A post certainly
-    reports views when it has a daily views row or two snapshots with different views (the
-    engine then keeps an increment, a correction included); its bound is then by views alone,
-    else by the larger of views and impressions."""
+    The bound is the largest lifetime value plus the positive daily values, of views on a
+    platform counted by views, of impressions on one counted by impressions, 0 on one with
+    neither (its posts count nothing)."""
+    from . import metrics
     p, s, d = store.posts, store.post_snapshots, store.post_days
 
     def positive(c):
         return sa.case((c > 0, c), else_=0)
 
-    snap_cols = dict(sv=sa.func.max(positive(s.c.views)), si=sa.func.max(positive(s.c.impressions)),
-                     hi=sa.func.max(s.c.views), lo=sa.func.min(s.c.views))
-    day_cols = dict(dv=sa.func.sum(positive(d.c.views)), di=sa.func.sum(positive(d.c.impressions)),
-                    dn=sa.func.count(d.c.views))
+    snap_cols = dict(sv=sa.func.max(positive(s.c.views)), si=sa.func.max(positive(s.c.impressions)))
+    day_cols = dict(dv=sa.func.sum(positive(d.c.views)), di=sa.func.sum(positive(d.c.impressions)))
     joined = _from_posts()
     if engine.dialect.name == "sqlite":
         # One probe of the primary key per post and value (SQLite would scan a grouped subquery per post).
@@ -627,8 +625,11 @@ def post_bounds(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
 
     views = sa.func.coalesce(snap("sv"), 0) + sa.func.coalesce(day("dv"), 0)
     impressions = sa.func.coalesce(snap("si"), 0) + sa.func.coalesce(day("di"), 0)
-    certain = sa.or_(sa.func.coalesce(day("dn"), 0) > 0, snap("hi") > snap("lo"))
-    bound = sa.case((certain, views), (views > impressions, views), else_=impressions).label("bound")
+    known = sorted(metrics._platform_metrics())
+    by_views = [pl for pl in known if metrics.views_basis(pl) == "views"]
+    by_impressions = [pl for pl in known if metrics.views_basis(pl) == "impressions"]
+    bound = sa.case((p.c.platform.in_(by_views), views), (p.c.platform.in_(by_impressions), impressions),
+                    else_=sa.literal(0)).label("bound")
     q = sa.select(p.c.id, bound).select_from(joined).where(*account_filters(sel))
     q = _published_in(q, campaign, sel.start, sel.end, engine.dialect.name)
     with engine.connect() as conn:

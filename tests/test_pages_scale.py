@@ -697,6 +697,10 @@ def loop_flag(detector, metric, day, influencer, platform, account, value, typic
                 reason=reason_text(facts, lang), facts=facts, _rank=A.DETECTOR_RANK[detector], _tie=0, _post=-1.0)
 
 
+# Views or impressions, by the platform (docs/metrics.md): written out here, not read from the code.
+VIEWS_PLATFORMS = {"facebook", "instagram", "youtube", "tiktok", "douyin", "bilibili", "wechat"}
+
+
 def loop_anomalies(frames, inc: pd.DataFrame, campaign: Campaign, threshold: float = 3.5, window: int = 7,
                    n_sigmas: float = 3.0, min_change: dict | None = None, lang: str = "en") -> pd.DataFrame:
     """``anomalies.anomalies`` written as plain loops: each influencer-platform series, each account's
@@ -736,7 +740,7 @@ def loop_anomalies(frames, inc: pd.DataFrame, campaign: Campaign, threshold: flo
         return out
 
     for (influencer, platform), pair in sorted(loop_pairs(frames, inc, campaign).items()):
-        basis = "views" if pair["_views"] else "impressions"
+        basis = "views" if platform in VIEWS_PLATFORMS else "impressions"
         days = sorted(d for d in pair if d != "_views")
         s = pd.DataFrame({"day": days, "posts_published": [pair[d]["posts"] for d in days],
                           "corrected": [pair[d]["corrected"] for d in days]})
@@ -795,7 +799,7 @@ def loop_posts(frames, campaign, threshold, limits, events, lang) -> list[dict]:
         if pk not in posts.index:
             continue
         recs = g.to_dict("records")
-        metric = "views" if not pd.isna(recs[-1]["views"]) else "impressions"
+        metric = "views" if posts.loc[pk, "platform"] in VIEWS_PLATFORMS else "impressions"
         latest[pk] = (metric, float(recs[-1][metric]), _eng(recs[-1], eng_cols))
         history[pk] = [(r["captured_at"], float(r[metric])) for r in recs]
     groups: dict = {}
