@@ -368,7 +368,11 @@ def reason_text(facts: dict, lang: str = "en") -> str:
                 if facts["other"] else t("anomaly.no_engagement", lang),
                 t("anomaly.published", lang), *_events_notes(facts, lang)]
         return text + "".join(t("punct.semicolon", lang) + s for s in said)
-    if kind == "robust_z":
+    if kind == "robust_z" and not facts["typical"]:
+        # Against a typical day of none, a z-score only measures the noise floor (it read
+        # "robust z 3267.3"): say what is unusual in words.
+        text = t("anomaly.robust_z_none", lang, what=what)
+    elif kind == "robust_z":
         text = t("anomaly.robust_z", lang, what=what, typical=fmt(facts["typical"]), score=f"{facts['score']:.1f}")
     else:
         text = t("anomaly.hampel", lang, what=what, typical=fmt(facts["typical"]), window=facts["window"],

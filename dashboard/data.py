@@ -152,6 +152,8 @@ def account_freshness(engine: sa.Engine, now: datetime | None = None) -> pd.Data
     if df.empty:
         return df.assign(age_hours=[], stale=[])
     df = df.copy()
+    # Nothing describes a moment after now: a demo's clock stands before its files' import times.
+    df["as_of"] = df["as_of"].clip(upper=pd.Timestamp(now))
     df["age_hours"] = (pd.Timestamp(now) - df["as_of"]).dt.total_seconds() / 3600
     df["stale"] = df["age_hours"] > STALE_HOURS
     return df
@@ -172,8 +174,10 @@ def _account_times(engine: sa.Engine, accounts=None, with_pk: bool = False) -> p
     for pk, at, imported in snaps:
         merge(pk, pd.Timestamp(at, tz="UTC"), imported)
     for pk, day, imported in [*pdays, *adays]:
-        # The end of that day in UTC: close enough for "stale".
-        merge(pk, pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1), imported)
+        # The end of that day in UTC (close enough for "stale"), but never after the file was
+        # imported: a day still running when it was exported is described up to then, not to
+        # its midnight (the demo read "as of 28 Jan 08:00, just now" at 27 Jan 23:43).
+        merge(pk, min(pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1), pd.Timestamp(imported, tz="UTC")), imported)
     label = {pk: (platform, account, influencer) for pk, platform, account, influencer in names}
     cols = ["platform", "account", "influencer", "as_of", "last_import"]
     df = pd.DataFrame([(pk, *label[pk], *v) for pk, v in sorted(seen.items())], columns=["account_pk", *cols])

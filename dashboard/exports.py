@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from collectors import store
 from collectors.errors import ReachError
-from collectors.model import METRICS, NON_ADDITIVE
+from collectors.model import FLOAT_METRICS, METRICS, NON_ADDITIVE
 
 from .config import EMV_FORMULA_VERSION as EMV_FORMULA
 
@@ -154,11 +154,26 @@ def neutralise(value):
     return value
 
 
+# Columns that count things (people count posts, likes and views in whole numbers): written as
+# integers ("994", not "994.0") when every value is whole, which the engine's whole daily shares
+# make them (docs/metrics.md, step 3). Watch time keeps its fractions.
+_COUNTS = {m for m in METRICS if m not in FLOAT_METRICS} | {
+    "views_or_impressions", "engagements", "posts_active", "posts_published", "posts", "active_influencers",
+    "followers", "reach_max_post", "reach_sum", "reach_posts", "reach_account", "rank"}
+WHOLE_COLUMNS = frozenset(_COUNTS | {f"prev_{m}" for m in _COUNTS} | {f"last_week_{m}" for m in _COUNTS})
+
+
 def _round_floats(df: pd.DataFrame) -> pd.DataFrame:
-    # Interpolated increments are fractions of a count: 4 decimals keep sums true to the unit
-    # without printing float noise like 0.30000000000000004.
+    # 4 decimals (rates 6) keep sums true to the unit without printing float noise like
+    # 0.30000000000000004; counts that are whole are written as integers.
     for c in df.columns:
         if pd.api.types.is_float_dtype(df[c]):
+            if c in WHOLE_COLUMNS:
+                v = df[c].astype("float64")
+                known = v.dropna()
+                if (known == np.round(known)).all() and (known.abs() < 2**53).all():
+                    df[c] = v.astype("Int64")
+                    continue
             df[c] = df[c].round(4 if not c.startswith(("er_", "virality", "wow_", "avg_post_er")) else 6)
     return df
 
@@ -177,7 +192,9 @@ def _csv_text(df: pd.DataFrame, header: bool = True) -> str:
         if pd.api.types.is_datetime64_any_dtype(s):
             out[c] = s.map(lambda v: "" if pd.isna(v) else v.isoformat())
         elif s.dtype == object or pd.api.types.is_string_dtype(s):
-            out[c] = s.map(neutralise)
+            # Cell by cell into an object column: Series.map would infer a dtype and turn a KPI
+            # column of whole counts beside rates into floats ("1355730.0").
+            out[c] = pd.Series([neutralise(v) for v in s], index=s.index, dtype=object)
     buf = io.StringIO()
     out.to_csv(buf, index=False, header=header, lineterminator="\r\n")
     return buf.getvalue()
@@ -528,7 +545,9 @@ def to_xlsx_bytes(df: pd.DataFrame, sheet: str = "data") -> bytes:
         if pd.api.types.is_datetime64_any_dtype(s):
             out[c] = s.map(lambda v: None if pd.isna(v) else v.isoformat())
         elif s.dtype == object or pd.api.types.is_string_dtype(s):
-            out[c] = s.map(neutralise)
+            # Cell by cell into an object column: Series.map would infer a dtype and turn a KPI
+            # column of whole counts beside rates into floats ("1355730.0").
+            out[c] = pd.Series([neutralise(v) for v in s], index=s.index, dtype=object)
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         out.to_excel(xl, sheet_name=sheet[:31], index=False)
@@ -1065,6 +1084,13 @@ def _round(v, digits: int):
     return v if v is None or isinstance(v, str) else round(float(v), digits)
 
 
+def _count_or_round(v, unit: str, digits: int):
+    """A count KPI that is whole as an integer ("1653297", not "1653297.0"); else ``_round``."""
+    if unit in ("count", "range") and v is not None and not isinstance(v, str) and float(v).is_integer():
+        return int(v)
+    return _round(v, digits)
+
+
 def _exact(values, digits: int) -> pd.Series:
     return pd.Series([_round(v, digits) for v in values], dtype=object)
 
@@ -1080,10 +1106,10 @@ def summary_kpis_frame(s) -> pd.DataFrame:
         "kpi": [k.key for k in ks],
         "label": [k.label for k in ks],
         "unit": [k.unit for k in ks],
-        "this_week": pd.Series([_round(k.value, d) for k, d in zip(ks, digits)], dtype=object),
-        "this_week_upper": _exact([k.upper for k in ks], 4),
-        "last_week": pd.Series([_round(k.previous, d) for k, d in zip(ks, digits)], dtype=object),
-        "last_week_upper": _exact([k.previous_upper for k in ks], 4),
+        "this_week": pd.Series([_count_or_round(k.value, k.unit, d) for k, d in zip(ks, digits)], dtype=object),
+        "this_week_upper": pd.Series([_count_or_round(k.upper, k.unit, 4) for k in ks], dtype=object),
+        "last_week": pd.Series([_count_or_round(k.previous, k.unit, d) for k, d in zip(ks, digits)], dtype=object),
+        "last_week_upper": pd.Series([_count_or_round(k.previous_upper, k.unit, 4) for k in ks], dtype=object),
         "change": _exact([k.change for k in ks], 6),
         "change_unit": [k.change_unit if k.change is not None else None for k in ks],
     }, columns=SUMMARY_KPI_COLUMNS)

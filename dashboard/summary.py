@@ -37,8 +37,8 @@ TOP_N = 5
 # Below these the narrative says "held steady": a rounding-sized move is not news.
 FLAT_PERCENT = 0.5
 FLAT_PP = 0.05
-VIEWS_NOTE = ("Views in the rankings and the platform mix: impressions stand in for platforms that "
-              "report no views (X, LinkedIn), as in EMV; an influencer's ER divides engagements by these.")
+VIEWS_NOTE = ("Views or impressions, in the rankings and the platform mix: views, or impressions for a platform "
+              "that reports no views (X, LinkedIn), as in EMV; an influencer's ER divides engagements by these.")
 REACH_NOTE = ("Reach of the posts published in the week, as of its last day: from the largest "
               "single post (a lower bound) to the sum over posts (not deduplicated, an upper bound).")
 ACTIVE_NOTE = "Active influencers: influencers who published at least one post in the week."

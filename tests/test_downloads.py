@@ -435,3 +435,21 @@ def test_a_weekly_pdf_without_weasyprint_on_the_server_is_a_one_line_503(client,
 def test_a_weekly_pdf_for_a_week_without_data_says_so_in_words(client):
     r = client.get("/download/weekly-report.pdf?week=2031-W01")
     assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize("path", ["/download/daily.csv?by=influencer,platform", "/download/weekly.csv?by=platform",
+                                  "/download/influencers.csv?", "/download/weekly-kpis.csv?week=2025-W03",
+                                  "/download/weekly-influencers.csv?week=2025-W03",
+                                  "/download/weekly-mix.csv?week=2025-W03"])
+def test_counts_are_written_as_whole_numbers(client, path):
+    # People count posts, likes and views in whole numbers: "994", never "994.0" or "0.2861".
+    got = _csv(client.get(path).data)
+    if "kpi" in got:  # one row per KPI: the counts' values are whole, a rate stays a fraction
+        counts = got[got["unit"] == "count"]
+        cells = [v for c in ("this_week", "last_week") for v in counts[c] if v != ""]
+        assert "." in got.set_index("kpi").loc["er_views", "this_week"]
+    else:
+        counts = [c for c in got.columns if c in exports.WHOLE_COLUMNS]
+        assert counts, got.columns
+        cells = [v for c in counts for v in got[c] if v != ""]
+    assert cells and all(v.lstrip("-").isdigit() for v in cells), [v for v in cells if not v.lstrip("-").isdigit()][:5]

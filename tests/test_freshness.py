@@ -126,3 +126,17 @@ def test_a_demo_is_measured_against_its_own_clock_and_a_real_import_ends_it(sqli
     assert r.ok and store.demo_clock(engine) is None
     assert freshness.demo_note(None, "en", demo.TZ) is None
     assert data.freshness(engine)["stale"].all()  # real time: data of Jan 2025 is old
+
+
+def test_no_platform_reads_fresher_than_the_clock(demo_db):
+    """A day still running when its file was exported describes the day up to the import, not to
+    its midnight: the demo read "X as of 28 Jan 2025 08:00, just now" at 27 Jan 23:43."""
+    engine = store.connect(f"sqlite:///{demo_db}", create=False)
+    try:
+        now = pd.Timestamp(data.clock(engine))
+        plat = data.freshness(engine)
+        assert len(plat) >= 9
+        assert (plat["as_of"] <= now).all(), plat[plat["as_of"] > now]
+        assert (plat["age_hours"] >= 0).all()
+    finally:
+        engine.dispose()

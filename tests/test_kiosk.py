@@ -22,6 +22,7 @@ DAILY = pd.DataFrame({
     "day": list(DAYS) * 2,
     "views": [100.0, 250.0, 50.0, None, None, None],
     "impressions": [None, None, None, 400.0, 100.0, 300.0],
+    "views_or_impressions": [100.0, 250.0, 50.0, 400.0, 100.0, 300.0],  # as rollups.query gives it
     "engagements": [10.0, 20.0, 5.0, 8.0, 1.0, 6.0],
 })
 MIX = pd.DataFrame({"week": ["2024-W51", "2024-W51", "2024-W52", "2024-W52"],
@@ -50,9 +51,12 @@ def ys(fig) -> dict[str, list[float]]:
 
 def test_the_cycle_has_four_charts_each_with_its_caption_and_repeats():
     captions = [view(i)[0] for i in range(8)]
-    assert captions[:4] == ["Views by platform, per day · 1/4", "Views by platform, cumulative · 2/4",
+    # Nobody can click the big screen's switch to impressions: views are charted as views or
+    # impressions (X by its impressions), and every title says so.
+    assert captions[:4] == ["Views or impressions by platform, per day · 1/4",
+                            "Views or impressions by platform, cumulative · 2/4",
                             "Platform mix: share of each ISO week's Views or impressions · 3/4",
-                            "Top 10 influencers by Views or impressions · 4/4"]  # they compare platforms: X by impressions
+                            "Top 10 influencers by Views or impressions · 4/4"]
     assert captions[4:] == captions[:4]
     assert view(5)[1] == view(1)[1]
     assert view(2, lang="zh")[0] == "平台构成：各 ISO 周浏览量或展示次数的占比 · 3/4"
@@ -60,8 +64,10 @@ def test_the_cycle_has_four_charts_each_with_its_caption_and_repeats():
 
 def test_the_daily_and_cumulative_charts_are_the_rows_and_their_running_totals():
     daily, cumulative = view(0)[1], view(1)[1]
-    assert ys(daily) == {"TikTok": [100, 250, 50]}  # X reports no views: not drawn as zero
-    assert ys(cumulative) == {"TikTok": [100, 350, 400]}
+    assert ys(daily) == {"TikTok": [100, 250, 50], "X": [400, 100, 300]}  # X by its impressions
+    assert ys(cumulative) == {"TikTok": [100, 350, 400], "X": [400, 500, 800]}
+    impressions = view(0, metric="impressions")[1]
+    assert ys(impressions) == {"X": [400, 100, 300]}  # TikTok reports none: not drawn as zero
     engagements = view(1, metric="engagements")[1]
     assert ys(engagements) == {"TikTok": [10, 30, 35], "X": [8, 9, 15]}
     # the campaign's events are on the time axis

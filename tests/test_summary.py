@@ -287,7 +287,7 @@ def test_the_chinese_html_report_is_chinese_and_the_same_summary_still_renders_i
     zh_summary = dataclasses.replace(w03, lang="zh", narrative=summary.narrative(w03, w03.drivers, "zh"))
     zh = summary.render_html(zh_summary)
     assert '<html lang="zh-CN">' in zh and '<html lang="en">' in en
-    for heading in ("关键指标", "浏览量前 5 名达人", "本周发布的前 5 条帖子", "平台构成", "活动事件"):
+    for heading in ("关键指标", "浏览量或展示次数前 5 名达人", "本周发布的前 5 条帖子", "平台构成", "活动事件"):
         assert f"<h2>{heading}</h2>" in zh
     assert "变化对比：2025年第2周。" in zh and "每周总结 <strong>2025-W03</strong>，2025-01-13 至 2025-01-19" in zh
     assert "<td>展示次数</td>" in zh  # X is counted by impressions, in words

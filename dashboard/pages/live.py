@@ -139,16 +139,18 @@ def top_influencers(by: pd.DataFrame, metric: str, n: int = KIOSK_TOP_N) -> tupl
     """The ``n`` influencers with the most ``metric``, from rollup rows by influencer and platform:
     (rows influencer, platform, value for those influencers; whether impressions stood in for views).
 
-    For views a platform that reports none is counted by its impressions, as in the platform mix
-    and EMV: otherwise X and LinkedIn accounts would rank with nothing."""
+    For views (and views or impressions) a platform that reports none is counted by its
+    impressions (metrics.views_or_impressions), as in the platform mix and EMV: otherwise X and
+    LinkedIn accounts would rank with nothing."""
     cols = ["influencer", "platform", "value"]
-    if by.empty or metric not in by:
+    by_volume = metric in ("views", metrics.BASIS_METRIC)
+    if by.empty or (metric not in by and not (by_volume and {"views", "impressions"} & set(by))):
         return pd.DataFrame(columns=cols), False
-    stand_in = pd.Series(False, index=by.index)
-    value = by[metric]
-    if metric in ("views", metrics.BASIS_METRIC):
+    if by_volume:
         stand_in = metrics.basis_of(by["platform"]) == "impressions"
         value = metrics.views_or_impressions(by)
+    else:
+        stand_in, value = pd.Series(False, index=by.index), by[metric]
     rows = by[["influencer", "platform"]].assign(value=value.astype("float64").fillna(0.0), stand_in=stand_in)
     rows = rows[rows["value"] > 0]
     totals = rows.groupby("influencer")["value"].sum()
@@ -158,10 +160,15 @@ def top_influencers(by: pd.DataFrame, metric: str, n: int = KIOSK_TOP_N) -> tupl
     return rows[cols], bool(rows["stand_in"].any())
 
 
+def _kiosk_metric(metric: str) -> str:
+    """What the kiosk charts for ``metric``: nobody can click the big screen's switch to X's and
+    LinkedIn's impressions, so views are charted as views or impressions (metrics.views_basis),
+    every platform but Weibo drawn, and the titles say so."""
+    return metrics.BASIS_METRIC if metric == "views" else metric
+
+
 def _kiosk_title(key: str, metric: str, lang: str) -> str:
-    # The mix and the ranking of views compare platforms, so they count views or impressions
-    # (metrics.views_basis), and their titles say so: "views" is views alone everywhere else.
-    name = metric_name(metrics.BASIS_METRIC if key in ("mix", "top") and metric == "views" else metric, lang)
+    name = metric_name(_kiosk_metric(metric), lang)
     if key == "daily":
         return t("chart.over_time", lang, metric=name)
     if key == "cumulative":
@@ -182,6 +189,7 @@ def kiosk_view(step: int, daily: pd.DataFrame, mix: pd.DataFrame, by_influencer:
     i = step % len(KIOSK_STEPS)
     key = KIOSK_STEPS[i]
     title = _kiosk_title(key, metric, lang)
+    metric = _kiosk_metric(metric)
     note = None
     if key in ("daily", "cumulative"):
         series = metrics.series_by_platform(daily, metric, key == "cumulative")
