@@ -692,31 +692,27 @@ def weekly_from_daily(d: pd.DataFrame, campaign: Campaign, by=(), sel: Selection
     """``weekly_table`` from its daily table ``d`` (``daily_table`` by ``by``, or the rollup's
     equal rows: ``rollups.query`` by ``by`` and day), so the engine, the exports and the summary
     take the same steps. The week before's figures (``prev_*``, ``wow_*``) only for the weeks in
-    ``compare`` when given (each costs a pass over the group's days); the others' are unknown."""
+    ``compare`` when given; the others' are unknown."""
     by = list(by)
     cols = by + ["week"]
     if d.empty or "_num_er_views" not in d:
         return pd.DataFrame(columns=cols + ["week_start", "days_covered", "partial"])
     d, w, first_day, last_day = week_totals(d, cols, campaign, sel, today)
-    # Each group's own daily rows, looked up instead of filtered from all of them per week (a
-    # filter per week took 40 s for 3,300 weeks by influencer): the same rows in the same order.
-    groups = {k if isinstance(k, tuple) else (k,): g for k, g in d.groupby(by, sort=False)} if by else None
-    empty = d.iloc[:0]
-    prev_rows = []
-    for _, row in w.iterrows():
-        if compare is not None and row["week"] not in compare:
-            prev_rows.append(pd.Series(dtype=float))  # not asked for: unknown
-            continue
-        # Previous week: the whole week, or for a partial week the same weekdays of the week before.
-        ws = row["week_start"]
-        lo = max(ws, first_day) - timedelta(days=7)
-        hi = min(ws + timedelta(days=6), last_day) - timedelta(days=7)
-        prev = d if groups is None else groups.get(tuple(row[k] for k in by), empty)
-        prev = prev[(prev["day"] >= pd.Timestamp(lo)) & (prev["day"] <= pd.Timestamp(hi))]
-        prev_rows.append(_sum_weeks(prev.assign(week="prev"), ["week"]).drop(columns="week").iloc[0]
-                         if len(prev) else pd.Series(dtype=float))
-    prev = add_rates(pd.DataFrame(prev_rows).reindex(
-        columns=list(COUNTS) + ["engagements"] + [name for name, _, _ in RATE_PARTS]).reset_index(drop=True))
+    # The week before, for every week at once: a daily row of day D counts for the week of D + 7
+    # when D + 7 is a covered day, which is "the whole week before, or for a partial week the same
+    # weekdays of the week before" (``d`` holds only covered days). One grouping, not one per week
+    # (a filter and a sum per week took 17 s for 738 weeks by post). Rows with an unknown key
+    # have no week before, as a comparison of keys never matched them.
+    ahead = d["day"] + pd.Timedelta(days=7)
+    shifted = d[(ahead >= pd.Timestamp(first_day)) & (ahead <= pd.Timestamp(last_day))]
+    shifted = shifted.assign(week=iso_week(ahead[shifted.index])).dropna(subset=by)
+    if compare is not None:
+        shifted = shifted[shifted["week"].isin(list(compare))]  # weeks not asked for: unknown
+    sums = _sum_weeks(shifted, cols) if len(shifted) else pd.DataFrame(columns=cols)
+    keyed = w[cols].merge(sums, on=cols, how="left") if len(sums) else w[cols].copy()
+    prev = add_rates(keyed.reindex(
+        columns=list(COUNTS) + ["engagements"] + [name for name, _, _ in RATE_PARTS]).astype("float64")
+        .reset_index(drop=True))
     for m in list(COUNTS) + ["engagements"]:
         w[f"prev_{m}"] = prev[m].to_numpy()
         w[f"wow_{m}"] = [wow_change(a, b) for a, b in zip(w[m], prev[m])]
