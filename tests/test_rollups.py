@@ -129,39 +129,42 @@ def test_an_import_whose_refresh_failed_is_not_missing_from_the_next_query(tmp_p
     engine.dispose()
 
 
+PIECE = 60  # posts per piece in the test below
+
+
 def test_a_refresh_in_small_pieces_stores_what_one_piece_would(demo, monkeypatch):
     """Issue 11: the refresh works piece by piece (several accounts, or part of a large account
-    by post id ranges), so its memory is bounded. With pieces of 20 posts every account of more
-    than 20 posts is cut, and the stored rows must still equal the engine on the whole campaign."""
+    by post id ranges), so its memory is bounded. With pieces of PIECE posts every account of more
+    than PIECE posts is cut, and the stored rows must still equal the engine on the whole campaign."""
     engine, campaign, f, inc = demo
     accounts = sorted(set(f.posts["account_pk"]))
     counts = f.posts["account_pk"].value_counts()
     few = sorted(counts.index[counts.cumsum() < len(f.posts) / 3])  # the largest accounts, a third of the posts
-    pieces = list(rollups.pieces(engine, few, batch_posts=20))
+    pieces = list(rollups.pieces(engine, few, batch_posts=PIECE))
     cut = [(a, r) for a, r in pieces if r is not None]
     assert cut and len(pieces) > len(few), "the demo must have accounts cut into pieces"
     assert all(len(a) == 1 for a, r in cut)
     assert sorted({pk for a, r in pieces for pk in a}) == few
     for given in (None, accounts):  # every account (or most posts): ranges of the posts table
-        ranges = list(rollups.pieces(engine, given, batch_posts=20))
-        assert all(r is not None for a, r in ranges) and len(ranges) == -(-len(f.posts) // 20)
+        ranges = list(rollups.pieces(engine, given, batch_posts=PIECE))
+        assert all(r is not None for a, r in ranges) and len(ranges) == -(-len(f.posts) // PIECE)
         assert sum(1 for pk in f.posts["post_pk"] if any(lo <= pk <= hi for _, (lo, hi) in ranges)) == len(f.posts)
     monkeypatch.setattr(rollups, "BATCH_OBS", 10**12)
     whole = rollups._compute(engine, campaign, None, batch_posts=10**9)
     assert len(list(rollups.pieces(engine, None, batch_posts=10**9))) == 1
     keys = ["day", "account_pk"]
-    same_rows(whole, rollups._compute(engine, campaign, None, batch_posts=20), keys)
+    same_rows(whole, rollups._compute(engine, campaign, None, batch_posts=PIECE), keys)
     # Cut by observations alone (a range of posts with many daily rows each), and the pieces'
     # rows combined as they come rather than at the end: the same rows.
-    monkeypatch.setattr(rollups, "BATCH_OBS", 200)
+    monkeypatch.setattr(rollups, "BATCH_OBS", 800)
     monkeypatch.setattr(rollups, "COMBINE_ROWS", 1)
     heavy = list(rollups.pieces(engine, None, batch_posts=10**9))
     assert len(heavy) > 10
     same_rows(whole, rollups._compute(engine, campaign, None, batch_posts=10**9), keys)
     monkeypatch.setattr(rollups, "BATCH_OBS", 10**12)
-    part = rollups._compute(engine, campaign, few, batch_posts=20)
+    part = rollups._compute(engine, campaign, few, batch_posts=PIECE)
     same_rows(whole[whole["account_pk"].isin(few)], part, keys)
-    monkeypatch.setattr(rollups, "BATCH_POSTS", 20)
+    monkeypatch.setattr(rollups, "BATCH_POSTS", PIECE)
     monkeypatch.setattr(rollups, "ROW_BATCH", 50)  # the insert crosses its batches too
 
     def held(*a, **k):
