@@ -625,6 +625,8 @@ def cmd_export(args) -> int:
     campaign = None
     if args.what != "account-days":
         campaign = config.load(args.config)
+        if config.found(args.config) is None:  # said, not silent: EMV 0 looks like a fact
+            print(config.DEFAULTED_NOTE, file=sys.stderr)
         # The pages' rule, from the same function: without dates, the campaign window. So the
         # page's download and this export of the same filters are the same rows (issue 12).
         sel = filters.in_window(sel, campaign)
@@ -675,6 +677,8 @@ def cmd_summary(args) -> int:
     from . import config, data, exports, summary
 
     campaign = config.load(args.config)
+    if config.found(args.config) is None:
+        print(config.DEFAULTED_NOTE, file=sys.stderr)
     engine = _engine(args, create=False)
     today = data.today(engine, campaign.tz)  # the demo's own day on the demo, as on the Weekly page
     # The week and the week before, from the rollups and narrow SQL: not the whole database.

@@ -74,6 +74,17 @@ def _date(value, where: str) -> date:
         raise ReachError(f"{where}: {value!r} is not a date like 2024-12-22") from None
 
 
+def found(path: str | Path | None = None) -> Path | None:
+    """The campaign.toml ``load`` reads (--config, REACH_CONFIG or the current folder), or None
+    when it takes the defaults."""
+    p = Path(path or os.environ.get("REACH_CONFIG") or DEFAULT_PATH)
+    return p if p.exists() else None
+
+
+DEFAULTED_NOTE = ("note: no campaign.toml (none in this folder, no --config or REACH_CONFIG): default settings, "
+                  "Asia/Shanghai days and no CPM, so EMV is 0 for every platform")
+
+
 def load(path: str | Path | None = None) -> Campaign:
     """campaign.toml from --config, REACH_CONFIG or the current folder; defaults when absent."""
     p = Path(path or os.environ.get("REACH_CONFIG") or DEFAULT_PATH)

@@ -153,3 +153,17 @@ def test_a_database_error_is_one_line_not_a_traceback(tmp_path, capsys, monkeypa
     assert cli.main(["status", "--db", str(tmp_path / "r.db")]) == 1
     err = capsys.readouterr().err
     assert err.strip() == "error: the database refused: database is locked"
+
+
+def test_an_export_without_a_campaign_config_says_it_took_the_defaults(demo_db, tmp_path, monkeypatch, capsys):
+    # Issue 12: without campaign.toml every EMV was a silent 0, which reads as a fact.
+    from dashboard.cli import main as reach
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REACH_CONFIG", raising=False)
+    assert reach(["export", "influencers", "--db", str(demo_db), "-o", str(tmp_path / "i.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "no campaign.toml" in err and "EMV is 0" in err
+    (tmp_path / "campaign.toml").write_text("[campaign]\nname = 'x'\n[cpm]\ntiktok = 5\n")
+    assert reach(["export", "influencers", "--db", str(demo_db), "-o", str(tmp_path / "i.csv")]) == 0
+    assert "no campaign.toml" not in capsys.readouterr().err
