@@ -612,9 +612,14 @@ def post_bounds(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
         def day(name):
             return sa.select(day_cols[name]).where(d.c.post_pk == p.c.id).correlate(p).scalar_subquery()
     else:
-        # PostgreSQL hashes grouped subqueries once (its planner may loop correlated ones over a scan).
-        sg = sa.select(s.c.post_pk, *[c.label(k) for k, c in snap_cols.items()]).group_by(s.c.post_pk).subquery("sg")
-        dg = sa.select(d.c.post_pk, *[c.label(k) for k, c in day_cols.items()]).group_by(d.c.post_pk).subquery("dg")
+        # PostgreSQL hashes grouped subqueries once (its planner may loop correlated ones over a scan),
+        # of the posts published in the days only: grouping every post's rows read all 6.3 M daily
+        # rows of a half-100x campaign for a week's top posts (2.6 s).
+        week = _published_in(sa.select(p.c.id), campaign, sel.start, sel.end, engine.dialect.name)
+        sg = (sa.select(s.c.post_pk, *[c.label(k) for k, c in snap_cols.items()]).where(s.c.post_pk.in_(week))
+              .group_by(s.c.post_pk).subquery("sg"))
+        dg = (sa.select(d.c.post_pk, *[c.label(k) for k, c in day_cols.items()]).where(d.c.post_pk.in_(week))
+              .group_by(d.c.post_pk).subquery("dg"))
         joined = joined.outerjoin(sg, sg.c.post_pk == p.c.id).outerjoin(dg, dg.c.post_pk == p.c.id)
 
         def snap(name):
