@@ -66,6 +66,28 @@ CATALOG: dict[str, dict[str, str]] = {
         "read.csv": "{source}, line {line}: cannot read as CSV: {detail}",
         # detection (detect.py): the first line of a refusal
         "detect.unknown": "{source}: not a known export (header: {header}).",
+        # ... and what comes after it: the closest reports, the proposal (detect.py, pipeline.py, mapping.py)
+        "detect.closest_structure": "Closest by structure: {candidates}.",
+        "detect.candidate": "{title} [{name}] ({fitted} of {total} columns fit; {why})",
+        "detect.why.ambiguous": "its columns fit more than one way",
+        "detect.why.missing": "no column for {fields}",
+        "detect.why.few": "too few columns fit",
+        "detect.why.unexplained": "a text or link column is where the report has none",
+        "detect.why.shape": "but the rows do not have that report's shape",
+        "detect.why.others": "other reports fit as well",
+        "detect.closest_header": ("Closest known report: {title} [{name}], with {n} of its columns, which needs columns "
+                                  "it did not find: {need}."),
+        "detect.closest_header_shape": ("Closest known report: {title} [{name}], with {n} of its columns, but the rows "
+                                        "do not have that report's shape."),
+        "detect.need": "{field} (one of: {names})",
+        "detect.nothing": ("No known report has its columns or its structure. See docs/platforms.md for the files each "
+                           "platform exports."),
+        "detect.other_mapping": "The mapping {name} was made for another header ({header}…).",
+        "detect.proposal": "Proposed mapping as {report}: {columns}",
+        "detect.to_import": ('To import it: reach mapping suggest "{file}" > mapping.toml, check the fields in '
+                             'mapping.toml, then reach import "{file}" --mapping mapping.toml'),
+        "mapping.not_read": "{shown}; {n} columns not read",
+        "mapping.not_read_one": "{shown}; {n} column not read",
         # what a rejected cell should have been (parse.py)
         "expected.number": "a number",
         "expected.whole_number": "a whole number",
@@ -190,6 +212,24 @@ CATALOG: dict[str, dict[str, str]] = {
         "read.bad_bytes": "{source}：文件开头像是 {encoding}，但第 {byte} 个字节（{bytes}）不是有效的 {encoding}",
         "read.csv": "{source}，第 {line} 行：无法按 CSV 读取：{detail}",
         "detect.unknown": "{source}：不是已知的导出文件（表头：{header}）。",
+        "detect.closest_structure": "按结构最接近的：{candidates}。",
+        "detect.candidate": "{title} [{name}]（{total} 列中有 {fitted} 列吻合；{why}）",
+        "detect.why.ambiguous": "其各列有不止一种对应方式",
+        "detect.why.missing": "缺少 {fields} 对应的列",
+        "detect.why.few": "吻合的列太少",
+        "detect.why.unexplained": "有一列文本或链接出现在该报表没有此类列的位置",
+        "detect.why.shape": "但各行不符合该报表的形式",
+        "detect.why.others": "其他报表同样吻合",
+        "detect.closest_header": "最接近的已知报表：{title} [{name}]，有其 {n} 列，但缺少它需要的列：{need}。",
+        "detect.closest_header_shape": "最接近的已知报表：{title} [{name}]，有其 {n} 列，但各行不符合该报表的形式。",
+        "detect.need": "{field}（以下之一：{names}）",
+        "detect.nothing": "没有任何已知报表具有这些列或这种结构。各平台导出哪些文件，请见 docs/platforms.md。",
+        "detect.other_mapping": "映射 {name} 是为另一种表头制作的（{header}…）。",
+        "detect.proposal": "建议按 {report} 映射：{columns}",
+        "detect.to_import": ('导入方法：reach mapping suggest "{file}" > mapping.toml，检查 mapping.toml 中的字段，'
+                             '然后运行 reach import "{file}" --mapping mapping.toml'),
+        "mapping.not_read": "{shown}；{n} 列未读取",
+        "mapping.not_read_one": "{shown}；{n} 列未读取",
         "expected.number": "数字",
         "expected.whole_number": "整数",
         "expected.percentage": "百分比",
@@ -348,15 +388,67 @@ def _patterns() -> list[tuple[re.Pattern, str]]:
 def translate(text: str, lang: str) -> str:
     """English ``text`` that a catalog template wrote (stored in the database, say), in ``lang``:
     its parameters are taken from the text and themselves translated where they are messages.
-    Text no template wrote is returned as it is."""
+    Text that several messages wrote one after another (``Message.concat``: a refusal's first
+    sentence, the closest reports, the proposal on the next lines) is translated line by line and
+    sentence by sentence, from the left. Text no template wrote is returned as it is."""
+    if "\n" in text:
+        lines = text.split("\n")
+        return "\n".join(line[:len(line) - len(line.lstrip())] + translate(line.lstrip(), lang) for line in lines)
+    # Sentences that templates wrote, every one of them, rather than one template whose last
+    # parameter would swallow the sentences after it; else one template; else the first
+    # sentences a template wrote, the rest as it is.
+    done = _sentences(text, lang)
+    if done is None:
+        done = _translate_whole(text, lang)
+    if done is not None:
+        return done
+    for m in re.finditer(r"\. ", text):
+        first = _translate_whole(text[:m.start() + 1], lang)
+        if first is not None:
+            return first + " " + translate(text[m.end():], lang)
+    return text
+
+
+def _sentences(text: str, lang: str) -> str | None:
+    """``text`` as two or more sentences ("... . ...") that catalog templates wrote, translated;
+    None when it is not."""
+    for m in re.finditer(r"\. ", text):
+        first = _translate_whole(text[:m.start() + 1], lang)
+        if first is None:
+            continue
+        rest = text[m.end():]
+        rest = _sentences(rest, lang) or _translate_whole(rest, lang)
+        if rest is not None:
+            return first + " " + rest
+    return None
+
+
+def _translate_whole(text: str, lang: str) -> str | None:
     for rx, key in _patterns():
         m = rx.match(text)
         if m:
             target = CATALOG.get(lang, {}).get(key)
             if target is None:
                 return text
-            return target.format(**{k: translate(v, lang) for k, v in m.groupdict().items()})
-    return text
+            return target.format(**{k: (k in LISTS and _items(v, lang)) or translate(v, lang)
+                                    for k, v in m.groupdict().items()})
+    return None
+
+
+# Parameters that are lists of messages joined by "sep.list" ("; "): read back item by item, as
+# "; " also occurs inside one item ("5 of 8 columns fit; its columns fit more than one way").
+LISTS = {"candidates", "need"}
+
+
+def _items(text: str, lang: str) -> str | None:
+    """``text`` as one or more items joined by "; " that catalog templates wrote, translated."""
+    whole = _translate_whole(text, lang)
+    for m in re.finditer(r"; ", text):
+        first = _translate_whole(text[:m.start()], lang)
+        rest = _items(text[m.end():], lang) if first is not None else None
+        if rest is not None:
+            return first + CATALOG.get(lang, {}).get("sep.list", "; ") + rest
+    return whole
 
 
 def kind_name(kind: str) -> Message:

@@ -169,6 +169,27 @@ def test_in_chinese_a_platforms_own_reasons_for_a_rejected_row_are_in_chinese(en
     assert "BV id like" in text_of(page.problems_view(eng, r.import_id, "en"))
 
 
+def test_in_chinese_a_file_nothing_recognises_is_refused_with_the_closest_reports_and_the_proposal_in_chinese(
+        eng, archive):
+    [walks] = upload(eng, archive, ("walks.csv", unknown_posts()))
+    [notes] = upload(eng, archive, ("notes.csv", b"Name,Colour\nAda,blue\n"))
+    assert walks.status == notes.status == "failed"
+    closest = "按结构最接近的：TikTok post export (Content.csv / Video Posts), per post [tiktok.content]（8 列中有 5 列吻合"
+    said = text_of(page.result_view(walks, "zh"))
+    assert "walks.csv：不是已知的导出文件（表头：Clip, Web address" in said and closest in said, said
+    assert '建议按 tiktok.content 映射："Clip" → title' in said and "1 列未读取" in said
+    assert 'reach mapping suggest "walks.csv" > mapping.toml，检查 mapping.toml 中的字段' in said
+    assert not {"Closest", "Proposed", "To import", "not read"} & set(said.split()), said
+    assert "没有任何已知报表具有这些列或这种结构" in text_of(page.result_view(notes, "zh"))
+    # The command line keeps English; the failures list reads the stored English back in Chinese.
+    assert walks.line().startswith("FAILED  walks.csv: not a known export (header: Clip")
+    assert "\n        Proposed mapping as tiktok.content: " in walks.line()
+    with dashboard_app_context(eng):
+        failures = text_of(page.tables(eng, config.Campaign(), "zh"))
+    assert closest in failures and '建议按 tiktok.content 映射：' in failures and "Closest" not in failures, failures
+    assert "notes.csv：不是已知的导出文件（表头：Name, Colour）。 没有任何已知报表具有这些列或这种结构。" in failures
+
+
 def test_a_malformed_file_fails_in_words_and_is_listed_with_its_error_among_the_failures(eng, archive):
     [r] = upload(eng, archive, ("notes.csv", b"Name,Colour\nAda,blue\n"))
     assert r.status == "failed"
