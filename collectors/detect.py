@@ -496,16 +496,16 @@ def _unknown_message(table: Table, found: list[Candidate]) -> str:
     if best:
         parts = []
         for c in best[:3]:
-            why = ("its columns fit more than one way" if not c.unique
-                   else f"no column for {', '.join(c.missing)}" if c.missing
-                   else "too few columns fit" if c.confidence < ACCEPT
-                   else "a text or link column is where the report has none" if c.unexplained
-                   else "but the rows do not have that report's shape" if c.report.accepts is not None
+            why = (Message("detect.why.ambiguous") if not c.unique
+                   else Message("detect.why.missing", fields=", ".join(c.missing)) if c.missing
+                   else Message("detect.why.few") if c.confidence < ACCEPT
+                   else Message("detect.why.unexplained") if c.unexplained
+                   else Message("detect.why.shape") if c.report.accepts is not None
                    and not c.report.accepts(as_report(table, Match(c.report, c.positions, "structure")))
-                   else "other reports fit as well")
-            parts.append(f"{c.report.title} [{c.report.name}] ({c.fitted} of {max(len(table.header), len(c.report.layouts[c.layout]))} "
-                         f"columns fit; {why})")
-        lines.append("Closest by structure: " + "; ".join(parts) + ".")
+                   else Message("detect.why.others"))
+            parts.append(Message("detect.candidate", title=c.report.title, name=c.report.name, fitted=c.fitted,
+                                 total=max(len(table.header), len(c.report.layouts[c.layout])), why=why))
+        lines.append(Message("detect.closest_structure", candidates=_joined(parts)))
     else:
         # By headers: only a report that shares a column with the file is named.
         scored = []
@@ -515,15 +515,19 @@ def _unknown_message(table: Table, found: list[Candidate]) -> str:
                 scored.append((len(f), r, missing))
         if scored:
             n, r, missing = max(scored, key=lambda s: s[0])
-            need = "; ".join(f"{f} (one of: {', '.join(r.columns[f][:3])})" for f in missing)
-            lines.append(f"Closest known report: {r.title} [{r.name}], with {n} of its columns"
-                         + (f", which needs columns it did not find: {need}" if need else
-                            ", but the rows do not have that report's shape") + ".")
+            need = [Message("detect.need", field=f, names=", ".join(r.columns[f][:3])) for f in missing]
+            lines.append(Message("detect.closest_header", title=r.title, name=r.name, n=n, need=_joined(need))
+                         if need else Message("detect.closest_header_shape", title=r.title, name=r.name, n=n))
         else:
-            lines.append("No known report has its columns or its structure. "
-                         "See docs/platforms.md for the files each platform exports.")
-    # The first line is the catalog's (messages.py); the candidates after it stay English for now.
+            lines.append(Message("detect.nothing"))
+    # Sentences of the catalog (messages.py), each written in the reader's language.
     return Message.concat(*[p for i, line in enumerate(lines) for p in ((" ", line) if i else (line,))])
+
+
+def _joined(parts: list[Message]) -> Message:
+    """Messages listed with the catalog's separator ("; ", in Chinese "；")."""
+    sep = Message("sep.list")
+    return Message.concat(*[p for i, x in enumerate(parts) for p in ((sep, x) if i else (x,))])
 
 
 def _short(text: str, n: int) -> str:

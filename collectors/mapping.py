@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from .detect import Candidate, Match, header_positions, kind_of
 from .errors import ReachError
+from .messages import Message
 from .read import Table, header_key
 from .registry import Report, get, reports
 
@@ -207,4 +208,6 @@ def describe(pairs: list[tuple[str, str]], limit: int = 40) -> str:
     """'"Mã bài" → post_id, "Ngày" → published_at, …' for a result line."""
     shown = [f'"{h}" → {f}' for h, f in pairs if f][:limit]
     rest = sum(1 for _, f in pairs if not f)
-    return ", ".join(shown) + (f"; {rest} column{'s' if rest != 1 else ''} not read" if rest else "")
+    if not rest:
+        return ", ".join(shown)
+    return Message("mapping.not_read_one" if rest == 1 else "mapping.not_read", shown=", ".join(shown), n=rest)

@@ -66,6 +66,28 @@ CATALOG: dict[str, dict[str, str]] = {
         "read.csv": "{source}, line {line}: cannot read as CSV: {detail}",
         # detection (detect.py): the first line of a refusal
         "detect.unknown": "{source}: not a known export (header: {header}).",
+        # ... and what comes after it: the closest reports, the proposal (detect.py, pipeline.py, mapping.py)
+        "detect.closest_structure": "Closest by structure: {candidates}.",
+        "detect.candidate": "{title} [{name}] ({fitted} of {total} columns fit; {why})",
+        "detect.why.ambiguous": "its columns fit more than one way",
+        "detect.why.missing": "no column for {fields}",
+        "detect.why.few": "too few columns fit",
+        "detect.why.unexplained": "a text or link column is where the report has none",
+        "detect.why.shape": "but the rows do not have that report's shape",
+        "detect.why.others": "other reports fit as well",
+        "detect.closest_header": ("Closest known report: {title} [{name}], with {n} of its columns, which needs columns "
+                                  "it did not find: {need}."),
+        "detect.closest_header_shape": ("Closest known report: {title} [{name}], with {n} of its columns, but the rows "
+                                        "do not have that report's shape."),
+        "detect.need": "{field} (one of: {names})",
+        "detect.nothing": ("No known report has its columns or its structure. See docs/platforms.md for the files each "
+                           "platform exports."),
+        "detect.other_mapping": "The mapping {name} was made for another header ({header}…).",
+        "detect.proposal": "Proposed mapping as {report}: {columns}",
+        "detect.to_import": ('To import it: reach mapping suggest "{file}" > mapping.toml, check the fields in '
+                             'mapping.toml, then reach import "{file}" --mapping mapping.toml'),
+        "mapping.not_read": "{shown}; {n} columns not read",
+        "mapping.not_read_one": "{shown}; {n} column not read",
         # what a rejected cell should have been (parse.py)
         "expected.number": "a number",
         "expected.whole_number": "a whole number",
@@ -76,6 +98,53 @@ CATALOG: dict[str, dict[str, str]] = {
         "expected.datetime_empty": "a date and time (the cell is empty)",
         "expected.post_id": "a post id",
         "expected.numeric_post_id": "a numeric post id",
+        # what a rejected cell should have been: the number and date readers (values.py, parse.py)
+        "expected.number_like_others": ("a number written like the column's other {n} values, which use {mark} as "
+                                        "the decimal mark"),
+        "expected.number_like_other": ("a number written like the column's other {n} value, which use {mark} as "
+                                       "the decimal mark"),
+        "mark.a_point": "a point",
+        "mark.a_comma": "a comma",
+        "expected.clear_decimal_mark": ('a number whose decimal mark is clear: "{text}" reads as {grouped} (the {mark} '
+                                        "groups thousands) or as {decimal} (the {mark} is the decimal mark), and {why}"),
+        "mark.point": "point",
+        "mark.comma": "comma",
+        "why.both_conventions": "the column's values use both conventions",
+        "why.nothing_decides": "no other value in the column decides",
+        "expected.date_one_order": ('a date in one order: the column has as many day-first values ("{dmy}") as '
+                                    'month-first ones ("{mdy}")'),
+        "expected.date_in_order": "a date in {order} order",
+        "order.dmy": "day/month/year",
+        "order.mdy": "month/day/year",
+        "order.ymd": "year/month/day",
+        "expected.day_first": ('a date with the day first, like the column\'s other values ("{example}" and {more} more '
+                               "cannot be read otherwise)"),
+        "expected.month_first": ('a date with the month first, like the column\'s other values ("{example}" and {more} '
+                                 "more cannot be read otherwise)"),
+        "expected.date_with_year": "a date with its year",
+        "expected.date_like": "a date like {example}",
+        "expected.new_post_row": "a row for a new post (line {line} already has {found} with other values)",
+        "expected.new_day_row": "a row for a new day (line {line} already has {found} with other values)",
+        "date.undecided": ('{source}: column {column}: dates like "{example}" can be day/month or month/day and no '
+                           "value in the column has a day above 12 to decide; say which with --date-order dmy|mdy"),
+        "date.undecided_here": ('column {column}: dates like "{example}" can be day/month or month/day and no value in '
+                                "the column has a day above 12 to decide; say which with --date-order dmy|mdy"),
+        # ... and the platform modules' own (collectors/platforms/*.py)
+        "expected.snapshot_format": "snapshot format version {version}",
+        "expected.bilibili_time": "a date and time like 2024-12-22 18:05:00, or epoch seconds like 1734861900",
+        "expected.bilibili_bvid": "a BV id like BV1xx411c7mD",
+        "expected.douyin_title": "the work's name (作品名称), which identifies it",
+        "expected.linkedin_url": "a LinkedIn post link with urn:li:activity:, urn:li:share: or urn:li:ugcPost:",
+        "expected.meta_post_id": ("a numeric post id (Excel writes long ids as 1.36643E+15: import the CSV as Meta "
+                                  "exported it)"),
+        "expected.tiktok_day": 'a day like "September 25", "9 July", "28 апреля", "20/6/2022" or 2025-09-25',
+        "expected.tiktok_url": "a TikTok post link like https://www.tiktok.com/@handle/video/7451234567890123456",
+        "expected.wechat_url": "a WeChat article link like https://mp.weixin.qq.com/s?__biz=…&mid=…&idx=…",
+        "expected.wechat_channel_day": ("a day whose channel rows can all be read (line {line} of the same day is "
+                                        "rejected, so the channels cannot be summed)"),
+        "expected.weibo_mid": "a numeric Weibo post id (or a bid to derive it from)",
+        "expected.weibo_bid": "a Weibo post code like KCXbKd3Y6",
+        "expected.youtube_id": "an 11-character YouTube video id (Excel turns ids starting with - into #NAME?)",
         # an import's result (pipeline.py), after the status column
         "result.failed": "{name}: {message}",
         "result.roster": "{name}: roster applied",
@@ -143,6 +212,24 @@ CATALOG: dict[str, dict[str, str]] = {
         "read.bad_bytes": "{source}：文件开头像是 {encoding}，但第 {byte} 个字节（{bytes}）不是有效的 {encoding}",
         "read.csv": "{source}，第 {line} 行：无法按 CSV 读取：{detail}",
         "detect.unknown": "{source}：不是已知的导出文件（表头：{header}）。",
+        "detect.closest_structure": "按结构最接近的：{candidates}。",
+        "detect.candidate": "{title} [{name}]（{total} 列中有 {fitted} 列吻合；{why}）",
+        "detect.why.ambiguous": "其各列有不止一种对应方式",
+        "detect.why.missing": "缺少 {fields} 对应的列",
+        "detect.why.few": "吻合的列太少",
+        "detect.why.unexplained": "有一列文本或链接出现在该报表没有此类列的位置",
+        "detect.why.shape": "但各行不符合该报表的形式",
+        "detect.why.others": "其他报表同样吻合",
+        "detect.closest_header": "最接近的已知报表：{title} [{name}]，有其 {n} 列，但缺少它需要的列：{need}。",
+        "detect.closest_header_shape": "最接近的已知报表：{title} [{name}]，有其 {n} 列，但各行不符合该报表的形式。",
+        "detect.need": "{field}（以下之一：{names}）",
+        "detect.nothing": "没有任何已知报表具有这些列或这种结构。各平台导出哪些文件，请见 docs/platforms.md。",
+        "detect.other_mapping": "映射 {name} 是为另一种表头制作的（{header}…）。",
+        "detect.proposal": "建议按 {report} 映射：{columns}",
+        "detect.to_import": ('导入方法：reach mapping suggest "{file}" > mapping.toml，检查 mapping.toml 中的字段，'
+                             '然后运行 reach import "{file}" --mapping mapping.toml'),
+        "mapping.not_read": "{shown}；{n} 列未读取",
+        "mapping.not_read_one": "{shown}；{n} 列未读取",
         "expected.number": "数字",
         "expected.whole_number": "整数",
         "expected.percentage": "百分比",
@@ -152,6 +239,44 @@ CATALOG: dict[str, dict[str, str]] = {
         "expected.datetime_empty": "日期和时间（该单元格为空）",
         "expected.post_id": "帖子 ID",
         "expected.numeric_post_id": "数字形式的帖子 ID",
+        "expected.number_like_others": "与该列其他 {n} 个值写法一致的数字（它们以{mark}作小数点）",
+        "expected.number_like_other": "与该列另外 {n} 个值写法一致的数字（它以{mark}作小数点）",
+        "mark.a_point": "句点",
+        "mark.a_comma": "逗号",
+        "expected.clear_decimal_mark": ("小数点明确的数字：“{text}”既可读作 {grouped}（{mark}为千位分隔符），也可读作 {decimal}"
+                                        "（{mark}为小数点），而{why}"),
+        "mark.point": "句点",
+        "mark.comma": "逗号",
+        "why.both_conventions": "该列的值两种写法都有",
+        "why.nothing_decides": "该列没有其他值能判断是哪一种",
+        "expected.date_one_order": "顺序统一的日期：该列中日在前的值（“{dmy}”）与月在前的值（“{mdy}”）一样多",
+        "expected.date_in_order": "按{order}顺序书写的日期",
+        "order.dmy": "日/月/年",
+        "order.mdy": "月/日/年",
+        "order.ymd": "年/月/日",
+        "expected.day_first": "日在前的日期，与该列其他值一致（“{example}”及另外 {more} 个值只能这样读）",
+        "expected.month_first": "月在前的日期，与该列其他值一致（“{example}”及另外 {more} 个值只能这样读）",
+        "expected.date_with_year": "带年份的日期",
+        "expected.date_like": "形如 {example} 的日期",
+        "expected.new_post_row": "一条新帖子的行（第 {line} 行已有 {found}，但数值不同）",
+        "expected.new_day_row": "新的一天的行（第 {line} 行已有 {found}，但数值不同）",
+        "date.undecided": ("{source}：{column} 列：像“{example}”这样的日期既可能是日/月，也可能是月/日，而该列没有"
+                           "日大于 12 的值可以判断；请用 --date-order dmy|mdy 指定"),
+        "date.undecided_here": ("{column} 列：像“{example}”这样的日期既可能是日/月，也可能是月/日，而该列没有"
+                                "日大于 12 的值可以判断；请用 --date-order dmy|mdy 指定"),
+        "expected.snapshot_format": "快照格式版本 {version}",
+        "expected.bilibili_time": "形如 2024-12-22 18:05:00 的日期和时间，或形如 1734861900 的 Unix 秒数",
+        "expected.bilibili_bvid": "形如 BV1xx411c7mD 的 BV 号",
+        "expected.douyin_title": "作品名称（用来识别作品）",
+        "expected.linkedin_url": "包含 urn:li:activity:、urn:li:share: 或 urn:li:ugcPost: 的 LinkedIn 帖子链接",
+        "expected.meta_post_id": "数字形式的帖子 ID（Excel 会把长 ID 写成 1.36643E+15：请导入 Meta 导出的原始 CSV）",
+        "expected.tiktok_day": "形如“September 25”“9 July”“28 апреля”“20/6/2022”或 2025-09-25 的日期",
+        "expected.tiktok_url": "形如 https://www.tiktok.com/@handle/video/7451234567890123456 的 TikTok 帖子链接",
+        "expected.wechat_url": "形如 https://mp.weixin.qq.com/s?__biz=…&mid=…&idx=… 的微信文章链接",
+        "expected.wechat_channel_day": "各渠道行都能读取的日期（同一天的第 {line} 行被拒绝，因此无法汇总各渠道）",
+        "expected.weibo_mid": "数字形式的微博帖子 ID（或可据以推算的 bid）",
+        "expected.weibo_bid": "形如 KCXbKd3Y6 的微博帖子代码",
+        "expected.youtube_id": "11 位字符的 YouTube 视频 ID（Excel 会把以 - 开头的 ID 变成 #NAME?）",
         "result.failed": "{name}：{message}",
         "result.roster": "{name}：已应用名单",
         "result.same": "{name}：已导入过（{when}）；未作任何更改",
@@ -263,15 +388,67 @@ def _patterns() -> list[tuple[re.Pattern, str]]:
 def translate(text: str, lang: str) -> str:
     """English ``text`` that a catalog template wrote (stored in the database, say), in ``lang``:
     its parameters are taken from the text and themselves translated where they are messages.
-    Text no template wrote is returned as it is."""
+    Text that several messages wrote one after another (``Message.concat``: a refusal's first
+    sentence, the closest reports, the proposal on the next lines) is translated line by line and
+    sentence by sentence, from the left. Text no template wrote is returned as it is."""
+    if "\n" in text:
+        lines = text.split("\n")
+        return "\n".join(line[:len(line) - len(line.lstrip())] + translate(line.lstrip(), lang) for line in lines)
+    # Sentences that templates wrote, every one of them, rather than one template whose last
+    # parameter would swallow the sentences after it; else one template; else the first
+    # sentences a template wrote, the rest as it is.
+    done = _sentences(text, lang)
+    if done is None:
+        done = _translate_whole(text, lang)
+    if done is not None:
+        return done
+    for m in re.finditer(r"\. ", text):
+        first = _translate_whole(text[:m.start() + 1], lang)
+        if first is not None:
+            return first + " " + translate(text[m.end():], lang)
+    return text
+
+
+def _sentences(text: str, lang: str) -> str | None:
+    """``text`` as two or more sentences ("... . ...") that catalog templates wrote, translated;
+    None when it is not."""
+    for m in re.finditer(r"\. ", text):
+        first = _translate_whole(text[:m.start() + 1], lang)
+        if first is None:
+            continue
+        rest = text[m.end():]
+        rest = _sentences(rest, lang) or _translate_whole(rest, lang)
+        if rest is not None:
+            return first + " " + rest
+    return None
+
+
+def _translate_whole(text: str, lang: str) -> str | None:
     for rx, key in _patterns():
         m = rx.match(text)
         if m:
             target = CATALOG.get(lang, {}).get(key)
             if target is None:
                 return text
-            return target.format(**{k: translate(v, lang) for k, v in m.groupdict().items()})
-    return text
+            return target.format(**{k: (k in LISTS and _items(v, lang)) or translate(v, lang)
+                                    for k, v in m.groupdict().items()})
+    return None
+
+
+# Parameters that are lists of messages joined by "sep.list" ("; "): read back item by item, as
+# "; " also occurs inside one item ("5 of 8 columns fit; its columns fit more than one way").
+LISTS = {"candidates", "need"}
+
+
+def _items(text: str, lang: str) -> str | None:
+    """``text`` as one or more items joined by "; " that catalog templates wrote, translated."""
+    whole = _translate_whole(text, lang)
+    for m in re.finditer(r"; ", text):
+        first = _translate_whole(text[:m.start()], lang)
+        rest = _items(text[m.end():], lang) if first is not None else None
+        if rest is not None:
+            return first + CATALOG.get(lang, {}).get("sep.list", "; ") + rest
+    return whole
 
 
 def kind_name(kind: str) -> Message:

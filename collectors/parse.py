@@ -299,7 +299,7 @@ class Cells:
             for i, v, why in zip(np.flatnonzero(ask), read.values, read.reasons):
                 moment = values.to_datetime(v)
                 if moment is None:
-                    reasons[i] = why or ("a date with its year" if v is not None else None)
+                    reasons[i] = why or (Message("expected.date_with_year") if v is not None else None)
                     continue
                 naive.append(moment)
                 offsets.append(v[4])
@@ -398,8 +398,7 @@ class Cells:
             elif n[mine]:  # as many each way: neither can be trusted
                 ex = {o: sub[only[o]].iloc[0] for o in only}
                 for o in only:
-                    why[only[o]] = (f'a date in one order: the column has as many day-first values '
-                                    f'("{ex["dmy"]}") as month-first ones ("{ex["mdy"]}")')
+                    why[only[o]] = Message("expected.date_one_order", dmy=ex["dmy"], mdy=ex["mdy"])
             if chosen is None and amb.any():
                 date_part = fmt.split(" ")[0]
                 chosen, _ = values.undecided_order(
@@ -452,7 +451,7 @@ class Cells:
             read = self._read_dates(f, raw[ask], formats, state)
             for i, v, why in zip(np.flatnonzero(ask), read.values, read.reasons):
                 if v is None or v[0] is None:
-                    reasons[i] = why or ("a date with its year" if v is not None else None)
+                    reasons[i] = why or (Message("expected.date_with_year") if v is not None else None)
                     continue
                 try:
                     out.iat[i] = pd.Timestamp(v[0], v[1], v[2])
@@ -460,7 +459,8 @@ class Cells:
                 except ValueError:
                     pass
         if todo[codes].any():
-            self._reject_reasons(f, codes, raw, todo, reasons, "a date like " + _example(formats[0]))
+            self._reject_reasons(f, codes, raw, todo, reasons,
+                                 Message("expected.date_like", example=_example(formats[0])))
         return pd.Series(out.array.take(codes), index=pd.RangeIndex(self.n) if f not in self.pos
                          else self.table.cells[self.pos[f]].index)
 
@@ -587,8 +587,8 @@ def _reject_duplicate_keys(parsed: Parsed) -> None:
         key = ", ".join(str(rows[k].iat[i]) for k in keys if pd.notna(rows[k].iat[i]))
         parsed.problems.append(RowProblem(
             parsed.table.source, int(rows["line"].iat[i]), parsed.table.header[0] if parsed.table.header else "",
-            key, f"a row for a new {'post' if grain != model.ACCOUNT_DAY else 'day'} "
-                 f"(line {int(first_line.iat[i])} already has {key} with other values)"))
+            key, Message("expected.new_post_row" if grain != model.ACCOUNT_DAY else "expected.new_day_row",
+                         line=int(first_line.iat[i]), found=key)))
     n_exact = int((dup & exact).sum())
     if n_exact:
         parsed.skipped["exact repeats of an earlier row"] += n_exact

@@ -431,15 +431,15 @@ class Importer:
     def _refusal(self, display: str, error: DetectError, table) -> DetectError:
         """The detection error of a file nothing recognised, with the mapping step spelled out."""
         proposal = getattr(error, "proposal", None)
-        msg = str(error)
+        parts = [str(error)]  # a Message: parts keep its key, so the page says it in the reader's language
         if self.mapping is not None and not self.mapping.applies_to(table):
-            msg += (f" The mapping {self.mapping.name} was made for another header "
-                    f"({', '.join(h for h, _ in self.mapping.columns[:6])}…).")
+            parts += [" ", Message("detect.other_mapping", name=self.mapping.name,
+                                   header=", ".join(h for h, _ in self.mapping.columns[:6]))]
         if proposal is not None and proposal.report:
-            msg += (f"\n        Proposed mapping as {proposal.report}: {describe(proposal.columns, 12)}"
-                    f"\n        To import it: reach mapping suggest \"{display}\" > mapping.toml, check the "
-                    f"fields in mapping.toml, then reach import \"{display}\" --mapping mapping.toml")
-        err = DetectError(msg)
+            parts += ["\n        ", Message("detect.proposal", report=proposal.report,
+                                             columns=describe(proposal.columns, 12)),
+                      "\n        ", Message("detect.to_import", file=display)]
+        err = DetectError(Message.concat(*parts))
         err.proposal, err.table = proposal, table
         return err
 

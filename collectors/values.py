@@ -35,6 +35,7 @@ from functools import lru_cache
 from typing import Iterable, NamedTuple, Sequence
 
 from .errors import StructureError
+from .messages import Message
 
 # The UI languages we read (Babel's names), and a few more whose month names older TikTok
 # exports were seen in (Swedish, Dutch). Numbers use the first list only.
@@ -327,10 +328,9 @@ def read_numbers(texts: Sequence[str], *, integer: bool = False, language: str |
             continue
         if p.evidence and convention in ("dot", "comma") and p.evidence != convention:
             n = votes[convention]
-            mark = "a point" if convention == "dot" else "a comma"
             values.append(float("nan"))
-            reasons.append(f"a number written like the column's other {n} value{'s' if n > 1 else ''}, "
-                           f"which use {mark} as the decimal mark")
+            reasons.append(Message("expected.number_like_others" if n > 1 else "expected.number_like_other", n=n,
+                                   mark=Message("mark.a_point" if convention == "dot" else "mark.a_comma")))
             continue
         digits = p.fixed
         if digits is None:  # "1,234" / "1.234": the column's convention says which reading
@@ -340,13 +340,11 @@ def read_numbers(texts: Sequence[str], *, integer: bool = False, language: str |
             elif convention == "int":
                 digits = grouped
             else:
-                mark = "comma" if "," in fold(t) else "point"
-                why = ("the column's values use both conventions" if votes
-                       else "no other value in the column decides")
+                mark = Message("mark.comma" if "," in fold(t) else "mark.point")
+                why = Message("why.both_conventions" if votes else "why.nothing_decides")
                 values.append(float("nan"))
-                reasons.append(f'a number whose decimal mark is clear: "{t}" reads as {int(grouped)} '
-                               f"(the {mark} groups thousands) or as {as_decimal} (the {mark} is the decimal "
-                               f"mark), and {why}")
+                reasons.append(Message("expected.clear_decimal_mark", text=t, grouped=int(grouped),
+                                       decimal=as_decimal, mark=mark, why=why))
                 continue
         values.append(_scaled(digits, p.sign, factors.get(p.unit, 1)))
         reasons.append(None)
@@ -809,8 +807,7 @@ def read_dates(texts: Sequence[str], *, order: str | None = None, hint: str | No
                 decided_by = f'"{ex}"'
             else:
                 for i in dmy + mdy:
-                    reasons[i] = (f"a date in one order: the column has as many day-first values "
-                                  f"(\"{texts[dmy[0]]}\") as month-first ones (\"{texts[mdy[0]]}\")")
+                    reasons[i] = Message("expected.date_one_order", dmy=texts[dmy[0]], mdy=texts[mdy[0]])
         undecided = [i for i in amb if reasons[i] is None] if chosen is None else []
         if undecided:
             chosen, decided_by = undecided_order(
@@ -829,7 +826,7 @@ def read_dates(texts: Sequence[str], *, order: str | None = None, hint: str | No
                 o = "dmy" if p.a > 12 else "mdy"
             ymd = _ymd(p, o)
             if ymd is None:
-                reasons[i] = f"a date in {_ORDER_WORDS[o]} order"
+                reasons[i] = Message("expected.date_in_order", order=Message(f"order.{o}"))
                 values.append(None)
                 continue
             values.append((ymd.year if p.year or o == "ymd" else None, ymd.month, ymd.day, p.clock, p.offset))
@@ -855,20 +852,13 @@ def undecided_order(examples: Sequence[str], days: dict[str, list[date | None]],
         return "dmy", "d.m.y"
     if english and hint in ("dmy", "mdy"):
         return hint, "the report's English format"
-    where = f"{source}: " if source else ""
-    raise StructureError(
-        f"{where}column {column!r}: dates like \"{examples[0]}\" can be day/month or month/day and no "
-        f"value in the column has a day above 12 to decide; say which with --date-order dmy|mdy")
+    raise StructureError(Message("date.undecided" if source else "date.undecided_here", source=source,
+                                 column=repr(column), example=examples[0]))
 
 
 def order_conflict(order: str, example: str, n: int) -> str:
     """The reason a date written in the other order is refused."""
-    what = "day" if order == "dmy" else "month"
-    return (f"a date with the {what} first, like the column's other values "
-            f"(\"{example}\" and {n - 1} more cannot be read otherwise)")
-
-
-_ORDER_WORDS = {"dmy": "day/month/year", "mdy": "month/day/year", "ymd": "year/month/day"}
+    return Message("expected.day_first" if order == "dmy" else "expected.month_first", example=example, more=n - 1)
 
 
 def _ymd(p: Parts, order: str) -> date | None:

@@ -472,3 +472,27 @@ def test_stored_english_text_is_written_again_in_chinese_from_the_template_that_
     assert messages.translate(row, "zh") == "posts.csv，第 3 行，“Impressions”列：'lots' 不是整数"
     # text no template wrote stays as it was
     assert messages.translate("something the catalog never said", "zh") == "something the catalog never said"
+
+
+def test_stored_english_of_several_messages_in_a_row_is_read_back_sentence_by_sentence_and_item_by_item():
+    # A refusal's sentences and its list of closest reports ("; " also occurs inside one item):
+    # the stored English reads back exactly as the message renders, and no parameter swallows
+    # the sentence or item after it.
+    m = messages
+    why = m.Message("detect.why.missing", fields="url, views")
+    items = [m.Message("detect.candidate", title="A export (a.csv / b), per post", name="a.posts", fitted=5,
+                       total=8, why=m.Message("detect.why.ambiguous")),
+             m.Message("detect.candidate", title="B export", name="b.posts", fitted=4, total=8, why=why)]
+    refusal = m.Message.concat(
+        m.Message("detect.unknown", source="f.csv", header="Clip, Hearts"), " ",
+        m.Message("detect.closest_structure", candidates=m.Message.concat(items[0], m.Message("sep.list"), items[1])),
+        "\n        ", m.Message("detect.proposal", report="a.posts",
+                                columns=m.Message("mapping.not_read_one", shown='"Clip" → title', n=1)))
+    zh = m.render(refusal, "zh")
+    assert zh == ("f.csv：不是已知的导出文件（表头：Clip, Hearts）。 按结构最接近的：A export (a.csv / b), per post [a.posts]"
+                  "（8 列中有 5 列吻合；其各列有不止一种对应方式）；B export [b.posts]（8 列中有 4 列吻合；缺少 url, views 对应的列）。"
+                  '\n        建议按 a.posts 映射："Clip" → title；1 列未读取')
+    assert m.translate(str.__str__(refusal), "zh") == zh
+    # a first sentence the catalog wrote, then text it did not: the first is translated, the rest kept
+    assert m.translate("f.csv: not a known export (header: a). Something else entirely.", "zh") == \
+        "f.csv：不是已知的导出文件（表头：a）。 Something else entirely."

@@ -26,7 +26,7 @@ from dashboard import data as dashboard_data
 from dashboard.app import create_app
 from dashboard.pages import data as page
 from test_auth import PASSWORDS, csrf_of
-from test_store import x_content
+from test_store import x_content, x_overview
 
 X_NAME = "account_analytics_content_2024-12-16_2024-12-22.csv"
 
@@ -135,6 +135,59 @@ def test_in_chinese_a_refused_file_says_why_in_chinese_naming_the_file(eng, arch
     with dashboard_app_context(eng):
         failures = text_of(page.tables(eng, config.Campaign(), "zh"))
     assert "report.pdf：这是一份 PDF 文件，不是导出文件" in failures and "blank.csv：文件中没有表格" in failures
+
+
+def test_in_chinese_the_number_and_date_readers_say_what_the_column_decided_naming_line_column_and_value(
+        eng, archive):
+    # line 3: a decimal point where the column's other two values use a decimal comma;
+    # line 5: a month-first date in a column whose other dates can only be read day-first
+    data = x_overview([("13/01/2025", "1.234.567", 1), ("14/01/2025", "1,234.5", 2),
+                       ("15/01/2025", "2.345.678", 4), ("01/16/2025", 5, 6)])
+    [r] = upload(eng, archive, ("account_overview_analytics.csv", data))
+    assert r.rejected == 2
+    number = "account_overview_analytics.csv 3 Impressions '1,234.5' 与该列其他 2 个值写法一致的数字（它们以逗号作小数点）"
+    date = "account_overview_analytics.csv 5 Date '01/16/2025' 日在前的日期，与该列其他值一致（“13/01/2025”及另外 2 个值只能这样读）"
+    for shown in (text_of(page.result_view(r, "zh")), text_of(page.problems_view(eng, r.import_id, "zh"))):
+        assert number in shown and date in shown, shown  # as uploaded, and read back from the database
+        assert "decimal mark" not in shown and "first" not in shown
+    # English is unchanged, word for word (the command line and the database keep it)
+    assert sorted(str.__str__(p.expected) for p in r.problems) == [
+        'a date with the day first, like the column\'s other values ("13/01/2025" and 2 more cannot be read '
+        "otherwise)",
+        "a number written like the column's other 2 values, which use a comma as the decimal mark"]
+
+
+def test_in_chinese_a_platforms_own_reasons_for_a_rejected_row_are_in_chinese(eng, archive):
+    from test_platform_bilibili import ZH_HEADER, ZH_ROWS, csv_bytes
+
+    rows = [ZH_ROWS[0], ["av170001", *ZH_ROWS[0][1:]], ["BV1Zz4y1C9eF", ZH_ROWS[0][1], "昨天", *ZH_ROWS[0][3:]]]
+    [r] = upload(eng, archive, ("bilibili.csv", csv_bytes(ZH_HEADER, rows)))
+    assert r.rejected == 2
+    history = text_of(page.problems_view(eng, r.import_id, "zh"))
+    assert "bilibili.csv 3 BV号 'av170001' 形如 BV1xx411c7mD 的 BV 号" in history, history
+    assert "bilibili.csv 4 发布时间 '昨天' 形如 2024-12-22 18:05:00 的日期和时间，或形如 1734861900 的 Unix 秒数" in history
+    assert "BV id like" in text_of(page.problems_view(eng, r.import_id, "en"))
+
+
+def test_in_chinese_a_file_nothing_recognises_is_refused_with_the_closest_reports_and_the_proposal_in_chinese(
+        eng, archive):
+    [walks] = upload(eng, archive, ("walks.csv", unknown_posts()))
+    [notes] = upload(eng, archive, ("notes.csv", b"Name,Colour\nAda,blue\n"))
+    assert walks.status == notes.status == "failed"
+    closest = "按结构最接近的：TikTok post export (Content.csv / Video Posts), per post [tiktok.content]（8 列中有 5 列吻合"
+    said = text_of(page.result_view(walks, "zh"))
+    assert "walks.csv：不是已知的导出文件（表头：Clip, Web address" in said and closest in said, said
+    assert '建议按 tiktok.content 映射："Clip" → title' in said and "1 列未读取" in said
+    assert 'reach mapping suggest "walks.csv" > mapping.toml，检查 mapping.toml 中的字段' in said
+    assert not {"Closest", "Proposed", "To import", "not read"} & set(said.split()), said
+    assert "没有任何已知报表具有这些列或这种结构" in text_of(page.result_view(notes, "zh"))
+    # The command line keeps English; the failures list reads the stored English back in Chinese.
+    assert walks.line().startswith("FAILED  walks.csv: not a known export (header: Clip")
+    assert "\n        Proposed mapping as tiktok.content: " in walks.line()
+    with dashboard_app_context(eng):
+        failures = text_of(page.tables(eng, config.Campaign(), "zh"))
+    assert closest in failures and '建议按 tiktok.content 映射：' in failures and "Closest" not in failures, failures
+    assert "notes.csv：不是已知的导出文件（表头：Name, Colour）。 没有任何已知报表具有这些列或这种结构。" in failures
 
 
 def test_a_malformed_file_fails_in_words_and_is_listed_with_its_error_among_the_failures(eng, archive):

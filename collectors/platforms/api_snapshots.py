@@ -82,7 +82,7 @@ def _parse(c) -> None:
         if f in keys and not c.has(f):
             c.bind(f, keys.index(f))
     marker = c.text("_marker")
-    c.reject(marker != FORMAT_VERSION, "_marker", f"snapshot format version {FORMAT_VERSION}")
+    c.reject(marker != FORMAT_VERSION, "_marker", Message("expected.snapshot_format", version=FORMAT_VERSION))
     ids = c.text("post_id")
     c.reject(ids == "", "post_id", Message("expected.post_id"))
     c.set("post_id", ids)

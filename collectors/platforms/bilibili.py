@@ -21,6 +21,7 @@ import re
 
 import pandas as pd
 
+from ..messages import Message
 from ..model import POST_LIFETIME
 from ..registry import Report, register
 
@@ -68,14 +69,14 @@ def _publish_times(c) -> pd.Series:
             local = parsed[ok].dt.tz_localize(c.ctx.tz, ambiguous="NaT", nonexistent="shift_forward")
             out[ok[ok].index] = local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
             todo[ok[ok].index] = False
-    c.reject(todo, "published_at", "a date and time like 2024-12-22 18:05:00, or epoch seconds like 1734861900")
+    c.reject(todo, "published_at", Message("expected.bilibili_time"))
     return out
 
 
 def parse_stats(c) -> None:
     raw = c.text("post_id")
     found = raw.str.extract(_BVID, expand=False)
-    c.reject(found.isna().to_numpy(), "post_id", "a BV id like BV1xx411c7mD", raw)
+    c.reject(found.isna().to_numpy(), "post_id", Message("expected.bilibili_bvid"), raw)
     c.set("post_id", found.astype(object))
     c.set("url", found.map(lambda b: f"https://www.bilibili.com/video/{b}" if isinstance(b, str) else None))
     c.set("title", c.text("title"))

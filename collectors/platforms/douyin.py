@@ -23,6 +23,7 @@ import unicodedata
 
 import pandas as pd
 
+from ..messages import Message
 from ..model import POST_LIFETIME
 from ..registry import Report, register
 
@@ -72,7 +73,7 @@ def parse_works(c) -> None:
         for value in sorted(set(status[out])):
             c.skip(out & (status == value).to_numpy(), f"works not published ({c.header('_status')} {value})")
     titles = c.text("title")
-    c.reject((titles == "").to_numpy(), "title", "the work's name (作品名称), which identifies it")
+    c.reject((titles == "").to_numpy(), "title", Message("expected.douyin_title"))
     published = c.timestamp("published_at", TIME_FORMATS, required=True)
     ids = [work_id(t, p) if isinstance(t, str) and t and not pd.isna(p) else None
            for t, p in zip(titles, published)]

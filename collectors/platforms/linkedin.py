@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from ..messages import Message
 from ..model import ACCOUNT_DAY, POST_LIFETIME
 from ..registry import Report, register
 
@@ -38,7 +39,7 @@ def _post_ids(c):
     kinds = found[0].str.lower().map(_URN_KINDS)
     ids = ("urn:li:" + kinds + ":" + found[1]).astype(object)
     missing = ids.isna().to_numpy()
-    c.reject(missing, "url", "a LinkedIn post link with urn:li:activity:, urn:li:share: or urn:li:ugcPost:")
+    c.reject(missing, "url", Message("expected.linkedin_url"))
     c.set("post_id", ids.where(~missing, None))
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .. import catalog, values
+from ..messages import Message
 from ..model import ACCOUNT_DAY, POST_DAILY, POST_LIFETIME
 from ..read import header_key
 from ..registry import Report, register
@@ -175,7 +176,7 @@ def _post_ids(c) -> None:
     # Excel rewrites 16-19 digit ids as 1.36643E+15; the permalink holds a different (video or
     # shortcode) id, so the post id cannot be recovered and the row is refused.
     c.reject(~ids.str.fullmatch(_POST_ID).to_numpy(), "post_id",
-             "a numeric post id (Excel writes long ids as 1.36643E+15: import the CSV as Meta exported it)", ids)
+             Message("expected.meta_post_id"), ids)
     c.set("post_id", ids)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import catalog, values
+from ..messages import Message
 from ..model import ACCOUNT_DAY, POST_LIFETIME
 from ..registry import Report, register
 
@@ -139,7 +140,7 @@ def _days(c) -> None:
     bad = days.isna().to_numpy()
     for why in dict.fromkeys(r for r, b in zip(reasons, bad) if b):
         mask = bad & pd.Series([r == why for r in reasons]).to_numpy()
-        c.reject(mask, "day", why or 'a day like "September 25", "9 July", "28 апреля", "20/6/2022" or 2025-09-25', raw)
+        c.reject(mask, "day", why or Message("expected.tiktok_day"), raw)
     c.set("day", days)
     handle = _handle_from_name(c.table.file_name)
     if handle:
@@ -157,7 +158,7 @@ def parse_content(c) -> None:
     links = c.text("url")
     found = links.str.extract(_POST_LINK)
     ids = found["id"].where(found["id"].notna(), links.str.extract(_BARE_ID, expand=False))
-    c.reject(ids.isna().to_numpy(), "url", "a TikTok post link like https://www.tiktok.com/@handle/video/<id>")
+    c.reject(ids.isna().to_numpy(), "url", Message("expected.tiktok_url"))
     c.set("post_id", ids.astype(object))
     c.set("url", links)
     c.set("title", c.text("title"))

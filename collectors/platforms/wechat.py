@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pandas as pd
 
+from ..messages import Message
 from ..model import ACCOUNT_DAY, POST_LIFETIME
 from ..registry import Report, register
 
@@ -112,7 +113,7 @@ def parse_articles(c) -> None:
     urls = c.text("url")
     keys = urls.map(article_key)
     c.reject(keys.isna().to_numpy(), "url",
-             "a WeChat article link like https://mp.weixin.qq.com/s?__biz=…&mid=…&idx=…")
+             Message("expected.wechat_url"))
     c.set("post_id", keys.astype(object))
     c.set("url", urls)
     c.set("title", c.text("title"))
@@ -147,8 +148,7 @@ def parse_traffic(c) -> None:
     for d in pd.unique(by_day[partial & ~c.alive]):
         day_rows = partial & (by_day == d)
         bad = [c.table.lines[i] for i in np.flatnonzero(day_rows & ~c.alive)]
-        c.reject(day_rows, "day", f"a day whose channel rows can all be read (line {bad[0]} of the "
-                 "same day is rejected, so the channels cannot be summed)")
+        c.reject(day_rows, "day", Message("expected.wechat_channel_day", line=bad[0]))
     live = partial & c.alive
     first = pd.Series(live).groupby(by_day, dropna=False).cumsum().to_numpy() == 1
     c.skip(live & ~first, "per-channel rows summed into their day (no all-channels row)")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..messages import Message
 from ..model import POST_LIFETIME
 from ..registry import Report, register
 
@@ -115,7 +116,7 @@ def parse_crawler(c) -> None:
     # Excel turns a 16-digit id into 4.97755E+15; the code in bid still names the post exactly.
     from_bid = bids.map(lambda b: mid_from_bid(b) if b else None)
     mids = ids.where(numeric, from_bid)
-    c.reject(mids.isna().to_numpy(), "post_id", "a numeric Weibo post id (or a bid to derive it from)", ids)
+    c.reject(mids.isna().to_numpy(), "post_id", Message("expected.weibo_mid"), ids)
     bids = bids.where(bids != "", mids.map(lambda m: bid_from_mid(m) if isinstance(m, str) else None))
     _posts(c, mids, bids)
     if not c.has("published_at") and c.has("_day"):
@@ -130,7 +131,7 @@ def parse_crawler(c) -> None:
 def parse_spider(c) -> None:
     bids = c.text("_bid")
     mids = bids.map(lambda b: mid_from_bid(b) if b else None)
-    c.reject(mids.isna().to_numpy(), "_bid", "a Weibo post code like KCXbKd3Y6", bids)
+    c.reject(mids.isna().to_numpy(), "_bid", Message("expected.weibo_bid"), bids)
     _posts(c, mids, bids)
     c.set("published_at", c.timestamp("published_at", TIME_FORMATS, required=True))
 

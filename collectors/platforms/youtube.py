@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import catalog
+from ..messages import Message
 from ..model import ACCOUNT_DAY, POST_DAILY, POST_LIFETIME
 from ..read import header_key
 from ..parse import date_range_from_name
@@ -110,7 +111,7 @@ def _skip_totals_and_footers(c) -> pd.Series:
     # recognised by its shape, a lone text cell where a video id should be.
     c.skip(not_id & rest_empty, "footer lines (Showing top N results)")
     c.reject(not_id, "post_id",
-             "an 11-character YouTube video id (Excel turns ids starting with - into #NAME?)", ids)
+             Message("expected.youtube_id"), ids)
     return ids
 
 
