@@ -169,11 +169,14 @@ def _round_floats(df: pd.DataFrame) -> pd.DataFrame:
     for c in df.columns:
         if pd.api.types.is_float_dtype(df[c]):
             if c in WHOLE_COLUMNS:
-                v = df[c].astype("float64")
-                known = v.dropna()
-                if (known == np.round(known)).all() and (known.abs() < 2**53).all():
-                    df[c] = v.astype("Int64")
-                    continue
+                # Cell by cell, not by column: a streamed export writes a batch at a time, and a
+                # whole value must read the same whatever its batch holds beside it.
+                v = df[c].astype("float64").round(4)
+                whole = ((v == np.floor(v)) & (v.abs() < 2**53)).to_numpy()
+                cells = v.astype(object).where(v.notna(), None)
+                cells[whole] = v[whole].astype("int64").astype(object)
+                df[c] = cells
+                continue
             df[c] = df[c].round(4 if not c.startswith(("er_", "virality", "wow_", "avg_post_er")) else 6)
     return df
 

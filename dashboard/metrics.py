@@ -825,6 +825,8 @@ def account_reach(account_days: pd.DataFrame, sel: Selection = Selection()) -> p
 def series_by_platform(daily: pd.DataFrame, metric: str, cumulative: bool = False) -> pd.DataFrame:
     """``metric`` per platform and day (columns platform, day, value), or its running total,
     from an aggregate grouped by platform and day."""
+    if metric not in daily:  # no row reports it (a frame without the column)
+        return pd.DataFrame(columns=["platform", "day", "value"])
     s = daily[["platform", "day", metric]].rename(columns={metric: "value"}).dropna(subset=["value"])
     s = s.sort_values(["platform", "day"]).reset_index(drop=True)
     if cumulative:

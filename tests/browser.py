@@ -156,3 +156,18 @@ def small_x_campaign(url: str) -> str:
                      x_content([("1870000000000000001", 2000, 40), ("1870000000000000002", 900, 12)]))
     engine.dispose()
     return url
+
+
+@contextlib.contextmanager
+def demo_site(demo_db, cache_dir, config: str, width: int, height: int):
+    """The dashboard on the session's demo database, its shared cache in ``cache_dir`` (not beside
+    the demo), campaign ``config``, no user list; with a Chromium of ``width`` x ``height``."""
+    import pytest
+
+    require_chromium()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REACH_CACHE_DIR", str(cache_dir))
+        mp.setenv("REACH_CONFIG", config)
+        mp.delenv("REACH_USERS_JSON", raising=False)
+        with reach_server(f"sqlite:///{demo_db}") as url, chromium(width, height) as driver:
+            yield url, driver

@@ -108,3 +108,22 @@ def demo_stray_db(demo_db, tmp_path_factory) -> Path:
     rollups.refresh(engine, config.load(ROOT / "campaign.toml"), rollups.accounts_of_imports(engine, [r.import_id]))
     engine.dispose()
     return db
+
+
+@pytest.fixture
+def x_app(sqlite_url):
+    """An app on a database of two X posts (X reports impressions and no views), inside a request
+    context: for the pages' layout functions."""
+    from collectors import store
+    from collectors.pipeline import Importer
+    from dashboard.app import create_app
+    from test_store import x_content
+
+    engine = store.connect(sqlite_url)
+    Importer(engine, None).import_bytes(
+        "account_analytics_content_2024-12-16_2024-12-22.csv",
+        x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", 800, 10)]))
+    app = create_app(engine)
+    with app.server.test_request_context("/"):
+        yield engine
+    engine.dispose()

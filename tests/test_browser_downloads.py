@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from browser import chromium, console_errors, reach_server, require_chromium, screenshot, wait_for
+from browser import console_errors, demo_site, screenshot, wait_for
 from conftest import ROOT
 from dashboard.cli import main as reach
 from dashboard.pages.influencers import LEADERBOARD_COLUMNS
@@ -24,14 +24,8 @@ CONFIG = str(ROOT / "campaign.toml")
 
 @pytest.fixture(scope="module")
 def site(demo_db, tmp_path_factory):
-    require_chromium()
-    # The server's shared cache in a folder of this module's, not beside the session's demo database.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REACH_CACHE_DIR", str(tmp_path_factory.mktemp("serve-cache")))
-        mp.setenv("REACH_CONFIG", CONFIG)
-        mp.delenv("REACH_USERS_JSON", raising=False)
-        with reach_server(f"sqlite:///{demo_db}") as url, chromium(1400, 1200) as driver:
-            yield url, driver
+    with demo_site(demo_db, tmp_path_factory.mktemp("serve-cache"), CONFIG, 1400, 1200) as site:
+        yield site
 
 
 @pytest.fixture

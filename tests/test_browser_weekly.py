@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import pytest
 
-from browser import ARTIFACTS, chromium, console_errors, reach_server, require_chromium, screenshot, wait_for
+from browser import ARTIFACTS, console_errors, demo_site, screenshot, wait_for
 from conftest import ROOT
 
 pytestmark = pytest.mark.browser
@@ -57,13 +57,8 @@ def assert_a4(pages):
 
 @pytest.fixture(scope="module")
 def site(demo_db, tmp_path_factory):
-    require_chromium()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REACH_CACHE_DIR", str(tmp_path_factory.mktemp("serve-cache")))
-        mp.setenv("REACH_CONFIG", CONFIG)
-        mp.delenv("REACH_USERS_JSON", raising=False)
-        with reach_server(f"sqlite:///{demo_db}") as url, chromium(1440, 1000) as driver:
-            yield url, driver
+    with demo_site(demo_db, tmp_path_factory.mktemp("serve-cache"), CONFIG, 1440, 1000) as site:
+        yield site
 
 
 def fitted_frame(driver, timeout: float = 60):

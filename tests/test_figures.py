@@ -9,15 +9,12 @@ import pandas as pd
 import pytest
 from dash import dcc, html
 
-from collectors import registry, store
+from collectors import registry
 from collectors.model import METRICS
-from collectors.pipeline import Importer
 from dashboard import coverage, figures
 from dashboard import filters as F
-from dashboard.app import create_app
 from dashboard.config import Event
 from dashboard.pages import live
-from test_store import x_content
 
 
 def series(values: dict[str, list[float]], start="2025-01-10") -> pd.DataFrame:
@@ -168,18 +165,6 @@ def test_the_note_switches_to_the_counterpart_with_one_click():
 
 # --- the Live page -------------------------------------------------------------------------------------
 
-@pytest.fixture
-def app_ctx(sqlite_url):
-    """Two X posts: X reports impressions and no views."""
-    engine = store.connect(sqlite_url)
-    Importer(engine, None).import_bytes(
-        "account_analytics_content_2024-12-16_2024-12-22.csv",
-        x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", 800, 10)]))
-    app = create_app(engine)
-    with app.server.test_request_context("/"):
-        yield engine
-    engine.dispose()
-
 
 def walk(component):
     yield component
@@ -192,37 +177,40 @@ def by_id(parts, id_):
     return next((c for c in walk(html.Div(parts)) if getattr(c, "id", None) == id_), None)
 
 
-def test_live_filtered_to_x_with_views_shows_the_note_and_the_switch_instead_of_an_empty_chart(app_ctx):
+def test_live_filtered_to_x_with_views_shows_the_note_and_the_switch_instead_of_an_empty_chart(x_app):
     from dashboard import config
 
-    parts = live.content(app_ctx, config.load(), F.parse("?platform=x&lang=zh"))
+    parts = live.content(x_app, config.load(), F.parse("?platform=x&lang=zh"))
     assert by_id(parts, "live-chart") is None  # no empty frame
     note = by_id(parts, "live-metric-note")
     assert note.children[0].children == "X不提供浏览量，但提供展示次数。"
     assert by_id(parts, "live-metric-note-switch").href == "/?platform=x&metric=impressions&lang=zh"
     # the switch's view has the chart and no note
-    parts = live.content(app_ctx, config.load(), F.parse("?platform=x&metric=impressions&lang=zh"))
+    parts = live.content(x_app, config.load(), F.parse("?platform=x&metric=impressions&lang=zh"))
     assert by_id(parts, "live-metric-note") is None
     assert sum(by_id(parts, "live-chart").figure.data[0].y) == 2000
 
 
-def test_live_says_when_it_last_got_data_in_the_campaign_timezone(app_ctx):
+def test_live_says_when_it_last_got_data_in_the_campaign_timezone(x_app):
     from dashboard import config
 
     now = datetime(2025, 1, 26, 6, 5, tzinfo=timezone.utc)  # 14:05 in Shanghai
-    parts = live.content(app_ctx, config.load(), F.parse("?metric=impressions"), now=now)
+    parts = live.content(x_app, config.load(), F.parse("?metric=impressions"), now=now)
     assert by_id(parts, "live-updated").children == "Last updated 14:05"
-    parts = live.content(app_ctx, config.load(), F.parse("?metric=impressions&lang=zh&kiosk=1"), now=now)
+    parts = live.content(x_app, config.load(), F.parse("?metric=impressions&lang=zh&kiosk=1"), now=now)
     assert by_id(parts, "live-updated").children == "最后更新 14:05"
 
 
 def test_the_kiosk_chart_of_a_metric_no_platform_has_is_the_note_not_an_empty_frame():
-    daily = pd.DataFrame({"platform": ["x", "x"], "day": pd.to_datetime(["2024-12-20", "2024-12-21"]),
-                          "views": [None, None], "impressions": [400.0, 100.0]})
+    # Weibo reports neither views nor impressions: the kiosk's views (views or impressions) have
+    # nothing to draw.
+    daily = pd.DataFrame({"platform": ["weibo", "weibo"], "day": pd.to_datetime(["2024-12-20", "2024-12-21"]),
+                          "views": [None, None], "impressions": [None, None], "views_or_impressions": [None, None],
+                          "likes": [40.0, 10.0]})
     empty = pd.DataFrame(columns=["week", "platform", "basis", "value", "share", "days"])
     caption, fig = live.kiosk_view(0, daily, empty, pd.DataFrame(), "views")
-    assert caption == "Views by platform, per day · 1/4"
-    assert [a.text for a in fig.layout.annotations] == ["X reports no Views, but reports Impressions."]
+    assert caption == "Views or impressions by platform, per day · 1/4"
+    assert [a.text for a in fig.layout.annotations] == ["Weibo reports no Views or impressions."]
     assert fig.layout.xaxis.visible is False and fig.layout.annotations[0].font.size >= 20
     _, mix = live.kiosk_view(2, daily, empty, pd.DataFrame(), "views")
     assert mix.layout.yaxis.visible is False  # an empty mix is a message too

@@ -7,10 +7,8 @@ import pandas as pd
 import pytest
 from dash import html
 
-from collectors import store
 from collectors.pipeline import Importer
 from dashboard import data
-from dashboard.app import create_app
 from dashboard.config import Event
 from dashboard.pages import live
 from test_store import x_content
@@ -119,18 +117,6 @@ def test_the_cycle_length_comes_from_the_url_within_limits(given, seconds):
     assert live.cycle_seconds(given) == seconds
 
 
-@pytest.fixture
-def app_ctx(sqlite_url):
-    engine = store.connect(sqlite_url)
-    Importer(engine, None).import_bytes(
-        "account_analytics_content_2024-12-16_2024-12-22.csv",
-        x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", 800, 10)]))
-    app = create_app(engine)
-    with app.server.test_request_context("/"):
-        yield engine
-    engine.dispose()
-
-
 def _find(component, id_):
     if getattr(component, "id", None) == id_:
         return component
@@ -142,7 +128,7 @@ def _find(component, id_):
     return None
 
 
-def test_the_kiosk_page_carries_every_chart_and_cycles_at_the_urls_pace(app_ctx):
+def test_the_kiosk_page_carries_every_chart_and_cycles_at_the_urls_pace(x_app):
     page = live.layout(kiosk="1", cycle="3", metric="impressions", lang="zh")
     assert _find(page, "kiosk-cycle").interval == 3000
     assert _find(page, "live-interval").interval == live.REFRESH_SECONDS * 1000  # the data refresh stays
@@ -157,13 +143,13 @@ def test_the_kiosk_page_carries_every_chart_and_cycles_at_the_urls_pace(app_ctx)
     assert [sum(tr.y) for tr in steps[0]["figure"].data] == [2000]
 
 
-def test_a_refresh_in_kiosk_mode_redraws_the_kiosk_charts_and_sends_nothing_when_unchanged(app_ctx):
+def test_a_refresh_in_kiosk_mode_redraws_the_kiosk_charts_and_sends_nothing_when_unchanged(x_app):
     from dash.exceptions import PreventUpdate
 
-    seen = data.live_version(app_ctx)
+    seen = data.live_version(x_app)
     with pytest.raises(PreventUpdate):
         live.refresh(1, "?kiosk=1&cycle=3", seen)
-    Importer(app_ctx, None).import_bytes("account_analytics_content_2024-12-16_2024-12-23.csv",
+    Importer(x_app, None).import_bytes("account_analytics_content_2024-12-16_2024-12-23.csv",
                                          x_content([("1870000000000000001", 1500, 31)]))
     body, version = live.refresh(2, "?kiosk=1&cycle=3&metric=impressions", seen)
     assert version != seen
