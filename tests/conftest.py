@@ -127,3 +127,18 @@ def x_app(sqlite_url):
     with app.server.test_request_context("/"):
         yield engine
     engine.dispose()
+
+
+# The files that take longest on the 2-core CI machine (pytest --durations on a quiet machine,
+# 2026-12-07), started first: xdist hands out whole files (--dist loadfile) in collection order,
+# so a long file collected last kept one worker busy minutes after the other had finished.
+SLOW_FILES = ("test_exports_streaming.py", "test_query_plans.py", "test_hostile_inputs.py", "test_exports_rollup.py",
+              "test_pages_scale.py", "test_browser_tables.py", "test_rollups.py", "test_browser_kiosk.py",
+              "test_browser.py", "test_cold_views.py", "test_live_demo.py", "test_import_memory.py",
+              "test_stitching.py", "test_browser_weekly.py", "test_crash.py", "test_import_ahead.py",
+              "test_page_platforms_posts.py", "test_mapping.py", "test_anomaly_truth.py", "test_page_influencers.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file's order kept
