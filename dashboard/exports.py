@@ -154,9 +154,9 @@ def neutralise(value):
     return value
 
 
-# Columns that count things (people count posts, likes and views in whole numbers): written as
-# integers ("994", not "994.0") when every value is whole, which the engine's whole daily shares
-# make them (docs/metrics.md, step 3). Watch time keeps its fractions.
+# Columns that count things (people count posts, likes and views in whole numbers): a whole value
+# is written as an integer ("994", not "994.0"), as the engine's whole daily shares make them
+# (docs/metrics.md, step 3). Watch time keeps its fractions.
 _COUNTS = {m for m in METRICS if m not in FLOAT_METRICS} | {
     "views_or_impressions", "engagements", "posts_active", "posts_published", "posts", "active_influencers",
     "followers", "reach_max_post", "reach_sum", "reach_posts", "reach_account", "rank"}
