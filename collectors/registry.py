@@ -102,6 +102,8 @@ def register(*reports: Report) -> None:
         if missing:
             raise ValueError(f"report {r.name!r} requires fields it has no aliases for: {missing}")
         _REPORTS[r.name] = r
+    global _PLATFORM_METRICS
+    _PLATFORM_METRICS = None  # a new report can change what its platform reports
 
 
 def reports() -> list[Report]:
@@ -124,10 +126,16 @@ def platform_metrics() -> dict[str, frozenset[str]]:
     platform module) changes what they say about a metric without touching them."""
     from .model import METRICS
 
-    out: dict[str, set[str]] = {}
-    for r in reports():
-        out.setdefault(r.platform, set()).update(f for f in r.columns if f in METRICS)
-    return {p: frozenset(m) for p, m in out.items()}
+    global _PLATFORM_METRICS
+    if _PLATFORM_METRICS is None:  # charts and the basis ask on every render: walk the reports once
+        out: dict[str, set[str]] = {}
+        for r in reports():
+            out.setdefault(r.platform, set()).update(f for f in r.columns if f in METRICS)
+        _PLATFORM_METRICS = {p: frozenset(m) for p, m in out.items()}
+    return _PLATFORM_METRICS
+
+
+_PLATFORM_METRICS: dict[str, frozenset[str]] | None = None
 
 
 def get(name: str) -> Report:

@@ -421,22 +421,12 @@ def engagements(frame: pd.DataFrame, campaign: Campaign) -> pd.Series:
 # influencer different totals on different screens (issue 12). Docs: docs/metrics.md.
 
 
-def _platform_metrics() -> dict[str, frozenset[str]]:
-    global _PLATFORM_METRICS
-    if _PLATFORM_METRICS is None:  # the registry walks every report: once per process
-        from collectors import registry
-
-        _PLATFORM_METRICS = registry.platform_metrics()
-    return _PLATFORM_METRICS
-
-
-_PLATFORM_METRICS: dict[str, frozenset[str]] | None = None
-
-
 def views_basis(platform: str) -> str | None:
     """What "views or impressions" counts on ``platform``: "views" when it reports views,
     "impressions" when it reports impressions only, None when neither (Weibo)."""
-    reported = _platform_metrics().get(platform, frozenset())
+    from collectors import registry
+
+    reported = registry.platform_metrics().get(platform, frozenset())
     return "views" if "views" in reported else "impressions" if "impressions" in reported else None
 
 

@@ -630,7 +630,9 @@ def post_bounds(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
 
     views = sa.func.coalesce(snap("sv"), 0) + sa.func.coalesce(day("dv"), 0)
     impressions = sa.func.coalesce(snap("si"), 0) + sa.func.coalesce(day("di"), 0)
-    known = sorted(metrics._platform_metrics())
+    from collectors import registry
+
+    known = sorted(registry.platform_metrics())
     by_views = [pl for pl in known if metrics.views_basis(pl) == "views"]
     by_impressions = [pl for pl in known if metrics.views_basis(pl) == "impressions"]
     bound = sa.case((p.c.platform.in_(by_views), views), (p.c.platform.in_(by_impressions), impressions),
