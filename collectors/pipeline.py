@@ -8,6 +8,7 @@ their sha256 before anything is parsed, so re-importing changes nothing.
 from __future__ import annotations
 
 import dataclasses
+import copy
 import json
 import os
 import re
@@ -183,6 +184,29 @@ class Importer:
         self._preset: Mappings | None = None  # the mappings a file was handed out with (_Job)
         self.parsed_elsewhere = 0  # files a worker process parsed (import_paths with jobs > 1)
 
+    def but(self, **settings) -> "Importer":
+        """This importer with other settings (``as_of``, ``account``) for the next file. The
+        manifest stays reconciled: a loop that needs other settings per file (the demo's files)
+        would otherwise read the whole manifest and the imports table once per file, which is
+        quadratic in the number of files."""
+        self._reconcile_once()
+        other = copy.copy(self)
+        for k, v in settings.items():
+            if k not in ("as_of", "account"):
+                raise TypeError(f"Importer.but: {k} is not a per-file setting")
+            setattr(other, k, v)
+        return other
+
+    def _reconcile_once(self) -> None:
+        if self.archive is not None and not self._reconciled:
+            # Once per importer (the Data page makes one per upload, a watcher one for its run):
+            # the manifest lines an earlier process was killed before writing, ahead of this one's.
+            self._reconciled = True
+            try:
+                reconcile_manifest(self.engine, self.archive)
+            except OSError:
+                pass  # an archive that cannot be written: the import below says so
+
     def import_paths(self, paths, progress: Callable[[int, int, FileResult], None] | None = None,
                      jobs: int | None = 1, skipped: list | None = None) -> list[FileResult]:
         """Import files and folders in order. ``jobs`` > 1 parses up to that many files ahead in
@@ -223,14 +247,8 @@ class Importer:
         """The steps before parsing: the file's digest, and whether it was imported already."""
         display = display or name
         crash.point("read")
-        if self.archive is not None and record and not self._reconciled:
-            # Once per importer (the Data page makes one per upload, a watcher one for its run):
-            # the manifest lines an earlier process was killed before writing, ahead of this one's.
-            self._reconciled = True
-            try:
-                reconcile_manifest(self.engine, self.archive)
-            except OSError:
-                pass  # an archive that cannot be written: the import below says so
+        if record:
+            self._reconcile_once()
         digest = sha256(data)
         imported_at = imported_at or datetime.now(timezone.utc)
         with self.engine.connect() as conn:

@@ -727,12 +727,13 @@ def cmd_demo(args) -> int:
     _, c = import_roster(engine, archive, demo.roster.name, demo.roster.read_bytes())
     progress = Progress()
     results = []
+    importer = Importer(engine, archive, demo=True)
     for i, f in enumerate(demo.files, 1):
         # Like a careful user: the account for files whose rows name none, and the export
         # time for files whose name carries no date range.
         as_of = None if capture_time_from_name(f.name, ZoneInfo("Asia/Shanghai")) else demo.as_of.get(f)
         owner = demo.accounts.get(f)
-        imp = Importer(engine, archive, as_of=as_of, account=owner.handle if owner else None, demo=True)
+        imp = importer.but(as_of=as_of, account=owner.handle if owner else None)
         r = imp.import_bytes(f.name, f.read_bytes(), display=str(f))
         results.append(r)
         progress.clear()
