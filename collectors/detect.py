@@ -78,17 +78,17 @@ class Match:
         by_pos = {i: f for f, i in self.positions.items()}
         return [(h, by_pos.get(i, "")) for i, h in enumerate(table.header)]
 
-    def describe(self, table: Table) -> str:
+    def describe(self, table: Table) -> Message:
         """How the table was recognised, for the result line of an import."""
         if self.method == "header":
-            how = f"by its headers ({self.language or 'en'})"
             if self.by_position:
-                how += (f", and {len(self.by_position)} column{'s' if len(self.by_position) != 1 else ''} "
-                        f"the catalog has no {self.language} name for by their position")
-            return how
+                n = len(self.by_position)
+                return Message("detect.how.by_position_one" if n == 1 else "detect.how.by_position",
+                               language=self.language, n=n)
+            return Message("detect.how.headers", language=self.language or "en")
         if self.method == "structure":
-            return f"by structure, {self.confidence:.0%} of columns fit"
-        return f"with {self.mapping_name}"
+            return Message("detect.how.structure", fit=f"{self.confidence:.0%}")
+        return Message("detect.how.mapping", mapping=self.mapping_name)
 
 
 # --- value kinds --------------------------------------------------------------------------------

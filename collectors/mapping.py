@@ -43,27 +43,27 @@ class Mapping:
     name: str = ""  # where it came from, for messages: "mapping.toml", "profile 3f1a…"
 
     def validate(self, where: str | None = None) -> "Mapping":
-        where = where or self.name or "the mapping"
+        where = where or self.name or Message("mapping.name.default")
         names = {r.name for r in reports()}
         if self.report not in names:
-            raise MappingError(f'{where}: report = "{self.report}" is not a known report; '
-                               f"known: {', '.join(sorted(names))}")
+            raise MappingError(Message("mapping.unknown_report", where=where, report=self.report,
+                                       known=", ".join(sorted(names))))
         r = get(self.report)
         for h, f in self.columns:
             if f and f not in r.columns:
-                raise MappingError(f'{where}: column "{h}": field = "{f}" is not a field of {self.report}; '
-                                   f"its fields: {', '.join(r.columns)}")
+                raise MappingError(Message("mapping.unknown_field", where=where, header=h, field=f, report=self.report,
+                                           fields=", ".join(r.columns)))
         used = [f for _, f in self.columns if f]
         twice = sorted({f for f in used if used.count(f) > 1})
         if twice:
-            raise MappingError(f"{where}: each field can be read from one column only; more than one column "
-                               f"has field = {', '.join(repr(f) for f in twice)}")
+            raise MappingError(Message("mapping.field_twice", where=where,
+                                       fields=", ".join(repr(f) for f in twice)))
         missing = [f for f in r.required if f not in used]
         if missing:
-            raise MappingError(f"{where}: {self.report} needs a column for each of: {', '.join(missing)} "
-                               f"(give field = \"...\" to the columns that hold them)")
+            raise MappingError(Message("mapping.missing", where=where, report=self.report, fields=", ".join(missing)))
         if self.date_order not in (None, *DATE_ORDERS):
-            raise MappingError(f'{where}: date_order = "{self.date_order}" is not one of {", ".join(DATE_ORDERS)}')
+            raise MappingError(Message("mapping.date_order", where=where, value=self.date_order,
+                                       orders=", ".join(DATE_ORDERS)))
         return self
 
     def applies_to(self, table: Table) -> bool:
@@ -72,7 +72,8 @@ class Mapping:
     def match(self, table: Table) -> Match:
         r = get(self.report)
         positions = {f: i for i, (_, f) in enumerate(self.columns) if f}
-        return Match(r, positions, "mapping", 1.0, None, None, self.name or f"the mapping profile {self.signature}",
+        return Match(r, positions, "mapping", 1.0, None, None,
+                     self.name or Message("mapping.name.signature", signature=self.signature),
                      self.date_order)
 
     # --- as data -------------------------------------------------------------------------------
@@ -92,23 +93,22 @@ class Mapping:
         try:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
-            raise MappingError(f"{name}: not a mapping file: {e}") from None
+            raise MappingError(Message("mapping.not_toml", source=name, detail=str(e))) from None
         cols = doc.get("columns")
         if not isinstance(doc.get("report"), str) or not isinstance(cols, list):
-            raise MappingError(f'{name}: a mapping file needs report = "..." and [[columns]] tables '
-                               f"(write one with: reach mapping suggest FILE > {name})")
+            raise MappingError(Message("mapping.needs", source=name))
         columns = []
         for k, c in enumerate(cols, 1):
             if not isinstance(c, dict) or not isinstance(c.get("header"), str):
-                raise MappingError(f"{name}: [[columns]] number {k} needs header = \"...\"")
+                raise MappingError(Message("mapping.column_header", source=name, k=k))
             f = c.get("field", "")
             if not isinstance(f, str):
-                raise MappingError(f'{name}: column "{c["header"]}": field must be text, found {f!r}')
+                raise MappingError(Message("mapping.field_text", source=name, header=c["header"], found=repr(f)))
             columns.append((c["header"], f.strip()))
         sig = doc.get("signature") or hashlib.sha256(
             "\x1f".join(header_key(h) for h, _ in columns).encode("utf-8")).hexdigest()[:16]
         order = doc.get("date_order") or None
-        return cls(doc["report"], columns, sig, order, f"the mapping from {name}").validate(name)
+        return cls(doc["report"], columns, sig, order, Message("mapping.name.file", file=name)).validate(name)
 
     def to_toml(self, table: Table | None = None, found: list[Candidate] | None = None,
                 file_hint: str = "FILE") -> str:

@@ -1,6 +1,8 @@
 """Words a user reads from the collectors and the pipeline: refusals of files that are not
-exports or cannot be read, what a rejected row's cell should have been, an import's result line,
-a folder import's skipped files, a command-line filter that names nothing stored, a busy port.
+exports or cannot be read, what a rejected row's cell should have been, rows left out on purpose,
+how a table was read, an import's result line, a roster or a mapping that cannot be used, the
+errors of the platforms' APIs (the Data page's last error), a folder import's skipped files, a
+command-line filter that names nothing stored, a busy port.
 
 One source of truth per message: a key in ``CATALOG`` with its English and Chinese templates. A
 ``Message`` is that key and its parameters, and is at the same time its English text (a ``str``):
@@ -170,6 +172,111 @@ CATALOG: dict[str, dict[str, str]] = {
         "source.--as-of": "--as-of",
         "source.import time": "import time",
         "sep.list": "; ",
+        "sep.items": ", ",
+        "sep.or": " or ",
+        # rows left out on purpose (parse.py, the platform modules), counted in the result line
+        "result.left_out_item": "{n} {reason}",
+        "skip.exact_repeats": "exact repeats of an earlier row",
+        "skip.empty_rows": "empty rows",
+        "skip.descriptions_row": "the row of column descriptions under the header",
+        "skip.chart_days": 'days of "{title}" ({why})',
+        "skip.x_junk": "junk rows with /status/undefined",
+        "skip.douyin_unpublished": "works not published ({column} {value})",
+        "skip.youtube_total": "Total rows",
+        "skip.youtube_footer": "footer lines (Showing top N results)",
+        "skip.youtube_before_range": "range totals of videos published before the range starts (not lifetime)",
+        "skip.wechat_has_whole": "per-channel rows of days that have an all-channels (全部) row",
+        "skip.wechat_summed": "per-channel rows summed into their day (no all-channels row)",
+        # why a Meta chart download is left out (platforms/meta.py CHART_RULES)
+        "chart.visits": "visits to the Page or profile are not a canonical metric",
+        "chart.unfollows": "unfollows are not a canonical metric",
+        "chart.interactions": "interactions add up reactions, comments, shares and more: not one canonical metric",
+        "chart.page_likes": "Page likes are not follows",
+        "chart.followers": "a follower chart may hold the follower total rather than the day's gain",
+        "chart.unknown_title": ("the title names no metric in the languages the catalog knows for chart titles "
+                                "({languages}); if the title is in another language, add its words to "
+                                "[chart_metrics] in collectors/catalogs/meta.toml"),
+        "parse.all_rejected": ("{source}: every one of {n} rows was rejected as a {title}; nothing imported. "
+                               "First problems: {first}"),
+        # how a table not recognised by its headers was read, and the reader's notes (pipeline.py)
+        "detect.read": "{source}: read {how}: {columns}",
+        "detect.how.headers": "by its headers ({language})",
+        "detect.how.by_position": ("by its headers ({language}), and {n} columns the catalog has no {language} name "
+                                   "for by their position"),
+        "detect.how.by_position_one": ("by its headers ({language}), and {n} column the catalog has no {language} "
+                                       "name for by their position"),
+        "detect.how.structure": "by structure, {fit} of columns fit",
+        "detect.how.mapping": "with {mapping}",
+        "mapping.name.file": "the mapping from {file}",
+        "mapping.name.profile": "the saved mapping profile {signature}",
+        "mapping.name.signature": "the mapping profile {signature}",
+        "mapping.name.page": "the mapping chosen on the Data page",
+        "mapping.name.default": "the mapping",
+        "detect.note": "{source}: note: {note}",
+        "read.extra_cells": "rows with more cells than the header at lines {lines}",
+        "read.formulas": ("{n} formula cells have no saved value and read as empty ({cells}); open the workbook in "
+                          "Excel or LibreOffice and save it so the values are stored"),
+        "result.manifest_warning": ("warning: the archive's manifest line was not written ({detail}); the next "
+                                    "command (or `reach doctor --repair`) writes it"),
+        # a mapping that cannot be used (mapping.py)
+        "mapping.unknown_report": '{where}: report = "{report}" is not a known report; known: {known}',
+        "mapping.unknown_field": '{where}: column "{header}": field = "{field}" is not a field of {report}; its fields: {fields}',
+        "mapping.field_twice": ("{where}: each field can be read from one column only; more than one column has "
+                                "field = {fields}"),
+        "mapping.missing": ('{where}: {report} needs a column for each of: {fields} (give field = "..." to the columns '
+                            "that hold them)"),
+        "mapping.date_order": '{where}: date_order = "{value}" is not one of {orders}',
+        "mapping.not_toml": "{source}: not a mapping file: {detail}",
+        "mapping.needs": ('{source}: a mapping file needs report = "..." and [[columns]] tables (write one with: '
+                          "reach mapping suggest FILE > {source})"),
+        "mapping.column_header": '{source}: [[columns]] number {k} needs header = "..."',
+        "mapping.field_text": '{source}: column "{header}": field must be text, found {found}',
+        # the roster (roster.py)
+        "roster.columns": ("{source}: a roster needs the columns name, platform and handle or account_id "
+                           "(optional: category); found: {header}"),
+        "roster.not_imported": "{source}: the roster was not imported; fix these rows: {problems}",
+        "expected.one_of": "one of {choices}",
+        "expected.influencer_name": "an influencer name",
+        "expected.handle_or_id": "a handle or an account id",
+        "expected.whole_followers": "a whole number of followers",
+        # the platforms' APIs (collectors/api/*): what the Data page shows as the last error
+        "api.platform": "{api}: {message}",
+        "api.connection": "{request} failed {n} times ({why}); stopped this run, the next run tries again",
+        "api.why.timeout": "no answer in time",
+        "api.why.connection": "could not connect or the connection broke",
+        "api.why.none": "no reason given",
+        "api.auth": "{advice} ({request} answered HTTP {status})",
+        "api.auth_said": "{advice} ({request} answered HTTP {status}; the API said: {said})",
+        "api.wait_too_long": ("rate limited ({why}); the platform asks to wait {wait}, until {until} UTC, longer than "
+                              "the {cap} this run waits; stopped, the next run after that time goes on"),
+        "api.still_limited": "still rate limited after {n} waits ({request}); stopped this run",
+        "api.failed_times": "{request} failed {n} times ({why}); stopped this run",
+        "api.refused": "{request} was refused (HTTP {status}): {why}",
+        "api.not_json": ("{request} answered twice with something that is not JSON (first bytes: {first}); stopped "
+                         "this run"),
+        "api.quota": "daily quota used up; next try after {until} UTC",
+        "api.no_credentials": "no credentials: set {where} (docs/collectors.md)",
+        "api.bad_shape": "an answer did not have the shape the API documents ({error}); stopped this run",
+        "api.cursor_refused": ("{error} (the saved paging cursor of {target} was refused and is forgotten; the next "
+                               "run starts from the first page)"),
+        "api.not_stored": "the snapshot {name} could not be stored: {why}",
+        "api.where": "{setting} in {file}",
+        "api.where_either": "{env} or {place}",
+        "api.renew.youtube": ("the YouTube API key was refused: create a new key in Google Cloud Console (APIs & "
+                              "Services → Credentials, with the YouTube Data API v3 enabled for its project) and put "
+                              "it in {where}"),
+        "api.renew.meta": ("the Meta access token has expired or was invalidated (Graph error 190): make a new "
+                           "long-lived token (a system user token from Business Settings, or a Page token from a "
+                           "long-lived user token via GET /me/accounts) and put it in {where}"),
+        "api.renew.x_app": ("X refused the Bearer Token: regenerate it in the X developer portal (your app → Keys and "
+                            "tokens → Bearer Token) and put it in {where}"),
+        "api.renew.x_user": ("X refused the user token: OAuth 2.0 user tokens expire after 2 hours; get a new one with "
+                             "your refresh token (POST https://api.x.com/2/oauth2/token, grant_type=refresh_token, "
+                             "scopes tweet.read users.read offline.access) and put it in {where}"),
+        "api.renew.tiktok": ("the TikTok access token is invalid or expired (tokens last 24 hours): get a new one with "
+                             "the refresh token (POST https://open.tiktokapis.com/v2/oauth/token/, "
+                             "grant_type=refresh_token; refresh tokens last 365 days) and put it in {where}"),
+        "api.renew.default": "the credentials were refused",
     },
     "zh": {
         "not_an_export": "{source}：这是{kind}，不是导出文件；{advice}",
@@ -300,6 +407,93 @@ CATALOG: dict[str, dict[str, str]] = {
         "source.--as-of": "导入时指定的时间（--as-of）",
         "source.import time": "导入时间",
         "sep.list": "；",
+        "sep.items": "；",
+        "sep.or": " 或 ",
+        "result.left_out_item": "{reason}：{n} 行",
+        "skip.exact_repeats": "与前面某行完全相同的重复行",
+        "skip.empty_rows": "空行",
+        "skip.descriptions_row": "表头下方的列说明行",
+        "skip.chart_days": "“{title}”的每日数据（{why}）",
+        "skip.x_junk": "链接以 /status/undefined 结尾的无效行",
+        "skip.douyin_unpublished": "未公开发布的作品（{column} {value}）",
+        "skip.youtube_total": "合计（Total）行",
+        "skip.youtube_footer": "表尾说明行（Showing top N results）",
+        "skip.youtube_before_range": "日期范围开始前发布的视频的区间合计（不是累计总数）",
+        "skip.wechat_has_whole": "已有全部渠道（全部）行的日期的分渠道行",
+        "skip.wechat_summed": "已汇总为当天数据的分渠道行（该日没有全部渠道行）",
+        "chart.visits": "主页或个人资料的访问次数不是标准指标",
+        "chart.unfollows": "取消关注数不是标准指标",
+        "chart.interactions": "互动数是心情、评论、分享等的总和，不是单一的标准指标",
+        "chart.page_likes": "主页赞不等于关注",
+        "chart.followers": "粉丝图表记录的可能是粉丝总数，而不是当天新增的粉丝数",
+        "chart.unknown_title": ("标题中没有任何指标名称属于目录已知的图表标题语言（{languages}）；如果标题是其他语言，"
+                                "请把其中的词加入 collectors/catalogs/meta.toml 的 [chart_metrics]"),
+        "parse.all_rejected": "{source}：全部 {n} 行按 {title} 读取时都被拒绝；未导入任何数据。前几个问题：{first}",
+        "detect.read": "{source}：{how}读取：{columns}",
+        "detect.how.headers": "按表头（{language}）",
+        "detect.how.by_position": "按表头（{language}；目录中没有 {language} 名称的 {n} 列按其位置）",
+        "detect.how.by_position_one": "按表头（{language}；目录中没有 {language} 名称的 {n} 列按其位置）",
+        "detect.how.structure": "按结构（{fit} 的列吻合）",
+        "detect.how.mapping": "按{mapping} ",
+        "mapping.name.file": "映射文件 {file}",
+        "mapping.name.profile": "已保存的映射配置 {signature}",
+        "mapping.name.signature": "映射配置 {signature}",
+        "mapping.name.page": "在“数据”页面上选择的映射",
+        "mapping.name.default": "该映射",
+        "detect.note": "{source}：注意：{note}",
+        "read.extra_cells": "以下各行的单元格比表头多：{lines}",
+        "read.formulas": ("{n} 个公式单元格没有保存的值，按空值读取（{cells}）；请用 Excel 或 LibreOffice 打开该工作簿"
+                          "并保存一次，以便存入这些值"),
+        "result.manifest_warning": "警告：未能写入存档清单中的这一行（{detail}）；下一条命令（或 `reach doctor --repair`）会补写",
+        "mapping.unknown_report": '{where}：report = "{report}" 不是已知的报表；已知报表：{known}',
+        "mapping.unknown_field": '{where}：“{header}”列：field = "{field}" 不是 {report} 的字段；它的字段有：{fields}',
+        "mapping.field_twice": "{where}：每个字段只能从一列读取；有不止一列写了 field = {fields}",
+        "mapping.missing": '{where}：{report} 需要以下每个字段各有一列：{fields}（请在包含它们的列上写 field = "..."）',
+        "mapping.date_order": '{where}：date_order = "{value}" 不是 {orders} 之一',
+        "mapping.not_toml": "{source}：不是映射文件：{detail}",
+        "mapping.needs": ('{source}：映射文件需要 report = "..." 和 [[columns]] 表（可以这样生成一个：'
+                          "reach mapping suggest FILE > {source}）"),
+        "mapping.column_header": '{source}：第 {k} 个 [[columns]] 需要 header = "..."',
+        "mapping.field_text": "{source}：“{header}”列：field 必须是文本，实际为 {found}",
+        "roster.columns": "{source}：名单需要 name、platform 以及 handle 或 account_id 列（可选：category）；文件中的列：{header}",
+        "roster.not_imported": "{source}：名单未导入；请修正以下各行：{problems}",
+        "expected.one_of": "以下之一：{choices}",
+        "expected.influencer_name": "达人姓名",
+        "expected.handle_or_id": "账号名或账号 ID",
+        "expected.whole_followers": "整数形式的粉丝数",
+        "api.platform": "{api}：{message}",
+        "api.connection": "{request} 失败了 {n} 次（{why}）；本次运行已停止，下次运行会重试",
+        "api.why.timeout": "未能及时得到应答",
+        "api.why.connection": "无法连接或连接中断",
+        "api.why.none": "未说明原因",
+        "api.auth": "{advice}（{request} 返回 HTTP {status}）",
+        "api.auth_said": "{advice}（{request} 返回 HTTP {status}；接口说明：{said}）",
+        "api.wait_too_long": ("受到频率限制（{why}）；平台要求等待 {wait}，直到 {until} UTC，超过了本次运行最多等待的 {cap}；"
+                              "已停止，此时间之后的下次运行会继续"),
+        "api.still_limited": "等待 {n} 次后仍受到频率限制（{request}）；本次运行已停止",
+        "api.failed_times": "{request} 失败了 {n} 次（{why}）；本次运行已停止",
+        "api.refused": "{request} 被拒绝（HTTP {status}）：{why}",
+        "api.not_json": "{request} 两次返回的内容都不是 JSON（开头的字节：{first}）；本次运行已停止",
+        "api.quota": "每日配额已用完；{until} UTC 之后再试",
+        "api.no_credentials": "没有凭据：请设置 {where}（见 docs/collectors.md）",
+        "api.bad_shape": "有一个应答不符合接口文档所述的结构（{error}）；本次运行已停止",
+        "api.cursor_refused": "{error}（{target} 保存的分页游标被拒绝，已丢弃；下次运行将从第一页开始）",
+        "api.not_stored": "快照 {name} 无法存储：{why}",
+        "api.where": "{file} 中的 {setting}",
+        "api.where_either": "{env} 或 {place}",
+        "api.renew.youtube": ("YouTube API 密钥被拒绝：请在 Google Cloud Console 中创建新密钥（APIs & Services → "
+                              "Credentials，并为其项目启用 YouTube Data API v3），然后填入 {where}"),
+        "api.renew.meta": ("Meta 访问令牌已过期或已失效（Graph error 190）：请生成新的长期令牌（Business Settings 中的系统用户"
+                           "令牌，或通过 GET /me/accounts 由长期用户令牌得到的 Page 令牌），然后填入 {where}"),
+        "api.renew.x_app": ("X 拒绝了 Bearer Token：请在 X 开发者门户中重新生成（你的应用 → Keys and tokens → Bearer "
+                            "Token），然后填入 {where}"),
+        "api.renew.x_user": ("X 拒绝了用户令牌：OAuth 2.0 用户令牌 2 小时后过期；请用刷新令牌获取新令牌（POST "
+                             "https://api.x.com/2/oauth2/token，grant_type=refresh_token，scopes tweet.read users.read "
+                             "offline.access），然后填入 {where}"),
+        "api.renew.tiktok": ("TikTok 访问令牌无效或已过期（令牌有效期 24 小时）：请用刷新令牌获取新令牌（POST "
+                             "https://open.tiktokapis.com/v2/oauth/token/，grant_type=refresh_token；刷新令牌有效期 365 天），"
+                             "然后填入 {where}"),
+        "api.renew.default": "凭据被拒绝",
     },
 }
 
@@ -319,6 +513,11 @@ class Message(str):
         return self
 
     @classmethod
+    def join(cls, items, sep: str) -> Message:
+        """``items`` with ``sep`` between them (a ``Message("sep.list")``, said in each language)."""
+        return cls.concat(*[p for i, x in enumerate(items) for p in ((sep, x) if i else (x,))])
+
+    @classmethod
     def concat(cls, *parts: str) -> Message:
         self = super().__new__(cls, "".join(_english(p) for p in parts))
         self.key, self.params = None, {"parts": parts}
@@ -327,6 +526,15 @@ class Message(str):
     def __str__(self):
         # str(exception) and str(message) keep the message, so its key travels with the text.
         return self
+
+    def map_text(self, fn) -> Message:
+        """The same message with ``fn`` applied to each of its plain-text values, however deep
+        (the API collectors' redaction of secrets keeps the key this way)."""
+        def one(v):
+            return v.map_text(fn) if isinstance(v, Message) else fn(v) if isinstance(v, str) else v
+        if self.key is None:
+            return Message.concat(*[one(p) for p in self.params["parts"]])
+        return Message(self.key, **{k: one(v) for k, v in self.params.items()})
 
     def __reduce__(self):  # worker processes send results back pickled
         return (_concat, (self.params["parts"],)) if self.key is None else (_message, (self.key, self.params))
@@ -371,14 +579,15 @@ def _patterns() -> list[tuple[re.Pattern, str]]:
     out = []
     for key, template in CATALOG["en"].items():
         fixed = re.sub(r"\{\w+\}", "", template)
-        if len(fixed.strip()) < 4 and "{" in template:
+        parts = re.split(r"\{(\w+)\}", template)
+        if len(fixed.strip()) < 4 and "{" in template and not set(parts[1::2]) & set(SHAPES):
             continue  # "{name}: {message}" would claim any text with a colon
-        parts, seen, rx = re.split(r"\{(\w+)\}", template), set(), ""
+        seen, rx = set(), ""
         for i, p in enumerate(parts):
             if i % 2 == 0:
                 rx += re.escape(p)
             else:  # a parameter the template writes twice is the same text twice
-                rx += f"(?P={p})" if p in seen else f"(?P<{p}>.+?)"
+                rx += f"(?P={p})" if p in seen else f"(?P<{p}>{SHAPES.get(p, '.+?')})"
                 seen.add(p)
         out.append((re.compile(rx + r"\Z", re.S), key, len(fixed)))
     out.sort(key=lambda x: -x[2])
@@ -437,7 +646,17 @@ def _translate_whole(text: str, lang: str) -> str | None:
 
 # Parameters that are lists of messages joined by "sep.list" ("; "): read back item by item, as
 # "; " also occurs inside one item ("5 of 8 columns fit; its columns fit more than one way").
-LISTS = {"candidates", "need"}
+LISTS = {"candidates", "need", "first", "problems"}
+
+# Parameters whose text has a known shape. A template made of little more than such a parameter
+# ("{api}: {message}", a failure of ``reach collect`` as stored) is still recognised, by the shape,
+# and a parameter after free text ("{advice} ({request} answered HTTP 401)") ends where it should.
+SHAPES = {
+    "api": "youtube|facebook|instagram|x|tiktok|bilibili",  # collectors/api/*.py platforms
+    "request": r"(?:GET|POST|PUT|PATCH|DELETE|HEAD) /\S*",  # what http.py shows of a call
+    "setting": r"[a-z]+\.[\w.]+",  # a key of the credentials file: youtube.api_key
+    "env": r"[A-Z][A-Z0-9_]*",  # an environment variable
+}
 
 
 def _items(text: str, lang: str) -> str | None:

@@ -48,7 +48,7 @@ class Parsed:
     rows: pd.DataFrame  # canonical columns (see model) plus "line"
     problems: list[RowProblem]
     rows_read: int
-    skipped: Counter  # reason -> rows left out on purpose (totals, footers, junk rows)
+    skipped: Counter  # reason (a Message) -> rows left out on purpose (totals, footers, junk rows)
 
 
 # File names that carry the export's date range: X, Meta, YouTube Studio ZIPs.
@@ -466,7 +466,8 @@ class Cells:
 
     # deciding about rows
     def skip(self, mask, reason: str) -> None:
-        """Leave rows out on purpose (a Total row, a footer): counted, not errors."""
+        """Leave rows out on purpose (a Total row, a footer): counted, not errors. ``reason`` is a
+        ``Message`` ("skip.*"), so the result line says it in the reader's language."""
         mask = np.asarray(mask, dtype=bool) & self.alive
         if mask.any():
             self.skipped[reason] += int(mask.sum())
@@ -557,11 +558,9 @@ def parse_table(table: Table, ctx: Context, report: Report | None = None, *, mat
     parsed = cells.result()
     _reject_duplicate_keys(parsed)
     if parsed.rows_read and parsed.rows.empty and parsed.problems:
-        first = "; ".join(str(p) for p in parsed.problems[:3])
-        raise StructureError(
-            f"{table.source}: every one of {parsed.rows_read} rows was rejected as a {report.title}; "
-            f"nothing imported. First problems: {first}"
-        )
+        first = Message.join([str(p) for p in parsed.problems[:3]], Message("sep.list"))
+        raise StructureError(Message("parse.all_rejected", source=table.source, n=parsed.rows_read,
+                                     title=report.title, first=first))
     return parsed
 
 
@@ -591,5 +590,5 @@ def _reject_duplicate_keys(parsed: Parsed) -> None:
                          line=int(first_line.iat[i]), found=key)))
     n_exact = int((dup & exact).sum())
     if n_exact:
-        parsed.skipped["exact repeats of an earlier row"] += n_exact
+        parsed.skipped[Message("skip.exact_repeats")] += n_exact
     parsed.rows = rows[~dup].reset_index(drop=True)

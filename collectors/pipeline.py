@@ -98,14 +98,16 @@ class FileResult:
                          stored=Message.concat(*[p for i, x in enumerate(stored) for p in ((sep, x) if i else (x,))])
                          if stored else Message("result.no_rows"), rejected=self.rejected)]
         if self.skipped:
-            parts.append(Message("result.left_out", what=", ".join(f"{n} {r}" for r, n in self.skipped.items())))
+            parts.append(Message("result.left_out", what=Message.join(
+                [Message("result.left_out_item", n=n, reason=r) for r, n in self.skipped.items()],
+                Message("sep.items"))))
         if self.unknown_account:
             parts.append(Message("result.unknown_account"))
         if self.captured_at_source and self.snapshots:
             src = self.captured_at_source
             parts.append(Message("result.snapshot_time", time=f"{self.captured_at:%Y-%m-%d %H:%M}",
                                  source=Message(f"source.{src}") if f"source.{src}" in CATALOG["en"] else src))
-        parts += [f"\n        {d}" for d in self.detection]
+        parts += [p for d in self.detection for p in ("\n        ", d)]
         return Message.concat(*parts)
 
 
@@ -310,8 +312,7 @@ class Importer:
             except OSError as e:
                 # Imported all the same: the next command that opens the archive writes the line
                 # back from the database (reconcile_manifest); say so rather than fail the file.
-                result.detection.append(f"warning: the archive's manifest line was not written ({e.strerror or e}); "
-                                        f"the next command (or `reach doctor --repair`) writes it")
+                result.detection.append(Message("result.manifest_warning", detail=str(e.strerror or e)))
             crash.point("manifest")
         if record and self.mapping is not None and any(m is self.mapping for m in self._used):
             store.save_profile(self.engine, self.mapping.to_dict(), name)
@@ -398,7 +399,7 @@ class Importer:
         # Read for every file, not once: a watcher runs for days while editors save profiles on
         # the Data page, and the query is one small table.
         try:
-            profiles = [Mapping.from_dict(d, f"the saved mapping profile {d['signature']}")
+            profiles = [Mapping.from_dict(d, Message("mapping.name.profile", signature=d["signature"]))
                         for d in store.load_profiles(self.engine)]
         except sa.exc.DBAPIError:
             profiles = []
@@ -418,10 +419,11 @@ class Importer:
                 match = detect_match(t, mappings)
                 p = parse_table(t, ctx, match=match)
                 if match.method != "header" or match.by_position:
-                    result.detection.append(f"{t.source}: read {match.describe(t)}: {describe(match.pairs(t))}")
+                    result.detection.append(Message("detect.read", source=t.source, how=match.describe(t),
+                                                    columns=describe(match.pairs(t))))
                 # What the reader noticed (formula cells without a saved value, rows longer than
                 # the header): said under the result line, not lost.
-                result.detection += [f"{t.source}: note: {n}" for n in t.notes]
+                result.detection += [Message("detect.note", source=t.source, note=n) for n in t.notes]
                 # The rows are parsed: the table's cells (a million rows of strings) are not needed
                 # any more; messages need only its name, header and line numbers. A fresh empty
                 # frame, not ``iloc[:0]``: that is a view whose base is the whole block of cells,

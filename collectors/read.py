@@ -598,7 +598,7 @@ def _table_from_columns(file_name, source, data, start, nl, columns, delimiter, 
         sheet=None,
     )
     if extra_lines:
-        t.notes.append(f"rows with more cells than the header at lines {extra_lines}")
+        t.notes.append(Message("read.extra_cells", lines=str(extra_lines)))
     return t
 
 
@@ -804,9 +804,8 @@ def _read_xlsx(file_name: str, source: str, data: bytes, lim: Limits | None = No
                     out.add(row if any(c.strip() for c in row) else [], r)
                 out.end()
                 if scan is not None and scan.n_no_value:
-                    note = (f"{scan.n_no_value:,} formula cells have no saved value and read as empty "
-                            f"({', '.join(scan.no_value)}{', ...' if scan.n_no_value > len(scan.no_value) else ''}); "
-                            "open the workbook in Excel or LibreOffice and save it so the values are stored")
+                    cells = ", ".join(scan.no_value) + (", ..." if scan.n_no_value > len(scan.no_value) else "")
+                    note = Message("read.formulas", n=f"{scan.n_no_value:,}", cells=cells)
                     for t in out.tables:
                         t.notes.append(note)
                 tables += out.tables
@@ -981,7 +980,7 @@ class _Sections:
                       header=[clean_header(h) for h in self.header], cells=cells, lines=self.lines,
                       header_line=self.header_line, title=self.title, member=self.member, sheet=self.sheet)
             if self.extra:
-                t.notes.append(f"rows with more cells than the header at lines {self.extra[:5]}")
+                t.notes.append(Message("read.extra_cells", lines=str(self.extra[:5])))
             self.tables.append(t)
         self._open()
 

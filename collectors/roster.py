@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from . import store
 from .errors import RowProblem, StructureError
+from .messages import Message
 from .model import PLATFORMS
 from .read import header_key, read_bytes
 
@@ -39,10 +40,7 @@ def load_roster(name: str, data: bytes) -> list[dict]:
                 break
     missing = [f for f in ("name", "platform") if f not in pos]
     if missing or ("handle" not in pos and "account_id" not in pos):
-        raise StructureError(
-            f"{name}: a roster needs the columns name, platform and handle or account_id "
-            f"(optional: category); found: {', '.join(table.header)}"
-        )
+        raise StructureError(Message("roster.columns", source=name, header=", ".join(table.header)))
     problems, rows = [], []
     for i in range(len(table)):
         cell = {f: str(table.cells.iat[i, j]).strip() for f, j in pos.items()}
@@ -51,13 +49,13 @@ def load_roster(name: str, data: bytes) -> list[dict]:
         platform = PLATFORM_ALIASES.get(platform, platform)
         if platform not in PLATFORMS:
             problems.append(RowProblem(name, line, table.header[pos["platform"]], cell["platform"],
-                                       "one of " + ", ".join(PLATFORMS)))
+                                       Message("expected.one_of", choices=", ".join(PLATFORMS))))
             continue
         if not cell["name"]:
-            problems.append(RowProblem(name, line, table.header[pos["name"]], "", "an influencer name"))
+            problems.append(RowProblem(name, line, table.header[pos["name"]], "", Message("expected.influencer_name")))
             continue
         if not cell.get("handle") and not cell.get("account_id"):
-            problems.append(RowProblem(name, line, "handle", "", "a handle or an account id"))
+            problems.append(RowProblem(name, line, "handle", "", Message("expected.handle_or_id")))
             continue
         followers = None
         if cell.get("followers"):
@@ -65,15 +63,15 @@ def load_roster(name: str, data: bytes) -> list[dict]:
                 followers = int(float(cell["followers"].replace(",", "")))
             except ValueError:
                 problems.append(RowProblem(name, line, table.header[pos["followers"]], cell["followers"],
-                                           "a whole number of followers"))
+                                           Message("expected.whole_followers")))
                 continue
         rows.append(dict(name=cell["name"], category=cell.get("category") or None, platform=platform,
                          followers=followers,
                          handle=(cell.get("handle") or "").lstrip("@") or None,
                          account_id=cell.get("account_id") or None))
     if problems:
-        raise StructureError(f"{name}: the roster was not imported; fix these rows: "
-                             + "; ".join(str(p) for p in problems[:10]))
+        raise StructureError(Message("roster.not_imported", source=name, problems=Message.join(
+            [str(p) for p in problems[:10]], Message("sep.list"))))
     return rows
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import pandas as pd
 from dash import html
 
+from collectors.messages import render
+
 from .i18n import MISSING, add_strings, fmt_ago, fmt_date, fmt_datetime, freshness as fresh_text, platform_name, t
 
 add_strings({
@@ -75,7 +77,7 @@ def lines(plat: pd.DataFrame, sources: pd.DataFrame, lang: str, tz, now=None) ->
             ok = (t("fresh.last_ok", lang, source=src, ago=fmt_ago(r.last_success, lang, now))
                   if not pd.isna(r.last_success) else t("fresh.never_ok", lang, source=src))
             err = (t("fresh.error", lang, when=fmt_datetime(r.last_error_at, lang, tz), source=src,
-                     error=short_error(r.last_error)) if isinstance(r.last_error, str) else None)
+                     error=short_error(render(r.last_error, lang))) if isinstance(r.last_error, str) else None)
             entry["sources"].append(dict(source=r.source, ok=ok, error=err, failing=bool(r.error_is_latest)))
             entry["failing"] |= bool(r.error_is_latest)
         out.append(entry)

@@ -455,12 +455,21 @@ def test_a_message_is_its_english_text_and_renders_in_chinese_from_the_same_key_
     assert messages.render(pickle.loads(pickle.dumps(m)), "zh") == messages.render(m, "zh")  # from a worker
 
 
+# A value for each parameter of a known shape (messages.SHAPES), which a marker would not have.
+SHAPED = {"api": "youtube", "request": "GET /«request»", "setting": "x.setting_1", "env": "REACH_ENV_1"}
+
+
+def test_every_parameter_with_a_shape_has_a_value_of_that_shape_for_the_test_below():
+    assert set(messages.SHAPES) == set(SHAPED)
+    assert all(re.fullmatch(messages.SHAPES[k], v) for k, v in SHAPED.items())
+
+
 def test_stored_english_text_is_written_again_in_chinese_from_the_template_that_wrote_it():
     # Every template: filled with markers, its English (as the database keeps it) translates to
     # exactly what the message renders in Chinese; the values come through untouched.
     for key in messages.CATALOG["en"]:
         names = _placeholders(messages.CATALOG["en"][key])
-        m = messages.Message(key, **{n: f"«{n}{i}»" for i, n in enumerate(sorted(names))})
+        m = messages.Message(key, **{n: SHAPED.get(n, f"«{n}{i}»") for i, n in enumerate(sorted(names))})
         english = str.__str__(m)
         if messages.translate(english, "zh") == english and messages.render(m, "zh") != english:
             # a template with too few fixed words to be recognised ("{name}: {message}") is not guessed at

@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 import sqlalchemy as sa
 
 from .. import store
+from ..messages import Message
 from .credentials import Credentials
 from .http import Classifier, Client
 
@@ -73,7 +74,7 @@ class Collector:
     pages: Callable[[Context, Target, "str | None"], Iterator[Page]]
     classify: Classifier | None = None
     # How to renew a refused credential, naming where it is configured (the target's own token, if any).
-    renew: Callable[[Credentials, "Target | None"], str] = lambda creds, target=None: "the credentials were refused"
+    renew: Callable[[Credentials, "Target | None"], str] = lambda creds, target=None: Message("api.renew.default")
     target_noun: str = "accounts"
     post_noun: str = "posts"
     setup: str = ""  # what to configure, for the "no credentials" message

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ReachError
+from ..messages import Message
 
 DEFAULT_FILE = Path("~/.config/campaign-reach/credentials.toml")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -70,8 +71,8 @@ class Credentials:
         if (section, key) in self.sources:
             return self.sources[(section, key)]
         env = ENV.get((section, key))
-        place = f"{section}.{key} in {self.file or DEFAULT_FILE}"
-        return f"{env} or {place}" if env else place
+        place = Message("api.where", setting=f"{section}.{key}", file=str(self.file or DEFAULT_FILE))
+        return Message("api.where_either", env=env, place=place) if env else place
 
     def secrets(self) -> list[str]:
         """Every value kept under a secret's name, however deep (a table of tokens per account,
@@ -135,7 +136,7 @@ def load(explicit: str | None = None, *, forbidden: tuple[Path, ...] = (), env=N
                 raise CredentialsError(f"{path}: {section!r} should be a [section] (youtube, meta, x, tiktok, bilibili)")
             creds.values[section] = dict(body)
             for key in body:
-                creds.sources[(section, key)] = f"{section}.{key} in {path}"
+                creds.sources[(section, key)] = Message("api.where", setting=f"{section}.{key}", file=str(path))
         mode = _mode(path)
         if mode is not None and mode & (stat.S_IRWXG | stat.S_IRWXO):
             creds.warnings.append(

@@ -38,6 +38,7 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 import requests
 
 from ..errors import ReachError
+from ..messages import Message
 
 log = logging.getLogger("collectors.api")
 
@@ -144,6 +145,16 @@ class Redactor:
                     self._parts |= {f[i:i + PART] for i in range(len(f) - PART + 1)}
 
     def __call__(self, text: Any) -> str:
+        if isinstance(text, Message):
+            # Each value redacted in its place keeps the message's key (the Data page says it in
+            # the reader's language); when that is not the whole text redacted (a secret across
+            # a value and the words around it), the whole text redacted wins.
+            plain = self._text(str.__str__(text))
+            kept = text.map_text(self._text)
+            return kept if str.__str__(kept) == plain else plain
+        return self._text(text)
+
+    def _text(self, text: Any) -> str:
         text = str(text)
         # Longest first, so a secret that contains another is removed whole.
         for s in self._exact:
@@ -280,8 +291,7 @@ class Client:
                 failures += 1
                 why = _connection_words(e)
                 if failures >= self.max_attempts:
-                    raise ApiError(f"{self.platform}: {shown} failed {failures} times ({why}); "
-                                   "stopped this run, the next run tries again") from None
+                    raise ApiError(self._said(Message("api.connection", request=shown, n=failures, why=why))) from None
                 self._backoff(failures, f"{shown}: {why}")
                 continue
             received = self._received_at(r)
@@ -303,9 +313,10 @@ class Client:
             if kind == "ok":
                 return Response(status, r.headers, data, received, urlsplit(url).path)
             if kind == "auth":
-                said = f"; the API said: {verdict.message}" if verdict.message else ""
-                raise AuthError(self.redact(f"{self.platform}: {auth_message or self.auth_message} "
-                                            f"({shown} answered HTTP {status}{said})"), status=status, data=data)
+                advice = auth_message or self.auth_message
+                said = (Message("api.auth_said", advice=advice, request=shown, status=status, said=verdict.message)
+                        if verdict.message else Message("api.auth", advice=advice, request=shown, status=status))
+                raise AuthError(self.redact(self._said(said)), status=status, data=data)
             if kind == "quota":
                 raise QuotaExhausted(self.redact(verdict.message), verdict.resume_at, status=status)
             if kind == "throttle":
@@ -315,27 +326,25 @@ class Client:
                     wait = self._jitter(rate_waits)
                 if wait > self.max_wait:
                     until = datetime.fromtimestamp(self.clock() + wait, timezone.utc)
-                    raise WaitTooLong(self.redact(
-                        f"{self.platform}: rate limited ({verdict.message or f'HTTP {status}'}); the platform asks "
-                        f"to wait {_duration(wait)}, until {until:%Y-%m-%d %H:%M} UTC, longer than the "
-                        f"{_duration(self.max_wait)} this run waits; stopped, the next run after that time goes on"),
+                    raise WaitTooLong(self.redact(self._said(Message(
+                        "api.wait_too_long", why=verdict.message or f"HTTP {status}", wait=_duration(wait),
+                        until=f"{until:%Y-%m-%d %H:%M}", cap=_duration(self.max_wait)))),
                         status=status, resume_at=until)
                 if rate_waits > self.max_rate_waits:
-                    raise WaitTooLong(self.redact(
-                        f"{self.platform}: still rate limited after {self.max_rate_waits} waits ({shown}); "
-                        "stopped this run"), status=status)
+                    raise WaitTooLong(self.redact(self._said(Message(
+                        "api.still_limited", n=self.max_rate_waits, request=shown))), status=status)
                 log.info("%s: rate limited on %s; waiting %.1f s", self.platform, shown, wait)
                 self._sleep(wait)
                 continue
             if kind == "retry":
                 failures += 1
                 if failures >= self.max_attempts:
-                    raise ApiError(self.redact(f"{self.platform}: {shown} failed {failures} times "
-                                               f"({verdict.message}); stopped this run"), status=status)
+                    raise ApiError(self.redact(self._said(Message(
+                        "api.failed_times", request=shown, n=failures, why=verdict.message))), status=status)
                 self._backoff(failures, f"{shown}: {verdict.message}")
                 continue
-            raise ApiError(self.redact(f"{self.platform}: {shown} was refused (HTTP {status}): {verdict.message}"),
-                           status=status, data=data)
+            raise ApiError(self.redact(self._said(Message(
+                "api.refused", request=shown, status=status, why=verdict.message))), status=status, data=data)
 
     def _generic(self, status: int, headers, data, shown: str) -> Verdict:
         if 200 <= status < 300:
@@ -347,9 +356,13 @@ class Client:
             return Verdict("throttle", f"HTTP 429{': ' + detail if detail else ''}", retry_after(headers, self.clock()))
         if status >= 500:
             return Verdict("retry", f"HTTP {status}{': ' + detail if detail else ''}")
-        return Verdict("fail", detail or "no reason given")
+        return Verdict("fail", detail or Message("api.why.none"))
 
     # -- helpers ---------------------------------------------------------------------------------
+    def _said(self, message: Message) -> Message:
+        """"youtube: ..." as a message: the platform, then what happened (run.py takes it apart)."""
+        return Message("api.platform", api=self.platform, message=message)
+
     def _jitter(self, attempt: int) -> float:
         return self.random() * min(self.backoff_cap, self.backoff_base * 2 ** attempt)
 
@@ -374,9 +387,7 @@ class Client:
 
     def _malformed(self, shown: str, body: bytes) -> BadResponse:
         first = body[:80].decode("utf-8", "replace")
-        return BadResponse(self.redact(
-            f"{self.platform}: {shown} answered twice with something that is not JSON "
-            f"(first bytes: {first!r}); stopped this run"))
+        return BadResponse(self.redact(self._said(Message("api.not_json", request=shown, first=repr(first)))))
 
 
 def _same_host(base: str, url: str, shown: str) -> None:
@@ -402,9 +413,9 @@ def _parse_json(body: bytes) -> tuple[Any, bool]:
 
 def _connection_words(e: requests.RequestException) -> str:
     if isinstance(e, requests.Timeout):
-        return "no answer in time"
+        return Message("api.why.timeout")
     if isinstance(e, requests.ConnectionError):
-        return "could not connect or the connection broke"
+        return Message("api.why.connection")
     return type(e).__name__  # never str(e): it quotes the URL, query string and all
 
 

@@ -22,6 +22,7 @@ import json
 import re
 
 from . import Collector, Context, Page, Target, count, parse_time, register, roster_targets
+from ..messages import Message
 from .http import ApiError, Verdict
 
 BASE_URL = "https://graph.facebook.com/v24.0"
@@ -76,9 +77,7 @@ def classify(status: int, data, headers) -> Verdict | None:
 
 def renew(creds, target: Target | None = None) -> str:
     where = creds.where(*target.token_key) if target and target.token_key else creds.where("meta", "access_token")
-    return ("the Meta access token has expired or was invalidated (Graph error 190): make a new long-lived "
-            "token (a system user token from Business Settings, or a Page token from a long-lived user token "
-            "via GET /me/accounts) and put it in " + where)
+    return Message("api.renew.meta", where=where)
 
 
 def _token(ctx: Context, target: Target) -> str:

@@ -30,6 +30,7 @@ import requests
 import sqlalchemy as sa
 
 from .. import messages, store
+from ..messages import Message
 from ..archive import Archive
 from ..errors import ReachError, UsageError
 from ..names import PLATFORM_ALIASES, closest
@@ -184,9 +185,9 @@ class Runner:
             store.set_state(self.engine, p, "paused_until", None)
             store.set_state(self.engine, p, "paused_reason", None)
         if collector.credentials and not any(self.credentials.get(s, k) for s, k in collector.credentials):
-            where = " or ".join(self.credentials.where(s, k) for s, k in collector.credentials)
+            where = Message.join([self.credentials.where(s, k) for s, k in collector.credentials], Message("sep.or"))
             res.status = "failed" if self.explicit else "skipped"
-            res.message = f"no credentials: set {where} (docs/collectors.md)"
+            res.message = Message("api.no_credentials", where=where)
             return res
         session = self.sessions.get(p) or new_session()
         client = Client(p, session, self.base_urls.get(p, collector.base_url), redact=self.redact,
@@ -207,7 +208,7 @@ class Runner:
         except QuotaExhausted as e:
             resume = e.resume_at or next_pacific_midnight(self.now())
             self._pause(p, resume, "daily quota used up")
-            res.status, res.message = "stopped", f"daily quota used up; next try after {resume:%Y-%m-%d %H:%M} UTC"
+            res.status, res.message = "stopped", Message("api.quota", until=f"{resume:%Y-%m-%d %H:%M}")
         except WaitTooLong as e:
             if e.resume_at is not None:
                 # The platform said when it answers again: later runs do not ask before that.
@@ -221,13 +222,12 @@ class Runner:
             # JSON, but not in the shape the API documents: this platform stops, the others go on.
             log.debug("unexpected answer shape", exc_info=True)
             res.status = "failed"
-            res.message = self.redact(f"an answer did not have the shape the API documents "
-                                      f"({type(e).__name__}: {e}); stopped this run")
+            res.message = self.redact(Message("api.bad_shape", error=f"{type(e).__name__}: {e}"))
         # Whatever a platform module wrote (an API's words included) is shown and stored redacted.
         res.notes = [self.redact(n) for n in ctx.notes + res.notes]
         res.message = self.redact(res.message) if res.message else res.message
         if res.failed:
-            message = self.redact(f"{p}: {res.message}")
+            message = self.redact(Message("api.platform", api=p, message=res.message))
             store.record_failure(self.engine, hashlib.sha256(message.encode()).hexdigest(), f"{collector.label} API",
                                  message, platform=p, source="api")
         return res
@@ -255,8 +255,11 @@ class Runner:
             if resumed and not stored_here and e.status == 400 and type(e) is ApiError:
                 # A cursor saved long ago may have expired: forget it so the next run starts afresh.
                 store.set_state(self.engine, p, key, None)
-                raise ApiError(f"{e} (the saved paging cursor of {target.label} was refused and is forgotten; "
-                               "the next run starts from the first page)", status=e.status) from None
+                said = str(e)
+                inner = Message("api.cursor_refused", error=_strip(said, p), target=target.label)
+                raise ApiError(Message("api.platform", api=p, message=inner) if said.startswith(f"{p}: ")
+                               else Message("api.cursor_refused", error=said, target=target.label),
+                               status=e.status) from None
             raise
         finally:
             pages.close()
@@ -270,7 +273,8 @@ class Runner:
         name = f"{platform}-api-{safe}-{when:%Y%m%dT%H%M%SZ}-{'r' if resumed else 'p'}{n}.csv"
         r = self.importer.import_bytes(name, data)
         if not r.ok:
-            raise ApiError(f"{platform}: the snapshot {name} could not be stored: {r.message}")
+            raise ApiError(Message("api.platform", api=platform,
+                                   message=Message("api.not_stored", name=name, why=r.message)))
         if r.problems:
             res.notes.append(f"{name}: {len(r.problems)} rows rejected; first: {r.problems[0]}")
         res.pages += 1
@@ -295,6 +299,8 @@ class Runner:
 
 
 def _strip(message: str, platform: str) -> str:
+    if isinstance(message, Message) and message.key == "api.platform" and message.params["api"] == platform:
+        return message.params["message"]  # the message without its platform, its key kept
     prefix = f"{platform}: "
     return message[len(prefix):] if message.startswith(prefix) else message
 

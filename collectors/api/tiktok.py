@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from . import Collector, Context, Page, Target, count, from_epoch, register
+from ..messages import Message
 from .http import Verdict
 
 BASE_URL = "https://open.tiktokapis.com/v2"
@@ -43,9 +44,7 @@ def classify(status: int, data, headers) -> Verdict | None:
 
 def renew(creds, target: Target | None = None) -> str:
     where = creds.where(*target.token_key) if target and target.token_key else creds.where("tiktok", "access_token")
-    return ("the TikTok access token is invalid or expired (tokens last 24 hours): get a new one with the "
-            "refresh token (POST https://open.tiktokapis.com/v2/oauth/token/, grant_type=refresh_token; "
-            "refresh tokens last 365 days) and put it in " + where)
+    return Message("api.renew.tiktok", where=where)
 
 
 def targets(ctx: Context) -> list[Target]:

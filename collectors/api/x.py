@@ -16,6 +16,7 @@ import re
 from datetime import timedelta
 
 from . import Collector, Context, Page, Target, count, parse_time, register, roster_targets
+from ..messages import Message
 from .http import Verdict
 
 BASE_URL = "https://api.x.com/2"
@@ -32,15 +33,12 @@ def classify(status: int, data, headers) -> Verdict | None:
 
 def renew(creds, target: Target | None = None) -> str:
     if creds.get("x", "bearer_token"):
-        return ("X refused the Bearer Token: regenerate it in the X developer portal (your app → Keys and "
-                "tokens → Bearer Token) and put it in " + creds.where("x", "bearer_token"))
+        return Message("api.renew.x_app", where=creds.where("x", "bearer_token"))
     return _renew_user(creds)
 
 
 def _renew_user(creds) -> str:
-    return ("X refused the user token: OAuth 2.0 user tokens expire after 2 hours; get a new one with your "
-            "refresh token (POST https://api.x.com/2/oauth2/token, grant_type=refresh_token, scopes "
-            "tweet.read users.read offline.access) and put it in " + creds.where("x", "user_token"))
+    return Message("api.renew.x_user", where=creds.where("x", "user_token"))
 
 
 def targets(ctx: Context) -> list[Target]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from . import Collector, Context, Page, Target, count, parse_time, register, roster_targets
+from ..messages import Message
 from .http import ApiError, Verdict
 
 BASE_URL = "https://www.googleapis.com/youtube/v3"
@@ -44,9 +45,7 @@ def classify(status: int, data, headers) -> Verdict | None:
 
 
 def renew(creds, target: Target | None = None) -> str:
-    return ("the YouTube API key was refused: create a new key in Google Cloud Console (APIs & Services → "
-            "Credentials, with the YouTube Data API v3 enabled for its project) and put it in "
-            + creds.where("youtube", "api_key"))
+    return Message("api.renew.youtube", where=creds.where("youtube", "api_key"))
 
 
 def targets(ctx: Context) -> list[Target]:

@@ -71,7 +71,7 @@ def parse_works(c) -> None:
         status = c.text("_status")
         out = status.map(lambda s: any(w in s for w in NOT_PUBLISHED)).to_numpy(dtype=bool)
         for value in sorted(set(status[out])):
-            c.skip(out & (status == value).to_numpy(), f"works not published ({c.header('_status')} {value})")
+            c.skip(out & (status == value).to_numpy(), Message("skip.douyin_unpublished", column=c.header("_status"), value=value))
     titles = c.text("title")
     c.reject((titles == "").to_numpy(), "title", Message("expected.douyin_title"))
     published = c.timestamp("published_at", TIME_FORMATS, required=True)

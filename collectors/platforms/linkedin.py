@@ -45,7 +45,7 @@ def _post_ids(c):
 
 def parse_posts(c):
     links = c.text("url")
-    c.skip((links == "").to_numpy() & (c.text("title") == "").to_numpy(), "empty rows")
+    c.skip((links == "").to_numpy() & (c.text("title") == "").to_numpy(), Message("skip.empty_rows"))
     _post_ids(c)
     c.set("url", links)
     c.set("title", c.text("title"))

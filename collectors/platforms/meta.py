@@ -168,7 +168,7 @@ def _skip_blank_rows(c) -> None:
             break
         col = cells.iloc[rows, i].astype(object)
         blank[rows] = (col.str.strip() == "").to_numpy(dtype=bool)
-    c.skip(blank, "empty rows")
+    c.skip(blank, Message("skip.empty_rows"))
 
 
 def _post_ids(c) -> None:
@@ -229,7 +229,7 @@ def parse_legacy_posts(c) -> None:
     # Row 2 of the file describes each column ("Lifetime: The total number of people ...") and
     # has no post id.
     described = (c.text("post_id") == "") & c.text("reach").str.contains(r"[A-Za-z]", regex=True)
-    c.skip(described.to_numpy(), "the row of column descriptions under the header")
+    c.skip(described.to_numpy(), Message("skip.descriptions_row"))
     _skip_blank_rows(c)
     _post_ids(c)
     c.set("url", c.text("url"))
@@ -245,17 +245,17 @@ def parse_legacy_posts(c) -> None:
 # means: a canonical metric, or None with the reason given to the user. The words are data; what
 # they measure is decided here.
 CHART_RULES: dict[str, tuple[str | None, str]] = {
-    "visits": (None, "visits to the Page or profile are not a canonical metric"),
-    "unfollows": (None, "unfollows are not a canonical metric"),
+    "visits": (None, Message("chart.visits")),
+    "unfollows": (None, Message("chart.unfollows")),
     "viewers": ("reach", ""),  # Meta's 2025 name for reach
     "reach": ("reach", ""),
     "impressions": ("impressions", ""),
     "views": ("views", ""),
     "link_clicks": ("clicks", ""),
-    "interactions": (None, "interactions add up reactions, comments, shares and more: not one canonical metric"),
+    "interactions": (None, Message("chart.interactions")),
     "new_followers": ("followers_gained", ""),
-    "page_likes": (None, "Page likes are not follows"),
-    "followers": (None, "a follower chart may hold the follower total rather than the day's gain"),
+    "page_likes": (None, Message("chart.page_likes")),
+    "followers": (None, Message("chart.followers")),
 }
 
 
@@ -292,9 +292,7 @@ def chart_metric(title: str, header: str = "") -> tuple[str | None, str]:
             if any(w in t for w in words):
                 return CHART_RULES[rule]
     langs = sorted(catalog.entry(CHART_METRICS).languages(), key=lambda lang: (lang != "en", lang))
-    return None, ("the title names no metric in the languages the catalog knows for chart titles "
-                  f"({', '.join(langs)}); if the title is in another language, add its words to "
-                  "[chart_metrics] in collectors/catalogs/meta.toml")
+    return None, Message("chart.unknown_title", languages=", ".join(langs))
 
 
 # A day in the first column, as Meta writes it in any UI language: ISO with or without a time, or
@@ -329,7 +327,7 @@ def parse_chart(c) -> None:
     c.bind("day", 0)
     c.bind("_value", 1)
     if metric is None:
-        c.skip(np.ones(c.n, dtype=bool), f'days of "{title}" ({why})')
+        c.skip(np.ones(c.n, dtype=bool), Message("skip.chart_days", title=title, why=why))
         c.set("day", pd.Series(pd.NaT, index=range(c.n), dtype="datetime64[us]"))
         return
     c.set("day", c.date("day", CHART_DAY_FORMATS))

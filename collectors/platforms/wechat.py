@@ -140,7 +140,7 @@ def parse_traffic(c) -> None:
 
     has_whole = per_day(whole & c.alive)
     # Days with an all-channels row: that row is the day; the channel rows are its breakdown.
-    c.skip(has_whole & ~whole, "per-channel rows of days that have an all-channels (全部) row")
+    c.skip(has_whole & ~whole, Message("skip.wechat_has_whole"))
     # Days without one: the additive counts are summed over the channels and reach stays unknown
     # (a reader who came through two channels is counted in both). A channel row that was
     # rejected would leave the sum short, so the rest of its day is refused too, saying why.
@@ -151,7 +151,7 @@ def parse_traffic(c) -> None:
         c.reject(day_rows, "day", Message("expected.wechat_channel_day", line=bad[0]))
     live = partial & c.alive
     first = pd.Series(live).groupby(by_day, dropna=False).cumsum().to_numpy() == 1
-    c.skip(live & ~first, "per-channel rows summed into their day (no all-channels row)")
+    c.skip(live & ~first, Message("skip.wechat_summed"))
     for m, v in values.items():
         if m == "reach":
             c.set(m, v.where(has_whole))

@@ -74,7 +74,7 @@ def _url_parts(urls: pd.Series) -> tuple:
 def _posts(c):
     """Junk rows left out; post ids and account handles, from the ids and the permalinks."""
     junk, from_url, handles = _url_parts(c.text("url"))
-    c.skip(junk, "junk rows with /status/undefined")
+    c.skip(junk, Message("skip.x_junk"))
     _post_ids(c, from_url)
     c.set("account_handle", handles.where(handles.notna(), None))
 

@@ -96,7 +96,7 @@ def _skip_totals_and_footers(c) -> pd.Series:
     codes, distinct = _distinct(text)
     distinct = _clean(distinct)
     ids = _spread(codes, distinct, text)
-    c.skip(distinct.str.casefold().isin(_TOTAL_WORDS).to_numpy()[codes], "Total rows")
+    c.skip(distinct.str.casefold().isin(_TOTAL_WORDS).to_numpy()[codes], Message("skip.youtube_total"))
     not_id = ~distinct.str.fullmatch(_VIDEO_ID).to_numpy()[codes]
     # Only rows without a video id can be footers: test the rest of the row on those alone.
     others = [i for i in range(len(c.table.header)) if i != c.pos["post_id"]]
@@ -109,7 +109,7 @@ def _skip_totals_and_footers(c) -> pd.Series:
         rest_empty[suspects] = empty
     # The footer's wording is localized ("Die 500 besten Ergebnisse werden angezeigt"): it is
     # recognised by its shape, a lone text cell where a video id should be.
-    c.skip(not_id & rest_empty, "footer lines (Showing top N results)")
+    c.skip(not_id & rest_empty, Message("skip.youtube_footer"))
     c.reject(not_id, "post_id",
              Message("expected.youtube_id"), ids)
     return ids
@@ -142,7 +142,7 @@ def _leave_out_range_totals(c) -> None:
     start = pd.Timestamp(found[0]).tz_localize(c.ctx.tz).tz_convert("UTC")
     published = c.out["published_at"]
     c.skip((published.notna() & (published < start)).to_numpy(),
-           "range totals of videos published before the range starts (not lifetime)")
+           Message("skip.youtube_before_range"))
 
 
 def parse_chart(c) -> None:

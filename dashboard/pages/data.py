@@ -403,7 +403,7 @@ def import_roster_upload(engine: sa.Engine, archive: Archive | None, name, conte
         people = len({r["name"] for r in load_roster(name, raw)})
         _, counts = import_roster(engine, archive, name, raw)
     except ReachError as e:
-        return False, t("data.roster_failed", lang, detail=str(e))
+        return False, t("data.roster_failed", lang, detail=messages.render(str(e), lang))
     return True, t("data.roster_result", lang,
                    done=t("upload.roster_done", lang, influencers=people, accounts=counts["accounts_linked"]),
                    detail=t("data.roster_detail", lang, new=counts["influencers"], created=counts["accounts_created"]))
@@ -421,7 +421,7 @@ PENDING_ID = re.compile(r"^[0-9a-f]{64}$")
 PENDING_MAX_AGE = timedelta(days=1)
 SAMPLES_SHOWN = 3  # values per column in the form: enough to tell a count from an id or a date
 SAMPLE_MAX_CHARS = 60
-MAPPING_NAME = "the mapping chosen on the Data page"
+MAPPING_NAME = messages.Message("mapping.name.page")
 
 
 def pending_dir(archive: Archive) -> Path:
@@ -599,7 +599,7 @@ def import_with_mapping(engine: sa.Engine, archive: Archive, pid, report_name, f
     try:
         mapping = build_mapping(meta, report_name, fields, date_order, lang)
     except MappingError as e:
-        return None, t("data.map.refused", lang, detail=str(e))
+        return None, t("data.map.refused", lang, detail=messages.render(str(e), lang))
     imp = Importer(engine, archive, tz=tz, account=meta.get("account"), mapping=mapping)
     try:
         result = imp.import_bytes(meta["name"], raw)
@@ -882,7 +882,7 @@ def freshness_view(engine, campaign, lang, now=None) -> list:
              t("data.col.last_error", lang)],
             [[platform_name(r.platform, lang) if r.platform else t("fresh.unknown_platform", lang),
               t(f"fresh.source.{r.source}", lang), fmt_datetime(r.last_success, lang, tz),
-              (fmt_datetime(r.last_error_at, lang, tz) + ": " + freshness.short_error(r.last_error)
+              (fmt_datetime(r.last_error_at, lang, tz) + ": " + freshness.short_error(messages.render(r.last_error, lang))
                if isinstance(r.last_error, str) else "—")]
              for r in src.itertuples()], id="data-freshness-sources", kinds=(None, None, "date")))
     out += [html.H2(t("data.freshness_accounts", lang)),
