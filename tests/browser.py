@@ -123,6 +123,29 @@ def screenshot(driver, name: str) -> Path:
     return path
 
 
+SETTLED = """
+const done = arguments[arguments.length - 1];
+const sig = () => Array.from(document.querySelectorAll(arguments[0])).map(e => {
+  const r = e.getBoundingClientRect(); return [r.left, r.top, r.width, r.height].map(Math.round).join(',');
+}).join(';') + '|' + document.documentElement.scrollHeight;
+let last = sig(), same = 0;
+const tick = () => {
+  const now = sig();
+  if (now === last) { if (++same >= arguments[1]) return done(true); } else { same = 0; last = now; }
+  setTimeout(tick, 60);
+};
+setTimeout(tick, 60);
+"""
+
+
+def settled(driver, css=".ag-header-cell, .ag-cell, table, .js-plotly-plot", frames=4, timeout=10):
+    """Wait until the boxes of ``css`` have not moved for ``frames`` looks 60 ms apart: the grid
+    sizes its columns and Plotly lays out after the first rows arrive. A fixed sleep was either
+    too short on a busy machine or a second lost on a quiet one."""
+    driver.set_script_timeout(timeout)
+    driver.execute_async_script(SETTLED, css, frames)
+
+
 def wait_for(driver, css, timeout=40, text=None):
     """The elements matching ``css`` (containing ``text``) once they appear; the page may redraw
     while we look, so a stale element is looked up again."""

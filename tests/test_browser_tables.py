@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from browser import chromium, console_errors, reach_server, require_chromium, screenshot, wait_for
+from browser import chromium, console_errors, reach_server, require_chromium, screenshot, settled, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -96,7 +96,7 @@ def demo_url(demo_db):
 def _look(driver, url, address, ready, lang, width):
     driver.get(url + address + ("&" if "?" in address else "?") + f"lang={lang}")
     wait_for(driver, ready)
-    time.sleep(1)  # the grid sizes its columns and headers after its first rows
+    settled(driver)  # the grid sizes its columns and headers after its first rows
     name = address.split("?")[0] + ("-focus" if "focus=" in address else "")
     screenshot(driver, f"tables-{name}-{lang}-{width}")
     where = f"{address} lang={lang} at {width}px"
@@ -141,7 +141,7 @@ def test_a_sorted_column_keeps_its_header_words_whole(demo_url):
                 driver.find_element("css selector", f".ag-header-cell[col-id='{col}'] .ag-header-cell-text").click()
                 wait_for(driver, f".ag-header-cell[col-id='{col}'] .ag-header-cell-sorted-desc, "
                                  f".ag-header-cell[col-id='{col}'] .ag-header-cell-sorted-asc")
-                time.sleep(0.5)
+                settled(driver, ".ag-header-cell")
                 assert driver.execute_script(BROKEN_HEADER_WORDS, lang) == [], (lang, col)
             screenshot(driver, f"tables-posts-sorted-{lang}")
             assert header in driver.find_element("css selector", ".ag-header-cell[col-id='er_impressions']").text \

@@ -306,10 +306,7 @@ ROSTER = ("name,category,platform,handle,account_id\n"
           "José Núñez,journalist,x,jose_n,\n").encode()
 
 
-@pytest.fixture
-def small_db(tmp_path):
-    """Pan Yifei 潘一飞 with two X posts (22 Dec 2024), José Núñez in the roster without a post, and
-    one account no roster names."""
+def _small_db(tmp_path):
     from dashboard.cli import main
 
     db = tmp_path / "reach.db"
@@ -320,6 +317,19 @@ def small_db(tmp_path):
     assert main(["roster", "import", str(tmp_path / "roster.csv"), "--db", str(db)]) == 0
     assert main(["import", str(tmp_path / X_NAME), str(other), "--db", str(db)]) == 0
     return db
+
+
+@pytest.fixture
+def small_db(tmp_path):
+    """Pan Yifei 潘一飞 with two X posts (22 Dec 2024), José Núñez in the roster without a post, and
+    one account no roster names."""
+    return _small_db(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def refusing_db(tmp_path_factory):
+    """``small_db`` once for the module, for the 36 refusals that must leave it as it is."""
+    return _small_db(tmp_path_factory.mktemp("refusals"))
 
 
 def export(db, capsysbinary, *args):
@@ -346,8 +356,8 @@ def export(db, capsysbinary, *args):
     (["--platform", "weibo"], "--platform 'weibo': the database has no weibo data; it has x"),
 ])
 @pytest.mark.parametrize("what", ["daily", "weekly", "posts", "influencers"])
-def test_a_filter_that_names_nothing_stored_exits_2_with_the_closest_names(small_db, capsysbinary, what, args, said):
-    code, out, err = export(small_db, capsysbinary, what, *args)
+def test_a_filter_that_names_nothing_stored_exits_2_with_the_closest_names(refusing_db, capsysbinary, what, args, said):
+    code, out, err = export(refusing_db, capsysbinary, what, *args)
     assert code == 2
     assert out == ""  # refused before anything is written
     assert err.startswith("error: ") and err.count("\n") == 1 and said in err, err
