@@ -148,6 +148,8 @@ def test_reach_is_shown_as_the_range_from_the_largest_post_to_the_sum_and_sorted
     row = P.grid_rows(board, "en")[0]
     assert row["reach_range_text"] == "7,484 – 20,162" and row["reach_range"] == 20162.0
     assert row["platforms"] == "Instagram, X"
+    board.loc[0, "platforms"] = "bilibili, douyin, x"
+    assert P.grid_rows(board, "zh")[0]["platforms"] == "哔哩哔哩、抖音、X"  # a Chinese list, as the weekly report's
 
 
 def test_the_grid_columns_follow_the_leaderboard_and_never_render_html():

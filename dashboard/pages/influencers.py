@@ -137,7 +137,7 @@ def grid_rows(board: pd.DataFrame, lang: str) -> list[dict]:
     rows = []
     for r in board.to_dict("records"):
         row = {"influencer": r["influencer"], "category": category_name(r["category"], lang),
-               "platforms": ", ".join(platform_name(p, lang) for p in str(r["platforms"] or "").split(", ") if p)}
+               "platforms": t("punct.list", lang).join(platform_name(p, lang) for p in str(r["platforms"] or "").split(", ") if p)}
         for c in COUNTS:
             row[c], row[c + "_text"] = _num(r[c]), fmt_number(r[c], lang)
         for c in RATES:
