@@ -38,7 +38,11 @@ class DetectError(ReachError):
 
 
 class StructureError(ReachError):
-    pass
+    def __init__(self, *args, platform: str | None = None):
+        super().__init__(*args)
+        # The platform of the report the table was detected as, when it was: a file whose every
+        # row was rejected is still that platform's file (the freshness line names it so).
+        self.platform = platform
 
 
 class StoreError(ReachError):

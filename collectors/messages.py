@@ -84,7 +84,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "detect.need": "{field} (one of: {names})",
         "detect.nothing": ("No known report has its columns or its structure. See docs/platforms.md for the files each "
                            "platform exports."),
-        "detect.other_mapping": "The mapping {name} was made for another header ({header}…).",
+        "detect.other_mapping": "This header is not the one {name} was made for ({header}…).",
         "detect.proposal": "Proposed mapping as {report}: {columns}",
         "detect.to_import": ('To import it: reach mapping suggest "{file}" > mapping.toml, check the fields in '
                              'mapping.toml, then reach import "{file}" --mapping mapping.toml'),
@@ -331,7 +331,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "detect.closest_header_shape": "最接近的已知报表：{title} [{name}]，有其 {n} 列，但各行不符合该报表的形式。",
         "detect.need": "{field}（以下之一：{names}）",
         "detect.nothing": "没有任何已知报表具有这些列或这种结构。各平台导出哪些文件，请见 docs/platforms.md。",
-        "detect.other_mapping": "映射 {name} 是为另一种表头制作的（{header}…）。",
+        "detect.other_mapping": "此表头不是{name}所针对的表头（{header}…）。",
         "detect.proposal": "建议按 {report} 映射：{columns}",
         "detect.to_import": ('导入方法：reach mapping suggest "{file}" > mapping.toml，检查 mapping.toml 中的字段，'
                              '然后运行 reach import "{file}" --mapping mapping.toml'),

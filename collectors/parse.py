@@ -560,7 +560,7 @@ def parse_table(table: Table, ctx: Context, report: Report | None = None, *, mat
     if parsed.rows_read and parsed.rows.empty and parsed.problems:
         first = Message.join([str(p) for p in parsed.problems[:3]], Message("sep.list"))
         raise StructureError(Message("parse.all_rejected", source=table.source, n=parsed.rows_read,
-                                     title=report.title, first=first))
+                                     title=report.title, first=first), platform=report.platform)
     return parsed
 
 

@@ -672,9 +672,9 @@ def _already(display: str, done) -> FileResult:
 
 
 def _platform_of(error: ReachError) -> str | None:
-    """The platform a failed file was detected as, when the error knows it (a structural error
+    """The platform a failed file was detected as, when the error knows it (``StructureError``
     raised while parsing a detected report); None when the file could not be read or detected."""
-    return getattr(error, "platform", None)
+    return error.platform if isinstance(error, StructureError) else None
 
 
 _NAME_HANDLES = [

@@ -15,6 +15,7 @@ import re
 import zipfile
 
 import openpyxl
+import sqlalchemy as sa
 
 from collectors import messages, store
 from collectors.mapping import Mapping
@@ -106,6 +107,11 @@ def test_in_chinese_a_file_whose_every_row_is_rejected_says_so_as_uploaded_and_a
         failures = text_of(page.tables(eng, config.Campaign(), "zh"))  # the stored English, read back
     assert "前几个问题：posts.csv，第 2 行，“Impressions”列：'lots' 不是整数；posts.csv，第 3 行" in failures, failures
     assert "every one of" not in failures and "whole number" not in failures
+    # Stored as X's failure (it was detected as an X export), so freshness names X, not "a file
+    # that could not be read" (pipeline._platform_of read an attribute no error had).
+    with eng.connect() as c:
+        assert c.execute(sa.select(store.import_failures.c.platform)).scalars().all() == ["x"]
+    assert "无法读取的文件" not in failures
 
 
 # --- how a table was read, and what the reader noticed --------------------------------------------
