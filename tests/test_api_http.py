@@ -71,6 +71,12 @@ def test_5xx_is_retried_with_jittered_exponential_backoff_then_gives_up(api_serv
         client(api_server.url("/v1"), sleeper, max_attempts=4).get("down")
     assert "GET /v1/down failed 4 times" in str(e.value) and "503" in str(e.value)
     assert len(sleeper.waits) == 3
+    # An error body of a code alone ({"error": {"code": 503}}) adds nothing to the status: no
+    # "HTTP 503:  (code 503)".
+    api_server.route("GET", "/v1/bare", *[reply(503, {"error": {"code": 503, "message": ""}})] * 2)
+    with pytest.raises(ApiError) as e:
+        client(api_server.url("/v1"), Sleeper(), max_attempts=2).get("bare")
+    assert "HTTP 503" in str(e.value) and "(code" not in str(e.value) and "  " not in str(e.value), str(e.value)
     assert all(0 <= w <= 60 for w in sleeper.waits)
 
 

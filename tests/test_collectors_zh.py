@@ -221,6 +221,7 @@ def test_in_chinese_a_refused_api_key_is_the_last_error_on_the_data_page_and_sti
             "并为其项目启用 YouTube Data API v3），然后填入 REACH_YOUTUBE_API_KEY 或 ~/.config/campaign-reach/credentials.toml 中的 "
             "youtube.api_key（GET /youtube/v3/channels 返回 HTTP 400；接口说明：" + said + "）") in shown, shown
     assert shown.count("youtube：YouTube API 密钥被拒绝") == 2, shown
+    assert re.search(r"\d\d:\d\d：youtube：YouTube API 密钥被拒绝", shown), shown  # the time, a Chinese colon, the error
     kept = (said, "YouTube Data API v3", "APIs & Services → Credentials", "REACH_YOUTUBE_API_KEY", "youtube.api_key",
             "~/.config/campaign-reach/credentials.toml", "/youtube/v3/channels", "youtube")
     failures = shown[shown.index("youtube：YouTube API"):]

@@ -453,9 +453,11 @@ def api_message(data: Any) -> str:
         return ""
     err = data.get("error")
     if isinstance(err, dict):
-        msg = err.get("message") or ""
+        msg = str(err.get("message") or "").strip()
         code = err.get("code")
-        return f"{msg} (code {code})" if code not in (None, "") and str(code) not in msg else str(msg)
+        if not msg:
+            return ""  # a bare code repeats the HTTP status the message already names ("HTTP 429:  (code 429)")
+        return f"{msg} (code {code})" if code not in (None, "") and str(code) not in msg else msg
     if isinstance(err, str):
         return err
     if "detail" in data or "title" in data:  # X's problem+json

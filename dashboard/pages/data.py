@@ -882,7 +882,7 @@ def freshness_view(engine, campaign, lang, now=None) -> list:
              t("data.col.last_error", lang)],
             [[platform_name(r.platform, lang) if r.platform else t("fresh.unknown_platform", lang),
               t(f"fresh.source.{r.source}", lang), fmt_datetime(r.last_success, lang, tz),
-              (fmt_datetime(r.last_error_at, lang, tz) + ": " + freshness.short_error(messages.render(r.last_error, lang))
+              (fmt_datetime(r.last_error_at, lang, tz) + t("punct.colon", lang) + freshness.short_error(messages.render(r.last_error, lang))
                if isinstance(r.last_error, str) else "—")]
              for r in src.itertuples()], id="data-freshness-sources", kinds=(None, None, "date")))
     out += [html.H2(t("data.freshness_accounts", lang)),
