@@ -969,6 +969,8 @@ class _Sections:
         self.cols = [[] for _ in header_row]
 
     def end(self) -> None:
+        if self.header is None and self.pre is None and self.title is None:
+            return  # nothing open (a run of blank lines): no state to reset, millions of times
         if self.header is None and self.pre is not None and len(self.pre) > 1:
             self._start(self.pre, self.pre_line)  # a header without data rows
         if self.header is not None:

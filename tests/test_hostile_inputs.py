@@ -263,9 +263,14 @@ def test_generated_hostile_files_read_or_are_refused_under_the_memory_cap(tmp_pa
 def test_the_cap_is_real_a_reader_that_allocates_without_bound_is_stopped(tmp_path):
     # The harness must be able to fail: a process that allocates 2 GB under the same cap dies
     # with MemoryError instead of succeeding (otherwise the tests above prove nothing).
+    # Only once the cap is set: the warm-up's reads go to the real reader (they allocated 2 GB
+    # four times over, uncapped, which took 10 s of zeroed pages and proved nothing).
     code = WORKER.replace("from collectors.read import read_bytes",
                           "from collectors.read import read_bytes as _r\n"
-                          "def read_bytes(n, d):\n    return [bytearray(2 << 30)]")
+                          "def read_bytes(n, d):\n"
+                          "    if resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY:\n"
+                          "        return _r(n, d)\n"
+                          "    return [bytearray(2 << 30)]")
     (tmp_path / "a.csv").write_bytes(b"a,b\n1,2\n")
     proc = subprocess.run([sys.executable, "-c", code, str(ROOT), str(CAP_MB), str(tmp_path / "a.csv")],
                           capture_output=True, text=True, timeout=120)
