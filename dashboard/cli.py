@@ -45,6 +45,10 @@ def _db_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--archive", metavar="DIR", help="where imported files are kept (default: beside a SQLite database)")
 
 
+def _config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="campaign config (default: ./campaign.toml or $REACH_CONFIG)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reach",
@@ -70,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date-order", choices=DATE_ORDERS,
                    help="how to read numeric dates like 05/06/2024 when no value in the column decides "
                         "(day-month-year, month-day-year, year-month-day)")
+    _config_arg(p)  # the campaign whose rollups the import refreshes
     _jobs_arg(p)
     p.set_defaults(func=cmd_import)
 
@@ -99,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Drop every table and re-import every archived file in its original order, "
                                    "with the options it was first imported with.")
     _db_args(p)
+    _config_arg(p)  # the campaign whose rollups the import refreshes
     _jobs_arg(p)
     p.set_defaults(func=cmd_rebuild)
 
@@ -135,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "not in the roster)")
     p.add_argument("--format", choices=["csv", "xlsx"], default=None, help="csv (default) or xlsx; -o FILE.xlsx implies xlsx")
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output, CSV only)")
-    p.add_argument("--config", metavar="FILE", help="campaign config (default: ./campaign.toml or $REACH_CONFIG)")
+    _config_arg(p)
     _db_args(p)
     p.set_defaults(func=cmd_export)
 
@@ -148,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pdf", metavar="FILE", help="also write the summary as a PDF: the HTML page on A4 (needs WeasyPrint)")
     p.add_argument("--lang", choices=("en", "zh"), default="en",
                    help="language of the summary: en (English, the default) or zh (Simplified Chinese)")
-    p.add_argument("--config", metavar="FILE", help="campaign config (default: ./campaign.toml or $REACH_CONFIG)")
+    _config_arg(p)
     _db_args(p)
     p.set_defaults(func=cmd_summary)
 
@@ -166,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--for", dest="drops", type=int, metavar="N", help="--live: stop after N drops (default: until Ctrl-C)")
     p.add_argument("--no-watch", action="store_true",
                    help="--live: only drop the files; import them with `reach watch DIR` yourself")
+    _config_arg(p)  # the campaign whose rollups the import refreshes
     _db_args(p)
     p.set_defaults(func=cmd_demo)
 
@@ -187,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="timezone of times written without one (default: Asia/Shanghai, the campaign's)")
     p.add_argument("--date-order", choices=DATE_ORDERS,
                    help="how to read numeric dates like 05/06/2024 when no value in the column decides")
+    _config_arg(p)  # the campaign whose rollups the import refreshes
     p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("serve", help="serve the dashboard",
@@ -229,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "lines are written back from the database, archived files the database lacks "
                                    "are imported, stale rollups are recomputed.")
     p.add_argument("--repair", action="store_true", help="fix what is found")
+    _config_arg(p)
     _db_args(p)
     p.set_defaults(func=cmd_doctor)
 
@@ -253,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the campaign's start in campaign.toml)")
     p.add_argument("--credentials", metavar="FILE",
                    help="credentials file (default: $REACH_CREDENTIALS or ~/.config/campaign-reach/credentials.toml)")
-    p.add_argument("--config", metavar="FILE", help="campaign config (default: ./campaign.toml or $REACH_CONFIG)")
+    _config_arg(p)
     _db_args(p)
     p.set_defaults(func=cmd_collect)
     return parser
@@ -334,30 +343,22 @@ def _print_results(results, show_rejects: int) -> int:
     return failed
 
 
-def _refresh_rollups(engine, results) -> None:
-    """Keep the stored daily rollups current for the accounts these imports touched. The import
-    itself has already succeeded: a failure here is reported, not fatal."""
-    import sqlalchemy as sa
+def _refresh_rollups(engine, results, args=None) -> None:
+    """The rollups after these imports (dashboard.ingest), with a warning when they could not be
+    refreshed: the imports themselves have succeeded."""
+    from . import config, ingest
 
-    from . import config, rollups
-
-    ids = [r.import_id for r in results if r.status == "imported"]
     try:
-        # Nothing imported now, but an earlier refresh may have been cut short (a kill after
-        # "ok"): its imports are still pending, and this run finishes their refresh.
-        if not ids and not rollups.pending(engine):
-            return
-        campaign = config.load()
-        rollups.refresh(engine, campaign, rollups.accounts_of_imports(engine, ids))
-    except (ReachError, sa.exc.DBAPIError) as e:
-        # Marking the rollups stale makes the next page view rebuild them all, so the pages never
-        # show totals that miss this import; if even that fails, say how to put it right.
-        try:
-            rollups.invalidate(engine)
-            then = "they are rebuilt in full on the next page view"
-        except sa.exc.DBAPIError:
-            then = "pages may miss this import's rows until the next import of these accounts or `reach rebuild`"
-        print(f"warning: daily rollups not refreshed ({e}); {then}", file=sys.stderr)
+        campaign = config.load(getattr(args, "config", None))
+    except ReachError as e:  # a broken campaign file: the imports stand, the rollups go stale
+        _warn_refresh(ingest.mark_stale(engine, str(e)))
+        return
+    _warn_refresh(ingest.refresh(engine, campaign, results))
+
+
+def _warn_refresh(problem) -> None:
+    if problem is not None:
+        print(f"warning: daily rollups not refreshed ({problem}); {problem.then()}", file=sys.stderr)
 
 
 def _parse_time(text: str) -> datetime:
@@ -399,7 +400,7 @@ def cmd_import(args) -> int:
     skipped = []
     imp.import_paths(args.paths, progress=on_file, jobs=args.jobs, skipped=skipped)
     progress.clear()
-    _refresh_rollups(engine, results)
+    _refresh_rollups(engine, results, args)
     failed = sum(not r.ok for r in results)
     # Files of the folders that were not imported, and why: a PDF or a note left out silently
     # looks like an export that vanished.
@@ -508,7 +509,7 @@ def cmd_rebuild(args) -> int:
         progress(i, n, Path(r.name).name)
 
     results = rebuild(engine, archive, progress=on_file, jobs=args.jobs)
-    _refresh_rollups(engine, results)
+    _refresh_rollups(engine, results, args)
     failed = sum(not r.ok for r in results)
     print(f"rebuilt from {len(results)} archived files; {failed} failed")
     return 1 if failed else 0
@@ -741,7 +742,7 @@ def cmd_demo(args) -> int:
             print(r.line())
         progress(i, len(demo.files), f.name)
     progress.clear()
-    _refresh_rollups(engine, results)
+    _refresh_rollups(engine, results, args)
     failed = sum(not r.ok for r in results)
     print(f"demo campaign: {len(results)} files imported ({sum(r.status == 'already imported' for r in results)} "
           f"already there), {failed} failed; roster: {c['influencers']} new influencers, {c['accounts_linked']} accounts")
@@ -772,9 +773,9 @@ def _watcher(args, inbox: Path, engine, *, settle: float, poll: float, account=N
 
     # A watcher killed after an import's commit put the file back, and finds it imported now:
     # no import of this run refreshes that import's rollups, so finish the pending refresh first.
-    _refresh_rollups(engine, [])
+    _refresh_rollups(engine, [], args)
     return Watcher(inbox, lambda name, data, shown: imp.import_bytes(name, data, display=shown),
-                   settle=settle, poll_every=poll, after=lambda results: _refresh_rollups(engine, results), out=say)
+                   settle=settle, poll_every=poll, after=lambda results: _refresh_rollups(engine, results, args), out=say)
 
 
 @contextmanager
@@ -917,7 +918,7 @@ def cmd_collect(args) -> int:
         print(f"warning: {w}", file=sys.stderr)
     runner = Runner(engine, archive, creds, base_urls=base_urls_from_env(), since=since, tz=campaign.timezone,
                     explicit=bool(args.platform))
-    return run_loop(runner, names, every, refresh=lambda files: _refresh_rollups(engine, files),
+    return run_loop(runner, names, every, refresh=lambda files: _refresh_rollups(engine, files, args),
                     out=_Shown(sys.stdout), err=_Shown(sys.stderr))
 
 
@@ -926,7 +927,7 @@ def cmd_doctor(args) -> int:
 
     engine = _engine(args, create=False)
     archive = Archive(store.archive_dir(engine, args.archive))  # not _archive: report before repairing
-    return 1 if doctor.run(engine, archive, config.load(), repair=args.repair) else 0
+    return 1 if doctor.run(engine, archive, config.load(args.config), repair=args.repair) else 0
 
 
 def cmd_status(args) -> int:

@@ -78,7 +78,7 @@ def _upload(url, archive, files, log, barrier):
     code = 99
     try:
         from collectors.archive import Archive
-        from dashboard import config
+        from dashboard import config, ingest
         from dashboard.pages import data as page
 
         names = [f.name for f in files]
@@ -86,7 +86,7 @@ def _upload(url, archive, files, log, barrier):
         barrier.wait(timeout=60)
         engine = store.connect(url)  # with the others: five processes open a new database at once
         results = page.import_uploads(engine, Archive(archive), names, contents)
-        problem = page.refresh_rollups(engine, config.load(), results)
+        problem = ingest.refresh(engine, config.load(), results)
         for r in results:
             print(r.line())
         code = 0 if all(r.ok for r in results) and problem is None else 1

@@ -21,7 +21,7 @@ from collectors import store
 from collectors.archive import Archive, sha256
 from collectors.pipeline import Importer
 from conftest import sample
-from dashboard import auth, config, queries, rollups
+from dashboard import auth, config, ingest, queries, rollups
 from dashboard import data as dashboard_data
 from dashboard.app import create_app
 from dashboard.pages import data as page
@@ -250,7 +250,7 @@ def test_after_an_upload_the_rollups_hold_the_new_accounts_data_without_a_full_r
     rollups.refresh(eng, campaign)
     results = upload(eng, archive, ("account_analytics_content_2024-12-16_2024-12-23.csv",
                                     x_content([("1870000000000000002", 700, 5)], handle="yiwu_market")))
-    assert page.refresh_rollups(eng, campaign, results) is None
+    assert ingest.refresh(eng, campaign, results) is None
     by_account = rollups.query(eng, campaign, by=["account"], refresh_if_stale=False).set_index("account")
     assert by_account.loc["yiwu_market", "impressions"] == 700
     assert by_account.loc["jinhub_yiwu", "impressions"] == 1200
@@ -262,10 +262,15 @@ def test_a_rollup_refresh_that_fails_after_a_good_import_is_reported_and_the_imp
     def broken(*a, **k):
         raise StoreError("database is locked")
 
+    rollups.refresh(eng, config.Campaign())  # current before the upload
+    assert rollups.is_current(eng, config.Campaign())
     monkeypatch.setattr(rollups, "refresh", broken)
     results = upload(eng, archive, (X_NAME, x_content([("1870000000000000001", 1200, 30)])))
-    problem = page.refresh_rollups(eng, config.Campaign(), results)
+    problem = ingest.refresh(eng, config.Campaign(), results)
     assert problem == "database is locked" and count(eng, store.imports) == 1
+    # As after `reach import`: marked stale, so the next page view rebuilds them with the upload
+    # (the page used to leave them "current" without it).
+    assert not rollups.is_current(eng, config.Campaign()) and problem.marked_stale
     assert "daily totals were not updated (database is locked)" in text_of(page.results_view(results, "en", problem))
 
 

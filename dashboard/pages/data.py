@@ -3,8 +3,9 @@
 Editors drop export files (several at once) on the page; each goes through the same pipeline as
 `reach import` (the Importer, with the archive beside the database; the optional Account field is
 `--account`, for files whose rows name no account), its result is shown in words
-with the first rejected rows, and the daily rollups of the accounts it touched are refreshed so the
-Live page picks the new data up at its next refresh. A roster CSV goes through the same function as
+with the first rejected rows, and the daily rollups of the accounts it touched are refreshed
+(dashboard.ingest, as after `reach import`) so the Live page picks the new data up at its next
+refresh. A roster CSV goes through the same function as
 `reach roster import`. Everyone can read the import history (with each rejected row's reason),
 the failed attempts, and the freshness per platform and per account. The upload handling is a set
 of plain functions of bytes and an engine, so it is tested without a browser; the callbacks only
@@ -39,7 +40,7 @@ from collectors.pipeline import FileResult, Importer
 from collectors.read import read_bytes
 from collectors.registry import Report, get as get_report, reports as all_reports
 
-from .. import auth, data, i18n, layout as L, rollups
+from .. import auth, data, i18n, ingest, layout as L
 from .. import filters as F
 from ..i18n import fmt_datetime, fmt_number, freshness as fresh_text, platform_name, t
 
@@ -370,20 +371,6 @@ def import_uploads(engine: sa.Engine, archive: Archive | None, names, contents, 
             detail = f"{type(e).__name__}: {e}"
             results.append(FileResult(name, "failed", message=t("error.generic", lang, detail=detail)))
     return results
-
-
-def refresh_rollups(engine: sa.Engine, campaign, results: list[FileResult]) -> str | None:
-    """As `reach import` does: the touched accounts' daily rollups recomputed. The import itself
-    has already succeeded, so a failure here is returned as words, not raised."""
-    ids = [r.import_id for r in results if r.status == "imported"]
-    if not ids:
-        return None
-    try:
-        rollups.refresh(engine, campaign, rollups.accounts_of_imports(engine, ids))
-    except (ReachError, sa.exc.SQLAlchemyError) as e:
-        log.warning("rollups not refreshed after an upload: %s", e)
-        return str(e)
-    return None
 
 
 def import_roster_upload(engine: sa.Engine, archive: Archive | None, name, contents, *,
@@ -1003,7 +990,7 @@ def upload_files(contents, names, search, stamp, account=None):
     archive, unrecognised = Archive(store.archive_dir(eng)), []
     results = import_uploads(eng, archive, names, contents, tz=campaign.timezone, lang=lang, account=account,
                              unrecognised=unrecognised)
-    problem = refresh_rollups(eng, campaign, results)
+    problem = ingest.refresh(eng, campaign, results)
     form = offer_mapping(archive, unrecognised, lang, account)
     out = results_view(results, lang, problem, account, offered=unrecognised[0][0] if form else None)
     return out + ([form] if form else []), None, (stamp or 0) + 1
@@ -1065,7 +1052,7 @@ def import_mapped(n_clicks, pid, report, fields, ids, date_order, search, stamp)
     archive = Archive(store.archive_dir(eng))
     result, error = import_with_mapping(eng, archive, pid, report, ordered, date_order, tz=campaign.timezone,
                                         lang=lang)
-    problem = refresh_rollups(eng, campaign, [result]) if result is not None else None
+    problem = ingest.refresh(eng, campaign, [result]) if result is not None else None
     view = mapping_result_view(result, error, lang, problem)
     if result is not None and result.ok:
         return view, no_update, (stamp or 0) + 1
