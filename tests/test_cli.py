@@ -59,6 +59,26 @@ def test_importing_a_file_prints_one_line_and_a_second_time_says_already_importe
     assert (tmp_path / "data" / "reach.db").exists()
 
 
+def test_import_refreshes_the_rollups_with_the_campaign_of_config(tmp_path, monkeypatch):
+    """--config names the campaign whose rollups the import refreshes (its timezone decides the
+    days); the CLI used to read ./campaign.toml or $REACH_CONFIG whatever --config said."""
+    from collectors import store
+    from dashboard import config, rollups
+    from dashboard.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REACH_CONFIG", str(ROOT / "campaign.toml"))  # Asia/Shanghai: not the one to use
+    cfg = tmp_path / "la.toml"
+    cfg.write_text('[campaign]\nname = "LA"\ntimezone = "America/Los_Angeles"\n')
+    f = tmp_path / "account_analytics_content_2024-12-16_2024-12-22.csv"
+    f.write_bytes(x_content([("1870000000000000001", 1200, 30)]))
+    assert main(["import", str(f), "--db", str(tmp_path / "r.db"), "--config", str(cfg)]) == 0
+    engine = store.connect(f"sqlite:///{tmp_path / 'r.db'}")
+    assert rollups.is_current(engine, config.load(str(cfg)))
+    assert not rollups.is_current(engine, config.load(str(ROOT / "campaign.toml")))
+    engine.dispose()
+
+
 def test_an_unknown_file_fails_with_exit_1_naming_the_closest_report_and_no_traceback(tmp_path):
     f = tmp_path / "mystery.csv"
     f.write_text("Post id,Date,Post text,Impresions,Likes\n1,\"Sun, Dec 22, 2024\",hi,5,1\n", encoding="utf-8")
