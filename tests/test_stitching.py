@@ -56,7 +56,7 @@ def posts(draw):
     return tz, draw(st.sampled_from(PLATFORMS)), published, mix, daily, snaps
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=posts())
 def test_increments_add_up_to_the_latest_lifetime_in_every_mix_of_sources(case):
     tz, platform, published, mix, daily, snaps = case
