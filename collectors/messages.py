@@ -175,7 +175,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "sep.items": ", ",
         "sep.or": " or ",
         # rows left out on purpose (parse.py, the platform modules), counted in the result line
-        "result.left_out_item": "{n} {reason}",
+        "result.left_out_item": "{reason}: {n}",  # not "1 Total rows": the count after the words needs no plural
         "skip.exact_repeats": "exact repeats of an earlier row",
         "skip.empty_rows": "empty rows",
         "skip.descriptions_row": "the row of column descriptions under the header",

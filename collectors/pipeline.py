@@ -100,7 +100,7 @@ class FileResult:
         if self.skipped:
             parts.append(Message("result.left_out", what=Message.join(
                 [Message("result.left_out_item", n=n, reason=r) for r, n in self.skipped.items()],
-                Message("sep.items"))))
+                Message("sep.list"))))
         if self.unknown_account:
             parts.append(Message("result.unknown_account"))
         if self.captured_at_source and self.snapshots:

@@ -67,8 +67,8 @@ def test_in_chinese_the_rows_left_out_on_purpose_are_counted_in_words_and_the_en
     [r] = upload(eng, archive, (YT_ZIP, yt_table_zip()))
     assert r.status == "imported" and r.snapshots == 1
     assert r.line().endswith(
-        " (left out: 1 Total rows, 1 footer lines (Showing top N results), 1 range totals of videos published "
-        "before the range starts (not lifetime), 1 exact repeats of an earlier row)"
+        " (left out: Total rows: 1; footer lines (Showing top N results): 1; range totals of videos published "
+        "before the range starts (not lifetime): 1; exact repeats of an earlier row: 1)"
         "; snapshot time 2024-12-29 16:00 UTC from file name"), r.line()
     zh = text_of(page.result_view(r, "zh"))
     assert ("（略过：合计（Total）行：1 行；表尾说明行（Showing top N results）：1 行；"
@@ -82,7 +82,7 @@ def test_in_chinese_a_meta_chart_of_a_metric_that_is_not_counted_is_left_out_wit
     days = [(f"2025-08-0{d}T00:00:00", str(d * 3)) for d in range(1, 6)]
     [r] = upload(eng, archive, ("Visits.csv", chart_bytes([("Facebook visits", "Primary", days)])))
     assert r.status == "imported"
-    assert ' (left out: 5 days of "Facebook visits" (visits to the Page or profile are not a canonical metric))' in r.line()
+    assert ' (left out: days of "Facebook visits" (visits to the Page or profile are not a canonical metric): 5)' in r.line()
     zh = text_of(page.result_view(r, "zh"))
     assert "（略过：“Facebook visits”的每日数据（主页或个人资料的访问次数不是标准指标）：5 行）" in zh, zh
     assert english_left(zh, "Visits.csv", "facebook.page_chart", "facebook", "Facebook visits") == [], zh
