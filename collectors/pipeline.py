@@ -94,7 +94,7 @@ class FileResult:
         if self.account_days:
             stored.append(Message("result.account_days", account_days=self.account_days))
         sep = Message("sep.list")
-        parts = [Message("result.ok", name=self.name, platform=self.platform, reports=", ".join(self.reports),
+        parts = [Message("result.ok_one" if self.rejected == 1 else "result.ok", name=self.name, platform=self.platform, reports=", ".join(self.reports),
                          stored=Message.concat(*[p for i, x in enumerate(stored) for p in ((sep, x) if i else (x,))])
                          if stored else Message("result.no_rows"), rejected=self.rejected)]
         if self.skipped:

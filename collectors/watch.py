@@ -351,7 +351,7 @@ class Watcher:
     def _line(self, r: FileResult, moved: Path | None) -> str:
         text = " ".join(r.line().splitlines())  # one line, whatever the message holds
         if r.status == "imported" and r.problems:
-            said, listed = f"; {r.rejected} rows rejected", f" (listed in {self._shown(moved, '.rejected.txt')})"
+            said, listed = f"; {r.rejected} row{'' if r.rejected == 1 else 's'} rejected", f" (listed in {self._shown(moved, '.rejected.txt')})"
             text = text.replace(said, said + listed, 1) if said in text else text + listed
         if moved is None:
             return text + " -> moved away by another watcher meanwhile"

@@ -82,7 +82,7 @@ def test_a_folder_parsed_by_workers_imports_exactly_as_one_file_at_a_time(folder
     two = _run(folder, tmp_path / "two.db", 2, capsys)
     assert two == one
     text = "\n".join(one)
-    assert "FAILED" in text and "already imported" in text and "1 rows rejected" in text and "'lots'" in text
+    assert "FAILED" in text and "already imported" in text and "1 row rejected" in text and "'lots'" in text
     a, b = _rows(tmp_path / "one.db"), _rows(tmp_path / "two.db")
     assert a["posts"] and a["post_snapshots"] and a["post_days"] and a["import_problems"]
     for t in a:

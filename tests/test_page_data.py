@@ -103,7 +103,7 @@ def test_rejected_rows_are_shown_with_their_line_column_value_and_what_was_expec
     assert r.status == "imported" and r.rejected == 1
     shown = text_of(page.result_view(r, "en"))
     assert shown.startswith("Imported: ")
-    assert "1 rows rejected" in shown
+    assert "1 row rejected" in shown
     assert f"{X_NAME} 3 Impressions 'lots' a whole number" in shown  # source, line, column, value, expected
     assert "已导入：" in text_of(page.result_view(r, "zh"))
 

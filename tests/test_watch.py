@@ -234,7 +234,7 @@ def test_failed_rejected_and_already_imported_files_land_where_the_user_looks(tm
     assert "mystery.csv" in error and "Impresions" in error and "Nothing from this file is in the database" in error
     assert len(lines) == 4 and all("\n" not in line for line in lines)
     assert lines[1].startswith("same    copy of the same.csv: already imported")
-    assert "; 1 rows rejected (listed in processed/account_analytics_content_2024-12-16_2024-12-23.csv.rejected.txt);" \
+    assert "; 1 row rejected (listed in processed/account_analytics_content_2024-12-16_2024-12-23.csv.rejected.txt);" \
         in lines[2]
     with engine.connect() as c:
         assert c.execute(sa.select(sa.func.count()).select_from(store.imports)).scalar() == 2
