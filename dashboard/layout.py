@@ -5,14 +5,14 @@ one callback writes any change back to the URL, so a link reproduces the view.
 """
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from collectors.model import PLATFORMS
 
 from . import filters as F
 from .i18n import add_strings, category_name, metric_name, platform_name, t
-from .pages import all_pages
+from .pages import Callbacks, all_pages
 
 add_strings({
     "en": {"url.ignored": "Ignored {param}={value} in the address: {reason}.",
@@ -28,6 +28,9 @@ add_strings({
            "page.not_found": "页面不存在",
            "page.not_found_help": "{path} 没有页面。可用页面见上方导航。"},
 })
+# The filter bar's callback, registered by the app factory on each app (see dashboard/pages).
+callbacks = Callbacks()
+register = callbacks.register
 CATEGORIES = ("official", "merchant", "entrepreneur", "foreign resident", "journalist", "media",
               "international influencer", "unassigned")
 
@@ -145,10 +148,10 @@ def filter_bar(f: F.Filters, influencers: list[str]):
     ], className="filters")
 
 
-@callback(Output("url", "search"),
-          Input("f-dates", "start_date"), Input("f-dates", "end_date"), Input("f-platforms", "value"),
-          Input("f-categories", "value"), Input("f-influencers", "value"), Input("f-metric", "value"),
-          State("url", "search"), prevent_initial_call=True)
+@callbacks(Output("url", "search"),
+           Input("f-dates", "start_date"), Input("f-dates", "end_date"), Input("f-platforms", "value"),
+           Input("f-categories", "value"), Input("f-influencers", "value"), Input("f-metric", "value"),
+           State("url", "search"), prevent_initial_call=True)
 def filters_to_url(start, end, platforms, categories, influencers, metric, search):
     """Any filter change is written to the URL; the pages redraw from the URL alone."""
     current = F.parse(search)

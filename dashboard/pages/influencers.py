@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urlsplit
 import dash_ag_grid as dag
 import pandas as pd
 import sqlalchemy as sa
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from collectors import store
@@ -30,8 +30,12 @@ from .. import (anomalies, cache, coverage, data, exports, figures, grids, i18n,
                rollups)
 from .. import filters as F
 from ..i18n import category_name, fmt_datetime, fmt_number, fmt_range, metric_help, metric_name, platform_name, t
+from . import Callbacks
 
 SLUG, PATH, ORDER = "influencers", "/influencers", 20
+# Registered on each app the factory builds (dashboard/pages/__init__.py says why not dash.callback).
+callbacks = Callbacks()
+register = callbacks.register
 
 i18n.add_strings({
     "en": {
@@ -387,9 +391,9 @@ def layout(**query):
     return html.Div(head + [toolbar, grid, dcc.Store(id="inf-focus", data=focus), detail], className="page")
 
 
-@callback(Output("inf-detail", "children"), Output("inf-focus", "data"),
-          Input("inf-grid", "selectedRows"), State("url", "search"), State("inf-focus", "data"),
-          prevent_initial_call=True)
+@callbacks(Output("inf-detail", "children"), Output("inf-focus", "data"),
+           Input("inf-grid", "selectedRows"), State("url", "search"), State("inf-focus", "data"),
+           prevent_initial_call=True)
 def select(rows, search, shown):
     """A click on a row draws that influencer's panel; the same row again sends nothing."""
     name = focus_from_rows(rows)

@@ -25,7 +25,7 @@ import dash_ag_grid as dag
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from collectors import store
@@ -33,9 +33,13 @@ from collectors import store
 from .. import data, exports, grids, layout as L, metrics
 from .. import filters as F
 from ..i18n import add_strings, column_name, fmt_datetime, fmt_number, metric_help, platform_name, t
+from . import Callbacks
 from .platforms import window
 
 SLUG, PATH, ORDER = "posts", "/posts", 40
+# Registered on each app the factory builds (dashboard/pages/__init__.py says why not dash.callback).
+callbacks = Callbacks()
+register = callbacks.register
 MAX_QUERY = 200  # characters of search text kept from a URL
 BLOCK = 100  # rows per request of the grid
 
@@ -519,8 +523,8 @@ def layout(**query):
                      html.P(t("posts.note", lang, tz=campaign.timezone), className="muted")], className="page")
 
 
-@callback(Output("posts-grid", "getRowsResponse"), Input("posts-grid", "getRowsRequest"), State("url", "search"),
-          prevent_initial_call=True)
+@callbacks(Output("posts-grid", "getRowsResponse"), Input("posts-grid", "getRowsRequest"), State("url", "search"),
+           prevent_initial_call=True)
 def rows(request, search_str):
     if not request:
         raise PreventUpdate
@@ -530,8 +534,8 @@ def rows(request, search_str):
     return {"rowData": grid_rows(found.block(start, end), f.lang, campaign.tz), "rowCount": found.total}
 
 
-@callback(Output("url", "search", allow_duplicate=True), Input("posts-q", "value"), State("url", "search"),
-          prevent_initial_call=True)
+@callbacks(Output("url", "search", allow_duplicate=True), Input("posts-q", "value"), State("url", "search"),
+           prevent_initial_call=True)
 def search_to_url(q, search_str):
     """The search text goes into the URL; the page redraws from the URL alone."""
     new = with_search(search_str, q)
