@@ -32,7 +32,6 @@ NON_ADDITIVE = frozenset({"reach"})
 POST_LIFETIME = "post_lifetime"  # one row per post, totals since publishing as of captured_at
 POST_DAILY = "post_daily"  # one row per post and activity day
 ACCOUNT_DAY = "account_day"  # one row per account and day (account-level exports)
-GRAINS = (POST_LIFETIME, POST_DAILY, ACCOUNT_DAY)
 
 # Descriptive fields a report may map besides metrics.
 POST_FIELDS = ("post_id", "url", "title", "published_at", "post_type")

@@ -803,15 +803,6 @@ def reach_table(snaps: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by
     return pd.DataFrame(rows)
 
 
-def account_reach(account_days: pd.DataFrame, sel: Selection = Selection()) -> pd.DataFrame:
-    """The platform's own deduplicated reach per account and day (authoritative for that account
-    and day only: it is not summed across accounts or days)."""
-    a = _days(account_days[account_days["reach"].notna()], sel)
-    if sel.platforms:
-        a = a[a["platform"].isin(sel.platforms)]
-    return a[["platform", "account", "day", "reach"]].rename(columns={"reach": "reach_account"}).reset_index(drop=True)
-
-
 def series_by_platform(daily: pd.DataFrame, metric: str, cumulative: bool = False) -> pd.DataFrame:
     """``metric`` per platform and day (columns platform, day, value), or its running total,
     from an aggregate grouped by platform and day."""
