@@ -16,7 +16,7 @@ each influencer's posts and flags are kept in the cache all workers share (dashb
 """
 from __future__ import annotations
 
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import dash_ag_grid as dag
 import pandas as pd
@@ -30,6 +30,7 @@ from .. import (anomalies, cache, coverage, data, exports, figures, grids, i18n,
                rollups)
 from .. import filters as F
 from ..i18n import category_name, fmt_datetime, fmt_number, fmt_range, metric_help, metric_name, platform_name, t
+from ..links import safe_link
 from . import Callbacks
 
 SLUG, PATH, ORDER = "influencers", "/influencers", 20
@@ -73,7 +74,6 @@ POSTS_SHOWN = 50
 ANOMALIES_SHOWN = 30
 TITLE_CHARS = 120
 MIN_WIDTH = 96  # px: a number column, whatever its header
-LINK_SCHEMES = ("http", "https")
 
 
 # --- pure functions: frames in, frames or components out -----------------------------------------
@@ -243,17 +243,6 @@ def focus_anomalies(flags: pd.DataFrame, f: F.Filters, campaign, name: str, pair
     if sel.platforms:
         a = a[a["platform"].isin(sel.platforms)]
     return a.sort_values(["day", "score"], ascending=[False, False]).reset_index(drop=True)
-
-
-def safe_link(url) -> str | None:
-    """An http(s) URL to link to, else None: a ``javascript:`` URL from a file is not a link."""
-    if not isinstance(url, str) or not url.strip():
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    return url.strip() if parts.scheme.lower() in LINK_SCHEMES and parts.netloc else None
 
 
 def focus_href(f: F.Filters, name: str) -> str:

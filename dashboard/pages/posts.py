@@ -19,7 +19,7 @@ so a row shows exactly what it showed before.
 """
 from __future__ import annotations
 
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode
 
 import dash_ag_grid as dag
 import numpy as np
@@ -33,6 +33,7 @@ from collectors import store
 from .. import data, exports, grids, layout as L, metrics
 from .. import filters as F
 from ..i18n import add_strings, column_name, fmt_datetime, fmt_number, metric_help, platform_name, t
+from ..links import safe_link
 from . import Callbacks
 from .platforms import window
 
@@ -150,20 +151,11 @@ def sort_posts(posts: pd.DataFrame, sort_model: list | None, lang: str = "en") -
     return posts
 
 
-def safe_url(url) -> str | None:
-    """``url`` if it is an http(s) URL with a host, else None (javascript:, data:, relative …)."""
-    if not isinstance(url, str):
-        return None
-    u = url.strip()
-    parts = urlsplit(u)
-    return u if parts.scheme.lower() in ("http", "https") and parts.netloc else None
-
-
 def link_markdown(url, lang: str) -> str:
     """A markdown link for the grid's markdown renderer, or "" when ``url`` is not safe.
 
     Characters that could end the link's target early are percent-encoded."""
-    u = safe_url(url)
+    u = safe_link(url)
     if u is None:
         return ""
     return f"[{t('posts.open', lang)}]({quote(u, safe=':/?#@!$&*+,;=%~._-')})"
