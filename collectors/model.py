@@ -38,6 +38,11 @@ POST_FIELDS = ("post_id", "url", "title", "published_at", "post_type")
 ACCOUNT_FIELDS = ("account_id", "account_handle", "account_name")
 TIME_FIELDS = ("day", "captured_at")
 
+# The campaign timezone when campaign.toml names none, and the zone of times an export writes
+# without an offset unless --tz says otherwise: the reference campaign's (Yiwu). Days and ISO weeks
+# are cut in the campaign timezone.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
 PLATFORMS = ("x", "facebook", "instagram", "youtube", "tiktok", "linkedin", "weibo", "douyin", "bilibili", "wechat")
 PLATFORM_LABELS = {
     "x": "X",

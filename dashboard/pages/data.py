@@ -35,6 +35,7 @@ from collectors.archive import Archive, sha256
 from collectors.detect import align, header_positions, profiles
 from collectors.errors import ReachError
 from collectors.mapping import DATE_ORDERS, Mapping, MappingError, signature as mapping_signature
+from collectors.model import DEFAULT_TIMEZONE
 from collectors.pipeline import FileResult, Importer
 from collectors.read import read_bytes
 from collectors.registry import Report, get as get_report, reports as all_reports
@@ -339,7 +340,7 @@ def decode_upload(contents: str, limit: int) -> bytes:
     return raw
 
 
-def import_uploads(engine: sa.Engine, archive: Archive | None, names, contents, *, tz: str = "Asia/Shanghai",
+def import_uploads(engine: sa.Engine, archive: Archive | None, names, contents, *, tz: str = DEFAULT_TIMEZONE,
                    limit: int = MAX_UPLOAD_BYTES, lang: str = "en", account: str | None = None,
                    unrecognised: list | None = None) -> list[FileResult]:
     """Each uploaded file through the import pipeline, one FileResult per file, in upload order;
@@ -591,7 +592,7 @@ def build_mapping(meta: dict, report_name, fields, date_order, lang: str) -> Map
 
 
 def import_with_mapping(engine: sa.Engine, archive: Archive, pid, report_name, fields, date_order, *,
-                        tz: str = "Asia/Shanghai", lang: str = "en") -> tuple[FileResult | None, str | None]:
+                        tz: str = DEFAULT_TIMEZONE, lang: str = "en") -> tuple[FileResult | None, str | None]:
     """The waiting file imported with the mapping the form describes: (result, None), or
     (None, why not in words) when the file is gone or the mapping cannot be used. A file that
     imports (or was imported meanwhile) stops waiting; one that fails keeps waiting for a fix.
