@@ -58,8 +58,6 @@ DAYS = [START + timedelta(days=i) for i in range((END - START).days + 1)]
 
 CHINESE_PLATFORMS = ("weibo", "douyin", "bilibili", "wechat")
 PLATFORMS = ("x", "facebook", "instagram", "youtube", "tiktok", "linkedin", *CHINESE_PLATFORMS)
-CATEGORIES = ("official", "merchant", "entrepreneur", "foreign resident", "journalist", "media",
-              "international influencer")
 
 # --- the cast ----------------------------------------------------------------------------------
 # Invented names only (no real person): (name, category, [(platform, handle, display name)]).

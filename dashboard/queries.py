@@ -226,6 +226,18 @@ def influencer_names(engine: sa.Engine) -> list[str]:
         return sorted(n for n in conn.execute(q).scalars().all() if n is not None)
 
 
+def category_names(engine: sa.Engine) -> list[str]:
+    """Every category of an influencer with a post, as the filters compare them (``category_expr``:
+    "unassigned" for an account no roster row names or an influencer without one), sorted: the filter
+    bar's categories, whatever the roster calls them. Read like ``influencer_names``."""
+    a, i, p = store.accounts, store.influencers, store.posts
+    has_post = sa.exists().where(p.c.account_pk == a.c.id)
+    q = (sa.select(category_expr()).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
+         .where(has_post).distinct())
+    with engine.connect() as conn:
+        return sorted(c for c in conn.execute(q).scalars().all() if c is not None)
+
+
 def stored_names(engine: sa.Engine) -> dict[str, list[str]]:
     """What a filter of `reach export` can name: every platform with an account, and every
     influencer as the exports name them (the roster's names, with or without data yet, and

@@ -350,7 +350,7 @@ def layout(**query):
     sel = view_selection(f, campaign)
     board, names, any_posts = cache.memo(eng, campaign, "influencers.board_view", (sel,),
                                          lambda: board_view(eng, campaign, sel))
-    head = [L.header(f, PATH), L.filter_bar(f, names)]
+    head = [L.header(f, PATH), L.filter_bar(f, names, queries.category_names(eng))]
     if board.empty:
         empty = "empty.no_match" if any_posts else "empty.no_data"
         return html.Div(head + [html.Div(t(empty, f.lang), className="empty", id="inf-empty")], className="page")

@@ -312,7 +312,7 @@ def layout(**query):
     toggle = dcc.RadioItems(id="live-view", options=[{"label": t("view.daily", f.lang), "value": "daily"},
                                                      {"label": t("view.cumulative", f.lang), "value": "cumulative"}],
                             value="cumulative" if f.cumulative else "daily", inline=True, className="toggle")
-    return html.Div([L.header(f, "/"), L.filter_bar(f, influencers),
+    return html.Div([L.header(f, "/"), L.filter_bar(f, influencers, queries.category_names(eng)),
                      html.Div([toggle, *_downloads(f)], className="toolbar"), body, refresh, stored], className="page")
 
 

@@ -30,7 +30,7 @@ from dash.exceptions import PreventUpdate
 
 from collectors import store
 
-from .. import data, exports, grids, layout as L, metrics
+from .. import data, exports, grids, layout as L, metrics, queries
 from .. import filters as F
 from ..i18n import add_strings, column_name, fmt_datetime, fmt_number, metric_help, platform_name, t
 from ..links import safe_link
@@ -510,7 +510,7 @@ def layout(**query):
             # No taller than its rows: the infinite row model cannot size itself to them.
             style={"height": f"{min(640, 70 + 42 * n)}px", "width": "100%"}, className="posts-grid")
     download, = L.download_links(f, [("posts-download-csv", "button.download_csv", "/download/posts.csv", "")])
-    return html.Div([L.header(f, PATH), L.filter_bar(f, influencers), box,
+    return html.Div([L.header(f, PATH), L.filter_bar(f, influencers, queries.category_names(found.eng)), box,
                      html.Div([html.P(count, className="muted", id="posts-count"), download], className="toolbar"), body,
                      html.P(t("posts.note", lang, tz=campaign.timezone), className="muted")], className="page")
 
