@@ -32,12 +32,16 @@ NON_ADDITIVE = frozenset({"reach"})
 POST_LIFETIME = "post_lifetime"  # one row per post, totals since publishing as of captured_at
 POST_DAILY = "post_daily"  # one row per post and activity day
 ACCOUNT_DAY = "account_day"  # one row per account and day (account-level exports)
-GRAINS = (POST_LIFETIME, POST_DAILY, ACCOUNT_DAY)
 
 # Descriptive fields a report may map besides metrics.
 POST_FIELDS = ("post_id", "url", "title", "published_at", "post_type")
 ACCOUNT_FIELDS = ("account_id", "account_handle", "account_name")
 TIME_FIELDS = ("day", "captured_at")
+
+# The campaign timezone when campaign.toml names none, and the zone of times an export writes
+# without an offset unless --tz says otherwise: the reference campaign's (Yiwu). Days and ISO weeks
+# are cut in the campaign timezone.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 PLATFORMS = ("x", "facebook", "instagram", "youtube", "tiktok", "linkedin", "weibo", "douyin", "bilibili", "wechat")
 PLATFORM_LABELS = {

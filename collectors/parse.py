@@ -35,7 +35,7 @@ class Context:
     """What parsing needs to know beyond the bytes."""
 
     file_name: str
-    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))  # for naive times
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo(model.DEFAULT_TIMEZONE))  # for naive times
     imported_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     # "dmy" | "mdy" | "ymd": how to read numeric dates a column cannot decide (--date-order)
     date_order: str | None = None

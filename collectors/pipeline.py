@@ -27,7 +27,7 @@ from .archive import Archive, Entry, sha256
 from .errors import DetectError, ReachError, RowProblem, StructureError
 from .mapping import Mapping, Mappings, describe
 from .messages import CATALOG, Message
-from .model import POST_LIFETIME
+from .model import DEFAULT_TIMEZONE, POST_LIFETIME
 from .detect import detect as detect_match
 from .parse import Context, Parsed, date_range_from_name, parse_table
 from .read import read_bytes
@@ -166,7 +166,7 @@ def walk(paths: Iterable[str | Path], quiet: Iterable[Path] = ()) -> tuple[list[
 class Importer:
     """Imports files into one store. Holds no state between files but its settings."""
 
-    def __init__(self, engine: sa.Engine, archive: Archive | None, *, tz: str = "Asia/Shanghai",
+    def __init__(self, engine: sa.Engine, archive: Archive | None, *, tz: str = DEFAULT_TIMEZONE,
                  as_of: datetime | None = None, account: str | None = None, strict: bool = False,
                  source: str = "file", mapping: Mapping | None = None, date_order: str | None = None,
                  replay: list[Mapping] | None = None, demo: bool = False):
@@ -741,7 +741,7 @@ def rebuild(engine: sa.Engine, archive: Archive, progress=None, jobs: int | None
                     return FileResult(e.name, "failed", message=str(err))
                 return FileResult(e.name, "imported", reports=["roster"])
             return apply
-        imp = Importer(engine, None, tz=opts.get("tz", "Asia/Shanghai"),
+        imp = Importer(engine, None, tz=opts.get("tz", DEFAULT_TIMEZONE),
                        as_of=datetime.fromisoformat(opts["as_of"]) if opts.get("as_of") else None,
                        account=opts.get("account"), source=opts.get("source", "file"),
                        date_order=opts.get("date_order"), demo=bool(opts.get("demo")),

@@ -448,7 +448,9 @@ def _bound(conn, table: sa.Table, columns: list[str], out: dict[str, list]) -> d
     """Apply each column type's bind processor (SQLite stores datetimes as text) once per value."""
     dialect = conn.dialect
     for c in columns:
-        proc = table.c[c].type._cached_bind_processor(dialect)
+        # The dialect's implementation of the type (SQLite's DATETIME, not the generic one) is the
+        # one whose processor the driver's statements would apply.
+        proc = table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
         if proc is None:
             continue
         cache: dict = {}

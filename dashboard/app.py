@@ -46,13 +46,15 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
     cache.install(app.server, engine)
     for page in pages.all_pages():
         dash.register_page(page.SLUG, path=page.PATH, name=page.SLUG, layout=page.layout, order=page.ORDER)
+        if hasattr(page, "register"):
+            page.register(app)
     # Dash routes an unknown address to the page registered as "not_found_404": ours draws the
     # app's frame in the chosen language instead of a bare English "404 - Page not found".
     from . import layout as frame
 
     dash.register_page("not_found_404", path="/not-found", name="not_found_404", layout=frame.not_found,
                        title="Campaign Reach")
-    pages.restore_callbacks()
+    frame.register(app)
     app.layout = html.Div([dcc.Location(id="url", refresh="callback-nav"), dash.page_container])
     auth.install(app.server, auth_settings or auth.Settings.for_host("127.0.0.1"))
     # CSP, framing, referrer and sniffing headers on every answer, the guard's redirects included;

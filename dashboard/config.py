@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collectors.errors import ReachError
+from collectors.model import DEFAULT_TIMEZONE
 
 DEFAULT_PATH = Path("campaign.toml")
 ENGAGEMENT_METRICS = ("likes", "comments", "shares", "saves")  # the one place to change it
@@ -43,7 +44,7 @@ class DefinitionChange:
 class Campaign:
     name: str = "Campaign"
     name_zh: str = ""  # optional `name_zh` in campaign.toml: the name on the Chinese pages and summary
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE
     start: date | None = None
     end: date | None = None
     hashtags: tuple[str, ...] = ()
@@ -82,7 +83,7 @@ def found(path: str | Path | None = None) -> Path | None:
 
 
 DEFAULTED_NOTE = ("note: no campaign.toml (none in this folder, no --config or REACH_CONFIG): default settings, "
-                  "Asia/Shanghai days and no CPM, so EMV is 0 for every platform")
+                  f"{DEFAULT_TIMEZONE} days and no CPM, so EMV is 0 for every platform")
 
 
 def load(path: str | Path | None = None) -> Campaign:
@@ -101,11 +102,11 @@ def load(path: str | Path | None = None) -> Campaign:
 
 def from_dict(raw: dict, where: str = "campaign config") -> Campaign:
     c = raw.get("campaign", raw)
-    tz = c.get("timezone", "Asia/Shanghai")
+    tz = c.get("timezone", DEFAULT_TIMEZONE)
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ReachError(f"{where}: timezone {tz!r} is not a name like Asia/Shanghai") from None
+        raise ReachError(f"{where}: timezone {tz!r} is not a name like {DEFAULT_TIMEZONE}") from None
     events = tuple(Event(_date(e["date"], f"{where}, events"), str(e.get("label", "")), str(e.get("label_zh", "")))
                    for e in raw.get("events", []))
     changes = tuple(DefinitionChange(d["platform"], d["metric"], _date(d["date"], f"{where}, definition_changes"),

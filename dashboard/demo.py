@@ -46,9 +46,10 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from collectors.model import DEFAULT_TIMEZONE
 from collectors.platforms.weibo import bid_from_mid
 
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = ZoneInfo(DEFAULT_TIMEZONE)
 START = date(2024, 12, 16)  # Monday, first campaign day
 END = date(2025, 1, 26)  # Sunday, last campaign day
 LAUNCH = date(2024, 12, 22)  # launch ceremony in Yiwu
@@ -57,8 +58,6 @@ DAYS = [START + timedelta(days=i) for i in range((END - START).days + 1)]
 
 CHINESE_PLATFORMS = ("weibo", "douyin", "bilibili", "wechat")
 PLATFORMS = ("x", "facebook", "instagram", "youtube", "tiktok", "linkedin", *CHINESE_PLATFORMS)
-CATEGORIES = ("official", "merchant", "entrepreneur", "foreign resident", "journalist", "media",
-              "international influencer")
 
 # --- the cast ----------------------------------------------------------------------------------
 # Invented names only (no real person): (name, category, [(platform, handle, display name)]).

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from collectors import store
 from collectors.archive import Archive
 from collectors.mapping import Mapping
+from collectors.model import DEFAULT_TIMEZONE
 from collectors.pipeline import Importer, imported_entries, reconcile_manifest
 
 from . import rollups
@@ -128,7 +129,7 @@ def _archive_checks(engine, archive: Archive, repair: bool, out) -> int:
 def _replay(engine, archive: Archive, e):
     """As `reach rebuild` imports an entry: its options, its mappings, its original time."""
     opts = e.options
-    imp = Importer(engine, None, tz=opts.get("tz", "Asia/Shanghai"),
+    imp = Importer(engine, None, tz=opts.get("tz", DEFAULT_TIMEZONE),
                    as_of=datetime.fromisoformat(opts["as_of"]) if opts.get("as_of") else None,
                    account=opts.get("account"), source=opts.get("source", "file"), date_order=opts.get("date_order"),
                    replay=[Mapping.from_dict(d, "the mapping archived with the file") for d in opts.get("mappings", [])])

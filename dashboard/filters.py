@@ -31,7 +31,6 @@ class Filters:
     kiosk: bool = False
     cumulative: bool = False
     q: str = ""  # a text search (the Posts page), kept when other filters change
-    extra: dict = field(default_factory=dict, compare=False)
     # (parameter, value, reason) for each value of the query string that was dropped; reason is
     # one of IGNORED_REASONS (an i18n key "url.ignored.<reason>"). Not part of the view.
     ignored: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)

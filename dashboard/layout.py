@@ -5,14 +5,15 @@ one callback writes any change back to the URL, so a link reproduces the view.
 """
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from collectors.model import PLATFORMS
+from collectors.roster import CATEGORIES as ROSTER_CATEGORIES
 
 from . import filters as F
 from .i18n import add_strings, category_name, metric_name, platform_name, t
-from .pages import all_pages
+from .pages import Callbacks, all_pages
 
 add_strings({
     "en": {"url.ignored": "Ignored {param}={value} in the address: {reason}.",
@@ -28,8 +29,12 @@ add_strings({
            "page.not_found": "页面不存在",
            "page.not_found_help": "{path} 没有页面。可用页面见上方导航。"},
 })
-CATEGORIES = ("official", "merchant", "entrepreneur", "foreign resident", "journalist", "media",
-              "international influencer", "unassigned")
+# The filter bar's callback, registered by the app factory on each app (see dashboard/pages).
+callbacks = Callbacks()
+register = callbacks.register
+# The categories the roster documents, in this order in the filter bar (translated); a roster's own
+# categories follow, as written, then accounts without one.
+KNOWN_CATEGORIES = (*ROSTER_CATEGORIES, "unassigned")
 
 
 def header(f: F.Filters, active: str):
@@ -124,7 +129,16 @@ def _account(lang: str) -> list:
             html.A(t("auth.logout", lang), href=logout_href(), id="logout-link", className="nav-link")]
 
 
-def filter_bar(f: F.Filters, influencers: list[str]):
+def category_options(categories, chosen, lang: str) -> list[dict]:
+    """The filter bar's categories: those of the database (``queries.category_names``) and any the
+    address chose, the known ones first and translated, the others as the roster writes them."""
+    have = set(categories) | set(chosen)
+    ordered = [c for c in KNOWN_CATEGORIES if c in have and c != "unassigned"]
+    ordered += sorted(have - set(KNOWN_CATEGORIES)) + ["unassigned"] * ("unassigned" in have)
+    return [{"label": category_name(c, lang), "value": c} for c in ordered]
+
+
+def filter_bar(f: F.Filters, influencers: list[str], categories: list[str]):
     lang = f.lang
     every = t("filter.all", lang)
     return html.Div([
@@ -134,7 +148,7 @@ def filter_bar(f: F.Filters, influencers: list[str]):
         dcc.Dropdown(id="f-platforms", options=[{"label": platform_name(p, lang), "value": p} for p in PLATFORMS],
                      value=list(f.platforms), multi=True, placeholder=f"{t('filter.platforms', lang)}: {every}",
                      className="dd"),
-        dcc.Dropdown(id="f-categories", options=[{"label": category_name(c, lang), "value": c} for c in CATEGORIES],
+        dcc.Dropdown(id="f-categories", options=category_options(categories, f.categories, lang),
                      value=list(f.categories), multi=True, placeholder=f"{t('filter.categories', lang)}: {every}",
                      className="dd"),
         dcc.Dropdown(id="f-influencers", options=[{"label": n, "value": n} for n in influencers],
@@ -145,10 +159,10 @@ def filter_bar(f: F.Filters, influencers: list[str]):
     ], className="filters")
 
 
-@callback(Output("url", "search"),
-          Input("f-dates", "start_date"), Input("f-dates", "end_date"), Input("f-platforms", "value"),
-          Input("f-categories", "value"), Input("f-influencers", "value"), Input("f-metric", "value"),
-          State("url", "search"), prevent_initial_call=True)
+@callbacks(Output("url", "search"),
+           Input("f-dates", "start_date"), Input("f-dates", "end_date"), Input("f-platforms", "value"),
+           Input("f-categories", "value"), Input("f-influencers", "value"), Input("f-metric", "value"),
+           State("url", "search"), prevent_initial_call=True)
 def filters_to_url(start, end, platforms, categories, influencers, metric, search):
     """Any filter change is written to the URL; the pages redraw from the URL alone."""
     current = F.parse(search)

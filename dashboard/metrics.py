@@ -13,6 +13,7 @@ value minus the baseline. Daily observations are used as they are.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -382,9 +383,17 @@ def iso_week(days: pd.Series) -> pd.Series:
     return pd.Series(out, index=days.index, dtype=object)
 
 
+# An ISO week as ``iso_week`` writes it; the one pattern for every place that reads a week back.
+WEEK_LABEL = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
 def week_start(label: str) -> date:
-    year, week = label.split("-W")
-    return date.fromisocalendar(int(year), int(week), 1)
+    """The Monday of an ISO week label like 2025-W01 (surrounding spaces and a lower-case w
+    accepted). ValueError for anything else, and for a week its year does not have (2025-W53)."""
+    m = WEEK_LABEL.match(str(label).strip().upper())
+    if not m:
+        raise ValueError(f"week {label!r} is not an ISO week like 2025-W01")
+    return date.fromisocalendar(int(m[1]), int(m[2]), 1)
 
 
 def _filter_posts(posts: pd.DataFrame, sel: Selection) -> pd.DataFrame:
@@ -801,15 +810,6 @@ def reach_table(snaps: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by
                        reach_est_universe=u)
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def account_reach(account_days: pd.DataFrame, sel: Selection = Selection()) -> pd.DataFrame:
-    """The platform's own deduplicated reach per account and day (authoritative for that account
-    and day only: it is not summed across accounts or days)."""
-    a = _days(account_days[account_days["reach"].notna()], sel)
-    if sel.platforms:
-        a = a[a["platform"].isin(sel.platforms)]
-    return a[["platform", "account", "day", "reach"]].rename(columns={"reach": "reach_account"}).reset_index(drop=True)
 
 
 def series_by_platform(daily: pd.DataFrame, metric: str, cumulative: bool = False) -> pd.DataFrame:

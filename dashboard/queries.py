@@ -30,30 +30,6 @@ def overview(engine: sa.Engine) -> pd.DataFrame:
     return df.sort_values("posts", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def influencer_table(engine: sa.Engine) -> pd.DataFrame:
-    """One row per influencer (unassigned accounts under their handle), with platforms and posts."""
-    a, p, i = store.accounts, store.posts, store.influencers
-    q = (sa.select(a.c.id, a.c.platform, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key).label("handle"),
-                   i.c.name, i.c.category, sa.func.count(p.c.id).label("posts"))
-         .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id).outerjoin(p, p.c.account_pk == a.c.id))
-         .group_by(a.c.id, a.c.platform, a.c.handle, a.c.name, a.c.account_key, i.c.name, i.c.category))
-    with engine.connect() as conn:
-        df = pd.DataFrame(conn.execute(q).all(), columns=["account_pk", "platform", "handle", "name", "category", "posts"])
-    if df.empty:
-        return pd.DataFrame(columns=["influencer", "category", "platforms", "accounts", "posts"])
-    unassigned = df["name"].isna()
-    df.loc[unassigned, "name"] = df.loc[unassigned, "handle"] + " (unassigned)"
-    df.loc[unassigned, "category"] = "unassigned"
-    df["platform"] = df["platform"].map(PLATFORM_LABELS).fillna(df["platform"])
-    out = df.groupby("name", sort=False).agg(
-        category=("category", "first"),
-        platforms=("platform", lambda s: ", ".join(sorted(set(s)))),
-        accounts=("account_pk", "nunique"),
-        posts=("posts", "sum"),
-    ).reset_index().rename(columns={"name": "influencer"})
-    return out.sort_values(["posts", "influencer"], ascending=[False, True], kind="stable").reset_index(drop=True)
-
-
 # --- frames for the metrics engine ------------------------------------------------------------
 
 class Frames:
@@ -248,6 +224,18 @@ def influencer_names(engine: sa.Engine) -> list[str]:
          .where(has_post).distinct())
     with engine.connect() as conn:
         return sorted(n for n in conn.execute(q).scalars().all() if n is not None)
+
+
+def category_names(engine: sa.Engine) -> list[str]:
+    """Every category of an influencer with a post, as the filters compare them (``category_expr``:
+    "unassigned" for an account no roster row names or an influencer without one), sorted: the filter
+    bar's categories, whatever the roster calls them. Read like ``influencer_names``."""
+    a, i, p = store.accounts, store.influencers, store.posts
+    has_post = sa.exists().where(p.c.account_pk == a.c.id)
+    q = (sa.select(category_expr()).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
+         .where(has_post).distinct())
+    with engine.connect() as conn:
+        return sorted(c for c in conn.execute(q).scalars().all() if c is not None)
 
 
 def stored_names(engine: sa.Engine) -> dict[str, list[str]]:

@@ -45,3 +45,17 @@ def test_filter_controls_write_the_url_and_an_unchanged_view_writes_nothing(app_
     assert search == "?from=2024-12-16&to=2024-12-31&platform=x&metric=impressions&lang=zh"
     with pytest.raises(PreventUpdate):
         layout.filters_to_url("2024-12-16", "2024-12-31", ["x"], [], [], "impressions", search)
+
+
+def test_every_app_the_factory_builds_has_every_pages_callbacks(sqlite_url):
+    # Dash gives callbacks declared with dash.callback to the first app that serves and forgets
+    # them; the tests, and gunicorn's workers, build an app each.
+    engine = store.connect(sqlite_url)
+    apps = [create_app(engine), create_app(engine)]
+    apps[0].server.test_client().get("/_dash-dependencies")  # the first app starts serving
+    for app in apps:
+        outputs = " ".join(c["output"] for c in app.server.test_client().get("/_dash-dependencies").get_json())
+        for output in ("url.search", "live-body.children", "inf-detail.children", "posts-grid.getRowsResponse",
+                       "weekly-report.srcDoc", "data-problems.children", "live-chart.figure"):
+            assert output in outputs, (output, outputs)
+    engine.dispose()

@@ -22,6 +22,7 @@ from collectors import model
 from collectors.parse import detect
 from collectors.read import read_bytes
 from collectors.registry import reports
+from collectors.roster import CATEGORIES
 from dashboard import demo
 
 
@@ -362,7 +363,7 @@ def test_the_roster_maps_about_forty_invented_influencers_on_six_platforms(writt
     assert 36 <= len(names) <= 45
     invented = [n for n, _, _ in demo.INFLUENCERS]
     assert len(set(invented)) == len(invented) and names <= set(invented)  # a fixed invented list only
-    assert {r["category"] for r in roster} == set(demo.CATEGORIES)
+    assert {r["category"] for r in roster} == set(CATEGORIES)
     assert {r["platform"] for r in roster} == set(model.PLATFORMS)
     assert all(r["handle"] and r["account_id"] for r in roster)
     assert len({(r["platform"], r["handle"]) for r in roster}) == len(roster)

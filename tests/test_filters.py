@@ -86,3 +86,46 @@ def test_an_unknown_page_is_drawn_in_the_apps_frame_in_the_chosen_language(sqlit
     # Dash routes every address no page has to the page registered under this name.
     page = next(p for m, p in dash.page_registry.items() if m.split(".")[-1] == "not_found_404")
     assert page["layout"] is layout.not_found
+
+
+def _options(component, id_):
+    if getattr(component, "id", None) == id_:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children] if children is not None else []:
+        found = _options(child, id_)
+        if found is not None:
+            return found
+    return None
+
+
+def test_the_filter_bar_offers_a_real_rosters_categories_the_known_ones_translated(sqlite_url):
+    from collectors import store
+    from collectors.pipeline import Importer
+    from collectors.roster import import_roster
+    from dashboard import rollups
+    from dashboard.app import create_app
+    from dashboard.config import Campaign
+    from dashboard.metrics import Selection
+    from dashboard.pages import posts
+    from test_store import x_content
+
+    engine = store.connect(sqlite_url)
+    for n, handle in enumerate(("li_na", "yiwu_gov", "stray")):
+        Importer(engine, None).import_bytes(f"account_analytics_content_2024-12-16_2024-12-2{n}.csv",
+                                            x_content([(f"187000000000000000{n}", 1000 * (n + 1), 30)], handle=handle))
+    own = "Tea blogger 茶博主"  # not one of the demo's categories
+    import_roster(engine, None, "roster.csv",
+                  f"name,category,platform,handle\nLi Na,{own},x,li_na\nYiwu Gov,official,x,yiwu_gov\n".encode())
+    app = create_app(engine)
+    with app.server.test_request_context("/"):
+        for lang, official, unassigned in (("en", "Official", "Unassigned"), ("zh", "官方", "未分配")):
+            bar = _options(posts.layout(lang=lang), "f-categories")
+            assert bar.options == [{"label": official, "value": "official"}, {"label": own, "value": own},
+                                   {"label": unassigned, "value": "unassigned"}], lang
+        chosen = _options(posts.layout(category=own), "f-categories")
+        assert chosen.value == [own] and own in [o["value"] for o in chosen.options]
+    # And the category chosen selects its influencer's posts, and only those.
+    by = rollups.query(engine, Campaign(), by=("influencer",), sel=Selection(categories=(own,)))
+    assert by["influencer"].tolist() == ["Li Na"] and by["impressions"].tolist() == [1000]
+    engine.dispose()

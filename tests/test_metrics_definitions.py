@@ -51,6 +51,27 @@ def test_iso_weeks_use_the_iso_year_at_new_year():
     assert metrics.week_start("2025-W01") == date(2024, 12, 30)
 
 
+def test_a_week_label_is_read_back_by_one_rule_that_the_labels_of_the_pages_follow():
+    from dashboard.i18n import week_label
+
+    assert metrics.week_start(" 2026-w53 ") == date(2026, 12, 28)  # 2026 has 53 ISO weeks
+    for text in ("2025-W53", "2025-W1", "2025W01", "2025-01", "W01", "", "2025-W01x"):
+        with pytest.raises(ValueError):
+            metrics.week_start(text)
+    for text in ("2025-W01", " 2025-w02", "2025-W53", "2025-W1", "2025W01", "2025-W00"):
+        try:
+            metrics.week_start(text)
+            ok = True
+        except ValueError:
+            ok = False
+        try:
+            week_label(text, 7, "en")
+            labelled = True
+        except ValueError:
+            labelled = False
+        assert ok == labelled, text
+
+
 def test_engagement_rate_by_followers_uses_the_latest_level_and_only_accounts_with_one():
     posts = pd.DataFrame({"post_pk": [1, 2], "platform": ["tiktok", "x"], "account_pk": [10, 20],
                           "account": ["a", "b"], "influencer": ["Li Na", "Li Na"], "category": "merchant",

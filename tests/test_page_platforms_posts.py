@@ -272,7 +272,7 @@ def test_published_times_are_shown_in_the_campaign_timezone(demo, listed):
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,<b>x</b>",
-                                 "/relative/path", "https:///nohost", "", None, float("nan")])
+                                 "/relative/path", "https:///nohost", "http://[::1", "", None, float("nan")])
 def test_only_http_urls_become_links(url):
     assert posts.link_markdown(url, "en") == ""
 

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from .. import messages, store
 from ..messages import Message
+from ..model import DEFAULT_TIMEZONE
 from ..archive import Archive
 from ..errors import ReachError, UsageError
 from ..names import PLATFORM_ALIASES, closest
@@ -146,7 +147,7 @@ class Runner:
                  sessions: dict[str, requests.Session] | None = None, base_urls: dict[str, str] | None = None,
                  sleep: Callable[[float], None] | None = None, clock: Callable[[], float] = time.time,
                  random: Callable[[], float] = _random.random, since: datetime | None = None,
-                 stop: threading.Event | None = None, tz: str = "Asia/Shanghai", max_wait: float = 900.0,
+                 stop: threading.Event | None = None, tz: str = DEFAULT_TIMEZONE, max_wait: float = 900.0,
                  explicit: bool = False):
         self.engine, self.archive, self.credentials = engine, archive, credentials
         self.sessions = sessions or {}

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 import sqlalchemy as sa
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from werkzeug.exceptions import Forbidden
 
@@ -36,6 +36,7 @@ from collectors.archive import Archive, sha256
 from collectors.detect import align, header_positions, profiles
 from collectors.errors import ReachError
 from collectors.mapping import DATE_ORDERS, Mapping, MappingError, signature as mapping_signature
+from collectors.model import DEFAULT_TIMEZONE
 from collectors.pipeline import FileResult, Importer
 from collectors.read import read_bytes
 from collectors.registry import Report, get as get_report, reports as all_reports
@@ -43,10 +44,14 @@ from collectors.registry import Report, get as get_report, reports as all_report
 from .. import auth, data, i18n, ingest, layout as L
 from .. import filters as F
 from ..i18n import fmt_datetime, fmt_number, freshness as fresh_text, platform_name, t
+from . import Callbacks
 
 log = logging.getLogger(__name__)
 
 SLUG, PATH, ORDER = "data", "/data", 60
+# Registered on each app the factory builds (dashboard/pages/__init__.py says why not dash.callback).
+callbacks = Callbacks()
+register = callbacks.register
 # Per file, checked in the browser (dcc.Upload) and again on the decoded bytes, since a request
 # can come from anything. The whole file travels base64-encoded in one callback request, so the
 # limit also bounds what one request makes the server hold in memory.
@@ -336,7 +341,7 @@ def decode_upload(contents: str, limit: int) -> bytes:
     return raw
 
 
-def import_uploads(engine: sa.Engine, archive: Archive | None, names, contents, *, tz: str = "Asia/Shanghai",
+def import_uploads(engine: sa.Engine, archive: Archive | None, names, contents, *, tz: str = DEFAULT_TIMEZONE,
                    limit: int = MAX_UPLOAD_BYTES, lang: str = "en", account: str | None = None,
                    unrecognised: list | None = None) -> list[FileResult]:
     """Each uploaded file through the import pipeline, one FileResult per file, in upload order;
@@ -574,7 +579,7 @@ def build_mapping(meta: dict, report_name, fields, date_order, lang: str) -> Map
 
 
 def import_with_mapping(engine: sa.Engine, archive: Archive, pid, report_name, fields, date_order, *,
-                        tz: str = "Asia/Shanghai", lang: str = "en") -> tuple[FileResult | None, str | None]:
+                        tz: str = DEFAULT_TIMEZONE, lang: str = "en") -> tuple[FileResult | None, str | None]:
     """The waiting file imported with the mapping the form describes: (result, None), or
     (None, why not in words) when the file is gone or the mapping cannot be used. A file that
     imports (or was imported meanwhile) stops waiting; one that fails keeps waiting for a fix.
@@ -970,10 +975,10 @@ def _editor() -> bool:
     return True
 
 
-@callback(Output("data-upload-result", "children"), Output("data-upload", "contents"),
-          Output("data-stamp", "data"),
-          Input("data-upload", "contents"), State("data-upload", "filename"), State("url", "search"),
-          State("data-stamp", "data"), State("data-account", "value"), prevent_initial_call=True)
+@callbacks(Output("data-upload-result", "children"), Output("data-upload", "contents"),
+           Output("data-stamp", "data"),
+           Input("data-upload", "contents"), State("data-upload", "filename"), State("url", "search"),
+           State("data-stamp", "data"), State("data-account", "value"), prevent_initial_call=True)
 def upload_files(contents, names, search, stamp, account=None):
     """Import dropped files, with the Account field as ``--account``. The contents are cleared
     afterwards so the same file can be dropped again (and the browser does not keep megabytes of
@@ -1011,10 +1016,10 @@ def offer_mapping(archive: Archive, unrecognised: list, lang: str, account: str 
     return mapping_form(pid, result, lang, others=len(unrecognised) - 1)
 
 
-@callback(Output({"type": "data-map-field", "col": ALL}, "options"),
-          Output({"type": "data-map-field", "col": ALL}, "value"),
-          Input("data-map-report", "value"), State("data-map-id", "data"),
-          State({"type": "data-map-field", "col": ALL}, "id"), State("url", "search"), prevent_initial_call=True)
+@callbacks(Output({"type": "data-map-field", "col": ALL}, "options"),
+           Output({"type": "data-map-field", "col": ALL}, "value"),
+           Input("data-map-report", "value"), State("data-map-id", "data"),
+           State({"type": "data-map-field", "col": ALL}, "id"), State("url", "search"), prevent_initial_call=True)
 def choose_report(report, pid, ids, search):
     """Another report chosen: its fields offered, each column prefilled with that report's best fit."""
     if not _editor() or not report:
@@ -1030,12 +1035,12 @@ def choose_report(report, pid, ids, search):
     return [options] * len(ids), [fields[i["col"]] for i in ids]
 
 
-@callback(Output("data-upload-result", "children", allow_duplicate=True), Output("data-map-message", "children"),
-          Output("data-stamp", "data", allow_duplicate=True),
-          Input("data-map-import", "n_clicks"), State("data-map-id", "data"), State("data-map-report", "value"),
-          State({"type": "data-map-field", "col": ALL}, "value"), State({"type": "data-map-field", "col": ALL}, "id"),
-          State("data-map-date-order", "value"), State("url", "search"), State("data-stamp", "data"),
-          prevent_initial_call=True)
+@callbacks(Output("data-upload-result", "children", allow_duplicate=True), Output("data-map-message", "children"),
+           Output("data-stamp", "data", allow_duplicate=True),
+           Input("data-map-import", "n_clicks"), State("data-map-id", "data"), State("data-map-report", "value"),
+           State({"type": "data-map-field", "col": ALL}, "value"), State({"type": "data-map-field", "col": ALL}, "id"),
+           State("data-map-date-order", "value"), State("url", "search"), State("data-stamp", "data"),
+           prevent_initial_call=True)
 def import_mapped(n_clicks, pid, report, fields, ids, date_order, search, stamp):
     """"Import with this mapping": the waiting file imported with the form's mapping. On success
     its result replaces the drop's results and the form (the failure above the form is no longer
@@ -1059,10 +1064,10 @@ def import_mapped(n_clicks, pid, report, fields, ids, date_order, search, stamp)
     return no_update, view, stamp
 
 
-@callback(Output("data-roster-result", "children"), Output("data-roster", "contents"),
-          Output("data-stamp", "data", allow_duplicate=True),
-          Input("data-roster", "contents"), State("data-roster", "filename"), State("url", "search"),
-          State("data-stamp", "data"), prevent_initial_call=True)
+@callbacks(Output("data-roster-result", "children"), Output("data-roster", "contents"),
+           Output("data-stamp", "data", allow_duplicate=True),
+           Input("data-roster", "contents"), State("data-roster", "filename"), State("url", "search"),
+           State("data-stamp", "data"), prevent_initial_call=True)
 def upload_roster(contents, name, search, stamp):
     lang = F.parse(search).lang
     if not _editor():
@@ -1075,17 +1080,17 @@ def upload_roster(contents, name, search, stamp):
         None, (stamp or 0) + 1
 
 
-@callback(Output("data-tables", "children"), Input("data-stamp", "data"), State("url", "search"),
-          prevent_initial_call=True)
+@callbacks(Output("data-tables", "children"), Input("data-stamp", "data"), State("url", "search"),
+           prevent_initial_call=True)
 def redraw_tables(_, search):
     """After an import the history opens on the newest import with rejected rows: most often the
     file just dropped. (The picker may not exist yet, so its value is not read.)"""
     return tables(data.engine(), data.campaign(), F.parse(search).lang)
 
 
-@callback(Output("data-accounts", "children"), Output("data-accounts-page", "data"),
-          Input("data-accounts-prev", "n_clicks"), Input("data-accounts-next", "n_clicks"),
-          State("data-accounts-page", "data"), State("url", "search"), prevent_initial_call=True)
+@callbacks(Output("data-accounts", "children"), Output("data-accounts-page", "data"),
+           Input("data-accounts-prev", "n_clicks"), Input("data-accounts-next", "n_clicks"),
+           State("data-accounts-page", "data"), State("url", "search"), prevent_initial_call=True)
 def page_accounts(prev, next_, page, search):
     """The page of accounts before or after the one shown (the rows come from the shared cache)."""
     step = {"data-accounts-prev": -1, "data-accounts-next": 1}.get(ctx.triggered_id)
@@ -1099,7 +1104,7 @@ def page_accounts(prev, next_, page, search):
     return accounts_view(acc, data.campaign(), F.parse(search).lang, page, now), page
 
 
-@callback(Output("data-problems", "children"), Input("data-import-pick", "value"), State("url", "search"),
-          prevent_initial_call=True)
+@callbacks(Output("data-problems", "children"), Input("data-import-pick", "value"), State("url", "search"),
+           prevent_initial_call=True)
 def pick_import(import_id, search):
     return problems_view(data.engine(), import_id, F.parse(search).lang)

@@ -16,12 +16,12 @@ each influencer's posts and flags are kept in the cache all workers share (dashb
 """
 from __future__ import annotations
 
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import dash_ag_grid as dag
 import pandas as pd
 import sqlalchemy as sa
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from collectors import store
@@ -30,8 +30,13 @@ from .. import (anomalies, cache, coverage, data, exports, figures, grids, i18n,
                rollups)
 from .. import filters as F
 from ..i18n import category_name, fmt_datetime, fmt_number, fmt_range, metric_help, metric_name, platform_name, t
+from ..links import safe_link
+from . import Callbacks
 
 SLUG, PATH, ORDER = "influencers", "/influencers", 20
+# Registered on each app the factory builds (dashboard/pages/__init__.py says why not dash.callback).
+callbacks = Callbacks()
+register = callbacks.register
 
 i18n.add_strings({
     "en": {
@@ -69,7 +74,6 @@ POSTS_SHOWN = 50
 ANOMALIES_SHOWN = 30
 TITLE_CHARS = 120
 MIN_WIDTH = 96  # px: a number column, whatever its header
-LINK_SCHEMES = ("http", "https")
 
 
 # --- pure functions: frames in, frames or components out -----------------------------------------
@@ -241,17 +245,6 @@ def focus_anomalies(flags: pd.DataFrame, f: F.Filters, campaign, name: str, pair
     return a.sort_values(["day", "score"], ascending=[False, False]).reset_index(drop=True)
 
 
-def safe_link(url) -> str | None:
-    """An http(s) URL to link to, else None: a ``javascript:`` URL from a file is not a link."""
-    if not isinstance(url, str) or not url.strip():
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    return url.strip() if parts.scheme.lower() in LINK_SCHEMES and parts.netloc else None
-
-
 def focus_href(f: F.Filters, name: str) -> str:
     query = F.to_query(f)
     return PATH + query + ("&" if query else "?") + urlencode({"focus": name})
@@ -357,7 +350,7 @@ def layout(**query):
     sel = view_selection(f, campaign)
     board, names, any_posts = cache.memo(eng, campaign, "influencers.board_view", (sel,),
                                          lambda: board_view(eng, campaign, sel))
-    head = [L.header(f, PATH), L.filter_bar(f, names)]
+    head = [L.header(f, PATH), L.filter_bar(f, names, queries.category_names(eng))]
     if board.empty:
         empty = "empty.no_match" if any_posts else "empty.no_data"
         return html.Div(head + [html.Div(t(empty, f.lang), className="empty", id="inf-empty")], className="page")
@@ -387,9 +380,9 @@ def layout(**query):
     return html.Div(head + [toolbar, grid, dcc.Store(id="inf-focus", data=focus), detail], className="page")
 
 
-@callback(Output("inf-detail", "children"), Output("inf-focus", "data"),
-          Input("inf-grid", "selectedRows"), State("url", "search"), State("inf-focus", "data"),
-          prevent_initial_call=True)
+@callbacks(Output("inf-detail", "children"), Output("inf-focus", "data"),
+           Input("inf-grid", "selectedRows"), State("url", "search"), State("inf-focus", "data"),
+           prevent_initial_call=True)
 def select(rows, search, shown):
     """A click on a row draws that influencer's panel; the same row again sends nothing."""
     name = focus_from_rows(rows)

@@ -21,16 +21,19 @@ from urllib.parse import urlencode
 
 import pandas as pd
 import plotly.graph_objects as go
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
+from dash import ClientsideFunction, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from .. import cache, coverage, data, figures, flag_store, layout as L, metrics, queries, rollups
 from .. import filters as F
 from ..i18n import (add_strings, fmt_datetime, fmt_number, fmt_range, fmt_time, metric_help, metric_name,
                     platform_name, t)
-from . import platforms as platforms_page
+from . import Callbacks, platforms as platforms_page
 
 SLUG, PATH, ORDER = "live", "/", 10
+# Registered on each app the factory builds (dashboard/pages/__init__.py says why not dash.callback).
+callbacks = Callbacks()
+register = callbacks.register
 
 add_strings({
     "en": {"live.updated": "Last updated {time}",
@@ -309,7 +312,7 @@ def layout(**query):
     toggle = dcc.RadioItems(id="live-view", options=[{"label": t("view.daily", f.lang), "value": "daily"},
                                                      {"label": t("view.cumulative", f.lang), "value": "cumulative"}],
                             value="cumulative" if f.cumulative else "daily", inline=True, className="toggle")
-    return html.Div([L.header(f, "/"), L.filter_bar(f, influencers),
+    return html.Div([L.header(f, "/"), L.filter_bar(f, influencers, queries.category_names(eng)),
                      html.Div([toggle, *_downloads(f)], className="toolbar"), body, refresh, stored], className="page")
 
 
@@ -321,9 +324,9 @@ def _downloads(f: F.Filters) -> list:
         ("live-download-tidy", "button.download_tidy", "/download/daily.csv", "by=influencer,platform")])
 
 
-@callback(Output("live-body", "children"), Output("live-version", "data"),
-          Input("live-interval", "n_intervals"), State("url", "search"), State("live-version", "data"),
-          prevent_initial_call=True)
+@callbacks(Output("live-body", "children"), Output("live-version", "data"),
+           Input("live-interval", "n_intervals"), State("url", "search"), State("live-version", "data"),
+           prevent_initial_call=True)
 def refresh(_, search, seen):
     """Redraw only when the data changed: otherwise nothing is sent."""
     eng = data.engine()
@@ -334,8 +337,8 @@ def refresh(_, search, seen):
         return content(eng, data.campaign(), F.parse(search)), now
 
 
-@callback(Output("url", "search", allow_duplicate=True), Input("live-view", "value"), State("url", "search"),
-          prevent_initial_call=True)
+@callbacks(Output("url", "search", allow_duplicate=True), Input("live-view", "value"), State("url", "search"),
+           prevent_initial_call=True)
 def view_toggle(value, search):
     f = F.parse(search)
     new = F.with_changes(f, cumulative=value == "cumulative")
@@ -347,6 +350,6 @@ def view_toggle(value, search):
 # The next kiosk chart, in the browser (dashboard/assets/kiosk.js): every step's chart is in the
 # page already (``kiosk-views``, drawn by ``kiosk_view``). Also run when a refresh brings new
 # charts, so the screen stays on the step it was on.
-clientside_callback(ClientsideFunction(namespace="reach", function_name="kioskStep"),
+callbacks.clientside(ClientsideFunction(namespace="reach", function_name="kioskStep"),
                     Output("live-chart", "figure"), Output("kiosk-caption", "children"),
                     Input("kiosk-cycle", "n_intervals"), Input("kiosk-views", "data"))

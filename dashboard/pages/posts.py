@@ -19,23 +19,28 @@ so a row shows exactly what it showed before.
 """
 from __future__ import annotations
 
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode
 
 import dash_ag_grid as dag
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from collectors import store
 
-from .. import data, exports, grids, layout as L, metrics
+from .. import data, exports, grids, layout as L, metrics, queries
 from .. import filters as F
 from ..i18n import add_strings, column_name, fmt_datetime, fmt_number, metric_help, platform_name, t
+from ..links import safe_link
+from . import Callbacks
 from .platforms import window
 
 SLUG, PATH, ORDER = "posts", "/posts", 40
+# Registered on each app the factory builds (dashboard/pages/__init__.py says why not dash.callback).
+callbacks = Callbacks()
+register = callbacks.register
 MAX_QUERY = 200  # characters of search text kept from a URL
 BLOCK = 100  # rows per request of the grid
 
@@ -146,20 +151,11 @@ def sort_posts(posts: pd.DataFrame, sort_model: list | None, lang: str = "en") -
     return posts
 
 
-def safe_url(url) -> str | None:
-    """``url`` if it is an http(s) URL with a host, else None (javascript:, data:, relative …)."""
-    if not isinstance(url, str):
-        return None
-    u = url.strip()
-    parts = urlsplit(u)
-    return u if parts.scheme.lower() in ("http", "https") and parts.netloc else None
-
-
 def link_markdown(url, lang: str) -> str:
     """A markdown link for the grid's markdown renderer, or "" when ``url`` is not safe.
 
     Characters that could end the link's target early are percent-encoded."""
-    u = safe_url(url)
+    u = safe_link(url)
     if u is None:
         return ""
     return f"[{t('posts.open', lang)}]({quote(u, safe=':/?#@!$&*+,;=%~._-')})"
@@ -514,13 +510,13 @@ def layout(**query):
             # No taller than its rows: the infinite row model cannot size itself to them.
             style={"height": f"{min(640, 70 + 42 * n)}px", "width": "100%"}, className="posts-grid")
     download, = L.download_links(f, [("posts-download-csv", "button.download_csv", "/download/posts.csv", "")])
-    return html.Div([L.header(f, PATH), L.filter_bar(f, influencers), box,
+    return html.Div([L.header(f, PATH), L.filter_bar(f, influencers, queries.category_names(found.eng)), box,
                      html.Div([html.P(count, className="muted", id="posts-count"), download], className="toolbar"), body,
                      html.P(t("posts.note", lang, tz=campaign.timezone), className="muted")], className="page")
 
 
-@callback(Output("posts-grid", "getRowsResponse"), Input("posts-grid", "getRowsRequest"), State("url", "search"),
-          prevent_initial_call=True)
+@callbacks(Output("posts-grid", "getRowsResponse"), Input("posts-grid", "getRowsRequest"), State("url", "search"),
+           prevent_initial_call=True)
 def rows(request, search_str):
     if not request:
         raise PreventUpdate
@@ -530,8 +526,8 @@ def rows(request, search_str):
     return {"rowData": grid_rows(found.block(start, end), f.lang, campaign.tz), "rowCount": found.total}
 
 
-@callback(Output("url", "search", allow_duplicate=True), Input("posts-q", "value"), State("url", "search"),
-          prevent_initial_call=True)
+@callbacks(Output("url", "search", allow_duplicate=True), Input("posts-q", "value"), State("url", "search"),
+           prevent_initial_call=True)
 def search_to_url(q, search_str):
     """The search text goes into the URL; the page redraws from the URL alone."""
     new = with_search(search_str, q)

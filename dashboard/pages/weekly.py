@@ -16,15 +16,19 @@ import hashlib
 import logging
 from urllib.parse import urlencode
 
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, Output, State, dcc, html, no_update
 
 from collectors.errors import ReachError
 
 from .. import cache, data, layout as L, summary, week_store
 from .. import filters as F
 from ..i18n import add_strings, t, week_label
+from . import Callbacks
 
 SLUG, PATH, ORDER = "summary", "/weekly", 50
+# Registered on each app the factory builds (dashboard/pages/__init__.py says why not dash.callback).
+callbacks = Callbacks()
+register = callbacks.register
 log = logging.getLogger(__name__)
 
 add_strings({
@@ -167,8 +171,8 @@ def layout(**query):
     ], className="page")
 
 
-@callback(Output("weekly-report", "srcDoc"), *[Output(id_, "href") for id_ in LINK_IDS],
-          Input("weekly-week", "value"), State("url", "search"), prevent_initial_call=True)
+@callbacks(Output("weekly-report", "srcDoc"), *[Output(id_, "href") for id_ in LINK_IDS],
+           Input("weekly-week", "value"), State("url", "search"), prevent_initial_call=True)
 def pick_week(week, search):
     """The report of the picked week, and the download links for that week."""
     s, html_or_error, _ = _report(week, search)
@@ -178,8 +182,8 @@ def pick_week(week, search):
     return _framed(html_or_error), *[hrefs[id_] for id_ in LINK_IDS]
 
 
-@callback(Output("weekly-download", "data"), Input("weekly-download-btn", "n_clicks"),
-          State("weekly-week", "value"), State("url", "search"), prevent_initial_call=True)
+@callbacks(Output("weekly-download", "data"), Input("weekly-download-btn", "n_clicks"),
+           State("weekly-week", "value"), State("url", "search"), prevent_initial_call=True)
 def download(_, week, search):
     s, html_or_error, _ = _report(week, search)
     name = f"campaign-reach-{s.week}.html" if s else "campaign-reach-summary.html"
