@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from functools import cache
 
-import jinja2
 from markupsafe import Markup, escape
 
 from .i18n import template as _template
 
 
 @cache
-def environment() -> jinja2.Environment:
+def environment():
+    # Imported on first use: `reach summary` without --html (and every command that only imports
+    # the summary's module) need no template engine.
+    import jinja2
+
     # PackageLoader: the templates are package data (pyproject.toml), found in a wheel as in a
     # checkout. StrictUndefined: a misspelt name is an error in the tests, not an empty cell.
     env = jinja2.Environment(loader=jinja2.PackageLoader("dashboard", "templates"), autoescape=True,
