@@ -28,7 +28,7 @@ from collectors.model import PLATFORM_LABELS
 from . import metrics, templating
 from .config import EMV_FORMULA_VERSION, Campaign, Event
 from .i18n import (add_strings, emv_formula, fmt_date, metric_name, normalise_lang, platform_from_label, platform_name,
-                   t, template, week_label)
+                   t, week_label)
 from .metrics import Selection
 
 TOP_N = 5
