@@ -19,7 +19,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import hmac
-import html
 import ipaddress
 import json
 import logging
@@ -37,6 +36,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from collectors import files
 from collectors.errors import ReachError
+
+from . import templating
 
 log = logging.getLogger(__name__)
 
@@ -530,41 +531,10 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-# The login and logout pages stand alone (no Dash, no assets: the strict page policy allows only
-# inline styles), so they share one small style sheet and frame.
-_FORM_CSS = """body{margin:0;font-family:system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK SC",sans-serif;
-background:#f4f5f7;color:#1d2330;display:flex;min-height:100vh;align-items:center;justify-content:center}
-form{background:#fff;padding:2rem 2.25rem;border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.12);width:20rem}
-h1{font-size:1.25rem;margin:0 0 1.25rem}
-label{display:block;font-size:.9rem;margin:.75rem 0 .25rem}
-input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;border:1px solid #b8bec9;
-border-radius:4px;font-size:1rem}
-button{margin-top:1.25rem;width:100%;padding:.6rem;border:0;border-radius:4px;background:#2457a6;color:#fff;
-font-size:1rem;cursor:pointer}
-a{color:#2457a6} .err{color:#a4161a;margin:0 0 .5rem} .note{color:#555;font-size:.85rem}"""
-
-
-def _form_page(title: str, action: str, body: str) -> str:
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)} · Campaign Reach</title>
-<style>
-{_FORM_CSS}
-</style></head>
-<body><form method="post" action="{html.escape(action)}">
-<h1>Campaign Reach</h1>{body}
-</form></body></html>"""
-
-
 def _login_page(*, csrf: str, next_: str, name: str = "", message: str = "", note: str = "") -> str:
-    e = html.escape
-    msg = f'<p class="err" role="alert">{e(message)}</p>' if message else ""
-    extra = f'<p class="note">{e(note)}</p>' if note else ""
-    return _form_page("Log in", f"/login?next={quote(next_, safe='/')}", f"""{msg}{extra}
-<input type="hidden" name="csrf_token" value="{e(csrf)}">
-<label for="name">Name</label><input id="name" name="name" type="text" value="{e(name)}" autocomplete="username" required autofocus>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Log in</button>""")
+    # The template escapes every value, the form's action (the page to go back to) too.
+    return templating.render("login.html", action=f"/login?next={quote(next_, safe='/')}", csrf=csrf, name=name,
+                             message=message, note=note)
 
 
 def _same_token(sent, expected) -> bool:
@@ -578,10 +548,7 @@ def _same_token(sent, expected) -> bool:
 def _logout_page(*, csrf: str) -> str:
     """Asked when /logout comes without this session's token (a link from another site, an old
     bookmark): one button that logs out, so a forged request cannot end anyone's sessions."""
-    return _form_page("Log out", "/logout", f"""<p>Log out of every browser where you are logged in? 退出所有浏览器中的登录？</p>
-<input type="hidden" name="csrf_token" value="{html.escape(csrf)}">
-<button type="submit">Log out · 退出</button>
-<p><a href="/">Stay logged in · 保持登录</a></p>""")
+    return templating.render("logout.html", csrf=csrf)
 
 
 def logout_href() -> str:

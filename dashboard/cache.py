@@ -94,14 +94,20 @@ def code_stamp() -> str:
     if _stamp is None:
         import pandas
 
-        root = Path(__file__).resolve().parents[1]
-        h = hashlib.sha256(pandas.__version__.encode())
-        for pkg in ("collectors", "dashboard"):
-            for f in sorted((root / pkg).rglob("*.py")):
-                h.update(f.relative_to(root).as_posix().encode())
-                h.update(f.read_bytes())
-        _stamp = h.hexdigest()[:16]
+        _stamp = source_digest(Path(__file__).resolve().parents[1], pandas.__version__)
     return _stamp
+
+
+def source_digest(root: Path, salt: str = "") -> str:
+    """The digest of the source under ``root``: the modules, and the templates the weekly report
+    is rendered from (a cached report holds its HTML, so a changed template must miss too)."""
+    h = hashlib.sha256(salt.encode())
+    files = [f for pkg in ("collectors", "dashboard") for f in (root / pkg).rglob("*.py")]
+    files += [f for f in (root / "dashboard" / "templates").glob("*") if f.is_file()]
+    for f in sorted(files):
+        h.update(f.relative_to(root).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def key(engine: sa.Engine, campaign, version: str, name: str, args: tuple) -> str:

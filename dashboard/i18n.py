@@ -6,17 +6,24 @@ Every string a person reads on the dashboard comes from the dictionaries below t
 the formatters ``fmt_number``, ``fmt_date``, ``fmt_time``, ``fmt_datetime``, ``fmt_ago``,
 ``freshness`` and ``week_label``. Chinese falls back to English key by key, so a string added in
 English only shows in English until it is translated (tests/test_i18n.py fails meanwhile). The
-strings are plain text, never HTML: Dash renders them as text. Numbers are formatted here rather
-than with the locale module so that the output does not depend on the server's locale.
+strings are plain text, never HTML: Dash renders them as text. Numbers, dates and relative times
+are formatted here with Babel (CLDR's data for each language, ``LOCALES``) rather than with the
+locale module, so that the output does not depend on the server's locale.
 """
 from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time, format_timedelta, get_date_format
+from babel.numbers import (format_compact_currency, format_compact_decimal, format_currency, format_decimal,
+                           format_percent, get_currency_symbol, parse_pattern)
 
 from collectors.model import PLATFORM_LABELS
 
@@ -89,8 +96,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "ago.just_now": "just now",
         "ago.minutes": "{n} min ago",
         "ago.hours": "{n} h ago",
-        "ago.day": "1 day ago",
-        "ago.days": "{n} days ago",
         # kiosk
         "kiosk.enter": "Kiosk mode",
         "label.stale": "stale",
@@ -135,7 +140,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "week.label": "{year}-W{week:02d}",
         "week.partial": "partial ({days}/7 days)",
         "week.with_partial": "{week}, {partial}",
-        "date.datetime": "{date}, {time}",
         # summary page
         "summary.title": "Weekly summary {week}",
         "summary.kpis": "KPIs",
@@ -294,8 +298,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "ago.just_now": "刚刚",
         "ago.minutes": "{n}分钟前",
         "ago.hours": "{n}小时前",
-        "ago.day": "1天前",
-        "ago.days": "{n}天前",
         "kiosk.enter": "展示模式",
         "label.stale": "已过时",
         "label.freshness": "数据时效",
@@ -335,7 +337,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "week.label": "{year}年第{week}周",
         "week.partial": "不完整（{days}/7天）",
         "week.with_partial": "{week}，{partial}",
-        "date.datetime": "{date} {time}",
         "summary.title": "每周总结 {week}",
         "summary.kpis": "关键指标",
         "summary.top_influencers": "浏览量或展示次数前 {n} 名达人",
@@ -649,15 +650,22 @@ METRIC_HELP: dict[str, dict[str, str]] = {
 MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 NUMBER_KINDS = ("count", "rate", "money", "pp", "percent_change")
+# The CLDR locale (through Babel) of each UI language.
+LOCALES = {"en": "en", "zh": "zh_Hans_CN"}
 # Compact counts (``fmt_number(..., compact=True)``): below COMPACT_FROM written out in full in both
-# languages; from there on, the largest unit the count reaches, as (size, decimals, suffix),
-# largest first, with trailing zeros dropped: 1万, 136.5万, 1.23亿; 12.3K, 1.37M. 亿 gets two
-# decimals because a step of 0.1亿 (1,000万) is too coarse for a headline figure.
+# languages; from there on CLDR's short compact form, the unit chosen after rounding (99,999,999 is
+# 1亿, not 10000万) and trailing zeros dropped: 1万, 136.5万, 1.23亿; 12.3K, 1.37M. One decimal in
+# the first unit (K, 万) and two from the second on (COMPACT_TWO_DECIMALS_FROM): a step of 0.1亿
+# (1,000万) is too coarse for a headline figure. Chinese stops at 亿 (12,345亿, as the dashboard
+# always wrote it) where CLDR goes on to 万亿 (COMPACT_LARGEST); English follows CLDR (K, M, B, T).
 COMPACT_FROM = 10_000
-COMPACT_UNITS = {
-    "en": ((1e9, 2, "B"), (1e6, 2, "M"), (1e3, 1, "K")),
-    "zh": ((1e8, 2, "亿"), (1e4, 1, "万")),
-}
+COMPACT_TWO_DECIMALS_FROM = {"en": 10**6, "zh": 10**8}
+COMPACT_LARGEST = {"zh": 10**8}
+# Where CLDR's default formats are not what the dashboard writes: English dates day first (CLDR's
+# medium date is "Dec 22, 2024"), and times on a 24-hour clock in both languages (CLDR's English
+# short time is "2:05 PM"). Chinese dates are CLDR's long date, 2024年12月22日.
+DATE_FORMATS = {"en": "d MMM y", "zh": "long"}
+TIME_FORMAT = "HH:mm"
 _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 _ZH_TAGS = ("zh", "cn", "chinese", "中文")
 
@@ -813,27 +821,80 @@ def _missing(x) -> bool:
         return False
 
 
-def _trim(text: str) -> str:
-    """Drops trailing zeros after a decimal point: 136.50 -> 136.5, 1.00 -> 1."""
-    return text.rstrip("0").rstrip(".") if "." in text else text
+@cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(LOCALES[normalise_lang(lang)])
 
 
-def _compact(n: float, lang: str) -> str:
-    """A non-negative rounded count in compact form (COMPACT_UNITS). The unit is chosen after
-    rounding, so that 99,999,999 is 1亿, not 10000万."""
-    if n < COMPACT_FROM:
-        return f"{n:,.0f}"
-    units = COMPACT_UNITS[lang]
-    for i, (size, decimals, suffix) in enumerate(units):
-        if n >= size or i == len(units) - 1:
-            value = round(n / size, decimals)
-            if i > 0 and value * size >= units[i - 1][0]:
-                size, decimals, suffix = units[i - 1]
-                value = round(n / size, decimals)
-            # Chinese writes 9999.9万 ungrouped; only a mantissa of 10,000 or more gets commas.
-            text = f"{value:,.{decimals}f}" if value >= 10_000 else f"{value:.{decimals}f}"
-            return _trim(text) + suffix
-    raise AssertionError("unreachable")
+def _exact(x: float) -> Decimal:
+    # The float's exact value: Babel then rounds it as Python's own formatting does (half to even
+    # on the binary value), so a number reads the same here and in an f-string elsewhere.
+    return Decimal(x)
+
+
+@cache
+def _symbols(lang: str) -> tuple[str, str, str, str, str]:
+    """The locale's group and decimal separators, minus and percent signs and its US dollar sign."""
+    loc = _locale(lang)
+    sym = loc.number_symbols["latn"]
+    return sym["group"], sym["decimal"], sym["minusSign"], sym["percentSign"], get_currency_symbol("USD", loc)
+
+
+# The three formats a grid writes in every row, done here with the locale's symbols: Babel's
+# format_decimal, format_percent and format_currency take about 25 µs a number, and the Influencers
+# grid writes a dozen numbers per influencer (4,000 influencers at 100x the demo: 50,000 numbers, a
+# second more per view).
+# They equal Babel's for every value (tests/test_i18n.py compares them on random numbers).
+
+def _grouped(n: int, lang: str, prefix: str = "") -> str:
+    """``format_decimal(n, "#,##0")`` (``prefix``: the currency sign of "¤#,##0")."""
+    group, _, minus, _, _ = _symbols(lang)
+    text = prefix + f"{abs(n):,d}".replace(",", group)
+    return minus + text if n < 0 else text
+
+
+def _percent(x: float, lang: str) -> str:
+    """``format_percent(x, "0.00%")``: the exact value times 100, rounded half to even."""
+    _, decimal, minus, percent, _ = _symbols(lang)
+    text = f"{_exact(x) * 100:.2f}"
+    return (minus + text[1:] if text.startswith("-") else text).replace(".", decimal) + percent
+
+
+def _compact(n: int, lang: str, money: bool = False) -> str:
+    """A rounded count (or whole dollars) in CLDR's short compact form (COMPACT_FROM and the
+    settings below it)."""
+    loc = _locale(lang)
+    if abs(n) < COMPACT_FROM:
+        return _grouped(n, lang, _symbols(lang)[4] if money else "")
+    digits = 1 if abs(n) < COMPACT_TWO_DECIMALS_FROM[lang] else 2
+    largest = COMPACT_LARGEST.get(lang)
+    if largest and (Decimal(abs(n)) / largest).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP) >= 10_000:
+        # Past the largest unit: its CLDR suffix on a grouped number (12,345亿).
+        unit = parse_pattern(loc.compact_decimal_formats["short"]["other"][str(largest)]).suffix[0]
+        pattern = "#,##0." + "#" * digits + unit
+        value = (Decimal(n) / largest).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
+        return (format_currency(value, "USD", format="¤" + pattern, currency_digits=False, locale=loc) if money
+                else format_decimal(value, format=pattern, locale=loc))
+    # A tie in the shortened count rounds up, as people round (四舍五入: 2,380,500 is 238.1万), where
+    # Babel's default context would round it to even (238万).
+    with localcontext(rounding=ROUND_HALF_UP):
+        if money:
+            return format_compact_currency(n, "USD", locale=loc, fraction_digits=digits)
+        return format_compact_decimal(n, locale=loc, fraction_digits=digits)
+
+
+def _signed(x: float, places: int, lang: str, percent: bool = False) -> str:
+    """``x`` with a sign and ``places`` decimals (``percent``: ``x`` is in percent already); a value
+    that rounds to zero has none (-0.001 must not read as a fall)."""
+    value = _exact(x)
+    digits = "0." + "0" * places + ("%" if percent else "")
+    if round(value, places) == 0:
+        value, pattern = abs(value), digits
+    else:
+        pattern = f"+{digits};-{digits}"
+    if percent:
+        return format_percent(value / 100, format=pattern, locale=_locale(lang))
+    return format_decimal(value, format=pattern, locale=_locale(lang))
 
 
 def fmt_number(x, lang: str, kind: str = "count", compact: bool = False) -> str:
@@ -860,19 +921,17 @@ def fmt_number(x, lang: str, kind: str = "count", compact: bool = False) -> str:
     if not math.isfinite(x):
         return MISSING
     if kind == "rate":
-        return f"{x * 100:.2f}%"
-    if kind in ("pp", "percent_change"):
-        text = f"{x:+.2f}" if kind == "pp" else f"{x:+.1f}"
-        # -0.001 must not read as a fall: a change that rounds to zero has no sign.
-        if float(text) == 0:
-            text = text[1:]
-        return t("num.pp", lang, value=text) if kind == "pp" else text + "%"
+        # Ungrouped, as the tables always wrote a rate (an ER over 1,000% is a data problem to see).
+        return _percent(x, lang)
+    if kind == "pp":
+        return t("num.pp", lang, value=_signed(x, 2, lang))
+    if kind == "percent_change":
+        return _signed(x, 1, lang, percent=True)
+    # Whole units, rounded first: -0.4 is 0, never "-0".
     n = round(x)
-    body = _compact(abs(n), lang) if compact else f"{abs(n):,.0f}"
-    sign = "-" if n < 0 else ""
-    if kind == "money":
-        return sign + t("num.money", lang, value=body)
-    return sign + body
+    if compact:
+        return _compact(n, lang, money=kind == "money")
+    return _grouped(n, lang, _symbols(lang)[4] if kind == "money" else "")
 
 
 def fmt_range(low, high, lang: str, kind: str = "count", compact: bool = False) -> str:
@@ -897,13 +956,12 @@ def _as_date(d) -> date | None:
 
 
 def fmt_date(d, lang: str) -> str:
-    """22 Dec 2024 / 2024年12月22日 (the day without a leading zero in both)."""
+    """22 Dec 2024 / 2024年12月22日 (the day without a leading zero in both; DATE_FORMATS)."""
     d = _as_date(d)
     if d is None:
         return MISSING
-    if normalise_lang(lang) == "zh":
-        return f"{d.year}年{d.month}月{d.day}日"
-    return f"{d.day} {MONTHS_EN[d.month - 1]} {d.year}"
+    lang = normalise_lang(lang)
+    return format_date(d, DATE_FORMATS[lang], locale=_locale(lang))
 
 
 def _zone(tz) -> tzinfo:
@@ -923,7 +981,16 @@ def _local(ts, tz) -> datetime | None:
 def fmt_time(ts, lang: str, tz) -> str:
     """14:05 (24-hour clock in both languages) in the timezone ``tz``."""
     local = _local(ts, tz)
-    return MISSING if local is None else f"{local:%H:%M}"
+    return MISSING if local is None else format_time(local, TIME_FORMAT, locale=_locale(lang))
+
+
+@cache
+def _datetime_format(lang: str) -> str:
+    # The date and the time joined as CLDR joins them: "{1}, {0}" in English, "{1} {0}" in Chinese.
+    loc = _locale(lang)
+    day = DATE_FORMATS[lang]
+    day = get_date_format(day, locale=loc).pattern if day in ("short", "medium", "long", "full") else day
+    return loc.datetime_formats["medium"].replace("{1}", day).replace("{0}", TIME_FORMAT)
 
 
 def fmt_datetime(ts, lang: str, tz) -> str:
@@ -932,7 +999,8 @@ def fmt_datetime(ts, lang: str, tz) -> str:
     local = _local(ts, tz)
     if local is None:
         return MISSING
-    return t("date.datetime", lang, date=fmt_date(local.date(), lang), time=f"{local:%H:%M}")
+    lang = normalise_lang(lang)
+    return format_datetime(local, _datetime_format(lang), tzinfo=local.tzinfo, locale=_locale(lang))
 
 
 def _now_utc(now) -> datetime:
@@ -943,21 +1011,25 @@ def _now_utc(now) -> datetime:
 
 
 def fmt_ago(ts, lang: str, now=None) -> str:
-    """How long ago ``ts`` was: "just now" under a minute (and for a time in the future, a
-    clock skew), then minutes, hours under a day, then days: "2 h ago" / "2小时前"."""
+    """How long ago ``ts`` was, in whole units: "just now" under a minute (and for a time in the
+    future, a clock skew), then minutes, hours under a day, then days: "2 h ago" / "2小时前"."""
     if _missing(ts):
         return MISSING
     then = pd.Timestamp(ts)
     then = then.tz_localize("UTC") if then.tzinfo is None else then
     seconds = (_now_utc(now) - then.to_pydatetime()).total_seconds()
     if seconds < 60:
-        return t("ago.just_now", lang)
+        return t("ago.just_now", lang)  # CLDR has no words for it
+    # Minutes and hours in the dashboard's short words, which fit the freshness line: CLDR's
+    # English says "5 min. ago" or "5 minutes ago".
     if seconds < 3600:
         return t("ago.minutes", lang, n=int(seconds // 60))
     if seconds < 86400:
         return t("ago.hours", lang, n=int(seconds // 3600))
-    days = int(seconds // 86400)
-    return t("ago.day", lang) if days == 1 else t("ago.days", lang, n=days)
+    # Days however many (CLDR's "1 day ago", "3天前"): the whole unit, never rounded up to a week or
+    # a month (an infinite threshold keeps the granularity's unit).
+    return format_timedelta(-timedelta(days=int(seconds // 86400)), granularity="day", threshold=math.inf,
+                            add_direction=True, format="long", locale=_locale(lang))
 
 
 def freshness(ts, lang: str, tz, now=None) -> str:
@@ -967,7 +1039,7 @@ def freshness(ts, lang: str, tz, now=None) -> str:
         return t("freshness.never", lang)
     local = _local(ts, tz)
     today = _now_utc(now).astimezone(_zone(tz)).date()
-    when = f"{local:%H:%M}" if local.date() == today else fmt_datetime(ts, lang, tz)
+    when = fmt_time(ts, lang, tz) if local.date() == today else fmt_datetime(ts, lang, tz)
     return t("freshness", lang, time=when, ago=fmt_ago(ts, lang, now))
 
 

@@ -14,10 +14,8 @@ renderings take it, through dashboard/i18n.py), so one summary can be shown in e
 """
 from __future__ import annotations
 
-import html
 import math
 import re
-import string
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -27,10 +25,10 @@ import pandas as pd
 from collectors.errors import ReachError
 from collectors.model import PLATFORM_LABELS
 
-from . import metrics
+from . import metrics, templating
 from .config import EMV_FORMULA_VERSION, Campaign, Event
 from .i18n import (add_strings, emv_formula, fmt_date, metric_name, normalise_lang, platform_from_label, platform_name,
-                   t, template, week_label)
+                   t, week_label)
 from .metrics import Selection
 
 TOP_N = 5
@@ -770,177 +768,64 @@ def _notes(s: Summary, lang: str) -> tuple[str, ...]:
 
 
 # --- HTML -------------------------------------------------------------------------------------
-
-# The type is set on .page, not on body: the Weekly page prints the report inside a shadow root
-# (dashboard/assets/weekly.js), where there is no body, and it must look as the file does.
-
-CSS = """
-*{box-sizing:border-box}
-body{margin:0;background:#fafafa}
-.page{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK SC","PingFang SC",sans-serif;
- color:#1b1b1b;font-size:14px;line-height:1.4;max-width:960px;margin:0 auto;padding:24px;background:#fff}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:22px 0 8px}
-.sub{color:#555;margin:0 0 12px}.badge{background:#fff3cd;border:1px solid #e0c36a;border-radius:4px;padding:1px 6px}
-.narrative{font-size:15px;background:#f3f6fa;border-left:4px solid #0072B2;padding:10px 14px;margin:12px 0}
-.kpis{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:8px}
-.kpi{min-width:0;border:1px solid #e3e3e3;border-radius:6px;padding:8px 10px;break-inside:avoid;page-break-inside:avoid}
-.kpi .l{color:#555;font-size:12px}
-.kpi .v{font-size:20px;font-weight:600;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
-.kpi .c{font-size:12px;color:#555}.up{color:#1a7f37}.down{color:#b42318}
-table{border-collapse:collapse;width:100%;font-size:13px;break-inside:avoid;page-break-inside:avoid}
-tr{break-inside:avoid;page-break-inside:avoid}
-th,td{border-bottom:1px solid #e3e3e3;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f0f0f0;font-weight:600}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.post{width:40%}td.bar{width:30%;vertical-align:middle}
-.bar span{display:block;height:12px;min-width:2px}
-a{color:#0b5cad}footer{margin-top:20px;color:#555;font-size:11px;border-top:1px solid #e3e3e3;padding-top:8px}
-footer p{margin:2px 0}
-@page{size:A4;margin:12mm}
-@media print{body{background:#fff}.page{font-size:10.5px;line-height:1.35;max-width:none;padding:0}
- h1{font-size:18px}h2{font-size:13px;margin:12px 0 5px}.sub{margin:0 0 6px}
- .narrative{font-size:11.5px;padding:6px 10px;margin:8px 0}
- .kpis{grid-template-columns:repeat(3,minmax(0,1fr));gap:5px}.kpi{padding:4px 8px}
- .kpi .l,.kpi .c{font-size:9.5px}.kpi .v{font-size:15px}
- table{font-size:10px}th,td{padding:2px 6px}.bar span{height:9px}
- footer{margin-top:10px;font-size:8.5px;padding-top:4px}
- table,.kpi,section,tr{break-inside:avoid;page-break-inside:avoid}
- h2{break-after:avoid;page-break-after:avoid}a{color:inherit;text-decoration:none}
- *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
-"""
-
-
-def _e(text) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _t_html(key: str, lang: str, **pieces: str) -> str:
-    """The UI string ``key`` as HTML: its own words escaped, ``pieces`` (HTML already) put in as they are."""
-    out = []
-    for literal, name, spec, _ in string.Formatter().parse(template(key, lang)):
-        out.append(_e(literal))
-        if name is not None:
-            out.append(format(pieces[name], spec or ""))
-    return "".join(out)
-
+# The markup is dashboard/templates/weekly.html and its style weekly.css (dashboard/templating.py);
+# here the summary becomes the words and numbers the template prints, in the report's language.
 
 def _safe_url(url: str) -> str | None:
     # Only web links become links: a "javascript:" URL from an export file must not be clickable.
     return url if re.match(r"^https?://", url or "", re.I) else None
 
 
-def _mix_bar(m: PlatformShare, top: float) -> str:
-    """The share as a bar in its table row, in the platform's colour, the longest bar full width.
-    In the row rather than in a chart of its own: the mix then takes one table's height, which
-    is what lets the report print on two pages, and the number and its bar cannot drift apart."""
-    from .figures import PLATFORM_COLOURS
-
-    colour = PLATFORM_COLOURS.get(m.platform, "#888888")
-    width = max(0.5, 100 * m.share / (top or 1))
-    return (f'<td class="bar" aria-hidden="true"><span style="width:{width:.1f}%;background:{_e(colour)}">'
-            "</span></td>")
-
-
-def _html_table(headers: list[str], body: str, lang: str = "en") -> str:
-    """A table with a header row; a header ending in "n" (after a space, or "#n") is a number column."""
-    if not body:
-        return f'<p class="sub">{_e(t("empty.none", lang))}</p>'
-    cells = "".join(f'<th class="n">{_e(h[:-1].rstrip())}</th>' if h.endswith((" n", "#n")) else f"<th>{_e(h)}</th>"
-                    for h in headers)
-    return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+def _headers(*cols: str | tuple[str, bool]) -> list[tuple[str, bool]]:
+    """A table's header cells as (text, is a number column)."""
+    return [c if isinstance(c, tuple) else (c, False) for c in cols]
 
 
 def render_html(s: Summary, lang: str | None = None) -> str:
-    """One self-contained page: inline CSS and SVG, no scripts, fonts or stylesheets from anywhere,
-    an A4 print stylesheet; every text from the data or the config is escaped. In ``lang``
-    (default: the summary's)."""
+    """One self-contained page: inline CSS, no scripts, fonts, images or stylesheets from anywhere,
+    an A4 print stylesheet; every text from the data or the config is escaped (the template's
+    autoescaping). In ``lang`` (default: the summary's)."""
+    from .figures import PLATFORM_COLOURS
+
     lang = _lang(s, lang)
 
-    def change_cell(k: Kpi) -> str:
-        c = _fmt_change(k, lang)
-        cls = "up" if isinstance(k.change, float) and k.change > 0 else "down" if isinstance(k.change, float) and k.change < 0 else ""
-        return f'<span class="{cls}">{_e(c)}</span>'
+    def tr(key: str, **params) -> str:
+        return t(key, lang, **params)
 
-    def col(key: str, number: bool = False) -> str:
-        return t(key, lang) + (" n" if number else "")
+    def trend(k: Kpi) -> str:
+        return "up" if isinstance(k.change, float) and k.change > 0 else (
+            "down" if isinstance(k.change, float) and k.change < 0 else "")
 
-    kpis = "".join(
-        f'<div class="kpi" title="{_e(_note(k.note, lang))}">'
-        f'<div class="l">{_e(_kpi_label(k, lang))}</div>'
-        f'<div class="v">{_e(_fmt_value(k, k.value, k.upper, lang))}</div>'
-        f'<div class="c">{change_cell(k)} · '
-        f'{_e(t("summary.last_week_value", lang, value=_fmt_value(k, k.previous, k.previous_upper, lang)))}</div></div>'
-        for k in s.kpis)
-    inf_rows = "".join(
-        f'<tr><td class="n">{i}</td><td>{_e(r.name)}</td><td>{_e(_platforms(r.platforms, lang))}</td>'
-        f'<td class="n">{_num_cell(r.views)}</td>'
-        f'<td class="n">{_num_cell(r.engagements)}</td><td class="n">{_er_cell(r.er)}</td></tr>'
-        for i, r in enumerate(s.top_influencers, 1))
-
-    def post_title(p: PostRow) -> str:
-        text = _e(_short(p.title, 90) or t("empty.untitled", lang))
-        url = _safe_url(p.url)
-        return f'<a href="{_e(url)}" rel="noopener noreferrer">{text}</a>' if url else text
-
-    post_rows = "".join(
-        f'<tr><td class="n">{i}</td><td class="n">{p.published.isoformat()}</td>'
-        f'<td>{_e(platform_name(p.platform, lang))}</td><td>{_e(p.influencer)}</td>'
-        f'<td class="post">{post_title(p)}</td><td class="n">{_num_cell(p.views)}</td>'
-        f'<td class="n">{_num_cell(p.engagements)}</td></tr>'
-        for i, p in enumerate(s.top_posts, 1))
+    views, engagements = metric_name(metrics.BASIS_METRIC, lang), metric_name("engagements", lang)
     top_share = max((m.share for m in s.platform_mix), default=0)
-    mix_rows = "".join(
-        f'<tr><td>{_e(platform_name(m.platform, lang))}</td><td class="n">{_num_cell(m.views)}</td>'
-        f'<td class="n">{m.share:.1f}%</td>{_mix_bar(m, top_share)}<td>{_e(_counted_as(m.basis, lang))}</td></tr>'
-        for m in s.platform_mix)
-    events = (f"<section><h2>{_e(t('summary.events', lang))}</h2><ul>" + "".join(
-        f"<li>{e.day.isoformat()}: {_e(e.text(lang))}</li>" for e in s.events) + "</ul></section>") if s.events else ""
-    dates = _e(_dates(s.week_start, s.week_end, lang))
-    badge = (' <span class="badge">' + _e(t("summary.badge", lang, partial=t("week.partial", lang, days=s.days_covered),
-                                            dates=_dates(s.covered_start, s.covered_end, lang))) + "</span>"
-             ) if s.partial else ""
-    compared = _compared(s.previous_week, s.previous_days, lang) if lang != "en" else s.compared_with
-    sub = _t_html("summary.sub", lang, week=f"<strong>{_e(s.week)}</strong>", dates=dates, badge=badge,
-                  what=_e(compared))
-    notes = "".join(f"<p>{_e(n)}</p>" for n in _notes(s, lang))
-    return f"""<!DOCTYPE html>
-<html lang="{'zh-CN' if lang == 'zh' else 'en'}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(t("summary.doc_title", lang, campaign=s.title(lang), week=s.week))}</title>
-<style>{CSS}</style>
-</head>
-<body>
-<main class="page">
-<header>
-<h1>{_e(s.title(lang))}</h1>
-<p class="sub">{sub}</p>
-</header>
-<p class="narrative">{_e(_narrative(s, lang))}</p>
-<section><h2>{_e(t("summary.kpis", lang))}</h2><div class="kpis">{kpis}</div></section>
-<section><h2>{_e(t("summary.top_influencers", lang, n=TOP_N))}</h2>
-{_html_table(["#n", col("col.influencer"), col("col.platforms"), metric_name(metrics.BASIS_METRIC, lang) + " n",
-              metric_name("engagements", lang) + " n", t("summary.er", lang) + " n"], inf_rows, lang)}
-</section>
-<section><h2>{_e(t("summary.top_posts", lang, n=TOP_N))}</h2>
-<p class="sub">{_e(t("summary.posts_by", lang, day=s.covered_end.isoformat()))}</p>
-{_html_table(["#n", col("col.published_at", True), col("col.platform"), col("col.influencer"), col("col.post"),
-              metric_name(metrics.BASIS_METRIC, lang) + " n", metric_name("engagements", lang) + " n"], post_rows, lang)}
-</section>
-<section><h2>{_e(t("summary.platform_mix", lang))}</h2>
-{_html_table([col("col.platform"), metric_name(metrics.BASIS_METRIC, lang) + " n", col("col.share", True), "", col("col.basis")],
-             mix_rows, lang)}
-</section>
-{events}
-<footer>
-<p>{_e(t("summary.footer_tz", lang, tz=s.timezone))}</p>
-<p>{_e(t("summary.emv_formula", lang, formula=emv_formula(s.emv_formula, lang)))}</p>
-{notes}
-</footer>
-</main>
-</body>
-</html>
-"""
+    return templating.render(
+        "weekly.html", t=tr, ui_html=lambda key, **pieces: templating.ui_html(key, lang, **pieces),
+        html_lang="zh-CN" if lang == "zh" else "en", title=s.title(lang), week=s.week,
+        dates=_dates(s.week_start, s.week_end, lang), partial=s.partial,
+        partial_label=t("week.partial", lang, days=s.days_covered), covered=_dates(s.covered_start, s.covered_end, lang),
+        compared=_compared(s.previous_week, s.previous_days, lang) if lang != "en" else s.compared_with,
+        narrative=_narrative(s, lang), top_n=TOP_N, posts_day=s.covered_end.isoformat(), timezone=s.timezone,
+        emv_formula=emv_formula(s.emv_formula, lang), notes=_notes(s, lang),
+        events=[dict(day=e.day.isoformat(), text=e.text(lang)) for e in s.events],
+        kpis=[dict(note=_note(k.note, lang), label=_kpi_label(k, lang), value=_fmt_value(k, k.value, k.upper, lang),
+                   change=_fmt_change(k, lang), trend=trend(k), last=_fmt_value(k, k.previous, k.previous_upper, lang))
+              for k in s.kpis],
+        influencer_headers=_headers(("#", True), tr("col.influencer"), tr("col.platforms"), (views, True),
+                                    (engagements, True), (tr("summary.er"), True)),
+        influencers=[dict(name=r.name, platforms=_platforms(r.platforms, lang), views=_num_cell(r.views),
+                          engagements=_num_cell(r.engagements), er=_er_cell(r.er)) for r in s.top_influencers],
+        post_headers=_headers(("#", True), (tr("col.published_at"), True), tr("col.platform"), tr("col.influencer"),
+                              tr("col.post"), (views, True), (engagements, True)),
+        posts=[dict(published=p.published.isoformat(), platform=platform_name(p.platform, lang), influencer=p.influencer,
+                    title=_short(p.title, 90) or tr("empty.untitled"), url=_safe_url(p.url),
+                    views=_num_cell(p.views), engagements=_num_cell(p.engagements)) for p in s.top_posts],
+        mix_headers=_headers(tr("col.platform"), (views, True), (tr("col.share"), True), "", tr("col.basis")),
+        # The bar's width: the share against the largest one, which fills its cell.
+        mix=[dict(platform=platform_name(m.platform, lang), views=_num_cell(m.views), share=f"{m.share:.1f}%",
+                  width=f"{max(0.5, 100 * m.share / (top_share or 1)):.1f}",
+                  colour=PLATFORM_COLOURS.get(m.platform, "#888888"), basis=_counted_as(m.basis, lang))
+             for m in s.platform_mix],
+    )
 
 
 add_strings({

@@ -218,3 +218,19 @@ def test_the_influencers_page_computes_its_leaderboard_once_per_version_for_ever
     with create_app(eng).server.test_request_context("/influencers"):
         page = repr(influencers.layout())
     assert reads == [1, 1] and "yiwu_market (unassigned)" in page
+
+
+def test_a_changed_module_or_report_template_changes_the_code_stamp(tmp_path):
+    # A cached weekly report holds its rendered HTML: a template edit must miss like a code edit.
+    import shutil
+
+    for sub in ("collectors", "dashboard/templates"):
+        shutil.copytree(ROOT / sub, tmp_path / sub, ignore=shutil.ignore_patterns("__pycache__", "catalogs"))
+    shutil.copy(ROOT / "dashboard" / "summary.py", tmp_path / "dashboard" / "summary.py")
+    before = cache.source_digest(tmp_path)
+    assert cache.source_digest(tmp_path) == before  # the same files, the same stamp
+    css = tmp_path / "dashboard" / "templates" / "weekly.css"
+    css.write_text(css.read_text() + "h1{color:red}\n")
+    after_template = cache.source_digest(tmp_path)
+    (tmp_path / "dashboard" / "summary.py").write_text("# changed\n", encoding="utf-8")
+    assert len({before, after_template, cache.source_digest(tmp_path)}) == 3

@@ -332,6 +332,36 @@ def test_a_reach_range_shows_both_bounds_or_the_one_that_is_known():
     assert fmt_range(None, None, "zh") == "—"
 
 
+def test_the_grids_numbers_are_what_babel_writes_for_their_patterns_in_both_languages():
+    # Counts, rates and dollars are formatted without Babel's per-call cost (i18n._grouped, _percent):
+    # they must still be exactly what format_decimal, format_percent and format_currency write.
+    from decimal import Decimal
+
+    from babel.numbers import format_currency, format_decimal, format_percent
+
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.uniform(-1, 1, 300) * 10.0 ** rng.integers(-4, 13, 300),
+                             [0.0, -0.0, 0.5, -0.5, 2.5, 0.125, -0.00004, 0.0605, 1e15]])
+    for lang, locale in i18n.LOCALES.items():
+        for x in values:
+            n = round(x)
+            assert fmt_number(x, lang) == format_decimal(n, format="#,##0", locale=locale), x
+            assert fmt_number(x, lang, "money") == format_currency(n, "USD", format="¤#,##0", currency_digits=False,
+                                                                   locale=locale), x
+            assert fmt_number(x, lang, "rate") == format_percent(Decimal(x), format="0.00%", locale=locale), x
+
+
+@pytest.mark.parametrize("x, en, zh", [
+    (131_450, "131.5K", "13.1万"),  # a tie in the shortened count rounds up, as people round
+    (2_380_500, "2.38M", "238.1万"),
+    (999_999_999_999, "1T", "10,000亿"),  # rounds to 10,000亿: Chinese stays in 亿 after rounding too
+    (2_500_000_000_000, "2.5T", "25,000亿"),
+])
+def test_compact_ties_round_up_and_only_chinese_stops_at_yi(x, en, zh):
+    assert fmt_number(x, "en", compact=True) == en
+    assert fmt_number(x, "zh", compact=True) == zh
+
+
 # --- dates, times, weeks ----------------------------------------------------------------------
 
 def test_dates_are_day_month_year_in_english_and_year_month_day_in_chinese():
@@ -360,6 +390,7 @@ def test_times_are_shown_in_the_campaign_timezone_not_utc():
     (23 * 3600 + 3599, "23 h ago", "23小时前"),
     (86400, "1 day ago", "1天前"),
     (3 * 86400 + 5, "3 days ago", "3天前"),
+    (45 * 86400 + 5, "45 days ago", "45天前"),  # days, never rounded to "2 months"
 ])
 def test_relative_times_count_whole_units(seconds, en, zh):
     now = pd.Timestamp("2025-01-10 12:00", tz="UTC")

@@ -10,6 +10,7 @@ import dataclasses
 import re
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
+from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -395,6 +396,36 @@ def test_the_html_escapes_text_from_the_data_and_links_only_web_urls():
     assert "javascript:" not in page
     safe = summary.render_html(summary.build_summary(tiny_frames(), TINY, "2025-W01"))
     assert '<a href="https://www.youtube.com/watch?v=abc"' in safe
+
+
+class _Texts(HTMLParser):
+    """The page's text pieces and attribute values as a browser reads them (entities decoded once)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.texts, self.attrs = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.attrs += [v for _, v in attrs if v is not None]
+
+    def handle_data(self, data):
+        self.texts.append(data)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_hostile_text_is_escaped_exactly_once_wherever_the_report_shows_it(lang):
+    # Escaped twice, a reader would see "&amp;" or "&lt;"; not at all, the markup would be live.
+    title, who, url = "<i>it's</i> \"q\" & co", "O'Neil & <Sons> \"Ltd\"", "https://x.com/a?b=1&c=\"2\"&d='3'"
+    campaign = dataclasses.replace(TINY, name="Tiny & <Co> \"Ltd\"")
+    page = summary.render_html(summary.build_summary(tiny_frames(title=title, url=url, influencer=who), campaign,
+                                                     "2025-W01", lang=lang))
+    parsed = _Texts()
+    parsed.feed(page)
+    assert title in parsed.texts and who in parsed.texts and url in parsed.attrs
+    assert campaign.name in parsed.texts  # the heading
+    assert any(who in text for text in parsed.texts if text != who)  # the narrative names the top influencer
+    assert "<i>" not in page and "<Sons>" not in page and "&amp;amp;" not in page and "&amp;lt;" not in page
+    assert all("&amp;" not in text and "&lt;" not in text for text in parsed.texts + parsed.attrs)
 
 
 # --- bad week labels ----------------------------------------------------------------------------
