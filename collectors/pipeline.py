@@ -429,9 +429,9 @@ class Importer:
                 # frame, not ``iloc[:0]``: that is a view whose base is the whole block of cells,
                 # which would keep every string alive until the write ends.
                 p.table = dataclasses.replace(t, cells=t.cells.iloc[:0].copy(deep=True))
-                del t, match
+                t = match = None  # let the cells go (not ``del``: the except below reads ``t``)
                 parsed.append(p)
-            except DetectError as e:
+            except DetectError as e:  # raised by detection, while ``t`` is still the table
                 unknown.append((e, t))
                 result.ignored_tables.append(t.source)
         if not parsed:

@@ -17,7 +17,7 @@ from . import catalog
 from .read import header_key
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .parse import Cells, Parsed
+    from .parse import Cells
     from .read import Table
 
 
