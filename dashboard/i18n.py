@@ -86,6 +86,9 @@ STRINGS: dict[str, dict[str, str]] = {
         # empty states
         "empty.no_data": "No data yet: drop an export file on the Data page",
         "empty.no_match": "Nothing matches these filters",
+        "empty.outside_window": ("No data in the campaign's dates ({start} to {end}, campaign.toml): the stored data "
+                                 "run from {first} to {last}."),
+        "empty.show_stored": "Show {first} to {last}",
         "empty.no_posts": "No posts published in this period",
         "empty.no_reach": "No post in this period reports reach",
         "empty.none": "(none)",
@@ -289,6 +292,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "col.change": "变化",
         "empty.no_data": "暂无数据：请在“数据”页面上传导出文件",
         "empty.no_match": "没有符合筛选条件的数据",
+        "empty.outside_window": "活动日期（{start} 至 {end}，campaign.toml）内没有数据：已存储的数据从 {first} 到 {last}。",
+        "empty.show_stored": "查看 {first} 至 {last}",
         "empty.no_posts": "该期间没有发布帖子",
         "empty.no_reach": "该期间没有帖子提供覆盖人数",
         "empty.none": "（无）",

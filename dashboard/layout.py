@@ -5,6 +5,8 @@ one callback writes any change back to the URL, so a link reproduces the view.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
@@ -64,6 +66,31 @@ def url_notice(f: F.Filters) -> list:
                         reason=t(f"url.ignored.{reason}", f.lang, known=known[reason])))
              for param, value, reason in f.ignored]
     return [html.Div(lines, className="url-notice", id="url-notice", role="status")] if lines else []
+
+
+def empty_view(eng, campaign, f: F.Filters, element_id: str, path: str, no_match: str = "empty.no_match"):
+    """What a page shows when its view has nothing: no data at all (where to import it), data only
+    outside the campaign's dates while the address names no dates (those dates, and a link that
+    shows them: "no data yet" would send the user to import files already there), or else
+    nothing matching the filters (``no_match``, a UI string key)."""
+    from . import queries
+    from .i18n import fmt_date
+
+    lang = f.lang
+    first, last = queries.stored_days(eng)
+    if first is None:
+        return html.Div(t("empty.no_data", lang) + " (`reach import`, `reach demo`)", className="empty", id=element_id)
+    sel = F.view_selection(f, campaign)
+    if f.start is None and f.end is None and sel.start is not None and (
+            last < sel.start or (sel.end is not None and first > sel.end)):
+        href = path + F.to_query(replace(f, start=first, end=last))
+        return html.Div([
+            html.Span(t("empty.outside_window", lang, start=fmt_date(sel.start, lang),
+                        end=fmt_date(sel.end, lang) if sel.end else "—", first=fmt_date(first, lang),
+                        last=fmt_date(last, lang))), "" if lang == "zh" else " ",
+            dcc.Link(t("empty.show_stored", lang, first=fmt_date(first, lang), last=fmt_date(last, lang)),
+                     href=href, id=element_id + "-show")], className="empty", id=element_id)
+    return html.Div(t(no_match, lang), className="empty", id=element_id)
 
 
 def not_found(**query):

@@ -4,7 +4,7 @@ Reads only: every number derived from these frames comes from dashboard/metrics.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
@@ -660,3 +660,18 @@ def frames_of_posts(engine: sa.Engine, post_pks) -> Frames:
             f[m] = pd.to_numeric(f[m]).astype("float64")
     return Frames(posts, snaps, days, pd.DataFrame(columns=["platform", "account", "account_pk", "day", *METRICS,
                                                             "followers"]))
+
+
+def stored_days(engine: sa.Engine) -> tuple[date | None, date | None]:
+    """The first and last day of the stored daily rollup (None, None when nothing is stored): what
+    an empty view says when the campaign's dates hold nothing and the data lie elsewhere."""
+    r = store.daily_rollup
+    with engine.connect() as conn:
+        first, last = conn.execute(sa.select(sa.func.min(r.c.day), sa.func.max(r.c.day))).one()
+    return _as_date(first), _as_date(last)
+
+
+def _as_date(v) -> date | None:
+    if v is None or isinstance(v, date):
+        return v
+    return date.fromisoformat(str(v)[:10])

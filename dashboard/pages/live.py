@@ -61,8 +61,7 @@ def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
     daily, total, published, reach = cache.memo(eng, campaign, "live.view", (sel,),
                                                 lambda: view_data(eng, campaign, sel))
     if daily.empty:
-        return [html.Div(t("empty.no_data", f.lang) + " (`reach import`, `reach demo`)", className="empty",
-                         id="live-empty")]
+        return [L.empty_view(eng, campaign, f, "live-empty", "/")]
     lang = f.lang
     now = now or data.clock(eng)
     # On the big screen the numbers are compact (1.59M): a full count at a size readable from a

@@ -248,7 +248,7 @@ def content(eng, campaign, f: F.Filters, frames=None) -> list:
     else:
         tot, mix = totals(eng, campaign, sel, frames), weekly_mix(eng, campaign, sel, f.metric)
     if tot.empty:
-        return [html.Div(t("empty.no_match", lang), className="empty", id="platforms-empty")]
+        return [L.empty_view(eng, campaign, f, "platforms-empty", "/platforms")]
     period = t("platforms.period", lang, start=fmt_date(sel.start, lang) if sel.start else "…",
                end=fmt_date(sel.end, lang) if sel.end else "…", tz=campaign.timezone)
     cfg = figures.graph_config(lang)

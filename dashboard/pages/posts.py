@@ -499,7 +499,7 @@ def layout(**query):
     count = (t("posts.count_q", lang, n=fmt_number(n, lang), total=fmt_number(total, lang), q=q) if q
              else t("posts.count", lang, n=fmt_number(n, lang)))
     if not n:
-        body = html.Div(t("empty.no_match" if q else "empty.no_posts", lang), className="empty", id="posts-empty")
+        body = L.empty_view(found.eng, campaign, f, "posts-empty", "/posts", "empty.no_match" if q else "empty.no_posts")
     else:
         body = dag.AgGrid(
             id="posts-grid", columnDefs=column_defs(lang, campaign.tz), rowModelType="infinite",
