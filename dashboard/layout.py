@@ -68,21 +68,35 @@ def url_notice(f: F.Filters) -> list:
     return [html.Div(lines, className="url-notice", id="url-notice", role="status")] if lines else []
 
 
-def empty_view(eng, campaign, f: F.Filters, element_id: str, path: str, no_match: str = "empty.no_match"):
-    """What a page shows when its view has nothing: no data at all (where to import it), data only
-    outside the campaign's dates while the address names no dates (those dates, and a link that
-    shows them: "no data yet" would send the user to import files already there), or else
-    nothing matching the filters (``no_match``, a UI string key)."""
+def empty_reason(eng, campaign, f: F.Filters) -> tuple[str, object, object]:
+    """Why a view has nothing: ("none", …) nothing is stored; ("outside", first, last) the stored
+    days lie outside the campaign's dates while the address names no dates; else ("no_match", …)."""
     from . import queries
-    from .i18n import fmt_date
 
-    lang = f.lang
     first, last = queries.stored_days(eng)
     if first is None:
-        return html.Div(t("empty.no_data", lang) + " (`reach import`, `reach demo`)", className="empty", id=element_id)
+        return "none", None, None
     sel = F.view_selection(f, campaign)
     if f.start is None and f.end is None and sel.start is not None and (
             last < sel.start or (sel.end is not None and first > sel.end)):
+        return "outside", first, last
+    return "no_match", first, last
+
+
+def empty_view(eng, campaign, f: F.Filters, element_id: str, path: str, no_match: str = "empty.no_match",
+               otherwise=None):
+    """What a page shows when its view has nothing (``empty_reason``): where data comes from; the
+    campaign's dates and the stored ones, with a link that shows those ("no data yet" would send
+    the user to import files already there); or ``otherwise`` (words), else ``no_match`` (a UI
+    string key)."""
+    from .i18n import fmt_date
+
+    lang = f.lang
+    reason, first, last = empty_reason(eng, campaign, f)
+    if reason == "none":
+        return html.Div(t("empty.no_data", lang) + " (`reach import`, `reach demo`)", className="empty", id=element_id)
+    if reason == "outside":
+        sel = F.view_selection(f, campaign)
         href = path + F.to_query(replace(f, start=first, end=last))
         return html.Div([
             html.Span(t("empty.outside_window", lang, start=fmt_date(sel.start, lang),
@@ -90,7 +104,7 @@ def empty_view(eng, campaign, f: F.Filters, element_id: str, path: str, no_match
                         last=fmt_date(last, lang))), "" if lang == "zh" else " ",
             dcc.Link(t("empty.show_stored", lang, first=fmt_date(first, lang), last=fmt_date(last, lang)),
                      href=href, id=element_id + "-show")], className="empty", id=element_id)
-    return html.Div(t(no_match, lang), className="empty", id=element_id)
+    return html.Div(otherwise if otherwise is not None else t(no_match, lang), className="empty", id=element_id)
 
 
 def not_found(**query):

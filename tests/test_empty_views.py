@@ -10,7 +10,7 @@ import pytest
 
 from collectors import store
 from dashboard import config, filters as F, rollups
-from dashboard.pages import live, platforms, posts
+from dashboard.pages import live, platforms, posts, weekly
 
 from browser import small_x_campaign  # two X posts of 22 Dec 2024
 
@@ -104,3 +104,9 @@ def test_the_posts_page_says_where_the_stored_posts_are(eng, tmp_path):
         assert "the stored data run from 23 Dec 2024 to 24 Dec 2024" in _text(_find(view, "posts-empty"))
         assert _find(view, "posts-empty-show").href == "/posts?from=2024-12-23&to=2024-12-24"
         assert _text(_find(posts.layout(**{"from": "2025-03-02"}), "posts-empty")) == "No posts published in this period"
+        # The Weekly page says it as the other pages do, in the page's language (it showed the
+        # command line's English advice, "give --config the campaign they belong to").
+        view = weekly.layout(lang="zh")
+        said = _text(_find(view, "weekly-empty"))
+        assert said.startswith("活动日期（2025年3月1日 至 2025年3月31日，campaign.toml）内没有数据") and "--config" not in said
+        assert _find(view, "weekly-empty-show").href == "/weekly?from=2024-12-23&to=2024-12-24&lang=zh"

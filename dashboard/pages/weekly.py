@@ -154,7 +154,10 @@ def layout(**query):
     s, html_or_error, weeks = _report(query.get("week") if isinstance(query.get("week"), str) else None, search)
     head = [L.header(f, "/weekly")]
     if s is None:
-        return html.Div(head + [html.Div(html_or_error, className="empty", id="weekly-empty")], className="page")
+        # Nothing stored, or only outside the campaign's dates: said as on the other pages, in the
+        # page's language; any other refusal (a week the data do not hold) in its own words.
+        return html.Div(head + [L.empty_view(data.engine(), data.campaign(), f, "weekly-empty", "/weekly",
+                                             otherwise=html_or_error)], className="page")
     picker = dcc.Dropdown(id="weekly-week", options=[{"label": week_label(w, None, f.lang), "value": w} for w in weeks],
                           value=s.week,
                           clearable=False, className="dd narrow")
