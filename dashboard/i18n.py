@@ -89,6 +89,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "empty.outside_window": ("No data in the campaign's dates ({start} to {end}, campaign.toml): the stored data "
                                  "run from {first} to {last}."),
         "empty.show_stored": "Show {first} to {last}",
+        "empty.set_dates": "The weekly summary covers the campaign's dates: set start and end in campaign.toml to summarise these.",
         "empty.no_posts": "No posts published in this period",
         "empty.no_reach": "No post in this period reports reach",
         "empty.none": "(none)",
@@ -294,6 +295,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "empty.no_match": "没有符合筛选条件的数据",
         "empty.outside_window": "活动日期（{start} 至 {end}，campaign.toml）内没有数据：已存储的数据从 {first} 到 {last}。",
         "empty.show_stored": "查看 {first} 至 {last}",
+        "empty.set_dates": "每周总结按活动日期统计：请在 campaign.toml 中设置 start 和 end，以汇总这些数据。",
         "empty.no_posts": "该期间没有发布帖子",
         "empty.no_reach": "该期间没有帖子提供覆盖人数",
         "empty.none": "（无）",

@@ -83,12 +83,13 @@ def empty_reason(eng, campaign, f: F.Filters) -> tuple[str, object, object]:
     return "no_match", first, last
 
 
-def empty_view(eng, campaign, f: F.Filters, element_id: str, path: str, no_match: str = "empty.no_match",
+def empty_view(eng, campaign, f: F.Filters, element_id: str, path: str | None, no_match: str = "empty.no_match",
                otherwise=None):
     """What a page shows when its view has nothing (``empty_reason``): where data comes from; the
     campaign's dates and the stored ones, with a link that shows those ("no data yet" would send
     the user to import files already there); or ``otherwise`` (words), else ``no_match`` (a UI
-    string key)."""
+    string key). ``path`` None: no link (a view that does not follow dates in the address says
+    how to summarise those dates instead)."""
     from .i18n import fmt_date
 
     lang = f.lang
@@ -97,13 +98,14 @@ def empty_view(eng, campaign, f: F.Filters, element_id: str, path: str, no_match
         return html.Div(t("empty.no_data", lang) + " (`reach import`, `reach demo`)", className="empty", id=element_id)
     if reason == "outside":
         sel = F.view_selection(f, campaign)
-        href = path + F.to_query(replace(f, start=first, end=last))
+        then = (dcc.Link(t("empty.show_stored", lang, first=fmt_date(first, lang), last=fmt_date(last, lang)),
+                         href=path + F.to_query(replace(f, start=first, end=last)), id=element_id + "-show")
+                if path is not None else html.Span(t("empty.set_dates", lang)))
         return html.Div([
             html.Span(t("empty.outside_window", lang, start=fmt_date(sel.start, lang),
                         end=fmt_date(sel.end, lang) if sel.end else "—", first=fmt_date(first, lang),
-                        last=fmt_date(last, lang))), "" if lang == "zh" else " ",
-            dcc.Link(t("empty.show_stored", lang, first=fmt_date(first, lang), last=fmt_date(last, lang)),
-                     href=href, id=element_id + "-show")], className="empty", id=element_id)
+                        last=fmt_date(last, lang))), "" if lang == "zh" else " ", then],
+            className="empty", id=element_id)
     return html.Div(otherwise if otherwise is not None else t(no_match, lang), className="empty", id=element_id)
 
 

@@ -156,7 +156,7 @@ def layout(**query):
     if s is None:
         # Nothing stored, or only outside the campaign's dates: said as on the other pages, in the
         # page's language; any other refusal (a week the data do not hold) in its own words.
-        return html.Div(head + [L.empty_view(data.engine(), data.campaign(), f, "weekly-empty", "/weekly",
+        return html.Div(head + [L.empty_view(data.engine(), data.campaign(), f, "weekly-empty", None,
                                              otherwise=html_or_error)], className="page")
     picker = dcc.Dropdown(id="weekly-week", options=[{"label": week_label(w, None, f.lang), "value": w} for w in weeks],
                           value=s.week,
