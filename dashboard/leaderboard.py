@@ -111,20 +111,8 @@ def focus_posts(posts: pd.DataFrame, campaign, f: F.Filters, name: str) -> pd.Da
 
 
 def focus_anomalies(flags: pd.DataFrame, f: F.Filters, campaign, name: str, pairs=None) -> pd.DataFrame:
-    """``anomalies.anomalies`` rows about this influencer in the view, newest first: its days and
-    platforms, and with ``pairs`` (``queries.flag_pairs`` of the view: its influencers and
-    categories) only the influencer-platform pairs those select.
-
-    The trailing Hampel flags are left out as on the Live page: looking back, the robust z-score
-    of the same day says the same thing with the whole series to compare with."""
-    sel = F.view_selection(f, campaign)
-    a = flags[(flags["influencer"] == name) & (flags["detector"] != "hampel")]
-    if pairs is not None:
-        a = a[pd.MultiIndex.from_arrays([a["influencer"], a["platform"]]).isin(pairs)]
-    if sel.start is not None:
-        a = a[a["day"] >= pd.Timestamp(sel.start)]
-    if sel.end is not None:
-        a = a[a["day"] <= pd.Timestamp(sel.end)]
-    if sel.platforms:
-        a = a[a["platform"].isin(sel.platforms)]
-    return a.sort_values(["day", "score"], ascending=[False, False]).reset_index(drop=True)
+    """``anomalies.anomalies`` rows about this influencer in the view, newest first:
+    ``anomalies.in_view`` (its days and platforms, and with ``pairs`` only the influencer-platform
+    pairs its influencers and categories select; no trailing Hampel flags, as on the Live page)."""
+    mine = flags[flags["influencer"] == name]
+    return anomalies.in_view(mine, F.view_selection(f, campaign), pairs).reset_index(drop=True)

@@ -269,21 +269,11 @@ def shown_flags(eng, campaign, sel, limit: int = 8) -> pd.DataFrame:
 
 def computed_shown_flags(eng, campaign, sel, limit: int = 8) -> pd.DataFrame:
     """``shown_flags`` from the whole campaign's flags computed (or found in the shared cache)."""
-    from ..anomalies import explain
+    from ..anomalies import explain, in_view
 
     a = cache.memo(eng, campaign, "live.flags", (), lambda: live_flags(eng, campaign))
-    a = a[a["detector"] != "hampel"]
-    if sel.start is not None:
-        a = a[a["day"] >= pd.Timestamp(sel.start)]
-    if sel.end is not None:
-        a = a[a["day"] <= pd.Timestamp(sel.end)]
-    if sel.platforms:
-        a = a[a["platform"].isin(sel.platforms)]
-    pairs = queries.flag_pairs(eng, sel)
-    if pairs is not None:
-        a = a[pd.MultiIndex.from_arrays([a["influencer"], a["platform"]]).isin(pairs)]
     # Facts only for the rows shown: a big campaign can have hundreds of thousands of flags.
-    return explain(a.sort_values(["day", "score"], ascending=[False, False]).head(limit), campaign)
+    return explain(in_view(a, sel, queries.flag_pairs(eng, sel)).head(limit), campaign)
 
 
 def _anomalies(eng, campaign, sel, lang, limit=8):
