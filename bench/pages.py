@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from collectors import store  # noqa: E402
-from dashboard import anomalies, cache, config, exports, metrics, queries  # noqa: E402
+from dashboard import anomalies, cache, config, exports, leaderboard, metrics, queries  # noqa: E402
 from dashboard import filters as F  # noqa: E402
 from dashboard.app import create_app  # noqa: E402
 from dashboard.pages import influencers as P  # noqa: E402
@@ -88,7 +88,7 @@ def run(db: str, repeat: int) -> dict:
     eng = store.connect(db, create=False)
     campaign = config.load(ROOT / "campaign.toml")
     f = F.parse("")
-    board = P.leaderboard(queries.load_frames(eng), campaign, P.view_selection(f, campaign))
+    board = leaderboard.leaderboard(queries.load_frames(eng), campaign, F.view_selection(f, campaign))
     names = [board["influencer"].iloc[i] for i in sorted({0, len(board) // 2, len(board) - 1})]
     load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="reach-bench-pages-"))

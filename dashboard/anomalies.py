@@ -400,6 +400,26 @@ def localise(flags: pd.DataFrame, lang: str) -> pd.DataFrame:
     return flags.assign(reason=[reason_text(f, lang) for f in flags["facts"]])
 
 
+def in_view(flags: pd.DataFrame, sel, pairs=None) -> pd.DataFrame:
+    """The rows of ``flags`` a view shows, newest first (largest score first within a day): its
+    days and platforms (``sel``), and with ``pairs`` (``queries.flag_pairs`` of the view: its
+    influencers and categories) only the influencer-platform pairs those select. The Live page
+    and an influencer's panel list the same flags for the same view.
+
+    The trailing Hampel flags are left out: looking back, the robust z-score of the same day says
+    the same thing with the whole series to compare with."""
+    a = flags[flags["detector"] != "hampel"]
+    if sel.start is not None:
+        a = a[a["day"] >= pd.Timestamp(sel.start)]
+    if sel.end is not None:
+        a = a[a["day"] <= pd.Timestamp(sel.end)]
+    if sel.platforms:
+        a = a[a["platform"].isin(sel.platforms)]
+    if pairs is not None:
+        a = a[pd.MultiIndex.from_arrays([a["influencer"], a["platform"]]).isin(pairs)]
+    return a.sort_values(["day", "score"], ascending=[False, False])
+
+
 def _label(label, lang: str) -> str:
     # Facts hold an event as (label, label_zh), so one computation serves both languages.
     if isinstance(label, str):

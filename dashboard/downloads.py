@@ -1,5 +1,7 @@
 """CSV downloads: Flask routes under /download/ that write the exports of dashboard/exports.py.
 
+Downloads call the services the pages call (dashboard/leaderboard.py, listing.py,
+week_report.py, exports.py), never a page module (an import-linter contract in pyproject.toml).
 A download link carries the page's query string, parsed by dashboard/filters.py like a page's,
 so a file holds what the page shows: without dates that is the campaign window of campaign.toml
 (``filters.in_window``, the rule `reach export` applies too). The bytes are
@@ -7,14 +9,15 @@ so a file holds what the page shows: without dates that is the campaign window o
 the same filters are the same file. The routes sit behind the login guard of dashboard/auth.py
 like every other path (``/download`` is among its API prefixes: a stranger gets 401, not a page).
 
-- ``/download/influencers.csv``: the Influencers page's leaderboard, its columns in grid order
+- ``/download/influencers.csv``: the Influencers page's leaderboard (dashboard/leaderboard.py), its
+  columns in grid order
 - ``/download/daily.csv?by=influencer,platform``: tidy daily rows (``exports.daily_frame``)
 - ``/download/weekly.csv?by=platform``: ISO weeks (``exports.weekly_frame``)
 - ``/download/posts.csv``: one row per post published in the period (``exports.posts_export_frame``)
 - ``/download/weekly-{kpis,influencers,posts,mix}.csv?week=2025-W01``: the Weekly page's tables,
-  from the ``summary.Summary`` the page renders (``exports.summary_*_frame``), so the file and the
-  report are the same numbers. Its filters are the page's: the URL's own dates, without the
-  campaign-window default, and no ``week`` means the page's default week. The week's tidy rows are
+  from the ``summary.Summary`` the page renders (dashboard/week_report.py, ``exports.summary_*_frame``),
+  so the file and the report are the same numbers. Its filters are the page's: the URL's own dates,
+  without the campaign-window default, and no ``week`` means the page's default week. The week's tidy rows are
   ``/download/daily.csv`` with the week's covered days as ``from``/``to``.
 - ``/download/weekly-report.pdf?week=2025-W01``: the Weekly page's report as a PDF
   (``summary.render_pdf``, as `reach summary --pdf` writes it), in the page's language and filters.
@@ -54,21 +57,18 @@ def filename(kind: str, sel, by=()) -> str:
 
 def frame(kind: str, eng, campaign, f: F.Filters, by=None):
     """The export for ``kind`` and the filters, and the selection it covers."""
-    from . import exports
-    from .pages import influencers
+    from . import exports, leaderboard, listing
 
     sel = F.view_selection(f, campaign)
     if kind == "posts":
-        from .pages import posts as posts_page
-
         # The Posts page's text search (q=) narrows the download exactly as it narrows the grid.
-        return posts_page.search(exports.posts_export_frame(eng, campaign, sel), f.q), sel
+        return listing.search(exports.posts_export_frame(eng, campaign, sel), f.q), sel
     # Not the whole database (issue 11): the leaderboard from the rollup and narrow SQL, as the
     # page builds it; the tidy rows from the rollup, as `reach export` writes them, so a download
     # and an export of the same selection are the same bytes (the rollup equals the engine to the
     # float rounding of sums taken in another order: tests/test_exports_rollup.py).
     if kind == "influencers":
-        return influencers.leaderboard_db(eng, campaign, sel), sel
+        return leaderboard.leaderboard_db(eng, campaign, sel), sel
     if kind == "daily":
         return exports.daily_frame_db(eng, campaign, by=by or DEFAULT_BY["daily"], sel=sel), sel
     return exports.weekly_frame_db(eng, campaign, by=by or DEFAULT_BY["weekly"], sel=sel), sel
@@ -126,10 +126,10 @@ def install(server) -> None:
             abort(404)
         query = request.query_string.decode("utf-8", "replace")
         if kind in WEEKLY_KINDS:
-            from .pages import weekly
+            from . import week_report
 
             week = (parse_qs(query).get("week") or [None])[0]
-            s, why = weekly.week_summary(week, "?" + query)
+            s, why = week_report.week_summary(week, "?" + query)
             if s is None:  # no data yet, or a week without any: the reason, in words
                 return text(why, 404)
             # The week label is validated by summary.build_summary: ASCII like 2025-W01.
@@ -149,12 +149,12 @@ def install(server) -> None:
     def report_pdf():
         from collectors.errors import ReachError
 
-        from .pages import weekly
+        from . import week_report
 
         query = request.query_string.decode("utf-8", "replace")
         week = (parse_qs(query).get("week") or [None])[0]
         try:
-            pdf, s = weekly.report_pdf(week, "?" + query)
+            pdf, s = week_report.report_pdf(week, "?" + query)
         except ReachError as e:  # WeasyPrint missing on the server: say so, in one line
             return text(str(e), 503)
         if pdf is None:  # no data yet, or a week without any: the reason, in words

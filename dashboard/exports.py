@@ -451,7 +451,7 @@ def influencers_frame_db(engine: sa.Engine, campaign, sel=None) -> pd.DataFrame:
     """``influencers_frame`` for the stored data: activity and rates from ``rollups.query`` by
     influencer; followers (each account's latest level on or before the selection's end, else the
     roster's) and ER by followers from the accounts and the rollup's engagements per account;
-    posts published and reach by narrow SQL. The steps of pages/influencers.py ``leaderboard_db``,
+    posts published and reach by narrow SQL. The steps of dashboard/leaderboard.py ``leaderboard_db``,
     with the columns the leaderboard leaves out (accounts, every metric, the reach averages)."""
     from . import metrics, queries, rollups
 
@@ -683,7 +683,7 @@ def search_words(q: str | None) -> list[str]:
 
 def matches(words: list[str], *fields) -> bool:
     """The Posts page's search: every word (casefolded) inside the fields joined by spaces, as
-    ``pages.posts.search`` joins title, influencer, account and post id."""
+    ``listing.search`` joins title, influencer, account and post id."""
     hay = " ".join("" if v is None else str(v) for v in fields).casefold()
     return all(w in hay for w in words)
 

@@ -181,6 +181,47 @@ def top_influencers_figure(rows: pd.DataFrame, title: str, lang: str = "en", met
     return no_chart(fig, t("empty.no_match", lang)) if rows.empty else fig
 
 
+def basis_label(platform: str, basis, lang: str) -> str:
+    """The platform's name, or "X (impressions)" where impressions stand in for its views."""
+    from .i18n import platform_name, t
+
+    name = platform_name(platform, lang)
+    return t("label.impressions_basis", lang, platform=name) if basis == "impressions" else name
+
+
+def hatch(shape):
+    # Light lines over the platform's own colour: the colour stays the platform's, and bar labels
+    # stay readable on dark colours (X is black).
+    return dict(shape=shape, fillmode="overlay", fgcolor="rgba(255,255,255,0.55)", size=8)
+
+
+def mix_figure(mix: pd.DataFrame, metric: str, lang: str) -> go.Figure:
+    """Stacked 100% bars per ISO week, one fixed colour per platform, from ``platform_totals.weekly_mix``
+    (the Platforms page and the kiosk's mix chart)."""
+    from .i18n import fmt_number, metric_name, t, week_label
+    from .metrics import BASIS_METRIC
+
+    fig = go.Figure()
+    labels = {w: week_label(w, d, lang) for w, d in zip(mix["week"], mix["days"])}
+    for platform, g in mix.groupby("platform", sort=True):
+        fig.add_trace(go.Bar(
+            x=[labels[w] for w in g["week"]], y=g["share"], name=basis_label(platform, g["basis"].iloc[0], lang),
+            marker=dict(color=PLATFORM_COLOURS.get(platform),
+                        pattern=hatch("/" if g["basis"].iloc[0] == "impressions" else "")),
+            customdata=[fmt_number(v, lang, kind="money" if metric == "emv_usd" else "count") for v in g["value"]],
+            hovertemplate="%{x}: %{y:.1f}% (%{customdata})<extra>%{fullData.name}</extra>",
+        ))
+    fig.update_layout(
+        barmode="stack", title=t("chart.mix", lang, metric=metric_name(
+            BASIS_METRIC if metric == "views" else metric, lang)),  # the mix of views counts X's impressions
+        xaxis_title=t("label.iso_week", lang), yaxis=dict(title=t("chart.mix_axis", lang), range=[0, 100],
+                                                          ticksuffix="%"),
+        margin=dict(l=70, r=20, t=60, b=50), legend=dict(orientation="h", y=-0.2), template="plotly_white",
+        hovermode="x unified",
+    )
+    return no_chart(fig, t("empty.no_match", lang)) if mix.empty else fig
+
+
 def for_kiosk(fig: go.Figure) -> go.Figure:
     """``fig`` for the big screen: every text at least KIOSK_FONT px (ticks, axis titles, legend,
     hover labels, event labels and notes) and no title of its own: the kiosk's caption above the

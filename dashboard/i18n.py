@@ -111,6 +111,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "chart.over_time_cumulative": "{metric} by platform, cumulative",
         "chart.day_axis": "Day (campaign timezone)",
         "label.iso_week": "ISO week",
+        # the platform mix per ISO week (figures.mix_figure: the Platforms page and the kiosk)
+        "chart.mix": "Platform mix: share of each ISO week's {metric}",
+        "chart.mix_axis": "Share of the week (%)",
         "kiosk.exit": "Exit kiosk mode",
         "kiosk.next": "Next view in {seconds} s",
         # login
@@ -315,6 +318,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "chart.over_time_cumulative": "各平台累计{metric}",
         "chart.day_axis": "日期（活动时区）",
         "label.iso_week": "ISO 周",
+        "chart.mix": "平台构成：各 ISO 周{metric}的占比",
+        "chart.mix_axis": "占本周比例（%）",
         "kiosk.exit": "退出展示模式",
         "kiosk.next": "{seconds}秒后切换",
         "auth.login": "登录",

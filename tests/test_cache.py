@@ -15,7 +15,7 @@ from collectors import store
 from collectors.pipeline import Importer
 from collectors.roster import import_roster
 from conftest import ROOT
-from dashboard import cache, config, data, queries, rollups
+from dashboard import cache, config, data, leaderboard, queries, rollups
 from dashboard.app import create_app
 from dashboard.pages import influencers
 from test_store import x_content
@@ -206,8 +206,8 @@ def test_the_influencers_page_computes_its_leaderboard_once_per_version_for_ever
     # settings they were computed with, which is part of the data version).
     rollups.refresh(eng, config.load(), [])
     reads = []
-    real = influencers.leaderboard_db
-    monkeypatch.setattr(influencers, "leaderboard_db", lambda *a, **k: reads.append(1) or real(*a, **k))
+    real = leaderboard.leaderboard_db
+    monkeypatch.setattr(leaderboard, "leaderboard_db", lambda *a, **k: reads.append(1) or real(*a, **k))
     pages = []
     for app in (create_app(eng), create_app(eng)):
         with app.server.test_request_context("/influencers"):

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from collectors import store
-from dashboard import config, exports, metrics, rollups, summary, week_store
+from dashboard import config, exports, listing, metrics, rollups, summary, week_report, week_store
 from dashboard.app import create_app
 from dashboard.pages import posts as posts_page
 from dashboard.pages import weekly
@@ -61,12 +61,12 @@ SORTS = [None, [{"colId": "views", "sort": "asc"}], [{"colId": "engagements", "s
 
 
 def _old(eng, campaign, sel, q, request):
-    table = posts_page.post_table(exports.posts_frame(eng), campaign, sel, posts_page._categories(eng))
-    return posts_page.page_of(posts_page.search(table, q), request, "en", campaign.tz)
+    table = listing.post_table(exports.posts_frame(eng), campaign, sel, listing._categories(eng))
+    return posts_page.page_of(listing.search(table, q), request, "en", campaign.tz)
 
 
 def _new(eng, campaign, sel, q, request):
-    found = posts_page.Listing(eng, campaign, sel, q, request.get("sortModel"), "en")
+    found = listing.Listing(eng, campaign, sel, q, request.get("sortModel"), "en")
     return {"rowData": posts_page.grid_rows(found.block(request["startRow"], request["endRow"]), "en", campaign.tz),
             "rowCount": found.total}
 
@@ -76,12 +76,12 @@ def test_a_search_lists_the_rows_of_the_whole_table_code_in_every_order(reading_
     engine = reading_engine
     monkeypatch.setenv("REACH_CACHE_DIR", "off")
     # Small pieces, so the matching rows of a text sort are read in several statements.
-    monkeypatch.setattr(posts_page, "SEARCH_CHUNK", 40)  # 3 statements for 111 matching posts
+    monkeypatch.setattr(listing, "SEARCH_CHUNK", 40)  # 3 statements for 111 matching posts
     rows = 0
-    frame, categories = exports.posts_frame(engine), posts_page._categories(engine)
+    frame, categories = exports.posts_frame(engine), listing._categories(engine)
     for sel in (S(), S(start=date(2025, 3, 5), end=date(2025, 3, 12)), S(platforms=("x", "youtube"))):
         # The whole-table code's table once per selection (it is the same for every block and sort).
-        table = posts_page.search(posts_page.post_table(frame, campaign, sel, categories), q)
+        table = listing.search(listing.post_table(frame, campaign, sel, categories), q)
         for sort in SORTS:
             for start, end in ((0, 10), (10, 400)):
                 req = {"startRow": start, "endRow": end, "sortModel": sort}
@@ -97,15 +97,15 @@ def test_a_searched_first_view_reads_only_the_rows_it_shows(reading_engine, camp
     engine = reading_engine
     monkeypatch.setenv("REACH_CACHE_DIR", "off")
     read = []
-    real = posts_page._frame
-    monkeypatch.setattr(posts_page, "_frame", lambda conn, q: read.append(len(df := real(conn, q))) or df)
+    real = listing._frame
+    monkeypatch.setattr(listing, "_frame", lambda conn, q: read.append(len(df := real(conn, q))) or df)
     sel = S()
-    assert len(posts_page.Listing(engine, campaign, sel, "post").block(0, 25)) == 25
+    assert len(listing.Listing(engine, campaign, sel, "post").block(0, 25)) == 25
     with engine.connect() as conn:
-        matching = posts_page.matching_pks(conn, campaign, sel, ["post"])
+        matching = listing.matching_pks(conn, campaign, sel, ["post"])
     assert len(matching) == 900 and read == [25]
     read.clear()
-    found = posts_page.Listing(engine, campaign, sel, "tag5", [{"colId": "er_views", "sort": "desc"}])
+    found = listing.Listing(engine, campaign, sel, "tag5", [{"colId": "er_views", "sort": "desc"}])
     assert found.total == sum(1 for k in range(900) if "tag5" in f"post {k} #tag{k % 97}")
     found.block(0, 5)
     assert read == [5]
@@ -116,11 +116,11 @@ def test_the_search_is_the_casefolded_rule_on_title_influencer_account_and_post_
 
     df = pd.DataFrame({"title": ["Straße in Yiwu", None, "Launch"], "influencer": ["A", "b (unassigned)", None],
                        "account": ["@a", "@b", "@c"], "post_id": ["1", "22", "333"]})
-    assert list(posts_page.search(df, "STRASSE yiwu")["post_id"]) == ["1"]
-    assert list(posts_page.search(df, "unassigned 2")["post_id"]) == ["22"]
-    assert list(posts_page.search(df, "@")["post_id"]) == ["1", "22", "333"]
-    assert posts_page.search(df, "launch yiwu").empty  # every word, in the same post
-    assert list(posts_page.search(df, "h @c")["post_id"]) == ["333"]
+    assert list(listing.search(df, "STRASSE yiwu")["post_id"]) == ["1"]
+    assert list(listing.search(df, "unassigned 2")["post_id"]) == ["22"]
+    assert list(listing.search(df, "@")["post_id"]) == ["1", "22", "333"]
+    assert listing.search(df, "launch yiwu").empty  # every word, in the same post
+    assert list(listing.search(df, "h @c")["post_id"]) == ["333"]
 
 
 # --- Weekly -----------------------------------------------------------------------------------------
@@ -211,7 +211,7 @@ def test_an_unreadable_store_costs_time_not_the_page(engine, campaign, tmp_path,
     app = create_app(engine)
     app.server.config["REACH_CONFIG"] = str(tmp_path / "campaign.toml")
     with app.server.test_request_context("/"):
-        s, error = weekly.week_summary(None, "")
+        s, error = week_report.week_summary(None, "")
     assert error is None
     assert s == summary.build_summary_db(engine, campaign, None, today=datetime.now(campaign.tz).date())
 

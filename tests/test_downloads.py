@@ -11,7 +11,7 @@ import pytest
 
 from collectors import store
 from conftest import ROOT
-from dashboard import auth, config, downloads, exports, metrics, queries
+from dashboard import auth, config, downloads, exports, leaderboard, metrics, queries, week_report
 from dashboard.app import create_app
 from dashboard.cli import main as reach
 from dashboard.pages import influencers as P
@@ -48,10 +48,10 @@ def test_the_influencers_download_is_the_leaderboard_as_exports_writes_it(client
     assert r.headers["Content-Disposition"] == \
         'attachment; filename="campaign-reach-influencers_2025-01-01_2025-01-19.csv"'
     full = exports.influencers_frame(demo[1], CAMPAIGN, SEL)
-    assert r.data == exports.to_csv_bytes(full[P.LEADERBOARD_COLUMNS])
+    assert r.data == exports.to_csv_bytes(full[leaderboard.LEADERBOARD_COLUMNS])
     assert r.data.startswith(b"\xef\xbb\xbfinfluencer,category,platforms,posts_published,views_or_impressions,views,")
     got = _csv(r.data)
-    assert list(got.columns) == P.LEADERBOARD_COLUMNS and len(got) > 5
+    assert list(got.columns) == leaderboard.LEADERBOARD_COLUMNS and len(got) > 5
     assert set(got["platforms"]) <= {"x", "tiktok", "tiktok, x"}
 
 
@@ -63,15 +63,15 @@ def test_reach_export_influencers_with_the_same_filters_writes_the_same_rows(cli
     cli = _csv(out.read_bytes())
     web = _csv(client.get("/download/influencers.csv?" + QUERY).data)
     # The CLI writes every influencers column; the download the grid's, in the grid's order.
-    pd.testing.assert_frame_equal(cli[P.LEADERBOARD_COLUMNS], web)
+    pd.testing.assert_frame_equal(cli[leaderboard.LEADERBOARD_COLUMNS], web)
 
 
 def test_without_dates_a_download_covers_the_campaign_window_like_the_page(client, demo, demo_db, tmp_path):
     r = client.get("/download/influencers.csv")
     assert 'filename="campaign-reach-influencers_2024-12-16_2025-01-26.csv"' in r.headers["Content-Disposition"]
     window = metrics.Selection(start=CAMPAIGN.start, end=CAMPAIGN.end)
-    assert r.data == exports.to_csv_bytes(P.leaderboard(demo[1], CAMPAIGN, window))
-    everything = exports.to_csv_bytes(P.leaderboard(demo[1], CAMPAIGN, metrics.Selection()))
+    assert r.data == exports.to_csv_bytes(leaderboard.leaderboard(demo[1], CAMPAIGN, window))
+    everything = exports.to_csv_bytes(leaderboard.leaderboard(demo[1], CAMPAIGN, metrics.Selection()))
     assert r.data != everything  # the demo has data after the campaign's end
 
 
@@ -107,7 +107,7 @@ def test_weekly_and_posts_downloads_are_the_exports_for_the_same_filters(client,
 
 
 def test_a_formula_in_a_name_is_neutralised_in_the_download(demo):
-    board = pd.DataFrame([{c: None for c in P.LEADERBOARD_COLUMNS} | {"influencer": "=HYPERLINK(\"evil\")",
+    board = pd.DataFrame([{c: None for c in leaderboard.LEADERBOARD_COLUMNS} | {"influencer": "=HYPERLINK(\"evil\")",
                                                                        "views": 1.0}])
     assert b"'=HYPERLINK" in exports.to_csv_bytes(board)  # the download is this function's bytes
 
@@ -405,7 +405,7 @@ def test_the_weekly_pdf_download_is_the_weeks_report_in_the_pages_language(clien
 
     search = "?lang=zh&platform=x,tiktok"
     with client.application.test_request_context("/weekly" + search):
-        s, _ = weekly.week_summary("2025-W02", search)
+        s, _ = week_report.week_summary("2025-W02", search)
         href = weekly.download_hrefs(F.parse(search), s)[weekly.PDF_ID]
     assert urlsplit(href).path == "/download/weekly-report.pdf" and "week=2025-W02" in href
     r = _get(client, href)

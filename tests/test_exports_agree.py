@@ -20,7 +20,7 @@ from conftest import ROOT
 from dashboard import downloads
 from dashboard.app import create_app
 from dashboard.cli import main as reach
-from dashboard.pages.influencers import LEADERBOARD_COLUMNS
+from dashboard.leaderboard import LEADERBOARD_COLUMNS
 
 CONFIG = str(ROOT / "campaign.toml")  # the demo's: Asia/Shanghai, window 2024-12-16 to 2025-01-26
 DOCS = ROOT / "docs" / "exports.md"

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from collectors import store
 from collectors.model import METRICS
 from conftest import ROOT
-from dashboard import config, downloads, exports, metrics
+from dashboard import config, downloads, exports, listing, metrics, queries
 from dashboard.app import create_app
 from dashboard.cli import main as reach
 from dashboard.pages import posts as posts_page
@@ -30,7 +30,7 @@ S = metrics.Selection
 def old_posts_csv(eng, campaign, sel, q=None) -> bytes:
     df = exports.posts_export_frame(eng, campaign, sel)
     if q is not None:
-        df = posts_page.search(df, q)
+        df = listing.search(df, q)
     return exports.to_csv_bytes(df)
 
 
@@ -455,12 +455,12 @@ SORTS = [None, [{"colId": "views", "sort": "desc"}], [{"colId": "views", "sort":
 
 
 def _old_page(eng, campaign, sel, q, request, lang="en"):
-    table = posts_page.post_table(exports.posts_frame(eng), campaign, sel, posts_page._categories(eng))
-    return posts_page.page_of(posts_page.search(table, q), request, lang, campaign.tz)
+    table = listing.post_table(exports.posts_frame(eng), campaign, sel, listing._categories(eng))
+    return posts_page.page_of(listing.search(table, q), request, lang, campaign.tz)
 
 
 def _new_page(eng, campaign, sel, q, request, lang="en"):
-    found = posts_page.Listing(eng, campaign, sel, q, request.get("sortModel"), lang)
+    found = listing.Listing(eng, campaign, sel, q, request.get("sortModel"), lang)
     return {"rowData": posts_page.grid_rows(found.block(request["startRow"], request["endRow"]), lang, campaign.tz),
             "rowCount": found.total}
 
@@ -470,7 +470,7 @@ def _page_cases(eng, campaign, names, q_list):
             S(influencers=tuple(names[:2])), S(categories=("unassigned",)), S(categories=("media", "nope")),
             S(start=date(2025, 1, 5), end=date(2025, 1, 4))]
     checked = 0
-    frame, categories = exports.posts_frame(eng), posts_page._categories(eng)
+    frame, categories = exports.posts_frame(eng), listing._categories(eng)
     ranges = ((0, 7), (5, 40), (30, 1000))
     for k, sel in enumerate(sels):
         # The old whole-table code once per selection and search (it recomputed the table for
@@ -479,7 +479,7 @@ def _page_cases(eng, campaign, names, q_list):
         # each search and each block in turn (pairs, not the whole cross product: the cross
         # product took 24 s and found nothing the pairs miss, since the search, the sort and the
         # block are separate clauses of the statement).
-        tables = {q: posts_page.search(posts_page.post_table(frame, campaign, sel, categories), q) for q in q_list}
+        tables = {q: listing.search(listing.post_table(frame, campaign, sel, categories), q) for q in q_list}
         for i, sort in enumerate(SORTS if k < 3 else [SORTS[0], SORTS[1], SORTS[11]]):
             q = q_list[(i + k) % len(q_list)]
             start, end = ranges[(i + 2 * k) % len(ranges)]
@@ -492,7 +492,7 @@ def _page_cases(eng, campaign, names, q_list):
 
 def test_the_posts_page_blocks_are_the_old_rows_on_the_demo(demo, monkeypatch):
     monkeypatch.setenv("REACH_CACHE_DIR", "off")
-    names = posts_page.influencer_names(demo)
+    names = queries.influencer_names(demo)
     assert any(n.endswith(" (unassigned)") for n in names)  # the stray account of ``demo_stray_db``
     _page_cases(demo, CAMPAIGN, [n for n in names if not n.endswith("(unassigned)")][:1] +
                 [n for n in names if n.endswith("(unassigned)")][:1], ["", "yiwu", "market  x"])
@@ -502,7 +502,7 @@ def test_the_posts_page_blocks_are_the_old_rows_on_hostile_values(db_url, monkey
     monkeypatch.setenv("REACH_CACHE_DIR", "off")
     eng = _hostile(db_url)
     campaign = replace(CAMPAIGN, start=None, end=None)
-    names = posts_page.influencer_names(eng)
+    names = queries.influencer_names(eng)
     assert "=Evil" in names and any(n.endswith(" (unassigned)") for n in names)
     _page_cases(eng, campaign, ["=Evil", [n for n in names if n.endswith(" (unassigned)")][0]], ["", "ss", "σας"])
     eng.dispose()
@@ -511,7 +511,7 @@ def test_the_posts_page_blocks_are_the_old_rows_on_hostile_values(db_url, monkey
 def test_the_filter_bar_names_are_the_frames_names(demo):
     from dashboard import queries
 
-    assert posts_page.influencer_names(demo) == sorted(queries.load_frames(demo).posts["influencer"].dropna().unique())
+    assert queries.influencer_names(demo) == sorted(queries.load_frames(demo).posts["influencer"].dropna().unique())
 
 
 def test_with_the_shared_cache_the_blocks_are_the_same(demo, tmp_path, monkeypatch):

@@ -21,12 +21,10 @@ import pandas as pd
 import pytest
 
 from collectors import store
-from dashboard import config, exports, metrics, queries, summary
+from dashboard import config, exports, leaderboard, metrics, platform_totals, queries, rollups, summary
 from dashboard.cli import main
 from dashboard.i18n import metric_name
-from dashboard.pages import influencers as inf_page
 from dashboard.pages import live as live_page
-from dashboard.pages import platforms as plat_page
 
 ROOT = Path(__file__).resolve().parents[1]
 WEEK, LO, HI = "2025-W03", date(2025, 1, 13), date(2025, 1, 19)
@@ -76,9 +74,9 @@ def test_an_influencer_reads_the_same_on_every_screen_in_the_exports_and_the_sum
     checked = list(dict.fromkeys(both[:2] + list(expected.index[:3])))
 
     # The Influencers page's leaderboard for the week.
-    board = inf_page.leaderboard_db(engine, campaign, sel).set_index("influencer")
+    board = leaderboard.leaderboard_db(engine, campaign, sel).set_index("influencer")
     # The kiosk's top influencers (the Live page's rollup rows by influencer and platform).
-    by = live_page.rollups.query(engine, campaign, by=["influencer", "platform"], sel=sel)
+    by = rollups.query(engine, campaign, by=["influencer", "platform"], sel=sel)
     kiosk, _ = live_page.top_influencers(by, "views", n=len(expected))
     kiosk = kiosk.groupby("influencer")["value"].sum()
     # `reach export influencers` for the week, through the CLI.
@@ -116,12 +114,12 @@ def test_the_platform_mix_and_the_platforms_page_count_the_same_volume(week):
         assert v == pytest.approx(per[p], abs=1e-6), p
         assert basis == ("views" if p in BY_VIEWS else "impressions"), p
     # The Platforms page: its weekly mix (the kiosk's too) and its volume panel.
-    wm = plat_page.weekly_mix(engine, campaign, sel, "views")
+    wm = platform_totals.weekly_mix(engine, campaign, sel, "views")
     wm = wm[wm["week"] == WEEK].set_index("platform")
     for p in per.index:
         assert wm.loc[p, "value"] == pytest.approx(per[p], abs=1e-6), p
         assert wm.loc[p, "basis"] == mix[p][1]
-    tot = plat_page.totals(engine, campaign, sel).set_index("platform")
+    tot = platform_totals.totals(engine, campaign, sel).set_index("platform")
     for p in per.index:
         assert metrics.views_or_impressions(tot.loc[[p]].reset_index()).iloc[0] == pytest.approx(per[p], abs=1e-6)
     # The summary's Views KPI is views alone: less than the mix wherever X or LinkedIn posted.

@@ -14,7 +14,7 @@ from dash import html
 from browser import chromium, console_errors, reach_server, requested_hosts, require_chromium, screenshot, wait_for
 from collectors import store
 from conftest import ROOT
-from dashboard import config, exports, metrics, queries
+from dashboard import config, exports, leaderboard, metrics, queries
 from dashboard import filters as F
 from dashboard.anomalies import anomalies
 from dashboard.i18n import platform_name
@@ -35,7 +35,7 @@ def demo(demo_stray_db):
 
 @pytest.fixture(scope="module")
 def board(demo):
-    return P.leaderboard(demo[1], CAMPAIGN, WINDOW)
+    return leaderboard.leaderboard(demo[1], CAMPAIGN, WINDOW)
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +63,9 @@ def _texts(component) -> list[str]:
 # --- the leaderboard ----------------------------------------------------------------------------
 
 def test_without_dates_the_view_is_the_campaign_window_and_given_dates_are_kept():
-    assert P.view_selection(F.parse("?platform=x"), CAMPAIGN) == metrics.Selection(
+    assert F.view_selection(F.parse("?platform=x"), CAMPAIGN) == metrics.Selection(
         start=date(2024, 12, 16), end=date(2025, 1, 26), platforms=("x",))
-    given = P.view_selection(F.parse("?from=2025-01-01&to=2025-01-07"), CAMPAIGN)
+    given = F.view_selection(F.parse("?from=2025-01-01&to=2025-01-07"), CAMPAIGN)
     assert (given.start, given.end) == (date(2025, 1, 1), date(2025, 1, 7))
 
 
@@ -82,7 +82,7 @@ def test_the_leaderboard_totals_equal_the_engines_aggregate_by_influencer(demo, 
 
 
 def test_the_leaderboard_has_the_grid_columns_in_order_most_views_or_impressions_first(demo, board):
-    assert list(board.columns) == P.LEADERBOARD_COLUMNS
+    assert list(board.columns) == leaderboard.LEADERBOARD_COLUMNS
     volume = board["views_or_impressions"].astype("float64")
     known = volume.dropna()
     assert list(known) == sorted(known, reverse=True)
@@ -116,7 +116,7 @@ def test_posts_published_counts_the_posts_published_in_the_window_in_the_campaig
 
 
 def test_a_platform_filter_narrows_every_row_to_that_platform(demo):
-    x_only = P.leaderboard(demo[1], CAMPAIGN, metrics.Selection(start=CAMPAIGN.start, end=CAMPAIGN.end,
+    x_only = leaderboard.leaderboard(demo[1], CAMPAIGN, metrics.Selection(start=CAMPAIGN.start, end=CAMPAIGN.end,
                                                                 platforms=("x",)))
     assert len(x_only) and set(x_only["platforms"]) == {"x"}
     # X reports impressions, not views: an X-only leaderboard has impressions and no views
@@ -144,7 +144,7 @@ def test_grid_rows_carry_sortable_numbers_and_their_text_in_the_ui_language(boar
 
 
 def test_reach_is_shown_as_the_range_from_the_largest_post_to_the_sum_and_sorted_by_the_sum():
-    board = pd.DataFrame([{c: np.nan for c in P.LEADERBOARD_COLUMNS} | dict(
+    board = pd.DataFrame([{c: np.nan for c in leaderboard.LEADERBOARD_COLUMNS} | dict(
         influencer="A", category="media", platforms="instagram, x", reach_max_post=7484.0, reach_sum=20162.0)])
     row = P.grid_rows(board, "en")[0]
     assert row["reach_range_text"] == "7,484 – 20,162" and row["reach_range"] == 20162.0
@@ -156,7 +156,7 @@ def test_reach_is_shown_as_the_range_from_the_largest_post_to_the_sum_and_sorted
 def test_the_grid_columns_follow_the_leaderboard_and_never_render_html():
     defs = P.column_defs("en")
     fields = [d["field"] for d in defs]
-    assert fields == [c for c in P.LEADERBOARD_COLUMNS if c not in ("emv_formula", "reach_max_post", "reach_sum")] \
+    assert fields == [c for c in leaderboard.LEADERBOARD_COLUMNS if c not in ("emv_formula", "reach_max_post", "reach_sum")] \
         + ["reach_range"]
     assert [d["headerName"] for d in defs][-1] == "Reach (not deduplicated)"
     text = repr(defs)
@@ -187,7 +187,7 @@ def test_the_download_links_carry_the_pages_filters():
 def test_an_influencers_series_adds_up_to_their_leaderboard_row_per_platform(demo, board):
     eng, frames = demo
     name = board.iloc[0]["influencer"]
-    s = P.focus_series(eng, CAMPAIGN, F.parse(""), name)
+    s = leaderboard.focus_series(eng, CAMPAIGN, F.parse(""), name)
     per_platform = s.groupby("platform")["value"].sum()
     inc = metrics.increments(frames.snapshots, frames.post_days, CAMPAIGN)
     sel = metrics.Selection(start=CAMPAIGN.start, end=CAMPAIGN.end, influencers=(name,))
@@ -195,8 +195,8 @@ def test_an_influencers_series_adds_up_to_their_leaderboard_row_per_platform(dem
     pd.testing.assert_series_equal(per_platform.sort_index(), agg.dropna().sort_index().astype("float64"),
                                    check_names=False, rtol=1e-9)
     assert s["day"].min() >= pd.Timestamp(CAMPAIGN.start) and s["day"].max() <= pd.Timestamp(CAMPAIGN.end)
-    cum = P.focus_series(eng, CAMPAIGN, F.parse("?view=cumulative&metric=engagements"), name)
-    daily = P.focus_series(eng, CAMPAIGN, F.parse("?metric=engagements"), name)
+    cum = leaderboard.focus_series(eng, CAMPAIGN, F.parse("?view=cumulative&metric=engagements"), name)
+    daily = leaderboard.focus_series(eng, CAMPAIGN, F.parse("?metric=engagements"), name)
     last = cum.groupby("platform")["value"].last()
     assert last.to_dict() == pytest.approx(daily.groupby("platform")["value"].sum().to_dict())
 
@@ -204,7 +204,7 @@ def test_an_influencers_series_adds_up_to_their_leaderboard_row_per_platform(dem
 def test_an_influencers_posts_are_theirs_published_in_the_view_most_viewed_first(demo, board):
     eng, _ = demo
     name = board.iloc[0]["influencer"]
-    posts = P.focus_posts(exports.posts_frame(eng), CAMPAIGN, F.parse("?from=2025-01-01&to=2025-01-14"), name)
+    posts = leaderboard.focus_posts(exports.posts_frame(eng), CAMPAIGN, F.parse("?from=2025-01-01&to=2025-01-14"), name)
     assert len(posts) > 0 and set(posts["influencer"]) == {name}
     local = posts["published_at"].dt.tz_convert(CAMPAIGN.tz).dt.date
     assert local.min() >= date(2025, 1, 1) and local.max() <= date(2025, 1, 14)
@@ -220,7 +220,7 @@ def test_an_unassigned_accounts_posts_are_found_under_its_leaderboard_name(demo,
     eng, _ = demo
     lone = [n for n in board["influencer"] if n.endswith(" (unassigned)")]
     assert lone  # the stray account of ``demo_stray_db``
-    posts = P.focus_posts(exports.posts_frame(eng), CAMPAIGN, F.parse(""), lone[0])
+    posts = leaderboard.focus_posts(exports.posts_frame(eng), CAMPAIGN, F.parse(""), lone[0])
     assert len(posts) == board.set_index("influencer").loc[lone[0], "posts_published"]
 
 
@@ -230,7 +230,7 @@ def test_an_influencers_anomalies_are_theirs_in_the_view_without_the_trailing_ha
     name = kept["influencer"].value_counts().index[0]
     assert (flags["influencer"] != name).any() and (flags[flags["influencer"] == name]["detector"] == "hampel").any()
     f = F.parse("?from=2025-01-01&to=2025-01-26")
-    mine = P.focus_anomalies(flags, f, CAMPAIGN, name)
+    mine = leaderboard.focus_anomalies(flags, f, CAMPAIGN, name)
     assert len(mine) and set(mine["influencer"]) == {name}
     assert "hampel" not in set(mine["detector"])
     assert mine["day"].min() >= pd.Timestamp("2025-01-01")
@@ -250,8 +250,8 @@ def test_the_accounts_behind_a_name_are_the_influencers_or_the_one_unassigned_ac
     acc = frames.accounts
     for name in ("Belt & Road Bytes", *[n for n in acc["influencer"] if n.endswith(" (unassigned)")][:1]):
         expected = sorted(acc.loc[acc["influencer"] == name, "account_pk"])
-        assert expected and P.accounts_of(eng, name) == expected, name
-    assert len(P.accounts_of(eng, "Belt & Road Bytes")) >= 3  # one per platform: TikTok, X, YouTube, ...
+        assert expected and leaderboard.accounts_of(eng, name) == expected, name
+    assert len(leaderboard.accounts_of(eng, "Belt & Road Bytes")) >= 3  # one per platform: TikTok, X, YouTube, ...
 
 
 def test_one_influencers_flags_from_their_accounts_alone_equal_the_whole_campaigns_filtered_to_them(
@@ -272,14 +272,14 @@ def test_one_influencers_flags_from_their_accounts_alone_equal_the_whole_campaig
     monkeypatch.setattr(queries, "load_frames", lambda e, account_pks=None: reads.append(account_pks) or
                         real(e, account_pks=account_pks))
     for name in names:
-        posts, mine = P.focus_data(eng, CAMPAIGN, name)
+        posts, mine = leaderboard.focus_data(eng, CAMPAIGN, name)
         expected = flags[flags["influencer"] == name]
         pd.testing.assert_frame_equal(_canonical(mine), _canonical(expected), check_dtype=False, obj=name)
         expected_posts = whole_posts[whole_posts["influencer"] == name]
         assert len(posts) == len(expected_posts) > 0, name
         got = posts.assign(influencer=posts["influencer"].fillna(posts["account"] + " (unassigned)"))
         pd.testing.assert_frame_equal(_canonical(got), _canonical(expected_posts), check_dtype=False, obj=name)
-    assert len(reads) == len(names) and all(r == P.accounts_of(eng, n) for r, n in zip(reads, names))
+    assert len(reads) == len(names) and all(r == leaderboard.accounts_of(eng, n) for r, n in zip(reads, names))
     assert any(len(flags[flags["influencer"] == n]) for n in names)  # the comparison compared flags
 
 
@@ -289,7 +289,7 @@ def test_the_panel_computes_its_own_flags_when_none_are_given_and_they_are_the_i
     f = F.parse("?from=2024-12-01&to=2025-01-31")
     panel = html.Div(P.focus_panel(eng, CAMPAIGN, f, name))
     shown = next(c for c in _walk(panel) if getattr(c, "id", None) == "inf-anomalies")
-    expected = P.focus_anomalies(flags, f, CAMPAIGN, name)
+    expected = leaderboard.focus_anomalies(flags, f, CAMPAIGN, name)
     assert len(expected) and len(shown.children) == min(len(expected), P.ANOMALIES_SHOWN) + (
         len(expected) > P.ANOMALIES_SHOWN)
     assert shown.children[0].children[1] == expected.iloc[0]["reason"]
@@ -335,7 +335,7 @@ def test_no_selection_invites_a_click_and_an_unknown_name_says_so(demo):
     assert _texts(html.Div(pick)) == ["点击一行，查看该达人的每日数据、帖子和异常。"]
     unknown = P.focus_panel(eng, CAMPAIGN, F.parse(""), "Nobody At All")
     assert _texts(html.Div(unknown)) == ["Nobody At All has no data for these filters"]
-    assert P.accounts_of(eng, "Nobody At All") == []
+    assert leaderboard.accounts_of(eng, "Nobody At All") == []
 
 
 # --- in the browser ------------------------------------------------------------------------------

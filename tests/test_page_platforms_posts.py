@@ -18,7 +18,7 @@ from dash.exceptions import PreventUpdate
 from collectors import store
 from collectors.pipeline import Importer
 from conftest import ROOT
-from dashboard import exports, figures, metrics, queries
+from dashboard import exports, figures, listing, metrics, platform_totals, queries
 from dashboard import filters as F
 from dashboard.config import load
 from dashboard.pages import platforms, posts
@@ -85,13 +85,13 @@ def by_platform(df: pd.DataFrame) -> pd.DataFrame:
                                    "?category=merchant,journalist"])
 def test_platform_totals_equal_the_engine_aggregate_by_platform_and_in_all(demo, query):
     engine, campaign, frames, inc = demo
-    sel = platforms.window(F.parse(query), campaign)
-    tot = platforms.totals(engine, campaign, sel, frames)
+    sel = F.view_selection(F.parse(query), campaign)
+    tot = platform_totals.totals(engine, campaign, sel, frames)
     want = metrics.aggregate(inc, frames.posts, campaign, by=["platform"], sel=sel)
-    got = by_platform(tot[tot["platform"] != platforms.ALL])
+    got = by_platform(tot[tot["platform"] != platform_totals.ALL])
     want = by_platform(want)
     assert list(got.index) == list(want.index) and len(got) > 0
-    every = tot[tot["platform"] == platforms.ALL].iloc[0]
+    every = tot[tot["platform"] == platform_totals.ALL].iloc[0]
     want_all = metrics.aggregate(inc, frames.posts, campaign, by=[], sel=sel).iloc[0]
     for c in COMPARED:
         x, y = got[c].to_numpy(dtype=float), want[c].to_numpy(dtype=float)
@@ -102,33 +102,33 @@ def test_platform_totals_equal_the_engine_aggregate_by_platform_and_in_all(demo,
 
 def test_without_dates_the_platforms_page_covers_the_campaign_window(demo):
     _, campaign, _, _ = demo
-    sel = platforms.window(F.parse("?platform=x"), campaign)
+    sel = F.view_selection(F.parse("?platform=x"), campaign)
     assert (sel.start, sel.end, sel.platforms) == (campaign.start, campaign.end, ("x",))
 
 
 def test_posts_published_and_active_influencers_agree_with_the_posts_page(demo):
     engine, campaign, frames, _ = demo
-    sel = platforms.window(F.parse("?from=2025-01-01&to=2025-01-12"), campaign)
-    tot = by_platform(platforms.totals(engine, campaign, sel, frames))
-    listed = posts.post_table(exports.posts_frame(engine), campaign, sel, posts._categories(engine))
-    assert tot.loc[platforms.ALL, "posts"] == len(listed) > 0
+    sel = F.view_selection(F.parse("?from=2025-01-01&to=2025-01-12"), campaign)
+    tot = by_platform(platform_totals.totals(engine, campaign, sel, frames))
+    listed = listing.post_table(exports.posts_frame(engine), campaign, sel, listing._categories(engine))
+    assert tot.loc[platform_totals.ALL, "posts"] == len(listed) > 0
     per = listed.groupby("platform").agg(n=("post_id", "size"), people=("influencer", "nunique"))
     for p, r in per.iterrows():
         assert (tot.loc[p, "posts"], tot.loc[p, "active_influencers"]) == (r.n, r.people)
     # active influencers are people, not a sum over platforms (several post on more than one)
-    assert tot.loc[platforms.ALL, "active_influencers"] == listed["influencer"].nunique()
-    assert tot.loc[platforms.ALL, "active_influencers"] < per["people"].sum()
+    assert tot.loc[platform_totals.ALL, "active_influencers"] == listed["influencer"].nunique()
+    assert tot.loc[platform_totals.ALL, "active_influencers"] < per["people"].sum()
 
 
 def test_reach_runs_from_the_largest_post_to_the_sum_over_posts(demo):
     engine, campaign, frames, _ = demo
     sel = metrics.Selection(start=campaign.start)  # no end: the posts' latest snapshots, as in the posts export
-    tot = by_platform(platforms.totals(engine, campaign, sel, frames))
-    listed = posts.post_table(exports.posts_frame(engine), campaign, sel)
+    tot = by_platform(platform_totals.totals(engine, campaign, sel, frames))
+    listed = listing.post_table(exports.posts_frame(engine), campaign, sel)
     reach = listed.assign(reach=pd.to_numeric(listed["reach"]).astype(float)).groupby("platform")["reach"]
     assert tot.loc["instagram", "reach_max_post"] == reach.max()["instagram"]
     assert tot.loc["instagram", "reach_sum"] == reach.sum()["instagram"]
-    table = texts(platforms.table(platforms.totals(engine, campaign, sel, frames), "en"))
+    table = texts(platforms.table(platform_totals.totals(engine, campaign, sel, frames), "en"))
     assert "Reach (not deduplicated)" in table
     assert f"{reach.max()['instagram']:,.0f} – {reach.sum()['instagram']:,.0f}" in table
 
@@ -136,8 +136,8 @@ def test_reach_runs_from_the_largest_post_to_the_sum_over_posts(demo):
 @pytest.mark.parametrize("metric", ["views", "likes", "emv_usd"])
 def test_weekly_shares_add_up_to_100_percent_in_every_week(demo, metric):
     engine, campaign, _, _ = demo
-    sel = platforms.window(F.parse("?from=2024-12-18&to=2025-01-26"), campaign)
-    mix = platforms.weekly_mix(engine, campaign, sel, metric)
+    sel = F.view_selection(F.parse("?from=2024-12-18&to=2025-01-26"), campaign)
+    mix = platform_totals.weekly_mix(engine, campaign, sel, metric)
     assert mix["week"].nunique() == 6
     assert np.allclose(mix.groupby("week")["share"].sum(), 100.0)
     assert (mix["share"] >= 0).all()
@@ -146,36 +146,36 @@ def test_weekly_shares_add_up_to_100_percent_in_every_week(demo, metric):
 
 def test_the_views_mix_counts_and_labels_impressions_for_platforms_without_views(demo):
     engine, campaign, _, _ = demo
-    sel = platforms.window(F.parse(""), campaign)
-    mix = platforms.weekly_mix(engine, campaign, sel, "views")
+    sel = F.view_selection(F.parse(""), campaign)
+    mix = platform_totals.weekly_mix(engine, campaign, sel, "views")
     basis = mix.groupby("platform")["basis"].first()
     assert basis["x"] == basis["linkedin"] == "impressions" and basis["youtube"] == "views"
-    fig = platforms.mix_figure(mix, "views", "en")
+    fig = figures.mix_figure(mix, "views", "en")
     names = {tr.name: tr for tr in fig.data}
     assert {"X (impressions)", "LinkedIn (impressions)", "YouTube"} <= set(names)
     assert names["X (impressions)"].marker.pattern.shape == "/" and not names["YouTube"].marker.pattern.shape
     assert fig.layout.barmode == "stack"
     # Weibo reports neither views nor impressions: no share of volume, and not labelled "impressions"
     assert "weibo" not in set(mix["platform"]) and not any("Weibo" in n for n in names)
-    table = platforms.totals(engine, campaign, sel).set_index("platform")
+    table = platform_totals.totals(engine, campaign, sel).set_index("platform")
     assert pd.isna(table.loc["weibo", "basis"]) and table.loc["x", "basis"] == "impressions"
 
 
 def test_every_chart_draws_each_platform_in_its_fixed_colour(demo):
     engine, campaign, frames, _ = demo
-    sel = platforms.window(F.parse(""), campaign)
-    mix = platforms.weekly_mix(engine, campaign, sel, "views")
-    for tr, (p, _) in zip(platforms.mix_figure(mix, "views", "en").data, mix.groupby("platform", sort=True)):
+    sel = F.view_selection(F.parse(""), campaign)
+    mix = platform_totals.weekly_mix(engine, campaign, sel, "views")
+    for tr, (p, _) in zip(figures.mix_figure(mix, "views", "en").data, mix.groupby("platform", sort=True)):
         assert tr.marker.color == figures.PLATFORM_COLOURS[p]
-    tot = platforms.totals(engine, campaign, sel, frames)
-    want = [figures.PLATFORM_COLOURS[p] for p in tot["platform"] if p != platforms.ALL][::-1]
+    tot = platform_totals.totals(engine, campaign, sel, frames)
+    want = [figures.PLATFORM_COLOURS[p] for p in tot["platform"] if p != platform_totals.ALL][::-1]
     for tr in platforms.compare_figure(tot, "en").data:
         assert list(tr.marker.color) == want
 
 
 def test_the_table_says_not_reported_rather_than_zero_for_views_of_x(demo):
     engine, campaign, frames, _ = demo
-    tot = platforms.totals(engine, campaign, platforms.window(F.parse("?platform=x"), campaign), frames)
+    tot = platform_totals.totals(engine, campaign, F.view_selection(F.parse("?platform=x"), campaign), frames)
     text = texts(platforms.table(tot, "en"))
     assert "not reported" in text and "Counted as" in text and "Impressions" in text
     zh = texts(platforms.table(tot, "zh"))
@@ -193,24 +193,24 @@ def test_a_period_without_data_says_so_instead_of_drawing_empty_charts(demo):
 @pytest.fixture(scope="module")
 def listed(demo):
     engine, campaign, _, _ = demo
-    sel = platforms.window(F.parse(""), campaign)
-    return posts.post_table(exports.posts_frame(engine), campaign, sel, posts._categories(engine))
+    sel = F.view_selection(F.parse(""), campaign)
+    return listing.post_table(exports.posts_frame(engine), campaign, sel, listing._categories(engine))
 
 
 def test_search_finds_a_post_by_a_word_of_its_title_in_any_case(listed):
     post = listed.iloc[len(listed) // 2]
     word = max(post["title"].split(), key=len).strip("#,.!:“”")
-    found = posts.search(listed, word.upper())
+    found = listing.search(listed, word.upper())
     assert post["post_id"] in set(found["post_id"])
     assert 0 < len(found) < len(listed)
-    hay = found[list(posts.SEARCHED)].fillna("").astype(str).agg(" ".join, axis=1).str.casefold()
+    hay = found[list(listing.SEARCHED)].fillna("").astype(str).agg(" ".join, axis=1).str.casefold()
     assert hay.str.contains(word.casefold(), regex=False).all()
 
 
 def test_every_word_of_a_search_must_match_and_pattern_characters_are_plain_text(listed):
-    a, b = posts.search(listed, "yiwu"), posts.search(listed, "yiwu market")
+    a, b = listing.search(listed, "yiwu"), listing.search(listed, "yiwu market")
     assert 0 < len(b) < len(a)
-    assert len(posts.search(listed, ".*")) == 0 and len(posts.search(listed, "[a-z]+")) == 0
+    assert len(listing.search(listed, ".*")) == 0 and len(listing.search(listed, "[a-z]+")) == 0
 
 
 def test_q_round_trips_through_the_url_with_the_other_filters(listed):
@@ -247,12 +247,12 @@ def test_a_column_sort_orders_every_matching_post_not_only_the_rows_sent(demo, l
     assert page["rowCount"] == len(listed) and len(page["rowData"]) == 5
     best = listed["er_views"].max()
     assert page["rowData"][0]["er_views"] == f"{best * 100:.2f}%"
-    s = posts.sort_posts(listed, [{"colId": "published_at", "sort": "asc"}])
+    s = listing.sort_posts(listed, [{"colId": "published_at", "sort": "asc"}])
     assert s["published_at"].is_monotonic_increasing
-    s = posts.sort_posts(listed, [{"colId": "impressions", "sort": "asc"}])
+    s = listing.sort_posts(listed, [{"colId": "impressions", "sort": "asc"}])
     known = s["impressions"].dropna()
     assert known.is_monotonic_increasing and s["impressions"].iloc[-1] != s["impressions"].iloc[-1]  # NaN last
-    assert posts.sort_posts(listed, [{"colId": "url", "sort": "asc"}]).equals(listed)  # links do not sort
+    assert listing.sort_posts(listed, [{"colId": "url", "sort": "asc"}]).equals(listed)  # links do not sort
 
 
 def test_per_post_er_divides_engagements_by_that_posts_own_views_or_impressions(listed):
@@ -286,7 +286,7 @@ def test_an_http_link_cannot_break_out_of_its_markdown_target():
 def test_a_script_in_a_post_title_is_kept_as_text_for_the_grid_which_renders_no_html(script_db):
     engine = store.connect(script_db)
     campaign = load(ROOT / "campaign.toml")
-    table = posts.post_table(exports.posts_frame(engine), campaign, metrics.Selection())
+    table = listing.post_table(exports.posts_frame(engine), campaign, metrics.Selection())
     rows = {r["title"]: r for r in posts.grid_rows(table, "en", campaign.tz)}
     title = f"Hello {SCRIPT} <b>bold</b>"
     assert title in rows  # unchanged: neither escaped twice nor stripped
@@ -302,11 +302,11 @@ def test_unassigned_accounts_are_found_by_the_name_and_category_the_filter_bar_o
     engine = store.connect(script_db)
     campaign = load(ROOT / "campaign.toml")
     one = metrics.Selection(influencers=("jinhub_yiwu (unassigned)",), categories=("unassigned",))
-    table = posts.post_table(exports.posts_frame(engine), campaign, one, posts._categories(engine))
+    table = listing.post_table(exports.posts_frame(engine), campaign, one, listing._categories(engine))
     assert table["post_id"].tolist() == ["1870000000000000001"]
     every = metrics.Selection(categories=("unassigned",))
-    assert len(posts.post_table(exports.posts_frame(engine), campaign, every, posts._categories(engine))) == 2
-    assert len(posts.post_table(exports.posts_frame(engine), campaign, metrics.Selection(categories=("media",)))) == 0
+    assert len(listing.post_table(exports.posts_frame(engine), campaign, every, listing._categories(engine))) == 2
+    assert len(listing.post_table(exports.posts_frame(engine), campaign, metrics.Selection(categories=("media",)))) == 0
     engine.dispose()
 
 

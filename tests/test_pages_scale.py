@@ -242,10 +242,9 @@ def test_the_filter_bars_names_are_the_influencers_with_posts(demo):
 def test_posts_published_and_reach_by_sql_equal_the_frames(demo, query):
     from dashboard import filters as F
     from dashboard import queries
-    from dashboard.pages import platforms
 
     engine, campaign, frames, _ = demo
-    sel = platforms.window(F.parse(query), campaign)
+    sel = F.view_selection(F.parse(query), campaign)
     for by in ([], ["platform"], ["influencer"]):
         pub = metrics._days(metrics._filter_posts(frames.posts, sel).assign(
             day=lambda p: metrics._local_day(p["published_at"], campaign.tz)), sel)
@@ -266,24 +265,24 @@ def test_posts_published_and_reach_by_sql_equal_the_frames(demo, query):
 @pytest.mark.parametrize("query", SELECTIONS)
 def test_the_platforms_table_from_sql_equals_the_one_from_the_frames(demo, query):
     from dashboard import filters as F
-    from dashboard.pages import platforms
+    from dashboard import platform_totals
 
     engine, campaign, frames, _ = demo
-    sel = platforms.window(F.parse(query), campaign)
-    want = platforms.totals(engine, campaign, sel, frames)
-    got = platforms.totals(engine, campaign, sel)
+    sel = F.view_selection(F.parse(query), campaign)
+    want = platform_totals.totals(engine, campaign, sel, frames)
+    got = platform_totals.totals(engine, campaign, sel)
     _close(got, want, "platform")
 
 
 @pytest.mark.parametrize("query", SELECTIONS)
 def test_the_leaderboard_from_the_rollups_equals_the_one_from_the_engine(demo, query):
     from dashboard import filters as F
-    from dashboard.pages import influencers
+    from dashboard import leaderboard
 
     engine, campaign, frames, _ = demo
-    sel = influencers.view_selection(F.parse(query), campaign)
-    want = influencers.leaderboard(frames, campaign, sel)
-    got = influencers.leaderboard_db(engine, campaign, sel)
+    sel = F.view_selection(F.parse(query), campaign)
+    want = leaderboard.leaderboard(frames, campaign, sel)
+    got = leaderboard.leaderboard_db(engine, campaign, sel)
     assert list(got.columns) == list(want.columns)
     _close(got, want, "influencer")
 
@@ -484,7 +483,7 @@ def test_on_sqlite_and_postgresql_the_narrow_reads_equal_the_engine(db_url, tmp_
     """The same checks on the synthetic campaign of the query-plan test, on both databases (their
     SQL differs: PostgreSQL joins grouped subqueries where SQLite probes per post)."""
     from dashboard import config, queries, rollups, summary
-    from dashboard.pages import influencers, platforms
+    from dashboard import leaderboard, platform_totals
     from test_query_plans import CAMPAIGN_TOML, build_campaign
 
     engine = build_campaign(db_url, n_posts=1200, per_account=30)
@@ -500,8 +499,8 @@ def test_on_sqlite_and_postgresql_the_narrow_reads_equal_the_engine(db_url, tmp_
             if by:
                 got, want = got.sort_values(by).reset_index(drop=True), want.sort_values(by).reset_index(drop=True)
             _close(got.assign(k=0), want[by + ["reach_max_post", "reach_sum", "reach_posts"]].assign(k=0), "k")
-        _close(platforms.totals(engine, campaign, sel), platforms.totals(engine, campaign, sel, frames), "platform")
-        _close(influencers.leaderboard_db(engine, campaign, sel), influencers.leaderboard(frames, campaign, sel),
+        _close(platform_totals.totals(engine, campaign, sel), platform_totals.totals(engine, campaign, sel, frames), "platform")
+        _close(leaderboard.leaderboard_db(engine, campaign, sel), leaderboard.leaderboard(frames, campaign, sel),
                "influencer")
     for week in ("2025-W10", "2025-W11", "2025-W12"):
         _same(summary.build_summary_db(engine, campaign, week), summary.build_summary(frames, campaign, week), week)

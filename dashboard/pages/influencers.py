@@ -1,18 +1,14 @@
 """Influencers: the leaderboard, and one influencer's days, posts and anomalies beside it.
 
-The leaderboard is ``exports.influencers_frame`` for the URL's filters, cut to the columns a team
-compares people by (``LEADERBOARD_COLUMNS``); ``/download/influencers.csv`` (dashboard/downloads.py)
-writes the same frame, so what is seen and what is downloaded are one table. Clicking a row
-selects an influencer and draws their panel below the grid; the selection is kept in a
-``dcc.Store``, not written to the URL, because a URL change redraws the whole page and would
-recompute the leaderboard for nothing. ``?focus=<name>`` opens the page with that influencer
-selected, and the panel carries that link, so a selected view can still be shared.
+The page lays out what dashboard/leaderboard.py computes: the leaderboard (``leaderboard_db``,
+the table ``/download/influencers.csv`` writes too) and one influencer's days, posts and flags
+(``focus_*``). Clicking a row selects an influencer and draws their panel below the grid; the
+selection is kept in a ``dcc.Store``, not written to the URL, because a URL change redraws the
+whole page and would recompute the leaderboard for nothing. ``?focus=<name>`` opens the page with
+that influencer selected, and the panel carries that link, so a selected view can still be shared.
 Without dates in the URL the view is the campaign window of campaign.toml, as on the Live page.
-
-The panel reads and scans only the clicked influencer's accounts (``focus_data``): every anomaly
-detector works per influencer and platform, per account or per post, so the flags are the same
-as the whole campaign's filtered to them (tested), at a fraction of the time. The leaderboard and
-each influencer's posts and flags are kept in the cache all workers share (dashboard/cache.py).
+The leaderboard and each influencer's posts and flags are kept in the cache all workers share
+(dashboard/cache.py).
 """
 from __future__ import annotations
 
@@ -20,14 +16,11 @@ from urllib.parse import urlencode
 
 import dash_ag_grid as dag
 import pandas as pd
-import sqlalchemy as sa
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from collectors import store
-
-from .. import (anomalies, cache, coverage, data, exports, figures, grids, i18n, layout as L, metrics, queries,
-               rollups)
+from .. import (anomalies, cache, coverage, data, figures, grids, i18n, layout as L, leaderboard, metrics,
+               queries)
 from .. import filters as F
 from ..i18n import category_name, fmt_datetime, fmt_number, fmt_range, metric_help, metric_name, platform_name, t
 from ..links import safe_link
@@ -63,11 +56,6 @@ i18n.add_strings({
     },
 })
 
-# The leaderboard, in grid order; the CSV download has these columns in this order, with the
-# reach range as its two ends and EMV followed by the formula version every EMV output carries.
-LEADERBOARD_COLUMNS = ["influencer", "category", "platforms", "posts_published", "views_or_impressions", "views",
-                       "impressions", "engagements", "er_views", "er_impressions", "er_followers", "followers", "emv_usd",
-                       "emv_formula", "reach_max_post", "reach_sum"]
 COUNTS = ("posts_published", "views_or_impressions", "views", "impressions", "engagements", "followers")
 RATES = ("er_views", "er_impressions", "er_followers")
 POSTS_SHOWN = 50
@@ -76,58 +64,7 @@ TITLE_CHARS = 120
 MIN_WIDTH = 96  # px: a number column, whatever its header
 
 
-# --- pure functions: frames in, frames or components out -----------------------------------------
-
-def view_selection(f: F.Filters, campaign) -> metrics.Selection:
-    """The filters' selection; without dates, the campaign window (what the pages show)."""
-    return F.view_selection(f, campaign)
-
-
-def leaderboard(frames, campaign, sel: metrics.Selection) -> pd.DataFrame:
-    """One row per influencer, most views or impressions first: ``LEADERBOARD_COLUMNS`` of ``influencers_frame``."""
-    df = exports.influencers_frame(frames, campaign, sel)
-    return df.reindex(columns=LEADERBOARD_COLUMNS).reset_index(drop=True)
-
-
-def leaderboard_db(eng, campaign, sel: metrics.Selection) -> pd.DataFrame:
-    """``leaderboard`` from the rollups and narrow SQL instead of the whole database and the
-    engine: ``exports.influencers_frame_db`` (what `reach export influencers` writes) cut to the
-    grid's columns. The same table as ``leaderboard`` (tests/test_pages_scale.py)."""
-    return exports.influencers_frame_db(eng, campaign, sel).reindex(columns=LEADERBOARD_COLUMNS).reset_index(drop=True)
-
-
-def board_view(eng, campaign, sel: metrics.Selection) -> tuple[pd.DataFrame, list[str], bool]:
-    """What the page's layout needs from the whole campaign: the leaderboard, every influencer's
-    name (for the filter bar) and whether any post is stored (which empty message to give), each
-    by a query that reads only what it shows."""
-    names = queries.influencer_names(eng)
-    return leaderboard_db(eng, campaign, sel), names, bool(names)
-
-
-def accounts_of(eng, name: str) -> list[int]:
-    """The accounts behind a leaderboard name: the influencer's, or the one unassigned account
-    shown as "<account> (unassigned)" (named as ``queries.load_frames`` names it)."""
-    a, i = store.accounts, store.influencers
-    label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
-    with eng.connect() as conn:
-        rows = conn.execute(sa.select(a.c.id, label, i.c.name).outerjoin(i, a.c.influencer_id == i.c.id)).all()
-    return sorted(pk for pk, account, person in rows
-                  if (person == name if person is not None else f"{account} (unassigned)" == name))
-
-
-def focus_data(eng, campaign, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(posts, flags) of one influencer for every day: ``exports.posts_frame`` rows of their
-    accounts and ``anomalies.anomalies`` rows about them, read and computed from their accounts
-    only. The view's dates and platforms are applied afterwards (``focus_posts``, ``focus_anomalies``),
-    so one cached result serves every filter."""
-    pks = accounts_of(eng, name)
-    if not pks:
-        return exports.posts_frame(eng, account_pks=[]), pd.DataFrame(columns=anomalies.COLUMNS)
-    frames = queries.load_frames(eng, account_pks=pks)
-    flags = anomalies.anomalies(frames, metrics.increments(frames.snapshots, frames.post_days, campaign), campaign)
-    flags = flags[flags["influencer"] == name].reset_index(drop=True)
-    return exports.posts_frame(eng, account_pks=pks), flags
-
+# --- pure functions: frames in, rows, columns and links out ---------------------------------------
 
 def _num(x):
     # JSON for the grid: NaN and pd.NA become null (an empty, unsortable-to-the-top cell), never 0.
@@ -189,62 +126,6 @@ def focus_from_rows(rows) -> str | None:
     return None
 
 
-def focus_daily(eng, campaign, f: F.Filters, name: str) -> pd.DataFrame:
-    """One influencer's rollup rows per platform and day in the view (every metric)."""
-    sel = view_selection(f, campaign)
-    sel = metrics.Selection(start=sel.start, end=sel.end, platforms=sel.platforms, categories=sel.categories,
-                            influencers=(name,))
-    return rollups.query(eng, campaign, by=["platform", "day"], sel=sel)
-
-
-def focus_series(eng, campaign, f: F.Filters, name: str, daily: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The chart metric for one influencer per platform and day (running total with view=cumulative),
-    from ``daily`` (``focus_daily``) when given."""
-    daily = focus_daily(eng, campaign, f, name) if daily is None else daily
-    if daily.empty or f.metric not in daily:
-        return pd.DataFrame(columns=["platform", "day", "value"])
-    return metrics.series_by_platform(daily, f.metric, f.cumulative)
-
-
-def focus_posts(posts: pd.DataFrame, campaign, f: F.Filters, name: str) -> pd.DataFrame:
-    """The influencer's posts published in the view (``exports.posts_frame`` rows), most viewed first,
-    with ``engagements`` from their latest lifetime values."""
-    posts = posts.copy()
-    # posts_frame leaves an unassigned account's influencer empty; the leaderboard names it
-    # "<account> (unassigned)", as load_frames does.
-    lone = posts["influencer"].isna()
-    posts.loc[lone, "influencer"] = posts.loc[lone, "account"] + " (unassigned)"
-    sel = view_selection(f, campaign)
-    sel = metrics.Selection(start=sel.start, end=sel.end, platforms=sel.platforms, influencers=(name,))
-    mine = exports.filter_posts(posts, campaign, sel)
-    mine = mine.assign(engagements=metrics.engagements(mine, campaign))
-    # Views or impressions (metrics.views_basis: impressions on a platform without views), as everywhere else.
-    rank = metrics.views_or_impressions(mine.assign(views=pd.to_numeric(mine["views"], errors="coerce"),
-                                                    impressions=pd.to_numeric(mine["impressions"], errors="coerce")))
-    return mine.assign(_rank=rank).sort_values("_rank", ascending=False, na_position="last", kind="stable") \
-        .drop(columns="_rank").reset_index(drop=True)
-
-
-def focus_anomalies(flags: pd.DataFrame, f: F.Filters, campaign, name: str, pairs=None) -> pd.DataFrame:
-    """``anomalies.anomalies`` rows about this influencer in the view, newest first: its days and
-    platforms, and with ``pairs`` (``queries.flag_pairs`` of the view: its influencers and
-    categories) only the influencer-platform pairs those select.
-
-    The trailing Hampel flags are left out as on the Live page: looking back, the robust z-score
-    of the same day says the same thing with the whole series to compare with."""
-    sel = view_selection(f, campaign)
-    a = flags[(flags["influencer"] == name) & (flags["detector"] != "hampel")]
-    if pairs is not None:
-        a = a[pd.MultiIndex.from_arrays([a["influencer"], a["platform"]]).isin(pairs)]
-    if sel.start is not None:
-        a = a[a["day"] >= pd.Timestamp(sel.start)]
-    if sel.end is not None:
-        a = a[a["day"] <= pd.Timestamp(sel.end)]
-    if sel.platforms:
-        a = a[a["platform"].isin(sel.platforms)]
-    return a.sort_values(["day", "score"], ascending=[False, False]).reset_index(drop=True)
-
-
 def focus_href(f: F.Filters, name: str) -> str:
     query = F.to_query(f)
     return PATH + query + ("&" if query else "?") + urlencode({"focus": name})
@@ -303,15 +184,15 @@ def focus_panel(eng, campaign, f: F.Filters, name: str | None, posts=None, flags
     lang = f.lang
     if not name:
         return [html.P(t("influencers.pick", lang), className="muted", id="inf-pick")]
-    daily = focus_daily(eng, campaign, f, name)
-    series = focus_series(eng, campaign, f, name, daily)
+    daily = leaderboard.focus_daily(eng, campaign, f, name)
+    series = leaderboard.focus_series(eng, campaign, f, name, daily)
     if posts is None or flags is None:
         got_posts, got_flags = cache.memo(eng, campaign, "influencers.focus_data", (name,),
-                                          lambda: focus_data(eng, campaign, name))
+                                          lambda: leaderboard.focus_data(eng, campaign, name))
         posts = got_posts if posts is None else posts
         flags = got_flags if flags is None else flags
-    posts = focus_posts(posts, campaign, f, name)
-    mine = focus_anomalies(flags, f, campaign, name, queries.flag_pairs(eng, view_selection(f, campaign)))
+    posts = leaderboard.focus_posts(posts, campaign, f, name)
+    mine = leaderboard.focus_anomalies(flags, f, campaign, name, queries.flag_pairs(eng, F.view_selection(f, campaign)))
     if series.empty and posts.empty and mine.empty:
         return [html.P(t("influencers.unknown", lang, name=name), className="empty", id="inf-unknown")]
     # The influencer's platforms that lack the metric (X: no views) are named, with a switch to the
@@ -347,9 +228,9 @@ def layout(**query):
     f = F.parse("?" + urlencode(query, doseq=True))
     focus = query.get("focus") if isinstance(query.get("focus"), str) else None
     eng, campaign = data.engine(), data.campaign()
-    sel = view_selection(f, campaign)
+    sel = F.view_selection(f, campaign)
     board, names, any_posts = cache.memo(eng, campaign, "influencers.board_view", (sel,),
-                                         lambda: board_view(eng, campaign, sel))
+                                         lambda: leaderboard.board_view(eng, campaign, sel))
     head = [L.header(f, PATH), L.filter_bar(f, names, queries.category_names(eng))]
     if board.empty:
         empty = "empty.no_match" if any_posts else "empty.no_data"

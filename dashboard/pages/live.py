@@ -24,11 +24,11 @@ import plotly.graph_objects as go
 from dash import ClientsideFunction, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from .. import cache, coverage, data, figures, flag_store, layout as L, metrics, queries, rollups
+from .. import cache, coverage, data, figures, flag_store, layout as L, metrics, platform_totals, queries, rollups
 from .. import filters as F
 from ..i18n import (add_strings, fmt_datetime, fmt_number, fmt_range, fmt_time, metric_help, metric_name,
                     platform_name, t)
-from . import Callbacks, platforms as platforms_page
+from . import Callbacks
 
 SLUG, PATH, ORDER = "live", "/", 10
 # Registered on each app the factory builds (dashboard/pages/__init__.py says why not dash.callback).
@@ -185,7 +185,7 @@ def kiosk_view(step: int, daily: pd.DataFrame, mix: pd.DataFrame, by_influencer:
     """The kiosk's caption ("<title> · <i>/<n>") and chart for ``step`` (any whole number: the
     charts repeat in the order of KIOSK_STEPS).
 
-    ``daily``: rollup rows by platform and day; ``mix``: the Platforms page's ``weekly_mix``;
+    ``daily``: rollup rows by platform and day; ``mix``: ``platform_totals.weekly_mix``;
     ``by_influencer``: rollup rows by influencer and platform. A pure function: the page draws
     every step with it when the data changes."""
     i = step % len(KIOSK_STEPS)
@@ -201,7 +201,7 @@ def kiosk_view(step: int, daily: pd.DataFrame, mix: pd.DataFrame, by_influencer:
         empty = " ".join(coverage.sentence(g, lang) for g in lacking) or None
         fig = figures.metric_over_time(series, metric, key == "cumulative", events, lang=lang, empty=empty)
     elif key == "mix":
-        fig = platforms_page.mix_figure(mix, metric, lang)
+        fig = figures.mix_figure(mix, metric, lang)
     else:
         rows, stand_in = top_influencers(by_influencer, metric)
         note = t("kiosk.impressions_note", lang) if stand_in else None
@@ -217,7 +217,7 @@ def kiosk_view(step: int, daily: pd.DataFrame, mix: pd.DataFrame, by_influencer:
 def _kiosk_charts(eng, campaign, sel, daily: pd.DataFrame, f: F.Filters) -> list:
     """The caption, the chart showing the first step, and every step's chart for the browser."""
     mix, by_influencer = cache.memo(eng, campaign, "live.kiosk", (sel, f.metric), lambda: (
-        platforms_page.weekly_mix(eng, campaign, sel, f.metric),
+        platform_totals.weekly_mix(eng, campaign, sel, f.metric),
         rollups.query(eng, campaign, by=["influencer", "platform"], sel=sel)))
     views = [kiosk_view(i, daily, mix, by_influencer, f.metric, campaign.events, f.lang)
              for i in range(len(KIOSK_STEPS))]
@@ -268,21 +268,11 @@ def shown_flags(eng, campaign, sel, limit: int = 8) -> pd.DataFrame:
 
 def computed_shown_flags(eng, campaign, sel, limit: int = 8) -> pd.DataFrame:
     """``shown_flags`` from the whole campaign's flags computed (or found in the shared cache)."""
-    from ..anomalies import explain
+    from ..anomalies import explain, in_view
 
     a = cache.memo(eng, campaign, "live.flags", (), lambda: live_flags(eng, campaign))
-    a = a[a["detector"] != "hampel"]
-    if sel.start is not None:
-        a = a[a["day"] >= pd.Timestamp(sel.start)]
-    if sel.end is not None:
-        a = a[a["day"] <= pd.Timestamp(sel.end)]
-    if sel.platforms:
-        a = a[a["platform"].isin(sel.platforms)]
-    pairs = queries.flag_pairs(eng, sel)
-    if pairs is not None:
-        a = a[pd.MultiIndex.from_arrays([a["influencer"], a["platform"]]).isin(pairs)]
     # Facts only for the rows shown: a big campaign can have hundreds of thousands of flags.
-    return explain(a.sort_values(["day", "score"], ascending=[False, False]).head(limit), campaign)
+    return explain(in_view(a, sel, queries.flag_pairs(eng, sel)).head(limit), campaign)
 
 
 def _anomalies(eng, campaign, sel, lang, limit=8):

@@ -7,20 +7,18 @@ a sandboxed frame sized to its content, so the page scrolls and the frame never 
 Beside it, a "Download CSV" link for each of the report's tables (KPIs, top influencers, top posts,
 platform mix) and the week's tidy daily rows, served by dashboard/downloads.py from the same
 ``Summary`` object, so a file holds the numbers the report shows. The report itself stays one
-self-contained file without links back to the dashboard.
+self-contained file without links back to the dashboard. The report and its PDF are
+dashboard/week_report.py's, which the downloads call too; the page frames and links them.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
-import logging
 from urllib.parse import urlencode
 
 from dash import Input, Output, State, dcc, html, no_update
 
-from collectors.errors import ReachError
-
-from .. import cache, data, layout as L, summary, week_store
+from .. import layout as L, week_report
 from .. import filters as F
 from ..i18n import add_strings, t, week_label
 from . import Callbacks
@@ -29,7 +27,6 @@ SLUG, PATH, ORDER = "summary", "/weekly", 50
 # Registered on each app the factory builds (dashboard/pages/__init__.py says why not dash.callback).
 callbacks = Callbacks()
 register = callbacks.register
-log = logging.getLogger(__name__)
 
 add_strings({
     "en": {"weekly.pdf": "Download PDF",
@@ -47,32 +44,6 @@ TABLES = (("weekly-csv-kpis", "weekly-kpis", "weekly.csv.kpis"),
 TIDY_ID = "weekly-download-tidy"
 PDF_ID = "weekly-download-pdf"
 LINK_IDS = tuple(t_[0] for t_ in TABLES) + (TIDY_ID, PDF_ID)
-
-
-def _report(week: str | None, search: str | None):
-    eng, campaign = data.engine(), data.campaign()
-    today = data.today(eng, campaign.tz)  # the demo's own day on the demo (data.clock)
-    f = F.parse(search)
-    # Seconds of work per report: computed once per data version for every worker (dashboard/cache.py).
-    # The key holds everything _compute reads from ``f``: the selection and the report's language.
-    return cache.memo(eng, campaign, "weekly.report", (week, today, f.selection(), f.lang),
-                      lambda: _compute(eng, campaign, week, today, f))
-
-
-def _compute(eng, campaign, week, today, f):
-    # The default reports, stored by the last refresh (dashboard/week_store.py), before building one.
-    try:
-        s = week_store.report(eng, campaign, week or None, today, f.selection(), f.lang)
-    except Exception as e:  # noqa: BLE001 - an unreadable table only costs the building below
-        log.warning("the stored weekly report could not be read (%s): building it", e)
-        s = None
-    if s is not None:
-        return s, summary.render_html(s), list(s.weeks)
-    try:
-        s = summary.build_summary_db(eng, campaign, week or None, today=today, sel=f.selection(), lang=f.lang)
-    except ReachError as e:
-        return None, str(e), []
-    return s, summary.render_html(s), list(s.weeks)
 
 
 # The report frame reaches nothing of the page: no allow-same-origin (an opaque origin, so no
@@ -99,27 +70,6 @@ def _framed(doc: str) -> str:
     doc = doc.replace("<head>", '<head>\n<base target="_blank">', 1)
     return doc.replace("</body>", f"<script>{FRAME_SCRIPT}</script>\n</body>", 1)
 
-
-def week_summary(week: str | None, search: str | None):
-    """(the ``Summary`` the page shows for ``week`` and the page's query, None) or (None, why there
-    is none, in words); no ``week`` is the page's default week. The downloads use this too."""
-    s, html_or_error, _ = _report(week, search)
-    return (s, None) if s is not None else (None, html_or_error)
-
-
-def report_pdf(week: str | None, search: str | None):
-    """(the report of ``week`` and the page's query as PDF bytes, its ``Summary``) or (None, why
-    there is none, in words). The PDF takes seconds to lay out: made once per data version and
-    shared by the workers, like the report (dashboard/cache.py)."""
-    s, why = week_summary(week, search)
-    if s is None:
-        return None, why
-    eng, campaign = data.engine(), data.campaign()
-    f = F.parse(search)
-    # The week label, not the week asked for: no week (the default) and its label are one PDF.
-    pdf = cache.memo(eng, campaign, "weekly.pdf", (s.week, data.today(eng, campaign.tz), f.selection(), f.lang),
-                     lambda: summary.render_pdf(s, f.lang))
-    return pdf, s
 
 
 def download_hrefs(f: F.Filters, s) -> dict[str, str]:
@@ -151,7 +101,7 @@ def _download_links(f: F.Filters, s) -> html.Div:
 def layout(**query):
     search = "?" + urlencode(query, doseq=True)
     f = F.parse(search)
-    s, html_or_error, weeks = _report(query.get("week") if isinstance(query.get("week"), str) else None, search)
+    s, html_or_error, weeks = week_report.report(query.get("week") if isinstance(query.get("week"), str) else None, search)
     head = [L.header(f, "/weekly")]
     if s is None:
         # Nothing stored, or only outside the campaign's dates: said as on the other pages, in the
@@ -178,7 +128,7 @@ def layout(**query):
            Input("weekly-week", "value"), State("url", "search"), prevent_initial_call=True)
 def pick_week(week, search):
     """The report of the picked week, and the download links for that week."""
-    s, html_or_error, _ = _report(week, search)
+    s, html_or_error, _ = week_report.report(week, search)
     if s is None:
         return html_or_error, *[no_update] * len(LINK_IDS)
     hrefs = download_hrefs(F.parse(search), s)
@@ -188,6 +138,6 @@ def pick_week(week, search):
 @callbacks(Output("weekly-download", "data"), Input("weekly-download-btn", "n_clicks"),
            State("weekly-week", "value"), State("url", "search"), prevent_initial_call=True)
 def download(_, week, search):
-    s, html_or_error, _ = _report(week, search)
+    s, html_or_error, _ = week_report.report(week, search)
     name = f"campaign-reach-{s.week}.html" if s else "campaign-reach-summary.html"
     return dict(content=html_or_error, filename=name, type="text/html")
