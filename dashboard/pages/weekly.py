@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from dash import Input, Output, State, dcc, html, no_update
 
-from .. import layout as L, week_report
+from .. import data, layout as L, week_report
 from .. import filters as F
 from ..i18n import add_strings, t, week_label
 from . import Callbacks
