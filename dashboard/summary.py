@@ -327,6 +327,11 @@ def _top_influencers_db(by_inf: pd.DataFrame, campaign: Campaign) -> tuple[Influ
     values are sums of whole counts, so the same floats whatever the order of summing."""
     if by_inf.empty:
         return ()
+    # Only the rows of the TOP_N influencers go on (their sums are whole; the list of platforms,
+    # a join per influencer, took 0.1 s for the 3,750 of a 100x week): ranked as _top_influencers ranks.
+    views = by_inf.groupby("influencer")["emv_basis"].sum().rename("views").reset_index()
+    top = views.sort_values(["views", "influencer"], ascending=[False, True], kind="stable").head(TOP_N)
+    by_inf = by_inf[by_inf["influencer"].isin(set(top["influencer"]))]
     t = by_inf.assign(
         engagements=metrics.engagements(by_inf, campaign),
         basis=by_inf["emv_basis"],
