@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 
 from collectors import store
 
@@ -118,6 +117,10 @@ def key(engine: sa.Engine, campaign, version: str, name: str, args: tuple) -> st
 
 
 def _cache():
+    # Flask is imported here, not with the module: the command line reads stored results through
+    # this module (code_stamp) and needs no web framework.
+    from flask import current_app, has_app_context
+
     if not has_app_context():
         return None
     return current_app.extensions.get(EXTENSION)

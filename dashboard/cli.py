@@ -675,16 +675,22 @@ def cmd_export(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from . import config, data, exports, summary
+    from . import config, data, exports, summary, week_store
+    from .metrics import Selection
 
     campaign = config.load(args.config)
     if config.found(args.config) is None:
         print(config.DEFAULTED_NOTE, file=sys.stderr)
     engine = _engine(args, create=False)
     today = data.today(engine, campaign.tz)  # the demo's own day on the demo, as on the Weekly page
-    # The week and the week before, from the rollups and narrow SQL: not the whole database.
-    week = args.week or summary.latest_complete_week_db(engine, campaign, today)
-    s = summary.build_summary_db(engine, campaign, week, today=today, lang=args.lang)
+    week = args.week or None
+    # The report the last rollup refresh stored for this data, settings and code (the Weekly page's
+    # default week and the one before), as the page reads it; else built from the rollups and
+    # narrow SQL, not the whole database (no --week: the latest complete week, found from the
+    # same daily rows the summary reads).
+    s = week_store.report(engine, campaign, week, today, Selection(), lang=args.lang)
+    if s is None:
+        s = summary.build_summary_db(engine, campaign, week, today=today, lang=args.lang)
     print(summary.render_text(s))
     if args.html:
         # Written beside the target and renamed, like the exports: a folder that does not exist

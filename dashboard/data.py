@@ -15,7 +15,6 @@ from datetime import date, datetime, timezone
 
 import pandas as pd
 import sqlalchemy as sa
-from flask import current_app
 
 from collectors import store
 
@@ -25,6 +24,10 @@ _engines: dict[str, sa.Engine] = {}
 
 
 def engine() -> sa.Engine:
+    # Flask is imported where the running app is asked, not with the module: the command line's
+    # `reach summary` and exports read the clock from here and need no web framework (0.1 s).
+    from flask import current_app
+
     url = current_app.config["REACH_DB_URL"]
     if url not in _engines:
         _engines[url] = store.connect(url)
@@ -32,6 +35,8 @@ def engine() -> sa.Engine:
 
 
 def campaign():
+    from flask import current_app
+
     return config.load(current_app.config.get("REACH_CONFIG"))
 
 

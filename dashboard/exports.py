@@ -413,8 +413,8 @@ def _reach_by_influencer(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
     mean reach and the two ERs by reach added."""
     from . import queries
 
-    s, dialect = store.post_snapshots, engine.dialect.name
-    joined = queries.latest_before(campaign, sel, dialect)
+    dialect = engine.dialect.name
+    joined, s = queries.latest_before(campaign, sel, dialect)
     # A post's engagements: the sum of the metrics it reports, unknown when it reports none.
     known = [s.c[m] for m in campaign.engagement]
     eng = sa.case((sa.or_(*[c.is_not(None) for c in known]),

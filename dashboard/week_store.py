@@ -1,7 +1,7 @@
 """The Weekly page's default reports, computed at the end of a rollup refresh and kept in a table,
-so the manager's first view after an import (Monday, after the weekend's files) reads one row
-instead of building the summary (the rollup, narrow SQL, the engine on the top influencers' and
-top posts' observations: seconds in a big campaign).
+so the manager's first view after an import (Monday, after the weekend's files) and `reach summary`
+read one row instead of building the summary (the rollup, narrow SQL, the engine on the top posts'
+observations: seconds in a big campaign).
 
 What is stored: for the page without filters, the summary of the latest complete week and of the
 week before it (the one a manager compares with), in English; another language is the same
