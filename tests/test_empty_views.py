@@ -111,3 +111,21 @@ def test_the_posts_page_says_where_the_stored_posts_are(eng, tmp_path):
         assert said.startswith("活动日期（2025年3月1日 至 2025年3月31日，campaign.toml）内没有数据") and "--config" not in said
         # No link: the summary covers the campaign's dates, whatever the address says.
         assert _find(view, "weekly-empty-show") is None and "请在 campaign.toml 中设置 start 和 end" in said
+
+
+def test_the_influencers_page_lists_the_accounts_and_says_where_their_data_is(eng, tmp_path):
+    from dashboard.app import create_app
+    from dashboard.pages import influencers
+
+    cfg = tmp_path / "campaign.toml"
+    cfg.write_text('[campaign]\nname = "Spring"\nstart = 2025-03-01\nend = 2025-03-31\n')
+    rollups.refresh(eng, config.load(str(cfg)))
+    app = create_app(eng)
+    app.server.config["REACH_CONFIG"] = str(cfg)
+    with app.server.test_request_context("/"):
+        view = influencers.layout()
+        assert "the stored data run from 23 Dec 2024 to 24 Dec 2024" in _text(_find(view, "inf-outside"))
+        assert _find(view, "inf-outside-show").href == "/influencers?from=2024-12-23&to=2024-12-24"
+        assert _find(view, "inf-grid") is not None  # the roster's accounts are still listed
+        # With the stored dates, no such notice.
+        assert _find(influencers.layout(**{"from": "2024-12-23", "to": "2024-12-24"}), "inf-outside") is None

@@ -235,6 +235,11 @@ def layout(**query):
     if board.empty:
         empty = "empty.no_match" if any_posts else "empty.no_data"
         return html.Div(head + [html.Div(t(empty, f.lang), className="empty", id="inf-empty")], className="page")
+    # The roster's accounts are listed whatever the dates; when none did anything in the view and the
+    # stored days lie outside the campaign's, say so above the zeros (as the other pages do).
+    idle = not (board["posts_published"].fillna(0) > 0).any() and board["engagements"].isna().all()
+    if idle and L.empty_reason(eng, campaign, f)[0] == "outside":
+        head.append(L.empty_view(eng, campaign, f, "inf-outside", PATH))
     links = download_hrefs(f)
     plain = {"textDecoration": "none", "color": "inherit"}
     toolbar = html.Div([
