@@ -18,6 +18,7 @@ from collectors import messages, store
 from collectors.archive import Archive
 from collectors.errors import ReachError, UsageError
 from collectors.files import printable
+from collectors.model import DEFAULT_TIMEZONE
 from collectors.names import PLATFORM_ALIASES, closest
 
 DATE_ORDERS = ("dmy", "mdy", "ymd")
@@ -64,8 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     _db_args(p)
     p.add_argument("--as-of", metavar="TIME", help="snapshot time of lifetime exports (ISO 8601), overriding the file and its name")
     p.add_argument("--account", metavar="HANDLE", help="account for files whose rows name none (e.g. YouTube Table data)")
-    p.add_argument("--tz", default=os.environ.get("REACH_TZ", "Asia/Shanghai"),
-                   help="timezone of times written without one (default: Asia/Shanghai, the campaign's)")
+    p.add_argument("--tz", default=os.environ.get("REACH_TZ", DEFAULT_TIMEZONE),
+                   help=f"timezone of times written without one (default: {DEFAULT_TIMEZONE}, the campaign's)")
     p.add_argument("--strict", action="store_true", help="refuse a whole file if any row is rejected")
     p.add_argument("--show-rejects", type=int, default=5, metavar="N", help="rejected rows to print per file (default 5)")
     p.add_argument("--mapping", metavar="FILE.toml",
@@ -190,8 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="process what is ready now and exit (for cron); exit status 1 if a file failed")
     _db_args(p)
     p.add_argument("--account", metavar="HANDLE", help="account for files whose rows name none (e.g. YouTube Table data)")
-    p.add_argument("--tz", default=os.environ.get("REACH_TZ", "Asia/Shanghai"),
-                   help="timezone of times written without one (default: Asia/Shanghai, the campaign's)")
+    p.add_argument("--tz", default=os.environ.get("REACH_TZ", DEFAULT_TIMEZONE),
+                   help=f"timezone of times written without one (default: {DEFAULT_TIMEZONE}, the campaign's)")
     p.add_argument("--date-order", choices=DATE_ORDERS,
                    help="how to read numeric dates like 05/06/2024 when no value in the column decides")
     _config_arg(p)  # the campaign whose rollups the import refreshes
@@ -378,7 +379,7 @@ def cmd_import(args) -> int:
     try:
         ZoneInfo(args.tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ReachError(f"--tz {args.tz!r} is not a timezone name like Asia/Shanghai") from None
+        raise ReachError(f"--tz {args.tz!r} is not a timezone name like {DEFAULT_TIMEZONE}") from None
     mapping = _load_mapping(args.mapping) if args.mapping else None
     engine = _engine(args)
     imp = Importer(engine, _archive(engine, args), tz=args.tz,
@@ -738,7 +739,7 @@ def cmd_demo(args) -> int:
     for i, f in enumerate(demo.files, 1):
         # Like a careful user: the account for files whose rows name none, and the export
         # time for files whose name carries no date range.
-        as_of = None if capture_time_from_name(f.name, ZoneInfo("Asia/Shanghai")) else demo.as_of.get(f)
+        as_of = None if capture_time_from_name(f.name, ZoneInfo(DEFAULT_TIMEZONE)) else demo.as_of.get(f)
         owner = demo.accounts.get(f)
         imp = importer.but(as_of=as_of, account=owner.handle if owner else None)
         r = imp.import_bytes(f.name, f.read_bytes(), display=str(f))
@@ -771,7 +772,7 @@ def _watcher(args, inbox: Path, engine, *, settle: float, poll: float, account=N
     from collectors.pipeline import Importer
     from collectors.watch import Watcher
 
-    imp = Importer(engine, _archive(engine, args), tz=getattr(args, "tz", "Asia/Shanghai"), account=account,
+    imp = Importer(engine, _archive(engine, args), tz=getattr(args, "tz", DEFAULT_TIMEZONE), account=account,
                    date_order=getattr(args, "date_order", None), demo=demo)
 
     def say(line):
@@ -813,7 +814,7 @@ def cmd_watch(args) -> int:
     try:
         ZoneInfo(args.tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ReachError(f"--tz {args.tz!r} is not a timezone name like Asia/Shanghai") from None
+        raise ReachError(f"--tz {args.tz!r} is not a timezone name like {DEFAULT_TIMEZONE}") from None
     settle, poll = _duration(args.settle, "--settle"), _duration(args.poll, "--poll")
     if poll <= 0:
         raise ReachError("--poll must be more than 0")

@@ -13,7 +13,6 @@ locale module, so that the output does not depend on the server's locale.
 from __future__ import annotations
 
 import math
-import re
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import cache
@@ -678,7 +677,6 @@ COMPACT_LARGEST = {"zh": 10**8}
 # short time is "2:05 PM"). Chinese dates are CLDR's long date, 2024年12月22日.
 DATE_FORMATS = {"en": "d MMM y", "zh": "long"}
 TIME_FORMAT = "HH:mm"
-_WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 _ZH_TAGS = ("zh", "cn", "chinese", "中文")
 
 
@@ -1065,11 +1063,9 @@ def partial_label(days_covered: int, lang: str) -> str:
 def week_label(week: str, days_covered: int | None, lang: str) -> str:
     """An ISO week ("2025-W01") as "2025-W01" / "2025年第1周" (the ISO year, like the label),
     followed by the partial label when fewer than 7 days are covered."""
-    m = _WEEK_RE.match(str(week).strip().upper())
-    if not m:
-        raise ValueError(f"week {week!r} is not an ISO week like 2025-W01")
-    year, num = int(m[1]), int(m[2])
-    date.fromisocalendar(year, num, 1)  # raises ValueError for a week the year does not have
+    from .metrics import week_start  # the one reading of an ISO week label (metrics loads pandas: on first use)
+
+    year, num, _ = week_start(week).isocalendar()  # ValueError for a label, or a week, that is not one
     label = t("week.label", lang, year=year, week=num)
     if days_covered is None or _missing(days_covered) or int(days_covered) >= 7:
         return label

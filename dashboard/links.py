@@ -3,7 +3,7 @@
 A post's URL comes from a platform's export, or from a file anyone could have edited, so only a web
 address (http or https, with a host) is ever made clickable: a ``javascript:`` or ``data:`` URL in
 a cell stays text. One rule for every place that links to a post (the Influencers panel, the Posts
-grid; the weekly report's ``summary._safe_url`` is still its own).
+grid, the weekly report).
 """
 from __future__ import annotations
 

@@ -15,7 +15,6 @@ renderings take it, through dashboard/i18n.py), so one summary can be shown in e
 from __future__ import annotations
 
 import math
-import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -26,6 +25,7 @@ from collectors.errors import ReachError
 from collectors.model import PLATFORM_LABELS
 
 from . import metrics, templating
+from .links import safe_link
 from .config import EMV_FORMULA_VERSION, Campaign, Event
 from .i18n import (add_strings, emv_formula, fmt_date, metric_name, normalise_lang, platform_from_label, platform_name,
                    t, week_label)
@@ -40,7 +40,6 @@ VIEWS_NOTE = ("Views or impressions, in the rankings and the platform mix: views
 REACH_NOTE = ("Reach of the posts published in the week, as of its last day: from the largest "
               "single post (a lower bound) to the sum over posts (not deduplicated, an upper bound).")
 ACTIVE_NOTE = "Active influencers: influencers who published at least one post in the week."
-_WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -131,14 +130,11 @@ class Summary:
 
 def _parse_week(week: str, valid: list[str]) -> str:
     label = str(week).strip().upper()
-    m = _WEEK_RE.match(label)
-    ok = False
-    if m:
-        try:
-            date.fromisocalendar(int(m[1]), int(m[2]), 1)
-            ok = True
-        except ValueError:
-            pass
+    try:
+        metrics.week_start(label)  # the one reading of an ISO week label
+        ok = True
+    except ValueError:
+        ok = False
     known = ", ".join(valid) if valid else "none (the database holds no activity)"
     if not ok:
         raise ReachError(f"week {week!r} is not an ISO week like 2025-W01; weeks with data: {known}")
@@ -774,11 +770,6 @@ def _notes(s: Summary, lang: str) -> tuple[str, ...]:
 # The markup is dashboard/templates/weekly.html and its style weekly.css (dashboard/templating.py);
 # here the summary becomes the words and numbers the template prints, in the report's language.
 
-def _safe_url(url: str) -> str | None:
-    # Only web links become links: a "javascript:" URL from an export file must not be clickable.
-    return url if re.match(r"^https?://", url or "", re.I) else None
-
-
 def _headers(*cols: str | tuple[str, bool]) -> list[tuple[str, bool]]:
     """A table's header cells as (text, is a number column)."""
     return [c if isinstance(c, tuple) else (c, False) for c in cols]
@@ -820,7 +811,7 @@ def render_html(s: Summary, lang: str | None = None) -> str:
         post_headers=_headers(("#", True), (tr("col.published_at"), True), tr("col.platform"), tr("col.influencer"),
                               tr("col.post"), (views, True), (engagements, True)),
         posts=[dict(published=p.published.isoformat(), platform=platform_name(p.platform, lang), influencer=p.influencer,
-                    title=_short(p.title, 90) or tr("empty.untitled"), url=_safe_url(p.url),
+                    title=_short(p.title, 90) or tr("empty.untitled"), url=safe_link(p.url),
                     views=_num_cell(p.views), engagements=_num_cell(p.engagements)) for p in s.top_posts],
         mix_headers=_headers(tr("col.platform"), (views, True), (tr("col.share"), True), "", tr("col.basis")),
         # The bar's width: the share against the largest one, which fills its cell.
