@@ -91,7 +91,10 @@ def test_an_empty_database_says_where_data_comes_from(sqlite_url):
     engine.dispose()
 
 
-def test_the_posts_page_says_where_the_stored_posts_are(eng, tmp_path):
+@pytest.fixture
+def spring_app(eng, tmp_path):
+    """The app on the small campaign (December 2024) with a campaign.toml of March 2025, inside a
+    request context: for the pages' layout functions."""
     from dashboard.app import create_app
 
     cfg = tmp_path / "campaign.toml"
@@ -100,32 +103,29 @@ def test_the_posts_page_says_where_the_stored_posts_are(eng, tmp_path):
     app = create_app(eng)
     app.server.config["REACH_CONFIG"] = str(cfg)
     with app.server.test_request_context("/"):
-        view = posts.layout()
-        assert "the stored data run from 23 Dec 2024 to 24 Dec 2024" in _text(_find(view, "posts-empty"))
-        assert _find(view, "posts-empty-show").href == "/posts?from=2024-12-23&to=2024-12-24"
-        assert _text(_find(posts.layout(**{"from": "2025-03-02"}), "posts-empty")) == "No posts published in this period"
-        # The Weekly page says it as the other pages do, in the page's language (it showed the
-        # command line's English advice, "give --config the campaign they belong to").
-        view = weekly.layout(lang="zh")
-        said = _text(_find(view, "weekly-empty"))
-        assert said.startswith("活动日期（2025年3月1日 至 2025年3月31日，campaign.toml）内没有数据") and "--config" not in said
-        # No link: the summary covers the campaign's dates, whatever the address says.
-        assert _find(view, "weekly-empty-show") is None and "请在 campaign.toml 中设置 start 和 end" in said
+        yield app
 
 
-def test_the_influencers_page_lists_the_accounts_and_says_where_their_data_is(eng, tmp_path):
-    from dashboard.app import create_app
+def test_the_posts_page_says_where_the_stored_posts_are(spring_app):
+    view = posts.layout()
+    assert "the stored data run from 23 Dec 2024 to 24 Dec 2024" in _text(_find(view, "posts-empty"))
+    assert _find(view, "posts-empty-show").href == "/posts?from=2024-12-23&to=2024-12-24"
+    assert _text(_find(posts.layout(**{"from": "2025-03-02"}), "posts-empty")) == "No posts published in this period"
+    # The Weekly page says it as the other pages do, in the page's language (it showed the
+    # command line's English advice, "give --config the campaign they belong to").
+    view = weekly.layout(lang="zh")
+    said = _text(_find(view, "weekly-empty"))
+    assert said.startswith("活动日期（2025年3月1日 至 2025年3月31日，campaign.toml）内没有数据") and "--config" not in said
+    # No link: the summary covers the campaign's dates, whatever the address says.
+    assert _find(view, "weekly-empty-show") is None and "请在 campaign.toml 中设置 start 和 end" in said
+
+
+def test_the_influencers_page_lists_the_accounts_and_says_where_their_data_is(spring_app):
     from dashboard.pages import influencers
 
-    cfg = tmp_path / "campaign.toml"
-    cfg.write_text('[campaign]\nname = "Spring"\nstart = 2025-03-01\nend = 2025-03-31\n')
-    rollups.refresh(eng, config.load(str(cfg)))
-    app = create_app(eng)
-    app.server.config["REACH_CONFIG"] = str(cfg)
-    with app.server.test_request_context("/"):
-        view = influencers.layout()
-        assert "the stored data run from 23 Dec 2024 to 24 Dec 2024" in _text(_find(view, "inf-outside"))
-        assert _find(view, "inf-outside-show").href == "/influencers?from=2024-12-23&to=2024-12-24"
-        assert _find(view, "inf-grid") is not None  # the roster's accounts are still listed
-        # With the stored dates, no such notice.
-        assert _find(influencers.layout(**{"from": "2024-12-23", "to": "2024-12-24"}), "inf-outside") is None
+    view = influencers.layout()
+    assert "the stored data run from 23 Dec 2024 to 24 Dec 2024" in _text(_find(view, "inf-outside"))
+    assert _find(view, "inf-outside-show").href == "/influencers?from=2024-12-23&to=2024-12-24"
+    assert _find(view, "inf-grid") is not None  # the roster's accounts are still listed
+    # With the stored dates, no such notice.
+    assert _find(influencers.layout(**{"from": "2024-12-23", "to": "2024-12-24"}), "inf-outside") is None
