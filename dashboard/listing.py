@@ -76,23 +76,32 @@ def search(posts: pd.DataFrame, q: str) -> pd.DataFrame:
     return posts[keep].reset_index(drop=True)
 
 
+def sorted_column(sort_model: list | None) -> tuple[str, str, bool] | None:
+    """The grid's sort model read once for both sorts (pandas and SQL): the first column it sorts
+    that the grid can sort by, as (column, its kind, descending); None for the default order."""
+    kinds = dict(COLUMNS)
+    for s in sort_model or []:
+        col = s.get("colId")
+        if col in kinds and kinds[col] != "link":
+            return col, kinds[col], s.get("sort") == "desc"
+    return None
+
+
 def sort_posts(posts: pd.DataFrame, sort_model: list | None, lang: str = "en") -> pd.DataFrame:
     """Posts in the order of the grid's sort model (the first sorted column decides; ties keep the
     default order). Unknown values are last in both directions, and text sorts by what is shown."""
-    kinds = dict(COLUMNS)
-    for s in sort_model or []:
-        col, desc = s.get("colId"), s.get("sort") == "desc"
-        if col not in kinds or kinds[col] == "link":
-            continue
-        if col == "platform":
-            key = posts["platform"].map(lambda p: platform_name(p, lang).casefold())
-        elif kinds[col] == "text":
-            key = posts[col].fillna("").astype(str).str.casefold().where(posts[col].notna())
-        else:
-            key = posts[col]
-        order = key.sort_values(ascending=not desc, na_position="last", kind="stable").index
-        return posts.loc[order].reset_index(drop=True)
-    return posts
+    sorted_by = sorted_column(sort_model)
+    if sorted_by is None:
+        return posts
+    col, kind, desc = sorted_by
+    if col == "platform":
+        key = posts["platform"].map(lambda p: platform_name(p, lang).casefold())
+    elif kind == "text":
+        key = posts[col].fillna("").astype(str).str.casefold().where(posts[col].notna())
+    else:
+        key = posts[col]
+    order = key.sort_values(ascending=not desc, na_position="last", kind="stable").index
+    return posts.loc[order].reset_index(drop=True)
 
 
 # --- in SQL: the same rows and orders, reading only what a block shows -----------------------------
@@ -187,23 +196,21 @@ def _sql_order(q: sa.Select, sort_model: list | None, lang: str, dialect: str, p
     # The platform last: ``post_table`` sorts stably a frame in export order (platform first), so
     # two posts equal in everything else keep their platforms' order.
     default = [*last_if_null(basis, desc=True), *pub_terms, text(c.post_id), text(c.platform)]
-    kinds = dict(COLUMNS)
-    for s in sort_model or []:
-        col, desc = s.get("colId"), s.get("sort") == "desc"
-        if col not in kinds or kinds[col] == "link":
-            continue
-        if col == "platform":
-            names = {pl: platform_name(pl, lang).casefold() for pl in platforms}
-            key = text(sa.case(*[(c.platform == pl, n) for pl, n in names.items()], else_=c.platform)) if names else c.platform
-            return [key.desc() if desc else key.asc(), *default]
-        if kinds[col] == "text":
-            return None
-        if col == "published_at":
-            keys = pub_terms[1:]
-            return [pub_terms[0], *[k.desc() if desc else k.asc() for k in keys], *default]
-        key = _number(c, col, engagement)
-        return [*last_if_null(key, desc), *default]
-    return default
+    sorted_by = sorted_column(sort_model)
+    if sorted_by is None:
+        return default
+    col, kind, desc = sorted_by
+    if col == "platform":
+        names = {pl: platform_name(pl, lang).casefold() for pl in platforms}
+        key = text(sa.case(*[(c.platform == pl, n) for pl, n in names.items()], else_=c.platform)) if names else c.platform
+        return [key.desc() if desc else key.asc(), *default]
+    if kind == "text":
+        return None
+    if col == "published_at":
+        keys = pub_terms[1:]
+        return [pub_terms[0], *[k.desc() if desc else k.asc() for k in keys], *default]
+    key = _number(c, col, engagement)
+    return [*last_if_null(key, desc), *default]
 
 
 def _number(c, col: str, engagement: tuple[str, ...]):
