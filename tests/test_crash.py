@@ -191,6 +191,16 @@ def _check_like_clean(url: str, arch: Path, clean: dict) -> None:
     assert archive_state(arch) == clean["archive"]
 
 
+# Killed at these points, a process has not yet touched the database (the file read and parsed only):
+# SQLite's case says all there is to say, and PostgreSQL's added 16 s to the suite.
+BEFORE_THE_DATABASE = ("read", "parse")
+
+
+def _skip_if_same_on_both(db_url: str, point: str) -> None:
+    if point in BEFORE_THE_DATABASE and db_url.startswith("postgresql"):
+        pytest.skip(f"killed at {point!r}, before any database work: the SQLite case covers it")
+
+
 def _killed(p: subprocess.CompletedProcess, sig=signal.SIGKILL) -> None:
     # The process must have died at the point (not finished, not failed otherwise).
     assert p.returncode in (-sig, 128 + sig, 130 if sig == signal.SIGINT else -sig), (p.returncode, p.stdout, p.stderr)
@@ -198,6 +208,7 @@ def _killed(p: subprocess.CompletedProcess, sig=signal.SIGKILL) -> None:
 
 @pytest.mark.parametrize("point", IMPORT_POINTS)
 def test_reach_import_killed_at_each_point_then_run_again_equals_a_clean_run(db_url, tmp_path, files, point):
+    _skip_if_same_on_both(db_url, point)
     clean = clean_run(db_url, tmp_path, files, "import")
     arch = tmp_path / "archive"
     assert _main("import", files["first"], files["first_tiktok"], "--db", db_url, "--archive", arch) == 0
@@ -208,6 +219,7 @@ def test_reach_import_killed_at_each_point_then_run_again_equals_a_clean_run(db_
 
 @pytest.mark.parametrize("point", WATCH_POINTS)
 def test_reach_watch_killed_at_each_point_then_run_again_equals_a_clean_run(db_url, tmp_path, files, point, capsys):
+    _skip_if_same_on_both(db_url, point)
     clean = clean_run(db_url, tmp_path, files, "watch")
     arch, inbox = tmp_path / "archive", tmp_path / "inbox"
     inbox.mkdir()
