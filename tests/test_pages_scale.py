@@ -434,8 +434,10 @@ def test_the_weekly_summary_from_the_rollups_is_the_summary_from_the_engine(demo
     engine, campaign, frames, _ = demo
     weeks = summary.build_summary(frames, campaign, "2025-W03").weeks
     assert len(weeks) >= 5
-    for week in weeks:
-        for lang in ("en", "zh"):
+    # Every week, in one language or the other in turn (the language changes words, not numbers;
+    # both languages of every week took 17 s), and the first week in both.
+    for i, week in enumerate(weeks):
+        for lang in (("en", "zh") if i == 0 else (("en", "zh")[i % 2],)):
             want = summary.build_summary(frames, campaign, week, lang=lang)
             got = summary.build_summary_db(engine, campaign, week, lang=lang)
             _same(got, want, week)
