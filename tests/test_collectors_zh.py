@@ -24,6 +24,7 @@ from dashboard import config
 from dashboard.pages import data as page
 from test_page_data import (archive, as_upload, dashboard_app_context, eng, text_of, unknown_posts,  # noqa: F401
                             upload)
+from test_pipeline import YT_TABLE
 from test_platform_meta import chart_bytes
 from test_store import x_content
 
@@ -50,12 +51,7 @@ YT_ZIP = "Content 2024-12-16_2024-12-29 Jin Hub Channel.zip"
 def yt_table_zip() -> bytes:
     """YouTube Studio's Table data in its ZIP: the Total row, a video published before the range, the
     same video row twice and the footer of a long table."""
-    table = ("Content,Video title,Video publish time,Duration,Views,Watch time (hours),Subscribers,Impressions,"
-             "Impressions click-through rate (%)\n"
-             "Total,,,,1500,10.5,3,9000,4.1\n"
-             "aaaaaaaaaaa,Launch day in Yiwu,\"Dec 22, 2024\",60,1200,8.0,2,7000,4.0\n"
-             "bbbbbbbbbbb,An older video,\"Nov 2, 2024\",90,300,2.5,1,2000,4.5\n"
-             "aaaaaaaaaaa,Launch day in Yiwu,\"Dec 22, 2024\",60,1200,8.0,2,7000,4.0\n"
+    table = (YT_TABLE + "aaaaaaaaaaa,Launch day in Yiwu,\"Dec 22, 2024\",60,1200,8.0,2,7000,4.0\n"
              "Showing top 500 results,,,,,,,,\n")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:

@@ -155,12 +155,16 @@ def test_export_csv_has_a_bom_iso_dates_and_neutralised_formulas(engine):
     assert cells[exports.POST_COLUMNS.index("impressions")] == "1200"
 
 
+# YouTube Studio's Table data: the Total row, a video of the range and one published before it.
+YT_TABLE = ("Content,Video title,Video publish time,Duration,Views,Watch time (hours),Subscribers,Impressions,"
+            "Impressions click-through rate (%)\n"
+            "Total,,,,1500,10.5,3,9000,4.1\n"
+            "aaaaaaaaaaa,Launch day in Yiwu,\"Dec 22, 2024\",60,1200,8.0,2,7000,4.0\n"
+            "bbbbbbbbbbb,An older video,\"Nov 2, 2024\",90,300,2.5,1,2000,4.5\n")
+
+
 def test_youtube_range_totals_of_videos_older_than_the_range_are_not_stored_as_lifetime(engine):
-    table = ("Content,Video title,Video publish time,Duration,Views,Watch time (hours),Subscribers,Impressions,"
-             "Impressions click-through rate (%)\n"
-             "Total,,,,1500,10.5,3,9000,4.1\n"
-             "aaaaaaaaaaa,Launch day in Yiwu,\"Dec 22, 2024\",60,1200,8.0,2,7000,4.0\n"
-             "bbbbbbbbbbb,An older video,\"Nov 2, 2024\",90,300,2.5,1,2000,4.5\n")
+    table = YT_TABLE
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("Table data.csv", table)
