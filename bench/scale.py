@@ -199,9 +199,10 @@ class Database:
     """A fresh database per import: a SQLite file in the work folder, or with ``pg`` a scratch
     PostgreSQL database reach_scale_<pid> (created and dropped here, the user may create databases)."""
 
-    def __init__(self, folder: Path, pg: bool, scale: float = 0):
-        self.folder, self.pg = folder, pg
-        self.name = f"reach_scale_{os.getpid()}_{scale:g}".replace(".", "_")
+    def __init__(self, folder: Path, pg: bool, scale: float = 0, keep: bool = False):
+        self.folder, self.pg, self.keep = folder, pg, keep
+        # Kept (--reuse-db with --work): a name of the scale alone, so a later run finds it.
+        self.name = (f"reach_scale_kept_{scale:g}" if keep else f"reach_scale_{os.getpid()}_{scale:g}").replace(".", "_")
         self.url = (f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.name}" if pg
                     else str(folder / "reach.db"))
         self.archive = folder / "archive"
@@ -221,8 +222,16 @@ class Database:
             for p in self.folder.glob("reach.db*"):
                 p.unlink()
 
+    def exists(self) -> bool:
+        if not self.pg:
+            return (self.folder / "reach.db").exists()
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.name,)).fetchone() is not None
+
     def drop(self) -> None:
-        if self.pg:
+        if self.pg and not getattr(self, "keep", False):
             self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
     def args(self) -> list[str]:
@@ -341,7 +350,7 @@ class Runner:
         self.sizes[scale] = m["observations"]
         self.manifests = getattr(self, "manifests", {})
         self.manifests[scale] = m
-        db = Database(folder, a.pg, scale)
+        db = Database(folder, a.pg, scale, keep=bool(a.reuse_db and a.pg and a.work))
         self.dbs.append(db)
         (folder / "out").mkdir(exist_ok=True)
         paths = a.paths
@@ -349,10 +358,11 @@ class Runner:
             return None
         # The other paths need the data: without "import" in --paths it is imported once, untimed,
         # unless --reuse-db finds this campaign imported by an earlier run (100x: half an hour).
-        done = folder / "imported.json"
-        if a.reuse_db and "import" not in paths and not a.pg and done.exists() \
-                and json.loads(done.read_text()) == m and (folder / "reach.db").exists():
-            print(f"  {scale:g}x: reusing the database an earlier run imported ({folder / 'reach.db'})", flush=True)
+        done = folder / ("imported-pg.json" if a.pg else "imported.json")
+        if a.reuse_db and "import" not in paths and done.exists() \
+                and json.loads(done.read_text()) == m and db.exists():
+            print(f"  {scale:g}x: reusing the database an earlier run imported ({db.name if a.pg else db.url})",
+                  flush=True)
             return folder, db
         done.unlink(missing_ok=True)
         self.import_campaign(scale, folder, db, repeat=None if "import" in paths else 1)
@@ -363,7 +373,7 @@ class Runner:
         if failed:
             print(f"  {scale:g}x: the import did not finish; the paths that need its database are left out")
             return None
-        if not a.pg:
+        if not a.pg or db.keep:
             done.write_text(json.dumps(m))
         return folder, db
 
@@ -789,7 +799,8 @@ def main(argv=None) -> int:
     ap.add_argument("--work", help="work folder, kept (default: a temporary folder, removed at the end)")
     ap.add_argument("--regenerate", action="store_true", help="write the campaigns again even if --work has them")
     ap.add_argument("--reuse-db", action="store_true",
-                    help="SQLite, without import in --paths: use the database an earlier run imported into --work")
+                    help="without import in --paths: use the database an earlier run imported into --work (on "
+                         "PostgreSQL with --work, the database reach_scale_kept_<scale> is kept for the next run)")
     ap.add_argument("--write-doc", action="store_true", help="write the table into docs/performance.md")
     ap.add_argument("--notes", metavar="FILE.md", help="markdown to put under the table (what the numbers say)")
     ap.add_argument("--from-results", metavar="FILE", nargs="+",
