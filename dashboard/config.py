@@ -40,6 +40,31 @@ class DefinitionChange:
     note: str = ""
 
 
+# What a goal can count: the additive metrics of the daily rollup (a sum over days and accounts is
+# the campaign's total), and posts published. Rates are ratios of totals and reach is not additive,
+# so neither can be summed towards a target; they are not goals.
+GOAL_METRICS = ("views", "impressions", "views_or_impressions", "engagements", "likes", "comments", "shares", "saves",
+                "clicks", "video_views", "watch_time_s", "followers_gained", "emv_usd", "posts")
+GOAL_PER = ("", "influencer-week")  # a campaign total by the deadline, or each influencer in each ISO week
+
+
+@dataclass(frozen=True)
+class Goal:
+    """``[[goals]]`` in campaign.toml: a target for a metric over a selection (dashboard/goals.py)."""
+    metric: str
+    target: float
+    name: str = ""
+    name_zh: str = ""
+    deadline: date | None = None  # the campaign's end when not given
+    platforms: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    influencers: tuple[str, ...] = ()
+    per: str = ""  # "" a total by the deadline; "influencer-week": each influencer in each ISO week
+
+    def text(self, lang: str) -> str:
+        return self.name_zh if lang == "zh" and self.name_zh else self.name
+
+
 @dataclass(frozen=True)
 class Campaign:
     name: str = "Campaign"
@@ -56,6 +81,7 @@ class Campaign:
     # value of a post published before the campaign start as a baseline that is not counted.
     first_snapshot: str = "baseline"
     definition_changes: tuple[DefinitionChange, ...] = ()
+    goals: tuple[Goal, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -120,11 +146,48 @@ def from_dict(raw: dict, where: str = "campaign config") -> Campaign:
     first = c.get("first_snapshot", "baseline")
     if first not in ("publish", "baseline"):
         raise ReachError(f"{where}: first_snapshot must be \"publish\" or \"baseline\", not {first!r}")
+    start = _date(c["start"], f"{where}, start") if c.get("start") else None
+    end = _date(c["end"], f"{where}, end") if c.get("end") else None
+    goals = tuple(_goal(g, f"{where}, goals[{n}]", end) for n, g in enumerate(raw.get("goals", []), start=1))
     return Campaign(
-        name=c.get("name", "Campaign"), name_zh=str(c.get("name_zh", "")), timezone=tz,
-        start=_date(c["start"], f"{where}, start") if c.get("start") else None,
-        end=_date(c["end"], f"{where}, end") if c.get("end") else None,
+        name=c.get("name", "Campaign"), name_zh=str(c.get("name_zh", "")), timezone=tz, start=start, end=end,
         hashtags=tuple(c.get("hashtags", ())), events=events,
         cpm={k: float(v) for k, v in raw.get("cpm", {}).items()},
-        engagement=engagement, first_snapshot=first, definition_changes=changes,
+        engagement=engagement, first_snapshot=first, definition_changes=changes, goals=goals,
     )
+
+
+def _names(value, key: str, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ReachError(f"{where}: {key} must be a list of names like [\"x\", \"youtube\"], not {value!r}")
+    return tuple(value)
+
+
+def _goal(g, where: str, end: date | None) -> Goal:
+    """One ``[[goals]]`` table, checked: each mistake named with the goal's place and what was expected."""
+    if not isinstance(g, dict):
+        raise ReachError(f"{where}: a goal is a table with metric and target, not {g!r}")
+    unknown = sorted(set(g) - {"name", "name_zh", "metric", "target", "deadline", "platforms", "categories",
+                               "influencers", "per"})
+    if unknown:
+        raise ReachError(f"{where}: unknown key {unknown[0]!r}; a goal has metric, target, deadline, name, name_zh, "
+                         "platforms, categories, influencers and per")
+    metric = g.get("metric")
+    if metric not in GOAL_METRICS:
+        raise ReachError(f"{where}: metric {metric!r} cannot be a goal; expected one of {', '.join(GOAL_METRICS)} "
+                         "(rates and reach are not sums)")
+    target = g.get("target")
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or not target > 0:
+        raise ReachError(f"{where}: target {target!r} is not a positive number like 20000000")
+    per = str(g.get("per", ""))
+    if per not in GOAL_PER:
+        raise ReachError(f"{where}: per {per!r} is not \"influencer-week\" (or absent, for a campaign total)")
+    deadline = _date(g["deadline"], f"{where}, deadline") if g.get("deadline") else None
+    if deadline is None and end is None and not per:
+        raise ReachError(f"{where}: no deadline, and the campaign has no end to take as one: set deadline = 2025-01-26")
+    return Goal(metric=metric, target=float(target), name=str(g.get("name", "")), name_zh=str(g.get("name_zh", "")),
+                deadline=deadline or end, platforms=_names(g.get("platforms", []), "platforms", where),
+                categories=_names(g.get("categories", []), "categories", where),
+                influencers=_names(g.get("influencers", []), "influencers", where), per=per)

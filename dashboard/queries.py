@@ -269,6 +269,39 @@ def published_counts(engine: sa.Engine, campaign, sel, by=()) -> pd.DataFrame:
     return df
 
 
+def published_days(engine: sa.Engine, campaign, sel, by=()) -> pd.DataFrame:
+    """Posts published per local day (campaign timezone) of the selection, and per ``by``
+    (platform and/or influencer): ``day``, *by, ``posts``; what a goal on posts counts
+    (dashboard/goals.py). Counted per quarter hour in SQL (every timezone's offset is whole
+    quarter hours, so a quarter hour's local day is its posts'), then per day here."""
+    from . import metrics
+
+    by = list(by)
+    keys = _keys(by)
+    quarter = _quarter_hour(store.posts.c.published_at, engine.dialect.name)
+    q = (sa.select(*[keys[k].label(k) for k in by], quarter.label("quarter"), sa.func.count().label("posts"))
+         .select_from(_from_posts()).where(store.posts.c.published_at.is_not(None), *account_filters(sel)))
+    q = _published_in(q, campaign, sel.start, sel.end, engine.dialect.name).group_by(*[keys[k] for k in by], quarter)
+    with engine.connect() as conn:
+        df = pd.DataFrame([tuple(r) for r in conn.execute(q)], columns=[*by, "quarter", "posts"])
+    if df.empty:
+        return pd.DataFrame({"day": pd.Series(dtype="datetime64[ns]"), **{b: pd.Series(dtype=object) for b in by},
+                             "posts": pd.Series(dtype="int64")})
+    df["day"] = metrics._local_day(pd.to_datetime(df["quarter"], format="ISO8601").dt.tz_localize("UTC"), campaign.tz)
+    return df.groupby(["day", *by], as_index=False)["posts"].sum().astype({"posts": "int64"})
+
+
+def influencers_in(engine: sa.Engine, sel) -> list[str]:
+    """Every influencer with a post among the selection's platforms, categories and influencers,
+    sorted (named as ``influencer_names`` names them)."""
+    a, p = store.accounts, store.posts
+    has_post = sa.exists().where(p.c.account_pk == a.c.id)
+    q = (sa.select(influencer_expr()).select_from(a.outerjoin(store.influencers, a.c.influencer_id == store.influencers.c.id))
+         .where(has_post, *account_filters(sel)).distinct())
+    with engine.connect() as conn:
+        return sorted(n for n in conn.execute(q).scalars().all() if n is not None)
+
+
 def latest_before(campaign, sel, dialect: str):
     """(the posts (``_from_posts``) joined to each one's latest snapshot captured before the end of
     the selection's last day (as metrics.latest_lifetime), that snapshot: what its columns are
