@@ -29,7 +29,7 @@ from .errors import StoreError
 from .model import ACCOUNT_DAY, FLOAT_METRICS, LEVELS, METRICS, POST_DAILY, POST_LIFETIME
 
 DEFAULT_DB_PATH = Path("data") / "reach.db"
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 metadata = sa.MetaData()
 
@@ -186,6 +186,26 @@ daily_rollup = sa.Table(
     sa.Index("ix_daily_rollup_account_day", "account_pk", "day"),
 )
 
+# Added in schema version 8: what people write into the dashboard, not derived from the archive,
+# so `reach rebuild` keeps these tables (KEPT_TABLES) while it drops and replays the rest.
+# Annotations: events an editor adds on the Live page, drawn on the time charts beside
+# campaign.toml's events (dashboard/annotations.py). The selection is JSON ({"platforms": [...],
+# "influencers": [...], "categories": [...]}; empty: every view).
+annotations = sa.Table(
+    "annotations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False),  # UTC
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("label_zh", sa.Text, nullable=False, server_default=""),
+    sa.Column("selection", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+)
+
+KEPT_TABLES = ("annotations",)
+
 # --- migrations -------------------------------------------------------------------------------
 # Each step takes a connection and brings the schema from version n-1 to n. Step 1 creates the
 # version-1 tables from today's definitions, so a later step that adds a column to one of them
@@ -242,7 +262,13 @@ def _v7(conn):
     posts_order.create(conn, checkfirst=True)
 
 
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7}
+def _v8(conn):
+    # checkfirst: a rebuild drops every other table and migrates from 1 again; these stay.
+    for name in KEPT_TABLES:
+        metadata.tables[name].create(conn, checkfirst=True)
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8}
 
 
 def schema_version(conn) -> int:
@@ -379,8 +405,10 @@ def archive_dir(engine: sa.Engine, override: str | None = None) -> Path:
 
 
 def drop_all(engine: sa.Engine) -> None:
+    """Every table the archive can make again (``reach rebuild``); not ``KEPT_TABLES``, which hold
+    what people wrote into the dashboard."""
     with engine.begin() as conn:
-        metadata.drop_all(conn)
+        metadata.drop_all(conn, tables=[t for t in metadata.sorted_tables if t.name not in KEPT_TABLES])
 
 
 # --- writing ----------------------------------------------------------------------------------
