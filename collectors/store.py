@@ -204,7 +204,30 @@ annotations = sa.Table(
     sa.Column("updated_by", sa.String(200), nullable=False),
 )
 
-KEPT_TABLES = ("annotations",)
+# Alert events: each firing of an [[alerts]] rule (dashboard/alerts.py), once per (rule, key): the
+# key names the event (a post, a day, a week, a failure), so an event found again by a later
+# evaluation is not stored, nor notified, twice. Kept by a rebuild for the same reason.
+alert_events = sa.Table(
+    "alert_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rule", sa.String(200), nullable=False),
+    sa.Column("key", sa.String(400), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("fired_at", sa.DateTime, nullable=False),  # UTC
+    sa.Column("value", sa.Float),
+    sa.Column("threshold", sa.Float),
+    sa.Column("params", sa.Text, nullable=False),  # JSON: what the message says (subject, selection, link, ...)
+    # pending (to send), sent, failed, cooldown (a notice of this rule went out less than its
+    # cooldown ago), muted (the rule is muted), quiet (the rule names no channel)
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("deliveries", sa.Text, nullable=False, server_default="[]"),  # JSON: one result per channel
+    sa.Column("acknowledged_by", sa.String(200)),
+    sa.Column("acknowledged_at", sa.DateTime),
+    sa.UniqueConstraint("rule", "key", name="uq_alert_events_rule_key"),
+    sa.Index("ix_alert_events_fired", "fired_at"),
+)
+
+KEPT_TABLES = ("annotations", "alert_events")
 
 # --- migrations -------------------------------------------------------------------------------
 # Each step takes a connection and brings the schema from version n-1 to n. Step 1 creates the

@@ -65,6 +65,34 @@ class Goal:
         return self.name_zh if lang == "zh" and self.name_zh else self.name
 
 
+ALERT_KINDS = ("threshold", "change", "anomaly", "stale", "failure", "goal")
+ALERT_SCOPES = ("day", "total", "post")  # a threshold on a local day's total, the campaign to date, or a post
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """``[[alerts]]`` in campaign.toml: when to tell people (dashboard/alerts.py, docs/alerts.md)."""
+    name: str
+    kind: str
+    metric: str = "views"
+    scope: str = "day"
+    above: float | None = None
+    below: float | None = None
+    change_pct: float | None = None  # change: the size of the change, in percent, either way unless direction
+    direction: str = "both"  # change: "up", "down" or "both"
+    period: str = "day"  # change: "day" (yesterday against the day before) or "week" (ISO weeks)
+    hours: float = 36.0  # stale: a platform's data older than this
+    goal: str = ""  # goal: the name of a [[goals]] entry
+    detectors: tuple[str, ...] = ()  # anomaly: only these detectors (all when empty)
+    platforms: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    influencers: tuple[str, ...] = ()
+    posts: tuple[str, ...] = ()  # threshold per post: only these post ids
+    channels: tuple[str, ...] = ()
+    cooldown_hours: float = 6.0
+    muted: bool = False
+
+
 @dataclass(frozen=True)
 class Campaign:
     name: str = "Campaign"
@@ -82,6 +110,7 @@ class Campaign:
     first_snapshot: str = "baseline"
     definition_changes: tuple[DefinitionChange, ...] = ()
     goals: tuple[Goal, ...] = ()
+    alerts: tuple[AlertRule, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -149,11 +178,16 @@ def from_dict(raw: dict, where: str = "campaign config") -> Campaign:
     start = _date(c["start"], f"{where}, start") if c.get("start") else None
     end = _date(c["end"], f"{where}, end") if c.get("end") else None
     goals = tuple(_goal(g, f"{where}, goals[{n}]", end) for n, g in enumerate(raw.get("goals", []), start=1))
+    alerts = tuple(alert_rule(r, f"{where}, alerts[{n}]", goals) for n, r in enumerate(raw.get("alerts", []), start=1))
+    names = [r.name for r in alerts]
+    if len(set(names)) < len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise ReachError(f"{where}: two alerts are named {twice!r}; each needs its own name")
     return Campaign(
         name=c.get("name", "Campaign"), name_zh=str(c.get("name_zh", "")), timezone=tz, start=start, end=end,
         hashtags=tuple(c.get("hashtags", ())), events=events,
         cpm={k: float(v) for k, v in raw.get("cpm", {}).items()},
-        engagement=engagement, first_snapshot=first, definition_changes=changes, goals=goals,
+        engagement=engagement, first_snapshot=first, definition_changes=changes, goals=goals, alerts=alerts,
     )
 
 
@@ -191,3 +225,85 @@ def _goal(g, where: str, end: date | None) -> Goal:
                 deadline=deadline or end, platforms=_names(g.get("platforms", []), "platforms", where),
                 categories=_names(g.get("categories", []), "categories", where),
                 influencers=_names(g.get("influencers", []), "influencers", where), per=per)
+
+
+def hours(value, where: str) -> float:
+    """A duration like "30m", "6h", "2d" or a number of hours."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    text = str(value).strip().lower()
+    units = {"m": 1 / 60, "h": 1.0, "d": 24.0}
+    try:
+        if text and text[-1] in units and float(text[:-1]) >= 0:
+            return float(text[:-1]) * units[text[-1]]
+    except ValueError:
+        pass
+    raise ReachError(f"{where}: {value!r} is not a duration like \"30m\", \"6h\" or \"2d\"")
+
+
+ALERT_KEYS = {"name", "kind", "metric", "scope", "above", "below", "change_pct", "direction", "period", "hours", "goal",
+              "detectors", "platforms", "categories", "influencers", "posts", "channels", "cooldown", "muted"}
+
+
+def alert_rule(r, where: str, goals: tuple[Goal, ...] = ()) -> AlertRule:
+    """One ``[[alerts]]`` table, checked: each mistake named with the rule's place and what was expected."""
+    if not isinstance(r, dict):
+        raise ReachError(f"{where}: an alert is a table with name and kind, not {r!r}")
+    unknown = sorted(set(r) - ALERT_KEYS)
+    if unknown:
+        raise ReachError(f"{where}: unknown key {unknown[0]!r}; an alert has {', '.join(sorted(ALERT_KEYS))}")
+    name = str(r.get("name", "")).strip()
+    if not name:
+        raise ReachError(f"{where}: name is missing: every alert needs a name, for example \"Viral post\"")
+    where = f"{where} ({name})"
+    kind = r.get("kind")
+    if kind not in ALERT_KINDS:
+        raise ReachError(f"{where}: kind {kind!r} is not one of {', '.join(ALERT_KINDS)}")
+
+    def number(key, positive=False):
+        v = r.get(key)
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or (positive and not v > 0):
+            raise ReachError(f"{where}: {key} {v!r} is not a {'positive ' if positive else ''}number")
+        return float(v)
+
+    metric = str(r.get("metric", "views"))
+    if kind in ("threshold", "change") and metric not in GOAL_METRICS:
+        raise ReachError(f"{where}: metric {metric!r} is not one of {', '.join(GOAL_METRICS)}")
+    scope = str(r.get("scope", "day"))
+    if scope not in ALERT_SCOPES:
+        raise ReachError(f"{where}: scope {scope!r} is not one of {', '.join(ALERT_SCOPES)}")
+    if kind == "threshold" and scope == "post" and metric == "posts":
+        raise ReachError(f"{where}: a post has no count of posts: choose a metric like views for scope \"post\"")
+    above, below = number("above"), number("below")
+    if kind == "threshold" and (above is None) == (below is None):
+        raise ReachError(f"{where}: a threshold needs one of above = N or below = N")
+    if kind == "threshold" and scope == "post" and below is not None:
+        raise ReachError(f"{where}: a post's lifetime count only grows: use above for scope \"post\"")
+    change = number("change_pct", positive=True)
+    if kind == "change" and change is None:
+        raise ReachError(f"{where}: a change alert needs change_pct = N (percent)")
+    direction = str(r.get("direction", "both"))
+    if direction not in ("up", "down", "both"):
+        raise ReachError(f"{where}: direction {direction!r} is not up, down or both")
+    period = str(r.get("period", "day"))
+    if period not in ("day", "week"):
+        raise ReachError(f"{where}: period {period!r} is not day or week")
+    goal = str(r.get("goal", ""))
+    if kind == "goal" and goal not in {g.name for g in goals}:
+        known = ", ".join(repr(g.name) for g in goals if g.name) or "none: give the goal a name"
+        raise ReachError(f"{where}: goal {goal!r} is not the name of a [[goals]] entry ({known})")
+    muted = r.get("muted", False)
+    if not isinstance(muted, bool):
+        raise ReachError(f"{where}: muted must be true or false, not {muted!r}")
+    return AlertRule(
+        name=name, kind=kind, metric=metric, scope=scope, above=above, below=below, change_pct=change,
+        direction=direction, period=period,
+        hours=hours(r.get("hours", 36), f"{where}, hours") if "hours" in r else 36.0, goal=goal,
+        detectors=_names(r.get("detectors", []), "detectors", where),
+        platforms=_names(r.get("platforms", []), "platforms", where),
+        categories=_names(r.get("categories", []), "categories", where),
+        influencers=_names(r.get("influencers", []), "influencers", where),
+        posts=_names(r.get("posts", []), "posts", where), channels=_names(r.get("channels", []), "channels", where),
+        cooldown_hours=hours(r.get("cooldown", 6), f"{where}, cooldown"), muted=muted)

@@ -291,6 +291,40 @@ def published_days(engine: sa.Engine, campaign, sel, by=()) -> pd.DataFrame:
     return df.groupby(["day", *by], as_index=False)["posts"].sum().astype({"posts": "int64"})
 
 
+def posts_reaching(engine: sa.Engine, campaign, sel, metric: str, above: float, post_ids=()) -> list[dict]:
+    """Posts of the selection's accounts whose lifetime ``metric`` is at least ``above``: by the
+    latest snapshot, or for posts with daily rows only, the sum of those (what an alert on a viral
+    post looks for, dashboard/alerts.py). ``metric`` may be a stored metric, ``views_or_impressions``
+    (views, else impressions) or ``engagements`` (campaign.toml's engagement metrics summed).
+    Rows: platform, post_id, title, url, influencer, value; largest first."""
+    from collectors.model import METRICS
+
+    def value_of(t):
+        if metric == "views_or_impressions":
+            return sa.func.coalesce(t.c.views, t.c.impressions)
+        if metric == "engagements":
+            return sum((sa.func.coalesce(t.c[m], 0) for m in campaign.engagement), sa.literal(0))
+        if metric not in METRICS:
+            raise ValueError(f"a post has no {metric!r}")
+        return t.c[metric]
+
+    p, d = store.posts, store.post_days
+    everything = type(sel)(platforms=sel.platforms, influencers=sel.influencers, categories=sel.categories)
+    joined, snap = latest_before(campaign, everything, engine.dialect.name)
+    cols = [p.c.platform, p.c.post_id, p.c.title, p.c.url, influencer_expr().label("influencer")]
+    only = [p.c.post_id.in_(list(post_ids))] if post_ids else []
+    a = sa.select(*cols, value_of(snap).label("value")).select_from(joined).where(
+        value_of(snap) >= above, *account_filters(sel), *only)
+    has_snap = sa.exists().where(store.post_snapshots.c.post_pk == p.c.id)
+    daily = (sa.select(p.c.id.label("pk"), sa.func.sum(value_of(d)).label("value")).select_from(p.join(d, d.c.post_pk == p.c.id))
+             .where(~has_snap, *only).group_by(p.c.id).having(sa.func.sum(value_of(d)) >= above).subquery())
+    b = sa.select(*cols, daily.c.value).select_from(_from_posts().join(daily, daily.c.pk == p.c.id)).where(
+        *account_filters(sel))
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(a)] + [dict(r._mapping) for r in conn.execute(b)]
+    return sorted(rows, key=lambda r: (-float(r["value"]), r["platform"], r["post_id"]))
+
+
 def influencers_in(engine: sa.Engine, sel) -> list[str]:
     """Every influencer with a post among the selection's platforms, categories and influencers,
     sorted (named as ``influencer_names`` names them)."""
