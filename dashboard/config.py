@@ -93,6 +93,18 @@ class AlertRule:
     muted: bool = False
 
 
+DEFAULT_REPORT_SCHEDULE = "0 9 * * mon"  # Monday 09:00, campaign time
+
+
+@dataclass(frozen=True)
+class Report:
+    """``[[reports]]`` in campaign.toml: the weekly summary sent on a schedule (dashboard/schedules.py)."""
+    name: str
+    schedule: str = DEFAULT_REPORT_SCHEDULE  # cron: minute hour day-of-month month day-of-week, campaign time
+    channels: tuple[str, ...] = ()
+    pdf: bool = True  # the e-mail's PDF attachment
+
+
 @dataclass(frozen=True)
 class Campaign:
     name: str = "Campaign"
@@ -111,6 +123,8 @@ class Campaign:
     definition_changes: tuple[DefinitionChange, ...] = ()
     goals: tuple[Goal, ...] = ()
     alerts: tuple[AlertRule, ...] = ()
+    reports: tuple[Report, ...] = ()
+    url: str = "http://127.0.0.1:8050"  # [dashboard] url: where links in alerts and reports point
 
     @property
     def tz(self) -> ZoneInfo:
@@ -179,15 +193,19 @@ def from_dict(raw: dict, where: str = "campaign config") -> Campaign:
     end = _date(c["end"], f"{where}, end") if c.get("end") else None
     goals = tuple(_goal(g, f"{where}, goals[{n}]", end) for n, g in enumerate(raw.get("goals", []), start=1))
     alerts = tuple(alert_rule(r, f"{where}, alerts[{n}]", goals) for n, r in enumerate(raw.get("alerts", []), start=1))
-    names = [r.name for r in alerts]
+    reports = tuple(_report(r, f"{where}, reports[{n}]") for n, r in enumerate(raw.get("reports", []), start=1))
+    url = str(raw.get("dashboard", {}).get("url", Campaign.url)).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ReachError(f"{where}: [dashboard] url {url!r} is not an address like https://reach.example.org")
+    names = [r.name for r in alerts] + [r.name for r in reports]
     if len(set(names)) < len(names):
         twice = next(n for n in names if names.count(n) > 1)
-        raise ReachError(f"{where}: two alerts are named {twice!r}; each needs its own name")
+        raise ReachError(f"{where}: two alerts or reports are named {twice!r}; each needs its own name")
     return Campaign(
         name=c.get("name", "Campaign"), name_zh=str(c.get("name_zh", "")), timezone=tz, start=start, end=end,
         hashtags=tuple(c.get("hashtags", ())), events=events,
         cpm={k: float(v) for k, v in raw.get("cpm", {}).items()},
-        engagement=engagement, first_snapshot=first, definition_changes=changes, goals=goals, alerts=alerts,
+        engagement=engagement, first_snapshot=first, definition_changes=changes, goals=goals, alerts=alerts, reports=reports, url=url,
     )
 
 
@@ -307,3 +325,25 @@ def alert_rule(r, where: str, goals: tuple[Goal, ...] = ()) -> AlertRule:
         influencers=_names(r.get("influencers", []), "influencers", where),
         posts=_names(r.get("posts", []), "posts", where), channels=_names(r.get("channels", []), "channels", where),
         cooldown_hours=hours(r.get("cooldown", 6), f"{where}, cooldown"), muted=muted)
+
+
+def _report(r, where: str) -> Report:
+    from croniter import croniter
+
+    if not isinstance(r, dict):
+        raise ReachError(f"{where}: a report is a table with name, schedule and channels, not {r!r}")
+    unknown = sorted(set(r) - {"name", "schedule", "channels", "pdf"})
+    if unknown:
+        raise ReachError(f"{where}: unknown key {unknown[0]!r}; a report has name, schedule, channels and pdf")
+    name = str(r.get("name", "")).strip()
+    if not name:
+        raise ReachError(f"{where}: name is missing: every report needs a name, for example \"Monday summary\"")
+    schedule = str(r.get("schedule", DEFAULT_REPORT_SCHEDULE)).strip()
+    if len(schedule.split()) != 5 or not croniter.is_valid(schedule):
+        raise ReachError(f"{where} ({name}): schedule {schedule!r} is not a cron expression of five fields like "
+                         f"\"{DEFAULT_REPORT_SCHEDULE}\" (minute hour day month weekday, campaign time)")
+    pdf = r.get("pdf", True)
+    if not isinstance(pdf, bool):
+        raise ReachError(f"{where} ({name}): pdf must be true or false, not {pdf!r}")
+    return Report(name=name, schedule=schedule, channels=_names(r.get("channels", []), "channels", f"{where} ({name})"),
+                  pdf=pdf)
