@@ -343,3 +343,78 @@ def last_failure(eng: sa.Engine) -> Event | None:
         r = conn.execute(sa.select(t).where(t.c.status == "failed").order_by(t.c.fired_at.desc(), t.c.id.desc())
                          .limit(1)).first()
     return _event(r) if r else None
+
+
+# --- what a notice says ------------------------------------------------------------------------
+
+TEXT = {
+    "post": ("{rule}: a {platform} post by {influencer} reached {value} {metric} (threshold {threshold})",
+             "{rule}：{influencer} 的{platform}帖子{metric}达到 {value}（阈值 {threshold}）"),
+    "day_above": ("{rule}: {metric} on {day} reached {value} (threshold {threshold})",
+                  "{rule}：{day} 的{metric}达到 {value}（阈值 {threshold}）"),
+    "day_below": ("{rule}: {metric} on {day} was only {value} (threshold {threshold})",
+                  "{rule}：{day} 的{metric}仅为 {value}（阈值 {threshold}）"),
+    "total": ("{rule}: {metric} to date reached {value} (threshold {threshold})",
+              "{rule}：累计{metric}达到 {value}（阈值 {threshold}）"),
+    "change_up": ("{rule}: {metric} rose {pct} on {label} ({before} → {after})",
+                  "{rule}：{label} 的{metric}上升 {pct}（{before} → {after}）"),
+    "change_down": ("{rule}: {metric} fell {pct} on {label} ({before} → {after})",
+                    "{rule}：{label} 的{metric}下降 {pct}（{before} → {after}）"),
+    "anomaly": ("{rule}: {platform}, {influencer}, {day}: {reason}", "{rule}：{platform}，{influencer}，{day}：{reason}"),
+    "stale": ("{rule}: no new {platform} data for {hours} hours (newest: {as_of})",
+              "{rule}：{platform} 已 {hours} 小时没有新数据（最新：{as_of}）"),
+    "failure": ("{rule}: {file} could not be imported: {error}", "{rule}：{file} 导入失败：{error}"),
+    "goal": ("{rule}: the goal {goal} is behind by {behind} {metric} (target {target})",
+             "{rule}：目标「{goal}」落后 {behind} {metric}（目标 {target}）"),
+    "goal_week": ("{rule}: the goal {goal} is behind: {behind} influencers below the week's pace (target {target} "
+                  "{metric} each)", "{rule}：目标「{goal}」落后：{behind} 位达人低于本周进度（每人目标 {target} {metric}）"),
+    "report": ("Weekly summary {week}: {title}", "周报 {week}：{title}"),
+    "subject": ("Campaign Reach alert: {rule}", "Campaign Reach 提醒：{rule}"),
+}
+
+
+def message(ev: Event, lang: str, campaign: Campaign) -> tuple[str, str]:
+    """(subject, text) of an event's notice in ``lang`` ("en" or "zh"), numbers and names as the
+    dashboard writes them in that language."""
+    from collectors.model import PLATFORM_LABELS
+
+    from .i18n import fmt_datetime, fmt_number, metric_name
+
+    k = 1 if lang == "zh" else 0
+    p = ev.params
+
+    def num(x, kind="count"):
+        return fmt_number(x, lang, kind=kind) if x is not None else "—"
+
+    def platform(code):
+        return PLATFORM_LABELS.get(code, code or "?")
+
+    metric = metric_name(p.get("metric", "views"), lang) if p.get("metric") else ""
+    if lang != "zh" and len(metric) > 1 and metric[1].islower():
+        metric = metric[0].lower() + metric[1:]  # mid-sentence: "reached 384,026 views", not "Views"
+    if ev.kind == "threshold":
+        key = "post" if p.get("scope") == "post" else "total" if p.get("scope") == "total" else (
+            "day_above" if ev.value is not None and ev.threshold is not None and ev.value >= ev.threshold else "day_below")
+        text = TEXT[key][k].format(rule=ev.rule, platform=platform(p.get("platform")), influencer=p.get("influencer", ""),
+                                   value=num(ev.value), threshold=num(ev.threshold), metric=metric, day=p.get("day", ""))
+        if key == "post" and p.get("title"):
+            text += "\n" + str(p["title"])[:200] + (f"\n{p['url']}" if p.get("url") else "")
+    elif ev.kind == "change":
+        text = TEXT["change_up" if ev.value >= 0 else "change_down"][k].format(
+            rule=ev.rule, metric=metric, pct=fmt_number(abs(ev.value) / 100, lang, kind="rate"), label=p["label"],
+            before=num(p["before"]), after=num(p["after"]))
+    elif ev.kind == "anomaly":
+        text = TEXT["anomaly"][k].format(rule=ev.rule, platform=platform(p.get("platform")),
+                                         influencer=p.get("influencer", ""), day=p.get("day", ""), reason=p.get("reason", ""))
+    elif ev.kind == "stale":
+        text = TEXT["stale"][k].format(rule=ev.rule, platform=platform(p.get("platform")), hours=num(round(ev.value)),
+                                       as_of=fmt_datetime(pd.Timestamp(p["as_of"]), lang, campaign.tz))
+    elif ev.kind == "failure":
+        text = TEXT["failure"][k].format(rule=ev.rule, file=p.get("file", ""), error=p.get("error", ""))
+    elif ev.kind == "goal":
+        name = p.get("goal_zh") if lang == "zh" and p.get("goal_zh") else p.get("goal", "")
+        text = TEXT["goal_week" if p.get("per") else "goal"][k].format(
+            rule=ev.rule, goal=name, behind=num(ev.value), metric=metric, target=num(p.get("target")))
+    else:
+        text = ev.rule
+    return TEXT["subject"][k].format(rule=ev.rule), text
