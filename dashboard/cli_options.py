@@ -35,7 +35,7 @@ def given_as(param, ctx) -> str:
         return "value"
     if isinstance(param, click.Option):
         if (ctx is not None and param.envvar
-                and ctx.get_parameter_source(param.name) is click.core.ParameterSource.ENVIRONMENT):
+                and ctx.get_parameter_source(param.name) is click.ParameterSource.ENVIRONMENT):
             return param.envvar if isinstance(param.envvar, str) else param.envvar[0]
         return max(param.opts, key=len)
     return param.human_readable_name
