@@ -103,11 +103,39 @@ def _threshold(eng, campaign: Campaign, rule: AlertRule, today: date) -> list[Fi
         return [Firing(rule.name, f"day:{d.date()}", rule.kind, float(v), limit,
                        dict(sel_params, scope="day", day=str(d.date()), link=link(rule, start=d.date(), end=d.date())))
                 for d, v in s.items() if _crossed(rule, float(v)) and (rule.above is not None or d.date() < today)]
+    if rule.scope == "post-day":
+        return _post_days(eng, campaign, rule, today, sel_params)
     rows = queries.posts_reaching(eng, campaign, _sel(rule), rule.metric, rule.above, rule.posts)
     return [Firing(rule.name, f"post:{r['platform']}:{r['post_id']}", rule.kind, float(r["value"]), limit,
                    dict(sel_params, scope="post", platform=r["platform"], post_id=r["post_id"], title=r["title"],
                         influencer=r["influencer"], url=r["url"], link=link(rule, "/posts", q=r["post_id"])))
             for r in rows]
+
+
+def _post_days(eng, campaign: Campaign, rule: AlertRule, today: date, sel_params: dict) -> list[Firing]:
+    """Posts whose gain of the metric on today or yesterday (local days) is at least ``above``:
+    the metrics engine's daily increments of the posts observed since yesterday, so "gained on a
+    day" is exactly what the charts count for that post and day."""
+    start = today - timedelta(days=RECENT_DAYS - 1)
+    pks = queries.posts_observed_since(eng, campaign, _sel(rule), start)
+    if not pks:
+        return []
+    fr = queries.load_frames(eng, post_pks=pks)
+    if rule.posts:
+        fr.posts = fr.posts[fr.posts["post_id"].isin(rule.posts)]
+    inc = metrics.increments(fr.snapshots, fr.post_days, campaign)
+    agg = metrics.aggregate(inc, fr.posts, campaign, by=["post", "day"], sel=_sel(rule, start, today))
+    if agg.empty or rule.metric not in agg:
+        return []
+    hits = agg[agg[rule.metric] >= rule.above].merge(fr.posts, left_on="post", right_on="post_pk")
+    hits = hits.sort_values(["day", rule.metric, "post_id"], ascending=[True, False, True])
+    return [Firing(rule.name, f"post-day:{r['platform']}:{r['post_id']}:{pd.Timestamp(r['day']).date()}", rule.kind,
+                   float(r[rule.metric]), rule.above,
+                   dict(sel_params, scope="post-day", day=str(pd.Timestamp(r["day"]).date()), platform=r["platform"],
+                        post_id=r["post_id"], title=r["title"] if pd.notna(r["title"]) else "",
+                        influencer=r["influencer"], url=r["url"] if pd.notna(r["url"]) else "",
+                        link=link(rule, "/posts", q=r["post_id"])))
+            for _, r in hits.iterrows()]
 
 
 def _change(eng, campaign: Campaign, rule: AlertRule, today: date) -> list[Firing]:
@@ -350,6 +378,8 @@ def last_failure(eng: sa.Engine) -> Event | None:
 TEXT = {
     "post": ("{rule}: a {platform} post by {influencer} reached {value} {metric} (threshold {threshold})",
              "{rule}：{influencer} 的{platform}帖子{metric}达到 {value}（阈值 {threshold}）"),
+    "post_day": ("{rule}: a {platform} post by {influencer} gained {value} {metric} on {day} (threshold {threshold})",
+                 "{rule}：{influencer} 的{platform}帖子在 {day} 新增{metric} {value}（阈值 {threshold}）"),
     "day_above": ("{rule}: {metric} on {day} reached {value} (threshold {threshold})",
                   "{rule}：{day} 的{metric}达到 {value}（阈值 {threshold}）"),
     "day_below": ("{rule}: {metric} on {day} was only {value} (threshold {threshold})",
@@ -393,11 +423,11 @@ def message(ev: Event, lang: str, campaign: Campaign) -> tuple[str, str]:
     if lang != "zh" and len(metric) > 1 and metric[1].islower():
         metric = metric[0].lower() + metric[1:]  # mid-sentence: "reached 384,026 views", not "Views"
     if ev.kind == "threshold":
-        key = "post" if p.get("scope") == "post" else "total" if p.get("scope") == "total" else (
+        key = {"post": "post", "post-day": "post_day", "total": "total"}.get(p.get("scope")) or (
             "day_above" if ev.value is not None and ev.threshold is not None and ev.value >= ev.threshold else "day_below")
         text = TEXT[key][k].format(rule=ev.rule, platform=platform(p.get("platform")), influencer=p.get("influencer", ""),
                                    value=num(ev.value), threshold=num(ev.threshold), metric=metric, day=p.get("day", ""))
-        if key == "post" and p.get("title"):
+        if key in ("post", "post_day") and p.get("title"):
             text += "\n" + str(p["title"])[:200] + (f"\n{p['url']}" if p.get("url") else "")
     elif ev.kind == "change":
         text = TEXT["change_up" if ev.value >= 0 else "change_down"][k].format(
@@ -418,3 +448,79 @@ def message(ev: Event, lang: str, campaign: Campaign) -> tuple[str, str]:
     else:
         text = ev.rule
     return TEXT["subject"][k].format(rule=ev.rule), text
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+def view_url(campaign: Campaign, path: str, lang: str) -> str:
+    """The absolute address of a dashboard view for a reader of ``lang`` ([dashboard] url)."""
+    if lang == "zh":
+        path += ("&" if "?" in path else "?") + "lang=zh"
+    return campaign.url + path
+
+
+def build(campaign: Campaign, **options) -> dict:
+    """The channels of campaign.toml by name, each built alone: a channel whose secret is missing
+    is its ``ChannelConfigError`` (that channel's deliveries fail and say why), not a failure of
+    all. ``options``: session, sleep, clock for every channel (tests)."""
+    from .notify import ChannelConfigError, build_channels
+
+    out = {}
+    for cfg in campaign.channels:
+        name = str(cfg.get("name", "")) if isinstance(cfg, dict) else ""
+        try:
+            (ch,) = build_channels([cfg], **options)
+            out[ch.name] = ch
+        except ChannelConfigError as e:
+            out[name] = e
+    return out
+
+
+def sender(campaign: Campaign, channels: dict | None = None, **options):
+    """``send(event)`` for ``deliver``: the event's notice in each channel's language, to each
+    channel its rule names (a report's: its ``[[reports]]`` entry), one result per channel."""
+    from .notify import Message
+
+    built = build(campaign, **options) if channels is None else channels
+    names = {r.name: r.channels for r in campaign.alerts}
+
+    def send(ev: Event) -> list[dict]:
+        out = []
+        for name in names.get(ev.rule, ()):
+            ch = built.get(name)
+            if ch is None or isinstance(ch, Exception):
+                out.append(dict(channel=name, ok=False, attempts=0,
+                                status=str(ch) if ch is not None else "no such channel in campaign.toml"))
+                continue
+            subject, text = message(ev, ch.lang, campaign)
+            facts = dict(rule=ev.rule, value=ev.value, threshold=ev.threshold, at=ev.fired_at.isoformat(),
+                         selection={k: ev.params[k] for k in ("platforms", "categories", "influencers")
+                                    if ev.params.get(k)},
+                         **{k: v for k, v in ev.params.items() if k not in ("platforms", "categories", "influencers",
+                                                                             "link")})
+            d = ch.send(Message(subject, text, link=view_url(campaign, ev.params.get("link", "/"), ch.lang),
+                                lang=ch.lang, facts=facts))
+            out.append(dict(channel=d.channel, kind=d.kind, ok=d.ok, attempts=d.attempts, status=d.status,
+                            at=d.at.isoformat()))
+        return out
+    return send
+
+
+def now_of(eng: sa.Engine) -> datetime:
+    """The moment rules are judged at: the demo's own clock on a demo database (as the pages'
+    "today"), else the wall clock."""
+    return store.demo_clock(eng) or datetime.now(timezone.utc)
+
+
+def after_ingest(eng: sa.Engine, campaign: Campaign) -> dict | None:
+    """Evaluate and send after an ingest; never raises (an import has already succeeded): a
+    failure is logged and returned as ``{"error": ...}``."""
+    import logging
+
+    if not campaign.alerts:
+        return None
+    try:
+        return run(eng, campaign, now_of(eng), sender(campaign))
+    except Exception as e:  # noqa: BLE001 - alerts must never undo or break an import
+        logging.getLogger(__name__).warning("alerts not evaluated after the import: %s", e)
+        return {"error": str(e)}

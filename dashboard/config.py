@@ -66,7 +66,9 @@ class Goal:
 
 
 ALERT_KINDS = ("threshold", "change", "anomaly", "stale", "failure", "goal")
-ALERT_SCOPES = ("day", "total", "post")  # a threshold on a local day's total, the campaign to date, or a post
+# A threshold on a local day's total, the campaign to date, a post's lifetime value, or what a post
+# gained on a local day (the viral post of the day).
+ALERT_SCOPES = ("day", "total", "post", "post-day")
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,10 @@ class Campaign:
     goals: tuple[Goal, ...] = ()
     alerts: tuple[AlertRule, ...] = ()
     reports: tuple[Report, ...] = ()
+    # [[channels]] as written (dashboard/notify/config.py builds them, secrets from the environment
+    # or the credentials file, when something is sent: a missing secret fails that delivery, not
+    # every command that reads campaign.toml).
+    channels: tuple = ()
     url: str = "http://127.0.0.1:8050"  # [dashboard] url: where links in alerts and reports point
 
     @property
@@ -197,6 +203,13 @@ def from_dict(raw: dict, where: str = "campaign config") -> Campaign:
     url = str(raw.get("dashboard", {}).get("url", Campaign.url)).rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise ReachError(f"{where}: [dashboard] url {url!r} is not an address like https://reach.example.org")
+    channels = tuple(raw.get("channels", []))
+    known = {str(ch.get("name", "")) for ch in channels if isinstance(ch, dict)}
+    for r in (*alerts, *reports):
+        missing = [n for n in r.channels if n not in known]
+        if missing:
+            raise ReachError(f"{where}: {r.name!r} sends to channel {missing[0]!r}, which no [[channels]] table names "
+                             f"({', '.join(sorted(known)) or 'none yet: docs/alerts.md says how to add one'})")
     names = [r.name for r in alerts] + [r.name for r in reports]
     if len(set(names)) < len(names):
         twice = next(n for n in names if names.count(n) > 1)
@@ -205,7 +218,7 @@ def from_dict(raw: dict, where: str = "campaign config") -> Campaign:
         name=c.get("name", "Campaign"), name_zh=str(c.get("name_zh", "")), timezone=tz, start=start, end=end,
         hashtags=tuple(c.get("hashtags", ())), events=events,
         cpm={k: float(v) for k, v in raw.get("cpm", {}).items()},
-        engagement=engagement, first_snapshot=first, definition_changes=changes, goals=goals, alerts=alerts, reports=reports, url=url,
+        engagement=engagement, first_snapshot=first, definition_changes=changes, goals=goals, alerts=alerts, reports=reports, channels=channels, url=url,
     )
 
 
@@ -292,13 +305,13 @@ def alert_rule(r, where: str, goals: tuple[Goal, ...] = ()) -> AlertRule:
     scope = str(r.get("scope", "day"))
     if scope not in ALERT_SCOPES:
         raise ReachError(f"{where}: scope {scope!r} is not one of {', '.join(ALERT_SCOPES)}")
-    if kind == "threshold" and scope == "post" and metric == "posts":
+    if kind == "threshold" and scope in ("post", "post-day") and metric == "posts":
         raise ReachError(f"{where}: a post has no count of posts: choose a metric like views for scope \"post\"")
     above, below = number("above"), number("below")
     if kind == "threshold" and (above is None) == (below is None):
         raise ReachError(f"{where}: a threshold needs one of above = N or below = N")
-    if kind == "threshold" and scope == "post" and below is not None:
-        raise ReachError(f"{where}: a post's lifetime count only grows: use above for scope \"post\"")
+    if kind == "threshold" and scope in ("post", "post-day") and below is not None:
+        raise ReachError(f"{where}: a post alert looks for posts that take off: use above for scope \"{scope}\"")
     change = number("change_pct", positive=True)
     if kind == "change" and change is None:
         raise ReachError(f"{where}: a change alert needs change_pct = N (percent)")

@@ -291,6 +291,18 @@ def published_days(engine: sa.Engine, campaign, sel, by=()) -> pd.DataFrame:
     return df.groupby(["day", *by], as_index=False)["posts"].sum().astype({"posts": "int64"})
 
 
+def posts_observed_since(engine: sa.Engine, campaign, sel, day) -> list[int]:
+    """The posts of the selection's accounts with a snapshot captured, or a daily row, on or after
+    the local ``day``: the only posts whose gains on that day or later can be above zero."""
+    p, s, d = store.posts, store.post_snapshots, store.post_days
+    lo, _ = utc_bounds(campaign, day, None)
+    snap = sa.exists().where(s.c.post_pk == p.c.id, s.c.captured_at >= time_bound(engine.dialect.name, lo))
+    daily = sa.exists().where(d.c.post_pk == p.c.id, d.c.day >= day)
+    q = sa.select(p.c.id).select_from(_from_posts()).where(sa.or_(snap, daily), *account_filters(sel))
+    with engine.connect() as conn:
+        return [int(x) for x in conn.execute(q).scalars()]
+
+
 def posts_reaching(engine: sa.Engine, campaign, sel, metric: str, above: float, post_ids=()) -> list[dict]:
     """Posts of the selection's accounts whose lifetime ``metric`` is at least ``above``: by the
     latest snapshot, or for posts with daily rows only, the sum of those (what an alert on a viral
@@ -299,9 +311,16 @@ def posts_reaching(engine: sa.Engine, campaign, sel, metric: str, above: float, 
     Rows: platform, post_id, title, url, influencer, value; largest first."""
     from collectors.model import METRICS
 
+    from . import metrics
+
+    platforms = sorted(set(campaign.cpm) | set(PLATFORM_LABELS))
+    on_views = [x for x in platforms if metrics.views_basis(x) == "views"]
+    on_impressions = [x for x in platforms if metrics.views_basis(x) == "impressions"]
+
     def value_of(t):
-        if metric == "views_or_impressions":
-            return sa.func.coalesce(t.c.views, t.c.impressions)
+        if metric == "views_or_impressions":  # the platform's basis, never a per-row choice (metrics.py)
+            return sa.case((p.c.platform.in_(on_views), t.c.views), (p.c.platform.in_(on_impressions), t.c.impressions),
+                           else_=sa.null())
         if metric == "engagements":
             return sum((sa.func.coalesce(t.c[m], 0) for m in campaign.engagement), sa.literal(0))
         if metric not in METRICS:
