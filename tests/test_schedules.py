@@ -55,11 +55,13 @@ def test_a_missed_slot_is_sent_late_once_and_only_the_latest(sqlite_url):
 def test_reports_are_read_from_campaign_toml_and_a_bad_schedule_is_named():
     c = config.from_dict({"campaign": {"end": "2025-01-26"}, "reports": [
         {"name": "Monday summary", "channels": ["managers"]}, {"name": "Daily", "schedule": "30 18 * * *", "pdf": False}],
-        "dashboard": {"url": "https://reach.example.org/"}})
+        "dashboard": {"url": "https://reach.example.org/"}, "channels": [{"kind": "email", "name": "managers"}]})
     assert [(r.name, r.schedule, r.channels, r.pdf) for r in c.reports] == [
         ("Monday summary", MONDAY_9, ("managers",), True), ("Daily", "30 18 * * *", (), False)]
     assert c.url == "https://reach.example.org"
     with pytest.raises(ReachError, match=r"reports\[1\] \(x\): schedule 'every monday' is not a cron expression"):
         config.from_dict({"reports": [{"name": "x", "schedule": "every monday"}]})
+    with pytest.raises(ReachError, match="'Monday' sends to channel 'team', which no \\[\\[channels\\]\\] table names"):
+        config.from_dict({"reports": [{"name": "Monday", "channels": ["team"]}]})
     with pytest.raises(ReachError, match="url 'reach.example.org' is not an address"):
         config.from_dict({"dashboard": {"url": "reach.example.org"}})
