@@ -512,15 +512,15 @@ def now_of(eng: sa.Engine) -> datetime:
     return store.demo_clock(eng) or datetime.now(timezone.utc)
 
 
-def after_ingest(eng: sa.Engine, campaign: Campaign) -> dict | None:
-    """Evaluate and send after an ingest; never raises (an import has already succeeded): a
-    failure is logged and returned as ``{"error": ...}``."""
+def after_ingest(eng: sa.Engine, campaign: Campaign, **options) -> dict | None:
+    """Evaluate and send after an ingest (and on `reach worker`'s schedule); never raises (an import
+    has already succeeded): a failure is logged and returned as ``{"error": ...}``."""
     import logging
 
     if not campaign.alerts:
         return None
     try:
-        return run(eng, campaign, now_of(eng), sender(campaign))
+        return run(eng, campaign, now_of(eng), sender(campaign, **options))
     except Exception as e:  # noqa: BLE001 - alerts must never undo or break an import
         logging.getLogger(__name__).warning("alerts not evaluated after the import: %s", e)
         return {"error": str(e)}

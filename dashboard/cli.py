@@ -313,6 +313,20 @@ def _collect(**params):
     return _run(cmd_collect, params)
 
 
+@reach.command("worker", short_help="evaluate the alert rules and send the scheduled reports, every minute",
+               help="Run campaign.toml's [[alerts]] rules on a schedule (stale sources, goals behind, and "
+                    "anything an import did not trigger) and send each [[reports]] entry when its slot "
+                    "comes (the weekly summary, Monday 09:00 campaign time by default). A slot missed "
+                    "while no worker ran is sent late, once. One line per event or report sent "
+                    "(docs/alerts.md).")
+@click.option("--once", is_flag=True, help="one round, then exit")
+@click.option("--every", default="60s", metavar="DURATION", help="seconds between rounds (default 60s; 2s, 500ms, 1m)")
+@config_option
+@db_options
+def _worker(**params):
+    return _run(cmd_worker, params)
+
+
 # --- helpers ----------------------------------------------------------------------------------
 
 def print(*values, sep: str = " ", end: str = "\n", file=None, flush: bool = False) -> None:  # noqa: A001
@@ -961,6 +975,40 @@ def cmd_doctor(args) -> int:
     engine = _engine(args, create=False)
     archive = Archive(store.archive_dir(engine, args.archive))  # not _archive: report before repairing
     return 1 if doctor.run(engine, archive, config.load(args.config), repair=args.repair) else 0
+
+
+def cmd_worker(args) -> int:
+    import signal
+    import time
+
+    from . import config, reports
+
+    every = _duration(args.every, "--every")
+    campaign = config.load(args.config)
+    engine = _engine(args)
+    if not campaign.alerts and not campaign.reports:
+        print("note: campaign.toml has no [[alerts]] and no [[reports]]: nothing to do (docs/alerts.md)",
+              file=sys.stderr)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    failed = False
+    while True:
+        done = reports.tick(engine, campaign)
+        fired = done["alerts"] or {}
+        if fired.get("new") or fired.get("error"):
+            print(f"alerts: {fired.get('new', 0)} new, {fired.get('sent', 0)} sent, {fired.get('failed', 0)} failed"
+                  + (f"; not evaluated: {fired['error']}" if fired.get("error") else ""))
+        for r in done["reports"]:
+            where = ", ".join(f"{d['channel']} {'ok' if d['ok'] else 'FAILED: ' + str(d.get('status', ''))}"
+                              for d in r["deliveries"]) or "no channel"
+            print(f"report {r['report']} ({r['slot']}): {r['status']}: {where}")
+            failed |= r["status"] == "failed"
+        failed |= bool(fired.get("failed"))
+        if args.once or stop:
+            return 1 if failed and args.once else 0
+        deadline = time.monotonic() + every
+        while time.monotonic() < deadline and not stop:
+            time.sleep(min(1.0, every))
 
 
 def cmd_status(args) -> int:
