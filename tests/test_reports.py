@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 from email.header import decode_header, make_header
 
 import pytest
-import sqlalchemy as sa
 
 from collectors import store
 from conftest import ROOT
