@@ -713,7 +713,7 @@ def cmd_demo(args) -> int:
     from collectors.pipeline import Importer, capture_time_from_name
     from collectors.roster import import_roster
 
-    from .demo import write_demo
+    from collectors.demo.campaign import write_demo
 
     if args.live:
         return _demo_live(args)
@@ -834,7 +834,7 @@ def cmd_watch(args) -> int:
 
 
 def _demo_live(args) -> int:
-    from . import live_demo
+    from collectors.demo import live as live_demo
 
     if args.every < 0:
         raise ReachError("--every must be 0 or more seconds")

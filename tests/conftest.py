@@ -93,8 +93,9 @@ def demo_stray_db(demo_db, tmp_path_factory) -> Path:
     from datetime import datetime, time
 
     from collectors import store
+    from collectors.demo import campaign as demo
     from collectors.pipeline import Importer
-    from dashboard import config, demo, rollups
+    from dashboard import config, rollups
 
     db = tmp_path_factory.mktemp("demo-stray") / "reach.db"
     # SQLite's backup API, not a file copy: recent writes may still be in the WAL file beside it.

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fork")
 def _write_files(folder: Path) -> list[Path]:
     """Exports of five demo accounts on three days: later files repeat the earlier files' posts
     with higher totals; the Meta file holds two pages. Every file names its accounts itself."""
-    from dashboard import demo
+    from collectors.demo import campaign as demo
 
     cast = {(a.platform, a.handle): a for a in demo.build_campaign(2024)}
     folder.mkdir(parents=True)

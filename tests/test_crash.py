@@ -36,7 +36,7 @@ WATCH_POINTS = ["read", "parse", "commit", "manifest", "move", "refresh"]
 def files(tmp_path_factory) -> dict[str, Path]:
     """``first``: two accounts' exports, imported before the crash (so rollups exist); ``second``:
     a later X export of the same posts with higher totals, the file the crash hits."""
-    from dashboard import demo
+    from collectors.demo import campaign as demo
 
     folder = tmp_path_factory.mktemp("crash-exports")
     cast = {(a.platform, a.handle): a for a in demo.build_campaign(2024)}

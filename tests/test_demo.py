@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from collectors import model
+from collectors.demo import campaign as demo
 from collectors.parse import detect
 from collectors.read import read_bytes
 from collectors.registry import reports
 from collectors.roster import CATEGORIES
-from dashboard import demo
 
 
 @pytest.fixture(scope="module")

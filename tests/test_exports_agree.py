@@ -31,7 +31,7 @@ def _write_campaign(folder):
     """Six demo accounts (two X, two TikTok, two Facebook pages in one Meta file) exported three
     times, the last the day after the campaign's end, so there is activity outside its window; a
     roster that leaves one TikTok account out (unassigned)."""
-    from dashboard import demo
+    from collectors.demo import campaign as demo
 
     cast = {(a.platform, a.handle): a for a in demo.build_campaign(2024)}
     folder.mkdir(parents=True)

@@ -104,7 +104,7 @@ def test_a_demo_is_measured_against_its_own_clock_and_a_real_import_ends_it(sqli
     its last export; the first import that is not the demo's gives real data real time again."""
     from datetime import timezone
 
-    from dashboard import demo
+    from collectors.demo import campaign as demo
 
     engine = store.connect(sqlite_url)
     tiktok = [a for a in demo.build_campaign() if a.platform == "tiktok"]

@@ -7,7 +7,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from collectors import store
-from dashboard import config, filters as F, live_demo
+from collectors.demo import live as live_demo
+from dashboard import config, filters as F
 from dashboard.cli import main
 from dashboard.pages import live
 

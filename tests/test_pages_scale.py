@@ -348,7 +348,7 @@ def test_the_live_list_follows_every_filter_and_says_why_in_each_language(demo):
 
     from dash import html
 
-    from dashboard import demo as cast
+    from collectors.demo import campaign as cast
     from dashboard import filters as F
     from dashboard.pages import live
     from test_page_influencers import _walk

@@ -7,7 +7,7 @@ Asia/Shanghai) and moves on STEP (five minutes) per drop. On that day a few TikT
 demo cast post the closing livestream (new posts, three times a usual post's size); each drop is
 what TikTok Studio's post list would say at the simulated moment, one file per account, with the
 moment in its ``Time`` column, so every drop is a new snapshot whose totals are at least the last
-one's (the same curves as dashboard/demo.py: numbers only grow). Each drop is written under a
+one's (the same curves as collectors/demo/campaign.py: numbers only grow). Each drop is written under a
 hidden name and renamed into the inbox, as a careful uploader would.
 
 By default the same process also runs the watcher on the inbox (collectors/watch.py, as
@@ -31,11 +31,11 @@ import sqlalchemy as sa
 
 from collectors import store
 
-from . import demo
+from . import campaign
 
-LIVE_DAY = demo.END  # the campaign's last day, inside the window the Live page shows
-START = datetime.combine(LIVE_DAY, time(7, 0), demo.TZ)
-LAST = datetime.combine(LIVE_DAY, time(23, 55), demo.TZ)
+LIVE_DAY = campaign.END  # the campaign's last day, inside the window the Live page shows
+START = datetime.combine(LIVE_DAY, time(7, 0), campaign.TZ)
+LAST = datetime.combine(LIVE_DAY, time(23, 55), campaign.TZ)
 STEP = timedelta(minutes=5)  # simulated time per drop
 LIVE_ACCOUNTS = ("beltroadbytes", "mayalindqvarn", "kofi.goes.east", "xiaofang.scarves")  # TikTok handles
 CLOSING_BOOST = 3.0  # the closing livestream draws three times a usual post's audience
@@ -46,8 +46,8 @@ class LiveDay:
     """The demo cast with the live day's extra posts; ``files(t)`` are the exports at moment ``t``."""
 
     def __init__(self, seed: int = 2024):
-        cast = demo.build_campaign(seed)
-        self.roster = demo.write_roster(cast)
+        cast = campaign.build_campaign(seed)
+        self.roster = campaign.write_roster(cast)
         by = {(a.platform, a.handle): a for a in cast}
         self.accounts = [by[("tiktok", h)] for h in LIVE_ACCOUNTS]
         rng = random.Random(seed * 131 + LIVE_DAY.toordinal())
@@ -55,16 +55,16 @@ class LiveDay:
             # One post shortly before the first drop (so the first drop already shows the day
             # starting), then three more spread over the day.
             times = [START - timedelta(minutes=25 - 7 * k)]
-            times += sorted(datetime.combine(LIVE_DAY, time(h, rng.randint(0, 59)), demo.TZ)
+            times += sorted(datetime.combine(LIVE_DAY, time(h, rng.randint(0, 59)), campaign.TZ)
                             for h in rng.sample(range(9, 22), 3))
             for published in times:
-                post = demo._make_post(rng, acc, published)
+                post = campaign._make_post(rng, acc, published)
                 post.final = {m: v * CLOSING_BOOST for m, v in post.final.items()}
                 acc.posts.append(post)
             acc.posts.sort(key=lambda p: (p.published, p.post_id))
 
     def files(self, t: datetime) -> dict[str, bytes]:
-        return {f"Video Posts {acc.handle} {t:%Y-%m-%d %H%M}.csv": demo.write_tiktok_posts(acc, t)
+        return {f"Video Posts {acc.handle} {t:%Y-%m-%d %H%M}.csv": campaign.write_tiktok_posts(acc, t)
                 for acc in self.accounts}
 
     def live_post_ids(self) -> set[str]:
@@ -85,7 +85,7 @@ def drop(inbox: Path, files: dict[str, bytes]) -> list[Path]:
 
 def next_moment(engine: sa.Engine) -> datetime:
     last = store.get_state(engine, *STATE)
-    return START if last is None else datetime.fromisoformat(last).astimezone(demo.TZ) + STEP
+    return START if last is None else datetime.fromisoformat(last).astimezone(campaign.TZ) + STEP
 
 
 def run(engine: sa.Engine, archive, inbox: Path, *, every: float = 5.0, drops: int | None = None,
@@ -111,7 +111,7 @@ def run(engine: sa.Engine, archive, inbox: Path, *, every: float = 5.0, drops: i
     if not files_in:
         out("the database holds no campaign yet: only the live day will show (run `reach demo` first "
             "for the whole campaign)")
-    out(f"live demo: {LIVE_DAY:%a %d %b %Y} from {t:%H:%M} (simulated, {demo.TZ.key}), {STEP.seconds // 60} "
+    out(f"live demo: {LIVE_DAY:%a %d %b %Y} from {t:%H:%M} (simulated, {campaign.TZ.key}), {STEP.seconds // 60} "
         f"minutes per drop, a drop every {every:g} s into {inbox}"
         + ("" if watcher is not None else "; import them with `reach watch " + str(inbox) + "`")
         + ". The dashboard's Live page (reach serve) shows it within 30 s.")
