@@ -83,7 +83,7 @@ SEL_INFLUENCERS = 50
 
 
 def campaign():
-    from dashboard.config import Campaign
+    from dashboard.analysis.config import Campaign
 
     return Campaign(name="bench", timezone="Asia/Shanghai", start=D0, end=D0 + timedelta(N_DAYS - 1), cpm=dict(CPM))
 
@@ -256,7 +256,7 @@ def make_snapshots(posts, rows: int, seed: int = 13):
 
 def pick_selection(posts):
     """The dashboard-style filter: one platform, 50 of its influencers, 30 days."""
-    from dashboard.metrics import Selection
+    from dashboard.analysis.metrics import Selection
 
     names = np.sort(posts.loc[posts["platform"] == SEL_PLATFORM, "influencer"].unique().astype(object))
     chosen = tuple(str(n) for n in names[np.linspace(0, len(names) - 1, SEL_INFLUENCERS).astype(int)])
@@ -426,7 +426,7 @@ def pandas_rollup_query(r, sel):
     return _rates(out)
 
 
-# --- the product's own rollup: dashboard.rollups over collectors.store's daily_rollup ---------
+# --- the product's own rollup: dashboard.analysis.rollups over collectors.store's daily_rollup ---------
 
 PRODUCT_BATCH = 50_000  # rollup rows per INSERT executemany
 
@@ -440,7 +440,7 @@ def build_product_rollup(inc, posts, c, path: Path) -> dict:
     import sqlalchemy as sa
 
     from collectors import store
-    from dashboard import rollups
+    from dashboard.analysis import rollups
 
     for p in path.parent.glob(path.name + "*"):
         p.unlink()
@@ -478,7 +478,7 @@ def build_product_rollup(inc, posts, c, path: Path) -> dict:
 
 
 def product_query(engine, c, by, sel=None):
-    from dashboard import metrics, rollups
+    from dashboard.analysis import metrics, rollups
 
     return rollups.query(engine, c, by=by, sel=sel or metrics.Selection())
 
@@ -549,14 +549,14 @@ def _child(args) -> None:
     a few times, and print RSS after loading, peak RSS (VmHWM) and the query's median time."""
     import pandas as pd  # noqa: F401  (a serving process has pandas loaded either way)
 
-    from dashboard import metrics
+    from dashboard.analysis import metrics
 
     sel = metrics.Selection(start=date.fromisoformat(args.child_start), end=date.fromisoformat(args.child_end),
                             platforms=(SEL_PLATFORM,), influencers=tuple(args.child_influencers.split(",")))
     times = []
     if args.child == "product":  # what a dashboard worker imports to answer it: store, rollups, a campaign
         from collectors import store
-        from dashboard import rollups
+        from dashboard.analysis import rollups
 
         c = campaign()
         engine = store.connect(args.child_path, create=False)
@@ -604,7 +604,7 @@ def _timed(fn):
 def run_size(rows: int, repeat: int, tmp: Path, posts, c, memory: bool) -> dict:
     import duckdb
 
-    from dashboard import metrics
+    from dashboard.analysis import metrics
 
     t0 = time.perf_counter()
     inc = make_increments(posts, rows)
@@ -709,7 +709,7 @@ def run_size(rows: int, repeat: int, tmp: Path, posts, c, memory: bool) -> dict:
 
 
 def run_snapshots(rows: int, repeat: int, posts, c) -> dict:
-    from dashboard import metrics
+    from dashboard.analysis import metrics
 
     snaps = make_snapshots(posts, rows)
     times, out = [], None
@@ -885,7 +885,7 @@ current. The same three queries go through `rollups.query` (stale check, SQL ove
 joined with accounts and influencers, pandas post-processing); each answer is checked against
 `metrics.aggregate` for the same grouping and filter (groups, sums, engagements, EMV, the three
 rates, posts active where both carry it). A third child process imports `collectors.store`,
-`dashboard.rollups` and `dashboard.config`, opens the product database and answers the filtered
+`dashboard.analysis.rollups` and `dashboard.analysis.config`, opens the product database and answers the filtered
 query with `rollups.query` five times.
 
 ### Results
@@ -933,7 +933,7 @@ def write_doc(results, snap, cmd, pd_version, duck_version) -> None:
             if "rss_product" in r:
                 p = r["rss_product"]
                 block.append(f"- {r['rows']:,}, serving process peak RSS with the product's code (imports "
-                             f"`collectors.store`, `dashboard.rollups`, `dashboard.config`; `store.connect`, then "
+                             f"`collectors.store`, `dashboard.analysis.rollups`, `dashboard.analysis.config`; `store.connect`, then "
                              f"`rollups.query` five times): {p['peak_mb']:,.0f} MB ({p['loaded_mb']:,.0f} MB after "
                              f"connecting, {p['query_s'] * 1000:.1f} ms per query).")
     if snap:

@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from collectors.model import METRICS  # noqa: E402
-from dashboard import metrics, rollups  # noqa: E402
-from dashboard.config import Campaign  # noqa: E402
+from dashboard.analysis import metrics, rollups  # noqa: E402
+from dashboard.analysis.config import Campaign  # noqa: E402
 
 X_METRICS = ("impressions", "likes", "comments", "shares", "saves", "clicks", "followers_gained")
 
@@ -75,7 +75,7 @@ def _old_path(given: Path | None) -> Path:
     if given is not None:
         return given
     path = Path(tempfile.gettempdir()) / "metrics_old_bench.py"
-    path.write_text(subprocess.run(["git", "-C", str(ROOT), "show", "HEAD:dashboard/metrics.py"],
+    path.write_text(subprocess.run(["git", "-C", str(ROOT), "show", "HEAD:dashboard/analysis/metrics.py"],
                                    capture_output=True, text=True, check=True).stdout)
     return path
 
@@ -148,7 +148,7 @@ def fuzz_case(seed):
     first-snapshot rules."""
     from datetime import date
 
-    from dashboard.config import DefinitionChange
+    from dashboard.analysis.config import DefinitionChange
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 40))

@@ -168,7 +168,7 @@ mapping_profiles = sa.Table(
 )
 
 # Added in schema version 4: daily activity per account, derived from the observations by the
-# metrics engine (dashboard/rollups.py) and kept current after every import, so that a dashboard
+# metrics engine (dashboard/analysis/rollups.py) and kept current after every import, so that a dashboard
 # query reads a few thousand rows instead of recomputing millions. Derived data: it can always
 # be rebuilt, and it is not exported.
 daily_rollup = sa.Table(
@@ -699,7 +699,7 @@ def write_parsed(conn, parsed_tables: list, import_row: dict, fallback_account: 
     """Write every parsed table of one file; the caller owns the transaction."""
     import_id = conn.execute(imports.insert().values(**import_row)).inserted_primary_key[0]
     # In the import's own transaction: the rollups are not current until a refresh that covers
-    # this import has finished (dashboard/rollups.py), however the process ends after the commit.
+    # this import has finished (dashboard/analysis/rollups.py), however the process ends after the commit.
     conn.execute(meta_table.insert().values(key=f"{ROLLUP_PENDING}{import_id}", value=""))
     res = WriteResult(import_id, 0, 0, 0, 0, 0)
     problems = []
@@ -847,7 +847,7 @@ def _post_pks(conn, platform: str, post_ids: pd.Series, batch: int = 5000) -> tu
 
 
 # "Since when might this import have changed the rollups": the earliest instant (naive UTC) of any
-# increment of the posts it touched, old or new (dashboard/rollups.py recomputes only the days
+# increment of the posts it touched, old or new (dashboard/analysis/rollups.py recomputes only the days
 # from there). UNKNOWN: a touched post's increments may start anywhere (no publish time stored).
 UNKNOWN = "unknown"
 

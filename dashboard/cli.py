@@ -347,7 +347,8 @@ def _print_results(results, show_rejects: int) -> int:
 def _refresh_rollups(engine, results, args=None) -> None:
     """The rollups after these imports (dashboard.ingest), with a warning when they could not be
     refreshed: the imports themselves have succeeded."""
-    from . import config, ingest
+    from . import ingest
+    from .analysis import config
 
     try:
         campaign = config.load(getattr(args, "config", None))
@@ -534,7 +535,7 @@ def _selection(args):
 
     from collectors.model import PLATFORMS
 
-    from .metrics import Selection
+    from .analysis.metrics import Selection
 
     def day(text, flag):
         if not text:
@@ -559,7 +560,7 @@ def _check_filters(engine, args) -> None:
     """Each --platform and --influencer must name something stored: a name that matches nothing
     would export an empty file that looks like a quiet period. Exact names, as the filter matches;
     the closest stored names are proposed, never substituted."""
-    from . import exports, queries
+    from .analysis import exports, queries
 
     stored = queries.stored_names(engine)
     for p in args.platform:
@@ -594,7 +595,7 @@ def _say_if_empty(args, rows: int, sel=None) -> None:
 
 def _write_chunks(output: str | None, chunks) -> None:
     """Bytes chunks to the file ``output`` (written beside it and renamed when whole) or stdout."""
-    from . import exports
+    from .analysis import exports
 
     if output:
         with exports.atomic_file(output) as tmp, open(tmp, "wb") as out:
@@ -607,8 +608,9 @@ def _write_chunks(output: str | None, chunks) -> None:
 
 
 def cmd_export(args) -> int:
-    from . import config, exports, filters
-    from .metrics import Selection
+    from .analysis import config, exports
+    from .analysis.metrics import Selection
+    from .web import filters
 
     fmt = args.format or ("xlsx" if (args.output or "").lower().endswith(".xlsx") else "csv")
     if fmt == "xlsx" and not args.output:
@@ -676,8 +678,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from . import config, data, exports, summary, week_store
-    from .metrics import Selection
+    from .analysis import config, exports, summary, week_store
+    from .analysis.metrics import Selection
+    from .web import data
 
     campaign = config.load(args.config)
     if config.found(args.config) is None:
@@ -850,7 +853,7 @@ def _demo_live(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .app import serve
+    from .web.app import serve
 
     return serve(args)
 
@@ -870,7 +873,7 @@ def _new_password() -> str:
 
 
 def cmd_users_add(args) -> int:
-    from . import auth
+    from .web import auth
 
     path = auth.users_path(args.users)
     new = auth.add_user(path, args.name, args.role, _new_password())
@@ -879,7 +882,7 @@ def cmd_users_add(args) -> int:
 
 
 def cmd_users_remove(args) -> int:
-    from . import auth
+    from .web import auth
 
     path = auth.users_path(args.users)
     auth.remove_user(path, args.name)
@@ -888,7 +891,7 @@ def cmd_users_remove(args) -> int:
 
 
 def cmd_users_list(args) -> int:
-    from . import auth
+    from .web import auth
 
     path = auth.users_path(args.users)
     users = auth.load_users(path)
@@ -906,7 +909,7 @@ def cmd_collect(args) -> int:
     from collectors.api import credentials as api_credentials
     from collectors.api.run import Runner, base_urls_from_env, data_folders, parse_every, run_loop, select
 
-    from . import config
+    from .analysis import config
 
     every = parse_every(args.every) if args.every else None
     names = select(args.platform)
@@ -930,7 +933,8 @@ def cmd_collect(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    from . import config, doctor
+    from . import doctor
+    from .analysis import config
 
     engine = _engine(args, create=False)
     archive = Archive(store.archive_dir(engine, args.archive))  # not _archive: report before repairing

@@ -30,8 +30,8 @@ from collectors.mapping import Mapping
 from collectors.model import DEFAULT_TIMEZONE
 from collectors.pipeline import Importer, imported_entries, reconcile_manifest
 
-from . import rollups
-from .config import Campaign
+from .analysis import rollups
+from .analysis.config import Campaign
 
 
 SHOWN = 10  # problem lines of one kind printed in full; the rest are counted

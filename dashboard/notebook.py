@@ -5,8 +5,8 @@
     c.weekly(by=["influencer"], week="2025-W02")
     c.reach(by=["influencer", "platform"], platforms=["instagram"])
 
-A convenience, nothing more: every number comes from ``dashboard.metrics`` (and
-``dashboard.anomalies``); this module only finds the database and the campaign config, reads the
+A convenience, nothing more: every number comes from ``dashboard.analysis.metrics`` (and
+``dashboard.analysis.anomalies``); this module only finds the database and the campaign config, reads the
 frames once, computes the increments once, and turns keyword arguments into a ``Selection``.
 """
 from __future__ import annotations
@@ -21,9 +21,9 @@ import pandas as pd
 from collectors import store
 from collectors.model import METRICS
 
-from . import config as config_mod
-from . import metrics, queries
-from .config import Campaign
+from .analysis import config as config_mod
+from .analysis import metrics, queries
+from .analysis.config import Campaign
 
 
 def _find_upwards(rel: Path) -> Path | None:
@@ -123,7 +123,7 @@ class CampaignData:
 
     def anomalies(self, **options) -> pd.DataFrame:
         """Days and posts worth a second look, each with a reason (``anomalies.anomalies``)."""
-        from . import anomalies
+        from .analysis import anomalies
 
         return anomalies.anomalies(self.frames, self.inc, self.campaign, **options)
 

@@ -214,7 +214,7 @@ def make_runner(engine, archive, values: dict, base_urls: dict, *, sleeper=None,
 
 def stored_posts(engine, platform: str) -> dict:
     """post id -> the latest snapshot's metrics, as `reach export posts` writes them."""
-    from dashboard import exports
+    from dashboard.analysis import exports
 
     df = exports.posts_frame(engine)
     df = df[df["platform"] == platform]

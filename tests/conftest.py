@@ -95,7 +95,7 @@ def demo_stray_db(demo_db, tmp_path_factory) -> Path:
     from collectors import store
     from collectors.demo import campaign as demo
     from collectors.pipeline import Importer
-    from dashboard import config, rollups
+    from dashboard.analysis import config, rollups
 
     db = tmp_path_factory.mktemp("demo-stray") / "reach.db"
     # SQLite's backup API, not a file copy: recent writes may still be in the WAL file beside it.
@@ -117,7 +117,7 @@ def x_app(sqlite_url):
     context: for the pages' layout functions."""
     from collectors import store
     from collectors.pipeline import Importer
-    from dashboard.app import create_app
+    from dashboard.web.app import create_app
     from test_store import x_content
 
     engine = store.connect(sqlite_url)

@@ -60,10 +60,10 @@ def score(flags: pd.DataFrame, events: list[dict], kind: bool = False) -> tuple[
 
 def _flags(db: Path):
     from collectors import store
-    from dashboard import config
-    from dashboard.anomalies import anomalies
-    from dashboard.metrics import increments
-    from dashboard.queries import load_frames
+    from dashboard.analysis import config
+    from dashboard.analysis.anomalies import anomalies
+    from dashboard.analysis.metrics import increments
+    from dashboard.analysis.queries import load_frames
 
     campaign = config.load(ROOT / "campaign.toml")
     engine = store.connect(f"sqlite:///{db}", create=False)
@@ -99,7 +99,7 @@ def seeded(demo_db, tmp_path_factory):
 
 def test_the_truth_file_names_one_event_of_each_kind_on_influencers_of_the_campaign(demo_db):
     from collectors.demo import campaign as demo
-    from dashboard import config
+    from dashboard.analysis import config
 
     truth = json.loads((demo_db.parent / "exports" / demo.TRUTH_FILE).read_text("utf-8"))
     events = truth["events"]

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from browser import chromium, console_errors, reach_server, require_chromium, screenshot, wait_for
 from collectors import store
 from collectors.pipeline import Importer
-from dashboard import auth
+from dashboard.web import auth
 from test_store import x_content
 
 pytestmark = pytest.mark.browser

@@ -138,7 +138,8 @@ def many_platforms_summary(demo_db):
     and titles, an influencer on every platform, an event every day and a long campaign name."""
     from collectors import store
     from collectors.model import PLATFORM_LABELS
-    from dashboard import config, data, summary
+    from dashboard.analysis import config, summary
+    from dashboard.web import data
 
     eng = store.connect(f"sqlite:///{demo_db}")
     campaign = config.load(CONFIG)
@@ -161,7 +162,8 @@ def many_platforms_summary(demo_db):
 
 def latest_week_summary(demo_db):
     from collectors import store
-    from dashboard import config, data, summary
+    from dashboard.analysis import config, summary
+    from dashboard.web import data
 
     eng = store.connect(f"sqlite:///{demo_db}")
     campaign = config.load(CONFIG)
@@ -178,8 +180,8 @@ def print_to_pdf(driver) -> bytes:
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_report_file_prints_on_at_most_two_a4_pages_with_nothing_clipped(site, demo_db, tmp_path, lang):
-    from dashboard import summary
-    from dashboard.i18n import platform_name
+    from dashboard.analysis import summary
+    from dashboard.text.i18n import platform_name
 
     _, driver = site
     for name, s in (("latest", latest_week_summary(demo_db)), ("many-platforms", many_platforms_summary(demo_db))):

@@ -1,4 +1,4 @@
-"""The cache the dashboard's workers share (dashboard/cache.py): one computation per data version
+"""The cache the dashboard's workers share (dashboard/web/cache.py): one computation per data version
 for every app and process on the same data folder, a new computation after every import or roster
 change, and never an error because of the cache itself."""
 from __future__ import annotations
@@ -15,9 +15,10 @@ from collectors import store
 from collectors.pipeline import Importer
 from collectors.roster import import_roster
 from conftest import ROOT
-from dashboard import cache, config, data, leaderboard, queries, rollups
-from dashboard.app import create_app
-from dashboard.pages import influencers
+from dashboard.analysis import config, leaderboard, queries, rollups
+from dashboard.web import cache, data
+from dashboard.web.app import create_app
+from dashboard.web.pages import influencers
 from test_store import x_content
 
 CAMPAIGN = config.Campaign()
@@ -75,8 +76,9 @@ def test_a_value_computed_in_another_process_is_found_here(eng, tmp_path):
     rollups.refresh(eng, CAMPAIGN)
     script = (
         "from collectors import store\n"
-        "from dashboard import cache, config\n"
-        "from dashboard.app import create_app\n"
+        "from dashboard.analysis import config\n"
+        "from dashboard.web import cache\n"
+        "from dashboard.web.app import create_app\n"
         f"eng = store.connect({str(eng.url)!r})\n"
         "app = create_app(eng)\n"
         "with app.server.app_context():\n"
@@ -224,12 +226,12 @@ def test_a_changed_module_or_report_template_changes_the_code_stamp(tmp_path):
     # A cached weekly report holds its rendered HTML: a template edit must miss like a code edit.
     import shutil
 
-    for sub in ("collectors", "dashboard/templates"):
+    for sub in ("collectors", "dashboard/text/templates"):
         shutil.copytree(ROOT / sub, tmp_path / sub, ignore=shutil.ignore_patterns("__pycache__", "catalogs"))
-    shutil.copy(ROOT / "dashboard" / "summary.py", tmp_path / "dashboard" / "summary.py")
+    shutil.copy(ROOT / "dashboard" / "analysis" / "summary.py", tmp_path / "dashboard" / "summary.py")
     before = cache.source_digest(tmp_path)
     assert cache.source_digest(tmp_path) == before  # the same files, the same stamp
-    css = tmp_path / "dashboard" / "templates" / "weekly.css"
+    css = tmp_path / "dashboard" / "text" / "templates" / "weekly.css"
     css.write_text(css.read_text() + "h1{color:red}\n")
     after_template = cache.source_digest(tmp_path)
     (tmp_path / "dashboard" / "summary.py").write_text("# changed\n", encoding="utf-8")

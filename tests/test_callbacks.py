@@ -6,9 +6,9 @@ from dash.exceptions import PreventUpdate
 
 from collectors import store
 from collectors.pipeline import Importer
-from dashboard import data, layout
-from dashboard.app import create_app
-from dashboard.pages import live
+from dashboard.web import data, layout
+from dashboard.web.app import create_app
+from dashboard.web.pages import live
 from test_store import x_content
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 
 from collectors import store
-from dashboard import config, i18n, layout, summary
-from dashboard import filters as F
-from dashboard.app import create_app
+from dashboard.analysis import config, summary
+from dashboard.text import i18n
+from dashboard.web import layout
+from dashboard.web import filters as F
+from dashboard.web.app import create_app
 from test_summary import TINY, tiny_frames
 
 from conftest import ROOT

@@ -63,7 +63,7 @@ def test_import_refreshes_the_rollups_with_the_campaign_of_config(tmp_path, monk
     """--config names the campaign whose rollups the import refreshes (its timezone decides the
     days); the CLI used to read ./campaign.toml or $REACH_CONFIG whatever --config said."""
     from collectors import store
-    from dashboard import config, rollups
+    from dashboard.analysis import config, rollups
     from dashboard.cli import main
 
     monkeypatch.chdir(tmp_path)

@@ -3,7 +3,7 @@
 * Posts: a search reads the four searched texts of the selection's posts, without a metric, and
   orders the matching posts by the same SQL order as the unsearched grid; only a text sort reads
   their rows. The rows are those of the whole-table code (``search`` of ``post_table``).
-* Weekly: the refresh's last step stores the default reports (dashboard/week_store.py); the page
+* Weekly: the refresh's last step stores the default reports (dashboard/analysis/week_store.py); the page
   reads them when they are of the data, settings, code and day it would build for, and builds
   otherwise.
 """
@@ -17,10 +17,11 @@ import pytest
 import sqlalchemy as sa
 
 from collectors import store
-from dashboard import config, exports, listing, metrics, rollups, summary, week_report, week_store
-from dashboard.app import create_app
-from dashboard.pages import posts as posts_page
-from dashboard.pages import weekly
+from dashboard.analysis import config, exports, listing, metrics, rollups, summary, week_store
+from dashboard.web import week_report
+from dashboard.web.app import create_app
+from dashboard.web.pages import posts as posts_page
+from dashboard.web.pages import weekly
 
 from test_query_plans import CAMPAIGN_TOML, build_campaign
 

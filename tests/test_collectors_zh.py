@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from collectors import messages, store
 from collectors.mapping import Mapping
 from collectors.pipeline import Importer
-from dashboard import config
-from dashboard.pages import data as page
+from dashboard.analysis import config
+from dashboard.web.pages import data as page
 from test_page_data import (archive, as_upload, dashboard_app_context, eng, text_of, unknown_posts,  # noqa: F401
                             upload)
 from test_pipeline import YT_TABLE

@@ -78,8 +78,9 @@ def _upload(url, archive, files, log, barrier):
     code = 99
     try:
         from collectors.archive import Archive
-        from dashboard import config, ingest
-        from dashboard.pages import data as page
+        from dashboard import ingest
+        from dashboard.analysis import config
+        from dashboard.web.pages import data as page
 
         names = [f.name for f in files]
         contents = ["data:text/csv;base64," + base64.b64encode(f.read_bytes()).decode() for f in files]
@@ -105,7 +106,7 @@ def _upload(url, archive, files, log, barrier):
 
 def _snapshot_of(url) -> dict:
     """What the database holds, independent of primary keys and of import order."""
-    from dashboard import exports
+    from dashboard.analysis import exports
 
     engine = store.connect(url)
     with engine.connect() as c:
@@ -220,7 +221,7 @@ def test_a_rollup_refresh_that_raced_an_import_stores_the_new_totals(db_url, fil
     """A refresh computes its rows, another process imports a later file of the same account and
     refreshes, then the first one writes: it must not put back the older totals."""
     from collectors.pipeline import Importer
-    from dashboard import config, rollups
+    from dashboard.analysis import config, rollups
 
     campaign = config.load()
     engine = store.connect(db_url)

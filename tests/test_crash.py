@@ -134,7 +134,7 @@ def archive_state(root: Path) -> dict:
 
 def totals(url: str) -> tuple:
     """Live/Platforms totals from the rollups (as the pages ask), and the engine's own."""
-    from dashboard import config, metrics, queries, rollups
+    from dashboard.analysis import config, metrics, queries, rollups
 
     engine = store.connect(url)
     campaign = config.load()
@@ -238,7 +238,7 @@ def test_reach_watch_killed_at_each_point_then_run_again_equals_a_clean_run(db_u
 def test_ctrl_c_during_the_refresh_leaves_the_rollups_stale_not_wrong(db_url, tmp_path, files):
     """The issue's case: Ctrl-C during the refresh after "ok"; the next page view (no import)
     already shows the engine's totals, and re-importing says "already imported"."""
-    from dashboard import config, rollups
+    from dashboard.analysis import config, rollups
 
     clean = clean_run(db_url, tmp_path, files, "import")
     arch = tmp_path / "archive"

@@ -385,7 +385,7 @@ def test_after_reach_demo_no_account_is_unassigned_and_the_active_influencers_ar
 
     from collectors import store
     from conftest import ROOT
-    from dashboard import config, metrics, queries
+    from dashboard.analysis import config, metrics, queries
 
     roster = {r["name"] for r in csv.DictReader(io.StringIO(demo.write_roster(demo.build_campaign()).decode("utf-8")))}
     eng = store.connect(f"sqlite:///{demo_db}")

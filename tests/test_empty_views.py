@@ -9,8 +9,9 @@ from datetime import date
 import pytest
 
 from collectors import store
-from dashboard import config, filters as F, rollups
-from dashboard.pages import live, platforms, posts, weekly
+from dashboard.analysis import config, rollups
+from dashboard.web import filters as F
+from dashboard.web.pages import live, platforms, posts, weekly
 
 from browser import small_x_campaign  # two X posts of 22 Dec 2024
 
@@ -95,7 +96,7 @@ def test_an_empty_database_says_where_data_comes_from(sqlite_url):
 def spring_app(eng, tmp_path):
     """The app on the small campaign (December 2024) with a campaign.toml of March 2025, inside a
     request context: for the pages' layout functions."""
-    from dashboard.app import create_app
+    from dashboard.web.app import create_app
 
     cfg = tmp_path / "campaign.toml"
     cfg.write_text('[campaign]\nname = "Spring"\nstart = 2025-03-01\nend = 2025-03-31\n')
@@ -121,7 +122,7 @@ def test_the_posts_page_says_where_the_stored_posts_are(spring_app):
 
 
 def test_the_influencers_page_lists_the_accounts_and_says_where_their_data_is(spring_app):
-    from dashboard.pages import influencers
+    from dashboard.web.pages import influencers
 
     view = influencers.layout()
     assert "the stored data run from 23 Dec 2024 to 24 Dec 2024" in _text(_find(view, "inf-outside"))

@@ -17,10 +17,10 @@ import pytest
 
 from collectors import store
 from conftest import ROOT
-from dashboard import downloads
-from dashboard.app import create_app
+from dashboard.analysis.leaderboard import LEADERBOARD_COLUMNS
 from dashboard.cli import main as reach
-from dashboard.leaderboard import LEADERBOARD_COLUMNS
+from dashboard.web import downloads
+from dashboard.web.app import create_app
 
 CONFIG = str(ROOT / "campaign.toml")  # the demo's: Asia/Shanghai, window 2024-12-16 to 2025-01-26
 DOCS = ROOT / "docs" / "exports.md"

@@ -11,8 +11,8 @@ import pytest
 
 from collectors import store
 from conftest import ROOT
-from dashboard import exports, metrics, queries, rollups
-from dashboard.config import load
+from dashboard.analysis import exports, metrics, queries, rollups
+from dashboard.analysis.config import load
 
 
 @pytest.fixture(scope="module")

@@ -18,10 +18,11 @@ import sqlalchemy as sa
 from collectors import store
 from collectors.model import METRICS
 from conftest import ROOT
-from dashboard import config, downloads, exports, listing, metrics, queries
-from dashboard.app import create_app
+from dashboard.analysis import config, exports, listing, metrics, queries
 from dashboard.cli import main as reach
-from dashboard.pages import posts as posts_page
+from dashboard.web import downloads
+from dashboard.web.app import create_app
+from dashboard.web.pages import posts as posts_page
 
 CAMPAIGN = config.load(ROOT / "campaign.toml")
 S = metrics.Selection
@@ -218,7 +219,7 @@ def test_the_daily_export_streams_the_frames_bytes_in_pythons_order(db_url, by):
     # written a batch at a time, in the order the frame sorts them (Python's, by code point),
     # which PostgreSQL's collation does not give by itself (it puts "a,b" before "SS"). Both come
     # from one statement: PostgreSQL's float sums depend on its plan, down to the last bit.
-    from dashboard import rollups
+    from dashboard.analysis import rollups
 
     eng = _hostile(db_url)
     if eng.dialect.name == "postgresql":  # as in a database created with a language's collation
@@ -244,7 +245,7 @@ def test_the_daily_export_streams_the_frames_bytes_in_pythons_order(db_url, by):
 
 
 def test_reach_export_daily_streams_to_a_file_and_stdout(demo_db, tmp_path, capsysbinary):
-    from dashboard import rollups
+    from dashboard.analysis import rollups
 
     eng = store.connect(f"sqlite:///{demo_db}")
     rollups.refresh(eng, CAMPAIGN, [])
@@ -509,13 +510,13 @@ def test_the_posts_page_blocks_are_the_old_rows_on_hostile_values(db_url, monkey
 
 
 def test_the_filter_bar_names_are_the_frames_names(demo):
-    from dashboard import queries
+    from dashboard.analysis import queries
 
     assert queries.influencer_names(demo) == sorted(queries.load_frames(demo).posts["influencer"].dropna().unique())
 
 
 def test_with_the_shared_cache_the_blocks_are_the_same(demo, tmp_path, monkeypatch):
-    from dashboard import cache
+    from dashboard.web import cache
 
     monkeypatch.setenv("REACH_CACHE_DIR", str(tmp_path / "cache"))
     app = create_app(demo)

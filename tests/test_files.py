@@ -93,7 +93,7 @@ def test_a_database_and_archive_made_world_readable_by_an_older_version_are_tigh
 
 
 def test_the_users_file_and_a_folder_made_for_it_are_owner_only(tmp_path, usual_umask):
-    from dashboard.auth import add_user
+    from dashboard.web.auth import add_user
 
     path = tmp_path / "conf" / "campaign-reach" / "users.toml"
     add_user(path, "ana", "editor", "a long enough password 123")
@@ -103,7 +103,7 @@ def test_the_users_file_and_a_folder_made_for_it_are_owner_only(tmp_path, usual_
 def test_the_cache_folder_and_its_files_are_owner_only(tmp_path, usual_umask):
     from flask import Flask
 
-    from dashboard import cache
+    from dashboard.web import cache
 
     engine = store.connect(str(tmp_path / "reach.db"))
     server = Flask(__name__)

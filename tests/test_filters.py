@@ -6,7 +6,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashboard.filters import Filters, parse, to_query
+from dashboard.web.filters import Filters, parse, to_query
 
 
 def test_a_link_reproduces_the_view():
@@ -44,7 +44,7 @@ def test_every_dropped_value_is_kept_with_its_parameter_and_reason():
 
 
 def test_the_header_says_which_address_value_was_ignored_and_why_in_the_chosen_language():
-    from dashboard import layout
+    from dashboard.web import layout
 
     def text(component) -> str:
         return " ".join(str(c) for c in _strings(component))
@@ -75,8 +75,8 @@ def test_an_unknown_page_is_drawn_in_the_apps_frame_in_the_chosen_language(sqlit
     import dash
 
     from collectors import store
-    from dashboard import layout
-    from dashboard.app import create_app
+    from dashboard.web import layout
+    from dashboard.web.app import create_app
 
     zh = repr(layout.not_found(lang="zh"))
     assert "页面不存在" in zh and "nav-live" in zh and "nav-data" in zh and "Page not found" not in zh
@@ -103,11 +103,11 @@ def test_the_filter_bar_offers_a_real_rosters_categories_the_known_ones_translat
     from collectors import store
     from collectors.pipeline import Importer
     from collectors.roster import import_roster
-    from dashboard import rollups
-    from dashboard.app import create_app
-    from dashboard.config import Campaign
-    from dashboard.metrics import Selection
-    from dashboard.pages import posts
+    from dashboard.analysis import rollups
+    from dashboard.analysis.config import Campaign
+    from dashboard.analysis.metrics import Selection
+    from dashboard.web.app import create_app
+    from dashboard.web.pages import posts
     from test_store import x_content
 
     engine = store.connect(sqlite_url)

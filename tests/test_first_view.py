@@ -1,5 +1,5 @@
 """The first view of the Live page after an import: the refresh that follows the import stores the
-whole campaign's flags (dashboard/flag_store.py), and the page reads the few it shows from there,
+whole campaign's flags (dashboard/analysis/flag_store.py), and the page reads the few it shows from there,
 the same rows with the same reasons as when it computes them, and never rows of other data."""
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from collectors import store
-from dashboard import config, flag_store, metrics, rollups
-from dashboard.pages import live
+from dashboard.analysis import config, flag_store, metrics, rollups
+from dashboard.web.pages import live
 
 from test_query_plans import CAMPAIGN_TOML, build_campaign
 
@@ -119,7 +119,7 @@ def test_a_new_import_replaces_the_stored_flags_at_its_refresh(sqlite_url, campa
 
 def test_the_account_times_behind_freshness_are_stored_by_the_refresh_and_read_back_alike(db_url, campaign,
                                                                                           monkeypatch):
-    from dashboard import data
+    from dashboard.web import data
 
     engine = build_campaign(db_url, n_posts=300, per_account=10)
     with store.write_transaction(engine) as c:  # an account without posts or days: no freshness row
@@ -152,8 +152,8 @@ def test_a_view_reads_the_data_version_once_and_keeps_it_for_the_whole_view(sqli
     # Each cached piece of a view and each stored table's stamp asks for the data version; at
     # 100x the demo each read hashes 8,300 accounts (50 ms). Within one_version it is read once,
     # and the view's pieces all belong to that version even if an import commits meanwhile.
-    from dashboard import data
-    from dashboard import filters as F
+    from dashboard.web import data
+    from dashboard.web import filters as F
 
     monkeypatch.setenv("REACH_CACHE_DIR", str(tmp_path / "cache"))
     engine = build_campaign(sqlite_url, n_posts=300, per_account=30)
@@ -234,7 +234,7 @@ def _import(engine, import_id: int, account_pks, spike: int = 50) -> None:
 
 
 def _all_shown(engine, campaign):
-    from dashboard.anomalies import explain
+    from dashboard.analysis.anomalies import explain
 
     stored = flag_store.shown(engine, campaign, metrics.Selection(), 10**6)
     return None if stored is None else explain(stored, campaign)
@@ -247,7 +247,7 @@ def _all_computed(engine, campaign):
 def _spy(monkeypatch):
     """The accounts each batch of the flags read: series (whole influencer-platform series),
     followers, and posts checked for impossible values."""
-    from dashboard import queries
+    from dashboard.analysis import queries
 
     seen = {"series": [], "followed": [], "checked": []}
     real_series, real_checks = queries.series_inputs, queries.impossible_inputs
@@ -292,7 +292,7 @@ def test_an_import_recomputes_only_its_accounts_flags_and_the_table_equals_a_who
 
 
 def queries_owners(engine):
-    from dashboard import queries
+    from dashboard.analysis import queries
 
     return queries.flag_owners(engine)
 
@@ -365,7 +365,7 @@ def test_flags_stored_in_batches_keep_one_scans_order_and_a_taken_claim_stops_a_
 
 
 def test_the_account_times_of_an_import_and_of_renamed_accounts_are_rewritten_alone(db_url, campaign, monkeypatch):
-    from dashboard import data
+    from dashboard.web import data
 
     engine = build_campaign(db_url, n_posts=300, per_account=10)
     rollups.refresh(engine, campaign)
@@ -399,7 +399,7 @@ def test_tables_of_an_older_layout_are_made_anew(sqlite_url, campaign):
 
 
 def test_new_code_computes_the_flags_and_times_anew_and_stores_them(sqlite_url, campaign, monkeypatch):
-    from dashboard import cache, data
+    from dashboard.web import cache, data
 
     engine = build_campaign(sqlite_url, n_posts=600, per_account=30)  # 20 accounts
     rollups.refresh(engine, campaign)

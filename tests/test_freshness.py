@@ -5,7 +5,7 @@ import pandas as pd
 
 from collectors import store
 from collectors.pipeline import Importer
-from dashboard import data, freshness
+from dashboard.web import data, freshness
 
 
 def _imp(conn, sha, platform, source, at):
@@ -58,7 +58,7 @@ def test_no_imports_gives_an_empty_table_with_its_columns(db_url):
 
 
 def test_the_freshness_line_names_each_source_and_highlights_a_failing_one():
-    from dashboard import freshness
+    from dashboard.web import freshness
 
     now = pd.Timestamp("2025-01-03 12:00", tz="UTC")
     plat = pd.DataFrame(dict(platform=["youtube"], as_of=[pd.Timestamp("2025-01-03 09:00", tz="UTC")],

@@ -17,7 +17,7 @@ from sqlalchemy import event
 
 from collectors import store
 from collectors.pipeline import Importer
-from dashboard import rollups
+from dashboard.analysis import rollups
 
 from test_query_plans import SMALL_TABLES, build_campaign
 from test_store import x_content

@@ -8,9 +8,9 @@ import pytest
 from dash import html
 
 from collectors.pipeline import Importer
-from dashboard import data
-from dashboard.config import Event
-from dashboard.pages import live
+from dashboard.analysis.config import Event
+from dashboard.web import data
+from dashboard.web.pages import live
 from test_store import x_content
 
 DAYS = pd.date_range("2024-12-20", periods=3, freq="D")

@@ -8,9 +8,10 @@ import sqlalchemy as sa
 
 from collectors import store
 from collectors.demo import live as live_demo
-from dashboard import config, filters as F
+from dashboard.analysis import config
 from dashboard.cli import main
-from dashboard.pages import live
+from dashboard.web import filters as F
+from dashboard.web.pages import live
 
 from conftest import ROOT
 

@@ -8,10 +8,10 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from dashboard import metrics, queries
-from dashboard.config import load
 from collectors import store
 from collectors.model import FLOAT_METRICS
+from dashboard.analysis import metrics, queries
+from dashboard.analysis.config import load
 from conftest import ROOT
 from test_metrics_oracle import oracle_post
 

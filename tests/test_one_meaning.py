@@ -21,10 +21,10 @@ import pandas as pd
 import pytest
 
 from collectors import store
-from dashboard import config, exports, leaderboard, metrics, platform_totals, queries, rollups, summary
+from dashboard.analysis import config, exports, leaderboard, metrics, platform_totals, queries, rollups, summary
 from dashboard.cli import main
-from dashboard.i18n import metric_name
-from dashboard.pages import live as live_page
+from dashboard.text.i18n import metric_name
+from dashboard.web.pages import live as live_page
 
 ROOT = Path(__file__).resolve().parents[1]
 WEEK, LO, HI = "2025-W03", date(2025, 1, 13), date(2025, 1, 19)

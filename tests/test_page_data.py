@@ -21,10 +21,12 @@ from collectors import store
 from collectors.archive import Archive, sha256
 from collectors.pipeline import Importer
 from conftest import sample
-from dashboard import auth, config, ingest, queries, rollups
-from dashboard import data as dashboard_data
-from dashboard.app import create_app
-from dashboard.pages import data as page
+from dashboard import ingest
+from dashboard.analysis import config, queries, rollups
+from dashboard.web import auth
+from dashboard.web import data as dashboard_data
+from dashboard.web.app import create_app
+from dashboard.web.pages import data as page
 from test_auth import PASSWORDS, csrf_of
 from test_store import x_content, x_overview
 

@@ -10,9 +10,9 @@ import pytest
 from dash import html
 from dash.exceptions import PreventUpdate
 
-from dashboard import config
-from dashboard import data as dashboard_data
-from dashboard.pages import data as page
+from dashboard.analysis import config
+from dashboard.web import data as dashboard_data
+from dashboard.web.pages import data as page
 from test_page_data import dashboard_app_context, text_of, walk
 from test_query_plans import build_campaign
 

@@ -18,10 +18,11 @@ from dash.exceptions import PreventUpdate
 from collectors import store
 from collectors.pipeline import Importer
 from conftest import ROOT
-from dashboard import exports, figures, listing, metrics, platform_totals, queries
-from dashboard import filters as F
-from dashboard.config import load
-from dashboard.pages import platforms, posts
+from dashboard.analysis import exports, listing, metrics, platform_totals, queries
+from dashboard.analysis.config import load
+from dashboard.web import figures
+from dashboard.web import filters as F
+from dashboard.web.pages import platforms, posts
 from test_store import CONTENT_HEADER
 
 COMPARED = ["views", "impressions", "engagements", "er_views", "er_impressions", "virality_views", "emv_usd"]

@@ -12,8 +12,8 @@ from collectors import store
 from collectors.archive import Archive
 from collectors.pipeline import Importer, capture_time_from_name, rebuild
 from collectors.roster import apply_roster, load_roster
-from dashboard import exports
-from dashboard.config import Campaign
+from dashboard.analysis import exports
+from dashboard.analysis.config import Campaign
 
 from test_store import count, x_content, x_overview
 

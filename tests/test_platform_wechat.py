@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 from collectors import store
 from collectors.pipeline import Importer
-from dashboard import metrics, queries
-from dashboard.config import Campaign
+from dashboard.analysis import metrics, queries
+from dashboard.analysis.config import Campaign
 
 SH = ZoneInfo("Asia/Shanghai")
 NOTIFIED = ["内容标题", "发表时间", "总阅读人数", "总阅读次数", "总分享人数", "总分享次数", "阅读后关注人数", "送达人数",

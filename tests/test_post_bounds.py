@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from collectors import store
 from collectors.model import METRICS
-from dashboard import config, metrics, queries, summary
+from dashboard.analysis import config, metrics, queries, summary
 from test_query_plans import CAMPAIGN_TOML, START, build_campaign
 
 

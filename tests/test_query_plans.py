@@ -95,12 +95,13 @@ timezone = "Asia/Shanghai"
 def _statements(url: str, tmp_path, monkeypatch) -> list[tuple[str, object, str]]:
     """(statement, parameters, which user path ran it) for every SELECT of the user paths. The
     listener is on the Engine class, since the command line makes engines of its own."""
-    from dashboard import anomalies, cache, config, rollups, week_store
-    from dashboard.app import create_app
+    from dashboard.analysis import anomalies, config, rollups, week_store
     from dashboard.cli import main
-    from dashboard import filters as F
-    from dashboard.pages import data as data_page
-    from dashboard.pages import influencers, live, platforms, posts, weekly
+    from dashboard.web import cache
+    from dashboard.web import filters as F
+    from dashboard.web.app import create_app
+    from dashboard.web.pages import data as data_page
+    from dashboard.web.pages import influencers, live, platforms, posts, weekly
 
     cfg = tmp_path / "campaign.toml"
     cfg.write_text(CAMPAIGN_TOML)
@@ -148,7 +149,7 @@ def _statements(url: str, tmp_path, monkeypatch) -> list[tuple[str, object, str]
                     {"startRow": 0, "endRow": 100, "sortModel": [{"colId": "title", "sort": "asc"}]}, "?q=tag5")),
                 ("Weekly layout", lambda: weekly.layout()),
                 ("Weekly pick", lambda: weekly.pick_week("2025-W11", "")),
-                # The refresh's last step stores the default reports (dashboard/week_store.py); the
+                # The refresh's last step stores the default reports (dashboard/analysis/week_store.py); the
                 # page then reads them.
                 ("Weekly reports stored", lambda: week_store.save(eng, _campaign())),
                 ("Weekly layout, stored", lambda: weekly.layout()),
@@ -168,13 +169,13 @@ def _statements(url: str, tmp_path, monkeypatch) -> list[tuple[str, object, str]
 
 
 def _campaign():
-    from dashboard import data
+    from dashboard.web import data
 
     return data.campaign()
 
 
 def _forget_and_store_flags(eng):
-    from dashboard import flag_store
+    from dashboard.analysis import flag_store
 
     with store.write_transaction(eng) as c:
         c.execute(flag_store.state_table.delete())
@@ -182,7 +183,7 @@ def _forget_and_store_flags(eng):
 
 
 def _rename_and_store_flags(eng, account_pk: int):
-    from dashboard import flag_store
+    from dashboard.analysis import flag_store
 
     with store.write_transaction(eng) as c:
         c.execute(store.accounts.update().where(store.accounts.c.id == account_pk).values(handle="@renamed"))

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from collectors import store
 from collectors.pipeline import Importer
 from conftest import ROOT
-from dashboard import metrics, queries, rollups
-from dashboard.config import load
+from dashboard.analysis import metrics, queries, rollups
+from dashboard.analysis.config import load
 from test_store import x_content
 
 COMPARED = list(metrics.ADDITIVE) + ["engagements", "er_views", "er_impressions", "virality_views", "emv_usd"]

@@ -197,7 +197,7 @@ def test_a_folder_import_reads_a_pdf_saved_under_an_export_name_and_says_what_it
 def test_the_data_page_upload_says_what_the_file_is(tmp_path):
     import base64
 
-    from dashboard.pages import data as page
+    from dashboard.web.pages import data as page
 
     engine = store.connect(str(tmp_path / "reach.db"))
     uploads = [f"data:application/octet-stream;base64,{base64.b64encode(make()).decode()}" for _, make, _ in NOT_EXPORTS]
@@ -441,7 +441,7 @@ def test_serve_on_a_port_another_web_server_answers_on_is_another_program(tmp_pa
 def test_a_second_reach_serve_on_the_same_port_says_the_dashboard_is_already_running(tmp_path):
     import time
 
-    from dashboard.app import _answers_as_dashboard
+    from dashboard.web.app import _answers_as_dashboard
 
     port = _free_port()
     first = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--port", str(port),
@@ -470,7 +470,7 @@ def test_a_second_reach_serve_on_the_same_port_says_the_dashboard_is_already_run
 
 def test_a_free_port_passes_the_check_and_a_port_out_of_range_is_a_usage_error():
     from collectors.errors import UsageError
-    from dashboard.app import check_port
+    from dashboard.web.app import check_port
 
     check_port("127.0.0.1", _free_port())
     with pytest.raises(UsageError, match="choose a port from 1 to 65535"):

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collectors import store
-from dashboard import metrics, queries
-from dashboard.config import Campaign, load
+from dashboard.analysis import metrics, queries
+from dashboard.analysis.config import Campaign, load
 from conftest import ROOT
 
 UTC = timezone.utc

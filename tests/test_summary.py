@@ -20,8 +20,8 @@ import pytest
 from collectors import store
 from collectors.errors import ReachError
 from collectors.model import METRICS
-from dashboard import config, metrics, queries, summary
-from dashboard.queries import Frames
+from dashboard.analysis import config, metrics, queries, summary
+from dashboard.analysis.queries import Frames
 
 ROOT = Path(__file__).resolve().parents[1]
 TZ = ZoneInfo("Asia/Shanghai")
