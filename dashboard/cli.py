@@ -608,9 +608,8 @@ def _write_chunks(output: str | None, chunks) -> None:
 
 
 def cmd_export(args) -> int:
-    from .analysis import config, exports
+    from .analysis import config, exports, metrics
     from .analysis.metrics import Selection
-    from .web import filters
 
     fmt = args.format or ("xlsx" if (args.output or "").lower().endswith(".xlsx") else "csv")
     if fmt == "xlsx" and not args.output:
@@ -633,7 +632,7 @@ def cmd_export(args) -> int:
             print(config.DEFAULTED_NOTE, file=sys.stderr)
         # The pages' rule, from the same function: without dates, the campaign window. So the
         # page's download and this export of the same filters are the same rows (issue 12).
-        sel = filters.in_window(sel, campaign)
+        sel = metrics.in_window(sel, campaign)
     if args.what in ("posts", "account-days"):
         # Streamed: one batch of rows in memory at a time, written as it is read (issue 11).
         if fmt == "xlsx":
@@ -678,15 +677,14 @@ def cmd_export(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from .analysis import config, exports, summary, week_store
+    from .analysis import clock, config, exports, summary, week_store
     from .analysis.metrics import Selection
-    from .web import data
 
     campaign = config.load(args.config)
     if config.found(args.config) is None:
         print(config.DEFAULTED_NOTE, file=sys.stderr)
     engine = _engine(args, create=False)
-    today = data.today(engine, campaign.tz)  # the demo's own day on the demo, as on the Weekly page
+    today = clock.today(engine, campaign.tz)  # the demo's own day on the demo, as on the Weekly page
     week = args.week or None
     # The report the last rollup refresh stored for this data, settings and code (the Weekly page's
     # default week and the one before), as the page reads it; else built from the rollups and
@@ -728,7 +726,7 @@ def cmd_demo(args) -> int:
     engine = _engine(args)
     archive = _archive(engine, args)
     # The demo is "as of" its last export: freshness and "today" are measured against that moment,
-    # not the wall clock, so it looks live whenever it is opened (data.clock). Set before the
+    # not the wall clock, so it looks live whenever it is opened (clock.clock). Set before the
     # imports, so the Weekly reports the refresh stores are the ones the page will ask for.
     from collectors import store
 

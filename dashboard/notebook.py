@@ -24,6 +24,7 @@ from collectors.model import METRICS
 from .analysis import config as config_mod
 from .analysis import metrics, queries
 from .analysis.config import Campaign
+from .text.weeks import week_start
 
 
 def _find_upwards(rel: Path) -> Path | None:
@@ -64,7 +65,7 @@ def selection(week: str | None = None, start=None, end=None, platforms=(), influ
     if week is not None:
         if start is not None or end is not None:
             raise ValueError("give either week= or start=/end=, not both")
-        start = metrics.week_start(week)
+        start = week_start(week)
         end = start + timedelta(days=6)
     return metrics.Selection(start=start, end=end, platforms=_as_tuple(platforms),
                              influencers=_as_tuple(influencers), categories=_as_tuple(categories))

@@ -138,12 +138,11 @@ def many_platforms_summary(demo_db):
     and titles, an influencer on every platform, an event every day and a long campaign name."""
     from collectors import store
     from collectors.model import PLATFORM_LABELS
-    from dashboard.analysis import config, summary
-    from dashboard.web import data
+    from dashboard.analysis import clock, config, summary
 
     eng = store.connect(f"sqlite:///{demo_db}")
     campaign = config.load(CONFIG)
-    s = summary.build_summary_db(eng, campaign, "2025-W01", today=data.today(eng, campaign.tz))
+    s = summary.build_summary_db(eng, campaign, "2025-W01", today=clock.today(eng, campaign.tz))
     eng.dispose()
     n = len(PLATFORM_LABELS)
     mix = tuple(summary.PlatformShare(p, label, 1000.0 * (i + 1), 100 / n, "views")
@@ -162,12 +161,11 @@ def many_platforms_summary(demo_db):
 
 def latest_week_summary(demo_db):
     from collectors import store
-    from dashboard.analysis import config, summary
-    from dashboard.web import data
+    from dashboard.analysis import clock, config, summary
 
     eng = store.connect(f"sqlite:///{demo_db}")
     campaign = config.load(CONFIG)
-    s = summary.build_summary_db(eng, campaign, None, today=data.today(eng, campaign.tz))
+    s = summary.build_summary_db(eng, campaign, None, today=clock.today(eng, campaign.tz))
     eng.dispose()
     return s
 

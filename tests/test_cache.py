@@ -15,8 +15,8 @@ from collectors import store
 from collectors.pipeline import Importer
 from collectors.roster import import_roster
 from conftest import ROOT
-from dashboard.analysis import config, leaderboard, queries, rollups
-from dashboard.web import cache, data
+from dashboard.analysis import config, leaderboard, queries, rollups, shared, stamps
+from dashboard.web import cache
 from dashboard.web.app import create_app
 from dashboard.web.pages import influencers
 from test_store import x_content
@@ -49,7 +49,7 @@ def eng(sqlite_url, monkeypatch):
 
 def memo(app, eng, compute, name="test.posts", args=("a",)):
     with app.server.app_context():
-        return cache.memo(eng, CAMPAIGN, name, args, compute)
+        return shared.memo(eng, CAMPAIGN, name, args, compute)
 
 
 def test_two_apps_on_one_data_folder_compute_once_and_see_the_same_frame(eng, tmp_path):
@@ -76,13 +76,12 @@ def test_a_value_computed_in_another_process_is_found_here(eng, tmp_path):
     rollups.refresh(eng, CAMPAIGN)
     script = (
         "from collectors import store\n"
-        "from dashboard.analysis import config\n"
-        "from dashboard.web import cache\n"
+        "from dashboard.analysis import config, shared\n"
         "from dashboard.web.app import create_app\n"
         f"eng = store.connect({str(eng.url)!r})\n"
         "app = create_app(eng)\n"
         "with app.server.app_context():\n"
-        "    print(cache.memo(eng, config.Campaign(), 'test.shared', ('x',), lambda: 'from the other process'))\n"
+        "    print(shared.memo(eng, config.Campaign(), 'test.shared', ('x',), lambda: 'from the other process'))\n"
     )
     env = {k: v for k, v in os.environ.items() if k != cache.ENV}
     env["PYTHONHASHSEED"] = "12345"
@@ -102,10 +101,10 @@ def test_after_an_import_the_next_call_computes_again_and_sees_the_new_rows(db_u
         app, compute = create_app(eng), Counting(eng)
         assert memo(app, eng, compute)["run"].tolist() == [1]
         assert memo(app, eng, compute)["run"].tolist() == [1] and compute.runs == 1
-        before = data.version(eng)
+        before = stamps.version(eng)
         Importer(eng, None).import_bytes("account_analytics_content_2024-12-16_2024-12-23.csv",
                                          x_content([("1870000000000000002", 700, 5)]))
-        assert data.version(eng) != before
+        assert stamps.version(eng) != before
         after = memo(app, eng, compute)
         assert compute.runs == 2 and list(after["post_id"]) == ["1870000000000000001", "1870000000000000002"]
         # The same bytes again change nothing, so the cached value stands.
@@ -174,16 +173,16 @@ def test_a_cache_folder_that_breaks_or_holds_garbage_later_is_a_miss_not_an_erro
         p.unlink()
     folder.rmdir()
     folder.write_text("in the way")
-    before = cache.stats["write_errors"]
+    before = shared.stats["write_errors"]
     assert memo(app, eng, compute)["run"].tolist() == [3]
     assert memo(app, eng, compute)["run"].tolist() == [4]
-    assert cache.stats["write_errors"] >= before + 2
+    assert shared.stats["write_errors"] >= before + 2
 
 
 def test_outside_a_running_app_nothing_is_cached_and_no_folder_is_made(eng, tmp_path):
     compute = Counting(eng)
-    assert cache.memo(eng, CAMPAIGN, "test.posts", (), compute)["run"].tolist() == [1]
-    assert cache.memo(eng, CAMPAIGN, "test.posts", (), compute)["run"].tolist() == [2]
+    assert shared.memo(eng, CAMPAIGN, "test.posts", (), compute)["run"].tolist() == [1]
+    assert shared.memo(eng, CAMPAIGN, "test.posts", (), compute)["run"].tolist() == [2]
     assert not (tmp_path / "cache").exists()
 
 
@@ -229,10 +228,10 @@ def test_a_changed_module_or_report_template_changes_the_code_stamp(tmp_path):
     for sub in ("collectors", "dashboard/text/templates"):
         shutil.copytree(ROOT / sub, tmp_path / sub, ignore=shutil.ignore_patterns("__pycache__", "catalogs"))
     shutil.copy(ROOT / "dashboard" / "analysis" / "summary.py", tmp_path / "dashboard" / "summary.py")
-    before = cache.source_digest(tmp_path)
-    assert cache.source_digest(tmp_path) == before  # the same files, the same stamp
+    before = stamps.source_digest(tmp_path)
+    assert stamps.source_digest(tmp_path) == before  # the same files, the same stamp
     css = tmp_path / "dashboard" / "text" / "templates" / "weekly.css"
     css.write_text(css.read_text() + "h1{color:red}\n")
-    after_template = cache.source_digest(tmp_path)
+    after_template = stamps.source_digest(tmp_path)
     (tmp_path / "dashboard" / "summary.py").write_text("# changed\n", encoding="utf-8")
-    assert len({before, after_template, cache.source_digest(tmp_path)}) == 3
+    assert len({before, after_template, stamps.source_digest(tmp_path)}) == 3

@@ -6,7 +6,8 @@ from dash.exceptions import PreventUpdate
 
 from collectors import store
 from collectors.pipeline import Importer
-from dashboard.web import data, layout
+from dashboard.analysis import stamps
+from dashboard.web import layout
 from dashboard.web.app import create_app
 from dashboard.web.pages import live
 from test_store import x_content
@@ -24,7 +25,7 @@ def app_ctx(sqlite_url):
 
 
 def test_the_live_refresh_sends_nothing_when_the_data_did_not_change_and_redraws_after_an_import(app_ctx):
-    seen = data.live_version(app_ctx)
+    seen = stamps.live_version(app_ctx)
     with pytest.raises(PreventUpdate):
         live.refresh(1, "?metric=impressions", seen)
     Importer(app_ctx, None).import_bytes("account_analytics_content_2024-12-16_2024-12-23.csv",
@@ -34,7 +35,7 @@ def test_the_live_refresh_sends_nothing_when_the_data_did_not_change_and_redraws
 
 
 def test_a_failed_attempt_reaches_the_live_freshness_line_without_an_import(app_ctx):
-    seen = data.live_version(app_ctx)
+    seen = stamps.live_version(app_ctx)
     store.record_failure(app_ctx, "ab", "youtube API", "token expired", platform="youtube", source="api")
     body, version = live.refresh(2, "?metric=impressions", seen)
     assert version != seen and "token expired" in str(body)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from collectors import store
 from collectors.model import METRICS
 from conftest import ROOT
-from dashboard.analysis import config, exports, listing, metrics, queries
+from dashboard.analysis import config, exports, listing, metrics, queries, shared
 from dashboard.cli import main as reach
 from dashboard.web import downloads
 from dashboard.web.app import create_app
@@ -529,4 +529,4 @@ def test_with_the_shared_cache_the_blocks_are_the_same(demo, tmp_path, monkeypat
                 for start, end in ((0, 9), (9, 30), (0, 9)):  # the last one from the cache
                     req = {"startRow": start, "endRow": end, "sortModel": sort}
                     assert _new_page(demo, CAMPAIGN, sel, q, req) == _old_page(demo, CAMPAIGN, sel, q, req)
-        assert cache.stats["hits"] > 0
+        assert shared.stats["hits"] > 0

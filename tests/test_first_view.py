@@ -119,13 +119,13 @@ def test_a_new_import_replaces_the_stored_flags_at_its_refresh(sqlite_url, campa
 
 def test_the_account_times_behind_freshness_are_stored_by_the_refresh_and_read_back_alike(db_url, campaign,
                                                                                           monkeypatch):
-    from dashboard.web import data
+    from dashboard.analysis import clock
 
     engine = build_campaign(db_url, n_posts=300, per_account=10)
     with store.write_transaction(engine) as c:  # an account without posts or days: no freshness row
         c.execute(store.accounts.insert().values(id=999, platform="x", account_key="quiet", handle="@quiet"))
     rollups.refresh(engine, campaign)
-    want = data._account_times(engine)
+    want = clock._account_times(engine)
     assert len(want) == 30 and want["influencer"].isna().any()  # unassigned accounts too
     stored = flag_store.account_times(engine)
     pd.testing.assert_frame_equal(stored, want)
@@ -133,9 +133,9 @@ def test_the_account_times_behind_freshness_are_stored_by_the_refresh_and_read_b
     def no_grouping(*a, **k):
         raise AssertionError("the first view grouped every snapshot again")
 
-    monkeypatch.setattr(data, "_account_times", no_grouping)
+    monkeypatch.setattr(clock, "_account_times", no_grouping)
     now = pd.Timestamp("2025-04-30 12:00", tz="UTC").to_pydatetime()  # weeks after the last data
-    fresh = data.account_freshness(engine, now)
+    fresh = clock.account_freshness(engine, now)
     pd.testing.assert_frame_equal(fresh[want.columns.tolist()], want)
     assert fresh["stale"].all()
     # New data: the stored times are of the old data and not used until the next refresh.
@@ -143,7 +143,7 @@ def test_the_account_times_behind_freshness_are_stored_by_the_refresh_and_read_b
         c.execute(store.accounts.update().where(store.accounts.c.id == 1).values(handle="@renamed"))
     assert flag_store.account_times(engine) is None
     with pytest.raises(AssertionError, match="grouped every snapshot"):
-        data.account_freshness(engine, now)
+        clock.account_freshness(engine, now)
     engine.dispose()
 
 
@@ -152,27 +152,27 @@ def test_a_view_reads_the_data_version_once_and_keeps_it_for_the_whole_view(sqli
     # Each cached piece of a view and each stored table's stamp asks for the data version; at
     # 100x the demo each read hashes 8,300 accounts (50 ms). Within one_version it is read once,
     # and the view's pieces all belong to that version even if an import commits meanwhile.
-    from dashboard.web import data
+    from dashboard.analysis import stamps
     from dashboard.web import filters as F
 
     monkeypatch.setenv("REACH_CACHE_DIR", str(tmp_path / "cache"))
     engine = build_campaign(sqlite_url, n_posts=300, per_account=30)
     rollups.refresh(engine, campaign)
     reads = []
-    real = data._version
-    monkeypatch.setattr(data, "_version", lambda eng: reads.append(1) or real(eng))
+    real = stamps._version
+    monkeypatch.setattr(stamps, "_version", lambda eng: reads.append(1) or real(eng))
     live.content(engine, campaign, F.parse(""))
     unpinned = len(reads)
     assert unpinned >= 2  # the view's pieces each ask (what made it slow)
     reads.clear()
-    with data.one_version():
-        before = data.version(engine)
+    with stamps.one_version():
+        before = stamps.version(engine)
         live.content(engine, campaign, F.parse(""))
         with store.write_transaction(engine) as c:  # a roster change commits meanwhile
             c.execute(store.influencers.update().where(store.influencers.c.id == 1).values(name="Renamed"))
-        assert data.version(engine) == before
+        assert stamps.version(engine) == before
     assert len(reads) == 1
-    assert data.version(engine) != before  # outside the block, the change is seen at once
+    assert stamps.version(engine) != before  # outside the block, the change is seen at once
     engine.dispose()
 
 
@@ -365,13 +365,13 @@ def test_flags_stored_in_batches_keep_one_scans_order_and_a_taken_claim_stops_a_
 
 
 def test_the_account_times_of_an_import_and_of_renamed_accounts_are_rewritten_alone(db_url, campaign, monkeypatch):
-    from dashboard.web import data
+    from dashboard.analysis import clock
 
     engine = build_campaign(db_url, n_posts=300, per_account=10)
     rollups.refresh(engine, campaign)
     asked = []
-    real = data._account_times
-    monkeypatch.setattr(data, "_account_times", lambda eng, accounts=None, with_pk=False:
+    real = clock._account_times
+    monkeypatch.setattr(clock, "_account_times", lambda eng, accounts=None, with_pk=False:
                         asked.append(accounts) or real(eng, accounts, with_pk))
     _import(engine, 101, [6])
     with store.write_transaction(engine) as c:
@@ -380,7 +380,7 @@ def test_the_account_times_of_an_import_and_of_renamed_accounts_are_rewritten_al
     assert asked == [{6, 2}]
     monkeypatch.undo()
     stored = flag_store.account_times(engine)
-    pd.testing.assert_frame_equal(stored, data._account_times(engine))
+    pd.testing.assert_frame_equal(stored, clock._account_times(engine))
     assert "@renamed" in set(stored["account"])
     assert stored.loc[stored["account"] == "@acct5", "last_import"].iloc[0] == pd.Timestamp("2025-04-01 12:00", tz="UTC")
     engine.dispose()
@@ -399,18 +399,18 @@ def test_tables_of_an_older_layout_are_made_anew(sqlite_url, campaign):
 
 
 def test_new_code_computes_the_flags_and_times_anew_and_stores_them(sqlite_url, campaign, monkeypatch):
-    from dashboard.web import cache, data
+    from dashboard.analysis import clock, stamps
 
     engine = build_campaign(sqlite_url, n_posts=600, per_account=30)  # 20 accounts
     rollups.refresh(engine, campaign)
-    monkeypatch.setattr(cache, "code_stamp", lambda: "another version of the program")
+    monkeypatch.setattr(stamps, "code_stamp", lambda: "another version of the program")
     seen = _spy(monkeypatch)
     _import(engine, 101, [2])
     rollups.refresh(engine, campaign, [])
     assert set().union(*[set(x) for x in seen["series"]]) == set(range(1, 21))  # everything, not account 2 alone
     assert flag_store.shown(engine, campaign, SELECTIONS[0], 8) is not None
     _same(_all_shown(engine, campaign), _all_computed(engine, campaign))
-    pd.testing.assert_frame_equal(flag_store.account_times(engine), data._account_times(engine))
+    pd.testing.assert_frame_equal(flag_store.account_times(engine), clock._account_times(engine))
     engine.dispose()
 
 

@@ -5,7 +5,8 @@ import pandas as pd
 
 from collectors import store
 from collectors.pipeline import Importer
-from dashboard.web import data, freshness
+from dashboard.analysis import clock
+from dashboard.web import freshness
 
 
 def _imp(conn, sha, platform, source, at):
@@ -34,7 +35,7 @@ def test_last_success_and_last_error_are_kept_apart_by_platform_and_source(db_ur
     r = Importer(engine, None).import_bytes("junk.csv", b"\x00\x01 not a table")
     assert r.status == "failed"
 
-    df = data.source_freshness(engine).set_index(["platform", "source"])
+    df = clock.source_freshness(engine).set_index(["platform", "source"])
     yt_file, yt_api = df.loc[("youtube", "file")], df.loc[("youtube", "api")]
     assert yt_file["last_success"] == pd.Timestamp("2025-01-03 08:00", tz="UTC")
     assert yt_file["last_error"] == "line 3 bad" and not yt_file["error_is_latest"]
@@ -52,7 +53,7 @@ def test_last_success_and_last_error_are_kept_apart_by_platform_and_source(db_ur
 
 def test_no_imports_gives_an_empty_table_with_its_columns(db_url):
     engine = store.connect(db_url)
-    df = data.source_freshness(engine)
+    df = clock.source_freshness(engine)
     assert df.empty and "error_is_latest" in df.columns
     engine.dispose()
 
@@ -92,10 +93,10 @@ def test_a_failed_file_imported_later_with_a_mapping_is_no_longer_an_error(sqlit
     engine = store.connect(sqlite_url)
     data_ = _ambiguous_x()
     assert Importer(engine, None).import_bytes("a.csv", data_).status == "failed"
-    df = data.source_freshness(engine)
+    df = clock.source_freshness(engine)
     assert df["last_error"].notna().any()
     assert Importer(engine, None, mapping=_fixed_mapping(data_)).import_bytes("a.csv", data_).status == "imported"
-    df = data.source_freshness(engine)
+    df = clock.source_freshness(engine)
     assert df["last_error"].isna().all() and set(df["platform"]) == {"x"}
 
 
@@ -114,18 +115,18 @@ def test_a_demo_is_measured_against_its_own_clock_and_a_real_import_ends_it(sqli
     assert r.ok
     store.set_demo_clock(engine, t)
     store.set_demo_clock(engine, t - pd.Timedelta(days=1))  # never back
-    assert store.demo_clock(engine) == t.astimezone(timezone.utc) == data.clock(engine)
-    plat = data.freshness(engine)
+    assert store.demo_clock(engine) == t.astimezone(timezone.utc) == clock.clock(engine)
+    plat = clock.freshness(engine)
     assert not plat["stale"].any() and (plat["age_hours"] < 1).all()
     note = freshness.demo_note(store.demo_clock(engine), "zh", demo.TZ)
     assert note.children == f"演示数据，截至 {t.year}年{t.month}月{t.day}日"
-    assert data.today(engine, demo.TZ) == t.date()
+    assert clock.today(engine, demo.TZ) == t.date()
 
     other = tiktok[1]
     r = Importer(engine, None, account=other.handle).import_bytes("b.csv", demo.write_tiktok_posts(other, t))
     assert r.ok and store.demo_clock(engine) is None
     assert freshness.demo_note(None, "en", demo.TZ) is None
-    assert data.freshness(engine)["stale"].all()  # real time: data of Jan 2025 is old
+    assert clock.freshness(engine)["stale"].all()  # real time: data of Jan 2025 is old
 
 
 def test_no_platform_reads_fresher_than_the_clock(demo_db):
@@ -133,8 +134,8 @@ def test_no_platform_reads_fresher_than_the_clock(demo_db):
     its midnight: the demo read "X as of 28 Jan 2025 08:00, just now" at 27 Jan 23:43."""
     engine = store.connect(f"sqlite:///{demo_db}", create=False)
     try:
-        now = pd.Timestamp(data.clock(engine))
-        plat = data.freshness(engine)
+        now = pd.Timestamp(clock.clock(engine))
+        plat = clock.freshness(engine)
         assert len(plat) >= 9
         assert (plat["as_of"] <= now).all(), plat[plat["as_of"] > now]
         assert (plat["age_hours"] >= 0).all()

@@ -22,9 +22,8 @@ from collectors.archive import Archive, sha256
 from collectors.pipeline import Importer
 from conftest import sample
 from dashboard import ingest
-from dashboard.analysis import config, queries, rollups
+from dashboard.analysis import clock, config, queries, rollups
 from dashboard.web import auth
-from dashboard.web import data as dashboard_data
 from dashboard.web.app import create_app
 from dashboard.web.pages import data as page
 from test_auth import PASSWORDS, csrf_of
@@ -385,9 +384,9 @@ def test_freshness_per_account_agrees_with_the_platform_freshness_and_marks_stal
     imp.import_bytes("account_analytics_content_2024-12-16_2024-12-25.csv",
                      x_content([("1870000000000000002", 700, 5)], handle="yiwu_market"))  # 25 Dec 16:00 UTC
     now = datetime(2024, 12, 26, 12, tzinfo=timezone.utc)
-    acc = dashboard_data.account_freshness(eng, now).set_index("account")
+    acc = clock.account_freshness(eng, now).set_index("account")
     assert acc.loc["jinhub_yiwu", "stale"] and not acc.loc["yiwu_market", "stale"]
-    plat = dashboard_data.freshness(eng, now).set_index("platform")
+    plat = clock.freshness(eng, now).set_index("platform")
     assert acc["as_of"].max() == plat.loc["x", "as_of"]
     shown = text_of(page.freshness_view(eng, config.Campaign(timezone="UTC"), "en", now))
     assert "jinhub_yiwu" in shown and "(stale)" in shown

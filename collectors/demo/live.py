@@ -125,7 +125,7 @@ def run(engine: sa.Engine, archive, inbox: Path, *, every: float = 5.0, drops: i
         written = drop(inbox, day.files(t))
         try:
             store.set_state(engine, *STATE, t.isoformat())
-            store.set_demo_clock(engine, t)  # the pages' "now" (data.clock): the live day looks live
+            store.set_demo_clock(engine, t)  # the pages' "now" (clock.clock): the live day looks live
         except sa.exc.DBAPIError as e:  # a long import holding the lock: the next run repeats this moment
             out(f"warning: the simulated clock was not saved ({e.orig})")
         n += 1

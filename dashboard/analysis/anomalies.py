@@ -290,7 +290,7 @@ def impossible_values(frame: pd.DataFrame, engagement: Sequence[str] = ENGAGEMEN
 # --- words ---------------------------------------------------------------------------------------
 # A flag keeps what its reason says as data (``facts``: a dict of plain values), and ``reason_text``
 # writes the sentence from it in either UI language. So a flag computed once (and cached, see
-# dashboard/web/cache.py) can be shown in English and in Chinese, and ``reason`` is one rendering of it.
+# dashboard/analysis/shared.py) can be shown in English and in Chinese, and ``reason`` is one rendering of it.
 
 def fmt(x: float, signed: bool = False) -> str:
     """A count as people read it: thousands separators, whole numbers from 10 up, one decimal below.

@@ -4,11 +4,11 @@ reads a few rows instead of scanning the whole campaign.
 
 The flags are the whole campaign's (``live_flags``: every detector of docs/anomalies.md but the
 trailing Hampel filter, reasons left for ``anomalies.explain``), stored row by row in
-``live_flags`` under a stamp of what they were computed from: the data version (``data.version``:
+``live_flags`` under a stamp of what they were computed from: the data version (``stamps.version``:
 imports, roster, rollup settings), the campaign settings and this program's code. A page uses them
 only when the stamp is the one it would compute now; otherwise (a roster changed since, another
 campaign.toml, other code, an older database without the table) it computes the flags itself, as
-before, and the shared cache keeps them (dashboard/web/cache.py). So a stored row is never shown for
+before, and the shared cache keeps them (dashboard/analysis/shared.py). So a stored row is never shown for
 data it was not computed from.
 
 Incremental, with memory bounded by a batch (issue 11): a flag belongs to one series (an
@@ -40,6 +40,7 @@ import sqlalchemy as sa
 
 from collectors import store
 
+from . import clock, stamps
 
 metadata = sa.MetaData()  # not store.metadata: store's migrations, not this module, make its tables
 
@@ -97,7 +98,7 @@ state_table = sa.Table(
     sa.Column("key", sa.String, primary_key=True),
     sa.Column("value", sa.String, nullable=False),
 )
-# Per account, the latest moment its data describes and its last import (``data._account_times``):
+# Per account, the latest moment its data describes and its last import (``clock._account_times``):
 # the freshness line of Live and the Data page's table group every snapshot and daily row for it.
 times_table = sa.Table(
     "account_times", metadata,
@@ -122,25 +123,19 @@ MAX_IN = 10_000  # accounts named in one IN list
 
 def stamp(engine: sa.Engine, campaign) -> str:
     """What stored flags must have been computed from to be shown: data version, settings, code."""
-    from ..web import cache, data
-
-    parts = (data.version(engine), repr(campaign), cache.code_stamp())
+    parts = (stamps.version(engine), repr(campaign), stamps.code_stamp())
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
 
 
 def times_stamp(engine: sa.Engine) -> str:
     """What stored account times must have been computed from: the data version and the code."""
-    from ..web import cache, data
-
-    return hashlib.sha256(repr((data.version(engine), cache.code_stamp())).encode()).hexdigest()[:24]
+    return hashlib.sha256(repr((stamps.version(engine), stamps.code_stamp())).encode()).hexdigest()[:24]
 
 
 def _basis(campaign) -> str:
     """What an increment must share with the stored flags: the campaign settings (the rollup's
     among them) and this code. The data is followed by generations and names (``_plan``)."""
-    from ..web import cache
-
-    return hashlib.sha256(repr((repr(campaign), cache.code_stamp())).encode()).hexdigest()[:24]
+    return hashlib.sha256(repr((repr(campaign), stamps.code_stamp())).encode()).hexdigest()[:24]
 
 
 def _state(conn) -> dict[str, str]:
@@ -184,15 +179,14 @@ def _chunks(values, size: int = MAX_IN):
 # --- account times --------------------------------------------------------------------------------
 
 def save_account_times(engine: sa.Engine) -> int | None:
-    """Store ``data._account_times`` for the data now there: of the accounts the refreshes since
+    """Store ``clock._account_times`` for the data now there: of the accounts the refreshes since
     the stored times covered and those whose names changed, or of every account when that cannot
     be said. Returns the rows written, 0 when they were current, None when another refresh stored
     times meanwhile (it covers this one's)."""
-    from ..web import cache, data
     from . import rollups
 
     before = times_stamp(engine)
-    basis = cache.code_stamp()
+    basis = stamps.code_stamp()
     with engine.connect() as conn:
         state = _state(conn)
         if state.get(SCHEMA_KEY) == SCHEMA and state.get(TIMES_KEY) == before:
@@ -209,7 +203,7 @@ def save_account_times(engine: sa.Engine) -> int | None:
             # An account whose name changed, or that went: its row is rewritten (or removed).
             changed |= {r[0] for r in names if r[0] in known and tuple(r) not in stored}
             changed |= known - {r[0] for r in names}
-    df = data._account_times(engine, accounts=changed, with_pk=True)
+    df = clock._account_times(engine, accounts=changed, with_pk=True)
 
     def naive(values):
         t = pd.to_datetime(values)
@@ -239,7 +233,7 @@ def save_account_times(engine: sa.Engine) -> int | None:
 
 
 def account_times(engine: sa.Engine) -> pd.DataFrame | None:
-    """``data._account_times`` as the last refresh stored it, or None when it is not of this data."""
+    """``clock._account_times`` as the last refresh stored it, or None when it is not of this data."""
     t = times_table
     with engine.connect() as conn:
         if _stored_stamp(conn, TIMES_KEY) != times_stamp(engine):
@@ -252,7 +246,7 @@ def account_times(engine: sa.Engine) -> pd.DataFrame | None:
     df = pd.DataFrame([tuple(r) for r in rows], columns=["account_pk", *cols])
     for c in ("as_of", "last_import"):
         df[c] = pd.to_datetime(df[c]).dt.tz_localize("UTC")
-    # As data._account_times sorts them (by account_pk first: the read above).
+    # As clock._account_times sorts them (by account_pk first: the read above).
     df = df.sort_values(["platform", "account"], key=lambda c: c.str.lower(), kind="stable").reset_index(drop=True)
     return df[cols]
 

@@ -9,17 +9,30 @@ One influencer's panel reads and scans only their accounts (``focus_data``): eve
 detector works per influencer and platform, per account or per post, so the flags are the same
 as the whole campaign's filtered to them (tested), at a fraction of the time. The view's dates and
 platforms are applied afterwards (``focus_posts``, ``focus_anomalies``), so one result serves every
-filter; the page keeps it in the cache all workers share (dashboard/web/cache.py).
+filter; the page keeps it in the cache all workers share (dashboard/analysis/shared.py).
 """
 from __future__ import annotations
+
+from typing import Protocol
 
 import pandas as pd
 import sqlalchemy as sa
 
 from collectors import store
 
-from ..web import filters as F
 from . import anomalies, exports, metrics, queries, rollups
+
+
+class View(Protocol):
+    """What one influencer's panel is drawn for: the page's filters (``Filters`` of
+    dashboard/web/filters.py is one), read here through these three only. The analysis does not
+    import the web layer that reads them from the URL; it needs no more than this."""
+
+    metric: str
+    cumulative: bool
+
+    def selection(self) -> metrics.Selection: ...
+
 
 # The leaderboard, in grid order; the CSV download has these columns in this order, with the
 # reach range as its two ends and EMV followed by the formula version every EMV output carries.
@@ -74,15 +87,15 @@ def focus_data(eng, campaign, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return exports.posts_frame(eng, account_pks=pks), flags
 
 
-def focus_daily(eng, campaign, f: F.Filters, name: str) -> pd.DataFrame:
+def focus_daily(eng, campaign, f: View, name: str) -> pd.DataFrame:
     """One influencer's rollup rows per platform and day in the view (every metric)."""
-    sel = F.view_selection(f, campaign)
+    sel = metrics.in_window(f.selection(), campaign)
     sel = metrics.Selection(start=sel.start, end=sel.end, platforms=sel.platforms, categories=sel.categories,
                             influencers=(name,))
     return rollups.query(eng, campaign, by=["platform", "day"], sel=sel)
 
 
-def focus_series(eng, campaign, f: F.Filters, name: str, daily: pd.DataFrame | None = None) -> pd.DataFrame:
+def focus_series(eng, campaign, f: View, name: str, daily: pd.DataFrame | None = None) -> pd.DataFrame:
     """The chart metric for one influencer per platform and day (running total with view=cumulative),
     from ``daily`` (``focus_daily``) when given."""
     daily = focus_daily(eng, campaign, f, name) if daily is None else daily
@@ -91,7 +104,7 @@ def focus_series(eng, campaign, f: F.Filters, name: str, daily: pd.DataFrame | N
     return metrics.series_by_platform(daily, f.metric, f.cumulative)
 
 
-def focus_posts(posts: pd.DataFrame, campaign, f: F.Filters, name: str) -> pd.DataFrame:
+def focus_posts(posts: pd.DataFrame, campaign, f: View, name: str) -> pd.DataFrame:
     """The influencer's posts published in the view (``exports.posts_frame`` rows), most viewed first,
     with ``engagements`` from their latest lifetime values."""
     posts = posts.copy()
@@ -99,7 +112,7 @@ def focus_posts(posts: pd.DataFrame, campaign, f: F.Filters, name: str) -> pd.Da
     # "<account> (unassigned)", as load_frames does.
     lone = posts["influencer"].isna()
     posts.loc[lone, "influencer"] = posts.loc[lone, "account"] + " (unassigned)"
-    sel = F.view_selection(f, campaign)
+    sel = metrics.in_window(f.selection(), campaign)
     sel = metrics.Selection(start=sel.start, end=sel.end, platforms=sel.platforms, influencers=(name,))
     mine = exports.filter_posts(posts, campaign, sel)
     mine = mine.assign(engagements=metrics.engagements(mine, campaign))
@@ -110,9 +123,9 @@ def focus_posts(posts: pd.DataFrame, campaign, f: F.Filters, name: str) -> pd.Da
         .drop(columns="_rank").reset_index(drop=True)
 
 
-def focus_anomalies(flags: pd.DataFrame, f: F.Filters, campaign, name: str, pairs=None) -> pd.DataFrame:
+def focus_anomalies(flags: pd.DataFrame, f: View, campaign, name: str, pairs=None) -> pd.DataFrame:
     """``anomalies.anomalies`` rows about this influencer in the view, newest first:
     ``anomalies.in_view`` (its days and platforms, and with ``pairs`` only the influencer-platform
     pairs its influencers and categories select; no trailing Hampel flags, as on the Live page)."""
     mine = flags[flags["influencer"] == name]
-    return anomalies.in_view(mine, F.view_selection(f, campaign), pairs).reset_index(drop=True)
+    return anomalies.in_view(mine, metrics.in_window(f.selection(), campaign), pairs).reset_index(drop=True)

@@ -12,7 +12,7 @@ as the streaming export), the count is a SQL count, and a block is one statement
 LIMIT/OFFSET for the orders SQL can give exactly (the default order, numbers, times, platforms).
 A text search or a sort by a text column follows Python's ``str.casefold``, which no SQL engine
 has: there the matching posts of the selection are read once, put in order by ``search`` and
-``sort_posts`` themselves, and their ids kept in the shared cache (dashboard/web/cache.py), so the
+``sort_posts`` themselves, and their ids kept in the shared cache (dashboard/analysis/shared.py), so the
 next blocks of the same list are read by id. Either way each block goes through ``post_table``,
 so a row shows exactly what it showed before.
 """
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from collectors import store
 
 from ..text.i18n import platform_name
-from . import exports, metrics
+from . import exports, metrics, shared
 
 # The grid's columns: (field, kind); kind says how a value is shown and sorted.
 COLUMNS = (("title", "text"), ("platform", "text"), ("influencer", "text"), ("published_at", "time"),
@@ -311,8 +311,6 @@ class Listing:
     """What the grid lists for the filters, the search and the sort: how many posts, and any block."""
 
     def __init__(self, eng, campaign, sel, q: str = "", sort_model=None, lang: str = "en"):
-        from ..web import cache
-
         self.eng, self.campaign, self.sel, self.q, self.lang = eng, campaign, sel, q, lang
         self.sort_model = sort_model
         self.query = page_select(campaign, sel)
@@ -323,7 +321,7 @@ class Listing:
         self.key = (sel, " ".join(search_words(q)), repr(sort_model or []), lang)
         self.pks = None
         if self.order is None:
-            self.pks = cache.memo(eng, campaign, "posts.order", self.key,
+            self.pks = shared.memo(eng, campaign, "posts.order", self.key,
                                   lambda: _ordered_pks(eng, campaign, sel, q, sort_model, lang))
         # The count needs no metric: posts, accounts and influencers only.
         self.total = len(self.pks) if self.pks is not None else count_posts(eng, campaign, sel)
@@ -337,13 +335,11 @@ class Listing:
 
     def block(self, start: int, end: int) -> pd.DataFrame:
         """Rows ``start`` to ``end`` of the list, as ``post_table`` rows, in the list's order."""
-        from ..web import cache
-
-        if self.pks is None and cache._cache() is not None:
+        if self.pks is None and shared.cache() is not None:
             # With a shared cache, the order of the whole list is computed once (the latest values
             # of every post in the selection: seconds at 200,000 posts) and each further block of a
             # scroll is a lookup by id; without one, each block is its own LIMIT/OFFSET.
-            self.pks = cache.memo(self.eng, self.campaign, "posts.sql_order", self.key, lambda: self._ids(None, None))
+            self.pks = shared.memo(self.eng, self.campaign, "posts.sql_order", self.key, lambda: self._ids(None, None))
         order = self.pks[start:end] if self.pks is not None else self._ids(start, end)
         with self.eng.connect() as conn:
             # Only these posts, also inside the daily sums (which would otherwise group every post).

@@ -13,8 +13,7 @@ value minus the baseline. Daily observations are used as they are.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -22,6 +21,7 @@ import pandas as pd
 
 from collectors.model import FLOAT_METRICS, METRICS, NON_ADDITIVE
 
+from ..text.weeks import week_start
 from .config import EMV_FORMULA_VERSION, Campaign
 
 ADDITIVE = tuple(m for m in METRICS if m not in NON_ADDITIVE)
@@ -374,26 +374,24 @@ class Selection:
     categories: tuple[str, ...] = ()
 
 
+def in_window(sel: Selection, campaign) -> Selection:
+    """``sel``, or without any date the campaign window of campaign.toml: what the pages show,
+    their downloads hold and `reach export` writes. One rule in one place, so a download and an
+    export of the same filters cover the same days (they once differed by the days after the
+    campaign's end)."""
+    if sel.start is None and sel.end is None and campaign.start:
+        return replace(sel, start=campaign.start, end=campaign.end)
+    return sel
+
+
 def iso_week(days: pd.Series) -> pd.Series:
-    """ISO week labels like 2025-W01 (Monday to Sunday; the ISO year, not the calendar year)."""
+    """ISO week labels like 2025-W01 (Monday to Sunday; the ISO year, not the calendar year); read
+    back by ``week_start`` (dashboard/text/weeks.py)."""
     codes, uniques = pd.factorize(days)  # a campaign has few distinct days and many rows
     iso = pd.Series(pd.DatetimeIndex(uniques)).dt.isocalendar()
     labels = (iso["year"].astype(str) + "-W" + iso["week"].astype(int).map("{:02d}".format)).to_numpy()
     out = np.where(codes >= 0, labels[np.maximum(codes, 0)] if len(labels) else "", None)
     return pd.Series(out, index=days.index, dtype=object)
-
-
-# An ISO week as ``iso_week`` writes it; the one pattern for every place that reads a week back.
-WEEK_LABEL = re.compile(r"^(\d{4})-W(\d{2})$")
-
-
-def week_start(label: str) -> date:
-    """The Monday of an ISO week label like 2025-W01 (surrounding spaces and a lower-case w
-    accepted). ValueError for anything else, and for a week its year does not have (2025-W53)."""
-    m = WEEK_LABEL.match(str(label).strip().upper())
-    if not m:
-        raise ValueError(f"week {label!r} is not an ISO week like 2025-W01")
-    return date.fromisocalendar(int(m[1]), int(m[2]), 1)
 
 
 def _filter_posts(posts: pd.DataFrame, sel: Selection) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pandas as pd
 
+from ..text.weeks import week_start
 from . import metrics, queries, rollups
 
 # Rows of the side-by-side table, in reading order: volume, engagement, rates, activity, value, reach.
@@ -92,6 +93,6 @@ def weekly_mix(eng, campaign, sel: metrics.Selection, metric: str) -> pd.DataFra
 
 
 def _days_in(week: str, sel: metrics.Selection) -> int:
-    monday = metrics.week_start(week)
+    monday = week_start(week)
     lo, hi = max(monday, sel.start or monday), min(monday + timedelta(days=6), sel.end or monday + timedelta(days=6))
     return max((hi - lo).days + 1, 0)

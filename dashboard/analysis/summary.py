@@ -28,6 +28,7 @@ from ..text import templating
 from ..text.i18n import (add_strings, emv_formula, fmt_date, metric_name, normalise_lang, platform_from_label,
                          platform_name, t, week_label)
 from ..text.links import safe_link
+from ..text.weeks import week_start
 from . import metrics
 from .config import EMV_FORMULA_VERSION, Campaign, Event
 from .metrics import Selection
@@ -132,7 +133,7 @@ class Summary:
 def _parse_week(week: str, valid: list[str]) -> str:
     label = str(week).strip().upper()
     try:
-        metrics.week_start(label)  # the one reading of an ISO week label
+        week_start(label)  # the one reading of an ISO week label
         ok = True
     except ValueError:
         ok = False
@@ -183,7 +184,7 @@ def build_summary(frames, campaign: Campaign, week: str, today: date | None = No
 
     daily = metrics.daily_table(inc, posts, campaign, by=(), sel=sel)
     first_day, last_day = metrics._coverage(daily, campaign, sel, today)
-    ws = metrics.week_start(label)
+    ws = week_start(label)
     lo, hi = max(ws, first_day), min(ws + timedelta(days=6), last_day)
     plo, phi = lo - timedelta(days=7), hi - timedelta(days=7)
     # Like weekly_table: the week before counts only inside the campaign's covered days.
@@ -389,7 +390,7 @@ def build_summary_db(engine, campaign: Campaign, week: str | None, today: date |
     label = _parse_week(week, list(weekly["week"]))
     row = weekly[weekly["week"] == label].iloc[0]
     first_day, last_day = metrics._coverage(d, campaign, sel, today)
-    ws = metrics.week_start(label)
+    ws = week_start(label)
     lo, hi = max(ws, first_day), min(ws + timedelta(days=6), last_day)
     plo, phi = lo - timedelta(days=7), hi - timedelta(days=7)
     has_prev = phi >= first_day
@@ -780,7 +781,7 @@ def render_html(s: Summary, lang: str | None = None) -> str:
     """One self-contained page: inline CSS, no scripts, fonts, images or stylesheets from anywhere,
     an A4 print stylesheet; every text from the data or the config is escaped (the template's
     autoescaping). In ``lang`` (default: the summary's)."""
-    from ..web.figures import PLATFORM_COLOURS
+    from ..text.colours import PLATFORM_COLOURS
 
     lang = _lang(s, lang)
 

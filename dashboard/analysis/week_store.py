@@ -28,6 +28,8 @@ import sqlalchemy as sa
 from collectors import store
 from collectors.errors import ReachError
 
+from ..text.weeks import week_start
+from . import clock, stamps
 from .config import Event
 from .metrics import Selection
 
@@ -104,14 +106,12 @@ def _bound(daily: pd.DataFrame, campaign) -> date:
 def _previous(week: str) -> str:
     from . import metrics
 
-    ws = metrics.week_start(week)
+    ws = week_start(week)
     return metrics.iso_week(pd.Series([pd.Timestamp(ws - timedelta(days=7))])).iloc[0]
 
 
 def _ended(week: str, last_day: date) -> bool:
-    from . import metrics
-
-    return metrics.week_start(week) + timedelta(days=6) <= last_day
+    return week_start(week) + timedelta(days=6) <= last_day
 
 
 def _state(conn) -> dict[str, str]:
@@ -125,10 +125,9 @@ def save(engine: sa.Engine, campaign, today: date | None = None) -> int | None:
     complete week and the one before, for today and for tomorrow); returns the rows stored, 0
     when they were stored already or there is nothing to summarise, None when the data changed
     while they were built (the next refresh stores them). The call at the end of a refresh."""
-    from ..web import data
     from . import flag_store, summary
 
-    today = today or data.today(engine, campaign.tz)  # the day the Weekly page asks for, demo or real
+    today = today or clock.today(engine, campaign.tz)  # the day the Weekly page asks for, demo or real
     before = flag_store.stamp(engine, campaign)
     daily = summary._daily_db(engine, campaign, Selection())
     if daily.empty or "_num_er_views" not in daily:
@@ -185,10 +184,8 @@ def _basis(engine: sa.Engine, campaign) -> str:
     categories, whose account is whose, roster followers)."""
     import hashlib
 
-    from ..web import cache, data
-
     with engine.connect() as conn:
-        parts = (repr(campaign), cache.code_stamp(), data.roster(conn))
+        parts = (repr(campaign), stamps.code_stamp(), stamps.roster(conn))
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
 
 
@@ -198,7 +195,7 @@ def _kept(conn, state: dict, basis: str) -> tuple[int, dict]:
     so it stays true when every refresh since changed only later days: the first day they can
     have changed (``rollups.first_day_since``) is after the week's end. A new roster, settings or
     code keep none."""
-    from . import metrics, rollups
+    from . import rollups
 
     since = state.get(GENERATION_KEY) if state.get(BASIS_KEY) == basis else None
     gen, first = rollups.first_day_since(conn, None if since is None else int(since))
@@ -207,7 +204,7 @@ def _kept(conn, state: dict, basis: str) -> tuple[int, dict]:
     r = reports_table
     kept = {}
     for last_day, week, text in conn.execute(sa.select(r.c.last_day, r.c.week, r.c.summary)).all():
-        if first == "none" or first > metrics.week_start(week) + timedelta(days=6):
+        if first == "none" or first > week_start(week) + timedelta(days=6):
             kept[(last_day, week)] = text
     return gen, kept
 

@@ -1063,7 +1063,7 @@ def partial_label(days_covered: int, lang: str) -> str:
 def week_label(week: str, days_covered: int | None, lang: str) -> str:
     """An ISO week ("2025-W01") as "2025-W01" / "2025年第1周" (the ISO year, like the label),
     followed by the partial label when fewer than 7 days are covered."""
-    from ..analysis.metrics import week_start  # the one reading of an ISO week label (metrics loads pandas: on first use)
+    from .weeks import week_start  # the one reading of an ISO week label
 
     year, num, _ = week_start(week).isocalendar()  # ValueError for a label, or a week, that is not one
     label = t("week.label", lang, year=year, week=num)

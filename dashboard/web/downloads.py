@@ -4,7 +4,7 @@ Downloads call the services the pages call (dashboard/analysis/leaderboard.py, l
 week_report.py, exports.py), never a page module (an import-linter contract in pyproject.toml).
 A download link carries the page's query string, parsed by dashboard/web/filters.py like a page's,
 so a file holds what the page shows: without dates that is the campaign window of campaign.toml
-(``filters.in_window``, the rule `reach export` applies too). The bytes are
+(``metrics.in_window``, the rule `reach export` applies too). The bytes are
 ``exports.to_csv_bytes`` of the same frames `reach export` writes, so a download and an export for
 the same filters are the same file. The routes sit behind the login guard of dashboard/web/auth.py
 like every other path (``/download`` is among its API prefixes: a stranger gets 401, not a page).

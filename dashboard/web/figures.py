@@ -10,20 +10,7 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
-
-# Okabe-Ito, a colour-blind-safe palette; one fixed colour per platform everywhere.
-PLATFORM_COLOURS = {
-    "x": "#000000",
-    "facebook": "#0072B2",
-    "instagram": "#CC79A7",
-    "youtube": "#D55E00",
-    "tiktok": "#009E73",
-    "linkedin": "#56B4E9",
-    "weibo": "#E69F00",
-    "douyin": "#F0E442",
-    "bilibili": "#999999",
-    "wechat": "#117733",
-}
+from ..text.colours import PLATFORM_COLOURS
 
 
 # The plotly.js locale of each UI language (dashboard/web/assets/ registers zh-CN; en-US is built in).

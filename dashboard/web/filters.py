@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlencode
 
 from collectors.model import PLATFORMS
 
-from ..analysis.metrics import Selection
+from ..analysis.metrics import Selection, in_window
 
 CHART_METRICS = ("views", "impressions", "views_or_impressions", "engagements", "likes", "comments", "shares", "saves", "clicks", "emv_usd")
 LANGS = ("en", "zh")
@@ -40,18 +40,9 @@ class Filters:
                          influencers=self.influencers, categories=self.categories)
 
 
-def in_window(sel: Selection, campaign) -> Selection:
-    """``sel``, or without any date the campaign window of campaign.toml: what the pages show,
-    their downloads hold and `reach export` writes. One rule in one place, so a download and an
-    export of the same filters cover the same days (they once differed by the days after the
-    campaign's end)."""
-    if sel.start is None and sel.end is None and campaign.start:
-        return replace(sel, start=campaign.start, end=campaign.end)
-    return sel
-
-
 def view_selection(f: Filters, campaign) -> Selection:
-    """The filters' selection as a page shows it: without dates, the campaign window."""
+    """The filters' selection as a page shows it: without dates, the campaign window
+    (``metrics.in_window``)."""
     return in_window(f.selection(), campaign)
 
 

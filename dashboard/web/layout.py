@@ -134,7 +134,7 @@ def _pathname() -> str:
 
 
 def _demo_note(lang: str):
-    """"demo data as of …" on a demo database (its own clock, data.clock), else None; None too
+    """"demo data as of …" on a demo database (its own clock, clock.clock), else None; None too
     outside a running app (a layout built in a test without one)."""
     from flask import has_app_context
 

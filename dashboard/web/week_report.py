@@ -14,8 +14,8 @@ import logging
 
 from collectors.errors import ReachError
 
-from ..analysis import summary, week_store
-from . import cache, data
+from ..analysis import clock, shared, summary, week_store
+from . import data
 from . import filters as F
 
 log = logging.getLogger(__name__)
@@ -25,11 +25,11 @@ def report(week: str | None, search: str | None):
     """(the ``Summary``, its HTML, the weeks there are) for ``week`` and the page's query string
     ``search``; (None, why there is none in words, []) when there is none."""
     eng, campaign = data.engine(), data.campaign()
-    today = data.today(eng, campaign.tz)  # the demo's own day on the demo (data.clock)
+    today = clock.today(eng, campaign.tz)  # the demo's own day on the demo (clock.clock)
     f = F.parse(search)
     # Seconds of work per report: computed once per data version for every worker (dashboard/web/cache.py).
     # The key holds everything _compute reads from ``f``: the selection and the report's language.
-    return cache.memo(eng, campaign, "weekly.report", (week, today, f.selection(), f.lang),
+    return shared.memo(eng, campaign, "weekly.report", (week, today, f.selection(), f.lang),
                       lambda: _compute(eng, campaign, week, today, f))
 
 
@@ -66,6 +66,6 @@ def report_pdf(week: str | None, search: str | None):
     eng, campaign = data.engine(), data.campaign()
     f = F.parse(search)
     # The week label, not the week asked for: no week (the default) and its label are one PDF.
-    pdf = cache.memo(eng, campaign, "weekly.pdf", (s.week, data.today(eng, campaign.tz), f.selection(), f.lang),
+    pdf = shared.memo(eng, campaign, "weekly.pdf", (s.week, clock.today(eng, campaign.tz), f.selection(), f.lang),
                      lambda: summary.render_pdf(s, f.lang))
     return pdf, s

@@ -42,6 +42,7 @@ from collectors.read import read_bytes
 from collectors.registry import Report, get as get_report, reports as all_reports
 
 from ... import ingest
+from ...analysis import clock
 from ...text import i18n
 from ...text.i18n import fmt_datetime, fmt_number, freshness as fresh_text, platform_name, t
 from .. import auth, data, layout as L
@@ -854,11 +855,11 @@ def tables(engine, campaign, lang: str, chosen: int | None = None, now: datetime
 def freshness_view(engine, campaign, lang, now=None) -> list:
     tz = campaign.tz
     stale = " (" + t("label.stale", lang) + ")"
-    now = now or data.clock(engine)  # the demo's own clock on the demo: one moment for every line
-    acc = data.account_freshness(engine, now)
-    plat = data.freshness(engine, now, acc)  # from the same rows: read once
+    now = now or clock.clock(engine)  # the demo's own clock on the demo: one moment for every line
+    acc = clock.account_freshness(engine, now)
+    plat = clock.freshness(engine, now, acc)  # from the same rows: read once
     out = [html.H2(t("data.freshness_platforms", lang)),
-           html.Div(t("data.stale_rule", lang, hours=data.STALE_HOURS), className="muted")]
+           html.Div(t("data.stale_rule", lang, hours=clock.STALE_HOURS), className="muted")]
     if plat.empty:
         out.append(html.Div(t("freshness.never", lang), className="muted", id="data-freshness-empty"))
         return out
@@ -867,7 +868,7 @@ def freshness_view(engine, campaign, lang, now=None) -> list:
         [[platform_name(r.platform, lang), fresh_text(r.as_of, lang, tz, now=now) + (stale if r.stale else ""),
           fmt_datetime(r.last_import, lang, tz)] for r in plat.itertuples()], id="data-freshness-platforms",
         kinds=(None, None, "date")))
-    src = data.source_freshness(engine)
+    src = clock.source_freshness(engine)
     if len(src):
         from .. import freshness
 
@@ -887,7 +888,7 @@ def freshness_view(engine, campaign, lang, now=None) -> list:
 
 def accounts_view(acc: pd.DataFrame, campaign, lang: str, page: int = 0, now=None) -> list:
     """One page of the freshness per account (ACCOUNTS_PAGE rows, in the order of
-    ``data.account_freshness``: platform, then account), with how many there are and how many are
+    ``clock.account_freshness``: platform, then account), with how many there are and how many are
     stale, and buttons for the pages before and after. ``page`` is kept within the pages there are."""
     tz = campaign.tz
     stale = " (" + t("label.stale", lang) + ")"
@@ -1099,8 +1100,8 @@ def page_accounts(prev, next_, page, search):
     if step is None:
         raise PreventUpdate
     eng = data.engine()
-    now = data.clock(eng)
-    acc = data.account_freshness(eng, now)
+    now = clock.clock(eng)
+    acc = clock.account_freshness(eng, now)
     pages = max(1, -(-len(acc) // ACCOUNTS_PAGE))
     page = min(max(int(page or 0) + step, 0), pages - 1)
     return accounts_view(acc, data.campaign(), F.parse(search).lang, page, now), page

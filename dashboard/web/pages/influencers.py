@@ -19,11 +19,11 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from ...analysis import anomalies, leaderboard, metrics, queries
+from ...analysis import anomalies, leaderboard, metrics, queries, shared
 from ...text import i18n
 from ...text.i18n import category_name, fmt_datetime, fmt_number, fmt_range, metric_help, metric_name, platform_name, t
 from ...text.links import safe_link
-from .. import cache, coverage, data, figures, grids, layout as L
+from .. import coverage, data, figures, grids, layout as L
 from .. import filters as F
 from . import Callbacks
 
@@ -188,7 +188,7 @@ def focus_panel(eng, campaign, f: F.Filters, name: str | None, posts=None, flags
     daily = leaderboard.focus_daily(eng, campaign, f, name)
     series = leaderboard.focus_series(eng, campaign, f, name, daily)
     if posts is None or flags is None:
-        got_posts, got_flags = cache.memo(eng, campaign, "influencers.focus_data", (name,),
+        got_posts, got_flags = shared.memo(eng, campaign, "influencers.focus_data", (name,),
                                           lambda: leaderboard.focus_data(eng, campaign, name))
         posts = got_posts if posts is None else posts
         flags = got_flags if flags is None else flags
@@ -230,7 +230,7 @@ def layout(**query):
     focus = query.get("focus") if isinstance(query.get("focus"), str) else None
     eng, campaign = data.engine(), data.campaign()
     sel = F.view_selection(f, campaign)
-    board, names, any_posts = cache.memo(eng, campaign, "influencers.board_view", (sel,),
+    board, names, any_posts = shared.memo(eng, campaign, "influencers.board_view", (sel,),
                                          lambda: leaderboard.board_view(eng, campaign, sel))
     head = [L.header(f, PATH), L.filter_bar(f, names, queries.category_names(eng))]
     if board.empty:

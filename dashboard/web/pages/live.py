@@ -24,10 +24,10 @@ import plotly.graph_objects as go
 from dash import ClientsideFunction, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from ...analysis import flag_store, metrics, platform_totals, queries, rollups
+from ...analysis import clock, flag_store, metrics, platform_totals, queries, rollups, shared, stamps
 from ...text.i18n import (add_strings, fmt_datetime, fmt_number, fmt_range, fmt_time, metric_help, metric_name,
                           platform_name, t)
-from .. import cache, coverage, data, figures, layout as L
+from .. import coverage, data, figures, layout as L
 from .. import filters as F
 from . import Callbacks
 
@@ -56,15 +56,15 @@ def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
     """Everything below the filters, as components (a pure function of the database and filters).
 
     Without dates in the URL the view is the campaign window of campaign.toml. ``now`` is when the
-    page got this data ("Last updated"): the database's clock (data.clock: the demo's own clock on
+    page got this data ("Last updated"): the database's clock (clock.clock: the demo's own clock on
     a demo, else the wall clock) when not given."""
     sel = F.view_selection(f, campaign)
-    daily, total, published, reach = cache.memo(eng, campaign, "live.view", (sel,),
+    daily, total, published, reach = shared.memo(eng, campaign, "live.view", (sel,),
                                                 lambda: view_data(eng, campaign, sel))
     if daily.empty:
         return [L.empty_view(eng, campaign, f, "live-empty", "/")]
     lang = f.lang
-    now = now or data.clock(eng)
+    now = now or clock.clock(eng)
     # On the big screen the numbers are compact (1.59M): a full count at a size readable from a
     # few metres does not fit six cards across; the card's tooltip keeps the exact number.
     short = dict(compact=True) if f.kiosk else {}
@@ -217,7 +217,7 @@ def kiosk_view(step: int, daily: pd.DataFrame, mix: pd.DataFrame, by_influencer:
 
 def _kiosk_charts(eng, campaign, sel, daily: pd.DataFrame, f: F.Filters) -> list:
     """The caption, the chart showing the first step, and every step's chart for the browser."""
-    mix, by_influencer = cache.memo(eng, campaign, "live.kiosk", (sel, f.metric), lambda: (
+    mix, by_influencer = shared.memo(eng, campaign, "live.kiosk", (sel, f.metric), lambda: (
         platform_totals.weekly_mix(eng, campaign, sel, f.metric),
         rollups.query(eng, campaign, by=["influencer", "platform"], sel=sel)))
     views = [kiosk_view(i, daily, mix, by_influencer, f.metric, campaign.events, f.lang)
@@ -243,7 +243,7 @@ def _freshness(eng, campaign, lang, now):
 
     from collectors import store
 
-    rows = freshness.items(data.freshness(eng, now), data.source_freshness(eng), lang, campaign.tz, now)
+    rows = freshness.items(clock.freshness(eng, now), clock.source_freshness(eng), lang, campaign.tz, now)
     # The kiosk has no header: the demo's note goes with the freshness it explains.
     note = freshness.demo_note(store.demo_clock(eng), lang, campaign.tz, id="live-demo-clock")
     return html.Div([html.H3(t("label.freshness", lang)), *([note] if note is not None else []),
@@ -271,7 +271,7 @@ def computed_shown_flags(eng, campaign, sel, limit: int = 8) -> pd.DataFrame:
     """``shown_flags`` from the whole campaign's flags computed (or found in the shared cache)."""
     from ...analysis.anomalies import explain, in_view
 
-    a = cache.memo(eng, campaign, "live.flags", (), lambda: live_flags(eng, campaign))
+    a = shared.memo(eng, campaign, "live.flags", (), lambda: live_flags(eng, campaign))
     # Facts only for the rows shown: a big campaign can have hundreds of thousands of flags.
     return explain(in_view(a, sel, queries.flag_pairs(eng, sel)).head(limit), campaign)
 
@@ -280,7 +280,7 @@ def _anomalies(eng, campaign, sel, lang, limit=8):
     from ...analysis.anomalies import localise
 
     # Per view, a few rows: a page view does not unpickle every flag of the campaign.
-    a = localise(cache.memo(eng, campaign, "live.shown_flags", (sel, limit),
+    a = localise(shared.memo(eng, campaign, "live.shown_flags", (sel, limit),
                             lambda: shown_flags(eng, campaign, sel, limit)), lang)
     items = [html.Li([html.Strong(f"{r.day:%Y-%m-%d} · {r.influencer} · {platform_name(r.platform, lang)}: "),
                       r.reason]) for r in a.itertuples()]
@@ -295,7 +295,7 @@ def layout(**query):
     influencers = queries.influencer_names(eng)
     body = html.Div(content(eng, campaign, f), id="live-body")
     refresh = dcc.Interval(id="live-interval", interval=REFRESH_SECONDS * 1000)
-    stored = dcc.Store(id="live-version", data=data.live_version(eng))
+    stored = dcc.Store(id="live-version", data=stamps.live_version(eng))
     if f.kiosk:
         cycle = dcc.Interval(id="kiosk-cycle", interval=cycle_seconds(query.get("cycle")) * 1000)
         return html.Div([body, refresh, stored, cycle], className="kiosk", lang="zh-CN" if f.lang == "zh" else "en")
@@ -320,8 +320,8 @@ def _downloads(f: F.Filters) -> list:
 def refresh(_, search, seen):
     """Redraw only when the data changed: otherwise nothing is sent."""
     eng = data.engine()
-    with data.one_version():  # the view is of the version sent back, read once
-        now = data.live_version(eng)
+    with stamps.one_version():  # the view is of the version sent back, read once
+        now = stamps.live_version(eng)
         if now == seen:
             raise PreventUpdate
         return content(eng, data.campaign(), F.parse(search)), now

@@ -17,10 +17,11 @@ import plotly.graph_objects as go
 from dash import dcc, html
 from plotly.subplots import make_subplots
 
-from ...analysis import metrics, platform_totals, queries
+from ...analysis import metrics, platform_totals, queries, shared
 from ...analysis.platform_totals import ALL, TABLE_ROWS
+from ...text.colours import PLATFORM_COLOURS
 from ...text.i18n import add_strings, fmt_date, fmt_number, fmt_range, metric_help, metric_name, platform_name, t
-from .. import cache, data, figures, layout as L
+from .. import data, figures, layout as L
 from .. import filters as F
 
 SLUG, PATH, ORDER = "platforms", "/platforms", 30
@@ -71,7 +72,7 @@ def compare_figure(tot: pd.DataFrame, lang: str) -> go.Figure:
     fig = make_subplots(rows=1, cols=len(panels), shared_yaxes=True, horizontal_spacing=0.03,
                         subplot_titles=[title for title, _, _ in panels])
     names = [figures.basis_label(pl, b, lang) for pl, b in zip(p["platform"], p["basis"])]
-    colours = [figures.PLATFORM_COLOURS.get(pl, "#777") for pl in p["platform"]]
+    colours = [PLATFORM_COLOURS.get(pl, "#777") for pl in p["platform"]]
     hatch = ["/" if b else "" for b in by_imp]
     for i, (title, values, kind) in enumerate(panels, start=1):
         v = pd.to_numeric(values, errors="coerce").astype(float)
@@ -105,7 +106,7 @@ def table(tot: pd.DataFrame, lang: str):
         name = t("platforms.all", lang) if r.platform == ALL else platform_name(r.platform, lang)
         swatch = None if r.platform == ALL else html.Span(className="swatch", style={
             "display": "inline-block", "width": "10px", "height": "10px", "marginRight": "6px",
-            "background": figures.PLATFORM_COLOURS.get(r.platform, "#777")})
+            "background": PLATFORM_COLOURS.get(r.platform, "#777")})
         head.append(html.Th([swatch, name], scope="col"))
     body = [html.Tr([html.Th(t("col.basis", lang), scope="row")]
                     + [html.Td(metric_name(r.basis, lang) if isinstance(r.basis, str) else "") for r in cols])]
@@ -125,7 +126,7 @@ def content(eng, campaign, f: F.Filters, frames=None) -> list:
         return platform_totals.totals(eng, campaign, sel, frames), platform_totals.weekly_mix(eng, campaign, sel, f.metric)
 
     # Per data version, selection and metric, for every worker (dashboard/web/cache.py).
-    tot, mix = numbers() if frames is not None else cache.memo(eng, campaign, "platforms.view", (sel, f.metric), numbers)
+    tot, mix = numbers() if frames is not None else shared.memo(eng, campaign, "platforms.view", (sel, f.metric), numbers)
     if tot.empty:
         return [L.empty_view(eng, campaign, f, "platforms-empty", "/platforms")]
     period = t("platforms.period", lang, start=fmt_date(sel.start, lang) if sel.start else "…",
