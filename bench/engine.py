@@ -106,13 +106,13 @@ def refresh_case(files: int, posts: int, repeat: int, old) -> None:
     import sqlalchemy as sa
 
     from bench.import_throughput import _x_csv
-    from collectors import store
     from collectors.archive import Archive
     from collectors.pipeline import Importer
+    from collectors.store import database, schema
 
     campaign = Campaign(timezone="Asia/Shanghai")
     with tempfile.TemporaryDirectory() as tmp:
-        engine = store.connect(str(Path(tmp) / "reach.db"))
+        engine = database.connect(str(Path(tmp) / "reach.db"))
         importer = Importer(engine, Archive(Path(tmp) / "archive"))
         t = time.perf_counter()
         for k in range(files):
@@ -134,8 +134,8 @@ def refresh_case(files: int, posts: int, repeat: int, old) -> None:
                 finally:
                     rollups.metrics = saved
                 with engine.connect() as conn:
-                    stored[name] = conn.execute(sa.select(store.daily_rollup).order_by(
-                        store.daily_rollup.c.account_pk, store.daily_rollup.c.day)).all()
+                    stored[name] = conn.execute(sa.select(schema.daily_rollup).order_by(
+                        schema.daily_rollup.c.account_pk, schema.daily_rollup.c.day)).all()
         engine.dispose()
     assert stored["old"] == stored["new"], "old and new engines stored different rollups"
     o, nw = statistics.median(times["old"]), statistics.median(times["new"])

@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from collectors import store  # noqa: E402
+from collectors.store import database  # noqa: E402
 from dashboard.analysis import anomalies, config, exports, leaderboard, metrics, queries  # noqa: E402
 from dashboard.web import cache  # noqa: E402
 from dashboard.web import filters as F  # noqa: E402
@@ -86,7 +86,7 @@ def timed(fn) -> float:
 
 
 def run(db: str, repeat: int) -> dict:
-    eng = store.connect(db, create=False)
+    eng = database.connect(db, create=False)
     campaign = config.load(ROOT / "campaign.toml")
     f = F.parse("")
     board = leaderboard.leaderboard(queries.load_frames(eng), campaign, F.view_selection(f, campaign))

@@ -14,12 +14,13 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from collectors import messages, store
+from collectors import messages
 from collectors.archive import Archive
 from collectors.errors import ReachError, UsageError
 from collectors.files import printable
 from collectors.model import DEFAULT_TIMEZONE
 from collectors.names import PLATFORM_ALIASES, closest
+from collectors.store import database, ledger, schema
 
 DATE_ORDERS = ("dmy", "mdy", "ymd")
 EPILOG = "The database is data/reach.db unless --db or REACH_DB says otherwise (any SQLAlchemy URL)."
@@ -315,13 +316,13 @@ class Progress:
 
 
 def _engine(args, create=True):
-    return store.connect(args.db, create=create)
+    return database.connect(args.db, create=create)
 
 
 def _archive(engine, args) -> Archive:
     from collectors.pipeline import reconcile_manifest
 
-    archive = Archive(store.archive_dir(engine, args.archive))
+    archive = Archive(database.archive_dir(engine, args.archive))
     # A process killed between an import's commit and its manifest line left the line out: write
     # it back before anything reads or appends to the manifest (collectors/archive.py).
     reconcile_manifest(engine, archive)
@@ -475,7 +476,7 @@ def _structure(table):
 
 def cmd_mapping_list(args) -> int:
     engine = _engine(args)
-    profiles = store.load_profiles(engine)
+    profiles = ledger.load_profiles(engine)
     if not profiles:
         print("no saved mapping profiles (reach import FILE --mapping M.toml saves one)")
         return 0
@@ -489,7 +490,7 @@ def cmd_mapping_list(args) -> int:
 
 def cmd_mapping_remove(args) -> int:
     engine = _engine(args)
-    n = store.remove_profile(engine, args.signature)
+    n = ledger.remove_profile(engine, args.signature)
     if not n:
         raise ReachError(f"no saved mapping profile has a signature starting with {args.signature!r} (see reach mapping list)")
     print(f"removed {n} mapping profile{'s' if n != 1 else ''}")
@@ -728,9 +729,9 @@ def cmd_demo(args) -> int:
     # The demo is "as of" its last export: freshness and "today" are measured against that moment,
     # not the wall clock, so it looks live whenever it is opened (clock.clock). Set before the
     # imports, so the Weekly reports the refresh stores are the ones the page will ask for.
-    from collectors import store
+    from collectors.store import ledger
 
-    store.set_demo_clock(engine, max(demo.as_of.values()))
+    ledger.set_demo_clock(engine, max(demo.as_of.values()))
     # The roster first, as a campaign team would set it up: it ties handles to platform ids,
     # so files that name an account either way land on the same account.
     _, c = import_roster(engine, archive, demo.roster.name, demo.roster.read_bytes())
@@ -935,7 +936,7 @@ def cmd_doctor(args) -> int:
     from .analysis import config
 
     engine = _engine(args, create=False)
-    archive = Archive(store.archive_dir(engine, args.archive))  # not _archive: report before repairing
+    archive = Archive(database.archive_dir(engine, args.archive))  # not _archive: report before repairing
     return 1 if doctor.run(engine, archive, config.load(args.config), repair=args.repair) else 0
 
 
@@ -953,8 +954,8 @@ def cmd_status(args) -> int:
         FROM accounts a GROUP BY a.platform ORDER BY a.platform""")
     with engine.connect() as conn:
         rows = conn.execute(q).all()
-        n_imports = conn.execute(sa.select(sa.func.count()).select_from(store.imports)).scalar()
-        last = conn.execute(sa.select(sa.func.max(store.imports.c.imported_at))).scalar()
+        n_imports = conn.execute(sa.select(sa.func.count()).select_from(schema.imports)).scalar()
+        last = conn.execute(sa.select(sa.func.max(schema.imports.c.imported_at))).scalar()
     print(f"{'platform':<10} {'accounts':>8} {'posts':>7} {'snapshots':>9} {'post-days':>9} {'acct-days':>9}")
     for r in rows:
         print(f"{r[0]:<10} {r[1]:>8} {r[2]:>7} {r[3]:>9} {r[4]:>9} {r[5]:>9}")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from collectors import store
 from collectors.model import METRICS
+from collectors.store import database
 
 from .analysis import config as config_mod
 from .analysis import metrics, queries
@@ -154,9 +154,9 @@ def open_campaign(db: str | None = None, config: str | Path | Campaign | None = 
     ``Campaign``; default $REACH_CONFIG, else campaign.toml found the same way (built-in defaults
     when there is none)."""
     if db is None and not os.environ.get("REACH_DB"):
-        found = _find_upwards(store.DEFAULT_DB_PATH)
+        found = _find_upwards(database.DEFAULT_DB_PATH)
         db = str(found) if found else None
-    engine = store.connect(db, create=False)  # no database: a clear error, not an empty new one
+    engine = database.connect(db, create=False)  # no database: a clear error, not an empty new one
     try:
         frames = queries.load_frames(engine)
     finally:

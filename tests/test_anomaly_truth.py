@@ -59,14 +59,14 @@ def score(flags: pd.DataFrame, events: list[dict], kind: bool = False) -> tuple[
 
 
 def _flags(db: Path):
-    from collectors import store
+    from collectors.store import database
     from dashboard.analysis import config
     from dashboard.analysis.anomalies import anomalies
     from dashboard.analysis.metrics import increments
     from dashboard.analysis.queries import load_frames
 
     campaign = config.load(ROOT / "campaign.toml")
-    engine = store.connect(f"sqlite:///{db}", create=False)
+    engine = database.connect(f"sqlite:///{db}", create=False)
     frames = load_frames(engine)
     engine.dispose()
     return anomalies(frames, increments(frames.snapshots, frames.post_days, campaign), campaign)

@@ -136,11 +136,11 @@ def test_the_weekly_report_frame_is_as_tall_as_the_report_so_nothing_is_cut(site
 def many_platforms_summary(demo_db):
     """A demo week stretched to the worst a report shows: every platform in the mix, long names
     and titles, an influencer on every platform, an event every day and a long campaign name."""
-    from collectors import store
     from collectors.model import PLATFORM_LABELS
+    from collectors.store import database
     from dashboard.analysis import clock, config, summary
 
-    eng = store.connect(f"sqlite:///{demo_db}")
+    eng = database.connect(f"sqlite:///{demo_db}")
     campaign = config.load(CONFIG)
     s = summary.build_summary_db(eng, campaign, "2025-W01", today=clock.today(eng, campaign.tz))
     eng.dispose()
@@ -160,10 +160,10 @@ def many_platforms_summary(demo_db):
 
 
 def latest_week_summary(demo_db):
-    from collectors import store
+    from collectors.store import database
     from dashboard.analysis import clock, config, summary
 
-    eng = store.connect(f"sqlite:///{demo_db}")
+    eng = database.connect(f"sqlite:///{demo_db}")
     campaign = config.load(CONFIG)
     s = summary.build_summary_db(eng, campaign, None, today=clock.today(eng, campaign.tz))
     eng.dispose()

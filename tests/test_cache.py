@@ -11,9 +11,9 @@ import sys
 import pandas as pd
 import pytest
 
-from collectors import store
 from collectors.pipeline import Importer
 from collectors.roster import import_roster
+from collectors.store import database
 from conftest import ROOT
 from dashboard.analysis import config, leaderboard, queries, rollups, shared, stamps
 from dashboard.web import cache
@@ -41,7 +41,7 @@ class Counting:
 @pytest.fixture
 def eng(sqlite_url, monkeypatch):
     monkeypatch.delenv(cache.ENV, raising=False)
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     Importer(engine, None).import_bytes(X_NAME, x_content([("1870000000000000001", 1200, 30)]))
     yield engine
     engine.dispose()
@@ -75,10 +75,10 @@ def test_a_value_computed_in_another_process_is_found_here(eng, tmp_path):
     built-in hash does)."""
     rollups.refresh(eng, CAMPAIGN)
     script = (
-        "from collectors import store\n"
+        "from collectors.store import database\n"
         "from dashboard.analysis import config, shared\n"
         "from dashboard.web.app import create_app\n"
-        f"eng = store.connect({str(eng.url)!r})\n"
+        f"eng = database.connect({str(eng.url)!r})\n"
         "app = create_app(eng)\n"
         "with app.server.app_context():\n"
         "    print(shared.memo(eng, config.Campaign(), 'test.shared', ('x',), lambda: 'from the other process'))\n"
@@ -95,7 +95,7 @@ def test_a_value_computed_in_another_process_is_found_here(eng, tmp_path):
 
 def test_after_an_import_the_next_call_computes_again_and_sees_the_new_rows(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv(cache.ENV, str(tmp_path / "shared-cache"))
-    eng = store.connect(db_url)
+    eng = database.connect(db_url)
     try:
         Importer(eng, None).import_bytes(X_NAME, x_content([("1870000000000000001", 1200, 30)]))
         app, compute = create_app(eng), Counting(eng)
@@ -188,7 +188,7 @@ def test_outside_a_running_app_nothing_is_cached_and_no_folder_is_made(eng, tmp_
 
 def test_the_folder_is_beside_a_sqlite_database_or_where_reach_cache_dir_says_or_off(tmp_path, monkeypatch):
     monkeypatch.delenv(cache.ENV, raising=False)
-    eng = store.connect(f"sqlite:///{tmp_path / 'sub' / 'reach.db'}")
+    eng = database.connect(f"sqlite:///{tmp_path / 'sub' / 'reach.db'}")
     assert cache.cache_dir(eng) == tmp_path / "sub" / "cache"
     monkeypatch.setenv(cache.ENV, str(tmp_path / "elsewhere"))
     assert cache.cache_dir(eng) == tmp_path / "elsewhere"

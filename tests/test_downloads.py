@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pytest
 
-from collectors import store
+from collectors.store import database
 from conftest import ROOT
 from dashboard.analysis import config, exports, leaderboard, metrics, queries
 from dashboard.cli import main as reach
@@ -25,7 +25,7 @@ SEL = metrics.Selection(start=pd.Timestamp("2025-01-01").date(), end=pd.Timestam
 
 @pytest.fixture(scope="module")
 def demo(demo_db):
-    eng = store.connect(f"sqlite:///{demo_db}")
+    eng = database.connect(f"sqlite:///{demo_db}")
     yield eng, queries.load_frames(eng)
     eng.dispose()
 
@@ -157,7 +157,7 @@ def test_the_live_page_download_links_carry_its_filters_and_return_the_daily_exp
     links = {a.id: a.href for a in live._downloads(f)}
     href = links["live-download-csv"]
     assert "from=2024-12-20" in href and "platform=tiktok" in href and "by=platform" in href
-    engine = store.connect(f"sqlite:///{demo_db}")
+    engine = database.connect(f"sqlite:///{demo_db}")
     app = create_app(engine)
     client = app.server.test_client()
     parts = urlsplit(href)
@@ -173,7 +173,7 @@ def test_the_posts_download_applies_the_pages_text_search(demo_db):
     import csv
     import io
 
-    engine = store.connect(f"sqlite:///{demo_db}")
+    engine = database.connect(f"sqlite:///{demo_db}")
     client = create_app(engine).server.test_client()
     every = client.get("/download/posts.csv?from=2024-12-16&to=2025-01-26")
     found = client.get("/download/posts.csv?from=2024-12-16&to=2025-01-26&q=Riyadh")
@@ -190,7 +190,7 @@ def test_the_platforms_download_links_return_weekly_and_daily_rows_per_platform(
     from dashboard.web import filters as F
     from dashboard.web.pages import platforms
 
-    engine = store.connect(f"sqlite:///{demo_db}")
+    engine = database.connect(f"sqlite:///{demo_db}")
     client = create_app(engine).server.test_client()
     for a in platforms._downloads(F.parse("?from=2024-12-16&to=2024-12-29")):
         u = split(a.href)

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from collectors import store
+from collectors.store import database
 from dashboard.analysis import config, rollups
 from dashboard.web import filters as F
 from dashboard.web.pages import live, platforms, posts, weekly
@@ -41,7 +41,7 @@ def _find(component, element_id):
 
 @pytest.fixture
 def eng(sqlite_url):
-    engine = store.connect(small_x_campaign(sqlite_url))
+    engine = database.connect(small_x_campaign(sqlite_url))
     yield engine
     engine.dispose()
 
@@ -85,8 +85,8 @@ def test_dates_in_the_address_or_other_filters_that_match_nothing_are_said_as_su
 
 
 def test_an_empty_database_says_where_data_comes_from(sqlite_url):
-    engine = store.connect(sqlite_url)
-    store.migrate(engine)
+    engine = database.connect(sqlite_url)
+    database.migrate(engine)
     view = live.content(engine, LATER, F.parse("?lang=zh"))
     assert _text(_find(view, "live-empty")).startswith("暂无数据：请在“数据”页面上传导出文件")
     engine.dispose()

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import pytest
 
-from collectors import store
+from collectors.store import database
 from conftest import ROOT
 from dashboard.analysis.leaderboard import LEADERBOARD_COLUMNS
 from dashboard.cli import main as reach
@@ -59,7 +59,7 @@ def small(tmp_path_factory):
     db = str(tmp / "reach.db")
     assert reach(["roster", "import", str(roster), "--db", db]) == 0
     assert reach(["import", str(tmp / "exports"), "--db", db, "--jobs", "1"]) == 0
-    eng = store.connect(f"sqlite:///{db}")
+    eng = database.connect(f"sqlite:///{db}")
     app = create_app(eng)
     app.server.config["REACH_CONFIG"] = CONFIG
     downloads.install(app.server)

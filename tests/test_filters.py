@@ -74,7 +74,7 @@ def _strings(component):
 def test_an_unknown_page_is_drawn_in_the_apps_frame_in_the_chosen_language(sqlite_url):
     import dash
 
-    from collectors import store
+    from collectors.store import database
     from dashboard.web import layout
     from dashboard.web.app import create_app
 
@@ -82,7 +82,7 @@ def test_an_unknown_page_is_drawn_in_the_apps_frame_in_the_chosen_language(sqlit
     assert "页面不存在" in zh and "nav-live" in zh and "nav-data" in zh and "Page not found" not in zh
     en = repr(layout.not_found())
     assert "Page not found" in en and "nav-summary" in en
-    create_app(store.connect(sqlite_url))
+    create_app(database.connect(sqlite_url))
     # Dash routes every address no page has to the page registered under this name.
     page = next(p for m, p in dash.page_registry.items() if m.split(".")[-1] == "not_found_404")
     assert page["layout"] is layout.not_found
@@ -100,9 +100,9 @@ def _options(component, id_):
 
 
 def test_the_filter_bar_offers_a_real_rosters_categories_the_known_ones_translated(sqlite_url):
-    from collectors import store
     from collectors.pipeline import Importer
     from collectors.roster import import_roster
+    from collectors.store import database
     from dashboard.analysis import rollups
     from dashboard.analysis.config import Campaign
     from dashboard.analysis.metrics import Selection
@@ -110,7 +110,7 @@ def test_the_filter_bar_offers_a_real_rosters_categories_the_known_ones_translat
     from dashboard.web.pages import posts
     from test_store import x_content
 
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     for n, handle in enumerate(("li_na", "yiwu_gov", "stray")):
         Importer(engine, None).import_bytes(f"account_analytics_content_2024-12-16_2024-12-2{n}.csv",
                                             x_content([(f"187000000000000000{n}", 1000 * (n + 1), 30)], handle=handle))

@@ -92,12 +92,12 @@ def test_engagement_rate_by_followers_uses_the_latest_level_and_only_accounts_wi
 
 
 def test_account_day_groups_carry_the_platforms_own_reach_and_never_a_sum(demo_db):
-    from collectors import store
+    from collectors.store import database
     from dashboard.analysis import queries
     from dashboard.analysis.config import load
     from conftest import ROOT
 
-    engine = store.connect(f"sqlite:///{demo_db}")
+    engine = database.connect(f"sqlite:///{demo_db}")
     f = queries.load_frames(engine)
     engine.dispose()
     c = load(ROOT / "campaign.toml")

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from collectors import store
+from collectors.store import database
 from dashboard.analysis import config, exports, leaderboard, metrics, platform_totals, queries, rollups, summary
 from dashboard.cli import main
 from dashboard.text.i18n import metric_name
@@ -40,7 +40,7 @@ def _volume(rows: pd.DataFrame) -> pd.Series:
 @pytest.fixture(scope="module")
 def week(demo_db):
     campaign = config.load(ROOT / "campaign.toml")
-    engine = store.connect(f"sqlite:///{demo_db}", create=False)
+    engine = database.connect(f"sqlite:///{demo_db}", create=False)
     frames = queries.load_frames(engine)
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
     sel = metrics.Selection(start=LO, end=HI)

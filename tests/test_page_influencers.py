@@ -12,7 +12,7 @@ import pytest
 from dash import html
 
 from browser import chromium, console_errors, reach_server, requested_hosts, require_chromium, screenshot, wait_for
-from collectors import store
+from collectors.store import database
 from conftest import ROOT
 from dashboard.analysis import config, exports, leaderboard, metrics, queries
 from dashboard.analysis.anomalies import anomalies
@@ -27,7 +27,7 @@ WINDOW = metrics.Selection(start=CAMPAIGN.start, end=CAMPAIGN.end)
 
 @pytest.fixture(scope="module")
 def demo(demo_stray_db):
-    eng = store.connect(f"sqlite:///{demo_stray_db}")
+    eng = database.connect(f"sqlite:///{demo_stray_db}")
     frames = queries.load_frames(eng)
     yield eng, frames
     eng.dispose()

@@ -154,11 +154,11 @@ def test_the_scan_on_whole_arrays_flags_exactly_what_the_scan_series_by_series_d
 
 
 def test_the_scan_on_whole_arrays_flags_exactly_what_it_did_on_the_demo(demo_db):
-    from collectors import store
+    from collectors.store import database
     from dashboard.analysis import config, queries
     from conftest import ROOT
 
-    engine = store.connect(f"sqlite:///{demo_db}", create=False)
+    engine = database.connect(f"sqlite:///{demo_db}", create=False)
     frames = queries.load_frames(engine)
     engine.dispose()
     campaign = config.load(ROOT / "campaign.toml")
@@ -199,14 +199,14 @@ def test_each_detector_on_whole_arrays_equals_it_group_by_group(seed, direction)
 def demo(demo_db, tmp_path_factory):
     import sqlite3
 
-    from collectors import store
+    from collectors.store import database
     from conftest import ROOT
     from dashboard.analysis import config, queries
 
     db = tmp_path_factory.mktemp("pages-scale") / "reach.db"
     with sqlite3.connect(demo_db) as src, sqlite3.connect(db) as dst:  # rollup queries may refresh
         src.backup(dst)
-    engine = store.connect(f"sqlite:///{db}")
+    engine = database.connect(f"sqlite:///{db}")
     campaign = config.load(ROOT / "campaign.toml")
     frames = queries.load_frames(engine)
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)

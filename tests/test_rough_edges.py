@@ -14,10 +14,11 @@ import zlib
 
 import pytest
 
-from collectors import messages, store
+from collectors import messages
 from collectors.errors import ReadError
 from collectors.pipeline import Importer
 from collectors.read import read_bytes
+from collectors.store import database
 
 from conftest import ROOT
 from test_store import x_content
@@ -187,7 +188,7 @@ def test_a_folder_import_reads_a_pdf_saved_under_an_export_name_and_says_what_it
     folder.mkdir()
     (folder / X_NAME).write_bytes(x_content([("1870000000000000001", 1200, 30)]))
     (folder / "Content.csv").write_bytes(png())  # a screenshot saved over an export's name
-    engine = store.connect(str(tmp_path / "reach.db"))
+    engine = database.connect(str(tmp_path / "reach.db"))
     results = Importer(engine, None).import_paths([folder])
     engine.dispose()
     assert [r.status for r in results] == ["failed", "imported"]
@@ -199,7 +200,7 @@ def test_the_data_page_upload_says_what_the_file_is(tmp_path):
 
     from dashboard.web.pages import data as page
 
-    engine = store.connect(str(tmp_path / "reach.db"))
+    engine = database.connect(str(tmp_path / "reach.db"))
     uploads = [f"data:application/octet-stream;base64,{base64.b64encode(make()).decode()}" for _, make, _ in NOT_EXPORTS]
     results = page.import_uploads(engine, None, [n for n, _, _ in NOT_EXPORTS], uploads)
     engine.dispose()

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from collectors import store
+from collectors.store import ledger, schema
 
 from . import campaign
 
@@ -84,7 +84,7 @@ def drop(inbox: Path, files: dict[str, bytes]) -> list[Path]:
 
 
 def next_moment(engine: sa.Engine) -> datetime:
-    last = store.get_state(engine, *STATE)
+    last = ledger.get_state(engine, *STATE)
     return START if last is None else datetime.fromisoformat(last).astimezone(campaign.TZ) + STEP
 
 
@@ -101,8 +101,8 @@ def run(engine: sa.Engine, archive, inbox: Path, *, every: float = 5.0, drops: i
         return 0
     day = LiveDay(seed)
     with engine.connect() as conn:
-        people = conn.execute(sa.select(sa.func.count()).select_from(store.influencers)).scalar()
-        files_in = conn.execute(sa.select(sa.func.count()).select_from(store.imports)).scalar()
+        people = conn.execute(sa.select(sa.func.count()).select_from(schema.influencers)).scalar()
+        files_in = conn.execute(sa.select(sa.func.count()).select_from(schema.imports)).scalar()
     if not people:
         # The demo's roster, so the live accounts show under their influencers' names.
         from collectors.roster import import_roster
@@ -124,8 +124,8 @@ def run(engine: sa.Engine, archive, inbox: Path, *, every: float = 5.0, drops: i
             break
         written = drop(inbox, day.files(t))
         try:
-            store.set_state(engine, *STATE, t.isoformat())
-            store.set_demo_clock(engine, t)  # the pages' "now" (clock.clock): the live day looks live
+            ledger.set_state(engine, *STATE, t.isoformat())
+            ledger.set_demo_clock(engine, t)  # the pages' "now" (clock.clock): the live day looks live
         except sa.exc.DBAPIError as e:  # a long import holding the lock: the next run repeats this moment
             out(f"warning: the simulated clock was not saved ({e.orig})")
         n += 1

@@ -10,16 +10,16 @@ from datetime import date, datetime, timezone
 import pandas as pd
 import sqlalchemy as sa
 
-from collectors import store
+from collectors.store import ledger, schema
 
 from . import shared
 
 
 def clock(eng: sa.Engine) -> datetime:
     """The moment freshness, "last updated" and "today" are measured against: the demo's own clock
-    on a demo database (its last simulated export, store.demo_clock), so the demo looks live
+    on a demo database (its last simulated export, ledger.demo_clock), so the demo looks live
     whenever it is opened; the wall clock for real data."""
-    return store.demo_clock(eng) or datetime.now(timezone.utc)
+    return ledger.demo_clock(eng) or datetime.now(timezone.utc)
 
 
 def today(eng: sa.Engine, tz) -> date:
@@ -95,8 +95,8 @@ def _freshness_rows(engine: sa.Engine, accounts=None) -> tuple:
     """Per account (of ``accounts``, or every one): the latest snapshot time, daily row and account
     day, each with the latest import that wrote them; and every account's platform, label and
     influencer."""
-    p, a, s, d, ad, i, inf = (store.posts, store.accounts, store.post_snapshots, store.post_days,
-                              store.account_days, store.imports, store.influencers)
+    p, a, s, d, ad, i, inf = (schema.posts, schema.accounts, schema.post_snapshots, schema.post_days,
+                              schema.account_days, schema.imports, schema.influencers)
     out = [[], [], [], []]
     chunks = [None] if accounts is None else [sorted(accounts)[k:k + 10_000] for k in range(0, len(accounts), 10_000)]
     with engine.connect() as conn:
@@ -126,7 +126,7 @@ def source_freshness(engine: sa.Engine) -> pd.DataFrame:
     could not be read or detected has no platform and is listed under platform "".
     ``error_is_latest`` is true when the last attempt failed (the error is newer than the success),
     which is what the freshness line must make visible."""
-    i, f = store.imports, store.import_failures
+    i, f = schema.imports, schema.import_failures
     with engine.connect() as conn:
         ok = conn.execute(sa.select(i.c.platform, i.c.source, sa.func.max(i.c.imported_at))
                           .where(i.c.platform.is_not(None)).group_by(i.c.platform, i.c.source)).all()

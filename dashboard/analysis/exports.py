@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.errors import ReachError
 from collectors.model import FLOAT_METRICS, METRICS, NON_ADDITIVE
+from collectors.store import schema
 
 from .config import EMV_FORMULA_VERSION as EMV_FORMULA
 
@@ -35,7 +35,7 @@ NOT_SUMMED_OVER_DAYS = {"reach"}
 
 
 def _account_label():
-    a = store.accounts.c
+    a = schema.accounts.c
     return sa.func.coalesce(a.handle, a.name, a.account_key).label("account")
 
 
@@ -46,8 +46,8 @@ def posts_select(account_pks: list[int] | None = None, post_pks: list[int] | Non
     ``account_pks`` is given (one influencer's panel), only these posts with ``post_pks`` (a block
     of the Posts page). The selection's filters are added by ``where_selection``.
     ``latest_by_rowid`` (SQLite only) finds the latest snapshot by its rowid, one probe fewer."""
-    p, a, i = store.posts, store.accounts, store.influencers
-    s, d = store.post_snapshots, store.post_days
+    p, a, i = schema.posts, schema.accounts, schema.influencers
+    s, d = schema.post_snapshots, schema.post_days
 
     def only(q, post_pk):
         # Also inside the subquery, so one influencer's posts never group the whole table.
@@ -79,14 +79,14 @@ def posts_select(account_pks: list[int] | None = None, post_pks: list[int] | Non
 
 
 def latest_snapshot_on(p, by_rowid: bool = False) -> sa.ColumnElement:
-    """The join condition of ``store.post_snapshots`` to its latest row for the post ``p.c.id``.
+    """The join condition of ``schema.post_snapshots`` to its latest row for the post ``p.c.id``.
 
     A probe of the primary key (post_pk, captured_at) per post: a correlated max(). A grouped
     "latest" subquery joined back instead is materialised by SQLite and scanned once per post
     (quadratic: issue 11). ``by_rowid`` (SQLite only): the key's last entry for the post names
     the row by its rowid, one walk of the key where max() then an equality probe walk it twice
     (0.5 s of 7 per 1 M posts)."""
-    s = store.post_snapshots
+    s = schema.post_snapshots
     s2 = s.alias("s_latest")
     if by_rowid:
         latest = (sa.select(sa.literal_column("s_latest.rowid")).select_from(s2).where(s2.c.post_pk == p.c.id)
@@ -108,7 +108,7 @@ def posts_frame(engine: sa.Engine, account_pks: list[int] | None = None) -> pd.D
 
 def roster_categories(engine: sa.Engine) -> dict[str, str]:
     """The roster's influencers and their categories (``filter_posts`` names the rest "unassigned")."""
-    i = store.influencers
+    i = schema.influencers
     with engine.connect() as conn:
         return {name: cat for name, cat in conn.execute(sa.select(i.c.name, i.c.category)) if cat}
 
@@ -123,7 +123,7 @@ def posts_export_frame(engine: sa.Engine, campaign, sel=None) -> pd.DataFrame:
 
 
 def account_days_select() -> sa.Select:
-    a, ad = store.accounts, store.account_days
+    a, ad = schema.accounts, schema.account_days
     return (sa.select(a.c.platform, _account_label(), ad.c.day.label("date"), *[ad.c[m] for m in METRICS])
             .select_from(ad.join(a, ad.c.account_pk == a.c.id))
             .order_by(a.c.platform, sa.text("account"), ad.c.day))
@@ -305,7 +305,7 @@ def _selected_accounts(engine: sa.Engine, sel) -> list[int] | None:
     where = queries.account_filters(sel)
     if not where:
         return None
-    a, i = store.accounts, store.influencers
+    a, i = schema.accounts, schema.influencers
     with engine.connect() as conn:
         return conn.execute(sa.select(a.c.id).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
                             .where(*where)).scalars().all()
@@ -456,7 +456,7 @@ def influencers_frame_db(engine: sa.Engine, campaign, sel=None) -> pd.DataFrame:
     from . import metrics, queries, rollups
 
     sel = sel or metrics.Selection()
-    a, i, ad, p, r = store.accounts, store.influencers, store.account_days, store.posts, store.daily_rollup
+    a, i, ad, p, r = schema.accounts, schema.influencers, schema.account_days, schema.posts, schema.daily_rollup
     level = sa.select(ad.c.followers).where(ad.c.account_pk == a.c.id, ad.c.followers.is_not(None))
     if sel.end is not None:
         level = level.where(ad.c.day <= sel.end)
@@ -666,7 +666,7 @@ def where_selection(q: sa.Select, campaign, sel) -> sa.Select:
 
     if sel is None:
         return q
-    p = store.posts
+    p = schema.posts
     if sel.platforms:  # the post's platform (its account's), which leads the export's index
         q = q.where(p.c.platform.in_(list(sel.platforms)))
     if sel.influencers:
@@ -859,7 +859,7 @@ _TIME_SHAPE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?")
 
 def _stored_time_bounds(conn) -> tuple[str, str] | None:
     """The earliest and latest publish times as SQLite stores them (text), None without any."""
-    p = store.posts
+    p = schema.posts
     text = sa.type_coerce(p.c.published_at, sa.String)
     lo, hi = conn.execute(sa.select(sa.func.min(text), sa.func.max(text))).one()
     return None if lo is None else (lo, hi)
@@ -873,7 +873,7 @@ def _sqlite_post_lines(stmt: sa.Select, tzname: str, bounds: tuple[str, str] | N
     finishes them."""
     c = stmt.selected_columns
     comma = sa.literal(",")
-    a, i = store.accounts, store.influencers
+    a, i = schema.accounts, schema.influencers
     # An account's two cells (account, influencer) are the same for each of its posts: built once
     # per account in a materialised CTE rather than per post (1.2 s of 7 per 1 M posts).
     cells = (sa.select(a.c.id.label("account_pk"),
@@ -907,7 +907,7 @@ def _sqlite_post_lines(stmt: sa.Select, tzname: str, bounds: tuple[str, str] | N
     return (stmt.with_only_columns(line.label("line"), sa.case((odd, sa.func.length(head))).label("time_at"),
                                    sa.case((odd, stored)).label("published_at"), c.watch_time_s,
                                    maintain_column_froms=True)
-            .join(cells, cells.c.account_pk == store.posts.c.account_pk))
+            .join(cells, cells.c.account_pk == schema.posts.c.account_pk))
 
 
 def _fill_lines(part, dialect, tz) -> list[str]:

@@ -38,11 +38,11 @@ import uuid
 import pandas as pd
 import sqlalchemy as sa
 
-from collectors import store
+from collectors.store import database, schema
 
 from . import clock, stamps
 
-metadata = sa.MetaData()  # not store.metadata: store's migrations, not this module, make its tables
+metadata = sa.MetaData()  # not schema.metadata: store's migrations, not this module, make its tables
 
 flags_table = sa.Table(
     "live_flags", metadata,
@@ -195,7 +195,7 @@ def save_account_times(engine: sa.Engine) -> int | None:
         since = seen[1] if seen[0] == SCHEMA and seen[2] == basis else None
         gen, changed = rollups.changes_since(conn, None if since is None else int(since))
         if changed is not None:
-            t, a, i = times_table, store.accounts, store.influencers
+            t, a, i = times_table, schema.accounts, schema.influencers
             stored = set(conn.execute(sa.select(t.c.account_pk, t.c.platform, t.c.account, t.c.influencer)).all())
             names = conn.execute(sa.select(a.c.id, a.c.platform, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key),
                                            i.c.name).outerjoin(i, i.c.id == a.c.influencer_id)).all()
@@ -213,7 +213,7 @@ def save_account_times(engine: sa.Engine) -> int | None:
                  last_import=li)
             for k, p, a, i, t, li in zip(df["account_pk"].tolist(), df["platform"].tolist(), df["account"].tolist(),
                                          df["influencer"].tolist(), naive(df["as_of"]), naive(df["last_import"]))]
-    with store.write_transaction(engine) as conn:
+    with database.write_transaction(engine) as conn:
         state = _prepare(conn)
         if (seen[0] == SCHEMA and (state.get(TIMES_GENERATION_KEY), state.get(TIMES_BASIS_KEY)) != seen[1:]) or \
                 (seen[0] != SCHEMA and state.get(TIMES_GENERATION_KEY) is not None):
@@ -263,7 +263,7 @@ def save(engine: sa.Engine, campaign) -> int | None:
         if _stored_stamp(conn) == before:
             return 0  # already stored for this data (a refresh that changed nothing the flags read)
     token = uuid.uuid4().hex
-    with store.write_transaction(engine) as conn:
+    with database.write_transaction(engine) as conn:
         gen, touched, pairs, owners = _plan(conn, engine, campaign)
         # Claimed, and not to be read by a page until finished (the stamp goes).
         _set(conn, owner=token, stamp=None, generation=None)
@@ -280,12 +280,12 @@ def save(engine: sa.Engine, campaign) -> int | None:
     for flags in batches(engine, campaign, touched, pairs):
         rows = _records(flags)
         for k in range(0, len(rows), ROW_BATCH):
-            with store.write_transaction(engine) as conn:
+            with database.write_transaction(engine) as conn:
                 if _state(conn).get(OWNER_KEY) != token:
                     return None  # a later refresh took over
                 conn.execute(flags_table.insert(), rows[k:k + ROW_BATCH])
             n += len(rows[k:k + ROW_BATCH])
-    with store.write_transaction(engine) as conn:
+    with database.write_transaction(engine) as conn:
         if _state(conn).get(OWNER_KEY) != token:
             return None
         o = owners_table
@@ -370,7 +370,7 @@ def batches(engine: sa.Engine, campaign, touched=None, pairs=None):
         if accounts is not None:
             batch += accounts
     # Impossible values: a range of posts at a time.
-    p = store.posts
+    p = schema.posts
     with engine.connect() as conn:
         if touched is None:
             work = [(None, r) for r in rollups._id_ranges(conn, sa.select(p.c.id).order_by(p.c.id), BATCH_POSTS)]

@@ -18,7 +18,7 @@ from typing import Protocol
 import pandas as pd
 import sqlalchemy as sa
 
-from collectors import store
+from collectors.store import schema
 
 from . import anomalies, exports, metrics, queries, rollups
 
@@ -65,7 +65,7 @@ def board_view(eng, campaign, sel: metrics.Selection) -> tuple[pd.DataFrame, lis
 def accounts_of(eng, name: str) -> list[int]:
     """The accounts behind a leaderboard name: the influencer's, or the one unassigned account
     shown as "<account> (unassigned)" (named as ``queries.load_frames`` names it)."""
-    a, i = store.accounts, store.influencers
+    a, i = schema.accounts, schema.influencers
     label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
     with eng.connect() as conn:
         rows = conn.execute(sa.select(a.c.id, label, i.c.name).outerjoin(i, a.c.influencer_id == i.c.id)).all()

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from collectors import store
+from collectors.store import schema
 
 from ..text.i18n import platform_name
 from . import exports, metrics, shared
@@ -111,7 +111,7 @@ def page_select(campaign, sel: metrics.Selection, post_pks: list[int] | None = N
     plus the post's key, the influencer as the page names it ("<account> (unassigned)" for an
     account without one) and its category ("unassigned" without one), filtered by platform,
     that influencer name, publish day in the campaign timezone and category."""
-    p = store.posts
+    p = schema.posts
     shown, category = _shown()
     q = exports.posts_select(post_pks=post_pks).add_columns(p.c.id.label("post_pk"), shown.label("shown_influencer"),
                                            category.label("category"))
@@ -120,7 +120,7 @@ def page_select(campaign, sel: metrics.Selection, post_pks: list[int] | None = N
 
 def _shown():
     """The influencer as the page names it, and its category, from posts' accounts and influencers."""
-    a, i = store.accounts, store.influencers
+    a, i = schema.accounts, schema.influencers
     lone = i.c.name.is_(None)
     shown = sa.case((lone, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key).op("||")(" (unassigned)")),
                     else_=i.c.name)
@@ -132,7 +132,7 @@ def _shown():
 def _conditions(campaign, sel: metrics.Selection) -> list:
     """The selection as conditions on posts, their accounts and influencers (``filter_posts`` on
     the page's names, then the categories)."""
-    p = store.posts
+    p = schema.posts
     shown, category = _shown()
     out = []
     if sel.platforms:
@@ -149,7 +149,7 @@ def _conditions(campaign, sel: metrics.Selection) -> list:
 
 def count_posts(eng, campaign, sel: metrics.Selection) -> int:
     """How many posts the selection lists, without reading a metric (posts, accounts, influencers)."""
-    p, a, i = store.posts, store.accounts, store.influencers
+    p, a, i = schema.posts, schema.accounts, schema.influencers
     q = (sa.select(sa.func.count()).select_from(p.join(a, p.c.account_pk == a.c.id)
                                                 .outerjoin(i, a.c.influencer_id == i.c.id))
          .where(*_conditions(campaign, sel)))
@@ -227,7 +227,7 @@ def _number(c, col: str, engagement: tuple[str, ...]):
 
 
 def _platforms(conn) -> list[str]:
-    return list(conn.execute(sa.select(store.accounts.c.platform).distinct()).scalars())
+    return list(conn.execute(sa.select(schema.accounts.c.platform).distinct()).scalars())
 
 
 SEARCH_CHUNK = 900  # post ids per statement when reading the matching posts' rows (a driver's variable limit)
@@ -241,8 +241,8 @@ def order_select(campaign, sel: metrics.Selection, columns, dialect: str = "sqli
     Narrow on purpose: the daily sums are correlated probes of the (post_pk, day) key taken only
     for a post without a snapshot, where ``posts_select`` groups every daily row of the campaign
     (0.3 s of a first Posts grid block at 20,000 posts, seconds at 200,000)."""
-    p, a, i = store.posts, store.accounts, store.influencers
-    s, d = store.post_snapshots, store.post_days
+    p, a, i = schema.posts, schema.accounts, schema.influencers
+    s, d = schema.post_snapshots, schema.post_days
     snap = exports.latest_snapshot_on(p, by_rowid=dialect == "sqlite")
 
     def value(m):
@@ -272,7 +272,7 @@ def sql_order(conn, campaign, sel, sort_model, lang: str) -> tuple[sa.Select, li
 def matching_pks(conn, campaign, sel, words: list[str]) -> set[int]:
     """The selection's posts whose title, influencer (as the page names it), account or post id
     contain every word: ``search``'s rule on those four texts alone, read without a metric."""
-    p, a, i = store.posts, store.accounts, store.influencers
+    p, a, i = schema.posts, schema.accounts, schema.influencers
     shown, _ = _shown()
     q = (sa.select(p.c.id, p.c.title, shown, exports._account_label(), p.c.post_id)
          .select_from(p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id))
@@ -295,7 +295,7 @@ def _ordered_pks(eng, campaign, sel, q: str, sort_model, lang: str) -> list[int]
             return []
         query, order = sql_order(conn, campaign, sel, sort_model, lang)
         if order is not None:
-            ids = conn.execute(query.with_only_columns(store.posts.c.id).order_by(*order)).scalars()
+            ids = conn.execute(query.with_only_columns(schema.posts.c.id).order_by(*order)).scalars()
             return [int(x) for x in ids if keep is None or x in keep]
         if keep is None:
             df = _frame(conn, page_select(campaign, sel))
@@ -327,7 +327,7 @@ class Listing:
         self.total = len(self.pks) if self.pks is not None else count_posts(eng, campaign, sel)
 
     def _ids(self, start, end) -> list[int]:
-        q = self.order_query.with_only_columns(store.posts.c.id).order_by(*self.order)
+        q = self.order_query.with_only_columns(schema.posts.c.id).order_by(*self.order)
         if start is not None:
             q = q.limit(max(end - start, 0)).offset(start)
         with self.eng.connect() as conn:

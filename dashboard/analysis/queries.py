@@ -9,13 +9,13 @@ from datetime import date, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.model import PLATFORM_LABELS
+from collectors.store import schema
 
 
 def overview(engine: sa.Engine) -> pd.DataFrame:
     """Per platform: accounts, influencers, posts (platforms with no data are left out)."""
-    a, p = store.accounts, store.posts
+    a, p = schema.accounts, schema.posts
     q = (sa.select(a.c.platform,
                    sa.func.count(sa.distinct(a.c.id)).label("accounts"),
                    sa.func.count(sa.distinct(a.c.influencer_id)).label("influencers"))
@@ -63,8 +63,8 @@ def load_frames(engine: sa.Engine, account_pks: list[int] | None = None, *,
     so its memory is bounded: dashboard/analysis/rollups.py); with ``post_pks`` only those posts."""
     from collectors.model import METRICS
 
-    p, a, i = store.posts, store.accounts, store.influencers
-    s, d, ad = store.post_snapshots, store.post_days, store.account_days
+    p, a, i = schema.posts, schema.accounts, schema.influencers
+    s, d, ad = schema.post_snapshots, schema.post_days, schema.account_days
     label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
 
     def only(q, col):
@@ -134,23 +134,23 @@ def load_frames(engine: sa.Engine, account_pks: list[int] | None = None, *,
 # the metrics engine computes from ``load_frames`` (tests/test_pages_scale.py).
 
 def _label():
-    a = store.accounts
+    a = schema.accounts
     return sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
 
 
 def influencer_expr():
     """An account's influencer as the pages name it: the roster's name, else "<account> (unassigned)"."""
-    return sa.func.coalesce(store.influencers.c.name, _label() + " (unassigned)")
+    return sa.func.coalesce(schema.influencers.c.name, _label() + " (unassigned)")
 
 
 def category_expr():
-    return sa.func.coalesce(store.influencers.c.category, "unassigned")
+    return sa.func.coalesce(schema.influencers.c.category, "unassigned")
 
 
 def account_filters(sel) -> list:
     """WHERE clauses on accounts (joined with influencers) for a selection's platforms, influencers
     and categories."""
-    a = store.accounts
+    a = schema.accounts
     out = []
     if sel.platforms:
         out.append(a.c.platform.in_(sel.platforms))
@@ -191,7 +191,7 @@ def time_bound(dialect: str, moment, after: bool = False):
 def _published_in(q, campaign, start, end, dialect: str):
     """Posts published on the local days ``start``..``end`` (a post without a publish time only
     when neither is given, as metrics._days keeps NaT only without dates)."""
-    p = store.posts
+    p = schema.posts
     lo, hi = utc_bounds(campaign, start, end)
     if lo is not None:
         q = q.where(p.c.published_at >= time_bound(dialect, lo))
@@ -201,7 +201,7 @@ def _published_in(q, campaign, start, end, dialect: str):
 
 
 def _from_posts():
-    p, a, i = store.posts, store.accounts, store.influencers
+    p, a, i = schema.posts, schema.accounts, schema.influencers
     return p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id)
 
 
@@ -212,15 +212,15 @@ def _keys(by):
     bad = [b for b in by if b not in GROUP_KEYS]
     if bad:
         raise ValueError(f"cannot group published posts by {bad}: choose from {GROUP_KEYS}")
-    return {"platform": store.accounts.c.platform, "influencer": influencer_expr()}
+    return {"platform": schema.accounts.c.platform, "influencer": influencer_expr()}
 
 
 def influencer_names(engine: sa.Engine) -> list[str]:
     """Every influencer with a post, sorted: the filter bar's list (the names ``load_frames`` gives
     its posts), from the accounts table and one index probe per account."""
-    a, p = store.accounts, store.posts
+    a, p = schema.accounts, schema.posts
     has_post = sa.exists().where(p.c.account_pk == a.c.id)
-    q = (sa.select(influencer_expr()).select_from(a.outerjoin(store.influencers, a.c.influencer_id == store.influencers.c.id))
+    q = (sa.select(influencer_expr()).select_from(a.outerjoin(schema.influencers, a.c.influencer_id == schema.influencers.c.id))
          .where(has_post).distinct())
     with engine.connect() as conn:
         return sorted(n for n in conn.execute(q).scalars().all() if n is not None)
@@ -230,7 +230,7 @@ def category_names(engine: sa.Engine) -> list[str]:
     """Every category of an influencer with a post, as the filters compare them (``category_expr``:
     "unassigned" for an account no roster row names or an influencer without one), sorted: the filter
     bar's categories, whatever the roster calls them. Read like ``influencer_names``."""
-    a, i, p = store.accounts, store.influencers, store.posts
+    a, i, p = schema.accounts, schema.influencers, schema.posts
     has_post = sa.exists().where(p.c.account_pk == a.c.id)
     q = (sa.select(category_expr()).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
          .where(has_post).distinct())
@@ -242,7 +242,7 @@ def stored_names(engine: sa.Engine) -> dict[str, list[str]]:
     """What a filter of `reach export` can name: every platform with an account, and every
     influencer as the exports name them (the roster's names, with or without data yet, and
     "<account> (unassigned)" for the rest), sorted. One narrow read of the accounts table."""
-    a, i = store.accounts, store.influencers
+    a, i = schema.accounts, schema.influencers
     with engine.connect() as conn:
         platforms = conn.execute(sa.select(a.c.platform).distinct()).scalars().all()
         named = conn.execute(sa.select(influencer_expr()).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
@@ -273,7 +273,7 @@ def latest_before(campaign, sel, dialect: str):
     """(the posts (``_from_posts``) joined to each one's latest snapshot captured before the end of
     the selection's last day (as metrics.latest_lifetime), that snapshot: what its columns are
     read from, ``.c.reach`` and the other metrics). Posts without one are left out."""
-    p, s = store.posts, store.post_snapshots
+    p, s = schema.posts, schema.post_snapshots
     s2 = s.alias("s_before")
     _, until = utc_bounds(campaign, None, sel.end)
     before = [] if until is None else [s2.c.captured_at < time_bound(dialect, until, after=True)]
@@ -383,7 +383,7 @@ def anomaly_inputs(engine: sa.Engine, campaign):
 def flag_owners(engine: sa.Engine) -> pd.DataFrame:
     """Every account as the anomaly series name it, indexed by account_pk: platform, influencer
     (``influencer_expr``), account (its label) and has_post."""
-    p, a, i = store.posts, store.accounts, store.influencers
+    p, a, i = schema.posts, schema.accounts, schema.influencers
     has_post = sa.exists().where(p.c.account_pk == a.c.id)
     with engine.connect() as conn:
         owners = _rows(conn, sa.select(a.c.id, a.c.platform, influencer_expr(), _label(), has_post)
@@ -399,7 +399,7 @@ def flag_pairs(engine: sa.Engine, sel) -> list[tuple[str, str]] | None:
     category (then only its days and platforms filter the flags)."""
     if not sel.influencers and not sel.categories:
         return None
-    a, i = store.accounts, store.influencers
+    a, i = schema.accounts, schema.influencers
     q = (sa.select(influencer_expr(), a.c.platform).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
          .where(*account_filters(sel)).distinct())
     with engine.connect() as conn:
@@ -413,7 +413,7 @@ def series_inputs(engine: sa.Engine, campaign, owners: pd.DataFrame, accounts=No
     ``owners`` is ``flag_owners``."""
     from . import anomalies, metrics
 
-    p, ad, r = store.posts, store.account_days, store.daily_rollup
+    p, ad, r = schema.posts, schema.account_days, schema.daily_rollup
     # The series need views, impressions and the engagement metrics, nothing else of the rollup.
     wanted = anomalies.daily_metrics(campaign)
     summed = [m for m in wanted if m in r.c]
@@ -460,7 +460,7 @@ def _lifetime_rows(conn, campaign, accounts=None) -> tuple[pd.DataFrame, pd.Data
     nor impressions above 0 (a post that may have been deleted); and the posts, named."""
     from . import anomalies
 
-    p, a, s = store.posts, store.accounts, store.post_snapshots
+    p, a, s = schema.posts, schema.accounts, schema.post_snapshots
     s2 = s.alias("s_later")
     latest = sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id).correlate(p).scalar_subquery()
     kept = [*anomalies.BASIS, *[m for m in campaign.engagement if m in s.c and m not in anomalies.BASIS]]
@@ -498,7 +498,7 @@ def impossible_inputs(engine: sa.Engine, campaign, accounts=None, post_range=Non
 
     from . import metrics
 
-    p, a, s, d = store.posts, store.accounts, store.post_snapshots, store.post_days
+    p, a, s, d = schema.posts, schema.accounts, schema.post_snapshots, schema.post_days
     s2 = s.alias("s_later")
     latest = sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id).correlate(p).scalar_subquery()
     info = [p.c.post_id, influencer_expr(), a.c.platform, _label(), p.c.account_pk]
@@ -514,7 +514,7 @@ def impossible_inputs(engine: sa.Engine, campaign, accounts=None, post_range=Non
     with engine.connect() as conn:
         bad_days = _rows(conn, only(sa.select(d.c.post_pk, d.c.day, *[d.c[m] for m in METRICS], *info)
                                     .select_from(d.join(p, p.c.id == d.c.post_pk).join(a, p.c.account_pk == a.c.id)
-                                                 .outerjoin(store.influencers, a.c.influencer_id == store.influencers.c.id))
+                                                 .outerjoin(schema.influencers, a.c.influencer_id == schema.influencers.c.id))
                                     .where(_impossible_where(d, campaign.engagement)), d.c.post_pk)
                          .order_by(d.c.post_pk, d.c.day), ["post_pk", "day", *METRICS, *info_cols])
         bad_last = _rows(conn, only(sa.select(s.c.post_pk, s.c.captured_at, *[s.c[m] for m in METRICS], *info)
@@ -552,7 +552,7 @@ def rollup_sums(engine: sa.Engine, sel, by, columns) -> pd.DataFrame:
     days and filters; a sum over only unknown values stays unknown (NaN)."""
     by = list(by)
     keys = _keys(by)
-    r, a, i = store.daily_rollup, store.accounts, store.influencers
+    r, a, i = schema.daily_rollup, schema.accounts, schema.influencers
     q = (sa.select(*[keys[k].label(k) for k in by], *[sa.func.sum(r.c[c]).label(c) for c in columns])
          .select_from(r.join(a, a.c.id == r.c.account_pk).outerjoin(i, a.c.influencer_id == i.c.id))
          .where(*account_filters(sel)))
@@ -571,7 +571,7 @@ def rollup_sums(engine: sa.Engine, sel, by, columns) -> pd.DataFrame:
 
 def accounts_of_influencers(engine: sa.Engine, sel, names) -> list[int]:
     """The accounts of these influencers (as the pages name them) that the selection's filters keep."""
-    a, i = store.accounts, store.influencers
+    a, i = schema.accounts, schema.influencers
     q = (sa.select(a.c.id).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
          .where(influencer_expr().in_(list(names) or [""]), *account_filters(sel)))
     with engine.connect() as conn:
@@ -597,7 +597,7 @@ def post_bounds(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
     thousands whose lifetime totals (twice counted where daily rows and snapshots both describe
     them) once were larger."""
     from . import metrics
-    p, s, d = store.posts, store.post_snapshots, store.post_days
+    p, s, d = schema.posts, schema.post_snapshots, schema.post_days
     dialect = engine.dialect.name
     _, end = utc_bounds(campaign, None, sel.end)
     s3, d3 = s.alias("s_after"), d.alias("d_last")
@@ -697,7 +697,7 @@ def frames_of_posts(engine: sa.Engine, post_pks) -> Frames:
     enough for the engine's increments of a handful of posts."""
     from collectors.model import METRICS
 
-    p, a, s, d = store.posts, store.accounts, store.post_snapshots, store.post_days
+    p, a, s, d = schema.posts, schema.accounts, schema.post_snapshots, schema.post_days
     pks = sorted(int(x) for x in post_pks) or [-1]
     with engine.connect() as conn:
         posts = _rows(conn, sa.select(p.c.id, p.c.platform, p.c.post_id, _label(), a.c.id, influencer_expr(),
@@ -724,7 +724,7 @@ def frames_of_posts(engine: sa.Engine, post_pks) -> Frames:
 def stored_days(engine: sa.Engine) -> tuple[date | None, date | None]:
     """The first and last day of the stored daily rollup (None, None when nothing is stored): what
     an empty view says when the campaign's dates hold nothing and the data lie elsewhere."""
-    r = store.daily_rollup
+    r = schema.daily_rollup
     with engine.connect() as conn:
         first, last = conn.execute(sa.select(sa.func.min(r.c.day), sa.func.max(r.c.day))).one()
     return _as_date(first), _as_date(last)

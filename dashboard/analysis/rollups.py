@@ -23,7 +23,8 @@ import logging
 import pandas as pd
 import sqlalchemy as sa
 
-from collectors import crash, store
+from collectors import crash
+from collectors.store import database, ledger, schema
 
 from . import metrics, queries
 from .config import EMV_FORMULA_VERSION, Campaign
@@ -47,14 +48,14 @@ def fingerprint(campaign: Campaign) -> str:
 
 
 def _state(conn) -> str | None:
-    return conn.execute(sa.select(store.meta_table.c.value).where(store.meta_table.c.key == STATE_KEY)).scalar()
+    return conn.execute(sa.select(schema.meta_table.c.value).where(schema.meta_table.c.key == STATE_KEY)).scalar()
 
 
 def _pending(conn) -> list[int]:
     """The imports no finished refresh has counted yet."""
-    m = store.meta_table
-    keys = conn.execute(sa.select(m.c.key).where(m.c.key.like(store.ROLLUP_PENDING + "%"))).scalars().all()
-    return sorted(int(k[len(store.ROLLUP_PENDING):]) for k in keys)
+    m = schema.meta_table
+    keys = conn.execute(sa.select(m.c.key).where(m.c.key.like(ledger.ROLLUP_PENDING + "%"))).scalars().all()
+    return sorted(int(k[len(ledger.ROLLUP_PENDING):]) for k in keys)
 
 
 def pending(engine: sa.Engine) -> list[int]:
@@ -71,8 +72,8 @@ def is_current(engine: sa.Engine, campaign: Campaign) -> bool:
 def invalidate(engine: sa.Engine) -> None:
     """Forget the settings the rollups were computed with: the next ``query`` rebuilds them all
     (after an import whose refresh failed, stored rows may miss it)."""
-    with store.write_transaction(engine) as conn:
-        conn.execute(store.meta_table.delete().where(store.meta_table.c.key == STATE_KEY))
+    with database.write_transaction(engine) as conn:
+        conn.execute(schema.meta_table.delete().where(schema.meta_table.c.key == STATE_KEY))
 
 
 def accounts_of_imports(engine: sa.Engine, import_ids) -> list[int]:
@@ -86,25 +87,25 @@ def accounts_of_imports(engine: sa.Engine, import_ids) -> list[int]:
 
 def _accounts_of(conn, ids: list[int]) -> list[int]:
     """The accounts these imports wrote observations of: from their pending marks, which name
-    them (store.pending_value); for an import without one (refreshed already, or marked by an
+    them (ledger.pending_value); for an import without one (refreshed already, or marked by an
     older version), from its rows, which costs a scan of every observation table (there is no
     index on import_id: it would cost every import more than it saves)."""
     if not ids:
         return []
-    m = store.meta_table
+    m = schema.meta_table
     found: set[int] = set()
     named: set[int] = set()
     for start in range(0, len(ids), MAX_IN):
-        keys = {f"{store.ROLLUP_PENDING}{i}": i for i in ids[start:start + MAX_IN]}
+        keys = {f"{ledger.ROLLUP_PENDING}{i}": i for i in ids[start:start + MAX_IN]}
         for key, value in conn.execute(sa.select(m.c.key, m.c.value).where(m.c.key.in_(list(keys)))).all():
-            accounts = store.pending_accounts(value)
+            accounts = ledger.pending_accounts(value)
             if accounts is not None:
                 found.update(accounts)
                 named.add(keys[key])
     ids = [i for i in ids if i not in named]
     if not ids:
         return sorted(found)
-    p, s, d, ad = store.posts, store.post_snapshots, store.post_days, store.account_days
+    p, s, d, ad = schema.posts, schema.post_snapshots, schema.post_days, schema.account_days
     q = sa.union(
         sa.select(p.c.account_pk).join(s, s.c.post_pk == p.c.id).where(s.c.import_id.in_(ids)),
         sa.select(p.c.account_pk).join(d, d.c.post_pk == p.c.id).where(d.c.import_id.in_(ids)),
@@ -120,7 +121,7 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
     ``refresh(engine, campaign, [])`` brings the rollups current at the least cost.
 
     Safe while other processes import and refresh: the rows are written under the store's write
-    lock (store.write_transaction), so two refreshes never interleave their delete and insert, and
+    lock (database.write_transaction), so two refreshes never interleave their delete and insert, and
     if any import committed after the rows were computed they are computed again under the lock,
     where no import can commit. A refresh therefore never stores totals older than the data."""
     fp = fingerprint(campaign)
@@ -135,20 +136,20 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
             return None, waiting, None, seen, None
         touched = _accounts_of(conn, waiting)
         accounts = sorted(set(given) | set(touched))
-        since = _since(conn, waiting, campaign) if set(given) <= set(touched) else store.UNKNOWN
+        since = _since(conn, waiting, campaign) if set(given) <= set(touched) else ledger.UNKNOWN
         # What the generation records: the accounts, and the first local day any post's rows can
         # have changed ("none": no post changed; None: any day).
-        first = "none" if since is None else (None if since is store.UNKNOWN else since.isoformat())
+        first = "none" if since is None else (None if since is ledger.UNKNOWN else since.isoformat())
         changed = dict(accounts=accounts, first=first)
         if since is None:  # the pending imports changed no post (account-level rows only)
             return [], waiting, None, seen, changed
-        return accounts, waiting, (None if since is store.UNKNOWN else since), seen, changed
+        return accounts, waiting, (None if since is ledger.UNKNOWN else since), seen, changed
 
     with engine.connect() as conn:
         accounts, waiting, since, seen, changed = plan(conn)
     if accounts == [] and not waiting:
         return 0
-    r, m = store.daily_rollup, store.meta_table
+    r, m = schema.daily_rollup, schema.meta_table
     # The rows are computed outside the lock (imports go on meanwhile) into a temporary table of
     # this connection, a piece at a time, and moved into the rollup under the lock by one
     # INSERT ... SELECT that also combines the pieces: the process never holds the campaign's
@@ -156,7 +157,7 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
     with engine.connect() as conn:
         _spool(conn, engine, campaign, accounts, since, commit=True)
         crash.point("refresh")
-        with store.locked(conn):
+        with database.locked(conn):
             again = plan(conn)
             if again[3] != seen:  # an import or another refresh committed meanwhile: recompute
                 accounts, waiting, since, _, changed = again
@@ -168,7 +169,7 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
                 conn.execute(old if since is None else old.where(r.c.day >= since))
             n = _unspool(conn) if accounts != [] else 0
             if waiting:
-                conn.execute(m.delete().where(m.c.key.in_([f"{store.ROLLUP_PENDING}{i}" for i in waiting])))
+                conn.execute(m.delete().where(m.c.key.in_([f"{ledger.ROLLUP_PENDING}{i}" for i in waiting])))
             conn.execute(m.delete().where(m.c.key == STATE_KEY))
             conn.execute(m.insert().values(key=STATE_KEY, value=fp))
             _record_generation(conn, changed)
@@ -225,7 +226,7 @@ KEEP_GENERATIONS = 200  # the changes of this many refreshes are kept; older one
 
 def generation(conn) -> int:
     """The number of the last finished refresh (0 before the first)."""
-    m = store.meta_table
+    m = schema.meta_table
     value = conn.execute(sa.select(m.c.value).where(m.c.key == GENERATION_KEY)).scalar()
     return int(value) if value else 0
 
@@ -233,7 +234,7 @@ def generation(conn) -> int:
 def _record_generation(conn, changed: dict | None) -> None:
     """Number this refresh and keep what it covered: ``{"accounts": [...], "first": day}`` (see
     ``plan`` in ``refresh``), None for every account and day."""
-    m = store.meta_table
+    m = schema.meta_table
     g = generation(conn) + 1
     conn.execute(m.delete().where(m.c.key.in_([GENERATION_KEY, f"{CHANGED_PREFIX}{g}",
                                                f"{CHANGED_PREFIX}{g - KEEP_GENERATIONS}"])))
@@ -277,7 +278,7 @@ def _generations(conn, since: int | None, now: int) -> list[dict] | None:
         return None
     if since == now:
         return []
-    m = store.meta_table
+    m = schema.meta_table
     keys = [f"{CHANGED_PREFIX}{g}" for g in range(since + 1, now + 1)]
     values = conn.execute(sa.select(m.c.value).where(m.c.key.in_(keys))).scalars().all()
     if len(values) != len(keys) or "all" in values:
@@ -288,24 +289,24 @@ def _generations(conn, since: int | None, now: int) -> list[dict] | None:
 
 def _since(conn, waiting: list[int], campaign: Campaign):
     """The first local day whose rollup rows the pending imports can have changed: the local day
-    of the earliest instant any of them recorded (store.pending_value); store.UNKNOWN when one
+    of the earliest instant any of them recorded (ledger.pending_value); ledger.UNKNOWN when one
     cannot say, None when none changed a post."""
     if not waiting:
-        return store.UNKNOWN
-    m = store.meta_table
+        return ledger.UNKNOWN
+    m = schema.meta_table
     values = conn.execute(sa.select(m.c.value).where(
-        m.c.key.in_([f"{store.ROLLUP_PENDING}{i}" for i in waiting]))).scalars().all()
+        m.c.key.in_([f"{ledger.ROLLUP_PENDING}{i}" for i in waiting]))).scalars().all()
     earliest = None
     for v in values:
-        earliest = store._earlier(earliest, store.pending_since(v))
-    if earliest is None or earliest is store.UNKNOWN:
+        earliest = ledger._earlier(earliest, ledger.pending_since(v))
+    if earliest is None or earliest is ledger.UNKNOWN:
         return earliest
     return pd.Timestamp(earliest).tz_localize("UTC").tz_convert(campaign.tz).date()
 
 
 def _imports_mark(conn_or_engine) -> tuple:
     """Changes whenever an import commits (a count, since ids can commit out of order)."""
-    i = store.imports
+    i = schema.imports
     q = sa.select(sa.func.count(), sa.func.max(i.c.id))
     if isinstance(conn_or_engine, sa.Engine):
         with conn_or_engine.connect() as conn:
@@ -334,7 +335,7 @@ def pieces(engine: sa.Engine, account_pks: list[int] | None, batch_posts: int | 
 
     Accounts without posts have no rollup rows and need no piece."""
     limit = batch_posts or BATCH_POSTS
-    p = store.posts
+    p = schema.posts
     with engine.connect() as conn:
         if account_pks is None:
             yield from ((None, r) for r in _id_ranges(conn, _weighted(sa.select(p.c.id).order_by(p.c.id)), limit, BATCH_OBS))
@@ -368,7 +369,7 @@ def _active_posts(engine: sa.Engine, account_pks: list[int], since_day, campaign
     ``since_day`` or later: a snapshot captured since that day's local midnight (an increment
     is spread back from its snapshot, never forward) or a daily row of that day or later. Each
     test is a probe of a primary key ((post_pk, captured_at), (post_pk, day)) per post."""
-    p, s, d = store.posts, store.post_snapshots, store.post_days
+    p, s, d = schema.posts, schema.post_snapshots, schema.post_days
     midnight = pd.Timestamp(since_day).tz_localize(campaign.tz).tz_convert("UTC").tz_localize(None).to_pydatetime()
     recent = sa.or_(
         sa.exists().where(s.c.post_pk == p.c.id, s.c.captured_at >= midnight),
@@ -408,7 +409,7 @@ def _id_ranges(conn, ids_query, limit: int, limit_obs: int | None = None):
 def _weighted(q: sa.Select) -> sa.Select:
     """``q`` (post ids) with each post's number of observations: snapshots and daily rows,
     counted through their primary keys (a range of one index per post)."""
-    p, s, d = store.posts, store.post_snapshots, store.post_days
+    p, s, d = schema.posts, schema.post_snapshots, schema.post_days
     count = [sa.select(sa.func.count()).where(t.c.post_pk == p.c.id).correlate(p).scalar_subquery() for t in (s, d)]
     return q.add_columns((count[0] + count[1]).label("observations"))
 
@@ -417,7 +418,7 @@ SPOOL = "rollup_spool"  # the refresh's temporary table (one per connection)
 
 
 def _spool_table() -> sa.Table:
-    cols = [sa.Column(c.name, c.type) for c in store.daily_rollup.columns]
+    cols = [sa.Column(c.name, c.type) for c in schema.daily_rollup.columns]
     return sa.Table(SPOOL, sa.MetaData(), *cols, prefixes=["TEMPORARY"])
 
 
@@ -456,7 +457,7 @@ def _spool(conn, engine: sa.Engine, campaign: Campaign, accounts, since, commit:
 def _unspool(conn) -> int:
     """Insert the spooled rows into the rollup, one row per account and day (pieces of one account
     summed: ``_combine`` in SQL, where a sum over only unknown values is unknown too)."""
-    t, r = _spool_table(), store.daily_rollup
+    t, r = _spool_table(), schema.daily_rollup
     any_ = (lambda c: sa.func.bool_or(c)) if conn.dialect.name == "postgresql" else (lambda c: sa.func.max(c))
     q = sa.select(t.c.day, t.c.account_pk, *[sa.func.sum(t.c[c]) for c in SUMMED], sa.func.sum(t.c.posts_active),
                   any_(t.c.interpolated), any_(t.c.corrected)).group_by(t.c.day, t.c.account_pk)
@@ -583,7 +584,7 @@ def query_batches(engine: sa.Engine, campaign: Campaign, by, sel: metrics.Select
         raise ValueError(f"rollups cannot group by {bad}")
     if refresh_if_stale and not is_current(engine, campaign):
         refresh(engine, campaign, [])  # the pending imports' accounts, or all when the settings changed
-    r, a, i = store.daily_rollup, store.accounts, store.influencers
+    r, a, i = schema.daily_rollup, schema.accounts, schema.influencers
     label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
     influencer = sa.func.coalesce(i.c.name, label + " (unassigned)")
     category = sa.func.coalesce(i.c.category, "unassigned")

@@ -95,13 +95,13 @@ def memo(engine: sa.Engine, campaign, name: str, args: tuple, compute: Callable[
     if stored is not None:
         stats["stored"] += 1
         return stored
-    shared = cache()
-    if shared is None or engine is None:
+    kept = cache()
+    if kept is None or engine is None:
         return compute()
     seen = stamps.version(engine)
     k = key(engine, campaign, seen, name, args)
     try:
-        found = shared.get(k)
+        found = kept.get(k)
     except Exception as e:  # noqa: BLE001 - an unreadable or foreign entry is a miss
         log.warning("the shared cache could not read %s (%s): computing it", name, e)
         stats["read_errors"] += 1
@@ -117,7 +117,7 @@ def memo(engine: sa.Engine, campaign, name: str, args: tuple, compute: Callable[
     if stamps.version(engine) != seen:
         return value
     try:
-        if not shared.set(k, ("reach", value)):
+        if not kept.set(k, ("reach", value)):
             stats["write_errors"] += 1
     except Exception as e:  # noqa: BLE001 - a value that cannot be pickled or a full disk
         log.warning("the shared cache could not store %s (%s)", name, e)

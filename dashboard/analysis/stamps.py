@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from collectors import store
+from collectors.store import schema
 
 _pinned: ContextVar[dict | None] = ContextVar("reach_pinned_version", default=None)
 _stamp: str | None = None
@@ -55,11 +55,11 @@ def version(eng: sa.Engine) -> str:
 
 
 def _version(eng: sa.Engine) -> str:
-    i = store.imports
+    i = schema.imports
     with eng.connect() as conn:
         imports = conn.execute(sa.select(sa.func.count(), sa.func.max(i.c.id), sa.func.max(i.c.imported_at))).one()
         people, accounts = roster(conn)
-        state = conn.execute(sa.select(store.meta_table.c.value).where(store.meta_table.c.key == "rollup_state")).scalar()
+        state = conn.execute(sa.select(schema.meta_table.c.value).where(schema.meta_table.c.key == "rollup_state")).scalar()
     digest = hashlib.sha256(repr((imports[2], people, accounts, state)).encode()).hexdigest()[:16]
     return f"{imports[0]}:{imports[1]}:{digest}"
 
@@ -67,7 +67,7 @@ def _version(eng: sa.Engine) -> str:
 def roster(conn) -> tuple[list, list]:
     """What the roster decides of what pages show, as rows: the influencers (id, name, category)
     and the accounts (id, influencer, roster followers, handle, name, key, platform)."""
-    inf, a = store.influencers, store.accounts
+    inf, a = schema.influencers, schema.accounts
     people = conn.execute(sa.select(inf.c.id, inf.c.name, inf.c.category).order_by(inf.c.id)).all()
     accounts = conn.execute(sa.select(a.c.id, a.c.influencer_id, a.c.followers, a.c.handle, a.c.name,
                                       a.c.account_key, a.c.platform).order_by(a.c.id)).all()
@@ -79,7 +79,7 @@ def live_version(eng: sa.Engine) -> str:
     collector's new error reaches the freshness line without waiting for the next import (the
     cache keeps keying by ``version``: an error changes no computed result)."""
     with eng.connect() as conn:
-        failures = conn.execute(sa.select(sa.func.count(), sa.func.max(store.import_failures.c.id))).one()
+        failures = conn.execute(sa.select(sa.func.count(), sa.func.max(schema.import_failures.c.id))).one()
     return f"{version(eng)}:{failures[0]}:{failures[1]}"
 
 

@@ -302,9 +302,9 @@ def _no_weeks(engine, campaign: Campaign) -> str:
     files that are already there)."""
     import sqlalchemy as sa
 
-    from collectors import store
+    from collectors.store import schema
 
-    r = store.daily_rollup
+    r = schema.daily_rollup
     with engine.connect() as conn:
         first, last = conn.execute(sa.select(sa.func.min(r.c.day), sa.func.max(r.c.day))).one()
     if first is None:

@@ -25,15 +25,15 @@ from datetime import date, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.errors import ReachError
+from collectors.store import database
 
 from ..text.weeks import week_start
 from . import clock, stamps
 from .config import Event
 from .metrics import Selection
 
-metadata = sa.MetaData()  # not store.metadata: store's migrations, not this module, make its tables
+metadata = sa.MetaData()  # not schema.metadata: store's migrations, not this module, make its tables
 
 reports_table = sa.Table(
     "week_reports", metadata,
@@ -164,7 +164,7 @@ def save(engine: sa.Engine, campaign, today: date | None = None) -> int | None:
                 text = encode(summary.build_summary_db(engine, campaign, week, today=day, daily=daily))
                 built[week] = (weeks, text, last_day)
             rows.append(dict(last_day=last_day.isoformat(), week=week, is_default=week == default, summary=text))
-    with store.write_transaction(engine) as conn:
+    with database.write_transaction(engine) as conn:
         # Under the write lock no import commits: the stamp read here is the one the rows are of.
         if flag_store.stamp(engine, campaign) != before:
             return None

@@ -15,8 +15,9 @@ import sys
 import dash
 from dash import dcc, html
 
-from collectors import messages, store
+from collectors import messages
 from collectors.errors import ReachError, UsageError
+from collectors.store import database
 
 from ..analysis import queries
 
@@ -32,7 +33,7 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
     from . import auth, cache, downloads, pages
 
     if engine is None:
-        engine = store.connect(None)
+        engine = database.connect(None)
         auth_settings = auth_settings or auth.Settings.from_env()
 
     app = dash.Dash(__name__, title="Campaign Reach", serve_locally=True, update_title=None,
@@ -143,7 +144,7 @@ def serve(args) -> int:
     if workers is not None and workers < 1:
         raise ReachError(f"--workers {workers}: give at least 1")
     check_port(args.host, args.port)
-    engine = store.connect(args.db)
+    engine = database.connect(args.db)
     if args.demo_if_empty and queries.overview(engine).empty:
         from ..cli import main as cli_main
 
@@ -169,13 +170,13 @@ def serve(args) -> int:
         raise ReachError("--workers needs gunicorn, which is not installed: pip install gunicorn")
     engine.dispose()
     # Everything a worker needs travels in the environment; the workers share no memory.
-    env = dict(os.environ, REACH_DB=store.resolve_url(args.db), REACH_USERS=str(users_file.resolve()),
+    env = dict(os.environ, REACH_DB=database.resolve_url(args.db), REACH_USERS=str(users_file.resolve()),
                REACH_SERVE_HOST=args.host)
     bind = f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}"
     argv = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", bind,
-            # An upload may wait up to store.WRITE_WAIT_S for another writer's import to finish:
+            # An upload may wait up to database.WRITE_WAIT_S for another writer's import to finish:
             # the worker must outlive that wait, or it would be killed mid-upload.
-            "--timeout", str(int(store.WRITE_WAIT_S) + 120), "--access-logfile", "-",
+            "--timeout", str(int(database.WRITE_WAIT_S) + 120), "--access-logfile", "-",
             # Its control socket sits at one path in $HOME: a second dashboard would fight over it.
             "--no-control-socket", "dashboard.web.app:create_app()"]
     print(f"Campaign Reach on {url}  ({who}; gunicorn, {workers} workers; Ctrl+C to stop)", flush=True)

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from flask_caching import Cache
 
-from collectors import store
+from collectors.store import database
 
 from ..analysis import shared, stamps
 
@@ -43,7 +43,7 @@ def cache_dir(engine: sa.Engine, override: str | None = None) -> Path | None:
         return None if given.strip().lower() in OFF else Path(given).expanduser()
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         return Path(engine.url.database).parent / "cache"
-    return store.DEFAULT_DB_PATH.parent / "cache"
+    return database.DEFAULT_DB_PATH.parent / "cache"
 
 
 def install(server, engine: sa.Engine, directory: str | None = None) -> Path | None:

@@ -13,7 +13,7 @@ import functools
 import sqlalchemy as sa
 from flask import current_app
 
-from collectors import store
+from collectors.store import database
 
 from ..analysis import config, stamps
 
@@ -23,7 +23,7 @@ _engines: dict[str, sa.Engine] = {}
 def engine() -> sa.Engine:
     url = current_app.config["REACH_DB_URL"]
     if url not in _engines:
-        _engines[url] = store.connect(url)
+        _engines[url] = database.connect(url)
     return _engines[url]
 
 

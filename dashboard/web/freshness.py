@@ -42,7 +42,7 @@ ERROR_CHARS = 160  # the line stays one line; the Data page's history has the wh
 
 def demo_note(clock, lang: str, tz, id: str = "demo-clock"):
     """The subtle line that says the demo's clock is the demo's ("demo data as of 27 Jan 2025"),
-    for ``clock`` (store.demo_clock); None for real data, which keeps real time."""
+    for ``clock`` (ledger.demo_clock); None for real data, which keeps real time."""
     if clock is None:
         return None
     day = pd.Timestamp(clock).tz_convert(tz).date()

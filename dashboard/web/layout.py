@@ -138,13 +138,13 @@ def _demo_note(lang: str):
     outside a running app (a layout built in a test without one)."""
     from flask import has_app_context
 
-    from collectors import store
+    from collectors.store import ledger
 
     from . import data, freshness
 
     if not has_app_context():
         return None
-    return freshness.demo_note(store.demo_clock(data.engine()), lang, data.campaign().tz)
+    return freshness.demo_note(ledger.demo_clock(data.engine()), lang, data.campaign().tz)
 
 
 def _campaign_name(lang: str) -> list:

@@ -31,7 +31,7 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from werkzeug.exceptions import Forbidden
 
-from collectors import messages, store
+from collectors import messages
 from collectors.archive import Archive, sha256
 from collectors.detect import align, header_positions, profiles
 from collectors.errors import ReachError
@@ -40,6 +40,7 @@ from collectors.model import DEFAULT_TIMEZONE
 from collectors.pipeline import FileResult, Importer
 from collectors.read import read_bytes
 from collectors.registry import Report, get as get_report, reports as all_reports
+from collectors.store import database, schema
 
 from ... import ingest
 from ...analysis import clock
@@ -609,7 +610,7 @@ def import_with_mapping(engine: sa.Engine, archive: Archive, pid, report_name, f
 # --- what is stored (pure queries) --------------------------------------------------------------
 
 def history(engine: sa.Engine, limit: int = HISTORY_LIMIT) -> pd.DataFrame:
-    i = store.imports
+    i = schema.imports
     cols = [i.c.id, i.c.file_name, i.c.platform, i.c.reports, i.c.imported_at, i.c.rows_read, i.c.rows_stored,
             i.c.rows_rejected, i.c.rows_skipped, i.c.captured_at, i.c.captured_at_source]
     with engine.connect() as conn:
@@ -619,7 +620,7 @@ def history(engine: sa.Engine, limit: int = HISTORY_LIMIT) -> pd.DataFrame:
 
 def problems(engine: sa.Engine, import_id: int, limit: int = PROBLEMS_LIMIT) -> tuple[pd.DataFrame, int]:
     """The first ``limit`` rejected rows of one import, in file order, and how many there are."""
-    p = store.import_problems
+    p = schema.import_problems
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).where(p.c.import_id == import_id)).scalar()
         rows = conn.execute(sa.select(p.c.source, p.c.line, p.c.column_name, p.c.value, p.c.expected)
@@ -630,7 +631,7 @@ def problems(engine: sa.Engine, import_id: int, limit: int = PROBLEMS_LIMIT) -> 
 def failures(engine: sa.Engine, limit: int = FAILURES_LIMIT) -> pd.DataFrame:
     """Failed attempts, newest first, leaving out files imported since (with a mapping, most
     often): the list is of files that could not be imported, and those could."""
-    f, i = store.import_failures, store.imports
+    f, i = schema.import_failures, schema.imports
     with engine.connect() as conn:
         rows = conn.execute(sa.select(f.c.file_name, f.c.failed_at, f.c.error)
                             .where(f.c.sha256.not_in(sa.select(i.c.sha256)))
@@ -995,7 +996,7 @@ def upload_files(contents, names, search, stamp, account=None):
         raise PreventUpdate
     eng, campaign = data.engine(), data.campaign()
     account = clean_account(account)
-    archive, unrecognised = Archive(store.archive_dir(eng)), []
+    archive, unrecognised = Archive(database.archive_dir(eng)), []
     results = import_uploads(eng, archive, names, contents, tz=campaign.timezone, lang=lang, account=account,
                              unrecognised=unrecognised)
     problem = ingest.refresh(eng, campaign, results)
@@ -1029,7 +1030,7 @@ def choose_report(report, pid, ids, search):
         raise PreventUpdate
     lang = F.parse(search).lang
     try:
-        fields = prefill(Archive(store.archive_dir(data.engine())), pid, report)
+        fields = prefill(Archive(database.archive_dir(data.engine())), pid, report)
     except ReachError:
         raise PreventUpdate from None
     if len(fields) != len(ids):
@@ -1057,7 +1058,7 @@ def import_mapped(n_clicks, pid, report, fields, ids, date_order, search, stamp)
     by_col = {i.get("col"): f for i, f in zip(ids or [], fields or []) if isinstance(i, dict)}
     ordered = [by_col.get(k) for k in range(len(by_col))] if set(by_col) == set(range(len(by_col))) else None
     eng, campaign = data.engine(), data.campaign()
-    archive = Archive(store.archive_dir(eng))
+    archive = Archive(database.archive_dir(eng))
     result, error = import_with_mapping(eng, archive, pid, report, ordered, date_order, tz=campaign.timezone,
                                         lang=lang)
     problem = ingest.refresh(eng, campaign, [result]) if result is not None else None
@@ -1078,7 +1079,7 @@ def upload_roster(contents, name, search, stamp):
     if not contents:
         raise PreventUpdate
     eng = data.engine()
-    ok, text = import_roster_upload(eng, Archive(store.archive_dir(eng)), name, contents, lang=lang)
+    ok, text = import_roster_upload(eng, Archive(database.archive_dir(eng)), name, contents, lang=lang)
     return html.Div(text, className="upload-result " + ("ok" if ok else "failed"), id="data-roster-message"), \
         None, (stamp or 0) + 1
 

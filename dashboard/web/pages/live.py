@@ -241,11 +241,11 @@ def _freshness(eng, campaign, lang, now):
     # last error, so a collector that stopped (quota, expired token) is seen on the big screen.
     from .. import freshness
 
-    from collectors import store
+    from collectors.store import ledger
 
     rows = freshness.items(clock.freshness(eng, now), clock.source_freshness(eng), lang, campaign.tz, now)
     # The kiosk has no header: the demo's note goes with the freshness it explains.
-    note = freshness.demo_note(store.demo_clock(eng), lang, campaign.tz, id="live-demo-clock")
+    note = freshness.demo_note(ledger.demo_clock(eng), lang, campaign.tz, id="live-demo-clock")
     return html.Div([html.H3(t("label.freshness", lang)), *([note] if note is not None else []),
                      html.Ul(rows, id="live-freshness")], className="panel")
 
