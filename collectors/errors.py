@@ -25,7 +25,7 @@ class ReachError(Exception):
 
 class UsageError(ReachError):
     """The command line was given a value it cannot use (a filter naming no stored influencer, a
-    port another program holds): the CLI exits 2, as argparse does for a malformed option, rather
+    port another program holds): the CLI exits 2, as click does for a malformed option, rather
     than 1, which says that the work itself failed."""
 
 

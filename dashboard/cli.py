@@ -3,16 +3,22 @@
 Every subcommand prints what it did in words and exits non-zero when something failed; a user's
 mistake (a bad file, a wrong option) is a message, never a traceback. Long work shows progress on
 a terminal and plain lines when piped.
+
+Built with click: one group, `reach`, whose commands take the options of dashboard/cli_options.py
+(each declared once there) and hand what was given, as ``args``, to the ``cmd_*`` function that
+does the work. `main(argv)` runs it and turns every refusal into one line and an exit status.
 """
 from __future__ import annotations
 
-import argparse
 import builtins
 import os
 import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
+
+import click
 
 from collectors import messages
 from collectors.archive import Archive
@@ -22,252 +28,304 @@ from collectors.model import DEFAULT_TIMEZONE
 from collectors.names import PLATFORM_ALIASES, closest
 from collectors.store import database, ledger, schema
 
-DATE_ORDERS = ("dmy", "mdy", "ymd")
+from .cli_options import (Refused, account_option, config_option, date_order_option, db_options, existing, jobs_option,
+                          tz_option, users_option)
+
 EPILOG = "The database is data/reach.db unless --db or REACH_DB says otherwise (any SQLAlchemy URL)."
 
 
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return n
+class _Group(click.Group):
+    """Commands listed in the order they are declared (import first, as in the README), not
+    alphabetically; subgroups are of this class too."""
+
+    group_class = type
+
+    def list_commands(self, ctx):
+        return list(self.commands)
 
 
-def _jobs_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
-                   help="processes that read and parse the next files while this one writes them, in order "
-                        "(default: one per core, up to 4; 1 parses each file in turn)")
+def _run(cmd, params: dict) -> int:
+    """A command's parameters, as the one ``args`` object its ``cmd_*`` function reads."""
+    return cmd(SimpleNamespace(**params)) or 0
 
 
-def _db_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="URL", help="database URL or SQLite file path (default: $REACH_DB or data/reach.db)")
-    p.add_argument("--archive", metavar="DIR", help="where imported files are kept (default: beside a SQLite database)")
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
+             help="Campaign Reach: import social-media export files and see a campaign's reach.", epilog=EPILOG)
+def reach():
+    pass
 
 
-def _config_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="FILE", help="campaign config (default: ./campaign.toml or $REACH_CONFIG)")
+@reach.command("import", short_help="import export files, folders or ZIP files",
+               help="Import platform export files (CSV, XLSX, ZIP; folders are walked). "
+                    "Prints one line per file; exits 1 if any file failed.")
+@click.argument("paths", nargs=-1, required=True, type=existing("path"), metavar="PATH...")
+@db_options
+@click.option("--as-of", metavar="TIME",
+              help="snapshot time of lifetime exports (ISO 8601), overriding the file and its name")
+@account_option
+@tz_option
+@click.option("--strict", is_flag=True, help="refuse a whole file if any row is rejected")
+@click.option("--show-rejects", type=int, default=5, metavar="N", help="rejected rows to print per file (default 5)")
+@click.option("--mapping", type=existing("file"), metavar="FILE.toml",
+              help="read files with this header by this column mapping (write one with `reach mapping suggest`); "
+                   "saved as a profile for later files with the same header")
+@date_order_option
+@config_option  # the campaign whose rollups the import refreshes
+@jobs_option
+def _import(**params):
+    return _run(cmd_import, params)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="reach",
-        description="Campaign Reach: import social-media export files and see a campaign's reach.",
-        epilog=EPILOG,
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+@reach.group("mapping", short_help="column mappings for files no report recognises",
+             help="A mapping says which column of a file holds which field of a report. "
+                  "`suggest` writes the one detection proposes; `reach import FILE --mapping M.toml` "
+                  "imports with it and saves it as a profile for every later file with the same header.")
+def _mapping():
+    pass
 
-    p = sub.add_parser("import", help="import export files, folders or ZIP files",
-                       description="Import platform export files (CSV, XLSX, ZIP; folders are walked). "
-                                   "Prints one line per file; exits 1 if any file failed.")
-    p.add_argument("paths", nargs="+", metavar="PATH")
-    _db_args(p)
-    p.add_argument("--as-of", metavar="TIME", help="snapshot time of lifetime exports (ISO 8601), overriding the file and its name")
-    p.add_argument("--account", metavar="HANDLE", help="account for files whose rows name none (e.g. YouTube Table data)")
-    p.add_argument("--tz", default=os.environ.get("REACH_TZ", DEFAULT_TIMEZONE),
-                   help=f"timezone of times written without one (default: {DEFAULT_TIMEZONE}, the campaign's)")
-    p.add_argument("--strict", action="store_true", help="refuse a whole file if any row is rejected")
-    p.add_argument("--show-rejects", type=int, default=5, metavar="N", help="rejected rows to print per file (default 5)")
-    p.add_argument("--mapping", metavar="FILE.toml",
-                   help="read files with this header by this column mapping (write one with `reach mapping suggest`); "
-                        "saved as a profile for later files with the same header")
-    p.add_argument("--date-order", choices=DATE_ORDERS,
-                   help="how to read numeric dates like 05/06/2024 when no value in the column decides "
-                        "(day-month-year, month-day-year, year-month-day)")
-    _config_arg(p)  # the campaign whose rollups the import refreshes
-    _jobs_arg(p)
-    p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("mapping", help="column mappings for files no report recognises",
-                       description="A mapping says which column of a file holds which field of a report. "
-                                   "`suggest` writes the one detection proposes; `reach import FILE --mapping M.toml` "
-                                   "imports with it and saves it as a profile for every later file with the same header.")
-    msub = p.add_subparsers(dest="mapping_command", metavar="ACTION")
-    m = msub.add_parser("suggest", help="write the proposed mapping of a file as editable TOML",
-                        description="Print the column mapping detection proposes for FILE, as TOML to edit and "
-                                    "pass to `reach import FILE --mapping`. Example: reach mapping suggest f.csv > f.toml")
-    m.add_argument("file", metavar="FILE")
-    m.add_argument("--table", type=int, default=None, metavar="N",
-                   help="which table of the file (sheet, section, ZIP member), from 1 (default: the first unrecognised)")
-    m.set_defaults(func=cmd_mapping_suggest)
-    m = msub.add_parser("list", help="list saved mapping profiles", description="List the saved mapping profiles.")
-    _db_args(m)
-    m.set_defaults(func=cmd_mapping_list)
-    m = msub.add_parser("remove", help="remove a saved mapping profile",
-                        description="Remove the saved profile whose signature starts with SIGNATURE (from `reach mapping list`).")
-    m.add_argument("signature", metavar="SIGNATURE")
-    _db_args(m)
-    m.set_defaults(func=cmd_mapping_remove)
-    p.set_defaults(func=lambda a, p=p: (p.print_help(), 2)[1])
+@_mapping.command("suggest", short_help="write the proposed mapping of a file as editable TOML",
+                  help="Print the column mapping detection proposes for FILE, as TOML to edit and "
+                       "pass to `reach import FILE --mapping`. Example: reach mapping suggest f.csv > f.toml")
+@click.argument("file", type=existing("file"), metavar="FILE")
+@click.option("--table", type=int, default=None, metavar="N",
+              help="which table of the file (sheet, section, ZIP member), from 1 (default: the first unrecognised)")
+def _mapping_suggest(**params):
+    return _run(cmd_mapping_suggest, params)
 
-    p = sub.add_parser("rebuild", help="re-create the database from the archive of imported files",
-                       description="Drop every table and re-import every archived file in its original order, "
-                                   "with the options it was first imported with.")
-    _db_args(p)
-    _config_arg(p)  # the campaign whose rollups the import refreshes
-    _jobs_arg(p)
-    p.set_defaults(func=cmd_rebuild)
 
-    p = sub.add_parser("roster", help="map accounts to influencers",
-                       description="Manage the roster that maps platform accounts to influencers.")
-    rsub = p.add_subparsers(dest="roster_command", metavar="ACTION")
-    r = rsub.add_parser("import", help="import a roster CSV (name, category, platform, handle, account_id)",
-                        description="Import a roster CSV with columns name, category, platform, handle and/or "
-                                    "account_id. All rows or none.")
-    r.add_argument("file", metavar="FILE.csv")
-    _db_args(r)
-    r.set_defaults(func=cmd_roster_import)
-    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+@_mapping.command("list", short_help="list saved mapping profiles", help="List the saved mapping profiles.")
+@db_options
+def _mapping_list(**params):
+    return _run(cmd_mapping_list, params)
 
-    p = sub.add_parser("export", help="write tidy data as CSV or XLSX (daily, weekly, posts, influencers, account-days)",
-                       description="Write tidy data with the columns documented in docs/exports.md: CSV is UTF-8 "
-                                   "with a BOM (Excel reads Chinese text), dates are ISO, and text cells that a "
-                                   "spreadsheet would run as a formula are neutralised.")
-    p.add_argument("what", choices=["daily", "weekly", "posts", "influencers", "account-days"],
-                   help="daily: activity per day (and --by groups); weekly: per ISO week with week-over-week; "
-                        "posts: one row per post with its latest values; influencers: one row per influencer; "
-                        "account-days: account-level daily rows as the platforms gave them")
-    p.add_argument("--by", default=None, metavar="COLS",
-                   help="group daily/weekly rows by any of influencer,category,account,platform,post "
-                        "(comma-separated; daily default: platform)")
-    p.add_argument("--from", dest="start", metavar="DATE",
-                   help="first day (YYYY-MM-DD, campaign timezone); without --from and --to, the campaign "
-                        "window of campaign.toml, as on the dashboard (account-days: every day)")
-    p.add_argument("--to", dest="end", metavar="DATE", help="last day, inclusive")
-    p.add_argument("--platform", action="append", default=[], metavar="P", help="only this platform (repeatable)")
-    p.add_argument("--influencer", action="append", default=[], metavar="NAME", help="only this influencer (repeatable)")
-    p.add_argument("--category", action="append", default=[], metavar="C",
-                   help="only influencers of this roster category (repeatable; 'unassigned' for accounts "
-                        "not in the roster)")
-    p.add_argument("--format", choices=["csv", "xlsx"], default=None, help="csv (default) or xlsx; -o FILE.xlsx implies xlsx")
-    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output, CSV only)")
-    _config_arg(p)
-    _db_args(p)
-    p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("summary", help="the weekly summary for managers (text, one HTML page or a PDF)",
-                       description="Print the summary of one ISO week: KPIs with week-over-week change, top "
-                                   "influencers and posts, platform mix and a short narrative. --html writes the "
-                                   "same as one self-contained, printable page; --pdf as that page's PDF (A4).")
-    p.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2025-W01 (default: the latest complete week)")
-    p.add_argument("--html", metavar="FILE", help="also write the summary as one self-contained HTML file")
-    p.add_argument("--pdf", metavar="FILE", help="also write the summary as a PDF: the HTML page on A4 (needs WeasyPrint)")
-    p.add_argument("--lang", choices=("en", "zh"), default="en",
-                   help="language of the summary: en (English, the default) or zh (Simplified Chinese)")
-    _config_arg(p)
-    _db_args(p)
-    p.set_defaults(func=cmd_summary)
+@_mapping.command("remove", short_help="remove a saved mapping profile",
+                  help="Remove the saved profile whose signature starts with SIGNATURE (from `reach mapping list`).")
+@click.argument("signature", metavar="SIGNATURE")
+@db_options
+def _mapping_remove(**params):
+    return _run(cmd_mapping_remove, params)
 
-    p = sub.add_parser("demo", help="write the demo campaign's export files and import them",
-                       description='Write a realistic six-week campaign (modelled on the "Jin" Hub campaign, '
-                                   "fictional influencers) as native export files of each platform, then import them.")
-    p.add_argument("--seed", type=int, default=2024, help="random seed (default 2024); same seed, same files")
-    p.add_argument("--folder", metavar="DIR", help="where to write the files (default: data/demo-exports)")
-    p.add_argument("--files-only", action="store_true", help="write the files but do not import them")
-    p.add_argument("--live", action="store_true",
-                   help="play the campaign's last day as if it were happening now: fresh TikTok exports into "
-                        "--inbox every few seconds, imported as `reach watch` would (README: seeing it live)")
-    p.add_argument("--inbox", metavar="DIR", help="--live: the inbox folder (default: data/inbox)")
-    p.add_argument("--every", type=float, default=5.0, metavar="SECONDS", help="--live: seconds between drops (default 5)")
-    p.add_argument("--for", dest="drops", type=int, metavar="N", help="--live: stop after N drops (default: until Ctrl-C)")
-    p.add_argument("--no-watch", action="store_true",
-                   help="--live: only drop the files; import them with `reach watch DIR` yourself")
-    _config_arg(p)  # the campaign whose rollups the import refreshes
-    _db_args(p)
-    p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("watch", help="import export files dropped into an inbox folder, as they arrive",
-                       description="Watch DIR: each export file is imported once it has stopped growing "
-                                   "(--settle), then moved to DIR/processed/, or to DIR/failed/ with "
-                                   "NAME.error.txt saying why; rejected rows are listed in NAME.rejected.txt. "
-                                   "Safe beside the dashboard, uploads, `reach import` and other watchers. "
-                                   "Prints one line per file; Ctrl-C stops between files.")
-    p.add_argument("dir", metavar="DIR")
-    p.add_argument("--settle", default="2s", metavar="TIME",
-                   help="how long a file must stay unchanged before it is imported (default 2s)")
-    p.add_argument("--poll", default="1s", metavar="TIME", help="how often to look (default 1s)")
-    p.add_argument("--once", action="store_true",
-                   help="process what is ready now and exit (for cron); exit status 1 if a file failed")
-    _db_args(p)
-    p.add_argument("--account", metavar="HANDLE", help="account for files whose rows name none (e.g. YouTube Table data)")
-    p.add_argument("--tz", default=os.environ.get("REACH_TZ", DEFAULT_TIMEZONE),
-                   help=f"timezone of times written without one (default: {DEFAULT_TIMEZONE}, the campaign's)")
-    p.add_argument("--date-order", choices=DATE_ORDERS,
-                   help="how to read numeric dates like 05/06/2024 when no value in the column decides")
-    _config_arg(p)  # the campaign whose rollups the import refreshes
-    p.set_defaults(func=cmd_watch)
+@reach.command("rebuild", short_help="re-create the database from the archive of imported files",
+               help="Drop every table and re-import every archived file in its original order, "
+                    "with the options it was first imported with.")
+@db_options
+@config_option  # the campaign whose rollups the import refreshes
+@jobs_option
+def _rebuild(**params):
+    return _run(cmd_rebuild, params)
 
-    p = sub.add_parser("serve", help="serve the dashboard",
-                       description="Serve the dashboard on http://127.0.0.1:8050 (loopback only by default).")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
-    p.add_argument("--demo-if-empty", action="store_true", help="build the demo campaign first if the database is empty")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="serve with gunicorn and N worker processes (default: Flask's server, for one user)")
-    p.add_argument("--users", metavar="FILE", help="users file (default: $REACH_USERS or data/users.toml)")
-    _db_args(p)
-    p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("users", help="who may log in to the dashboard",
-                       description="Manage dashboard users: viewers read and download, editors also upload "
-                                   "and edit the roster. With users configured, the dashboard asks for a login.")
-    usub = p.add_subparsers(dest="users_command", metavar="ACTION")
-    u = usub.add_parser("add", help="add a user or change their password and role",
-                        description="Add a user, or replace an existing one's password and role. The password "
-                                    "is asked for twice, or read from REACH_PASSWORD in scripts; only its hash "
-                                    "is stored.")
-    u.add_argument("name", metavar="NAME")
-    u.add_argument("--role", choices=["viewer", "editor"], default="viewer", help="viewer (default) or editor")
-    u.add_argument("--users", metavar="FILE", help="users file (default: $REACH_USERS or data/users.toml)")
-    u.set_defaults(func=cmd_users_add)
-    u = usub.add_parser("remove", help="remove a user", description="Remove a user; their sessions end at once.")
-    u.add_argument("name", metavar="NAME")
-    u.add_argument("--users", metavar="FILE", help="users file (default: $REACH_USERS or data/users.toml)")
-    u.set_defaults(func=cmd_users_remove)
-    u = usub.add_parser("list", help="list users and roles", description="List users and their roles.")
-    u.add_argument("--users", metavar="FILE", help="users file (default: $REACH_USERS or data/users.toml)")
-    u.set_defaults(func=cmd_users_list)
-    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+@reach.group("roster", short_help="map accounts to influencers",
+             help="Manage the roster that maps platform accounts to influencers.")
+def _roster():
+    pass
 
-    p = sub.add_parser("doctor", help="check the database against the archive, and the rollups against the engine",
-                       description="Check that every import has its archived bytes and manifest line, that every "
-                                   "archived file in the manifest is in the database, and that the stored daily "
-                                   "rollups equal what the metrics engine computes. One line per check; exit "
-                                   "status 1 if a problem is left. --repair fixes what it finds: missing manifest "
-                                   "lines are written back from the database, archived files the database lacks "
-                                   "are imported, stale rollups are recomputed.")
-    p.add_argument("--repair", action="store_true", help="fix what is found")
-    _config_arg(p)
-    _db_args(p)
-    p.set_defaults(func=cmd_doctor)
 
-    p = sub.add_parser("status", help="what the database holds, per platform",
-                       description="Counts of accounts, posts, snapshots and days per platform, and recent imports.")
-    _db_args(p)
-    p.set_defaults(func=cmd_status)
+@_roster.command("import", short_help="import a roster CSV (name, category, platform, handle, account_id)",
+                 help="Import a roster CSV with columns name, category, platform, handle and/or "
+                      "account_id. All rows or none.")
+@click.argument("file", type=existing("file"), metavar="FILE.csv")
+@db_options
+def _roster_import(**params):
+    return _run(cmd_roster_import, params)
 
-    p = sub.add_parser("collect", help="poll the platforms' APIs and store lifetime snapshots",
-                       description="Poll the YouTube, Instagram, Facebook, X, TikTok and Bilibili APIs for the "
-                                   "roster's accounts and store each answer page as a snapshot file, like an "
-                                   "import. Credentials come from environment variables or a credentials file "
-                                   "outside the repository (docs/collectors.md). One line per platform; exit "
-                                   "status 1 if any platform failed.")
-    p.add_argument("--platform", action="append", default=[], metavar="P",
-                   help="only this platform (repeatable): youtube, instagram, facebook, meta, x, tiktok, bilibili")
-    when = p.add_mutually_exclusive_group()
-    when.add_argument("--once", action="store_true", help="one run, then exit (the default)")
-    when.add_argument("--every", metavar="DURATION", help="run again every DURATION (15m, 1h, 90s) until Ctrl-C")
-    p.add_argument("--since", metavar="DATE",
-                   help="poll posts published from DATE (YYYY-MM-DD, campaign timezone); 'all' for every post "
-                        "(default: the campaign's start in campaign.toml)")
-    p.add_argument("--credentials", metavar="FILE",
-                   help="credentials file (default: $REACH_CREDENTIALS or ~/.config/campaign-reach/credentials.toml)")
-    _config_arg(p)
-    _db_args(p)
-    p.set_defaults(func=cmd_collect)
-    return parser
+
+EXPORTS = {
+    "daily": "activity per day (and --by groups)",
+    "weekly": "per ISO week with week-over-week",
+    "posts": "one row per post with its latest values",
+    "influencers": "one row per influencer",
+    "account-days": "account-level daily rows as the platforms gave them",
+}
+
+
+@reach.command("export",
+               short_help="write tidy data as CSV or XLSX (daily, weekly, posts, influencers, account-days)",
+               help="Write tidy data with the columns documented in docs/exports.md: CSV is UTF-8 "
+                    "with a BOM (Excel reads Chinese text), dates are ISO, and text cells that a "
+                    "spreadsheet would run as a formula are neutralised.\n\nWHAT is "
+                    + "; ".join(f"{k}: {v}" for k, v in EXPORTS.items()) + ".")
+@click.argument("what", type=click.Choice(list(EXPORTS)), metavar="WHAT")
+@click.option("--by", default=None, metavar="COLS",
+              help="group daily/weekly rows by any of influencer,category,account,platform,post "
+                   "(comma-separated; daily default: platform)")
+@click.option("--from", "start", metavar="DATE",
+              help="first day (YYYY-MM-DD, campaign timezone); without --from and --to, the campaign "
+                   "window of campaign.toml, as on the dashboard (account-days: every day)")
+@click.option("--to", "end", metavar="DATE", help="last day, inclusive")
+@click.option("--platform", multiple=True, metavar="P", help="only this platform (repeatable)")
+@click.option("--influencer", multiple=True, metavar="NAME", help="only this influencer (repeatable)")
+@click.option("--category", multiple=True, metavar="C",
+              help="only influencers of this roster category (repeatable; 'unassigned' for accounts "
+                   "not in the roster)")
+@click.option("--format", type=click.Choice(["csv", "xlsx"]), default=None,
+              help="csv (default) or xlsx; -o FILE.xlsx implies xlsx")
+@click.option("-o", "--output", metavar="FILE", help="file to write (default: standard output, CSV only)")
+@config_option
+@db_options
+def _export(**params):
+    return _run(cmd_export, params)
+
+
+@reach.command("summary", short_help="the weekly summary for managers (text, one HTML page or a PDF)",
+               help="Print the summary of one ISO week: KPIs with week-over-week change, top "
+                    "influencers and posts, platform mix and a short narrative. --html writes the "
+                    "same as one self-contained, printable page; --pdf as that page's PDF (A4).")
+@click.option("--week", metavar="YYYY-Www", help="ISO week, e.g. 2025-W01 (default: the latest complete week)")
+@click.option("--html", metavar="FILE", help="also write the summary as one self-contained HTML file")
+@click.option("--pdf", metavar="FILE", help="also write the summary as a PDF: the HTML page on A4 (needs WeasyPrint)")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en",
+              help="language of the summary: en (English, the default) or zh (Simplified Chinese)")
+@config_option
+@db_options
+def _summary(**params):
+    return _run(cmd_summary, params)
+
+
+@reach.command("demo", short_help="write the demo campaign's export files and import them",
+               help='Write a realistic six-week campaign (modelled on the "Jin" Hub campaign, '
+                    "fictional influencers) as native export files of each platform, then import them.")
+@click.option("--seed", type=int, default=2024, help="random seed (default 2024); same seed, same files")
+@click.option("--folder", metavar="DIR", help="where to write the files (default: data/demo-exports)")
+@click.option("--files-only", is_flag=True, help="write the files but do not import them")
+@click.option("--live", is_flag=True,
+              help="play the campaign's last day as if it were happening now: fresh TikTok exports into "
+                   "--inbox every few seconds, imported as `reach watch` would (README: seeing it live)")
+@click.option("--inbox", metavar="DIR", help="--live: the inbox folder (default: data/inbox)")
+@click.option("--every", type=float, default=5.0, metavar="SECONDS", help="--live: seconds between drops (default 5)")
+@click.option("--for", "drops", type=int, metavar="N", help="--live: stop after N drops (default: until Ctrl-C)")
+@click.option("--no-watch", is_flag=True,
+              help="--live: only drop the files; import them with `reach watch DIR` yourself")
+@config_option  # the campaign whose rollups the import refreshes
+@db_options
+def _demo(**params):
+    return _run(cmd_demo, params)
+
+
+@reach.command("watch", short_help="import export files dropped into an inbox folder, as they arrive",
+               help="Watch DIR: each export file is imported once it has stopped growing "
+                    "(--settle), then moved to DIR/processed/, or to DIR/failed/ with "
+                    "NAME.error.txt saying why; rejected rows are listed in NAME.rejected.txt. "
+                    "Safe beside the dashboard, uploads, `reach import` and other watchers. "
+                    "Prints one line per file; Ctrl-C stops between files.")
+@click.argument("dir", type=existing("folder"), metavar="DIR")
+@click.option("--settle", default="2s", metavar="TIME",
+              help="how long a file must stay unchanged before it is imported (default 2s)")
+@click.option("--poll", default="1s", metavar="TIME", help="how often to look (default 1s)")
+@click.option("--once", is_flag=True,
+              help="process what is ready now and exit (for cron); exit status 1 if a file failed")
+@db_options
+@account_option
+@tz_option
+@date_order_option
+@config_option  # the campaign whose rollups the import refreshes
+def _watch(**params):
+    return _run(cmd_watch, params)
+
+
+@reach.command("serve", short_help="serve the dashboard",
+               help="Serve the dashboard on http://127.0.0.1:8050 (loopback only by default).")
+@click.option("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+@click.option("--port", type=int, default=8050, help="port (default 8050)")
+@click.option("--demo-if-empty", is_flag=True, help="build the demo campaign first if the database is empty")
+@click.option("--workers", type=int, metavar="N",
+              help="serve with gunicorn and N worker processes (default: Flask's server, for one user)")
+@users_option
+@db_options
+def _serve(**params):
+    return _run(cmd_serve, params)
+
+
+@reach.group("users", short_help="who may log in to the dashboard",
+             help="Manage dashboard users: viewers read and download, editors also upload "
+                  "and edit the roster. With users configured, the dashboard asks for a login.")
+def _users():
+    pass
+
+
+@_users.command("add", short_help="add a user or change their password and role",
+                help="Add a user, or replace an existing one's password and role. The password "
+                     "is asked for twice, or read from REACH_PASSWORD in scripts; only its hash "
+                     "is stored.")
+@click.argument("name", metavar="NAME")
+@click.option("--role", type=click.Choice(["viewer", "editor"]), default="viewer", help="viewer (default) or editor")
+@users_option
+def _users_add(**params):
+    return _run(cmd_users_add, params)
+
+
+@_users.command("remove", short_help="remove a user", help="Remove a user; their sessions end at once.")
+@click.argument("name", metavar="NAME")
+@users_option
+def _users_remove(**params):
+    return _run(cmd_users_remove, params)
+
+
+@_users.command("list", short_help="list users and roles", help="List users and their roles.")
+@users_option
+def _users_list(**params):
+    return _run(cmd_users_list, params)
+
+
+@reach.command("doctor", short_help="check the database against the archive, and the rollups against the engine",
+               help="Check that every import has its archived bytes and manifest line, that every "
+                    "archived file in the manifest is in the database, and that the stored daily "
+                    "rollups equal what the metrics engine computes. One line per check; exit "
+                    "status 1 if a problem is left. --repair fixes what it finds: missing manifest "
+                    "lines are written back from the database, archived files the database lacks "
+                    "are imported, stale rollups are recomputed.")
+@click.option("--repair", is_flag=True, help="fix what is found")
+@config_option
+@db_options
+def _doctor(**params):
+    return _run(cmd_doctor, params)
+
+
+@reach.command("status", short_help="what the database holds, per platform",
+               help="Counts of accounts, posts, snapshots and days per platform, and recent imports.")
+@db_options
+def _status(**params):
+    return _run(cmd_status, params)
+
+
+@reach.command("collect", short_help="poll the platforms' APIs and store lifetime snapshots",
+               help="Poll the YouTube, Instagram, Facebook, X, TikTok and Bilibili APIs for the "
+                    "roster's accounts and store each answer page as a snapshot file, like an "
+                    "import. Credentials come from environment variables or a credentials file "
+                    "outside the repository (docs/collectors.md). One line per platform; exit "
+                    "status 1 if any platform failed.")
+@click.option("--platform", multiple=True, metavar="P",
+              help="only this platform (repeatable): youtube, instagram, facebook, meta, x, tiktok, bilibili")
+@click.option("--once", is_flag=True, help="one run, then exit (the default)")
+@click.option("--every", metavar="DURATION", help="run again every DURATION (15m, 1h, 90s) until Ctrl-C")
+@click.option("--since", metavar="DATE",
+              help="poll posts published from DATE (YYYY-MM-DD, campaign timezone); 'all' for every post "
+                   "(default: the campaign's start in campaign.toml)")
+@click.option("--credentials", metavar="FILE",
+              help="credentials file (default: $REACH_CREDENTIALS or ~/.config/campaign-reach/credentials.toml)")
+@config_option
+@db_options
+def _collect(**params):
+    if params["once"] and params["every"]:
+        raise UsageError("--once and --every exclude each other: one run, or a run every DURATION")
+    return _run(cmd_collect, params)
+
+
+@reach.command("worker", short_help="evaluate the alert rules and send the scheduled reports, every minute",
+               help="Run campaign.toml's [[alerts]] rules on a schedule (stale sources, goals behind, and "
+                    "anything an import did not trigger) and send each [[reports]] entry when its slot "
+                    "comes (the weekly summary, Monday 09:00 campaign time by default). A slot missed "
+                    "while no worker ran is sent late, once. One line per event or report sent "
+                    "(docs/alerts.md).")
+@click.option("--once", is_flag=True, help="one round, then exit")
+@click.option("--every", default="60s", metavar="DURATION", help="seconds between rounds (default 60s; 2s, 500ms, 1m)")
+@config_option
+@db_options
+def _worker(**params):
+    return _run(cmd_worker, params)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -376,20 +434,12 @@ def _parse_time(text: str) -> datetime:
 
 def cmd_import(args) -> int:
     from collectors.pipeline import Importer
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    try:
-        ZoneInfo(args.tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ReachError(f"--tz {args.tz!r} is not a timezone name like {DEFAULT_TIMEZONE}") from None
     mapping = _load_mapping(args.mapping) if args.mapping else None
     engine = _engine(args)
     imp = Importer(engine, _archive(engine, args), tz=args.tz,
                    as_of=_parse_time(args.as_of) if args.as_of else None,
                    account=args.account, strict=args.strict, mapping=mapping, date_order=args.date_order)
-    missing = [p for p in args.paths if not Path(p).exists()]
-    if missing:
-        raise ReachError("no such file or folder: " + ", ".join(missing))
     progress = Progress()
     results = []
 
@@ -522,8 +572,6 @@ def cmd_roster_import(args) -> int:
     from collectors.roster import import_roster
 
     path = Path(args.file)
-    if not path.exists():
-        raise ReachError(f"no such file: {path}")
     engine = _engine(args)
     n, c = import_roster(engine, _archive(engine, args), path.name, path.read_bytes())
     print(f"roster {path.name}: {n} rows, {c['influencers']} new influencers, "
@@ -811,18 +859,10 @@ def _stop_on_signals(watcher):
 
 
 def cmd_watch(args) -> int:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(args.tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ReachError(f"--tz {args.tz!r} is not a timezone name like {DEFAULT_TIMEZONE}") from None
     settle, poll = _duration(args.settle, "--settle"), _duration(args.poll, "--poll")
     if poll <= 0:
         raise ReachError("--poll must be more than 0")
     inbox = Path(args.dir)
-    if not inbox.is_dir():
-        raise ReachError(f"no such folder: {inbox}")
     engine = _engine(args)
     watcher = _watcher(args, inbox, engine, settle=settle, poll=poll, account=args.account)
     with _stop_on_signals(watcher):
@@ -940,6 +980,41 @@ def cmd_doctor(args) -> int:
     return 1 if doctor.run(engine, archive, config.load(args.config), repair=args.repair) else 0
 
 
+def cmd_worker(args) -> int:
+    import signal
+    import time
+
+    from . import reports
+    from .analysis import config
+
+    every = _duration(args.every, "--every")
+    campaign = config.load(args.config)
+    engine = _engine(args)
+    if not campaign.alerts and not campaign.reports:
+        print("note: campaign.toml has no [[alerts]] and no [[reports]]: nothing to do (docs/alerts.md)",
+              file=sys.stderr)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    failed = False
+    while True:
+        done = reports.tick(engine, campaign)
+        fired = done["alerts"] or {}
+        if fired.get("new") or fired.get("error"):
+            print(f"alerts: {fired.get('new', 0)} new, {fired.get('sent', 0)} sent, {fired.get('failed', 0)} failed"
+                  + (f"; not evaluated: {fired['error']}" if fired.get("error") else ""))
+        for r in done["reports"]:
+            where = ", ".join(f"{d['channel']} {'ok' if d['ok'] else 'FAILED: ' + str(d.get('status', ''))}"
+                              for d in r["deliveries"]) or "no channel"
+            print(f"report {r['report']} ({r['slot']}): {r['status']}: {where}")
+            failed |= r["status"] == "failed"
+        failed |= bool(fired.get("failed"))
+        if args.once or stop:
+            return 1 if failed and args.once else 0
+        deadline = time.monotonic() + every
+        while time.monotonic() < deadline and not stop:
+            time.sleep(min(1.0, every))
+
+
 def cmd_status(args) -> int:
     import sqlalchemy as sa
 
@@ -963,16 +1038,30 @@ def cmd_status(args) -> int:
     return 0
 
 
+def _said(e: click.ClickException) -> str:
+    """A refusal of the command line in one line; click's own name the help to read."""
+    said = " ".join(e.format_message().split())
+    if isinstance(e, click.UsageError) and not isinstance(e, Refused) and e.ctx is not None:
+        said += f" (see {e.ctx.command_path} --help)"
+    return said
+
+
 def main(argv: list[str] | None = None) -> int:
+    """`reach` with these arguments (default: the process's); returns the exit status."""
     from sqlalchemy import exc as sa_exc
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
     try:
-        return args.func(args) or 0
+        with reach.make_context("reach", sys.argv[1:] if argv is None else list(argv)) as ctx:
+            return reach.invoke(ctx) or 0
+    except click.exceptions.NoArgsIsHelpError as e:
+        # `reach` or `reach roster` alone: the help of what was typed, and exit 2, as before.
+        click.echo(e.ctx.get_help())
+        return 2
+    except click.exceptions.Exit as e:  # --help
+        return e.exit_code
+    except click.ClickException as e:  # click's refusals and our types' (cli_options.Refused)
+        print(f"error: {_said(e)}", file=sys.stderr)
+        return e.exit_code
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -49,14 +49,21 @@ def refresh(engine: sa.Engine, campaign: Campaign, results: Iterable[FileResult]
     With nothing imported, an earlier refresh cut short (a kill after the import's commit) may
     still be pending: it is finished here. A failure is returned, not raised: the imports have
     already succeeded."""
+    results = list(results)
     ids = [r.import_id for r in results if r.status == "imported"]
+    problem = None
     try:
-        if not ids and not rollups.pending(engine):
-            return None
-        rollups.refresh(engine, campaign, rollups.accounts_of_imports(engine, ids))
-        return None
+        if ids or rollups.pending(engine):
+            rollups.refresh(engine, campaign, rollups.accounts_of_imports(engine, ids))
     except (ReachError, sa.exc.SQLAlchemyError) as e:
-        return mark_stale(engine, str(e.orig) if isinstance(e, sa.exc.DBAPIError) and e.orig is not None else str(e))
+        problem = mark_stale(engine, str(e.orig) if isinstance(e, sa.exc.DBAPIError) and e.orig is not None else str(e))
+    if ids or any(r.status == "failed" for r in results):
+        # Then the alert rules, on the refreshed data (a failure is an event too). They never
+        # raise: the imports have succeeded whatever they find (dashboard/alerts.py).
+        from . import alerts
+
+        alerts.after_ingest(engine, campaign)
+    return problem
 
 
 def mark_stale(engine: sa.Engine, error: str) -> Problem:

@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 
+import click
 import pytest
 
-from dashboard.cli import build_parser
+from dashboard.cli import main, reach
 
 from conftest import ROOT, sample
 from test_store import x_content
@@ -17,12 +18,12 @@ from test_store import x_content
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def _commands(parser, prefix=()):
-    for action in parser._actions:
-        if action.__class__.__name__ == "_SubParsersAction":
-            for name, sub in action.choices.items():
-                yield prefix + (name,), sub, action
-                yield from _commands(sub, prefix + (name,))
+def _commands(group, prefix=()):
+    """(path, command, the group it is in) of every command and subcommand, depth first."""
+    for name, sub in group.commands.items():
+        yield prefix + (name,), sub, group
+        if isinstance(sub, click.Group):
+            yield from _commands(sub, prefix + (name,))
 
 
 def run(*args, cwd=None, env=None):
@@ -31,13 +32,76 @@ def run(*args, cwd=None, env=None):
 
 
 def test_every_command_has_help_text_and_appears_in_the_readme():
-    commands = list(_commands(build_parser()))
+    commands = list(_commands(reach))
     assert len(commands) >= 7
-    for path, sub, action in commands:
-        helps = {a.dest: a.help for a in action._get_subactions()}
+    for path, sub, group in commands:
+        helps = {name: c.short_help for name, c in group.commands.items()}
         assert helps.get(path[-1]), f"reach {' '.join(path)} has no help line"
-        assert sub.description, f"reach {' '.join(path)} has no description"
+        assert sub.help, f"reach {' '.join(path)} has no description"
         assert f"reach {' '.join(path)}" in README, f"reach {' '.join(path)} is not in README.md"
+
+
+def _listed(help_text: str, section: str) -> set[str]:
+    """The names a --help lists under "Options:" or "Commands:" (its first column)."""
+    body = help_text.split(f"\n{section}:\n", 1)[1].split("\n\n", 1)[0]
+    names = set()
+    for line in body.splitlines():
+        if line.startswith("  ") and not line.startswith("   "):
+            first = re.split(r"\s{2,}", line.strip())[0]
+            names |= {word.split()[0] for word in first.split(", ")}
+    return names
+
+
+def test_each_commands_help_is_its_own(capsys):
+    """`reach roster` and `reach users` used to print `reach collect`'s help (a late-bound
+    lambda): every --help names its own command, and lists exactly its options and subcommands."""
+    for path, cmd, _ in _commands(reach):
+        assert main([*path, "--help"]) == 0, path
+        out = capsys.readouterr().out
+        assert out.startswith(f"Usage: reach {' '.join(path)} "), (path, out[:80])
+        own = {o for p in cmd.params if isinstance(p, click.Option) for o in p.opts + p.secondary_opts}
+        assert _listed(out, "Options") == own | {"-h", "--help"}, path
+        if isinstance(cmd, click.Group):
+            assert _listed(out, "Commands") == set(cmd.commands), path
+            # A group alone is a usage error that shows the group's own help, as argparse's did.
+            assert main(list(path)) == 2
+            assert capsys.readouterr().out == out, path
+    assert {"--db", "--archive", "--config", "--tz", "--jobs"} <= _listed(
+        (main(["import", "--help"]), capsys.readouterr().out)[1], "Options")
+
+
+def test_a_path_that_is_not_there_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "r.db"
+    for args, said in ((["import", "nope.csv", "--db", str(db)], "error: no such file or folder: nope.csv"),
+                       (["roster", "import", str(tmp_path), "--db", str(db)], f"error: {tmp_path} is a folder, not a file"),
+                       (["import", str(tmp_path), "--db", str(db), "--config", "none.toml"],
+                        "error: --config none.toml: no such file")):
+        assert main(args) == 1, args
+        assert capsys.readouterr().err == said + "\n"
+    assert list(tmp_path.iterdir()) == []  # no database made for a mistyped name
+
+
+def test_a_timezone_is_checked_where_it_is_given_and_named_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", str(tmp_path), "--tz", "Europe"]) == 1  # a folder of zones, not one
+    assert capsys.readouterr().err == "error: --tz 'Europe' is not a timezone name like Asia/Shanghai\n"
+    monkeypatch.setenv("REACH_TZ", "Mars/Olympus")
+    assert main(["watch", str(tmp_path), "--once"]) == 1
+    assert capsys.readouterr().err == "error: REACH_TZ 'Mars/Olympus' is not a timezone name like Asia/Shanghai\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_click_refusals_are_one_line_with_exit_2_and_the_help_to_read(capsys):
+    for args, said in ((["export", "daily", "--colour"], "No such option '--colour'"),
+                       (["users", "add", "bob", "--role", "boss"], "'boss' is not one of 'viewer', 'editor'"),
+                       (["import", "--jobs", "0", "."], "--jobs"),
+                       (["collect", "--once", "--every", "1h"], "--once and --every")):
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and said in err and err.count("\n") == 1, (args, err)
+    assert main(["import"]) == 2
+    assert capsys.readouterr().err == "error: Missing argument 'PATH...'. (see reach import --help)\n"
 
 
 def test_reach_help_lists_the_commands():
@@ -156,7 +220,7 @@ def test_export_weekly_xlsx_with_filters_and_bad_filters_are_one_line_errors(tmp
     for args in (["export", "daily", "--from", "22/12/2024"], ["export", "daily", "--by", "colour"],
                  ["export", "weekly", "--format", "xlsx"], ["export", "daily", "--from", "2025-01-02", "--to", "2025-01-01"]):
         r = run(*args, cwd=tmp_path)
-        # A wrong option is a usage error: exit 2, as argparse's own (1 means the work failed).
+        # A wrong option is a usage error: exit 2, as click's own (1 means the work failed).
         assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr, (args, r.stderr)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import event
 
 from .. import files
 from ..errors import StoreError
-from .schema import MIGRATIONS, SCHEMA_VERSION, meta_table, metadata, schema_version
+from .schema import KEPT_TABLES, MIGRATIONS, SCHEMA_VERSION, meta_table, metadata, schema_version
 
 DEFAULT_DB_PATH = Path("data") / "reach.db"
 
@@ -145,5 +145,7 @@ def archive_dir(engine: sa.Engine, override: str | None = None) -> Path:
 
 
 def drop_all(engine: sa.Engine) -> None:
+    """Every table the archive can make again (``reach rebuild``); not ``KEPT_TABLES``, which hold
+    what people wrote into the dashboard."""
     with engine.begin() as conn:
-        metadata.drop_all(conn)
+        metadata.drop_all(conn, tables=[t for t in metadata.sorted_tables if t.name not in KEPT_TABLES])

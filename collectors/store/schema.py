@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from ..model import FLOAT_METRICS, METRICS
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 metadata = sa.MetaData()
 
@@ -172,6 +172,49 @@ daily_rollup = sa.Table(
     sa.Index("ix_daily_rollup_account_day", "account_pk", "day"),
 )
 
+# Added in schema version 8: what people write into the dashboard, not derived from the archive,
+# so `reach rebuild` keeps these tables (KEPT_TABLES) while it drops and replays the rest.
+# Annotations: events an editor adds on the Live page, drawn on the time charts beside
+# campaign.toml's events (dashboard/analysis/annotations.py). The selection is JSON ({"platforms": [...],
+# "influencers": [...], "categories": [...]}; empty: every view).
+annotations = sa.Table(
+    "annotations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False),  # UTC
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("label_zh", sa.Text, nullable=False, server_default=""),
+    sa.Column("selection", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+)
+
+# Alert events: each firing of an [[alerts]] rule (dashboard/alerts.py), once per (rule, key): the
+# key names the event (a post, a day, a week, a failure), so an event found again by a later
+# evaluation is not stored, nor notified, twice. Kept by a rebuild for the same reason.
+alert_events = sa.Table(
+    "alert_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rule", sa.String(200), nullable=False),
+    sa.Column("key", sa.String(400), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("fired_at", sa.DateTime, nullable=False),  # UTC
+    sa.Column("value", sa.Float),
+    sa.Column("threshold", sa.Float),
+    sa.Column("params", sa.Text, nullable=False),  # JSON: what the message says (subject, selection, link, ...)
+    # pending (to send), sent, failed, cooldown (a notice of this rule went out less than its
+    # cooldown ago), muted (the rule is muted), quiet (the rule names no channel)
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("deliveries", sa.Text, nullable=False, server_default="[]"),  # JSON: one result per channel
+    sa.Column("acknowledged_by", sa.String(200)),
+    sa.Column("acknowledged_at", sa.DateTime),
+    sa.UniqueConstraint("rule", "key", name="uq_alert_events_rule_key"),
+    sa.Index("ix_alert_events_fired", "fired_at"),
+)
+
+KEPT_TABLES = ("annotations", "alert_events")
+
 # --- migrations -------------------------------------------------------------------------------
 # Each step takes a connection and brings the schema from version n-1 to n. Step 1 creates the
 # version-1 tables from today's definitions, so a later step that adds a column to one of them
@@ -228,7 +271,13 @@ def _v7(conn):
     posts_order.create(conn, checkfirst=True)
 
 
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7}
+def _v8(conn):
+    # checkfirst: a rebuild drops every other table and migrates from 1 again; these stay.
+    for name in KEPT_TABLES:
+        metadata.tables[name].create(conn, checkfirst=True)
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8}
 
 
 def schema_version(conn) -> int:

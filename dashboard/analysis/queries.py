@@ -269,6 +269,92 @@ def published_counts(engine: sa.Engine, campaign, sel, by=()) -> pd.DataFrame:
     return df
 
 
+def published_days(engine: sa.Engine, campaign, sel, by=()) -> pd.DataFrame:
+    """Posts published per local day (campaign timezone) of the selection, and per ``by``
+    (platform and/or influencer): ``day``, *by, ``posts``; what a goal on posts counts
+    (dashboard/analysis/goals.py). Counted per quarter hour in SQL (every timezone's offset is whole
+    quarter hours, so a quarter hour's local day is its posts'), then per day here."""
+    from . import metrics
+
+    by = list(by)
+    keys = _keys(by)
+    quarter = _quarter_hour(schema.posts.c.published_at, engine.dialect.name)
+    q = (sa.select(*[keys[k].label(k) for k in by], quarter.label("quarter"), sa.func.count().label("posts"))
+         .select_from(_from_posts()).where(schema.posts.c.published_at.is_not(None), *account_filters(sel)))
+    q = _published_in(q, campaign, sel.start, sel.end, engine.dialect.name).group_by(*[keys[k] for k in by], quarter)
+    with engine.connect() as conn:
+        df = pd.DataFrame([tuple(r) for r in conn.execute(q)], columns=[*by, "quarter", "posts"])
+    if df.empty:
+        return pd.DataFrame({"day": pd.Series(dtype="datetime64[ns]"), **{b: pd.Series(dtype=object) for b in by},
+                             "posts": pd.Series(dtype="int64")})
+    df["day"] = metrics._local_day(pd.to_datetime(df["quarter"], format="ISO8601").dt.tz_localize("UTC"), campaign.tz)
+    return df.groupby(["day", *by], as_index=False)["posts"].sum().astype({"posts": "int64"})
+
+
+def posts_observed_since(engine: sa.Engine, campaign, sel, day) -> list[int]:
+    """The posts of the selection's accounts with a snapshot captured, or a daily row, on or after
+    the local ``day``: the only posts whose gains on that day or later can be above zero."""
+    p, s, d = schema.posts, schema.post_snapshots, schema.post_days
+    lo, _ = utc_bounds(campaign, day, None)
+    snap = sa.exists().where(s.c.post_pk == p.c.id, s.c.captured_at >= time_bound(engine.dialect.name, lo))
+    daily = sa.exists().where(d.c.post_pk == p.c.id, d.c.day >= day)
+    q = sa.select(p.c.id).select_from(_from_posts()).where(sa.or_(snap, daily), *account_filters(sel))
+    with engine.connect() as conn:
+        return [int(x) for x in conn.execute(q).scalars()]
+
+
+def posts_reaching(engine: sa.Engine, campaign, sel, metric: str, above: float, post_ids=()) -> list[dict]:
+    """Posts of the selection's accounts whose lifetime ``metric`` is at least ``above``: by the
+    latest snapshot, or for posts with daily rows only, the sum of those (what an alert on a viral
+    post looks for, dashboard/alerts.py). ``metric`` may be a stored metric, ``views_or_impressions``
+    (views, else impressions) or ``engagements`` (campaign.toml's engagement metrics summed).
+    Rows: platform, post_id, title, url, influencer, value; largest first."""
+    from collectors.model import METRICS
+
+    from . import metrics
+
+    platforms = sorted(set(campaign.cpm) | set(PLATFORM_LABELS))
+    on_views = [x for x in platforms if metrics.views_basis(x) == "views"]
+    on_impressions = [x for x in platforms if metrics.views_basis(x) == "impressions"]
+
+    def value_of(t):
+        if metric == "views_or_impressions":  # the platform's basis, never a per-row choice (metrics.py)
+            return sa.case((p.c.platform.in_(on_views), t.c.views), (p.c.platform.in_(on_impressions), t.c.impressions),
+                           else_=sa.null())
+        if metric == "engagements":
+            return sum((sa.func.coalesce(t.c[m], 0) for m in campaign.engagement), sa.literal(0))
+        if metric not in METRICS:
+            raise ValueError(f"a post has no {metric!r}")
+        return t.c[metric]
+
+    p, d = schema.posts, schema.post_days
+    everything = type(sel)(platforms=sel.platforms, influencers=sel.influencers, categories=sel.categories)
+    joined, snap = latest_before(campaign, everything, engine.dialect.name)
+    cols = [p.c.platform, p.c.post_id, p.c.title, p.c.url, influencer_expr().label("influencer")]
+    only = [p.c.post_id.in_(list(post_ids))] if post_ids else []
+    a = sa.select(*cols, value_of(snap).label("value")).select_from(joined).where(
+        value_of(snap) >= above, *account_filters(sel), *only)
+    has_snap = sa.exists().where(schema.post_snapshots.c.post_pk == p.c.id)
+    daily = (sa.select(p.c.id.label("pk"), sa.func.sum(value_of(d)).label("value")).select_from(p.join(d, d.c.post_pk == p.c.id))
+             .where(~has_snap, *only).group_by(p.c.id).having(sa.func.sum(value_of(d)) >= above).subquery())
+    b = sa.select(*cols, daily.c.value).select_from(_from_posts().join(daily, daily.c.pk == p.c.id)).where(
+        *account_filters(sel))
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(a)] + [dict(r._mapping) for r in conn.execute(b)]
+    return sorted(rows, key=lambda r: (-float(r["value"]), r["platform"], r["post_id"]))
+
+
+def influencers_in(engine: sa.Engine, sel) -> list[str]:
+    """Every influencer with a post among the selection's platforms, categories and influencers,
+    sorted (named as ``influencer_names`` names them)."""
+    a, p = schema.accounts, schema.posts
+    has_post = sa.exists().where(p.c.account_pk == a.c.id)
+    q = (sa.select(influencer_expr()).select_from(a.outerjoin(schema.influencers, a.c.influencer_id == schema.influencers.c.id))
+         .where(has_post, *account_filters(sel)).distinct())
+    with engine.connect() as conn:
+        return sorted(n for n in conn.execute(q).scalars().all() if n is not None)
+
+
 def latest_before(campaign, sel, dialect: str):
     """(the posts (``_from_posts``) joined to each one's latest snapshot captured before the end of
     the selection's last day (as metrics.latest_lifetime), that snapshot: what its columns are
