@@ -139,11 +139,12 @@ EXPORTS = {
     "posts": "one row per post with its latest values",
     "influencers": "one row per influencer",
     "account-days": "account-level daily rows as the platforms gave them",
+    "events": "campaign.toml's events and the annotations editors added, by date",
 }
 
 
 @reach.command("export",
-               short_help="write tidy data as CSV or XLSX (daily, weekly, posts, influencers, account-days)",
+               short_help="write tidy data as CSV or XLSX (daily, weekly, posts, influencers, account-days, events)",
                help="Write tidy data with the columns documented in docs/exports.md: CSV is UTF-8 "
                     "with a BOM (Excel reads Chinese text), dates are ISO, and text cells that a "
                     "spreadsheet would run as a formula are neutralised.\n\nWHAT is "
@@ -664,10 +665,11 @@ def cmd_export(args) -> int:
     if fmt == "xlsx" and not args.output:
         raise UsageError("an XLSX export needs -o FILE.xlsx")
     sel = _selection(args)
-    if args.what == "account-days" and sel != Selection():
+    if args.what in ("account-days", "events") and sel != Selection():
         # It writes every account-day as the platforms gave them: a filter it ignored would be a lie.
-        raise UsageError("account-days takes no --from/--to/--platform/--influencer/--category: "
-                         "it writes every account-day; filter the file instead")
+        raise UsageError(f"{args.what} takes no --from/--to/--platform/--influencer/--category: "
+                         f"it writes every {'account-day' if args.what == 'account-days' else 'event'}; "
+                         "filter the file instead")
     by = [b.strip() for b in args.by.split(",") if b.strip()] if args.by else None
     for b in by or []:
         if b not in ("influencer", "category", "account", "platform", "post"):
@@ -682,6 +684,22 @@ def cmd_export(args) -> int:
         # The pages' rule, from the same function: without dates, the campaign window. So the
         # page's download and this export of the same filters are the same rows (issue 12).
         sel = metrics.in_window(sel, campaign)
+    if args.what == "events":
+        import pandas as pd
+
+        from .analysis import annotations
+
+        df = pd.DataFrame(annotations.export_rows(engine, campaign), columns=annotations.EXPORT_COLUMNS)
+        n = len(df)
+        data = exports.to_xlsx_bytes(df, "events") if fmt == "xlsx" else exports.to_csv_bytes(df)
+        if args.output:
+            with exports.atomic_file(args.output) as tmp:
+                tmp.write_bytes(data)
+            print(f"wrote {n} rows to {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        return 0
     if args.what in ("posts", "account-days"):
         # Streamed: one batch of rows in memory at a time, written as it is read (issue 11).
         if fmt == "xlsx":

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from collectors.store import database, schema
 from collectors.errors import ReachError
 from collectors.pipeline import Importer
+from collectors.store import database, schema
 from conftest import ROOT
 from dashboard import alerts
 from dashboard.analysis import config, metrics, queries

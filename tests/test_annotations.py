@@ -7,10 +7,10 @@ from datetime import date, datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from collectors.store import database, schema
 from collectors.archive import Archive
 from collectors.errors import ReachError
 from collectors.pipeline import Importer, rebuild
+from collectors.store import database, schema
 from dashboard.analysis import annotations as A
 from dashboard.analysis import metrics
 from dashboard.analysis.config import Campaign, Event
@@ -128,3 +128,23 @@ def test_a_schema_7_database_gains_the_annotations_table_and_keeps_its_data(db_u
     A.add(eng, CAMPAIGN, A.Draft("2024-12-20", "", "Press day"), "lin")
     assert [a.label for a in A.stored(eng)] == ["Press day"]
     eng.dispose()
+
+
+def test_reach_export_events_writes_them_with_formulas_neutralised(tmp_path):
+    from dashboard.cli import main
+
+    db = tmp_path / "reach.db"
+    eng = database.connect(f"sqlite:///{db}")
+    A.add(eng, CAMPAIGN, A.Draft("2025-01-20", "10:00", "=HYPERLINK(\"http://evil\")", "市场日"), "lin")
+    eng.dispose()
+    cfg = tmp_path / "campaign.toml"
+    cfg.write_text('[campaign]\ntimezone = "Asia/Shanghai"\nstart = 2024-12-16\nend = 2025-01-26\n\n'
+                   '[[events]]\ndate = 2024-12-22\nlabel = "Launch"\nlabel_zh = "启动"\n', encoding="utf-8")
+    out = tmp_path / "events.csv"
+    assert main(["export", "events", "--db", str(db), "--config", str(cfg), "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0] == ",".join(A.EXPORT_COLUMNS)
+    assert lines[1].startswith("2024-12-22,,Launch,启动,campaign.toml")
+    assert lines[2].startswith("2025-01-20,10:00,\"'=HYPERLINK(\"\"http://evil\"\")\",市场日,annotation")
+    assert main(["export", "events", "--db", str(db), "--config", str(cfg), "--platform", "x"]) == 2

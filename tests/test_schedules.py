@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from collectors.store import database
 from collectors.errors import ReachError
-from dashboard.analysis import config
+from collectors.store import database
 from dashboard import schedules as S
+from dashboard.analysis import config
 
 SH = ZoneInfo("Asia/Shanghai")
 MONDAY_9 = "0 9 * * mon"

@@ -15,8 +15,8 @@ from datetime import date, datetime, time, timezone
 
 import sqlalchemy as sa
 
-from collectors.store import database, schema
 from collectors.errors import ReachError
+from collectors.store import database, schema
 
 from . import metrics
 from .config import Campaign, Event
