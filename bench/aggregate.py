@@ -19,7 +19,7 @@ returns. Then, in this one process and interleaved so that machine noise hits th
   rollup table keyed by (platform, influencer, day) and the same rollup held as a pandas frame.
   The rollup is built once from the same data; its build time is reported apart (a full rebuild:
   the upper bound of what keeping it current on import costs);
-* the product's own rollup, "product rollup": a fresh database made by ``collectors.store.connect``
+* the product's own rollup, "product rollup": a fresh database made by ``collectors.store.database.connect``
   with influencers and accounts matching the posts (one account per influencer and platform), its
   ``daily_rollup`` table (day, account_pk) filled with ``rollups._rollup_rows`` from the same
   increments (inserted in batches) and the ``rollup_state`` fingerprint written as
@@ -28,7 +28,7 @@ returns. Then, in this one process and interleaved so that machine noise hits th
   time reported apart;
 * peak memory (VmHWM) of a child process that opens the rollup file and answers the filtered
   query, of one that loads the raw frames and answers it with the engine, and of one that opens
-  the product database with ``store.connect`` and answers it with ``rollups.query``.
+  the product database with ``database.connect`` and answers it with ``rollups.query``.
 
 Separately, ``metrics.snapshot_increments`` on 1 M lifetime snapshot rows (40,000 posts, 25
 captures each, all canonical metric columns as ``load_frames`` returns them, a few platform
@@ -83,7 +83,7 @@ SEL_INFLUENCERS = 50
 
 
 def campaign():
-    from dashboard.config import Campaign
+    from dashboard.analysis.config import Campaign
 
     return Campaign(name="bench", timezone="Asia/Shanghai", start=D0, end=D0 + timedelta(N_DAYS - 1), cpm=dict(CPM))
 
@@ -256,7 +256,7 @@ def make_snapshots(posts, rows: int, seed: int = 13):
 
 def pick_selection(posts):
     """The dashboard-style filter: one platform, 50 of its influencers, 30 days."""
-    from dashboard.metrics import Selection
+    from dashboard.analysis.metrics import Selection
 
     names = np.sort(posts.loc[posts["platform"] == SEL_PLATFORM, "influencer"].unique().astype(object))
     chosen = tuple(str(n) for n in names[np.linspace(0, len(names) - 1, SEL_INFLUENCERS).astype(int)])
@@ -426,45 +426,45 @@ def pandas_rollup_query(r, sel):
     return _rates(out)
 
 
-# --- the product's own rollup: dashboard.rollups over collectors.store's daily_rollup ---------
+# --- the product's own rollup: dashboard.analysis.rollups over collectors.store's daily_rollup ---------
 
 PRODUCT_BATCH = 50_000  # rollup rows per INSERT executemany
 
 
 def build_product_rollup(inc, posts, c, path: Path) -> dict:
-    """A fresh product database (``store.connect``) with the influencers and accounts of the
+    """A fresh product database (``database.connect``) with the influencers and accounts of the
     generated posts (one account per influencer and platform, id = the posts' account_pk), the
     ``daily_rollup`` rows computed by the product's own ``rollups._rollup_rows`` from the same
     increments, inserted in batches, and the ``rollup_state`` fingerprint written as
     ``rollups.refresh`` writes it. Like a full ``refresh`` minus ``load_frames`` and ``increments``."""
     import sqlalchemy as sa
 
-    from collectors import store
-    from dashboard import rollups
+    from collectors.store import database, schema
+    from dashboard.analysis import rollups
 
     for p in path.parent.glob(path.name + "*"):
         p.unlink()
     t0 = time.perf_counter()
-    engine = store.connect(str(path))
+    engine = database.connect(str(path))
     acc = posts.drop_duplicates("account_pk")[["account_pk", "platform", "account", "influencer", "category"]]
     infl = acc.drop_duplicates("influencer").sort_values("influencer")
     infl_id = {n: k + 1 for k, n in enumerate(infl["influencer"])}
     with engine.begin() as conn:
-        conn.execute(store.influencers.insert(), [dict(id=infl_id[n], name=n, category=cat)
+        conn.execute(schema.influencers.insert(), [dict(id=infl_id[n], name=n, category=cat)
                                                   for n, cat in zip(infl["influencer"], infl["category"])])
-        conn.execute(store.accounts.insert(), [
+        conn.execute(schema.accounts.insert(), [
             dict(id=int(pk), platform=pl, account_key=h.lower(), handle=h, influencer_id=infl_id[n])
             for pk, pl, h, n in zip(acc["account_pk"], acc["platform"], acc["account"], acc["influencer"])])
     t1 = time.perf_counter()
     rows = rollups._rollup_rows(inc, posts, c)
     t2 = time.perf_counter()
-    r = store.daily_rollup
+    r = schema.daily_rollup
     with engine.begin() as conn:
         for b in range(0, len(rows), PRODUCT_BATCH):
             conn.execute(r.insert(), rows[b:b + PRODUCT_BATCH])
         # exactly what rollups.refresh writes, so that query(..., refresh_if_stale=True) finds it current
-        conn.execute(store.meta_table.delete().where(store.meta_table.c.key == rollups.STATE_KEY))
-        conn.execute(store.meta_table.insert().values(key=rollups.STATE_KEY, value=rollups.fingerprint(c)))
+        conn.execute(schema.meta_table.delete().where(schema.meta_table.c.key == rollups.STATE_KEY))
+        conn.execute(schema.meta_table.insert().values(key=rollups.STATE_KEY, value=rollups.fingerprint(c)))
     t3 = time.perf_counter()
     n = len(rows)
     del rows
@@ -478,7 +478,7 @@ def build_product_rollup(inc, posts, c, path: Path) -> dict:
 
 
 def product_query(engine, c, by, sel=None):
-    from dashboard import metrics, rollups
+    from dashboard.analysis import metrics, rollups
 
     return rollups.query(engine, c, by=by, sel=sel or metrics.Selection())
 
@@ -549,17 +549,17 @@ def _child(args) -> None:
     a few times, and print RSS after loading, peak RSS (VmHWM) and the query's median time."""
     import pandas as pd  # noqa: F401  (a serving process has pandas loaded either way)
 
-    from dashboard import metrics
+    from dashboard.analysis import metrics
 
     sel = metrics.Selection(start=date.fromisoformat(args.child_start), end=date.fromisoformat(args.child_end),
                             platforms=(SEL_PLATFORM,), influencers=tuple(args.child_influencers.split(",")))
     times = []
     if args.child == "product":  # what a dashboard worker imports to answer it: store, rollups, a campaign
-        from collectors import store
-        from dashboard import rollups
+        from collectors.store import database
+        from dashboard.analysis import rollups
 
         c = campaign()
-        engine = store.connect(args.child_path, create=False)
+        engine = database.connect(args.child_path, create=False)
         loaded = _status_mb("VmRSS")
         for _ in range(5):
             t0 = time.perf_counter()
@@ -604,7 +604,7 @@ def _timed(fn):
 def run_size(rows: int, repeat: int, tmp: Path, posts, c, memory: bool) -> dict:
     import duckdb
 
-    from dashboard import metrics
+    from dashboard.analysis import metrics
 
     t0 = time.perf_counter()
     inc = make_increments(posts, rows)
@@ -624,14 +624,14 @@ def run_size(rows: int, repeat: int, tmp: Path, posts, c, memory: bool) -> dict:
           f"(DuckDB group-by {rollup['compute_s']:.1f} s, SQLite write {rollup['write_s']:.1f} s)", flush=True)
     rdb = sqlite3.connect(db_path)
     rframe = rollup_frame(db_path)
-    from collectors import store
+    from collectors.store import database
 
     prod_path = tmp / f"product-{rows}.db"
     product = build_product_rollup(inc, posts, c, prod_path)
     print(f"  product rollup (daily_rollup): {product['rows']:,} rows, {product['mb']:.0f} MB; built in "
           f"{product['build_s']:.1f} s (rollups._rollup_rows {product['compute_s']:.1f} s, insert "
           f"{product['write_s']:.1f} s)", flush=True)
-    peng = store.connect(str(prod_path))
+    peng = database.connect(str(prod_path))
 
     full = {"daily": ["platform", "day"], "weekly": ["influencer", "week"]}
     t = {f"{k}_{e}": [] for k in full for e in ("engine", "duck", "cats", "sqlite", "product")}
@@ -709,7 +709,7 @@ def run_size(rows: int, repeat: int, tmp: Path, posts, c, memory: bool) -> dict:
 
 
 def run_snapshots(rows: int, repeat: int, posts, c) -> dict:
-    from dashboard import metrics
+    from dashboard.analysis import metrics
 
     snaps = make_snapshots(posts, rows)
     times, out = [], None
@@ -877,15 +877,15 @@ filtered query five times, and of one that loads the raw frames (pickled by the 
 answers it with the engine three times.
 
 The product's own rollup ("product rollup" below) is measured beside them: a fresh database made
-by `collectors.store.connect`, with influencers and accounts matching the posts (one account per
+by `collectors.store.database.connect`, with influencers and accounts matching the posts (one account per
 influencer and platform), its `daily_rollup` table (day, account_pk) filled by
 `rollups._rollup_rows` from the same increments (inserted in batches of {PRODUCT_BATCH:,}) and the
 `rollup_state` fingerprint written as `rollups.refresh` writes it, so `rollups.query` finds it
 current. The same three queries go through `rollups.query` (stale check, SQL over the rollup
 joined with accounts and influencers, pandas post-processing); each answer is checked against
 `metrics.aggregate` for the same grouping and filter (groups, sums, engagements, EMV, the three
-rates, posts active where both carry it). A third child process imports `collectors.store`,
-`dashboard.rollups` and `dashboard.config`, opens the product database and answers the filtered
+rates, posts active where both carry it). A third child process imports `collectors.store.database`,
+`dashboard.analysis.rollups` and `dashboard.analysis.config`, opens the product database and answers the filtered
 query with `rollups.query` five times.
 
 ### Results
@@ -933,7 +933,7 @@ def write_doc(results, snap, cmd, pd_version, duck_version) -> None:
             if "rss_product" in r:
                 p = r["rss_product"]
                 block.append(f"- {r['rows']:,}, serving process peak RSS with the product's code (imports "
-                             f"`collectors.store`, `dashboard.rollups`, `dashboard.config`; `store.connect`, then "
+                             f"`collectors.store.database`, `dashboard.analysis.rollups`, `dashboard.analysis.config`; `database.connect`, then "
                              f"`rollups.query` five times): {p['peak_mb']:,.0f} MB ({p['loaded_mb']:,.0f} MB after "
                              f"connecting, {p['query_s'] * 1000:.1f} ms per query).")
     if snap:

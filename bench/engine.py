@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from collectors.model import METRICS  # noqa: E402
-from dashboard import metrics, rollups  # noqa: E402
-from dashboard.config import Campaign  # noqa: E402
+from dashboard.analysis import metrics, rollups  # noqa: E402
+from dashboard.analysis.config import Campaign  # noqa: E402
 
 X_METRICS = ("impressions", "likes", "comments", "shares", "saves", "clicks", "followers_gained")
 
@@ -75,7 +75,7 @@ def _old_path(given: Path | None) -> Path:
     if given is not None:
         return given
     path = Path(tempfile.gettempdir()) / "metrics_old_bench.py"
-    path.write_text(subprocess.run(["git", "-C", str(ROOT), "show", "HEAD:dashboard/metrics.py"],
+    path.write_text(subprocess.run(["git", "-C", str(ROOT), "show", "HEAD:dashboard/analysis/metrics.py"],
                                    capture_output=True, text=True, check=True).stdout)
     return path
 
@@ -106,13 +106,13 @@ def refresh_case(files: int, posts: int, repeat: int, old) -> None:
     import sqlalchemy as sa
 
     from bench.import_throughput import _x_csv
-    from collectors import store
     from collectors.archive import Archive
     from collectors.pipeline import Importer
+    from collectors.store import database, schema
 
     campaign = Campaign(timezone="Asia/Shanghai")
     with tempfile.TemporaryDirectory() as tmp:
-        engine = store.connect(str(Path(tmp) / "reach.db"))
+        engine = database.connect(str(Path(tmp) / "reach.db"))
         importer = Importer(engine, Archive(Path(tmp) / "archive"))
         t = time.perf_counter()
         for k in range(files):
@@ -134,8 +134,8 @@ def refresh_case(files: int, posts: int, repeat: int, old) -> None:
                 finally:
                     rollups.metrics = saved
                 with engine.connect() as conn:
-                    stored[name] = conn.execute(sa.select(store.daily_rollup).order_by(
-                        store.daily_rollup.c.account_pk, store.daily_rollup.c.day)).all()
+                    stored[name] = conn.execute(sa.select(schema.daily_rollup).order_by(
+                        schema.daily_rollup.c.account_pk, schema.daily_rollup.c.day)).all()
         engine.dispose()
     assert stored["old"] == stored["new"], "old and new engines stored different rollups"
     o, nw = statistics.median(times["old"]), statistics.median(times["new"])
@@ -148,7 +148,7 @@ def fuzz_case(seed):
     first-snapshot rules."""
     from datetime import date
 
-    from dashboard.config import DefinitionChange
+    from dashboard.analysis.config import DefinitionChange
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 40))

@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from dashboard import config, flag_store, rollups  # noqa: E402
-from dashboard.pages import live  # noqa: E402
+from dashboard.analysis import config, flag_store, rollups  # noqa: E402
+from dashboard.web.pages import live  # noqa: E402
 from test_query_plans import CAMPAIGN_TOML, build_campaign  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""The goals' forecast backtested on the demo campaign (dashboard/goals.py, docs/metrics.md).
+"""The goals' forecast backtested on the demo campaign (dashboard/analysis/goals.py, docs/metrics.md).
 
     .venv/bin/python bench/forecast_backtest.py                       # builds the demo in a temp folder
     .venv/bin/python bench/forecast_backtest.py --db data/reach.db    # an existing database instead
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 import pandas as pd  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from dashboard import config, goals  # noqa: E402
+from dashboard.analysis import config, goals  # noqa: E402
 
 DOC = ROOT / "docs" / "metrics.md"
 MARK_BEGIN, MARK_END = "<!-- bench-forecast:begin -->", "<!-- bench-forecast:end -->"

@@ -151,7 +151,7 @@ def _import(name: str, data: bytes, workdir: Path):
     """A fresh SQLite file; returns (import seconds, re-import seconds, FileResult)."""
     from collectors.archive import Archive
     from collectors.pipeline import Importer
-    from collectors.store import connect
+    from collectors.store.database import connect
 
     db = workdir / "reach.db"
     for p in workdir.glob("reach.db*"):
@@ -180,7 +180,7 @@ def _child(args) -> None:
     if args.child_file == "-":  # the baseline: the same imports, no file
         from collectors.archive import Archive  # noqa: F401
         from collectors.pipeline import Importer  # noqa: F401
-        from collectors.store import connect  # noqa: F401
+        from collectors.store.database import connect  # noqa: F401
         import pandas  # noqa: F401
         return
     data = Path(args.child_file).read_bytes()

@@ -13,7 +13,7 @@ influencers (the first, the middle and the last row of the leaderboard):
   (``focus_panel`` given those posts and flags: the same components);
 * click, their accounts: ``focus_panel`` as the page calls it now, outside an app (no cache): the
   influencer's accounts read and scanned alone (``influencers.focus_data``);
-* click, cache miss / cache hit: the same inside an app whose shared cache (dashboard/cache.py) is
+* click, cache miss / cache hit: the same inside an app whose shared cache (dashboard/web/cache.py) is
   empty (the first click after an import: compute, then store) or holds the entry;
 * layout, no cache / cache hit: ``influencers.layout()`` (the leaderboard of the campaign window)
   in an app with the cache turned off, and with the entry stored.
@@ -39,11 +39,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from collectors import store  # noqa: E402
-from dashboard import anomalies, cache, config, exports, leaderboard, metrics, queries  # noqa: E402
-from dashboard import filters as F  # noqa: E402
-from dashboard.app import create_app  # noqa: E402
-from dashboard.pages import influencers as P  # noqa: E402
+from collectors.store import database  # noqa: E402
+from dashboard.analysis import anomalies, config, exports, leaderboard, metrics, queries  # noqa: E402
+from dashboard.web import cache  # noqa: E402
+from dashboard.web import filters as F  # noqa: E402
+from dashboard.web.app import create_app  # noqa: E402
+from dashboard.web.pages import influencers as P  # noqa: E402
 
 DOC = ROOT / "docs" / "performance.md"
 MARK_BEGIN, MARK_END = "<!-- bench-pages:begin -->", "<!-- bench-pages:end -->"
@@ -85,7 +86,7 @@ def timed(fn) -> float:
 
 
 def run(db: str, repeat: int) -> dict:
-    eng = store.connect(db, create=False)
+    eng = database.connect(db, create=False)
     campaign = config.load(ROOT / "campaign.toml")
     f = F.parse("")
     board = leaderboard.leaderboard(queries.load_frames(eng), campaign, F.view_selection(f, campaign))

@@ -47,8 +47,9 @@ class Poll:
             self.peak = max(self.peak, rss())
             time.sleep(0.002)
 
-from collectors import pipeline, store
+from collectors import pipeline
 from collectors.archive import Archive
+from collectors.store import database
 poll = Poll()
 stages = []
 
@@ -63,8 +64,8 @@ def stage(owner, name, label):
     setattr(owner, name, wrapper)
 
 path, work = Path(sys.argv[1]), Path(sys.argv[2])
-engine = store.connect(f"sqlite:///{work / 'r.db'}")
-store.migrate(engine)
+engine = database.connect(f"sqlite:///{work / 'r.db'}")
+database.migrate(engine)
 imp = pipeline.Importer(engine, Archive(work / "archive"))
 stage(Path, "read_bytes", "file bytes (read from disk)")
 stage(pipeline, "read_bytes", "read (cells)")

@@ -12,7 +12,7 @@ each run in a child process under ``/usr/bin/time`` (wall time and peak RSS of t
 
 * ``import``: ``reach import exports/`` into a fresh database (the roster imported first, untimed),
   including the rollup refresh the command runs; ``refresh`` is that refresh's own time, read by a
-  wrapper that times ``dashboard.rollups.refresh`` inside the same process (peak: the import's);
+  wrapper that times ``dashboard.analysis.rollups.refresh`` inside the same process (peak: the import's);
 * ``rebuild``: ``reach rebuild`` of that database;
 * ``export <kind>``: ``reach export posts|account-days|daily|weekly|influencers -o FILE.csv`` and
   ``daily --by influencer,platform``;
@@ -70,7 +70,7 @@ EXPORTS = [("posts", []), ("account-days", []), ("daily", []), ("daily", ["--by"
 AIM_EXPONENT = 1.1
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
-# Runs the CLI in this child process and says how long dashboard.rollups.refresh took in it.
+# Runs the CLI in this child process and says how long dashboard.analysis.rollups.refresh took in it.
 _WRAPPER = r"""
 import sys, time
 from dashboard import rollups

@@ -1,7 +1,7 @@
 """Campaigns at scale for bench/scale.py, written as the platforms' native export files.
 
 ``write_campaign(folder, scale)`` writes a campaign ``scale`` times the size of the demo
-(`reach demo`, dashboard/demo.py) into ``folder``: the export files under ``folder/exports/``
+(`reach demo`, collectors/demo/campaign.py) into ``folder``: the export files under ``folder/exports/``
 (what ``reach import folder/exports`` reads), ``roster.csv`` and ``campaign.toml`` beside them,
 and ``manifest.json`` with what was written (posts, accounts, files and the rows each table holds
 once the folder is imported). Same seed, same bytes.

@@ -4,7 +4,7 @@ itself takes to store such a file's rows in the product's schema, with nothing o
     .venv/bin/python bench/sqlite_floor.py                 # 1,000,000 rows, 3 runs
     .venv/bin/python bench/sqlite_floor.py --rows 200000 --repeat 5
 
-Each run creates a fresh database with the product's tables and indexes (``store.migrate``), then,
+Each run creates a fresh database with the product's tables and indexes (``database.migrate``), then,
 with the standard library's sqlite3 driver and prepared tuples built before the clock starts:
 inserts the posts (1 per row, 200 accounts, the three posts indexes), then one snapshot per post
 (13 metrics), and commits; the import does exactly these inserts (plus the import record and a
@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from collectors import store  # noqa: E402
 from collectors.model import METRICS  # noqa: E402
+from collectors.store import database  # noqa: E402
 
 
 def _rows(n: int):
@@ -42,7 +42,7 @@ def _rows(n: int):
 def run(n: int, indexed: bool) -> float:
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "floor.db"
-        engine = store.connect(str(path))  # the product's schema, indexes and pragmas
+        engine = database.connect(str(path))  # the product's schema, indexes and pragmas
         with engine.begin() as conn:
             conn.exec_driver_sql("INSERT INTO imports (id, sha256, file_name, size_bytes, imported_at, rows_read, "
                                  "rows_stored, rows_rejected, rows_skipped, source) "

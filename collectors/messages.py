@@ -167,7 +167,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "result.strict": "{rejected} rows rejected and --strict is on; first: {first}",
         "problem": "{where}, column \"{column}\": {value} is not {expected}",
         "problem.where": "{source}, line {line}",
-        # where a snapshot time came from (pipeline.py, store.py)
+        # where a snapshot time came from (pipeline.py, store/bulk.py)
         "source.file name": "file name",
         "source.file column": "file column",
         "source.--as-of": "--as-of",

@@ -22,15 +22,16 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import sqlalchemy as sa
 
-from . import crash, kinds, registry, store
+from . import crash, kinds, registry
 from .archive import Archive, Entry, sha256
+from .detect import detect as detect_match
 from .errors import DetectError, ReachError, RowProblem, StructureError
 from .mapping import Mapping, Mappings, describe
 from .messages import CATALOG, Message
 from .model import DEFAULT_TIMEZONE, POST_LIFETIME
-from .detect import detect as detect_match
 from .parse import Context, Parsed, date_range_from_name, parse_table
 from .read import read_bytes
+from .store import bulk, database, ledger, schema
 
 IMPORTABLE = (".csv", ".tsv", ".txt", ".xlsx", ".zip", ".xls")
 
@@ -172,7 +173,7 @@ class Importer:
                  replay: list[Mapping] | None = None, demo: bool = False):
         self.engine, self.archive = engine, archive
         # The demo's own files (`reach demo`, the live demo's drops) keep the demo's clock; any
-        # other import clears it, so real data is measured against real time (store.demo_clock).
+        # other import clears it, so real data is measured against real time (ledger.demo_clock).
         self.demo = demo
         self.tz = ZoneInfo(tz)
         self.as_of, self.account, self.strict = as_of, account, strict
@@ -254,7 +255,7 @@ class Importer:
         digest = sha256(data)
         imported_at = imported_at or datetime.now(timezone.utc)
         with self.engine.connect() as conn:
-            done = store.find_import(conn, digest)
+            done = ledger.find_import(conn, digest)
         if done is not None:
             return _already(display, done)
         return _Job(name, display, data, digest, imported_at, record, self._mappings())
@@ -291,7 +292,7 @@ class Importer:
                 raise StructureError(Message("result.strict", rejected=result.rejected, first=str(result.problems[0])))
             crash.point("parse")
             w = self._write(job, result, parsed)
-            if not isinstance(w, store.WriteResult):  # the same bytes were imported meanwhile
+            if not isinstance(w, bulk.WriteResult):  # the same bytes were imported meanwhile
                 return _already(display, w)
         except ReachError as e:
             if record:
@@ -315,7 +316,7 @@ class Importer:
                 result.detection.append(Message("result.manifest_warning", detail=str(e.strerror or e)))
             crash.point("manifest")
         if record and self.mapping is not None and any(m is self.mapping for m in self._used):
-            store.save_profile(self.engine, self.mapping.to_dict(), name)
+            ledger.save_profile(self.engine, self.mapping.to_dict(), name)
         result.import_id = w.import_id
         result.posts, result.posts_new = w.posts_seen, w.posts_new
         result.snapshots, result.post_days, result.account_days = w.snapshots, w.post_days, w.account_days
@@ -328,20 +329,20 @@ class Importer:
                     source=self.source, mapping=self.mapping, date_order=self.date_order, replay=self.replay)
 
     def _write(self, job: "_Job", result, parsed):
-        """The file's one transaction, holding the write lock (store.write_transaction); returns
+        """The file's one transaction, holding the write lock (database.write_transaction); returns
         the WriteResult, or the existing import row when another process (a watcher, an upload,
         a second `reach import`) imported the same bytes since the check above."""
         name, digest, imported_at = job.name, job.digest, job.imported_at
         for attempt in (1, 2):
             try:
-                with store.write_transaction(self.engine) as conn:
-                    done = store.find_import(conn, digest)  # now definitive: no other writer runs
+                with database.write_transaction(self.engine) as conn:
+                    done = ledger.find_import(conn, digest)  # now definitive: no other writer runs
                     if done is not None:
                         return done
-                    w = store.write_parsed(conn, parsed, self._import_row(name, job.size, digest, result, imported_at),
+                    w = bulk.write_parsed(conn, parsed, self._import_row(name, job.size, digest, result, imported_at),
                                            self.account or _account_from_name(name))
                     if not self.demo:
-                        store.clear_demo_clock(conn)
+                        ledger.clear_demo_clock(conn)
                     if self.archive is not None:
                         # Before the commit: a committed import always has its bytes archived.
                         try:
@@ -355,7 +356,7 @@ class Importer:
                 # program) can get here: it committed the same file, or an account or post this
                 # file creates, first. The transaction rolled back whole; a second try sees its rows.
                 with self.engine.connect() as conn:
-                    done = store.find_import(conn, digest)
+                    done = ledger.find_import(conn, digest)
                 if done is not None:
                     return done
                 if attempt == 2:
@@ -380,7 +381,7 @@ class Importer:
 
     def _record_failure(self, digest, display, error, platform) -> None:
         try:
-            store.record_failure(self.engine, digest, display, error, source=self.source, platform=platform)
+            ledger.record_failure(self.engine, digest, display, error, source=self.source, platform=platform)
         except sa.exc.DBAPIError:
             pass  # the failure is still reported to the user; only its history entry is lost
 
@@ -400,7 +401,7 @@ class Importer:
         # the Data page, and the query is one small table.
         try:
             profiles = [Mapping.from_dict(d, Message("mapping.name.profile", signature=d["signature"]))
-                        for d in store.load_profiles(self.engine)]
+                        for d in ledger.load_profiles(self.engine)]
         except sa.exc.DBAPIError:
             profiles = []
         return Mappings([self.mapping] if self.mapping is not None else [], profiles)
@@ -489,7 +490,7 @@ class Importer:
             rows_rejected=result.rejected, rows_skipped=sum(result.skipped.values()),
             captured_at=result.captured_at.astimezone(timezone.utc).replace(tzinfo=None) if result.captured_at else None,
             captured_at_source=result.captured_at_source,
-            options=store.options_json(**self._options()),
+            options=ledger.options_json(**self._options()),
             source=self.source,
         )
 
@@ -695,7 +696,7 @@ def _account_from_name(name: str) -> str | None:
 def imported_entries(engine: sa.Engine) -> list[Entry]:
     """Every import the database holds, as manifest entries, in commit order (ids are given under
     the write lock, so their order is the order the imports committed)."""
-    i = store.imports
+    i = schema.imports
     with engine.connect() as conn:
         rows = conn.execute(sa.select(i.c.sha256, i.c.file_name, i.c.imported_at, i.c.options).order_by(i.c.id)).all()
     return [Entry(r.sha256, r.file_name, r.imported_at.replace(tzinfo=timezone.utc).isoformat(),
@@ -718,16 +719,16 @@ def rebuild(engine: sa.Engine, archive: Archive, progress=None, jobs: int | None
     reconcile_manifest(engine, archive)
     entries = archive.entries()
     try:
-        profiles = store.load_profiles(engine)  # settings, not data: kept across the rebuild
-        clock = store.demo_clock(engine)  # a demo stays the demo; a replayed real import clears it
+        profiles = ledger.load_profiles(engine)  # settings, not data: kept across the rebuild
+        clock = ledger.demo_clock(engine)  # a demo stays the demo; a replayed real import clears it
     except sa.exc.DBAPIError:
         profiles, clock = [], None
-    store.drop_all(engine)
-    store.migrate(engine)
+    database.drop_all(engine)
+    database.migrate(engine)
     if clock is not None:
-        store.set_demo_clock(engine, clock)
+        ledger.set_demo_clock(engine, clock)
     for d in reversed(profiles):
-        store.save_profile(engine, {k: v for k, v in d.items() if k not in ("file_name", "created_at")}, d.get("file_name"))
+        ledger.save_profile(engine, {k: v for k, v in d.items() if k not in ("file_name", "created_at")}, d.get("file_name"))
 
     def begin(e: Entry):
         opts = e.options

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from . import store
 from .errors import RowProblem, StructureError
 from .messages import Message
 from .model import PLATFORMS
 from .read import header_key, read_bytes
+from .store import bulk, database, schema
 
 COLUMNS = {
     "name": ("name", "influencer", "姓名", "名称", "达人"),
@@ -79,32 +79,32 @@ def apply_roster(engine: sa.Engine, rows: list[dict]) -> dict:
     """Upsert influencers and attach accounts; returns counts."""
     counts = dict(influencers=0, accounts_linked=0, accounts_created=0)
     # The write lock before the reads: an import creating one of these accounts meanwhile would
-    # otherwise make the roster insert it a second time (store.write_transaction).
-    with store.write_transaction(engine) as conn:
-        known = dict(conn.execute(sa.select(store.influencers.c.name, store.influencers.c.id)).all())
+    # otherwise make the roster insert it a second time (database.write_transaction).
+    with database.write_transaction(engine) as conn:
+        known = dict(conn.execute(sa.select(schema.influencers.c.name, schema.influencers.c.id)).all())
         for r in rows:
             if r["name"] not in known:
                 known[r["name"]] = conn.execute(
-                    store.influencers.insert().values(name=r["name"], category=r["category"])
+                    schema.influencers.insert().values(name=r["name"], category=r["category"])
                 ).inserted_primary_key[0]
                 counts["influencers"] += 1
             elif r["category"]:
-                conn.execute(store.influencers.update().where(store.influencers.c.id == known[r["name"]])
+                conn.execute(schema.influencers.update().where(schema.influencers.c.id == known[r["name"]])
                              .values(category=r["category"]))
-        by_platform: dict[str, store.AccountResolver] = {}
+        by_platform: dict[str, bulk.AccountResolver] = {}
         for r in rows:
             # Not setdefault(..., AccountResolver(...)): its default is built on every call, and a
             # resolver reads all the platform's accounts (a 6,800-row roster took 90 s on PostgreSQL).
             res = by_platform.get(r["platform"])
             if res is None:
-                res = by_platform[r["platform"]] = store.AccountResolver(conn, r["platform"])
+                res = by_platform[r["platform"]] = bulk.AccountResolver(conn, r["platform"])
             before = len(res.by_key)
             pk = res.resolve(r["account_id"], r["handle"], None)
             counts["accounts_created"] += len(res.by_key) > before
             values = dict(influencer_id=known[r["name"]])
             if r.get("followers") is not None:
                 values["followers"] = r["followers"]
-            conn.execute(store.accounts.update().where(store.accounts.c.id == pk).values(**values))
+            conn.execute(schema.accounts.update().where(schema.accounts.c.id == pk).values(**values))
             counts["accounts_linked"] += 1
     return counts
 

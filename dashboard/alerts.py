@@ -9,11 +9,11 @@ Each kind looks at what it is about:
   (``"total"``), or each post's lifetime value (``"post"``: the viral post), ``above`` or ``below`` N;
 * ``change``: yesterday against the day before, or the last complete ISO week against the one
   before (``period``), by at least ``change_pct`` percent (``direction`` up, down or both);
-* ``anomaly``: a flag of the anomaly scan (dashboard/anomalies.py) in the selection, from the
+* ``anomaly``: a flag of the anomaly scan (dashboard/analysis/anomalies.py) in the selection, from the
   last two days;
 * ``stale``: a platform whose newest data is older than ``hours``;
 * ``failure``: a file or API answer that failed to import (each failure once);
-* ``goal``: a goal that is behind (dashboard/goals.py), at most once a day.
+* ``goal``: a goal that is behind (dashboard/analysis/goals.py), at most once a day.
 
 An event is named by its rule and a key (the post, the day, the week, the failure), stored in
 ``alert_events`` with a unique (rule, key): an event found again by a later evaluation is not
@@ -33,11 +33,11 @@ from urllib.parse import urlencode
 import pandas as pd
 import sqlalchemy as sa
 
-from collectors import store
+from collectors.store import database, ledger, schema
 
-from . import goals as G
-from . import metrics, queries
-from .config import AlertRule, Campaign
+from .analysis import goals as G
+from .analysis import metrics, queries
+from .analysis.config import AlertRule, Campaign
 
 RECENT_DAYS = 2  # threshold per day and anomaly rules look at today and yesterday
 
@@ -61,7 +61,7 @@ def _sel(rule: AlertRule, start: date | None = None, end: date | None = None) ->
 
 def link(rule: AlertRule, path: str = "/", **extra) -> str:
     """The dashboard view the event is about, as a path and query string the pages read
-    (dashboard/filters.py's names): the rule's selection, its metric, and ``extra``."""
+    (dashboard/web/filters.py's names): the rule's selection, its metric, and ``extra``."""
     q: list[tuple[str, str]] = []
     for key, values in (("platform", rule.platforms), ("category", rule.categories)):
         if values:
@@ -163,7 +163,7 @@ def _change(eng, campaign: Campaign, rule: AlertRule, today: date) -> list[Firin
 
 
 def _anomaly(eng, campaign: Campaign, rule: AlertRule, today: date) -> list[Firing]:
-    from .flag_store import live_flags  # the stored scan of the last refresh
+    from .analysis.flag_store import live_flags  # the stored scan of the last refresh
 
     flags = live_flags(eng, campaign)
     if flags is None or flags.empty:
@@ -189,7 +189,7 @@ def _anomaly(eng, campaign: Campaign, rule: AlertRule, today: date) -> list[Firi
 
 
 def _stale(eng, campaign: Campaign, rule: AlertRule, now: datetime) -> list[Firing]:
-    from .data import freshness
+    from .analysis.clock import freshness
 
     fr = freshness(eng, now)
     out = []
@@ -205,7 +205,7 @@ def _stale(eng, campaign: Campaign, rule: AlertRule, now: datetime) -> list[Firi
 
 
 def _failure(eng, campaign: Campaign, rule: AlertRule, now: datetime) -> list[Firing]:
-    f = store.import_failures
+    f = schema.import_failures
     since = now.replace(tzinfo=None) - timedelta(days=RECENT_DAYS)
     with eng.connect() as conn:
         rows = conn.execute(sa.select(f.c.id, f.c.file_name, f.c.failed_at, f.c.error, f.c.platform, f.c.source)
@@ -261,9 +261,9 @@ def record(eng: sa.Engine, campaign: Campaign, firings: list[Firing], now: datet
     (status ``pending``). The rest of the new ones are ``muted``, ``quiet`` (no channel) or
     ``cooldown``: a notice of the rule went out within its cooldown, or earlier in this batch."""
     rules = {r.name: r for r in (campaign.alerts if rules is None else rules)}
-    t = store.alert_events
+    t = schema.alert_events
     ids = []
-    with store.write_transaction(eng) as conn:
+    with database.write_transaction(eng) as conn:
         for f in firings:
             rule = rules.get(f.rule)
             if rule is None:
@@ -312,7 +312,7 @@ def _event(r) -> Event:
 
 def events(eng: sa.Engine, limit: int = 200, ids=None) -> list[Event]:
     """The newest events first (or those of ``ids``)."""
-    t = store.alert_events
+    t = schema.alert_events
     q = sa.select(t).order_by(t.c.fired_at.desc(), t.c.id.desc())
     q = q.where(t.c.id.in_(list(ids))) if ids is not None else q.limit(limit)
     with eng.connect() as conn:
@@ -324,14 +324,14 @@ def events(eng: sa.Engine, limit: int = 200, ids=None) -> list[Event]:
 def deliver(eng: sa.Engine, ids: list[int], send) -> list[Event]:
     """Tell each pending event through ``send(event) -> list of dicts`` (one per channel, each with
     ``ok``), then store the results: ``sent`` when every channel took it, else ``failed``."""
-    t = store.alert_events
+    t = schema.alert_events
     out = []
     for ev in events(eng, ids=ids):
         if ev.status != "pending":
             continue
         results = list(send(ev))
         status = "sent" if results and all(r.get("ok") for r in results) else "failed"
-        with store.write_transaction(eng) as conn:
+        with database.write_transaction(eng) as conn:
             conn.execute(t.update().where(t.c.id == ev.id).values(
                 status=status, deliveries=json.dumps(results, ensure_ascii=False, default=str)))
         out.append(ev)
@@ -343,7 +343,7 @@ def run(eng: sa.Engine, campaign: Campaign, now: datetime, send=None, rules=None
     ``pending`` for the next run that can send). Returns counts: found, new, sent, failed."""
     found = evaluate(eng, campaign, now, rules)
     ids = record(eng, campaign, found, now, rules)
-    t = store.alert_events
+    t = schema.alert_events
     if send is not None:
         with eng.connect() as conn:  # pending from a run that could not send (no channels configured then)
             ids = sorted(set(ids) | set(conn.execute(sa.select(t.c.id).where(t.c.status == "pending")).scalars()))
@@ -356,15 +356,15 @@ def run(eng: sa.Engine, campaign: Campaign, now: datetime, send=None, rules=None
 
 def acknowledge(eng: sa.Engine, event_id: int, user: str, now: datetime | None = None) -> bool:
     """Mark an event seen by ``user`` (a viewer may); False when it does not exist."""
-    t = store.alert_events
-    with store.write_transaction(eng) as conn:
+    t = schema.alert_events
+    with database.write_transaction(eng) as conn:
         return bool(conn.execute(t.update().where(t.c.id == event_id, t.c.acknowledged_at.is_(None)).values(
             acknowledged_by=user, acknowledged_at=_naive(now or datetime.now(timezone.utc)))).rowcount)
 
 
 def last_failure(eng: sa.Engine) -> Event | None:
     """The newest event whose delivery failed (the freshness line and the Alerts page say so)."""
-    t = store.alert_events
+    t = schema.alert_events
     with eng.connect() as conn:
         if not sa.inspect(conn).has_table("alert_events"):
             return None
@@ -408,7 +408,7 @@ def message(ev: Event, lang: str, campaign: Campaign) -> tuple[str, str]:
     dashboard writes them in that language."""
     from collectors.model import PLATFORM_LABELS
 
-    from .i18n import fmt_datetime, fmt_number, metric_name
+    from .text.i18n import fmt_datetime, fmt_number, metric_name
 
     k = 1 if lang == "zh" else 0
     p = ev.params
@@ -509,7 +509,7 @@ def sender(campaign: Campaign, channels: dict | None = None, **options):
 def now_of(eng: sa.Engine) -> datetime:
     """The moment rules are judged at: the demo's own clock on a demo database (as the pages'
     "today"), else the wall clock."""
-    return store.demo_clock(eng) or datetime.now(timezone.utc)
+    return ledger.demo_clock(eng) or datetime.now(timezone.utc)
 
 
 def after_ingest(eng: sa.Engine, campaign: Campaign, **options) -> dict | None:

@@ -20,12 +20,13 @@ from types import SimpleNamespace
 
 import click
 
-from collectors import messages, store
+from collectors import messages
 from collectors.archive import Archive
 from collectors.errors import ReachError, UsageError
 from collectors.files import printable
 from collectors.model import DEFAULT_TIMEZONE
 from collectors.names import PLATFORM_ALIASES, closest
+from collectors.store import database, ledger, schema
 
 from .cli_options import (Refused, account_option, config_option, date_order_option, db_options, existing, jobs_option,
                           tz_option, users_option)
@@ -374,13 +375,13 @@ class Progress:
 
 
 def _engine(args, create=True):
-    return store.connect(args.db, create=create)
+    return database.connect(args.db, create=create)
 
 
 def _archive(engine, args) -> Archive:
     from collectors.pipeline import reconcile_manifest
 
-    archive = Archive(store.archive_dir(engine, args.archive))
+    archive = Archive(database.archive_dir(engine, args.archive))
     # A process killed between an import's commit and its manifest line left the line out: write
     # it back before anything reads or appends to the manifest (collectors/archive.py).
     reconcile_manifest(engine, archive)
@@ -406,7 +407,8 @@ def _print_results(results, show_rejects: int) -> int:
 def _refresh_rollups(engine, results, args=None) -> None:
     """The rollups after these imports (dashboard.ingest), with a warning when they could not be
     refreshed: the imports themselves have succeeded."""
-    from . import config, ingest
+    from . import ingest
+    from .analysis import config
 
     try:
         campaign = config.load(getattr(args, "config", None))
@@ -525,7 +527,7 @@ def _structure(table):
 
 def cmd_mapping_list(args) -> int:
     engine = _engine(args)
-    profiles = store.load_profiles(engine)
+    profiles = ledger.load_profiles(engine)
     if not profiles:
         print("no saved mapping profiles (reach import FILE --mapping M.toml saves one)")
         return 0
@@ -539,7 +541,7 @@ def cmd_mapping_list(args) -> int:
 
 def cmd_mapping_remove(args) -> int:
     engine = _engine(args)
-    n = store.remove_profile(engine, args.signature)
+    n = ledger.remove_profile(engine, args.signature)
     if not n:
         raise ReachError(f"no saved mapping profile has a signature starting with {args.signature!r} (see reach mapping list)")
     print(f"removed {n} mapping profile{'s' if n != 1 else ''}")
@@ -583,7 +585,7 @@ def _selection(args):
 
     from collectors.model import PLATFORMS
 
-    from .metrics import Selection
+    from .analysis.metrics import Selection
 
     def day(text, flag):
         if not text:
@@ -608,7 +610,7 @@ def _check_filters(engine, args) -> None:
     """Each --platform and --influencer must name something stored: a name that matches nothing
     would export an empty file that looks like a quiet period. Exact names, as the filter matches;
     the closest stored names are proposed, never substituted."""
-    from . import exports, queries
+    from .analysis import exports, queries
 
     stored = queries.stored_names(engine)
     for p in args.platform:
@@ -643,7 +645,7 @@ def _say_if_empty(args, rows: int, sel=None) -> None:
 
 def _write_chunks(output: str | None, chunks) -> None:
     """Bytes chunks to the file ``output`` (written beside it and renamed when whole) or stdout."""
-    from . import exports
+    from .analysis import exports
 
     if output:
         with exports.atomic_file(output) as tmp, open(tmp, "wb") as out:
@@ -656,8 +658,8 @@ def _write_chunks(output: str | None, chunks) -> None:
 
 
 def cmd_export(args) -> int:
-    from . import config, exports, filters
-    from .metrics import Selection
+    from .analysis import config, exports, metrics
+    from .analysis.metrics import Selection
 
     fmt = args.format or ("xlsx" if (args.output or "").lower().endswith(".xlsx") else "csv")
     if fmt == "xlsx" and not args.output:
@@ -681,11 +683,11 @@ def cmd_export(args) -> int:
             print(config.DEFAULTED_NOTE, file=sys.stderr)
         # The pages' rule, from the same function: without dates, the campaign window. So the
         # page's download and this export of the same filters are the same rows (issue 12).
-        sel = filters.in_window(sel, campaign)
+        sel = metrics.in_window(sel, campaign)
     if args.what == "events":
         import pandas as pd
 
-        from . import annotations
+        from .analysis import annotations
 
         df = pd.DataFrame(annotations.export_rows(engine, campaign), columns=annotations.EXPORT_COLUMNS)
         n = len(df)
@@ -742,14 +744,14 @@ def cmd_export(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from . import config, data, exports, summary, week_store
-    from .metrics import Selection
+    from .analysis import clock, config, exports, summary, week_store
+    from .analysis.metrics import Selection
 
     campaign = config.load(args.config)
     if config.found(args.config) is None:
         print(config.DEFAULTED_NOTE, file=sys.stderr)
     engine = _engine(args, create=False)
-    today = data.today(engine, campaign.tz)  # the demo's own day on the demo, as on the Weekly page
+    today = clock.today(engine, campaign.tz)  # the demo's own day on the demo, as on the Weekly page
     week = args.week or None
     # The report the last rollup refresh stored for this data, settings and code (the Weekly page's
     # default week and the one before), as the page reads it; else built from the rollups and
@@ -779,7 +781,7 @@ def cmd_demo(args) -> int:
     from collectors.pipeline import Importer, capture_time_from_name
     from collectors.roster import import_roster
 
-    from .demo import write_demo
+    from collectors.demo.campaign import write_demo
 
     if args.live:
         return _demo_live(args)
@@ -791,11 +793,11 @@ def cmd_demo(args) -> int:
     engine = _engine(args)
     archive = _archive(engine, args)
     # The demo is "as of" its last export: freshness and "today" are measured against that moment,
-    # not the wall clock, so it looks live whenever it is opened (data.clock). Set before the
+    # not the wall clock, so it looks live whenever it is opened (clock.clock). Set before the
     # imports, so the Weekly reports the refresh stores are the ones the page will ask for.
-    from collectors import store
+    from collectors.store import ledger
 
-    store.set_demo_clock(engine, max(demo.as_of.values()))
+    ledger.set_demo_clock(engine, max(demo.as_of.values()))
     # The roster first, as a campaign team would set it up: it ties handles to platform ids,
     # so files that name an account either way land on the same account.
     _, c = import_roster(engine, archive, demo.roster.name, demo.roster.read_bytes())
@@ -892,7 +894,7 @@ def cmd_watch(args) -> int:
 
 
 def _demo_live(args) -> int:
-    from . import live_demo
+    from collectors.demo import live as live_demo
 
     if args.every < 0:
         raise ReachError("--every must be 0 or more seconds")
@@ -908,7 +910,7 @@ def _demo_live(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .app import serve
+    from .web.app import serve
 
     return serve(args)
 
@@ -928,7 +930,7 @@ def _new_password() -> str:
 
 
 def cmd_users_add(args) -> int:
-    from . import auth
+    from .web import auth
 
     path = auth.users_path(args.users)
     new = auth.add_user(path, args.name, args.role, _new_password())
@@ -937,7 +939,7 @@ def cmd_users_add(args) -> int:
 
 
 def cmd_users_remove(args) -> int:
-    from . import auth
+    from .web import auth
 
     path = auth.users_path(args.users)
     auth.remove_user(path, args.name)
@@ -946,7 +948,7 @@ def cmd_users_remove(args) -> int:
 
 
 def cmd_users_list(args) -> int:
-    from . import auth
+    from .web import auth
 
     path = auth.users_path(args.users)
     users = auth.load_users(path)
@@ -964,7 +966,7 @@ def cmd_collect(args) -> int:
     from collectors.api import credentials as api_credentials
     from collectors.api.run import Runner, base_urls_from_env, data_folders, parse_every, run_loop, select
 
-    from . import config
+    from .analysis import config
 
     every = parse_every(args.every) if args.every else None
     names = select(args.platform)
@@ -988,10 +990,11 @@ def cmd_collect(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    from . import config, doctor
+    from . import doctor
+    from .analysis import config
 
     engine = _engine(args, create=False)
-    archive = Archive(store.archive_dir(engine, args.archive))  # not _archive: report before repairing
+    archive = Archive(database.archive_dir(engine, args.archive))  # not _archive: report before repairing
     return 1 if doctor.run(engine, archive, config.load(args.config), repair=args.repair) else 0
 
 
@@ -999,7 +1002,8 @@ def cmd_worker(args) -> int:
     import signal
     import time
 
-    from . import config, reports
+    from . import reports
+    from .analysis import config
 
     every = _duration(args.every, "--every")
     campaign = config.load(args.config)
@@ -1043,8 +1047,8 @@ def cmd_status(args) -> int:
         FROM accounts a GROUP BY a.platform ORDER BY a.platform""")
     with engine.connect() as conn:
         rows = conn.execute(q).all()
-        n_imports = conn.execute(sa.select(sa.func.count()).select_from(store.imports)).scalar()
-        last = conn.execute(sa.select(sa.func.max(store.imports.c.imported_at))).scalar()
+        n_imports = conn.execute(sa.select(sa.func.count()).select_from(schema.imports)).scalar()
+        last = conn.execute(sa.select(sa.func.max(schema.imports.c.imported_at))).scalar()
     print(f"{'platform':<10} {'accounts':>8} {'posts':>7} {'snapshots':>9} {'post-days':>9} {'acct-days':>9}")
     for r in rows:
         print(f"{r[0]:<10} {r[1]:>8} {r[2]:>7} {r[3]:>9} {r[4]:>9} {r[5]:>9}")

@@ -98,7 +98,7 @@ def options(*decorators):
 
 
 # --- shared options ---------------------------------------------------------------------------
-# The database's URL and the users file are resolved where they are used (store.connect,
+# The database's URL and the users file are resolved where they are used (database.connect,
 # auth.users_path: $REACH_DB, $REACH_USERS, the defaults), so these options default to None.
 
 db_options = options(

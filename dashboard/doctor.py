@@ -24,14 +24,14 @@ from typing import Callable
 
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.archive import Archive
 from collectors.mapping import Mapping
 from collectors.model import DEFAULT_TIMEZONE
 from collectors.pipeline import Importer, imported_entries, reconcile_manifest
+from collectors.store import schema
 
-from . import rollups
-from .config import Campaign
+from .analysis import rollups
+from .analysis.config import Campaign
 
 
 SHOWN = 10  # problem lines of one kind printed in full; the rest are counted
@@ -172,7 +172,7 @@ def _rollup_checks(engine, campaign: Campaign, repair: bool, out) -> int:
 def compare(engine: sa.Engine, campaign: Campaign) -> str | None:
     """None when the stored rollup rows equal what the engine computes now; else what differs."""
     want = {(str(r["day"]), r["account_pk"]): r for r in rollups.records(rollups._compute(engine, campaign, None))}
-    r = store.daily_rollup
+    r = schema.daily_rollup
     with engine.connect() as conn:
         rows = conn.execute(sa.select(r)).mappings().all()
     have = {(str(x["day"]), x["account_pk"]): x for x in rows}

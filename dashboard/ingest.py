@@ -1,7 +1,7 @@
 """Ingest: after files are imported, bring the stored daily rollups up to date, in one place.
 
 An import commits on its own (collectors.pipeline): the rows are safe before the rollups are
-touched. Then the rollups of the accounts the import touched are recomputed (dashboard.rollups).
+touched. Then the rollups of the accounts the import touched are recomputed (dashboard.analysis.rollups).
 When that refresh fails, the rollups are marked stale, so the next page view rebuilds them all
 and no page shows totals that leave the import out; the import is not undone.
 
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from collectors.errors import ReachError
 from collectors.pipeline import FileResult
 
-from . import rollups
-from .config import Campaign
+from .analysis import rollups
+from .analysis.config import Campaign
 
 log = logging.getLogger(__name__)
 

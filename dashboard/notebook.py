@@ -5,8 +5,8 @@
     c.weekly(by=["influencer"], week="2025-W02")
     c.reach(by=["influencer", "platform"], platforms=["instagram"])
 
-A convenience, nothing more: every number comes from ``dashboard.metrics`` (and
-``dashboard.anomalies``); this module only finds the database and the campaign config, reads the
+A convenience, nothing more: every number comes from ``dashboard.analysis.metrics`` (and
+``dashboard.analysis.anomalies``); this module only finds the database and the campaign config, reads the
 frames once, computes the increments once, and turns keyword arguments into a ``Selection``.
 """
 from __future__ import annotations
@@ -18,12 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from collectors import store
 from collectors.model import METRICS
+from collectors.store import database
 
-from . import config as config_mod
-from . import metrics, queries
-from .config import Campaign
+from .analysis import config as config_mod
+from .analysis import metrics, queries
+from .analysis.config import Campaign
+from .text.weeks import week_start
 
 
 def _find_upwards(rel: Path) -> Path | None:
@@ -64,7 +65,7 @@ def selection(week: str | None = None, start=None, end=None, platforms=(), influ
     if week is not None:
         if start is not None or end is not None:
             raise ValueError("give either week= or start=/end=, not both")
-        start = metrics.week_start(week)
+        start = week_start(week)
         end = start + timedelta(days=6)
     return metrics.Selection(start=start, end=end, platforms=_as_tuple(platforms),
                              influencers=_as_tuple(influencers), categories=_as_tuple(categories))
@@ -123,7 +124,7 @@ class CampaignData:
 
     def anomalies(self, **options) -> pd.DataFrame:
         """Days and posts worth a second look, each with a reason (``anomalies.anomalies``)."""
-        from . import anomalies
+        from .analysis import anomalies
 
         return anomalies.anomalies(self.frames, self.inc, self.campaign, **options)
 
@@ -153,9 +154,9 @@ def open_campaign(db: str | None = None, config: str | Path | Campaign | None = 
     ``Campaign``; default $REACH_CONFIG, else campaign.toml found the same way (built-in defaults
     when there is none)."""
     if db is None and not os.environ.get("REACH_DB"):
-        found = _find_upwards(store.DEFAULT_DB_PATH)
+        found = _find_upwards(database.DEFAULT_DB_PATH)
         db = str(found) if found else None
-    engine = store.connect(db, create=False)  # no database: a clear error, not an empty new one
+    engine = database.connect(db, create=False)  # no database: a clear error, not an empty new one
     try:
         frames = queries.load_frames(engine)
     finally:

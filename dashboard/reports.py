@@ -16,11 +16,12 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from collectors import store
+from collectors.store import database, ledger, schema
 
-from . import alerts, schedules, summary, week_store
-from .config import Campaign, Report
-from .metrics import Selection
+from . import alerts, schedules
+from .analysis import summary, week_store
+from .analysis.config import Campaign, Report
+from .analysis.metrics import Selection
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def message(eng: sa.Engine, campaign: Campaign, report: Report, lang: str, today
 
 
 def _today(eng: sa.Engine, campaign: Campaign, slot: datetime):
-    clock = store.demo_clock(eng)
+    clock = ledger.demo_clock(eng)
     return (clock or slot).astimezone(campaign.tz).date()
 
 
@@ -84,8 +85,8 @@ def send_due(eng: sa.Engine, campaign: Campaign, now: datetime, channels: dict |
             results.append(dict(channel=d.channel, kind=d.kind, ok=d.ok, attempts=d.attempts, status=d.status,
                                 at=d.at.isoformat()))
         status = "sent" if results and all(r["ok"] for r in results) else "failed" if results else "quiet"
-        t = store.alert_events
-        with store.write_transaction(eng) as conn:
+        t = schema.alert_events
+        with database.write_transaction(eng) as conn:
             conn.execute(t.update().where(t.c.id == event_id).values(
                 status=status, deliveries=json.dumps(results, ensure_ascii=False)))
         out.append(dict(report=report.name, slot=slot.isoformat(), status=status, deliveries=results))

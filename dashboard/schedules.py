@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from croniter import croniter
 
-from collectors import store
+from collectors.store import database, schema
 
 
 def latest_slot(schedule: str, tz: ZoneInfo, now: datetime) -> datetime:
@@ -43,9 +43,9 @@ def _seen_key(name: str) -> str:
 
 def first_seen(eng: sa.Engine, name: str, now: datetime) -> datetime:
     """When a worker first saw the report ``name`` (recorded now if never)."""
-    m = store.meta_table
+    m = schema.meta_table
     key = _seen_key(name)
-    with store.write_transaction(eng) as conn:
+    with database.write_transaction(eng) as conn:
         v = conn.execute(sa.select(m.c.value).where(m.c.key == key)).scalar()
         if v is None:
             v = now.astimezone(timezone.utc).isoformat()
@@ -59,7 +59,7 @@ def due(eng: sa.Engine, name: str, schedule: str, tz: ZoneInfo, now: datetime) -
     slot = latest_slot(schedule, tz, now)
     if slot <= first_seen(eng, name, now):
         return None
-    t = store.alert_events
+    t = schema.alert_events
     with eng.connect() as conn:
         done = conn.execute(sa.select(t.c.id).where(t.c.rule == f"report:{name}", t.c.key == slot_key(slot))).first()
     return None if done else slot
@@ -74,9 +74,9 @@ def claim(eng: sa.Engine, name: str, slot: datetime, now: datetime) -> int | Non
     another worker recorded it first (the unique rule and key): it is then theirs to send."""
     import json
 
-    t = store.alert_events
+    t = schema.alert_events
     try:
-        with store.write_transaction(eng) as conn:
+        with database.write_transaction(eng) as conn:
             r = conn.execute(t.insert().values(
                 rule=f"report:{name}", key=slot_key(slot), kind="report",
                 fired_at=now.astimezone(timezone.utc).replace(tzinfo=None), value=None, threshold=None,

@@ -191,11 +191,11 @@ def roster_csv(rows) -> bytes:
 
 
 def make_store(url: str, archive_dir, roster=()):
-    from collectors import store
     from collectors.archive import Archive
     from collectors.roster import import_roster
+    from collectors.store import database
 
-    engine = store.connect(url)
+    engine = database.connect(url)
     archive = Archive(archive_dir)
     if roster:
         import_roster(engine, archive, "roster.csv", roster_csv(roster))
@@ -214,7 +214,7 @@ def make_runner(engine, archive, values: dict, base_urls: dict, *, sleeper=None,
 
 def stored_posts(engine, platform: str) -> dict:
     """post id -> the latest snapshot's metrics, as `reach export posts` writes them."""
-    from dashboard import exports
+    from dashboard.analysis import exports
 
     df = exports.posts_frame(engine)
     df = df[df["platform"] == platform]
@@ -225,9 +225,9 @@ def snapshot_counts(engine, platform: str) -> dict:
     """post id -> how many snapshots the store holds for it."""
     import sqlalchemy as sa
 
-    from collectors import store
+    from collectors.store import schema
 
-    s, p = store.post_snapshots, store.posts
+    s, p = schema.post_snapshots, schema.posts
     with engine.connect() as conn:
         rows = conn.execute(sa.select(p.c.post_id, sa.func.count()).select_from(s.join(p, s.c.post_pk == p.c.id))
                             .where(p.c.platform == platform).group_by(p.c.post_id)).all()

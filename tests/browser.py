@@ -167,11 +167,11 @@ def wait_for(driver, css, timeout=40, text=None):
 def small_x_campaign(url: str) -> str:
     """Two X content exports (two posts, two snapshot days) imported into ``url``: the small
     campaign the browser tests open. Returns the URL."""
-    from collectors import store
     from collectors.pipeline import Importer
+    from collectors.store import database
     from test_store import x_content
 
-    engine = store.connect(url)
+    engine = database.connect(url)
     imp = Importer(engine, None)
     imp.import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv",
                      x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", 800, 10)]))

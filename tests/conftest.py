@@ -92,9 +92,10 @@ def demo_stray_db(demo_db, tmp_path_factory) -> Path:
     import sqlite3
     from datetime import datetime, time
 
-    from collectors import store
+    from collectors.demo import campaign as demo
     from collectors.pipeline import Importer
-    from dashboard import config, demo, rollups
+    from collectors.store import database
+    from dashboard.analysis import config, rollups
 
     db = tmp_path_factory.mktemp("demo-stray") / "reach.db"
     # SQLite's backup API, not a file copy: recent writes may still be in the WAL file beside it.
@@ -102,7 +103,7 @@ def demo_stray_db(demo_db, tmp_path_factory) -> Path:
         src.backup(dst)
     stray = demo._new_account(random.Random(2047), "Stall 2047", "merchant", "tiktok", STRAY_HANDLE)
     at = datetime.combine(demo.FINAL_EXPORT, time(22, 0), demo.TZ)
-    engine = store.connect(f"sqlite:///{db}")
+    engine = database.connect(f"sqlite:///{db}")
     r = Importer(engine, None, account=STRAY_HANDLE).import_bytes("Video Posts.csv", demo.write_tiktok_posts(stray, at))
     assert r.ok and r.status == "imported", r.line()
     rollups.refresh(engine, config.load(ROOT / "campaign.toml"), rollups.accounts_of_imports(engine, [r.import_id]))
@@ -114,12 +115,12 @@ def demo_stray_db(demo_db, tmp_path_factory) -> Path:
 def x_app(sqlite_url):
     """An app on a database of two X posts (X reports impressions and no views), inside a request
     context: for the pages' layout functions."""
-    from collectors import store
     from collectors.pipeline import Importer
-    from dashboard.app import create_app
+    from collectors.store import database
+    from dashboard.web.app import create_app
     from test_store import x_content
 
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     Importer(engine, None).import_bytes(
         "account_analytics_content_2024-12-16_2024-12-22.csv",
         x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", 800, 10)]))

@@ -15,10 +15,10 @@ from functools import lru_cache
 import pandas as pd
 
 from collectors import catalog
+from collectors.demo import campaign as demo
 from collectors.parse import Context, parse_table
 from collectors.read import Table, header_key, read_bytes
 from collectors.registry import Report, get
-from dashboard import demo
 
 T = datetime(2025, 1, 10, 15, 30, tzinfo=timezone.utc)
 

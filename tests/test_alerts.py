@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.errors import ReachError
 from collectors.pipeline import Importer
+from collectors.store import database, schema
 from conftest import ROOT
-from dashboard import alerts, config, metrics, queries
+from dashboard import alerts
+from dashboard.analysis import config, metrics, queries
 
 NOW = datetime(2025, 1, 27, 4, 0, tzinfo=timezone.utc)  # 12:00 in Yiwu, the day after the campaign
 
@@ -29,7 +30,7 @@ def demo(demo_db, tmp_path):
     db = tmp_path / "reach.db"
     with sqlite3.connect(demo_db) as src, sqlite3.connect(db) as dst:
         src.backup(dst)
-    eng = store.connect(f"sqlite:///{db}")
+    eng = database.connect(f"sqlite:///{db}")
     yield eng, db
     eng.dispose()
 
@@ -77,7 +78,7 @@ def test_a_day_over_its_threshold_fires_for_that_day_only(demo, campaign):
 def test_a_change_against_the_day_before_needs_its_size_and_direction(demo, campaign):
     eng, _ = demo
     now = datetime(2024, 12, 23, 2, tzinfo=timezone.utc)  # 23 Dec in Yiwu: yesterday was the launch
-    from dashboard import goals
+    from dashboard.analysis import goals
     s = goals.daily(eng, campaign, config.Goal("views", 1), date(2024, 12, 21), date(2024, 12, 22)).set_index("day")["value"]
     pct = (s.iloc[1] - s.iloc[0]) / s.iloc[0] * 100
     assert pct > 100  # the launch ceremony
@@ -96,7 +97,7 @@ def test_stale_sources_and_failures_are_named_with_what_and_when(demo, campaign)
     r = Importer(eng, None).import_bytes("broken.csv", b"\x00\x01 not an export")
     assert not r.ok
     with eng.connect() as c:
-        failed_at = c.execute(sa.select(sa.func.max(store.import_failures.c.failed_at))).scalar()
+        failed_at = c.execute(sa.select(sa.func.max(schema.import_failures.c.failed_at))).scalar()
     now = failed_at.replace(tzinfo=timezone.utc) + timedelta(hours=1)
     fails = alerts.evaluate(eng, campaign, now, [rule(name="fail", kind="failure")])
     assert [f.params["file"] for f in fails] == ["broken.csv"] and fails[0].params["link"] == "/data"

@@ -14,9 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
+from collectors.store import database, schema
 from conftest import ROOT
-from dashboard import alerts, config
+from dashboard import alerts
+from dashboard.analysis import config
 
 pytest.importorskip("aiosmtpd")
 
@@ -133,13 +134,13 @@ channels = ["ops-hook", "managers"]
     text = mail.get_body(("plain",)).get_content()
     assert "新增" in text and body["facts"]["post_id"] in text
     assert "lang=zh" in text  # the link opens the view in Chinese
-    eng = store.connect(str(db))
+    eng = database.connect(str(db))
     (ev,) = alerts.events(eng)
     assert (ev.status, [d["channel"] for d in ev.deliveries]) == ("sent", ["ops-hook", "managers"])
     # The event is the post the engine counts as gaining that much on that day.
     campaign = config.load(cfg)
     with eng.connect() as c:
-        assert c.execute(sa.select(sa.func.count()).select_from(store.alert_events)).scalar() == 1
+        assert c.execute(sa.select(sa.func.count()).select_from(schema.alert_events)).scalar() == 1
     found = alerts.evaluate(eng, campaign, alerts.now_of(eng))
     assert [f.key for f in found] == [ev.key]
     eng.dispose()

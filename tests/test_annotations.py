@@ -1,4 +1,4 @@
-"""Annotations (dashboard/annotations.py): stored with author and time, on the charts of the views
+"""Annotations (dashboard/analysis/annotations.py): stored with author and time, on the charts of the views
 they concern, in the campaign timezone, exported, and kept by `reach rebuild`."""
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from datetime import date, datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.archive import Archive
 from collectors.errors import ReachError
 from collectors.pipeline import Importer, rebuild
-from dashboard import annotations as A
-from dashboard import metrics
-from dashboard.config import Campaign, Event
+from collectors.store import database, schema
+from dashboard.analysis import annotations as A
+from dashboard.analysis import metrics
+from dashboard.analysis.config import Campaign, Event
 from test_store import x_content
 
 CAMPAIGN = Campaign(timezone="Asia/Shanghai", start=date(2024, 12, 16), end=date(2025, 1, 26),
@@ -22,7 +22,7 @@ CAMPAIGN = Campaign(timezone="Asia/Shanghai", start=date(2024, 12, 16), end=date
 
 @pytest.fixture
 def engine(db_url):
-    eng = store.connect(db_url)
+    eng = database.connect(db_url)
     yield eng
     eng.dispose()
 
@@ -80,7 +80,7 @@ def test_edit_and_delete_change_what_is_stored_and_say_when_it_is_gone(engine):
     (A.Draft("2024-12-22", "", "ok", selection={"platforms": [3]}), "platforms must be names"),
 ])
 def test_a_wrong_field_is_refused_with_what_it_should_be_and_nothing_stored(sqlite_url, draft, says):
-    eng = store.connect(sqlite_url)
+    eng = database.connect(sqlite_url)
     with pytest.raises(ReachError) as e:
         A.add(eng, CAMPAIGN, draft, "lin")
     assert says in str(e.value)
@@ -102,7 +102,7 @@ def test_the_export_lists_campaign_events_and_annotations_by_date_in_the_campaig
 
 
 def test_annotations_survive_a_rebuild_from_the_archive(tmp_path, db_url):
-    eng = store.connect(db_url)
+    eng = database.connect(db_url)
     archive = Archive(tmp_path / "archive")
     r = Importer(eng, archive).import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv",
                                            x_content([("1870000000000000001", 1200, 30)]))
@@ -113,18 +113,18 @@ def test_annotations_survive_a_rebuild_from_the_archive(tmp_path, db_url):
     assert [x.status for x in results] == ["imported"]
     assert A.stored(eng) == before
     with eng.connect() as c:
-        assert store.schema_version(c) == store.SCHEMA_VERSION
-        assert c.execute(sa.select(sa.func.count()).select_from(store.posts)).scalar() == 1
+        assert schema.schema_version(c) == schema.SCHEMA_VERSION
+        assert c.execute(sa.select(sa.func.count()).select_from(schema.posts)).scalar() == 1
     eng.dispose()
 
 
 def test_a_schema_7_database_gains_the_annotations_table_and_keeps_its_data(db_url):
-    eng = store.connect(db_url)
+    eng = database.connect(db_url)
     with eng.begin() as c:
         c.execute(sa.text("DROP TABLE annotations"))  # as schema 7 made it
-        c.execute(store.meta_table.update().values(value="7"))
+        c.execute(schema.meta_table.update().values(value="7"))
     assert A.stored(eng) == []  # read before the upgrade: nothing, not an error
-    assert store.migrate(eng) == 7
+    assert database.migrate(eng) == 7
     A.add(eng, CAMPAIGN, A.Draft("2024-12-20", "", "Press day"), "lin")
     assert [a.label for a in A.stored(eng)] == ["Press day"]
     eng.dispose()
@@ -134,7 +134,7 @@ def test_reach_export_events_writes_them_with_formulas_neutralised(tmp_path):
     from dashboard.cli import main
 
     db = tmp_path / "reach.db"
-    eng = store.connect(f"sqlite:///{db}")
+    eng = database.connect(f"sqlite:///{db}")
     A.add(eng, CAMPAIGN, A.Draft("2025-01-20", "10:00", "=HYPERLINK(\"http://evil\")", "市场日"), "lin")
     eng.dispose()
     cfg = tmp_path / "campaign.toml"

@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collectors.model import METRICS
-from dashboard.anomalies import (anomalies, flag_outliers, hampel, impossible_values, localise, not_scored,
-                                 robust_z)
-from dashboard.config import Campaign, Event
-from dashboard.queries import Frames
+from dashboard.analysis.anomalies import (anomalies, flag_outliers, hampel, impossible_values, localise, not_scored,
+                                          robust_z)
+from dashboard.analysis.config import Campaign, Event
+from dashboard.analysis.queries import Frames
 
 from conftest import ROOT
 
@@ -468,14 +468,14 @@ def test_nothing_to_scan_gives_an_empty_frame_with_the_columns():
 
 @pytest.fixture(scope="module")
 def demo_flags(demo_db):
-    from collectors import store
-    from dashboard import config
-    from dashboard.metrics import increments
-    from dashboard.queries import load_frames
+    from collectors.store import database
+    from dashboard.analysis import config
+    from dashboard.analysis.metrics import increments
+    from dashboard.analysis.queries import load_frames
 
     url = f"sqlite:///{demo_db}"
     campaign = config.load(ROOT / "campaign.toml")
-    engine = store.connect(url, create=False)
+    engine = database.connect(url, create=False)
     frames = load_frames(engine)
     engine.dispose()
     return anomalies(frames, increments(frames.snapshots, frames.post_days, campaign), campaign), campaign

@@ -1,5 +1,5 @@
 """The anomaly detector scored against the truth: the demo campaign plants known events (bought
-views, a viral post, a stalled account, a deleted post, a follower jump; dashboard/demo.py) and
+views, a viral post, a stalled account, a deleted post, a follower jump; collectors/demo/campaign.py) and
 writes them to anomalies-truth.json beside its exports. Imported like any campaign, the flags must
 find them (recall) and be mostly about them (precision), on the demo's seed and on five others.
 
@@ -59,14 +59,14 @@ def score(flags: pd.DataFrame, events: list[dict], kind: bool = False) -> tuple[
 
 
 def _flags(db: Path):
-    from collectors import store
-    from dashboard import config
-    from dashboard.anomalies import anomalies
-    from dashboard.metrics import increments
-    from dashboard.queries import load_frames
+    from collectors.store import database
+    from dashboard.analysis import config
+    from dashboard.analysis.anomalies import anomalies
+    from dashboard.analysis.metrics import increments
+    from dashboard.analysis.queries import load_frames
 
     campaign = config.load(ROOT / "campaign.toml")
-    engine = store.connect(f"sqlite:///{db}", create=False)
+    engine = database.connect(f"sqlite:///{db}", create=False)
     frames = load_frames(engine)
     engine.dispose()
     return anomalies(frames, increments(frames.snapshots, frames.post_days, campaign), campaign)
@@ -98,7 +98,8 @@ def seeded(demo_db, tmp_path_factory):
 
 
 def test_the_truth_file_names_one_event_of_each_kind_on_influencers_of_the_campaign(demo_db):
-    from dashboard import config, demo
+    from collectors.demo import campaign as demo
+    from dashboard.analysis import config
 
     truth = json.loads((demo_db.parent / "exports" / demo.TRUTH_FILE).read_text("utf-8"))
     events = truth["events"]
@@ -117,7 +118,7 @@ def test_each_planted_event_is_in_the_imported_exports_as_the_truth_says(demo_db
     imported into, not from the generator's model), whatever the detector makes of it."""
     import sqlite3
 
-    from dashboard import demo
+    from collectors.demo import campaign as demo
 
     events = {e["kind"]: e for e in json.loads((demo_db.parent / "exports" / demo.TRUTH_FILE).read_text("utf-8"))["events"]}
     con = sqlite3.connect(demo_db)

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from collectors import store
 from collectors.api.run import base_urls_from_env, parse_every, select
 from collectors.errors import ReachError, UsageError
+from collectors.store import database, schema
 from dashboard.cli import main
 
 from api_server import api_server, reply, roster_csv, snapshot_counts  # noqa: F401
@@ -88,10 +88,10 @@ def test_reach_collect_end_to_end_with_secrets_kept_out_of_output_database_and_a
         for s in SECRETS:
             assert s.encode() not in data, (p, s)
     # The daily rollups were refreshed for the collected accounts, as after `reach import`.
-    engine = store.connect(str(tmp_path / "data" / "reach.db"))
+    engine = database.connect(str(tmp_path / "data" / "reach.db"))
     with engine.connect() as conn:
-        assert conn.execute(store.daily_rollup.select()).first() is not None
-        fails = conn.execute(store.import_failures.select()).mappings().all()
+        assert conn.execute(schema.daily_rollup.select()).first() is not None
+        fails = conn.execute(schema.import_failures.select()).mappings().all()
     assert [(f["platform"], f["source"]) for f in fails] == [("x", "api")]
     before = {p: snapshot_counts(engine, p) for p in ("youtube", "instagram", "tiktok")}
     assert sum(len(v) for v in before.values()) == 10
@@ -100,7 +100,7 @@ def test_reach_collect_end_to_end_with_secrets_kept_out_of_output_database_and_a
     assert main(["rebuild", "--db", str(tmp_path / "data" / "reach.db")]) == 0
     assert {p: snapshot_counts(engine, p) for p in before} == before
     with engine.connect() as conn:
-        sources = {r["source"] for r in conn.execute(store.imports.select()).mappings()}
+        sources = {r["source"] for r in conn.execute(schema.imports.select()).mappings()}
     assert sources == {"api"}
 
 

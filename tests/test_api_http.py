@@ -251,7 +251,7 @@ def test_an_echoed_token_is_kept_out_of_the_import_failures_and_the_run_result(t
 
     import sqlalchemy as sa
 
-    from collectors import store
+    from collectors.store import schema
     from api_server import make_store
     from test_api_meta import IG_ID, ROSTER, TOKEN, V, _runner, graph_error
 
@@ -262,7 +262,7 @@ def test_an_echoed_token_is_kept_out_of_the_import_failures_and_the_run_result(t
     [res] = _runner(engine, archive, api_server).run(["instagram"])
     assert res.status == "failed" and "Invalid OAuth access token" in res.message
     with engine.connect() as conn:
-        stored = repr(conn.execute(sa.select(store.import_failures)).fetchall())
+        stored = repr(conn.execute(sa.select(schema.import_failures)).fetchall())
     for text in (res.message, stored):
         assert "Invalid OAuth access token" in text
         assert not any(TOKEN[i:i + 8] in text for i in range(len(TOKEN) - 7)), text

@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 
-from collectors import store
+from collectors.store import schema
 
 from api_server import api_server, make_runner, make_store, reply, snapshot_counts, stored_posts  # noqa: F401
 
@@ -168,7 +168,7 @@ def test_an_expired_token_stops_meta_with_how_to_renew_it_and_records_the_failur
     assert "long-lived" in res.message and "Session has expired" in res.message and TOKEN not in res.message
     assert len(api_server.calls(f"{V}/{IG_ID}/media")) == 1  # not retried
     with engine.connect() as conn:
-        [fail] = conn.execute(store.import_failures.select()).mappings().all()
+        [fail] = conn.execute(schema.import_failures.select()).mappings().all()
     assert (fail["platform"], fail["source"], fail["file_name"]) == ("instagram", "api", "Instagram API")
     assert snapshot_counts(engine, "instagram") == {}
 
@@ -184,5 +184,5 @@ def test_an_answer_that_is_not_json_twice_fails_instagram_naming_the_path(tmp_pa
     assert TOKEN not in res.message and "access_token" not in res.message
     assert len(api_server.calls(f"{V}/{IG_ID}/media")) == 2 and len(runner.sleep.waits) == 1
     with engine.connect() as conn:
-        [fail] = conn.execute(store.import_failures.select()).mappings().all()
+        [fail] = conn.execute(schema.import_failures.select()).mappings().all()
     assert fail["platform"] == "instagram" and "not JSON" in fail["error"]

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from collectors import store
+from collectors.store import schema
 
 from api_server import api_server, make_runner, make_store, reply, snapshot_counts, stored_posts  # noqa: F401
 
@@ -129,7 +129,7 @@ def test_platforms_without_credentials_are_skipped_and_say_what_to_set(tmp_path)
     assert lines[4].startswith("bilibili: skipped: nothing to poll")
     assert not any(r.failed for r in results)
     with engine.connect() as conn:
-        assert conn.execute(store.import_failures.select()).first() is None
+        assert conn.execute(schema.import_failures.select()).first() is None
 
 
 def test_a_platform_asked_for_by_name_without_credentials_is_a_failure(tmp_path):

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from collectors import store
 from collectors.api.run import next_pacific_midnight
+from collectors.store import ledger, schema
 
 from api_server import ApiServer, api_server, make_runner, make_store, snapshot_counts, stored_posts  # noqa: F401
 
@@ -106,12 +106,12 @@ def test_happy_path_pages_through_uploads_and_stores_every_video_once(db_url, tm
     assert set(snapshot_counts(engine, "youtube").values()) == {1}
     # Three snapshot files, archived and recorded as API imports with the answer's time.
     with engine.connect() as conn:
-        imps = conn.execute(store.imports.select()).mappings().all()
+        imps = conn.execute(schema.imports.select()).mappings().all()
     api = [i for i in imps if i["source"] == "api"]
     assert len(api) == 3 and {i["reports"] for i in api} == {"youtube.api_snapshot"}
     assert {i["captured_at"] for i in api} == {datetime(2026, 11, 30, 8, 15)}
     assert all(archive.path(i["sha256"]).exists() for i in api)
-    assert store.get_state(engine, "youtube", f"cursor:{CHANNEL}") is None  # done: no cursor left
+    assert ledger.get_state(engine, "youtube", f"cursor:{CHANNEL}") is None  # done: no cursor left
 
 
 def test_a_second_identical_answer_changes_nothing(tmp_path, api_server):
@@ -134,7 +134,7 @@ def test_quota_exceeded_pauses_youtube_until_the_next_pacific_midnight(tmp_path,
     [res] = _runner(engine, archive, api_server, clock=lambda: now).run(["youtube"])
     assert res.status == "stopped" and res.failed
     assert res.line() == "youtube: stopped: daily quota used up; next try after 2026-11-30 08:00 UTC"
-    assert store.get_state(engine, "youtube", "paused_until") == "2026-11-30T08:00:00+00:00"
+    assert ledger.get_state(engine, "youtube", "paused_until") == "2026-11-30T08:00:00+00:00"
     calls = len(api_server.requests)
     # Before midnight Pacific: skipped without a single request.
     [later] = _runner(engine, archive, api_server, clock=lambda: now + 4 * 3600).run(["youtube"])
@@ -142,7 +142,7 @@ def test_quota_exceeded_pauses_youtube_until_the_next_pacific_midnight(tmp_path,
     assert "2026-11-30 08:00 UTC" in later.line()
     # The failure is in the import history for the freshness line.
     with engine.connect() as conn:
-        fails = conn.execute(store.import_failures.select()).mappings().all()
+        fails = conn.execute(schema.import_failures.select()).mappings().all()
     assert [(f["platform"], f["source"]) for f in fails] == [("youtube", "api")]
     assert "quota" in fails[0]["error"]
 
@@ -184,7 +184,7 @@ def test_an_interrupted_run_resumes_from_the_saved_cursor_without_duplicates(tmp
     [first] = _runner(engine, archive, api_server).run(["youtube"])
     assert first.status == "failed" and "503" in first.message
     assert first.snapshots == 6
-    assert store.get_state(engine, "youtube", f"cursor:{CHANNEL}") == "tok2"
+    assert ledger.get_state(engine, "youtube", f"cursor:{CHANNEL}") == "tok2"
     broken["n"] = 1
     fake.date = "Mon, 30 Nov 2026 09:00:00 GMT"
     before = len(api_server.calls("/youtube/v3/playlistItems"))
@@ -193,7 +193,7 @@ def test_an_interrupted_run_resumes_from_the_saved_cursor_without_duplicates(tmp
     assert [r.query.get("pageToken") for r in api_server.calls("/youtube/v3/playlistItems")[before:]] == ["tok2"]
     counts = snapshot_counts(engine, "youtube")
     assert set(counts) == {v["id"] for v in vids} and set(counts.values()) == {1}
-    assert store.get_state(engine, "youtube", f"cursor:{CHANNEL}") is None
+    assert ledger.get_state(engine, "youtube", f"cursor:{CHANNEL}") is None
 
 
 def test_roster_accounts_without_a_channel_id_are_skipped_with_the_column_to_fill(tmp_path, api_server):

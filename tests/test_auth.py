@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from collectors.errors import ReachError
-from dashboard import auth
+from dashboard.web import auth
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORDS = {"alice": "alice-editor-pw", "vic": "vic-viewer-pw1"}

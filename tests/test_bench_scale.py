@@ -41,7 +41,7 @@ def test_tiny_campaign_imports_with_the_counts_the_generator_wrote(campaign, db_
     from collectors.archive import Archive
     from collectors.pipeline import Importer
     from collectors.roster import import_roster
-    from collectors.store import connect
+    from collectors.store.database import connect
 
     folder, m = campaign
     assert set(m.by_platform) == {"x", "youtube", "facebook", "instagram"}
@@ -77,7 +77,7 @@ def test_the_generator_is_deterministic_and_scales(campaign, tmp_path):
 
 def test_fixed_cases_write_what_they_say(tmp_path, sqlite_url):
     from collectors.pipeline import Importer
-    from collectors.store import connect
+    from collectors.store.database import connect
 
     folder = scale_data.write_x_folder(tmp_path / "folder", 3, posts_per_file=40)
     big = scale_data.write_x_file(tmp_path / "big", 1000, chunk=300)  # chunks must not repeat ids

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from browser import chromium, console_errors, reach_server, requested_hosts, require_chromium, screenshot, small_x_campaign, wait_for
-from collectors import store
+from collectors.store import database
 
 pytestmark = pytest.mark.browser
 
@@ -78,7 +78,7 @@ def test_the_kiosk_url_has_no_controls_and_large_type(small_url):
 
 def test_an_empty_database_says_what_to_do(sqlite_url):
     require_chromium()
-    store.connect(sqlite_url).dispose()
+    database.connect(sqlite_url).dispose()
     with reach_server(sqlite_url) as url, chromium() as driver:
         driver.get(url)
         text = wait_for(driver, "#live-empty")[0].text

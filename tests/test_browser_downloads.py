@@ -14,8 +14,8 @@ import pytest
 
 from browser import console_errors, demo_site, screenshot, wait_for
 from conftest import ROOT
+from dashboard.analysis.leaderboard import LEADERBOARD_COLUMNS
 from dashboard.cli import main as reach
-from dashboard.leaderboard import LEADERBOARD_COLUMNS
 from test_downloads import kpis_as_printed, printed_kpis
 
 pytestmark = pytest.mark.browser

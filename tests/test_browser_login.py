@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from browser import chromium, console_errors, reach_server, require_chromium, screenshot, wait_for
-from collectors import store
 from collectors.pipeline import Importer
-from dashboard import auth
+from collectors.store import database, schema
+from dashboard.web import auth
 from test_store import x_content
 
 pytestmark = pytest.mark.browser
@@ -25,7 +25,7 @@ X_NAME = "account_analytics_content_2024-12-16_2024-12-22.csv"
 @pytest.fixture
 def site(sqlite_url, tmp_path, monkeypatch):
     require_chromium()
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     Importer(engine, None).import_bytes(X_NAME, x_content([("1870000000000000001", 1200, 30)]))
     engine.dispose()
     users = tmp_path / "conf" / "users.toml"
@@ -49,10 +49,10 @@ def log_in(driver, name: str, password: str) -> None:
 
 
 def imports(sqlite_url) -> int:
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     try:
         with engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(store.imports)).scalar()
+            return conn.execute(sa.select(sa.func.count()).select_from(schema.imports)).scalar()
     finally:
         engine.dispose()
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from browser import chromium, console_errors, reach_server, require_chromium, screenshot, wait_for
-from collectors import store
+from collectors.store import database
 from test_page_data import unknown_posts
 
 pytestmark = pytest.mark.browser
@@ -50,7 +50,7 @@ def drop(driver, path) -> None:
 def test_an_unknown_file_is_mapped_in_the_browser_and_the_next_one_with_its_header_imports_at_once(sqlite_url,
                                                                                                     tmp_path):
     require_chromium()
-    store.connect(sqlite_url).dispose()
+    database.connect(sqlite_url).dispose()
     first, second = tmp_path / "walks.csv", tmp_path / "walks-2.csv"
     first.write_bytes(unknown_posts())
     second.write_bytes(unknown_posts(ids=(3, 4)))
@@ -92,7 +92,7 @@ def test_an_unknown_file_is_mapped_in_the_browser_and_the_next_one_with_its_head
 
 def test_the_chinese_page_offers_the_form_in_chinese_and_another_report_offers_its_fields(sqlite_url, tmp_path):
     require_chromium()
-    store.connect(sqlite_url).dispose()
+    database.connect(sqlite_url).dispose()
     path = tmp_path / "片段.csv"
     path.write_bytes(unknown_posts(header=["片段", "网址", "上线", "播放", "心", "备注"]))
     with reach_server(sqlite_url) as url, chromium(1400, 1300) as driver:

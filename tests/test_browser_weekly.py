@@ -136,13 +136,13 @@ def test_the_weekly_report_frame_is_as_tall_as_the_report_so_nothing_is_cut(site
 def many_platforms_summary(demo_db):
     """A demo week stretched to the worst a report shows: every platform in the mix, long names
     and titles, an influencer on every platform, an event every day and a long campaign name."""
-    from collectors import store
     from collectors.model import PLATFORM_LABELS
-    from dashboard import config, data, summary
+    from collectors.store import database
+    from dashboard.analysis import clock, config, summary
 
-    eng = store.connect(f"sqlite:///{demo_db}")
+    eng = database.connect(f"sqlite:///{demo_db}")
     campaign = config.load(CONFIG)
-    s = summary.build_summary_db(eng, campaign, "2025-W01", today=data.today(eng, campaign.tz))
+    s = summary.build_summary_db(eng, campaign, "2025-W01", today=clock.today(eng, campaign.tz))
     eng.dispose()
     n = len(PLATFORM_LABELS)
     mix = tuple(summary.PlatformShare(p, label, 1000.0 * (i + 1), 100 / n, "views")
@@ -160,12 +160,12 @@ def many_platforms_summary(demo_db):
 
 
 def latest_week_summary(demo_db):
-    from collectors import store
-    from dashboard import config, data, summary
+    from collectors.store import database
+    from dashboard.analysis import clock, config, summary
 
-    eng = store.connect(f"sqlite:///{demo_db}")
+    eng = database.connect(f"sqlite:///{demo_db}")
     campaign = config.load(CONFIG)
-    s = summary.build_summary_db(eng, campaign, None, today=data.today(eng, campaign.tz))
+    s = summary.build_summary_db(eng, campaign, None, today=clock.today(eng, campaign.tz))
     eng.dispose()
     return s
 
@@ -178,8 +178,8 @@ def print_to_pdf(driver) -> bytes:
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_report_file_prints_on_at_most_two_a4_pages_with_nothing_clipped(site, demo_db, tmp_path, lang):
-    from dashboard import summary
-    from dashboard.i18n import platform_name
+    from dashboard.analysis import summary
+    from dashboard.text.i18n import platform_name
 
     _, driver = site
     for name, s in (("latest", latest_week_summary(demo_db)), ("many-platforms", many_platforms_summary(demo_db))):

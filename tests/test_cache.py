@@ -1,4 +1,4 @@
-"""The cache the dashboard's workers share (dashboard/cache.py): one computation per data version
+"""The cache the dashboard's workers share (dashboard/web/cache.py): one computation per data version
 for every app and process on the same data folder, a new computation after every import or roster
 change, and never an error because of the cache itself."""
 from __future__ import annotations
@@ -11,13 +11,14 @@ import sys
 import pandas as pd
 import pytest
 
-from collectors import store
 from collectors.pipeline import Importer
 from collectors.roster import import_roster
+from collectors.store import database
 from conftest import ROOT
-from dashboard import cache, config, data, leaderboard, queries, rollups
-from dashboard.app import create_app
-from dashboard.pages import influencers
+from dashboard.analysis import config, leaderboard, queries, rollups, shared, stamps
+from dashboard.web import cache
+from dashboard.web.app import create_app
+from dashboard.web.pages import influencers
 from test_store import x_content
 
 CAMPAIGN = config.Campaign()
@@ -40,7 +41,7 @@ class Counting:
 @pytest.fixture
 def eng(sqlite_url, monkeypatch):
     monkeypatch.delenv(cache.ENV, raising=False)
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     Importer(engine, None).import_bytes(X_NAME, x_content([("1870000000000000001", 1200, 30)]))
     yield engine
     engine.dispose()
@@ -48,7 +49,7 @@ def eng(sqlite_url, monkeypatch):
 
 def memo(app, eng, compute, name="test.posts", args=("a",)):
     with app.server.app_context():
-        return cache.memo(eng, CAMPAIGN, name, args, compute)
+        return shared.memo(eng, CAMPAIGN, name, args, compute)
 
 
 def test_two_apps_on_one_data_folder_compute_once_and_see_the_same_frame(eng, tmp_path):
@@ -74,13 +75,13 @@ def test_a_value_computed_in_another_process_is_found_here(eng, tmp_path):
     built-in hash does)."""
     rollups.refresh(eng, CAMPAIGN)
     script = (
-        "from collectors import store\n"
-        "from dashboard import cache, config\n"
-        "from dashboard.app import create_app\n"
-        f"eng = store.connect({str(eng.url)!r})\n"
+        "from collectors.store import database\n"
+        "from dashboard.analysis import config, shared\n"
+        "from dashboard.web.app import create_app\n"
+        f"eng = database.connect({str(eng.url)!r})\n"
         "app = create_app(eng)\n"
         "with app.server.app_context():\n"
-        "    print(cache.memo(eng, config.Campaign(), 'test.shared', ('x',), lambda: 'from the other process'))\n"
+        "    print(shared.memo(eng, config.Campaign(), 'test.shared', ('x',), lambda: 'from the other process'))\n"
     )
     env = {k: v for k, v in os.environ.items() if k != cache.ENV}
     env["PYTHONHASHSEED"] = "12345"
@@ -94,16 +95,16 @@ def test_a_value_computed_in_another_process_is_found_here(eng, tmp_path):
 
 def test_after_an_import_the_next_call_computes_again_and_sees_the_new_rows(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv(cache.ENV, str(tmp_path / "shared-cache"))
-    eng = store.connect(db_url)
+    eng = database.connect(db_url)
     try:
         Importer(eng, None).import_bytes(X_NAME, x_content([("1870000000000000001", 1200, 30)]))
         app, compute = create_app(eng), Counting(eng)
         assert memo(app, eng, compute)["run"].tolist() == [1]
         assert memo(app, eng, compute)["run"].tolist() == [1] and compute.runs == 1
-        before = data.version(eng)
+        before = stamps.version(eng)
         Importer(eng, None).import_bytes("account_analytics_content_2024-12-16_2024-12-23.csv",
                                          x_content([("1870000000000000002", 700, 5)]))
-        assert data.version(eng) != before
+        assert stamps.version(eng) != before
         after = memo(app, eng, compute)
         assert compute.runs == 2 and list(after["post_id"]) == ["1870000000000000001", "1870000000000000002"]
         # The same bytes again change nothing, so the cached value stands.
@@ -172,22 +173,22 @@ def test_a_cache_folder_that_breaks_or_holds_garbage_later_is_a_miss_not_an_erro
         p.unlink()
     folder.rmdir()
     folder.write_text("in the way")
-    before = cache.stats["write_errors"]
+    before = shared.stats["write_errors"]
     assert memo(app, eng, compute)["run"].tolist() == [3]
     assert memo(app, eng, compute)["run"].tolist() == [4]
-    assert cache.stats["write_errors"] >= before + 2
+    assert shared.stats["write_errors"] >= before + 2
 
 
 def test_outside_a_running_app_nothing_is_cached_and_no_folder_is_made(eng, tmp_path):
     compute = Counting(eng)
-    assert cache.memo(eng, CAMPAIGN, "test.posts", (), compute)["run"].tolist() == [1]
-    assert cache.memo(eng, CAMPAIGN, "test.posts", (), compute)["run"].tolist() == [2]
+    assert shared.memo(eng, CAMPAIGN, "test.posts", (), compute)["run"].tolist() == [1]
+    assert shared.memo(eng, CAMPAIGN, "test.posts", (), compute)["run"].tolist() == [2]
     assert not (tmp_path / "cache").exists()
 
 
 def test_the_folder_is_beside_a_sqlite_database_or_where_reach_cache_dir_says_or_off(tmp_path, monkeypatch):
     monkeypatch.delenv(cache.ENV, raising=False)
-    eng = store.connect(f"sqlite:///{tmp_path / 'sub' / 'reach.db'}")
+    eng = database.connect(f"sqlite:///{tmp_path / 'sub' / 'reach.db'}")
     assert cache.cache_dir(eng) == tmp_path / "sub" / "cache"
     monkeypatch.setenv(cache.ENV, str(tmp_path / "elsewhere"))
     assert cache.cache_dir(eng) == tmp_path / "elsewhere"
@@ -224,13 +225,13 @@ def test_a_changed_module_or_report_template_changes_the_code_stamp(tmp_path):
     # A cached weekly report holds its rendered HTML: a template edit must miss like a code edit.
     import shutil
 
-    for sub in ("collectors", "dashboard/templates"):
+    for sub in ("collectors", "dashboard/text/templates"):
         shutil.copytree(ROOT / sub, tmp_path / sub, ignore=shutil.ignore_patterns("__pycache__", "catalogs"))
-    shutil.copy(ROOT / "dashboard" / "summary.py", tmp_path / "dashboard" / "summary.py")
-    before = cache.source_digest(tmp_path)
-    assert cache.source_digest(tmp_path) == before  # the same files, the same stamp
-    css = tmp_path / "dashboard" / "templates" / "weekly.css"
+    shutil.copy(ROOT / "dashboard" / "analysis" / "summary.py", tmp_path / "dashboard" / "summary.py")
+    before = stamps.source_digest(tmp_path)
+    assert stamps.source_digest(tmp_path) == before  # the same files, the same stamp
+    css = tmp_path / "dashboard" / "text" / "templates" / "weekly.css"
     css.write_text(css.read_text() + "h1{color:red}\n")
-    after_template = cache.source_digest(tmp_path)
+    after_template = stamps.source_digest(tmp_path)
     (tmp_path / "dashboard" / "summary.py").write_text("# changed\n", encoding="utf-8")
-    assert len({before, after_template, cache.source_digest(tmp_path)}) == 3
+    assert len({before, after_template, stamps.source_digest(tmp_path)}) == 3

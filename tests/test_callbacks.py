@@ -4,17 +4,18 @@ from __future__ import annotations
 import pytest
 from dash.exceptions import PreventUpdate
 
-from collectors import store
 from collectors.pipeline import Importer
-from dashboard import data, layout
-from dashboard.app import create_app
-from dashboard.pages import live
+from collectors.store import database, ledger
+from dashboard.analysis import stamps
+from dashboard.web import layout
+from dashboard.web.app import create_app
+from dashboard.web.pages import live
 from test_store import x_content
 
 
 @pytest.fixture
 def app_ctx(sqlite_url):
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     Importer(engine, None).import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv",
                                         x_content([("1870000000000000001", 1200, 30)]))
     app = create_app(engine)
@@ -24,7 +25,7 @@ def app_ctx(sqlite_url):
 
 
 def test_the_live_refresh_sends_nothing_when_the_data_did_not_change_and_redraws_after_an_import(app_ctx):
-    seen = data.live_version(app_ctx)
+    seen = stamps.live_version(app_ctx)
     with pytest.raises(PreventUpdate):
         live.refresh(1, "?metric=impressions", seen)
     Importer(app_ctx, None).import_bytes("account_analytics_content_2024-12-16_2024-12-23.csv",
@@ -34,8 +35,8 @@ def test_the_live_refresh_sends_nothing_when_the_data_did_not_change_and_redraws
 
 
 def test_a_failed_attempt_reaches_the_live_freshness_line_without_an_import(app_ctx):
-    seen = data.live_version(app_ctx)
-    store.record_failure(app_ctx, "ab", "youtube API", "token expired", platform="youtube", source="api")
+    seen = stamps.live_version(app_ctx)
+    ledger.record_failure(app_ctx, "ab", "youtube API", "token expired", platform="youtube", source="api")
     body, version = live.refresh(2, "?metric=impressions", seen)
     assert version != seen and "token expired" in str(body)
 
@@ -50,7 +51,7 @@ def test_filter_controls_write_the_url_and_an_unchanged_view_writes_nothing(app_
 def test_every_app_the_factory_builds_has_every_pages_callbacks(sqlite_url):
     # Dash gives callbacks declared with dash.callback to the first app that serves and forgets
     # them; the tests, and gunicorn's workers, build an app each.
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     apps = [create_app(engine), create_app(engine)]
     apps[0].server.test_client().get("/_dash-dependencies")  # the first app starts serving
     for app in apps:

@@ -10,7 +10,6 @@ import pytest
 from collectors import catalog
 from collectors.detect import detect
 from collectors.pipeline import Importer
-from collectors import store
 from collectors.registry import Report, reports
 
 from localize import english_tables, translate

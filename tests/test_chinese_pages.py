@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from collectors import store
-from dashboard import config, i18n, layout, summary
-from dashboard import filters as F
-from dashboard.app import create_app
+from collectors.store import database
+from dashboard.analysis import config, summary
+from dashboard.text import i18n
+from dashboard.web import layout
+from dashboard.web import filters as F
+from dashboard.web.app import create_app
 from test_summary import TINY, tiny_frames
 
 from conftest import ROOT
@@ -41,7 +43,7 @@ def test_the_chinese_summary_has_the_chinese_name_and_formula_and_the_english_on
 def test_every_page_header_names_the_campaign_in_the_pages_language(sqlite_url, tmp_path):
     toml = tmp_path / "campaign.toml"
     toml.write_text((ROOT / "campaign.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     app = create_app(engine)
     app.server.config["REACH_CONFIG"] = str(toml)
     with app.server.test_request_context("/"):

@@ -126,8 +126,8 @@ def test_importing_a_file_prints_one_line_and_a_second_time_says_already_importe
 def test_import_refreshes_the_rollups_with_the_campaign_of_config(tmp_path, monkeypatch):
     """--config names the campaign whose rollups the import refreshes (its timezone decides the
     days); the CLI used to read ./campaign.toml or $REACH_CONFIG whatever --config said."""
-    from collectors import store
-    from dashboard import config, rollups
+    from collectors.store import database
+    from dashboard.analysis import config, rollups
     from dashboard.cli import main
 
     monkeypatch.chdir(tmp_path)
@@ -137,7 +137,7 @@ def test_import_refreshes_the_rollups_with_the_campaign_of_config(tmp_path, monk
     f = tmp_path / "account_analytics_content_2024-12-16_2024-12-22.csv"
     f.write_bytes(x_content([("1870000000000000001", 1200, 30)]))
     assert main(["import", str(f), "--db", str(tmp_path / "r.db"), "--config", str(cfg)]) == 0
-    engine = store.connect(f"sqlite:///{tmp_path / 'r.db'}")
+    engine = database.connect(f"sqlite:///{tmp_path / 'r.db'}")
     assert rollups.is_current(engine, config.load(str(cfg)))
     assert not rollups.is_current(engine, config.load(str(ROOT / "campaign.toml")))
     engine.dispose()
@@ -227,13 +227,13 @@ def test_export_weekly_xlsx_with_filters_and_bad_filters_are_one_line_errors(tmp
 def test_a_database_error_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
     import sqlalchemy as sa
 
-    from collectors import store
+    from collectors.store import database
     from dashboard import cli
 
     def locked(*args, **kwargs):
         raise sa.exc.OperationalError("INSERT INTO collector_state ...", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(store, "connect", locked)
+    monkeypatch.setattr(database, "connect", locked)
     assert cli.main(["status", "--db", str(tmp_path / "r.db")]) == 1
     err = capsys.readouterr().err
     assert err.strip() == "error: the database refused: database is locked"

@@ -3,7 +3,7 @@
 * Posts: a search reads the four searched texts of the selection's posts, without a metric, and
   orders the matching posts by the same SQL order as the unsearched grid; only a text sort reads
   their rows. The rows are those of the whole-table code (``search`` of ``post_table``).
-* Weekly: the refresh's last step stores the default reports (dashboard/week_store.py); the page
+* Weekly: the refresh's last step stores the default reports (dashboard/analysis/week_store.py); the page
   reads them when they are of the data, settings, code and day it would build for, and builds
   otherwise.
 """
@@ -16,11 +16,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
-from dashboard import config, exports, listing, metrics, rollups, summary, week_report, week_store
-from dashboard.app import create_app
-from dashboard.pages import posts as posts_page
-from dashboard.pages import weekly
+from collectors.store import database, ledger, schema
+from dashboard.analysis import config, exports, listing, metrics, rollups, summary, week_store
+from dashboard.web import week_report
+from dashboard.web.app import create_app
+from dashboard.web.pages import posts as posts_page
+from dashboard.web.pages import weekly
 
 from test_query_plans import CAMPAIGN_TOML, build_campaign
 
@@ -128,7 +129,7 @@ def test_the_search_is_the_casefolded_rule_on_title_influencer_account_and_post_
 def _last_day(engine) -> date:
     """The last day of activity in the rollup: the reports built on the day after it cover it."""
     with engine.connect() as c:
-        return date.fromisoformat(str(c.execute(sa.select(sa.func.max(store.daily_rollup.c.day))).scalar())[:10])
+        return date.fromisoformat(str(c.execute(sa.select(sa.func.max(schema.daily_rollup.c.day))).scalar())[:10])
 
 
 def _same(got, want):
@@ -174,8 +175,8 @@ def test_reports_of_other_views_days_data_or_settings_are_never_served(engine, c
     assert week_store.report(engine, campaign, None, day - timedelta(days=1), S()) is None
     other = replace(campaign, engagement=("likes",))
     assert week_store.report(engine, other, None, day, S()) is None
-    with store.write_transaction(engine) as c:  # a roster change moves the data version
-        c.execute(store.influencers.update().where(store.influencers.c.id == 1).values(name="Renamed"))
+    with database.write_transaction(engine) as c:  # a roster change moves the data version
+        c.execute(schema.influencers.update().where(schema.influencers.c.id == 1).values(name="Renamed"))
     assert week_store.report(engine, campaign, None, day, S()) is None
 
 
@@ -206,7 +207,7 @@ def test_the_weekly_page_shows_the_stored_report_without_building_one(engine, ca
 def test_an_unreadable_store_costs_time_not_the_page(engine, campaign, tmp_path, monkeypatch):
     monkeypatch.setenv("REACH_CACHE_DIR", "off")
     week_store.save(engine, campaign)
-    with store.write_transaction(engine) as c:
+    with database.write_transaction(engine) as c:
         c.execute(sa.text("UPDATE week_reports SET summary = '{not json'"))
     app = create_app(engine)
     app.server.config["REACH_CONFIG"] = str(tmp_path / "campaign.toml")
@@ -220,7 +221,7 @@ def test_a_week_over_by_both_days_is_built_once(engine, campaign, monkeypatch):
     """In a running campaign the refresh stores today's and tomorrow's reports; a week that ended
     before both is the same report, built once (and still the one ``build_summary_db`` gives)."""
     day = _last_day(engine)
-    with store.write_transaction(engine) as c:  # nothing stored to keep (see the test after the next)
+    with database.write_transaction(engine) as c:  # nothing stored to keep (see the test after the next)
         c.execute(week_store.state_table.delete())
     real, built = summary.build_summary_db, []
     monkeypatch.setattr(summary, "build_summary_db", lambda *a, **k: built.append(a[2]) or real(*a, **k))
@@ -233,21 +234,21 @@ def test_a_week_over_by_both_days_is_built_once(engine, campaign, monkeypatch):
 
 
 def _daily_row_import(engine, import_id: int, post_pk: int, day: date) -> None:
-    """An import of one post's daily row on ``day``, marked pending as store.write_parsed marks it."""
+    """An import of one post's daily row on ``day``, marked pending as bulk.write_parsed marks it."""
     from collectors.model import METRICS
 
-    with store.write_transaction(engine) as c:
-        c.execute(store.imports.insert().values(
+    with database.write_transaction(engine) as c:
+        c.execute(schema.imports.insert().values(
             id=import_id, sha256=f"{import_id:064x}", file_name=f"day{import_id}.csv", size_bytes=1,
             imported_at=datetime(2025, 3, 24, 9), platform="x", rows_read=1, rows_stored=1, rows_rejected=0,
             rows_skipped=0, source="file"))
-        c.execute(store.post_days.delete().where(store.post_days.c.post_pk == post_pk, store.post_days.c.day == day))
-        c.execute(store.post_days.insert().values(post_pk=post_pk, day=day, import_id=import_id,
+        c.execute(schema.post_days.delete().where(schema.post_days.c.post_pk == post_pk, schema.post_days.c.day == day))
+        c.execute(schema.post_days.insert().values(post_pk=post_pk, day=day, import_id=import_id,
                                                   **{m: 5000 for m in METRICS}))
-        account = c.execute(sa.select(store.posts.c.account_pk).where(store.posts.c.id == post_pk)).scalar()
-        c.execute(store.meta_table.insert().values(
-            key=f"{store.ROLLUP_PENDING}{import_id}",
-            value=store.pending_value(pd.Timestamp(day) - pd.Timedelta(hours=8), accounts=[account])))
+        account = c.execute(sa.select(schema.posts.c.account_pk).where(schema.posts.c.id == post_pk)).scalar()
+        c.execute(schema.meta_table.insert().values(
+            key=f"{ledger.ROLLUP_PENDING}{import_id}",
+            value=ledger.pending_value(pd.Timestamp(day) - pd.Timedelta(hours=8), accounts=[account])))
 
 
 def test_a_report_is_kept_when_no_day_of_its_weeks_changed_and_rebuilt_when_one_did(engine, campaign, monkeypatch):

@@ -17,11 +17,12 @@ import zipfile
 import openpyxl
 import sqlalchemy as sa
 
-from collectors import messages, store
+from collectors import messages
 from collectors.mapping import Mapping
 from collectors.pipeline import Importer
-from dashboard import config
-from dashboard.pages import data as page
+from collectors.store import schema
+from dashboard.analysis import config
+from dashboard.web.pages import data as page
 from test_page_data import (archive, as_upload, dashboard_app_context, eng, text_of, unknown_posts,  # noqa: F401
                             upload)
 from test_pipeline import YT_TABLE
@@ -106,7 +107,7 @@ def test_in_chinese_a_file_whose_every_row_is_rejected_says_so_as_uploaded_and_a
     # Stored as X's failure (it was detected as an X export), so freshness names X, not "a file
     # that could not be read" (pipeline._platform_of read an attribute no error had).
     with eng.connect() as c:
-        assert c.execute(sa.select(store.import_failures.c.platform)).scalars().all() == ["x"]
+        assert c.execute(sa.select(schema.import_failures.c.platform)).scalars().all() == ["x"]
     assert "无法读取的文件" not in failures
 
 
@@ -223,7 +224,7 @@ def test_in_chinese_a_refused_api_key_is_the_last_error_on_the_data_page_and_sti
     failures = shown[shown.index("youtube：YouTube API"):]
     assert english_left(failures.split("（GET")[0], *kept) == [], failures
     with engine.connect() as c:  # stored as the command line says it
-        stored = c.execute(store.import_failures.select()).mappings().one()["error"]
+        stored = c.execute(schema.import_failures.select()).mappings().one()["error"]
     assert stored == "youtube: " + res.line().split(": failed: ", 1)[1]
     engine.dispose()
 

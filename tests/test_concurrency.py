@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
+from collectors.store import database, schema
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fork")
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fork")
 def _write_files(folder: Path) -> list[Path]:
     """Exports of five demo accounts on three days: later files repeat the earlier files' posts
     with higher totals; the Meta file holds two pages. Every file names its accounts itself."""
-    from dashboard import demo
+    from collectors.demo import campaign as demo
 
     cast = {(a.platform, a.handle): a for a in demo.build_campaign(2024)}
     folder.mkdir(parents=True)
@@ -78,13 +78,14 @@ def _upload(url, archive, files, log, barrier):
     code = 99
     try:
         from collectors.archive import Archive
-        from dashboard import config, ingest
-        from dashboard.pages import data as page
+        from dashboard import ingest
+        from dashboard.analysis import config
+        from dashboard.web.pages import data as page
 
         names = [f.name for f in files]
         contents = ["data:text/csv;base64," + base64.b64encode(f.read_bytes()).decode() for f in files]
         barrier.wait(timeout=60)
-        engine = store.connect(url)  # with the others: five processes open a new database at once
+        engine = database.connect(url)  # with the others: five processes open a new database at once
         results = page.import_uploads(engine, Archive(archive), names, contents)
         problem = ingest.refresh(engine, config.load(), results)
         for r in results:
@@ -105,15 +106,15 @@ def _upload(url, archive, files, log, barrier):
 
 def _snapshot_of(url) -> dict:
     """What the database holds, independent of primary keys and of import order."""
-    from dashboard import exports
+    from dashboard.analysis import exports
 
-    engine = store.connect(url)
+    engine = database.connect(url)
     with engine.connect() as c:
         counts = {t.name: c.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-                  for t in (store.imports, store.accounts, store.posts, store.post_snapshots, store.post_days,
-                            store.account_days, store.import_failures)}
-        shas = c.execute(sa.select(store.imports.c.sha256)).scalars().all()
-        r, a = store.daily_rollup, store.accounts
+                  for t in (schema.imports, schema.accounts, schema.posts, schema.post_snapshots, schema.post_days,
+                            schema.account_days, schema.import_failures)}
+        shas = c.execute(sa.select(schema.imports.c.sha256)).scalars().all()
+        r, a = schema.daily_rollup, schema.accounts
         rollup = sorted(tuple(None if v is None else (round(v, 6) if isinstance(v, float) else str(v)) for v in row)
                         for row in c.execute(sa.select(a.c.platform, a.c.account_key, r.c.day, r.c.views, r.c.likes,
                                                        r.c.impressions, r.c.posts_active)
@@ -196,7 +197,7 @@ def test_the_same_bytes_imported_by_another_process_meanwhile_are_already_import
     to hit the unique sha256 with an IntegrityError traceback."""
     from collectors.pipeline import Importer
 
-    engine = store.connect(db_url)
+    engine = database.connect(db_url)
     data = files[0].read_bytes()
     first, other = Importer(engine, None), Importer(engine, None)
     parse = first._parse
@@ -211,8 +212,8 @@ def test_the_same_bytes_imported_by_another_process_meanwhile_are_already_import
     assert meanwhile[0].status == "imported"
     assert r.status == "already imported" and r.ok and r.import_id == meanwhile[0].import_id
     with engine.connect() as c:
-        assert c.execute(sa.select(sa.func.count()).select_from(store.imports)).scalar() == 1
-        assert c.execute(sa.select(sa.func.count()).select_from(store.import_failures)).scalar() == 0
+        assert c.execute(sa.select(sa.func.count()).select_from(schema.imports)).scalar() == 1
+        assert c.execute(sa.select(sa.func.count()).select_from(schema.import_failures)).scalar() == 0
     engine.dispose()
 
 
@@ -220,10 +221,10 @@ def test_a_rollup_refresh_that_raced_an_import_stores_the_new_totals(db_url, fil
     """A refresh computes its rows, another process imports a later file of the same account and
     refreshes, then the first one writes: it must not put back the older totals."""
     from collectors.pipeline import Importer
-    from dashboard import config, rollups
+    from dashboard.analysis import config, rollups
 
     campaign = config.load()
-    engine = store.connect(db_url)
+    engine = database.connect(db_url)
     x = [f for f in files if "JinHubOffice" in f.name]
     r1 = Importer(engine, None).import_bytes(x[0].name, x[0].read_bytes())
     accounts = rollups.accounts_of_imports(engine, [r1.import_id])
@@ -253,19 +254,19 @@ def test_a_rollup_refresh_that_raced_an_import_stores_the_new_totals(db_url, fil
 
 def test_an_import_waits_for_a_write_longer_than_the_busy_timeout(tmp_path, files, monkeypatch):
     """A long write holds the SQLite write lock longer than the busy timeout: another import waits
-    for its turn (store.write_transaction) instead of failing with "database is locked"."""
+    for its turn (database.write_transaction) instead of failing with "database is locked"."""
     import threading
     import time
 
     from collectors.pipeline import Importer
 
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 200)
     url = f"sqlite:///{tmp_path / 'reach.db'}"
-    engine = store.connect(url)
+    engine = database.connect(url)
     data = files[0].read_bytes()
     results = []
-    with store.write_transaction(engine) as held:
-        held.execute(store.meta_table.insert().values(key="holding", value="the write lock"))
+    with database.write_transaction(engine) as held:
+        held.execute(schema.meta_table.insert().values(key="holding", value="the write lock"))
         importer = Importer(engine, None)
         worker = threading.Thread(target=lambda: results.append(importer.import_bytes(files[0].name, data)))
         worker.start()
@@ -274,5 +275,5 @@ def test_an_import_waits_for_a_write_longer_than_the_busy_timeout(tmp_path, file
     worker.join(timeout=60)
     assert results[0].status == "imported", results[0].message
     with engine.connect() as c:
-        assert c.execute(sa.select(sa.func.count()).select_from(store.imports)).scalar() == 1
+        assert c.execute(sa.select(sa.func.count()).select_from(schema.imports)).scalar() == 1
     engine.dispose()

@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from collectors import crash, store
+from collectors import crash
 from collectors.archive import Archive
+from collectors.store import database, schema
 from dashboard import cli  # imported here, not in a test: Progress binds sys.stderr when the module loads
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +37,7 @@ WATCH_POINTS = ["read", "parse", "commit", "manifest", "move", "refresh"]
 def files(tmp_path_factory) -> dict[str, Path]:
     """``first``: two accounts' exports, imported before the crash (so rollups exist); ``second``:
     a later X export of the same posts with higher totals, the file the crash hits."""
-    from dashboard import demo
+    from collectors.demo import campaign as demo
 
     folder = tmp_path_factory.mktemp("crash-exports")
     cast = {(a.platform, a.handle): a for a in demo.build_campaign(2024)}
@@ -101,17 +102,17 @@ def _norm(v):
 def dump(url: str) -> dict:
     """Every table's rows, with primary keys replaced by what they stand for (a post's platform
     and id, an import's sha256), so two databases filled in different ways compare equal."""
-    engine = store.connect(url)
+    engine = database.connect(url)
     with engine.connect() as c:
-        imp = dict(c.execute(sa.select(store.imports.c.id, store.imports.c.sha256)).all())
-        acc = {r[0]: (r[1], r[2]) for r in c.execute(sa.select(store.accounts.c.id, store.accounts.c.platform,
-                                                                   store.accounts.c.account_key))}
-        post = {r[0]: (r[1], r[2]) for r in c.execute(sa.select(store.posts.c.id, store.posts.c.platform,
-                                                                store.posts.c.post_id))}
-        inf = dict(c.execute(sa.select(store.influencers.c.id, store.influencers.c.name)).all())
+        imp = dict(c.execute(sa.select(schema.imports.c.id, schema.imports.c.sha256)).all())
+        acc = {r[0]: (r[1], r[2]) for r in c.execute(sa.select(schema.accounts.c.id, schema.accounts.c.platform,
+                                                                   schema.accounts.c.account_key))}
+        post = {r[0]: (r[1], r[2]) for r in c.execute(sa.select(schema.posts.c.id, schema.posts.c.platform,
+                                                                schema.posts.c.post_id))}
+        inf = dict(c.execute(sa.select(schema.influencers.c.id, schema.influencers.c.name)).all())
         ref = dict(import_id=imp, first_import_id=imp, account_pk=acc, post_pk=post, influencer_id=inf)
         out = {}
-        for t in store.metadata.sorted_tables:
+        for t in schema.metadata.sorted_tables:
             rows = []
             for r in c.execute(sa.select(t)).mappings():
                 if t.name == "reach_meta" and r["key"].startswith(("rollup_generation", "rollup_changed:")):
@@ -134,9 +135,9 @@ def archive_state(root: Path) -> dict:
 
 def totals(url: str) -> tuple:
     """Live/Platforms totals from the rollups (as the pages ask), and the engine's own."""
-    from dashboard import config, metrics, queries, rollups
+    from dashboard.analysis import config, metrics, queries, rollups
 
-    engine = store.connect(url)
+    engine = database.connect(url)
     campaign = config.load()
     f = queries.load_frames(engine)
     inc = metrics.increments(f.snapshots, f.post_days, campaign)
@@ -152,9 +153,9 @@ def totals(url: str) -> tuple:
 
 
 def _reset(url: str) -> None:
-    engine = store.connect(url)
-    store.drop_all(engine)
-    store.migrate(engine)
+    engine = database.connect(url)
+    database.drop_all(engine)
+    database.migrate(engine)
     engine.dispose()
 
 
@@ -238,14 +239,14 @@ def test_reach_watch_killed_at_each_point_then_run_again_equals_a_clean_run(db_u
 def test_ctrl_c_during_the_refresh_leaves_the_rollups_stale_not_wrong(db_url, tmp_path, files):
     """The issue's case: Ctrl-C during the refresh after "ok"; the next page view (no import)
     already shows the engine's totals, and re-importing says "already imported"."""
-    from dashboard import config, rollups
+    from dashboard.analysis import config, rollups
 
     clean = clean_run(db_url, tmp_path, files, "import")
     arch = tmp_path / "archive"
     assert _main("import", files["first"], files["first_tiktok"], "--db", db_url, "--archive", arch) == 0
     p = _reach("import", files["second"], "--db", db_url, "--archive", arch, crash_at="refresh", sig="INT")
     assert p.returncode == 130 and "ok " in p.stdout, (p.returncode, p.stdout, p.stderr)
-    engine = store.connect(db_url)
+    engine = database.connect(db_url)
     assert not rollups.is_current(engine, config.load())  # stale, not silently current
     engine.dispose()
     page, eng = totals(db_url)
@@ -277,7 +278,7 @@ def test_doctor_finds_and_repairs_a_missing_manifest_line_stale_rollups_and_an_u
     arch = tmp_path / "archive"
     assert _main("import", files["first"], "--db", sqlite_url, "--archive", arch) == 0
     # An import the manifest lacks and whose rollups were never refreshed (as a kill would leave).
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     r = Importer(engine, Archive(arch)).import_bytes(files["second"].name, files["second"].read_bytes(), record=False)
     assert r.status == "imported"
     engine.dispose()
@@ -352,7 +353,7 @@ def test_an_archive_that_cannot_keep_the_bytes_fails_the_file_and_imports_nothin
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(Archive, "put", full)
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     r = Importer(engine, Archive(tmp_path / "archive")).import_bytes(files["first"].name, files["first"].read_bytes())
     assert r.status == "failed" and "No space left on device" in r.message and "nothing was imported" in r.message
     assert dump(sqlite_url)["imports"] == []
@@ -380,9 +381,9 @@ def test_doctor_finds_rollups_that_say_they_are_current_but_differ_from_the_engi
     comparison with the engine can tell."""
     arch = tmp_path / "archive"
     assert _main("import", files["first"], files["first_tiktok"], "--db", db_url, "--archive", arch) == 0
-    engine = store.connect(db_url)
+    engine = database.connect(db_url)
     with engine.begin() as c:
-        c.execute(store.daily_rollup.update().values(impressions=store.daily_rollup.c.impressions + 1000))
+        c.execute(schema.daily_rollup.update().values(impressions=schema.daily_rollup.c.impressions + 1000))
     engine.dispose()
     capsys.readouterr()
     assert _main("doctor", "--db", db_url, "--archive", arch) == 1
@@ -402,7 +403,7 @@ def test_the_next_import_of_any_kind_writes_back_the_line_a_kill_left_out_ahead_
     arch = tmp_path / "archive"
     _killed(_reach("import", files["second"], "--db", sqlite_url, "--archive", arch, crash_at="commit"))
     assert Archive(arch).entries() == []
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     r = Importer(engine, Archive(arch)).import_bytes(files["first"].name, files["first"].read_bytes())
     engine.dispose()
     assert r.status == "imported"

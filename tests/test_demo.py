@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from collectors import model
+from collectors.demo import campaign as demo
 from collectors.parse import detect
 from collectors.read import read_bytes
 from collectors.registry import reports
 from collectors.roster import CATEGORIES
-from dashboard import demo
 
 
 @pytest.fixture(scope="module")
@@ -383,16 +383,16 @@ def test_after_reach_demo_no_account_is_unassigned_and_the_active_influencers_ar
     "Pan Yifei 潘一飞"), so Live counted 43 active influencers for a roster of 40."""
     import sqlalchemy as sa
 
-    from collectors import store
+    from collectors.store import database, schema
     from conftest import ROOT
-    from dashboard import config, metrics, queries
+    from dashboard.analysis import config, metrics, queries
 
     roster = {r["name"] for r in csv.DictReader(io.StringIO(demo.write_roster(demo.build_campaign()).decode("utf-8")))}
-    eng = store.connect(f"sqlite:///{demo_db}")
+    eng = database.connect(f"sqlite:///{demo_db}")
     try:
         with eng.connect() as conn:
-            lone = conn.execute(sa.select(store.accounts.c.handle).where(store.accounts.c.influencer_id.is_(None))).all()
-            people = set(conn.execute(sa.select(store.influencers.c.name)).scalars())
+            lone = conn.execute(sa.select(schema.accounts.c.handle).where(schema.accounts.c.influencer_id.is_(None))).all()
+            people = set(conn.execute(sa.select(schema.influencers.c.name)).scalars())
         assert lone == [] and people == roster and len(roster) == 40
         campaign = config.load(ROOT / "campaign.toml")
         counts = queries.published_counts(eng, campaign, metrics.Selection(start=campaign.start, end=campaign.end))

@@ -1,4 +1,4 @@
-"""CSV downloads (dashboard/downloads.py) through Flask's test client on the demo campaign: the bytes
+"""CSV downloads (dashboard/web/downloads.py) through Flask's test client on the demo campaign: the bytes
 are the exports' own, the leaderboard file is what the Influencers grid shows, and `reach export`
 with the same filters writes the same rows."""
 from __future__ import annotations
@@ -9,12 +9,13 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pytest
 
-from collectors import store
+from collectors.store import database
 from conftest import ROOT
-from dashboard import auth, config, downloads, exports, leaderboard, metrics, queries, week_report
-from dashboard.app import create_app
+from dashboard.analysis import config, exports, leaderboard, metrics, queries
 from dashboard.cli import main as reach
-from dashboard.pages import influencers as P
+from dashboard.web import auth, downloads, week_report
+from dashboard.web.app import create_app
+from dashboard.web.pages import influencers as P
 
 CAMPAIGN = config.load(ROOT / "campaign.toml")
 QUERY = "from=2025-01-01&to=2025-01-19&platform=x,tiktok"
@@ -24,7 +25,7 @@ SEL = metrics.Selection(start=pd.Timestamp("2025-01-01").date(), end=pd.Timestam
 
 @pytest.fixture(scope="module")
 def demo(demo_db):
-    eng = store.connect(f"sqlite:///{demo_db}")
+    eng = database.connect(f"sqlite:///{demo_db}")
     yield eng, queries.load_frames(eng)
     eng.dispose()
 
@@ -149,14 +150,14 @@ def test_the_live_page_download_links_carry_its_filters_and_return_the_daily_exp
     import io
     from urllib.parse import urlsplit
 
-    from dashboard import filters as F
-    from dashboard.pages import live
+    from dashboard.web import filters as F
+    from dashboard.web.pages import live
 
     f = F.parse("?from=2024-12-20&to=2024-12-28&platform=tiktok&lang=zh")
     links = {a.id: a.href for a in live._downloads(f)}
     href = links["live-download-csv"]
     assert "from=2024-12-20" in href and "platform=tiktok" in href and "by=platform" in href
-    engine = store.connect(f"sqlite:///{demo_db}")
+    engine = database.connect(f"sqlite:///{demo_db}")
     app = create_app(engine)
     client = app.server.test_client()
     parts = urlsplit(href)
@@ -172,7 +173,7 @@ def test_the_posts_download_applies_the_pages_text_search(demo_db):
     import csv
     import io
 
-    engine = store.connect(f"sqlite:///{demo_db}")
+    engine = database.connect(f"sqlite:///{demo_db}")
     client = create_app(engine).server.test_client()
     every = client.get("/download/posts.csv?from=2024-12-16&to=2025-01-26")
     found = client.get("/download/posts.csv?from=2024-12-16&to=2025-01-26&q=Riyadh")
@@ -186,10 +187,10 @@ def test_the_posts_download_applies_the_pages_text_search(demo_db):
 def test_the_platforms_download_links_return_weekly_and_daily_rows_per_platform(demo_db):
     from urllib.parse import urlsplit as split
 
-    from dashboard import filters as F
-    from dashboard.pages import platforms
+    from dashboard.web import filters as F
+    from dashboard.web.pages import platforms
 
-    engine = store.connect(f"sqlite:///{demo_db}")
+    engine = database.connect(f"sqlite:///{demo_db}")
     client = create_app(engine).server.test_client()
     for a in platforms._downloads(F.parse("?from=2024-12-16&to=2024-12-29")):
         u = split(a.href)
@@ -220,7 +221,7 @@ def _get(client, href: str):
 def _week(frames, week, sel=metrics.Selection()):
     from datetime import datetime
 
-    from dashboard import summary
+    from dashboard.analysis import summary
 
     return summary.build_summary(frames, CAMPAIGN, week, today=datetime.now(CAMPAIGN.tz).date(), sel=sel)
 
@@ -274,8 +275,8 @@ def test_each_weekly_table_download_is_the_reports_table_for_the_week_and_filter
 def test_the_weekly_numbers_add_up_from_the_weeks_tidy_rows(client, demo):
     """Recomputed from the tidy daily rows the page offers: the week's KPIs are their sums, last
     week's the sums of the week before, and the mix each platform's views (impressions for X)."""
-    from dashboard import filters as F
-    from dashboard.pages import weekly
+    from dashboard.web import filters as F
+    from dashboard.web.pages import weekly
 
     s = _week(demo[1], "2025-W02", metrics.Selection(platforms=("x", "tiktok", "youtube")))
     hrefs = weekly.download_hrefs(F.parse("?platform=x,tiktok,youtube"), s)
@@ -350,7 +351,7 @@ def test_the_weekly_kpis_download_shows_what_reach_summary_prints(client, demo_d
 
 
 def test_the_weekly_pages_links_carry_its_filters_and_follow_the_week_picker(demo):
-    from dashboard.pages import weekly
+    from dashboard.web.pages import weekly
 
     app = create_app(demo[0])
     app.server.config["REACH_CONFIG"] = str(ROOT / "campaign.toml")
@@ -400,8 +401,8 @@ def test_the_weekly_pdf_download_is_the_weeks_report_in_the_pages_language(clien
 
     pypdf = pytest.importorskip("pypdf", reason="pypdf (the test extra) reads the PDF back: pip install pypdf")
     pytest.importorskip("weasyprint", reason="WeasyPrint writes the PDF: pip install weasyprint")
-    from dashboard import filters as F
-    from dashboard.pages import weekly
+    from dashboard.web import filters as F
+    from dashboard.web.pages import weekly
 
     search = "?lang=zh&platform=x,tiktok"
     with client.application.test_request_context("/weekly" + search):

@@ -8,9 +8,10 @@ from datetime import date
 
 import pytest
 
-from collectors import store
-from dashboard import config, filters as F, rollups
-from dashboard.pages import live, platforms, posts, weekly
+from collectors.store import database
+from dashboard.analysis import config, rollups
+from dashboard.web import filters as F
+from dashboard.web.pages import live, platforms, posts, weekly
 
 from browser import small_x_campaign  # two X posts of 22 Dec 2024
 
@@ -40,7 +41,7 @@ def _find(component, element_id):
 
 @pytest.fixture
 def eng(sqlite_url):
-    engine = store.connect(small_x_campaign(sqlite_url))
+    engine = database.connect(small_x_campaign(sqlite_url))
     yield engine
     engine.dispose()
 
@@ -84,8 +85,8 @@ def test_dates_in_the_address_or_other_filters_that_match_nothing_are_said_as_su
 
 
 def test_an_empty_database_says_where_data_comes_from(sqlite_url):
-    engine = store.connect(sqlite_url)
-    store.migrate(engine)
+    engine = database.connect(sqlite_url)
+    database.migrate(engine)
     view = live.content(engine, LATER, F.parse("?lang=zh"))
     assert _text(_find(view, "live-empty")).startswith("暂无数据：请在“数据”页面上传导出文件")
     engine.dispose()
@@ -95,7 +96,7 @@ def test_an_empty_database_says_where_data_comes_from(sqlite_url):
 def spring_app(eng, tmp_path):
     """The app on the small campaign (December 2024) with a campaign.toml of March 2025, inside a
     request context: for the pages' layout functions."""
-    from dashboard.app import create_app
+    from dashboard.web.app import create_app
 
     cfg = tmp_path / "campaign.toml"
     cfg.write_text('[campaign]\nname = "Spring"\nstart = 2025-03-01\nend = 2025-03-31\n')
@@ -121,7 +122,7 @@ def test_the_posts_page_says_where_the_stored_posts_are(spring_app):
 
 
 def test_the_influencers_page_lists_the_accounts_and_says_where_their_data_is(spring_app):
-    from dashboard.pages import influencers
+    from dashboard.web.pages import influencers
 
     view = influencers.layout()
     assert "the stored data run from 23 Dec 2024 to 24 Dec 2024" in _text(_find(view, "inf-outside"))

@@ -15,12 +15,12 @@ from urllib.parse import urlencode
 import pandas as pd
 import pytest
 
-from collectors import store
+from collectors.store import database
 from conftest import ROOT
-from dashboard import downloads
-from dashboard.app import create_app
+from dashboard.analysis.leaderboard import LEADERBOARD_COLUMNS
 from dashboard.cli import main as reach
-from dashboard.leaderboard import LEADERBOARD_COLUMNS
+from dashboard.web import downloads
+from dashboard.web.app import create_app
 
 CONFIG = str(ROOT / "campaign.toml")  # the demo's: Asia/Shanghai, window 2024-12-16 to 2025-01-26
 DOCS = ROOT / "docs" / "exports.md"
@@ -31,7 +31,7 @@ def _write_campaign(folder):
     """Six demo accounts (two X, two TikTok, two Facebook pages in one Meta file) exported three
     times, the last the day after the campaign's end, so there is activity outside its window; a
     roster that leaves one TikTok account out (unassigned)."""
-    from dashboard import demo
+    from collectors.demo import campaign as demo
 
     cast = {(a.platform, a.handle): a for a in demo.build_campaign(2024)}
     folder.mkdir(parents=True)
@@ -59,7 +59,7 @@ def small(tmp_path_factory):
     db = str(tmp / "reach.db")
     assert reach(["roster", "import", str(roster), "--db", db]) == 0
     assert reach(["import", str(tmp / "exports"), "--db", db, "--jobs", "1"]) == 0
-    eng = store.connect(f"sqlite:///{db}")
+    eng = database.connect(f"sqlite:///{db}")
     app = create_app(eng)
     app.server.config["REACH_CONFIG"] = CONFIG
     downloads.install(app.server)

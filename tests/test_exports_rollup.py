@@ -9,10 +9,10 @@ from datetime import date
 
 import pytest
 
-from collectors import store
+from collectors.store import database
 from conftest import ROOT
-from dashboard import exports, metrics, queries, rollups
-from dashboard.config import load
+from dashboard.analysis import exports, metrics, queries, rollups
+from dashboard.analysis.config import load
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def demo(demo_stray_db, tmp_path_factory):
     # still be in the WAL file beside it.
     with sqlite3.connect(demo_stray_db) as src, sqlite3.connect(db) as dst:
         src.backup(dst)
-    engine = store.connect(f"sqlite:///{db}")
+    engine = database.connect(f"sqlite:///{db}")
     campaign = load(ROOT / "campaign.toml")
     rollups.refresh(engine, campaign)
     yield engine, campaign, queries.load_frames(engine)

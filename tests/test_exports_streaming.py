@@ -15,13 +15,14 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.model import METRICS
+from collectors.store import database, schema
 from conftest import ROOT
-from dashboard import config, downloads, exports, listing, metrics, queries
-from dashboard.app import create_app
+from dashboard.analysis import config, exports, listing, metrics, queries, shared
 from dashboard.cli import main as reach
-from dashboard.pages import posts as posts_page
+from dashboard.web import downloads
+from dashboard.web.app import create_app
+from dashboard.web.pages import posts as posts_page
 
 CAMPAIGN = config.load(ROOT / "campaign.toml")
 S = metrics.Selection
@@ -51,7 +52,7 @@ def new_account_days_csv(eng, batch=3) -> bytes:
 
 @pytest.fixture(scope="module")
 def demo(demo_stray_db):
-    eng = store.connect(f"sqlite:///{demo_stray_db}")
+    eng = database.connect(f"sqlite:///{demo_stray_db}")
     yield eng
     eng.dispose()
 
@@ -135,13 +136,13 @@ HOSTILE_TEXT = ["=1+1", "+SUM(A1)", "-2", "@cmd", "\tTAB", "\rCR", 'say "hi", th
 def _hostile(url: str):
     """Posts whose every text field is hostile, with huge, NULL and fractional values, some
     known from snapshots and some only from daily rows, and a post with no observation at all."""
-    eng = store.connect(url)
+    eng = database.connect(url)
     t0 = datetime(2025, 1, 1, 15, 59, 59, 999999)
-    with store.write_transaction(eng) as c:
-        c.execute(store.imports.insert(), [dict(id=1, sha256="0" * 64, file_name="f.csv", size_bytes=1, imported_at=t0,
+    with database.write_transaction(eng) as c:
+        c.execute(schema.imports.insert(), [dict(id=1, sha256="0" * 64, file_name="f.csv", size_bytes=1, imported_at=t0,
                                                 platform="x", rows_read=0, rows_stored=0, rows_rejected=0,
                                                 rows_skipped=0, source="file")])
-        c.execute(store.influencers.insert(), [dict(id=k + 1, name=n, category="media") for k, n in
+        c.execute(schema.influencers.insert(), [dict(id=k + 1, name=n, category="media") for k, n in
                                                enumerate(["=Evil", "陈晓芳", 'Q"uote', "Line\nBreak"])])
         accounts, posts, snaps, days = [], [], [], []
         for k in range(12):
@@ -167,11 +168,11 @@ def _hostile(url: str):
                     # huge: up to 2**53, which the old path's float64 (the column has NULLs) keeps exact
                     vals["clicks"] = 2 ** 53 - k
                     snaps.append(dict(post_pk=k + 1, captured_at=t0 + timedelta(days=j + 1), import_id=1, **vals))
-        c.execute(store.accounts.insert(), accounts)
-        c.execute(store.posts.insert(), posts)
-        c.execute(store.post_snapshots.insert(), snaps)
-        c.execute(store.post_days.insert(), days)
-        c.execute(store.account_days.insert(), [dict(
+        c.execute(schema.accounts.insert(), accounts)
+        c.execute(schema.posts.insert(), posts)
+        c.execute(schema.post_snapshots.insert(), snaps)
+        c.execute(schema.post_days.insert(), days)
+        c.execute(schema.account_days.insert(), [dict(
             account_pk=a + 1, day=date(2025, 1, 1) + timedelta(days=d), import_id=1, followers=None if d % 3 else 5,
             **{m: None if (a + d + i) % 5 == 0 else (0.1 * d + a if m == "watch_time_s" else a * 100 + d)
                for i, m in enumerate(METRICS)}) for a in range(12) for d in range(4)])
@@ -218,7 +219,7 @@ def test_the_daily_export_streams_the_frames_bytes_in_pythons_order(db_url, by):
     # written a batch at a time, in the order the frame sorts them (Python's, by code point),
     # which PostgreSQL's collation does not give by itself (it puts "a,b" before "SS"). Both come
     # from one statement: PostgreSQL's float sums depend on its plan, down to the last bit.
-    from dashboard import rollups
+    from dashboard.analysis import rollups
 
     eng = _hostile(db_url)
     if eng.dialect.name == "postgresql":  # as in a database created with a language's collation
@@ -244,9 +245,9 @@ def test_the_daily_export_streams_the_frames_bytes_in_pythons_order(db_url, by):
 
 
 def test_reach_export_daily_streams_to_a_file_and_stdout(demo_db, tmp_path, capsysbinary):
-    from dashboard import rollups
+    from dashboard.analysis import rollups
 
-    eng = store.connect(f"sqlite:///{demo_db}")
+    eng = database.connect(f"sqlite:///{demo_db}")
     rollups.refresh(eng, CAMPAIGN, [])
     # Without --from/--to: the campaign window, as the pages and their downloads (issue 12).
     window = S(start=CAMPAIGN.start, end=CAMPAIGN.end)
@@ -268,7 +269,7 @@ def test_a_huge_count_beside_an_unknown_one_is_written_exactly(sqlite_url):
     # 2**53 + 1 as ...992: the streamed export writes the stored integer.
     eng = _hostile(sqlite_url)
     with eng.begin() as c:
-        c.execute(store.post_snapshots.update().where(store.post_snapshots.c.post_pk == 1).values(views=2 ** 53 + 1))
+        c.execute(schema.post_snapshots.update().where(schema.post_snapshots.c.post_pk == 1).values(views=2 ** 53 + 1))
     data = new_posts_csv(eng, CAMPAIGN, S())
     assert f",{2 ** 53 + 1},".encode() in data
     eng.dispose()
@@ -290,7 +291,7 @@ def test_days_are_cut_in_the_campaign_timezone_across_daylight_saving_changes(sq
         stamps = [base + timedelta(minutes=m, seconds=m % 60) for m in range(0, 60 * 72, 7)]
         stamps += [base + timedelta(days=1, hours=h, minutes=mi, seconds=s)  # around every hour of the day itself
                    for h in range(8) for mi in (0, 1, 29, 30, 31, 59) for s in (0, 59)]
-        c.execute(store.posts.insert(), [dict(platform="x", post_id=f"dst{k}", account_pk=1, title="t", published_at=t)
+        c.execute(schema.posts.insert(), [dict(platform="x", post_id=f"dst{k}", account_pk=1, title="t", published_at=t)
                                          for k, t in enumerate(sorted(set(stamps)))])
     campaign = replace(CAMPAIGN, timezone=tzname, start=None, end=None)
     before, after = day - timedelta(days=1), day + timedelta(days=1)
@@ -318,7 +319,7 @@ def test_times_are_written_in_the_campaign_timezone_by_sqlite_as_python_writes_t
     stamps += [datetime(1969, 12, 31, 23, 59, 59), datetime(1970, 1, 1), datetime(2099, 12, 31, 23, 59, 59, 999999),
                datetime(2100, 1, 1), datetime(1900, 6, 1, 12), datetime(2150, 7, 1, 12), datetime(2024, 12, 22, 1, 30)]
     with eng.begin() as c:
-        c.execute(store.posts.insert(), [dict(platform="x", post_id=f"tz{k}", account_pk=1, title="t", published_at=t)
+        c.execute(schema.posts.insert(), [dict(platform="x", post_id=f"tz{k}", account_pk=1, title="t", published_at=t)
                                          for k, t in enumerate(sorted(set(stamps)))])
     campaign = replace(CAMPAIGN, timezone=tzname, start=None, end=None)
     old = old_posts_csv(eng, campaign, S())
@@ -371,7 +372,7 @@ def test_xlsx_is_written_row_by_row_with_the_old_values(db_url, tmp_path, monkey
     eng = _hostile(db_url)
     # openpyxl refuses control characters in a cell; the XLSX path's hostile text has none
     with eng.begin() as c:
-        for t in (store.posts, store.accounts):
+        for t in (schema.posts, schema.accounts):
             for col in [x for x in ("title", "url", "handle") if x in t.c]:
                 c.execute(t.update().values({col: sa.func.replace(sa.func.replace(t.c[col], "\r", "r"), "\t", "t")}))
     campaign = replace(CAMPAIGN, start=None, end=None)
@@ -388,7 +389,7 @@ def test_xlsx_is_written_row_by_row_with_the_old_values(db_url, tmp_path, monkey
 
 
 def test_an_xlsx_bigger_than_a_worksheet_is_refused_before_any_file_exists(demo_db, tmp_path, capsys, monkeypatch):
-    n_posts = len(exports.posts_frame(store.connect(f"sqlite:///{demo_db}")))
+    n_posts = len(exports.posts_frame(database.connect(f"sqlite:///{demo_db}")))
     monkeypatch.setattr(exports, "EXCEL_MAX_ROWS", n_posts)  # the header makes one row too many
     out = tmp_path / "posts.xlsx"
     assert reach(["export", "posts", "--db", str(demo_db), "--config", str(ROOT / "campaign.toml"), "-o", str(out)]) == 1
@@ -509,13 +510,13 @@ def test_the_posts_page_blocks_are_the_old_rows_on_hostile_values(db_url, monkey
 
 
 def test_the_filter_bar_names_are_the_frames_names(demo):
-    from dashboard import queries
+    from dashboard.analysis import queries
 
     assert queries.influencer_names(demo) == sorted(queries.load_frames(demo).posts["influencer"].dropna().unique())
 
 
 def test_with_the_shared_cache_the_blocks_are_the_same(demo, tmp_path, monkeypatch):
-    from dashboard import cache
+    from dashboard.web import cache
 
     monkeypatch.setenv("REACH_CACHE_DIR", str(tmp_path / "cache"))
     app = create_app(demo)
@@ -528,4 +529,4 @@ def test_with_the_shared_cache_the_blocks_are_the_same(demo, tmp_path, monkeypat
                 for start, end in ((0, 9), (9, 30), (0, 9)):  # the last one from the cache
                     req = {"startRow": start, "endRow": end, "sortModel": sort}
                     assert _new_page(demo, CAMPAIGN, sel, q, req) == _old_page(demo, CAMPAIGN, sel, q, req)
-        assert cache.stats["hits"] > 0
+        assert shared.stats["hits"] > 0

@@ -1,5 +1,5 @@
-"""The charts' figure builders (dashboard/figures.py) and what a chart says about a platform that lacks
-its metric (dashboard/coverage.py), as pure functions; the Live page's "Last updated" and missing-metric
+"""The charts' figure builders (dashboard/web/figures.py) and what a chart says about a platform that lacks
+its metric (dashboard/web/coverage.py), as pure functions; the Live page's "Last updated" and missing-metric
 note as components. tests/test_browser.py and tests/test_browser_kiosk.py look at them in Chromium."""
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from dash import dcc, html
 
 from collectors import registry
 from collectors.model import METRICS
-from dashboard import coverage, figures
-from dashboard import filters as F
-from dashboard.config import Event
-from dashboard.pages import live
+from dashboard.analysis.config import Event
+from dashboard.web import coverage, figures
+from dashboard.web import filters as F
+from dashboard.web.pages import live
 
 
 def series(values: dict[str, list[float]], start="2025-01-10") -> pd.DataFrame:
@@ -178,7 +178,7 @@ def by_id(parts, id_):
 
 
 def test_live_filtered_to_x_with_views_shows_the_note_and_the_switch_instead_of_an_empty_chart(x_app):
-    from dashboard import config
+    from dashboard.analysis import config
 
     parts = live.content(x_app, config.load(), F.parse("?platform=x&lang=zh"))
     assert by_id(parts, "live-chart") is None  # no empty frame
@@ -192,7 +192,7 @@ def test_live_filtered_to_x_with_views_shows_the_note_and_the_switch_instead_of_
 
 
 def test_live_says_when_it_last_got_data_in_the_campaign_timezone(x_app):
-    from dashboard import config
+    from dashboard.analysis import config
 
     now = datetime(2025, 1, 26, 6, 5, tzinfo=timezone.utc)  # 14:05 in Shanghai
     parts = live.content(x_app, config.load(), F.parse("?metric=impressions"), now=now)

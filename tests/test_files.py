@@ -12,8 +12,8 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.files import NotRegularFile, create_new, printable, read_regular
+from collectors.store import database, schema
 
 from test_store import x_content
 
@@ -52,9 +52,9 @@ def test_the_database_its_wal_and_shm_and_the_archive_are_created_owner_only(tmp
     db = data / "reach.db"
     code, out, err = reach(capsys, "import", str(src), "--db", str(db))
     assert code == 0, err
-    engine = store.connect(str(db))
+    engine = database.connect(str(db))
     with engine.connect() as c:  # a reader keeps the WAL and the shared memory open
-        c.execute(sa.select(sa.func.count()).select_from(store.posts)).scalar()
+        c.execute(sa.select(sa.func.count()).select_from(schema.posts)).scalar()
         made = [p for p in (db, data / "reach.db-wal", data / "reach.db-shm") if p.exists()]
         assert len(made) == 3
         for p in made:
@@ -71,13 +71,13 @@ def test_the_database_its_wal_and_shm_and_the_archive_are_created_owner_only(tmp
 
 def test_a_database_and_archive_made_world_readable_by_an_older_version_are_tightened(tmp_path, usual_umask):
     db = tmp_path / "reach.db"
-    engine = store.connect(str(db))
+    engine = database.connect(str(db))
     engine.dispose()
     os.chmod(db, 0o644)
     archive = tmp_path / "archive"
     (archive / "ab").mkdir(parents=True)
     os.chmod(archive, 0o755)
-    engine = store.connect(str(db))
+    engine = database.connect(str(db))
     engine.dispose()
     assert mode(db) == 0o600
     from collectors.archive import Archive
@@ -86,14 +86,14 @@ def test_a_database_and_archive_made_world_readable_by_an_older_version_are_tigh
     assert mode(archive) == 0o700
     # A deliberate group share is the owner's decision: left alone.
     os.chmod(db, 0o640)
-    store.connect(str(db)).dispose()
+    database.connect(str(db)).dispose()
     assert mode(db) == 0o640
     # The folder a database is put in may be the user's home: never changed.
     assert mode(tmp_path) == stat.S_IMODE(os.stat(tmp_path).st_mode)
 
 
 def test_the_users_file_and_a_folder_made_for_it_are_owner_only(tmp_path, usual_umask):
-    from dashboard.auth import add_user
+    from dashboard.web.auth import add_user
 
     path = tmp_path / "conf" / "campaign-reach" / "users.toml"
     add_user(path, "ana", "editor", "a long enough password 123")
@@ -103,9 +103,9 @@ def test_the_users_file_and_a_folder_made_for_it_are_owner_only(tmp_path, usual_
 def test_the_cache_folder_and_its_files_are_owner_only(tmp_path, usual_umask):
     from flask import Flask
 
-    from dashboard import cache
+    from dashboard.web import cache
 
-    engine = store.connect(str(tmp_path / "reach.db"))
+    engine = database.connect(str(tmp_path / "reach.db"))
     server = Flask(__name__)
     folder = cache.install(server, engine)
     assert folder == tmp_path / "cache" and mode(folder) == 0o700
@@ -159,7 +159,7 @@ def test_reach_import_of_a_folder_does_not_follow_a_link_out_of_it(tmp_path):
     os.symlink(outside / "secret.csv", folder / "passwd.csv")
     (folder / X_NAME).write_bytes(x_content([("1870000000000000001", 1200, 30)]))
     assert expand([folder]) == [folder / X_NAME]
-    engine = store.connect(str(tmp_path / "reach.db"))
+    engine = database.connect(str(tmp_path / "reach.db"))
     results = Importer(engine, None).import_paths([folder])
     assert [r.status for r in results] == ["imported"]
     assert "secret-line" not in " ".join(r.line() for r in results)

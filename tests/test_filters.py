@@ -6,7 +6,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashboard.filters import Filters, parse, to_query
+from dashboard.web.filters import Filters, parse, to_query
 
 
 def test_a_link_reproduces_the_view():
@@ -44,7 +44,7 @@ def test_every_dropped_value_is_kept_with_its_parameter_and_reason():
 
 
 def test_the_header_says_which_address_value_was_ignored_and_why_in_the_chosen_language():
-    from dashboard import layout
+    from dashboard.web import layout
 
     def text(component) -> str:
         return " ".join(str(c) for c in _strings(component))
@@ -74,15 +74,15 @@ def _strings(component):
 def test_an_unknown_page_is_drawn_in_the_apps_frame_in_the_chosen_language(sqlite_url):
     import dash
 
-    from collectors import store
-    from dashboard import layout
-    from dashboard.app import create_app
+    from collectors.store import database
+    from dashboard.web import layout
+    from dashboard.web.app import create_app
 
     zh = repr(layout.not_found(lang="zh"))
     assert "页面不存在" in zh and "nav-live" in zh and "nav-data" in zh and "Page not found" not in zh
     en = repr(layout.not_found())
     assert "Page not found" in en and "nav-summary" in en
-    create_app(store.connect(sqlite_url))
+    create_app(database.connect(sqlite_url))
     # Dash routes every address no page has to the page registered under this name.
     page = next(p for m, p in dash.page_registry.items() if m.split(".")[-1] == "not_found_404")
     assert page["layout"] is layout.not_found
@@ -100,17 +100,17 @@ def _options(component, id_):
 
 
 def test_the_filter_bar_offers_a_real_rosters_categories_the_known_ones_translated(sqlite_url):
-    from collectors import store
     from collectors.pipeline import Importer
     from collectors.roster import import_roster
-    from dashboard import rollups
-    from dashboard.app import create_app
-    from dashboard.config import Campaign
-    from dashboard.metrics import Selection
-    from dashboard.pages import posts
+    from collectors.store import database
+    from dashboard.analysis import rollups
+    from dashboard.analysis.config import Campaign
+    from dashboard.analysis.metrics import Selection
+    from dashboard.web.app import create_app
+    from dashboard.web.pages import posts
     from test_store import x_content
 
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     for n, handle in enumerate(("li_na", "yiwu_gov", "stray")):
         Importer(engine, None).import_bytes(f"account_analytics_content_2024-12-16_2024-12-2{n}.csv",
                                             x_content([(f"187000000000000000{n}", 1000 * (n + 1), 30)], handle=handle))

@@ -1,5 +1,5 @@
 """The first view of the Live page after an import: the refresh that follows the import stores the
-whole campaign's flags (dashboard/flag_store.py), and the page reads the few it shows from there,
+whole campaign's flags (dashboard/analysis/flag_store.py), and the page reads the few it shows from there,
 the same rows with the same reasons as when it computes them, and never rows of other data."""
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
-from dashboard import config, flag_store, metrics, rollups
-from dashboard.pages import live
+from collectors.store import database, ledger, schema
+from dashboard.analysis import config, flag_store, metrics, rollups
+from dashboard.web.pages import live
 
 from test_query_plans import CAMPAIGN_TOML, build_campaign
 
@@ -78,8 +78,8 @@ def test_flags_of_other_data_or_settings_are_never_shown(sqlite_url, campaign):
                                            "timezone": "Asia/Shanghai"}, "engagement": {"metrics": ["likes"]}})
     assert flag_store.shown(engine, other, SELECTIONS[0], 8) is None
     # A roster change moves the data version without a refresh: the page computes until the next one.
-    with store.write_transaction(engine) as c:
-        c.execute(store.influencers.update().where(store.influencers.c.id == 1).values(name="Renamed"))
+    with database.write_transaction(engine) as c:
+        c.execute(schema.influencers.update().where(schema.influencers.c.id == 1).values(name="Renamed"))
     assert flag_store.shown(engine, campaign, SELECTIONS[0], 8) is None
     shown = live.shown_flags(engine, campaign, metrics.Selection(), 2000)
     assert "Influencer 0" not in set(shown["influencer"]) and "Renamed" in set(shown["influencer"])
@@ -105,11 +105,11 @@ def test_a_new_import_replaces_the_stored_flags_at_its_refresh(sqlite_url, campa
     engine = build_campaign(sqlite_url, n_posts=600, per_account=30)
     rollups.refresh(engine, campaign)
     before = flag_store.stamp(engine, campaign)
-    with store.write_transaction(engine) as c:
-        c.execute(store.imports.insert().values(
+    with database.write_transaction(engine) as c:
+        c.execute(schema.imports.insert().values(
             id=99, sha256="f" * 64, file_name="late.csv", size_bytes=1, imported_at=pd.Timestamp("2025-03-30").to_pydatetime(),
             platform="x", rows_read=0, rows_stored=0, rows_rejected=0, rows_skipped=0, source="file"))
-        c.execute(store.meta_table.insert().values(key=f"{store.ROLLUP_PENDING}99", value=""))
+        c.execute(schema.meta_table.insert().values(key=f"{ledger.ROLLUP_PENDING}99", value=""))
     assert flag_store.shown(engine, campaign, SELECTIONS[0], 8) is None
     rollups.refresh(engine, campaign, [])
     assert flag_store.stamp(engine, campaign) != before
@@ -119,13 +119,13 @@ def test_a_new_import_replaces_the_stored_flags_at_its_refresh(sqlite_url, campa
 
 def test_the_account_times_behind_freshness_are_stored_by_the_refresh_and_read_back_alike(db_url, campaign,
                                                                                           monkeypatch):
-    from dashboard import data
+    from dashboard.analysis import clock
 
     engine = build_campaign(db_url, n_posts=300, per_account=10)
-    with store.write_transaction(engine) as c:  # an account without posts or days: no freshness row
-        c.execute(store.accounts.insert().values(id=999, platform="x", account_key="quiet", handle="@quiet"))
+    with database.write_transaction(engine) as c:  # an account without posts or days: no freshness row
+        c.execute(schema.accounts.insert().values(id=999, platform="x", account_key="quiet", handle="@quiet"))
     rollups.refresh(engine, campaign)
-    want = data._account_times(engine)
+    want = clock._account_times(engine)
     assert len(want) == 30 and want["influencer"].isna().any()  # unassigned accounts too
     stored = flag_store.account_times(engine)
     pd.testing.assert_frame_equal(stored, want)
@@ -133,17 +133,17 @@ def test_the_account_times_behind_freshness_are_stored_by_the_refresh_and_read_b
     def no_grouping(*a, **k):
         raise AssertionError("the first view grouped every snapshot again")
 
-    monkeypatch.setattr(data, "_account_times", no_grouping)
+    monkeypatch.setattr(clock, "_account_times", no_grouping)
     now = pd.Timestamp("2025-04-30 12:00", tz="UTC").to_pydatetime()  # weeks after the last data
-    fresh = data.account_freshness(engine, now)
+    fresh = clock.account_freshness(engine, now)
     pd.testing.assert_frame_equal(fresh[want.columns.tolist()], want)
     assert fresh["stale"].all()
     # New data: the stored times are of the old data and not used until the next refresh.
-    with store.write_transaction(engine) as c:
-        c.execute(store.accounts.update().where(store.accounts.c.id == 1).values(handle="@renamed"))
+    with database.write_transaction(engine) as c:
+        c.execute(schema.accounts.update().where(schema.accounts.c.id == 1).values(handle="@renamed"))
     assert flag_store.account_times(engine) is None
     with pytest.raises(AssertionError, match="grouped every snapshot"):
-        data.account_freshness(engine, now)
+        clock.account_freshness(engine, now)
     engine.dispose()
 
 
@@ -152,27 +152,27 @@ def test_a_view_reads_the_data_version_once_and_keeps_it_for_the_whole_view(sqli
     # Each cached piece of a view and each stored table's stamp asks for the data version; at
     # 100x the demo each read hashes 8,300 accounts (50 ms). Within one_version it is read once,
     # and the view's pieces all belong to that version even if an import commits meanwhile.
-    from dashboard import data
-    from dashboard import filters as F
+    from dashboard.analysis import stamps
+    from dashboard.web import filters as F
 
     monkeypatch.setenv("REACH_CACHE_DIR", str(tmp_path / "cache"))
     engine = build_campaign(sqlite_url, n_posts=300, per_account=30)
     rollups.refresh(engine, campaign)
     reads = []
-    real = data._version
-    monkeypatch.setattr(data, "_version", lambda eng: reads.append(1) or real(eng))
+    real = stamps._version
+    monkeypatch.setattr(stamps, "_version", lambda eng: reads.append(1) or real(eng))
     live.content(engine, campaign, F.parse(""))
     unpinned = len(reads)
     assert unpinned >= 2  # the view's pieces each ask (what made it slow)
     reads.clear()
-    with data.one_version():
-        before = data.version(engine)
+    with stamps.one_version():
+        before = stamps.version(engine)
         live.content(engine, campaign, F.parse(""))
-        with store.write_transaction(engine) as c:  # a roster change commits meanwhile
-            c.execute(store.influencers.update().where(store.influencers.c.id == 1).values(name="Renamed"))
-        assert data.version(engine) == before
+        with database.write_transaction(engine) as c:  # a roster change commits meanwhile
+            c.execute(schema.influencers.update().where(schema.influencers.c.id == 1).values(name="Renamed"))
+        assert stamps.version(engine) == before
     assert len(reads) == 1
-    assert data.version(engine) != before  # outside the block, the change is seen at once
+    assert stamps.version(engine) != before  # outside the block, the change is seen at once
     engine.dispose()
 
 
@@ -206,12 +206,12 @@ def _import(engine, import_id: int, account_pks, spike: int = 50) -> None:
     """An import as the pipeline writes it, straight into the tables: for each account, a later
     snapshot of its first posts far above the rest (likes and shares above views: impossible
     values), and a day of the account with a follower jump and views that no engagement came
-    with; marked pending with its accounts, as store.write_parsed does."""
+    with; marked pending with its accounts, as bulk.write_parsed does."""
     from datetime import datetime
 
-    p, s = store.posts, store.post_snapshots
-    with store.write_transaction(engine) as c:
-        c.execute(store.imports.insert().values(
+    p, s = schema.posts, schema.post_snapshots
+    with database.write_transaction(engine) as c:
+        c.execute(schema.imports.insert().values(
             id=import_id, sha256=f"{import_id:064x}", file_name=f"late{import_id}.csv", size_bytes=1,
             imported_at=datetime(2025, 4, 1, 12), platform="x", rows_read=0, rows_stored=0, rows_rejected=0,
             rows_skipped=0, source="file"))
@@ -225,16 +225,16 @@ def _import(engine, import_id: int, account_pks, spike: int = 50) -> None:
                 c.execute(s.insert().values(post_pk=pk, captured_at=last + pd.Timedelta(hours=12), import_id=import_id,
                                             views=1000 * spike, impressions=2000 * spike, likes=5000 * spike,
                                             comments=10, shares=5000 * spike, saves=1))
-            c.execute(store.account_days.update().where(store.account_days.c.account_pk == a,
-                                                        store.account_days.c.day == date(2025, 3, 20))
+            c.execute(schema.account_days.update().where(schema.account_days.c.account_pk == a,
+                                                        schema.account_days.c.day == date(2025, 3, 20))
                       .values(followers_gained=90_000, views=18_000 * spike, import_id=import_id))
-        c.execute(store.meta_table.insert().values(
-            key=f"{store.ROLLUP_PENDING}{import_id}",
-            value=store.pending_value(pd.Timestamp("2025-03-05"), accounts=list(account_pks))))
+        c.execute(schema.meta_table.insert().values(
+            key=f"{ledger.ROLLUP_PENDING}{import_id}",
+            value=ledger.pending_value(pd.Timestamp("2025-03-05"), accounts=list(account_pks))))
 
 
 def _all_shown(engine, campaign):
-    from dashboard.anomalies import explain
+    from dashboard.analysis.anomalies import explain
 
     stored = flag_store.shown(engine, campaign, metrics.Selection(), 10**6)
     return None if stored is None else explain(stored, campaign)
@@ -247,7 +247,7 @@ def _all_computed(engine, campaign):
 def _spy(monkeypatch):
     """The accounts each batch of the flags read: series (whole influencer-platform series),
     followers, and posts checked for impossible values."""
-    from dashboard import queries
+    from dashboard.analysis import queries
 
     seen = {"series": [], "followed": [], "checked": []}
     real_series, real_checks = queries.series_inputs, queries.impossible_inputs
@@ -292,7 +292,7 @@ def test_an_import_recomputes_only_its_accounts_flags_and_the_table_equals_a_who
 
 
 def queries_owners(engine):
-    from dashboard import queries
+    from dashboard.analysis import queries
 
     return queries.flag_owners(engine)
 
@@ -303,9 +303,9 @@ def test_a_roster_change_then_an_import_recomputes_the_series_the_moved_account_
     rollups.refresh(engine, campaign)
     _import(engine, 101, [3])
     # Account 3 (Influencer 3's) moves to Influencer 1; account 8 loses its handle (a new label).
-    with store.write_transaction(engine) as c:
-        c.execute(store.accounts.update().where(store.accounts.c.id == 4).values(influencer_id=2))
-        c.execute(store.accounts.update().where(store.accounts.c.id == 9).values(handle=None, name="Nine"))
+    with database.write_transaction(engine) as c:
+        c.execute(schema.accounts.update().where(schema.accounts.c.id == 4).values(influencer_id=2))
+        c.execute(schema.accounts.update().where(schema.accounts.c.id == 9).values(handle=None, name="Nine"))
     assert flag_store.shown(engine, campaign, SELECTIONS[0], 8) is None  # other data than the stored flags'
     seen = _spy(monkeypatch)
     rollups.refresh(engine, campaign, [])
@@ -350,7 +350,7 @@ def test_flags_stored_in_batches_keep_one_scans_order_and_a_taken_claim_stops_a_
     real = flag_store.batches
 
     def taken(*a, **k):
-        with store.write_transaction(engine) as c:
+        with database.write_transaction(engine) as c:
             flag_store._set(c, owner="someone else")
         yield from real(*a, **k)
 
@@ -365,22 +365,22 @@ def test_flags_stored_in_batches_keep_one_scans_order_and_a_taken_claim_stops_a_
 
 
 def test_the_account_times_of_an_import_and_of_renamed_accounts_are_rewritten_alone(db_url, campaign, monkeypatch):
-    from dashboard import data
+    from dashboard.analysis import clock
 
     engine = build_campaign(db_url, n_posts=300, per_account=10)
     rollups.refresh(engine, campaign)
     asked = []
-    real = data._account_times
-    monkeypatch.setattr(data, "_account_times", lambda eng, accounts=None, with_pk=False:
+    real = clock._account_times
+    monkeypatch.setattr(clock, "_account_times", lambda eng, accounts=None, with_pk=False:
                         asked.append(accounts) or real(eng, accounts, with_pk))
     _import(engine, 101, [6])
-    with store.write_transaction(engine) as c:
-        c.execute(store.accounts.update().where(store.accounts.c.id == 2).values(handle="@renamed"))
+    with database.write_transaction(engine) as c:
+        c.execute(schema.accounts.update().where(schema.accounts.c.id == 2).values(handle="@renamed"))
     rollups.refresh(engine, campaign, [])
     assert asked == [{6, 2}]
     monkeypatch.undo()
     stored = flag_store.account_times(engine)
-    pd.testing.assert_frame_equal(stored, data._account_times(engine))
+    pd.testing.assert_frame_equal(stored, clock._account_times(engine))
     assert "@renamed" in set(stored["account"])
     assert stored.loc[stored["account"] == "@acct5", "last_import"].iloc[0] == pd.Timestamp("2025-04-01 12:00", tz="UTC")
     engine.dispose()
@@ -399,18 +399,18 @@ def test_tables_of_an_older_layout_are_made_anew(sqlite_url, campaign):
 
 
 def test_new_code_computes_the_flags_and_times_anew_and_stores_them(sqlite_url, campaign, monkeypatch):
-    from dashboard import cache, data
+    from dashboard.analysis import clock, stamps
 
     engine = build_campaign(sqlite_url, n_posts=600, per_account=30)  # 20 accounts
     rollups.refresh(engine, campaign)
-    monkeypatch.setattr(cache, "code_stamp", lambda: "another version of the program")
+    monkeypatch.setattr(stamps, "code_stamp", lambda: "another version of the program")
     seen = _spy(monkeypatch)
     _import(engine, 101, [2])
     rollups.refresh(engine, campaign, [])
     assert set().union(*[set(x) for x in seen["series"]]) == set(range(1, 21))  # everything, not account 2 alone
     assert flag_store.shown(engine, campaign, SELECTIONS[0], 8) is not None
     _same(_all_shown(engine, campaign), _all_computed(engine, campaign))
-    pd.testing.assert_frame_equal(flag_store.account_times(engine), data._account_times(engine))
+    pd.testing.assert_frame_equal(flag_store.account_times(engine), clock._account_times(engine))
     engine.dispose()
 
 
@@ -419,7 +419,7 @@ def test_the_live_list_follows_the_influencer_and_category_filters_stored_or_com
     # applies, whether the flags come from the stored table or are computed.
     engine = build_campaign(db_url, n_posts=600, per_account=30)
     rollups.refresh(engine, campaign)
-    a, i = store.accounts, store.influencers
+    a, i = schema.accounts, schema.influencers
     with engine.connect() as c:
         rows = c.execute(sa.select(i.c.name, i.c.category, a.c.platform, a.c.handle)
                          .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))).all()

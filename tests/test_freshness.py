@@ -3,38 +3,39 @@ from datetime import datetime
 
 import pandas as pd
 
-from collectors import store
 from collectors.pipeline import Importer
-from dashboard import data, freshness
+from collectors.store import database, ledger, schema
+from dashboard.analysis import clock
+from dashboard.web import freshness
 
 
 def _imp(conn, sha, platform, source, at):
-    conn.execute(store.imports.insert().values(
+    conn.execute(schema.imports.insert().values(
         sha256=sha, file_name=sha + ".csv", size_bytes=1, imported_at=at, platform=platform, source=source,
         rows_read=1, rows_stored=1, rows_rejected=0, rows_skipped=0))
 
 
 def test_last_success_and_last_error_are_kept_apart_by_platform_and_source(db_url):
-    engine = store.connect(db_url)
+    engine = database.connect(db_url)
     with engine.begin() as c:
         _imp(c, "a", "youtube", "file", datetime(2025, 1, 2, 8))
         _imp(c, "b", "youtube", "file", datetime(2025, 1, 3, 8))  # the later file wins
         _imp(c, "c", "youtube", "api", datetime(2025, 1, 3, 9))
         _imp(c, "d", "facebook+instagram", "file", datetime(2025, 1, 1, 12))
     # An API error after the last API success: the line must say the last attempt failed.
-    store.record_failure(engine, "e", "youtube API", "stopped: daily quota used up", platform="youtube", source="api")
+    ledger.record_failure(engine, "e", "youtube API", "stopped: daily quota used up", platform="youtube", source="api")
     with engine.begin() as c:
-        c.execute(store.import_failures.update().values(failed_at=datetime(2025, 1, 3, 10)))
+        c.execute(schema.import_failures.update().values(failed_at=datetime(2025, 1, 3, 10)))
     # An older file error than the last file success: shown, but not as the latest outcome.
-    store.record_failure(engine, "f", "old.csv", "line 3 bad", platform="youtube", source="file")
+    ledger.record_failure(engine, "f", "old.csv", "line 3 bad", platform="youtube", source="file")
     with engine.begin() as c:
-        c.execute(store.import_failures.update().where(store.import_failures.c.sha256 == "f")
+        c.execute(schema.import_failures.update().where(schema.import_failures.c.sha256 == "f")
                   .values(failed_at=datetime(2025, 1, 1, 0)))
     # A file nobody could read has no platform.
     r = Importer(engine, None).import_bytes("junk.csv", b"\x00\x01 not a table")
     assert r.status == "failed"
 
-    df = data.source_freshness(engine).set_index(["platform", "source"])
+    df = clock.source_freshness(engine).set_index(["platform", "source"])
     yt_file, yt_api = df.loc[("youtube", "file")], df.loc[("youtube", "api")]
     assert yt_file["last_success"] == pd.Timestamp("2025-01-03 08:00", tz="UTC")
     assert yt_file["last_error"] == "line 3 bad" and not yt_file["error_is_latest"]
@@ -51,14 +52,14 @@ def test_last_success_and_last_error_are_kept_apart_by_platform_and_source(db_ur
 
 
 def test_no_imports_gives_an_empty_table_with_its_columns(db_url):
-    engine = store.connect(db_url)
-    df = data.source_freshness(engine)
+    engine = database.connect(db_url)
+    df = clock.source_freshness(engine)
     assert df.empty and "error_is_latest" in df.columns
     engine.dispose()
 
 
 def test_the_freshness_line_names_each_source_and_highlights_a_failing_one():
-    from dashboard import freshness
+    from dashboard.web import freshness
 
     now = pd.Timestamp("2025-01-03 12:00", tz="UTC")
     plat = pd.DataFrame(dict(platform=["youtube"], as_of=[pd.Timestamp("2025-01-03 09:00", tz="UTC")],
@@ -89,13 +90,13 @@ def test_a_failed_file_imported_later_with_a_mapping_is_no_longer_an_error(sqlit
     sys.path.insert(0, str(Path(__file__).parent))
     from test_mapping import _ambiguous_x, _fixed_mapping
 
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     data_ = _ambiguous_x()
     assert Importer(engine, None).import_bytes("a.csv", data_).status == "failed"
-    df = data.source_freshness(engine)
+    df = clock.source_freshness(engine)
     assert df["last_error"].notna().any()
     assert Importer(engine, None, mapping=_fixed_mapping(data_)).import_bytes("a.csv", data_).status == "imported"
-    df = data.source_freshness(engine)
+    df = clock.source_freshness(engine)
     assert df["last_error"].isna().all() and set(df["platform"]) == {"x"}
 
 
@@ -104,37 +105,37 @@ def test_a_demo_is_measured_against_its_own_clock_and_a_real_import_ends_it(sqli
     its last export; the first import that is not the demo's gives real data real time again."""
     from datetime import timezone
 
-    from dashboard import demo
+    from collectors.demo import campaign as demo
 
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     tiktok = [a for a in demo.build_campaign() if a.platform == "tiktok"]
     acc = tiktok[0]
     t = max(p.published for p in acc.posts) + pd.Timedelta(hours=3)
     r = Importer(engine, None, account=acc.handle, demo=True).import_bytes("a.csv", demo.write_tiktok_posts(acc, t))
     assert r.ok
-    store.set_demo_clock(engine, t)
-    store.set_demo_clock(engine, t - pd.Timedelta(days=1))  # never back
-    assert store.demo_clock(engine) == t.astimezone(timezone.utc) == data.clock(engine)
-    plat = data.freshness(engine)
+    ledger.set_demo_clock(engine, t)
+    ledger.set_demo_clock(engine, t - pd.Timedelta(days=1))  # never back
+    assert ledger.demo_clock(engine) == t.astimezone(timezone.utc) == clock.clock(engine)
+    plat = clock.freshness(engine)
     assert not plat["stale"].any() and (plat["age_hours"] < 1).all()
-    note = freshness.demo_note(store.demo_clock(engine), "zh", demo.TZ)
+    note = freshness.demo_note(ledger.demo_clock(engine), "zh", demo.TZ)
     assert note.children == f"演示数据，截至 {t.year}年{t.month}月{t.day}日"
-    assert data.today(engine, demo.TZ) == t.date()
+    assert clock.today(engine, demo.TZ) == t.date()
 
     other = tiktok[1]
     r = Importer(engine, None, account=other.handle).import_bytes("b.csv", demo.write_tiktok_posts(other, t))
-    assert r.ok and store.demo_clock(engine) is None
+    assert r.ok and ledger.demo_clock(engine) is None
     assert freshness.demo_note(None, "en", demo.TZ) is None
-    assert data.freshness(engine)["stale"].all()  # real time: data of Jan 2025 is old
+    assert clock.freshness(engine)["stale"].all()  # real time: data of Jan 2025 is old
 
 
 def test_no_platform_reads_fresher_than_the_clock(demo_db):
     """A day still running when its file was exported describes the day up to the import, not to
     its midnight: the demo read "X as of 28 Jan 2025 08:00, just now" at 27 Jan 23:43."""
-    engine = store.connect(f"sqlite:///{demo_db}", create=False)
+    engine = database.connect(f"sqlite:///{demo_db}", create=False)
     try:
-        now = pd.Timestamp(data.clock(engine))
-        plat = data.freshness(engine)
+        now = pd.Timestamp(clock.clock(engine))
+        plat = clock.freshness(engine)
         assert len(plat) >= 9
         assert (plat["as_of"] <= now).all(), plat[plat["as_of"] > now]
         assert (plat["age_hours"] >= 0).all()

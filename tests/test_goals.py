@@ -1,4 +1,4 @@
-"""Goals and their forecast (dashboard/goals.py, docs/metrics.md "Goals and forecast"): each number
+"""Goals and their forecast (dashboard/analysis/goals.py, docs/metrics.md "Goals and forecast"): each number
 recomputed independently from raw rows, the forecast checked on series whose future is known."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from collectors.errors import ReachError
 from conftest import ROOT
-from dashboard import config, goals, metrics, queries
+from dashboard.analysis import config, goals, metrics, queries
 
 
 # --- the forecast on series whose future is known -------------------------------------------

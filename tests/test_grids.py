@@ -1,10 +1,10 @@
-"""Column widths of the pages' grids (dashboard/grids.py): a header wraps between its words, so
+"""Column widths of the pages' grids (dashboard/web/grids.py): a header wraps between its words, so
 a column needs its longest word, not the whole header; a date needs all of itself."""
 from zoneinfo import ZoneInfo
 
-from dashboard import grids
-from dashboard.i18n import fmt_datetime
-from dashboard.pages import influencers, posts
+from dashboard.text.i18n import fmt_datetime
+from dashboard.web import grids
+from dashboard.web.pages import influencers, posts
 
 TZ = ZoneInfo("Asia/Shanghai")
 

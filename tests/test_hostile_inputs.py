@@ -70,7 +70,7 @@ if os.environ.get("HOSTILE_MODE") == "import":
     import tempfile
     from collectors.archive import Archive
     from collectors.pipeline import Importer
-    from collectors.store import connect
+    from collectors.store.database import connect
     work = tempfile.mkdtemp(dir=os.getcwd())  # the test's tmp_path (cwd)
     importer = Importer(connect(f"sqlite:///{work}/reach.db"), Archive(f"{work}/archive"))
     importer.import_bytes("warm.csv", b"Post id,Impressions\n1,2\n")

@@ -1,4 +1,4 @@
-"""The dashboard's English and Chinese strings and formats (dashboard/i18n.py).
+"""The dashboard's English and Chinese strings and formats (dashboard/text/i18n.py).
 
 Formats are checked as exact strings in both languages, since a dashboard that shows "6.1%" where
 the summary says "6.05%" or "1.2万" for 12,345 views is wrong in a way people notice. The
@@ -19,11 +19,12 @@ import pytest
 from collectors import messages
 from collectors.model import METRICS, PLATFORMS
 from collectors.roster import CATEGORIES
-from dashboard import i18n, metrics
-from dashboard.pages import all_pages
-from dashboard.i18n import (fmt_ago, fmt_date, fmt_datetime, fmt_number, fmt_range, fmt_time, freshness,
-                            metric_help, metric_name, normalise_lang, platform_from_label, platform_name, t,
-                            week_label)
+from dashboard.analysis import metrics
+from dashboard.text import i18n
+from dashboard.web.pages import all_pages
+from dashboard.text.i18n import (fmt_ago, fmt_date, fmt_datetime, fmt_number, fmt_range, fmt_time, freshness,
+                                 metric_help, metric_name, normalise_lang, platform_from_label, platform_name, t,
+                                 week_label)
 
 all_pages()  # page modules register their own strings when imported: check those too
 
@@ -32,7 +33,7 @@ from conftest import ROOT
 TABLES = {"STRINGS": i18n.STRINGS, "PLATFORM_NAMES": i18n.PLATFORM_NAMES, "CATEGORY_NAMES": i18n.CATEGORY_NAMES,
           "METRIC_NAMES": i18n.METRIC_NAMES, "METRIC_HELP": i18n.METRIC_HELP, "messages.CATALOG": messages.CATALOG}
 EXTRA_PLATFORMS = ("weibo", "douyin", "bilibili", "wechat")
-# Every column the dashboard shows as a metric (dashboard/metrics.py and the summary's KPIs).
+# Every column the dashboard shows as a metric (dashboard/analysis/metrics.py and the summary's KPIs).
 DASHBOARD_COLUMNS = (*METRICS, "followers", "engagements", "er_views", "er_impressions", "virality_views",
                      "er_followers", "er_reach", "avg_post_er_reach", "reach_max_post", "reach_sum", "reach_posts",
                      "reach_avg_post", "reach_est_random_duplication", "reach_account", "emv_usd", "posts_active",
@@ -442,19 +443,19 @@ def test_a_template_is_the_string_with_its_placeholders_unfilled_falling_back_to
 
 
 def test_every_graph_is_configured_for_the_plotly_locale_of_its_language():
-    from dashboard.figures import graph_config
+    from dashboard.web.figures import graph_config
 
     assert graph_config("zh")["locale"] == "zh-CN" and graph_config("zh-CN")["locale"] == "zh-CN"
     assert graph_config("en")["locale"] == "en-US"
     assert graph_config("zh", displayModeBar=False)["displayModeBar"] is False
     # No page builds a graph's config by hand (it would miss the locale).
-    for page in (ROOT / "dashboard" / "pages").glob("*.py"):
+    for page in (ROOT / "dashboard" / "web" / "pages").glob("*.py"):
         for call in re.findall(r"dcc\.Graph\((.*?)className", page.read_text(encoding="utf-8"), re.S):
             assert "config=" in call and "displaylogo" not in call, page.name
 
 
 def test_the_zh_cn_plotly_locale_is_served_locally_with_chinese_months_and_its_licence():
-    js = (ROOT / "dashboard" / "assets" / "plotly-locale-zh-cn.js").read_text(encoding="utf-8")
+    js = (ROOT / "dashboard" / "web" / "assets" / "plotly-locale-zh-cn.js").read_text(encoding="utf-8")
     assert "MIT License" in js and "Plotly Technologies Inc." in js
     assert "name: 'zh-CN'" in js and "moduleType: 'locale'" in js
     assert "'12月'" in js and "dayMonth: '%-m月%-d日'" in js

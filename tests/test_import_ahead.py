@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import scale_data  # noqa: E402
 
-from collectors import store  # noqa: E402
+from collectors.store import database  # noqa: E402
 
 TABLES = ("accounts", "posts", "post_snapshots", "post_days", "account_days", "daily_rollup")
 
@@ -58,7 +58,7 @@ def _run(folder: Path, db: Path, jobs: int, capsys) -> list[str]:
 
 
 def _rows(db: Path) -> dict:
-    engine = store.connect(str(db))
+    engine = database.connect(str(db))
     try:
         with engine.connect() as conn:
             got = {t: conn.execute(sa.text(f"SELECT * FROM {t} ORDER BY 1, 2")).all() for t in TABLES}
@@ -92,7 +92,7 @@ def test_a_folder_parsed_by_workers_imports_exactly_as_one_file_at_a_time(folder
 def test_workers_do_parse_and_a_second_run_imports_nothing(folder, tmp_path):
     from collectors.pipeline import Importer
 
-    engine = store.connect(str(tmp_path / "r.db"))
+    engine = database.connect(str(tmp_path / "r.db"))
     try:
         imp = Importer(engine, None)
         first = imp.import_paths([folder], jobs=2)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from collectors import pipeline, read, store
+from collectors import pipeline, read
 from collectors.archive import Archive
+from collectors.store import bulk, database, schema
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -59,22 +60,22 @@ def _measure(tmp_path: Path, path: Path, tag: str, monkeypatch) -> dict:
     """Import ``path`` as `reach import` does (from its path) under tracemalloc: what is held
     when the write begins, and the peak until then."""
     seen = {}
-    real = store.write_parsed
+    real = bulk.write_parsed
 
     def spy(*a, **k):
         seen["held"], seen["peak"] = tracemalloc.get_traced_memory()
         return real(*a, **k)
 
-    monkeypatch.setattr(store, "write_parsed", spy)
-    engine = store.connect(f"sqlite:///{tmp_path / f'{tag}.db'}")
-    store.migrate(engine)
+    monkeypatch.setattr(bulk, "write_parsed", spy)
+    engine = database.connect(f"sqlite:///{tmp_path / f'{tag}.db'}")
+    database.migrate(engine)
     imp = pipeline.Importer(engine, Archive(tmp_path / f"archive-{tag}"))
     tracemalloc.start()
     try:
         result = imp.import_paths([path], jobs=1)[0]
     finally:
         tracemalloc.stop()
-        monkeypatch.setattr(store, "write_parsed", real)
+        monkeypatch.setattr(bulk, "write_parsed", real)
     engine.dispose()
     assert result.status == "imported", result.line()
     seen["posts"] = result.posts
@@ -124,10 +125,10 @@ def test_a_file_changed_on_disk_before_it_is_archived_imports_nothing(tmp_path, 
         return tables
 
     monkeypatch.setattr(pipeline, "read_bytes", read_then_change)
-    engine = store.connect(f"sqlite:///{tmp_path / 'r.db'}")
-    store.migrate(engine)
+    engine = database.connect(f"sqlite:///{tmp_path / 'r.db'}")
+    database.migrate(engine)
     result = pipeline.Importer(engine, Archive(tmp_path / "archive")).import_paths([path], jobs=1)[0]
     assert result.status == "failed" and "changed on disk" in result.message
     with engine.connect() as conn:
-        assert conn.execute(store.posts.select()).first() is None
+        assert conn.execute(schema.posts.select()).first() is None
     assert not any(p.is_file() and p.name != "manifest.jsonl" for p in (tmp_path / "archive").rglob("*"))

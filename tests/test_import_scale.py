@@ -15,9 +15,9 @@ import re
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from collectors import store
 from collectors.pipeline import Importer
-from dashboard import rollups
+from collectors.store import ledger, schema
+from dashboard.analysis import rollups
 
 from test_query_plans import SMALL_TABLES, build_campaign
 from test_store import x_content
@@ -133,26 +133,26 @@ def test_the_pending_marks_name_the_accounts_the_rows_show(db_url, tmp_path):
     ids = [r.import_id for r in results]
     named = rollups.accounts_of_imports(eng, ids)
     with eng.begin() as c:  # as a version before the accounts were named would have left them
-        for k, v in c.execute(sa.select(store.meta_table.c.key, store.meta_table.c.value)
-                              .where(store.meta_table.c.key.like(store.ROLLUP_PENDING + "%"))).all():
-            assert store.pending_accounts(v) is not None, v
-            c.execute(store.meta_table.update().where(store.meta_table.c.key == k)
+        for k, v in c.execute(sa.select(schema.meta_table.c.key, schema.meta_table.c.value)
+                              .where(schema.meta_table.c.key.like(ledger.ROLLUP_PENDING + "%"))).all():
+            assert ledger.pending_accounts(v) is not None, v
+            c.execute(schema.meta_table.update().where(schema.meta_table.c.key == k)
                       .values(value=v.split(" accounts:")[0]))
     scanned = rollups.accounts_of_imports(eng, ids)
     with eng.connect() as c:
-        acct0 = c.execute(sa.select(store.posts.c.account_pk).where(
-            store.posts.c.post_id == "1870000000000000000")).scalar()
-        newcomer = c.execute(sa.select(store.accounts.c.id).where(store.accounts.c.handle == "newcomer")).scalar()
+        acct0 = c.execute(sa.select(schema.posts.c.account_pk).where(
+            schema.posts.c.post_id == "1870000000000000000")).scalar()
+        newcomer = c.execute(sa.select(schema.accounts.c.id).where(schema.accounts.c.handle == "newcomer")).scalar()
     eng.dispose()
     assert named == scanned == sorted({acct0, newcomer})
 
 
 def test_a_mark_is_read_back_whatever_wrote_it():
-    t = store.pending_since(store.pending_value(__import__("pandas").Timestamp("2025-03-10 16:00"), {3, 1}))
+    t = ledger.pending_since(ledger.pending_value(__import__("pandas").Timestamp("2025-03-10 16:00"), {3, 1}))
     assert str(t) == "2025-03-10 16:00:00"
-    assert store.pending_accounts(store.pending_value(None, {3, 1})) == [1, 3]
-    assert store.pending_since(store.pending_value(None, {3})) is None
-    assert store.pending_since(store.pending_value(store.UNKNOWN, [])) is store.UNKNOWN
-    assert store.pending_accounts(store.pending_value(store.UNKNOWN, [])) == []
-    assert store.pending_accounts("after:2025-03-10T16:00:00") is None  # an older version's mark
-    assert store.pending_accounts("") is None
+    assert ledger.pending_accounts(ledger.pending_value(None, {3, 1})) == [1, 3]
+    assert ledger.pending_since(ledger.pending_value(None, {3})) is None
+    assert ledger.pending_since(ledger.pending_value(ledger.UNKNOWN, [])) is ledger.UNKNOWN
+    assert ledger.pending_accounts(ledger.pending_value(ledger.UNKNOWN, [])) == []
+    assert ledger.pending_accounts("after:2025-03-10T16:00:00") is None  # an older version's mark
+    assert ledger.pending_accounts("") is None

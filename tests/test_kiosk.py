@@ -8,9 +8,9 @@ import pytest
 from dash import html
 
 from collectors.pipeline import Importer
-from dashboard import data
-from dashboard.config import Event
-from dashboard.pages import live
+from dashboard.analysis import stamps
+from dashboard.analysis.config import Event
+from dashboard.web.pages import live
 from test_store import x_content
 
 DAYS = pd.date_range("2024-12-20", periods=3, freq="D")
@@ -146,7 +146,7 @@ def test_the_kiosk_page_carries_every_chart_and_cycles_at_the_urls_pace(x_app):
 def test_a_refresh_in_kiosk_mode_redraws_the_kiosk_charts_and_sends_nothing_when_unchanged(x_app):
     from dash.exceptions import PreventUpdate
 
-    seen = data.live_version(x_app)
+    seen = stamps.live_version(x_app)
     with pytest.raises(PreventUpdate):
         live.refresh(1, "?kiosk=1&cycle=3", seen)
     Importer(x_app, None).import_bytes("account_analytics_content_2024-12-16_2024-12-23.csv",

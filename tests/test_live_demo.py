@@ -6,17 +6,19 @@ from datetime import datetime
 import pandas as pd
 import sqlalchemy as sa
 
-from collectors import store
-from dashboard import config, filters as F, live_demo
+from collectors.demo import live as live_demo
+from collectors.store import database, ledger, schema
+from dashboard.analysis import config
 from dashboard.cli import main
-from dashboard.pages import live
+from dashboard.web import filters as F
+from dashboard.web.pages import live
 
 from conftest import ROOT
 
 
 def live_views(db: str) -> int:
     """The Views KPI of the Live page as it renders (default filters: the campaign window)."""
-    engine = store.connect(db)
+    engine = database.connect(db)
     parts = live.content(engine, config.load(ROOT / "campaign.toml"), F.Filters())
     kpis = next(c for c in parts if getattr(c, "id", None) == "live-kpis")
     engine.dispose()
@@ -25,8 +27,8 @@ def live_views(db: str) -> int:
 
 
 def snapshots(db: str) -> pd.DataFrame:
-    engine = store.connect(db)
-    s, p, a, i = store.post_snapshots, store.posts, store.accounts, store.influencers
+    engine = database.connect(db)
+    s, p, a, i = schema.post_snapshots, schema.posts, schema.accounts, schema.influencers
     with engine.connect() as c:
         df = pd.DataFrame(c.execute(sa.select(p.c.post_id, a.c.handle, i.c.name.label("influencer"), s.c.captured_at,
                                               s.c.views, s.c.likes)
@@ -82,8 +84,8 @@ def test_each_drop_moves_the_live_page_and_numbers_only_grow(tmp_path, capsys):
 
 def test_when_the_simulated_day_is_over_nothing_more_is_dropped(tmp_path, capsys):
     db, inbox = str(tmp_path / "reach.db"), tmp_path / "inbox"
-    engine = store.connect(db)
-    store.set_state(engine, *live_demo.STATE, live_demo.LAST.isoformat())
+    engine = database.connect(db)
+    ledger.set_state(engine, *live_demo.STATE, live_demo.LAST.isoformat())
     engine.dispose()
     assert main(["demo", "--live", "--inbox", str(inbox), "--every", "0", "--for", "3", "--db", db,
                  "--no-watch"]) == 0
@@ -93,12 +95,12 @@ def test_when_the_simulated_day_is_over_nothing_more_is_dropped(tmp_path, capsys
 
 def test_the_last_drop_is_the_last_moment_of_the_day(tmp_path):
     db = str(tmp_path / "reach.db")
-    engine = store.connect(db)
+    engine = database.connect(db)
     assert live_demo.next_moment(engine) == live_demo.START
-    store.set_state(engine, *live_demo.STATE, (live_demo.LAST - live_demo.STEP).isoformat())
+    ledger.set_state(engine, *live_demo.STATE, (live_demo.LAST - live_demo.STEP).isoformat())
     written = []
     live_demo.run(engine, None, tmp_path, every=0, drops=None, out=written.append)
     engine.dispose()
     assert written[-2].startswith(f"drop 1: {live_demo.LAST:%Y-%m-%d %H:%M}")
     assert "the campaign's last day is over" in written[-1]
-    assert datetime.fromisoformat(store.get_state(store.connect(db), *live_demo.STATE)) == live_demo.LAST
+    assert datetime.fromisoformat(ledger.get_state(database.connect(db), *live_demo.STATE)) == live_demo.LAST

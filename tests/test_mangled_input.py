@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collectors import store
 from collectors.pipeline import Importer
+from collectors.store import database, schema
 from test_store import x_content
 
 BASE = x_content([(f"18700000000000000{i:02d}", 1000 + i, i) for i in range(12)])
@@ -35,13 +35,13 @@ def mangled(draw):
 def stored_counts(engine):
     with engine.connect() as c:
         n = lambda t: c.execute(sa.select(sa.func.count()).select_from(t)).scalar()  # noqa: E731
-        return n(store.post_snapshots) + n(store.post_days) + n(store.account_days), n(store.imports)
+        return n(schema.post_snapshots) + n(schema.post_days) + n(schema.account_days), n(schema.imports)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=mangled())
 def test_a_mangled_export_is_imported_correctly_or_refused_whole(tmp_path_factory, data):
-    engine = store.connect(f"sqlite:///{tmp_path_factory.mktemp('db') / 'r.db'}")
+    engine = database.connect(f"sqlite:///{tmp_path_factory.mktemp('db') / 'r.db'}")
     try:
         r = Importer(engine, None).import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv", data)
         stored, imports = stored_counts(engine)
@@ -63,7 +63,7 @@ def test_a_count_of_34_digits_is_refused_or_stored_never_a_crash(tmp_path):
     # Reading the column's kind raised decimal.DivisionImpossible (a traceback for the user).
     data = x_content([("1870000000000000001", 1870000000000001870000000000000008, 3),
                       ("1870000000000000002", 1000, 4)])
-    engine = store.connect(f"sqlite:///{tmp_path / 'r.db'}")
+    engine = database.connect(f"sqlite:///{tmp_path / 'r.db'}")
     try:
         r = Importer(engine, None).import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv", data)
         assert r.status == "imported", r.line()

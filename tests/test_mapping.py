@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.archive import Archive
 from collectors.mapping import Mapping, MappingError, signature
 from collectors.pipeline import Importer, rebuild
 from collectors.read import read_bytes
+from collectors.store import database, ledger, schema
 
 from localize import english
 
@@ -96,7 +96,7 @@ def test_a_broken_mapping_file_says_what_is_wrong(edit, message):
 
 
 def test_import_with_a_mapping_saves_a_profile_that_later_files_and_rebuild_use(db_url, tmp_path):
-    engine = store.connect(db_url)
+    engine = database.connect(db_url)
     archive = Archive(tmp_path / "archive")
     first, second = _ambiguous_x(), _ambiguous_x(extra_rows=2)
     # Without a mapping: refused, with a proposal.
@@ -106,35 +106,35 @@ def test_import_with_a_mapping_saves_a_profile_that_later_files_and_rebuild_use(
     r = Importer(engine, archive, mapping=mapping).import_bytes("a.csv", first)
     assert r.status == "imported", r.message
     assert r.detection and "m.toml" in r.detection[0] and '"Kolom 4 zq" → impressions' in r.detection[0]
-    assert [p["signature"] for p in store.load_profiles(engine)] == [mapping.signature]
+    assert [p["signature"] for p in ledger.load_profiles(engine)] == [mapping.signature]
     # A later file with the same header imports without being asked.
     r2 = Importer(engine, archive).import_bytes("b.csv", second)
     assert r2.status == "imported" and "profile" in r2.detection[0]
     with engine.connect() as c:
-        n_posts = c.execute(sa.select(sa.func.count()).select_from(store.posts)).scalar()
-        imps = c.execute(sa.select(sa.func.sum(store.post_snapshots.c.impressions))).scalar()
-        likes = c.execute(sa.select(sa.func.sum(store.post_snapshots.c.likes))).scalar()
+        n_posts = c.execute(sa.select(sa.func.count()).select_from(schema.posts)).scalar()
+        imps = c.execute(sa.select(sa.func.sum(schema.post_snapshots.c.impressions))).scalar()
+        likes = c.execute(sa.select(sa.func.sum(schema.post_snapshots.c.likes))).scalar()
     rows = _x_content_rows()
     assert n_posts == len(rows) - 1 + 2
     # Likes came from the column the user said, not from Engagements or whatever sat there.
     expect_likes = sum(int(r[5]) for r in rows[1:]) * 2 + sum(int(r[5]) for r in rows[1:3])
     assert likes == expect_likes and imps > 0
     # The archive keeps the mapping: a rebuild with no profiles replays it.
-    store.remove_profile(engine, mapping.signature)
+    ledger.remove_profile(engine, mapping.signature)
     results = rebuild(engine, archive)
     assert [x.status for x in results] == ["imported", "imported"], [x.message for x in results]
     with engine.connect() as c:
-        assert c.execute(sa.select(sa.func.sum(store.post_snapshots.c.likes))).scalar() == expect_likes
+        assert c.execute(sa.select(sa.func.sum(schema.post_snapshots.c.likes))).scalar() == expect_likes
     engine.dispose()
 
 
 def test_rebuild_keeps_the_saved_profiles(sqlite_url, tmp_path):
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     archive = Archive(tmp_path / "archive")
     first = _ambiguous_x()
     assert Importer(engine, archive, mapping=_fixed_mapping(first)).import_bytes("a.csv", first).ok
     rebuild(engine, archive)
-    assert len(store.load_profiles(engine)) == 1
+    assert len(ledger.load_profiles(engine)) == 1
     # And the next file with that header still imports without a mapping.
     assert Importer(engine, archive).import_bytes("b.csv", _ambiguous_x(extra_rows=1)).status == "imported"
 
@@ -179,14 +179,14 @@ def test_a_mapping_for_another_header_says_so(tmp_path):
     f.write_bytes(_ambiguous_x())
     other = _ambiguous_x(drop=7, word="Spalte")
     m = _fixed_mapping(f.read_bytes())
-    engine = store.connect(f"sqlite:///{tmp_path / 'r.db'}")
+    engine = database.connect(f"sqlite:///{tmp_path / 'r.db'}")
     r = Importer(engine, None, mapping=m).import_bytes("b.csv", other)
     assert r.status == "failed" and "This header is not the one m.toml was made for (Kolom 0 zq, " in r.message
 
 
 def test_a_long_running_importer_sees_a_profile_saved_after_it_started(sqlite_url):
     # A watcher holds one Importer for days; an editor saves a mapping on the Data page meanwhile.
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     watcher = Importer(engine, None)
     first = _ambiguous_x()
     assert watcher.import_bytes("a.csv", first).status == "failed"

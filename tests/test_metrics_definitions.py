@@ -6,8 +6,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from dashboard import metrics
-from dashboard.config import Campaign
+from dashboard.analysis import metrics
+from dashboard.analysis.config import Campaign
 
 REELS = pd.DataFrame({
     "post_pk": [1, 2, 3], "platform": "instagram", "published_at": pd.Timestamp("2024-12-22 02:00", tz="UTC"),
@@ -52,7 +52,7 @@ def test_iso_weeks_use_the_iso_year_at_new_year():
 
 
 def test_a_week_label_is_read_back_by_one_rule_that_the_labels_of_the_pages_follow():
-    from dashboard.i18n import week_label
+    from dashboard.text.i18n import week_label
 
     assert metrics.week_start(" 2026-w53 ") == date(2026, 12, 28)  # 2026 has 53 ISO weeks
     for text in ("2025-W53", "2025-W1", "2025W01", "2025-01", "W01", "", "2025-W01x"):
@@ -92,12 +92,12 @@ def test_engagement_rate_by_followers_uses_the_latest_level_and_only_accounts_wi
 
 
 def test_account_day_groups_carry_the_platforms_own_reach_and_never_a_sum(demo_db):
-    from collectors import store
-    from dashboard import queries
-    from dashboard.config import load
+    from collectors.store import database
+    from dashboard.analysis import queries
+    from dashboard.analysis.config import load
     from conftest import ROOT
 
-    engine = store.connect(f"sqlite:///{demo_db}")
+    engine = database.connect(f"sqlite:///{demo_db}")
     f = queries.load_frames(engine)
     engine.dispose()
     c = load(ROOT / "campaign.toml")

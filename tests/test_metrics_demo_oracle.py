@@ -8,10 +8,10 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from dashboard import metrics, queries
-from dashboard.config import load
-from collectors import store
 from collectors.model import FLOAT_METRICS
+from collectors.store import database
+from dashboard.analysis import metrics, queries
+from dashboard.analysis.config import load
 from conftest import ROOT
 from test_metrics_oracle import oracle_post
 
@@ -85,7 +85,7 @@ def oracle_daily(db, campaign):
 def test_daily_totals_by_platform_agree_with_plain_sql_and_loops(demo):
     campaign = load(ROOT / "campaign.toml")
     want = oracle_daily(demo, campaign)
-    engine = store.connect(f"sqlite:///{demo}")
+    engine = database.connect(f"sqlite:///{demo}")
     f = queries.load_frames(engine)
     inc = metrics.increments(f.snapshots, f.post_days, campaign)
     got = metrics.daily_table(inc, f.posts, campaign, by=["platform"])
@@ -117,7 +117,7 @@ def test_weekly_totals_equal_the_sum_of_their_days(demo):
         y, w, _ = d.isocalendar()
         for m, v in vals.items():
             weeks[f"{y}-W{w:02d}"][m] += v
-    engine = store.connect(f"sqlite:///{demo}")
+    engine = database.connect(f"sqlite:///{demo}")
     f = queries.load_frames(engine)
     inc = metrics.increments(f.snapshots, f.post_days, campaign)
     got = metrics.weekly_table(inc, f.posts, campaign, by=[])
@@ -138,7 +138,7 @@ def test_every_post_increments_add_up_to_its_latest_lifetime_value(demo):
             "(SELECT post_pk, MAX(captured_at) AS at FROM post_snapshots GROUP BY post_pk) l "
             "ON l.post_pk = s.post_pk AND l.at = s.captured_at"):
         latest[pk] = (views, imp)
-    engine = store.connect(f"sqlite:///{demo}")
+    engine = database.connect(f"sqlite:///{demo}")
     f = queries.load_frames(engine)
     inc = metrics.snapshot_increments(f.snapshots, campaign)
     engine.dispose()

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard import metrics
-from dashboard.config import Campaign
+from dashboard.analysis import metrics
+from dashboard.analysis.config import Campaign
 
 UTC = timezone.utc
 

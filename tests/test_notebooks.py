@@ -141,7 +141,7 @@ def test_exploration_labels_reach_as_a_range(run):
 
 def test_open_campaign_finds_the_project_from_a_subfolder(demo, monkeypatch):
     """Run from notebooks/, as Jupyter does: campaign.toml is found in the folder above."""
-    from dashboard import metrics
+    from dashboard.analysis import metrics
     from dashboard.notebook import open_campaign
 
     url, _ = demo

@@ -11,8 +11,8 @@ from collectors.api.run import Runner
 from collectors.model import DEFAULT_TIMEZONE
 from collectors.parse import Context
 from collectors.pipeline import Importer
-from dashboard import config
-from dashboard.pages import data as data_page
+from dashboard.analysis import config
+from dashboard.web.pages import data as data_page
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,11 +20,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from collectors import store
-from dashboard import config, exports, leaderboard, metrics, platform_totals, queries, rollups, summary
+from collectors.store import database
+from dashboard.analysis import config, exports, leaderboard, metrics, platform_totals, queries, rollups, summary
 from dashboard.cli import main
-from dashboard.i18n import metric_name
-from dashboard.pages import live as live_page
+from dashboard.text.i18n import metric_name
+from dashboard.web.pages import live as live_page
 
 ROOT = Path(__file__).resolve().parents[1]
 WEEK, LO, HI = "2025-W03", date(2025, 1, 13), date(2025, 1, 19)
@@ -40,7 +40,7 @@ def _volume(rows: pd.DataFrame) -> pd.Series:
 @pytest.fixture(scope="module")
 def week(demo_db):
     campaign = config.load(ROOT / "campaign.toml")
-    engine = store.connect(f"sqlite:///{demo_db}", create=False)
+    engine = database.connect(f"sqlite:///{demo_db}", create=False)
     frames = queries.load_frames(engine)
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
     sel = metrics.Selection(start=LO, end=HI)

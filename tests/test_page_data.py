@@ -17,14 +17,15 @@ import sqlalchemy as sa
 from dash.exceptions import PreventUpdate
 
 from browser import chromium, console_errors, reach_server, require_chromium, screenshot, wait_for
-from collectors import store
 from collectors.archive import Archive, sha256
 from collectors.pipeline import Importer
+from collectors.store import database, ledger, schema
 from conftest import sample
-from dashboard import auth, config, ingest, queries, rollups
-from dashboard import data as dashboard_data
-from dashboard.app import create_app
-from dashboard.pages import data as page
+from dashboard import ingest
+from dashboard.analysis import clock, config, queries, rollups
+from dashboard.web import auth
+from dashboard.web.app import create_app
+from dashboard.web.pages import data as page
 from test_auth import PASSWORDS, csrf_of
 from test_store import x_content, x_overview
 
@@ -57,14 +58,14 @@ def count(engine, table) -> int:
 
 @pytest.fixture
 def eng(sqlite_url):
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
 def archive(eng):
-    return Archive(store.archive_dir(eng))
+    return Archive(database.archive_dir(eng))
 
 
 def upload(eng, archive, *files, **kw):
@@ -83,7 +84,7 @@ def test_an_x_export_is_imported_under_its_base_name_and_archived_by_hash_inside
     # The date range in the name still sets the snapshot time: the name reached the pipeline intact.
     assert r.captured_at_source == "file name"
     with eng.connect() as c:
-        assert c.execute(sa.select(store.imports.c.file_name)).scalar() == X_NAME
+        assert c.execute(sa.select(schema.imports.c.file_name)).scalar() == X_NAME
     assert archive.path(sha256(data)).read_bytes() == data
     written = {p.relative_to(tmp_path).parts[0] for p in tmp_path.rglob("*") if p.is_file()}
     assert written <= {"reach.db", "reach.db-wal", "reach.db-shm", "archive"}, written
@@ -194,7 +195,7 @@ def test_a_malformed_file_fails_in_words_and_is_listed_with_its_error_among_the_
     [r] = upload(eng, archive, ("notes.csv", b"Name,Colour\nAda,blue\n"))
     assert r.status == "failed"
     assert r.line().startswith("FAILED  notes.csv: not a known export") and "(header: Name, Colour)" in r.line()
-    assert count(eng, store.imports) == 0
+    assert count(eng, schema.imports) == 0
     with dashboard_app_context(eng):
         shown = text_of(page.tables(eng, config.Campaign(), "en"))
     assert "Files that could not be imported" in shown and "notes.csv" in shown
@@ -205,7 +206,7 @@ def test_a_file_over_the_limit_is_refused_before_it_is_decoded_and_nothing_is_st
     data = x_content([("1870000000000000001", 1200, 30)])
     [r] = upload(eng, archive, (X_NAME, data), limit=len(data) - 1)
     assert r.status == "failed" and r.line() == f"FAILED  {X_NAME} is larger than {page.fmt_size(len(data) - 1)}"
-    assert count(eng, store.imports) == 0 and not archive.root.exists()
+    assert count(eng, schema.imports) == 0 and not archive.root.exists()
     # Not base64 at all, but far too long: the size is what is reported, so it was never decoded.
     with pytest.raises(OverflowError):
         page.decode_upload("data:text/csv;base64," + "!" * 4000, limit=1000)
@@ -239,7 +240,7 @@ def test_the_same_file_twice_is_already_imported_and_changes_nothing(eng, archiv
     first, second = upload(eng, archive, (X_NAME, data), ("copy.csv", data))
     assert (first.status, second.status) == ("imported", "already imported")
     assert "already imported" in second.line() and "nothing changed" in second.line()
-    assert count(eng, store.imports) == 1 and count(eng, store.post_snapshots) == 1
+    assert count(eng, schema.imports) == 1 and count(eng, schema.post_snapshots) == 1
     summary = text_of(page.results_view([first, second], "en"))
     assert "2 files: 1 imported, 1 already imported, 0 not imported" in summary
 
@@ -267,7 +268,7 @@ def test_a_rollup_refresh_that_fails_after_a_good_import_is_reported_and_the_imp
     monkeypatch.setattr(rollups, "refresh", broken)
     results = upload(eng, archive, (X_NAME, x_content([("1870000000000000001", 1200, 30)])))
     problem = ingest.refresh(eng, config.Campaign(), results)
-    assert problem == "database is locked" and count(eng, store.imports) == 1
+    assert problem == "database is locked" and count(eng, schema.imports) == 1
     # As after `reach import`: marked stale, so the next page view rebuilds them with the upload
     # (the page used to leave them "current" without it).
     assert not rollups.is_current(eng, config.Campaign()) and problem.marked_stale
@@ -283,7 +284,7 @@ def yt_totals(rows=(("2025-01-02", "120"), ("2025-01-03", "80"))) -> bytes:
 
 def accounts(eng) -> set[tuple[str, str | None]]:
     with eng.connect() as c:
-        return set(c.execute(sa.select(store.accounts.c.platform, store.accounts.c.handle)).all())
+        return set(c.execute(sa.select(schema.accounts.c.platform, schema.accounts.c.handle)).all())
 
 
 def test_the_account_field_is_cleaned_like_a_typed_handle_and_empty_means_none():
@@ -339,7 +340,7 @@ def test_a_roster_upload_links_accounts_and_a_broken_roster_says_why_in_words(en
     assert ok and text == ("Roster imported: 1 influencers, 2 accounts. "
                            "1 new influencers; 2 accounts not seen in any export yet.")
     with eng.connect() as c:
-        assert c.execute(sa.select(sa.func.count()).where(store.accounts.c.influencer_id.is_not(None))).scalar() == 2
+        assert c.execute(sa.select(sa.func.count()).where(schema.accounts.c.influencer_id.is_not(None))).scalar() == 2
     ok, text = page.import_roster_upload(eng, archive, "roster.csv", as_upload(b"who,where\nA,B\n"))
     assert not ok and text.startswith("The roster was not imported: roster.csv: a roster needs the columns")
 
@@ -383,9 +384,9 @@ def test_freshness_per_account_agrees_with_the_platform_freshness_and_marks_stal
     imp.import_bytes("account_analytics_content_2024-12-16_2024-12-25.csv",
                      x_content([("1870000000000000002", 700, 5)], handle="yiwu_market"))  # 25 Dec 16:00 UTC
     now = datetime(2024, 12, 26, 12, tzinfo=timezone.utc)
-    acc = dashboard_data.account_freshness(eng, now).set_index("account")
+    acc = clock.account_freshness(eng, now).set_index("account")
     assert acc.loc["jinhub_yiwu", "stale"] and not acc.loc["yiwu_market", "stale"]
-    plat = dashboard_data.freshness(eng, now).set_index("platform")
+    plat = clock.freshness(eng, now).set_index("platform")
     assert acc["as_of"].max() == plat.loc["x", "as_of"]
     shown = text_of(page.freshness_view(eng, config.Campaign(timezone="UTC"), "en", now))
     assert "jinhub_yiwu" in shown and "(stale)" in shown
@@ -423,11 +424,11 @@ def test_the_upload_callback_refuses_a_viewer_in_words_and_imports_for_an_editor
         result, cleared, stamp = page.upload_files([data], [X_NAME], "", 3)
         roster, _, _ = page.upload_roster(as_upload(b"name,platform,handle\nA,x,a\n"), "r.csv", "", 3)
     assert "only editors" in text_of(result) and "only editors" in text_of(roster) and stamp == 3
-    assert count(eng, store.imports) == 0 and count(eng, store.influencers) == 0
+    assert count(eng, schema.imports) == 0 and count(eng, schema.influencers) == 0
     with dashboard_app_context(eng, role="editor"):
         result, cleared, stamp = page.upload_files([data], [X_NAME], "", 3)
     assert text_of(result).startswith("Imported: " + X_NAME) and cleared is None and stamp == 4
-    assert count(eng, store.imports) == 1
+    assert count(eng, schema.imports) == 1
 
 
 def test_a_logged_in_viewer_posting_an_upload_gets_the_refusal_and_the_database_is_unchanged(eng, tmp_path,
@@ -456,10 +457,10 @@ def test_a_logged_in_viewer_posting_an_upload_gets_the_refusal_and_the_database_
         client.post("/login", data={"csrf_token": token, "name": name, "password": PASSWORDS[name]})
         answers[name] = client.post("/_dash-update-component", json=body)
         if name == "vic":
-            assert count(eng, store.imports) == 0
+            assert count(eng, schema.imports) == 0
     assert answers["vic"].status_code == 200
     assert "only editors" in str(answers["vic"].json["response"]["data-upload-result"]["children"])
-    assert answers["alice"].status_code == 200 and count(eng, store.imports) == 1
+    assert answers["alice"].status_code == 200 and count(eng, schema.imports) == 1
 
 
 # --- in a real browser ------------------------------------------------------------------------
@@ -468,7 +469,7 @@ def test_a_logged_in_viewer_posting_an_upload_gets_the_refusal_and_the_database_
 def test_a_real_youtube_export_dropped_on_the_page_is_imported_and_shows_on_the_live_page(sqlite_url):
     path = sample("youtube/krishp1010_table_data.csv")
     require_chromium()
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     Importer(engine, None).import_bytes(X_NAME, x_content([("1870000000000000001", 1200, 30)]))
     engine.dispose()
     with reach_server(sqlite_url) as url, chromium(1400, 1400) as driver:
@@ -549,7 +550,7 @@ def field_ids(form) -> list:
 
 
 def pending_files(eng) -> list[str]:
-    folder = page.pending_dir(Archive(store.archive_dir(eng)))
+    folder = page.pending_dir(Archive(database.archive_dir(eng)))
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
@@ -570,9 +571,9 @@ def test_an_unrecognised_upload_waits_server_side_and_the_form_offers_its_column
     pid = by_id(form, "data-map-id").data
     assert pid == sha256(data) and base64.b64encode(data).decode()[:40] not in str(shown)
     assert pending_files(eng) == [pid, pid + ".json"]
-    folder = page.pending_dir(Archive(store.archive_dir(eng)))
-    assert folder.parent == store.archive_dir(eng).parent and (folder / pid).read_bytes() == data
-    assert count(eng, store.imports) == 0
+    folder = page.pending_dir(Archive(database.archive_dir(eng)))
+    assert folder.parent == database.archive_dir(eng).parent and (folder / pid).read_bytes() == data
+    assert count(eng, schema.imports) == 0
 
 
 def test_the_report_list_names_every_export_by_title_and_the_fields_follow_the_report(eng):
@@ -621,7 +622,7 @@ def test_importing_with_the_mapping_stores_the_rows_refreshes_the_rollups_and_sa
     # The failed attempt is no longer listed among the files that could not be imported.
     assert page.failures(eng).empty
     assert pending_files(eng) == []  # imported: it no longer waits
-    [profile] = store.load_profiles(eng)
+    [profile] = ledger.load_profiles(eng)
     assert profile["report"] == "tiktok.content" and [f for _, f in profile["columns"]] == CORRECT
     by_account = rollups.query(eng, config.load(), by=["account"], refresh_if_stale=False).set_index("account")
     assert by_account.loc["yiwu_market", "views"] == pytest.approx(1001 + 1002)  # refreshed by the callback
@@ -630,7 +631,7 @@ def test_importing_with_the_mapping_stores_the_rows_refreshes_the_rollups_and_sa
     assert form is None
     assert text_of(shown).startswith("Imported: walks-2.csv: tiktok tiktok.content: 2 posts, 2 snapshots")
     assert "read with the saved mapping profile" in text_of(shown)
-    assert count(eng, store.imports) == 2 and pending_files(eng) == []
+    assert count(eng, schema.imports) == 2 and pending_files(eng) == []
 
 
 def test_a_mapping_that_cannot_be_used_is_refused_in_words_and_the_file_keeps_waiting(eng):
@@ -658,7 +659,7 @@ def test_a_mapping_that_cannot_be_used_is_refused_in_words_and_the_file_keeps_wa
     kept, message, _ = attempt("tiktok.content", ["title", "published_at", "url", "views", "likes", ""])
     assert kept is page.no_update and text_of(message).startswith("Not imported: walks.csv")
     assert "change the fields above and try again" in text_of(message)
-    assert count(eng, store.imports) == 0 and store.load_profiles(eng) == []
+    assert count(eng, schema.imports) == 0 and ledger.load_profiles(eng) == []
     assert pending_files(eng) == [pid, pid + ".json"]
 
 
@@ -668,7 +669,7 @@ def test_a_viewer_calling_the_mapping_callback_is_refused_and_nothing_is_importe
     with dashboard_app_context(eng, role="viewer"):
         kept, message, stamp = page.import_mapped(1, pid, "tiktok.content", CORRECT, ids, "auto", "", 2)
     assert kept is page.no_update and "only editors" in text_of(message) and stamp == 2
-    assert count(eng, store.imports) == 0 and store.load_profiles(eng) == []
+    assert count(eng, schema.imports) == 0 and ledger.load_profiles(eng) == []
     # A viewer's upload is refused before anything is read, so a viewer never gets the form.
     shown, form = offered(eng, unknown_posts(ids=(5,)), role="viewer")
     assert form is None and "only editors" in text_of(shown)
@@ -705,18 +706,18 @@ def test_a_logged_in_viewer_posting_the_mapping_callback_gets_the_refusal(eng, t
     answer = client.post("/_dash-update-component", json=body)
     assert answer.status_code == 200, answer.text[:500]
     assert "only editors" in str(answer.json["response"]["data-map-message"]["children"])
-    assert count(eng, store.imports) == 0 and store.load_profiles(eng) == []
+    assert count(eng, schema.imports) == 0 and ledger.load_profiles(eng) == []
 
 
 def test_a_waiting_files_id_must_be_a_sha256_in_hex_and_a_gone_file_is_said_in_words(eng):
-    archive = Archive(store.archive_dir(eng))
+    archive = Archive(database.archive_dir(eng))
     for bad in ("../../reach.db", "reach.db", "A" * 64, "0" * 63, None, 12, ["0" * 64], "0" * 64 + "/x"):
         with pytest.raises(page.ReachError):
             page.load_pending(archive, bad)
         result, error = page.import_with_mapping(eng, archive, bad, "tiktok.content", CORRECT, None)
         assert result is None and error.startswith("This file is no longer waiting for a mapping")
     page.drop_pending(archive, "../reach.db")  # names no path: nothing happens
-    assert (store.archive_dir(eng).parent / "reach.db").exists()
+    assert (database.archive_dir(eng).parent / "reach.db").exists()
 
 
 def test_files_left_waiting_for_more_than_a_day_are_removed_when_another_arrives(eng, archive):
@@ -753,7 +754,7 @@ def test_the_date_order_chosen_in_the_form_reads_the_dates_and_is_saved_with_the
         shown, _, _ = page.import_mapped(1, pid, "tiktok.content", CORRECT, ids, "mdy", "", 0)
     assert text_of(shown).startswith("Imported: walks.csv")
     with eng.connect() as c:
-        published = sorted(v for (v,) in c.execute(sa.select(store.posts.c.published_at)))
+        published = sorted(v for (v,) in c.execute(sa.select(schema.posts.c.published_at)))
     # 6 May and 8 July, midnight in the campaign's timezone (UTC+8): month first, as chosen.
     assert [p.strftime("%m-%d %H") for p in published] == ["05-05 16", "07-07 16"]
-    assert store.load_profiles(eng)[0]["date_order"] == "mdy"
+    assert ledger.load_profiles(eng)[0]["date_order"] == "mdy"

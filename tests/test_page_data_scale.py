@@ -10,9 +10,8 @@ import pytest
 from dash import html
 from dash.exceptions import PreventUpdate
 
-from dashboard import config
-from dashboard import data as dashboard_data
-from dashboard.pages import data as page
+from dashboard.analysis import clock, config
+from dashboard.web.pages import data as page
 from test_page_data import dashboard_app_context, text_of, walk
 from test_query_plans import build_campaign
 
@@ -38,7 +37,7 @@ def many(sqlite_url):
 
 
 def test_the_accounts_come_a_page_at_a_time_in_the_order_of_the_freshness_table(many):
-    acc = dashboard_data.account_freshness(many, NOW)
+    acc = clock.account_freshness(many, NOW)
     assert len(acc) == 250
     tree = page.freshness_view(many, CAMPAIGN, "en", NOW)
     first = _accounts_listed(tree)
@@ -69,7 +68,7 @@ def test_a_campaign_with_few_accounts_shows_them_all_without_paging(sqlite_url):
 
 
 def test_the_next_and_previous_buttons_turn_the_page(many, monkeypatch):
-    acc = dashboard_data.account_freshness(many)
+    acc = clock.account_freshness(many)
     with dashboard_app_context(many):
         monkeypatch.setattr(page, "ctx", SimpleNamespace(triggered_id="data-accounts-next"))
         view, at = page.page_accounts(1, 0, 0, "")
@@ -95,7 +94,7 @@ def test_the_page_and_the_tables_after_an_upload_list_a_page_of_accounts(many):
 def test_an_account_with_no_influencer_says_so_not_nan(many):
     """build_campaign leaves every seventh account out of the roster: its influencer is unknown,
     which the table writes as "—" (pandas hands it over as NaN, which printed as "nan")."""
-    acc = dashboard_data.account_freshness(many, NOW)
+    acc = clock.account_freshness(many, NOW)
     assert acc["influencer"].isna().any()
     table = _by_id(page.accounts_view(acc, CAMPAIGN, "en", 0, NOW), "data-freshness-accounts")
     cells = [row.children[2].children for row in table.children[1].children]

@@ -1,4 +1,4 @@
-"""The Influencers page (dashboard/pages/influencers.py): its pure functions on the demo campaign,
+"""The Influencers page (dashboard/web/pages/influencers.py): its pure functions on the demo campaign,
 and the page in a real Chromium (leaderboard grid, a click on a row, that influencer's chart)."""
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import pytest
 from dash import html
 
 from browser import chromium, console_errors, reach_server, requested_hosts, require_chromium, screenshot, wait_for
-from collectors import store
+from collectors.store import database
 from conftest import ROOT
-from dashboard import config, exports, leaderboard, metrics, queries
-from dashboard import filters as F
-from dashboard.anomalies import anomalies
-from dashboard.i18n import platform_name
-from dashboard.links import safe_link
-from dashboard.pages import influencers as P
+from dashboard.analysis import config, exports, leaderboard, metrics, queries
+from dashboard.analysis.anomalies import anomalies
+from dashboard.text.i18n import platform_name
+from dashboard.text.links import safe_link
+from dashboard.web import filters as F
+from dashboard.web.pages import influencers as P
 
 CAMPAIGN = config.load(ROOT / "campaign.toml")
 WINDOW = metrics.Selection(start=CAMPAIGN.start, end=CAMPAIGN.end)
@@ -27,7 +27,7 @@ WINDOW = metrics.Selection(start=CAMPAIGN.start, end=CAMPAIGN.end)
 
 @pytest.fixture(scope="module")
 def demo(demo_stray_db):
-    eng = store.connect(f"sqlite:///{demo_stray_db}")
+    eng = database.connect(f"sqlite:///{demo_stray_db}")
     frames = queries.load_frames(eng)
     yield eng, frames
     eng.dispose()

@@ -15,13 +15,14 @@ import pandas as pd
 import pytest
 from dash.exceptions import PreventUpdate
 
-from collectors import store
 from collectors.pipeline import Importer
+from collectors.store import database
 from conftest import ROOT
-from dashboard import exports, figures, listing, metrics, platform_totals, queries
-from dashboard import filters as F
-from dashboard.config import load
-from dashboard.pages import platforms, posts
+from dashboard.analysis import exports, listing, metrics, platform_totals, queries
+from dashboard.analysis.config import load
+from dashboard.web import figures
+from dashboard.web import filters as F
+from dashboard.web.pages import platforms, posts
 from test_store import CONTENT_HEADER
 
 COMPARED = ["views", "impressions", "engagements", "er_views", "er_impressions", "virality_views", "emv_usd"]
@@ -35,7 +36,7 @@ def demo(demo_db, tmp_path_factory):
     # file copy: a file copy misses what is still in the demo's write-ahead log.
     with sqlite3.connect(demo_db) as src, sqlite3.connect(db) as dst:
         src.backup(dst)
-    engine = store.connect(f"sqlite:///{db}")
+    engine = database.connect(f"sqlite:///{db}")
     campaign = load(ROOT / "campaign.toml")
     frames = queries.load_frames(engine)
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
@@ -55,7 +56,7 @@ def x_titled(rows: list[tuple[str, str, str]]) -> bytes:
 
 @pytest.fixture
 def script_db(sqlite_url):
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     Importer(engine, None).import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv", x_titled([
         ("1870000000000000001", f"Hello {SCRIPT} <b>bold</b>", "https://x.com/jinhub_yiwu/status/1870000000000000001"),
         ("1870000000000000002", "A quiet post about Yiwu", "javascript:alert(2)"),
@@ -284,7 +285,7 @@ def test_an_http_link_cannot_break_out_of_its_markdown_target():
 
 
 def test_a_script_in_a_post_title_is_kept_as_text_for_the_grid_which_renders_no_html(script_db):
-    engine = store.connect(script_db)
+    engine = database.connect(script_db)
     campaign = load(ROOT / "campaign.toml")
     table = listing.post_table(exports.posts_frame(engine), campaign, metrics.Selection())
     rows = {r["title"]: r for r in posts.grid_rows(table, "en", campaign.tz)}
@@ -299,7 +300,7 @@ def test_a_script_in_a_post_title_is_kept_as_text_for_the_grid_which_renders_no_
 
 
 def test_unassigned_accounts_are_found_by_the_name_and_category_the_filter_bar_offers(script_db):
-    engine = store.connect(script_db)
+    engine = database.connect(script_db)
     campaign = load(ROOT / "campaign.toml")
     one = metrics.Selection(influencers=("jinhub_yiwu (unassigned)",), categories=("unassigned",))
     table = listing.post_table(exports.posts_frame(engine), campaign, one, listing._categories(engine))

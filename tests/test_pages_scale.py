@@ -22,14 +22,14 @@ import pandas as pd
 import pytest
 
 from collectors.model import METRICS
-from dashboard import anomalies as A
-from dashboard import metrics
-from dashboard.anomalies import (HAMPEL_K, MIN_DAYS, MIN_CHANGE, HYPEAUDITOR_FOLLOWERS_PER_DAY, COLUMNS,
-                                 _beyond, _event_labels, _short_id, impossible_values, mad_floor, reason_text,
-                                 robust_z)
-from dashboard.config import Campaign, Event
-from dashboard.metrics import _local_day, daily_table, engagements, latest_lifetime
-from dashboard.queries import Frames
+from dashboard.analysis import anomalies as A
+from dashboard.analysis import metrics
+from dashboard.analysis.anomalies import (HAMPEL_K, MIN_DAYS, MIN_CHANGE, HYPEAUDITOR_FOLLOWERS_PER_DAY, COLUMNS,
+                                          _beyond, _event_labels, _short_id, impossible_values, mad_floor, reason_text,
+                                          robust_z)
+from dashboard.analysis.config import Campaign, Event
+from dashboard.analysis.metrics import _local_day, daily_table, engagements, latest_lifetime
+from dashboard.analysis.queries import Frames
 
 
 def _same_flags(new: pd.DataFrame, old: pd.DataFrame) -> None:
@@ -154,11 +154,11 @@ def test_the_scan_on_whole_arrays_flags_exactly_what_the_scan_series_by_series_d
 
 
 def test_the_scan_on_whole_arrays_flags_exactly_what_it_did_on_the_demo(demo_db):
-    from collectors import store
-    from dashboard import config, queries
+    from collectors.store import database
+    from dashboard.analysis import config, queries
     from conftest import ROOT
 
-    engine = store.connect(f"sqlite:///{demo_db}", create=False)
+    engine = database.connect(f"sqlite:///{demo_db}", create=False)
     frames = queries.load_frames(engine)
     engine.dispose()
     campaign = config.load(ROOT / "campaign.toml")
@@ -199,14 +199,14 @@ def test_each_detector_on_whole_arrays_equals_it_group_by_group(seed, direction)
 def demo(demo_db, tmp_path_factory):
     import sqlite3
 
-    from collectors import store
+    from collectors.store import database
     from conftest import ROOT
-    from dashboard import config, queries
+    from dashboard.analysis import config, queries
 
     db = tmp_path_factory.mktemp("pages-scale") / "reach.db"
     with sqlite3.connect(demo_db) as src, sqlite3.connect(db) as dst:  # rollup queries may refresh
         src.backup(dst)
-    engine = store.connect(f"sqlite:///{db}")
+    engine = database.connect(f"sqlite:///{db}")
     campaign = config.load(ROOT / "campaign.toml")
     frames = queries.load_frames(engine)
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
@@ -232,7 +232,7 @@ def _close(got: pd.DataFrame, want: pd.DataFrame, key: str) -> None:
 
 
 def test_the_filter_bars_names_are_the_influencers_with_posts(demo):
-    from dashboard import queries
+    from dashboard.analysis import queries
 
     engine, _, frames, _ = demo
     assert queries.influencer_names(engine) == sorted(frames.posts["influencer"].dropna().unique())
@@ -240,8 +240,8 @@ def test_the_filter_bars_names_are_the_influencers_with_posts(demo):
 
 @pytest.mark.parametrize("query", SELECTIONS)
 def test_posts_published_and_reach_by_sql_equal_the_frames(demo, query):
-    from dashboard import filters as F
-    from dashboard import queries
+    from dashboard.analysis import queries
+    from dashboard.web import filters as F
 
     engine, campaign, frames, _ = demo
     sel = F.view_selection(F.parse(query), campaign)
@@ -264,8 +264,8 @@ def test_posts_published_and_reach_by_sql_equal_the_frames(demo, query):
 
 @pytest.mark.parametrize("query", SELECTIONS)
 def test_the_platforms_table_from_sql_equals_the_one_from_the_frames(demo, query):
-    from dashboard import filters as F
-    from dashboard import platform_totals
+    from dashboard.analysis import platform_totals
+    from dashboard.web import filters as F
 
     engine, campaign, frames, _ = demo
     sel = F.view_selection(F.parse(query), campaign)
@@ -276,8 +276,8 @@ def test_the_platforms_table_from_sql_equals_the_one_from_the_frames(demo, query
 
 @pytest.mark.parametrize("query", SELECTIONS)
 def test_the_leaderboard_from_the_rollups_equals_the_one_from_the_engine(demo, query):
-    from dashboard import filters as F
-    from dashboard import leaderboard
+    from dashboard.analysis import leaderboard
+    from dashboard.web import filters as F
 
     engine, campaign, frames, _ = demo
     sel = F.view_selection(F.parse(query), campaign)
@@ -296,7 +296,7 @@ def _canonical_flags(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_the_live_pages_flags_from_the_rollups_are_the_engines_without_hampel(demo):
-    from dashboard.pages import live
+    from dashboard.web.pages import live
 
     engine, campaign, frames, inc = demo
     want = A.anomalies(frames, inc, campaign)
@@ -310,8 +310,8 @@ def test_the_live_pages_flags_from_the_rollups_are_the_engines_without_hampel(de
 def test_the_live_pages_impossible_values_from_sql_are_the_engines(sqlite_url, tmp_path):
     """The synthetic campaign of the query-plan test counts more likes than views on every post
     with snapshots, and random daily rows break the bound now and then."""
-    from dashboard import config, queries, rollups
-    from dashboard.pages import live
+    from dashboard.analysis import config, queries, rollups
+    from dashboard.web.pages import live
     from test_query_plans import CAMPAIGN_TOML, build_campaign
 
     engine = build_campaign(sqlite_url, n_posts=1500, per_account=30)
@@ -348,9 +348,9 @@ def test_the_live_list_follows_every_filter_and_says_why_in_each_language(demo):
 
     from dash import html
 
-    from dashboard import demo as cast
-    from dashboard import filters as F
-    from dashboard.pages import live
+    from collectors.demo import campaign as cast
+    from dashboard.web import filters as F
+    from dashboard.web.pages import live
     from test_page_influencers import _walk
 
     engine, campaign, frames, inc = demo
@@ -383,8 +383,8 @@ def test_the_live_list_follows_every_filter_and_says_why_in_each_language(demo):
 
 
 def test_the_live_page_shows_the_same_kpis_and_flags_as_before(demo):
-    from dashboard import filters as F
-    from dashboard.pages import live
+    from dashboard.web import filters as F
+    from dashboard.web.pages import live
     from test_page_influencers import _texts
 
     engine, campaign, frames, inc = demo
@@ -395,7 +395,7 @@ def test_the_live_page_shows_the_same_kpis_and_flags_as_before(demo):
     sel = metrics.Selection(start=campaign.start, end=campaign.end)
     pub = metrics._days(metrics._filter_posts(frames.posts, sel).assign(
         day=lambda p: metrics._local_day(p["published_at"], campaign.tz)), sel)
-    from dashboard.i18n import fmt_number
+    from dashboard.text.i18n import fmt_number
 
     assert fmt_number(len(pub), "en") in text and fmt_number(pub["influencer"].nunique(), "en") in text
     flags = A.anomalies(frames, inc, campaign)
@@ -429,7 +429,7 @@ def _same(a, b, where="summary"):
 
 
 def test_the_weekly_summary_from_the_rollups_is_the_summary_from_the_engine(demo):
-    from dashboard import summary
+    from dashboard.analysis import summary
 
     engine, campaign, frames, _ = demo
     weeks = summary.build_summary(frames, campaign, "2025-W03").weeks
@@ -448,7 +448,7 @@ def test_the_weekly_summary_from_the_rollups_is_the_summary_from_the_engine(demo
 @pytest.mark.parametrize("sel", [dict(platforms=("x", "tiktok")), dict(categories=("merchant", "journalist")),
                                  dict(influencers=("Yiwu Trade Window 义乌商贸之窗",)), dict(start=date(2024, 12, 20), end=date(2025, 1, 8))])
 def test_a_filtered_or_partial_summary_from_the_rollups_is_the_engines(demo, sel):
-    from dashboard import summary
+    from dashboard.analysis import summary
 
     engine, campaign, frames, _ = demo
     sel = metrics.Selection(**sel)
@@ -467,7 +467,7 @@ def test_a_filtered_or_partial_summary_from_the_rollups_is_the_engines(demo, sel
 
 def test_the_top_posts_come_from_the_candidates_whose_bound_can_still_win(demo, monkeypatch):
     """Only a few posts go through the engine, yet the list is the one from every post."""
-    from dashboard import queries, summary
+    from dashboard.analysis import queries, summary
 
     engine, campaign, frames, _ = demo
     read = []
@@ -484,8 +484,8 @@ def test_the_top_posts_come_from_the_candidates_whose_bound_can_still_win(demo, 
 def test_on_sqlite_and_postgresql_the_narrow_reads_equal_the_engine(db_url, tmp_path):
     """The same checks on the synthetic campaign of the query-plan test, on both databases (their
     SQL differs: PostgreSQL joins grouped subqueries where SQLite probes per post)."""
-    from dashboard import config, queries, rollups, summary
-    from dashboard import leaderboard, platform_totals
+    from dashboard.analysis import config, queries, rollups, summary
+    from dashboard.analysis import leaderboard, platform_totals
     from test_query_plans import CAMPAIGN_TOML, build_campaign
 
     engine = build_campaign(db_url, n_posts=1200, per_account=30)

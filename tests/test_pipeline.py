@@ -8,19 +8,19 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.archive import Archive
 from collectors.pipeline import Importer, capture_time_from_name, rebuild
 from collectors.roster import apply_roster, load_roster
-from dashboard import exports
-from dashboard.config import Campaign
+from collectors.store import database, schema
+from dashboard.analysis import exports
+from dashboard.analysis.config import Campaign
 
 from test_store import count, x_content, x_overview
 
 
 @pytest.fixture
 def engine(sqlite_url):
-    e = store.connect(sqlite_url)
+    e = database.connect(sqlite_url)
     yield e
     e.dispose()
 
@@ -45,8 +45,8 @@ def test_the_import_record_says_where_the_snapshot_time_came_from(engine):
     assert (r1.captured_at_source, r2.captured_at_source, r3.captured_at_source) == ("file name", "--as-of", "import time")
     assert r2.captured_at == when and r3.captured_at == imported_at
     with engine.connect() as c:
-        got = c.execute(sa.select(store.imports.c.captured_at_source, store.imports.c.captured_at)
-                        .order_by(store.imports.c.id)).all()
+        got = c.execute(sa.select(schema.imports.c.captured_at_source, schema.imports.c.captured_at)
+                        .order_by(schema.imports.c.id)).all()
     assert got == [("file name", datetime(2024, 12, 22, 16)), ("--as-of", datetime(2024, 12, 30, 9, 15)),
                    ("import time", datetime(2025, 1, 2, 3, 4))]
 
@@ -61,15 +61,15 @@ def test_a_zip_with_one_broken_table_imports_nothing_at_all(engine):
     r = Importer(engine, None).import_bytes("both.zip", buf.getvalue())
     assert r.status == "failed"
     assert "every one of 2 rows was rejected" in r.message and "not a date" in r.message
-    assert count(engine, store.posts) == 0 and count(engine, store.imports) == 0
-    assert count(engine, store.import_failures) == 1
+    assert count(engine, schema.posts) == 0 and count(engine, schema.imports) == 0
+    assert count(engine, schema.import_failures) == 1
 
 
 def test_strict_mode_refuses_a_file_with_a_rejected_row(engine):
     data = x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", 800, 10)]).replace(b",800,", b",8OO,")
     r = Importer(engine, None, strict=True).import_bytes("a_2024-12-16_2024-12-22.csv", data)
     assert r.status == "failed" and "--strict" in r.message
-    assert count(engine, store.posts) == 0
+    assert count(engine, schema.posts) == 0
 
 
 def test_rebuild_from_the_archive_recreates_the_same_data(tmp_path, engine):
@@ -84,13 +84,13 @@ def test_rebuild_from_the_archive_recreates_the_same_data(tmp_path, engine):
     import_roster(engine, archive, "roster.csv", b"name,category,platform,handle\nJin Hub Office,official,x,jinhub_yiwu\n")
     before = exports.posts_frame(engine), exports.account_days_frame(engine)
     with engine.connect() as c:
-        snaps_before = c.execute(sa.select(store.post_snapshots.c.captured_at).order_by(store.post_snapshots.c.captured_at)).all()
+        snaps_before = c.execute(sa.select(schema.post_snapshots.c.captured_at).order_by(schema.post_snapshots.c.captured_at)).all()
     results = rebuild(engine, archive)
     assert [r.status for r in results] == ["imported"] * 4
     assert results[-1].line().endswith("roster applied")
     after = exports.posts_frame(engine), exports.account_days_frame(engine)
     with engine.connect() as c:
-        snaps_after = c.execute(sa.select(store.post_snapshots.c.captured_at).order_by(store.post_snapshots.c.captured_at)).all()
+        snaps_after = c.execute(sa.select(schema.post_snapshots.c.captured_at).order_by(schema.post_snapshots.c.captured_at)).all()
     assert snaps_after == snaps_before  # the import time of a dateless file is the original one
     assert before[0].equals(after[0]) and before[1].equals(after[1])
     assert after[1]["account"].tolist() == ["jinhub_yiwu"]
@@ -173,7 +173,7 @@ def test_youtube_range_totals_of_videos_older_than_the_range_are_not_stored_as_l
     assert r.snapshots == 1
     assert r.skipped["range totals of videos published before the range starts (not lifetime)"] == 1
     with engine.connect() as c:
-        assert c.execute(sa.select(store.posts.c.post_id)).scalars().all() == ["aaaaaaaaaaa"]
+        assert c.execute(sa.select(schema.posts.c.post_id)).scalars().all() == ["aaaaaaaaaaa"]
 
 
 def test_formula_cells_without_saved_values_are_said_under_the_result_line(tmp_path):
@@ -192,9 +192,9 @@ def test_formula_cells_without_saved_values_are_said_under_the_result_line(tmp_p
     ws.cell(row=ws.max_row, column=ws.max_column, value="=1+1")  # saved by a script: no cached value
     buf = io.BytesIO()
     wb.save(buf)
-    from collectors import store
+    from collectors.store import database
 
-    engine = store.connect(f"sqlite:///{tmp_path / 'r.db'}")
+    engine = database.connect(f"sqlite:///{tmp_path / 'r.db'}")
     r = Importer(engine, None).import_bytes(name, buf.getvalue())
     assert r.status == "imported", r.message
     assert any("formula" in d and "no saved value" in d for d in r.detection), r.detection

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.pipeline import Importer
+from collectors.store import database, schema
 
 AS_OF = datetime(2025, 1, 3, 12, 0, tzinfo=timezone.utc)
 API_HEADER = ["bvid", "aid", "title", "pubdate", "view", "danmaku", "reply", "favorite", "coin", "share", "like",
@@ -32,7 +32,7 @@ ZH_ROWS = [["BV1Jx4y1A7aB", "义乌小商品城一日游", "2024-12-22 18:05:00"
 
 @pytest.fixture
 def engine(db_url):
-    e = store.connect(db_url)
+    e = database.connect(db_url)
     yield e
     e.dispose()
 
@@ -46,7 +46,7 @@ def csv_bytes(header, rows, bom=True) -> bytes:
 
 
 def stored(engine) -> list[dict]:
-    p, a, s = store.posts, store.accounts, store.post_snapshots
+    p, a, s = schema.posts, schema.accounts, schema.post_snapshots
     q = (sa.select(p.c.post_id, p.c.url, p.c.title, p.c.published_at, a.c.account_id, a.c.name, a.c.handle,
                    s.c.captured_at, *[s.c[m] for m in ("views", "likes", "comments", "shares", "saves")])
          .select_from(p.join(a, p.c.account_pk == a.c.id).join(s, s.c.post_pk == p.c.id))
@@ -86,7 +86,7 @@ def test_chinese_headers_with_a_local_time_and_wan_numbers_update_the_same_video
     # Both files name the same uploader: the mid column, and --account given as that mid.
     assert {g["account_id"] for g in snaps} == {"3493123456789012"}
     with engine.connect() as c:
-        assert c.execute(sa.select(sa.func.count()).select_from(store.accounts)).scalar() == 1
+        assert c.execute(sa.select(sa.func.count()).select_from(schema.accounts)).scalar() == 1
     # The publish time the second file writes is Beijing time: the same instant as the epoch.
     local = datetime.fromisoformat(d["发布时间"]).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
     assert snaps[0]["published_at"] == local.astimezone(timezone.utc).replace(tzinfo=None)

@@ -18,8 +18,8 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.pipeline import Importer
+from collectors.store import database, schema
 
 FIXTURE = Path(__file__).parent / "fixtures" / "douyin" / "works_gb18030.csv"
 SH = ZoneInfo("Asia/Shanghai")
@@ -31,7 +31,7 @@ SECOND_ORDER = ["作品名称", "发布时间", "体裁", "审核状态", "播�
 
 @pytest.fixture
 def engine(db_url):
-    e = store.connect(db_url)
+    e = database.connect(db_url)
     yield e
     e.dispose()
 
@@ -54,7 +54,7 @@ def published(rows: list[dict]) -> list[dict]:
 
 
 def stored(engine) -> list[dict]:
-    p, a, s = store.posts, store.accounts, store.post_snapshots
+    p, a, s = schema.posts, schema.accounts, schema.post_snapshots
     q = (sa.select(p.c.post_id, p.c.title, p.c.published_at, p.c.post_type, a.c.handle, s.c.captured_at, s.c.views,
                    s.c.likes, s.c.comments, s.c.shares, s.c.saves, s.c.followers_gained, s.c.watch_time_s)
          .select_from(p.join(a, p.c.account_pk == a.c.id).join(s, s.c.post_pk == p.c.id))
@@ -126,7 +126,7 @@ def test_a_later_xlsx_in_the_other_column_order_lands_on_the_same_works(engine):
     assert r.ok and r.rejected == 0, r.line()
     got = stored(engine)
     with engine.connect() as c:
-        assert c.execute(sa.select(sa.func.count()).select_from(store.posts)).scalar() == 4
+        assert c.execute(sa.select(sa.func.count()).select_from(schema.posts)).scalar() == 4
     second = {g["title"]: g for g in got if g["captured_at"] == T2.replace(tzinfo=None)}
     first = {g["title"]: g for g in got if g["captured_at"] == T1.replace(tzinfo=None)}
     assert set(second) == set(first) and len(second) == 4

@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.errors import DetectError
 from collectors.parse import Context, detect, parse_table
 from collectors.pipeline import Importer
 from collectors.read import read_bytes
+from collectors.store import database, schema
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "samples" / "real"
 FB_LIFETIME = REAL / "facebook" / "oktobuzz_westside_posts_lifetime.csv"
@@ -242,7 +242,7 @@ def test_every_real_sample_is_claimed_by_the_right_report_and_no_meta_report_cla
 
 
 def test_the_real_meta_exports_import_through_the_pipeline_with_their_platform_and_account(sqlite_url):
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     imp = Importer(engine, None)
     results = {p: imp.import_bytes(p.name, real(p).read_bytes()) for p in (FB_LIFETIME, IG_POSTS, CHART)}
     assert all(r.status == "imported" for r in results.values()), [r.message for r in results.values()]
@@ -250,8 +250,8 @@ def test_the_real_meta_exports_import_through_the_pipeline_with_their_platform_a
     assert results[IG_POSTS].platform == "instagram" and results[IG_POSTS].snapshots == 15
     assert results[CHART].platform == "facebook+instagram" and results[CHART].account_days == 2140
     with engine.connect() as c:
-        platforms = dict(c.execute(sa.select(store.posts.c.platform, sa.func.count())
-                                   .group_by(store.posts.c.platform)).all())
+        platforms = dict(c.execute(sa.select(schema.posts.c.platform, sa.func.count())
+                                   .group_by(schema.posts.c.platform)).all())
     engine.dispose()
     assert platforms == {"facebook": 13, "instagram": 15}
 

@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.pipeline import Importer
-from dashboard import metrics, queries
-from dashboard.config import Campaign
+from collectors.store import database, schema
+from dashboard.analysis import metrics, queries
+from dashboard.analysis.config import Campaign
 
 SH = ZoneInfo("Asia/Shanghai")
 NOTIFIED = ["内容标题", "发表时间", "总阅读人数", "总阅读次数", "总分享人数", "总分享次数", "阅读后关注人数", "送达人数",
@@ -50,7 +50,7 @@ ARTICLES = [
 
 @pytest.fixture
 def engine(db_url):
-    e = store.connect(db_url)
+    e = database.connect(db_url)
     yield e
     e.dispose()
 
@@ -79,7 +79,7 @@ def pub_day(cell: int) -> date:
 
 
 def snapshots(engine) -> list[dict]:
-    p, s = store.posts, store.post_snapshots
+    p, s = schema.posts, schema.post_snapshots
     q = (sa.select(p.c.post_id, p.c.url, p.c.title, p.c.published_at, p.c.post_type, s.c.captured_at,
                    *[s.c[m] for m in ("views", "reach", "shares", "followers_gained", "likes", "saves")])
          .select_from(p.join(s, s.c.post_pk == p.c.id)).where(p.c.platform == "wechat")
@@ -118,7 +118,7 @@ def test_the_notified_download_stores_reads_readers_shares_and_follows_per_artic
         assert g["published_at"] == utc(pub_day(d["发表时间"]))
         assert g["captured_at"] == exported.replace(tzinfo=None)
     with engine.connect() as c:
-        assert {h for (h,) in c.execute(sa.select(store.accounts.c.handle))} == {"jinhub_wechat"}
+        assert {h for (h,) in c.execute(sa.select(schema.accounts.c.handle))} == {"jinhub_wechat"}
 
 
 def test_the_unnotified_download_without_delivery_columns_is_its_own_report(engine):
@@ -216,7 +216,7 @@ def traffic_rows() -> list[list]:
 
 
 def account_days(engine) -> dict[date, dict]:
-    ad = store.account_days
+    ad = schema.account_days
     with engine.connect() as c:
         return {r["day"]: dict(r) for r in c.execute(
             sa.select(ad.c.day, ad.c.views, ad.c.reach, ad.c.shares, ad.c.saves).order_by(ad.c.day)).mappings()}

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.pipeline import Importer
+from collectors.store import database, schema
 
 FIXTURE = Path(__file__).parent / "fixtures" / "weibo" / "1669879400.csv"
 AS_OF = datetime(2024, 12, 27, 14, 0, tzinfo=timezone.utc)
@@ -26,7 +26,7 @@ SH = ZoneInfo("Asia/Shanghai")
 
 @pytest.fixture
 def engine(db_url):
-    e = store.connect(db_url)
+    e = database.connect(db_url)
     yield e
     e.dispose()
 
@@ -36,7 +36,7 @@ def fixture_rows() -> list[dict]:
 
 
 def stored(engine) -> dict[str, dict]:
-    p, a, s = store.posts, store.accounts, store.post_snapshots
+    p, a, s = schema.posts, schema.accounts, schema.post_snapshots
     q = (sa.select(p.c.post_id, p.c.url, p.c.title, p.c.published_at, p.c.post_type, a.c.account_id, a.c.handle,
                    s.c.captured_at, s.c.views, s.c.likes, s.c.comments, s.c.shares)
          .select_from(p.join(a, p.c.account_pk == a.c.id).join(s, s.c.post_pk == p.c.id))
@@ -154,5 +154,5 @@ def test_a_file_not_named_by_user_id_takes_the_account_given_or_says_it_has_none
     r2 = Importer(engine, None, as_of=AS_OF, account="jinhub_weibo").import_bytes("weibo_export (1).csv", data + b"\r\n")
     assert r2.ok and not r2.unknown_account
     with engine.connect() as c:
-        handles = {h for (h,) in c.execute(sa.select(store.accounts.c.handle).where(store.accounts.c.platform == "weibo"))}
+        handles = {h for (h,) in c.execute(sa.select(schema.accounts.c.handle).where(schema.accounts.c.platform == "weibo"))}
     assert "jinhub_weibo" in handles

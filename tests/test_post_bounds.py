@@ -16,9 +16,9 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.model import METRICS
-from dashboard import config, metrics, queries, summary
+from collectors.store import database, schema
+from dashboard.analysis import config, metrics, queries, summary
 from test_query_plans import CAMPAIGN_TOML, START, build_campaign
 
 
@@ -34,9 +34,9 @@ def _values(frames, inc, campaign, lo, hi) -> pd.Series:
 
 def test_no_post_is_worth_more_by_the_weeks_end_than_its_bound(db_url, tmp_path):
     engine = build_campaign(db_url, n_posts=900, per_account=30)
-    s, d = store.post_snapshots, store.post_days
+    s, d = schema.post_snapshots, schema.post_days
     row = dict.fromkeys(METRICS)
-    with store.write_transaction(engine) as c:
+    with database.write_transaction(engine) as c:
         snapped = [r for r in c.execute(sa.select(s.c.post_pk, sa.func.max(s.c.captured_at), sa.func.max(s.c.views))
                                         .group_by(s.c.post_pk).order_by(s.c.post_pk)).all()]
         daily = [r for r in c.execute(sa.select(d.c.post_pk, sa.func.min(d.c.day), sa.func.max(d.c.day))

@@ -24,8 +24,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from collectors import store
 from collectors.model import METRICS
+from collectors.store import database, schema
 
 N_POSTS = 20_000
 PER_ACCOUNT = 50  # posts per account: 400 accounts, 3 platforms
@@ -38,18 +38,18 @@ def build_campaign(url: str, n_posts: int = N_POSTS, per_account: int = PER_ACCO
     """A synthetic campaign in the store's tables: posts over three weeks, rising lifetime
     snapshots, daily rows for every fifth post, account days, a roster with some unassigned
     accounts. Also used by the measurement in the report of issue 11 (100,000 posts)."""
-    eng = store.connect(url)
-    store.migrate(eng)
+    eng = database.connect(url)
+    database.migrate(eng)
     rnd = random.Random(11)
     n_acc = max(1, n_posts // per_account)
     n_inf = max(1, n_acc // 2)
-    with store.write_transaction(eng) as c:
-        c.execute(store.imports.insert(), [dict(
+    with database.write_transaction(eng) as c:
+        c.execute(schema.imports.insert(), [dict(
             id=k + 1, sha256=f"{k:064x}", file_name=f"file{k}.csv", size_bytes=1, imported_at=START + timedelta(days=7 * k),
             platform="x", rows_read=0, rows_stored=0, rows_rejected=0, rows_skipped=0, source="file") for k in range(snapshots + 1)])
-        c.execute(store.influencers.insert(), [dict(id=k + 1, name=f"Influencer {k}", category=("beauty", "tech")[k % 2])
+        c.execute(schema.influencers.insert(), [dict(id=k + 1, name=f"Influencer {k}", category=("beauty", "tech")[k % 2])
                                                for k in range(n_inf)])
-        c.execute(store.accounts.insert(), [dict(
+        c.execute(schema.accounts.insert(), [dict(
             id=k + 1, platform=PLATFORMS[k % 3], account_key=f"acct{k}", handle=f"@acct{k}",
             influencer_id=(k % n_inf) + 1 if k % 7 else None) for k in range(n_acc)])
         posts, snaps, days = [], [], []
@@ -68,10 +68,10 @@ def build_campaign(url: str, n_posts: int = N_POSTS, per_account: int = PER_ACCO
                 for j in range(snapshots):
                     days.append(dict(post_pk=pk, day=(pub + timedelta(days=j)).date(), import_id=snapshots + 1,
                                      **{m: rnd.randrange(1, 100) for m in METRICS}))
-        c.execute(store.posts.insert(), posts)
-        c.execute(store.post_snapshots.insert(), snaps)
-        c.execute(store.post_days.insert(), days)
-        c.execute(store.account_days.insert(), [dict(
+        c.execute(schema.posts.insert(), posts)
+        c.execute(schema.post_snapshots.insert(), snaps)
+        c.execute(schema.post_days.insert(), days)
+        c.execute(schema.account_days.insert(), [dict(
             account_pk=a + 1, day=START.date() + timedelta(days=d), import_id=1, followers=1000 + d,
             **{m: d + 1 for m in METRICS}) for a in range(n_acc) for d in range(21)])
     if eng.dialect.name == "postgresql":
@@ -95,12 +95,13 @@ timezone = "Asia/Shanghai"
 def _statements(url: str, tmp_path, monkeypatch) -> list[tuple[str, object, str]]:
     """(statement, parameters, which user path ran it) for every SELECT of the user paths. The
     listener is on the Engine class, since the command line makes engines of its own."""
-    from dashboard import anomalies, cache, config, rollups, week_store
-    from dashboard.app import create_app
+    from dashboard.analysis import anomalies, config, rollups, week_store
     from dashboard.cli import main
-    from dashboard import filters as F
-    from dashboard.pages import data as data_page
-    from dashboard.pages import influencers, live, platforms, posts, weekly
+    from dashboard.web import cache
+    from dashboard.web import filters as F
+    from dashboard.web.app import create_app
+    from dashboard.web.pages import data as data_page
+    from dashboard.web.pages import influencers, live, platforms, posts, weekly
 
     cfg = tmp_path / "campaign.toml"
     cfg.write_text(CAMPAIGN_TOML)
@@ -109,7 +110,7 @@ def _statements(url: str, tmp_path, monkeypatch) -> list[tuple[str, object, str]
     # The anomaly scan is pandas on frames already read (it sends no SQL) and takes minutes at this
     # size: bench/ measures it; here it finds nothing, so the pages run only their reads.
     monkeypatch.setattr(anomalies, "anomalies", lambda *a, **k: pd.DataFrame(columns=anomalies.COLUMNS))
-    eng = store.connect(url)
+    eng = database.connect(url)
     rollups.refresh(eng, config.load(str(cfg)))  # as after an import: the pages read current rollups
 
     seen: list[tuple[str, object, str]] = []
@@ -148,7 +149,7 @@ def _statements(url: str, tmp_path, monkeypatch) -> list[tuple[str, object, str]
                     {"startRow": 0, "endRow": 100, "sortModel": [{"colId": "title", "sort": "asc"}]}, "?q=tag5")),
                 ("Weekly layout", lambda: weekly.layout()),
                 ("Weekly pick", lambda: weekly.pick_week("2025-W11", "")),
-                # The refresh's last step stores the default reports (dashboard/week_store.py); the
+                # The refresh's last step stores the default reports (dashboard/analysis/week_store.py); the
                 # page then reads them.
                 ("Weekly reports stored", lambda: week_store.save(eng, _campaign())),
                 ("Weekly layout, stored", lambda: weekly.layout()),
@@ -168,24 +169,24 @@ def _statements(url: str, tmp_path, monkeypatch) -> list[tuple[str, object, str]
 
 
 def _campaign():
-    from dashboard import data
+    from dashboard.web import data
 
     return data.campaign()
 
 
 def _forget_and_store_flags(eng):
-    from dashboard import flag_store
+    from dashboard.analysis import flag_store
 
-    with store.write_transaction(eng) as c:
+    with database.write_transaction(eng) as c:
         c.execute(flag_store.state_table.delete())
     assert flag_store.save(eng, _campaign()) > 0
 
 
 def _rename_and_store_flags(eng, account_pk: int):
-    from dashboard import flag_store
+    from dashboard.analysis import flag_store
 
-    with store.write_transaction(eng) as c:
-        c.execute(store.accounts.update().where(store.accounts.c.id == account_pk).values(handle="@renamed"))
+    with database.write_transaction(eng) as c:
+        c.execute(schema.accounts.update().where(schema.accounts.c.id == account_pk).values(handle="@renamed"))
     assert flag_store.save(eng, _campaign()) is not None
 
 
@@ -306,12 +307,12 @@ def test_every_statement_of_the_exports_pages_and_summary_has_a_linear_plan(db_u
 
 
 def test_a_schema_6_database_gets_the_posts_order_index(db_url):
-    eng = store.connect(db_url)
+    eng = database.connect(db_url)
     with eng.begin() as c:
         c.execute(sa.text("DROP INDEX ix_posts_platform_published"))  # as schema 6 made it
-        c.execute(store.meta_table.update().values(value="6"))
-    assert store.migrate(eng) == 6
+        c.execute(schema.meta_table.update().values(value="6"))
+    assert database.migrate(eng) == 6
     with eng.connect() as c:
         assert "ix_posts_platform_published" in {ix["name"] for ix in sa.inspect(c).get_indexes("posts")}
-        assert store.schema_version(c) == store.SCHEMA_VERSION
+        assert schema.schema_version(c) == schema.SCHEMA_VERSION
     eng.dispose()

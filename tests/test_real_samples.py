@@ -12,8 +12,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.pipeline import Importer
+from collectors.store import database, schema
 from conftest import SAMPLES
 
 # file -> (grain, id column or None, {canonical metric: native column or (column, scale)}, row filter)
@@ -88,10 +88,10 @@ def test_a_real_export_is_stored_with_the_counts_and_sums_of_the_raw_file(rel, s
     grain, id_col, metrics, keep = SPECS[rel]
     path = samples_dir / rel
     numbered = [(line, r) for line, r in raw_rows(path) if keep is None or keep(r)]
-    engine = store.connect(sqlite_url)
+    engine = database.connect(sqlite_url)
     r = Importer(engine, None).import_bytes(path.name, path.read_bytes())
     assert r.status == "imported", r.message
-    table = {"post_lifetime": store.post_snapshots, "post_daily": store.post_days, "account_day": store.account_days}[grain]
+    table = {"post_lifetime": schema.post_snapshots, "post_daily": schema.post_days, "account_day": schema.account_days}[grain]
     # rows the importer rejected (documented per platform) are left out of the expectation
     bad_lines = {p.line for p in r.problems}
     rows = [row for line, row in numbered if line not in bad_lines]
@@ -100,7 +100,7 @@ def test_a_real_export_is_stored_with_the_counts_and_sums_of_the_raw_file(rel, s
         sums = {m: c.execute(sa.select(sa.func.sum(table.c[m]))).scalar() for m in metrics}
         nulls = {m: c.execute(sa.select(sa.func.count()).select_from(table).where(table.c[m].is_(None))).scalar()
                  for m in metrics}
-        posts = c.execute(sa.select(store.posts.c.post_id)).scalars().all()
+        posts = c.execute(sa.select(schema.posts.c.post_id)).scalars().all()
     engine.dispose()
     assert stored == len(rows)
     if id_col:

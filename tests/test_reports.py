@@ -11,7 +11,7 @@ from email.header import decode_header, make_header
 
 import pytest
 
-from collectors import store
+from collectors.store import database, schema
 from conftest import ROOT
 from dashboard import alerts
 from test_alerts_demo import Hook, Mailbox
@@ -63,9 +63,9 @@ name = "Monday summary"
 channels = ["managers", "team"]
 """, encoding="utf-8")
     # The schedule was first seen three weeks ago and no worker ran since: at least two Mondays passed.
-    eng = store.connect(f"sqlite:///{db}")
-    with store.write_transaction(eng) as c:
-        c.execute(store.meta_table.insert().values(key="schedule_seen:Monday summary",
+    eng = database.connect(f"sqlite:///{db}")
+    with database.write_transaction(eng) as c:
+        c.execute(schema.meta_table.insert().values(key="schedule_seen:Monday summary",
                                                    value=(datetime.now(timezone.utc) - timedelta(days=21)).isoformat()))
     out = _worker(db, cfg, tmp_path)
     assert out.count("report Monday summary") == 1 and ": sent: managers ok, team ok" in out, out

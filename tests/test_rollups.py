@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
+from collectors.errors import StoreError
 from collectors.pipeline import Importer
+from collectors.store import database, schema
 from conftest import ROOT
-from dashboard import metrics, queries, rollups
-from dashboard.config import load
+from dashboard.analysis import metrics, queries, rollups
+from dashboard.analysis.config import load
 from test_store import x_content
 
 COMPARED = list(metrics.ADDITIVE) + ["engagements", "er_views", "er_impressions", "virality_views", "emv_usd"]
@@ -27,7 +28,7 @@ def demo(demo_db, tmp_path_factory):
     # still be in the WAL file beside it.
     with sqlite3.connect(demo_db) as src, sqlite3.connect(db) as dst:
         src.backup(dst)
-    engine = store.connect(f"sqlite:///{db}")
+    engine = database.connect(f"sqlite:///{db}")
     campaign = load(ROOT / "campaign.toml")
     rollups.refresh(engine, campaign)
     f = queries.load_frames(engine)
@@ -64,7 +65,7 @@ def test_the_dashboard_style_filtered_query_equals_the_engine(demo):
 
 
 def test_an_import_refreshes_only_the_accounts_it_touched_and_a_config_change_recomputes_all(tmp_path):
-    engine = store.connect(f"sqlite:///{tmp_path / 'r.db'}")
+    engine = database.connect(f"sqlite:///{tmp_path / 'r.db'}")
     campaign = load(ROOT / "campaign.toml")
     imp = Importer(engine, None)
     a = imp.import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv", x_content([("1870000000000000001", 1200, 30)], handle="aaa"))
@@ -88,7 +89,7 @@ def test_an_import_refreshes_only_the_accounts_it_touched_and_a_config_change_re
 
 @pytest.mark.parametrize("by", [["platform", "week"], ["account", "day"], []])
 def test_rollups_answer_the_same_on_sqlite_and_postgresql(db_url, by):
-    engine = store.connect(db_url)
+    engine = database.connect(db_url)
     campaign = load(ROOT / "campaign.toml")
     imp = Importer(engine, None)
     for end, imp_a, imp_b in (("2024-12-22", 1200, 300), ("2024-12-30", 2500, 900), ("2025-01-06", 2600, 1500)):
@@ -109,7 +110,7 @@ def test_an_import_whose_refresh_failed_is_not_missing_from_the_next_query(tmp_p
     from dashboard import cli
 
     db = tmp_path / "r.db"
-    engine = store.connect(f"sqlite:///{db}")
+    engine = database.connect(f"sqlite:///{db}")
     campaign = load(ROOT / "campaign.toml")
     imp = Importer(engine, None)
     a = imp.import_bytes("account_analytics_content_2024-12-16_2024-12-22.csv", x_content([("1870000000000000001", 1200, 30)], handle="aaa"))
@@ -117,7 +118,7 @@ def test_an_import_whose_refresh_failed_is_not_missing_from_the_next_query(tmp_p
     b = imp.import_bytes("account_analytics_content_2024-12-16_2024-12-23.csv", x_content([("1870000000000000002", 500, 5)], handle="bbb"))
 
     def broken(*args, **kwargs):
-        raise store.StoreError("disk full")
+        raise StoreError("disk full")
 
     monkeypatch.setattr(rollups, "refresh", broken)
     monkeypatch.chdir(ROOT)  # campaign.toml of the repository
@@ -208,7 +209,7 @@ def test_incremental_refreshes_after_imports_in_any_order_store_what_a_full_reco
     files = [f for f in expand([demo_db.parent / "exports"]) if f.name != "roster.csv"]
     random.Random(3).shuffle(files)
     files = files[:180]  # 40% of the campaign keeps the test short; a shuffle leaves every kind in it
-    engine = store.connect(f"sqlite:///{tmp_path / 'reach.db'}")
+    engine = database.connect(f"sqlite:///{tmp_path / 'reach.db'}")
     campaign = load(ROOT / "campaign.toml")
     compute, since_days = rollups._parts, []  # the refresh's pieces (spooled)
 
@@ -235,7 +236,7 @@ def test_incremental_refreshes_after_imports_in_any_order_store_what_a_full_reco
     assert since_days == [date(2025, 1, 24)], since_days
     monkeypatch.setattr(rollups, "_parts", compute)
     with engine.connect() as conn:
-        r = store.daily_rollup
+        r = schema.daily_rollup
         stored = pd.DataFrame(conn.execute(sa.select(r)).mappings().all())
     stored["day"] = pd.to_datetime(stored["day"]).dt.date
     same_rows(rollups._compute(engine, campaign, None), stored, ["day", "account_pk"])
@@ -247,7 +248,7 @@ def test_an_incremental_refresh_keeps_the_days_of_posts_it_did_not_touch(tmp_pat
     its previous snapshot, 14 Jan included. A later import of post C, published 14 Jan, recomputes
     14 Jan onwards, so B must be read again though the import did not touch it; A, whose last
     snapshot is older, need not be."""
-    engine = store.connect(f"sqlite:///{tmp_path / 'r.db'}")
+    engine = database.connect(f"sqlite:///{tmp_path / 'r.db'}")
     campaign = load(ROOT / "campaign.toml")
     imp = Importer(engine, None)
     loaded = []

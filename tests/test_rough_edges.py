@@ -14,10 +14,11 @@ import zlib
 
 import pytest
 
-from collectors import messages, store
+from collectors import messages
 from collectors.errors import ReadError
 from collectors.pipeline import Importer
 from collectors.read import read_bytes
+from collectors.store import database
 
 from conftest import ROOT
 from test_store import x_content
@@ -187,7 +188,7 @@ def test_a_folder_import_reads_a_pdf_saved_under_an_export_name_and_says_what_it
     folder.mkdir()
     (folder / X_NAME).write_bytes(x_content([("1870000000000000001", 1200, 30)]))
     (folder / "Content.csv").write_bytes(png())  # a screenshot saved over an export's name
-    engine = store.connect(str(tmp_path / "reach.db"))
+    engine = database.connect(str(tmp_path / "reach.db"))
     results = Importer(engine, None).import_paths([folder])
     engine.dispose()
     assert [r.status for r in results] == ["failed", "imported"]
@@ -197,9 +198,9 @@ def test_a_folder_import_reads_a_pdf_saved_under_an_export_name_and_says_what_it
 def test_the_data_page_upload_says_what_the_file_is(tmp_path):
     import base64
 
-    from dashboard.pages import data as page
+    from dashboard.web.pages import data as page
 
-    engine = store.connect(str(tmp_path / "reach.db"))
+    engine = database.connect(str(tmp_path / "reach.db"))
     uploads = [f"data:application/octet-stream;base64,{base64.b64encode(make()).decode()}" for _, make, _ in NOT_EXPORTS]
     results = page.import_uploads(engine, None, [n for n, _, _ in NOT_EXPORTS], uploads)
     engine.dispose()
@@ -441,7 +442,7 @@ def test_serve_on_a_port_another_web_server_answers_on_is_another_program(tmp_pa
 def test_a_second_reach_serve_on_the_same_port_says_the_dashboard_is_already_running(tmp_path):
     import time
 
-    from dashboard.app import _answers_as_dashboard
+    from dashboard.web.app import _answers_as_dashboard
 
     port = _free_port()
     first = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--port", str(port),
@@ -470,7 +471,7 @@ def test_a_second_reach_serve_on_the_same_port_says_the_dashboard_is_already_run
 
 def test_a_free_port_passes_the_check_and_a_port_out_of_range_is_a_usage_error():
     from collectors.errors import UsageError
-    from dashboard.app import check_port
+    from dashboard.web.app import check_port
 
     check_port("127.0.0.1", _free_port())
     with pytest.raises(UsageError, match="choose a port from 1 to 65535"):

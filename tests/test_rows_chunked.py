@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
-from dashboard import queries
+from dashboard.analysis import queries
 
 
 def _engine(tmp_path, rows):

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from collectors import store
 from collectors.errors import ReachError
-from dashboard import config
+from collectors.store import database
 from dashboard import schedules as S
+from dashboard.analysis import config
 
 SH = ZoneInfo("Asia/Shanghai")
 MONDAY_9 = "0 9 * * mon"
@@ -38,7 +38,7 @@ def test_a_slot_across_a_daylight_saving_change_keeps_its_local_hour():
 
 
 def test_a_missed_slot_is_sent_late_once_and_only_the_latest(sqlite_url):
-    eng = store.connect(sqlite_url)
+    eng = database.connect(sqlite_url)
     start = utc(2025, 1, 1, 0)  # the worker first sees the report on a Wednesday
     assert S.due(eng, "Monday", MONDAY_9, SH, start) is None  # the Monday before it existed: not sent
     # The worker is down from Sunday to the Wednesday two weeks later: two Mondays passed.

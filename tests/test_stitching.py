@@ -10,9 +10,9 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collectors import store
-from dashboard import metrics, queries
-from dashboard.config import Campaign, load
+from collectors.store import database
+from dashboard.analysis import metrics, queries
+from dashboard.analysis.config import Campaign, load
 from conftest import ROOT
 
 UTC = timezone.utc
@@ -100,7 +100,7 @@ def test_on_the_demo_every_post_with_both_sources_adds_up_to_its_latest_lifetime
     daily_sum = dict(con.execute("SELECT post_pk, SUM(views) FROM post_days GROUP BY post_pk"))
     first_day = dict(con.execute("SELECT post_pk, MIN(day) FROM post_days GROUP BY post_pk"))
     published = dict(con.execute("SELECT id, published_at FROM posts"))
-    engine = store.connect(f"sqlite:///{demo_db}")
+    engine = database.connect(f"sqlite:///{demo_db}")
     f = queries.load_frames(engine)
     engine.dispose()
     inc = metrics.increments(f.snapshots, f.post_days, campaign)

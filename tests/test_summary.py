@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from collectors import store
 from collectors.errors import ReachError
 from collectors.model import METRICS
-from dashboard import config, metrics, queries, summary
-from dashboard.queries import Frames
+from collectors.store import database
+from dashboard.analysis import config, metrics, queries, summary
+from dashboard.analysis.queries import Frames
 
 ROOT = Path(__file__).resolve().parents[1]
 TZ = ZoneInfo("Asia/Shanghai")
@@ -33,7 +33,7 @@ W02 = (date(2025, 1, 6), date(2025, 1, 12))
 @pytest.fixture(scope="module")
 def demo(demo_db):
     url = f"sqlite:///{demo_db}"
-    engine = store.connect(url, create=False)
+    engine = database.connect(url, create=False)
     frames = queries.load_frames(engine)
     engine.dispose()
     campaign = config.load(ROOT / "campaign.toml")

@@ -11,8 +11,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from collectors import store
 from collectors.pipeline import FileResult, Importer
+from collectors.store import database, schema
 from collectors.watch import Watcher
 
 from test_store import x_content
@@ -204,7 +204,7 @@ def test_an_unexpected_error_on_one_file_fails_that_file_and_the_watcher_goes_on
 # --- with the real pipeline ------------------------------------------------------------------
 
 def _real(tmp_path, clock):
-    engine = store.connect(f"sqlite:///{tmp_path / 'reach.db'}")
+    engine = database.connect(f"sqlite:///{tmp_path / 'reach.db'}")
     imp = Importer(engine, None)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -237,7 +237,7 @@ def test_failed_rejected_and_already_imported_files_land_where_the_user_looks(tm
     assert "; 1 row rejected (listed in processed/account_analytics_content_2024-12-16_2024-12-23.csv.rejected.txt);" \
         in lines[2]
     with engine.connect() as c:
-        assert c.execute(sa.select(sa.func.count()).select_from(store.imports)).scalar() == 2
+        assert c.execute(sa.select(sa.func.count()).select_from(schema.imports)).scalar() == 2
     engine.dispose()
 
 
@@ -277,10 +277,10 @@ def test_a_link_in_the_inbox_is_moved_to_failed_itself_and_its_target_is_never_r
     assert "a symbolic link" in (failed / "passwd.csv.error.txt").read_text("utf-8")
     assert "named pipe" in (failed / "pipe.csv.error.txt").read_text("utf-8")
     # Nothing reached the database: no import, no failure quoting the target, no post.
-    for table in (store.imports, store.import_failures, store.posts):
+    for table in (schema.imports, schema.import_failures, schema.posts):
         assert "secret-line" not in _rows(engine, table)
     with engine.connect() as c:
-        assert c.execute(sa.select(sa.func.count()).select_from(store.posts)).scalar() == 0
+        assert c.execute(sa.select(sa.func.count()).select_from(schema.posts)).scalar() == 0
     assert (outside / "passwd").read_bytes() == SECRET and export.exists()  # targets untouched
     assert (outside / "folder" / X_NAME).exists()
     engine.dispose()
@@ -413,9 +413,9 @@ def test_reach_watch_once_imports_what_is_ready_refreshes_rollups_and_exits(tmp_
     assert out[0].startswith(f"ok      {X_NAME}: x x.content: 1 posts, 1 snapshots") and out[0].endswith(
         f"-> processed/{X_NAME}")
     assert out[1].startswith("wait    still-writing.csv: ") and len(out) == 2
-    engine = store.connect(db)
+    engine = database.connect(db)
     with engine.connect() as c:  # the Live page reads the rollups: they were refreshed
-        assert c.execute(sa.select(sa.func.sum(store.daily_rollup.c.impressions))).scalar() == 1200
+        assert c.execute(sa.select(sa.func.sum(schema.daily_rollup.c.impressions))).scalar() == 1200
     engine.dispose()
     assert len(list((tmp_path / "a").glob("*/*"))) == 1  # archived like `reach import`, for rebuild
     put(inbox / "mystery.csv", b"Post id,Impresions\n1,5\n", time.time() - 60)

@@ -17,8 +17,8 @@ from typing import Callable, Iterator
 
 import sqlalchemy as sa
 
-from .. import store
 from ..messages import Message
+from ..store import schema
 from .credentials import Credentials
 from .http import Classifier, Client
 
@@ -96,7 +96,7 @@ def collectors() -> dict[str, Collector]:
 
 def roster_accounts(engine: sa.Engine, platform: str) -> list[dict]:
     """The platform's accounts that the roster assigns to an influencer, in a stable order."""
-    a = store.accounts
+    a = schema.accounts
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(a.c.account_key, a.c.account_id, a.c.handle, a.c.name)

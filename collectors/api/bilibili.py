@@ -14,7 +14,7 @@ import re
 
 import sqlalchemy as sa
 
-from .. import store
+from ..store import schema
 from . import Collector, Context, Page, Target, count, from_epoch, register
 from .http import Verdict
 
@@ -42,7 +42,7 @@ def classify(status: int, data, headers) -> Verdict | None:
 
 def targets(ctx: Context) -> list[Target]:
     with ctx.engine.connect() as conn:
-        stored = [r[0] for r in conn.execute(sa.select(store.posts.c.post_id).where(store.posts.c.platform == "bilibili"))]
+        stored = [r[0] for r in conn.execute(sa.select(schema.posts.c.post_id).where(schema.posts.c.platform == "bilibili"))]
     listed = ctx.credentials.get("bilibili", "bvids") or []
     if isinstance(listed, str):
         listed = [listed]

@@ -29,14 +29,15 @@ from zoneinfo import ZoneInfo
 import requests
 import sqlalchemy as sa
 
-from .. import messages, store
-from ..messages import Message
-from ..model import DEFAULT_TIMEZONE
+from .. import messages
 from ..archive import Archive
 from ..errors import ReachError, UsageError
+from ..messages import Message
+from ..model import DEFAULT_TIMEZONE
 from ..names import PLATFORM_ALIASES, closest
 from ..pipeline import FileResult, Importer
 from ..platforms import api_snapshots
+from ..store import ledger
 from . import Collector, Context, Target, collectors
 from .credentials import Credentials
 from .http import (ApiError, Client, Interrupted, QuotaExhausted, Redactor, WaitTooLong, check_loopback, guard_logs,
@@ -173,18 +174,18 @@ class Runner:
     def run_platform(self, collector: Collector) -> PlatformResult:
         p = collector.platform
         res = PlatformResult(p, target_noun=collector.target_noun, post_noun=collector.post_noun)
-        paused = store.get_state(self.engine, p, "paused_until")
+        paused = ledger.get_state(self.engine, p, "paused_until")
         if paused:
             try:
                 until = datetime.fromisoformat(paused)
             except ValueError:  # not a time we wrote: forget it rather than stop the platform for good
                 until = self.now()
             if until > self.now():
-                why = store.get_state(self.engine, p, "paused_reason") or "daily quota used up"
+                why = ledger.get_state(self.engine, p, "paused_reason") or "daily quota used up"
                 res.status, res.message = "paused", f"{why}; next try after {until:%Y-%m-%d %H:%M} UTC"
                 return res
-            store.set_state(self.engine, p, "paused_until", None)
-            store.set_state(self.engine, p, "paused_reason", None)
+            ledger.set_state(self.engine, p, "paused_until", None)
+            ledger.set_state(self.engine, p, "paused_reason", None)
         if collector.credentials and not any(self.credentials.get(s, k) for s, k in collector.credentials):
             where = Message.join([self.credentials.where(s, k) for s, k in collector.credentials], Message("sep.or"))
             res.status = "failed" if self.explicit else "skipped"
@@ -229,18 +230,18 @@ class Runner:
         res.message = self.redact(res.message) if res.message else res.message
         if res.failed:
             message = self.redact(Message("api.platform", api=p, message=res.message))
-            store.record_failure(self.engine, hashlib.sha256(message.encode()).hexdigest(), f"{collector.label} API",
+            ledger.record_failure(self.engine, hashlib.sha256(message.encode()).hexdigest(), f"{collector.label} API",
                                  message, platform=p, source="api")
         return res
 
     def _pause(self, platform: str, until: datetime, why: str) -> None:
-        store.set_state(self.engine, platform, "paused_until", until.astimezone(timezone.utc).isoformat())
-        store.set_state(self.engine, platform, "paused_reason", why)
+        ledger.set_state(self.engine, platform, "paused_until", until.astimezone(timezone.utc).isoformat())
+        ledger.set_state(self.engine, platform, "paused_reason", why)
 
     def _run_target(self, collector: Collector, ctx: Context, target: Target, res: PlatformResult) -> None:
         p = collector.platform
         key = f"cursor:{target.key}"
-        cursor = store.get_state(self.engine, p, key)
+        cursor = ledger.get_state(self.engine, p, key)
         resumed, stored_here = cursor is not None, 0
         ctx.client.auth_message = collector.renew(self.credentials, target)
         pages = collector.pages(ctx, target, cursor)
@@ -249,13 +250,13 @@ class Runner:
                 if page.rows:
                     self._store_page(p, target, page.rows, n, resumed, res)
                     stored_here += 1
-                store.set_state(self.engine, p, key, page.next_cursor)
+                ledger.set_state(self.engine, p, key, page.next_cursor)
                 if self.stop.is_set():
                     raise Interrupted("interrupted between pages")
         except ApiError as e:
             if resumed and not stored_here and e.status == 400 and type(e) is ApiError:
                 # A cursor saved long ago may have expired: forget it so the next run starts afresh.
-                store.set_state(self.engine, p, key, None)
+                ledger.set_state(self.engine, p, key, None)
                 said = str(e)
                 inner = Message("api.cursor_refused", error=_strip(said, p), target=target.label)
                 raise ApiError(Message("api.platform", api=p, message=inner) if said.startswith(f"{p}: ")
@@ -264,7 +265,7 @@ class Runner:
             raise
         finally:
             pages.close()
-        store.set_state(self.engine, p, key, None)
+        ledger.set_state(self.engine, p, key, None)
 
     def _store_page(self, platform: str, target: Target, rows: list[dict], n: int, resumed: bool,
                     res: PlatformResult) -> None:

@@ -1,0 +1,660 @@
+"""Rollups: daily activity per account, stored, so dashboards and exports answer in milliseconds.
+
+The metrics engine (dashboard/analysis/metrics.py) is the definition; this module stores what it computes
+for each account and day in ``daily_rollup`` and answers grouped, filtered queries from there with
+SQL. After an import only the accounts the import touched are recomputed. The rollup remembers the
+campaign settings it was computed with (timezone, start, first-snapshot rule, definition changes);
+when they change, the next query recomputes everything.
+
+Crash consistency: every import marks itself pending (``rollup_pending:<id>`` in ``reach_meta``)
+in its own transaction, and only a finished refresh that covered it removes the mark, in the
+transaction that stores the rows. So a process killed (or interrupted) after an import's commit
+and before its refresh leaves rollups that say they are stale, and the next query or import
+recomputes the accounts of the pending imports. ``tests/test_rollups.py`` checks that a
+query equals the engine's ``aggregate`` for the same grouping and filters.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+import logging
+
+
+import pandas as pd
+import sqlalchemy as sa
+
+from collectors import crash
+from collectors.store import database, ledger, schema
+
+from . import metrics, queries
+from .config import EMV_FORMULA_VERSION, Campaign
+
+log = logging.getLogger(__name__)
+
+SUMMED = [m for m in metrics.ADDITIVE] + ["num_er_views", "num_er_impressions", "num_virality_views", "emv_basis"]
+STATE_KEY = "rollup_state"
+
+
+# The engine's rules, in the fingerprint, so rows stored by an older version are recomputed at the
+# next refresh (or query) rather than served beside rows of the new rules. Change it with the rules.
+RULES = "3: whole daily shares, sources stitched after daily rows, views or impressions per platform"
+
+
+def fingerprint(campaign: Campaign) -> str:
+    """What the increments depend on: a change here makes stored rollups stale."""
+    return json.dumps(dict(rules=RULES, tz=campaign.timezone, start=str(campaign.start), first=campaign.first_snapshot,
+                           changes=[(c.platform, c.metric, str(c.day)) for c in campaign.definition_changes]),
+                      sort_keys=True)
+
+
+def _state(conn) -> str | None:
+    return conn.execute(sa.select(schema.meta_table.c.value).where(schema.meta_table.c.key == STATE_KEY)).scalar()
+
+
+def _pending(conn) -> list[int]:
+    """The imports no finished refresh has counted yet."""
+    m = schema.meta_table
+    keys = conn.execute(sa.select(m.c.key).where(m.c.key.like(ledger.ROLLUP_PENDING + "%"))).scalars().all()
+    return sorted(int(k[len(ledger.ROLLUP_PENDING):]) for k in keys)
+
+
+def pending(engine: sa.Engine) -> list[int]:
+    with engine.connect() as conn:
+        return _pending(conn)
+
+
+def is_current(engine: sa.Engine, campaign: Campaign) -> bool:
+    """Computed with these settings, and every import counted."""
+    with engine.connect() as conn:
+        return _state(conn) == fingerprint(campaign) and not _pending(conn)
+
+
+def invalidate(engine: sa.Engine) -> None:
+    """Forget the settings the rollups were computed with: the next ``query`` rebuilds them all
+    (after an import whose refresh failed, stored rows may miss it)."""
+    with database.write_transaction(engine) as conn:
+        conn.execute(schema.meta_table.delete().where(schema.meta_table.c.key == STATE_KEY))
+
+
+def accounts_of_imports(engine: sa.Engine, import_ids) -> list[int]:
+    """Accounts whose observations these imports wrote."""
+    ids = [i for i in import_ids if i is not None]
+    if not ids:
+        return []
+    with engine.connect() as conn:
+        return _accounts_of(conn, ids)
+
+
+def _accounts_of(conn, ids: list[int]) -> list[int]:
+    """The accounts these imports wrote observations of: from their pending marks, which name
+    them (ledger.pending_value); for an import without one (refreshed already, or marked by an
+    older version), from its rows, which costs a scan of every observation table (there is no
+    index on import_id: it would cost every import more than it saves)."""
+    if not ids:
+        return []
+    m = schema.meta_table
+    found: set[int] = set()
+    named: set[int] = set()
+    for start in range(0, len(ids), MAX_IN):
+        keys = {f"{ledger.ROLLUP_PENDING}{i}": i for i in ids[start:start + MAX_IN]}
+        for key, value in conn.execute(sa.select(m.c.key, m.c.value).where(m.c.key.in_(list(keys)))).all():
+            accounts = ledger.pending_accounts(value)
+            if accounts is not None:
+                found.update(accounts)
+                named.add(keys[key])
+    ids = [i for i in ids if i not in named]
+    if not ids:
+        return sorted(found)
+    p, s, d, ad = schema.posts, schema.post_snapshots, schema.post_days, schema.account_days
+    q = sa.union(
+        sa.select(p.c.account_pk).join(s, s.c.post_pk == p.c.id).where(s.c.import_id.in_(ids)),
+        sa.select(p.c.account_pk).join(d, d.c.post_pk == p.c.id).where(d.c.import_id.in_(ids)),
+        sa.select(ad.c.account_pk).where(ad.c.import_id.in_(ids)),
+    )
+    return sorted(found | set(conn.execute(q).scalars().all()))
+
+
+def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None = None) -> int:
+    """Recompute the rollup rows of these accounts (all accounts when None, or when the stored
+    rows were computed with other campaign settings). Returns the rows written. The accounts of
+    every pending import (one whose refresh a crash cut short) are recomputed too, so
+    ``refresh(engine, campaign, [])`` brings the rollups current at the least cost.
+
+    Safe while other processes import and refresh: the rows are written under the store's write
+    lock (database.write_transaction), so two refreshes never interleave their delete and insert, and
+    if any import committed after the rows were computed they are computed again under the lock,
+    where no import can commit. A refresh therefore never stores totals older than the data."""
+    fp = fingerprint(campaign)
+    given = None if account_pks is None else list(account_pks)
+
+    def plan(conn):
+        """What to recompute, from what the database says now: accounts (None = every account),
+        the imports it covers, the first local day that can have changed (None = every day)."""
+        waiting = _pending(conn)
+        seen = (_imports_mark(conn), waiting, _state(conn))
+        if given is None or _state(conn) != fp:
+            return None, waiting, None, seen, None
+        touched = _accounts_of(conn, waiting)
+        accounts = sorted(set(given) | set(touched))
+        since = _since(conn, waiting, campaign) if set(given) <= set(touched) else ledger.UNKNOWN
+        # What the generation records: the accounts, and the first local day any post's rows can
+        # have changed ("none": no post changed; None: any day).
+        first = "none" if since is None else (None if since is ledger.UNKNOWN else since.isoformat())
+        changed = dict(accounts=accounts, first=first)
+        if since is None:  # the pending imports changed no post (account-level rows only)
+            return [], waiting, None, seen, changed
+        return accounts, waiting, (None if since is ledger.UNKNOWN else since), seen, changed
+
+    with engine.connect() as conn:
+        accounts, waiting, since, seen, changed = plan(conn)
+    if accounts == [] and not waiting:
+        return 0
+    r, m = schema.daily_rollup, schema.meta_table
+    # The rows are computed outside the lock (imports go on meanwhile) into a temporary table of
+    # this connection, a piece at a time, and moved into the rollup under the lock by one
+    # INSERT ... SELECT that also combines the pieces: the process never holds the campaign's
+    # rollup rows (691,219 at 100x the demo, 300 MB of frames while they were combined).
+    with engine.connect() as conn:
+        _spool(conn, engine, campaign, accounts, since, commit=True)
+        crash.point("refresh")
+        with database.locked(conn):
+            again = plan(conn)
+            if again[3] != seen:  # an import or another refresh committed meanwhile: recompute
+                accounts, waiting, since, _, changed = again
+                _spool(conn, engine, campaign, accounts, since, commit=False)
+            if accounts is None:
+                conn.execute(r.delete())
+            elif accounts:
+                old = r.delete().where(r.c.account_pk.in_(accounts))
+                conn.execute(old if since is None else old.where(r.c.day >= since))
+            n = _unspool(conn) if accounts != [] else 0
+            if waiting:
+                conn.execute(m.delete().where(m.c.key.in_([f"{ledger.ROLLUP_PENDING}{i}" for i in waiting])))
+            conn.execute(m.delete().where(m.c.key == STATE_KEY))
+            conn.execute(m.insert().values(key=STATE_KEY, value=fp))
+            _record_generation(conn, changed)
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SPOOL}")
+        conn.commit()
+    analyze(engine)
+    store_first_view(engine, campaign)
+    return n
+
+
+# The tables an import and its refresh change, whose statistics PostgreSQL's planner reads.
+ANALYZED = ("accounts", "influencers", "posts", "post_snapshots", "post_days", "account_days", "daily_rollup")
+
+
+def analyze(engine: sa.Engine) -> None:
+    """PostgreSQL only: fresh planner statistics for the tables an import changed. Right after an
+    import the statistics still describe the tables before it (autovacuum comes a minute or more
+    later), and the planner then loops over what it takes for a handful of rows: Live's reach
+    range filtered to one platform took 7.7 s at 10x the demo, 41 ms after ANALYZE (0.4 s).
+    SQLite's plans do not depend on statistics here (tests/test_query_plans.py)."""
+    if engine.dialect.name != "postgresql":
+        return
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE " + ", ".join(ANALYZED))
+    except Exception as e:  # noqa: BLE001 - only speed is at stake; autovacuum analyzes later
+        log.warning("the tables were not analyzed after the refresh (%s): the first views may be slow", e)
+
+
+def store_first_view(engine: sa.Engine, campaign: Campaign) -> None:
+    """The last step of a refresh: the Live page's flags and the account times for the data now
+    stored (dashboard/analysis/flag_store.py) and the Weekly page's default reports (dashboard/analysis/week_store.py),
+    so the first view after an import does not compute them. Only time is at stake: a failure
+    here is logged and the pages compute them themselves."""
+    from . import flag_store, week_store
+
+    for what, save in (("the Live page's flags", lambda: flag_store.save(engine, campaign)),
+                       ("the account times", lambda: flag_store.save_account_times(engine)),
+                       ("the Weekly page's default reports", lambda: week_store.save(engine, campaign))):
+        try:
+            save()
+        except Exception as e:  # noqa: BLE001 - any reason at all: the rollup rows are stored, the page copes
+            log.warning("%s were not stored after the refresh (%s): the pages compute them", what, e)
+
+
+# Each finished refresh is a generation, numbered, and records which accounts' data it covered
+# (their rollup rows, and whatever else the imports it counted changed of them: posts, account
+# days). What is derived from the data later (dashboard/analysis/flag_store.py) remembers the generation it
+# is of and recomputes only the accounts of the generations since (``changes_since``).
+GENERATION_KEY = "rollup_generation"
+CHANGED_PREFIX = "rollup_changed:"
+KEEP_GENERATIONS = 200  # the changes of this many refreshes are kept; older ones are forgotten
+
+
+def generation(conn) -> int:
+    """The number of the last finished refresh (0 before the first)."""
+    m = schema.meta_table
+    value = conn.execute(sa.select(m.c.value).where(m.c.key == GENERATION_KEY)).scalar()
+    return int(value) if value else 0
+
+
+def _record_generation(conn, changed: dict | None) -> None:
+    """Number this refresh and keep what it covered: ``{"accounts": [...], "first": day}`` (see
+    ``plan`` in ``refresh``), None for every account and day."""
+    m = schema.meta_table
+    g = generation(conn) + 1
+    conn.execute(m.delete().where(m.c.key.in_([GENERATION_KEY, f"{CHANGED_PREFIX}{g}",
+                                               f"{CHANGED_PREFIX}{g - KEEP_GENERATIONS}"])))
+    conn.execute(m.insert(), [dict(key=GENERATION_KEY, value=str(g)),
+                              dict(key=f"{CHANGED_PREFIX}{g}", value="all" if changed is None else json.dumps(changed))])
+
+
+def changes_since(conn, since: int | None) -> tuple[int, set[int] | None]:
+    """The current generation, and the accounts the refreshes after generation ``since`` covered:
+    None when that cannot be said (``since`` None or forgotten, a refresh of every account), and
+    then everything derived must be computed anew."""
+    now = generation(conn)
+    records = _generations(conn, since, now)
+    if records is None:
+        return now, None
+    out: set[int] = set()
+    for r in records:
+        out.update(r["accounts"])
+    return now, out
+
+
+def first_day_since(conn, since: int | None) -> tuple[int, object]:
+    """The current generation, and the first local day whose rows of any post the refreshes after
+    generation ``since`` can have changed: a date, "none" (no post's rows changed), or None when
+    that cannot be said (then any day may have)."""
+    now = generation(conn)
+    records = _generations(conn, since, now)
+    if records is None:
+        return now, None
+    firsts = [r.get("first") for r in records]
+    if None in firsts:
+        return now, None
+    days = [date.fromisoformat(f) for f in firsts if f != "none"]
+    return now, min(days) if days else "none"
+
+
+def _generations(conn, since: int | None, now: int) -> list[dict] | None:
+    """The records of generations since+1..now; None when one is missing, covered everything, or
+    was written by an older version (a bare list of accounts)."""
+    if since is None or since > now or since < now - KEEP_GENERATIONS + 1:
+        return None
+    if since == now:
+        return []
+    m = schema.meta_table
+    keys = [f"{CHANGED_PREFIX}{g}" for g in range(since + 1, now + 1)]
+    values = conn.execute(sa.select(m.c.value).where(m.c.key.in_(keys))).scalars().all()
+    if len(values) != len(keys) or "all" in values:
+        return None
+    out = [json.loads(v) for v in values]
+    return out if all(isinstance(r, dict) for r in out) else None
+
+
+def _since(conn, waiting: list[int], campaign: Campaign):
+    """The first local day whose rollup rows the pending imports can have changed: the local day
+    of the earliest instant any of them recorded (ledger.pending_value); ledger.UNKNOWN when one
+    cannot say, None when none changed a post."""
+    if not waiting:
+        return ledger.UNKNOWN
+    m = schema.meta_table
+    values = conn.execute(sa.select(m.c.value).where(
+        m.c.key.in_([f"{ledger.ROLLUP_PENDING}{i}" for i in waiting]))).scalars().all()
+    earliest = None
+    for v in values:
+        earliest = ledger._earlier(earliest, ledger.pending_since(v))
+    if earliest is None or earliest is ledger.UNKNOWN:
+        return earliest
+    return pd.Timestamp(earliest).tz_localize("UTC").tz_convert(campaign.tz).date()
+
+
+def _imports_mark(conn_or_engine) -> tuple:
+    """Changes whenever an import commits (a count, since ids can commit out of order)."""
+    i = schema.imports
+    q = sa.select(sa.func.count(), sa.func.max(i.c.id))
+    if isinstance(conn_or_engine, sa.Engine):
+        with conn_or_engine.connect() as conn:
+            return tuple(conn.execute(q).one())
+    return tuple(conn_or_engine.execute(q).one())
+
+
+# A refresh computes at most this many posts at once. The engine's memory grows with the posts
+# (and days) it holds: 100,000 X posts at once peaked at 890 MB, so a folder import of any size
+# stays near the peak of one piece (issue 11: "peak memory depends on the largest chunk").
+BATCH_POSTS = 10_000
+BATCH_OBS = 150_000  # and, for ranges of the posts table, at most this many observations (_id_ranges)
+BATCH_ACCOUNTS = 500  # and at most this many accounts per piece (the IN list of the reads)
+ROW_BATCH = 20_000  # rollup rows turned into executemany parameters at a time
+MAX_IN = 10_000  # accounts named in one IN list (SQLite allows 32,766 parameters)
+
+
+def pieces(engine: sa.Engine, account_pks: list[int] | None, batch_posts: int | None = None):
+    """The refresh's units of work, each at most ``BATCH_POSTS`` posts:
+
+    * every account (``account_pks`` None): (None, (first, last post id)), consecutive ranges of
+      the posts table, read in storage order (ranges by account would read posts scattered over
+      the whole file: three times slower on a folder of files that each hold many accounts);
+    * some accounts: (accounts, None) for several whole accounts whose posts fit in a batch,
+      ([one account], (first, last post id)) for a part of an account too large for one.
+
+    Accounts without posts have no rollup rows and need no piece."""
+    limit = batch_posts or BATCH_POSTS
+    p = schema.posts
+    with engine.connect() as conn:
+        if account_pks is None:
+            yield from ((None, r) for r in _id_ranges(conn, _weighted(sa.select(p.c.id).order_by(p.c.id)), limit, BATCH_OBS))
+            return
+        q = sa.select(p.c.account_pk, sa.func.count()).group_by(p.c.account_pk).order_by(p.c.account_pk)
+        counts = conn.execute(q.where(p.c.account_pk.in_(list(account_pks) or [-1]))).all()
+        mine = sum(n for _, n in counts)
+        if mine > limit and 2 * mine >= conn.execute(sa.select(sa.func.count()).select_from(p)).scalar() \
+                and len(counts) <= MAX_IN:
+            # Most of the posts (a folder import touches most accounts): read the table in order.
+            accounts = [pk for pk, _ in counts]
+            yield from ((accounts, r) for r in _id_ranges(conn, _weighted(sa.select(p.c.id).order_by(p.c.id)), limit, BATCH_OBS))
+            return
+        group, size = [], 0
+        for pk, n in counts:
+            if n > limit:
+                for r in _id_ranges(conn, sa.select(p.c.id).where(p.c.account_pk == pk).order_by(p.c.id), limit):
+                    yield [pk], r
+                continue
+            if group and (size + n > limit or len(group) >= BATCH_ACCOUNTS):
+                yield group, None
+                group, size = [], 0
+            group.append(pk)
+            size += n
+        if group:
+            yield group, None
+
+
+def _active_posts(engine: sa.Engine, account_pks: list[int], since_day, campaign: Campaign, limit: int):
+    """Lists of at most ``limit`` ids of these accounts' posts that can have an increment on
+    ``since_day`` or later: a snapshot captured since that day's local midnight (an increment
+    is spread back from its snapshot, never forward) or a daily row of that day or later. Each
+    test is a probe of a primary key ((post_pk, captured_at), (post_pk, day)) per post."""
+    p, s, d = schema.posts, schema.post_snapshots, schema.post_days
+    midnight = pd.Timestamp(since_day).tz_localize(campaign.tz).tz_convert("UTC").tz_localize(None).to_pydatetime()
+    recent = sa.or_(
+        sa.exists().where(s.c.post_pk == p.c.id, s.c.captured_at >= midnight),
+        sa.exists().where(d.c.post_pk == p.c.id, d.c.day >= since_day))
+    with engine.connect() as conn:
+        for start in range(0, len(account_pks), MAX_IN):
+            q = sa.select(p.c.id).where(p.c.account_pk.in_(account_pks[start:start + MAX_IN]), recent).order_by(p.c.id)
+            result = conn.execute(q)
+            while part := result.fetchmany(limit):
+                yield [row[0] for row in part]
+
+
+def _id_ranges(conn, ids_query, limit: int, limit_obs: int | None = None):
+    """(first, last) of each run of at most ``limit`` ids of the query (its first column), and of
+    at most ``limit_obs`` observations (its second column, when ``limit_obs`` is given: a post's
+    snapshots and daily rows), streamed (no list of every id).
+
+    Posts, not observations, were the only measure once: at 100x the demo a run of 10,000 Meta
+    posts with two months of daily rows each made 4.9 M increments and the import peaked at
+    1.4 GB, where 10,000 posts with a snapshot each make a few MB."""
+    result = conn.execute(ids_query)
+    first = last = None
+    n = obs = 0
+    while part := result.fetchmany(5000):
+        for row in part:
+            w = row[1] if limit_obs is not None else 0
+            if first is not None and (n >= limit or (limit_obs is not None and obs + w > limit_obs)):
+                yield first, last
+                first, n, obs = None, 0, 0
+            if first is None:
+                first = row[0]
+            last, n, obs = row[0], n + 1, obs + w
+    if first is not None:
+        yield first, last
+
+
+def _weighted(q: sa.Select) -> sa.Select:
+    """``q`` (post ids) with each post's number of observations: snapshots and daily rows,
+    counted through their primary keys (a range of one index per post)."""
+    p, s, d = schema.posts, schema.post_snapshots, schema.post_days
+    count = [sa.select(sa.func.count()).where(t.c.post_pk == p.c.id).correlate(p).scalar_subquery() for t in (s, d)]
+    return q.add_columns((count[0] + count[1]).label("observations"))
+
+
+SPOOL = "rollup_spool"  # the refresh's temporary table (one per connection)
+
+
+def _spool_table() -> sa.Table:
+    cols = [sa.Column(c.name, c.type) for c in schema.daily_rollup.columns]
+    return sa.Table(SPOOL, sa.MetaData(), *cols, prefixes=["TEMPORARY"])
+
+
+def _spool(conn, engine: sa.Engine, campaign: Campaign, accounts, since, commit: bool) -> None:
+    """The rollup rows of these accounts (``_parts``: a piece's rows at a time) into this
+    connection's temporary table, made anew. ``commit``: end a transaction per piece (outside the
+    write lock; a temporary table's rows need no lock of the database)."""
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SPOOL}")
+    t = _spool_table()
+    t.create(conn)
+    if commit:
+        conn.commit()
+    if accounts == []:
+        return
+
+    def flush(parts):
+        # Combined first, in pandas on a bounded buffer: consecutive ranges of the posts table
+        # share accounts, and 100x the demo made 2.3 M piece rows for 691,569 rollup rows.
+        rows = parts[0] if len(parts) == 1 else _combine(pd.concat(parts, ignore_index=True))
+        for start in range(0, len(rows), ROW_BATCH):
+            conn.execute(t.insert(), records(rows, start, start + ROW_BATCH))
+        if commit:
+            conn.commit()
+
+    held, n = [], 0
+    for part in _parts(engine, campaign, accounts, None, since):
+        held.append(part)
+        n += len(part)
+        if n >= COMBINE_ROWS:
+            flush(held)
+            held, n = [], 0
+    if held:
+        flush(held)
+
+
+def _unspool(conn) -> int:
+    """Insert the spooled rows into the rollup, one row per account and day (pieces of one account
+    summed: ``_combine`` in SQL, where a sum over only unknown values is unknown too)."""
+    t, r = _spool_table(), schema.daily_rollup
+    any_ = (lambda c: sa.func.bool_or(c)) if conn.dialect.name == "postgresql" else (lambda c: sa.func.max(c))
+    q = sa.select(t.c.day, t.c.account_pk, *[sa.func.sum(t.c[c]) for c in SUMMED], sa.func.sum(t.c.posts_active),
+                  any_(t.c.interpolated), any_(t.c.corrected)).group_by(t.c.day, t.c.account_pk)
+    return conn.execute(r.insert().from_select(ROW_COLUMNS, q)).rowcount
+
+
+def _parts(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None, batch_posts: int | None = None,
+           since_day=None):
+    """The rollup rows of these accounts (all when None), a piece at a time (``pieces``): each
+    piece's rows per account and day of its own posts. Pieces that are ranges of posts can hold
+    rows of the same account and day: they add up (``_combine``).
+
+    With ``since_day``, only the rows of that local day and later: from the posts that can have
+    an increment on those days (an observation since that day's start), not every post of the
+    accounts (incremental refresh: a weekly export recomputes the weeks it touched)."""
+    if since_day is not None:
+        work = ((None, None, ids) for ids in _active_posts(engine, account_pks, since_day, campaign,
+                                                           batch_posts or BATCH_POSTS))
+    else:
+        work = ((accounts, post_range, None) for accounts, post_range in pieces(engine, account_pks, batch_posts))
+    for accounts, post_range, post_pks in work:
+        frames = queries.load_frames(engine, accounts, post_range=post_range, post_pks=post_pks)
+        inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
+        part = _rollup_frame(inc, frames.posts, campaign)
+        del frames, inc
+        part = part if since_day is None else part[part["day"] >= since_day]
+        if len(part):
+            yield part
+
+
+def _compute(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None,
+             batch_posts: int | None = None, since_day=None) -> pd.DataFrame:
+    """``_parts`` combined into one frame (one row per account and day): for the doctor and the
+    tests, which compare it whole; the refresh spools the parts instead (``_spool``)."""
+    parts, rows, kept = [], 0, 0
+    for part in _parts(engine, campaign, account_pks, batch_posts, since_day):
+        parts.append(part)
+        rows += len(part)
+        if len(parts) > 1 and rows >= 2 * kept + COMBINE_ROWS:
+            # Pieces that are ranges of the posts table each hold rows of many accounts: combine
+            # as they come, or the pieces' rows pile up (0.8 GB at 100x the demo before the end).
+            parts = [_combine(pd.concat(parts, ignore_index=True))]
+            rows = kept = len(parts[0])
+    if not parts:
+        return pd.DataFrame(columns=ROW_COLUMNS)
+    return _combine(pd.concat(parts, ignore_index=True))
+
+
+COMBINE_ROWS = 200_000  # rollup rows of pieces held before they are combined (_compute, _spool)
+
+
+def _combine(out: pd.DataFrame) -> pd.DataFrame:
+    """One row per account and day. An account cut by post id ranges has rows for the same days
+    in several pieces: the posts of the pieces are disjoint, so sums add and the flags combine by
+    "any" (an unknown stays unknown only when it is unknown in every piece: min_count=1). Partial
+    combinations combine again to the same rows."""
+    g = out.groupby(["day", "account_pk"], sort=True)
+    return pd.concat([g[SUMMED].sum(min_count=1), g["posts_active"].sum(),
+                      g[["interpolated", "corrected"]].any()], axis=1).reset_index()[ROW_COLUMNS]
+
+
+ROW_COLUMNS = ["day", "account_pk", *SUMMED, "posts_active", "interpolated", "corrected"]
+
+
+def records(rows: pd.DataFrame, start: int = 0, stop: int | None = None) -> list[dict]:
+    """Rows ``start:stop`` of a rollup frame as the database's parameters (None for unknown)."""
+    recs = []
+    for row in rows.iloc[start:stop][ROW_COLUMNS].itertuples(index=False, name=None):
+        d = dict(zip(ROW_COLUMNS, row))
+        for c in SUMMED:
+            v = d[c]
+            d[c] = None if v is None or v != v else float(v)
+        d["account_pk"], d["posts_active"] = int(d["account_pk"]), int(d["posts_active"])
+        d["interpolated"], d["corrected"] = bool(d["interpolated"]), bool(d["corrected"])
+        recs.append(d)
+    return recs
+
+
+def _rollup_frame(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
+    """Per account and day: the sums the rollup stores."""
+    wide = metrics._wide(inc, posts, metrics.Selection(), campaign)
+    if wide.empty:
+        return pd.DataFrame(columns=ROW_COLUMNS)
+    wide["emv_basis"] = metrics.views_or_impressions(wide)
+    for name, _, _ in metrics.RATE_PARTS:
+        wide[name[1:]] = wide[name]  # "_num_er_views" -> "num_er_views"
+    out = metrics._sum_known(wide, ["account_pk", "day"], SUMMED, extra=dict(posts_active=("post_pk", "nunique")))
+    out["day"] = out["day"].dt.date
+    return out[ROW_COLUMNS]
+
+
+def _rollup_rows(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign) -> list[dict]:
+    """``_rollup_frame`` as database parameters (the benchmarks build rollups with it)."""
+    return records(_rollup_frame(inc, posts, campaign))
+
+
+def query(engine: sa.Engine, campaign: Campaign, by=("platform",), sel: metrics.Selection = metrics.Selection(),
+          refresh_if_stale: bool = True, text_order: bool = False) -> pd.DataFrame:
+    """``metrics.aggregate`` answered from the rollup: the same columns for groupings by any of
+    influencer, category, account, platform, day and week (not post: rollups are per account).
+
+    The grouping, the sums and EMV happen in SQL (a sum over only NULLs is NULL, which is the
+    engine's "unknown stays unknown"), so a dashboard query moves a few rows, not thousands.
+    ``posts_active`` is exact per account and day only; across days it would count a post twice,
+    so it is left out of groupings without ``day``."""
+    by = list(by)
+    parts = list(query_batches(engine, campaign, by, sel, refresh_if_stale=refresh_if_stale, text_order=text_order))
+    out = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    if out.empty or (not by and out["posts_active"].isna().all()):
+        return pd.DataFrame(columns=by + list(metrics.COUNTS) + ["engagements", "emv_usd", "er_views"])
+    return _finish(out, by, campaign)
+
+
+def query_batches(engine: sa.Engine, campaign: Campaign, by, sel: metrics.Selection = metrics.Selection(),
+                  batch: int | None = None, refresh_if_stale: bool = True, text_order: bool = False):
+    """The rows of ``query`` as frames of at most ``batch`` rows (one frame, possibly empty, when
+    ``batch`` is None), read through one cursor: the rows of a grouping by day are as many as
+    the account-days (1.6 M at 100x the demo), too many to hold at once as the driver's tuples.
+    Frames come raw (see ``_finish``). With ``text_order`` the groups come in Python's string
+    order (code points) whatever the database's collation, so a stream needs no sort after."""
+    by = list(by)
+    bad = [b for b in by if b not in ("influencer", "category", "account", "platform", "day", "week")]
+    if bad:
+        raise ValueError(f"rollups cannot group by {bad}")
+    if refresh_if_stale and not is_current(engine, campaign):
+        refresh(engine, campaign, [])  # the pending imports' accounts, or all when the settings changed
+    r, a, i = schema.daily_rollup, schema.accounts, schema.influencers
+    label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
+    influencer = sa.func.coalesce(i.c.name, label + " (unassigned)")
+    category = sa.func.coalesce(i.c.category, "unassigned")
+    with engine.connect() as conn:
+        accounts = None
+        if sel.platforms or sel.influencers or sel.categories:
+            # The accounts first, then the rollup by account_pk: SQLite can use its index.
+            q = sa.select(a.c.id).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
+            if sel.platforms:
+                q = q.where(a.c.platform.in_(sel.platforms))
+            if sel.influencers:
+                q = q.where(influencer.in_(sel.influencers))
+            if sel.categories:
+                q = q.where(category.in_(sel.categories))
+            accounts = conn.execute(q).scalars().all()
+        week = _week_start(conn.dialect.name, r.c.day)
+        keys = dict(platform=a.c.platform, account=label, influencer=influencer, category=category, day=r.c.day,
+                    week=week)
+        cpm = sa.case(*[(a.c.platform == p, float(v)) for p, v in campaign.cpm.items()], else_=0.0) \
+            if campaign.cpm else sa.literal(0.0)
+        cols = [keys[k].label(k) for k in by]
+        cols += [sa.func.sum(r.c[c]).label(c) for c in SUMMED if c != "emv_basis"]
+        cols += [sa.func.sum(r.c.emv_basis).label(metrics.BASIS_METRIC)]  # views or impressions
+        cols += [(sa.func.sum(sa.func.coalesce(r.c.emv_basis * cpm, 0.0)) / 1000.0).label("emv_usd"),
+                 sa.func.sum(r.c.posts_active).label("posts_active"),
+                 sa.func.max(sa.cast(r.c.interpolated, sa.Integer)).label("interpolated"),
+                 sa.func.max(sa.cast(r.c.corrected, sa.Integer)).label("corrected")]
+        q = sa.select(*cols).select_from(r.join(a, a.c.id == r.c.account_pk).outerjoin(i, a.c.influencer_id == i.c.id))
+        if accounts is not None:
+            q = q.where(r.c.account_pk.in_(accounts or [-1]))
+        if sel.start:
+            q = q.where(r.c.day >= sel.start)
+        if sel.end:
+            q = q.where(r.c.day <= sel.end)
+        if by:
+            order = [keys[k] for k in by]
+            if text_order and conn.dialect.name != "sqlite":  # SQLite's BINARY order of UTF-8 is Python's already
+                order = [o.collate("C") if k in ("platform", "account", "influencer", "category") else o
+                         for k, o in zip(by, order)]
+            q = q.group_by(*[keys[k] for k in by]).order_by(*order)
+        result = conn.execution_options(stream_results=batch is not None).execute(q)
+        names = list(result.keys())
+        if batch is None:
+            yield pd.DataFrame([tuple(row) for row in result], columns=names)
+            return
+        while part := result.fetchmany(batch):
+            yield pd.DataFrame([tuple(row) for row in part], columns=names)
+
+
+def _finish(out: pd.DataFrame, by: list[str], campaign: Campaign) -> pd.DataFrame:
+    """Raw rows of ``query_batches`` as ``query`` gives them: numbers as floats, days as
+    timestamps, ISO weeks, flags as booleans, rates and EMV added."""
+    for c in out.columns:
+        if c not in by:
+            out[c] = pd.to_numeric(out[c]).astype("float64")
+    if "day" in by:
+        out["day"] = pd.to_datetime(out["day"])
+    if "week" in by:
+        out["week"] = metrics.iso_week(pd.to_datetime(out["week"]))
+    out["interpolated"], out["corrected"] = out["interpolated"] > 0, out["corrected"] > 0
+    out = out.rename(columns={name[1:]: name for name, _, _ in metrics.RATE_PARTS})
+    if "day" not in by:
+        out = out.drop(columns=["posts_active"])
+    out["engagements"] = metrics.engagements(out, campaign)
+    out["emv_formula"] = EMV_FORMULA_VERSION
+    return metrics.add_rates(out)
+
+
+def _week_start(dialect: str, day):
+    """The Monday of ``day``'s ISO week, in SQL."""
+    if dialect == "sqlite":
+        return sa.func.date(day, sa.func.printf("-%d days", (sa.cast(sa.func.strftime("%w", day), sa.Integer) + 6) % 7))
+    return sa.cast(sa.func.date_trunc("week", day), sa.Date)

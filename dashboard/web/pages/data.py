@@ -1,0 +1,1114 @@
+"""Data: where export files and the roster come in, and where one sees what came in and how fresh it is.
+
+Editors drop export files (several at once) on the page; each goes through the same pipeline as
+`reach import` (the Importer, with the archive beside the database; the optional Account field is
+`--account`, for files whose rows name no account), its result is shown in words
+with the first rejected rows, and the daily rollups of the accounts it touched are refreshed
+(dashboard.ingest, as after `reach import`) so the Live page picks the new data up at its next
+refresh. A roster CSV goes through the same function as
+`reach roster import`. Everyone can read the import history (with each rejected row's reason),
+the failed attempts, and the freshness per platform and per account. The upload handling is a set
+of plain functions of bytes and an engine, so it is tested without a browser; the callbacks only
+check the role, decode and render.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+import logging
+import os
+import re
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pandas as pd
+import sqlalchemy as sa
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+from werkzeug.exceptions import Forbidden
+
+from collectors import messages
+from collectors.archive import Archive, sha256
+from collectors.detect import align, header_positions, profiles
+from collectors.errors import ReachError
+from collectors.mapping import DATE_ORDERS, Mapping, MappingError, signature as mapping_signature
+from collectors.model import DEFAULT_TIMEZONE
+from collectors.pipeline import FileResult, Importer
+from collectors.read import read_bytes
+from collectors.registry import Report, get as get_report, reports as all_reports
+from collectors.store import database, schema
+
+from ... import ingest
+from ...analysis import clock
+from ...text import i18n
+from ...text.i18n import fmt_datetime, fmt_number, freshness as fresh_text, platform_name, t
+from .. import auth, data, layout as L
+from .. import filters as F
+from . import Callbacks
+
+log = logging.getLogger(__name__)
+
+SLUG, PATH, ORDER = "data", "/data", 60
+# Registered on each app the factory builds (dashboard/web/pages/__init__.py says why not dash.callback).
+callbacks = Callbacks()
+register = callbacks.register
+# Per file, checked in the browser (dcc.Upload) and again on the decoded bytes, since a request
+# can come from anything. The whole file travels base64-encoded in one callback request, so the
+# limit also bounds what one request makes the server hold in memory.
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+ROSTER_MAX_BYTES = 5 * 1024 * 1024
+PROBLEMS_SHOWN = 5  # as many rejected rows per file as `reach import` prints by default
+ACCOUNT_MAX_CHARS = 100  # a handle, a channel id or a page name; anything longer is a paste gone wrong
+HISTORY_LIMIT = 50
+FAILURES_LIMIT = 20
+PROBLEMS_LIMIT = 200
+# Accounts per page of the freshness table: a big campaign has thousands, and a table row per
+# account made the page slow to build and to draw (issue 11: 10x the demo, 830 accounts, p95 691 ms).
+ACCOUNTS_PAGE = 100
+
+i18n.add_strings({
+    "en": {
+        "data.upload_title": "Import export files",
+        "data.upload_limit": "CSV, TSV, XLSX or ZIP exports, several at once, at most {limit} per file",
+        "data.editors_only": "Only editors can import files or change the roster; you can read everything below.",
+        "data.status.imported": "Imported",
+        "data.status.same": "Already imported",
+        "data.status.failed": "Not imported",
+        "data.labelled": "{label}: ",
+        "data.refused": "You are not allowed to do that: only editors can import files or change the roster.",
+        "data.roster_result": "{done}. {detail}.",
+        "data.rejected_first": "First rejected rows ({shown} of {total}):",
+        "data.rejected_more": "The import history below lists every rejected row.",
+        "data.ignored": "Not a metrics report, left out: {table}",
+        "data.bad_upload": "{name} arrived damaged in the browser's upload and was not imported",
+        "data.rollups_failed": ("The files were imported, but the daily totals were not updated ({detail}): "
+                                "charts may leave this data out until the next import."),
+        "data.summary": "{files} files: {imported} imported, {same} already imported, {failed} not imported",
+        "data.roster_title": "Roster",
+        "data.roster_help": ("A CSV with the columns name, platform and handle or account_id (optional: category, "
+                             "followers). Imported whole or not at all."),
+        "data.roster_drop": "Drop the roster CSV here, or click to choose",
+        "data.roster_detail": "{new} new influencers; {created} accounts not seen in any export yet",
+        "data.roster_failed": "The roster was not imported: {detail}",
+        "data.history_title": "Import history",
+        "data.history_none": "No file has been imported yet.",
+        "data.problems_title": "Rejected rows of one import",
+        "data.problems_pick": "Import",
+        "data.pick_label": "#{id} {file}: {n} rejected",
+        "data.problems_none": "This import rejected no rows.",
+        "data.problems_more": "Showing {shown} of {total} rejected rows.",
+        "data.failures_title": "Files that could not be imported",
+        "data.freshness_platforms": "Freshness per platform",
+        "data.freshness_accounts": "Freshness per account",
+        "data.accounts_shown": "Accounts {first}–{last} of {total} ({stale} stale)",
+        "data.accounts_prev": "‹ Previous",
+        "data.accounts_next": "Next ›",
+        "data.col.via": "Source",
+        "data.col.last_error": "Last error",
+        "data.stale_rule": "Stale: the latest data is more than {hours} hours old.",
+        "data.col.file": "File",
+        "data.col.reports": "Reports",
+        "data.col.when": "Imported",
+        "data.col.rows_read": "Rows read",
+        "data.col.rows_stored": "Stored",
+        "data.col.rows_rejected": "Rejected",
+        "data.col.rows_skipped": "Left out",
+        "data.col.snapshot": "Snapshot time",
+        "data.col.source": "Where",
+        "data.col.line": "Line",
+        "data.col.column": "Column",
+        "data.col.value": "Value",
+        "data.col.expected": "Expected",
+        "data.col.error": "Error",
+        "data.col.failed_at": "Tried",
+        "data.col.latest": "Latest data",
+        "data.col.last_import": "Last import",
+        "data.snapshot_from": "{time} (from the {source})",
+        "data.source.file column": "file's own column",
+        "data.source.file name": "file name",
+        "data.source.import time": "import time",
+        "data.source.--as-of": "time given at import",
+        "data.account_label": "Account (optional)",
+        "data.account_placeholder": "handle or id, e.g. yiwumarketdaily",
+        "data.account_hint": ("Only for files that name no account: X's Overview export "
+                              "(account_overview_analytics.csv), LinkedIn workbooks, Meta chart downloads "
+                              "(Reach.csv, Follows.csv) and YouTube Studio files outside a Studio ZIP (Table data, "
+                              "Chart data, Totals). Type the handle or id of the account they belong to; it applies "
+                              "to every file of the next drop, and rows that name their account keep it. Left "
+                              "empty, such files are stored under the account 'unknown'."),
+        "data.account_used": "Account for files that name none: {account}",
+        "data.unknown_account": ("{name} names no account, so its rows were stored under the account 'unknown' "
+                                 "({platform}). Dropping the same file again changes nothing: identical files "
+                                 "are recognised. To give these rows their influencer, link the {platform} "
+                                 "account 'unknown' to them in the roster (a row with that platform and the "
+                                 "handle unknown); before dropping the next file like this, type its account "
+                                 "in the Account field."),
+        "data.map.title": "Read {name} with a column mapping",
+        "data.map.intro": ("No known report recognised this file's columns. Choose the report it is and, for each "
+                           "column, the field it holds; a column left on “not read” is skipped. The choices below "
+                           "are the closest fit found: check them. Once the file is imported, the mapping is "
+                           "saved, and later files with the same columns import at once."),
+        "data.map.see_form": "Its columns are listed below: choose what each one holds, then import it.",
+        "data.map.report": "Report",
+        "data.map.report_none": "Choose the report this file is",
+        "data.map.date_order": "Dates",
+        "data.map.date.auto": "Decide from the values",
+        "data.map.date.dmy": "Day first (31/12/2024)",
+        "data.map.date.mdy": "Month first (12/31/2024)",
+        "data.map.date.ymd": "Year first (2024/12/31)",
+        "data.map.col.header": "Column in the file",
+        "data.map.col.samples": "Values (first rows)",
+        "data.map.col.field": "Read as",
+        "data.map.not_read": "— not read —",
+        "data.map.required": "{label}, required",
+        "data.map.private": "{header} (checked, not stored)",
+        "data.map.submit": "Import with this mapping",
+        "data.map.others": ("{n} more files of this drop were not recognised either. Import this one first, then "
+                            "drop them again: those with the same columns then import at once."),
+        "data.map.no_report": "Choose the report this file is first.",
+        "data.map.missing": "{report} needs a column for each of: {fields}. Choose the columns that hold them.",
+        "data.map.twice": "Each field can be read from one column only; more than one column is read as: {fields}.",
+        "data.map.refused": "The mapping was not used: {detail}",
+        "data.map.gone": ("This file is no longer waiting for a mapping (it was imported meanwhile, or it waited "
+                          "more than a day): drop it again."),
+        "data.map.bad_form": "The form did not match the file; drop the file again.",
+        "data.map.saved": ("The mapping was saved: files with the same columns now import at once, here and with "
+                           "reach import (reach mapping list shows it)."),
+        "data.map.retry": "Not imported with this mapping: change the fields above and try again.",
+        "data.map.list_sep": ", ",
+        "data.map.f.post_id": "Post id",
+        "data.map.f.account_id": "Account id",
+        "data.map.f.account_handle": "Account handle",
+        "data.map.f.account_name": "Account name",
+        "data.map.f.post_type": "Post type",
+        "data.map.f.captured_at": "Snapshot time",
+    },
+    "zh": {
+        "data.upload_title": "导入导出文件",
+        "data.upload_limit": "CSV、TSV、XLSX 或 ZIP 导出文件，可一次上传多个，每个文件不超过 {limit}",
+        "data.editors_only": "只有编辑者可以导入文件或修改名单；以下内容均可查看。",
+        "data.status.imported": "已导入",
+        "data.status.same": "此前已导入",
+        "data.status.failed": "未导入",
+        "data.labelled": "{label}：",
+        "data.refused": "您没有执行此操作的权限：只有编辑者可以导入文件或修改名单。",
+        "data.roster_result": "{done}。{detail}。",
+        "data.rejected_first": "前几条被拒绝的行（共 {total} 条，显示 {shown} 条）：",
+        "data.rejected_more": "下方的导入记录列出全部被拒绝的行。",
+        "data.ignored": "不是指标报表，已略过：{table}",
+        "data.bad_upload": "{name} 在浏览器上传时损坏，未导入",
+        "data.rollups_failed": "文件已导入，但每日汇总未能更新（{detail}）：在下次导入之前，图表可能不包含这些数据。",
+        "data.summary": "共 {files} 个文件：{imported} 个已导入，{same} 个此前已导入，{failed} 个未导入",
+        "data.roster_title": "达人名单",
+        "data.roster_help": "CSV 文件，需包含 name、platform 以及 handle 或 account_id 列（可选：category、followers）。全部导入或全部不导入。",
+        "data.roster_drop": "将名单 CSV 拖放到此处，或点击选择文件",
+        "data.roster_detail": "新增 {new} 位达人；{created} 个账号尚未出现在任何导出文件中",
+        "data.roster_failed": "名单未导入：{detail}",
+        "data.history_title": "导入记录",
+        "data.history_none": "尚未导入任何文件。",
+        "data.problems_title": "某次导入被拒绝的行",
+        "data.problems_pick": "导入",
+        "data.pick_label": "#{id} {file}：{n} 行被拒绝",
+        "data.problems_none": "此次导入没有被拒绝的行。",
+        "data.problems_more": "显示 {total} 条被拒绝的行中的 {shown} 条。",
+        "data.failures_title": "未能导入的文件",
+        "data.freshness_platforms": "各平台数据时效",
+        "data.freshness_accounts": "各账号数据时效",
+        "data.accounts_shown": "第 {first}–{last} 个账号，共 {total} 个（{stale} 个已过时）",
+        "data.accounts_prev": "‹ 上一页",
+        "data.accounts_next": "下一页 ›",
+        "data.col.via": "来源",
+        "data.col.last_error": "最近错误",
+        "data.stale_rule": "已过时：最新数据距今超过 {hours} 小时。",
+        "data.col.file": "文件",
+        "data.col.reports": "报表",
+        "data.col.when": "导入时间",
+        "data.col.rows_read": "读取行数",
+        "data.col.rows_stored": "已存储",
+        "data.col.rows_rejected": "被拒绝",
+        "data.col.rows_skipped": "已略过",
+        "data.col.snapshot": "快照时间",
+        "data.col.source": "位置",
+        "data.col.line": "行",
+        "data.col.column": "列",
+        "data.col.value": "值",
+        "data.col.expected": "应为",
+        "data.col.error": "错误",
+        "data.col.failed_at": "尝试时间",
+        "data.col.latest": "最新数据",
+        "data.col.last_import": "最近导入",
+        "data.snapshot_from": "{time}（取自{source}）",
+        "data.source.file column": "文件中的时间列",
+        "data.source.file name": "文件名",
+        "data.source.import time": "导入时间",
+        "data.source.--as-of": "导入时指定的时间",
+        "data.account_label": "账号（可选）",
+        "data.account_placeholder": "账号名或 ID，例如 yiwumarketdaily",
+        "data.account_hint": ("仅用于未注明账号的文件：X 的概览导出（account_overview_analytics.csv）、LinkedIn 工作簿、"
+                              "Meta 图表下载（Reach.csv、Follows.csv）以及不在 Studio ZIP 中的 YouTube 工作室文件"
+                              "（表格数据、图表数据、总计）。请填写这些文件所属账号的账号名或 ID；它适用于下一次拖放的所有文件，"
+                              "已注明账号的行保留其账号。留空时，这类文件的数据存入账号“unknown”。"),
+        "data.account_used": "未注明账号的文件使用的账号：{account}",
+        "data.unknown_account": ("{name} 未注明账号，其数据已存入账号“unknown”（{platform}）。再次上传同一文件不会有任何变化："
+                                 "相同的文件会被识别。如需将这些数据归属到达人，请在达人名单中将 {platform} 的账号“unknown”"
+                                 "关联到该达人（平台为该平台、账号名为 unknown 的一行）；下次拖放此类文件之前，请先在“账号”栏填写其账号。"),
+        "data.map.title": "按列映射读取 {name}",
+        "data.map.intro": ("没有已知报表能识别此文件的列。请选择它属于哪种报表，并为每一列选择它包含的字段；"
+                           "设为“不读取”的列将被跳过。下方预选的是找到的最接近的匹配，请逐项核对。文件导入后映射会被保存，"
+                           "之后列相同的文件将直接导入。"),
+        "data.map.see_form": "其各列列在下方：请选择每一列包含的内容，然后导入。",
+        "data.map.report": "报表",
+        "data.map.report_none": "请选择此文件所属的报表",
+        "data.map.date_order": "日期",
+        "data.map.date.auto": "根据数值判断",
+        "data.map.date.dmy": "日在前（31/12/2024）",
+        "data.map.date.mdy": "月在前（12/31/2024）",
+        "data.map.date.ymd": "年在前（2024/12/31）",
+        "data.map.col.header": "文件中的列",
+        "data.map.col.samples": "数值（前几行）",
+        "data.map.col.field": "读取为",
+        "data.map.not_read": "— 不读取 —",
+        "data.map.required": "{label}，必填",
+        "data.map.private": "{header}（仅核对，不存储）",
+        "data.map.submit": "按此映射导入",
+        "data.map.others": "此次拖放中另有 {n} 个文件也未被识别。请先导入这一个，然后重新拖放它们：列相同的文件将直接导入。",
+        "data.map.no_report": "请先选择此文件所属的报表。",
+        "data.map.missing": "{report} 需要以下每个字段各对应一列：{fields}。请选择包含它们的列。",
+        "data.map.twice": "每个字段只能从一列读取；以下字段被多列选中：{fields}。",
+        "data.map.refused": "未使用此映射：{detail}",
+        "data.map.gone": "此文件已不在等待映射（可能已被导入，或等待已超过一天）：请重新拖放。",
+        "data.map.bad_form": "表单与文件不符，请重新拖放文件。",
+        "data.map.saved": "映射已保存：之后列相同的文件将直接导入，无论在此页面还是使用 reach import（reach mapping list 可查看）。",
+        "data.map.retry": "未能按此映射导入：请修改上方的字段后重试。",
+        "data.map.list_sep": "、",
+        "data.map.f.post_id": "帖子 ID",
+        "data.map.f.account_id": "账号 ID",
+        "data.map.f.account_handle": "账号名",
+        "data.map.f.account_name": "账号显示名称",
+        "data.map.f.post_type": "帖子类型",
+        "data.map.f.captured_at": "快照时间",
+    },
+})
+
+
+# --- upload handling (pure: bytes and an engine in, results out) -------------------------------
+
+def fmt_size(n: int) -> str:
+    """50 MB, 1.5 MB, 900 KB: binary units, as file managers show sizes."""
+    for size, unit in ((1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "KB")):
+        if n >= size:
+            return f"{n / size:.1f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{n} B"
+
+
+def safe_name(name) -> str:
+    """The name to record and show for an uploaded file: its last path part, printable, bounded.
+
+    It is never a path on this machine (the archive stores by hash); it is cut to its last part
+    because the pipeline reads dates and handles from the name, and a browser sends folder paths
+    when a folder is dropped."""
+    base = re.split(r"[/\\]", str(name or ""))[-1]
+    base = "".join(c for c in base if c.isprintable()).strip()[:200]
+    return base if base not in ("", ".", "..") else "upload"
+
+
+def clean_account(value) -> str | None:
+    """The Account field as the Importer's ``account`` (``reach import --account``): printable,
+    trimmed, at most ACCOUNT_MAX_CHARS; None when empty, so files that name no account are treated
+    as on the command line without the option."""
+    if not isinstance(value, str):
+        return None
+    text = "".join(c for c in value if c.isprintable()).strip()[:ACCOUNT_MAX_CHARS].strip()
+    return text or None
+
+
+def decode_upload(contents: str, limit: int) -> bytes:
+    """The bytes of a dcc.Upload data URL ("data:<type>;base64,<payload>").
+
+    Raises ValueError when the payload is not base64 and OverflowError when it exceeds ``limit``
+    bytes; the size is checked before decoding so that an oversize payload is never decoded."""
+    head, sep, payload = (contents or "").partition(",")
+    if not sep or not head.startswith("data:") or not head.endswith(";base64"):
+        raise ValueError("not a base64 data URL")
+    if (len(payload) // 4) * 3 - 2 > limit:
+        raise OverflowError
+    try:
+        raw = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise ValueError(str(e)) from None
+    if len(raw) > limit:
+        raise OverflowError
+    return raw
+
+
+def import_uploads(engine: sa.Engine, archive: Archive | None, names, contents, *, tz: str = DEFAULT_TIMEZONE,
+                   limit: int = MAX_UPLOAD_BYTES, lang: str = "en", account: str | None = None,
+                   unrecognised: list | None = None) -> list[FileResult]:
+    """Each uploaded file through the import pipeline, one FileResult per file, in upload order;
+    ``account`` (the Account field, through ``clean_account``) names the account of rows that
+    name none, as `reach import --account` does. When ``unrecognised`` is a list, each file that
+    no report recognised is appended to it as (result, bytes), for the mapping step.
+
+    A file that is too large or arrives damaged is a failed result like any other, so one bad file
+    never hides the results of the others."""
+    if isinstance(contents, str):
+        contents, names = [contents], [names]
+    names = list(names or [None] * len(contents or []))
+    imp = Importer(engine, archive, tz=tz, account=clean_account(account))
+    results = []
+    for name, content in zip(names, contents or []):
+        name = safe_name(name)
+        try:
+            raw = decode_upload(content, limit)
+        except OverflowError:
+            results.append(FileResult(name, "failed", message=t("error.too_large", lang, name=name,
+                                                                 limit=fmt_size(limit))))
+            continue
+        except ValueError:
+            results.append(FileResult(name, "failed", message=t("data.bad_upload", lang, name=name)))
+            continue
+        try:
+            results.append(imp.import_bytes(name, raw))
+            if unrecognised is not None and results[-1].proposal_table is not None:
+                unrecognised.append((results[-1], raw))
+        except Exception as e:  # noqa: BLE001 - a bug on one file must not lose the other files' results
+            log.exception("importing the upload %s failed", name)
+            detail = f"{type(e).__name__}: {e}"
+            results.append(FileResult(name, "failed", message=t("error.generic", lang, detail=detail)))
+    return results
+
+
+def import_roster_upload(engine: sa.Engine, archive: Archive | None, name, contents, *,
+                         limit: int = ROSTER_MAX_BYTES, lang: str = "en") -> tuple[bool, str]:
+    """(ok, what happened in words) for an uploaded roster CSV."""
+    from collectors.roster import import_roster, load_roster
+
+    name = safe_name(name)
+    try:
+        raw = decode_upload(contents, limit)
+    except OverflowError:
+        return False, t("error.too_large", lang, name=name, limit=fmt_size(limit))
+    except ValueError:
+        return False, t("data.bad_upload", lang, name=name)
+    try:
+        # Read once more only to count the people it names: import_roster returns new ones only.
+        people = len({r["name"] for r in load_roster(name, raw)})
+        _, counts = import_roster(engine, archive, name, raw)
+    except ReachError as e:
+        return False, t("data.roster_failed", lang, detail=messages.render(str(e), lang))
+    return True, t("data.roster_result", lang,
+                   done=t("upload.roster_done", lang, influencers=people, accounts=counts["accounts_linked"]),
+                   detail=t("data.roster_detail", lang, new=counts["influencers"], created=counts["accounts_created"]))
+
+
+# --- the mapping step (pure: a file no report recognised, kept server-side until it is mapped) -----
+#
+# The bytes of a file that failed detection wait in a folder beside the archive, named by their
+# sha256, with a small JSON beside them (the file's name, the Account field, the header and the
+# proposal). The form in the browser carries only that hex id: the file never travels back through
+# the browser, and nothing the browser sends names a path. A waiting file is removed once it is
+# imported, and any file left waiting longer than PENDING_MAX_AGE when another one arrives.
+
+PENDING_ID = re.compile(r"^[0-9a-f]{64}$")
+PENDING_MAX_AGE = timedelta(days=1)
+SAMPLES_SHOWN = 3  # values per column in the form: enough to tell a count from an id or a date
+SAMPLE_MAX_CHARS = 60
+MAPPING_NAME = messages.Message("mapping.name.page")
+
+
+def pending_dir(archive: Archive) -> Path:
+    """``<archive>-pending``, beside the archive rather than in it: the archive holds the files
+    that were imported (what `reach rebuild` replays), and a waiting file is not one of them."""
+    return archive.root.with_name(archive.root.name + "-pending")
+
+
+def keep_pending(archive: Archive, result: FileResult, raw: bytes, account: str | None = None,
+                 now: datetime | None = None) -> str:
+    """Keep an unrecognised upload for the mapping step; returns its id (the bytes' sha256)."""
+    folder = pending_dir(archive)
+    folder.mkdir(parents=True, exist_ok=True)
+    _prune_pending(folder, now or datetime.now(timezone.utc))
+    digest = sha256(raw)
+    table, proposal = result.proposal_table, result.proposal
+    meta = {"name": result.name, "account": account, "header": list(table.header),
+            "signature": proposal.signature if proposal is not None else mapping_signature(table),
+            "report": proposal.report if proposal is not None else "",
+            "fields": [f for _, f in proposal.columns] if proposal is not None else [""] * len(table.header)}
+    for path, body in ((folder / digest, raw),
+                       (folder / f"{digest}.json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))):
+        # Write then rename, as the archive does: a half-written file is never read as waiting.
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".part-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
+        os.replace(tmp, path)
+    return digest
+
+
+def _prune_pending(folder: Path, now: datetime) -> None:
+    cutoff = (now - PENDING_MAX_AGE).timestamp()
+    for p in folder.iterdir():
+        try:
+            if p.stat().st_mtime < cutoff:
+                p.unlink()
+        except OSError:
+            pass  # removed meanwhile by another worker
+
+
+def load_pending(archive: Archive, pid) -> tuple[dict, bytes]:
+    """The waiting file ``pid`` (its JSON and bytes). Raises ReachError in words when the id is not
+    a sha256 in hex (so it can never name another path) or the file no longer waits."""
+    if not isinstance(pid, str) or not PENDING_ID.match(pid):
+        raise ReachError("not a waiting file's id")
+    folder = pending_dir(archive)
+    try:
+        meta = json.loads((folder / f"{pid}.json").read_text(encoding="utf-8"))
+        raw = (folder / pid).read_bytes()
+    except (OSError, ValueError):
+        raise ReachError("gone") from None
+    if sha256(raw) != pid:
+        raise ReachError("gone")
+    return meta, raw
+
+
+def drop_pending(archive: Archive, pid: str) -> None:
+    if isinstance(pid, str) and PENDING_ID.match(pid):
+        for p in (pending_dir(archive) / pid, pending_dir(archive) / f"{pid}.json"):
+            p.unlink(missing_ok=True)
+
+
+def mapping_reports() -> list[Report]:
+    """The reports a file can be mapped to, by platform and title. API snapshots are left out:
+    they are files `reach collect` writes itself (their ``_marker`` column), never an export."""
+    return sorted((r for r in all_reports() if "_marker" not in r.required), key=lambda r: (r.platform, r.title))
+
+
+def field_label(report: Report, f: str, lang: str, mark_required: bool = True) -> str:
+    """How a field is offered in the form: its name in the UI language and its canonical name;
+    a private field (checked while reading, not stored) by the report's own column name."""
+    if f.startswith("_"):
+        label = t("data.map.private", lang, header=(report.columns.get(f) or [f])[0])
+    else:
+        key = f"data.map.f.{f}"
+        name = t(key, lang) if key in i18n.STRINGS["en"] else i18n.column_name(f, lang)
+        label = f"{name} ({f})" if name != f else f
+    return t("data.map.required", lang, label=label) if mark_required and f in report.required else label
+
+
+def field_options(report_name: str | None, lang: str) -> list[dict]:
+    """"not read", then the report's fields: required ones first, then in the report's order."""
+    out = [{"label": t("data.map.not_read", lang), "value": ""}]
+    try:
+        r = get_report(report_name) if report_name else None
+    except KeyError:
+        r = None
+    if r is None:
+        return out
+    fields = [f for f in r.required if f in r.columns] + [f for f in r.columns if f not in r.required]
+    return out + [{"label": field_label(r, f, lang), "value": f} for f in fields]
+
+
+def samples(table, i: int, n: int = SAMPLES_SHOWN) -> list[str]:
+    """The first ``n`` non-empty values of column ``i``, each cut to SAMPLE_MAX_CHARS."""
+    out = []
+    for v in table.cells[i].head(200).tolist():
+        v = " ".join(str(v).split())
+        if v:
+            # Cut in the middle: a link's end (the post id) tells more than its middle.
+            half = (SAMPLE_MAX_CHARS - 1) // 2
+            out.append(v if len(v) <= SAMPLE_MAX_CHARS else v[:half] + "…" + v[-half:])
+            if len(out) == n:
+                break
+    return out
+
+
+def prefill(archive: Archive, pid: str, report_name: str) -> list[str]:
+    """The field of each column when the user picks ``report_name``: the proposal when it is the
+    proposed report, else that report's best alignment with the file (by structure, then by
+    headers), read again from the waiting bytes."""
+    meta, raw = load_pending(archive, pid)
+    if report_name == meta["report"]:
+        return list(meta["fields"])
+    try:
+        r = get_report(report_name)
+        table = next(tb for tb in read_bytes(meta["name"], raw) if mapping_signature(tb) == meta["signature"])
+    except (KeyError, StopIteration, ReachError):
+        return [""] * len(meta["header"])
+    # The file's headers that are this report's aliases first; then the columns the report's
+    # layouts align with, even when far fewer than detection would accept: the user checks them.
+    # An aligned column is not offered as a field that is only checked, never stored (X's
+    # "Hashtag clicks"): among counts, structure cannot tell which is which, and such a guess
+    # would look like a reading; "not read" asks the user instead.
+    positions = header_positions(r, table)
+    profs = profiles(table)
+    aligned = [align(r, layout, table, profs) for layout in r.layouts if layout]
+    best = max(aligned, key=lambda c: (c.confidence, c.score), default=None)
+    taken = set(positions.values())
+    for f, i in (best.positions.items() if best is not None else ()):
+        if f not in positions and i not in taken and (not f.startswith("_") or f in r.required):
+            positions[f] = i
+            taken.add(i)
+    by_pos = {i: f for f, i in positions.items()}
+    return [by_pos.get(i, "") for i in range(len(meta["header"]))]
+
+
+def build_mapping(meta: dict, report_name, fields, date_order, lang: str) -> Mapping:
+    """The Mapping the form describes, checked; MappingError in the UI language when it cannot
+    be used (the collectors' own check runs last, for anything the form cannot say)."""
+    header = meta["header"]
+    if not isinstance(fields, list) or len(fields) != len(header) \
+            or not all(f is None or isinstance(f, str) for f in fields):
+        raise MappingError(t("data.map.bad_form", lang))
+    if not report_name or not isinstance(report_name, str):
+        raise MappingError(t("data.map.no_report", lang))
+    try:
+        r = get_report(report_name)
+    except KeyError:
+        raise MappingError(t("data.map.bad_form", lang)) from None
+    fields = [f or "" for f in fields]
+    used = [f for f in fields if f]
+    twice = sorted({f for f in used if used.count(f) > 1})
+    if twice:
+        raise MappingError(t("data.map.twice", lang, fields=t("data.map.list_sep", lang).join(
+            field_label(r, f, lang, False) for f in twice)))
+    missing = [f for f in r.required if f not in used]
+    if missing:
+        raise MappingError(t("data.map.missing", lang, report=r.title, fields=t("data.map.list_sep", lang).join(
+            field_label(r, f, lang, False) for f in missing)))
+    order = date_order if date_order in DATE_ORDERS else None
+    return Mapping(r.name, list(zip(header, fields)), meta["signature"], order, MAPPING_NAME).validate()
+
+
+def import_with_mapping(engine: sa.Engine, archive: Archive, pid, report_name, fields, date_order, *,
+                        tz: str = DEFAULT_TIMEZONE, lang: str = "en") -> tuple[FileResult | None, str | None]:
+    """The waiting file imported with the mapping the form describes: (result, None), or
+    (None, why not in words) when the file is gone or the mapping cannot be used. A file that
+    imports (or was imported meanwhile) stops waiting; one that fails keeps waiting for a fix.
+    The Importer saves the mapping as a profile once the file imports with it."""
+    try:
+        meta, raw = load_pending(archive, pid)
+    except ReachError:
+        return None, t("data.map.gone", lang)
+    try:
+        mapping = build_mapping(meta, report_name, fields, date_order, lang)
+    except MappingError as e:
+        return None, t("data.map.refused", lang, detail=messages.render(str(e), lang))
+    imp = Importer(engine, archive, tz=tz, account=meta.get("account"), mapping=mapping)
+    try:
+        result = imp.import_bytes(meta["name"], raw)
+    except Exception as e:  # noqa: BLE001 - words, not a traceback, as for an upload
+        log.exception("importing %s with a mapping failed", meta["name"])
+        return None, t("error.generic", lang, detail=f"{type(e).__name__}: {e}")
+    if result.ok:
+        drop_pending(archive, pid)
+    return result, None
+
+
+# --- what is stored (pure queries) --------------------------------------------------------------
+
+def history(engine: sa.Engine, limit: int = HISTORY_LIMIT) -> pd.DataFrame:
+    i = schema.imports
+    cols = [i.c.id, i.c.file_name, i.c.platform, i.c.reports, i.c.imported_at, i.c.rows_read, i.c.rows_stored,
+            i.c.rows_rejected, i.c.rows_skipped, i.c.captured_at, i.c.captured_at_source]
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(*cols).order_by(i.c.id.desc()).limit(limit)).all()
+    return pd.DataFrame(rows, columns=[c.name for c in cols])
+
+
+def problems(engine: sa.Engine, import_id: int, limit: int = PROBLEMS_LIMIT) -> tuple[pd.DataFrame, int]:
+    """The first ``limit`` rejected rows of one import, in file order, and how many there are."""
+    p = schema.import_problems
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).where(p.c.import_id == import_id)).scalar()
+        rows = conn.execute(sa.select(p.c.source, p.c.line, p.c.column_name, p.c.value, p.c.expected)
+                            .where(p.c.import_id == import_id).order_by(p.c.source, p.c.line).limit(limit)).all()
+    return pd.DataFrame(rows, columns=["source", "line", "column", "value", "expected"]), int(total or 0)
+
+
+def failures(engine: sa.Engine, limit: int = FAILURES_LIMIT) -> pd.DataFrame:
+    """Failed attempts, newest first, leaving out files imported since (with a mapping, most
+    often): the list is of files that could not be imported, and those could."""
+    f, i = schema.import_failures, schema.imports
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(f.c.file_name, f.c.failed_at, f.c.error)
+                            .where(f.c.sha256.not_in(sa.select(i.c.sha256)))
+                            .order_by(f.c.id.desc()).limit(limit)).all()
+    return pd.DataFrame(rows, columns=["file_name", "failed_at", "error"])
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+STATUS_KEYS = {"imported": "data.status.imported", "already imported": "data.status.same",
+               "failed": "data.status.failed"}
+
+
+def _table(headers, rows, id=None, className="table", kinds=()):
+    """A table in a box that scrolls sideways when the table is wider than the page. ``kinds``
+    names each column's cells: "date" stays on one line (a date cut or broken over three lines is
+    misread), "name" (file names, report names, values from a file) may break anywhere, since a
+    long name without spaces would otherwise widen the table past the page."""
+    def td(c, kind):
+        return html.Td(c, className=kind) if kind else html.Td(c)
+    kinds = list(kinds) + [None] * (len(headers) - len(kinds))
+    return html.Div(html.Table([html.Thead(html.Tr([html.Th(h) for h in headers])),
+                                html.Tbody([html.Tr([td(c, k) for c, k in zip(r, kinds)]) for r in rows])],
+                               className=className, **({"id": id} if id else {})), className="table-wrap")
+
+
+def _problem_rows(items, lang):
+    """(source, line, column, value, expected) rows as table cells, what was expected in ``lang``
+    (a message, or the English the database stored: collectors/messages.py writes either again)."""
+    return [[src, "—" if line is None or line != line else str(int(line)), col, repr(str(value or "")),
+             messages.render(expected, lang)] for src, line, col, value, expected in items]
+
+
+PROBLEM_KINDS = ("name", None, "name", "name", None)
+
+
+def _problem_headers(lang):
+    return [t(f"data.col.{c}", lang) for c in ("source", "line", "column", "value", "expected")]
+
+
+def result_view(r: FileResult, lang: str, mapping_offered: bool = False):
+    """One uploaded file's result: a status word in the UI language and the pipeline's line in the
+    UI language (the catalog's words, collectors/messages.py; what is not in it yet, in English as
+    `reach import` prints it), then the first rejected rows.
+
+    The line's advice for a file that names no account is about a command-line option; here it is
+    replaced by what a web user can do (the Account field, the roster), in the UI language. So is
+    the advice to run `reach mapping suggest` when the mapping step is offered on the page."""
+    # Without the CLI's status column: it is shown as a word instead.
+    text = messages.render(dataclasses.replace(r, unknown_account=False).text(), lang)
+    if mapping_offered:
+        text = text.split("\n")[0]  # the proposal and the CLI's commands: the form below says both
+    status = "failed" if r.status == "failed" else ("same" if r.status == "already imported" else "ok")
+    label = t(STATUS_KEYS.get(r.status, "data.status.failed"), lang)
+    # The line's continuation lines (how a table was read: by structure or a mapping, with the
+    # columns it used) each on a line of their own, as the CLI prints them.
+    first, *more = text.split("\n")
+    parts = [html.Div([html.Strong(t("data.labelled", lang, label=label)),
+                       html.Span(first, className="result-line")])]
+    parts += [html.Div(m.strip(), className="result-detail", style={"fontSize": "13px"}) for m in more if m.strip()]
+    if mapping_offered:
+        parts.append(html.Div(t("data.map.see_form", lang), className="upload-map-hint"))
+    if r.unknown_account and r.status == "imported":
+        parts.append(html.Div(t("data.unknown_account", lang, name=r.name, platform=_platforms(r.platform, lang)),
+                              className="upload-unknown-account", style=WARNING_STYLE))
+    if r.problems:
+        shown = r.problems[:PROBLEMS_SHOWN]
+        parts.append(html.Div(t("data.rejected_first", lang, shown=len(shown), total=len(r.problems)),
+                              className="muted"))
+        parts.append(_table(_problem_headers(lang), _problem_rows(
+            [(p.source, p.line, p.column, p.value, p.expected) for p in shown], lang), className="table compact",
+            kinds=PROBLEM_KINDS))
+        if len(r.problems) > len(shown):
+            parts.append(html.Div(t("data.rejected_more", lang), className="muted"))
+    for table in r.ignored_tables:
+        parts.append(html.Div(t("data.ignored", lang, table=table), className="muted"))
+    return html.Li(parts, className=f"upload-result {status}",
+                   style={"color": "#b00020"} if status == "failed" else {"margin": "6px 0"})
+
+
+def results_view(results: list[FileResult], lang: str, rollup_error: str | None = None,
+                 account: str | None = None, offered: FileResult | None = None):
+    items = [result_view(r, lang, r is offered) for r in results]
+    out = []
+    if account:
+        out.append(html.Div(t("data.account_used", lang, account=account), className="muted",
+                            id="data-account-used"))
+    if len(results) > 1:
+        out.append(html.Div(t("data.summary", lang, files=len(results),
+                              imported=sum(r.status == "imported" for r in results),
+                              same=sum(r.status == "already imported" for r in results),
+                              failed=sum(r.status == "failed" for r in results)), className="upload-summary"))
+    out.append(html.Ul(items, className="upload-results"))
+    if rollup_error:
+        out.append(html.Div(t("data.rollups_failed", lang, detail=rollup_error), style=WARNING_STYLE))
+    return out
+
+
+def mapping_form(pid: str, result: FileResult, lang: str, others: int = 0):
+    """The mapping step for one unrecognised upload: the report, the date order, and for each of
+    the file's columns its header as the file writes it, a few values, and the field it is read
+    as, prefilled with the proposal. Everything the file says is shown as text (Dash escapes it)."""
+    table, proposal = result.proposal_table, result.proposal
+    report = proposal.report if proposal is not None and proposal.report else None
+    fields = [f for _, f in proposal.columns] if proposal is not None else [""] * len(table.header)
+    options = field_options(report, lang)
+    rows = [html.Tr([html.Td(h or "—", className="map-header"),
+                     html.Td(" · ".join(samples(table, i)) or "—", className="map-samples muted"),
+                     html.Td(dcc.Dropdown(id={"type": "data-map-field", "col": i}, options=options,
+                                          value=fields[i] if i < len(fields) else "", clearable=False,
+                                          searchable=True, className="map-field"), style={"width": "360px"})])
+            for i, h in enumerate(table.header)]
+    report_options = [{"label": r.title, "value": r.name} for r in mapping_reports()]
+    date_options = [{"label": t("data.map.date.auto", lang), "value": "auto"}] + \
+        [{"label": t(f"data.map.date.{o}", lang), "value": o} for o in DATE_ORDERS]
+    form = [
+        html.H3(t("data.map.title", lang, name=result.name)),
+        html.Div(t("data.map.intro", lang), className="muted", style={"fontSize": "13px"}),
+        html.Div([html.Label(t("data.map.report", lang), htmlFor="data-map-report", style={"whiteSpace": "nowrap"}),
+                  dcc.Dropdown(id="data-map-report", options=report_options, value=report, clearable=False,
+                               placeholder=t("data.map.report_none", lang), className="dd wide"),
+                  html.Label(t("data.map.date_order", lang), htmlFor="data-map-date-order",
+                             style={"whiteSpace": "nowrap"}),
+                  dcc.Dropdown(id="data-map-date-order", options=date_options, value="auto", clearable=False,
+                               searchable=False, className="dd narrow", style={"flex": "0 0 220px"})],
+                 className="toolbar"),
+        html.Table([html.Thead(html.Tr([html.Th(t(f"data.map.col.{c}", lang), style={"whiteSpace": "nowrap"})
+                                        for c in ("header", "samples", "field")])),
+                    html.Tbody(rows)], className="table compact", id="data-map-columns"),
+        html.Div(html.Button(t("data.map.submit", lang), id="data-map-import", n_clicks=0, className="button",
+                             style=BUTTON_STYLE), style={"margin": "10px 0"}),
+        dcc.Store(id="data-map-id", data=pid),
+    ]
+    if others:
+        form.append(html.Div(t("data.map.others", lang, n=others), className="muted", id="data-map-others"))
+    return html.Div([html.Div(form, id="data-map-form"),
+                     html.Div(id="data-map-message", className="upload-output")],
+                    id="data-map", className="panel", style={"margin": "10px 0", "borderColor": "#f0b35a"})
+
+
+def mapping_result_view(result: FileResult | None, error: str | None, lang: str, rollup_error: str | None = None):
+    """What the mapping step says after "Import with this mapping": why the mapping was not
+    used, or the file's result as for any upload (and that the mapping was saved)."""
+    if result is None:
+        return html.Div(error, style=WARNING_STYLE, id="data-map-error")
+    out = results_view([result], lang, rollup_error)
+    if result.status == "imported":
+        out.append(html.Div(t("data.map.saved", lang), className="muted", id="data-map-saved"))
+    elif result.status == "failed":
+        out.append(html.Div(t("data.map.retry", lang), style=WARNING_STYLE, id="data-map-retry"))
+    return html.Div(out, id="data-map-outcome")
+
+
+def _snapshot(at, source, lang, tz):
+    if at is None or pd.isna(at):
+        return "—"
+    key = f"data.source.{source}"
+    words = t(key, lang) if key in i18n.STRINGS["en"] else str(source or "—")
+    # The time stays whole on one line; the words around it wrap.
+    before, _, after = t("data.snapshot_from", lang, time="\0", source=words).partition("\0")
+    return html.Span([before, html.Span(fmt_datetime(at, lang, tz), className="date"), after])
+
+
+def _platforms(value, lang):
+    return " + ".join(platform_name(p, lang) for p in str(value or "").split("+") if p) or "—"
+
+
+def problems_view(engine, import_id, lang):
+    if import_id is None:
+        return html.Div(t("empty.none", lang), className="muted")
+    df, total = problems(engine, int(import_id))
+    if not total:
+        return html.Div(t("data.problems_none", lang), className="muted", id="data-problems-none")
+    out = [_table(_problem_headers(lang), _problem_rows(df.itertuples(index=False, name=None), lang),
+                  id="data-problems-table", className="table compact", kinds=PROBLEM_KINDS)]
+    if total > len(df):
+        out.append(html.Div(t("data.problems_more", lang, shown=len(df), total=total), className="muted"))
+    return html.Div(out)
+
+
+def tables(engine, campaign, lang: str, chosen: int | None = None, now: datetime | None = None) -> list:
+    """History, rejected rows of one import, failed attempts and freshness, as components."""
+    tz = campaign.tz
+    hist = history(engine)
+    out = [html.H2(t("data.history_title", lang))]
+    if hist.empty:
+        out.append(html.Div(t("data.history_none", lang), className="empty", id="data-history-empty"))
+    else:
+        headers = [t("data.col.file", lang), t("col.platform", lang), t("data.col.reports", lang),
+                   t("data.col.when", lang), t("data.col.rows_read", lang), t("data.col.rows_stored", lang),
+                   t("data.col.rows_rejected", lang), t("data.col.rows_skipped", lang), t("data.col.snapshot", lang)]
+        rows = [[r.file_name, _platforms(r.platform, lang), (r.reports or "").replace(",", ", "),
+                 fmt_datetime(r.imported_at, lang, tz), fmt_number(r.rows_read, lang), fmt_number(r.rows_stored, lang),
+                 fmt_number(r.rows_rejected, lang), fmt_number(r.rows_skipped, lang),
+                 _snapshot(r.captured_at, r.captured_at_source, lang, tz)] for r in hist.itertuples()]
+        out.append(html.Div(_table(headers, rows, id="data-history",
+                                   kinds=("name", None, "name", "date", None, None, None, None, None)),
+                            className="scroll"))
+        ids = set(hist["id"])
+        if chosen not in ids:
+            with_rejects = hist[hist["rows_rejected"] > 0]
+            chosen = int((with_rejects if len(with_rejects) else hist)["id"].iloc[0])
+        options = [{"label": t("data.pick_label", lang, id=r.id, file=r.file_name, n=fmt_number(r.rows_rejected, lang)),
+                    "value": int(r.id)}
+                   for r in hist.itertuples()]
+        out += [html.H3(t("data.problems_title", lang)),
+                html.Div([html.Label(t("data.problems_pick", lang), htmlFor="data-import-pick"),
+                          dcc.Dropdown(id="data-import-pick", options=options, value=chosen, clearable=False,
+                                       className="dd wide")], className="toolbar"),
+                html.Div(problems_view(engine, chosen, lang), id="data-problems")]
+    fails = failures(engine)
+    if len(fails):
+        out += [html.H2(t("data.failures_title", lang)),
+                _table([t("data.col.file", lang), t("data.col.failed_at", lang), t("data.col.error", lang)],
+                       [[r.file_name, fmt_datetime(r.failed_at, lang, tz), messages.render(r.error, lang)]
+                        for r in fails.itertuples()],
+                       id="data-failures", kinds=("name", "date", "name"))]
+    out += freshness_view(engine, campaign, lang, now)
+    return out
+
+
+def freshness_view(engine, campaign, lang, now=None) -> list:
+    tz = campaign.tz
+    stale = " (" + t("label.stale", lang) + ")"
+    now = now or clock.clock(engine)  # the demo's own clock on the demo: one moment for every line
+    acc = clock.account_freshness(engine, now)
+    plat = clock.freshness(engine, now, acc)  # from the same rows: read once
+    out = [html.H2(t("data.freshness_platforms", lang)),
+           html.Div(t("data.stale_rule", lang, hours=clock.STALE_HOURS), className="muted")]
+    if plat.empty:
+        out.append(html.Div(t("freshness.never", lang), className="muted", id="data-freshness-empty"))
+        return out
+    out.append(_table(
+        [t("col.platform", lang), t("data.col.latest", lang), t("data.col.last_import", lang)],
+        [[platform_name(r.platform, lang), fresh_text(r.as_of, lang, tz, now=now) + (stale if r.stale else ""),
+          fmt_datetime(r.last_import, lang, tz)] for r in plat.itertuples()], id="data-freshness-platforms",
+        kinds=(None, None, "date")))
+    src = clock.source_freshness(engine)
+    if len(src):
+        from .. import freshness
+
+        out.append(_table(
+            [t("col.platform", lang), t("data.col.via", lang), t("data.col.last_import", lang),
+             t("data.col.last_error", lang)],
+            [[platform_name(r.platform, lang) if r.platform else t("fresh.unknown_platform", lang),
+              t(f"fresh.source.{r.source}", lang), fmt_datetime(r.last_success, lang, tz),
+              (fmt_datetime(r.last_error_at, lang, tz) + t("punct.colon", lang) + freshness.short_error(messages.render(r.last_error, lang))
+               if isinstance(r.last_error, str) else "—")]
+             for r in src.itertuples()], id="data-freshness-sources", kinds=(None, None, "date")))
+    out += [html.H2(t("data.freshness_accounts", lang)),
+            html.Div(accounts_view(acc, campaign, lang, 0, now), id="data-accounts"),
+            dcc.Store(id="data-accounts-page", data=0)]
+    return out
+
+
+def accounts_view(acc: pd.DataFrame, campaign, lang: str, page: int = 0, now=None) -> list:
+    """One page of the freshness per account (ACCOUNTS_PAGE rows, in the order of
+    ``clock.account_freshness``: platform, then account), with how many there are and how many are
+    stale, and buttons for the pages before and after. ``page`` is kept within the pages there are."""
+    tz = campaign.tz
+    stale = " (" + t("label.stale", lang) + ")"
+    pages = max(1, -(-len(acc) // ACCOUNTS_PAGE))
+    page = min(max(int(page or 0), 0), pages - 1)
+    shown = acc.iloc[page * ACCOUNTS_PAGE:(page + 1) * ACCOUNTS_PAGE]
+    table = _table(
+        [t("col.platform", lang), t("col.account", lang), t("col.influencer", lang), t("data.col.latest", lang),
+         t("data.col.last_import", lang)],
+        # No influencer (not in the roster) arrives as None or NaN: "—", never "nan".
+        [[platform_name(r.platform, lang), r.account,
+          r.influencer if isinstance(r.influencer, str) and r.influencer else "—",
+          fresh_text(r.as_of, lang, tz, now=now) + (stale if r.stale else ""), fmt_datetime(r.last_import, lang, tz)]
+         for r in shown.itertuples()], id="data-freshness-accounts", kinds=(None, "name", None, None, "date"))
+    if pages == 1:
+        return [table]
+    said = t("data.accounts_shown", lang, first=fmt_number(page * ACCOUNTS_PAGE + 1, lang),
+             last=fmt_number(page * ACCOUNTS_PAGE + len(shown), lang), total=fmt_number(len(acc), lang),
+             stale=fmt_number(int(acc["stale"].sum()), lang))
+    pager = html.Div([
+        html.Button(t("data.accounts_prev", lang), id="data-accounts-prev", n_clicks=0, disabled=page == 0),
+        html.Span(said, className="muted", id="data-accounts-shown"),
+        html.Button(t("data.accounts_next", lang), id="data-accounts-next", n_clicks=0, disabled=page == pages - 1),
+    ], className="toolbar")
+    return [pager, table]
+
+
+# Inline, so the page needs nothing from the shared stylesheet (assets/reach.css belongs to the layout).
+UPLOAD_STYLE = {"border": "2px dashed #888", "borderRadius": "8px", "padding": "22px", "textAlign": "center",
+                "background": "#fff", "cursor": "pointer", "margin": "8px 0"}
+BUTTON_STYLE = {"padding": "8px 16px", "fontSize": "14px", "fontWeight": 600, "color": "#fff",
+                "background": "#2457a6", "border": "none", "borderRadius": "6px", "cursor": "pointer"}
+WARNING_STYLE = {"background": "#fff4e5", "border": "1px solid #f0b35a", "borderRadius": "6px", "padding": "8px 12px",
+                 "margin": "8px 0"}
+
+
+def _upload_box(id, text, disabled, multiple, max_size):
+    style = dict(UPLOAD_STYLE, **({"opacity": 0.5, "cursor": "not-allowed"} if disabled else {}))
+    return dcc.Upload(id=id, children=html.Div(text), multiple=multiple, max_size=max_size, disabled=disabled,
+                      style=style, style_active=dict(style, borderColor="#2457a6", background="#eef3fb"),
+                      style_reject=dict(style, borderColor="#b00020", background="#fdecee"))
+
+
+def layout(**query):
+    f = F.parse("?" + urlencode(query, doseq=True))
+    lang = f.lang
+    eng, campaign = data.engine(), data.campaign()
+    editor = auth.is_editor()
+    try:
+        chosen = int(query.get("import")) if isinstance(query.get("import"), str) else None
+    except ValueError:
+        chosen = None
+    note = [] if editor else [html.Div(t("data.editors_only", lang), style=WARNING_STYLE, id="data-viewer-note")]
+    uploads = html.Div([
+        html.H2(t("data.upload_title", lang)),
+        html.Div(t("data.upload_limit", lang, limit=fmt_size(MAX_UPLOAD_BYTES)), className="muted",
+                 id="data-upload-limit"),
+        html.Div([html.Label(t("data.account_label", lang), htmlFor="data-account", style={"whiteSpace": "nowrap"}),
+                  dcc.Input(id="data-account", type="text", value="", maxLength=ACCOUNT_MAX_CHARS,
+                            placeholder=t("data.account_placeholder", lang), disabled=not editor,
+                            autoComplete="off", spellCheck=False, style={"width": "320px", "flex": "0 0 auto"})],
+                 className="toolbar"),
+        html.Div(t("data.account_hint", lang), className="muted", id="data-account-hint"),
+        _upload_box("data-upload", t("upload.drop", lang), not editor, True, MAX_UPLOAD_BYTES),
+        dcc.Loading(html.Div(id="data-upload-result", className="upload-output"), type="dot"),
+        html.H2(t("data.roster_title", lang)),
+        html.Div(t("data.roster_help", lang), className="muted"),
+        _upload_box("data-roster", t("data.roster_drop", lang), not editor, False, ROSTER_MAX_BYTES),
+        dcc.Loading(html.Div(id="data-roster-result", className="upload-output"), type="dot"),
+    ], className="panel data-uploads")
+    return html.Div([L.header(f, PATH), *note, uploads,
+                     html.Div(tables(eng, campaign, lang, chosen), id="data-tables"),
+                     dcc.Store(id="data-stamp", data=0)], className="page data-page")
+
+
+# --- callbacks (thin: role check, decode, render) ----------------------------------------------
+
+def _refused(lang):
+    return html.Div(t("data.refused", lang), style=WARNING_STYLE, id="data-refused")
+
+
+def _editor() -> bool:
+    try:
+        auth.require_editor()
+    except Forbidden:
+        return False
+    return True
+
+
+@callbacks(Output("data-upload-result", "children"), Output("data-upload", "contents"),
+           Output("data-stamp", "data"),
+           Input("data-upload", "contents"), State("data-upload", "filename"), State("url", "search"),
+           State("data-stamp", "data"), State("data-account", "value"), prevent_initial_call=True)
+def upload_files(contents, names, search, stamp, account=None):
+    """Import dropped files, with the Account field as ``--account``. The contents are cleared
+    afterwards so the same file can be dropped again (and the browser does not keep megabytes of
+    base64 in its state)."""
+    lang = F.parse(search).lang
+    # A viewer's request gets words rather than the 403 the guard gives, which Dash would only
+    # show as a failed request in the browser console.
+    if not _editor():
+        return _refused(lang), None, stamp
+    if not contents:
+        raise PreventUpdate
+    eng, campaign = data.engine(), data.campaign()
+    account = clean_account(account)
+    archive, unrecognised = Archive(database.archive_dir(eng)), []
+    results = import_uploads(eng, archive, names, contents, tz=campaign.timezone, lang=lang, account=account,
+                             unrecognised=unrecognised)
+    problem = ingest.refresh(eng, campaign, results)
+    form = offer_mapping(archive, unrecognised, lang, account)
+    out = results_view(results, lang, problem, account, offered=unrecognised[0][0] if form else None)
+    return out + ([form] if form else []), None, (stamp or 0) + 1
+
+
+def offer_mapping(archive: Archive, unrecognised: list, lang: str, account: str | None):
+    """The mapping form for the first file of a drop that no report recognised (its bytes kept
+    server-side), or None. One form at a time: once it is imported, the saved mapping reads the
+    drop's other files with the same columns at once."""
+    if not unrecognised:
+        return None
+    result, raw = unrecognised[0]
+    try:
+        pid = keep_pending(archive, result, raw, account)
+    except OSError as e:
+        log.warning("could not keep %s for the mapping step: %s", result.name, e)
+        return None
+    return mapping_form(pid, result, lang, others=len(unrecognised) - 1)
+
+
+@callbacks(Output({"type": "data-map-field", "col": ALL}, "options"),
+           Output({"type": "data-map-field", "col": ALL}, "value"),
+           Input("data-map-report", "value"), State("data-map-id", "data"),
+           State({"type": "data-map-field", "col": ALL}, "id"), State("url", "search"), prevent_initial_call=True)
+def choose_report(report, pid, ids, search):
+    """Another report chosen: its fields offered, each column prefilled with that report's best fit."""
+    if not _editor() or not report:
+        raise PreventUpdate
+    lang = F.parse(search).lang
+    try:
+        fields = prefill(Archive(database.archive_dir(data.engine())), pid, report)
+    except ReachError:
+        raise PreventUpdate from None
+    if len(fields) != len(ids):
+        raise PreventUpdate
+    options = field_options(report, lang)
+    return [options] * len(ids), [fields[i["col"]] for i in ids]
+
+
+@callbacks(Output("data-upload-result", "children", allow_duplicate=True), Output("data-map-message", "children"),
+           Output("data-stamp", "data", allow_duplicate=True),
+           Input("data-map-import", "n_clicks"), State("data-map-id", "data"), State("data-map-report", "value"),
+           State({"type": "data-map-field", "col": ALL}, "value"), State({"type": "data-map-field", "col": ALL}, "id"),
+           State("data-map-date-order", "value"), State("url", "search"), State("data-stamp", "data"),
+           prevent_initial_call=True)
+def import_mapped(n_clicks, pid, report, fields, ids, date_order, search, stamp):
+    """"Import with this mapping": the waiting file imported with the form's mapping. On success
+    its result replaces the drop's results and the form (the failure above the form is no longer
+    true), and the rollups and tables are refreshed; otherwise the form stays, with the reason."""
+    lang = F.parse(search).lang
+    if not _editor():
+        return no_update, _refused(lang), stamp
+    if not n_clicks:
+        raise PreventUpdate
+    # The fields in column order, whatever order the browser lists the dropdowns in.
+    by_col = {i.get("col"): f for i, f in zip(ids or [], fields or []) if isinstance(i, dict)}
+    ordered = [by_col.get(k) for k in range(len(by_col))] if set(by_col) == set(range(len(by_col))) else None
+    eng, campaign = data.engine(), data.campaign()
+    archive = Archive(database.archive_dir(eng))
+    result, error = import_with_mapping(eng, archive, pid, report, ordered, date_order, tz=campaign.timezone,
+                                        lang=lang)
+    problem = ingest.refresh(eng, campaign, [result]) if result is not None else None
+    view = mapping_result_view(result, error, lang, problem)
+    if result is not None and result.ok:
+        return view, no_update, (stamp or 0) + 1
+    return no_update, view, stamp
+
+
+@callbacks(Output("data-roster-result", "children"), Output("data-roster", "contents"),
+           Output("data-stamp", "data", allow_duplicate=True),
+           Input("data-roster", "contents"), State("data-roster", "filename"), State("url", "search"),
+           State("data-stamp", "data"), prevent_initial_call=True)
+def upload_roster(contents, name, search, stamp):
+    lang = F.parse(search).lang
+    if not _editor():
+        return _refused(lang), None, stamp
+    if not contents:
+        raise PreventUpdate
+    eng = data.engine()
+    ok, text = import_roster_upload(eng, Archive(database.archive_dir(eng)), name, contents, lang=lang)
+    return html.Div(text, className="upload-result " + ("ok" if ok else "failed"), id="data-roster-message"), \
+        None, (stamp or 0) + 1
+
+
+@callbacks(Output("data-tables", "children"), Input("data-stamp", "data"), State("url", "search"),
+           prevent_initial_call=True)
+def redraw_tables(_, search):
+    """After an import the history opens on the newest import with rejected rows: most often the
+    file just dropped. (The picker may not exist yet, so its value is not read.)"""
+    return tables(data.engine(), data.campaign(), F.parse(search).lang)
+
+
+@callbacks(Output("data-accounts", "children"), Output("data-accounts-page", "data"),
+           Input("data-accounts-prev", "n_clicks"), Input("data-accounts-next", "n_clicks"),
+           State("data-accounts-page", "data"), State("url", "search"), prevent_initial_call=True)
+def page_accounts(prev, next_, page, search):
+    """The page of accounts before or after the one shown (the rows come from the shared cache)."""
+    step = {"data-accounts-prev": -1, "data-accounts-next": 1}.get(ctx.triggered_id)
+    if step is None:
+        raise PreventUpdate
+    eng = data.engine()
+    now = clock.clock(eng)
+    acc = clock.account_freshness(eng, now)
+    pages = max(1, -(-len(acc) // ACCOUNTS_PAGE))
+    page = min(max(int(page or 0) + step, 0), pages - 1)
+    return accounts_view(acc, data.campaign(), F.parse(search).lang, page, now), page
+
+
+@callbacks(Output("data-problems", "children"), Input("data-import-pick", "value"), State("url", "search"),
+           prevent_initial_call=True)
+def pick_import(import_id, search):
+    return problems_view(data.engine(), import_id, F.parse(search).lang)
