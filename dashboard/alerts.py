@@ -376,9 +376,9 @@ def last_failure(eng: sa.Engine) -> Event | None:
 # --- what a notice says ------------------------------------------------------------------------
 
 TEXT = {
-    "post": ("{rule}: a {platform} post by {influencer} reached {value} {metric} (threshold {threshold})",
+    "post": ("{rule}: {platform} post by {influencer} reached {value} {metric} (threshold {threshold})",
              "{rule}：{influencer} 的{platform}帖子{metric}达到 {value}（阈值 {threshold}）"),
-    "post_day": ("{rule}: a {platform} post by {influencer} gained {value} {metric} on {day} (threshold {threshold})",
+    "post_day": ("{rule}: {platform} post by {influencer} gained {value} {metric} on {day} (threshold {threshold})",
                  "{rule}：{influencer} 的{platform}帖子在 {day} 新增{metric} {value}（阈值 {threshold}）"),
     "day_above": ("{rule}: {metric} on {day} reached {value} (threshold {threshold})",
                   "{rule}：{day} 的{metric}达到 {value}（阈值 {threshold}）"),
@@ -408,10 +408,12 @@ def message(ev: Event, lang: str, campaign: Campaign) -> tuple[str, str]:
     dashboard writes them in that language."""
     from collectors.model import PLATFORM_LABELS
 
-    from .text.i18n import fmt_datetime, fmt_number, metric_name
+    from .text.i18n import fmt_date, fmt_datetime, fmt_number, metric_name
 
     k = 1 if lang == "zh" else 0
-    p = ev.params
+    p = dict(ev.params)
+    if p.get("day"):
+        p["day"] = fmt_date(p["day"], lang)  # as the pages write a day: 27 Jan 2025, 2025年1月27日
 
     def num(x, kind="count"):
         return fmt_number(x, lang, kind=kind) if x is not None else "—"

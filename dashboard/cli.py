@@ -235,6 +235,7 @@ def _watch(**params):
 @click.option("--workers", type=int, metavar="N",
               help="serve with gunicorn and N worker processes (default: Flask's server, for one user)")
 @users_option
+@config_option
 @db_options
 def _serve(**params):
     return _run(cmd_serve, params)
@@ -912,6 +913,10 @@ def _demo_live(args) -> int:
 def cmd_serve(args) -> int:
     from .web.app import serve
 
+    if args.config:
+        # Every page reads campaign.toml per request (the Alerts page edits it); the environment
+        # carries the choice to gunicorn's workers as well.
+        os.environ["REACH_CONFIG"] = str(Path(args.config).resolve())
     return serve(args)
 
 

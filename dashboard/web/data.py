@@ -31,6 +31,11 @@ def campaign():
     return config.load(current_app.config.get("REACH_CONFIG"))
 
 
+def config_path():
+    """The campaign.toml this app reads (--config), or None for the default places."""
+    return current_app.config.get("REACH_CONFIG")
+
+
 def reads(fn):
     """``fn`` (a page's layout) run inside ``stamps.one_version``: the data version is read once
     for all the cached pieces of one view."""

@@ -1,0 +1,87 @@
+"""Editing the ``[[alerts]]`` rules of campaign.toml from the Alerts page.
+
+The rules live in campaign.toml (the file a team keeps and reviews), so the page edits that file:
+with tomlkit, which keeps its comments, order and layout, so a change from the page is a small
+diff to the file a person wrote. Every change is checked as the whole file (``config.from_dict``)
+before it is written, and written beside the file and renamed over it, so a reader never sees half
+a file and a rejected change leaves the file as it was.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import tomlkit
+
+from collectors.errors import ReachError
+
+from .analysis import config
+
+
+def path_of(given: str | os.PathLike | None) -> Path:
+    """The campaign.toml the dashboard reads (``--config``, REACH_CONFIG or the current folder)."""
+    return Path(given or os.environ.get("REACH_CONFIG") or config.DEFAULT_PATH)
+
+
+def _load(path: Path) -> tomlkit.TOMLDocument:
+    try:
+        return tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
+    except (OSError, tomlkit.exceptions.TOMLKitError) as e:
+        raise ReachError(f"{path}: cannot be read as TOML ({e})") from None
+
+
+def _save(path: Path, doc: tomlkit.TOMLDocument) -> config.Campaign:
+    text = tomlkit.dumps(doc)
+    campaign = config.from_dict(tomlkit.parse(text).unwrap(), str(path))  # refused here, before any write
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=".campaign-", suffix=".toml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return campaign
+
+
+def _rules(doc) -> list:
+    if "alerts" not in doc:
+        doc["alerts"] = tomlkit.aot()
+    return doc["alerts"]
+
+
+def _find(rules, name: str) -> int:
+    for i, r in enumerate(rules):
+        if str(r.get("name", "")) == name:
+            return i
+    raise ReachError(f"there is no alert named {name!r} in campaign.toml (changed meanwhile?)")
+
+
+def set_muted(path: Path, name: str, muted: bool) -> config.Campaign:
+    doc = _load(path)
+    rules = _rules(doc)
+    rules[_find(rules, name)]["muted"] = muted
+    return _save(path, doc)
+
+
+def save_rule(path: Path, rule: dict, old_name: str | None = None) -> config.Campaign:
+    """Add ``rule`` (a table as campaign.toml writes it), or replace the rule named ``old_name``."""
+    doc = _load(path)
+    rules = _rules(doc)
+    clean = {k: v for k, v in rule.items() if v not in (None, "", [], ())}
+    table = tomlkit.table()
+    for k, v in clean.items():
+        table[k] = v
+    if old_name is not None:
+        rules[_find(rules, old_name)] = table
+    else:
+        rules.append(table)
+    return _save(path, doc)
+
+
+def delete_rule(path: Path, name: str) -> config.Campaign:
+    doc = _load(path)
+    rules = _rules(doc)
+    del rules[_find(rules, name)]
+    return _save(path, doc)

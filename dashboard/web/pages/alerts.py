@@ -1,0 +1,317 @@
+"""Alerts: the rules of campaign.toml and every event they found, with what was sent where.
+
+Everyone sees the rules, the events (newest first: when, which rule, what it says in the page's
+language, whether the notice went out, and to which channels) and the last failed delivery;
+anyone may acknowledge an event ("seen, by whom, when"). Editors also mute and unmute a rule, test
+it (what it finds in the data now, without storing or sending anything), delete it, and add or
+change one with the form; each change is written to campaign.toml (dashboard/alert_rules.py: the
+file keeps its comments, and a change it would refuse is not written).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from urllib.parse import urlencode
+
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from collectors.errors import ReachError
+from collectors.model import PLATFORM_LABELS, PLATFORMS
+
+from ... import alert_rules, alerts
+from ...analysis import config
+from ...text.i18n import add_strings, fmt_datetime, fmt_number, metric_name, t
+from .. import auth, data, layout as L
+from .. import filters as F
+from . import Callbacks
+
+SLUG, PATH, ORDER = "alerts", "/alerts", 55
+callbacks = Callbacks()
+register = callbacks.register
+EVENTS_SHOWN = 100
+
+add_strings({
+    "en": {"page.alerts": "Alerts", "alerts.rules": "Rules", "alerts.events": "Events",
+           "alerts.none_rules": "No alert rules yet. Add one below, or as [[alerts]] in campaign.toml (docs/alerts.md).",
+           "alerts.none_events": "No events yet: a rule's events appear here once an import or `reach worker` finds one.",
+           "alerts.col.rule": "Rule", "alerts.col.when_fires": "Fires when", "alerts.col.channels": "Channels",
+           "alerts.col.cooldown": "Cooldown", "alerts.col.state": "State", "alerts.col.time": "Time",
+           "alerts.col.what": "What happened", "alerts.col.sent": "Notice", "alerts.col.seen": "Seen",
+           "alerts.active": "active", "alerts.muted": "muted", "alerts.mute": "Mute", "alerts.unmute": "Unmute",
+           "alerts.test": "Test", "alerts.delete": "Delete", "alerts.edit": "Edit", "alerts.ack": "Acknowledge",
+           "alerts.seen_by": "{user}, {time}", "alerts.anonymous": "local user",
+           "alerts.status.sent": "sent", "alerts.status.failed": "failed", "alerts.status.cooldown": "held (cooldown)",
+           "alerts.status.muted": "muted", "alerts.status.quiet": "no channel", "alerts.status.pending": "waiting",
+           "alerts.last_failure": "Last failed delivery: {rule} to {channel}, {time}: {status}",
+           "alerts.test_none": "{rule}: finds nothing in the data now.",
+           "alerts.test_found": "{rule}: finds {n} event(s) now (nothing stored or sent):",
+           "alerts.editors_only": "Only editors can change rules.",
+           "alerts.form": "Add or change a rule", "alerts.f.name": "Name", "alerts.f.kind": "Kind",
+           "alerts.f.metric": "Metric", "alerts.f.scope": "Scope", "alerts.f.above": "Above",
+           "alerts.f.below": "Below", "alerts.f.change": "Change %", "alerts.f.hours": "Hours",
+           "alerts.f.platforms": "Platforms", "alerts.f.channels": "Channels", "alerts.f.cooldown": "Cooldown",
+           "alerts.f.save": "Save rule", "alerts.saved": "Saved {rule} to {file}.",
+           "alerts.deleted": "Deleted {rule} from {file}.",
+           "alerts.kind.threshold": "{metric} {scope} {op} {value}", "alerts.kind.change": "{metric} changes by {value}% ({period})",
+           "alerts.kind.anomaly": "an anomaly is flagged", "alerts.kind.stale": "no new data for {value} h",
+           "alerts.kind.failure": "an import or collector fails", "alerts.kind.goal": "goal {goal} falls behind",
+           "alerts.scope.day": "on a day", "alerts.scope.total": "to date", "alerts.scope.post": "of a post",
+           "alerts.scope.post-day": "gained by a post in a day"},
+    "zh": {"page.alerts": "提醒", "alerts.rules": "规则", "alerts.events": "事件",
+           "alerts.none_rules": "还没有提醒规则。可在下方添加，或在 campaign.toml 中写 [[alerts]]（docs/alerts.md）。",
+           "alerts.none_events": "还没有事件：导入或 `reach worker` 发现事件后会列在这里。",
+           "alerts.col.rule": "规则", "alerts.col.when_fires": "触发条件", "alerts.col.channels": "渠道",
+           "alerts.col.cooldown": "冷却", "alerts.col.state": "状态", "alerts.col.time": "时间",
+           "alerts.col.what": "发生了什么", "alerts.col.sent": "通知", "alerts.col.seen": "已读",
+           "alerts.active": "启用", "alerts.muted": "已静音", "alerts.mute": "静音", "alerts.unmute": "取消静音",
+           "alerts.test": "测试", "alerts.delete": "删除", "alerts.edit": "编辑", "alerts.ack": "确认已读",
+           "alerts.seen_by": "{user}，{time}", "alerts.anonymous": "本机用户",
+           "alerts.status.sent": "已发送", "alerts.status.failed": "发送失败", "alerts.status.cooldown": "暂缓（冷却中）",
+           "alerts.status.muted": "已静音", "alerts.status.quiet": "无渠道", "alerts.status.pending": "待发送",
+           "alerts.last_failure": "最近一次发送失败：{rule} → {channel}，{time}：{status}",
+           "alerts.test_none": "{rule}：当前数据中没有发现事件。",
+           "alerts.test_found": "{rule}：当前发现 {n} 个事件（未保存，未发送）：",
+           "alerts.editors_only": "只有编辑可以修改规则。",
+           "alerts.form": "添加或修改规则", "alerts.f.name": "名称", "alerts.f.kind": "类型",
+           "alerts.f.metric": "指标", "alerts.f.scope": "范围", "alerts.f.above": "高于",
+           "alerts.f.below": "低于", "alerts.f.change": "变化 %", "alerts.f.hours": "小时",
+           "alerts.f.platforms": "平台", "alerts.f.channels": "渠道", "alerts.f.cooldown": "冷却",
+           "alerts.f.save": "保存规则", "alerts.saved": "已将 {rule} 写入 {file}。",
+           "alerts.deleted": "已从 {file} 删除 {rule}。",
+           "alerts.kind.threshold": "{metric}{scope}{op} {value}", "alerts.kind.change": "{metric}变化 {value}%（{period}）",
+           "alerts.kind.anomaly": "出现异常标记", "alerts.kind.stale": "{value} 小时无新数据",
+           "alerts.kind.failure": "导入或采集失败", "alerts.kind.goal": "目标「{goal}」落后",
+           "alerts.scope.day": "（单日）", "alerts.scope.total": "（累计）", "alerts.scope.post": "（单条帖子）",
+           "alerts.scope.post-day": "（单条帖子单日新增）"},
+})
+
+WARNING_STYLE = {"background": "#fff4e5", "border": "1px solid #f0b35a", "borderRadius": "6px", "padding": "8px 12px",
+                 "margin": "8px 0"}
+
+
+def campaign_goals(r: config.AlertRule) -> tuple:
+    return data.campaign().goals if r.kind == "goal" else ()
+
+
+def _condition(r: config.AlertRule, lang: str) -> str:
+    metric = metric_name(r.metric, lang) if r.metric != "posts" else metric_name("posts", lang)
+    if r.kind == "threshold":
+        op, value = (">=", r.above) if r.above is not None else ("<=", r.below)
+        return t("alerts.kind.threshold", lang, metric=metric, scope=t(f"alerts.scope.{r.scope}", lang), op=op,
+                 value=fmt_number(value, lang))
+    if r.kind == "change":
+        return t("alerts.kind.change", lang, metric=metric, value=fmt_number(r.change_pct, lang), period=r.period)
+    if r.kind == "stale":
+        return t("alerts.kind.stale", lang, value=fmt_number(r.hours, lang))
+    goal = next((g for g in campaign_goals(r) if g.name == r.goal), None)
+    return t(f"alerts.kind.{r.kind}", lang, goal=goal.text(lang) if goal else r.goal)
+
+
+def _rules(campaign: config.Campaign, lang: str, editor: bool):
+    if not campaign.alerts:
+        return html.Div(t("alerts.none_rules", lang), className="muted", id="alerts-no-rules")
+    head = html.Tr([html.Th(t(f"alerts.col.{c}", lang)) for c in ("rule", "when_fires", "channels", "cooldown", "state")]
+                   + ([html.Th("")] if editor else []))
+    rows = []
+    for r in campaign.alerts:
+        where = ", ".join(PLATFORM_LABELS.get(p, p) for p in r.platforms)
+        tools = [html.Td([html.Button(t("alerts.unmute" if r.muted else "alerts.mute", lang),
+                                      id={"type": "alert-mute", "name": r.name}, className="btn-small"),
+                          html.Button(t("alerts.test", lang), id={"type": "alert-test", "name": r.name},
+                                      className="btn-small"),
+                          html.Button(t("alerts.edit", lang), id={"type": "alert-edit", "name": r.name},
+                                      className="btn-small"),
+                          html.Button(t("alerts.delete", lang), id={"type": "alert-delete", "name": r.name},
+                                      className="btn-small danger")], className="nowrap")] if editor else []
+        rows.append(html.Tr([html.Td(html.B(r.name)),
+                             html.Td(_condition(r, lang) + (f" · {where}" if where else "")),
+                             html.Td(", ".join(r.channels) or "—"),
+                             html.Td(f"{fmt_number(r.cooldown_hours, lang)} h"),
+                             html.Td(t("alerts.muted" if r.muted else "alerts.active", lang),
+                                     className="muted" if r.muted else "")] + tools))
+    return html.Table([html.Thead(head), html.Tbody(rows)], className="table", id="alerts-rules")
+
+
+def _events(eng, campaign, lang: str):
+    evs = alerts.events(eng, limit=EVENTS_SHOWN)
+    if not evs:
+        return html.Div(t("alerts.none_events", lang), className="muted", id="alerts-no-events")
+    rows = []
+    for ev in evs:
+        if ev.kind == "report":
+            what = f"{ev.params.get('report', '')}: {ev.params.get('slot', '')}"
+        else:
+            try:
+                what = alerts.message(ev, lang, campaign)[1].split("\n")[0]
+            except Exception:  # noqa: BLE001 - an event of an older shape: its rule and key still say what
+                what = f"{ev.rule}: {ev.key}"
+        sent = t(f"alerts.status.{ev.status}", lang)
+        if ev.deliveries:
+            sent += " · " + ", ".join(f"{d.get('channel')} {'✓' if d.get('ok') else '✗'}" for d in ev.deliveries)
+        link = ev.params.get("link")
+        what_cell = html.A(what, href=link + (("&" if "?" in link else "?") + "lang=zh" if lang == "zh" else "")) \
+            if link else what
+        seen = (t("alerts.seen_by", lang, user=ev.acknowledged_by or t("alerts.anonymous", lang),
+                  time=fmt_datetime(ev.acknowledged_at, lang, campaign.tz)) if ev.acknowledged_at else
+                html.Button(t("alerts.ack", lang), id={"type": "alert-ack", "id": ev.id}, className="btn-small"))
+        rows.append(html.Tr([html.Td(fmt_datetime(ev.fired_at, lang, campaign.tz), className="nowrap"),
+                             html.Td(what_cell), html.Td(sent, className="failed" if ev.status == "failed" else ""),
+                             html.Td(seen)]))
+    head = html.Tr([html.Th(t(f"alerts.col.{c}", lang)) for c in ("time", "what", "sent", "seen")])
+    return html.Table([html.Thead(head), html.Tbody(rows)], className="table", id="alerts-events")
+
+
+def _last_failure(eng, campaign, lang: str) -> list:
+    bad = alerts.last_failure(eng)
+    if bad is None:
+        return []
+    d = next((d for d in bad.deliveries if not d.get("ok")), {})
+    return [html.Div(t("alerts.last_failure", lang, rule=bad.rule, channel=d.get("channel", "?"),
+                       time=fmt_datetime(bad.fired_at, lang, campaign.tz), status=d.get("status", "")),
+                     style=WARNING_STYLE, id="alerts-last-failure")]
+
+
+def _form(campaign: config.Campaign, lang: str):
+    channels = [str(c.get("name")) for c in campaign.channels if isinstance(c, dict)]
+
+    def field(label, control):
+        return html.Label([html.Span(t(label, lang)), control], className="form-field")
+
+    return html.Details([
+        html.Summary(t("alerts.form", lang)),
+        html.Div([
+            field("alerts.f.name", dcc.Input(id="alert-f-name", type="text", maxLength=100)),
+            field("alerts.f.kind", dcc.Dropdown(id="alert-f-kind", options=list(config.ALERT_KINDS), value="threshold",
+                                                clearable=False)),
+            field("alerts.f.metric", dcc.Dropdown(id="alert-f-metric", value="views", clearable=False,
+                                                  options=[{"label": metric_name(m, lang), "value": m}
+                                                           for m in config.GOAL_METRICS])),
+            field("alerts.f.scope", dcc.Dropdown(id="alert-f-scope", value="post-day", clearable=False,
+                                                 options=[{"label": t(f"alerts.scope.{s}", lang).strip("（）"), "value": s}
+                                                          for s in config.ALERT_SCOPES])),
+            field("alerts.f.above", dcc.Input(id="alert-f-above", type="number", min=0)),
+            field("alerts.f.below", dcc.Input(id="alert-f-below", type="number", min=0)),
+            field("alerts.f.change", dcc.Input(id="alert-f-change", type="number", min=0)),
+            field("alerts.f.hours", dcc.Input(id="alert-f-hours", type="number", min=0)),
+            field("alerts.f.platforms", dcc.Dropdown(id="alert-f-platforms", multi=True,
+                                                     options=[{"label": PLATFORM_LABELS.get(p, p), "value": p}
+                                                              for p in PLATFORMS])),
+            field("alerts.f.channels", dcc.Dropdown(id="alert-f-channels", multi=True, options=channels)),
+            field("alerts.f.cooldown", dcc.Input(id="alert-f-cooldown", type="text", value="6h", maxLength=10)),
+            dcc.Store(id="alert-f-old"),
+            html.Button(t("alerts.f.save", lang), id="alert-f-save", className="btn"),
+        ], className="alert-form"),
+    ], id="alerts-form-box")
+
+
+@data.reads
+def layout(**query):
+    f = F.parse("?" + urlencode(query, doseq=True))
+    lang = f.lang
+    eng, campaign = data.engine(), data.campaign()
+    editor = auth.is_editor()
+    return html.Div([
+        L.header(f, PATH),
+        *_last_failure(eng, campaign, lang),
+        html.H2(t("alerts.rules", lang)),
+        html.Div(_rules(campaign, lang, editor), id="alerts-rules-box"),
+        html.Div(id="alerts-said", role="status"),
+        _form(campaign, lang) if editor else html.Div(t("alerts.editors_only", lang), className="muted"),
+        html.H2(t("alerts.events", lang)),
+        html.Div(_events(eng, campaign, lang), id="alerts-events-box"),
+    ], className="page alerts-page")
+
+
+# --- callbacks (thin: role check, call the service, redraw) -------------------------------------
+
+def _lang(search) -> str:
+    return F.parse(search or "").lang
+
+
+def _said(text: str, ok: bool = True):
+    return html.Div(text, className="said" if ok else "said failed", style=None if ok else WARNING_STYLE)
+
+
+@callbacks(Output("alerts-events-box", "children", allow_duplicate=True),
+           Input({"type": "alert-ack", "id": ALL}, "n_clicks"), State("url", "search"), prevent_initial_call=True)
+def acknowledge(clicks, search):
+    if not ctx.triggered_id or not any(clicks):
+        raise PreventUpdate
+    eng, campaign = data.engine(), data.campaign()
+    alerts.acknowledge(eng, int(ctx.triggered_id["id"]), auth.current_user() or "", datetime.now(timezone.utc))
+    return _events(eng, campaign, _lang(search))
+
+
+@callbacks(Output("alerts-rules-box", "children"), Output("alerts-said", "children"),
+           Input({"type": "alert-mute", "name": ALL}, "n_clicks"),
+           Input({"type": "alert-delete", "name": ALL}, "n_clicks"),
+           Input({"type": "alert-test", "name": ALL}, "n_clicks"),
+           Input("alert-f-save", "n_clicks"),
+           State("alert-f-name", "value"), State("alert-f-kind", "value"), State("alert-f-metric", "value"),
+           State("alert-f-scope", "value"), State("alert-f-above", "value"), State("alert-f-below", "value"),
+           State("alert-f-change", "value"), State("alert-f-hours", "value"), State("alert-f-platforms", "value"),
+           State("alert-f-channels", "value"), State("alert-f-cooldown", "value"), State("alert-f-old", "data"),
+           State("url", "search"), prevent_initial_call=True)
+def change(mutes, deletes, tests, save, name, kind, metric, scope, above, below, change_pct, hours, platforms,
+           channels, cooldown, old, search):
+    trig = ctx.triggered_id
+    if trig is None or not (ctx.triggered and ctx.triggered[0].get("value")):
+        raise PreventUpdate
+    lang = _lang(search)
+    eng, campaign = data.engine(), data.campaign()
+    path = alert_rules.path_of(data.config_path())
+    kind_of = trig.get("type") if isinstance(trig, dict) else trig
+    if kind_of == "alert-test":  # reads only: anyone who sees the button is an editor, but nothing is written
+        rule = next((r for r in campaign.alerts if r.name == trig["name"]), None)
+        if rule is None:
+            raise PreventUpdate
+        found = alerts.evaluate(eng, campaign, alerts.now_of(eng), [rule])
+        if not found:
+            return no_update, _said(t("alerts.test_none", lang, rule=rule.name))
+        shown = [alerts.message(alerts.Event(0, f.rule, f.key, f.kind, datetime.now(timezone.utc), f.value,
+                                             f.threshold, f.params, "pending", [], None, None), lang, campaign)[1]
+                 .split("\n")[0] for f in found[:10]]
+        return no_update, html.Div([t("alerts.test_found", lang, rule=rule.name, n=len(found)),
+                                    html.Ul([html.Li(s) for s in shown])], className="said")
+    try:
+        auth.require_editor()
+    except Exception:  # noqa: BLE001 - werkzeug's Forbidden: said on the page, nothing written
+        return no_update, _said(t("alerts.editors_only", lang), ok=False)
+    try:
+        if kind_of == "alert-mute":
+            rule = next(r for r in campaign.alerts if r.name == trig["name"])
+            campaign = alert_rules.set_muted(path, rule.name, not rule.muted)
+            said = None
+        elif kind_of == "alert-delete":
+            campaign = alert_rules.delete_rule(path, trig["name"])
+            said = _said(t("alerts.deleted", lang, rule=trig["name"], file=path.name))
+        else:
+            rule = dict(name=(name or "").strip(), kind=kind, metric=metric, channels=list(channels or []),
+                        platforms=list(platforms or []), cooldown=(cooldown or "").strip() or None)
+            if kind == "threshold":
+                rule.update(scope=scope, above=above, below=below)
+            elif kind == "change":
+                rule.update(change_pct=change_pct)
+            elif kind == "stale":
+                rule.update(hours=hours)
+            campaign = alert_rules.save_rule(path, rule, old_name=old or None)
+            said = _said(t("alerts.saved", lang, rule=rule["name"], file=path.name))
+    except (ReachError, StopIteration) as e:
+        return no_update, _said(str(e), ok=False)
+    return _rules(campaign, lang, True), said
+
+
+@callbacks(Output("alert-f-name", "value"), Output("alert-f-kind", "value"), Output("alert-f-metric", "value"),
+           Output("alert-f-scope", "value"), Output("alert-f-above", "value"), Output("alert-f-below", "value"),
+           Output("alert-f-change", "value"), Output("alert-f-hours", "value"), Output("alert-f-platforms", "value"),
+           Output("alert-f-channels", "value"), Output("alert-f-cooldown", "value"), Output("alert-f-old", "data"),
+           Output("alerts-form-box", "open"),
+           Input({"type": "alert-edit", "name": ALL}, "n_clicks"), prevent_initial_call=True)
+def edit(clicks):
+    if not ctx.triggered_id or not any(clicks):
+        raise PreventUpdate
+    r = next((r for r in data.campaign().alerts if r.name == ctx.triggered_id["name"]), None)
+    if r is None:
+        raise PreventUpdate
+    return (r.name, r.kind, r.metric, r.scope, r.above, r.below, r.change_pct, r.hours, list(r.platforms),
+            list(r.channels), f"{r.cooldown_hours:g}h", r.name, True)
