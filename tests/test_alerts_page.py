@@ -1,0 +1,87 @@
+"""The Alerts page and the campaign.toml edits behind it (dashboard/alert_rules.py)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from collectors.errors import ReachError
+from collectors.store import database
+from dashboard import alert_rules, alerts
+from dashboard.analysis import config
+from dashboard.web.pages import alerts as page
+from test_page_data import dashboard_app_context, text_of
+
+TOML = """# The team's campaign: keep these comments.
+[campaign]
+timezone = "Asia/Shanghai"  # days are cut here
+start = 2024-12-16
+end = 2025-01-26
+
+[[channels]]
+kind = "webhook"
+name = "ops"
+url = "http://127.0.0.1:9/hook"
+
+# Told when a post takes off.
+[[alerts]]
+name = "Viral post"
+kind = "threshold"
+scope = "post"
+above = 100000
+channels = ["ops"]
+"""
+
+
+@pytest.fixture
+def toml(tmp_path):
+    p = tmp_path / "campaign.toml"
+    p.write_text(TOML, encoding="utf-8")
+    return p
+
+
+def test_muting_and_saving_rules_keep_the_files_comments_and_a_bad_rule_is_not_written(toml):
+    c = alert_rules.set_muted(toml, "Viral post", True)
+    assert c.alerts[0].muted
+    text = toml.read_text(encoding="utf-8")
+    assert "# The team's campaign: keep these comments." in text and "# Told when a post takes off." in text
+    assert "muted = true" in text
+    c = alert_rules.save_rule(toml, dict(name="Stale", kind="stale", hours=48, channels=["ops"]))
+    assert [r.name for r in c.alerts] == ["Viral post", "Stale"] and c.alerts[1].hours == 48
+    c = alert_rules.save_rule(toml, dict(name="Stale sources", kind="stale", hours=24), old_name="Stale")
+    assert [(r.name, r.hours) for r in c.alerts] == [("Viral post", 36.0), ("Stale sources", 24.0)]
+    before = toml.read_text(encoding="utf-8")
+    with pytest.raises(ReachError, match="sends to channel 'nowhere'"):
+        alert_rules.save_rule(toml, dict(name="X", kind="failure", channels=["nowhere"]))
+    with pytest.raises(ReachError, match="a threshold needs one of above"):
+        alert_rules.save_rule(toml, dict(name="Y", kind="threshold"))
+    assert toml.read_text(encoding="utf-8") == before
+    c = alert_rules.delete_rule(toml, "Stale sources")
+    assert [r.name for r in c.alerts] == ["Viral post"]
+    with pytest.raises(ReachError, match="there is no alert named 'Gone'"):
+        alert_rules.delete_rule(toml, "Gone")
+
+
+def test_the_page_lists_rules_and_events_and_anyone_can_acknowledge(demo_db, tmp_path, toml, monkeypatch):
+    import sqlite3
+
+    db = tmp_path / "reach.db"
+    with sqlite3.connect(demo_db) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)
+    monkeypatch.setenv("REACH_CONFIG", str(toml))
+    eng = database.connect(f"sqlite:///{db}")
+    campaign = config.load(toml)
+    out = alerts.run(eng, campaign, datetime(2025, 1, 27, 4, tzinfo=timezone.utc),
+                     alerts.sender(campaign, sleep=lambda s: None))
+    assert out["failed"] == 1  # nothing listens on port 9
+    with dashboard_app_context(eng, role="viewer"):
+        shown = text_of(page.layout())
+        assert "Last failed delivery: Viral post to ops" in shown
+        assert "Viral post" in shown and "ops" in shown
+        assert "Mute" not in shown and "Only editors can change rules." in shown  # a viewer's page
+        for ev in alerts.events(eng):
+            assert alerts.message(ev, "en", campaign)[1].split("\n")[0] in shown
+    with dashboard_app_context(eng, role="editor"):
+        zh = text_of(page.layout(lang="zh"))
+        assert "最近一次发送失败" in zh and "静音" in zh and "确认已读" in zh
+    eng.dispose()
