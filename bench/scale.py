@@ -73,7 +73,7 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 # Runs the CLI in this child process and says how long dashboard.analysis.rollups.refresh took in it.
 _WRAPPER = r"""
 import sys, time
-from dashboard import rollups
+from dashboard.analysis import rollups
 _refresh = rollups.refresh
 def _timed(*a, **k):
     t0 = time.perf_counter()
