@@ -60,3 +60,23 @@ def test_every_app_the_factory_builds_has_every_pages_callbacks(sqlite_url):
                        "weekly-report.srcDoc", "data-problems.children", "live-chart.figure"):
             assert output in outputs, (output, outputs)
     engine.dispose()
+
+
+def test_an_annotation_moves_the_live_version_and_is_drawn_on_the_chart(app_ctx):
+    from dashboard.analysis import annotations, config
+    from dashboard.web import filters as F
+
+    from dashboard.analysis import rollups
+
+    campaign = config.Campaign(timezone="Asia/Shanghai")
+    day = rollups.query(app_ctx, campaign, by=["day"])["day"].max().date()  # a day the chart draws
+    seen = stamps.live_version(app_ctx)
+    annotations.add(app_ctx, campaign, annotations.Draft(day.isoformat(), "09:00", "Press day", "媒体日",
+                                                          {"platforms": ["x"]}), "lin")
+    body, version = live.refresh(2, "?metric=impressions&lang=zh", seen)
+    assert version != seen  # the page redraws: the chart gains the mark
+    chart = next(c for c in body if getattr(c, "id", None) == "live-chart")
+    assert "媒体日" in str(chart.figure.to_plotly_json()["layout"])
+    _, other = live.refresh(3, "?metric=impressions&platform=youtube", version)
+    hidden = live.content(app_ctx, campaign, F.parse("?metric=impressions&platform=youtube"))
+    assert all("Press day" not in str(getattr(c, "figure", "")) for c in hidden)  # not a YouTube view's

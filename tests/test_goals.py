@@ -203,3 +203,12 @@ def test_a_weekly_goal_lists_each_influencer_against_the_pace_of_the_week(demo, 
     assert table["on_pace"].to_dict() == pace
     assert w.behind == sum(not v for v in pace.values()) and w.met == int((week >= 3).sum())
     assert w.status == ("behind" if w.behind else "on track")
+
+
+def test_after_the_campaign_a_weekly_goal_shows_its_last_week(demo):
+    eng, campaign = demo
+    goal = config.Goal("posts", 3, per="influencer-week")
+    after = goals.week_progress(eng, campaign, goal, campaign.end + timedelta(days=10))
+    last = goals.week_progress(eng, campaign, goal, campaign.end)
+    assert after.week == last.week == "2025-W04" and after.time_gone == 1.0
+    assert after.influencers.equals(last.influencers)

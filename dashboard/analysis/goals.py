@@ -197,7 +197,9 @@ def progress(eng: sa.Engine, campaign: Campaign, goal: Goal, today: date) -> Pro
 
 def week_progress(eng: sa.Engine, campaign: Campaign, goal: Goal, today: date) -> WeekProgress:
     """A weekly goal in the ISO week of ``today``: each influencer of the selection (with a post
-    in the campaign) and their count so far; on pace when met or at least target x time gone."""
+    in the campaign) and their count so far; on pace when met or at least target x time gone. After
+    the campaign's end (or the goal's deadline), its last week: a later week would count nothing."""
+    today = min(d for d in (goal.deadline, campaign.end, today) if d is not None)
     monday = today - timedelta(days=today.weekday())
     rows = daily(eng, campaign, goal, monday, today, by=["influencer"])
     people = queries.influencers_in(eng, selection(goal, None, None))

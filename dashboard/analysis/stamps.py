@@ -60,7 +60,11 @@ def _version(eng: sa.Engine) -> str:
         imports = conn.execute(sa.select(sa.func.count(), sa.func.max(i.c.id), sa.func.max(i.c.imported_at))).one()
         people, accounts = roster(conn)
         state = conn.execute(sa.select(schema.meta_table.c.value).where(schema.meta_table.c.key == "rollup_state")).scalar()
-    digest = hashlib.sha256(repr((imports[2], people, accounts, state)).encode()).hexdigest()[:16]
+        # Annotations are drawn on the charts and listed in the summary: an edit is new data too.
+        an = schema.annotations
+        notes = conn.execute(sa.select(sa.func.count(), sa.func.max(an.c.id), sa.func.max(an.c.updated_at))).one() \
+            if sa.inspect(conn).has_table("annotations") else None
+    digest = hashlib.sha256(repr((imports[2], people, accounts, state, notes and tuple(notes))).encode()).hexdigest()[:16]
     return f"{imports[0]}:{imports[1]}:{digest}"
 
 

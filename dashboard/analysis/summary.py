@@ -25,7 +25,7 @@ from collectors.errors import ReachError
 from collectors.model import PLATFORM_LABELS
 
 from ..text import templating
-from ..text.i18n import (add_strings, emv_formula, fmt_date, metric_name, normalise_lang, platform_from_label,
+from ..text.i18n import (add_strings, emv_formula, fmt_date, fmt_number, metric_name, normalise_lang, platform_from_label,
                          platform_name, t, week_label)
 from ..text.links import safe_link
 from ..text.weeks import week_start
@@ -119,6 +119,9 @@ class Summary:
     drivers: dict = field(default_factory=dict, compare=False)
     lang: str = "en"  # the language of ``narrative``, and of the renderings by default
     campaign_zh: str = ""  # campaign.toml's name_zh: the title in Chinese, when given
+    # campaign.toml's goals as of the week's last day (goals.Progress / WeekProgress): read when
+    # the summary is shown, like ``events``, since goals are settings, not data (week_goals).
+    goals: tuple = field(default=(), compare=False)
 
     def kpi(self, key: str) -> Kpi:
         return next(k for k in self.kpis if k.key == key)
@@ -371,6 +374,49 @@ def _top_posts_without(pub: pd.DataFrame) -> tuple[PostRow, ...]:
                          "" if pd.isna(r.url) else str(r.url), 0.0, 0.0) for r in rows.itertuples())
 
 
+def week_goals(engine, campaign: Campaign, hi: date) -> tuple:
+    """Each goal of campaign.toml as of the day ``hi`` (the summarised week's last day)."""
+    from . import goals
+
+    return tuple(goals.all_progress(engine, campaign, hi)) if campaign.goals else ()
+
+
+def goal_lines(s: Summary, lang: str) -> list[tuple[str, str, str]]:
+    """(name, verdict, detail) of each goal, in ``lang``: what the summary's Goals section says."""
+    from . import goals
+
+    out = []
+    for p in s.goals:
+        g = p.goal
+        name = g.text(lang) or f"{metric_name(g.metric, lang)} {fmt_number(g.target, lang)}"
+
+        def num(x):
+            return fmt_number(x, lang, compact=True)
+
+        if isinstance(p, goals.WeekProgress):
+            verdict = t("goal.on_track", lang) if not p.behind else t("goal.week_behind", lang, n=p.behind)
+            detail = t("goal.week", lang, week=p.week, met=p.met, n=len(p.influencers), behind=p.behind,
+                       share=fmt_number(p.time_gone, lang, kind="rate"))
+        else:
+            verdict = (t("goal.met", lang) if p.status == "met" else t("goal.on_track", lang) if p.status == "on track"
+                       else t("goal.behind", lang, n=num(p.behind_by)))
+            detail = t("goal.value", lang, value=num(p.value), target=num(p.target),
+                       share=fmt_number(p.share, lang, kind="rate")) + " · " + t(
+                "goal.time_gone", lang, share=fmt_number(p.time_gone, lang, kind="rate"))
+            if p.forecast is not None:
+                detail += " · " + t("goal.forecast", lang, deadline=fmt_date(g.deadline, lang), value=num(p.forecast.total),
+                                    low=num(p.forecast.low), high=num(p.forecast.high))
+        out.append((name, verdict, detail))
+    return out
+
+
+def week_events(engine, campaign: Campaign, sel: Selection, lo: date, hi: date) -> tuple:
+    """campaign.toml's events and the editors' annotations that concern the view, of days lo..hi."""
+    from . import annotations
+
+    return tuple(e for e in annotations.events(engine, campaign, sel) if lo <= e.day <= hi)
+
+
 def build_summary_db(engine, campaign: Campaign, week: str | None, today: date | None = None,
                      sel: Selection = Selection(), lang: str = "en", daily: pd.DataFrame | None = None) -> Summary:
     """``build_summary`` read from the database for one week and the week before: the weekly
@@ -458,7 +504,7 @@ def build_summary_db(engine, campaign: Campaign, week: str | None, today: date |
             diff = a[m].sub(b[m], fill_value=0).dropna()
             drivers[m] = {p: float(v) for p, v in diff.items()}
     top_posts = _top_posts_db(engine, campaign, sel, lo, hi)
-    events = tuple(e for e in campaign.events if lo <= e.day <= hi)
+    events = week_events(engine, campaign, sel, lo, hi)
     partial_label = t("week.partial", "en", days=days) if partial else ""
     prev_label = metrics.iso_week(pd.Series([pd.Timestamp(ws - timedelta(days=7))])).iloc[0]
     previous_week = prev_label if has_prev else None
@@ -470,6 +516,7 @@ def build_summary_db(engine, campaign: Campaign, week: str | None, today: date |
         top_influencers=top_inf, top_posts=top_posts, platform_mix=mix, events=events, narrative="",
         emv_formula=EMV_FORMULA_VERSION, weeks=tuple(weekly["week"]), previous_week=previous_week,
         previous_days=previous_days, drivers=drivers, lang=normalise_lang(lang),
+        goals=week_goals(engine, campaign, hi),
     )
     return replace(s, narrative=narrative(s, drivers, lang))
 
@@ -746,6 +793,9 @@ def render_text(s: Summary, lang: str | None = None) -> str:
     out += _table([low("col.platform"), metric_name(metrics.BASIS_METRIC, lang).lower(), low("col.share"), low("col.basis")],
                   [[platform_name(m.platform, lang), _num_cell(m.views), f"{m.share:.1f}%", _counted_as(m.basis, lang)]
                    for m in s.platform_mix], right={1, 2}) if s.platform_mix else [none]
+    if s.goals:
+        colon = "：" if lang == "zh" else ": "
+        out += ["", t("summary.goals", lang)] + [f"{n}{colon}{v} ({d})" for n, v, d in goal_lines(s, lang)]
     if s.events:
         out += ["", t("summary.events", lang)] + [f"{e.day.isoformat()}  {e.text(lang)}" for e in s.events]
     out += ["", *_notes(s, lang), t("summary.emv_formula", lang, formula=emv_formula(s.emv_formula, lang)),
@@ -803,6 +853,7 @@ def render_html(s: Summary, lang: str | None = None) -> str:
         narrative=_narrative(s, lang), top_n=TOP_N, posts_day=s.covered_end.isoformat(), timezone=s.timezone,
         emv_formula=emv_formula(s.emv_formula, lang), notes=_notes(s, lang),
         events=[dict(day=e.day.isoformat(), text=e.text(lang)) for e in s.events],
+        goals=[dict(name=n, verdict=v, detail=d) for n, v, d in goal_lines(s, lang)],
         kpis=[dict(note=_note(k.note, lang), label=_kpi_label(k, lang), value=_fmt_value(k, k.value, k.upper, lang),
                    change=_fmt_change(k, lang), trend=trend(k), last=_fmt_value(k, k.previous, k.previous_upper, lang))
               for k in s.kpis],

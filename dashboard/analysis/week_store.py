@@ -233,4 +233,12 @@ def report(engine: sa.Engine, campaign, week: str | None, today: date, sel: Sele
         q = sa.select(r.c.summary).where(r.c.last_day == last_day.isoformat())
         q = q.where(r.c.is_default) if week is None else q.where(r.c.week == str(week).strip().upper())
         text = conn.execute(q).scalar()
-    return None if text is None else in_language(decode(text), lang)
+    if text is None:
+        return None
+    s = decode(text)
+    # Annotations change without a refresh: the week's events are read now, not stored.
+    from . import summary
+
+    s = dataclasses.replace(s, events=summary.week_events(engine, campaign, sel, s.week_start, s.covered_end),
+                            goals=summary.week_goals(engine, campaign, s.covered_end))
+    return in_language(s, lang)

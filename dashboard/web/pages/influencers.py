@@ -19,7 +19,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from ...analysis import anomalies, leaderboard, metrics, queries, shared
+from ...analysis import annotations, anomalies, leaderboard, metrics, queries, shared
 from ...text import i18n
 from ...text.i18n import category_name, fmt_datetime, fmt_number, fmt_range, metric_help, metric_name, platform_name, t
 from ...text.links import safe_link
@@ -206,7 +206,10 @@ def focus_panel(eng, campaign, f: F.Filters, name: str | None, posts=None, flags
         chart = [note if note is not None else html.Div(t("empty.no_match", lang), className="empty",
                                                         id="inf-metric-note")]
     else:
-        fig = figures.metric_over_time(series, f.metric, f.cumulative, campaign.events, lang=lang)
+        sel = F.view_selection(f, campaign)
+        marks = annotations.events(eng, campaign, metrics.Selection(platforms=sel.platforms, influencers=(name,),
+                                                                    categories=sel.categories))
+        fig = figures.metric_over_time(series, f.metric, f.cumulative, marks, lang=lang)
         fig.update_layout(title=t("influencers.series_cumulative" if f.cumulative else "influencers.series", lang,
                                   name=name, metric=metric_name(f.metric, lang)))
         chart = [*([note] if note is not None else []),

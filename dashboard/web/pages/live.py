@@ -21,13 +21,16 @@ from urllib.parse import urlencode
 
 import pandas as pd
 import plotly.graph_objects as go
-from dash import ClientsideFunction, Input, Output, State, dcc, html
+from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from ...analysis import clock, flag_store, metrics, platform_totals, queries, rollups, shared, stamps
-from ...text.i18n import (add_strings, fmt_datetime, fmt_number, fmt_range, fmt_time, metric_help, metric_name,
-                          platform_name, t)
-from .. import coverage, data, figures, layout as L
+from ...analysis import annotations, clock, flag_store, goals, metrics, platform_totals, queries, rollups, shared, stamps
+from ...text.i18n import (add_strings, fmt_date, fmt_datetime, fmt_number, fmt_range, fmt_time, metric_help,
+                          metric_name, platform_name, t)
+from collectors.errors import ReachError
+from collectors.model import PLATFORM_LABELS, PLATFORMS
+
+from .. import auth, coverage, data, figures, layout as L
 from .. import filters as F
 from . import Callbacks
 
@@ -37,10 +40,18 @@ callbacks = Callbacks()
 register = callbacks.register
 
 add_strings({
-    "en": {"live.updated": "Last updated {time}",
+    "en": {"notes.title": "Annotations", "notes.date": "Date", "notes.time": "Time", "notes.label": "Label",
+           "notes.label_zh": "Chinese label", "notes.platforms": "Platforms (optional)", "notes.add": "Add annotation",
+           "notes.save": "Save changes", "notes.edit": "Edit", "notes.delete": "Delete", "notes.none": "No annotations yet.",
+           "notes.by": "{author}, {time}", "notes.help": "Annotations are drawn on every time chart and listed in the weekly summary.",
+           "live.updated": "Last updated {time}",
            "live.reach_range": "Reach (not deduplicated)",
            "live.reach_range_help": "largest post – sum over posts: the unique reach of these posts lies in between"},
-    "zh": {"live.updated": "最后更新 {time}",
+    "zh": {"notes.title": "标注", "notes.date": "日期", "notes.time": "时间", "notes.label": "说明",
+           "notes.label_zh": "中文说明", "notes.platforms": "平台（可选）", "notes.add": "添加标注", "notes.save": "保存修改",
+           "notes.edit": "编辑", "notes.delete": "删除", "notes.none": "还没有标注。",
+           "notes.by": "{author}，{time}", "notes.help": "标注会画在所有时间图上，并列入每周总结。",
+           "live.updated": "最后更新 {time}",
            "live.reach_range": "覆盖人数（未去重）",
            "live.reach_range_help": "最大单帖 – 各帖之和：这些帖子的去重覆盖人数介于两者之间"},
 })
@@ -100,9 +111,54 @@ def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
     else:
         chart = [*([note] if note is not None else []),
                  dcc.Graph(id="live-chart", figure=figures.metric_over_time(series, f.metric, f.cumulative,
-                                                                             campaign.events, lang=lang),
+                                                                             annotations.events(eng, campaign, sel),
+                                                                             lang=lang),
                            config=figures.graph_config(lang), className="chart")]
-    return [updated, kpis, *chart, html.Div([fresh, flags], className="two-col")]
+    return [updated, kpis, *_goals(eng, campaign, lang), *chart, html.Div([fresh, flags], className="two-col")]
+
+
+def _goal_status(p, lang: str, count=lambda x: x):
+    if p.status == "met":
+        return html.Span(t("goal.met", lang), className="chip ok")
+    if p.status == "on track":
+        return html.Span(t("goal.on_track", lang), className="chip ok")
+    return html.Span(t("goal.behind", lang, n=count(p.behind_by)), className="chip bad")
+
+
+def _goals(eng, campaign, lang: str) -> list:
+    """Each goal of campaign.toml: value against target with the time gone, the forecast with its
+    interval, and the verdict (dashboard/analysis/goals.py; docs/metrics.md defines each)."""
+    if not campaign.goals:
+        return []
+    today = clock.today(eng, campaign.tz)
+    rows = []
+    for p in shared.memo(eng, campaign, "live.goals", (today,), lambda: goals.all_progress(eng, campaign, today)):
+        g = p.goal
+        name = g.text(lang) or f"{metric_name(g.metric, lang)} {fmt_number(g.target, lang)}"
+        num = lambda x: fmt_number(x, lang, compact=True)  # noqa: E731
+        if isinstance(p, goals.WeekProgress):
+            line = t("goal.week", lang, week=p.week, met=p.met, n=len(p.influencers), behind=p.behind,
+                     share=fmt_number(p.time_gone, lang, kind="rate"))
+            chip = html.Span(t("goal.on_track", lang), className="chip ok") if not p.behind else \
+                html.Span(t("goal.week_behind", lang, n=p.behind), className="chip bad")
+            rows.append(html.Div([html.Div([html.B(name), chip], className="goal-head"), html.Div(line, className="muted")],
+                                 className="goal"))
+            continue
+        bar = html.Div([html.Div(className="goal-fill", style={"width": f"{min(p.share, 1) * 100:.1f}%"}),
+                        html.Div(className="goal-time", style={"left": f"{min(p.time_gone, 1) * 100:.1f}%"},
+                                 title=t("goal.time_gone", lang, share=fmt_number(p.time_gone, lang, kind="rate")))],
+                       className="goal-bar")
+        detail = [t("goal.value", lang, value=num(p.value), target=num(p.target),
+                    share=fmt_number(p.share, lang, kind="rate")),
+                  " · " + t("goal.time_gone", lang, share=fmt_number(p.time_gone, lang, kind="rate"))]
+        if p.forecast is not None:
+            detail.append(" · " + t("goal.forecast", lang, deadline=fmt_date(g.deadline, lang), value=num(p.forecast.total),
+                                    low=num(p.forecast.low), high=num(p.forecast.high)))
+        elif p.status != "met" and g.deadline and today <= g.deadline:
+            detail.append(" · " + t("goal.too_early", lang))
+        rows.append(html.Div([html.Div([html.B(name), _goal_status(p, lang, num)], className="goal-head"), bar,
+                              html.Div(detail, className="muted")], className="goal"))
+    return [html.Div([html.H3(t("live.goals", lang)), *rows], className="panel goals", id="live-goals")]
 
 
 def _updated(now, tz, lang: str):
@@ -220,7 +276,7 @@ def _kiosk_charts(eng, campaign, sel, daily: pd.DataFrame, f: F.Filters) -> list
     mix, by_influencer = shared.memo(eng, campaign, "live.kiosk", (sel, f.metric), lambda: (
         platform_totals.weekly_mix(eng, campaign, sel, f.metric),
         rollups.query(eng, campaign, by=["influencer", "platform"], sel=sel)))
-    views = [kiosk_view(i, daily, mix, by_influencer, f.metric, campaign.events, f.lang)
+    views = [kiosk_view(i, daily, mix, by_influencer, f.metric, annotations.events(eng, campaign, sel), f.lang)
              for i in range(len(KIOSK_STEPS))]
     return [html.Div(views[0][0], id="kiosk-caption", className="kiosk-caption"),
             # The rest of the screen below the KPIs and the caption (a style, not CSS: dcc.Graph
@@ -302,8 +358,101 @@ def layout(**query):
     toggle = dcc.RadioItems(id="live-view", options=[{"label": t("view.daily", f.lang), "value": "daily"},
                                                      {"label": t("view.cumulative", f.lang), "value": "cumulative"}],
                             value="cumulative" if f.cumulative else "daily", inline=True, className="toggle")
+    notes = [_notes_box(eng, campaign, f.lang)] if auth.is_editor() else []
     return html.Div([L.header(f, "/"), L.filter_bar(f, influencers, queries.category_names(eng)),
-                     html.Div([toggle, *_downloads(f)], className="toolbar"), body, refresh, stored], className="page")
+                     html.Div([toggle, *_downloads(f)], className="toolbar"), body, *notes, refresh, stored],
+                    className="page")
+
+
+# --- annotations (editors) -------------------------------------------------------------------
+
+def _notes_list(eng, campaign, lang: str):
+    rows = []
+    for a in annotations.stored(eng):
+        local = a.at.astimezone(campaign.tz)
+        where = ", ".join(PLATFORM_LABELS.get(p, p) for p in a.platforms)
+        rows.append(html.Li([html.B(f"{fmt_date(local.date(), lang)} {local:%H:%M}"), " · ", a.text(lang),
+                             *([f" · {where}"] if where else []),
+                             html.Span(" · " + t("notes.by", lang, author=a.updated_by or a.author or "—",
+                                                 time=fmt_datetime(a.updated_at, lang, campaign.tz)), className="muted"),
+                             " ", html.Button(t("notes.edit", lang), id={"type": "note-edit", "id": a.id}, className="btn-small"),
+                             html.Button(t("notes.delete", lang), id={"type": "note-delete", "id": a.id},
+                                         className="btn-small danger")]))
+    return html.Ul(rows, id="notes-list") if rows else html.Div(t("notes.none", lang), className="muted", id="notes-list")
+
+
+def _notes_box(eng, campaign, lang: str):
+    def field(label, control):
+        return html.Label([html.Span(t(label, lang)), control], className="form-field")
+
+    return html.Details([
+        html.Summary(t("notes.title", lang)),
+        html.Div(t("notes.help", lang), className="muted"),
+        html.Div([
+            field("notes.date", dcc.Input(id="note-date", type="text", placeholder="2025-01-08", maxLength=10)),
+            field("notes.time", dcc.Input(id="note-time", type="text", placeholder="20:00", maxLength=5)),
+            field("notes.label", dcc.Input(id="note-label", type="text", maxLength=200, style={"width": "280px"})),
+            field("notes.label_zh", dcc.Input(id="note-label-zh", type="text", maxLength=200, style={"width": "200px"})),
+            field("notes.platforms", dcc.Dropdown(id="note-platforms", multi=True,
+                                                  options=[{"label": PLATFORM_LABELS.get(p, p), "value": p}
+                                                           for p in PLATFORMS])),
+            dcc.Store(id="note-editing"),
+            html.Button(t("notes.add", lang), id="note-save", className="btn"),
+        ], className="note-form"),
+        html.Div(id="note-said", role="status"),
+        html.Div(_notes_list(eng, campaign, lang), id="notes-box"),
+    ], className="panel notes", id="live-notes")
+
+
+@callbacks(Output("notes-box", "children"), Output("note-said", "children"), Output("note-editing", "data"),
+           Output("note-save", "children"), Output("live-body", "children", allow_duplicate=True),
+           Output("note-label", "value", allow_duplicate=True), Output("note-label-zh", "value", allow_duplicate=True),
+           Input("note-save", "n_clicks"), Input({"type": "note-delete", "id": ALL}, "n_clicks"),
+           State("note-date", "value"), State("note-time", "value"), State("note-label", "value"),
+           State("note-label-zh", "value"), State("note-platforms", "value"), State("note-editing", "data"),
+           State("url", "search"), prevent_initial_call=True)
+def save_note(_, deletes, day, hhmm, label, label_zh, platforms, editing, search):
+    if not (ctx.triggered and ctx.triggered[0].get("value")):
+        raise PreventUpdate
+    f = F.parse(search or "")
+    lang = f.lang
+    eng, campaign = data.engine(), data.campaign()
+    try:
+        auth.require_editor()
+    except Exception:  # noqa: BLE001 - werkzeug's Forbidden: nothing written
+        return (no_update, html.Div(t("data.editors_only", lang), className="failed"), no_update, no_update, no_update,
+                no_update, no_update)
+    author = auth.current_user() or ""
+    try:
+        if isinstance(ctx.triggered_id, dict):
+            annotations.delete(eng, int(ctx.triggered_id["id"]))
+        else:
+            draft = annotations.Draft(day or "", hhmm or "", label or "", label_zh or "", {"platforms": platforms or []})
+            if editing:
+                annotations.edit(eng, campaign, int(editing), draft, author)
+            else:
+                annotations.add(eng, campaign, draft, author)
+    except ReachError as e:
+        return no_update, html.Div(str(e), className="failed"), no_update, no_update, no_update, no_update, no_update
+    # The labels emptied: a second click does not add the same annotation again.
+    return _notes_list(eng, campaign, lang), None, None, t("notes.add", lang), content(eng, campaign, f), "", ""
+
+
+@callbacks(Output("note-date", "value"), Output("note-time", "value"), Output("note-label", "value"),
+           Output("note-label-zh", "value"), Output("note-platforms", "value"), Output("note-editing", "data",
+                                                                                        allow_duplicate=True),
+           Output("note-save", "children", allow_duplicate=True),
+           Input({"type": "note-edit", "id": ALL}, "n_clicks"), State("url", "search"), prevent_initial_call=True)
+def edit_note(clicks, search):
+    if not ctx.triggered_id or not any(clicks or []):
+        raise PreventUpdate
+    campaign = data.campaign()
+    a = next((a for a in annotations.stored(data.engine()) if a.id == ctx.triggered_id["id"]), None)
+    if a is None:
+        raise PreventUpdate
+    local = a.at.astimezone(campaign.tz)
+    return (local.date().isoformat(), local.strftime("%H:%M"), a.label, a.label_zh, list(a.platforms), a.id,
+            t("notes.save", F.parse(search or "").lang))
 
 
 def _downloads(f: F.Filters) -> list:
