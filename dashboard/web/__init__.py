@@ -5,6 +5,7 @@ coverage, freshness), what reads a request (filters: the URL; data: the running 
 settings), the cache every worker shares (cache, behind analysis/shared.py) and the Weekly page's
 report for the page's query (week_report), with the browser's files in assets/.
 
-May import: collectors, dashboard.analysis, dashboard.text, and the ingest service (uploads); a
+May import: collectors, dashboard.analysis, dashboard.text, and the services at the top that a page
+drives (ingest for uploads; alerts and alert_rules for the Alerts page); a
 page never imports another page, and the downloads import no page (pyproject.toml's contracts).
 """
