@@ -229,24 +229,21 @@ def _goal(eng, campaign: Campaign, rule: AlertRule, today: date) -> list[Firing]
                         behind=behind, day=str(today), link="/"))]
 
 
+_BY_DAY = {"threshold": _threshold, "change": _change, "anomaly": _anomaly, "goal": _goal}
+_BY_TIME = {"stale": _stale, "failure": _failure}
+
+
 def evaluate(eng: sa.Engine, campaign: Campaign, now: datetime, rules=None) -> list[Firing]:
     """Every event the rules (campaign.toml's by default) find in the data at ``now``."""
     rules = campaign.alerts if rules is None else rules
     today = now.astimezone(campaign.tz).date()
     out: list[Firing] = []
     for rule in rules:
-        if rule.kind == "threshold":
-            out += _threshold(eng, campaign, rule, today)
-        elif rule.kind == "change":
-            out += _change(eng, campaign, rule, today)
-        elif rule.kind == "anomaly":
-            out += _anomaly(eng, campaign, rule, today)
-        elif rule.kind == "stale":
-            out += _stale(eng, campaign, rule, now)
-        elif rule.kind == "failure":
-            out += _failure(eng, campaign, rule, now)
-        elif rule.kind == "goal":
-            out += _goal(eng, campaign, rule, today)
+        # Kinds about days are judged on the local day; stale sources and failures on the instant.
+        if rule.kind in _BY_DAY:
+            out += _BY_DAY[rule.kind](eng, campaign, rule, today)
+        else:
+            out += _BY_TIME[rule.kind](eng, campaign, rule, now)
     return out
 
 
