@@ -359,14 +359,18 @@ def acknowledge(eng: sa.Engine, event_id: int, user: str, now: datetime | None =
             acknowledged_by=user, acknowledged_at=_naive(now or datetime.now(timezone.utc)))).rowcount)
 
 
-def last_failure(eng: sa.Engine) -> Event | None:
-    """The newest event whose delivery failed (the freshness line and the Alerts page say so)."""
+def last_failure(eng: sa.Engine, unresolved: bool = False) -> Event | None:
+    """The newest event whose delivery failed (the freshness line and the Alerts page say so);
+    with ``unresolved``, only when no notice went out after it (the channel works again)."""
     t = schema.alert_events
     with eng.connect() as conn:
         if not sa.inspect(conn).has_table("alert_events"):
             return None
         r = conn.execute(sa.select(t).where(t.c.status == "failed").order_by(t.c.fired_at.desc(), t.c.id.desc())
                          .limit(1)).first()
+        if r is not None and unresolved and conn.execute(sa.select(t.c.id).where(
+                t.c.status == "sent", t.c.id > r.id).limit(1)).first() is not None:
+            return None
     return _event(r) if r else None
 
 

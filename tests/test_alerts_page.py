@@ -85,3 +85,26 @@ def test_the_page_lists_rules_and_events_and_anyone_can_acknowledge(demo_db, tmp
         zh = text_of(page.layout(lang="zh"))
         assert "最近一次发送失败" in zh and "静音" in zh and "确认已读" in zh
     eng.dispose()
+
+
+def test_a_failed_notice_shows_on_the_live_freshness_line_until_one_goes_out(demo_db, tmp_path, toml, monkeypatch):
+    import sqlite3
+
+    from dashboard.web.pages import live
+
+    db = tmp_path / "reach.db"
+    with sqlite3.connect(demo_db) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)
+    eng = database.connect(f"sqlite:///{db}")
+    campaign = config.load(toml)
+    now = datetime(2025, 1, 27, 4, tzinfo=timezone.utc)
+    alerts.run(eng, campaign, now, alerts.sender(campaign, sleep=lambda s: None))
+    with dashboard_app_context(eng, role="viewer"):
+        shown = text_of(live._freshness(eng, campaign, "en", now))
+        assert "Alerts: the notice of Viral post to ops failed" in shown
+    # The channel works again: a later notice went out, the line goes.
+    rule = config.alert_rule(dict(name="Total", kind="threshold", scope="total", above=1, channels=["ops"]), "t")
+    alerts.run(eng, campaign, now, lambda ev: [dict(channel="ops", ok=True)], [rule])
+    with dashboard_app_context(eng, role="viewer"):
+        assert "Alerts:" not in text_of(live._freshness(eng, campaign, "en", now))
+    eng.dispose()

@@ -40,14 +40,16 @@ callbacks = Callbacks()
 register = callbacks.register
 
 add_strings({
-    "en": {"notes.title": "Annotations", "notes.date": "Date", "notes.time": "Time", "notes.label": "Label",
+    "en": {"alerts.failed_line": "Alerts: the notice of {rule} to {channel} failed ({time}); see Alerts",
+           "notes.title": "Annotations", "notes.date": "Date", "notes.time": "Time", "notes.label": "Label",
            "notes.label_zh": "Chinese label", "notes.platforms": "Platforms (optional)", "notes.add": "Add annotation",
            "notes.save": "Save changes", "notes.edit": "Edit", "notes.delete": "Delete", "notes.none": "No annotations yet.",
            "notes.by": "{author}, {time}", "notes.help": "Annotations are drawn on every time chart and listed in the weekly summary.",
            "live.updated": "Last updated {time}",
            "live.reach_range": "Reach (not deduplicated)",
            "live.reach_range_help": "largest post – sum over posts: the unique reach of these posts lies in between"},
-    "zh": {"notes.title": "标注", "notes.date": "日期", "notes.time": "时间", "notes.label": "说明",
+    "zh": {"alerts.failed_line": "提醒：{rule} 发往 {channel} 的通知发送失败（{time}），详见提醒页",
+           "notes.title": "标注", "notes.date": "日期", "notes.time": "时间", "notes.label": "说明",
            "notes.label_zh": "中文说明", "notes.platforms": "平台（可选）", "notes.add": "添加标注", "notes.save": "保存修改",
            "notes.edit": "编辑", "notes.delete": "删除", "notes.none": "还没有标注。",
            "notes.by": "{author}，{time}", "notes.help": "标注会画在所有时间图上，并列入每周总结。",
@@ -302,6 +304,16 @@ def _freshness(eng, campaign, lang, now):
     rows = freshness.items(clock.freshness(eng, now), clock.source_freshness(eng), lang, campaign.tz, now)
     # The kiosk has no header: the demo's note goes with the freshness it explains.
     note = freshness.demo_note(ledger.demo_clock(eng), lang, campaign.tz, id="live-demo-clock")
+    # An alert that could not be delivered is as much a broken source as a failed import.
+    from ... import alerts
+
+    bad = alerts.last_failure(eng, unresolved=True)
+    if bad is not None:
+        d = next((d for d in bad.deliveries if not d.get("ok")), {})
+        rows = [*rows, html.Li(dcc.Link(t("alerts.failed_line", lang, rule=bad.rule, channel=d.get("channel", "?"),
+                                          time=fmt_datetime(bad.fired_at, lang, campaign.tz)),
+                                        href="/alerts" + ("?lang=zh" if lang == "zh" else "")),
+                               className="failed", id="live-alert-failure")]
     return html.Div([html.H3(t("label.freshness", lang)), *([note] if note is not None else []),
                      html.Ul(rows, id="live-freshness")], className="panel")
 
