@@ -85,3 +85,27 @@ def delete_rule(path: Path, name: str) -> config.Campaign:
     rules = _rules(doc)
     del rules[_find(rules, name)]
     return _save(path, doc)
+
+
+def set_recipients(path: Path, channel: str, to: list[str], lang: str) -> config.Campaign:
+    """An e-mail channel's recipients and language (the other kinds have no recipients to edit:
+    their robot or hook decides who reads). Addresses are checked for the shape name@host."""
+    import re
+
+    addresses = [a.strip() for a in to if a and a.strip()]
+    bad = [a for a in addresses if not re.fullmatch(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+", a)]
+    if bad:
+        raise ReachError(f"{bad[0]!r} is not an e-mail address like li.na@example.org")
+    if not addresses:
+        raise ReachError("an e-mail channel needs at least one recipient")
+    if lang not in ("en", "zh"):
+        raise ReachError(f"language {lang!r}: choose en or zh")
+    doc = _load(path)
+    for ch in doc.get("channels", []):
+        if str(ch.get("name", "")) == channel:
+            if str(ch.get("kind", "")) != "email":
+                raise ReachError(f"channel {channel!r} is not an e-mail channel: it has no recipients to set")
+            ch["to"] = addresses
+            ch["lang"] = lang
+            return _save(path, doc)
+    raise ReachError(f"there is no channel named {channel!r} in campaign.toml (changed meanwhile?)")

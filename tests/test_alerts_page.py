@@ -62,6 +62,19 @@ def test_muting_and_saving_rules_keep_the_files_comments_and_a_bad_rule_is_not_w
         alert_rules.delete_rule(toml, "Gone")
 
 
+def test_an_email_channels_recipients_and_language_are_set_from_the_page(toml):
+    with open(toml, "a", encoding="utf-8") as f:
+        f.write('\n[[channels]]\nkind = "email"\nname = "managers"\nhost = "127.0.0.1"\nto = ["a@example.org"]\n')
+    c = alert_rules.set_recipients(toml, "managers", ["li.na@example.org", " director@example.org "], "zh")
+    (mail,) = [ch for ch in c.channels if ch["name"] == "managers"]
+    assert (mail["to"], mail["lang"]) == (["li.na@example.org", "director@example.org"], "zh")
+    assert "# Told when a post takes off." in toml.read_text(encoding="utf-8")
+    with pytest.raises(ReachError, match="'li.na at example' is not an e-mail address"):
+        alert_rules.set_recipients(toml, "managers", ["li.na at example"], "en")
+    with pytest.raises(ReachError, match="'ops' is not an e-mail channel"):
+        alert_rules.set_recipients(toml, "ops", ["x@example.org"], "en")
+
+
 def test_the_page_lists_rules_and_events_and_anyone_can_acknowledge(demo_db, tmp_path, toml, monkeypatch):
     import sqlite3
 
@@ -83,7 +96,7 @@ def test_the_page_lists_rules_and_events_and_anyone_can_acknowledge(demo_db, tmp
             assert alerts.message(ev, "en", campaign)[1].split("\n")[0] in shown
     with dashboard_app_context(eng, role="editor"):
         zh = text_of(page.layout(lang="zh"))
-        assert "最近一次发送失败" in zh and "静音" in zh and "确认已读" in zh
+        assert "最近一次发送失败" in zh and "静音" in zh and "确认已读" in zh and "渠道" in zh
     eng.dispose()
 
 

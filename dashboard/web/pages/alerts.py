@@ -55,6 +55,10 @@ add_strings({
            "alerts.kind.threshold": "{metric} {scope} {op} {value}", "alerts.kind.change": "{metric} changes by {value}% ({period})",
            "alerts.kind.anomaly": "an anomaly is flagged", "alerts.kind.stale": "no new data for {value} h",
            "alerts.kind.failure": "an import or collector fails", "alerts.kind.goal": "goal {goal} falls behind",
+           "alerts.channels": "Channels", "alerts.col.channel": "Channel", "alerts.col.kind": "Kind",
+           "alerts.col.lang": "Language", "alerts.col.to": "Recipients", "alerts.save_to": "Save",
+           "alerts.to_saved": "Saved the recipients of {channel}.",
+           "alerts.none_channels": "No channels yet: add [[channels]] to campaign.toml (docs/alerts.md).",
            "alerts.scope.day": "on a day", "alerts.scope.total": "to date", "alerts.scope.post": "of a post",
            "alerts.scope.post-day": "gained by a post in a day"},
     "zh": {"page.alerts": "提醒", "alerts.rules": "规则", "alerts.events": "事件",
@@ -81,6 +85,10 @@ add_strings({
            "alerts.kind.threshold": "{metric}{scope}{op} {value}", "alerts.kind.change": "{metric}变化 {value}%（{period}）",
            "alerts.kind.anomaly": "出现异常标记", "alerts.kind.stale": "{value} 小时无新数据",
            "alerts.kind.failure": "导入或采集失败", "alerts.kind.goal": "目标「{goal}」落后",
+           "alerts.channels": "渠道", "alerts.col.channel": "渠道", "alerts.col.kind": "类型",
+           "alerts.col.lang": "语言", "alerts.col.to": "收件人", "alerts.save_to": "保存",
+           "alerts.to_saved": "已保存 {channel} 的收件人。",
+           "alerts.none_channels": "还没有渠道：请在 campaign.toml 中添加 [[channels]]（docs/alerts.md）。",
            "alerts.scope.day": "（单日）", "alerts.scope.total": "（累计）", "alerts.scope.post": "（单条帖子）",
            "alerts.scope.post-day": "（单条帖子单日新增）"},
 })
@@ -130,6 +138,32 @@ def _rules(campaign: config.Campaign, lang: str, editor: bool):
                              html.Td(t("alerts.muted" if r.muted else "alerts.active", lang),
                                      className="muted" if r.muted else "")] + tools))
     return html.Table([html.Thead(head), html.Tbody(rows)], className="table", id="alerts-rules")
+
+
+def _channels(campaign: config.Campaign, lang: str, editor: bool):
+    """Each channel: its kind and language, and an e-mail channel's recipients (editable by
+    editors: written to campaign.toml). Never a secret: those are not in campaign.toml."""
+    chans = [c for c in campaign.channels if isinstance(c, dict)]
+    if not chans:
+        return html.Div(t("alerts.none_channels", lang), className="muted", id="alerts-no-channels")
+    rows = []
+    for c in chans:
+        name, kind = str(c.get("name", "")), str(c.get("kind", ""))
+        to = c.get("to", [])
+        to = [to] if isinstance(to, str) else list(to)
+        if kind == "email" and editor:
+            cell = html.Td([dcc.Input(id={"type": "alert-to", "name": name}, value=", ".join(to), type="text",
+                                      style={"width": "360px"}),
+                            dcc.Dropdown(id={"type": "alert-lang", "name": name}, options=["en", "zh"],
+                                         value=str(c.get("lang", "en")), clearable=False,
+                                         style={"width": "80px", "display": "inline-block", "verticalAlign": "middle"}),
+                            html.Button(t("alerts.save_to", lang), id={"type": "alert-to-save", "name": name},
+                                        className="btn-small")], className="nowrap")
+        else:
+            cell = html.Td(", ".join(to) if kind == "email" else "—")
+        rows.append(html.Tr([html.Td(html.B(name)), html.Td(kind), html.Td(str(c.get("lang", "en"))), cell]))
+    head = html.Tr([html.Th(t(f"alerts.col.{k}", lang)) for k in ("channel", "kind", "lang", "to")])
+    return html.Table([html.Thead(head), html.Tbody(rows)], className="table", id="alerts-channels")
 
 
 def _events(eng, campaign, lang: str):
@@ -217,6 +251,9 @@ def layout(**query):
         html.Div(_rules(campaign, lang, editor), id="alerts-rules-box"),
         html.Div(id="alerts-said", role="status"),
         _form(campaign, lang) if editor else html.Div(t("alerts.editors_only", lang), className="muted"),
+        html.H2(t("alerts.channels", lang)),
+        html.Div(_channels(campaign, lang, editor), id="alerts-channels-box"),
+        html.Div(id="alerts-to-said", role="status"),
         html.H2(t("alerts.events", lang)),
         html.Div(_events(eng, campaign, lang), id="alerts-events-box"),
     ], className="page alerts-page")
@@ -315,3 +352,25 @@ def edit(clicks):
         raise PreventUpdate
     return (r.name, r.kind, r.metric, r.scope, r.above, r.below, r.change_pct, r.hours, list(r.platforms),
             list(r.channels), f"{r.cooldown_hours:g}h", r.name, True)
+
+
+@callbacks(Output("alerts-channels-box", "children"), Output("alerts-to-said", "children"),
+           Input({"type": "alert-to-save", "name": ALL}, "n_clicks"),
+           State({"type": "alert-to", "name": ALL}, "value"), State({"type": "alert-to", "name": ALL}, "id"),
+           State({"type": "alert-lang", "name": ALL}, "value"), State("url", "search"), prevent_initial_call=True)
+def save_recipients(clicks, values, ids, langs, search):
+    if not ctx.triggered_id or not any(clicks or []):
+        raise PreventUpdate
+    lang = _lang(search)
+    try:
+        auth.require_editor()
+    except Exception:  # noqa: BLE001 - werkzeug's Forbidden: said on the page, nothing written
+        return no_update, _said(t("alerts.editors_only", lang), ok=False)
+    name = ctx.triggered_id["name"]
+    k = [i["name"] for i in ids].index(name)
+    path = alert_rules.path_of(data.config_path())
+    try:
+        campaign = alert_rules.set_recipients(path, name, str(values[k] or "").replace(";", ",").split(","), langs[k])
+    except ReachError as e:
+        return no_update, _said(str(e), ok=False)
+    return _channels(campaign, lang, True), _said(t("alerts.to_saved", lang, channel=name))
