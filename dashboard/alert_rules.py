@@ -32,7 +32,10 @@ def _load(path: Path) -> tomlkit.TOMLDocument:
 
 
 def _save(path: Path, doc: tomlkit.TOMLDocument) -> config.Campaign:
-    text = tomlkit.dumps(doc)
+    import re
+
+    # A table the page added follows the one before it with a blank line, as people write them.
+    text = re.sub(r"(?<=[^\n])\n(\[\[)", r"\n\n\1", tomlkit.dumps(doc))
     campaign = config.from_dict(tomlkit.parse(text).unwrap(), str(path))  # refused here, before any write
     fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=".campaign-", suffix=".toml")
     try:

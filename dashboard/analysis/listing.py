@@ -48,7 +48,8 @@ def post_table(posts: pd.DataFrame, campaign, sel: metrics.Selection,
     p = posts.copy()
     lone = p["influencer"].isna()
     p.loc[lone, "influencer"] = p.loc[lone, "account"].astype(str) + " (unassigned)"
-    p["category"] = p["influencer"].map(categories or {}).where(~lone, "unassigned").fillna("unassigned")
+    # object first: with no categories the mapped column is all-NaN float, which a text fill would not fit
+    p["category"] = p["influencer"].map(categories or {}).astype(object).where(~lone, "unassigned").fillna("unassigned")
     p = exports.filter_posts(p, campaign, sel)
     if sel.categories:
         p = p[p["category"].isin(sel.categories)].reset_index(drop=True)

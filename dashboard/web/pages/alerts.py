@@ -48,7 +48,7 @@ add_strings({
            "alerts.editors_only": "Only editors can change rules.",
            "alerts.form": "Add or change a rule", "alerts.f.name": "Name", "alerts.f.kind": "Kind",
            "alerts.f.metric": "Metric", "alerts.f.scope": "Scope", "alerts.f.above": "Above",
-           "alerts.f.below": "Below", "alerts.f.change": "Change %", "alerts.f.hours": "Hours",
+           "alerts.f.below": "Below", "alerts.f.change": "Change %", "alerts.f.hours": "Hours", "alerts.f.goal": "Goal (kind goal)",
            "alerts.f.platforms": "Platforms", "alerts.f.channels": "Channels", "alerts.f.cooldown": "Cooldown",
            "alerts.f.save": "Save rule", "alerts.saved": "Saved {rule} to {file}.",
            "alerts.deleted": "Deleted {rule} from {file}.",
@@ -78,7 +78,7 @@ add_strings({
            "alerts.editors_only": "只有编辑可以修改规则。",
            "alerts.form": "添加或修改规则", "alerts.f.name": "名称", "alerts.f.kind": "类型",
            "alerts.f.metric": "指标", "alerts.f.scope": "范围", "alerts.f.above": "高于",
-           "alerts.f.below": "低于", "alerts.f.change": "变化 %", "alerts.f.hours": "小时",
+           "alerts.f.below": "低于", "alerts.f.change": "变化 %", "alerts.f.hours": "小时", "alerts.f.goal": "目标（目标类）",
            "alerts.f.platforms": "平台", "alerts.f.channels": "渠道", "alerts.f.cooldown": "冷却",
            "alerts.f.save": "保存规则", "alerts.saved": "已将 {rule} 写入 {file}。",
            "alerts.deleted": "已从 {file} 删除 {rule}。",
@@ -227,6 +227,8 @@ def _form(campaign: config.Campaign, lang: str):
             field("alerts.f.below", dcc.Input(id="alert-f-below", type="number", min=0)),
             field("alerts.f.change", dcc.Input(id="alert-f-change", type="number", min=0)),
             field("alerts.f.hours", dcc.Input(id="alert-f-hours", type="number", min=0)),
+            field("alerts.f.goal", dcc.Dropdown(id="alert-f-goal", options=[{"label": g.text(lang) or g.name, "value": g.name}
+                                                                    for g in campaign.goals if g.name])),
             field("alerts.f.platforms", dcc.Dropdown(id="alert-f-platforms", multi=True,
                                                      options=[{"label": PLATFORM_LABELS.get(p, p), "value": p}
                                                               for p in PLATFORMS])),
@@ -288,9 +290,9 @@ def acknowledge(clicks, search):
            State("alert-f-scope", "value"), State("alert-f-above", "value"), State("alert-f-below", "value"),
            State("alert-f-change", "value"), State("alert-f-hours", "value"), State("alert-f-platforms", "value"),
            State("alert-f-channels", "value"), State("alert-f-cooldown", "value"), State("alert-f-old", "data"),
-           State("url", "search"), prevent_initial_call=True)
+           State("alert-f-goal", "value"), State("url", "search"), prevent_initial_call=True)
 def change(mutes, deletes, tests, save, name, kind, metric, scope, above, below, change_pct, hours, platforms,
-           channels, cooldown, old, search):
+           channels, cooldown, old, goal, search):
     trig = ctx.triggered_id
     if trig is None or not (ctx.triggered and ctx.triggered[0].get("value")):
         raise PreventUpdate
@@ -331,6 +333,8 @@ def change(mutes, deletes, tests, save, name, kind, metric, scope, above, below,
                 rule.update(change_pct=change_pct)
             elif kind == "stale":
                 rule.update(hours=hours)
+            elif kind == "goal":
+                rule.update(goal=goal)
             campaign = alert_rules.save_rule(path, rule, old_name=old or None)
             said = _said(t("alerts.saved", lang, rule=rule["name"], file=path.name))
     except (ReachError, StopIteration) as e:
@@ -342,7 +346,7 @@ def change(mutes, deletes, tests, save, name, kind, metric, scope, above, below,
            Output("alert-f-scope", "value"), Output("alert-f-above", "value"), Output("alert-f-below", "value"),
            Output("alert-f-change", "value"), Output("alert-f-hours", "value"), Output("alert-f-platforms", "value"),
            Output("alert-f-channels", "value"), Output("alert-f-cooldown", "value"), Output("alert-f-old", "data"),
-           Output("alerts-form-box", "open"),
+           Output("alert-f-goal", "value"), Output("alerts-form-box", "open"),
            Input({"type": "alert-edit", "name": ALL}, "n_clicks"), prevent_initial_call=True)
 def edit(clicks):
     if not ctx.triggered_id or not any(clicks):
@@ -351,7 +355,7 @@ def edit(clicks):
     if r is None:
         raise PreventUpdate
     return (r.name, r.kind, r.metric, r.scope, r.above, r.below, r.change_pct, r.hours, list(r.platforms),
-            list(r.channels), f"{r.cooldown_hours:g}h", r.name, True)
+            list(r.channels), f"{r.cooldown_hours:g}h", r.name, r.goal or None, True)
 
 
 @callbacks(Output("alerts-channels-box", "children"), Output("alerts-to-said", "children"),
