@@ -565,6 +565,10 @@ def to_xlsx_bytes(df: pd.DataFrame, sheet: str = "data") -> bytes:
 # same cells, formatted per column here instead of by pandas.
 
 BATCH = 50_000  # rows per fetch: big enough that per-batch overheads vanish, small enough to stay in cache
+# On PostgreSQL a row comes as Python values (Decimals, datetimes), not as SQLite's one CSV line
+# built in SQL: 50,000 of them held 300 MB at 100x the demo; 5,000 hold 45 MB at the same speed
+# (`reach export posts` on 205,233 posts: 7.8 s and 144 MB against 8.3 s and 423 MB).
+PG_BATCH = 5_000
 DAILY_BATCH = 10_000  # rows of the daily export per fetch: about 1.7 KB each on their way to CSV text
 EXCEL_MAX_ROWS = 1_048_576  # rows of an Excel worksheet, the header row included
 BOM = b"\xef\xbb\xbf"
@@ -702,7 +706,7 @@ def export_batches(engine: sa.Engine, what: str, campaign=None, sel=None, q: str
         stmt = account_days_select()
     words = search_words(q) if what == "posts" else []
     at = [POST_COLUMNS.index(c) for c in SEARCHED]
-    batch = batch or BATCH
+    batch = batch or (PG_BATCH if engine.dialect.name == "postgresql" else BATCH)
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
         for part in result.partitions(batch):
