@@ -409,7 +409,7 @@ def message(ev: Event, lang: str, campaign: Campaign) -> tuple[str, str]:
     dashboard writes them in that language."""
     from collectors.model import PLATFORM_LABELS
 
-    from .text.i18n import fmt_date, fmt_datetime, fmt_number, metric_name
+    from .text.i18n import fmt_date, fmt_datetime, fmt_number, metric_in_sentence
 
     k = 1 if lang == "zh" else 0
     p = dict(ev.params)
@@ -422,9 +422,7 @@ def message(ev: Event, lang: str, campaign: Campaign) -> tuple[str, str]:
     def platform(code):
         return PLATFORM_LABELS.get(code, code or "?")
 
-    metric = metric_name(p.get("metric", "views"), lang) if p.get("metric") else ""
-    if lang != "zh" and len(metric) > 1 and metric[1].islower():
-        metric = metric[0].lower() + metric[1:]  # mid-sentence: "reached 384,026 views", not "Views"
+    metric = metric_in_sentence(p["metric"], lang) if p.get("metric") else ""
     if ev.kind == "threshold":
         key = {"post": "post", "post-day": "post_day", "total": "total"}.get(p.get("scope")) or (
             "day_above" if ev.value is not None and ev.threshold is not None and ev.value >= ev.threshold else "day_below")

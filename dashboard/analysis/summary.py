@@ -25,7 +25,7 @@ from collectors.errors import ReachError
 from collectors.model import PLATFORM_LABELS
 
 from ..text import templating
-from ..text.i18n import (add_strings, emv_formula, fmt_date, fmt_number, metric_name, normalise_lang, platform_from_label,
+from ..text.i18n import (add_strings, emv_formula, fmt_date, fmt_number, metric_in_sentence, metric_name, normalise_lang, platform_from_label,
                          platform_name, t, week_label)
 from ..text.links import safe_link
 from ..text.weeks import week_start
@@ -399,7 +399,7 @@ def goal_lines(s: Summary, lang: str) -> list[tuple[str, str, str]]:
                        share=fmt_number(p.time_gone, lang, kind="rate"))
         else:
             verdict = (t("goal.met", lang) if p.status == "met" else t("goal.on_track", lang) if p.status == "on track"
-                       else t("goal.behind", lang, n=num(p.behind_by)))
+                       else t("goal.behind", lang, n=num(p.behind_by), metric=metric_in_sentence(g.metric, lang)))
             detail = t("goal.value", lang, value=num(p.value), target=num(p.target),
                        share=fmt_number(p.share, lang, kind="rate")) + " · " + t(
                 "goal.time_gone", lang, share=fmt_number(p.time_gone, lang, kind="rate"))

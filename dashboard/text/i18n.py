@@ -154,7 +154,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "summary.platform_mix": "Platform mix",
         "summary.events": "Events",
         "summary.goals": "Goals",
-        "live.goals": "Goals", "goal.met": "Met", "goal.on_track": "On track", "goal.behind": "Behind by {n}",
+        "live.goals": "Goals", "goal.met": "Met", "goal.on_track": "On track", "goal.behind": "Behind by {n} {metric}",
            "goal.value": "{value} of {target} ({share})", "goal.time_gone": "time gone {share}",
            "goal.forecast": "forecast by {deadline}: {value} (80% interval {low} – {high})",
            "goal.too_early": "less than two weeks of data: judged by the linear pace until then",
@@ -362,7 +362,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "summary.platform_mix": "平台构成",
         "summary.events": "活动事件",
         "summary.goals": "目标",
-        "live.goals": "目标", "goal.met": "已达成", "goal.on_track": "进度正常", "goal.behind": "落后 {n}",
+        "live.goals": "目标", "goal.met": "已达成", "goal.on_track": "进度正常", "goal.behind": "落后{metric} {n}",
            "goal.value": "{value} / {target}（{share}）", "goal.time_gone": "时间已过 {share}",
            "goal.forecast": "预测截至 {deadline}：{value}（80% 区间 {low} – {high}）",
            "goal.too_early": "数据不足两周，暂按线性进度判断",
@@ -813,6 +813,13 @@ def metric_name(metric: str, lang: str) -> str:
     if d and _lookup(METRIC_NAMES, d[1], lang):
         return t(f"metric.{d[0]}", lang, metric=_lookup(METRIC_NAMES, d[1], lang))
     return metric
+
+
+def metric_in_sentence(metric: str, lang: str) -> str:
+    """The metric's name inside a sentence: lower case in English ("reached 384,026 views"),
+    acronyms kept ("EMV"); as is in Chinese."""
+    name = metric_name(metric, lang)
+    return name[0].lower() + name[1:] if lang != "zh" and len(name) > 1 and name[1].islower() else name
 
 
 def metric_help(metric: str, lang: str) -> str:

@@ -26,7 +26,7 @@ from dash.exceptions import PreventUpdate
 
 from ...analysis import annotations, clock, flag_store, goals, metrics, platform_totals, queries, rollups, shared, stamps
 from ...text.i18n import (add_strings, fmt_date, fmt_datetime, fmt_number, fmt_range, fmt_time, metric_help,
-                          metric_name, platform_name, t)
+                          metric_in_sentence, metric_name, platform_name, t)
 from collectors.errors import ReachError
 from collectors.model import PLATFORM_LABELS, PLATFORMS
 
@@ -124,7 +124,8 @@ def _goal_status(p, lang: str, count=lambda x: x):
         return html.Span(t("goal.met", lang), className="chip ok")
     if p.status == "on track":
         return html.Span(t("goal.on_track", lang), className="chip ok")
-    return html.Span(t("goal.behind", lang, n=count(p.behind_by)), className="chip bad")
+    return html.Span(t("goal.behind", lang, n=count(p.behind_by), metric=metric_in_sentence(p.goal.metric, lang)),
+                     className="chip bad")
 
 
 def _goals(eng, campaign, lang: str) -> list:
