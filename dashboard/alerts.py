@@ -253,7 +253,8 @@ def _naive(t: datetime) -> datetime:
     return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo else t
 
 
-def record(eng: sa.Engine, campaign: Campaign, firings: list[Firing], now: datetime, rules=None) -> list[int]:
+def record(eng: sa.Engine, campaign: Campaign, firings: list[Firing], now: datetime, rules=None,
+           stored: list | None = None) -> list[int]:
     """Store the firings not stored before (by rule and key); returns the ids of those to send
     (status ``pending``). The rest of the new ones are ``muted``, ``quiet`` (no channel) or
     ``cooldown``: a notice of the rule went out within its cooldown, or earlier in this batch."""
@@ -280,6 +281,8 @@ def record(eng: sa.Engine, campaign: Campaign, firings: list[Firing], now: datet
                                                value=f.value, threshold=f.threshold,
                                                params=json.dumps(f.params, ensure_ascii=False, default=str),
                                                status=status))
+            if stored is not None:
+                stored.append(int(r.inserted_primary_key[0]))
             if status == "pending":
                 ids.append(int(r.inserted_primary_key[0]))
     return ids
@@ -337,9 +340,11 @@ def deliver(eng: sa.Engine, ids: list[int], send) -> list[Event]:
 
 def run(eng: sa.Engine, campaign: Campaign, now: datetime, send=None, rules=None) -> dict:
     """Evaluate, store what is new and tell it (when ``send`` is given; else the new events stay
-    ``pending`` for the next run that can send). Returns counts: found, new, sent, failed."""
+    ``pending`` for the next run that can send). Returns counts: found (events the rules see now),
+    stored (of them, new: also those held by cooldown or muting), new (to send), sent, failed."""
     found = evaluate(eng, campaign, now, rules)
-    ids = record(eng, campaign, found, now, rules)
+    stored: list[int] = []
+    ids = record(eng, campaign, found, now, rules, stored=stored)
     t = schema.alert_events
     if send is not None:
         with eng.connect() as conn:  # pending from a run that could not send (no channels configured then)
@@ -348,7 +353,7 @@ def run(eng: sa.Engine, campaign: Campaign, now: datetime, send=None, rules=None
     else:
         done = []
     return dict(found=len(found), new=len(ids), sent=sum(e.status == "sent" for e in done),
-                failed=sum(e.status == "failed" for e in done))
+                failed=sum(e.status == "failed" for e in done), stored=len(stored))
 
 
 def acknowledge(eng: sa.Engine, event_id: int, user: str, now: datetime | None = None) -> bool:

@@ -1022,8 +1022,9 @@ def cmd_worker(args) -> int:
     while True:
         done = reports.tick(engine, campaign)
         fired = done["alerts"] or {}
-        if fired.get("new") or fired.get("error"):
-            print(f"alerts: {fired.get('new', 0)} new, {fired.get('sent', 0)} sent, {fired.get('failed', 0)} failed"
+        if fired.get("stored") or fired.get("new") or fired.get("error"):
+            print(f"alerts: {fired.get('stored', 0)} new events, {fired.get('sent', 0)} told, "
+                  f"{fired.get('failed', 0)} not delivered"
                   + (f"; not evaluated: {fired['error']}" if fired.get("error") else ""))
         for r in done["reports"]:
             where = ", ".join(f"{d['channel']} {'ok' if d['ok'] else 'FAILED: ' + str(d.get('status', ''))}"

@@ -116,9 +116,9 @@ def test_each_event_is_stored_once_told_once_and_held_back_in_the_cooldown(demo,
     n = len({k for k, v in _lifetime(db, "views").items() if v >= 100_000})
     assert n >= 2 and first["found"] == n
     # The first event is told; the others found in the same run fall in its cooldown.
-    assert first["new"] == 1 and first["sent"] == 1 and len(told) == 1
+    assert first["new"] == 1 and first["sent"] == 1 and len(told) == 1 and first["stored"] == n
     again = alerts.run(eng, campaign, NOW + timedelta(hours=1), send, [r])
-    assert again == dict(found=n, new=0, sent=0, failed=0) and len(told) == 1
+    assert again == dict(found=n, new=0, sent=0, failed=0, stored=0) and len(told) == 1
     statuses = pd.Series([e.status for e in alerts.events(eng)]).value_counts().to_dict()
     assert statuses == {"sent": 1, "cooldown": n - 1}
 
@@ -138,7 +138,7 @@ def test_muted_and_channel_less_rules_store_without_telling_and_anyone_can_ackno
     rules = [rule(name="m", kind="threshold", scope="total", above=1, channels=["x"], muted=True),
              rule(name="q", kind="threshold", scope="total", above=1)]
     out = alerts.run(eng, campaign, NOW, lambda ev: pytest.fail("nothing to send"), rules)
-    assert out == dict(found=2, new=0, sent=0, failed=0)
+    assert out == dict(found=2, new=0, sent=0, failed=0, stored=2)
     evs = {e.rule: e for e in alerts.events(eng)}
     assert (evs["m"].status, evs["q"].status) == ("muted", "quiet")
     assert alerts.acknowledge(eng, evs["m"].id, "viewer1", NOW)

@@ -84,7 +84,11 @@ def live_version(eng: sa.Engine) -> str:
     cache keeps keying by ``version``: an error changes no computed result)."""
     with eng.connect() as conn:
         failures = conn.execute(sa.select(sa.func.count(), sa.func.max(schema.import_failures.c.id))).one()
-    return f"{version(eng)}:{failures[0]}:{failures[1]}"
+        # An alert notice's delivery, failed or done, changes the freshness line's alert line too.
+        ev = schema.alert_events
+        told = conn.execute(sa.select(sa.func.max(ev.c.id)).where(ev.c.status.in_(("sent", "failed")))).scalar() \
+            if sa.inspect(conn).has_table("alert_events") else None
+    return f"{version(eng)}:{failures[0]}:{failures[1]}:{told}"
 
 
 def code_stamp() -> str:
