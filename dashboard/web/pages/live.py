@@ -42,7 +42,8 @@ register = callbacks.register
 add_strings({
     "en": {"alerts.failed_line": "Alerts: the notice of {rule} to {channel} failed ({time}); see Alerts",
            "notes.title": "Annotations", "notes.date": "Date", "notes.time": "Time", "notes.label": "Label",
-           "notes.label_zh": "Chinese label", "notes.platforms": "Platforms (optional)", "notes.add": "Add annotation",
+           "notes.label_zh": "Chinese label", "notes.platforms": "Platforms (optional)", "notes.categories": "Categories (optional)",
+           "notes.influencers": "Influencers (optional)", "notes.add": "Add annotation",
            "notes.save": "Save changes", "notes.edit": "Edit", "notes.delete": "Delete", "notes.none": "No annotations yet.",
            "notes.by": "{author}, {time}", "notes.help": "Annotations are drawn on every time chart and listed in the weekly summary.",
            "live.updated": "Last updated {time}",
@@ -50,7 +51,7 @@ add_strings({
            "live.reach_range_help": "largest post – sum over posts: the unique reach of these posts lies in between"},
     "zh": {"alerts.failed_line": "提醒：{rule} 发往 {channel} 的通知发送失败（{time}），详见提醒页",
            "notes.title": "标注", "notes.date": "日期", "notes.time": "时间", "notes.label": "说明",
-           "notes.label_zh": "中文说明", "notes.platforms": "平台（可选）", "notes.add": "添加标注", "notes.save": "保存修改",
+           "notes.label_zh": "中文说明", "notes.platforms": "平台（可选）", "notes.categories": "类别（可选）", "notes.influencers": "达人（可选）", "notes.add": "添加标注", "notes.save": "保存修改",
            "notes.edit": "编辑", "notes.delete": "删除", "notes.none": "还没有标注。",
            "notes.by": "{author}，{time}", "notes.help": "标注会画在所有时间图上，并列入每周总结。",
            "live.updated": "最后更新 {time}",
@@ -383,7 +384,7 @@ def _notes_list(eng, campaign, lang: str):
     rows = []
     for a in annotations.stored(eng):
         local = a.at.astimezone(campaign.tz)
-        where = ", ".join(PLATFORM_LABELS.get(p, p) for p in a.platforms)
+        where = ", ".join([*(PLATFORM_LABELS.get(p, p) for p in a.platforms), *a.categories, *a.influencers])
         rows.append(html.Li([html.B(f"{fmt_date(local.date(), lang)} {local:%H:%M}"), " · ", a.text(lang),
                              *([f" · {where}"] if where else []),
                              html.Span(" · " + t("notes.by", lang, author=a.updated_by or a.author or "—",
@@ -409,6 +410,10 @@ def _notes_box(eng, campaign, lang: str):
             field("notes.platforms", dcc.Dropdown(id="note-platforms", multi=True,
                                                   options=[{"label": PLATFORM_LABELS.get(p, p), "value": p}
                                                            for p in PLATFORMS])),
+            field("notes.categories", dcc.Dropdown(id="note-categories", multi=True,
+                                                   options=L.category_options(queries.category_names(eng), [], lang))),
+            field("notes.influencers", dcc.Dropdown(id="note-influencers", multi=True,
+                                                    options=queries.influencer_names(eng))),
             dcc.Store(id="note-editing"),
             html.Button(t("notes.add", lang), id="note-save", className="btn"),
         ], className="note-form"),
@@ -422,9 +427,10 @@ def _notes_box(eng, campaign, lang: str):
            Output("note-label", "value", allow_duplicate=True), Output("note-label-zh", "value", allow_duplicate=True),
            Input("note-save", "n_clicks"), Input({"type": "note-delete", "id": ALL}, "n_clicks"),
            State("note-date", "value"), State("note-time", "value"), State("note-label", "value"),
-           State("note-label-zh", "value"), State("note-platforms", "value"), State("note-editing", "data"),
-           State("url", "search"), prevent_initial_call=True)
-def save_note(_, deletes, day, hhmm, label, label_zh, platforms, editing, search):
+           State("note-label-zh", "value"), State("note-platforms", "value"), State("note-categories", "value"),
+           State("note-influencers", "value"), State("note-editing", "data"), State("url", "search"),
+           prevent_initial_call=True)
+def save_note(_, deletes, day, hhmm, label, label_zh, platforms, categories, influencers, editing, search):
     if not (ctx.triggered and ctx.triggered[0].get("value")):
         raise PreventUpdate
     f = F.parse(search or "")
@@ -440,7 +446,9 @@ def save_note(_, deletes, day, hhmm, label, label_zh, platforms, editing, search
         if isinstance(ctx.triggered_id, dict):
             annotations.delete(eng, int(ctx.triggered_id["id"]))
         else:
-            draft = annotations.Draft(day or "", hhmm or "", label or "", label_zh or "", {"platforms": platforms or []})
+            draft = annotations.Draft(day or "", hhmm or "", label or "", label_zh or "",
+                                      {"platforms": platforms or [], "categories": categories or [],
+                                       "influencers": influencers or []})
             if editing:
                 annotations.edit(eng, campaign, int(editing), draft, author)
             else:
@@ -452,8 +460,8 @@ def save_note(_, deletes, day, hhmm, label, label_zh, platforms, editing, search
 
 
 @callbacks(Output("note-date", "value"), Output("note-time", "value"), Output("note-label", "value"),
-           Output("note-label-zh", "value"), Output("note-platforms", "value"), Output("note-editing", "data",
-                                                                                        allow_duplicate=True),
+           Output("note-label-zh", "value"), Output("note-platforms", "value"), Output("note-categories", "value"),
+           Output("note-influencers", "value"), Output("note-editing", "data", allow_duplicate=True),
            Output("note-save", "children", allow_duplicate=True),
            Input({"type": "note-edit", "id": ALL}, "n_clicks"), State("url", "search"), prevent_initial_call=True)
 def edit_note(clicks, search):
@@ -464,7 +472,8 @@ def edit_note(clicks, search):
     if a is None:
         raise PreventUpdate
     local = a.at.astimezone(campaign.tz)
-    return (local.date().isoformat(), local.strftime("%H:%M"), a.label, a.label_zh, list(a.platforms), a.id,
+    return (local.date().isoformat(), local.strftime("%H:%M"), a.label, a.label_zh, list(a.platforms),
+            list(a.categories), list(a.influencers), a.id,
             t("notes.save", F.parse(search or "").lang))
 
 
