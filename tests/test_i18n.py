@@ -26,7 +26,7 @@ from dashboard.text.i18n import (fmt_ago, fmt_date, fmt_datetime, fmt_number, fm
                                  metric_help, metric_name, normalise_lang, platform_from_label, platform_name, t,
                                  week_label)
 
-all_pages()  # page modules register their own strings when imported: check those too
+all_pages()  # every page imported: none may add a string of its own (the catalogs hold them all)
 
 from conftest import ROOT
 
@@ -39,6 +39,16 @@ DASHBOARD_COLUMNS = (*METRICS, "followers", "engagements", "er_views", "er_impre
                      "reach_avg_post", "reach_est_random_duplication", "reach_account", "emv_usd", "posts_active",
                      "posts", "active_influencers", "interpolated", "corrected", "days_covered", "partial")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_the_ui_strings_are_the_catalog_files_and_no_module_adds_one():
+    import tomllib
+
+    for lang in i18n.LANGS:
+        path = i18n.CATALOGS / f"{lang}.toml"
+        assert tomllib.loads(path.read_text(encoding="utf-8")) == i18n.STRINGS[lang], path
+    assert set(i18n.STRINGS["en"]) == set(i18n.STRINGS["zh"])
+    assert not hasattr(i18n, "add_strings")
 
 
 def _all_strings():

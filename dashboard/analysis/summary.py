@@ -25,7 +25,7 @@ from collectors.errors import ReachError
 from collectors.model import PLATFORM_LABELS
 
 from ..text import templating
-from ..text.i18n import (add_strings, emv_formula, fmt_date, fmt_number, metric_in_sentence, metric_name, normalise_lang, platform_from_label,
+from ..text.i18n import (emv_formula, fmt_date, fmt_number, metric_in_sentence, metric_name, normalise_lang, platform_from_label,
                          platform_name, t, week_label)
 from ..text.links import safe_link
 from ..text.weeks import week_start
@@ -875,10 +875,6 @@ def render_html(s: Summary, lang: str | None = None) -> str:
     )
 
 
-add_strings({
-    "en": {"summary.pdf_missing": "writing a PDF needs WeasyPrint ({why}): pip install weasyprint"},
-    "zh": {"summary.pdf_missing": "生成 PDF 需要 WeasyPrint（{why}）：pip install weasyprint"},
-})
 
 
 def _refuse_fetch(url: str, *args, **kwargs):

@@ -18,32 +18,8 @@ from collectors import registry
 from collectors.model import PLATFORMS
 
 from ..analysis.config import ENGAGEMENT_METRICS
-from ..text.i18n import add_strings, metric_name, platform_name, t
+from ..text.i18n import metric_name, platform_name, t
 
-add_strings({
-    "en": {
-        "coverage.counterpart.one": "{platforms} reports no {metric}, but reports {counterpart}.",
-        "coverage.counterpart.many": "{platforms} report no {metric}, but report {counterpart}.",
-        "coverage.neither.one": "{platforms} reports neither {metric} nor {counterpart}.",
-        "coverage.neither.many": "{platforms} report neither {metric} nor {counterpart}.",
-        "coverage.none.one": "{platforms} reports no {metric}.",
-        "coverage.none.many": "{platforms} report no {metric}.",
-        "coverage.switch": "Show {metric}",
-        "list.and": "{rest} and {last}",
-        "list.sep": ", ",
-    },
-    "zh": {
-        "coverage.counterpart.one": "{platforms}不提供{metric}，但提供{counterpart}。",
-        "coverage.counterpart.many": "{platforms}不提供{metric}，但提供{counterpart}。",
-        "coverage.neither.one": "{platforms}既不提供{metric}，也不提供{counterpart}。",
-        "coverage.neither.many": "{platforms}既不提供{metric}，也不提供{counterpart}。",
-        "coverage.none.one": "{platforms}不提供{metric}。",
-        "coverage.none.many": "{platforms}不提供{metric}。",
-        "coverage.switch": "改看{metric}",
-        "list.and": "{rest}和{last}",
-        "list.sep": "、",
-    },
-})
 
 # The metric a platform reports in place of another: both count how often a post was shown.
 COUNTERPARTS = {"views": "impressions", "impressions": "views"}

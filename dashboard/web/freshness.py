@@ -11,31 +11,8 @@ from dash import html
 
 from collectors.messages import render
 
-from ..text.i18n import MISSING, add_strings, fmt_ago, fmt_date, fmt_datetime, freshness as fresh_text, platform_name, t
+from ..text.i18n import MISSING, fmt_ago, fmt_date, fmt_datetime, freshness as fresh_text, platform_name, t
 
-add_strings({
-    "en": {
-        "fresh.source.file": "files",
-        "fresh.source.api": "API",
-        "fresh.last_ok": "{source}: last import {ago}",
-        "fresh.never_ok": "{source}: no successful import yet",
-        "fresh.error": "last error {when} ({source}): {error}",
-        "fresh.unknown_platform": "Files that could not be read",
-        "fresh.demo_clock": "demo data as of {date}",
-        "fresh.demo_clock_help": "The demo campaign is measured against its own clock, the moment of its last "
-                                 "export, not today's date; real data is measured against real time.",
-    },
-    "zh": {
-        "fresh.source.file": "文件",
-        "fresh.source.api": "API",
-        "fresh.last_ok": "{source}：上次导入 {ago}",
-        "fresh.never_ok": "{source}：尚无成功导入",
-        "fresh.error": "最近错误 {when}（{source}）：{error}",
-        "fresh.unknown_platform": "无法读取的文件",
-        "fresh.demo_clock": "演示数据，截至 {date}",
-        "fresh.demo_clock_help": "演示活动以其自身的时钟（最后一次导出的时刻）计算时效，而非今天的日期；真实数据按真实时间计算。",
-    },
-})
 
 ERROR_CHARS = 160  # the line stays one line; the Data page's history has the whole message
 

@@ -13,24 +13,10 @@ from dash.exceptions import PreventUpdate
 from collectors.model import PLATFORMS
 from collectors.roster import CATEGORIES as ROSTER_CATEGORIES
 
-from ..text.i18n import add_strings, category_name, metric_name, platform_name, t
+from ..text.i18n import category_name, metric_name, platform_name, t
 from . import filters as F
 from .pages import Callbacks, all_pages
 
-add_strings({
-    "en": {"url.ignored": "Ignored {param}={value} in the address: {reason}.",
-           "url.ignored.date": "not a date like 2025-01-31",
-           "url.ignored.platform": "not a platform this dashboard knows ({known})",
-           "url.ignored.metric": "not a metric the chart can show ({known})",
-           "page.not_found": "Page not found",
-           "page.not_found_help": "There is no page at {path}. The pages are listed above."},
-    "zh": {"url.ignored": "已忽略地址中的 {param}={value}：{reason}。",
-           "url.ignored.date": "不是 2025-01-31 这样的日期",
-           "url.ignored.platform": "不是本看板支持的平台（{known}）",
-           "url.ignored.metric": "不是图表可显示的指标（{known}）",
-           "page.not_found": "页面不存在",
-           "page.not_found_help": "{path} 没有页面。可用页面见上方导航。"},
-})
 # The filter bar's callback, registered by the app factory on each app (see dashboard/web/pages).
 callbacks = Callbacks()
 register = callbacks.register

@@ -20,7 +20,7 @@ from collectors.model import PLATFORM_LABELS, PLATFORMS
 
 from ... import alert_rules, alerts
 from ...analysis import config
-from ...text.i18n import add_strings, fmt_datetime, fmt_number, metric_name, t
+from ...text.i18n import fmt_datetime, fmt_number, metric_name, t
 from .. import auth, data, layout as L
 from .. import filters as F
 from . import Callbacks
@@ -30,68 +30,6 @@ callbacks = Callbacks()
 register = callbacks.register
 EVENTS_SHOWN = 100
 
-add_strings({
-    "en": {"page.alerts": "Alerts", "alerts.rules": "Rules", "alerts.events": "Events",
-           "alerts.none_rules": "No alert rules yet. Add one below, or as [[alerts]] in campaign.toml (docs/alerts.md).",
-           "alerts.none_events": "No events yet: a rule's events appear here once an import or `reach worker` finds one.",
-           "alerts.col.rule": "Rule", "alerts.col.when_fires": "Fires when", "alerts.col.channels": "Channels",
-           "alerts.col.cooldown": "Cooldown", "alerts.col.state": "State", "alerts.col.time": "Time",
-           "alerts.col.what": "What happened", "alerts.col.sent": "Notice", "alerts.col.seen": "Seen",
-           "alerts.active": "active", "alerts.muted": "muted", "alerts.mute": "Mute", "alerts.unmute": "Unmute",
-           "alerts.test": "Test", "alerts.delete": "Delete", "alerts.edit": "Edit", "alerts.ack": "Acknowledge",
-           "alerts.seen_by": "{user}, {time}", "alerts.anonymous": "local user",
-           "alerts.status.sent": "sent", "alerts.status.failed": "failed", "alerts.status.cooldown": "held (cooldown)",
-           "alerts.status.muted": "muted", "alerts.status.quiet": "no channel", "alerts.status.pending": "waiting",
-           "alerts.last_failure": "Last failed delivery: {rule} to {channel}, {time}: {status}",
-           "alerts.test_none": "{rule}: finds nothing in the data now.",
-           "alerts.test_found": "{rule}: finds {n} event(s) now (nothing stored or sent):",
-           "alerts.editors_only": "Only editors can change rules.",
-           "alerts.form": "Add or change a rule", "alerts.f.name": "Name", "alerts.f.kind": "Kind",
-           "alerts.f.metric": "Metric", "alerts.f.scope": "Scope", "alerts.f.above": "Above",
-           "alerts.f.below": "Below", "alerts.f.change": "Change %", "alerts.f.hours": "Hours", "alerts.f.goal": "Goal (kind goal)",
-           "alerts.f.platforms": "Platforms", "alerts.f.channels": "Channels", "alerts.f.cooldown": "Cooldown",
-           "alerts.f.save": "Save rule", "alerts.saved": "Saved {rule} to {file}.",
-           "alerts.deleted": "Deleted {rule} from {file}.",
-           "alerts.kind.threshold": "{metric} {scope} {op} {value}", "alerts.kind.change": "{metric} changes by {value}% ({period})",
-           "alerts.kind.anomaly": "an anomaly is flagged", "alerts.kind.stale": "no new data for {value} h",
-           "alerts.kind.failure": "an import or collector fails", "alerts.kind.goal": "goal {goal} falls behind",
-           "alerts.channels": "Channels", "alerts.col.channel": "Channel", "alerts.col.kind": "Kind",
-           "alerts.col.lang": "Language", "alerts.col.to": "Recipients", "alerts.save_to": "Save",
-           "alerts.to_saved": "Saved the recipients of {channel}.",
-           "alerts.none_channels": "No channels yet: add [[channels]] to campaign.toml (docs/alerts.md).",
-           "alerts.scope.day": "on a day", "alerts.scope.total": "to date", "alerts.scope.post": "of a post",
-           "alerts.scope.post-day": "gained by a post in a day"},
-    "zh": {"page.alerts": "提醒", "alerts.rules": "规则", "alerts.events": "事件",
-           "alerts.none_rules": "还没有提醒规则。可在下方添加，或在 campaign.toml 中写 [[alerts]]（docs/alerts.md）。",
-           "alerts.none_events": "还没有事件：导入或 `reach worker` 发现事件后会列在这里。",
-           "alerts.col.rule": "规则", "alerts.col.when_fires": "触发条件", "alerts.col.channels": "渠道",
-           "alerts.col.cooldown": "冷却", "alerts.col.state": "状态", "alerts.col.time": "时间",
-           "alerts.col.what": "发生了什么", "alerts.col.sent": "通知", "alerts.col.seen": "已读",
-           "alerts.active": "启用", "alerts.muted": "已静音", "alerts.mute": "静音", "alerts.unmute": "取消静音",
-           "alerts.test": "测试", "alerts.delete": "删除", "alerts.edit": "编辑", "alerts.ack": "确认已读",
-           "alerts.seen_by": "{user}，{time}", "alerts.anonymous": "本机用户",
-           "alerts.status.sent": "已发送", "alerts.status.failed": "发送失败", "alerts.status.cooldown": "暂缓（冷却中）",
-           "alerts.status.muted": "已静音", "alerts.status.quiet": "无渠道", "alerts.status.pending": "待发送",
-           "alerts.last_failure": "最近一次发送失败：{rule} → {channel}，{time}：{status}",
-           "alerts.test_none": "{rule}：当前数据中没有发现事件。",
-           "alerts.test_found": "{rule}：当前发现 {n} 个事件（未保存，未发送）：",
-           "alerts.editors_only": "只有编辑可以修改规则。",
-           "alerts.form": "添加或修改规则", "alerts.f.name": "名称", "alerts.f.kind": "类型",
-           "alerts.f.metric": "指标", "alerts.f.scope": "范围", "alerts.f.above": "高于",
-           "alerts.f.below": "低于", "alerts.f.change": "变化 %", "alerts.f.hours": "小时", "alerts.f.goal": "目标（目标类）",
-           "alerts.f.platforms": "平台", "alerts.f.channels": "渠道", "alerts.f.cooldown": "冷却",
-           "alerts.f.save": "保存规则", "alerts.saved": "已将 {rule} 写入 {file}。",
-           "alerts.deleted": "已从 {file} 删除 {rule}。",
-           "alerts.kind.threshold": "{metric}{scope}{op} {value}", "alerts.kind.change": "{metric}变化 {value}%（{period}）",
-           "alerts.kind.anomaly": "出现异常标记", "alerts.kind.stale": "{value} 小时无新数据",
-           "alerts.kind.failure": "导入或采集失败", "alerts.kind.goal": "目标「{goal}」落后",
-           "alerts.channels": "渠道", "alerts.col.channel": "渠道", "alerts.col.kind": "类型",
-           "alerts.col.lang": "语言", "alerts.col.to": "收件人", "alerts.save_to": "保存",
-           "alerts.to_saved": "已保存 {channel} 的收件人。",
-           "alerts.none_channels": "还没有渠道：请在 campaign.toml 中添加 [[channels]]（docs/alerts.md）。",
-           "alerts.scope.day": "（单日）", "alerts.scope.total": "（累计）", "alerts.scope.post": "（单条帖子）",
-           "alerts.scope.post-day": "（单条帖子单日新增）"},
-})
 
 WARNING_STYLE = {"background": "#fff4e5", "border": "1px solid #f0b35a", "borderRadius": "6px", "padding": "8px 12px",
                  "margin": "8px 0"}

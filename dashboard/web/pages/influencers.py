@@ -32,30 +32,6 @@ SLUG, PATH, ORDER = "influencers", "/influencers", 20
 callbacks = Callbacks()
 register = callbacks.register
 
-i18n.add_strings({
-    "en": {
-        "influencers.pick": "Click a row to see that influencer's days, posts and anomalies.",
-        "influencers.series": "{name}: {metric} by platform, per day",
-        "influencers.series_cumulative": "{name}: {metric} by platform, cumulative",
-        "influencers.posts": "Posts published in the period",
-        "influencers.latest": "{metric} (latest)",
-        "influencers.permalink": "Link to this view",
-        "influencers.unknown": "{name} has no data for these filters",
-        "influencers.rate_filter": "filter in percent: 5 means 5%",
-        "influencers.more": "… and {n} more",
-    },
-    "zh": {
-        "influencers.pick": "点击一行，查看该达人的每日数据、帖子和异常。",
-        "influencers.series": "{name}：各平台每日{metric}",
-        "influencers.series_cumulative": "{name}：各平台累计{metric}",
-        "influencers.posts": "该期间发布的帖子",
-        "influencers.latest": "{metric}（最新）",
-        "influencers.permalink": "本视图链接",
-        "influencers.unknown": "{name} 在当前筛选条件下没有数据",
-        "influencers.rate_filter": "按百分比筛选：5 表示 5%",
-        "influencers.more": "……另有 {n} 条",
-    },
-})
 
 COUNTS = ("posts_published", "views_or_impressions", "views", "impressions", "engagements", "followers")
 RATES = ("er_views", "er_impressions", "er_followers")

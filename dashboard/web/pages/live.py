@@ -25,7 +25,7 @@ from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html, 
 from dash.exceptions import PreventUpdate
 
 from ...analysis import annotations, clock, flag_store, goals, metrics, platform_totals, queries, rollups, shared, stamps
-from ...text.i18n import (add_strings, fmt_date, fmt_datetime, fmt_number, fmt_range, fmt_time, metric_help,
+from ...text.i18n import (fmt_date, fmt_datetime, fmt_number, fmt_range, fmt_time, metric_help,
                           metric_in_sentence, metric_name, platform_name, t)
 from collectors.errors import ReachError
 from collectors.model import PLATFORM_LABELS, PLATFORMS
@@ -39,25 +39,6 @@ SLUG, PATH, ORDER = "live", "/", 10
 callbacks = Callbacks()
 register = callbacks.register
 
-add_strings({
-    "en": {"alerts.failed_line": "Alerts: the notice of {rule} to {channel} failed ({time}); see Alerts",
-           "notes.title": "Annotations", "notes.date": "Date", "notes.time": "Time", "notes.label": "Label",
-           "notes.label_zh": "Chinese label", "notes.platforms": "Platforms (optional)", "notes.categories": "Categories (optional)",
-           "notes.influencers": "Influencers (optional)", "notes.add": "Add annotation",
-           "notes.save": "Save changes", "notes.edit": "Edit", "notes.delete": "Delete", "notes.none": "No annotations yet.",
-           "notes.by": "{author}, {time}", "notes.help": "Annotations are drawn on every time chart and listed in the weekly summary.",
-           "live.updated": "Last updated {time}",
-           "live.reach_range": "Reach (not deduplicated)",
-           "live.reach_range_help": "largest post – sum over posts: the unique reach of these posts lies in between"},
-    "zh": {"alerts.failed_line": "提醒：{rule} 发往 {channel} 的通知发送失败（{time}），详见提醒页",
-           "notes.title": "标注", "notes.date": "日期", "notes.time": "时间", "notes.label": "说明",
-           "notes.label_zh": "中文说明", "notes.platforms": "平台（可选）", "notes.categories": "类别（可选）", "notes.influencers": "达人（可选）", "notes.add": "添加标注", "notes.save": "保存修改",
-           "notes.edit": "编辑", "notes.delete": "删除", "notes.none": "还没有标注。",
-           "notes.by": "{author}，{time}", "notes.help": "标注会画在所有时间图上，并列入每周总结。",
-           "live.updated": "最后更新 {time}",
-           "live.reach_range": "覆盖人数（未去重）",
-           "live.reach_range_help": "最大单帖 – 各帖之和：这些帖子的去重覆盖人数介于两者之间"},
-})
 REFRESH_SECONDS = 30
 KIOSK_STEPS = ("daily", "cumulative", "mix", "top")
 CYCLE_SECONDS = 15  # the default of ?cycle=

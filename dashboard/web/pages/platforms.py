@@ -20,38 +20,12 @@ from plotly.subplots import make_subplots
 from ...analysis import metrics, platform_totals, queries, shared
 from ...analysis.platform_totals import ALL, TABLE_ROWS
 from ...text.colours import PLATFORM_COLOURS
-from ...text.i18n import add_strings, fmt_date, fmt_number, fmt_range, metric_help, metric_name, platform_name, t
+from ...text.i18n import fmt_date, fmt_number, fmt_range, metric_help, metric_name, platform_name, t
 from .. import data, figures, layout as L
 from .. import filters as F
 
 SLUG, PATH, ORDER = "platforms", "/platforms", 30
 
-add_strings({
-    "en": {
-        "platforms.all": "All platforms",
-        "platforms.table": "Platforms side by side",
-        "platforms.period": "Activity from {start} to {end}, days in the campaign timezone ({tz})",
-        "platforms.not_reported": "not reported",
-        "platforms.compare": "Platforms compared",
-        "platforms.er": "ER",
-        "platforms.hatched": ("Hatched bars and “(impressions)”: the platform reports no views, so its impressions "
-                              "stand in for views, as in EMV, and its ER is by impressions."),
-        "platforms.note": ("Rates are ratios of totals. Reach covers the posts published in the period and is not "
-                           "deduplicated: from the largest post (a lower bound) to the sum over posts (an upper "
-                           "bound). Active influencers published at least one post in the period."),
-    },
-    "zh": {
-        "platforms.all": "全部平台",
-        "platforms.table": "各平台对比",
-        "platforms.period": "{start}至{end}的数据，日期按活动时区（{tz}）计算",
-        "platforms.not_reported": "未提供",
-        "platforms.compare": "平台比较",
-        "platforms.er": "互动率",
-        "platforms.hatched": "斜线柱和“（展示次数）”表示该平台不提供浏览量，以展示次数代替（与 EMV 相同），其互动率按展示次数计算。",
-        "platforms.note": ("比率均为总量之比。覆盖人数按本期发布的帖子计算，未去重：从单帖最高（下限）到各帖之和（上限）。"
-                           "活跃达人指本期至少发布一条帖子的达人。"),
-    },
-})
 
 RATE_ROWS = ("er_views", "er_impressions", "virality_views")  # rows of TABLE_ROWS shown as percentages
 

@@ -19,7 +19,7 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from ...analysis import listing, queries
-from ...text.i18n import add_strings, column_name, fmt_datetime, fmt_number, metric_help, platform_name, t
+from ...text.i18n import column_name, fmt_datetime, fmt_number, metric_help, platform_name, t
 from ...text.links import safe_link
 from .. import data, grids, layout as L
 from .. import filters as F
@@ -32,27 +32,6 @@ register = callbacks.register
 MAX_QUERY = 200  # characters of search text kept from a URL
 BLOCK = 100  # rows per request of the grid
 
-add_strings({
-    "en": {
-        "posts.search": "Search titles, influencers and accounts",
-        "posts.search_label": "Search",
-        "posts.count": "{n} posts published in this period",
-        "posts.count_q": "{n} of {total} posts published in this period match “{q}”",
-        "posts.open": "Open ↗",
-        "posts.note": ("Each post's latest lifetime values (its latest snapshot, or the sum of its daily rows); "
-                       "published times in the campaign timezone ({tz}). Listed by views (impressions where a "
-                       "platform reports no views) until a column header is clicked."),
-    },
-    "zh": {
-        "posts.search": "搜索标题、达人和账号",
-        "posts.search_label": "搜索",
-        "posts.count": "本期发布 {n} 条帖子",
-        "posts.count_q": "本期发布的 {total} 条帖子中有 {n} 条符合“{q}”",
-        "posts.open": "打开 ↗",
-        "posts.note": ("每条帖子的最新累计数据（最新快照，或每日数据之和）；发布时间按活动时区（{tz}）显示。"
-                       "默认按浏览量排序（不提供浏览量的平台按展示次数），点击列标题可改变排序。"),
-    },
-})
 
 def search_text(search: str | None) -> str:
     """The ``q=`` of a query string, whitespace-trimmed and cut to MAX_QUERY characters."""

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from dash import Input, Output, State, dcc, html, no_update
 
-from ...text.i18n import add_strings, t, week_label
+from ...text.i18n import t, week_label
 from .. import data, layout as L, week_report
 from .. import filters as F
 from . import Callbacks
@@ -28,14 +28,6 @@ SLUG, PATH, ORDER = "summary", "/weekly", 50
 callbacks = Callbacks()
 register = callbacks.register
 
-add_strings({
-    "en": {"weekly.pdf": "Download PDF",
-           "weekly.csv.kpis": "KPIs", "weekly.csv.influencers": "Top influencers", "weekly.csv.posts": "Top posts",
-           "weekly.csv.mix": "Platform mix", "weekly.csv.aria": "Download CSV: {table}"},
-    "zh": {"weekly.pdf": "下载 PDF",
-           "weekly.csv.kpis": "关键指标", "weekly.csv.influencers": "热门达人", "weekly.csv.posts": "热门帖子",
-           "weekly.csv.mix": "平台构成", "weekly.csv.aria": "下载 CSV：{table}"},
-})
 # (link id, download kind, label key): one link per table of the report, in the report's order.
 TABLES = (("weekly-csv-kpis", "weekly-kpis", "weekly.csv.kpis"),
           ("weekly-csv-influencers", "weekly-influencers", "weekly.csv.influencers"),
