@@ -26,7 +26,7 @@ from collectors.errors import ReachError, UsageError
 from collectors.files import printable
 from collectors.model import DEFAULT_TIMEZONE
 from collectors.names import PLATFORM_ALIASES, closest
-from collectors.store import database, ledger, schema
+from collectors.store import database, ledger
 
 from .cli_options import (Refused, account_option, config_option, date_order_option, db_options, existing, jobs_option,
                           tz_option, users_option)
@@ -1040,21 +1040,9 @@ def cmd_worker(args) -> int:
 
 
 def cmd_status(args) -> int:
-    import sqlalchemy as sa
+    from .analysis import queries
 
-    engine = _engine(args, create=False)
-    q = sa.text("""
-        SELECT a.platform,
-               COUNT(DISTINCT a.id) AS accounts,
-               (SELECT COUNT(*) FROM posts p WHERE p.platform = a.platform) AS posts,
-               (SELECT COUNT(*) FROM post_snapshots s JOIN posts p ON p.id = s.post_pk WHERE p.platform = a.platform) AS snapshots,
-               (SELECT COUNT(*) FROM post_days d JOIN posts p ON p.id = d.post_pk WHERE p.platform = a.platform) AS post_days,
-               (SELECT COUNT(*) FROM account_days d JOIN accounts b ON b.id = d.account_pk WHERE b.platform = a.platform) AS account_days
-        FROM accounts a GROUP BY a.platform ORDER BY a.platform""")
-    with engine.connect() as conn:
-        rows = conn.execute(q).all()
-        n_imports = conn.execute(sa.select(sa.func.count()).select_from(schema.imports)).scalar()
-        last = conn.execute(sa.select(sa.func.max(schema.imports.c.imported_at))).scalar()
+    rows, n_imports, last = queries.status(_engine(args, create=False))
     print(f"{'platform':<10} {'accounts':>8} {'posts':>7} {'snapshots':>9} {'post-days':>9} {'acct-days':>9}")
     for r in rows:
         print(f"{r[0]:<10} {r[1]:>8} {r[2]:>7} {r[3]:>9} {r[4]:>9} {r[5]:>9}")

@@ -16,9 +16,6 @@ from __future__ import annotations
 from typing import Protocol
 
 import pandas as pd
-import sqlalchemy as sa
-
-from collectors.store import schema
 
 from . import anomalies, exports, metrics, queries, rollups
 
@@ -63,14 +60,8 @@ def board_view(eng, campaign, sel: metrics.Selection) -> tuple[pd.DataFrame, lis
 
 
 def accounts_of(eng, name: str) -> list[int]:
-    """The accounts behind a leaderboard name: the influencer's, or the one unassigned account
-    shown as "<account> (unassigned)" (named as ``queries.load_frames`` names it)."""
-    a, i = schema.accounts, schema.influencers
-    label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
-    with eng.connect() as conn:
-        rows = conn.execute(sa.select(a.c.id, label, i.c.name).outerjoin(i, a.c.influencer_id == i.c.id)).all()
-    return sorted(pk for pk, account, person in rows
-                  if (person == name if person is not None else f"{account} (unassigned)" == name))
+    """The accounts behind a leaderboard name (``queries.accounts_named``)."""
+    return queries.accounts_named(eng, name)
 
 
 def focus_data(eng, campaign, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -215,6 +215,34 @@ def _keys(by):
     return {"platform": schema.accounts.c.platform, "influencer": influencer_expr()}
 
 
+def accounts_named(engine: sa.Engine, name: str) -> list[int]:
+    """The accounts behind a leaderboard name: the influencer's, or the one unassigned account
+    shown as "<account> (unassigned)" (named as ``load_frames`` names it)."""
+    a, i = schema.accounts, schema.influencers
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(a.c.id, _label(), i.c.name).outerjoin(i, a.c.influencer_id == i.c.id)).all()
+    return sorted(pk for pk, account, person in rows
+                  if (person == name if person is not None else f"{account} (unassigned)" == name))
+
+
+def status(engine: sa.Engine) -> tuple[list, int, object]:
+    """What `reach status` prints: per platform the accounts, posts, snapshots, post-days and
+    account-days stored; how many files were imported and the last import's time (UTC)."""
+    q = sa.text("""
+        SELECT a.platform,
+               COUNT(DISTINCT a.id) AS accounts,
+               (SELECT COUNT(*) FROM posts p WHERE p.platform = a.platform) AS posts,
+               (SELECT COUNT(*) FROM post_snapshots s JOIN posts p ON p.id = s.post_pk WHERE p.platform = a.platform) AS snapshots,
+               (SELECT COUNT(*) FROM post_days d JOIN posts p ON p.id = d.post_pk WHERE p.platform = a.platform) AS post_days,
+               (SELECT COUNT(*) FROM account_days d JOIN accounts b ON b.id = d.account_pk WHERE b.platform = a.platform) AS account_days
+        FROM accounts a GROUP BY a.platform ORDER BY a.platform""")
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(q)]
+        n_imports = conn.execute(sa.select(sa.func.count()).select_from(schema.imports)).scalar()
+        last = conn.execute(sa.select(sa.func.max(schema.imports.c.imported_at))).scalar()
+    return rows, n_imports, last
+
+
 def influencer_names(engine: sa.Engine) -> list[str]:
     """Every influencer with a post, sorted: the filter bar's list (the names ``load_frames`` gives
     its posts), from the accounts table and one index probe per account."""
