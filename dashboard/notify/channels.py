@@ -23,6 +23,7 @@ whole URLs (query strings and keys included) at DEBUG.
 """
 from __future__ import annotations
 
+import abc
 import logging
 import time
 import uuid
@@ -108,8 +109,9 @@ class Outcome:
     wait: float | None = None
 
 
-class Channel:
-    """The retry loop and the redaction; a subclass formats and makes one attempt (``_attempt``)."""
+class Channel(abc.ABC):
+    """The retry loop and the redaction; a subclass formats and makes one attempt (``_attempt``):
+    abstract, so a channel kind without one cannot even be built."""
 
     kind = "channel"
 
@@ -163,8 +165,9 @@ class Channel:
         at = datetime.fromtimestamp(self.clock(), timezone.utc)
         return Delivery(ok, self.name, self.kind, attempts, status, at)
 
-    def _attempt(self, message: Message) -> Outcome:  # pragma: no cover - every channel has one
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _attempt(self, message: Message) -> Outcome:
+        """One attempt to deliver ``message``: what the other side said, and whether to retry."""
 
 
 def truncate_utf8(text: str, limit: int, ellipsis: str = "…") -> str:
