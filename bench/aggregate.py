@@ -8,7 +8,7 @@ For each size it generates, in memory, N daily-increment observations in the eng
 (``metrics.INC_COLUMNS``: post_pk, day, metric, value, interpolated, corrected, source, with the
 dtypes ``metrics.increments`` returns) for a campaign of 2,000 influencers with accounts on six
 platforms, 40,000 posts and 120 days (metrics views, likes, comments, shares; YouTube rows are
-"daily", the rest "snapshot" and partly interpolated), and the posts frame ``queries.load_frames``
+"daily", the rest "snapshot" and partly interpolated), and the posts frame ``queries.frames.load_frames``
 returns. Then, in this one process and interleaved so that machine noise hits them alike:
 
 * full group-bys by (platform, day) and (influencer, week): ``metrics.aggregate`` (the engine);
@@ -864,7 +864,7 @@ each active from publishing for a lognormal number of days; N daily increments i
 format (`post_pk, day, metric, value, interpolated, corrected, source`, the dtypes
 `metrics.increments` returns: `str` metric and source) for views, likes, comments and shares
 (zero increments are not stored, so a post-day has 2-4 rows), and the posts frame as
-`queries.load_frames` returns it. In one process, interleaved: `metrics.aggregate` by
+`queries.frames.load_frames` returns it. In one process, interleaved: `metrics.aggregate` by
 (platform, day) and by (influencer, week); the same output (sums, engagements, EMV, posts active,
 flags, rates) in one DuckDB query over the registered pandas frames; a pandas groupby on
 categorical keys (sums only: the DESIGN.md baseline); and the filtered query by (influencer, day)

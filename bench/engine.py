@@ -6,7 +6,7 @@
     .venv/bin/python bench/engine.py --db             # rollups.refresh on 25 imported X content files
     .venv/bin/python bench/engine.py --fuzz 0 500     # old == new exactly on 500 random hostile campaigns
 
-The frames are what ``queries.load_frames`` returns for a campaign of ``--files`` X content
+The frames are what ``queries.frames.load_frames`` returns for a campaign of ``--files`` X content
 exports of ``--posts`` posts each (one account per file, posts published over the 180 days
 before the first capture, ``--captures`` weekly captures, about 2% of values dropping between
 captures, as platform corrections do). The database is left out: this times the engine that

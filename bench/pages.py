@@ -55,7 +55,7 @@ CASES = [("click_whole", "click, whole campaign (before)"), ("click_subset", "cl
 
 def click_whole(eng, campaign, f, name):
     """The panel as it was computed before: everything of the whole campaign, then one influencer."""
-    frames = queries.load_frames(eng)
+    frames = queries.frames.load_frames(eng)
     posts = exports.posts_frame(eng)
     flags = anomalies.anomalies(frames, metrics.increments(frames.snapshots, frames.post_days, campaign), campaign)
     return P.focus_panel(eng, campaign, f, name, posts=posts, flags=flags)
@@ -89,7 +89,7 @@ def run(db: str, repeat: int) -> dict:
     eng = database.connect(db, create=False)
     campaign = config.load(ROOT / "campaign.toml")
     f = F.parse("")
-    board = leaderboard.leaderboard(queries.load_frames(eng), campaign, F.view_selection(f, campaign))
+    board = leaderboard.leaderboard(queries.frames.load_frames(eng), campaign, F.view_selection(f, campaign))
     names = [board["influencer"].iloc[i] for i in sorted({0, len(board) // 2, len(board) - 1})]
     load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="reach-bench-pages-"))
@@ -114,7 +114,7 @@ def run(db: str, repeat: int) -> dict:
                                                          for k, v in times.items()), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    frames = queries.load_frames(eng)
+    frames = queries.frames.load_frames(eng)
     size = dict(influencers=len(board), posts=len(frames.posts), snapshots=len(frames.snapshots),
                 post_days=len(frames.post_days), account_days=len(frames.account_days))
     eng.dispose()

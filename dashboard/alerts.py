@@ -105,7 +105,7 @@ def _threshold(eng, campaign: Campaign, rule: AlertRule, today: date) -> list[Fi
                 for d, v in s.items() if _crossed(rule, float(v)) and (rule.above is not None or d.date() < today)]
     if rule.scope == "post-day":
         return _post_days(eng, campaign, rule, today, sel_params)
-    rows = queries.posts_reaching(eng, campaign, _sel(rule), rule.metric, rule.above, rule.posts)
+    rows = queries.posts.posts_reaching(eng, campaign, _sel(rule), rule.metric, rule.above, rule.posts)
     return [Firing(rule.name, f"post:{r['platform']}:{r['post_id']}", rule.kind, float(r["value"]), limit,
                    dict(sel_params, scope="post", platform=r["platform"], post_id=r["post_id"], title=r["title"],
                         influencer=r["influencer"], url=r["url"], link=link(rule, "/posts", q=r["post_id"])))
@@ -117,10 +117,10 @@ def _post_days(eng, campaign: Campaign, rule: AlertRule, today: date, sel_params
     the metrics engine's daily increments of the posts observed since yesterday, so "gained on a
     day" is exactly what the charts count for that post and day."""
     start = today - timedelta(days=RECENT_DAYS - 1)
-    pks = queries.posts_observed_since(eng, campaign, _sel(rule), start)
+    pks = queries.posts.posts_observed_since(eng, campaign, _sel(rule), start)
     if not pks:
         return []
-    fr = queries.load_frames(eng, post_pks=pks)
+    fr = queries.frames.load_frames(eng, post_pks=pks)
     if rule.posts:
         fr.posts = fr.posts[fr.posts["post_id"].isin(rule.posts)]
     inc = metrics.increments(fr.snapshots, fr.post_days, campaign)

@@ -613,7 +613,7 @@ def _check_filters(engine, args) -> None:
     the closest stored names are proposed, never substituted."""
     from .analysis import exports, queries
 
-    stored = queries.stored_names(engine)
+    stored = queries.names.stored_names(engine)
     for p in args.platform:
         if p not in stored["platform"]:
             raise UsageError(messages.platform_not_stored(p, stored["platform"]))
@@ -1042,7 +1042,7 @@ def cmd_worker(args) -> int:
 def cmd_status(args) -> int:
     from .analysis import queries
 
-    rows, n_imports, last = queries.status(_engine(args, create=False))
+    rows, n_imports, last = queries.counts.status(_engine(args, create=False))
     print(f"{'platform':<10} {'accounts':>8} {'posts':>7} {'snapshots':>9} {'post-days':>9} {'acct-days':>9}")
     for r in rows:
         print(f"{r[0]:<10} {r[1]:>8} {r[2]:>7} {r[3]:>9} {r[4]:>9} {r[5]:>9}")

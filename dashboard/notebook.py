@@ -77,7 +77,7 @@ class CampaignData:
     that call the metrics engine. Selection keywords everywhere: ``week``, ``start``, ``end``,
     ``platforms``, ``influencers``, ``categories`` (see ``selection``)."""
 
-    def __init__(self, frames: queries.Frames, campaign: Campaign, db: str = "", config_path: str = ""):
+    def __init__(self, frames: queries.frames.Frames, campaign: Campaign, db: str = "", config_path: str = ""):
         self.frames = frames
         self.campaign = campaign
         self.db = db
@@ -158,7 +158,7 @@ def open_campaign(db: str | None = None, config: str | Path | Campaign | None = 
         db = str(found) if found else None
     engine = database.connect(db, create=False)  # no database: a clear error, not an empty new one
     try:
-        frames = queries.load_frames(engine)
+        frames = queries.frames.load_frames(engine)
     finally:
         engine.dispose()
     if isinstance(config, Campaign):

@@ -60,7 +60,7 @@ def test_a_post_over_its_threshold_fires_once_per_post(demo, campaign):
 
 def test_a_day_over_its_threshold_fires_for_that_day_only(demo, campaign):
     eng, db = demo
-    fr = queries.load_frames(eng)
+    fr = queries.frames.load_frames(eng)
     inc = metrics.increments(fr.snapshots, fr.post_days, campaign)
     daily = metrics.aggregate(inc, fr.posts, campaign, by=["day"], sel=metrics.Selection(platforms=("x",)))
     views = daily.set_index("day")["views_or_impressions"]

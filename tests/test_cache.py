@@ -120,7 +120,7 @@ def test_a_roster_that_moves_an_account_to_another_influencer_is_a_new_version(e
 
     def owner():
         runs.append(1)
-        return queries.load_frames(eng).posts["influencer"].tolist()
+        return queries.frames.load_frames(eng).posts["influencer"].tolist()
 
     assert memo(app, eng, owner, name="test.owner") == ["Chen Li"]
     # The same counts of influencers and linked accounts: only who owns what changed.

@@ -139,7 +139,7 @@ def totals(url: str) -> tuple:
 
     engine = database.connect(url)
     campaign = config.load()
-    f = queries.load_frames(engine)
+    f = queries.frames.load_frames(engine)
     inc = metrics.increments(f.snapshots, f.post_days, campaign)
     engine_sum = metrics.aggregate(inc, f.posts, campaign, by=["platform"])
     page = rollups.query(engine, campaign, by=("platform",))

@@ -395,9 +395,9 @@ def test_after_reach_demo_no_account_is_unassigned_and_the_active_influencers_ar
             people = set(conn.execute(sa.select(schema.influencers.c.name)).scalars())
         assert lone == [] and people == roster and len(roster) == 40
         campaign = config.load(ROOT / "campaign.toml")
-        counts = queries.published_counts(eng, campaign, metrics.Selection(start=campaign.start, end=campaign.end))
+        counts = queries.posts.published_counts(eng, campaign, metrics.Selection(start=campaign.start, end=campaign.end))
         assert int(counts["active_influencers"].iloc[0]) == len(roster)
-        assert not any(n.endswith("(unassigned)") for n in queries.influencer_names(eng))
+        assert not any(n.endswith("(unassigned)") for n in queries.names.influencer_names(eng))
     finally:
         eng.dispose()
 

@@ -26,7 +26,7 @@ SEL = metrics.Selection(start=pd.Timestamp("2025-01-01").date(), end=pd.Timestam
 @pytest.fixture(scope="module")
 def demo(demo_db):
     eng = database.connect(f"sqlite:///{demo_db}")
-    yield eng, queries.load_frames(eng)
+    yield eng, queries.frames.load_frames(eng)
     eng.dispose()
 
 

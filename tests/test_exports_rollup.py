@@ -27,7 +27,7 @@ def demo(demo_stray_db, tmp_path_factory):
     engine = database.connect(f"sqlite:///{db}")
     campaign = load(ROOT / "campaign.toml")
     rollups.refresh(engine, campaign)
-    yield engine, campaign, queries.load_frames(engine)
+    yield engine, campaign, queries.frames.load_frames(engine)
     engine.dispose()
 
 
@@ -113,7 +113,7 @@ def test_a_grouping_by_post_takes_the_engine_on_the_selected_accounts_only(demo,
     sel = selections(frames)["everything"]
     old = (exports.daily_frame if kind == "daily" else exports.weekly_frame)(frames, campaign, by=["post"], sel=sel)
     loaded = []
-    real = queries.load_frames
+    real = queries.frames.load_frames
 
     def spy(eng, account_pks=None, **kw):
         loaded.append(account_pks)

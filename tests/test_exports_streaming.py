@@ -493,7 +493,7 @@ def _page_cases(eng, campaign, names, q_list):
 
 def test_the_posts_page_blocks_are_the_old_rows_on_the_demo(demo, monkeypatch):
     monkeypatch.setenv("REACH_CACHE_DIR", "off")
-    names = queries.influencer_names(demo)
+    names = queries.names.influencer_names(demo)
     assert any(n.endswith(" (unassigned)") for n in names)  # the stray account of ``demo_stray_db``
     _page_cases(demo, CAMPAIGN, [n for n in names if not n.endswith("(unassigned)")][:1] +
                 [n for n in names if n.endswith("(unassigned)")][:1], ["", "yiwu", "market  x"])
@@ -503,7 +503,7 @@ def test_the_posts_page_blocks_are_the_old_rows_on_hostile_values(db_url, monkey
     monkeypatch.setenv("REACH_CACHE_DIR", "off")
     eng = _hostile(db_url)
     campaign = replace(CAMPAIGN, start=None, end=None)
-    names = queries.influencer_names(eng)
+    names = queries.names.influencer_names(eng)
     assert "=Evil" in names and any(n.endswith(" (unassigned)") for n in names)
     _page_cases(eng, campaign, ["=Evil", [n for n in names if n.endswith(" (unassigned)")][0]], ["", "ss", "σας"])
     eng.dispose()
@@ -512,7 +512,7 @@ def test_the_posts_page_blocks_are_the_old_rows_on_hostile_values(db_url, monkey
 def test_the_filter_bar_names_are_the_frames_names(demo):
     from dashboard.analysis import queries
 
-    assert queries.influencer_names(demo) == sorted(queries.load_frames(demo).posts["influencer"].dropna().unique())
+    assert queries.names.influencer_names(demo) == sorted(queries.frames.load_frames(demo).posts["influencer"].dropna().unique())
 
 
 def test_with_the_shared_cache_the_blocks_are_the_same(demo, tmp_path, monkeypatch):

@@ -250,7 +250,7 @@ def _spy(monkeypatch):
     from dashboard.analysis import queries
 
     seen = {"series": [], "followed": [], "checked": []}
-    real_series, real_checks = queries.series_inputs, queries.impossible_inputs
+    real_series, real_checks = queries.anomaly_inputs.series_inputs, queries.anomaly_inputs.impossible_inputs
 
     def series(engine, campaign, owners, accounts=None, followed=None):
         seen["series"].append(accounts)
@@ -294,7 +294,7 @@ def test_an_import_recomputes_only_its_accounts_flags_and_the_table_equals_a_who
 def queries_owners(engine):
     from dashboard.analysis import queries
 
-    return queries.flag_owners(engine)
+    return queries.anomaly_inputs.flag_owners(engine)
 
 
 def test_a_roster_change_then_an_import_recomputes_the_series_the_moved_account_left_and_joined(sqlite_url, campaign,

@@ -125,7 +125,7 @@ def demo(demo_db):
 
 def _engine_views(eng, campaign, sel):
     """Views of a selection from the metrics engine on raw frames (not the rollup's SQL)."""
-    fr = queries.load_frames(eng)
+    fr = queries.frames.load_frames(eng)
     inc = metrics.increments(fr.snapshots, fr.post_days, campaign)
     got = metrics.aggregate(inc, fr.posts, campaign, by=[], sel=sel)
     return float(got["views"].iloc[0]) if len(got) else 0.0

@@ -98,7 +98,7 @@ def test_account_day_groups_carry_the_platforms_own_reach_and_never_a_sum(demo_d
     from conftest import ROOT
 
     engine = database.connect(f"sqlite:///{demo_db}")
-    f = queries.load_frames(engine)
+    f = queries.frames.load_frames(engine)
     engine.dispose()
     c = load(ROOT / "campaign.toml")
     inc = metrics.increments(f.snapshots, f.post_days, c)

@@ -86,7 +86,7 @@ def test_daily_totals_by_platform_agree_with_plain_sql_and_loops(demo):
     campaign = load(ROOT / "campaign.toml")
     want = oracle_daily(demo, campaign)
     engine = database.connect(f"sqlite:///{demo}")
-    f = queries.load_frames(engine)
+    f = queries.frames.load_frames(engine)
     inc = metrics.increments(f.snapshots, f.post_days, campaign)
     got = metrics.daily_table(inc, f.posts, campaign, by=["platform"])
     engine.dispose()
@@ -118,7 +118,7 @@ def test_weekly_totals_equal_the_sum_of_their_days(demo):
         for m, v in vals.items():
             weeks[f"{y}-W{w:02d}"][m] += v
     engine = database.connect(f"sqlite:///{demo}")
-    f = queries.load_frames(engine)
+    f = queries.frames.load_frames(engine)
     inc = metrics.increments(f.snapshots, f.post_days, campaign)
     got = metrics.weekly_table(inc, f.posts, campaign, by=[])
     engine.dispose()
@@ -139,7 +139,7 @@ def test_every_post_increments_add_up_to_its_latest_lifetime_value(demo):
             "ON l.post_pk = s.post_pk AND l.at = s.captured_at"):
         latest[pk] = (views, imp)
     engine = database.connect(f"sqlite:///{demo}")
-    f = queries.load_frames(engine)
+    f = queries.frames.load_frames(engine)
     inc = metrics.snapshot_increments(f.snapshots, campaign)
     engine.dispose()
     sums = inc.groupby(["post_pk", "metric"])["value"].sum()

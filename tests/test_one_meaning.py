@@ -41,7 +41,7 @@ def _volume(rows: pd.DataFrame) -> pd.Series:
 def week(demo_db):
     campaign = config.load(ROOT / "campaign.toml")
     engine = database.connect(f"sqlite:///{demo_db}", create=False)
-    frames = queries.load_frames(engine)
+    frames = queries.frames.load_frames(engine)
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
     sel = metrics.Selection(start=LO, end=HI)
     tidy = metrics.daily_table(inc, frames.posts, campaign, by=("influencer", "platform"), sel=sel)

@@ -312,7 +312,7 @@ def test_a_file_that_names_no_account_gets_advice_a_web_user_can_follow_and_the_
     ok, _ = page.import_roster_upload(eng, archive, "roster.csv",
                                       as_upload(b"name,platform,handle\nGlobal Bazaar TV,youtube,unknown\n"))
     assert ok
-    owners = queries.load_frames(eng).accounts.set_index("account")["influencer"]
+    owners = queries.frames.load_frames(eng).accounts.set_index("account")["influencer"]
     assert owners["unknown"] == "Global Bazaar TV"
 
 

@@ -28,7 +28,7 @@ WINDOW = metrics.Selection(start=CAMPAIGN.start, end=CAMPAIGN.end)
 @pytest.fixture(scope="module")
 def demo(demo_stray_db):
     eng = database.connect(f"sqlite:///{demo_stray_db}")
-    frames = queries.load_frames(eng)
+    frames = queries.frames.load_frames(eng)
     yield eng, frames
     eng.dispose()
 
@@ -268,7 +268,7 @@ def test_one_influencers_flags_from_their_accounts_alone_equal_the_whole_campaig
              next(n for n in board["influencer"] if n.endswith(" (unassigned)")),
              next(n for n in board["influencer"] if n not in set(flags["influencer"]))}  # none at all
     reads = []
-    real = queries.load_frames
+    real = queries.frames.load_frames
     monkeypatch.setattr(queries, "load_frames", lambda e, account_pks=None: reads.append(account_pks) or
                         real(e, account_pks=account_pks))
     for name in names:

@@ -38,7 +38,7 @@ def demo(demo_db, tmp_path_factory):
         src.backup(dst)
     engine = database.connect(f"sqlite:///{db}")
     campaign = load(ROOT / "campaign.toml")
-    frames = queries.load_frames(engine)
+    frames = queries.frames.load_frames(engine)
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
     yield engine, campaign, frames, inc
     engine.dispose()

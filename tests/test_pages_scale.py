@@ -159,7 +159,7 @@ def test_the_scan_on_whole_arrays_flags_exactly_what_it_did_on_the_demo(demo_db)
     from conftest import ROOT
 
     engine = database.connect(f"sqlite:///{demo_db}", create=False)
-    frames = queries.load_frames(engine)
+    frames = queries.frames.load_frames(engine)
     engine.dispose()
     campaign = config.load(ROOT / "campaign.toml")
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
@@ -208,7 +208,7 @@ def demo(demo_db, tmp_path_factory):
         src.backup(dst)
     engine = database.connect(f"sqlite:///{db}")
     campaign = config.load(ROOT / "campaign.toml")
-    frames = queries.load_frames(engine)
+    frames = queries.frames.load_frames(engine)
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
     yield engine, campaign, frames, inc
     engine.dispose()
@@ -235,7 +235,7 @@ def test_the_filter_bars_names_are_the_influencers_with_posts(demo):
     from dashboard.analysis import queries
 
     engine, _, frames, _ = demo
-    assert queries.influencer_names(engine) == sorted(frames.posts["influencer"].dropna().unique())
+    assert queries.names.influencer_names(engine) == sorted(frames.posts["influencer"].dropna().unique())
 
 
 @pytest.mark.parametrize("query", SELECTIONS)
@@ -250,11 +250,11 @@ def test_posts_published_and_reach_by_sql_equal_the_frames(demo, query):
             day=lambda p: metrics._local_day(p["published_at"], campaign.tz)), sel)
         want = (pub.groupby(by).agg(posts=("post_pk", "size"), active_influencers=("influencer", "nunique")).reset_index()
                 if by else pd.DataFrame([dict(posts=len(pub), active_influencers=pub["influencer"].nunique())]))
-        got = queries.published_counts(engine, campaign, sel, by=by)
+        got = queries.posts.published_counts(engine, campaign, sel, by=by)
         got = got.sort_values(by).reset_index(drop=True) if by else got
         pd.testing.assert_frame_equal(got, want, check_dtype=False)
         want = metrics.reach_table(frames.snapshots, frames.posts, campaign, by=by, sel=sel)
-        got = queries.reach_range(engine, campaign, sel, by=by)
+        got = queries.posts.reach_range(engine, campaign, sel, by=by)
         if by:
             got, want = got.sort_values(by).reset_index(drop=True), want.sort_values(by).reset_index(drop=True)
         assert len(want) == len(got)
@@ -318,7 +318,7 @@ def test_the_live_pages_impossible_values_from_sql_are_the_engines(sqlite_url, t
     (tmp_path / "campaign.toml").write_text(CAMPAIGN_TOML)
     campaign = config.load(str(tmp_path / "campaign.toml"))
     rollups.refresh(engine, campaign)
-    frames = queries.load_frames(engine)
+    frames = queries.frames.load_frames(engine)
     want = A.anomalies(frames, metrics.increments(frames.snapshots, frames.post_days, campaign), campaign)
     want = want[want["detector"] != "hampel"]
     got = A.explain(live.live_flags(engine, campaign), campaign)
@@ -471,12 +471,12 @@ def test_the_top_posts_come_from_the_candidates_whose_bound_can_still_win(demo, 
 
     engine, campaign, frames, _ = demo
     read = []
-    real = queries.frames_of_posts
+    real = queries.frames.frames_of_posts
     monkeypatch.setattr(queries, "frames_of_posts", lambda e, pks: read.append(len(pks)) or real(e, pks))
     got = summary._top_posts_db(engine, campaign, metrics.Selection(), date(2025, 1, 13), date(2025, 1, 19))
     want = summary.build_summary(frames, campaign, "2025-W03").top_posts
     _same(got, want)
-    published = len(queries.post_bounds(engine, campaign, metrics.Selection(start=date(2025, 1, 13),
+    published = len(queries.posts.post_bounds(engine, campaign, metrics.Selection(start=date(2025, 1, 13),
                                                                              end=date(2025, 1, 19))))
     assert read and max(read) < published / 4
 
@@ -492,12 +492,12 @@ def test_on_sqlite_and_postgresql_the_narrow_reads_equal_the_engine(db_url, tmp_
     (tmp_path / "campaign.toml").write_text(CAMPAIGN_TOML)
     campaign = config.load(str(tmp_path / "campaign.toml"))
     rollups.refresh(engine, campaign)
-    frames = queries.load_frames(engine)
+    frames = queries.frames.load_frames(engine)
     for sel in (metrics.Selection(start=campaign.start, end=campaign.end),
                 metrics.Selection(start=date(2025, 3, 5), end=date(2025, 3, 12), platforms=("x", "youtube"))):
         for by in ([], ["platform"], ["influencer"]):
             want = metrics.reach_table(frames.snapshots, frames.posts, campaign, by=by, sel=sel)
-            got = queries.reach_range(engine, campaign, sel, by=by)
+            got = queries.posts.reach_range(engine, campaign, sel, by=by)
             if by:
                 got, want = got.sort_values(by).reset_index(drop=True), want.sort_values(by).reset_index(drop=True)
             _close(got.assign(k=0), want[by + ["reach_max_post", "reach_sum", "reach_posts"]].assign(k=0), "k")

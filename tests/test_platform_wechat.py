@@ -90,7 +90,7 @@ def snapshots(engine) -> list[dict]:
 
 def daily_views(engine) -> pd.DataFrame:
     """The metrics engine's daily views per article title, in the campaign timezone."""
-    frames = queries.load_frames(engine)
+    frames = queries.frames.load_frames(engine)
     campaign = Campaign(start=date(2024, 12, 16), end=date(2025, 1, 26))
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
     inc = inc[inc["metric"] == "views"].merge(frames.posts[["post_pk", "title"]], on="post_pk")

@@ -1,4 +1,4 @@
-"""The top posts' bounds (queries.post_bounds) are never below what the engine counts by the week's end.
+"""The top posts' bounds (queries.posts.post_bounds) are never below what the engine counts by the week's end.
 
 The weekly summary ranks a week's posts by their running total of views (or impressions) up to its
 last day, and runs the engine only on the posts whose bound can still beat the fifth: a bound
@@ -64,12 +64,12 @@ def test_no_post_is_worth_more_by_the_weeks_end_than_its_bound(db_url, tmp_path)
             sa.func.min(d2.c.day)).where(d2.c.post_pk == d.c.post_pk).scalar_subquery()).values(views=None))
     (tmp_path / "campaign.toml").write_text(CAMPAIGN_TOML)
     campaign = config.load(str(tmp_path / "campaign.toml"))
-    frames = queries.load_frames(engine)
+    frames = queries.frames.load_frames(engine)
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
     checked = 0
     for lo in (START.date() + timedelta(days=7 * k) for k in range(3)):
         for hi in (lo + timedelta(days=2), lo + timedelta(days=6)):  # a partial week too
-            bounds = queries.post_bounds(engine, campaign, metrics.Selection(start=lo, end=hi)).set_index("post_pk")
+            bounds = queries.posts.post_bounds(engine, campaign, metrics.Selection(start=lo, end=hi)).set_index("post_pk")
             values = _values(frames, inc, campaign, lo, hi)
             assert sorted(bounds.index) == sorted(values.index), (lo, hi)
             under = values[values > bounds["bound"].reindex(values.index) + 1e-9]

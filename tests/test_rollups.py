@@ -31,7 +31,7 @@ def demo(demo_db, tmp_path_factory):
     engine = database.connect(f"sqlite:///{db}")
     campaign = load(ROOT / "campaign.toml")
     rollups.refresh(engine, campaign)
-    f = queries.load_frames(engine)
+    f = queries.frames.load_frames(engine)
     inc = metrics.increments(f.snapshots, f.post_days, campaign)
     yield engine, campaign, f, inc
     engine.dispose()
@@ -96,7 +96,7 @@ def test_rollups_answer_the_same_on_sqlite_and_postgresql(db_url, by):
         imp.import_bytes(f"account_analytics_content_2024-12-16_{end}.csv",
                          x_content([("1870000000000000001", imp_a, 30), ("1870000000000000002", imp_b, 5)]))
     rollups.refresh(engine, campaign)
-    f = queries.load_frames(engine)
+    f = queries.frames.load_frames(engine)
     inc = metrics.increments(f.snapshots, f.post_days, campaign)
     got = rollups.query(engine, campaign, by=by)
     want = metrics.aggregate(inc, f.posts, campaign, by=by)
@@ -226,7 +226,7 @@ def test_incremental_refreshes_after_imports_in_any_order_store_what_a_full_reco
     assert not rollups.pending(engine)
     # A later weekly export of one of those X accounts, with posts of the campaign's last days:
     # its refresh starts at their publish day, not at the campaign's start.
-    handle = next(h for h in queries.load_frames(engine).posts.query("platform == 'x'")["account"])
+    handle = next(h for h in queries.frames.load_frames(engine).posts.query("platform == 'x'")["account"])
     late = x_content([("1882000000000000001", 900, 9), ("1882000000000000002", 400, 4)], handle=handle)
     late = late.replace(b"Sun, Dec 22, 2024", b"Fri, Jan 24, 2025")
     since_days.clear()
@@ -252,7 +252,7 @@ def test_an_incremental_refresh_keeps_the_days_of_posts_it_did_not_touch(tmp_pat
     campaign = load(ROOT / "campaign.toml")
     imp = Importer(engine, None)
     loaded = []
-    original = queries.load_frames
+    original = queries.frames.load_frames
     monkeypatch.setattr(queries, "load_frames", lambda *a, **k: loaded.append(k.get("post_pks")) or original(*a, **k))
     # What the rollup computation reads; the refresh's last step (the pages' first views, the
     # Weekly report's top influencers) reads frames of its own.

@@ -1,4 +1,4 @@
-"""queries._rows reads a chunk of rows at a time (memory at 100x the demo); the frame it gives
+"""queries.parts.rows_frame reads a chunk of rows at a time (memory at 100x the demo); the frame it gives
 must be the one a single read gives, whatever the chunks hold: a chunk of only NULLs in a number,
 time or text column, ints beside NULLs, no rows at all."""
 from __future__ import annotations
@@ -19,7 +19,7 @@ def _engine(tmp_path, rows):
 
 def _read(eng, chunk):
     with eng.connect() as c:
-        return queries._rows(c, sa.text("SELECT k, f, i, s, b FROM t ORDER BY k"), list("kfisb"), chunk=chunk)
+        return queries.parts.rows_frame(c, sa.text("SELECT k, f, i, s, b FROM t ORDER BY k"), list("kfisb"), chunk=chunk)
 
 
 def test_chunked_reads_give_the_frame_of_one_read(tmp_path):

@@ -101,7 +101,7 @@ def test_on_the_demo_every_post_with_both_sources_adds_up_to_its_latest_lifetime
     first_day = dict(con.execute("SELECT post_pk, MIN(day) FROM post_days GROUP BY post_pk"))
     published = dict(con.execute("SELECT id, published_at FROM posts"))
     engine = database.connect(f"sqlite:///{demo_db}")
-    f = queries.load_frames(engine)
+    f = queries.frames.load_frames(engine)
     engine.dispose()
     inc = metrics.increments(f.snapshots, f.post_days, campaign)
     sums = inc[inc["metric"] == "views"].groupby("post_pk")["value"].sum()

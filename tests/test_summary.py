@@ -34,7 +34,7 @@ W02 = (date(2025, 1, 6), date(2025, 1, 12))
 def demo(demo_db):
     url = f"sqlite:///{demo_db}"
     engine = database.connect(url, create=False)
-    frames = queries.load_frames(engine)
+    frames = queries.frames.load_frames(engine)
     engine.dispose()
     campaign = config.load(ROOT / "campaign.toml")
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)

@@ -402,7 +402,7 @@ def localise(flags: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 def in_view(flags: pd.DataFrame, sel, pairs=None) -> pd.DataFrame:
     """The rows of ``flags`` a view shows, newest first (largest score first within a day): its
-    days and platforms (``sel``), and with ``pairs`` (``queries.flag_pairs`` of the view: its
+    days and platforms (``sel``), and with ``pairs`` (``queries.names.flag_pairs`` of the view: its
     influencers and categories) only the influencer-platform pairs those select. The Live page
     and an influencer's panel list the same flags for the same view.
 
@@ -503,7 +503,7 @@ def anomalies(frames, inc: pd.DataFrame, campaign: Campaign, threshold: float = 
 
 def _owners(frames) -> pd.DataFrame:
     """Every account as the series name it, indexed by account_pk: platform, influencer, account
-    (as ``queries.flag_owners``; from the posts and account days when the frames have no accounts)."""
+    (as ``queries.anomaly_inputs.flag_owners``; from the posts and account days when the frames have no accounts)."""
     cols = ["platform", "influencer", "account"]
     acc = getattr(frames, "accounts", None)
     if acc is not None and len(acc):
@@ -638,7 +638,7 @@ def post_lifetimes(snaps: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign)
     value before (``before``, ``before_at``).
 
     ``snaps`` must hold each post's latest snapshot and every snapshot of the posts whose latest one
-    has neither views nor impressions above 0 (queries.lifetime_inputs reads just those); ``posts``
+    has neither views nor impressions above 0 (queries.anomaly_inputs._lifetime_rows reads just those); ``posts``
     names the posts (post_pk, post_id, account_pk, influencer, platform, account, published_at)."""
     if not len(snaps):
         return pd.DataFrame(columns=LIFETIME_COLUMNS)

@@ -302,7 +302,7 @@ def _selected_accounts(engine: sa.Engine, sel) -> list[int] | None:
     """The accounts the selection's platforms, influencers and categories name; None without such filters."""
     from . import queries
 
-    where = queries.account_filters(sel)
+    where = queries.parts.account_filters(sel)
     if not where:
         return None
     a, i = schema.accounts, schema.influencers
@@ -314,7 +314,7 @@ def _selected_accounts(engine: sa.Engine, sel) -> list[int] | None:
 def _frames_for(engine: sa.Engine, sel):
     from . import queries
 
-    return queries.load_frames(engine, _selected_accounts(engine, sel))
+    return queries.frames.load_frames(engine, _selected_accounts(engine, sel))
 
 
 def _daily_rollup(engine: sa.Engine, campaign, by: list[str], sel) -> pd.DataFrame:
@@ -408,13 +408,13 @@ def weekly_frame_db(engine: sa.Engine, campaign, by=(), sel=None, today=None) ->
 
 
 def _reach_by_influencer(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
-    """``metrics.reach_table`` by influencer in SQL: ``queries.reach_range``'s statement (each
+    """``metrics.reach_table`` by influencer in SQL: ``queries.posts.reach_range``'s statement (each
     post published in the selection by its latest snapshot before the selection's end) with the
     mean reach and the two ERs by reach added."""
     from . import queries
 
     dialect = engine.dialect.name
-    joined, s = queries.latest_before(campaign, sel, dialect)
+    joined, s = queries.posts.latest_before(campaign, sel, dialect)
     # A post's engagements: the sum of the metrics it reports, unknown when it reports none.
     known = [s.c[m] for m in campaign.engagement]
     eng = sa.case((sa.or_(*[c.is_not(None) for c in known]),
@@ -422,11 +422,11 @@ def _reach_by_influencer(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
         if known else sa.null()
     reach = sa.cast(s.c.reach, sa.Float)
     post_er = sa.case((s.c.reach > 0, eng / reach), else_=None)
-    who = queries.influencer_expr()
+    who = queries.parts.influencer_expr()
     q = (sa.select(who.label("influencer"), sa.func.max(s.c.reach), sa.func.sum(s.c.reach), sa.func.count(s.c.reach),
                    sa.func.sum(eng), sa.func.avg(post_er))
          .select_from(joined).where(s.c.reach.is_not(None)))
-    q = queries._published_in(q, campaign, sel.start, sel.end, dialect).where(*queries.account_filters(sel))
+    q = queries.parts.published_in(q, campaign, sel.start, sel.end, dialect).where(*queries.parts.account_filters(sel))
     q = q.group_by(who)
     with engine.connect() as conn:
         df = pd.DataFrame([tuple(r) for r in conn.execute(q)],
@@ -463,9 +463,9 @@ def influencers_frame_db(engine: sa.Engine, campaign, sel=None) -> pd.DataFrame:
     level = level.order_by(ad.c.day.desc()).limit(1).correlate(a).scalar_subquery()
     with engine.connect() as conn:
         accts = pd.DataFrame([tuple(x) for x in conn.execute(
-            sa.select(a.c.id, a.c.platform, queries.influencer_expr(), queries.category_expr(),
+            sa.select(a.c.id, a.c.platform, queries.parts.influencer_expr(), queries.parts.category_expr(),
                       sa.exists().where(p.c.account_pk == a.c.id), sa.func.coalesce(level, a.c.followers))
-            .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id)).where(*queries.account_filters(sel)))],
+            .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id)).where(*queries.parts.account_filters(sel)))],
             columns=["account_pk", "platform", "influencer", "category", "has_post", "followers"])
         q = (sa.select(r.c.account_pk, *[sa.func.sum(r.c[m]) for m in campaign.engagement])
              .where(r.c.account_pk.in_(accts["account_pk"].tolist() or [-1])).group_by(r.c.account_pk))
@@ -492,7 +492,7 @@ def influencers_frame_db(engine: sa.Engine, campaign, sel=None) -> pd.DataFrame:
         fol = counted.groupby("influencer")["followers"].sum().rename("followers")
         totals = totals.join(num, on="influencer").join(fol, on="influencer")
         totals["er_followers"] = totals["_num_er_followers"] / totals["followers"].where(totals["followers"] > 0)
-    pub = queries.published_counts(engine, campaign, sel, by=["influencer"])[["influencer", "posts"]]
+    pub = queries.posts.published_counts(engine, campaign, sel, by=["influencer"])[["influencer", "posts"]]
     reach = _reach_by_influencer(engine, campaign, sel)
     out = (info.merge(pub.rename(columns={"posts": "posts_published"}), on="influencer", how="left")
            .merge(totals, on="influencer", how="left").merge(reach, on="influencer", how="left"))
@@ -664,7 +664,7 @@ def published_in(column, campaign, sel) -> sa.ColumnElement | None:
 
 def where_selection(q: sa.Select, campaign, sel) -> sa.Select:
     """``q`` (``posts_select``) narrowed as ``filter_posts`` narrows the frame: platforms,
-    influencers and categories as the pages and the daily rows name them (``queries.account_filters``)
+    influencers and categories as the pages and the daily rows name them (``queries.parts.account_filters``)
     and publish days."""
     from . import queries
 
@@ -674,9 +674,9 @@ def where_selection(q: sa.Select, campaign, sel) -> sa.Select:
     if sel.platforms:  # the post's platform (its account's), which leads the export's index
         q = q.where(p.c.platform.in_(list(sel.platforms)))
     if sel.influencers:
-        q = q.where(queries.influencer_expr().in_(list(sel.influencers)))
+        q = q.where(queries.parts.influencer_expr().in_(list(sel.influencers)))
     if sel.categories:
-        q = q.where(queries.category_expr().in_(list(sel.categories)))
+        q = q.where(queries.parts.category_expr().in_(list(sel.categories)))
     days = published_in(p.c.published_at, campaign, sel)
     return q if days is None else q.where(days)
 

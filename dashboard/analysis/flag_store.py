@@ -83,7 +83,7 @@ flags_table = sa.Table(
     sa.Index("ix_live_flags_account", "account_pk"),  # an account's flags, replaced
     sa.Index("ix_live_flags_series", "influencer", "platform"),  # a series' flags, replaced
 )
-# Each account as the stored flags name it (``queries.flag_owners``): a name changed since (a
+# Each account as the stored flags name it (``queries.anomaly_inputs.flag_owners``): a name changed since (a
 # roster, a new handle) makes its flags, and those of the series it was in, computed again.
 owners_table = sa.Table(
     "live_flags_owners", metadata,
@@ -317,7 +317,7 @@ def _plan(conn, engine, campaign):
     state = _prepare(conn)
     since = state.get(GENERATION_KEY) if state.get(BASIS_KEY) == _basis(campaign) else None
     gen, changed = rollups.changes_since(conn, None if since is None else int(since))
-    owners = queries.flag_owners(engine)
+    owners = queries.anomaly_inputs.flag_owners(engine)
     if changed is None:
         return gen, None, None, owners
     o = owners_table
@@ -343,7 +343,7 @@ def batches(engine: sa.Engine, campaign, touched=None, pairs=None):
     and impossible values of the ``touched`` accounts; everything when ``touched`` is None."""
     from . import anomalies, queries, rollups
 
-    owners = queries.flag_owners(engine)
+    owners = queries.anomaly_inputs.flag_owners(engine)
     keys = pd.Series(list(zip(owners["influencer"], owners["platform"])), index=owners.index)
     if touched is None:
         series_accounts = owners.index
@@ -357,7 +357,7 @@ def batches(engine: sa.Engine, campaign, touched=None, pairs=None):
     for accounts in [*[g.tolist() for _, g in groups], None]:
         if batch and (accounts is None or len(batch) + len(accounts) > BATCH_ACCOUNTS):
             followed = batch if touched is None else [a for a in batch if a in touched]
-            daily, fol, life = queries.series_inputs(engine, campaign, owners, batch, followed)
+            daily, fol, life = queries.anomaly_inputs.series_inputs(engine, campaign, owners, batch, followed)
             flags = anomalies.scan(anomalies._stacked(daily, fol), [], no_posts, campaign, detectors=("robust_z",),
                                    explain_all=False, lifetimes=life)
             if len(flags):
@@ -378,7 +378,7 @@ def batches(engine: sa.Engine, campaign, touched=None, pairs=None):
             work = [(chunk, r) for chunk in _chunks(touched) for r in rollups._id_ranges(
                 conn, sa.select(p.c.id).where(p.c.account_pk.in_(chunk)).order_by(p.c.id), BATCH_POSTS)]
     for accounts, post_range in work:
-        checks, posts = queries.impossible_inputs(engine, campaign, accounts, post_range)
+        checks, posts = queries.anomaly_inputs.impossible_inputs(engine, campaign, accounts, post_range)
         if not checks:
             continue
         flags = anomalies.scan(pd.DataFrame(columns=anomalies.SERIES_COLUMNS), checks, posts, campaign, detectors=(),
@@ -402,12 +402,12 @@ def _keyed(flags: pd.DataFrame) -> pd.DataFrame:
 
 def live_flags(engine: sa.Engine, campaign) -> pd.DataFrame:
     """The whole campaign's flags the Live page lists (robust z-scores and impossible values; it
-    shows no trailing Hampel flags), from the rollup and narrow SQL (queries.anomaly_inputs):
+    shows no trailing Hampel flags), from the rollup and narrow SQL (queries.anomaly_inputs.anomaly_inputs):
     the rows ``anomalies.anomalies`` gives for those detectors, without reading every observation,
     reasons left for ``anomalies.explain``."""
     from . import anomalies, queries
 
-    daily, followers, checks, posts, lifetimes = queries.anomaly_inputs(engine, campaign)
+    daily, followers, checks, posts, lifetimes = queries.anomaly_inputs.anomaly_inputs(engine, campaign)
     return anomalies.scan(anomalies._stacked(daily, followers), checks, posts, campaign, detectors=("robust_z",),
                           explain_all=False, lifetimes=lifetimes)
 
@@ -468,13 +468,13 @@ def shown(engine: sa.Engine, campaign, sel, limit: int) -> pd.DataFrame | None:
     """The ``limit`` newest stored flags of the view (largest score first within a day, ties in
     the scan's order), as rows of ``scan(..., explain_all=False)`` for ``anomalies.explain``; None
     when no flags are stored for this data, campaign and code. Every filter of the view applies:
-    days, platforms, influencers and categories (``queries.flag_pairs``)."""
+    days, platforms, influencers and categories (``queries.names.flag_pairs``)."""
     from . import queries
     from .anomalies import COLUMNS, LAZY_COLUMNS
 
     want = stamp(engine, campaign)
     f = flags_table
-    pairs = queries.flag_pairs(engine, sel)
+    pairs = queries.names.flag_pairs(engine, sel)
     with engine.connect() as conn:
         if _stored_stamp(conn) != want:
             return None

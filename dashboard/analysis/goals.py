@@ -151,7 +151,7 @@ def daily(eng: sa.Engine, campaign: Campaign, goal: Goal, start: date | None, en
     sel = selection(goal, start, end)
     by = list(by)
     if goal.metric == "posts":
-        df = queries.published_days(eng, campaign, sel, by=by)
+        df = queries.posts.published_days(eng, campaign, sel, by=by)
         return df.rename(columns={"posts": "value"})[["day", *by, "value"]]
     df = rollups.query(eng, campaign, by=[*by, "day"], sel=sel)
     if df.empty:
@@ -202,7 +202,7 @@ def week_progress(eng: sa.Engine, campaign: Campaign, goal: Goal, today: date) -
     today = min(d for d in (goal.deadline, campaign.end, today) if d is not None)
     monday = today - timedelta(days=today.weekday())
     rows = daily(eng, campaign, goal, monday, today, by=["influencer"])
-    people = queries.influencers_in(eng, selection(goal, None, None))
+    people = queries.names.influencers_in(eng, selection(goal, None, None))
     value = rows.groupby("influencer")["value"].sum() if len(rows) else pd.Series(dtype=float)
     gone = (today - monday).days + 1
     table = pd.DataFrame({"influencer": people})

@@ -55,13 +55,13 @@ def board_view(eng, campaign, sel: metrics.Selection) -> tuple[pd.DataFrame, lis
     """What the page's layout needs from the whole campaign: the leaderboard, every influencer's
     name (for the filter bar) and whether any post is stored (which empty message to give), each
     by a query that reads only what it shows."""
-    names = queries.influencer_names(eng)
+    names = queries.names.influencer_names(eng)
     return leaderboard_db(eng, campaign, sel), names, bool(names)
 
 
 def accounts_of(eng, name: str) -> list[int]:
-    """The accounts behind a leaderboard name (``queries.accounts_named``)."""
-    return queries.accounts_named(eng, name)
+    """The accounts behind a leaderboard name (``queries.names.accounts_named``)."""
+    return queries.names.accounts_named(eng, name)
 
 
 def focus_data(eng, campaign, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -72,7 +72,7 @@ def focus_data(eng, campaign, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     pks = accounts_of(eng, name)
     if not pks:
         return exports.posts_frame(eng, account_pks=[]), pd.DataFrame(columns=anomalies.COLUMNS)
-    frames = queries.load_frames(eng, account_pks=pks)
+    frames = queries.frames.load_frames(eng, account_pks=pks)
     flags = anomalies.anomalies(frames, metrics.increments(frames.snapshots, frames.post_days, campaign), campaign)
     flags = flags[flags["influencer"] == name].reset_index(drop=True)
     return exports.posts_frame(eng, account_pks=pks), flags

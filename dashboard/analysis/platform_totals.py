@@ -28,7 +28,7 @@ def _published(posts: pd.DataFrame, campaign, sel: metrics.Selection) -> pd.Data
 
 def totals(eng, campaign, sel: metrics.Selection, frames=None) -> pd.DataFrame:
     """One row per platform, and a last row ``platform == ALL`` for all of them together; from the
-    rollups and narrow SQL, or from ``frames`` (queries.load_frames) when given.
+    rollups and narrow SQL, or from ``frames`` (queries.frames.load_frames) when given.
 
     Activity (views … EMV, rates) is in the selection's days from the rollups; posts published,
     active influencers and reach are about the posts published in those days. ``basis`` says
@@ -38,11 +38,11 @@ def totals(eng, campaign, sel: metrics.Selection, frames=None) -> pd.DataFrame:
         return pd.DataFrame(columns=["platform", "basis", *TABLE_ROWS, "reach_max_post", "reach_sum"])
     every = rollups.query(eng, campaign, by=[], sel=sel).assign(platform=ALL)
     if frames is None:
-        # Posts published and reach by narrow SQL over the view's days (queries.published_counts,
-        # queries.reach_range): the same numbers as from the frames below, without reading them.
-        posts = queries.published_counts(eng, campaign, sel, by=["platform"]).set_index("platform")
-        posts.loc[ALL] = queries.published_counts(eng, campaign, sel).iloc[0]
-        reach = queries.reach_range(eng, campaign, sel, by=["platform"])
+        # Posts published and reach by narrow SQL over the view's days (queries.posts.published_counts,
+        # queries.posts.reach_range): the same numbers as from the frames below, without reading them.
+        posts = queries.posts.published_counts(eng, campaign, sel, by=["platform"]).set_index("platform")
+        posts.loc[ALL] = queries.posts.published_counts(eng, campaign, sel).iloc[0]
+        reach = queries.posts.reach_range(eng, campaign, sel, by=["platform"])
         # Across platforms: the largest post of any, the sum of the sums (one read, not two).
         reach_all = pd.DataFrame([dict(platform=ALL, reach_max_post=reach["reach_max_post"].max(),
                                        reach_sum=reach["reach_sum"].sum())]) if len(reach) else reach.iloc[0:0]

@@ -479,7 +479,7 @@ def _parts(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None,
     else:
         work = ((accounts, post_range, None) for accounts, post_range in pieces(engine, account_pks, batch_posts))
     for accounts, post_range, post_pks in work:
-        frames = queries.load_frames(engine, accounts, post_range=post_range, post_pks=post_pks)
+        frames = queries.frames.load_frames(engine, accounts, post_range=post_range, post_pks=post_pks)
         inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
         part = _rollup_frame(inc, frames.posts, campaign)
         del frames, inc

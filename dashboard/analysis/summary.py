@@ -174,7 +174,7 @@ def _published_between(posts: pd.DataFrame, tz, lo: date, hi: date) -> pd.DataFr
 
 def build_summary(frames, campaign: Campaign, week: str, today: date | None = None,
                   sel: Selection = Selection(), lang: str = "en") -> Summary:
-    """The summary of one ISO week (``2025-W01``) of ``frames`` (queries.load_frames).
+    """The summary of one ISO week (``2025-W01``) of ``frames`` (queries.frames.load_frames).
 
     ``today`` makes the week containing it partial (data up to yesterday); ``sel`` narrows the
     summary to platforms, influencers or categories like a dashboard filter; ``lang`` is the
@@ -342,11 +342,11 @@ def _top_influencers_db(by_inf: pd.DataFrame, campaign: Campaign) -> tuple[Influ
 
 def _top_posts_db(engine, campaign: Campaign, sel: Selection, lo: date, hi: date) -> tuple[PostRow, ...]:
     """``_top_posts`` of the posts published in lo..hi, computed for a few candidates only: posts
-    are taken largest bound first (queries.post_bounds: no running total of a post up to the end
+    are taken largest bound first (queries.posts.post_bounds: no running total of a post up to the end
     of ``hi`` can exceed it) until the TOP_N-th exact value beats every bound not yet taken."""
     from . import queries
 
-    cand = queries.post_bounds(engine, campaign, replace(sel, start=lo, end=hi))
+    cand = queries.posts.post_bounds(engine, campaign, replace(sel, start=lo, end=hi))
     # A definition change restarts a post's baseline, so its increments can add up to more than
     # its largest value: then every post is a candidate.
     k = len(cand) if campaign.definition_changes else 4 * TOP_N
@@ -355,7 +355,7 @@ def _top_posts_db(engine, campaign: Campaign, sel: Selection, lo: date, hi: date
     incs, pubs, done = [], [], 0
     while True:
         taken, rest = cand.iloc[done:k], cand.iloc[k:]
-        frames = queries.frames_of_posts(engine, taken["post_pk"])
+        frames = queries.frames.frames_of_posts(engine, taken["post_pk"])
         incs.append(metrics.increments(frames.snapshots, frames.post_days, campaign))
         pubs.append(_published_between(frames.posts, campaign.tz, lo, hi))
         done = k
@@ -445,10 +445,10 @@ def build_summary_db(engine, campaign: Campaign, week: str | None, today: date |
     partial = bool(row["partial"])
     this_sel, last_sel = replace(sel, start=lo, end=hi), replace(sel, start=plo, end=phi)
 
-    pub = queries.published_counts(engine, campaign, this_sel).iloc[0]
-    prev_pub = queries.published_counts(engine, campaign, last_sel).iloc[0] if has_prev else None
-    reach = queries.reach_range(engine, campaign, this_sel)
-    prev_reach = queries.reach_range(engine, campaign, last_sel) if has_prev else None
+    pub = queries.posts.published_counts(engine, campaign, this_sel).iloc[0]
+    prev_pub = queries.posts.published_counts(engine, campaign, last_sel).iloc[0] if has_prev else None
+    reach = queries.posts.reach_range(engine, campaign, this_sel)
+    prev_reach = queries.posts.reach_range(engine, campaign, last_sel) if has_prev else None
 
     def prev(col):
         return _num(row.get(f"prev_{col}")) if has_prev else None
@@ -491,15 +491,15 @@ def build_summary_db(engine, campaign: Campaign, week: str | None, today: date |
 
     # The top influencers, their engagement rate and the platform mix from the rollup's sums per
     # platform and influencer (no engine pass: issue 11, 1.9 s at half of 100x on PostgreSQL).
-    by_inf = queries.rollup_sums(engine, this_sel, ["platform", "influencer"],
+    by_inf = queries.rollup.rollup_sums(engine, this_sel, ["platform", "influencer"],
                                  ["emv_basis", "views", "impressions", "num_er_views", "num_er_impressions",
                                   *[m for m in campaign.engagement if m in rollups.SUMMED]])
     top_inf = _top_influencers_db(by_inf, campaign)
     mix = _platform_mix_db(by_inf)
     drivers = {}
     if has_prev:
-        a = queries.rollup_sums(engine, this_sel, ["platform"], ["views", "impressions"]).set_index("platform")
-        b = queries.rollup_sums(engine, last_sel, ["platform"], ["views", "impressions"]).set_index("platform")
+        a = queries.rollup.rollup_sums(engine, this_sel, ["platform"], ["views", "impressions"]).set_index("platform")
+        b = queries.rollup.rollup_sums(engine, last_sel, ["platform"], ["views", "impressions"]).set_index("platform")
         for m in ("views", "impressions"):
             diff = a[m].sub(b[m], fill_value=0).dropna()
             drivers[m] = {p: float(v) for p, v in diff.items()}

@@ -145,7 +145,7 @@ def serve(args) -> int:
         raise ReachError(f"--workers {workers}: give at least 1")
     check_port(args.host, args.port)
     engine = database.connect(args.db)
-    if args.demo_if_empty and queries.overview(engine).empty:
+    if args.demo_if_empty and queries.counts.overview(engine).empty:
         from ..cli import main as cli_main
 
         demo_args = ["demo"] + (["--db", args.db] if args.db else [])

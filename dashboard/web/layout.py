@@ -59,7 +59,7 @@ def empty_reason(eng, campaign, f: F.Filters) -> tuple[str, object, object]:
     days lie outside the campaign's dates while the address names no dates; else ("no_match", …)."""
     from ..analysis import queries
 
-    first, last = queries.stored_days(eng)
+    first, last = queries.rollup.stored_days(eng)
     if first is None:
         return "none", None, None
     sel = F.view_selection(f, campaign)
@@ -159,7 +159,7 @@ def _account(lang: str) -> list:
 
 
 def category_options(categories, chosen, lang: str) -> list[dict]:
-    """The filter bar's categories: those of the database (``queries.category_names``) and any the
+    """The filter bar's categories: those of the database (``queries.names.category_names``) and any the
     address chose, the known ones first and translated, the others as the roster writes them."""
     have = set(categories) | set(chosen)
     ordered = [c for c in KNOWN_CATEGORIES if c in have and c != "unassigned"]

@@ -169,7 +169,7 @@ def focus_panel(eng, campaign, f: F.Filters, name: str | None, posts=None, flags
         posts = got_posts if posts is None else posts
         flags = got_flags if flags is None else flags
     posts = leaderboard.focus_posts(posts, campaign, f, name)
-    mine = leaderboard.focus_anomalies(flags, f, campaign, name, queries.flag_pairs(eng, F.view_selection(f, campaign)))
+    mine = leaderboard.focus_anomalies(flags, f, campaign, name, queries.names.flag_pairs(eng, F.view_selection(f, campaign)))
     if series.empty and posts.empty and mine.empty:
         return [html.P(t("influencers.unknown", lang, name=name), className="empty", id="inf-unknown")]
     # The influencer's platforms that lack the metric (X: no views) are named, with a switch to the
@@ -211,7 +211,7 @@ def layout(**query):
     sel = F.view_selection(f, campaign)
     board, names, any_posts = shared.memo(eng, campaign, "influencers.board_view", (sel,),
                                          lambda: leaderboard.board_view(eng, campaign, sel))
-    head = [L.header(f, PATH), L.filter_bar(f, names, queries.category_names(eng))]
+    head = [L.header(f, PATH), L.filter_bar(f, names, queries.names.category_names(eng))]
     if board.empty:
         empty = "empty.no_match" if any_posts else "empty.no_data"
         return html.Div(head + [html.Div(t(empty, f.lang), className="empty", id="inf-empty")], className="page")

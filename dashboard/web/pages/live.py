@@ -161,8 +161,8 @@ def view_data(eng, campaign, sel: metrics.Selection) -> tuple:
     if daily.empty:
         return daily, None, None, None
     total = rollups.query(eng, campaign, by=[], sel=sel).iloc[0]
-    published = queries.published_counts(eng, campaign, sel).iloc[0]
-    return daily, total, published, queries.reach_range(eng, campaign, sel)
+    published = queries.posts.published_counts(eng, campaign, sel).iloc[0]
+    return daily, total, published, queries.posts.reach_range(eng, campaign, sel)
 
 
 # --- kiosk ------------------------------------------------------------------------------------
@@ -324,7 +324,7 @@ def computed_shown_flags(eng, campaign, sel, limit: int = 8) -> pd.DataFrame:
 
     a = shared.memo(eng, campaign, "live.flags", (), lambda: live_flags(eng, campaign))
     # Facts only for the rows shown: a big campaign can have hundreds of thousands of flags.
-    return explain(in_view(a, sel, queries.flag_pairs(eng, sel)).head(limit), campaign)
+    return explain(in_view(a, sel, queries.names.flag_pairs(eng, sel)).head(limit), campaign)
 
 
 def _anomalies(eng, campaign, sel, lang, limit=8):
@@ -343,7 +343,7 @@ def _anomalies(eng, campaign, sel, lang, limit=8):
 def layout(**query):
     f = F.parse("?" + urlencode(query, doseq=True))
     eng, campaign = data.engine(), data.campaign()
-    influencers = queries.influencer_names(eng)
+    influencers = queries.names.influencer_names(eng)
     body = html.Div(content(eng, campaign, f), id="live-body")
     refresh = dcc.Interval(id="live-interval", interval=REFRESH_SECONDS * 1000)
     stored = dcc.Store(id="live-version", data=stamps.live_version(eng))
@@ -354,7 +354,7 @@ def layout(**query):
                                                      {"label": t("view.cumulative", f.lang), "value": "cumulative"}],
                             value="cumulative" if f.cumulative else "daily", inline=True, className="toggle")
     notes = [_notes_box(eng, campaign, f.lang)] if auth.is_editor() else []
-    return html.Div([L.header(f, "/"), L.filter_bar(f, influencers, queries.category_names(eng)),
+    return html.Div([L.header(f, "/"), L.filter_bar(f, influencers, queries.names.category_names(eng)),
                      html.Div([toggle, *_downloads(f)], className="toolbar"), body, *notes, refresh, stored],
                     className="page")
 
@@ -392,9 +392,9 @@ def _notes_box(eng, campaign, lang: str):
                                                   options=[{"label": PLATFORM_LABELS.get(p, p), "value": p}
                                                            for p in PLATFORMS])),
             field("notes.categories", dcc.Dropdown(id="note-categories", multi=True,
-                                                   options=L.category_options(queries.category_names(eng), [], lang))),
+                                                   options=L.category_options(queries.names.category_names(eng), [], lang))),
             field("notes.influencers", dcc.Dropdown(id="note-influencers", multi=True,
-                                                    options=queries.influencer_names(eng))),
+                                                    options=queries.names.influencer_names(eng))),
             dcc.Store(id="note-editing"),
             html.Button(t("notes.add", lang), id="note-save", className="btn"),
         ], className="note-form"),

@@ -121,8 +121,8 @@ def content(eng, campaign, f: F.Filters, frames=None) -> list:
 def layout(**query):
     f = F.parse("?" + urlencode(query, doseq=True))
     eng, campaign = data.engine(), data.campaign()
-    influencers = queries.influencer_names(eng)
-    return html.Div([L.header(f, PATH), L.filter_bar(f, influencers, queries.category_names(eng)), html.Div(_downloads(f), className="toolbar"),
+    influencers = queries.names.influencer_names(eng)
+    return html.Div([L.header(f, PATH), L.filter_bar(f, influencers, queries.names.category_names(eng)), html.Div(_downloads(f), className="toolbar"),
                      html.Div(content(eng, campaign, f), id="platforms-body")], className="page")
 
 

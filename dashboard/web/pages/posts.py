@@ -119,7 +119,7 @@ def layout(**query):
     lang, q = f.lang, search_text(search_str)
     n = found.total
     total = listing.count_posts(found.eng, campaign, found.sel) if q else n
-    influencers = queries.influencer_names(data.engine())
+    influencers = queries.names.influencer_names(data.engine())
     box = html.Div([
         html.Label(t("posts.search_label", lang), htmlFor="posts-q"),
         dcc.Input(id="posts-q", type="search", value=q, debounce=True, placeholder=t("posts.search", lang),
@@ -139,7 +139,7 @@ def layout(**query):
             # No taller than its rows: the infinite row model cannot size itself to them.
             style={"height": f"{min(640, 70 + 42 * n)}px", "width": "100%"}, className="posts-grid")
     download, = L.download_links(f, [("posts-download-csv", "button.download_csv", "/download/posts.csv", "")])
-    return html.Div([L.header(f, PATH), L.filter_bar(f, influencers, queries.category_names(found.eng)), box,
+    return html.Div([L.header(f, PATH), L.filter_bar(f, influencers, queries.names.category_names(found.eng)), box,
                      html.Div([html.P(count, className="muted", id="posts-count"), download], className="toolbar"), body,
                      html.P(t("posts.note", lang, tz=campaign.timezone), className="muted")], className="page")
 

@@ -1,0 +1,15 @@
+"""Every SQL statement the dashboard sends to the store's tables, one module per subject, each
+function named by the question it answers or the table it maintains. The modules around it keep
+the logic (pandas, the decisions) and call these; tests/test_sql_in_queries.py fails when a
+statement appears anywhere else in dashboard/ (collectors/store/ is the store's own layer).
+
+Callers import the package and name the module: ``queries.posts.reach_range(...)``,
+``queries.rollup_store.replace_days(conn, ...)``. The modules import nothing of the analysis at
+import time (the few that need metrics, anomalies or rollups import them inside a function), so
+rollups, flag_store and the rest can import the package at the top.
+"""
+from __future__ import annotations
+
+from . import anomaly_inputs, counts, frames, names, parts, posts, rollup  # noqa: F401
+
+__all__ = ["anomaly_inputs", "counts", "frames", "names", "parts", "posts", "rollup"]
