@@ -28,9 +28,8 @@ from collectors.archive import Archive
 from collectors.mapping import Mapping
 from collectors.model import DEFAULT_TIMEZONE
 from collectors.pipeline import Importer, imported_entries, reconcile_manifest
-from collectors.store import schema
 
-from .analysis import rollups
+from .analysis import queries, rollups
 from .analysis.config import Campaign
 
 
@@ -172,9 +171,8 @@ def _rollup_checks(engine, campaign: Campaign, repair: bool, out) -> int:
 def compare(engine: sa.Engine, campaign: Campaign) -> str | None:
     """None when the stored rollup rows equal what the engine computes now; else what differs."""
     want = {(str(r["day"]), r["account_pk"]): r for r in rollups.records(rollups._compute(engine, campaign, None))}
-    r = schema.daily_rollup
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(r)).mappings().all()
+        rows = queries.rollup_store.stored_rows(conn)
     have = {(str(x["day"]), x["account_pk"]): x for x in rows}
     bad = sorted(k for k in set(want) | set(have)
                  if k not in want or k not in have or not _same(want[k], have[k]))

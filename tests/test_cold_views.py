@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from collectors.store import database, ledger, schema
-from dashboard.analysis import config, exports, listing, metrics, rollups, summary, week_store
+from dashboard.analysis import config, exports, listing, metrics, queries, rollups, summary, week_store
 from dashboard.web import week_report
 from dashboard.web.app import create_app
 from dashboard.web.pages import posts as posts_page
@@ -155,7 +155,7 @@ def test_the_stored_reports_are_the_summaries_the_page_would_build(engine, campa
                 _same(week_store.report(engine, campaign, week, today, S(), lang), want)
     # On the data's last day its own activity is not counted yet (only up to yesterday's): kept apart.
     with engine.connect() as c:
-        kept = set(c.execute(sa.select(week_store.reports_table.c.last_day).distinct()).scalars())
+        kept = set(c.execute(sa.select(queries.week_reports.reports_table.c.last_day).distinct()).scalars())
     assert kept == {(day - timedelta(days=1)).isoformat(), day.isoformat()}
     # Every later day builds the same reports as the day after the data.
     later = after + timedelta(days=60)
@@ -222,7 +222,7 @@ def test_a_week_over_by_both_days_is_built_once(engine, campaign, monkeypatch):
     before both is the same report, built once (and still the one ``build_summary_db`` gives)."""
     day = _last_day(engine)
     with database.write_transaction(engine) as c:  # nothing stored to keep (see the test after the next)
-        c.execute(week_store.state_table.delete())
+        c.execute(queries.week_reports.state_table.delete())
     real, built = summary.build_summary_db, []
     monkeypatch.setattr(summary, "build_summary_db", lambda *a, **k: built.append(a[2]) or real(*a, **k))
     assert week_store.save(engine, campaign, today=day) == 4

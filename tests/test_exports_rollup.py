@@ -119,7 +119,7 @@ def test_a_grouping_by_post_takes_the_engine_on_the_selected_accounts_only(demo,
         loaded.append(account_pks)
         return real(eng, account_pks, **kw)
 
-    monkeypatch.setattr(queries, "load_frames", spy)
+    monkeypatch.setattr(queries.frames, "load_frames", spy)
     new = (exports.daily_frame_db if kind == "daily" else exports.weekly_frame_db)(engine, campaign, by=["post"], sel=sel)
     assert len(old) > 0
     assert exports.to_csv_bytes(new) == exports.to_csv_bytes(old)  # the engine's own path: no noise
@@ -133,7 +133,7 @@ def test_the_rollup_exports_do_not_load_the_whole_database(demo, monkeypatch):
     def refuse(*a, **kw):
         raise AssertionError("load_frames called")
 
-    monkeypatch.setattr(queries, "load_frames", refuse)
+    monkeypatch.setattr(queries.frames, "load_frames", refuse)
     assert len(exports.daily_frame_db(engine, campaign, by=["influencer", "platform"]))
     assert len(exports.weekly_frame_db(engine, campaign, by=["platform"]))
     assert len(exports.influencers_frame_db(engine, campaign))

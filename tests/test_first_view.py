@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from collectors.store import database, ledger, schema
-from dashboard.analysis import config, flag_store, metrics, rollups
+from dashboard.analysis import config, flag_store, metrics, queries, rollups
 from dashboard.web.pages import live
 
 from test_query_plans import CAMPAIGN_TOML, build_campaign
@@ -42,7 +42,7 @@ def test_the_refresh_stores_the_flags_and_the_page_shows_the_same_rows_as_comput
     engine = build_campaign(db_url, n_posts=900, per_account=30)
     rollups.refresh(engine, campaign)
     with engine.connect() as c:
-        stored = c.execute(sa.select(sa.func.count()).select_from(flag_store.flags_table)).scalar()
+        stored = c.execute(sa.select(sa.func.count()).select_from(queries.flag_tables.flags_table)).scalar()
     assert stored == len(live.live_flags(engine, campaign)) > 100  # impossible values on every post
     for sel in SELECTIONS:
         from_table = flag_store.shown(engine, campaign, sel, 8)
@@ -261,8 +261,8 @@ def _spy(monkeypatch):
         seen["checked"].append(accounts)
         return real_checks(engine, campaign, accounts, post_range)
 
-    monkeypatch.setattr(queries, "series_inputs", series)
-    monkeypatch.setattr(queries, "impossible_inputs", checks)
+    monkeypatch.setattr(queries.anomaly_inputs, "series_inputs", series)
+    monkeypatch.setattr(queries.anomaly_inputs, "impossible_inputs", checks)
     return seen
 
 

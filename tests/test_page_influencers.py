@@ -269,7 +269,7 @@ def test_one_influencers_flags_from_their_accounts_alone_equal_the_whole_campaig
              next(n for n in board["influencer"] if n not in set(flags["influencer"]))}  # none at all
     reads = []
     real = queries.frames.load_frames
-    monkeypatch.setattr(queries, "load_frames", lambda e, account_pks=None: reads.append(account_pks) or
+    monkeypatch.setattr(queries.frames, "load_frames", lambda e, account_pks=None: reads.append(account_pks) or
                         real(e, account_pks=account_pks))
     for name in names:
         posts, mine = leaderboard.focus_data(eng, CAMPAIGN, name)

@@ -472,7 +472,7 @@ def test_the_top_posts_come_from_the_candidates_whose_bound_can_still_win(demo, 
     engine, campaign, frames, _ = demo
     read = []
     real = queries.frames.frames_of_posts
-    monkeypatch.setattr(queries, "frames_of_posts", lambda e, pks: read.append(len(pks)) or real(e, pks))
+    monkeypatch.setattr(queries.frames, "frames_of_posts", lambda e, pks: read.append(len(pks)) or real(e, pks))
     got = summary._top_posts_db(engine, campaign, metrics.Selection(), date(2025, 1, 13), date(2025, 1, 19))
     want = summary.build_summary(frames, campaign, "2025-W03").top_posts
     _same(got, want)

@@ -175,10 +175,10 @@ def _campaign():
 
 
 def _forget_and_store_flags(eng):
-    from dashboard.analysis import flag_store
+    from dashboard.analysis import flag_store, queries
 
     with database.write_transaction(eng) as c:
-        c.execute(flag_store.state_table.delete())
+        c.execute(queries.flag_tables.state_table.delete())
     assert flag_store.save(eng, _campaign()) > 0
 
 

@@ -253,7 +253,7 @@ def test_an_incremental_refresh_keeps_the_days_of_posts_it_did_not_touch(tmp_pat
     imp = Importer(engine, None)
     loaded = []
     original = queries.frames.load_frames
-    monkeypatch.setattr(queries, "load_frames", lambda *a, **k: loaded.append(k.get("post_pks")) or original(*a, **k))
+    monkeypatch.setattr(queries.frames, "load_frames", lambda *a, **k: loaded.append(k.get("post_pks")) or original(*a, **k))
     # What the rollup computation reads; the refresh's last step (the pages' first views, the
     # Weekly report's top influencers) reads frames of its own.
     monkeypatch.setattr(rollups, "store_first_view", lambda *a, **k: None)

@@ -38,77 +38,12 @@ import uuid
 import pandas as pd
 import sqlalchemy as sa
 
-from collectors.store import database, schema
+from collectors.store import database
 
-from . import clock, stamps
+from . import clock, queries, stamps
 
-metadata = sa.MetaData()  # not schema.metadata: store's migrations, not this module, make its tables
-
-flags_table = sa.Table(
-    "live_flags", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    # The account of a followers series or of an impossible value's post; None for the flags of
-    # the series of an influencer on a platform (named by influencer and platform): its days, its
-    # stalls, its posts far beyond the usual and its deleted posts, all recomputed with the series.
-    sa.Column("account_pk", sa.Integer),
-    sa.Column("detector", sa.String, nullable=False),
-    sa.Column("detector_rank", sa.Integer, nullable=False),  # anomalies.DETECTOR_RANK
-    # After day, influencer, platform, metric and detector, what orders flags as the scan does: the
-    # account of a followers series; the check of an impossible value (post-day 0, lifetime 1).
-    sa.Column("tie", sa.Integer, nullable=False),
-    sa.Column("day", sa.DateTime, nullable=False),
-    sa.Column("influencer", sa.String),
-    sa.Column("platform", sa.String),
-    sa.Column("account", sa.String),
-    sa.Column("post_pk", sa.Integer),
-    sa.Column("post_id", sa.String),
-    sa.Column("metric", sa.String, nullable=False),
-    sa.Column("value", sa.Float),
-    sa.Column("typical", sa.Float),
-    sa.Column("score", sa.Float),
-    sa.Column("posts_published", sa.Integer),
-    # What anomalies.explain needs to write the facts and reason later (anomalies.LAZY_COLUMNS).
-    sa.Column("where_", sa.String),
-    sa.Column("bound_metric", sa.String),
-    sa.Column("bound", sa.Float),
-    sa.Column("at", sa.DateTime),  # UTC, without a zone, as every stored time
-    sa.Column("before_at", sa.DateTime),
-    sa.Column("corrected", sa.Boolean),
-    sa.Column("window", sa.Integer),
-    sa.Column("other_metric", sa.String),
-    sa.Column("other_value", sa.Float),
-    sa.Column("other_typical", sa.Float),
-    # The newest flags first, largest score first within a day: what the page asks for.
-    sa.Index("ix_live_flags_day_score", "day", "score"),
-    sa.Index("ix_live_flags_account", "account_pk"),  # an account's flags, replaced
-    sa.Index("ix_live_flags_series", "influencer", "platform"),  # a series' flags, replaced
-)
-# Each account as the stored flags name it (``queries.anomaly_inputs.flag_owners``): a name changed since (a
-# roster, a new handle) makes its flags, and those of the series it was in, computed again.
-owners_table = sa.Table(
-    "live_flags_owners", metadata,
-    sa.Column("account_pk", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("platform", sa.String),
-    sa.Column("influencer", sa.String),
-    sa.Column("account", sa.String),
-    sa.Column("has_post", sa.Boolean),
-)
-state_table = sa.Table(
-    "live_flags_state", metadata,
-    sa.Column("key", sa.String, primary_key=True),
-    sa.Column("value", sa.String, nullable=False),
-)
-# Per account, the latest moment its data describes and its last import (``clock._account_times``):
-# the freshness line of Live and the Data page's table group every snapshot and daily row for it.
-times_table = sa.Table(
-    "account_times", metadata,
-    sa.Column("account_pk", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("platform", sa.String),
-    sa.Column("account", sa.String),
-    sa.Column("influencer", sa.String),
-    sa.Column("as_of", sa.DateTime),  # UTC, without a zone
-    sa.Column("last_import", sa.DateTime),
-)
+# The tables (live_flags, live_flags_owners, live_flags_state, account_times) and every statement on
+# them: dashboard/analysis/queries/flag_tables.py.
 SCHEMA = "3"  # the layout of these tables; a database with another is given them anew
 SCHEMA_KEY = "schema"
 STAMP_KEY = "stamp"  # what pages compare (``stamp``)
@@ -139,9 +74,7 @@ def _basis(campaign) -> str:
 
 
 def _state(conn) -> dict[str, str]:
-    if not sa.inspect(conn).has_table(state_table.name):
-        return {}
-    return dict(conn.execute(sa.select(state_table.c.key, state_table.c.value)).all())
+    return queries.flag_tables.state(conn)
 
 
 def _stored_stamp(conn, key: str = STAMP_KEY) -> str | None:
@@ -151,23 +84,17 @@ def _stored_stamp(conn, key: str = STAMP_KEY) -> str | None:
 
 def _set(conn, **values) -> None:
     """Set (a value) or remove (None) keys of the state."""
-    keys = {k.lower(): v for k, v in values.items()}
-    conn.execute(state_table.delete().where(state_table.c.key.in_(list(keys))))
-    rows = [dict(key=k, value=v) for k, v in keys.items() if v is not None]
-    if rows:
-        conn.execute(state_table.insert(), rows)
+    queries.flag_tables.set_state(conn, {k.lower(): v for k, v in values.items()})
 
 
 def _prepare(conn) -> dict[str, str]:
     """The tables, of this layout (made anew when the stored ones are of another), and the state."""
     state = _state(conn)
     if state.get(SCHEMA_KEY) != SCHEMA:
-        for t in (flags_table, owners_table, times_table, state_table):
-            t.drop(conn, checkfirst=True)
-        metadata.create_all(conn)
+        queries.flag_tables.make_anew(conn)
         _set(conn, schema=SCHEMA)
         return {SCHEMA_KEY: SCHEMA}
-    metadata.create_all(conn, checkfirst=True)
+    queries.flag_tables.make_missing(conn)
     return state
 
 
@@ -195,10 +122,8 @@ def save_account_times(engine: sa.Engine) -> int | None:
         since = seen[1] if seen[0] == SCHEMA and seen[2] == basis else None
         gen, changed = rollups.changes_since(conn, None if since is None else int(since))
         if changed is not None:
-            t, a, i = times_table, schema.accounts, schema.influencers
-            stored = set(conn.execute(sa.select(t.c.account_pk, t.c.platform, t.c.account, t.c.influencer)).all())
-            names = conn.execute(sa.select(a.c.id, a.c.platform, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key),
-                                           i.c.name).outerjoin(i, i.c.id == a.c.influencer_id)).all()
+            stored = queries.flag_tables.times_names(conn)
+            names = queries.names.account_names(conn)
             known = {r[0] for r in stored}
             # An account whose name changed, or that went: its row is rewritten (or removed).
             changed |= {r[0] for r in names if r[0] in known and tuple(r) not in stored}
@@ -218,14 +143,10 @@ def save_account_times(engine: sa.Engine) -> int | None:
         if (seen[0] == SCHEMA and (state.get(TIMES_GENERATION_KEY), state.get(TIMES_BASIS_KEY)) != seen[1:]) or \
                 (seen[0] != SCHEMA and state.get(TIMES_GENERATION_KEY) is not None):
             return None  # another refresh stored times since this one read the state
-        t = times_table
-        if changed is None:
-            conn.execute(t.delete())
-        else:
-            for chunk in _chunks(changed):
-                conn.execute(t.delete().where(t.c.account_pk.in_(chunk)))
+        for chunk in [None] if changed is None else _chunks(changed):
+            queries.flag_tables.remove_times(conn, chunk)
         for k in range(0, len(rows), ROW_BATCH):
-            conn.execute(t.insert(), rows[k:k + ROW_BATCH])
+            queries.flag_tables.add_times(conn, rows[k:k + ROW_BATCH])
         # Under the write lock no import commits: the stamp read here is the one the rows are of.
         _set(conn, account_times=before if times_stamp(engine) == before else None,
              account_times_generation=str(gen), account_times_basis=basis)
@@ -234,12 +155,10 @@ def save_account_times(engine: sa.Engine) -> int | None:
 
 def account_times(engine: sa.Engine) -> pd.DataFrame | None:
     """``clock._account_times`` as the last refresh stored it, or None when it is not of this data."""
-    t = times_table
     with engine.connect() as conn:
         if _stored_stamp(conn, TIMES_KEY) != times_stamp(engine):
             return None
-        rows = conn.execute(sa.select(t.c.account_pk, t.c.platform, t.c.account, t.c.influencer, t.c.as_of,
-                                      t.c.last_import).order_by(t.c.account_pk)).all()
+        rows = queries.flag_tables.stored_times(conn)
     cols = ["platform", "account", "influencer", "as_of", "last_import"]
     if not rows:
         return pd.DataFrame(columns=cols)
@@ -267,15 +186,13 @@ def save(engine: sa.Engine, campaign) -> int | None:
         gen, touched, pairs, owners = _plan(conn, engine, campaign)
         # Claimed, and not to be read by a page until finished (the stamp goes).
         _set(conn, owner=token, stamp=None, generation=None)
-        f = flags_table
         if touched is None:
-            conn.execute(f.delete())
+            queries.flag_tables.remove_flags(conn, None)
         else:
             for chunk in _chunks(touched):
-                conn.execute(f.delete().where(f.c.account_pk.in_(chunk)))
+                queries.flag_tables.remove_flags(conn, chunk)
             for k in range(0, len(pairs), 500):
-                conn.execute(f.delete().where(f.c.account_pk.is_(None),
-                                              sa.tuple_(f.c.influencer, f.c.platform).in_(pairs[k:k + 500])))
+                queries.flag_tables.remove_series_flags(conn, pairs[k:k + 500])
     n = 0
     for flags in batches(engine, campaign, touched, pairs):
         rows = _records(flags)
@@ -283,24 +200,23 @@ def save(engine: sa.Engine, campaign) -> int | None:
             with database.write_transaction(engine) as conn:
                 if _state(conn).get(OWNER_KEY) != token:
                     return None  # a later refresh took over
-                conn.execute(flags_table.insert(), rows[k:k + ROW_BATCH])
+                queries.flag_tables.add_flags(conn, rows[k:k + ROW_BATCH])
             n += len(rows[k:k + ROW_BATCH])
     with database.write_transaction(engine) as conn:
         if _state(conn).get(OWNER_KEY) != token:
             return None
-        o = owners_table
         if touched is None:
-            conn.execute(o.delete())
+            queries.flag_tables.remove_owners(conn, None)
             new = owners
         else:
             for chunk in _chunks(touched):
-                conn.execute(o.delete().where(o.c.account_pk.in_(chunk)))
+                queries.flag_tables.remove_owners(conn, chunk)
             new = owners[owners.index.isin(list(touched))]
         recs = [dict(account_pk=int(k), platform=p, influencer=i, account=a, has_post=bool(h))
                 for k, p, i, a, h in zip(new.index.tolist(), new["platform"].tolist(), new["influencer"].tolist(),
                                          new["account"].tolist(), new["has_post"].tolist())]
         for k in range(0, len(recs), ROW_BATCH):
-            conn.execute(o.insert(), recs[k:k + ROW_BATCH])
+            queries.flag_tables.add_owners(conn, recs[k:k + ROW_BATCH])
         # The rows are of generation ``gen`` whatever committed since (an import's accounts are in a
         # later generation); pages may read them only if nothing did.
         _set(conn, owner=None, generation=str(gen), basis=_basis(campaign),
@@ -312,7 +228,7 @@ def _plan(conn, engine, campaign):
     """What ``save`` recomputes, read under the write lock: (generation, accounts, series, owners).
     accounts None: everything. Else the accounts whose flags go (those the refreshes since changed,
     whose name changed, or that went) and the (influencer, platform) series they were or are in."""
-    from . import queries, rollups
+    from . import rollups
 
     state = _prepare(conn)
     since = state.get(GENERATION_KEY) if state.get(BASIS_KEY) == _basis(campaign) else None
@@ -320,9 +236,7 @@ def _plan(conn, engine, campaign):
     owners = queries.anomaly_inputs.flag_owners(engine)
     if changed is None:
         return gen, None, None, owners
-    o = owners_table
-    old = pd.DataFrame(conn.execute(sa.select(o.c.account_pk, o.c.platform, o.c.influencer, o.c.account,
-                                              o.c.has_post)).all(),
+    old = pd.DataFrame(queries.flag_tables.stored_owners(conn),
                        columns=["account_pk", "platform", "influencer", "account", "has_post"]).set_index("account_pk")
     old["has_post"] = old["has_post"].astype(bool)
     cols = ["platform", "influencer", "account", "has_post"]
@@ -341,7 +255,7 @@ def batches(engine: sa.Engine, campaign, touched=None, pairs=None):
     """The flags of ``live_flags`` a batch at a time, with their order key (``account_pk``,
     ``detector_rank``, ``tie``): the series of ``pairs`` (influencer, platform) and the followers
     and impossible values of the ``touched`` accounts; everything when ``touched`` is None."""
-    from . import anomalies, queries, rollups
+    from . import anomalies, rollups
 
     owners = queries.anomaly_inputs.flag_owners(engine)
     keys = pd.Series(list(zip(owners["influencer"], owners["platform"])), index=owners.index)
@@ -370,13 +284,12 @@ def batches(engine: sa.Engine, campaign, touched=None, pairs=None):
         if accounts is not None:
             batch += accounts
     # Impossible values: a range of posts at a time.
-    p = schema.posts
     with engine.connect() as conn:
         if touched is None:
-            work = [(None, r) for r in rollups._id_ranges(conn, sa.select(p.c.id).order_by(p.c.id), BATCH_POSTS)]
+            work = [(None, r) for r in rollups._id_ranges(queries.post_ids.in_order(conn), BATCH_POSTS)]
         else:
-            work = [(chunk, r) for chunk in _chunks(touched) for r in rollups._id_ranges(
-                conn, sa.select(p.c.id).where(p.c.account_pk.in_(chunk)).order_by(p.c.id), BATCH_POSTS)]
+            work = [(chunk, r) for chunk in _chunks(touched)
+                    for r in rollups._id_ranges(queries.post_ids.of_accounts(conn, chunk), BATCH_POSTS)]
     for accounts, post_range in work:
         checks, posts = queries.anomaly_inputs.impossible_inputs(engine, campaign, accounts, post_range)
         if not checks:
@@ -405,7 +318,7 @@ def live_flags(engine: sa.Engine, campaign) -> pd.DataFrame:
     shows no trailing Hampel flags), from the rollup and narrow SQL (queries.anomaly_inputs.anomaly_inputs):
     the rows ``anomalies.anomalies`` gives for those detectors, without reading every observation,
     reasons left for ``anomalies.explain``."""
-    from . import anomalies, queries
+    from . import anomalies
 
     daily, followers, checks, posts, lifetimes = queries.anomaly_inputs.anomaly_inputs(engine, campaign)
     return anomalies.scan(anomalies._stacked(daily, followers), checks, posts, campaign, detectors=("robust_z",),
@@ -469,32 +382,15 @@ def shown(engine: sa.Engine, campaign, sel, limit: int) -> pd.DataFrame | None:
     the scan's order), as rows of ``scan(..., explain_all=False)`` for ``anomalies.explain``; None
     when no flags are stored for this data, campaign and code. Every filter of the view applies:
     days, platforms, influencers and categories (``queries.names.flag_pairs``)."""
-    from . import queries
     from .anomalies import COLUMNS, LAZY_COLUMNS
 
     want = stamp(engine, campaign)
-    f = flags_table
     pairs = queries.names.flag_pairs(engine, sel)
     with engine.connect() as conn:
         if _stored_stamp(conn) != want:
             return None
-        q = sa.select(f).where(f.c.detector != "hampel")
-        if sel.start is not None:
-            q = q.where(f.c.day >= pd.Timestamp(sel.start).to_pydatetime())
-        if sel.end is not None:
-            q = q.where(f.c.day <= pd.Timestamp(sel.end).to_pydatetime())
-        if sel.platforms:
-            q = q.where(f.c.platform.in_(list(sel.platforms)))
-        if pairs is not None:
-            q = q.where(sa.tuple_(f.c.influencer, f.c.platform).in_(pairs) if pairs else sa.false())
-        # Ties in the order of one scan of the whole campaign (``_keyed``): text in code points,
-        # unknown last, as pandas sorts it.
-        def text(c):
-            return (c if conn.dialect.name == "sqlite" else c.collate("C")).asc().nulls_last()
-        q = q.order_by(f.c.day.desc(), f.c.score.desc().nulls_last(), text(f.c.influencer), text(f.c.platform),
-                       text(f.c.metric), f.c.detector_rank, f.c.tie, f.c.post_pk).limit(limit)
-        rows = conn.execute(q).all()
-    names = [c.name for c in f.columns]
+        rows = queries.flag_tables.newest(conn, sel, pairs, limit)
+    names = [c.name for c in queries.flag_tables.flags_table.columns]
     df = pd.DataFrame([tuple(r) for r in rows], columns=names, dtype=object)
 
     def obj(name):  # as the scan has them: None where unknown, not NaN

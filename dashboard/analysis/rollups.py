@@ -24,7 +24,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from collectors import crash
-from collectors.store import database, ledger, schema
+from collectors.store import database, ledger
 
 from . import metrics, queries
 from .config import EMV_FORMULA_VERSION, Campaign
@@ -48,13 +48,12 @@ def fingerprint(campaign: Campaign) -> str:
 
 
 def _state(conn) -> str | None:
-    return conn.execute(sa.select(schema.meta_table.c.value).where(schema.meta_table.c.key == STATE_KEY)).scalar()
+    return queries.meta.value(conn, STATE_KEY)
 
 
 def _pending(conn) -> list[int]:
     """The imports no finished refresh has counted yet."""
-    m = schema.meta_table
-    keys = conn.execute(sa.select(m.c.key).where(m.c.key.like(ledger.ROLLUP_PENDING + "%"))).scalars().all()
+    keys = queries.meta.keys_starting(conn, ledger.ROLLUP_PENDING)
     return sorted(int(k[len(ledger.ROLLUP_PENDING):]) for k in keys)
 
 
@@ -73,7 +72,7 @@ def invalidate(engine: sa.Engine) -> None:
     """Forget the settings the rollups were computed with: the next ``query`` rebuilds them all
     (after an import whose refresh failed, stored rows may miss it)."""
     with database.write_transaction(engine) as conn:
-        conn.execute(schema.meta_table.delete().where(schema.meta_table.c.key == STATE_KEY))
+        queries.meta.remove(conn, STATE_KEY)
 
 
 def accounts_of_imports(engine: sa.Engine, import_ids) -> list[int]:
@@ -92,12 +91,11 @@ def _accounts_of(conn, ids: list[int]) -> list[int]:
     index on import_id: it would cost every import more than it saves)."""
     if not ids:
         return []
-    m = schema.meta_table
     found: set[int] = set()
     named: set[int] = set()
     for start in range(0, len(ids), MAX_IN):
         keys = {f"{ledger.ROLLUP_PENDING}{i}": i for i in ids[start:start + MAX_IN]}
-        for key, value in conn.execute(sa.select(m.c.key, m.c.value).where(m.c.key.in_(list(keys)))).all():
+        for key, value in queries.meta.pairs(conn, list(keys)):
             accounts = ledger.pending_accounts(value)
             if accounts is not None:
                 found.update(accounts)
@@ -105,13 +103,7 @@ def _accounts_of(conn, ids: list[int]) -> list[int]:
     ids = [i for i in ids if i not in named]
     if not ids:
         return sorted(found)
-    p, s, d, ad = schema.posts, schema.post_snapshots, schema.post_days, schema.account_days
-    q = sa.union(
-        sa.select(p.c.account_pk).join(s, s.c.post_pk == p.c.id).where(s.c.import_id.in_(ids)),
-        sa.select(p.c.account_pk).join(d, d.c.post_pk == p.c.id).where(d.c.import_id.in_(ids)),
-        sa.select(ad.c.account_pk).where(ad.c.import_id.in_(ids)),
-    )
-    return sorted(found | set(conn.execute(q).scalars().all()))
+    return sorted(found | set(queries.imports.accounts_written_by(conn, ids)))
 
 
 def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None = None) -> int:
@@ -149,7 +141,6 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
         accounts, waiting, since, seen, changed = plan(conn)
     if accounts == [] and not waiting:
         return 0
-    r, m = schema.daily_rollup, schema.meta_table
     # The rows are computed outside the lock (imports go on meanwhile) into a temporary table of
     # this connection, a piece at a time, and moved into the rollup under the lock by one
     # INSERT ... SELECT that also combines the pieces: the process never holds the campaign's
@@ -162,18 +153,13 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
             if again[3] != seen:  # an import or another refresh committed meanwhile: recompute
                 accounts, waiting, since, _, changed = again
                 _spool(conn, engine, campaign, accounts, since, commit=False)
-            if accounts is None:
-                conn.execute(r.delete())
-            elif accounts:
-                old = r.delete().where(r.c.account_pk.in_(accounts))
-                conn.execute(old if since is None else old.where(r.c.day >= since))
-            n = _unspool(conn) if accounts != [] else 0
+            n = queries.rollup_store.replace_days(conn, accounts, since)
             if waiting:
-                conn.execute(m.delete().where(m.c.key.in_([f"{ledger.ROLLUP_PENDING}{i}" for i in waiting])))
-            conn.execute(m.delete().where(m.c.key == STATE_KEY))
-            conn.execute(m.insert().values(key=STATE_KEY, value=fp))
+                queries.meta.remove_all(conn, [f"{ledger.ROLLUP_PENDING}{i}" for i in waiting])
+            queries.meta.remove(conn, STATE_KEY)
+            queries.meta.put(conn, STATE_KEY, fp)
             _record_generation(conn, changed)
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SPOOL}")
+        queries.rollup_store.drop_spool(conn)
         conn.commit()
     analyze(engine)
     store_first_view(engine, campaign)
@@ -194,7 +180,7 @@ def analyze(engine: sa.Engine) -> None:
         return
     try:
         with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE " + ", ".join(ANALYZED))
+            queries.rollup_store.analyze(conn, ANALYZED)
     except Exception as e:  # noqa: BLE001 - only speed is at stake; autovacuum analyzes later
         log.warning("the tables were not analyzed after the refresh (%s): the first views may be slow", e)
 
@@ -226,20 +212,17 @@ KEEP_GENERATIONS = 200  # the changes of this many refreshes are kept; older one
 
 def generation(conn) -> int:
     """The number of the last finished refresh (0 before the first)."""
-    m = schema.meta_table
-    value = conn.execute(sa.select(m.c.value).where(m.c.key == GENERATION_KEY)).scalar()
+    value = queries.meta.value(conn, GENERATION_KEY)
     return int(value) if value else 0
 
 
 def _record_generation(conn, changed: dict | None) -> None:
     """Number this refresh and keep what it covered: ``{"accounts": [...], "first": day}`` (see
     ``plan`` in ``refresh``), None for every account and day."""
-    m = schema.meta_table
     g = generation(conn) + 1
-    conn.execute(m.delete().where(m.c.key.in_([GENERATION_KEY, f"{CHANGED_PREFIX}{g}",
-                                               f"{CHANGED_PREFIX}{g - KEEP_GENERATIONS}"])))
-    conn.execute(m.insert(), [dict(key=GENERATION_KEY, value=str(g)),
-                              dict(key=f"{CHANGED_PREFIX}{g}", value="all" if changed is None else json.dumps(changed))])
+    queries.meta.remove_all(conn, [GENERATION_KEY, f"{CHANGED_PREFIX}{g}", f"{CHANGED_PREFIX}{g - KEEP_GENERATIONS}"])
+    queries.meta.put_all(conn, [dict(key=GENERATION_KEY, value=str(g)),
+                                dict(key=f"{CHANGED_PREFIX}{g}", value="all" if changed is None else json.dumps(changed))])
 
 
 def changes_since(conn, since: int | None) -> tuple[int, set[int] | None]:
@@ -278,9 +261,8 @@ def _generations(conn, since: int | None, now: int) -> list[dict] | None:
         return None
     if since == now:
         return []
-    m = schema.meta_table
     keys = [f"{CHANGED_PREFIX}{g}" for g in range(since + 1, now + 1)]
-    values = conn.execute(sa.select(m.c.value).where(m.c.key.in_(keys))).scalars().all()
+    values = queries.meta.values(conn, keys)
     if len(values) != len(keys) or "all" in values:
         return None
     out = [json.loads(v) for v in values]
@@ -293,9 +275,7 @@ def _since(conn, waiting: list[int], campaign: Campaign):
     cannot say, None when none changed a post."""
     if not waiting:
         return ledger.UNKNOWN
-    m = schema.meta_table
-    values = conn.execute(sa.select(m.c.value).where(
-        m.c.key.in_([f"{ledger.ROLLUP_PENDING}{i}" for i in waiting]))).scalars().all()
+    values = queries.meta.values(conn, [f"{ledger.ROLLUP_PENDING}{i}" for i in waiting])
     earliest = None
     for v in values:
         earliest = ledger._earlier(earliest, ledger.pending_since(v))
@@ -306,12 +286,10 @@ def _since(conn, waiting: list[int], campaign: Campaign):
 
 def _imports_mark(conn_or_engine) -> tuple:
     """Changes whenever an import commits (a count, since ids can commit out of order)."""
-    i = schema.imports
-    q = sa.select(sa.func.count(), sa.func.max(i.c.id))
     if isinstance(conn_or_engine, sa.Engine):
         with conn_or_engine.connect() as conn:
-            return tuple(conn.execute(q).one())
-    return tuple(conn_or_engine.execute(q).one())
+            return queries.imports.mark(conn)
+    return queries.imports.mark(conn_or_engine)
 
 
 # A refresh computes at most this many posts at once. The engine's memory grows with the posts
@@ -335,24 +313,21 @@ def pieces(engine: sa.Engine, account_pks: list[int] | None, batch_posts: int | 
 
     Accounts without posts have no rollup rows and need no piece."""
     limit = batch_posts or BATCH_POSTS
-    p = schema.posts
     with engine.connect() as conn:
         if account_pks is None:
-            yield from ((None, r) for r in _id_ranges(conn, _weighted(sa.select(p.c.id).order_by(p.c.id)), limit, BATCH_OBS))
+            yield from ((None, r) for r in _id_ranges(queries.post_ids.in_order_weighted(conn), limit, BATCH_OBS))
             return
-        q = sa.select(p.c.account_pk, sa.func.count()).group_by(p.c.account_pk).order_by(p.c.account_pk)
-        counts = conn.execute(q.where(p.c.account_pk.in_(list(account_pks) or [-1]))).all()
+        counts = queries.post_ids.counts_per_account(conn, account_pks)
         mine = sum(n for _, n in counts)
-        if mine > limit and 2 * mine >= conn.execute(sa.select(sa.func.count()).select_from(p)).scalar() \
-                and len(counts) <= MAX_IN:
+        if mine > limit and 2 * mine >= queries.post_ids.count(conn) and len(counts) <= MAX_IN:
             # Most of the posts (a folder import touches most accounts): read the table in order.
             accounts = [pk for pk, _ in counts]
-            yield from ((accounts, r) for r in _id_ranges(conn, _weighted(sa.select(p.c.id).order_by(p.c.id)), limit, BATCH_OBS))
+            yield from ((accounts, r) for r in _id_ranges(queries.post_ids.in_order_weighted(conn), limit, BATCH_OBS))
             return
         group, size = [], 0
         for pk, n in counts:
             if n > limit:
-                for r in _id_ranges(conn, sa.select(p.c.id).where(p.c.account_pk == pk).order_by(p.c.id), limit):
+                for r in _id_ranges(queries.post_ids.of_account(conn, pk), limit):
                     yield [pk], r
                 continue
             if group and (size + n > limit or len(group) >= BATCH_ACCOUNTS):
@@ -369,28 +344,22 @@ def _active_posts(engine: sa.Engine, account_pks: list[int], since_day, campaign
     ``since_day`` or later: a snapshot captured since that day's local midnight (an increment
     is spread back from its snapshot, never forward) or a daily row of that day or later. Each
     test is a probe of a primary key ((post_pk, captured_at), (post_pk, day)) per post."""
-    p, s, d = schema.posts, schema.post_snapshots, schema.post_days
     midnight = pd.Timestamp(since_day).tz_localize(campaign.tz).tz_convert("UTC").tz_localize(None).to_pydatetime()
-    recent = sa.or_(
-        sa.exists().where(s.c.post_pk == p.c.id, s.c.captured_at >= midnight),
-        sa.exists().where(d.c.post_pk == p.c.id, d.c.day >= since_day))
     with engine.connect() as conn:
         for start in range(0, len(account_pks), MAX_IN):
-            q = sa.select(p.c.id).where(p.c.account_pk.in_(account_pks[start:start + MAX_IN]), recent).order_by(p.c.id)
-            result = conn.execute(q)
+            result = queries.post_ids.observed_since(conn, account_pks[start:start + MAX_IN], midnight, since_day)
             while part := result.fetchmany(limit):
                 yield [row[0] for row in part]
 
 
-def _id_ranges(conn, ids_query, limit: int, limit_obs: int | None = None):
-    """(first, last) of each run of at most ``limit`` ids of the query (its first column), and of
-    at most ``limit_obs`` observations (its second column, when ``limit_obs`` is given: a post's
-    snapshots and daily rows), streamed (no list of every id).
+def _id_ranges(result, limit: int, limit_obs: int | None = None):
+    """(first, last) of each run of at most ``limit`` ids of a query's ``result`` (its first
+    column; queries.post_ids), and of at most ``limit_obs`` observations (its second column, when
+    ``limit_obs`` is given: a post's snapshots and daily rows), streamed (no list of every id).
 
     Posts, not observations, were the only measure once: at 100x the demo a run of 10,000 Meta
     posts with two months of daily rows each made 4.9 M increments and the import peaked at
     1.4 GB, where 10,000 posts with a snapshot each make a few MB."""
-    result = conn.execute(ids_query)
     first = last = None
     n = obs = 0
     while part := result.fetchmany(5000):
@@ -406,29 +375,11 @@ def _id_ranges(conn, ids_query, limit: int, limit_obs: int | None = None):
         yield first, last
 
 
-def _weighted(q: sa.Select) -> sa.Select:
-    """``q`` (post ids) with each post's number of observations: snapshots and daily rows,
-    counted through their primary keys (a range of one index per post)."""
-    p, s, d = schema.posts, schema.post_snapshots, schema.post_days
-    count = [sa.select(sa.func.count()).where(t.c.post_pk == p.c.id).correlate(p).scalar_subquery() for t in (s, d)]
-    return q.add_columns((count[0] + count[1]).label("observations"))
-
-
-SPOOL = "rollup_spool"  # the refresh's temporary table (one per connection)
-
-
-def _spool_table() -> sa.Table:
-    cols = [sa.Column(c.name, c.type) for c in schema.daily_rollup.columns]
-    return sa.Table(SPOOL, sa.MetaData(), *cols, prefixes=["TEMPORARY"])
-
-
 def _spool(conn, engine: sa.Engine, campaign: Campaign, accounts, since, commit: bool) -> None:
     """The rollup rows of these accounts (``_parts``: a piece's rows at a time) into this
     connection's temporary table, made anew. ``commit``: end a transaction per piece (outside the
     write lock; a temporary table's rows need no lock of the database)."""
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SPOOL}")
-    t = _spool_table()
-    t.create(conn)
+    queries.rollup_store.new_spool(conn)
     if commit:
         conn.commit()
     if accounts == []:
@@ -439,7 +390,7 @@ def _spool(conn, engine: sa.Engine, campaign: Campaign, accounts, since, commit:
         # share accounts, and 100x the demo made 2.3 M piece rows for 691,569 rollup rows.
         rows = parts[0] if len(parts) == 1 else _combine(pd.concat(parts, ignore_index=True))
         for start in range(0, len(rows), ROW_BATCH):
-            conn.execute(t.insert(), records(rows, start, start + ROW_BATCH))
+            queries.rollup_store.spool(conn, records(rows, start, start + ROW_BATCH))
         if commit:
             conn.commit()
 
@@ -452,16 +403,6 @@ def _spool(conn, engine: sa.Engine, campaign: Campaign, accounts, since, commit:
             held, n = [], 0
     if held:
         flush(held)
-
-
-def _unspool(conn) -> int:
-    """Insert the spooled rows into the rollup, one row per account and day (pieces of one account
-    summed: ``_combine`` in SQL, where a sum over only unknown values is unknown too)."""
-    t, r = _spool_table(), schema.daily_rollup
-    any_ = (lambda c: sa.func.bool_or(c)) if conn.dialect.name == "postgresql" else (lambda c: sa.func.max(c))
-    q = sa.select(t.c.day, t.c.account_pk, *[sa.func.sum(t.c[c]) for c in SUMMED], sa.func.sum(t.c.posts_active),
-                  any_(t.c.interpolated), any_(t.c.corrected)).group_by(t.c.day, t.c.account_pk)
-    return conn.execute(r.insert().from_select(ROW_COLUMNS, q)).rowcount
 
 
 def _parts(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None, batch_posts: int | None = None,
@@ -584,54 +525,7 @@ def query_batches(engine: sa.Engine, campaign: Campaign, by, sel: metrics.Select
         raise ValueError(f"rollups cannot group by {bad}")
     if refresh_if_stale and not is_current(engine, campaign):
         refresh(engine, campaign, [])  # the pending imports' accounts, or all when the settings changed
-    r, a, i = schema.daily_rollup, schema.accounts, schema.influencers
-    label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
-    influencer = sa.func.coalesce(i.c.name, label + " (unassigned)")
-    category = sa.func.coalesce(i.c.category, "unassigned")
-    with engine.connect() as conn:
-        accounts = None
-        if sel.platforms or sel.influencers or sel.categories:
-            # The accounts first, then the rollup by account_pk: SQLite can use its index.
-            q = sa.select(a.c.id).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
-            if sel.platforms:
-                q = q.where(a.c.platform.in_(sel.platforms))
-            if sel.influencers:
-                q = q.where(influencer.in_(sel.influencers))
-            if sel.categories:
-                q = q.where(category.in_(sel.categories))
-            accounts = conn.execute(q).scalars().all()
-        week = _week_start(conn.dialect.name, r.c.day)
-        keys = dict(platform=a.c.platform, account=label, influencer=influencer, category=category, day=r.c.day,
-                    week=week)
-        cpm = sa.case(*[(a.c.platform == p, float(v)) for p, v in campaign.cpm.items()], else_=0.0) \
-            if campaign.cpm else sa.literal(0.0)
-        cols = [keys[k].label(k) for k in by]
-        cols += [sa.func.sum(r.c[c]).label(c) for c in SUMMED if c != "emv_basis"]
-        cols += [sa.func.sum(r.c.emv_basis).label(metrics.BASIS_METRIC)]  # views or impressions
-        cols += [(sa.func.sum(sa.func.coalesce(r.c.emv_basis * cpm, 0.0)) / 1000.0).label("emv_usd"),
-                 sa.func.sum(r.c.posts_active).label("posts_active"),
-                 sa.func.max(sa.cast(r.c.interpolated, sa.Integer)).label("interpolated"),
-                 sa.func.max(sa.cast(r.c.corrected, sa.Integer)).label("corrected")]
-        q = sa.select(*cols).select_from(r.join(a, a.c.id == r.c.account_pk).outerjoin(i, a.c.influencer_id == i.c.id))
-        if accounts is not None:
-            q = q.where(r.c.account_pk.in_(accounts or [-1]))
-        if sel.start:
-            q = q.where(r.c.day >= sel.start)
-        if sel.end:
-            q = q.where(r.c.day <= sel.end)
-        if by:
-            order = [keys[k] for k in by]
-            if text_order and conn.dialect.name != "sqlite":  # SQLite's BINARY order of UTF-8 is Python's already
-                order = [o.collate("C") if k in ("platform", "account", "influencer", "category") else o
-                         for k, o in zip(by, order)]
-            q = q.group_by(*[keys[k] for k in by]).order_by(*order)
-        result = conn.execution_options(stream_results=batch is not None).execute(q)
-        names = list(result.keys())
-        if batch is None:
-            yield pd.DataFrame([tuple(row) for row in result], columns=names)
-            return
-        while part := result.fetchmany(batch):
-            yield pd.DataFrame([tuple(row) for row in part], columns=names)
+    yield from queries.rollup.grouped_batches(engine, campaign, by, sel, batch, text_order)
 
 
 def _finish(out: pd.DataFrame, by: list[str], campaign: Campaign) -> pd.DataFrame:
@@ -651,10 +545,3 @@ def _finish(out: pd.DataFrame, by: list[str], campaign: Campaign) -> pd.DataFram
     out["engagements"] = metrics.engagements(out, campaign)
     out["emv_formula"] = EMV_FORMULA_VERSION
     return metrics.add_rates(out)
-
-
-def _week_start(dialect: str, day):
-    """The Monday of ``day``'s ISO week, in SQL."""
-    if dialect == "sqlite":
-        return sa.func.date(day, sa.func.printf("-%d days", (sa.cast(sa.func.strftime("%w", day), sa.Integer) + 6) % 7))
-    return sa.cast(sa.func.date_trunc("week", day), sa.Date)

@@ -29,24 +29,12 @@ from collectors.errors import ReachError
 from collectors.store import database
 
 from ..text.weeks import week_start
-from . import clock, stamps
+from . import clock, queries, stamps
 from .config import Event
 from .metrics import Selection
 
-metadata = sa.MetaData()  # not schema.metadata: store's migrations, not this module, make its tables
-
-reports_table = sa.Table(
-    "week_reports", metadata,
-    sa.Column("last_day", sa.String, primary_key=True),  # the last day a summary can cover (ISO date)
-    sa.Column("week", sa.String, primary_key=True),  # ISO week, "2025-W03"
-    sa.Column("is_default", sa.Boolean, nullable=False),  # the page's week when the URL names none
-    sa.Column("summary", sa.Text, nullable=False),  # the English Summary as JSON (``encode``)
-)
-state_table = sa.Table(
-    "week_reports_state", metadata,
-    sa.Column("key", sa.String, primary_key=True),
-    sa.Column("value", sa.String, nullable=False),
-)
+# The tables (week_reports, week_reports_state) and every statement on them:
+# dashboard/analysis/queries/week_reports.py.
 STAMP_KEY, BOUND_KEY = "stamp", "bound"  # the stamp; the last day the data allow, before "yesterday"
 # What a stored report can be kept across refreshes by (``_kept``): the refresh generation the
 # reports are of, and what besides the data they depend on (settings, code, roster).
@@ -115,9 +103,7 @@ def _ended(week: str, last_day: date) -> bool:
 
 
 def _state(conn) -> dict[str, str]:
-    if not sa.inspect(conn).has_table(state_table.name):
-        return {}
-    return dict(conn.execute(sa.select(state_table.c.key, state_table.c.value)).all())
+    return queries.week_reports.state(conn)
 
 
 def save(engine: sa.Engine, campaign, today: date | None = None) -> int | None:
@@ -168,14 +154,10 @@ def save(engine: sa.Engine, campaign, today: date | None = None) -> int | None:
         # Under the write lock no import commits: the stamp read here is the one the rows are of.
         if flag_store.stamp(engine, campaign) != before:
             return None
-        metadata.create_all(conn, checkfirst=True)
-        conn.execute(reports_table.delete())
-        if rows:
-            conn.execute(reports_table.insert(), rows)
-        conn.execute(state_table.delete())
-        conn.execute(state_table.insert(), [dict(key=STAMP_KEY, value=before),
-                                            dict(key=BOUND_KEY, value=bound.isoformat()),
-                                            dict(key=GENERATION_KEY, value=str(gen)), dict(key=BASIS_KEY, value=basis)])
+        queries.week_reports.replace(conn, rows, [dict(key=STAMP_KEY, value=before),
+                                                  dict(key=BOUND_KEY, value=bound.isoformat()),
+                                                  dict(key=GENERATION_KEY, value=str(gen)),
+                                                  dict(key=BASIS_KEY, value=basis)])
     return len(rows)
 
 
@@ -199,19 +181,17 @@ def _kept(conn, state: dict, basis: str) -> tuple[int, dict]:
 
     since = state.get(GENERATION_KEY) if state.get(BASIS_KEY) == basis else None
     gen, first = rollups.first_day_since(conn, None if since is None else int(since))
-    if first is None or not sa.inspect(conn).has_table(reports_table.name):
+    if first is None or not queries.week_reports.exist(conn):
         return gen, {}
-    r = reports_table
     kept = {}
-    for last_day, week, text in conn.execute(sa.select(r.c.last_day, r.c.week, r.c.summary)).all():
+    for last_day, week, text in queries.week_reports.stored(conn):
         if first == "none" or first > week_start(week) + timedelta(days=6):
             kept[(last_day, week)] = text
     return gen, kept
 
 
 def _has(conn, days) -> bool:
-    r = reports_table
-    found = set(conn.execute(sa.select(r.c.last_day).where(r.c.is_default)).scalars())
+    found = set(queries.week_reports.default_days(conn))
     return {d.isoformat() for d in days} <= found
 
 
@@ -224,15 +204,13 @@ def report(engine: sa.Engine, campaign, week: str | None, today: date, sel: Sele
 
     if sel != Selection():
         return None
-    r = reports_table
     with engine.connect() as conn:
         state = _state(conn)
         if not state or state.get(STAMP_KEY) != flag_store.stamp(engine, campaign):
             return None
         last_day = min(date.fromisoformat(state[BOUND_KEY]), today - timedelta(days=1))
-        q = sa.select(r.c.summary).where(r.c.last_day == last_day.isoformat())
-        q = q.where(r.c.is_default) if week is None else q.where(r.c.week == str(week).strip().upper())
-        text = conn.execute(q).scalar()
+        text = queries.week_reports.summary(conn, last_day.isoformat(),
+                                            None if week is None else str(week).strip().upper())
     if text is None:
         return None
     s = decode(text)

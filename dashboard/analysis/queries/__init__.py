@@ -10,6 +10,8 @@ rollups, flag_store and the rest can import the package at the top.
 """
 from __future__ import annotations
 
-from . import anomaly_inputs, counts, frames, names, parts, posts, rollup  # noqa: F401
+from . import (anomaly_inputs, counts, flag_tables, frames, imports, meta, names, parts, post_ids, posts,
+               rollup, rollup_store, week_reports)
 
-__all__ = ["anomaly_inputs", "counts", "frames", "names", "parts", "posts", "rollup"]
+__all__ = ["anomaly_inputs", "counts", "flag_tables", "frames", "imports", "meta", "names", "parts",
+           "post_ids", "posts", "rollup", "rollup_store", "week_reports"]

@@ -88,3 +88,11 @@ def accounts_of_influencers(engine: sa.Engine, sel, names) -> list[int]:
     with engine.connect() as conn:
         return sorted(conn.execute(q).scalars().all())
 
+
+
+def account_names(conn) -> list:
+    """(id, platform, label, roster name or None) of every account: what the stored account times
+    were named with (dashboard/analysis/flag_store.py compares them)."""
+    a, i = schema.accounts, schema.influencers
+    return conn.execute(sa.select(a.c.id, a.c.platform, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key),
+                                  i.c.name).outerjoin(i, i.c.id == a.c.influencer_id)).all()

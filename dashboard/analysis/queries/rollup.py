@@ -43,3 +43,67 @@ def stored_days(engine: sa.Engine) -> tuple[date | None, date | None]:
         first, last = conn.execute(sa.select(sa.func.min(r.c.day), sa.func.max(r.c.day))).one()
     return as_date(first), as_date(last)
 
+
+def grouped_batches(engine: sa.Engine, campaign, by: list[str], sel, batch: int | None, text_order: bool):
+    """``rollups.query_batches``' statement: the rollup's sums (and EMV, posts active, the flags)
+    per ``by`` over the selection, as raw frames of at most ``batch`` rows read through one cursor
+    (one frame when ``batch`` is None); with ``text_order`` in Python's string order whatever the
+    database's collation."""
+    from .. import metrics
+    from ..rollups import SUMMED
+
+    r, a, i = schema.daily_rollup, schema.accounts, schema.influencers
+    label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
+    influencer = sa.func.coalesce(i.c.name, label + " (unassigned)")
+    category = sa.func.coalesce(i.c.category, "unassigned")
+    with engine.connect() as conn:
+        accounts = None
+        if sel.platforms or sel.influencers or sel.categories:
+            # The accounts first, then the rollup by account_pk: SQLite can use its index.
+            q = sa.select(a.c.id).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
+            if sel.platforms:
+                q = q.where(a.c.platform.in_(sel.platforms))
+            if sel.influencers:
+                q = q.where(influencer.in_(sel.influencers))
+            if sel.categories:
+                q = q.where(category.in_(sel.categories))
+            accounts = conn.execute(q).scalars().all()
+        week = week_start(conn.dialect.name, r.c.day)
+        keys = dict(platform=a.c.platform, account=label, influencer=influencer, category=category, day=r.c.day,
+                    week=week)
+        cpm = sa.case(*[(a.c.platform == p, float(v)) for p, v in campaign.cpm.items()], else_=0.0) \
+            if campaign.cpm else sa.literal(0.0)
+        cols = [keys[k].label(k) for k in by]
+        cols += [sa.func.sum(r.c[c]).label(c) for c in SUMMED if c != "emv_basis"]
+        cols += [sa.func.sum(r.c.emv_basis).label(metrics.BASIS_METRIC)]  # views or impressions
+        cols += [(sa.func.sum(sa.func.coalesce(r.c.emv_basis * cpm, 0.0)) / 1000.0).label("emv_usd"),
+                 sa.func.sum(r.c.posts_active).label("posts_active"),
+                 sa.func.max(sa.cast(r.c.interpolated, sa.Integer)).label("interpolated"),
+                 sa.func.max(sa.cast(r.c.corrected, sa.Integer)).label("corrected")]
+        q = sa.select(*cols).select_from(r.join(a, a.c.id == r.c.account_pk).outerjoin(i, a.c.influencer_id == i.c.id))
+        if accounts is not None:
+            q = q.where(r.c.account_pk.in_(accounts or [-1]))
+        if sel.start:
+            q = q.where(r.c.day >= sel.start)
+        if sel.end:
+            q = q.where(r.c.day <= sel.end)
+        if by:
+            order = [keys[k] for k in by]
+            if text_order and conn.dialect.name != "sqlite":  # SQLite's BINARY order of UTF-8 is Python's already
+                order = [o.collate("C") if k in ("platform", "account", "influencer", "category") else o
+                         for k, o in zip(by, order)]
+            q = q.group_by(*[keys[k] for k in by]).order_by(*order)
+        result = conn.execution_options(stream_results=batch is not None).execute(q)
+        names = list(result.keys())
+        if batch is None:
+            yield pd.DataFrame([tuple(row) for row in result], columns=names)
+            return
+        while part := result.fetchmany(batch):
+            yield pd.DataFrame([tuple(row) for row in part], columns=names)
+
+
+def week_start(dialect: str, day):
+    """The Monday of ``day``'s ISO week, in SQL."""
+    if dialect == "sqlite":
+        return sa.func.date(day, sa.func.printf("-%d days", (sa.cast(sa.func.strftime("%w", day), sa.Integer) + 6) % 7))
+    return sa.cast(sa.func.date_trunc("week", day), sa.Date)
