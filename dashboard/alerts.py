@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import sqlalchemy as sa
 
-from collectors.store import database, ledger, schema
+from collectors.store import database, ledger
 
 from .analysis import goals as G
 from .analysis import metrics, queries
@@ -205,11 +205,9 @@ def _stale(eng, campaign: Campaign, rule: AlertRule, now: datetime) -> list[Firi
 
 
 def _failure(eng, campaign: Campaign, rule: AlertRule, now: datetime) -> list[Firing]:
-    f = schema.import_failures
     since = now.replace(tzinfo=None) - timedelta(days=RECENT_DAYS)
     with eng.connect() as conn:
-        rows = conn.execute(sa.select(f.c.id, f.c.file_name, f.c.failed_at, f.c.error, f.c.platform, f.c.source)
-                            .where(f.c.failed_at >= since).order_by(f.c.id)).all()
+        rows = queries.imports.failures_since(conn, since)
     return [Firing(rule.name, f"failure:{r.id}", rule.kind, None, None,
                    dict(file=r.file_name, error=r.error, platform=r.platform or "", source=r.source,
                         at=pd.Timestamp(r.failed_at, tz="UTC").isoformat(), link="/data"))
@@ -259,14 +257,13 @@ def record(eng: sa.Engine, campaign: Campaign, firings: list[Firing], now: datet
     (status ``pending``). The rest of the new ones are ``muted``, ``quiet`` (no channel) or
     ``cooldown``: a notice of the rule went out within its cooldown, or earlier in this batch."""
     rules = {r.name: r for r in (campaign.alerts if rules is None else rules)}
-    t = schema.alert_events
     ids = []
     with database.write_transaction(eng) as conn:
         for f in firings:
             rule = rules.get(f.rule)
             if rule is None:
                 continue
-            if conn.execute(sa.select(t.c.id).where(t.c.rule == f.rule, t.c.key == f.key)).first():
+            if queries.events.recorded(conn, f.rule, f.key):
                 continue  # told once already (or held back): never twice
             if rule.muted:
                 status = "muted"
@@ -274,17 +271,15 @@ def record(eng: sa.Engine, campaign: Campaign, firings: list[Firing], now: datet
                 status = "quiet"
             else:
                 since = _naive(now) - timedelta(hours=rule.cooldown_hours)
-                recent = conn.execute(sa.select(t.c.id).where(t.c.rule == f.rule, t.c.fired_at > since,
-                                                              t.c.status.in_(("pending", "sent", "failed"))).limit(1)).first()
+                recent = queries.events.notice_since(conn, f.rule, since)
                 status = "cooldown" if recent and rule.cooldown_hours > 0 else "pending"
-            r = conn.execute(t.insert().values(rule=f.rule, key=f.key[:400], kind=f.kind, fired_at=_naive(now),
-                                               value=f.value, threshold=f.threshold,
-                                               params=json.dumps(f.params, ensure_ascii=False, default=str),
-                                               status=status))
+            new = queries.events.add(conn, rule=f.rule, key=f.key[:400], kind=f.kind, fired_at=_naive(now),
+                                     value=f.value, threshold=f.threshold,
+                                     params=json.dumps(f.params, ensure_ascii=False, default=str), status=status)
             if stored is not None:
-                stored.append(int(r.inserted_primary_key[0]))
+                stored.append(new)
             if status == "pending":
-                ids.append(int(r.inserted_primary_key[0]))
+                ids.append(new)
     return ids
 
 
@@ -312,19 +307,13 @@ def _event(r) -> Event:
 
 def events(eng: sa.Engine, limit: int = 200, ids=None) -> list[Event]:
     """The newest events first (or those of ``ids``)."""
-    t = schema.alert_events
-    q = sa.select(t).order_by(t.c.fired_at.desc(), t.c.id.desc())
-    q = q.where(t.c.id.in_(list(ids))) if ids is not None else q.limit(limit)
     with eng.connect() as conn:
-        if not sa.inspect(conn).has_table("alert_events"):
-            return []
-        return [_event(r) for r in conn.execute(q)]
+        return [_event(r) for r in queries.events.newest(conn, limit, ids)]
 
 
 def deliver(eng: sa.Engine, ids: list[int], send) -> list[Event]:
     """Tell each pending event through ``send(event) -> list of dicts`` (one per channel, each with
     ``ok``), then store the results: ``sent`` when every channel took it, else ``failed``."""
-    t = schema.alert_events
     out = []
     for ev in events(eng, ids=ids):
         if ev.status != "pending":
@@ -332,8 +321,7 @@ def deliver(eng: sa.Engine, ids: list[int], send) -> list[Event]:
         results = list(send(ev))
         status = "sent" if results and all(r.get("ok") for r in results) else "failed"
         with database.write_transaction(eng) as conn:
-            conn.execute(t.update().where(t.c.id == ev.id).values(
-                status=status, deliveries=json.dumps(results, ensure_ascii=False, default=str)))
+            queries.events.set_outcome(conn, ev.id, status, json.dumps(results, ensure_ascii=False, default=str))
         out.append(ev)
     return events(eng, ids=[e.id for e in out]) if out else []
 
@@ -345,10 +333,9 @@ def run(eng: sa.Engine, campaign: Campaign, now: datetime, send=None, rules=None
     found = evaluate(eng, campaign, now, rules)
     stored: list[int] = []
     ids = record(eng, campaign, found, now, rules, stored=stored)
-    t = schema.alert_events
     if send is not None:
         with eng.connect() as conn:  # pending from a run that could not send (no channels configured then)
-            ids = sorted(set(ids) | set(conn.execute(sa.select(t.c.id).where(t.c.status == "pending")).scalars()))
+            ids = sorted(set(ids) | set(queries.events.pending_ids(conn)))
         done = deliver(eng, ids, send)
     else:
         done = []
@@ -358,24 +345,15 @@ def run(eng: sa.Engine, campaign: Campaign, now: datetime, send=None, rules=None
 
 def acknowledge(eng: sa.Engine, event_id: int, user: str, now: datetime | None = None) -> bool:
     """Mark an event seen by ``user`` (a viewer may); False when it does not exist."""
-    t = schema.alert_events
     with database.write_transaction(eng) as conn:
-        return bool(conn.execute(t.update().where(t.c.id == event_id, t.c.acknowledged_at.is_(None)).values(
-            acknowledged_by=user, acknowledged_at=_naive(now or datetime.now(timezone.utc)))).rowcount)
+        return bool(queries.events.acknowledge(conn, event_id, user, _naive(now or datetime.now(timezone.utc))))
 
 
 def last_failure(eng: sa.Engine, unresolved: bool = False) -> Event | None:
     """The newest event whose delivery failed (the freshness line and the Alerts page say so);
     with ``unresolved``, only when no notice went out after it (the channel works again)."""
-    t = schema.alert_events
     with eng.connect() as conn:
-        if not sa.inspect(conn).has_table("alert_events"):
-            return None
-        r = conn.execute(sa.select(t).where(t.c.status == "failed").order_by(t.c.fired_at.desc(), t.c.id.desc())
-                         .limit(1)).first()
-        if r is not None and unresolved and conn.execute(sa.select(t.c.id).where(
-                t.c.status == "sent", t.c.id > r.id).limit(1)).first() is not None:
-            return None
+        r = queries.events.last_failed(conn, unresolved)
     return _event(r) if r else None
 
 

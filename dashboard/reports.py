@@ -16,10 +16,10 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from collectors.store import database, ledger, schema
+from collectors.store import database, ledger
 
 from . import alerts, schedules
-from .analysis import summary, week_store
+from .analysis import queries, summary, week_store
 from .analysis.config import Campaign, Report
 from .analysis.metrics import Selection
 
@@ -85,10 +85,8 @@ def send_due(eng: sa.Engine, campaign: Campaign, now: datetime, channels: dict |
             results.append(dict(channel=d.channel, kind=d.kind, ok=d.ok, attempts=d.attempts, status=d.status,
                                 at=d.at.isoformat()))
         status = "sent" if results and all(r["ok"] for r in results) else "failed" if results else "quiet"
-        t = schema.alert_events
         with database.write_transaction(eng) as conn:
-            conn.execute(t.update().where(t.c.id == event_id).values(
-                status=status, deliveries=json.dumps(results, ensure_ascii=False)))
+            queries.events.set_outcome(conn, event_id, status, json.dumps(results, ensure_ascii=False))
         out.append(dict(report=report.name, slot=slot.isoformat(), status=status, deliveries=results))
     return out
 

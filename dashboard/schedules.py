@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from croniter import croniter
 
-from collectors.store import database, schema
+from collectors.store import database
+
+from .analysis import queries
 
 
 def latest_slot(schedule: str, tz: ZoneInfo, now: datetime) -> datetime:
@@ -43,13 +45,12 @@ def _seen_key(name: str) -> str:
 
 def first_seen(eng: sa.Engine, name: str, now: datetime) -> datetime:
     """When a worker first saw the report ``name`` (recorded now if never)."""
-    m = schema.meta_table
     key = _seen_key(name)
     with database.write_transaction(eng) as conn:
-        v = conn.execute(sa.select(m.c.value).where(m.c.key == key)).scalar()
+        v = queries.meta.value(conn, key)
         if v is None:
             v = now.astimezone(timezone.utc).isoformat()
-            conn.execute(m.insert().values(key=key, value=v))
+            queries.meta.put(conn, key, v)
     return datetime.fromisoformat(v)
 
 
@@ -59,9 +60,8 @@ def due(eng: sa.Engine, name: str, schedule: str, tz: ZoneInfo, now: datetime) -
     slot = latest_slot(schedule, tz, now)
     if slot <= first_seen(eng, name, now):
         return None
-    t = schema.alert_events
     with eng.connect() as conn:
-        done = conn.execute(sa.select(t.c.id).where(t.c.rule == f"report:{name}", t.c.key == slot_key(slot))).first()
+        done = queries.events.recorded(conn, f"report:{name}", slot_key(slot))
     return None if done else slot
 
 
@@ -74,13 +74,11 @@ def claim(eng: sa.Engine, name: str, slot: datetime, now: datetime) -> int | Non
     another worker recorded it first (the unique rule and key): it is then theirs to send."""
     import json
 
-    t = schema.alert_events
     try:
         with database.write_transaction(eng) as conn:
-            r = conn.execute(t.insert().values(
-                rule=f"report:{name}", key=slot_key(slot), kind="report",
+            return queries.events.add(
+                conn, rule=f"report:{name}", key=slot_key(slot), kind="report",
                 fired_at=now.astimezone(timezone.utc).replace(tzinfo=None), value=None, threshold=None,
-                params=json.dumps(dict(report=name, slot=slot.isoformat(), link="/weekly")), status="pending"))
-            return int(r.inserted_primary_key[0])
+                params=json.dumps(dict(report=name, slot=slot.isoformat(), link="/weekly")), status="pending")
     except sa.exc.IntegrityError:
         return None

@@ -16,9 +16,9 @@ from datetime import date, datetime, time, timezone
 import sqlalchemy as sa
 
 from collectors.errors import ReachError
-from collectors.store import database, schema
+from collectors.store import database
 
-from . import metrics
+from . import metrics, queries
 from .config import Campaign, Event
 
 MAX_LABEL = 200  # a label is a line on a chart, not a paragraph
@@ -105,29 +105,25 @@ def _now() -> datetime:
 def add(eng: sa.Engine, campaign: Campaign, d: Draft, author: str) -> int:
     at, label, label_zh, sel = check(d, campaign)
     now = _now()
-    t = schema.annotations
     with database.write_transaction(eng) as conn:
-        r = conn.execute(t.insert().values(at=at.replace(tzinfo=None), label=label, label_zh=label_zh,
-                                           selection=json.dumps(sel, ensure_ascii=False), author=author,
-                                           created_at=now, updated_at=now, updated_by=author))
-        return int(r.inserted_primary_key[0])
+        return queries.annotation_rows.add(conn, at=at.replace(tzinfo=None), label=label, label_zh=label_zh,
+                                       selection=json.dumps(sel, ensure_ascii=False), author=author,
+                                       created_at=now, updated_at=now, updated_by=author)
 
 
 def edit(eng: sa.Engine, campaign: Campaign, annotation_id: int, d: Draft, editor: str) -> None:
     at, label, label_zh, sel = check(d, campaign)
-    t = schema.annotations
     with database.write_transaction(eng) as conn:
-        n = conn.execute(t.update().where(t.c.id == annotation_id).values(
-            at=at.replace(tzinfo=None), label=label, label_zh=label_zh, selection=json.dumps(sel, ensure_ascii=False),
-            updated_at=_now(), updated_by=editor)).rowcount
+        n = queries.annotation_rows.change(
+            conn, annotation_id, at=at.replace(tzinfo=None), label=label, label_zh=label_zh,
+            selection=json.dumps(sel, ensure_ascii=False), updated_at=_now(), updated_by=editor)
     if not n:
         raise ReachError(f"annotation {annotation_id} does not exist (deleted meanwhile?)")
 
 
 def delete(eng: sa.Engine, annotation_id: int) -> None:
-    t = schema.annotations
     with database.write_transaction(eng) as conn:
-        n = conn.execute(t.delete().where(t.c.id == annotation_id)).rowcount
+        n = queries.annotation_rows.remove(conn, annotation_id)
     if not n:
         raise ReachError(f"annotation {annotation_id} does not exist (deleted meanwhile?)")
 
@@ -142,11 +138,8 @@ def _utc(v) -> datetime | None:
 
 def stored(eng: sa.Engine) -> list[Annotation]:
     """Every annotation, oldest first (a database made before schema 8 is migrated on connect)."""
-    t = schema.annotations
     with eng.connect() as conn:
-        if not sa.inspect(conn).has_table("annotations"):
-            return []
-        rows = conn.execute(sa.select(t).order_by(t.c.at, t.c.id)).mappings().all()
+        rows = queries.annotation_rows.all_by_time(conn)
     out = []
     for r in rows:
         try:

@@ -10,9 +10,9 @@ from datetime import date, datetime, timezone
 import pandas as pd
 import sqlalchemy as sa
 
-from collectors.store import ledger, schema
+from collectors.store import ledger
 
-from . import shared
+from . import queries, shared
 
 
 def clock(eng: sa.Engine) -> datetime:
@@ -68,7 +68,7 @@ def _account_times(engine: sa.Engine, accounts=None, with_pk: bool = False) -> p
     """Per account (platform, account, influencer): ``as_of`` and ``last_import``, sorted by
     platform and account (case aside; two accounts of one label by account_pk). Only of
     ``accounts`` when given; with ``with_pk`` the account_pk too (first column)."""
-    snaps, pdays, adays, names = _freshness_rows(engine, accounts)
+    snaps, pdays, adays, names = queries.freshness.account_rows(engine, accounts)
     seen: dict[int, list] = {}
 
     def merge(pk, as_of, imported):
@@ -91,31 +91,6 @@ def _account_times(engine: sa.Engine, accounts=None, with_pk: bool = False) -> p
     return df if with_pk else df[cols]
 
 
-def _freshness_rows(engine: sa.Engine, accounts=None) -> tuple:
-    """Per account (of ``accounts``, or every one): the latest snapshot time, daily row and account
-    day, each with the latest import that wrote them; and every account's platform, label and
-    influencer."""
-    p, a, s, d, ad, i, inf = (schema.posts, schema.accounts, schema.post_snapshots, schema.post_days,
-                              schema.account_days, schema.imports, schema.influencers)
-    out = [[], [], [], []]
-    chunks = [None] if accounts is None else [sorted(accounts)[k:k + 10_000] for k in range(0, len(accounts), 10_000)]
-    with engine.connect() as conn:
-        for chunk in chunks:
-            def only(q, column):
-                return q if chunk is None else q.where(column.in_(chunk))
-            out[0] += conn.execute(only(sa.select(p.c.account_pk, sa.func.max(s.c.captured_at), sa.func.max(i.c.imported_at))
-                                        .join(p, p.c.id == s.c.post_pk).join(i, i.c.id == s.c.import_id), p.c.account_pk)
-                                   .group_by(p.c.account_pk)).all()
-            out[1] += conn.execute(only(sa.select(p.c.account_pk, sa.func.max(d.c.day), sa.func.max(i.c.imported_at))
-                                        .join(p, p.c.id == d.c.post_pk).join(i, i.c.id == d.c.import_id), p.c.account_pk)
-                                   .group_by(p.c.account_pk)).all()
-            out[2] += conn.execute(only(sa.select(ad.c.account_pk, sa.func.max(ad.c.day), sa.func.max(i.c.imported_at))
-                                        .join(i, i.c.id == ad.c.import_id), ad.c.account_pk).group_by(ad.c.account_pk)).all()
-            out[3] += conn.execute(only(sa.select(a.c.id, a.c.platform, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key),
-                                                  inf.c.name).outerjoin(inf, inf.c.id == a.c.influencer_id), a.c.id)).all()
-    return tuple([tuple(r) for r in rows] for rows in out)
-
-
 SOURCES = ("file", "api")
 
 
@@ -126,17 +101,9 @@ def source_freshness(engine: sa.Engine) -> pd.DataFrame:
     could not be read or detected has no platform and is listed under platform "".
     ``error_is_latest`` is true when the last attempt failed (the error is newer than the success),
     which is what the freshness line must make visible."""
-    i, f = schema.imports, schema.import_failures
     with engine.connect() as conn:
-        ok = conn.execute(sa.select(i.c.platform, i.c.source, sa.func.max(i.c.imported_at))
-                          .where(i.c.platform.is_not(None)).group_by(i.c.platform, i.c.source)).all()
-        # A file that failed and was imported later (with a mapping, or after a fix of this
-        # program) is no longer an error to show.
-        imported_later = sa.exists().where(i.c.sha256 == f.c.sha256)
-        last_fail = (sa.select(f.c.platform, f.c.source, sa.func.max(f.c.id).label("id"))
-                     .where(~imported_later).group_by(f.c.platform, f.c.source).subquery())
-        bad = conn.execute(sa.select(f.c.platform, f.c.source, f.c.failed_at, f.c.error)
-                           .join(last_fail, last_fail.c.id == f.c.id)).all()
+        ok = queries.freshness.last_import_per_source(conn)
+        bad = queries.freshness.last_failure_per_source(conn)
     rows: dict[tuple[str, str], dict] = {}
     for platforms, source, at in ok:
         at = pd.Timestamp(at, tz="UTC")

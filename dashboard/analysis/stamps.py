@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from collectors.store import schema
+from . import queries
 
 _pinned: ContextVar[dict | None] = ContextVar("reach_pinned_version", default=None)
 _stamp: str | None = None
@@ -55,15 +55,12 @@ def version(eng: sa.Engine) -> str:
 
 
 def _version(eng: sa.Engine) -> str:
-    i = schema.imports
     with eng.connect() as conn:
-        imports = conn.execute(sa.select(sa.func.count(), sa.func.max(i.c.id), sa.func.max(i.c.imported_at))).one()
+        imports = queries.versions.imports_mark(conn)
         people, accounts = roster(conn)
-        state = conn.execute(sa.select(schema.meta_table.c.value).where(schema.meta_table.c.key == "rollup_state")).scalar()
+        state = queries.meta.value(conn, "rollup_state")
         # Annotations are drawn on the charts and listed in the summary: an edit is new data too.
-        an = schema.annotations
-        notes = conn.execute(sa.select(sa.func.count(), sa.func.max(an.c.id), sa.func.max(an.c.updated_at))).one() \
-            if sa.inspect(conn).has_table("annotations") else None
+        notes = queries.versions.annotations_mark(conn)
     digest = hashlib.sha256(repr((imports[2], people, accounts, state, notes and tuple(notes))).encode()).hexdigest()[:16]
     return f"{imports[0]}:{imports[1]}:{digest}"
 
@@ -71,10 +68,7 @@ def _version(eng: sa.Engine) -> str:
 def roster(conn) -> tuple[list, list]:
     """What the roster decides of what pages show, as rows: the influencers (id, name, category)
     and the accounts (id, influencer, roster followers, handle, name, key, platform)."""
-    inf, a = schema.influencers, schema.accounts
-    people = conn.execute(sa.select(inf.c.id, inf.c.name, inf.c.category).order_by(inf.c.id)).all()
-    accounts = conn.execute(sa.select(a.c.id, a.c.influencer_id, a.c.followers, a.c.handle, a.c.name,
-                                      a.c.account_key, a.c.platform).order_by(a.c.id)).all()
+    people, accounts = queries.versions.roster_rows(conn)
     return [tuple(r) for r in people], [tuple(r) for r in accounts]
 
 
@@ -83,11 +77,9 @@ def live_version(eng: sa.Engine) -> str:
     collector's new error reaches the freshness line without waiting for the next import (the
     cache keeps keying by ``version``: an error changes no computed result)."""
     with eng.connect() as conn:
-        failures = conn.execute(sa.select(sa.func.count(), sa.func.max(schema.import_failures.c.id))).one()
+        failures = queries.versions.failures_mark(conn)
         # An alert notice's delivery, failed or done, changes the freshness line's alert line too.
-        ev = schema.alert_events
-        told = conn.execute(sa.select(sa.func.max(ev.c.id)).where(ev.c.status.in_(("sent", "failed")))).scalar() \
-            if sa.inspect(conn).has_table("alert_events") else None
+        told = queries.versions.last_notice(conn)
     return f"{version(eng)}:{failures[0]}:{failures[1]}:{told}"
 
 

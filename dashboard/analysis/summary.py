@@ -303,13 +303,9 @@ def _no_weeks(engine, campaign: Campaign) -> str:
     """Why there is no week to summarise: nothing stored, or data only outside the campaign's
     dates (a campaign.toml of another campaign: "no data yet" would send the user to import
     files that are already there)."""
-    import sqlalchemy as sa
+    from . import queries
 
-    from collectors.store import schema
-
-    r = schema.daily_rollup
-    with engine.connect() as conn:
-        first, last = conn.execute(sa.select(sa.func.min(r.c.day), sa.func.max(r.c.day))).one()
+    first, last = queries.rollup.stored_days(engine)
     if first is None:
         return "no data yet: import export files with `reach import` or run `reach demo`"
     window = f"{campaign.start or 'the start'} to {campaign.end or 'today'}"

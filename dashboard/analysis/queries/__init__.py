@@ -10,8 +10,9 @@ rollups, flag_store and the rest can import the package at the top.
 """
 from __future__ import annotations
 
-from . import (anomaly_inputs, counts, flag_tables, frames, imports, meta, names, parts, post_ids, posts,
-               rollup, rollup_store, week_reports)
+from . import (annotation_rows, anomaly_inputs, counts, events, flag_tables, frames, freshness, imports, meta,
+               names, parts, post_ids, posts, rollup, rollup_store, versions, week_reports)
 
-__all__ = ["anomaly_inputs", "counts", "flag_tables", "frames", "imports", "meta", "names", "parts",
-           "post_ids", "posts", "rollup", "rollup_store", "week_reports"]
+__all__ = ["annotation_rows", "anomaly_inputs", "counts", "events", "flag_tables", "frames", "freshness",
+           "imports", "meta", "names", "parts", "post_ids", "posts", "rollup", "rollup_store", "versions",
+           "week_reports"]

@@ -40,10 +40,10 @@ from collectors.model import DEFAULT_TIMEZONE
 from collectors.pipeline import FileResult, Importer
 from collectors.read import read_bytes
 from collectors.registry import Report, get as get_report, reports as all_reports
-from collectors.store import database, schema
+from collectors.store import database
 
 from ... import ingest
-from ...analysis import clock
+from ...analysis import clock, queries
 from ...text import i18n
 from ...text.i18n import fmt_datetime, fmt_number, freshness as fresh_text, platform_name, t
 from .. import auth, data, layout as L
@@ -387,32 +387,23 @@ def import_with_mapping(engine: sa.Engine, archive: Archive, pid, report_name, f
 # --- what is stored (pure queries) --------------------------------------------------------------
 
 def history(engine: sa.Engine, limit: int = HISTORY_LIMIT) -> pd.DataFrame:
-    i = schema.imports
-    cols = [i.c.id, i.c.file_name, i.c.platform, i.c.reports, i.c.imported_at, i.c.rows_read, i.c.rows_stored,
-            i.c.rows_rejected, i.c.rows_skipped, i.c.captured_at, i.c.captured_at_source]
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(*cols).order_by(i.c.id.desc()).limit(limit)).all()
-    return pd.DataFrame(rows, columns=[c.name for c in cols])
+        rows = queries.imports.latest(conn, limit)
+    return pd.DataFrame(rows, columns=list(queries.imports.HISTORY_COLUMNS))
 
 
 def problems(engine: sa.Engine, import_id: int, limit: int = PROBLEMS_LIMIT) -> tuple[pd.DataFrame, int]:
     """The first ``limit`` rejected rows of one import, in file order, and how many there are."""
-    p = schema.import_problems
     with engine.connect() as conn:
-        total = conn.execute(sa.select(sa.func.count()).where(p.c.import_id == import_id)).scalar()
-        rows = conn.execute(sa.select(p.c.source, p.c.line, p.c.column_name, p.c.value, p.c.expected)
-                            .where(p.c.import_id == import_id).order_by(p.c.source, p.c.line).limit(limit)).all()
+        total, rows = queries.imports.problems(conn, import_id, limit)
     return pd.DataFrame(rows, columns=["source", "line", "column", "value", "expected"]), int(total or 0)
 
 
 def failures(engine: sa.Engine, limit: int = FAILURES_LIMIT) -> pd.DataFrame:
     """Failed attempts, newest first, leaving out files imported since (with a mapping, most
     often): the list is of files that could not be imported, and those could."""
-    f, i = schema.import_failures, schema.imports
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(f.c.file_name, f.c.failed_at, f.c.error)
-                            .where(f.c.sha256.not_in(sa.select(i.c.sha256)))
-                            .order_by(f.c.id.desc()).limit(limit)).all()
+        rows = queries.imports.failures_not_imported(conn, limit)
     return pd.DataFrame(rows, columns=["file_name", "failed_at", "error"])
 
 
