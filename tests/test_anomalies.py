@@ -19,7 +19,7 @@ from collectors.model import METRICS
 from dashboard.analysis.anomalies import (anomalies, flag_outliers, hampel, impossible_values, localise, not_scored,
                                           robust_z)
 from dashboard.analysis.config import Campaign, Event
-from dashboard.analysis.queries import Frames
+from dashboard.analysis.queries.frames import Frames
 
 from conftest import ROOT
 
@@ -471,7 +471,7 @@ def demo_flags(demo_db):
     from collectors.store import database
     from dashboard.analysis import config
     from dashboard.analysis.metrics import increments
-    from dashboard.analysis.queries import load_frames
+    from dashboard.analysis.queries.frames import load_frames
 
     url = f"sqlite:///{demo_db}"
     campaign = config.load(ROOT / "campaign.toml")

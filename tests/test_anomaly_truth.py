@@ -63,7 +63,7 @@ def _flags(db: Path):
     from dashboard.analysis import config
     from dashboard.analysis.anomalies import anomalies
     from dashboard.analysis.metrics import increments
-    from dashboard.analysis.queries import load_frames
+    from dashboard.analysis.queries.frames import load_frames
 
     campaign = config.load(ROOT / "campaign.toml")
     engine = database.connect(f"sqlite:///{db}", create=False)

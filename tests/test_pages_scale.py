@@ -29,7 +29,7 @@ from dashboard.analysis.anomalies import (HAMPEL_K, MIN_DAYS, MIN_CHANGE, HYPEAU
                                           robust_z)
 from dashboard.analysis.config import Campaign, Event
 from dashboard.analysis.metrics import _local_day, daily_table, engagements, latest_lifetime
-from dashboard.analysis.queries import Frames
+from dashboard.analysis.queries.frames import Frames
 
 
 def _same_flags(new: pd.DataFrame, old: pd.DataFrame) -> None:

@@ -21,7 +21,7 @@ from collectors.errors import ReachError
 from collectors.model import METRICS
 from collectors.store import database
 from dashboard.analysis import config, metrics, queries, summary
-from dashboard.analysis.queries import Frames
+from dashboard.analysis.queries.frames import Frames
 
 ROOT = Path(__file__).resolve().parents[1]
 TZ = ZoneInfo("Asia/Shanghai")
