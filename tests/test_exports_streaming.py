@@ -307,12 +307,12 @@ def test_days_are_cut_in_the_campaign_timezone_across_daylight_saving_changes(sq
 @pytest.mark.parametrize("tzname", ["Asia/Shanghai", "Europe/Berlin", "America/St_Johns", "Australia/Lord_Howe",
                                     "Asia/Kathmandu", "Pacific/Apia", "UTC"])
 def test_times_are_written_in_the_campaign_timezone_by_the_database_as_python_writes_them(db_url, tzname):
-    # SQLite and PostgreSQL move each time by the zone's offset (a CASE over the zone's changes, exports._offset_spans);
+    # SQLite and PostgreSQL move each time by the zone's offset (a CASE over the zone's changes, queries.exports._offset_spans);
     # Python's astimezone is the oracle: a second either side of every change of offset over some
     # years (a half-hour summer time, a day that never was), microseconds that must not round up,
     # and times outside the years the SQL knows, which Python writes.
     eng = _hostile(db_url)
-    spans = exports._offset_spans(tzname)
+    spans = queries.exports._offset_spans(tzname)
     edges = [t for t, _ in spans[1:] if t.year in (1971, 1983, 2011, 2024, 2025, 2099)]
     stamps = [e + timedelta(seconds=d, microseconds=u) for e in edges for d in (-3601, -1, 0, 1, 3600)
               for u in (0, 999999)]
@@ -339,15 +339,15 @@ def test_a_post_stored_after_the_time_bounds_were_read_is_written_by_python(db_u
     eng = _hostile(db_url)
     campaign = replace(CAMPAIGN, timezone="Europe/Berlin", start=None, end=None)
     old = old_posts_csv(eng, campaign, S())
-    real = exports._stored_time_bounds
+    real = queries.exports.stored_time_bounds
     bounds = (datetime(2025, 1, 3), datetime(2025, 1, 5)) if eng.dialect.name == "postgresql" else (
         "2025-01-03 00:00:00", "2025-01-05 00:00:00")
     assert old.count(b"\r\n") > 40
-    monkeypatch.setattr(exports, "_stored_time_bounds", lambda conn: bounds)
+    monkeypatch.setattr(queries.exports, "stored_time_bounds", lambda conn: bounds)
     assert new_posts_csv(eng, campaign, S(), batch=7) == old
-    monkeypatch.setattr(exports, "_stored_time_bounds", lambda conn: None)  # "no posts" when asked
+    monkeypatch.setattr(queries.exports, "stored_time_bounds", lambda conn: None)  # "no posts" when asked
     assert new_posts_csv(eng, campaign, S(), batch=7) == old
-    monkeypatch.setattr(exports, "_stored_time_bounds", real)
+    monkeypatch.setattr(queries.exports, "stored_time_bounds", real)
     if eng.dialect.name != "sqlite":  # only SQLite keeps times as text, in more than one shape
         return
     with eng.begin() as c:  # a time in a shape the bounds' text compare cannot order: all in Python
@@ -357,11 +357,11 @@ def test_a_post_stored_after_the_time_bounds_were_read_is_written_by_python(db_u
 
 
 def test_a_local_day_that_steps_back_is_two_ranges_of_utc_times():
-    ranges = exports._utc_ranges(date(2010, 11, 7), None, "America/St_Johns")
+    ranges = queries.exports._utc_ranges(date(2010, 11, 7), None, "America/St_Johns")
     assert ranges == ((datetime(2010, 11, 7, 2, 30), datetime(2010, 11, 7, 2, 31)), (datetime(2010, 11, 7, 3, 30), None))
-    assert exports._utc_ranges(date(2025, 1, 1), date(2025, 1, 1), "Asia/Shanghai") == \
+    assert queries.exports._utc_ranges(date(2025, 1, 1), date(2025, 1, 1), "Asia/Shanghai") == \
         ((datetime(2024, 12, 31, 16), datetime(2025, 1, 1, 16)),)
-    assert exports._utc_ranges(date(2025, 1, 2), date(2025, 1, 1), "Asia/Shanghai") == ()
+    assert queries.exports._utc_ranges(date(2025, 1, 2), date(2025, 1, 1), "Asia/Shanghai") == ()
 
 
 # --- XLSX ---------------------------------------------------------------------------------------

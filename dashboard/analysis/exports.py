@@ -8,10 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import os
-import re
 import tempfile
-from datetime import datetime, time, timedelta, timezone
-from functools import lru_cache
+from datetime import timezone
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +18,7 @@ import sqlalchemy as sa
 
 from collectors.errors import ReachError
 from collectors.model import FLOAT_METRICS, METRICS, NON_ADDITIVE
-from collectors.store import schema
-
+from . import queries
 from .config import EMV_FORMULA_VERSION as EMV_FORMULA
 
 METRICS_ADDITIVE = tuple(m for m in METRICS if m not in NON_ADDITIVE)
@@ -29,88 +26,29 @@ METRICS_ADDITIVE = tuple(m for m in METRICS if m not in NON_ADDITIVE)
 POST_COLUMNS = ["platform", "post_id", "account", "influencer", "published_at", "url", "title", *METRICS]
 ACCOUNT_DAY_COLUMNS = ["platform", "account", "date", *METRICS]
 
-# Reach counts unique people: a sum of daily reach over days is not the post's reach, so a
-# post known only from daily rows gets no reach figure rather than a wrong one.
-NOT_SUMMED_OVER_DAYS = {"reach"}
+# The statements (posts_select, account_days_select, the selection's filters, the CSV lines the
+# database builds): dashboard/analysis/queries/exports.py.
 
 
-def _account_label():
-    a = schema.accounts.c
-    return sa.func.coalesce(a.handle, a.name, a.account_key).label("account")
 
 
-def posts_select(account_pks: list[int] | None = None, post_pks: list[int] | None = None,
-                 latest_by_rowid: bool = False) -> sa.Select:
-    """The posts export's statement: one row per post (``POST_COLUMNS``), its latest lifetime
-    snapshot or the sum of its daily rows, in export order; only the posts of these accounts when
-    ``account_pks`` is given (one influencer's panel), only these posts with ``post_pks`` (a block
-    of the Posts page). The selection's filters are added by ``where_selection``.
-    ``latest_by_rowid`` (SQLite only) finds the latest snapshot by its rowid, one probe fewer."""
-    p, a, i = schema.posts, schema.accounts, schema.influencers
-    s, d = schema.post_snapshots, schema.post_days
-
-    def only(q, post_pk):
-        # Also inside the subquery, so one influencer's posts never group the whole table.
-        if post_pks is not None:
-            q = q.where(post_pk.in_(post_pks))
-        return q if account_pks is None else q.where(
-            post_pk.in_(sa.select(p.c.id).where(p.c.account_pk.in_(account_pks))))
-
-    snap = latest_snapshot_on(p, by_rowid=latest_by_rowid)
-    daily = (only(sa.select(d.c.post_pk, *[sa.func.sum(d.c[m]).label(m) for m in METRICS
-                                           if m not in NOT_SUMMED_OVER_DAYS]), d.c.post_pk)
-             .group_by(d.c.post_pk).subquery())
-    cols = []
-    for m in METRICS:
-        if m in NOT_SUMMED_OVER_DAYS:
-            cols.append(s.c[m].label(m))
-        else:
-            cols.append(sa.case((s.c.post_pk.is_not(None), s.c[m]), else_=daily.c[m]).label(m))
-    q = (sa.select(p.c.platform, p.c.post_id, _account_label(), i.c.name.label("influencer"),
-                   p.c.published_at, p.c.url, p.c.title, *cols)
-         .select_from(p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id)
-                      .outerjoin(s, snap).outerjoin(daily, daily.c.post_pk == p.c.id))
-         .order_by(p.c.platform, p.c.published_at, p.c.post_id))
-    if account_pks is not None:
-        q = q.where(p.c.account_pk.in_(account_pks))
-    if post_pks is not None:
-        q = q.where(p.c.id.in_(post_pks))
-    return q
 
 
-def latest_snapshot_on(p, by_rowid: bool = False) -> sa.ColumnElement:
-    """The join condition of ``schema.post_snapshots`` to its latest row for the post ``p.c.id``.
-
-    A probe of the primary key (post_pk, captured_at) per post: a correlated max(). A grouped
-    "latest" subquery joined back instead is materialised by SQLite and scanned once per post
-    (quadratic: issue 11). ``by_rowid`` (SQLite only): the key's last entry for the post names
-    the row by its rowid, one walk of the key where max() then an equality probe walk it twice
-    (0.5 s of 7 per 1 M posts)."""
-    s = schema.post_snapshots
-    s2 = s.alias("s_latest")
-    if by_rowid:
-        latest = (sa.select(sa.literal_column("s_latest.rowid")).select_from(s2).where(s2.c.post_pk == p.c.id)
-                  .order_by(s2.c.captured_at.desc()).limit(1).correlate(p).scalar_subquery())
-        return sa.literal_column("post_snapshots.rowid") == latest
-    latest_at = (sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id)
-                 .correlate(p).scalar_subquery())
-    return sa.and_(s.c.post_pk == p.c.id, s.c.captured_at == latest_at)
 
 
 def posts_frame(engine: sa.Engine, account_pks: list[int] | None = None) -> pd.DataFrame:
     """One row per post: its latest lifetime snapshot, or the sum of its daily rows; only the
     posts of these accounts when ``account_pks`` is given (one influencer's panel)."""
     with engine.connect() as conn:
-        df = pd.DataFrame(conn.execute(posts_select(account_pks)).mappings().all(), columns=POST_COLUMNS)
+        df = pd.DataFrame(queries.exports.post_rows(conn, account_pks), columns=POST_COLUMNS)
     df["published_at"] = pd.to_datetime(df["published_at"]).dt.tz_localize("UTC")
     return _int_metrics(df)
 
 
 def roster_categories(engine: sa.Engine) -> dict[str, str]:
     """The roster's influencers and their categories (``filter_posts`` names the rest "unassigned")."""
-    i = schema.influencers
     with engine.connect() as conn:
-        return {name: cat for name, cat in conn.execute(sa.select(i.c.name, i.c.category)) if cat}
+        return {name: cat for name, cat in queries.exports.roster_categories(conn) if cat}
 
 
 def posts_export_frame(engine: sa.Engine, campaign, sel=None) -> pd.DataFrame:
@@ -122,16 +60,11 @@ def posts_export_frame(engine: sa.Engine, campaign, sel=None) -> pd.DataFrame:
     return df.assign(published_at=df["published_at"].dt.tz_convert(campaign.tz))
 
 
-def account_days_select() -> sa.Select:
-    a, ad = schema.accounts, schema.account_days
-    return (sa.select(a.c.platform, _account_label(), ad.c.day.label("date"), *[ad.c[m] for m in METRICS])
-            .select_from(ad.join(a, ad.c.account_pk == a.c.id))
-            .order_by(a.c.platform, sa.text("account"), ad.c.day))
 
 
 def account_days_frame(engine: sa.Engine) -> pd.DataFrame:
     with engine.connect() as conn:
-        df = pd.DataFrame(conn.execute(account_days_select()).mappings().all(), columns=ACCOUNT_DAY_COLUMNS)
+        df = pd.DataFrame(queries.exports.account_day_rows(conn), columns=ACCOUNT_DAY_COLUMNS)
     return _int_metrics(df)
 
 
@@ -298,23 +231,8 @@ def influencers_frame(frames, campaign, sel=None) -> pd.DataFrame:
 ROLLUP_GROUPS = ("influencer", "category", "account", "platform")
 
 
-def _selected_accounts(engine: sa.Engine, sel) -> list[int] | None:
-    """The accounts the selection's platforms, influencers and categories name; None without such filters."""
-    from . import queries
-
-    where = queries.parts.account_filters(sel)
-    if not where:
-        return None
-    a, i = schema.accounts, schema.influencers
-    with engine.connect() as conn:
-        return conn.execute(sa.select(a.c.id).select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
-                            .where(*where)).scalars().all()
-
-
 def _frames_for(engine: sa.Engine, sel):
-    from . import queries
-
-    return queries.frames.load_frames(engine, _selected_accounts(engine, sel))
+    return queries.frames.load_frames(engine, queries.exports.selected_accounts(engine, sel))
 
 
 def _daily_rollup(engine: sa.Engine, campaign, by: list[str], sel) -> pd.DataFrame:
@@ -411,26 +329,8 @@ def _reach_by_influencer(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
     """``metrics.reach_table`` by influencer in SQL: ``queries.posts.reach_range``'s statement (each
     post published in the selection by its latest snapshot before the selection's end) with the
     mean reach and the two ERs by reach added."""
-    from . import queries
-
-    dialect = engine.dialect.name
-    joined, s = queries.posts.latest_before(campaign, sel, dialect)
-    # A post's engagements: the sum of the metrics it reports, unknown when it reports none.
-    known = [s.c[m] for m in campaign.engagement]
-    eng = sa.case((sa.or_(*[c.is_not(None) for c in known]),
-                   sa.cast(_sum_sql([sa.func.coalesce(c, 0) for c in known]), sa.Float)), else_=None) \
-        if known else sa.null()
-    reach = sa.cast(s.c.reach, sa.Float)
-    post_er = sa.case((s.c.reach > 0, eng / reach), else_=None)
-    who = queries.parts.influencer_expr()
-    q = (sa.select(who.label("influencer"), sa.func.max(s.c.reach), sa.func.sum(s.c.reach), sa.func.count(s.c.reach),
-                   sa.func.sum(eng), sa.func.avg(post_er))
-         .select_from(joined).where(s.c.reach.is_not(None)))
-    q = queries.parts.published_in(q, campaign, sel.start, sel.end, dialect).where(*queries.parts.account_filters(sel))
-    q = q.group_by(who)
-    with engine.connect() as conn:
-        df = pd.DataFrame([tuple(r) for r in conn.execute(q)],
-                          columns=["influencer", "reach_max_post", "reach_sum", "reach_posts", "_eng", "avg_post_er_reach"])
+    df = pd.DataFrame(queries.exports.reach_by_influencer(engine, campaign, sel),
+                      columns=["influencer", "reach_max_post", "reach_sum", "reach_posts", "_eng", "avg_post_er_reach"])
     for c in ("reach_max_post", "reach_sum", "_eng", "avg_post_er_reach"):
         df[c] = pd.to_numeric(df[c]).astype("float64")
     df["reach_posts"] = df["reach_posts"].astype("int64")
@@ -440,11 +340,6 @@ def _reach_by_influencer(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
     return df.drop(columns="_eng")
 
 
-def _sum_sql(terms):
-    out = terms[0]
-    for t in terms[1:]:
-        out = out + t
-    return out
 
 
 def influencers_frame_db(engine: sa.Engine, campaign, sel=None) -> pd.DataFrame:
@@ -453,27 +348,14 @@ def influencers_frame_db(engine: sa.Engine, campaign, sel=None) -> pd.DataFrame:
     roster's) and ER by followers from the accounts and the rollup's engagements per account;
     posts published and reach by narrow SQL. The steps of dashboard/analysis/leaderboard.py ``leaderboard_db``,
     with the columns the leaderboard leaves out (accounts, every metric, the reach averages)."""
-    from . import metrics, queries, rollups
+    from . import metrics, rollups
 
     sel = sel or metrics.Selection()
-    a, i, ad, p, r = schema.accounts, schema.influencers, schema.account_days, schema.posts, schema.daily_rollup
-    level = sa.select(ad.c.followers).where(ad.c.account_pk == a.c.id, ad.c.followers.is_not(None))
-    if sel.end is not None:
-        level = level.where(ad.c.day <= sel.end)
-    level = level.order_by(ad.c.day.desc()).limit(1).correlate(a).scalar_subquery()
     with engine.connect() as conn:
-        accts = pd.DataFrame([tuple(x) for x in conn.execute(
-            sa.select(a.c.id, a.c.platform, queries.parts.influencer_expr(), queries.parts.category_expr(),
-                      sa.exists().where(p.c.account_pk == a.c.id), sa.func.coalesce(level, a.c.followers))
-            .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id)).where(*queries.parts.account_filters(sel)))],
-            columns=["account_pk", "platform", "influencer", "category", "has_post", "followers"])
-        q = (sa.select(r.c.account_pk, *[sa.func.sum(r.c[m]) for m in campaign.engagement])
-             .where(r.c.account_pk.in_(accts["account_pk"].tolist() or [-1])).group_by(r.c.account_pk))
-        if sel.start is not None:
-            q = q.where(r.c.day >= sel.start)
-        if sel.end is not None:
-            q = q.where(r.c.day <= sel.end)
-        eng_rows = pd.DataFrame([tuple(x) for x in conn.execute(q)], columns=["account_pk", *campaign.engagement])
+        accts = pd.DataFrame(queries.exports.influencer_accounts(conn, sel),
+                             columns=["account_pk", "platform", "influencer", "category", "has_post", "followers"])
+        eng_rows = pd.DataFrame(queries.exports.engagement_per_account(conn, campaign, sel, accts["account_pk"].tolist()),
+                                columns=["account_pk", *campaign.engagement])
     accts["followers"] = pd.to_numeric(accts["followers"]).astype("float64")
     with_posts = accts[accts["has_post"].astype(bool)]
     info = with_posts.groupby("influencer").agg(category=("category", "first"),
@@ -582,103 +464,12 @@ _KIND = {"published_at": "time", "date": "date", "watch_time_s": "float",
 EXPORT_COLUMNS = {"posts": POST_COLUMNS, "account-days": ACCOUNT_DAY_COLUMNS}
 
 
-@lru_cache(maxsize=256)
-def _utc_ranges(start, end, tzname: str) -> tuple:
-    """The instants whose day in the timezone ``tzname`` lies in [start, end] (either may be
-    None), as half-open ranges of naive UTC times like the stored ``published_at`` (None:
-    unbounded). Usually one range, from the first local midnight of ``start`` to that of the day
-    after ``end``. Near those midnights a daylight-saving change can make the local day step back
-    (Brazil's clocks went from 00:00 back to 23:00), so there each minute is looked at, as
-    ``filter_posts`` would see it: an offset changes on whole minutes, and so does the local day."""
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(tzname)
-
-    def midnight(day):  # fold=0: the first of a repeated midnight; a skipped one is the change itself
-        return datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc).replace(tzinfo=None)
-
-    def inside(u):
-        d = u.replace(tzinfo=timezone.utc).astimezone(tz).date()
-        return (start is None or d >= start) and (end is None or d <= end)
-
-    edges = sorted(e for e in (midnight(start) if start else None,
-                               midnight(end + timedelta(days=1)) if end else None) if e is not None)
-    zones: list[list[datetime]] = []
-    for e in edges:  # two days either side: more than any offset or change of offset
-        z0, z1 = e.replace(second=0, microsecond=0) - timedelta(days=2), e + timedelta(days=2)
-        if zones and z0 <= zones[-1][1]:
-            zones[-1][1] = z1
-        else:
-            zones.append([z0, z1])
-    ranges, state, begin = [], start is None, None  # before every zone: inside only without a start
-    minute = timedelta(minutes=1)
-    for z0, z1 in zones:
-        u = z0
-        while u < z1:
-            now = inside(u)
-            if now != state:
-                if now:
-                    begin = u
-                else:
-                    ranges.append((begin, u))
-                state = now
-            u += minute
-    if state:
-        ranges.append((begin, None))
-    return tuple(ranges)
 
 
-class _Instant(sa.types.TypeDecorator):
-    """A UTC time bound compared with a stored ``published_at``. SQLite keeps times as text, some
-    rows with microseconds ("2024-12-31 16:00:00.000000", written through SQLAlchemy) and some
-    without ("2024-12-31 16:00:00", an update of a known post through an untyped parameter, which
-    sqlite3's own datetime adapter writes): a bound on a whole second
-    written without them sorts right against both, where one with ".000000" would sort after a
-    stored "16:00:00" of the same instant."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect):
-        return dialect.type_descriptor(sa.String() if dialect.name == "sqlite" else sa.DateTime())
-
-    def process_bind_param(self, value, dialect):
-        if dialect.name == "sqlite" and value is not None:
-            assert not value.microsecond  # the bounds are local midnights: whole minutes
-            return value.strftime("%Y-%m-%d %H:%M:%S")
-        return value
 
 
-def published_in(column, campaign, sel) -> sa.ColumnElement | None:
-    """SQL for "published on a day of the selection, in the campaign timezone" (None: no dates)."""
-    if sel is None or (not sel.start and not sel.end):
-        return None
-    ranges = _utc_ranges(sel.start or None, sel.end or None, campaign.timezone)
-    if not ranges:
-        return sa.false()
-    def at(t):
-        return sa.bindparam(None, t, type_=_Instant())
-
-    return sa.or_(*[sa.and_(*([column >= at(a)] if a else []), *([column < at(b)] if b else [])) for a, b in ranges])
 
 
-def where_selection(q: sa.Select, campaign, sel) -> sa.Select:
-    """``q`` (``posts_select``) narrowed as ``filter_posts`` narrows the frame: platforms,
-    influencers and categories as the pages and the daily rows name them (``queries.parts.account_filters``)
-    and publish days."""
-    from . import queries
-
-    if sel is None:
-        return q
-    p = schema.posts
-    if sel.platforms:  # the post's platform (its account's), which leads the export's index
-        q = q.where(p.c.platform.in_(list(sel.platforms)))
-    if sel.influencers:
-        q = q.where(queries.parts.influencer_expr().in_(list(sel.influencers)))
-    if sel.categories:
-        q = q.where(queries.parts.category_expr().in_(list(sel.categories)))
-    days = published_in(p.c.published_at, campaign, sel)
-    return q if days is None else q.where(days)
 
 
 def search_words(q: str | None) -> list[str]:
@@ -700,16 +491,15 @@ def export_batches(engine: sa.Engine, what: str, campaign=None, sel=None, q: str
     if what == "posts":
         if campaign is None:
             raise ValueError("the posts export needs the campaign: its times are written in its timezone")
-        stmt = where_selection(posts_select(), campaign, sel)
+        stmt = queries.exports.where_selection(queries.exports.posts_select(), campaign, sel)
         tz, k = campaign.tz, POST_COLUMNS.index("published_at")
     else:
-        stmt = account_days_select()
+        stmt = queries.exports.account_days_select()
     words = search_words(q) if what == "posts" else []
     at = [POST_COLUMNS.index(c) for c in SEARCHED]
     batch = batch or (PG_BATCH if engine.dialect.name == "postgresql" else BATCH)
     with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
-        for part in result.partitions(batch):
+        for part in queries.exports.stream(conn, stmt, batch):
             if words:
                 part = [r for r in part if matches(words, *(r[k] for k in at))]
             if part and what == "posts":
@@ -721,9 +511,10 @@ def export_batches(engine: sa.Engine, what: str, campaign=None, sel=None, q: str
 
 def count_rows(engine: sa.Engine, what: str, campaign=None, sel=None) -> int:
     """How many rows ``export_batches`` yields (without a search): asked before an XLSX is written."""
-    stmt = where_selection(posts_select(), campaign, sel) if what == "posts" else account_days_select()
+    stmt = (queries.exports.where_selection(queries.exports.posts_select(), campaign, sel) if what == "posts"
+            else queries.exports.account_days_select())
     with engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+        return queries.exports.count(conn, stmt)
 
 
 def _ints(col):
@@ -766,179 +557,6 @@ def csv_chunks(batches, columns: list[str]):
         yield buf.getvalue().encode("utf-8")
 
 
-# The database builds most of each line itself (SQLite, and PostgreSQL since issue 11's last step:
-# 7.9 s for 205,233 posts there, half of it Python formatting cells). Turning 17 columns of a million rows into Python
-# objects and back into text costs more than the query (issue 11: 2.3 s of CPU per 100,000 posts,
-# 1.1 s of it in the driver); with the text cells, the integers and the commas joined in SQL the
-# driver hands over five strings per row. The cells follow the csv module's rules, which pandas'
-# to_csv uses: a cell is quoted when it holds a comma, a double quote, CR or LF, and its quotes are
-# doubled. Times and the one float column are formatted here, where Python's and numpy's rules live.
-
-def _sql_text(x, pg: bool = False):
-    """The CSV cell of a text value, neutralised like ``neutralise`` and quoted like csv.writer."""
-    n = sa.case((sa.func.substr(x, 1, 1).in_(list(FORMULA_START)), sa.literal("'").op("||")(x)), else_=x)
-    # The leading apostrophe never decides the quoting: look at the value itself, evaluated once less.
-    find = sa.func.strpos if pg else sa.func.instr  # the same question: where the character first is (0: nowhere)
-    quote = sa.or_(*[find(x, ch) > 0 for ch in (",", '"', "\n", "\r")])
-    cell = sa.case((quote, sa.literal('"').op("||")(sa.func.replace(n, '"', '""')).op("||")('"')), else_=n)
-    return sa.func.coalesce(cell, "")
-
-
-def _sql_int(x):
-    return sa.func.coalesce(sa.cast(x, sa.Text), "")
-
-
-def _sql_join(*cells):
-    out = cells[0]
-    for c in cells[1:]:
-        out = out.op("||")(c)
-    return out
-
-
-# Times are written in the campaign's timezone (issue 12). SQLite moves each stored UTC time by its
-# offset itself (strftime with a "+28800 seconds" modifier costs what the old text rewrite did),
-# the offset found by a balanced CASE over the zone's changes of offset between the earliest and
-# the latest stored time: none for most campaigns, a handful of comparisons per row for years of
-# summer times. Python's rules stay the reference: a time outside those bounds (or the years
-# spanned), or stored in another shape, is left to Python (``_fill_lines``).
-SQL_TIME_YEARS = (1970, 2100)
-
-
-@lru_cache(maxsize=16)
-def _offset_spans(tzname: str) -> tuple:
-    """The zone's UTC offsets over ``SQL_TIME_YEARS``: ((first UTC instant, naive; None for the
-    first span), offset in seconds), in order. The hours where the offset changes are found at
-    once by pandas, then each change is bisected to its second (zones change at whole minutes,
-    never twice in an hour); a few milliseconds, once per zone and process."""
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(tzname)
-
-    def offset(u: datetime) -> int:
-        return int(u.replace(tzinfo=timezone.utc).astimezone(tz).utcoffset().total_seconds())
-
-    hours = pd.date_range(f"{SQL_TIME_YEARS[0]}-01-01", f"{SQL_TIME_YEARS[1]}-01-01", freq="h", unit="s")
-    local = hours.tz_localize("UTC").tz_convert(tz).tz_localize(None)
-    offsets = (local - hours).total_seconds().astype("int64")
-    spans = [(None, int(offsets[0]))]
-    for k in np.flatnonzero(np.diff(offsets)) + 1:
-        lo, hi = hours[k - 1].to_pydatetime(), hours[k].to_pydatetime()  # offset(lo) the old one, offset(hi) the new
-        while hi - lo > timedelta(seconds=1):
-            mid = (lo + (hi - lo) / 2).replace(microsecond=0)
-            lo, hi = (mid, hi) if offset(mid) == spans[-1][1] else (lo, mid)
-        spans.append((hi, int(offsets[k])))
-    return tuple(spans)
-
-
-def _offset_text(seconds: int) -> str:
-    """An offset as ``datetime.isoformat`` writes it: +08:00, -03:30, +00:00 (+HH:MM:SS with seconds)."""
-    sign, seconds = ("-" if seconds < 0 else "+"), abs(seconds)
-    hh, rest = divmod(seconds, 3600)
-    mm, ss = divmod(rest, 60)
-    return f"{sign}{hh:02d}:{mm:02d}" + (f":{ss:02d}" if ss else "")
-
-
-def _sql_local_time(stored, tzname: str, lo: datetime, hi: datetime, pg: bool = False):
-    """SQL for a stored time (naive UTC) between ``lo`` and ``hi`` as ``isoformat`` writes it in
-    ``tzname``: "2025-03-03T18:30:00+08:00", microseconds only when there are some. SQLite's stored
-    shape is SQLAlchemy's text ("2025-03-03 10:30:00.000000"): only whole seconds go through
-    strftime, since SQLite rounds a time to milliseconds, which would turn 10:30:59.9999 into
-    10:31:00; the fraction is copied as stored. PostgreSQL's is a timestamp, moved by the offset as
-    an interval and written by to_char. Either way the offset comes from Python's zone rules
-    (``_offset_spans``), never the server's copy of the zone database, which may be older."""
-    every = _offset_spans(tzname)
-    first = max(k for k, (t, _) in enumerate(every) if t is None or t <= lo)  # the span holding lo
-    spans = [(None, every[first][1])] + [x for x in every[first + 1:] if x[0] <= hi]
-
-    def tree(part, leaf):  # a balanced CASE: log2(spans) comparisons per row
-        if len(part) == 1:
-            return leaf(part[0][1])
-        mid = len(part) // 2
-        start = (sa.literal(part[mid][0], sa.DateTime) if pg  # text compares like the _Instant bounds
-                 else sa.literal(part[mid][0].strftime("%Y-%m-%d %H:%M:%S")))
-        return sa.case((stored >= start, tree(part[mid:], leaf)), else_=tree(part[:mid], leaf))
-
-    offset = tree(spans, lambda o: sa.literal(_offset_text(o)))
-    if pg:
-        local = stored + sa.func.make_interval(0, 0, 0, 0, 0, 0, tree(spans, lambda o: sa.literal(o)))
-        fraction = sa.case((sa.func.date_trunc("second", stored) == stored, ""), else_=sa.func.to_char(stored, ".US"))
-        return _sql_join(sa.func.to_char(local, 'YYYY-MM-DD"T"HH24:MI:SS'), fraction, offset)
-    modifier = tree(spans, lambda o: sa.literal(f"{o:+d} seconds"))
-    fraction = sa.case((sa.func.substr(stored, 20) == ".000000", ""), else_=sa.func.substr(stored, 20))
-    return _sql_join(sa.func.strftime("%Y-%m-%dT%H:%M:%S", sa.func.substr(stored, 1, 19), modifier),
-                     fraction, offset)
-
-
-_TIME_SHAPE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?")
-
-
-def _stored_time_bounds(conn) -> tuple | None:
-    """The earliest and latest publish times as the database stores them (SQLite: text;
-    PostgreSQL: naive datetimes), None without any."""
-    p = schema.posts
-    col = p.c.published_at if conn.dialect.name == "postgresql" else sa.type_coerce(p.c.published_at, sa.String)
-    lo, hi = conn.execute(sa.select(sa.func.min(col), sa.func.max(col))).one()
-    return None if lo is None else (lo, hi)
-
-
-def _post_lines(stmt: sa.Select, tzname: str, bounds: tuple | None, pg: bool = False) -> sa.Select:
-    """``stmt`` (``posts_select`` and its filters) giving each row as (its CSV line, with the
-    watch time's cell empty and, for a time in another shape or outside ``bounds`` (the stored
-    times' as they were when asked, ``_stored_time_bounds``) or ``SQL_TIME_YEARS``, the time's
-    cell too; where that time's cell starts; that time as stored; the watch time): ``_fill_lines``
-    finishes them. ``pg``: the statement is for PostgreSQL (its string functions and timestamps)."""
-    c = stmt.selected_columns
-    comma = sa.literal(",")
-    a, i = schema.accounts, schema.influencers
-
-    def text(x):
-        return _sql_text(x, pg)
-
-    # An account's two cells (account, influencer) are the same for each of its posts: built once
-    # per account in a materialised CTE rather than per post (1.2 s of 7 per 1 M posts).
-    cells = (sa.select(a.c.id.label("account_pk"),
-                       _sql_join(text(_account_label().element), comma, text(i.c.name), comma).label("cells"))
-             .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
-             .cte("account_cells").prefix_with("MATERIALIZED"))
-    # The platform is a registered code ("x", "youtube"), never text from a file: no cell rules needed.
-    head = _sql_join(c.platform, comma, text(c.post_id), comma, cells.c.cells)
-    metrics = POST_COLUMNS[7:]
-    wt = metrics.index("watch_time_s")
-    mid = _sql_join(comma, text(c.url), comma, text(c.title), comma,
-                    *[x for m in metrics[:wt] for x in (_sql_int(c[m]), comma)])
-    tail = _sql_join(*[x for m in metrics[wt + 1:] for x in (comma, _sql_int(c[m]))]) if metrics[wt + 1:] else sa.literal("")
-    # The whole line is built here: joining pieces per row in Python cost as much as the database's
-    # work on them. Two cells are left empty for Python to fill in the rows that need it: a watch time
-    # (numpy's rounding and Python's float repr live there), and a time not in the shape SQLAlchemy
-    # stores ("2025-03-03 10:30:00.000000", SQLite) or outside the years whose offsets the SQL
-    # knows; for those rows the database also says where the time goes.
-    # A post stored since the bounds were read is outside them: Python writes it, never a wrong offset.
-    if pg:
-        stored = c.published_at
-        lo = max(bounds[0], datetime(SQL_TIME_YEARS[0], 1, 1)) if bounds else None
-        hi = min(bounds[1], datetime(SQL_TIME_YEARS[1] - 1, 12, 31, 23, 59, 59, 999999)) if bounds else None
-        fits = lo is not None and lo <= hi
-        usual = sa.and_(stored >= sa.literal(lo, sa.DateTime), stored <= sa.literal(hi, sa.DateTime)) if fits else None
-        first, last = lo, hi
-    else:
-        stored = sa.type_coerce(c.published_at, sa.String)
-        lo = max(bounds[0], f"{SQL_TIME_YEARS[0]}-01-01 00:00:00") if bounds else None
-        hi = min(bounds[1], f"{SQL_TIME_YEARS[1] - 1}-12-31 23:59:59.999999") if bounds else None
-        fits = lo is not None and lo <= hi and all(_TIME_SHAPE.fullmatch(x) for x in (lo, hi))
-        usual = sa.and_(sa.func.length(stored) == 26, stored >= sa.literal(lo), stored <= sa.literal(hi)) if fits else None
-        first, last = (datetime.fromisoformat(x[:19]) for x in (lo, hi)) if fits else (None, None)
-    if fits:
-        iso = sa.case((usual, _sql_local_time(stored, tzname, first, last, pg)), else_="")
-    else:  # no posts, or bounds in a shape SQLite's text compare cannot be trusted with: all in Python
-        usual, iso = sa.false(), sa.literal("")
-    odd = sa.and_(stored.is_not(None), sa.not_(usual))
-    line = _sql_join(head, iso, mid, tail)
-    return (stmt.with_only_columns(line.label("line"), sa.case((odd, sa.func.length(head))).label("time_at"),
-                                   sa.case((odd, stored)).label("published_at"), c.watch_time_s,
-                                   maintain_column_froms=True)
-            .join(cells, cells.c.account_pk == schema.posts.c.account_pk))
-
-
 def _fill_lines(part, dialect, tz) -> list[str]:
     """The CSV lines of a batch of ``_post_lines`` rows: the odd times (in the timezone
     ``tz``) and the watch times written into their empty cells."""
@@ -948,7 +566,7 @@ def _fill_lines(part, dialect, tz) -> list[str]:
         return lines
     after = len(POST_COLUMNS) - 1 - POST_COLUMNS.index("watch_time_s")  # cells after the watch time
     rows = [part[k] for k in todo]
-    times = iter(_iso_times([r[2] for r in rows if r[1] is not None], dialect, tz))
+    times = iter(queries.exports.iso_times([r[2] for r in rows if r[1] is not None], dialect, tz))
     watch = iter(_float_cells([r[3] for r in rows if r[3] is not None]))
     for k, (line, at, _, w) in zip(todo, rows):
         if at is not None:
@@ -961,18 +579,6 @@ def _fill_lines(part, dialect, tz) -> list[str]:
 
 
 
-def _iso_times(values, dialect, tz) -> list[str]:
-    """Stored UTC times as the frame's timestamps print in the timezone ``tz``:
-    "2025-03-03T18:30:00+08:00", with microseconds only when there are some. SQLite hands over
-    its text ("2025-03-03 10:30:00" or another shape), read as SQLAlchemy reads it. Only the rows
-    the SQL could not write come here: a few, one by one."""
-    parse = dialect.type_descriptor(sa.DateTime()).result_processor(dialect, None)
-    out = []
-    for v in values:
-        if isinstance(v, str) and parse is not None:
-            v = parse(v)
-        out.append("" if v is None else v.replace(tzinfo=timezone.utc).astimezone(tz).isoformat())
-    return out
 
 
 def _float_cells(values) -> list[str]:
@@ -996,12 +602,11 @@ def csv_export(engine: sa.Engine, what: str, campaign=None, sel=None, q: str | N
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerow(columns)
     yield BOM + buf.getvalue().encode("utf-8")
-    select = where_selection(posts_select(latest_by_rowid=not pg), campaign, sel)
+    select = queries.exports.where_selection(queries.exports.posts_select(latest_by_rowid=not pg), campaign, sel)
     batch = batch or BATCH
     with engine.connect() as conn:
-        stmt = _post_lines(select, campaign.timezone, _stored_time_bounds(conn), pg)
-        result = conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
-        for part in result.partitions(batch):
+        stmt = queries.exports.post_lines(select, campaign.timezone, queries.exports.stored_time_bounds(conn), pg)
+        for part in queries.exports.stream(conn, stmt, batch):
             lines = _fill_lines(part, engine.dialect, campaign.tz)
             if counted is not None:
                 counted.append(len(part))

@@ -7,17 +7,17 @@ import sqlalchemy as sa
 
 from collectors.store import schema
 
+from .exports import NOT_SUMMED_OVER_DAYS, account_label, latest_snapshot_on, posts_select, published_in
+
 
 def page_select(campaign, sel, post_pks: list[int] | None = None) -> sa.Select:
     """The posts of the selection as ``post_table`` selects them, in SQL: ``exports.posts_select``
     plus the post's key, the influencer as the page names it ("<account> (unassigned)" for an
     account without one) and its category ("unassigned" without one), filtered by platform,
     that influencer name, publish day in the campaign timezone and category."""
-    from .. import exports
-
     p = schema.posts
     shown, category = _shown()
-    q = exports.posts_select(post_pks=post_pks).add_columns(p.c.id.label("post_pk"), shown.label("shown_influencer"),
+    q = posts_select(post_pks=post_pks).add_columns(p.c.id.label("post_pk"), shown.label("shown_influencer"),
                                            category.label("category"))
     return q.where(*_conditions(campaign, sel))
 
@@ -36,8 +36,6 @@ def _shown():
 def _conditions(campaign, sel) -> list:
     """The selection as conditions on posts, their accounts and influencers (``filter_posts`` on
     the page's names, then the categories)."""
-    from .. import exports
-
     p = schema.posts
     shown, category = _shown()
     out = []
@@ -45,7 +43,7 @@ def _conditions(campaign, sel) -> list:
         out.append(p.c.platform.in_(list(sel.platforms)))
     if sel.influencers:
         out.append(shown.in_(list(sel.influencers)))
-    days = exports.published_in(p.c.published_at, campaign, sel)
+    days = published_in(p.c.published_at, campaign, sel)
     if days is not None:
         out.append(days)
     if sel.categories:
@@ -139,14 +137,12 @@ def order_select(campaign, sel, columns, dialect: str = "sqlite") -> sa.Select:
     Narrow on purpose: the daily sums are correlated probes of the (post_pk, day) key taken only
     for a post without a snapshot, where ``posts_select`` groups every daily row of the campaign
     (0.3 s of a first Posts grid block at 20,000 posts, seconds at 200,000)."""
-    from .. import exports
-
     p, a, i = schema.posts, schema.accounts, schema.influencers
     s, d = schema.post_snapshots, schema.post_days
-    snap = exports.latest_snapshot_on(p, by_rowid=dialect == "sqlite")
+    snap = latest_snapshot_on(p, by_rowid=dialect == "sqlite")
 
     def value(m):
-        if m in exports.NOT_SUMMED_OVER_DAYS:
+        if m in NOT_SUMMED_OVER_DAYS:
             return s.c[m]
         daily = sa.select(sa.func.sum(d.c[m])).where(d.c.post_pk == p.c.id).correlate(p).scalar_subquery()
         return sa.case((s.c.post_pk.is_not(None), s.c[m]), else_=daily)
@@ -171,11 +167,9 @@ def ordered_ids(conn, order_query: sa.Select, order: list, start: int | None = N
 def searched_texts(conn, campaign, sel):
     """The selection's posts with the four texts a search reads, no metric: (post_pk, title,
     influencer as the page names it, account label, post id)."""
-    from .. import exports
-
     p, a, i = schema.posts, schema.accounts, schema.influencers
     shown, _ = _shown()
-    q = (sa.select(p.c.id, p.c.title, shown, exports._account_label(), p.c.post_id)
+    q = (sa.select(p.c.id, p.c.title, shown, account_label(), p.c.post_id)
          .select_from(p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id))
          .where(*_conditions(campaign, sel)))
     return conn.execute(q)
