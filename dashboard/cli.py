@@ -1062,7 +1062,7 @@ def _celery_worker(args) -> int:
     config.load(args.config)  # a broken campaign.toml stops here, in words, not in every task
     _engine(args)  # creates or migrates the database once, before the pool processes open it
     _hand_to_tasks(args)
-    argv = ["worker", "--loglevel=INFO", "--queues", tasks.QUEUE, "--without-mingle", "--without-gossip",
+    argv = ["worker", "--loglevel=INFO", "--queues", tasks.app.conf.task_default_queue, "--without-mingle", "--without-gossip",
             "--hostname", f"reach-{os.getpid()}@{socket.gethostname()}"]
     if args.concurrency:
         argv += ["--concurrency", str(args.concurrency)]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import types
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -57,25 +58,28 @@ def _configure(sender, **_):
     """Broker and results from the environment, when the app is first used (not at import: the
     web layer imports this module to send tasks, and one machine has no broker)."""
     dep = deployment.current()
-    conf = sender.conf
-    conf.update(
+    transport = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
+    settings = dict(
         broker_url=dep.broker, result_backend=dep.redis,
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         task_serializer="json", result_serializer="json", accept_content=["json"],
         task_default_queue=QUEUE, result_expires=24 * 3600, timezone="UTC", enable_utc=True,
         task_soft_time_limit=SOFT_TIME_LIMIT_S, task_time_limit=TIME_LIMIT_S,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
-        result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        broker_transport_options=transport, result_backend_transport_options=dict(transport),
         broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
         worker_send_task_events=False,
     )
     module = deployment.celery_config()
-    if module:
-        conf.update({k: v for k, v in vars(_import(module)).items() if not k.startswith("_")})
-    prefix = conf.get("reach_key_prefix")
+    for k, v in (vars(_import(module)).items() if module else ()):
+        if k.startswith("_") or not k.islower() or isinstance(v, types.ModuleType):
+            continue
+        # An operator's transport options add to ours rather than drop the visibility timeout.
+        settings[k] = {**settings[k], **v} if isinstance(v, dict) and isinstance(settings.get(k), dict) else v
+    prefix = settings.get("reach_key_prefix")
     if prefix:  # several deployments in one Redis: every key of this one starts so
         for option in ("broker_transport_options", "result_backend_transport_options"):
-            conf[option] = {**conf[option], "global_keyprefix": prefix}
+            settings[option] = {**settings[option], "global_keyprefix": prefix}
+    sender.conf.update(settings)
 
 
 def _import(module: str):
@@ -157,8 +161,8 @@ def _runner(engine, archive, campaign):
                   limiter=limiter)
 
 
-@app.task(name="reach.collect")
-def collect(platform: str, keys: list[str] | None = None) -> dict:
+@app.task(name="reach.collect", bind=True)
+def collect(self, platform: str, keys: list[str] | None = None) -> dict:
     """One platform's collector run over one batch of its accounts (``keys``, the targets' keys;
     all of them when None), within the platform's budget that every worker shares."""
     from collectors.api import collectors
@@ -175,7 +179,7 @@ def collect(platform: str, keys: list[str] | None = None) -> dict:
     files = [f for f in r.files if f.status == "imported"]
     problem = service.refresh(engine, campaign, files) if files else None
     return dict(platform=platform, status=r.status, line=str(r.line()), snapshots=r.snapshots,
-                rollups=str(problem) if problem else "current")
+                worker=self.request.hostname, rollups=str(problem) if problem else "current")
 
 
 @app.task(name="reach.collect_all")
@@ -194,8 +198,8 @@ def collect_all(platforms: list[str] | None = None) -> list[dict]:
         keys = runner.target_keys(known[p])
         n = campaign.collect.batch
         for i in range(0, len(keys), n):
-            collect.delay(p, keys[i:i + n])
-            sent.append(dict(platform=p, accounts=len(keys[i:i + n])))
+            task = collect.delay(p, keys[i:i + n])
+            sent.append(dict(platform=p, accounts=len(keys[i:i + n]), task_id=task.id))
     return sent
 
 
