@@ -1012,9 +1012,22 @@ def cmd_collect(args) -> int:
     for w in creds.warnings:
         print(f"warning: {w}", file=sys.stderr)
     runner = Runner(engine, archive, creds, base_urls=base_urls_from_env(), since=since, tz=campaign.timezone,
-                    explicit=bool(args.platform))
+                    explicit=bool(args.platform), limiter=_limiter(campaign))
     return run_loop(runner, names, every, refresh=lambda files: _refresh_rollups(engine, files, args),
                     out=_Shown(sys.stdout), err=_Shown(sys.stderr))
+
+
+def _limiter(campaign):
+    """campaign.toml's [collect.rate] budgets: shared with the Celery workers through Redis when
+    REACH_REDIS is set (docs/workers.md), else this process's own."""
+    from collectors.api import limits
+
+    redis = _distributed().redis
+    if redis is None:
+        return limits.LocalLimiter(campaign.collect.rate)
+    from . import tasks
+
+    return limits.RedisLimiter(redis, campaign.collect.rate, prefix=tasks.key_prefix() + limits.KEY_PREFIX)
 
 
 def cmd_doctor(args) -> int:
