@@ -54,3 +54,11 @@ def current() -> Deployment:
         raise ReachError(f"{BROKER_ENV} is set but {REDIS_ENV} is not: the workers' results, the shared "
                          f"cache and the rate limits need Redis too (docs/deploy.md)")
     return Deployment(redis=redis, broker=broker)
+
+
+CELERY_CONFIG_ENV = "REACH_CELERY_CONFIG"
+
+
+def celery_config() -> str | None:
+    """The Python module of Celery settings an operator overrides (docs/workers.md), if any."""
+    return (os.environ.get(CELERY_CONFIG_ENV) or "").strip() or None
