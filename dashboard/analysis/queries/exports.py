@@ -23,7 +23,8 @@ from .parts import account_filters, category_expr, influencer_expr, published_in
 NOT_SUMMED_OVER_DAYS = {"reach"}
 
 
-def account_label():
+def account_column():
+    """The account as the exports name it (handle, else name, else key), as their ``account`` column."""
     a = schema.accounts.c
     return sa.func.coalesce(a.handle, a.name, a.account_key).label("account")
 
@@ -71,7 +72,7 @@ def posts_select(account_pks: list[int] | None = None, post_pks: list[int] | Non
             cols.append(s.c[m].label(m))
         else:
             cols.append(sa.case((s.c.post_pk.is_not(None), s.c[m]), else_=daily.c[m]).label(m))
-    q = (sa.select(p.c.platform, p.c.post_id, account_label(), i.c.name.label("influencer"),
+    q = (sa.select(p.c.platform, p.c.post_id, account_column(), i.c.name.label("influencer"),
                    p.c.published_at, p.c.url, p.c.title, *cols)
          .select_from(joined)
          .order_by(p.c.platform, p.c.published_at, p.c.post_id))
@@ -103,7 +104,7 @@ def latest_snapshot_on(p, by_rowid: bool = False) -> sa.ColumnElement:
 
 def account_days_select() -> sa.Select:
     a, ad = schema.accounts, schema.account_days
-    return (sa.select(a.c.platform, account_label(), ad.c.day.label("date"), *[ad.c[m] for m in METRICS])
+    return (sa.select(a.c.platform, account_column(), ad.c.day.label("date"), *[ad.c[m] for m in METRICS])
             .select_from(ad.join(a, ad.c.account_pk == a.c.id))
             .order_by(a.c.platform, sa.text("account"), ad.c.day))
 
@@ -345,7 +346,7 @@ def post_lines(stmt: sa.Select, tzname: str, bounds: tuple | None, pg: bool = Fa
     # An account's two cells (account, influencer) are the same for each of its posts: built once
     # per account in a materialised CTE rather than per post (1.2 s of 7 per 1 M posts).
     cells = (sa.select(a.c.id.label("account_pk"),
-                       _sql_join(text(account_label().element), comma, text(i.c.name), comma).label("cells"))
+                       _sql_join(text(account_column().element), comma, text(i.c.name), comma).label("cells"))
              .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
              .cte("account_cells").prefix_with("MATERIALIZED"))
     on_cells = cells.c.account_pk == schema.posts.c.account_pk

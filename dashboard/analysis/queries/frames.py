@@ -32,7 +32,7 @@ def load_frames(engine: sa.Engine, account_pks: list[int] | None = None, *,
 
     p, a, i = schema.posts, schema.accounts, schema.influencers
     s, d, ad = schema.post_snapshots, schema.post_days, schema.account_days
-    label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
+    label = account_label()
 
     def only(q, col):
         return q if account_pks is None else q.where(col.in_(account_pks))

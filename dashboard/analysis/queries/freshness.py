@@ -7,6 +7,8 @@ import sqlalchemy as sa
 
 from collectors.store import schema
 
+from .parts import account_label
+
 
 def account_rows(engine: sa.Engine, accounts=None) -> tuple:
     """Per account (of ``accounts``, or every one): the latest snapshot time, daily row and account
@@ -28,7 +30,7 @@ def account_rows(engine: sa.Engine, accounts=None) -> tuple:
                                    .group_by(p.c.account_pk)).all()
             out[2] += conn.execute(only(sa.select(ad.c.account_pk, sa.func.max(ad.c.day), sa.func.max(i.c.imported_at))
                                         .join(i, i.c.id == ad.c.import_id), ad.c.account_pk).group_by(ad.c.account_pk)).all()
-            out[3] += conn.execute(only(sa.select(a.c.id, a.c.platform, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key),
+            out[3] += conn.execute(only(sa.select(a.c.id, a.c.platform, account_label(),
                                                   inf.c.name).outerjoin(inf, inf.c.id == a.c.influencer_id), a.c.id)).all()
     return tuple([tuple(r) for r in rows] for rows in out)
 

@@ -94,5 +94,5 @@ def account_names(conn) -> list:
     """(id, platform, label, roster name or None) of every account: what the stored account times
     were named with (dashboard/analysis/flag_store.py compares them)."""
     a, i = schema.accounts, schema.influencers
-    return conn.execute(sa.select(a.c.id, a.c.platform, sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key),
+    return conn.execute(sa.select(a.c.id, a.c.platform, account_label(),
                                   i.c.name).outerjoin(i, i.c.id == a.c.influencer_id)).all()

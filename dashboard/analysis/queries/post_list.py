@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from collectors.store import schema
 
-from .exports import NOT_SUMMED_OVER_DAYS, account_label, latest_snapshot_on, posts_select, published_in
+from .exports import NOT_SUMMED_OVER_DAYS, account_column, latest_snapshot_on, posts_select, published_in
 
 
 def page_select(campaign, sel, post_pks: list[int] | None = None) -> sa.Select:
@@ -169,7 +169,7 @@ def searched_texts(conn, campaign, sel):
     influencer as the page names it, account label, post id)."""
     p, a, i = schema.posts, schema.accounts, schema.influencers
     shown, _ = _shown()
-    q = (sa.select(p.c.id, p.c.title, shown, account_label(), p.c.post_id)
+    q = (sa.select(p.c.id, p.c.title, shown, account_column(), p.c.post_id)
          .select_from(p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id))
          .where(*_conditions(campaign, sel)))
     return conn.execute(q)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from collectors.store import schema
 
-from .parts import account_filters, as_date, group_keys
+from .parts import account_filters, account_label, as_date, category_expr, group_keys, influencer_expr
 
 
 def rollup_sums(engine: sa.Engine, sel, by, columns) -> pd.DataFrame:
@@ -53,9 +53,7 @@ def grouped_batches(engine: sa.Engine, campaign, by: list[str], sel, batch: int 
     from ..rollups import SUMMED
 
     r, a, i = schema.daily_rollup, schema.accounts, schema.influencers
-    label = sa.func.coalesce(a.c.handle, a.c.name, a.c.account_key)
-    influencer = sa.func.coalesce(i.c.name, label + " (unassigned)")
-    category = sa.func.coalesce(i.c.category, "unassigned")
+    label, influencer, category = account_label(), influencer_expr(), category_expr()
     with engine.connect() as conn:
         accounts = None
         if sel.platforms or sel.influencers or sel.categories:
