@@ -62,6 +62,18 @@ def db_url(request, tmp_path):
 
 
 @pytest.fixture
+def receivers():
+    """A webhook receiver and an SMTP server on 127.0.0.1 (tests/notify_receivers.py), closed after
+    the test."""
+    from notify_receivers import Hook, Mailbox
+
+    hook, box = Hook(), Mailbox()
+    yield hook, box
+    hook.close()
+    box.close()
+
+
+@pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'reach.db'}"
 
