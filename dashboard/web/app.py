@@ -135,7 +135,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(args) -> int:
+def serve(args, fill_if_empty=None) -> int:
+    """Serve the dashboard as `reach serve` was told (``args``). ``fill_if_empty``: what to run,
+    once the login and the port are checked, when the database holds no data yet, returning an
+    exit status (`--demo-if-empty`: the command line hands in its `reach demo`, so that the web
+    layer never imports the commands)."""
     from . import auth
 
     users_file = auth.users_path(getattr(args, "users", None))
@@ -145,18 +149,15 @@ def serve(args) -> int:
         raise ReachError(f"--workers {workers}: give at least 1")
     check_port(args.host, args.port)
     engine = database.connect(args.db)
-    if args.demo_if_empty and queries.overview(engine).empty:
-        from ..cli import main as cli_main
-
-        demo_args = ["demo"] + (["--db", args.db] if args.db else [])
-        if cli_main(demo_args) != 0:
-            print("the demo campaign did not import cleanly; serving what there is", file=sys.stderr)
+    filled = fill_if_empty is not None and queries.overview(engine).empty
+    if filled and fill_if_empty() != 0:
+        print("the demo campaign did not import cleanly; serving what there is", file=sys.stderr)
     # Made here, before any worker starts, so workers find one key rather than race to make it.
     auth.secret_key(users_file)
     who = (f"login required ({len(users)} user{'s' * (len(users) != 1)})" if users
            else "no login: only this machine's user can reach it")
     url = url_of(args.host, args.port)
-    if args.demo_if_empty:
+    if filled:
         check_port(args.host, args.port)  # again: building the demo took long enough for another server to start
     if workers is None:
         app = create_app(engine, auth.Settings.for_host(args.host, users_file))
