@@ -238,6 +238,16 @@ def test_distributed_serving_without_reach_secret_key_or_a_named_archive_is_refu
     assert r.returncode == 1 and "REACH_REDIS" in r.stderr
 
 
+def test_archive_given_on_the_command_line_satisfies_distributed_serving(tmp_path):
+    with socket.socket() as busy:  # the checks pass, and serve goes on to find the port taken
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        r = reach("serve", "--port", str(busy.getsockname()[1]), "--db", str(tmp_path / "r.db"),
+                  "--archive", str(tmp_path / "shared"), cwd=tmp_path,
+                  REACH_REDIS=f"redis://127.0.0.1:6379/{REDIS_DB}", REACH_SECRET_KEY=SECRET)
+    assert r.returncode == 2 and "REACH_ARCHIVE" not in r.stderr and "taken" in r.stderr, r.stderr
+
+
 def test_the_secret_key_rule_holds_for_gunicorn_started_by_hand_too(monkeypatch, tmp_path):
     monkeypatch.setenv("REACH_REDIS", f"redis://127.0.0.1:6379/{REDIS_DB}")
     monkeypatch.delenv("REACH_SECRET_KEY", raising=False)
