@@ -10,8 +10,9 @@ process memory: the session is a cookie signed with a secret from ``REACH_SECRET
 file beside the users file, users are re-read when their file changes, and login attempts (per
 address and per name) and each user's session generation (bumped at logout) live in files beside
 it, or in Redis when REACH_REDIS is set (several hosts, docs/deploy.md: then REACH_SECRET_KEY is
-required, since a key file per host would make each host refuse the others' cookies). A session ends at a fixed time after the login, however busy it is. ``security_headers`` adds
-the Content-Security-Policy and framing, referrer and sniffing guards to every response.
+required, since a key file per host would make each host refuse the others' cookies). A session
+ends at a fixed time after the login, however busy it is. ``security_headers`` adds the
+Content-Security-Policy and framing, referrer and sniffing guards to every response.
 Callbacks call ``current_role()`` / ``require_editor()``. See docs/security.md for the threat
 model and the choices made.
 """
