@@ -5,7 +5,10 @@ refresh, the watcher's move) is where data goes missing or totals go wrong, and 
 hard to time from outside. ``REACH_CRASH_AT=commit`` makes the process kill itself with SIGKILL
 the moment it passes that point, so tests/test_crash.py can run a real `reach import` or
 `reach watch --once` that dies exactly there, restart it, and compare with a clean run.
-``REACH_CRASH_SIGNAL=INT`` sends SIGINT instead (Ctrl-C: Python raises KeyboardInterrupt there).
+``REACH_CRASH_SIGNAL=INT`` sends SIGINT instead (Ctrl-C: Python raises KeyboardInterrupt there);
+``STOP`` stops the process there (SIGSTOP), for a test that kills from outside a process that
+is not the one at the point: tests/test_celery.py kills a whole Celery worker, its parent
+included, while its pool process stands in the middle of an import.
 
 Unset, a point costs one dictionary look-up. The points, in the order an import passes them:
 """
@@ -18,6 +21,7 @@ import sys
 POINTS = (
     "read",      # the file's bytes are in memory; nothing else has happened
     "parse",     # read, detected and parsed; nothing written
+    "write",     # the rows written inside the import's transaction, not committed
     "commit",    # the import's transaction committed; the manifest line not yet written
     "manifest",  # the manifest line written; the rollups not yet refreshed
     "refresh",   # the rollup rows computed, not yet stored
@@ -32,5 +36,6 @@ def point(name: str) -> None:
         return
     sys.stdout.flush()
     sys.stderr.flush()
-    sig = signal.SIGINT if os.environ.get("REACH_CRASH_SIGNAL", "").upper() in ("INT", "SIGINT") else signal.SIGKILL
+    said = os.environ.get("REACH_CRASH_SIGNAL", "").upper().removeprefix("SIG")
+    sig = {"INT": signal.SIGINT, "STOP": signal.SIGSTOP}.get(said, signal.SIGKILL)
     os.kill(os.getpid(), sig)  # SIGINT: Python's handler raises KeyboardInterrupt at the next bytecode

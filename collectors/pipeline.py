@@ -341,6 +341,7 @@ class Importer:
                         return done
                     w = bulk.write_parsed(conn, parsed, self._import_row(name, job.size, digest, result, imported_at),
                                            self.account or _account_from_name(name))
+                    crash.point("write")
                     if not self.demo:
                         ledger.clear_demo_clock(conn)
                     if self.archive is not None:

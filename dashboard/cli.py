@@ -321,13 +321,36 @@ def _collect(**params):
                     "anything an import did not trigger) and send each [[reports]] entry when its slot "
                     "comes (the weekly summary, Monday 09:00 campaign time by default). A slot missed "
                     "while no worker ran is sent late, once. One line per event or report sent "
-                    "(docs/alerts.md).")
+                    "(docs/alerts.md). With REACH_REDIS set, it is a Celery worker instead: it runs the "
+                    "tasks that `reach beat` and the web hosts send (imports, collector runs by account "
+                    "batch, rollup refreshes, alerts, reports), as many workers on as many hosts as you "
+                    "start; --once still runs one round here (docs/workers.md).")
 @click.option("--once", is_flag=True, help="one round, then exit")
-@click.option("--every", default="60s", metavar="DURATION", help="seconds between rounds (default 60s; 2s, 500ms, 1m)")
+@click.option("--every", metavar="DURATION",
+              help="seconds between rounds (default 60s; 2s, 500ms, 1m); with REACH_REDIS, `reach beat --every`")
+@click.option("--concurrency", type=click.IntRange(min=1), metavar="N",
+              help="with REACH_REDIS: tasks run at once by this worker (default: one per core)")
 @config_option
 @db_options
 def _worker(**params):
     return _run(cmd_worker, params)
+
+
+@reach.command("beat", short_help="send the Celery workers their schedules (needs REACH_REDIS)",
+               help="With REACH_REDIS set, send the workers (`reach worker`) their schedules: the alert "
+                    "rules and the reports due every minute, the refresh of rollups a killed task left "
+                    "pending every five minutes, and a collect round every [collect] every of "
+                    "campaign.toml, cut into batches of [collect] batch accounts. Run one beat per "
+                    "deployment; a second one sends each task twice, which the tasks survive (a report's "
+                    "slot is sent once) but wastes work (docs/workers.md).")
+@click.option("--every", default="60s", metavar="DURATION",
+              help="seconds between rounds of alerts and reports (default 60s; 2s, 500ms, 1m)")
+@click.option("--state", metavar="FILE",
+              help="where beat keeps when each entry last ran (default ~/.cache/campaign-reach/celerybeat-schedule)")
+@config_option
+@db_options
+def _beat(**params):
+    return _run(cmd_beat, params)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -989,9 +1012,22 @@ def cmd_collect(args) -> int:
     for w in creds.warnings:
         print(f"warning: {w}", file=sys.stderr)
     runner = Runner(engine, archive, creds, base_urls=base_urls_from_env(), since=since, tz=campaign.timezone,
-                    explicit=bool(args.platform))
+                    explicit=bool(args.platform), limiter=_limiter(campaign))
     return run_loop(runner, names, every, refresh=lambda files: _refresh_rollups(engine, files, args),
                     out=_Shown(sys.stdout), err=_Shown(sys.stderr))
+
+
+def _limiter(campaign):
+    """campaign.toml's [collect.rate] budgets: shared with the Celery workers through Redis when
+    REACH_REDIS is set (docs/workers.md), else this process's own."""
+    from collectors.api import limits
+
+    redis = _distributed().redis
+    if redis is None:
+        return limits.LocalLimiter(campaign.collect.rate)
+    from . import tasks
+
+    return limits.RedisLimiter(redis, campaign.collect.rate, prefix=tasks.key_prefix() + limits.KEY_PREFIX)
 
 
 def cmd_doctor(args) -> int:
@@ -1003,14 +1039,77 @@ def cmd_doctor(args) -> int:
     return 1 if doctor.run(engine, archive, config.load(args.config), repair=args.repair) else 0
 
 
+def _distributed():
+    from . import deployment
+
+    return deployment.current()
+
+
+def _hand_to_tasks(args) -> None:
+    """The options a Celery worker's tasks read from the environment (dashboard/tasks.py): its
+    pool processes inherit them."""
+    if args.db:
+        os.environ["REACH_DB"] = args.db if "://" in args.db else str(Path(args.db).resolve())
+    for value, env in ((args.archive, "REACH_ARCHIVE"), (args.config, "REACH_CONFIG")):
+        if value:
+            os.environ[env] = str(Path(value).resolve())
+
+
 def cmd_worker(args) -> int:
+    if _distributed().distributed and not args.once:
+        if args.every:
+            raise UsageError("--every sets the rounds of the worker's own loop; with REACH_REDIS the rounds are "
+                             "`reach beat --every`'s")
+        return _celery_worker(args)
+    if args.concurrency:
+        raise UsageError("--concurrency is a Celery worker's (REACH_REDIS set); this worker runs one round at a time")
+    return _loop_worker(args)
+
+
+def _celery_worker(args) -> int:
+    import socket
+
+    from . import tasks
+    from .analysis import config
+
+    config.load(args.config)  # a broken campaign.toml stops here, in words, not in every task
+    _engine(args)  # creates or migrates the database once, before the pool processes open it
+    _hand_to_tasks(args)
+    argv = ["worker", "--loglevel=INFO", "--queues", tasks.app.conf.task_default_queue, "--without-mingle", "--without-gossip",
+            "--hostname", f"reach-{os.getpid()}@{socket.gethostname()}"]
+    if args.concurrency:
+        argv += ["--concurrency", str(args.concurrency)]
+    return tasks.app.start(argv) or 0
+
+
+def cmd_beat(args) -> int:
+    from .analysis import config
+
+    if not _distributed().distributed:
+        raise UsageError("reach beat sends schedules to Celery workers, which need REACH_REDIS (and PostgreSQL in "
+                         "REACH_DB for several hosts): set REACH_REDIS=redis://HOST:6379/0, or run `reach worker`, "
+                         "which keeps the schedules in one process (docs/workers.md)")
+    from . import tasks
+
+    every = _duration(args.every, "--every")
+    if every <= 0:
+        raise UsageError(f"--every {args.every!r} is not a duration above zero")
+    campaign = config.load(args.config)
+    _hand_to_tasks(args)
+    state = Path(args.state or Path.home() / ".cache" / "campaign-reach" / "celerybeat-schedule").expanduser()
+    state.parent.mkdir(parents=True, exist_ok=True)
+    tasks.app.conf.beat_schedule = tasks.beat_schedule(campaign, every)
+    return tasks.app.start(["beat", "--loglevel=INFO", "--schedule", str(state)]) or 0
+
+
+def _loop_worker(args) -> int:
     import signal
     import time
 
     from . import reports
     from .analysis import config
 
-    every = _duration(args.every, "--every")
+    every = _duration(args.every or "60s", "--every")
     campaign = config.load(args.config)
     engine = _engine(args)
     if not campaign.alerts and not campaign.reports:

@@ -67,3 +67,11 @@ def key_prefix(db_url: str | None) -> str:
 
         db_url = make_url(db_url).render_as_string(hide_password=True)
     return "reach:" + hashlib.sha256((db_url or "").encode()).hexdigest()[:16] + ":"
+
+
+CELERY_CONFIG_ENV = "REACH_CELERY_CONFIG"
+
+
+def celery_config() -> str | None:
+    """The Python module of Celery settings an operator overrides (docs/workers.md), if any."""
+    return (os.environ.get(CELERY_CONFIG_ENV) or "").strip() or None

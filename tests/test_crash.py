@@ -29,7 +29,7 @@ from dashboard import cli  # imported here, not in a test: Progress binds sys.st
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 
-IMPORT_POINTS = ["read", "parse", "commit", "manifest", "refresh"]
+IMPORT_POINTS = ["read", "parse", "write", "commit", "manifest", "refresh"]
 WATCH_POINTS = ["read", "parse", "commit", "manifest", "move", "refresh"]
 
 

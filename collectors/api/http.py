@@ -9,7 +9,9 @@ YouTube reports its daily quota in a 403, and each platform words an expired tok
 A wait longer than ``max_wait`` is not waited: the platform's run stops with a message saying when
 to try again.
 
-``sleep`` and ``clock`` are injectable so tests never wait, and every message that can leave this
+Before each request the client asks its ``limiter`` (limits.py) for the platform's next slot, so
+the requests of every worker together stay within the platform's budget. ``sleep`` and ``clock``
+are injectable so tests never wait, and every message that can leave this
 module (exception text, log lines) goes through ``Redactor``: tokens and keys never appear, even
 when an error quotes a URL that carries ``key=`` or ``access_token=``, and not in any encoding an
 API may echo them in (URL-encoded or decoded, JSON- or HTML-escaped, base64 even inside a longer
@@ -263,6 +265,8 @@ class Client:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
     random: Callable[[], float] = _random.random
+    # The platform's request budget (limits.py): this process's, or every worker's through Redis.
+    limiter: Any = None
     calls: int = 0  # requests sent, for the result line and tests
 
     def get(self, path: str, params=None, headers=None, *, auth_message: str | None = None) -> Response:
@@ -283,6 +287,10 @@ class Client:
         _same_host(self.base_url, url, shown)
         failures = rate_waits = malformed = 0
         while True:
+            if self.limiter is not None:
+                wait = self.limiter.reserve(self.platform)
+                if wait >= 0.001:
+                    self._sleep(wait)
             try:
                 self.calls += 1
                 r = self.session.request(method, url, params=params, json=json_body, headers=headers,
@@ -334,6 +342,8 @@ class Client:
                     raise WaitTooLong(self.redact(self._said(Message(
                         "api.still_limited", n=self.max_rate_waits, request=shown))), status=status)
                 log.info("%s: rate limited on %s; waiting %.1f s", self.platform, shown, wait)
+                if self.limiter is not None and self.limiter.shared and verdict.wait_s:
+                    self.limiter.hold(self.platform, wait)  # the platform said how long: the other workers wait too
                 self._sleep(wait)
                 continue
             if kind == "retry":

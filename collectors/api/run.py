@@ -42,6 +42,7 @@ from . import Collector, Context, Target, collectors
 from .credentials import Credentials
 from .http import (ApiError, Client, Interrupted, QuotaExhausted, Redactor, WaitTooLong, check_loopback, guard_logs,
                    new_session)
+from .limits import LocalLimiter
 
 log = logging.getLogger("collectors.api")
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -149,7 +150,7 @@ class Runner:
                  sleep: Callable[[float], None] | None = None, clock: Callable[[], float] = time.time,
                  random: Callable[[], float] = _random.random, since: datetime | None = None,
                  stop: threading.Event | None = None, tz: str = DEFAULT_TIMEZONE, max_wait: float = 900.0,
-                 explicit: bool = False):
+                 explicit: bool = False, limiter=None):
         self.engine, self.archive, self.credentials = engine, archive, credentials
         self.sessions = sessions or {}
         self.base_urls = base_urls or {}
@@ -159,6 +160,8 @@ class Runner:
         self.sleep = sleep or self._interruptible_sleep
         self.clock, self.random, self.since, self.max_wait = clock, random, since, max_wait
         self.explicit = explicit  # platforms named on the command line: missing credentials are an error
+        # Each platform's request budget (limits.py): shared through Redis by every worker when given one.
+        self.limiter = limiter if limiter is not None else LocalLimiter(clock=clock)
         self.importer = Importer(engine, archive, tz=tz, source="api")
         self.redact = Redactor(credentials.secrets())
         guard_logs(self.redact)
@@ -171,33 +174,18 @@ class Runner:
         return datetime.fromtimestamp(self.clock(), timezone.utc)
 
     # -- one platform ------------------------------------------------------------------------------
-    def run_platform(self, collector: Collector) -> PlatformResult:
+    def run_platform(self, collector: Collector, keys: "set[str] | None" = None) -> PlatformResult:
+        """One platform's run over its targets (only those whose key is in ``keys`` when given:
+        one Celery task's account batch, dashboard/tasks.py)."""
         p = collector.platform
         res = PlatformResult(p, target_noun=collector.target_noun, post_noun=collector.post_noun)
-        paused = ledger.get_state(self.engine, p, "paused_until")
-        if paused:
-            try:
-                until = datetime.fromisoformat(paused)
-            except ValueError:  # not a time we wrote: forget it rather than stop the platform for good
-                until = self.now()
-            if until > self.now():
-                why = ledger.get_state(self.engine, p, "paused_reason") or "daily quota used up"
-                res.status, res.message = "paused", f"{why}; next try after {until:%Y-%m-%d %H:%M} UTC"
-                return res
-            ledger.set_state(self.engine, p, "paused_until", None)
-            ledger.set_state(self.engine, p, "paused_reason", None)
-        if collector.credentials and not any(self.credentials.get(s, k) for s, k in collector.credentials):
-            where = Message.join([self.credentials.where(s, k) for s, k in collector.credentials], Message("sep.or"))
-            res.status = "failed" if self.explicit else "skipped"
-            res.message = Message("api.no_credentials", where=where)
+        ctx = self._context(collector, res)
+        if ctx is None:
             return res
-        session = self.sessions.get(p) or new_session()
-        client = Client(p, session, self.base_urls.get(p, collector.base_url), redact=self.redact,
-                        classify=collector.classify, auth_message=collector.renew(self.credentials, None),
-                        sleep=self.sleep, clock=self.clock, random=self.random, max_wait=self.max_wait)
-        ctx = Context(p, client, self.credentials, self.engine, since=self.since, clock=self.clock)
         try:
             targets = collector.targets(ctx)
+            if keys is not None:
+                targets = [t for t in targets if t.key in keys]
             if not targets:
                 res.status = "skipped"
                 res.message = "nothing to poll" + (f": {ctx.notes[0]}" if ctx.notes else
@@ -233,6 +221,47 @@ class Runner:
             ledger.record_failure(self.engine, hashlib.sha256(message.encode()).hexdigest(), f"{collector.label} API",
                                  message, platform=p, source="api")
         return res
+
+    def _context(self, collector: Collector, res: PlatformResult) -> "Context | None":
+        """The platform's client and context; None, with ``res`` saying why, when the platform is
+        paused or has no credentials."""
+        p = collector.platform
+        paused = ledger.get_state(self.engine, p, "paused_until")
+        if paused:
+            try:
+                until = datetime.fromisoformat(paused)
+            except ValueError:  # not a time we wrote: forget it rather than stop the platform for good
+                until = self.now()
+            if until > self.now():
+                why = ledger.get_state(self.engine, p, "paused_reason") or "daily quota used up"
+                res.status, res.message = "paused", f"{why}; next try after {until:%Y-%m-%d %H:%M} UTC"
+                return None
+            ledger.set_state(self.engine, p, "paused_until", None)
+            ledger.set_state(self.engine, p, "paused_reason", None)
+        if collector.credentials and not any(self.credentials.get(s, k) for s, k in collector.credentials):
+            where = Message.join([self.credentials.where(s, k) for s, k in collector.credentials], Message("sep.or"))
+            res.status = "failed" if self.explicit else "skipped"
+            res.message = Message("api.no_credentials", where=where)
+            return None
+        session = self.sessions.get(p) or new_session()
+        client = Client(p, session, self.base_urls.get(p, collector.base_url), redact=self.redact,
+                        classify=collector.classify, auth_message=collector.renew(self.credentials, None),
+                        sleep=self.sleep, clock=self.clock, random=self.random, max_wait=self.max_wait,
+                        limiter=self.limiter)
+        ctx = Context(p, client, self.credentials, self.engine, since=self.since, clock=self.clock)
+        return ctx
+
+    def target_keys(self, collector: Collector) -> list[str]:
+        """The keys of the platform's targets now (none when it is paused, has no credentials or
+        cannot list them: its run says why), to cut its run into account batches."""
+        res = PlatformResult(collector.platform)
+        ctx = self._context(collector, res)
+        if ctx is None:
+            return []
+        try:
+            return [t.key for t in collector.targets(ctx)]
+        except (ApiError, Interrupted, KeyError, TypeError, ValueError, AttributeError, IndexError):
+            return []  # the platform's own run meets the same refusal and records it
 
     def _pause(self, platform: str, until: datetime, why: str) -> None:
         ledger.set_state(self.engine, platform, "paused_until", until.astimezone(timezone.utc).isoformat())

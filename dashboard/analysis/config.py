@@ -108,6 +108,18 @@ class Report:
 
 
 @dataclass(frozen=True)
+class Collect:
+    """``[collect]``: how the Celery workers poll the APIs (docs/workers.md). ``every``: seconds
+    between `reach beat`'s collect rounds (None: beat does not collect); ``batch``: accounts per
+    task; ``rate``: each platform's request budget (collectors.api.limits.Rate), shared by every
+    worker through Redis."""
+
+    every: float | None = None
+    batch: int = 25
+    rate: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Campaign:
     name: str = "Campaign"
     name_zh: str = ""  # optional `name_zh` in campaign.toml: the name on the Chinese pages and summary
@@ -131,6 +143,7 @@ class Campaign:
     # every command that reads campaign.toml).
     channels: tuple = ()
     url: str = "http://127.0.0.1:8050"  # [dashboard] url: where links in alerts and reports point
+    collect: Collect = field(default_factory=Collect)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -219,7 +232,33 @@ def from_dict(raw: dict, where: str = "campaign config") -> Campaign:
         hashtags=tuple(c.get("hashtags", ())), events=events,
         cpm={k: float(v) for k, v in raw.get("cpm", {}).items()},
         engagement=engagement, first_snapshot=first, definition_changes=changes, goals=goals, alerts=alerts, reports=reports, channels=channels, url=url,
+        collect=_collect(raw.get("collect", {}), f"{where}, [collect]"),
     )
+
+
+def _collect(c, where: str) -> Collect:
+    if c == {}:
+        return Collect()  # most campaigns: no need to import the API collectors to say so
+    from collectors.api.limits import parse_rates
+    from collectors.api.run import parse_every
+    from collectors.errors import UsageError
+
+    if not isinstance(c, dict):
+        raise ReachError(f"{where}: a table with every, batch and rate, not {c!r}")
+    unknown = sorted(set(c) - {"every", "batch", "rate"})
+    if unknown:
+        raise ReachError(f"{where}: unknown key {unknown[0]!r}; [collect] has every, batch and rate")
+    try:
+        every = parse_every(str(c["every"])) if c.get("every") else None
+    except UsageError as e:
+        raise ReachError(f"{where}: every: {str(e).replace('--every ', '')}") from None
+    batch = c.get("batch", Collect.batch)
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise ReachError(f"{where}: batch must be a whole number of accounts per task, 1 or more, not {batch!r}")
+    rate = c.get("rate", {})
+    if not isinstance(rate, dict):
+        raise ReachError(f"{where}: rate is a table of platform = \"requests/window\", like x = \"300/15m\"")
+    return Collect(every=every, batch=batch, rate=parse_rates(rate, f"{where} rate"))
 
 
 def _names(value, key: str, where: str) -> tuple[str, ...]:

@@ -40,12 +40,16 @@ def _account_label():
 
 
 def posts_select(account_pks: list[int] | None = None, post_pks: list[int] | None = None,
-                 latest_by_rowid: bool = False) -> sa.Select:
+                 latest_by_rowid: bool = False, lateral: bool = False) -> sa.Select:
     """The posts export's statement: one row per post (``POST_COLUMNS``), its latest lifetime
     snapshot or the sum of its daily rows, in export order; only the posts of these accounts when
     ``account_pks`` is given (one influencer's panel), only these posts with ``post_pks`` (a block
     of the Posts page). The selection's filters are added by ``where_selection``.
-    ``latest_by_rowid`` (SQLite only) finds the latest snapshot by its rowid, one probe fewer."""
+    ``latest_by_rowid`` (SQLite only) finds the latest snapshot by its rowid, one probe fewer.
+    ``lateral`` (PostgreSQL only) finds both by a LATERAL probe per post, in the order of the
+    posts' (platform, published_at, post_id) index: the whole export streams in order, with no sort
+    and no hash of every snapshot (issue 11: 1 M posts sorted on disk, the latest snapshot's
+    subquery run twice per post)."""
     p, a, i = schema.posts, schema.accounts, schema.influencers
     s, d = schema.post_snapshots, schema.post_days
 
@@ -56,10 +60,22 @@ def posts_select(account_pks: list[int] | None = None, post_pks: list[int] | Non
         return q if account_pks is None else q.where(
             post_pk.in_(sa.select(p.c.id).where(p.c.account_pk.in_(account_pks))))
 
-    snap = latest_snapshot_on(p, by_rowid=latest_by_rowid)
-    daily = (only(sa.select(d.c.post_pk, *[sa.func.sum(d.c[m]).label(m) for m in METRICS
-                                           if m not in NOT_SUMMED_OVER_DAYS]), d.c.post_pk)
-             .group_by(d.c.post_pk).subquery())
+    summed = [m for m in METRICS if m not in NOT_SUMMED_OVER_DAYS]
+    if lateral:
+        s = (sa.select(s.c.post_pk, *[s.c[m] for m in METRICS]).where(s.c.post_pk == p.c.id).order_by(s.c.captured_at.desc()).limit(1)
+             .lateral("latest"))
+        # Asked only for a post without a snapshot (its daily rows are not shown otherwise): the
+        # condition on the snapshot's row is a gate PostgreSQL checks before probing post_days.
+        daily = (sa.select(*[sa.func.sum(d.c[m]).label(m) for m in summed])
+                 .where(d.c.post_pk == p.c.id, s.c.post_pk.is_(None)).lateral("daily"))
+        joined = p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id) \
+            .outerjoin(s, sa.true()).outerjoin(daily, sa.true())
+    else:
+        snap = latest_snapshot_on(p, by_rowid=latest_by_rowid)
+        daily = (only(sa.select(d.c.post_pk, *[sa.func.sum(d.c[m]).label(m) for m in summed]), d.c.post_pk)
+                 .group_by(d.c.post_pk).subquery())
+        joined = p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id) \
+            .outerjoin(s, snap).outerjoin(daily, daily.c.post_pk == p.c.id)
     cols = []
     for m in METRICS:
         if m in NOT_SUMMED_OVER_DAYS:
@@ -68,8 +84,7 @@ def posts_select(account_pks: list[int] | None = None, post_pks: list[int] | Non
             cols.append(sa.case((s.c.post_pk.is_not(None), s.c[m]), else_=daily.c[m]).label(m))
     q = (sa.select(p.c.platform, p.c.post_id, _account_label(), i.c.name.label("influencer"),
                    p.c.published_at, p.c.url, p.c.title, *cols)
-         .select_from(p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id)
-                      .outerjoin(s, snap).outerjoin(daily, daily.c.post_pk == p.c.id))
+         .select_from(joined)
          .order_by(p.c.platform, p.c.published_at, p.c.post_id))
     if account_pks is not None:
         q = q.where(p.c.account_pk.in_(account_pks))
@@ -700,7 +715,7 @@ def export_batches(engine: sa.Engine, what: str, campaign=None, sel=None, q: str
     if what == "posts":
         if campaign is None:
             raise ValueError("the posts export needs the campaign: its times are written in its timezone")
-        stmt = where_selection(posts_select(), campaign, sel)
+        stmt = where_selection(posts_select(lateral=engine.dialect.name == "postgresql"), campaign, sel)
         tz, k = campaign.tz, POST_COLUMNS.index("published_at")
     else:
         stmt = account_days_select()
@@ -766,18 +781,20 @@ def csv_chunks(batches, columns: list[str]):
         yield buf.getvalue().encode("utf-8")
 
 
-# SQLite builds most of each line itself. Turning 17 columns of a million rows into Python
+# The database builds most of each line itself (SQLite, and PostgreSQL since issue 11's last step:
+# 7.9 s for 205,233 posts there, half of it Python formatting cells). Turning 17 columns of a million rows into Python
 # objects and back into text costs more than the query (issue 11: 2.3 s of CPU per 100,000 posts,
 # 1.1 s of it in the driver); with the text cells, the integers and the commas joined in SQL the
 # driver hands over five strings per row. The cells follow the csv module's rules, which pandas'
 # to_csv uses: a cell is quoted when it holds a comma, a double quote, CR or LF, and its quotes are
 # doubled. Times and the one float column are formatted here, where Python's and numpy's rules live.
 
-def _sql_text(x):
+def _sql_text(x, pg: bool = False):
     """The CSV cell of a text value, neutralised like ``neutralise`` and quoted like csv.writer."""
     n = sa.case((sa.func.substr(x, 1, 1).in_(list(FORMULA_START)), sa.literal("'").op("||")(x)), else_=x)
     # The leading apostrophe never decides the quoting: look at the value itself, evaluated once less.
-    quote = sa.or_(*[sa.func.instr(x, ch) > 0 for ch in (",", '"', "\n", "\r")])
+    find = sa.func.strpos if pg else sa.func.instr  # the same question: where the character first is (0: nowhere)
+    quote = sa.or_(*[find(x, ch) > 0 for ch in (",", '"', "\n", "\r")])
     cell = sa.case((quote, sa.literal('"').op("||")(sa.func.replace(n, '"', '""')).op("||")('"')), else_=n)
     return sa.func.coalesce(cell, "")
 
@@ -836,86 +853,118 @@ def _offset_text(seconds: int) -> str:
     return f"{sign}{hh:02d}:{mm:02d}" + (f":{ss:02d}" if ss else "")
 
 
-def _sql_local_time(stored, tzname: str, lo: datetime, hi: datetime):
-    """SQL for a stored time in SQLAlchemy's shape ("2025-03-03 10:30:00.000000", naive UTC) between
-    ``lo`` and ``hi`` as ``isoformat`` writes it in ``tzname``: "2025-03-03T18:30:00+08:00",
-    microseconds only when there are some. Only whole seconds go through strftime: SQLite rounds a
-    time to milliseconds, which would turn 10:30:59.9999 into 10:31:00; the fraction is copied as stored."""
+def _sql_local_time(stored, tzname: str, lo: datetime, hi: datetime, pg: bool = False):
+    """SQL for a stored time (naive UTC) between ``lo`` and ``hi`` as ``isoformat`` writes it in
+    ``tzname``: "2025-03-03T18:30:00+08:00", microseconds only when there are some. SQLite's stored
+    shape is SQLAlchemy's text ("2025-03-03 10:30:00.000000"): only whole seconds go through
+    strftime, since SQLite rounds a time to milliseconds, which would turn 10:30:59.9999 into
+    10:31:00; the fraction is copied as stored. PostgreSQL's is a timestamp, moved by the offset as
+    an interval and written by to_char. Either way the offset comes from Python's zone rules
+    (``_offset_spans``), never the server's copy of the zone database, which may be older."""
     every = _offset_spans(tzname)
     first = max(k for k, (t, _) in enumerate(every) if t is None or t <= lo)  # the span holding lo
     spans = [(None, every[first][1])] + [x for x in every[first + 1:] if x[0] <= hi]
 
     def tree(part, leaf):  # a balanced CASE: log2(spans) comparisons per row
         if len(part) == 1:
-            return sa.literal(leaf(part[0][1]))
+            return leaf(part[0][1])
         mid = len(part) // 2
-        start = part[mid][0].strftime("%Y-%m-%d %H:%M:%S")  # text compares like the _Instant bounds
-        return sa.case((stored >= sa.literal(start), tree(part[mid:], leaf)), else_=tree(part[:mid], leaf))
+        start = (sa.literal(part[mid][0], sa.DateTime) if pg  # text compares like the _Instant bounds
+                 else sa.literal(part[mid][0].strftime("%Y-%m-%d %H:%M:%S")))
+        return sa.case((stored >= start, tree(part[mid:], leaf)), else_=tree(part[:mid], leaf))
 
-    modifier = tree(spans, lambda o: f"{o:+d} seconds")
+    offset = tree(spans, lambda o: sa.literal(_offset_text(o)))
+    if pg:
+        local = stored + sa.func.make_interval(0, 0, 0, 0, 0, 0, tree(spans, lambda o: sa.literal(o)))
+        fraction = sa.case((sa.func.date_trunc("second", stored) == stored, ""), else_=sa.func.to_char(stored, ".US"))
+        return _sql_join(sa.func.to_char(local, 'YYYY-MM-DD"T"HH24:MI:SS'), fraction, offset)
+    modifier = tree(spans, lambda o: sa.literal(f"{o:+d} seconds"))
     fraction = sa.case((sa.func.substr(stored, 20) == ".000000", ""), else_=sa.func.substr(stored, 20))
     return _sql_join(sa.func.strftime("%Y-%m-%dT%H:%M:%S", sa.func.substr(stored, 1, 19), modifier),
-                     fraction, tree(spans, _offset_text))
+                     fraction, offset)
 
 
 _TIME_SHAPE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?")
 
 
-def _stored_time_bounds(conn) -> tuple[str, str] | None:
-    """The earliest and latest publish times as SQLite stores them (text), None without any."""
+def _stored_time_bounds(conn) -> tuple | None:
+    """The earliest and latest publish times as the database stores them (SQLite: text;
+    PostgreSQL: naive datetimes), None without any."""
     p = schema.posts
-    text = sa.type_coerce(p.c.published_at, sa.String)
-    lo, hi = conn.execute(sa.select(sa.func.min(text), sa.func.max(text))).one()
+    col = p.c.published_at if conn.dialect.name == "postgresql" else sa.type_coerce(p.c.published_at, sa.String)
+    lo, hi = conn.execute(sa.select(sa.func.min(col), sa.func.max(col))).one()
     return None if lo is None else (lo, hi)
 
 
-def _sqlite_post_lines(stmt: sa.Select, tzname: str, bounds: tuple[str, str] | None) -> sa.Select:
+def _post_lines(stmt: sa.Select, tzname: str, bounds: tuple | None, pg: bool = False) -> sa.Select:
     """``stmt`` (``posts_select`` and its filters) giving each row as (its CSV line, with the
     watch time's cell empty and, for a time in another shape or outside ``bounds`` (the stored
     times' as they were when asked, ``_stored_time_bounds``) or ``SQL_TIME_YEARS``, the time's
     cell too; where that time's cell starts; that time as stored; the watch time): ``_fill_lines``
-    finishes them."""
+    finishes them. ``pg``: the statement is for PostgreSQL (its string functions and timestamps)."""
     c = stmt.selected_columns
     comma = sa.literal(",")
     a, i = schema.accounts, schema.influencers
+
+    def text(x):
+        return _sql_text(x, pg)
+
     # An account's two cells (account, influencer) are the same for each of its posts: built once
     # per account in a materialised CTE rather than per post (1.2 s of 7 per 1 M posts).
     cells = (sa.select(a.c.id.label("account_pk"),
-                       _sql_join(_sql_text(_account_label().element), comma, _sql_text(i.c.name), comma).label("cells"))
+                       _sql_join(text(_account_label().element), comma, text(i.c.name), comma).label("cells"))
              .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id))
              .cte("account_cells").prefix_with("MATERIALIZED"))
+    on_cells = cells.c.account_pk == schema.posts.c.account_pk
+    account_cells = cells.c.cells
+    if pg:
+        # PostgreSQL sorts what it carries: the lines carried through the sort cost 2 s of its 6.6 s
+        # of CPU per 1 M posts. So the values are sorted, then the lines built from them, ordered
+        # again by the same keys outside, which the planner knows the subquery gives (no second sort).
+        inner = stmt.add_columns(cells.c.cells).join(cells, on_cells).subquery("sorted")
+        c, account_cells = inner.c, inner.c.cells
     # The platform is a registered code ("x", "youtube"), never text from a file: no cell rules needed.
-    head = _sql_join(c.platform, comma, _sql_text(c.post_id), comma, cells.c.cells)
+    head = _sql_join(c.platform, comma, text(c.post_id), comma, account_cells)
     metrics = POST_COLUMNS[7:]
     wt = metrics.index("watch_time_s")
-    mid = _sql_join(comma, _sql_text(c.url), comma, _sql_text(c.title), comma,
+    mid = _sql_join(comma, text(c.url), comma, text(c.title), comma,
                     *[x for m in metrics[:wt] for x in (_sql_int(c[m]), comma)])
     tail = _sql_join(*[x for m in metrics[wt + 1:] for x in (comma, _sql_int(c[m]))]) if metrics[wt + 1:] else sa.literal("")
-    stored = sa.type_coerce(c.published_at, sa.String)
-    # The whole line is built here: joining pieces per row in Python cost as much as SQLite's work
-    # on them. Two cells are left empty for Python to fill in the rows that need it: a watch time
+    # The whole line is built here: joining pieces per row in Python cost as much as the database's
+    # work on them. Two cells are left empty for Python to fill in the rows that need it: a watch time
     # (numpy's rounding and Python's float repr live there), and a time not in the shape SQLAlchemy
-    # stores ("2025-03-03 10:30:00.000000") or outside the years whose offsets the SQL knows; for
-    # those rows SQLite also says where the time goes.
+    # stores ("2025-03-03 10:30:00.000000", SQLite) or outside the years whose offsets the SQL
+    # knows; for those rows the database also says where the time goes.
     # A post stored since the bounds were read is outside them: Python writes it, never a wrong offset.
-    lo = max(bounds[0], f"{SQL_TIME_YEARS[0]}-01-01 00:00:00") if bounds else None
-    hi = min(bounds[1], f"{SQL_TIME_YEARS[1] - 1}-12-31 23:59:59.999999") if bounds else None
-    if lo is not None and lo <= hi and all(_TIME_SHAPE.fullmatch(x) for x in (lo, hi)):
-        usual = sa.and_(sa.func.length(stored) == 26, stored >= sa.literal(lo), stored <= sa.literal(hi))
-        first, last = (datetime.fromisoformat(x[:19]) for x in (lo, hi))
-        iso = sa.case((usual, _sql_local_time(stored, tzname, first, last)), else_="")
+    if pg:
+        stored = c.published_at
+        lo = max(bounds[0], datetime(SQL_TIME_YEARS[0], 1, 1)) if bounds else None
+        hi = min(bounds[1], datetime(SQL_TIME_YEARS[1] - 1, 12, 31, 23, 59, 59, 999999)) if bounds else None
+        fits = lo is not None and lo <= hi
+        usual = sa.and_(stored >= sa.literal(lo, sa.DateTime), stored <= sa.literal(hi, sa.DateTime)) if fits else None
+        first, last = lo, hi
+    else:
+        stored = sa.type_coerce(c.published_at, sa.String)
+        lo = max(bounds[0], f"{SQL_TIME_YEARS[0]}-01-01 00:00:00") if bounds else None
+        hi = min(bounds[1], f"{SQL_TIME_YEARS[1] - 1}-12-31 23:59:59.999999") if bounds else None
+        fits = lo is not None and lo <= hi and all(_TIME_SHAPE.fullmatch(x) for x in (lo, hi))
+        usual = sa.and_(sa.func.length(stored) == 26, stored >= sa.literal(lo), stored <= sa.literal(hi)) if fits else None
+        first, last = (datetime.fromisoformat(x[:19]) for x in (lo, hi)) if fits else (None, None)
+    if fits:
+        iso = sa.case((usual, _sql_local_time(stored, tzname, first, last, pg)), else_="")
     else:  # no posts, or bounds in a shape SQLite's text compare cannot be trusted with: all in Python
         usual, iso = sa.false(), sa.literal("")
     odd = sa.and_(stored.is_not(None), sa.not_(usual))
     line = _sql_join(head, iso, mid, tail)
-    return (stmt.with_only_columns(line.label("line"), sa.case((odd, sa.func.length(head))).label("time_at"),
-                                   sa.case((odd, stored)).label("published_at"), c.watch_time_s,
-                                   maintain_column_froms=True)
-            .join(cells, cells.c.account_pk == schema.posts.c.account_pk))
+    out = (line.label("line"), sa.case((odd, sa.func.length(head))).label("time_at"),
+           sa.case((odd, stored)).label("published_at"), c.watch_time_s)
+    if pg:
+        return sa.select(*out).select_from(inner).order_by(c.platform, c.published_at, c.post_id)
+    return stmt.with_only_columns(*out, maintain_column_froms=True).join(cells, on_cells)
 
 
 def _fill_lines(part, dialect, tz) -> list[str]:
-    """The CSV lines of a batch of ``_sqlite_post_lines`` rows: the odd times (in the timezone
+    """The CSV lines of a batch of ``_post_lines`` rows: the odd times (in the timezone
     ``tz``) and the watch times written into their empty cells."""
     lines = [r[0] for r in part]
     todo = [k for k, r in enumerate(part) if r[1] is not None or r[3] is not None]
@@ -959,21 +1008,26 @@ def _float_cells(values) -> list[str]:
 
 def csv_export(engine: sa.Engine, what: str, campaign=None, sel=None, q: str | None = None,
                batch: int | None = None, counted: list | None = None):
-    """The export as CSV bytes chunks, read in batches: ``csv_chunks(export_batches(...))``, or on
-    SQLite, without a search, the same bytes from lines SQLite mostly builds itself. The number
+    """The export as CSV bytes chunks, read in batches: ``csv_chunks(export_batches(...))``, or for
+    the posts without a search, the same bytes from lines the database mostly builds itself. The number
     of rows of each batch is appended to ``counted`` when given."""
     columns = EXPORT_COLUMNS[what]
-    if what != "posts" or search_words(q) or engine.dialect.name != "sqlite":
+    pg = engine.dialect.name == "postgresql"
+    if what != "posts" or search_words(q) or engine.dialect.name not in ("sqlite", "postgresql"):
         batches = export_batches(engine, what, campaign, sel, q, batch)
         yield from csv_chunks(batches if counted is None else (counted.append(len(b)) or b for b in batches), columns)
         return
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerow(columns)
     yield BOM + buf.getvalue().encode("utf-8")
-    select = where_selection(posts_select(latest_by_rowid=True), campaign, sel)
+    select = where_selection(posts_select(latest_by_rowid=not pg, lateral=pg), campaign, sel)
     batch = batch or BATCH
     with engine.connect() as conn:
-        stmt = _sqlite_post_lines(select, campaign.timezone, _stored_time_bounds(conn))
+        if pg:  # a server-side cursor is planned for its first 10% of rows (PostgreSQL's default
+            # cursor_tuple_fraction): nested loops in index order, 8.2 s of server CPU per 1 M posts
+            # where the plan for the whole result takes 6.5 s. An export reads every row.
+            conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
+        stmt = _post_lines(select, campaign.timezone, _stored_time_bounds(conn), pg)
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
         for part in result.partitions(batch):
             lines = _fill_lines(part, engine.dialect, campaign.tz)
