@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import time as _time
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -50,6 +51,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's collectors, as the other benches
+
+# The native headers are the demo's: one list per export, whichever generator writes it.
+from collectors.demo.campaign import FB_HEADER, IG_HEADER, X_LEGACY_METRICS  # noqa: E402
 
 START = date(2024, 12, 16)  # a Monday, like the demo
 END = date(2025, 1, 26)
@@ -95,24 +101,11 @@ youtube = 20.0
 
 X_HEADER = ("Post id,Date,Post text,Post Link,Impressions,Likes,Engagements,Bookmarks,Shares,New follows,"
             "Replies,Reposts,Profile visits,Detail Expands,URL Clicks,Hashtag Clicks,Permalink Clicks")
-_PROMOTED = ["impressions", "engagements", "engagement rate", "retweets", "replies", "likes", "user profile clicks",
-             "url clicks", "hashtag clicks", "detail expands", "permalink clicks", "app opens", "app installs",
-             "follows", "email tweet", "dial phone", "media views", "media engagements"]
-X_DAILY_HEADER = ",".join(f'"{h}"' for h in ["Date", "Tweets published"] + _PROMOTED + ["promoted " + c for c in _PROMOTED])
+X_DAILY_HEADER = ",".join(f'"{h}"' for h in ["Date", "Tweets published"] + X_LEGACY_METRICS
+                          + ["promoted " + c for c in X_LEGACY_METRICS])
 YT_TABLE_HEADER = ("Content,Video title,Video publish time,Duration,Views,Watch time (hours),Subscribers,Impressions,"
                    "Impressions click-through rate (%)")
 YT_CHART_HEADER = "Date,Content,Video title,Video publish time,Duration,Views"
-FB_HEADER = ["Post ID", "Page ID", "Page name", "Title", "Description", "Duration (sec)", "Publish time",
-             "Caption type", "Permalink", "Is crosspost", "Is share", "Post type", "Languages", "Custom labels",
-             "Funded content status", "Data comment", "Date", "Views", "Reach", "Reactions, comments and shares",
-             "Reactions", "Comments", "Shares", "Seconds viewed", "Average Seconds viewed",
-             "Estimated earnings (USD)", "Ad CPM (USD)", "Ad impressions", "Total clicks", "Other clicks",
-             "Link clicks", "Matched audience targeting consumption (Photo Click)",
-             "Negative feedback from users: Hide"]
-IG_HEADER = ["Post ID", "Account ID", "Account username", "Account name", "Description", "Duration (sec)",
-             "Publish time", "Permalink", "Post type", "Data comment", "Date", "Views", "Reach", "Likes", "Shares",
-             "Follows", "Comments", "Saves"]
-
 X_TEXTS = [
     "Yiwu hosts the Belt and Road \"Jin\" Hub campaign launch #BRI #Yiwu",
     "Small commodities, big world: traders met buyers from 40 countries today",

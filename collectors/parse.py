@@ -155,6 +155,13 @@ class Cells:
         codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=False)
         return codes, pd.Series(uniques, dtype=object).astype(object).str.strip()
 
+    def _distinct_or_blank(self, f: str) -> tuple[np.ndarray, pd.Series]:
+        """``_distinct``; for a column the table lacks, one blank cell that every row points to."""
+        if f in self.pos:
+            return self._distinct(f)
+        raw = self.text(f)
+        return np.zeros(len(raw), dtype=np.intp), (raw.iloc[:1] if len(raw) else raw)
+
     def _spread(self, f: str, codes: np.ndarray, distinct: pd.Series) -> pd.Series:
         """The stripped cells of every row, as ``text`` gives them (for messages)."""
         col = self.table.cells[self.pos[f]]
@@ -260,12 +267,7 @@ class Cells:
         the day or the month ("%m/%d/%Y") is tried in both orders and the column decides which
         (``_numeric_format``); cells no format reads (month names in any language, localized
         AM/PM) go to collectors/values.py (``_read_dates``)."""
-        if f not in self.pos:
-            raw = self.text(f)
-            codes = np.zeros(len(raw), dtype=np.intp)
-            raw = raw.iloc[:1] if len(raw) else raw
-        else:
-            codes, raw = self._distinct(f)  # parse each distinct cell once, then spread to rows
+        codes, raw = self._distinct_or_blank(f)  # parse each distinct cell once, then spread to rows
         out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us, UTC]")
         missing = raw.isin(NA_STRINGS).to_numpy()
         todo = ~missing
@@ -419,12 +421,7 @@ class Cells:
 
     def date(self, f: str, formats: list[str]) -> pd.Series:
         """Calendar days as datetime64 (midnight, naive): a day in the file's own terms."""
-        if f not in self.pos:
-            raw = self.text(f)
-            codes = np.zeros(len(raw), dtype=np.intp)
-            raw = raw.iloc[:1] if len(raw) else raw
-        else:
-            codes, raw = self._distinct(f)  # parse each distinct cell once, then spread to rows
+        codes, raw = self._distinct_or_blank(f)  # parse each distinct cell once, then spread to rows
         out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
         todo = np.ones(len(raw), dtype=bool)
         reasons = np.full(len(raw), None, dtype=object)

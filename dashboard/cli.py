@@ -940,7 +940,10 @@ def cmd_serve(args) -> int:
         # Every page reads campaign.toml per request (the Alerts page edits it); the environment
         # carries the choice to gunicorn's workers as well.
         os.environ["REACH_CONFIG"] = str(Path(args.config).resolve())
-    return serve(args)
+    # --demo-if-empty: `reach demo` into this database (and this campaign, through REACH_CONFIG),
+    # handed to the server, which runs it after its checks; the web layer never imports the CLI.
+    demo = (lambda: main(["demo"] + (["--db", args.db] if args.db else []))) if args.demo_if_empty else None
+    return serve(args, fill_if_empty=demo)
 
 
 def _new_password() -> str:

@@ -12,6 +12,7 @@ one-machine parts while several hosts think they share a cache).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -54,6 +55,18 @@ def current() -> Deployment:
         raise ReachError(f"{BROKER_ENV} is set but {REDIS_ENV} is not: the workers' results, the shared "
                          f"cache and the rate limits need Redis too (docs/deploy.md)")
     return Deployment(redis=redis, broker=broker)
+
+
+def key_prefix(db_url: str | None) -> str:
+    """``reach:<hash>:``, the start of every key this campaign writes to a shared Redis: two
+    campaigns (two databases) sharing one Redis never read each other's entries. A hash of the
+    database URL without its password, so a key never carries a secret and a changed password
+    keeps the keys; every host must then spell REACH_DB the same way (docs/deploy.md)."""
+    if db_url:
+        from sqlalchemy.engine import make_url
+
+        db_url = make_url(db_url).render_as_string(hide_password=True)
+    return "reach:" + hashlib.sha256((db_url or "").encode()).hexdigest()[:16] + ":"
 
 
 CELERY_CONFIG_ENV = "REACH_CELERY_CONFIG"

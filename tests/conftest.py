@@ -12,6 +12,39 @@ SAMPLES = ROOT.parent / "shared" / "samples" / "real"
 PG_URL = os.environ.get("REACH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+def raw_rows(path_or_bytes: Path | bytes) -> list[dict]:
+    """Each data row of a UTF-8 CSV export as a dict, with the physical line it starts on: the
+    tests' plain reading of a file, to hold the importer's against."""
+    import csv
+    import io
+
+    data = path_or_bytes.read_bytes() if isinstance(path_or_bytes, Path) else path_or_bytes
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    header = next(reader)
+    rows, start = [], reader.line_num + 1
+    for row in reader:
+        rows.append({**dict(zip(header, row)), "_line": start})
+        start = reader.line_num + 1
+    return rows
+
+
+def workbook(header: list[str], rows: list[list], preamble: list[list] = (), sheet: str | None = None) -> bytes:
+    """An XLSX file of one sheet: the ``preamble`` rows, the header, then the rows (openpyxl)."""
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    if sheet is not None:
+        ws.title = sheet
+    for r in [*preamble, header, *rows]:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
 def sample(rel: str) -> Path:
     """A real export file from ../shared/samples/real; skips the test when the folder is absent."""
     path = SAMPLES / rel
@@ -59,6 +92,18 @@ def db_url(request, tmp_path):
 
         with psycopg.connect(plain, autocommit=True) as c:
             c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def receivers():
+    """A webhook receiver and an SMTP server on 127.0.0.1 (tests/notify_receivers.py), closed after
+    the test."""
+    from notify_receivers import Hook, Mailbox
+
+    hook, box = Hook(), Mailbox()
+    yield hook, box
+    hook.close()
+    box.close()
 
 
 @pytest.fixture

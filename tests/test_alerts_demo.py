@@ -2,14 +2,9 @@
 the notice arrives once at a local webhook and a local SMTP server, in each channel's language."""
 from __future__ import annotations
 
-import email
-import json
 import subprocess
 import sys
-import threading
 from email.header import decode_header, make_header
-from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
@@ -18,92 +13,18 @@ from collectors.store import database, schema
 from conftest import ROOT
 from dashboard import alerts
 from dashboard.analysis import config
+from notify_receivers import email_channel, webhook_channel
 
 pytest.importorskip("aiosmtpd")
 
 
-class Hook:
-    """A webhook receiver on 127.0.0.1 that keeps every JSON body it is sent."""
-
-    def __init__(self):
-        self.bodies: list[dict] = []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                hook.bodies.append(json.loads(raw))
-                self.send_response(204)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/reach"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Mailbox:
-    """An SMTP server on 127.0.0.1 (aiosmtpd) that keeps every message it accepts."""
-
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-
-        self.messages: list[email.message.EmailMessage] = []
-        box = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                box.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
-                return "250 OK"
-
-        import socket
-
-        with socket.socket() as s:  # a free port (aiosmtpd checks its own with a connection, so not 0)
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def close(self):
-        self.controller.stop()
-
-
-@pytest.fixture
-def receivers():
-    hook, box = Hook(), Mailbox()
-    yield hook, box
-    hook.close()
-    box.close()
-
-
 def test_the_live_demo_fires_once_on_a_viral_post_and_each_channel_hears_once(tmp_path, receivers):
     hook, box = receivers
-    toml = (ROOT / "campaign.toml").read_text(encoding="utf-8") + f"""
+    toml = (ROOT / "campaign.toml").read_text(encoding="utf-8") + """
 [dashboard]
 url = "https://reach.example.org"
-
-[[channels]]
-kind = "webhook"
-name = "ops-hook"
-lang = "en"
-url = "{hook.url}"
-
-[[channels]]
-kind = "email"
-name = "managers"
-lang = "zh"
-host = "127.0.0.1"
-port = {box.port}
-security = "none"
-from = "Campaign Reach <alerts@example.org>"
-to = ["li.na@example.org"]
-
+""" + webhook_channel("ops-hook", hook) + email_channel("managers", box, "Campaign Reach <alerts@example.org>",
+                                                       ["li.na@example.org"]) + """
 [[alerts]]
 name = "Viral post"
 kind = "threshold"

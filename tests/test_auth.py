@@ -472,13 +472,18 @@ def test_password_checks_run_at_most_reach_login_concurrency_at_once_in_a_proces
     monkeypatch.setenv("REACH_LOGIN_CONCURRENCY", "2")
     users = tmp_path / "users.toml"
     auth.add_user(users, "alice", "editor", PASSWORDS["alice"])
-    running, peak, lock = [0], [0], threading.Lock()
+    running, peak, lock, two = [0], [0], threading.Lock(), threading.Event()
     real = werkzeug.security.check_password_hash
 
     def slow_check(h, pw):
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
+            if running[0] >= 2:
+                two.set()
+        # Held until a second check runs beside it, so a loaded machine that starts the threads
+        # slowly cannot make them run one at a time by chance (peak 1); a bound of 1 still gives 1.
+        two.wait(5)
         time.sleep(0.2)
         with lock:
             running[0] -= 1

@@ -221,12 +221,12 @@ def test_the_influencers_page_computes_its_leaderboard_once_per_version_for_ever
     assert reads == [1, 1] and "yiwu_market (unassigned)" in page
 
 
-def test_a_changed_module_or_report_template_changes_the_code_stamp(tmp_path):
+def test_a_changed_module_catalog_or_report_template_changes_the_code_stamp(tmp_path):
     # A cached weekly report holds its rendered HTML: a template edit must miss like a code edit.
     import shutil
 
-    for sub in ("collectors", "dashboard/text/templates"):
-        shutil.copytree(ROOT / sub, tmp_path / sub, ignore=shutil.ignore_patterns("__pycache__", "catalogs"))
+    for sub in ("collectors", "dashboard/text/templates", "dashboard/text/catalogs"):
+        shutil.copytree(ROOT / sub, tmp_path / sub, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "dashboard" / "analysis" / "summary.py", tmp_path / "dashboard" / "summary.py")
     before = stamps.source_digest(tmp_path)
     assert stamps.source_digest(tmp_path) == before  # the same files, the same stamp
@@ -234,4 +234,11 @@ def test_a_changed_module_or_report_template_changes_the_code_stamp(tmp_path):
     css.write_text(css.read_text() + "h1{color:red}\n")
     after_template = stamps.source_digest(tmp_path)
     (tmp_path / "dashboard" / "summary.py").write_text("# changed\n", encoding="utf-8")
-    assert len({before, after_template, stamps.source_digest(tmp_path)}) == 3
+    after_module = stamps.source_digest(tmp_path)
+    # The words are data files now (the report's strings, the collectors' messages): an edit misses too.
+    strings = tmp_path / "dashboard" / "text" / "catalogs" / "zh.toml"
+    strings.write_text(strings.read_text(encoding="utf-8") + '"x.changed" = "改"\n', encoding="utf-8")
+    after_strings = stamps.source_digest(tmp_path)
+    words = tmp_path / "collectors" / "catalogs" / "messages" / "en.toml"
+    words.write_text(words.read_text(encoding="utf-8") + '"x.changed" = "changed"\n', encoding="utf-8")
+    assert len({before, after_template, after_module, after_strings, stamps.source_digest(tmp_path)}) == 5

@@ -224,6 +224,47 @@ def test_export_weekly_xlsx_with_filters_and_bad_filters_are_one_line_errors(tmp
         assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr, (args, r.stderr)
 
 
+# `reach serve` with the command `reach demo` runs replaced by one that says what it was given and
+# stops the process (the real one takes half a minute); a server that started instead is stopped by
+# the timeout, and the test fails.
+SERVE_WITHOUT_DEMO = """
+import sys
+from dashboard import cli
+
+def demo(args):
+    print("demo", args.db, args.live, args.files_only, args.seed)
+    sys.exit(17)
+
+cli.cmd_demo = demo
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_serve_demo_if_empty_runs_reach_demo_on_the_same_database_after_the_checks(tmp_path):
+    """`reach serve --demo-if-empty` on an empty database runs `reach demo` first (handed to the
+    server by the CLI: dashboard/web never imports it), into the database it serves, once the
+    login and port checks passed."""
+    import socket
+
+    def serve(port):
+        return subprocess.run([sys.executable, "-c", SERVE_WITHOUT_DEMO, "serve", "--demo-if-empty", "--db", db,
+                               "--port", str(port)], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    db = str(tmp_path / "empty.db")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = serve(port)
+    assert (r.returncode, r.stdout) == (17, f"demo {db} False False 2024\n"), r.stderr
+    # The checks come first: a port that is taken is refused before any demo is built.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        r = serve(s.getsockname()[1])
+    assert r.returncode == 2 and r.stdout == "" and "is taken by another program" in r.stderr
+
+
 def test_a_database_error_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
     import sqlalchemy as sa
 

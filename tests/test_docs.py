@@ -40,3 +40,19 @@ def test_every_test_named_in_the_security_table_exists():
         if not re.search(rf"def {re.escape(name)}\(", source):
             missing.append(f"{path}::{name}")
     assert not missing, f"docs/security.md names tests that do not exist: {missing}"
+
+
+def test_every_environment_variable_the_code_reads_is_in_the_deployment_guide():
+    import re
+
+    # Names that look like variables but are not read from the environment: a text constant, the
+    # Flask config keys of the app, and prefixes in comments or messages ("REACH_MAX_*").
+    not_env = {"REACH_NOTE", "REACH_DB_URL", "REACH_CACHE_PREFIX", "REACH_MAX_",
+               "REACH_LOGIN_", "REACH_X"}
+    found = set()
+    for folder in ("collectors", "dashboard"):
+        for path in (ROOT / folder).rglob("*.py"):
+            found |= set(re.findall(r"REACH_[A-Z0-9_]+", path.read_text(encoding="utf-8")))
+    guide = (DOCS / "deploy.md").read_text(encoding="utf-8")
+    missing = sorted(v for v in found - not_env if f"`{v}`" not in guide)
+    assert not missing, f"docs/deploy.md does not list {missing}"

@@ -346,6 +346,20 @@ def test_flags_stored_in_batches_keep_one_scans_order_and_a_taken_claim_stops_a_
     got, want = _all_shown(engine, campaign), _all_computed(engine, campaign)
     assert len(got) == len(want) > 100
     _same(got, want)
+    # Batches bounded by their posts (a series is never cut: one of more posts is a batch alone).
+    sizes = []
+    real_inputs = queries.anomaly_inputs.series_inputs
+
+    def counted(engine_, campaign_, owners, batch, followed):
+        sizes.append(int(owners.loc[batch, "posts"].sum()))
+        return real_inputs(engine_, campaign_, owners, batch, followed)
+
+    monkeypatch.setattr(queries.anomaly_inputs, "series_inputs", counted)
+    monkeypatch.setattr(flag_store, "BATCH_ACCOUNTS", 300)
+    monkeypatch.setattr(flag_store, "BATCH_SERIES_POSTS", 50)
+    assert sum(len(f) for f in flag_store.batches(engine, campaign)) == len(want)  # every flag, each once
+    assert len(sizes) > 5 and max(sizes) <= 60  # 30 posts an account: two accounts at most, unless one series
+    monkeypatch.setattr(queries.anomaly_inputs, "series_inputs", real_inputs)
     # A refresh whose claim a later one took stores nothing more and leaves no stamp.
     real = flag_store.batches
 

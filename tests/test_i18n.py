@@ -476,6 +476,32 @@ def test_the_zh_cn_plotly_locale_is_served_locally_with_chinese_months_and_its_l
 
 # --- the collectors' and the pipeline's messages (collectors/messages.py) -------------------------
 
+def test_the_messages_are_the_catalog_files_every_key_in_every_language_and_they_ship():
+    import tomllib
+
+    folder = ROOT / "collectors" / "catalogs" / "messages"
+    assert messages.CATALOGS == folder
+    assert sorted(p.name for p in folder.glob("*.toml")) == sorted(f"{lang}.toml" for lang in messages.LANGS)
+    for lang in messages.LANGS:
+        path = folder / f"{lang}.toml"
+        assert tomllib.loads(path.read_text(encoding="utf-8")) == messages.CATALOG[lang], path
+    assert set(messages.CATALOG) == set(messages.LANGS) == {"en", "zh"}
+    assert set(messages.CATALOG["en"]) == set(messages.CATALOG["zh"])
+    # The files are the one source: no template is a string literal of the module as well.
+    source = (ROOT / "collectors" / "messages.py").read_text(encoding="utf-8")
+    literals = [k for k, en in messages.CATALOG["en"].items()
+                if len(en) > 20 and (f'"{en}"' in source or f"'{en}'" in source)]
+    assert literals == []
+    # Both catalogs are package data, so an installed wheel has them (the module reads them at import).
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"]
+    for package, folder in (("collectors", messages.CATALOGS), ("dashboard.text", i18n.CATALOGS)):
+        base = ROOT.joinpath(*package.split("."))
+        shipped = {path for pattern in package_data[package] for path in base.glob(pattern)}  # as setuptools globs
+        for path in folder.glob("*.toml"):
+            assert path in shipped, path
+
+
 def test_every_message_has_chinese_with_the_placeholders_of_the_english_one():
     for key, en in messages.CATALOG["en"].items():
         assert _placeholders(messages.CATALOG["zh"][key]) == _placeholders(en), key

@@ -28,7 +28,7 @@ from dashboard.analysis.anomalies import (HAMPEL_K, MIN_DAYS, MIN_CHANGE, HYPEAU
                                           _beyond, _event_labels, _short_id, impossible_values, mad_floor, reason_text,
                                           robust_z)
 from dashboard.analysis.config import Campaign, Event
-from dashboard.analysis.metrics import _local_day, daily_table, engagements, latest_lifetime
+from dashboard.analysis.metrics import daily_table, engagements
 from dashboard.analysis.queries.frames import Frames
 
 
@@ -177,7 +177,8 @@ def random_daily(seed: int) -> pd.DataFrame:
             day += pd.Timedelta(days=rnd.choice([1, 1, 1, 2, 4, 9]))
             v = rnd.choice([np.nan, 100.0, 100.0, float(rnd.randint(0, 300)), float(rnd.randint(0, 30000)), -50.0])
             rows.append(dict(influencer=rnd.choice(["a", "b", None]) if g % 3 == 0 else f"g{g}",
-                             platform=rnd.choice(["x", "tiktok"]), day=day, views=v))
+                             platform=rnd.choice(["x", "tiktok"]), day=day if rnd.random() > 0.08 else pd.NaT,
+                             views=v))
     return pd.DataFrame(rows, columns=["influencer", "platform", "day", "views"]).sample(frac=1, random_state=seed)
 
 
@@ -523,15 +524,8 @@ def old_groups(daily: pd.DataFrame, group_cols: Sequence[str]):
 
 def old_flag_outliers(daily: pd.DataFrame, value_col: str, group_cols: Sequence[str] = ("influencer", "platform"),
                   threshold: float = 3.5, min_days: int = MIN_DAYS, direction: str = "both") -> pd.DataFrame:
-    """Each day against its group's days: the ``daily`` rows (one per group and day), sorted by
-    group and day, with ``typical`` (the group median of ``value_col``), ``mad`` (after the floor),
-    ``score`` (robust z), ``days`` (known days in the group), ``flagged`` (|score| > threshold) and
-    ``note`` (why a row was not scored, else empty).
-
-    Retrospective: the median and MAD include the day itself and later days. A group with fewer
-    than ``min_days`` known days is not scored (score NaN, never flagged, a note says so); an
-    unknown (NaN) day is not scored and does not count towards the median. ``direction`` "up"
-    flags only days above typical, "down" only days below, "both" (the default) either."""
+    """``anomalies.flag_outliers`` as it was before issue 11, group by group with pandas's own median:
+    the oracle of the arrays."""
     out = daily.sort_values([*group_cols, "day"], kind="stable").copy()
     for c, v in (("typical", np.nan), ("mad", np.nan), ("score", np.nan), ("days", 0), ("flagged", False),
                  ("note", "")):
@@ -556,14 +550,8 @@ def old_flag_outliers(daily: pd.DataFrame, value_col: str, group_cols: Sequence[
 
 def old_hampel(daily: pd.DataFrame, value_col: str, group_cols: Sequence[str] = ("influencer", "platform"),
            window: int = 7, n_sigmas: float = 3.0, min_periods: int = 5, direction: str = "both") -> pd.DataFrame:
-    """A trailing Hampel filter: each day against the median and MAD of the known values of its
-    group in the ``window`` calendar days before it (never the day itself, never a later day).
-
-    Returns the ``daily`` rows sorted by group and day, with ``typical`` (the trailing median),
-    ``mad`` (after the floor), ``score`` ((x − median) / (1.4826 · MAD), in sigmas), ``days``
-    (known days in the window), ``flagged`` (|score| > n_sigmas) and ``note``. A day with fewer
-    than ``min_periods`` known days in its window is not scored: the first days of every group,
-    and the days after a gap. ``direction`` as for ``flag_outliers``."""
+    """``anomalies.hampel`` as it was before issue 11, day by day with a mask for each window: the
+    oracle of the arrays (undated rows included: they are in no window)."""
     out = daily.sort_values([*group_cols, "day"], kind="stable").copy()
     for c, v in (("typical", np.nan), ("mad", np.nan), ("score", np.nan), ("days", 0), ("flagged", False),
                  ("note", "")):
@@ -858,16 +846,11 @@ def loop_posts(frames, campaign, threshold, limits, events, lang) -> list[dict]:
 
 
 def old_impossible_rows(frames, campaign: Campaign, lang: str = "en") -> list[dict]:
+    """The impossible values' rows, one at a time; what is checked (post-days, each post's latest
+    snapshot) is the engine's own ``_impossible_inputs``: the rows are what this compares."""
     posts = frames.posts.set_index("post_pk")
-    checks = []
-    if len(frames.post_days):
-        checks.append(("daily", frames.post_days.assign(at=frames.post_days["day"])))
-    if len(frames.snapshots):
-        last = latest_lifetime(frames.snapshots).drop(columns=["platform", "published_at"])
-        checks.append(("lifetime", last.assign(day=_local_day(last["captured_at"], campaign.tz),
-                                                at=last["captured_at"])))
     rows = []
-    for where, frame in checks:
+    for where, frame in A._impossible_inputs(frames, campaign):
         frame = frame.assign(engagements=engagements(frame, campaign))
         for _, r in impossible_values(frame, campaign.engagement).iterrows():
             p = posts.loc[r["post_pk"]] if r["post_pk"] in posts.index else pd.Series(dtype=object)

@@ -14,12 +14,12 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import openpyxl
 import pytest
 import sqlalchemy as sa
 
 from collectors.pipeline import Importer
 from collectors.store import database, schema
+from conftest import workbook as xlsx
 
 FIXTURE = Path(__file__).parent / "fixtures" / "douyin" / "works_gb18030.csv"
 SH = ZoneInfo("Asia/Shanghai")
@@ -64,15 +64,7 @@ def stored(engine) -> list[dict]:
 
 
 def workbook(header: list[str], rows: list[list]) -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "作品数据"
-    ws.append(header)
-    for r in rows:
-        ws.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return xlsx(header, rows, sheet="作品数据")
 
 
 def reordered(row: dict, header: list[str]) -> list[str]:

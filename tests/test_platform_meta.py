@@ -22,6 +22,7 @@ from collectors.parse import Context, detect, parse_table
 from collectors.pipeline import Importer
 from collectors.read import read_bytes
 from collectors.store import database, schema
+from conftest import raw_rows
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "samples" / "real"
 FB_LIFETIME = REAL / "facebook" / "oktobuzz_westside_posts_lifetime.csv"
@@ -46,18 +47,6 @@ def parse_one(name: str, data: bytes):
     parsed = parse_all(name, data)
     assert len(parsed) == 1
     return parsed[0]
-
-
-def raw_rows(path_or_bytes) -> list[dict]:
-    """Each data row of a UTF-8 content export as a dict, with the line it starts on."""
-    data = path_or_bytes.read_bytes() if isinstance(path_or_bytes, Path) else path_or_bytes
-    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
-    header = next(reader)
-    rows, start = [], reader.line_num + 1
-    for row in reader:
-        rows.append({**dict(zip(header, row)), "_line": start})
-        start = reader.line_num + 1
-    return rows
 
 
 def total(rows, col, cast=int):

@@ -8,17 +8,16 @@ from the rows written here, never from the code under test.
 """
 from __future__ import annotations
 
-import io
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import openpyxl
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 from collectors.pipeline import Importer
 from collectors.store import database, schema
+from conftest import workbook
 from dashboard.analysis import metrics, queries
 from dashboard.analysis.config import Campaign
 
@@ -53,19 +52,6 @@ def engine(db_url):
     e = database.connect(db_url)
     yield e
     e.dispose()
-
-
-def workbook(header: list[str], rows: list[list], preamble: list[list] = ()) -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    for r in preamble:
-        ws.append(r)
-    ws.append(header)
-    for r in rows:
-        ws.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 def utc(d: date, days: int = 0) -> datetime:

@@ -18,6 +18,7 @@ from collectors.errors import DetectError
 from collectors.detect import detect as detect_match
 from collectors.parse import Context, detect, parse_table
 from collectors.read import header_key, read_bytes
+from conftest import raw_rows
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "samples" / "real" / "twitter"
 LEGACY = REAL / "ropensci_20200301_20200401.csv"
@@ -29,17 +30,6 @@ def parse_bytes(name: str, data: bytes):
     assert len(tables) == 1
     return parse_table(tables[0], Context(name))
 
-
-def raw_rows(path: Path) -> list[dict]:
-    """Each data row as a dict, with the physical line it starts on."""
-    text = path.read_bytes().decode("utf-8-sig")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader)
-    rows, start = [], reader.line_num + 1
-    for row in reader:
-        rows.append({**dict(zip(header, row)), "_line": start})
-        start = reader.line_num + 1
-    return rows
 
 
 def real(path: Path) -> Path:

@@ -14,18 +14,10 @@ import pytest
 from collectors.store import database, schema
 from conftest import ROOT
 from dashboard import alerts
-from test_alerts_demo import Hook, Mailbox
+from notify_receivers import email_channel, webhook_channel
 
 pypdf = pytest.importorskip("pypdf")
 pytest.importorskip("weasyprint")
-
-
-@pytest.fixture
-def receivers():
-    hook, box = Hook(), Mailbox()
-    yield hook, box
-    hook.close()
-    box.close()
 
 
 def _worker(db, cfg, cwd):
@@ -41,23 +33,10 @@ def test_a_missed_monday_report_arrives_late_once_as_html_with_its_pdf(demo_db, 
     with sqlite3.connect(demo_db) as src, sqlite3.connect(db) as dst:
         src.backup(dst)
     cfg = tmp_path / "campaign.toml"
-    cfg.write_text((ROOT / "campaign.toml").read_text(encoding="utf-8") + f"""
-[[channels]]
-kind = "email"
-name = "managers"
-lang = "zh"
-host = "127.0.0.1"
-port = {box.port}
-security = "none"
-from = "Campaign Reach <reports@example.org>"
-to = ["li.na@example.org", "director@example.org"]
-
-[[channels]]
-kind = "webhook"
-name = "team"
-lang = "en"
-url = "{hook.url}"
-
+    cfg.write_text((ROOT / "campaign.toml").read_text(encoding="utf-8")
+                   + email_channel("managers", box, "Campaign Reach <reports@example.org>",
+                                   ["li.na@example.org", "director@example.org"])
+                   + webhook_channel("team", hook) + """
 [[reports]]
 name = "Monday summary"
 channels = ["managers", "team"]

@@ -5,11 +5,11 @@ the store in one folder, and a change of the tables is one folder's change.
 Each module of dashboard/ outside the package is parsed (ast, not grep: a docstring that says
 "SELECT" is prose) and may not build, send or spell SQL: no statement constructor or SQL
 expression of SQLAlchemy (``sa.select``, ``sa.text``, ``sa.func``, ``sa.case``, ...: only the types
-``sa.Engine`` / ``sa.Connection`` and the errors ``sa.exc`` are allowed), no ``Table.insert()`` /
-``.update()`` / ``.delete()``, no ``.execute`` / ``.exec_driver_sql`` / ``execution_options``, no
-``pd.read_sql*``, and no string that starts like a statement (SELECT, INSERT, UPDATE, DELETE, WITH,
-CREATE, DROP, ALTER, PRAGMA, ANALYZE, EXPLAIN). collectors/store/ is the store's own layer and keeps
-its SQL; it is not under dashboard/.
+``sa.Engine`` / ``sa.Connection``, the errors ``sa.exc`` and ``make_url`` are allowed), no
+``Table.insert()`` / ``.update()`` / ``.delete()``, no ``.execute`` / ``.exec_driver_sql`` /
+``execution_options``, no ``pd.read_sql*``, and no string that starts like a statement (SELECT,
+INSERT, UPDATE, DELETE, WITH, CREATE, DROP, ALTER, PRAGMA, ANALYZE, EXPLAIN). collectors/store/ is
+the store's own layer and keeps its SQL; it is not under dashboard/.
 """
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ QUERIES = PACKAGE / "analysis" / "queries"
 # rules below.
 EXCEPTIONS: list[tuple[str, str, str]] = []
 
-SA_ALLOWED = {"Engine", "Connection", "exc"}  # types in signatures, and the errors callers catch
+# Types in signatures, the errors callers catch, and reading a database URL (not SQL).
+SA_ALLOWED = {"Engine", "Connection", "exc", "make_url", "URL"}
 STATEMENT_CALLS = {"execute", "executemany", "exec_driver_sql", "execution_options"}
 TABLE_CHANGES = {"insert", "update", "delete"}  # Table.insert() and friends take no argument
 KEYWORDS = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH|CREATE|DROP|ALTER|PRAGMA|ANALYZE|EXPLAIN)\s")
@@ -57,7 +58,7 @@ def sql_in(source: str) -> list[tuple[int, str]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
             names = [a.name for a in node.names]
-            if node.module != "sqlalchemy" or set(names) - SA_ALLOWED:
+            if node.module not in ("sqlalchemy", "sqlalchemy.engine") or set(names) - SA_ALLOWED:
                 found.append((node.lineno, f"from {node.module} import {', '.join(names)}"))
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             if node.value.id in sa_names and node.attr not in SA_ALLOWED:

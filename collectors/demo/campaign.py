@@ -777,14 +777,17 @@ def write_x_overview(acc: Account, t: datetime) -> bytes:
     return _csv(rows, end_newline=False).encode("utf-8")
 
 
-_PROMOTED = ["impressions", "engagements", "engagement rate", "retweets", "replies", "likes", "user profile clicks",
+# The metric columns of analytics.twitter.com's exports, each also as "promoted ...", in their order
+# (bench/scale_data.py writes the same files at scale, FB_HEADER and IG_HEADER too).
+X_LEGACY_METRICS = ["impressions", "engagements", "engagement rate", "retweets", "replies", "likes", "user profile clicks",
              "url clicks", "hashtag clicks", "detail expands", "permalink clicks", "app opens", "app installs",
              "follows", "email tweet", "dial phone", "media views", "media engagements"]
 
 
 def write_x_legacy_posts(acc: Account, t: datetime) -> bytes:
     """analytics.twitter.com Tweet activity: all fields quoted, counts as floats, "-" promoted, UTC times."""
-    rows = [["Tweet id", "Tweet permalink", "Tweet text", "time"] + _PROMOTED + ["promoted " + c for c in _PROMOTED]]
+    rows = [["Tweet id", "Tweet permalink", "Tweet text", "time"] + X_LEGACY_METRICS
+            + ["promoted " + c for c in X_LEGACY_METRICS]]
     for p in reversed(acc.posts_until(t)):
         v = p.at(t)
         eng = _x_engagements(v)
@@ -802,7 +805,7 @@ def write_x_legacy_posts(acc: Account, t: datetime) -> bytes:
 
 def write_x_legacy_daily(acc: Account, t: datetime) -> bytes:
     """analytics.twitter.com Tweet activity by day: oldest first, ISO dates, ints, "-" promoted."""
-    head = ["Date", "Tweets published"] + _PROMOTED + ["promoted " + c for c in _PROMOTED]
+    head = ["Date", "Tweets published"] + X_LEGACY_METRICS + ["promoted " + c for c in X_LEGACY_METRICS]
     rows = [head]
     for d in _days(START, t.date() - timedelta(days=1)):
         v = {**dict.fromkeys(("impressions", "likes", "comments", "shares", "saves", "clicks", "profile", "detail",

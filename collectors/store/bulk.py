@@ -23,6 +23,8 @@ from .schema import (account_days, accounts, import_problems, imports, meta_tabl
 
 # --- writing ----------------------------------------------------------------------------------
 
+PG_BATCH = 20_000  # rows per execute on PostgreSQL: SQLAlchemy holds each execute's parameters as dicts
+
 def _insert(conn):
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -246,7 +248,7 @@ def _account_pks(conn, platform: str, rows: pd.DataFrame, fallback: str | None) 
     return pd.Series([pk_of[k] for k in keys], index=rows.index, dtype="int64")
 
 
-def _upsert(conn, table: sa.Table, keys: list[str], df: pd.DataFrame, import_id: int, batch: int = 20000,
+def _upsert(conn, table: sa.Table, keys: list[str], df: pd.DataFrame, import_id: int, batch: int | None = None,
             order: np.ndarray | None = None) -> int:
     """Insert or merge ``df``'s rows, in ``order`` (row positions) when given."""
     metric_cols = [m for m in (*METRICS, *LEVELS) if m in df and m in table.c]
@@ -262,8 +264,9 @@ def _upsert(conn, table: sa.Table, keys: list[str], df: pd.DataFrame, import_id:
     n = 0
     sqlite = conn.dialect.name == "sqlite"
     if sqlite:
-        batch = max(batch, 100000)  # tuples are small; DESIGN.md 8: never all 10 M at once
+        batch = max(batch or 0, 100000)  # tuples are small; DESIGN.md 8: never all 10 M at once
     else:
+        batch = batch or PG_BATCH
         stmt = statement()
     src = df if order is None else df[cols]
     for start in range(0, len(df), batch):
@@ -380,11 +383,14 @@ def _upsert_posts(conn, platform: str, rows: pd.DataFrame, import_id: int) -> tu
             out["first_import_id"] = [import_id] * len(part)
             _executemany_sqlite(conn, posts.insert, out, key="insert posts")
     elif len(new):
-        recs = _records(new, ["post_id", "account_pk", *fields])
-        for r in recs:
-            r["platform"] = platform
-            r["first_import_id"] = import_id
-        conn.execute(posts.insert(), recs)
+        # In batches, as ``_upsert`` writes snapshots: SQLAlchemy holds every row's parameters of
+        # one execute, and 1 M new posts in one took the import to 1.5 GB (issue 11).
+        for start in range(0, len(new), PG_BATCH):
+            recs = _records(new.iloc[start:start + PG_BATCH], ["post_id", "account_pk", *fields])
+            for r in recs:
+                r["platform"] = platform
+                r["first_import_id"] = import_id
+            conn.execute(posts.insert(), recs)
     if len(old) and fields:
         # Later exports may fill in what an earlier one lacked (a title, a publish time);
         # they never blank out what is known.
@@ -400,8 +406,10 @@ def _upsert_posts(conn, platform: str, rows: pd.DataFrame, import_id: int) -> tu
                 out["pk"] = [existing[v] for v in part["post_id"].tolist()]
                 _executemany_sqlite(conn, statement, out, key=("update posts", tuple(fields)))
         else:
-            recs = _records(old, ["post_id", *fields])
-            conn.execute(statement(), [dict(pk=existing[r["post_id"]], **{"v_" + f: r[f] for f in fields}) for r in recs])
+            for start in range(0, len(old), PG_BATCH):
+                recs = _records(old.iloc[start:start + PG_BATCH], ["post_id", *fields])
+                conn.execute(statement(), [dict(pk=existing[r["post_id"]], **{"v_" + f: r[f] for f in fields})
+                                           for r in recs])
     if len(new):
         ids = dict(existing)
         # Every post above ``before`` is one just inserted, so no platform test: with one,

@@ -168,32 +168,17 @@ def hampel(daily: pd.DataFrame, value_col: str, group_cols: Sequence[str] = ("in
 
     Every day of every group at once: the rows before a day within its window are a run of the
     sorted rows (found by binary search), laid out as a matrix with a row per day, whose medians
-    are taken along the rows."""
+    are taken along the rows. A row without a day (NaT) has no window and is in none: it is
+    never scored."""
     _beyond(np.empty(0), n_sigmas, direction)
     out = daily.sort_values([*group_cols, "day"], kind="stable").copy()
     n = len(out)
     days = pd.to_datetime(out["day"]).to_numpy()
-    if n and np.isnat(days).any():
-        return _hampel_loop(out, value_col, group_cols, window, n_sigmas, min_periods, direction)
     x = out[value_col].astype("float64").to_numpy()
-    codes = _group_codes(out, group_cols)
-    span = np.timedelta64(pd.Timedelta(days=window).value, "ns")
-    t = days.astype("datetime64[ns]")
-    # (group, time) as one sortable integer: times ranked among every time and window start.
-    ranks = np.unique(np.r_[t, t - span])
-    width = len(ranks) + 1
-    key = codes * width + np.searchsorted(ranks, t)
-    hi = np.searchsorted(key, key, side="left")  # the first row of the group on this day
-    lo = np.searchsorted(key, codes * width + np.searchsorted(ranks, t - span), side="left")
-    depth = int((hi - lo).max()) if n else 0
-    prior = np.full((n, depth), np.nan)
-    for j in range(depth):  # at most ``window`` columns for one row per day
-        at = lo + j
-        ok = at < hi
-        prior[ok, j] = x[at[ok]]
-    med, count = _row_medians(prior)
-    with np.errstate(invalid="ignore"):
-        mad, _ = _row_medians(np.abs(prior - med[:, None]))
+    med, mad, count = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=np.int64)
+    dated = ~np.isnat(days)  # a row without a day is in no window and has none
+    med[dated], mad[dated], count[dated] = _trailing_medians(x[dated], _group_codes(out, group_cols)[dated],
+                                                             days[dated].astype("datetime64[ns]"), window)
     floor = np.where(np.isnan(med), MIN_MAD, np.maximum(MIN_MAD, MIN_MAD_FRACTION * np.abs(med)))
     mad = np.maximum(mad, floor)
     unknown = np.isnan(x)
@@ -215,41 +200,28 @@ def hampel(daily: pd.DataFrame, value_col: str, group_cols: Sequence[str] = ("in
     return out
 
 
-def _hampel_loop(out: pd.DataFrame, value_col: str, group_cols: Sequence[str], window: int, n_sigmas: float,
-                 min_periods: int, direction: str) -> pd.DataFrame:
-    """``hampel`` day by day, for days that are not all known times (NaT never falls in a window)."""
-    for c, v in (("typical", np.nan), ("mad", np.nan), ("score", np.nan), ("days", 0), ("flagged", False),
-                 ("note", "")):
-        out[c] = v
-    span = pd.Timedelta(days=window)
-    codes = _group_codes(out, group_cols)
-    for code in np.unique(codes):
-        g = out[codes == code]
-        days = pd.to_datetime(g["day"]).to_numpy()
-        x = g[value_col].astype("float64").to_numpy()
-        typical, mads, score, n, notes = (np.full(len(g), np.nan), np.full(len(g), np.nan), np.full(len(g), np.nan),
-                                          np.zeros(len(g), dtype=np.int64), [""] * len(g))
-        for i in range(len(g)):
-            prior = x[(days < days[i]) & (days >= days[i] - span)]
-            prior = prior[~np.isnan(prior)]
-            n[i] = len(prior)
-            if math.isnan(x[i]):
-                notes[i] = f"{value_col} unknown on this day"
-                continue
-            if len(prior) < min_periods:
-                notes[i] = (f"only {len(prior)} known days in the {window} days before: "
-                            f"too few for the Hampel filter (needs {min_periods})")
-                continue
-            med = float(np.median(prior))
-            mad = max(float(np.median(np.abs(prior - med))), mad_floor(med))
-            typical[i], mads[i] = med, mad
-            score[i] = (x[i] - med) / (HAMPEL_K * mad)
-        rows = np.flatnonzero(codes == code)
-        for col, values in (("typical", typical), ("mad", mads), ("score", score), ("days", n)):
-            out.iloc[rows, out.columns.get_loc(col)] = values
-        out.iloc[rows, out.columns.get_loc("flagged")] = _beyond(score, n_sigmas, direction)
-        out.iloc[rows, out.columns.get_loc("note")] = notes
-    return out
+def _trailing_medians(x: np.ndarray, codes: np.ndarray, t: np.ndarray, window: int):
+    """For each row (sorted by group ``codes`` and time ``t``): the median of the known ``x`` of its
+    group in the ``window`` days before it, the median absolute deviation from that, and how many
+    values they are taken from."""
+    n = len(x)
+    span = np.timedelta64(pd.Timedelta(days=window).value, "ns")
+    # (group, time) as one sortable integer: times ranked among every time and window start.
+    ranks = np.unique(np.r_[t, t - span])
+    width = len(ranks) + 1
+    key = codes * width + np.searchsorted(ranks, t)
+    hi = np.searchsorted(key, key, side="left")  # the first row of the group on this day
+    lo = np.searchsorted(key, codes * width + np.searchsorted(ranks, t - span), side="left")
+    depth = int((hi - lo).max()) if n else 0
+    prior = np.full((n, depth), np.nan)
+    for j in range(depth):  # at most ``window`` columns for one row per day
+        at = lo + j
+        ok = at < hi
+        prior[ok, j] = x[at[ok]]
+    med, count = _row_medians(prior)
+    with np.errstate(invalid="ignore"):
+        mad, _ = _row_medians(np.abs(prior - med[:, None]))
+    return med, mad, count
 
 
 def impossible_values(frame: pd.DataFrame, engagement: Sequence[str] = ENGAGEMENT_METRICS) -> pd.DataFrame:

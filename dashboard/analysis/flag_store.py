@@ -52,6 +52,9 @@ TIMES_KEY = "account_times"
 TIMES_BASIS_KEY, TIMES_GENERATION_KEY = "account_times_basis", "account_times_generation"
 ROW_BATCH = 20_000
 BATCH_ACCOUNTS = 300  # accounts (whole series) whose flags are computed at once
+# ... and at most this many posts among them (unless one series alone has more): 200 accounts of
+# a 1 M-row file were one batch, 1 M posts' latest snapshots held at once (1.17 GB on PostgreSQL).
+BATCH_SERIES_POSTS = 100_000
 BATCH_POSTS = 50_000  # posts whose impossible values are checked at once
 MAX_IN = 10_000  # accounts named in one IN list
 
@@ -267,9 +270,13 @@ def batches(engine: sa.Engine, campaign, touched=None, pairs=None):
     # Whole series together, a batch of accounts at a time.
     groups = pd.Series(series_accounts, index=series_accounts).groupby(keys.loc[series_accounts].map(repr), sort=True)
     batch: list[int] = []
+    in_batch = 0  # posts of the batch's accounts
+    n_posts = owners["posts"]
     no_posts = pd.DataFrame(columns=["post_pk", "post_id", "influencer", "platform", "account"])
     for accounts in [*[g.tolist() for _, g in groups], None]:
-        if batch and (accounts is None or len(batch) + len(accounts) > BATCH_ACCOUNTS):
+        more = 0 if accounts is None else int(n_posts.loc[accounts].sum())
+        if batch and (accounts is None or len(batch) + len(accounts) > BATCH_ACCOUNTS
+                      or in_batch + more > BATCH_SERIES_POSTS):
             followed = batch if touched is None else [a for a in batch if a in touched]
             daily, fol, life = queries.anomaly_inputs.series_inputs(engine, campaign, owners, batch, followed)
             flags = anomalies.scan(anomalies._stacked(daily, fol), [], no_posts, campaign, detectors=("robust_z",),
@@ -280,9 +287,10 @@ def batches(engine: sa.Engine, campaign, touched=None, pairs=None):
                 account = flags["_account_pk"].to_numpy(dtype=object).copy()
                 account[series_flag] = None
                 yield _keyed(flags.assign(_account_pk=account))
-            batch = []
+            batch, in_batch = [], 0
         if accounts is not None:
             batch += accounts
+            in_batch += more
     # Impossible values: a range of posts at a time.
     with engine.connect() as conn:
         if touched is None:

@@ -95,10 +95,11 @@ def code_stamp() -> str:
 
 
 def source_digest(root: Path, salt: str = "") -> str:
-    """The digest of the source under ``root``: the modules, and the templates the weekly report
-    is rendered from (a cached report holds its HTML, so a changed template must miss too)."""
+    """The digest of the source under ``root``: the modules, the catalogs (TOML: the words and the
+    header names, once in the modules) and the templates the weekly report is rendered from (a
+    cached report holds its HTML, so a changed template or string must miss too)."""
     h = hashlib.sha256(salt.encode())
-    files = [f for pkg in ("collectors", "dashboard") for f in (root / pkg).rglob("*.py")]
+    files = [f for pkg in ("collectors", "dashboard") for ext in ("*.py", "*.toml") for f in (root / pkg).rglob(ext)]
     files += [f for f in (root / "dashboard" / "text" / "templates").glob("*") if f.is_file()]
     for f in sorted(files):
         h.update(f.relative_to(root).as_posix().encode())

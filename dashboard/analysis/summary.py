@@ -159,6 +159,109 @@ def _change(this, last):
     return c if isinstance(c, str) else _num(c)
 
 
+@dataclass(frozen=True)
+class _Week:
+    """The week a summary is of, in days: its ISO label and weekly-table row, its covered days
+    (``lo`` to ``hi``: a partial week, a campaign that starts or ends within it) and the same days a
+    week before (``plo`` to ``phi``, kept inside the campaign's covered days, as ``weekly_table``
+    does), when there is a week before (``has_prev``)."""
+
+    label: str
+    row: pd.Series
+    start: date
+    lo: date
+    hi: date
+    plo: date
+    phi: date
+    has_prev: bool
+
+    @property
+    def days(self) -> int:
+        return int(self.row["days_covered"])
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.row["partial"])
+
+    @property
+    def previous_week(self) -> str | None:
+        if not self.has_prev:
+            return None
+        return metrics.iso_week(pd.Series([pd.Timestamp(self.start - timedelta(days=7))])).iloc[0]
+
+    @property
+    def previous_days(self) -> tuple[date, date] | None:
+        """The days of the week before that count, when not all of them do."""
+        some = self.partial or self.plo > self.start - timedelta(days=7)
+        return (self.plo, self.phi) if self.has_prev and some else None
+
+
+def _week(weekly: pd.DataFrame, week: str, daily: pd.DataFrame, campaign: Campaign, sel: Selection,
+          today: date | None) -> _Week:
+    """``week`` of the ``weekly`` table, its days cut to those ``daily`` covers."""
+    label = _parse_week(week, list(weekly["week"]))
+    first_day, last_day = metrics._coverage(daily, campaign, sel, today)
+    ws = week_start(label)
+    lo, hi = max(ws, first_day), min(ws + timedelta(days=6), last_day)
+    plo, phi = lo - timedelta(days=7), hi - timedelta(days=7)
+    return _Week(label, weekly[weekly["week"] == label].iloc[0], ws, lo, hi, max(plo, first_day), phi,
+                 has_prev=phi >= first_day)
+
+
+def _kpis(w: _Week, emv_prev: float | None, n_posts: int, n_prev: int | None, n_inf: int, n_inf_prev: int | None,
+          reach: pd.DataFrame, prev_reach: pd.DataFrame | None) -> tuple[Kpi, ...]:
+    """The KPIs of week ``w`` against the week before: the weekly row's sums and rates, then posts
+    published, active influencers, EMV and the reach range, however the caller counted them."""
+    row, has_prev = w.row, w.has_prev
+
+    def prev(col):
+        return _num(row.get(f"prev_{col}")) if has_prev else None
+
+    def count_kpi(key, label_):
+        v, p = _num(row.get(key)), prev(key)
+        return Kpi(key, label_, v, p, _change(v, p), "count")
+
+    def rate_kpi(key, label_):
+        v, p = _num(row.get(key)), prev(key)
+        pp = _num(row.get(f"wow_{key}_pp")) if has_prev else None
+        return Kpi(key, label_, v, p, pp, "rate", change_unit="pp")
+
+    r = reach.iloc[0] if len(reach) else None
+    pr = prev_reach.iloc[0] if prev_reach is not None and len(prev_reach) else None
+    return (
+        count_kpi("views", "Views"),
+        count_kpi("impressions", "Impressions"),
+        count_kpi("engagements", "Engagements"),
+        rate_kpi("er_views", "ER by views"),
+        rate_kpi("er_impressions", "ER by impressions"),
+        Kpi("posts", "Posts published", float(n_posts), _num(n_prev), _change(n_posts, n_prev), "count"),
+        Kpi("active_influencers", "Active influencers", float(n_inf), _num(n_inf_prev),
+            _change(n_inf, n_inf_prev), "count", note=ACTIVE_NOTE),
+        Kpi("emv_usd", "EMV (USD)", _num(row.get("emv_usd")), emv_prev, _change(_num(row.get("emv_usd")), emv_prev),
+            "usd", note=EMV_FORMULA_VERSION),
+        # A range has no honest single change: last week's range is shown beside it instead.
+        Kpi("reach", "Reach (not deduplicated)", _num(r["reach_max_post"]) if r is not None else None,
+            _num(pr["reach_max_post"]) if pr is not None else None, None, "range",
+            upper=_num(r["reach_sum"]) if r is not None else None,
+            previous_upper=_num(pr["reach_sum"]) if pr is not None else None, note=REACH_NOTE),
+    )
+
+
+def _summary(campaign: Campaign, w: _Week, weekly: pd.DataFrame, lang: str, drivers: dict, **parts) -> Summary:
+    """The ``Summary`` of week ``w`` from its ``parts`` (kpis, top_influencers, top_posts,
+    platform_mix, events; goals from the database), with its narrative in ``lang``."""
+    s = Summary(
+        campaign=campaign.name, campaign_zh=campaign.name_zh, timezone=campaign.timezone, week=w.label,
+        week_start=w.start, week_end=w.start + timedelta(days=6), covered_start=w.lo, covered_end=w.hi,
+        days_covered=w.days, partial=w.partial,
+        partial_label=t("week.partial", "en", days=w.days) if w.partial else "",
+        compared_with=_compared(w.previous_week, w.previous_days, "en"), narrative="",
+        emv_formula=EMV_FORMULA_VERSION, weeks=tuple(weekly["week"]), previous_week=w.previous_week,
+        previous_days=w.previous_days, drivers=drivers, lang=normalise_lang(lang), **parts,
+    )
+    return replace(s, narrative=narrative(s, drivers, lang))
+
+
 def _filter_posts(posts: pd.DataFrame, sel: Selection) -> pd.DataFrame:
     for col, values in (("platform", sel.platforms), ("influencer", sel.influencers), ("category", sel.categories)):
         if values:
@@ -182,19 +285,8 @@ def build_summary(frames, campaign: Campaign, week: str, today: date | None = No
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
     posts = frames.posts
     weekly = metrics.weekly_table(inc, posts, campaign, sel=sel, today=today)
-    label = _parse_week(week, list(weekly["week"]))
-    row = weekly[weekly["week"] == label].iloc[0]
-
-    daily = metrics.daily_table(inc, posts, campaign, by=(), sel=sel)
-    first_day, last_day = metrics._coverage(daily, campaign, sel, today)
-    ws = week_start(label)
-    lo, hi = max(ws, first_day), min(ws + timedelta(days=6), last_day)
-    plo, phi = lo - timedelta(days=7), hi - timedelta(days=7)
-    # Like weekly_table: the week before counts only inside the campaign's covered days.
-    has_prev = phi >= first_day
-    plo = max(plo, first_day)
-    days = int(row["days_covered"])
-    partial = bool(row["partial"])
+    w = _week(weekly, week, metrics.daily_table(inc, posts, campaign, by=(), sel=sel), campaign, sel, today)
+    lo, hi, plo, phi, has_prev = w.lo, w.hi, w.plo, w.phi, w.has_prev
 
     # Per post and day over both weeks: the mix, the rankings and EMV last week come from here.
     per = metrics.daily_table(inc, posts, campaign, by=("platform", "influencer", "post"),
@@ -215,61 +307,18 @@ def build_summary(frames, campaign: Campaign, week: str, today: date | None = No
     prev_reach = (metrics.reach_table(frames.snapshots, posts, campaign, by=(), sel=replace(sel, start=plo, end=phi))
                   if has_prev else None)
 
-    def prev(col):
-        return _num(row.get(f"prev_{col}")) if has_prev else None
-
-    def count_kpi(key, label_):
-        v, p = _num(row.get(key)), prev(key)
-        return Kpi(key, label_, v, p, _change(v, p), "count")
-
-    def rate_kpi(key, label_):
-        v, p = _num(row.get(key)), prev(key)
-        pp = _num(row.get(f"wow_{key}_pp")) if has_prev else None
-        return Kpi(key, label_, v, p, pp, "rate", change_unit="pp")
-
     emv_prev = _num(last["emv_usd"].sum()) if has_prev and len(last) else (0.0 if has_prev else None)
-    n_posts, n_prev = len(pub), (len(prev_pub) if prev_pub is not None else None)
-    n_inf = int(pub["influencer"].nunique())
-    n_inf_prev = int(prev_pub["influencer"].nunique()) if prev_pub is not None else None
-    r = reach.iloc[0] if len(reach) else None
-    pr = prev_reach.iloc[0] if prev_reach is not None and len(prev_reach) else None
-    kpis = (
-        count_kpi("views", "Views"),
-        count_kpi("impressions", "Impressions"),
-        count_kpi("engagements", "Engagements"),
-        rate_kpi("er_views", "ER by views"),
-        rate_kpi("er_impressions", "ER by impressions"),
-        Kpi("posts", "Posts published", float(n_posts), _num(n_prev), _change(n_posts, n_prev), "count"),
-        Kpi("active_influencers", "Active influencers", float(n_inf), _num(n_inf_prev),
-            _change(n_inf, n_inf_prev), "count", note=ACTIVE_NOTE),
-        Kpi("emv_usd", "EMV (USD)", _num(row.get("emv_usd")), emv_prev, _change(_num(row.get("emv_usd")), emv_prev),
-            "usd", note=EMV_FORMULA_VERSION),
-        # A range has no honest single change: last week's range is shown beside it instead.
-        Kpi("reach", "Reach (not deduplicated)", _num(r["reach_max_post"]) if r is not None else None,
-            _num(pr["reach_max_post"]) if pr is not None else None, None, "range",
-            upper=_num(r["reach_sum"]) if r is not None else None,
-            previous_upper=_num(pr["reach_sum"]) if pr is not None else None, note=REACH_NOTE),
-    )
+    kpis = _kpis(w, emv_prev, len(pub), len(prev_pub) if prev_pub is not None else None,
+                 int(pub["influencer"].nunique()),
+                 int(prev_pub["influencer"].nunique()) if prev_pub is not None else None, reach, prev_reach)
 
     mix = _platform_mix(this)
     drivers = _drivers(this, last) if has_prev else {}
     top_inf = _top_influencers(this)
     top_posts = _top_posts(inc, pub, hi, campaign.engagement)
     events = tuple(e for e in campaign.events if lo <= e.day <= hi)
-    partial_label = t("week.partial", "en", days=days) if partial else ""
-    prev_label = metrics.iso_week(pd.Series([pd.Timestamp(ws - timedelta(days=7))])).iloc[0]
-    previous_week = prev_label if has_prev else None
-    previous_days = (plo, phi) if has_prev and (partial or plo > ws - timedelta(days=7)) else None
-    compared = _compared(previous_week, previous_days, "en")
-    s = Summary(
-        campaign=campaign.name, campaign_zh=campaign.name_zh, timezone=campaign.timezone, week=label, week_start=ws,
-        week_end=ws + timedelta(days=6), covered_start=lo, covered_end=hi, days_covered=days, partial=partial,
-        partial_label=partial_label, compared_with=compared, kpis=kpis, top_influencers=top_inf,
-        top_posts=top_posts, platform_mix=mix, events=events, narrative="", emv_formula=EMV_FORMULA_VERSION,
-        weeks=tuple(weekly["week"]), previous_week=previous_week, previous_days=previous_days, drivers=drivers,
-        lang=normalise_lang(lang),
-    )
-    return replace(s, narrative=narrative(s, drivers, lang))
+    return _summary(campaign, w, weekly, lang, drivers, kpis=kpis, top_influencers=top_inf, top_posts=top_posts,
+                    platform_mix=mix, events=events)
 
 
 # --- building from the database: the week and the week before, not everything ------------------
@@ -429,16 +478,8 @@ def build_summary_db(engine, campaign: Campaign, week: str | None, today: date |
     if week is None:
         week = latest_complete_week_db(engine, campaign, today, daily=d if sel == Selection() else None)
     weekly = _weekly_from_daily(d, campaign, sel, today, compare=(str(week).strip().upper(),))
-    label = _parse_week(week, list(weekly["week"]))
-    row = weekly[weekly["week"] == label].iloc[0]
-    first_day, last_day = metrics._coverage(d, campaign, sel, today)
-    ws = week_start(label)
-    lo, hi = max(ws, first_day), min(ws + timedelta(days=6), last_day)
-    plo, phi = lo - timedelta(days=7), hi - timedelta(days=7)
-    has_prev = phi >= first_day
-    plo = max(plo, first_day)
-    days = int(row["days_covered"])
-    partial = bool(row["partial"])
+    w = _week(weekly, week, d, campaign, sel, today)
+    lo, hi, plo, phi, has_prev = w.lo, w.hi, w.plo, w.phi, w.has_prev
     this_sel, last_sel = replace(sel, start=lo, end=hi), replace(sel, start=plo, end=phi)
 
     pub = queries.posts.published_counts(engine, campaign, this_sel).iloc[0]
@@ -446,44 +487,14 @@ def build_summary_db(engine, campaign: Campaign, week: str | None, today: date |
     reach = queries.posts.reach_range(engine, campaign, this_sel)
     prev_reach = queries.posts.reach_range(engine, campaign, last_sel) if has_prev else None
 
-    def prev(col):
-        return _num(row.get(f"prev_{col}")) if has_prev else None
-
-    def count_kpi(key, label_):
-        v, p = _num(row.get(key)), prev(key)
-        return Kpi(key, label_, v, p, _change(v, p), "count")
-
-    def rate_kpi(key, label_):
-        v, p = _num(row.get(key)), prev(key)
-        pp = _num(row.get(f"wow_{key}_pp")) if has_prev else None
-        return Kpi(key, label_, v, p, pp, "rate", change_unit="pp")
-
     if has_prev:
         last_emv = rollups.query(engine, campaign, by=[], sel=last_sel)
         emv_prev = _num(last_emv["emv_usd"].iloc[0]) if len(last_emv) else 0.0
     else:
         emv_prev = None
-    n_posts, n_prev = int(pub["posts"]), (int(prev_pub["posts"]) if prev_pub is not None else None)
-    n_inf = int(pub["active_influencers"])
-    n_inf_prev = int(prev_pub["active_influencers"]) if prev_pub is not None else None
-    r = reach.iloc[0] if len(reach) else None
-    pr = prev_reach.iloc[0] if prev_reach is not None and len(prev_reach) else None
-    kpis = (
-        count_kpi("views", "Views"),
-        count_kpi("impressions", "Impressions"),
-        count_kpi("engagements", "Engagements"),
-        rate_kpi("er_views", "ER by views"),
-        rate_kpi("er_impressions", "ER by impressions"),
-        Kpi("posts", "Posts published", float(n_posts), _num(n_prev), _change(n_posts, n_prev), "count"),
-        Kpi("active_influencers", "Active influencers", float(n_inf), _num(n_inf_prev),
-            _change(n_inf, n_inf_prev), "count", note=ACTIVE_NOTE),
-        Kpi("emv_usd", "EMV (USD)", _num(row.get("emv_usd")), emv_prev, _change(_num(row.get("emv_usd")), emv_prev),
-            "usd", note=EMV_FORMULA_VERSION),
-        Kpi("reach", "Reach (not deduplicated)", _num(r["reach_max_post"]) if r is not None else None,
-            _num(pr["reach_max_post"]) if pr is not None else None, None, "range",
-            upper=_num(r["reach_sum"]) if r is not None else None,
-            previous_upper=_num(pr["reach_sum"]) if pr is not None else None, note=REACH_NOTE),
-    )
+    kpis = _kpis(w, emv_prev, int(pub["posts"]), int(prev_pub["posts"]) if prev_pub is not None else None,
+                 int(pub["active_influencers"]),
+                 int(prev_pub["active_influencers"]) if prev_pub is not None else None, reach, prev_reach)
 
     # The top influencers, their engagement rate and the platform mix from the rollup's sums per
     # platform and influencer (no engine pass: issue 11, 1.9 s at half of 100x on PostgreSQL).
@@ -501,20 +512,8 @@ def build_summary_db(engine, campaign: Campaign, week: str | None, today: date |
             drivers[m] = {p: float(v) for p, v in diff.items()}
     top_posts = _top_posts_db(engine, campaign, sel, lo, hi)
     events = week_events(engine, campaign, sel, lo, hi)
-    partial_label = t("week.partial", "en", days=days) if partial else ""
-    prev_label = metrics.iso_week(pd.Series([pd.Timestamp(ws - timedelta(days=7))])).iloc[0]
-    previous_week = prev_label if has_prev else None
-    previous_days = (plo, phi) if has_prev and (partial or plo > ws - timedelta(days=7)) else None
-    s = Summary(
-        campaign=campaign.name, campaign_zh=campaign.name_zh, timezone=campaign.timezone, week=label, week_start=ws,
-        week_end=ws + timedelta(days=6), covered_start=lo, covered_end=hi, days_covered=days, partial=partial,
-        partial_label=partial_label, compared_with=_compared(previous_week, previous_days, "en"), kpis=kpis,
-        top_influencers=top_inf, top_posts=top_posts, platform_mix=mix, events=events, narrative="",
-        emv_formula=EMV_FORMULA_VERSION, weeks=tuple(weekly["week"]), previous_week=previous_week,
-        previous_days=previous_days, drivers=drivers, lang=normalise_lang(lang),
-        goals=week_goals(engine, campaign, hi),
-    )
-    return replace(s, narrative=narrative(s, drivers, lang))
+    return _summary(campaign, w, weekly, lang, drivers, kpis=kpis, top_influencers=top_inf, top_posts=top_posts,
+                    platform_mix=mix, events=events, goals=week_goals(engine, campaign, hi))
 
 
 def _platform_mix_db(by_inf: pd.DataFrame) -> tuple[PlatformShare, ...]:

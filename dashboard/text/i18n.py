@@ -52,25 +52,8 @@ STRINGS: dict[str, dict[str, str]] = _catalogs()
 # understood by ``platform_from_label``, but is not the default: the campaign posts on global
 # LinkedIn, which Chinese users also call LinkedIn.
 PLATFORM_NAMES: dict[str, dict[str, str]] = {
-    "en": {
-        **PLATFORM_LABELS,  # the importers' names are the English UI's names
-        "weibo": "Weibo",
-        "douyin": "Douyin",
-        "bilibili": "Bilibili",
-        "wechat": "WeChat",
-    },
-    "zh": {
-        "x": "X",
-        "facebook": "Facebook",
-        "instagram": "Instagram",
-        "youtube": "YouTube",
-        "tiktok": "TikTok",
-        "linkedin": "LinkedIn",
-        "weibo": "微博",
-        "douyin": "抖音",
-        "bilibili": "哔哩哔哩",
-        "wechat": "微信",
-    },
+    "en": dict(PLATFORM_LABELS),  # the importers' names are the English UI's names
+    "zh": {**PLATFORM_LABELS, "weibo": "微博", "douyin": "抖音", "bilibili": "哔哩哔哩", "wechat": "微信"},
 }
 PLATFORM_BRAND_NAMES_ZH: dict[str, str] = {"linkedin": "领英"}
 

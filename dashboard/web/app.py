@@ -3,14 +3,18 @@
 Pages (dashboard/web/pages) are layout functions of the URL, so every page load reads the database
 afresh, or the results of its expensive computations from the cache all workers share under the
 data version (dashboard/web/cache.py); nothing but a connection pool is kept per process, so several
-workers show the same data.
+workers show the same data. With REACH_REDIS set, several hosts may serve one campaign
+(docs/deploy.md): ``check_hosts`` refuses to start unless what a user sees through any host is
+shared (the session secret, the archive folder), and the cache and the login state go to Redis.
 """
 from __future__ import annotations
 
 import errno
 import ipaddress
+import os
 import socket
 import sys
+from pathlib import Path
 
 import dash
 from dash import dcc, html
@@ -19,6 +23,7 @@ from collectors import messages
 from collectors.errors import ReachError, UsageError
 from collectors.store import database
 
+from .. import deployment
 from ..analysis import queries
 
 
@@ -33,6 +38,7 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
     from . import auth, cache, downloads, pages
 
     if engine is None:
+        check_hosts()  # gunicorn started by hand on a host: the same refusals as `reach serve`
         engine = database.connect(None)
         auth_settings = auth_settings or auth.Settings.from_env()
 
@@ -135,9 +141,40 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(args) -> int:
+ARCHIVE_ENV = "REACH_ARCHIVE"
+
+
+def check_hosts(archive: str | None = None) -> None:
+    """With REACH_REDIS (the distributed deployment) a request may reach any host, so refuse to
+    serve unless what it needs from the one before is shared: the session secret (REACH_SECRET_KEY,
+    not a key file per host) and the archive folder, named explicitly (``archive`` or
+    REACH_ARCHIVE), where uploads are kept and files wait for their mapping between two requests.
+    Whether that folder is really shared storage cannot be seen from here: docs/deploy.md says so.
+    On one machine nothing is asked."""
     from . import auth
 
+    if not deployment.current().distributed:
+        return
+    auth.secret_key()  # REACH_SECRET_KEY, or a ReachError that says how to set it
+    if not (archive or os.environ.get(ARCHIVE_ENV)):
+        raise ReachError(f"{deployment.REDIS_ENV} is set, so the web processes may run on several hosts: set "
+                         f"{ARCHIVE_ENV} (or --archive) to a folder every host and worker shares; uploads are "
+                         "archived there and a file waiting for its column mapping waits there (docs/deploy.md)")
+
+
+def serve(args, fill_if_empty=None) -> int:
+    """Serve the dashboard as `reach serve` was told (``args``). ``fill_if_empty``: what to run,
+    once the login and the port are checked, when the database holds no data yet, returning an
+    exit status (`--demo-if-empty`: the command line hands in its `reach demo`, so that the web
+    layer never imports the commands)."""
+    from . import auth
+
+    archive = getattr(args, "archive", None)
+    check_hosts(archive)
+    if archive:
+        # Uploads on the Data page archive where `reach import --archive` would: the environment
+        # carries the choice to this process's app and to gunicorn's workers alike.
+        os.environ[ARCHIVE_ENV] = str(Path(archive).expanduser().resolve())
     users_file = auth.users_path(getattr(args, "users", None))
     users = auth.check_serve(args.host, users_file)
     workers = getattr(args, "workers", None)
@@ -145,18 +182,15 @@ def serve(args) -> int:
         raise ReachError(f"--workers {workers}: give at least 1")
     check_port(args.host, args.port)
     engine = database.connect(args.db)
-    if args.demo_if_empty and queries.counts.overview(engine).empty:
-        from ..cli import main as cli_main
-
-        demo_args = ["demo"] + (["--db", args.db] if args.db else [])
-        if cli_main(demo_args) != 0:
-            print("the demo campaign did not import cleanly; serving what there is", file=sys.stderr)
+    filled = fill_if_empty is not None and queries.counts.overview(engine).empty
+    if filled and fill_if_empty() != 0:
+        print("the demo campaign did not import cleanly; serving what there is", file=sys.stderr)
     # Made here, before any worker starts, so workers find one key rather than race to make it.
     auth.secret_key(users_file)
     who = (f"login required ({len(users)} user{'s' * (len(users) != 1)})" if users
            else "no login: only this machine's user can reach it")
     url = url_of(args.host, args.port)
-    if args.demo_if_empty:
+    if filled:
         check_port(args.host, args.port)  # again: building the demo took long enough for another server to start
     if workers is None:
         app = create_app(engine, auth.Settings.for_host(args.host, users_file))
@@ -164,7 +198,6 @@ def serve(args) -> int:
         app.run(host=args.host, port=args.port, debug=False)
         return 0
     import importlib.util
-    import os
 
     if importlib.util.find_spec("gunicorn") is None:
         raise ReachError("--workers needs gunicorn, which is not installed: pip install gunicorn")

@@ -9,8 +9,10 @@ adds the login and logout views. State that must agree across gunicorn workers i
 process memory: the session is a cookie signed with a secret from ``REACH_SECRET_KEY`` or a 0600 key
 file beside the users file, users are re-read when their file changes, and login attempts (per
 address and per name) and each user's session generation (bumped at logout) live in files beside
-it. A session ends at a fixed time after the login, however busy it is. ``security_headers`` adds
-the Content-Security-Policy and framing, referrer and sniffing guards to every response.
+it, or in Redis when REACH_REDIS is set (several hosts, docs/deploy.md: then REACH_SECRET_KEY is
+required, since a key file per host would make each host refuse the others' cookies). A session
+ends at a fixed time after the login, however busy it is. ``security_headers`` adds the
+Content-Security-Policy and framing, referrer and sniffing guards to every response.
 Callbacks call ``current_role()`` / ``require_editor()``. See docs/security.md for the threat
 model and the choices made.
 """
@@ -28,7 +30,7 @@ import secrets
 import threading
 import time
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +39,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from collectors import files
 from collectors.errors import ReachError
 
+from .. import deployment
 from ..text import templating
 
 log = logging.getLogger(__name__)
@@ -193,12 +196,18 @@ def remove_user(path: Path, name: str) -> None:
 
 def secret_key(users: Path | None = None) -> str:
     """REACH_SECRET_KEY, else a random key kept in a 0600 file beside the users file, created on
-    first use, so every worker (and a restart) signs and checks cookies with the same key."""
+    first use, so every worker (and a restart) signs and checks cookies with the same key. With
+    REACH_REDIS (several hosts) only REACH_SECRET_KEY: each host would make a key file of its own,
+    and a session made on one would be refused by the others."""
     env = os.environ.get("REACH_SECRET_KEY")
     if env:
         if len(env) < 32:
             raise ReachError("REACH_SECRET_KEY is too short: use at least 32 random characters")
         return env
+    if deployment.current().distributed:
+        raise ReachError(f"{deployment.REDIS_ENV} is set, so the web processes may run on several hosts: "
+                         "set REACH_SECRET_KEY to the same random value (at least 32 characters) on every "
+                         "host, e.g. `python3 -c 'import secrets; print(secrets.token_hex(32))'` (docs/deploy.md)")
     path = users_path(users).parent / KEY_FILE
     try:
         return _read_key(path)
@@ -257,6 +266,10 @@ class Settings:
     # No users and a bind only this machine's user can reach: one person on their own machine,
     # who gets everything without a login. Never true when users exist.
     anonymous: bool
+    # Where login attempts and session generations live when several hosts serve (REACH_REDIS, set
+    # by ``install``), under the campaign's key prefix; None: in files beside the users file.
+    redis: str | None = None
+    prefix: str = ""
 
     @classmethod
     def for_host(cls, host: str, users: Path | None = None) -> "Settings":
@@ -368,10 +381,53 @@ def _name_key(name: str) -> str:
     return "name:" + name.casefold()
 
 
+def _recent(text: str, change):
+    """``change(data, now)`` on the attempts kept as ``text``: returns (result, the text to keep or
+    None when nothing changed). Attempts older than FAIL_WINDOW_S are dropped on the way."""
+    try:
+        data = json.loads(text or "{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = {}  # a torn write after a crash: the counts restart, the limit stays on
+    if not isinstance(data, dict):
+        data = {}
+    now = time.time()
+    old = len(data)
+    data = {k: kept for k, v in data.items() if isinstance(v, list)
+            and (kept := [t for t in v if isinstance(t, (int, float)) and 0 <= now - t < FAIL_WINDOW_S])}
+    result, changed = change(data, now)
+    return result, (json.dumps(data, separators=(",", ":")) if changed or len(data) != old else None)
+
+
+@lru_cache(maxsize=4)
+def _redis(url: str):
+    """One client (a connection pool) per process and URL; short timeouts, so a Redis that does not
+    answer closes the door in seconds rather than holding every request."""
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, decode_responses=True)
+
+
+def _redis_errors():
+    import redis
+
+    return redis.RedisError
+
+
 def _attempts(settings: Settings, change):
-    """Run ``change(data, now)`` on the attempts file under an exclusive lock: the read, the
-    decision and the write are one step for every worker and thread. ``data`` maps a key to the
-    times of its attempts in the last FAIL_WINDOW_S; ``change`` returns (result, changed)."""
+    """Run ``change(data, now)`` on the attempts file (or Redis key) under an exclusive lock: the
+    read, the decision and the write are one step for every worker, thread and host. ``data`` maps
+    a key to the times of its attempts in the last FAIL_WINDOW_S; ``change`` returns (result, changed)."""
+    if settings.redis:
+        r, key = _redis(settings.redis), settings.prefix + "login-failures"
+        try:
+            with r.lock(key + ":lock", timeout=10, blocking_timeout=10):
+                result, text = _recent(r.get(key) or "", change)
+                if text is not None:
+                    r.set(key, text, ex=FAIL_WINDOW_S)
+                return result
+        except _redis_errors() as e:
+            raise LoginStateError(f"cannot record login attempts in Redis ({e}); logins are refused until "
+                                  "it answers") from None
     path = settings.users.parent / FAILURES_FILE
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -381,21 +437,11 @@ def _attempts(settings: Settings, change):
                               "until the folder is writable by the server") from None
     with os.fdopen(fd, "r+", encoding="utf-8") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            data = json.loads(f.read() or "{}")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            data = {}  # a torn write after a crash: the counts restart, the limit stays on
-        if not isinstance(data, dict):
-            data = {}
-        now = time.time()
-        old = len(data)
-        data = {k: kept for k, v in data.items() if isinstance(v, list)
-                and (kept := [t for t in v if isinstance(t, (int, float)) and 0 <= now - t < FAIL_WINDOW_S])}
-        result, changed = change(data, now)
-        if changed or len(data) != old:
+        result, text = _recent(f.read(), change)
+        if text is not None:
             f.seek(0)
             f.truncate()
-            json.dump(data, f, separators=(",", ":"))
+            f.write(text)
         return result
 
 
@@ -451,7 +497,13 @@ def _generations(settings: Settings) -> dict[str, str]:
     holds the token of its login and is valid only while it is still the user's; a user with no
     token (the file deleted or damaged and rewritten) has no valid session, so losing the file
     logs people out and never revives a logged-out session. Read on every request, so cached on
-    the file's identity: a stat per request, a parse per change."""
+    the file's identity: a stat per request, a parse per change. With several hosts (Redis) one
+    hash holds them: a read per request, and a Redis that lost its data logs everyone out."""
+    if settings.redis:
+        try:
+            return _redis(settings.redis).hgetall(settings.prefix + "session-generations")
+        except _redis_errors() as e:
+            raise LoginStateError(f"cannot read the session generations in Redis ({e})") from None
     path = settings.users.parent / GENERATIONS_FILE
     try:
         st = path.stat()
@@ -470,6 +522,16 @@ def _generation(settings: Settings, name: str, *, new: bool) -> str:
     that user, in every browser and every worker, ends on its next request. The file is replaced
     whole (readers see the old or the new one) under a lock file, so two logins or logouts at once
     both count."""
+    if settings.redis:
+        r, key, token = _redis(settings.redis), settings.prefix + "session-generations", secrets.token_urlsafe(12)
+        try:
+            if new:
+                r.hset(key, name, token)
+                return token
+            r.hsetnx(key, name, token)  # two first logins at once on two hosts: the first token wins
+            return r.hget(key, name)
+        except _redis_errors() as e:
+            raise LoginStateError(f"cannot record the session generation in Redis ({e})") from None
     folder = settings.users.parent
     path = folder / GENERATIONS_FILE
     if not new:
@@ -565,6 +627,10 @@ def install(server, settings: Settings) -> None:
     from flask import g, jsonify, make_response, redirect, request, session
 
     server.secret_key = secret_key(settings.users)
+    redis_url = deployment.current().redis
+    if redis_url and settings.redis is None:
+        settings = replace(settings, redis=redis_url,
+                           prefix=deployment.key_prefix(server.config.get("REACH_DB_URL")))
     lifetime = _session_seconds()
     check_login_settings()  # gunicorn started by hand: the worker stops here, not at a login
     checks = threading.BoundedSemaphore(_env_int("REACH_LOGIN_CONCURRENCY", CHECKS_AT_ONCE))
@@ -744,6 +810,9 @@ def install(server, settings: Settings) -> None:
             except OSError as e:
                 log.error("logout of %s could not be recorded in %s: %s", name,
                           settings.users.parent / GENERATIONS_FILE, e.strerror)
+                return jsonify(error="the logout could not be recorded; see the server log"), 503
+            except LoginStateError as e:
+                log.error("logout of %s could not be recorded: %s", name, e)
                 return jsonify(error="the logout could not be recorded; see the server log"), 503
             log.info("%s logged out: every session of theirs has ended", name)
         session.clear()

@@ -1,12 +1,17 @@
 """The cache every worker of the dashboard shares, behind ``shared.memo`` (dashboard/analysis/shared.py):
 flask-caching's FileSystemCache in a folder beside the database, so `reach serve --workers N`
-computes each expensive result once, not once per worker. ``install`` gives a Flask app its cache
-and hands ``shared`` the way to find it; what is kept, under which key and when it is read is
-``shared.memo``'s. Old entries are never asked for again and expire (``TIMEOUT``) or are pruned
-(``THRESHOLD``).
+computes each expensive result once, not once per worker; with REACH_REDIS set (the distributed
+deployment, dashboard/deployment.py) flask-caching's RedisCache instead, so the web processes of
+every host share it. ``install`` gives a Flask app its cache and hands ``shared`` the way to find
+it; what is kept, under which key and when it is read is ``shared.memo``'s. Old entries are never
+asked for again and expire (``TIMEOUT``) or are pruned (``THRESHOLD``; Redis evicts by its own
+``maxmemory`` policy).
 
-The cache only saves time: a folder that cannot be made or written means no cache, and the log
-says why. Outside a running app (tests of pure functions, the CLI, notebooks) nothing is cached.
+The cache only saves time: a folder that cannot be made or written, or a Redis that does not
+answer at start, means no cache, and the log says why; a Redis that stops answering later makes
+each read a miss (``shared.memo``). Outside a running app (tests of pure functions, the CLI,
+notebooks) nothing is cached. In Redis every key starts with the campaign's prefix
+(``deployment.key_prefix``: a hash of the database URL), so campaigns sharing one Redis stay apart.
 
 Entries are pickles, so the folder is made readable by this user only (0700, files 0600): anyone
 who can write there could run code as the dashboard, as anyone who can write the database folder
@@ -17,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -24,6 +30,7 @@ from flask_caching import Cache
 
 from collectors.store import database
 
+from .. import deployment
 from ..analysis import shared, stamps
 
 log = logging.getLogger(__name__)
@@ -33,6 +40,8 @@ EXTENSION = "reach_cache"
 TIMEOUT = 24 * 3600  # an entry of an old data version is dead weight: a day is plenty for a live one
 THRESHOLD = 300  # entries kept before the oldest are pruned (each is a few kB to a few MB)
 OFF = ("off", "none", "0", "false", "no")
+# A Redis that does not answer costs a page this long at most per read, never the page itself.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 
 
 def cache_dir(engine: sa.Engine, override: str | None = None) -> Path | None:
@@ -47,8 +56,17 @@ def cache_dir(engine: sa.Engine, override: str | None = None) -> Path | None:
 
 
 def install(server, engine: sa.Engine, directory: str | None = None) -> Path | None:
-    """Give the Flask app its cache; returns the folder, or None when the app computes everything
-    (the folder was turned off or cannot be used: a warning says why, the app still starts)."""
+    """Give the Flask app its cache; returns the folder (None for Redis, or when the app computes
+    everything: the cache was turned off or cannot be used, a warning says why, the app still
+    starts). REACH_REDIS chooses Redis; REACH_CACHE_DIR=off turns either off."""
+    redis_url = deployment.current().redis
+    off = (directory or os.environ.get(ENV) or "").strip().lower() in OFF
+    if redis_url and not off:
+        cache = _redis_cache(server, engine, redis_url)
+        server.extensions[EXTENSION] = cache
+        server.config["REACH_CACHE_DIR"] = None
+        shared.provide(_cache)
+        return None
     folder = cache_dir(engine, directory)
     cache = None
     if folder is not None:
@@ -68,6 +86,36 @@ def install(server, engine: sa.Engine, directory: str | None = None) -> Path | N
     server.config["REACH_CACHE_DIR"] = str(folder) if folder else None
     shared.provide(_cache)
     return folder
+
+
+def _redis_cache(server, engine: sa.Engine, url: str):
+    """flask-caching's RedisCache under this campaign's key prefix, or None (with a warning) when
+    Redis does not answer now: the pages then compute everything, as with an unusable folder."""
+    prefix = deployment.key_prefix(engine.url.render_as_string(hide_password=False))
+    server.config["REACH_CACHE_PREFIX"] = prefix
+    try:
+        stamps.code_stamp()
+        cache = Cache(config={"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url, "CACHE_KEY_PREFIX": prefix,
+                              "CACHE_DEFAULT_TIMEOUT": TIMEOUT, "CACHE_OPTIONS": dict(REDIS_TIMEOUTS)})
+        cache.init_app(server)
+        # flask-caching connects lazily: ask now, so a Redis that is down is said at start, once.
+        server.extensions["cache"][cache]._write_client.ping()
+    except Exception as e:  # noqa: BLE001 - any reason at all: the pages work without a cache
+        log.warning("the shared cache in Redis at %s cannot be used (%s): every page computes its data afresh",
+                    redacted(url), e)
+        shared.stats["unusable"] += 1
+        server.config["REACH_CACHE_PREFIX"] = None
+        return None
+    return cache
+
+
+def redacted(url: str) -> str:
+    """A Redis URL fit for a log line: its password replaced."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
 
 
 def _cache():

@@ -38,14 +38,16 @@ def anomaly_inputs(engine: sa.Engine, campaign):
 
 def flag_owners(engine: sa.Engine) -> pd.DataFrame:
     """Every account as the anomaly series name it, indexed by account_pk: platform, influencer
-    (``influencer_expr``), account (its label) and has_post."""
+    (``influencer_expr``), account (its label), has_post and posts (how many: the flags are
+    computed a batch of accounts at a time, the batch bounded by their posts too)."""
     p, a, i = schema.posts, schema.accounts, schema.influencers
-    has_post = sa.exists().where(p.c.account_pk == a.c.id)
+    n_posts = sa.select(sa.func.count()).where(p.c.account_pk == a.c.id).scalar_subquery()
     with engine.connect() as conn:
-        owners = rows_frame(conn, sa.select(a.c.id, a.c.platform, influencer_expr(), account_label(), has_post)
+        owners = rows_frame(conn, sa.select(a.c.id, a.c.platform, influencer_expr(), account_label(), n_posts)
                        .select_from(a.outerjoin(i, a.c.influencer_id == i.c.id)).order_by(a.c.id),
-                       ["account_pk", "platform", "influencer", "account", "has_post"])
-    owners["has_post"] = owners["has_post"].astype(bool)
+                       ["account_pk", "platform", "influencer", "account", "posts"])
+    owners["posts"] = owners["posts"].astype("int64")
+    owners["has_post"] = owners["posts"] > 0
     return owners.set_index("account_pk")
 
 

@@ -1,0 +1,203 @@
+"""Two web processes, one campaign (issue 15, part 3): two `reach serve --workers 1` (gunicorn) on
+two loopback ports, against one scratch PostgreSQL database and the Redis on 127.0.0.1:6379, each
+with a users file and a data folder of its own, so that what they share can only come through
+PostgreSQL, Redis, REACH_SECRET_KEY and the archive folder. Over HTTP, as the browser would:
+
+* a session made on web 1 is accepted by web 2, and a logout on web 2 ends it on web 1;
+* an upload through web 1's Data page (its upload callback) shows on web 2's Live page at its next
+  refresh, and its bytes are in the shared archive;
+* web 2 serves the Live numbers web 1 computed and put in Redis under the campaign's prefix: the
+  test changes that entry in Redis, and web 2 shows the changed number, which nothing computes.
+"""
+from __future__ import annotations
+
+import contextlib
+import pickle
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from collectors.store import database
+from conftest import PG_URL, _pg_available
+from dashboard import deployment
+from dashboard.web import auth
+from test_auth import PASSWORDS, clean_env, csrf_of, free_port
+from test_hosts import REDIS_DB, SECRET, _redis_or_skip
+from test_page_data import as_upload
+from test_store import x_content
+
+pytestmark = pytest.mark.postgres
+
+X_NAME = "account_analytics_content_2024-12-16_2024-12-22.csv"
+REDIS = f"redis://127.0.0.1:6379/{REDIS_DB}"
+LIVE = "..live-body.children...live-version.data.."
+
+
+@pytest.fixture
+def scratch_db():
+    """A PostgreSQL database of its own, dropped afterwards."""
+    why = _pg_available()
+    if why:
+        pytest.skip(why)
+    import psycopg
+
+    name = f"reach_hosts_{uuid.uuid4().hex[:10]}"
+    admin = PG_URL.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def two_webs(tmp_path: Path, db_url: str):
+    users = tmp_path / "users.toml"
+    auth.add_user(users, "alice", "editor", PASSWORDS["alice"])
+    archive = tmp_path / "shared-archive"
+    procs, urls, logs = [], [], []
+    try:
+        for n in (1, 2):
+            home = tmp_path / f"web{n}"
+            home.mkdir()
+            (home / "users.toml").write_bytes(users.read_bytes())  # the same file, deployed to each host
+            port = free_port("127.0.0.1")
+            log = home / "serve.log"
+            env = clean_env(REACH_DB=db_url, REACH_REDIS=REDIS, REACH_SECRET_KEY=SECRET,
+                            REACH_ARCHIVE=str(archive), REACH_USERS=str(home / "users.toml"))
+            with open(log, "w") as out:
+                procs.append(subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--port", str(port),
+                                               "--workers", "1"], cwd=home, env=env, stdout=out,
+                                              stderr=subprocess.STDOUT))
+            urls.append(f"http://127.0.0.1:{port}")
+            logs.append(log)
+        deadline = time.time() + 90
+        for url, proc, log in zip(urls, procs, logs):
+            while True:
+                try:
+                    if requests.get(url + "/login", timeout=5).status_code == 200:
+                        break
+                except (requests.ConnectionError, requests.Timeout):
+                    pass
+                if proc.poll() is not None or time.time() > deadline:
+                    raise AssertionError(f"the dashboard did not come up at {url}; log:\n{log.read_text()}")
+                time.sleep(0.3)
+        yield urls, archive
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def login(url: str) -> requests.Session:
+    s = requests.Session()
+    token = csrf_of(s.get(f"{url}/login").text)
+    r = s.post(f"{url}/login", allow_redirects=False,
+               data={"csrf_token": token, "name": "alice", "password": PASSWORDS["alice"]})
+    assert r.status_code == 302, r.text
+    return s
+
+
+def live_refresh(s: requests.Session, url: str, search: str = "", seen=None) -> dict:
+    """The Live page's auto-refresh callback, as the browser posts it every 30 seconds."""
+    body = {"output": LIVE,
+            "outputs": [{"id": "live-body", "property": "children"}, {"id": "live-version", "property": "data"}],
+            "inputs": [{"id": "live-interval", "property": "n_intervals", "value": 1}],
+            "state": [{"id": "url", "property": "search", "value": search},
+                      {"id": "live-version", "property": "data", "value": seen}],
+            "changedPropIds": ["live-interval.n_intervals"]}
+    r = s.post(f"{url}/_dash-update-component", json=body)
+    assert r.status_code == 200, r.text[:500]
+    return r.json()["response"]
+
+
+def upload(s: requests.Session, url: str, name: str, data: bytes) -> str:
+    """The Data page's upload callback, as dcc.Upload posts a dropped file."""
+    body = {"output": "..data-upload-result.children...data-upload.contents...data-stamp.data..",
+            "outputs": [{"id": "data-upload-result", "property": "children"},
+                        {"id": "data-upload", "property": "contents"}, {"id": "data-stamp", "property": "data"}],
+            "inputs": [{"id": "data-upload", "property": "contents", "value": [as_upload(data)]}],
+            "state": [{"id": "data-upload", "property": "filename", "value": [name]},
+                      {"id": "url", "property": "search", "value": ""},
+                      {"id": "data-stamp", "property": "data", "value": 0},
+                      {"id": "data-account", "property": "value", "value": ""}],
+            "changedPropIds": ["data-upload.contents"]}
+    r = s.post(f"{url}/_dash-update-component", json=body)
+    assert r.status_code == 200, r.text[:500]
+    return r.text
+
+
+def kpis(response: dict) -> dict[str, str]:
+    """The Live KPI cards' label -> number, from the callback's JSON."""
+    text = str(response["live-body"]["children"])
+    return dict(re.findall(r"'children': '([^']+)', 'className': 'kpi-label'.*?'children': '([^']+)'", text))
+
+
+def test_two_web_processes_share_sessions_uploads_and_the_cache(tmp_path, scratch_db):
+    redis = _redis_or_skip(REDIS)
+    prefix = deployment.key_prefix(scratch_db)
+    database.connect(scratch_db).dispose()  # the schema made once, before two processes open it
+    try:
+        with two_webs(tmp_path, scratch_db) as ((web1, web2), archive):
+            # A session made on web 1 is accepted by web 2.
+            one = login(web1)
+            two = requests.Session()
+            two.cookies.update(one.cookies)
+            assert requests.get(web2 + "/_dash-layout").status_code == 401
+            assert two.get(web2 + "/_dash-layout").status_code == 200
+
+            # Web 2's Live page before the upload: nothing yet.
+            before = live_refresh(two, web2)
+            seen = before["live-version"]["data"]
+            assert "live-empty" in str(before["live-body"])
+
+            # An upload through web 1 ...
+            said = upload(one, web1, X_NAME, x_content([("1870000000000000001", 1200, 30),
+                                                        ("1870000000000000002", 34, 5)]))
+            assert "Imported" in said and X_NAME in said
+            assert any(p.is_file() for p in archive.rglob("*")), "the upload's bytes are not in the shared archive"
+            # ... is on web 2 at its next refresh: a new version, and its numbers.
+            after = live_refresh(two, web2, seen=seen)
+            assert after["live-version"]["data"] != seen
+            shown = kpis(after)
+            assert shown.get("Posts published") == "2", shown
+
+            # Web 1 computes the X-only view and keeps it in Redis under the campaign's prefix ...
+            before_keys = {k.decode() for k in redis.scan_iter(match=prefix + "live.view:*")}
+            assert before_keys, "web 2's Live numbers were not kept in Redis under the campaign's prefix"
+            mine = live_refresh(one, web1, search="?platform=x", seen=seen)
+            assert kpis(mine).get("Posts published") == "2"
+            new = {k.decode() for k in redis.scan_iter(match=prefix + "live.view:*")} - before_keys
+            assert len(new) == 1
+            key = new.pop()
+            raw = redis.get(key)
+            assert raw.startswith(b"!")  # cachelib's mark of a pickled value
+            tag, (daily, total, published, reach) = pickle.loads(raw[1:])
+            published = published.copy()
+            published["posts"] = 777
+            redis.set(key, b"!" + pickle.dumps((tag, (daily, total, published, reach))), keepttl=True)
+            # ... and web 2 serves that entry rather than computing its own: 777 posts exist nowhere else.
+            assert kpis(live_refresh(two, web2, search="?platform=x", seen=seen)).get("Posts published") == "777"
+
+            # A logout on web 2 ends the session on web 1 as well.
+            token = csrf_of(two.get(web2 + "/logout").text)
+            assert two.post(web2 + "/logout", data={"csrf_token": token}, allow_redirects=False).status_code == 302
+            assert one.get(web1 + "/_dash-layout").status_code == 401
+    finally:
+        for k in redis.scan_iter(match=prefix + "*"):
+            redis.delete(k)
+        redis.close()
