@@ -210,7 +210,7 @@ def _failure(eng, campaign: Campaign, rule: AlertRule, now: datetime) -> list[Fi
         rows = queries.imports.failures_since(conn, since)
     return [Firing(rule.name, f"failure:{r.id}", rule.kind, None, None,
                    dict(file=r.file_name, error=r.error, platform=r.platform or "", source=r.source,
-                        at=pd.Timestamp(r.failed_at, tz="UTC").isoformat(), link="/data"))
+                        failed_at=pd.Timestamp(r.failed_at, tz="UTC").isoformat(), link="/data"))
             for r in rows if not rule.platforms or (r.platform or "") in rule.platforms]
 
 
@@ -479,9 +479,10 @@ def sender(campaign: Campaign, channels: dict | None = None, **options):
             subject, text = message(ev, ch.lang, campaign)
             facts = dict(rule=ev.rule, value=ev.value, threshold=ev.threshold, at=ev.fired_at.isoformat(),
                          selection={k: ev.params[k] for k in ("platforms", "categories", "influencers")
-                                    if ev.params.get(k)},
-                         **{k: v for k, v in ev.params.items() if k not in ("platforms", "categories", "influencers",
-                                                                             "link")})
+                                    if ev.params.get(k)})
+            # A rule's own facts beside the event's, never in their place (nor a TypeError).
+            facts.update({k: v for k, v in ev.params.items()
+                          if k not in facts and k not in ("platforms", "categories", "influencers", "link")})
             d = ch.send(Message(subject, text, link=view_url(campaign, ev.params.get("link", "/"), ch.lang),
                                 lang=ch.lang, facts=facts))
             out.append(dict(channel=d.channel, kind=d.kind, ok=d.ok, attempts=d.attempts, status=d.status,

@@ -2,7 +2,10 @@
 stored once and told once; cooldown, muting, delivery results, acknowledgement."""
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 import sqlite3
+import tomllib
 from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
@@ -101,6 +104,21 @@ def test_stale_sources_and_failures_are_named_with_what_and_when(demo, campaign)
     now = failed_at.replace(tzinfo=timezone.utc) + timedelta(hours=1)
     fails = alerts.evaluate(eng, campaign, now, [rule(name="fail", kind="failure")])
     assert [f.params["file"] for f in fails] == ["broken.csv"] and fails[0].params["link"] == "/data"
+    # ... and told through a channel: the notice's facts carry the failure's own time beside the
+    # event's (a failure's params once named it "at" too, and every delivery raised a TypeError).
+    from notify_receivers import Hook, webhook_channel
+
+    hook = Hook()
+    try:
+        told = replace(campaign, alerts=(rule(name="fail", kind="failure", channels=["hook"]),),
+                       channels=tuple(tomllib.loads(webhook_channel("hook", hook))["channels"]))
+        done = alerts.run(eng, told, now, send=alerts.sender(told))
+        assert (done["sent"], done["failed"]) == (1, 0), done
+        (body,) = hook.bodies
+        facts = body.get("facts", body)
+        assert "broken.csv" in json.dumps(body) and facts["failed_at"].startswith(str(failed_at.date()))
+    finally:
+        hook.close()
 
 
 def test_each_event_is_stored_once_told_once_and_held_back_in_the_cooldown(demo, campaign):
