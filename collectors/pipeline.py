@@ -69,6 +69,31 @@ class FileResult:
     def ok(self) -> bool:
         return self.status != "failed"
 
+    # What a Celery worker sends back (JSON): the counts, the words in English (``messages.render``
+    # writes them again in the reader's language, as it does for words the database stored), and
+    # the first rejected rows; whether the mapping step applies, but not the table it needs (the
+    # web host reads that again from the archived bytes: ``Importer.refusal``).
+    PROBLEMS_SENT = 200
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+             if f.name not in ("proposal", "proposal_table", "problems", "skipped", "captured_at")}
+        d.update(message=_plain(self.message), detection=[_plain(x) for x in self.detection],
+                 skipped=dict(self.skipped), captured_at=self.captured_at.isoformat() if self.captured_at else None,
+                 problems=[[p.source, p.line, p.column, p.value, _plain(p.expected)]
+                           for p in self.problems[:self.PROBLEMS_SENT]],
+                 unrecognised=self.proposal_table is not None)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FileResult":
+        names = {f.name for f in dataclasses.fields(cls)} - {"proposal", "proposal_table"}
+        r = cls(**{k: v for k, v in d.items() if k in names})
+        r.skipped = Counter(r.skipped or {})
+        r.problems = [RowProblem(*p) for p in r.problems or []]
+        r.captured_at = datetime.fromisoformat(r.captured_at) if r.captured_at else None
+        return r
+
     def line(self) -> str:
         """The command line's result line: a status column, then ``text()``."""
         status = ("FAILED  " if self.status == "failed" else "same    " if self.status == "already imported"
@@ -110,6 +135,11 @@ class FileResult:
                                  source=Message(f"source.{src}") if f"source.{src}" in CATALOG["en"] else src))
         parts += [p for d in self.detection for p in ("\n        ", d)]
         return Message.concat(*parts)
+
+
+def _plain(text) -> str:
+    """A ``Message`` as the plain English ``str`` it is (its ``str()`` is itself, key and all)."""
+    return str.__str__(text) if isinstance(text, str) else str(text)
 
 
 def capture_time_from_name(name: str, tz: ZoneInfo) -> datetime | None:
@@ -244,6 +274,19 @@ class Importer:
         if isinstance(job, FileResult):
             return job
         return self._finish(job, self._parsed(job))
+
+    def refusal(self, name: str, data: bytes, *, display: str | None = None) -> "FileResult | None":
+        """The failed result, with its mapping proposal and table, of a file no report recognises
+        (read and detected again, nothing written or recorded); None when it is recognised now.
+        For the Data page of a web host whose upload a worker found unrecognised: the form needs
+        the table, which does not travel back from the worker."""
+        job = _Job(name, display or name, data, sha256(data), datetime.now(timezone.utc), False, self._mappings())
+        outcome = self._parsed(job)
+        e = outcome[1]
+        if outcome[0] != "error" or getattr(e, "table", None) is None:
+            return None
+        return FileResult(display or name, "failed", message=str(e), proposal=getattr(e, "proposal", None),
+                          proposal_table=e.table)
 
     def _begin(self, name: str, data: bytes, *, display: str | None = None,
                imported_at: datetime | None = None, record: bool = True) -> "_Job | FileResult":
