@@ -27,7 +27,7 @@ from .archive import Archive, Entry, sha256
 from .detect import detect as detect_match
 from .errors import DetectError, ReachError, RowProblem, StructureError
 from .mapping import Mapping, Mappings, describe
-from .messages import CATALOG, Message
+from .messages import CATALOG, Message, from_json, to_json
 from .model import DEFAULT_TIMEZONE, POST_LIFETIME
 from .parse import Context, Parsed, date_range_from_name, parse_table
 from .read import read_bytes
@@ -64,25 +64,27 @@ class FileResult:
     # (the Data page shows it as a form; the CLI prints it).
     proposal: Mapping | None = None
     proposal_table: object | None = None
+    # A result a worker sent back (``from_dict``) of a file no report recognised: its table stayed
+    # with the worker, and ``Importer.refusal`` reads it again where the form is shown.
+    unrecognised: bool = False
 
     @property
     def ok(self) -> bool:
         return self.status != "failed"
 
-    # What a Celery worker sends back (JSON): the counts, the words in English (``messages.render``
-    # writes them again in the reader's language, as it does for words the database stored), and
-    # the first rejected rows; whether the mapping step applies, but not the table it needs (the
+    # What a Celery worker sends back (JSON): the counts, the words as messages (key and parameters,
+    # so the page writes them in the reader's language), and the first rejected rows; whether the mapping step applies, but not the table it needs (the
     # web host reads that again from the archived bytes: ``Importer.refusal``).
     PROBLEMS_SENT = 200
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
              if f.name not in ("proposal", "proposal_table", "problems", "skipped", "captured_at")}
-        d.update(message=_plain(self.message), detection=[_plain(x) for x in self.detection],
+        d.update(message=to_json(self.message), detection=[to_json(x) for x in self.detection],
                  skipped=dict(self.skipped), captured_at=self.captured_at.isoformat() if self.captured_at else None,
-                 problems=[[p.source, p.line, p.column, p.value, _plain(p.expected)]
+                 problems=[[p.source, p.line, p.column, p.value, to_json(p.expected)]
                            for p in self.problems[:self.PROBLEMS_SENT]],
-                 unrecognised=self.proposal_table is not None)
+                 unrecognised=self.unrecognised or self.proposal_table is not None)
         return d
 
     @classmethod
@@ -90,7 +92,9 @@ class FileResult:
         names = {f.name for f in dataclasses.fields(cls)} - {"proposal", "proposal_table"}
         r = cls(**{k: v for k, v in d.items() if k in names})
         r.skipped = Counter(r.skipped or {})
-        r.problems = [RowProblem(*p) for p in r.problems or []]
+        r.message = from_json(r.message)
+        r.detection = [from_json(x) for x in r.detection or []]
+        r.problems = [RowProblem(*p[:4], from_json(p[4])) for p in r.problems or []]
         r.captured_at = datetime.fromisoformat(r.captured_at) if r.captured_at else None
         return r
 
@@ -135,11 +139,6 @@ class FileResult:
                                  source=Message(f"source.{src}") if f"source.{src}" in CATALOG["en"] else src))
         parts += [p for d in self.detection for p in ("\n        ", d)]
         return Message.concat(*parts)
-
-
-def _plain(text) -> str:
-    """A ``Message`` as the plain English ``str`` it is (its ``str()`` is itself, key and all)."""
-    return str.__str__(text) if isinstance(text, str) else str(text)
 
 
 def capture_time_from_name(name: str, tz: ZoneInfo) -> datetime | None:

@@ -34,7 +34,7 @@ from dashboard.web import auth
 from test_auth import PASSWORDS, clean_env, csrf_of, free_port
 from test_celery import Deployment, redis_prefix  # noqa: F401 - a fixture: the workers' keys, removed after
 from test_hosts import REDIS_DB, SECRET, _redis_or_skip
-from test_page_data import as_upload
+from test_page_data import as_upload, unknown_posts
 from test_store import x_content
 
 pytestmark = pytest.mark.postgres
@@ -257,6 +257,13 @@ def test_two_web_processes_share_sessions_uploads_and_the_cache(tmp_path, scratc
                 assert c.execute(sa.text("SELECT count(*) FROM imports")).scalar_one() == 1
                 assert c.execute(sa.text("SELECT count(*) FROM posts")).scalar_one() == 2
             assert workers.logs().count("reach.ingest[") >= 2, workers.logs()[-2000:]
+
+            # A file no report recognises: the worker says so, and the page offers the mapping form
+            # (its table read again from the archived bytes), with the proposal prefilled.
+            sent = find(json.loads(upload(one, web1, "tool_export.csv", unknown_posts())), "data-upload-tasks")["data"]
+            form = json.loads(poll(two, web2, sent))
+            assert find(form, "data-map-form") is not None and find(form, "data-map-report")["value"] == "tiktok.content"
+            assert "Not imported" in json.dumps(form)
 
             # A logout on web 2 ends the session on web 1 as well.
             token = csrf_of(two.get(web2 + "/logout").text)
