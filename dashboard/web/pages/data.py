@@ -5,7 +5,9 @@ Editors drop export files (several at once) on the page; each goes through the s
 `--account`, for files whose rows name no account), its result is shown in words
 with the first rejected rows, and the daily rollups of the accounts it touched are refreshed
 (dashboard.ingest, as after `reach import`) so the Live page picks the new data up at its next
-refresh. A roster CSV goes through the same function as
+refresh. In a distributed deployment (REACH_REDIS) the workers import the dropped files instead:
+the page archives them, sends them (dashboard/dispatch.py), shows them as queued and polls for
+their results, which read as they would here. A roster CSV goes through the same function as
 `reach roster import`. Everyone can read the import history (with each rejected row's reason),
 the failed attempts, and the freshness per platform and per account. The upload handling is a set
 of plain functions of bytes and an engine, so it is tested without a browser; the callbacks only
