@@ -310,7 +310,7 @@ def test_two_workers_collecting_stay_within_the_platforms_rate_limit_together(tm
 
 
 def test_a_reports_slot_is_sent_once_while_two_workers_and_beat_run(tmp_path, deploy, export_file):
-    from test_alerts_demo import Hook
+    from notify_receivers import Hook
 
     from collectors.archive import Archive
     from collectors.pipeline import Importer
