@@ -872,8 +872,8 @@ def _watcher(args, inbox: Path, engine, *, settle: float, poll: float, account=N
 
     if not demo and _distributed().distributed:
         # Each settled file goes to the workers (dashboard/dispatch.py), which import it and refresh
-        # the rollups; the watcher waits for the result, so the file is filed away (processed/,
-        # failed/ with the reason) exactly as when it imports the file itself.
+        # the rollups; the watcher sends a look's files, then waits for their results, so each file
+        # is filed away (processed/, failed/ with the reason) exactly as when it imports it itself.
         from . import dispatch
 
         if not (getattr(args, "archive", None) or os.environ.get("REACH_ARCHIVE")):
@@ -884,8 +884,8 @@ def _watcher(args, inbox: Path, engine, *, settle: float, poll: float, account=N
         tz, order = getattr(args, "tz", None), getattr(args, "date_order", None)
 
         def send(name, data, shown):
-            return dispatch.wait(dispatch.send(archive, name, data, display=shown, account=account,
-                                               date_order=order, tz=tz))[0]
+            sent = dispatch.send(archive, name, data, display=shown, account=account, date_order=order, tz=tz)
+            return dispatch.Waiting(sent)
 
         return Watcher(inbox, send, settle=settle, poll_every=poll, out=say)
 

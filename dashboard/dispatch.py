@@ -73,3 +73,13 @@ def wait(sent: Sent, timeout: float | None = None) -> tuple[FileResult, ingest.P
     except CeleryTimeout:
         raise TimeoutError(f"{sent.name}: no worker finished it within {timeout:g} s") from None
     return _result(sent.name, r)
+
+
+@dataclass
+class Waiting:
+    """A sent file as `reach watch` holds it (collectors.watch.Pending): its result on ``wait``."""
+
+    sent: Sent
+
+    def wait(self) -> FileResult:
+        return wait(self.sent)[0]
