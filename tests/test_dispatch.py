@@ -95,3 +95,16 @@ def test_reach_watch_in_distributed_mode_needs_the_shared_archive(tmp_path, depl
     run = subprocess.run([sys.executable, "-m", "dashboard.cli", "watch", str(tmp_path / "inbox"), "--once"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and "REACH_ARCHIVE" in run.stderr and "Traceback" not in run.stderr, run.stderr
+
+
+def test_what_the_browser_sends_back_is_checked_before_it_is_looked_up_or_read():
+    from dashboard.web.pages import data as page
+
+    forged = [{"name": "a.csv", "task": "../../etc", "sha256": "0" * 64},
+              {"name": "b.csv", "task": "6f1c2a3b-0000-4000-8000-000000000000", "sha256": "../../../etc/passwd"},
+              {"name": "c.csv", "result": {"status": "imported", "nonsense": 1}},
+              "not an entry"]
+    out, changed = page.check_sent(forged)  # no result backend is asked: none is configured here
+    assert changed and [e["name"] for e in out] == ["a.csv", "b.csv", "c.csv"]
+    assert all(e["result"]["status"] == "failed" and "not a file this page sent" in e["result"]["message"]
+               for e in out)

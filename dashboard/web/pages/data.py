@@ -214,10 +214,17 @@ def check_sent(entries, lang: str = "en") -> tuple[list[dict], bool]:
 
     out, changed = [], False
     for e in entries if isinstance(entries, list) else []:
-        if not isinstance(e, dict) or "result" in e:
-            out.append(e)
+        if not isinstance(e, dict):
             continue
         name = safe_name(e.get("name"))
+        if "result" in e:
+            try:
+                FileResult.from_dict(e["result"])
+            except (TypeError, ValueError, AttributeError, KeyError):  # not what this page put there
+                e = {"name": name, "result": FileResult(name, "failed", message=t(
+                    "error.generic", lang, detail="not a file this page sent")).to_dict()}
+            out.append(e)
+            continue
         task = e.get("task")
         if not (isinstance(task, str) and TASK_ID.match(task) and isinstance(e.get("sha256"), str)
                 and PENDING_ID.match(e["sha256"])):
