@@ -12,7 +12,6 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 
-import pytest
 import sqlalchemy as sa
 
 from collectors.errors import RowProblem
