@@ -85,6 +85,27 @@ class Message(str):
         return _fill(CATALOG.get(lang, {}).get(self.key) or CATALOG["en"][self.key], self.params, lang)
 
 
+def to_json(text):
+    """``text`` as JSON-able data that ``from_json`` makes the same ``Message`` again, key and
+    parameters included (a Celery worker's result is JSON: plain English would lose the words
+    in the reader's language). Plain text stays text."""
+    if isinstance(text, Message):
+        if text.key is None:
+            return {"message.parts": [to_json(p) for p in text.params["parts"]]}
+        return {"message.key": text.key, "params": {k: to_json(v) for k, v in text.params.items()}}
+    if text is None or isinstance(text, (str, int, float, bool)):
+        return text
+    return str(text)
+
+
+def from_json(data):
+    if isinstance(data, dict) and "message.key" in data:
+        return Message(data["message.key"], **{k: from_json(v) for k, v in data["params"].items()})
+    if isinstance(data, dict) and "message.parts" in data:
+        return Message.concat(*[from_json(p) for p in data["message.parts"]])
+    return data
+
+
 def _message(key, params):
     return Message(key, **params)
 

@@ -27,7 +27,7 @@ from .archive import Archive, Entry, sha256
 from .detect import detect as detect_match
 from .errors import DetectError, ReachError, RowProblem, StructureError
 from .mapping import Mapping, Mappings, describe
-from .messages import CATALOG, Message
+from .messages import CATALOG, Message, from_json, to_json
 from .model import DEFAULT_TIMEZONE, POST_LIFETIME
 from .parse import Context, Parsed, date_range_from_name, parse_table
 from .read import read_bytes
@@ -64,10 +64,39 @@ class FileResult:
     # (the Data page shows it as a form; the CLI prints it).
     proposal: Mapping | None = None
     proposal_table: object | None = None
+    # A result a worker sent back (``from_dict``) of a file no report recognised: its table stayed
+    # with the worker, and ``Importer.refusal`` reads it again where the form is shown.
+    unrecognised: bool = False
 
     @property
     def ok(self) -> bool:
         return self.status != "failed"
+
+    # What a Celery worker sends back (JSON): the counts, the words as messages (key and parameters,
+    # so the page writes them in the reader's language), and the first rejected rows; whether the mapping step applies, but not the table it needs (the
+    # web host reads that again from the archived bytes: ``Importer.refusal``).
+    PROBLEMS_SENT = 200
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+             if f.name not in ("proposal", "proposal_table", "problems", "skipped", "captured_at")}
+        d.update(message=to_json(self.message), detection=[to_json(x) for x in self.detection],
+                 skipped=dict(self.skipped), captured_at=self.captured_at.isoformat() if self.captured_at else None,
+                 problems=[[p.source, p.line, p.column, p.value, to_json(p.expected)]
+                           for p in self.problems[:self.PROBLEMS_SENT]],
+                 unrecognised=self.unrecognised or self.proposal_table is not None)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FileResult":
+        names = {f.name for f in dataclasses.fields(cls)} - {"proposal", "proposal_table"}
+        r = cls(**{k: v for k, v in d.items() if k in names})
+        r.skipped = Counter(r.skipped or {})
+        r.message = from_json(r.message)
+        r.detection = [from_json(x) for x in r.detection or []]
+        r.problems = [RowProblem(*p[:4], from_json(p[4])) for p in r.problems or []]
+        r.captured_at = datetime.fromisoformat(r.captured_at) if r.captured_at else None
+        return r
 
     def line(self) -> str:
         """The command line's result line: a status column, then ``text()``."""
@@ -244,6 +273,19 @@ class Importer:
         if isinstance(job, FileResult):
             return job
         return self._finish(job, self._parsed(job))
+
+    def refusal(self, name: str, data: bytes, *, display: str | None = None) -> "FileResult | None":
+        """The failed result, with its mapping proposal and table, of a file no report recognises
+        (read and detected again, nothing written or recorded); None when it is recognised now.
+        For the Data page of a web host whose upload a worker found unrecognised: the form needs
+        the table, which does not travel back from the worker."""
+        job = _Job(name, display or name, data, sha256(data), datetime.now(timezone.utc), False, self._mappings())
+        outcome = self._parsed(job)
+        e = outcome[1]
+        if outcome[0] != "error" or getattr(e, "table", None) is None:
+            return None
+        return FileResult(display or name, "failed", message=str(e), proposal=getattr(e, "proposal", None),
+                          proposal_table=e.table)
 
     def _begin(self, name: str, data: bytes, *, display: str | None = None,
                imported_at: datetime | None = None, record: bool = True) -> "_Job | FileResult":

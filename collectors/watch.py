@@ -9,7 +9,9 @@ second costs nothing next to an import.
 Each ready file is first *claimed*: renamed into ``.claimed/<claim>/`` inside the inbox. A rename is
 atomic, so when two watchers (or a watcher started twice by mistake) see the same file, exactly one
 of them gets it; the other finds it gone and moves on. The claimed file is imported through the
-same pipeline as `reach import` (passed in as ``import_file``), then moved to ``processed/`` (imported,
+same pipeline as `reach import` (passed in as ``import_file``; with REACH_REDIS it hands the file to the
+Celery workers and returns a ``Pending`` result: a look's files are all sent before the first result
+is waited for), then moved to ``processed/`` (imported,
 or already imported: the same bytes were there before) or to ``failed/`` with ``NAME.error.txt``
 beside it saying why. A file imported with rejected rows goes to ``processed/`` with
 ``NAME.rejected.txt`` listing them. Names are kept; a name already taken gets `` (1)``, `` (2)``...:
@@ -46,7 +48,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from . import crash, files
 from .errors import ReachError
@@ -63,7 +65,14 @@ MAX_DEATHS = 2
 DEATHS_FILE = "deaths.json"  # in .claimed/: how often each file was left behind by a dead watcher
 CLAIM_TIMEOUT_S = 3600.0  # a claim this old is abandoned even if its process seems alive (another host)
 
-ImportFile = Callable[[str, bytes, str], FileResult]  # (file name, bytes, name to show) -> result
+class Pending(Protocol):
+    """An import handed elsewhere (a Celery worker): its result, once it is done."""
+
+    def wait(self) -> FileResult: ...
+
+
+# (file name, bytes, name to show) -> the result, or a Pending one when the import runs elsewhere
+ImportFile = Callable[[str, bytes, str], "FileResult | Pending"]
 
 
 @dataclass
@@ -140,14 +149,33 @@ class Watcher:
         self.check_folders()
         self.recover_claims()
         outcomes: list[Outcome] = []
+        # Files whose import was handed elsewhere (the workers): all of this look's files are sent
+        # before the first result is waited for, so that several workers import them side by side.
+        sent: list[tuple[str, Path, Path, Pending]] = []
+
+        def done(o):
+            outcomes.append(o)
+            self.out(o.line)
+
         try:
             for rel in self.ready():
                 if self.stopping:
                     break
-                o = self.process(rel)
-                if o is not None:
-                    outcomes.append(o)
-                    self.out(o.line)
+                claim = self._claim(rel)
+                if claim is None:
+                    continue
+                started = self._start(rel, *claim)
+                if isinstance(started, FileResult):
+                    done(self._finish(rel, *claim, started))
+                else:
+                    sent.append((rel, *claim, started))
+            while sent:
+                item = sent.pop(0)
+                done(self._finish(*item))  # interrupted, it puts its own file back
+        except BaseException:
+            for rel, claim_dir, claimed, _ in sent:  # sent and not waited for: back into the inbox too
+                self._put_back(rel, claim_dir, claimed)
+            raise
         finally:
             # Even when interrupted between files: what was imported gets its rollups.
             done = [o.result for o in outcomes if o.result.status == "imported"]
@@ -246,6 +274,14 @@ class Watcher:
 
     def process(self, rel: str) -> Outcome | None:
         """Claim, import and file away one file; None when another watcher claimed it first."""
+        claim = self._claim(rel)
+        if claim is None:
+            return None
+        return self._finish(rel, *claim, self._start(rel, *claim))
+
+    def _claim(self, rel: str) -> tuple[Path, Path] | None:
+        """Move the file into a claim folder of its own: (claim folder, claimed file), or None when
+        another watcher took it first or it changed on the way."""
         claim_dir = self._new_claim_dir()
         claimed = claim_dir / rel
         try:
@@ -279,17 +315,37 @@ class Watcher:
             _remove_tree(claim_dir)
             self.out(f"skip    {rel}: it changed while it was being claimed; looked at again later")
             return None
+        return claim_dir, claimed
+
+    def _start(self, rel: str, claim_dir: Path, claimed: Path) -> "FileResult | Pending":
         try:
-            result = self._import(rel, claimed)
+            return self._import(rel, claimed)
         except BaseException:
-            # Ctrl-C twice, or the process is being killed: the import rolled back, so the file
-            # goes back where it was, for the next run.
-            try:
-                _move_unique(claimed, self.inbox / rel, inbox=self.inbox)
-                _remove_tree(claim_dir)
-            except OSError:
-                pass  # left claimed: the next watcher puts it back (recover_claims)
+            self._put_back(rel, claim_dir, claimed)
             raise
+
+    def _put_back(self, rel: str, claim_dir: Path, claimed: Path) -> None:
+        """Ctrl-C twice, or the process is being killed: the import rolled back (or a worker finds
+        the file imported when it comes again), so the file goes back where it was, for the next run."""
+        try:
+            _move_unique(claimed, self.inbox / rel, inbox=self.inbox)
+            _remove_tree(claim_dir)
+        except OSError:
+            pass  # left claimed: the next watcher puts it back (recover_claims)
+
+    def _finish(self, rel: str, claim_dir: Path, claimed: Path, started: "FileResult | Pending") -> Outcome:
+        """Wait for the result (when the import runs elsewhere), then file the file away."""
+        if isinstance(started, FileResult):
+            result = started
+        else:
+            try:
+                result = started.wait()
+            except Exception as e:  # noqa: BLE001 - as an import's own error: the file fails, the watcher goes on
+                result = FileResult(rel, "failed", message=f"{rel}: internal error while importing "
+                                                           f"({type(e).__name__}: {e}); please report it")
+            except BaseException:
+                self._put_back(rel, claim_dir, claimed)
+                raise
         try:
             crash.point("move")  # imported, still claimed: a restart puts it back and finds it imported
             moved = self._file_away(rel, claimed, result)

@@ -870,6 +870,25 @@ def _watcher(args, inbox: Path, engine, *, settle: float, poll: float, account=N
     def say(line):
         print(line, flush=True)
 
+    if not demo and _distributed().distributed:
+        # Each settled file goes to the workers (dashboard/dispatch.py), which import it and refresh
+        # the rollups; the watcher sends a look's files, then waits for their results, so each file
+        # is filed away (processed/, failed/ with the reason) exactly as when it imports it itself.
+        from . import dispatch
+
+        if not (getattr(args, "archive", None) or os.environ.get("REACH_ARCHIVE")):
+            raise ReachError("REACH_REDIS is set, so the workers import what `reach watch` finds: set REACH_ARCHIVE "
+                             "(or --archive) to the archive folder every host and worker shares, where the files "
+                             "are put for them (docs/workers.md)")
+        archive = _archive(engine, args)
+        tz, order = getattr(args, "tz", None), getattr(args, "date_order", None)
+
+        def send(name, data, shown):
+            sent = dispatch.send(archive, name, data, display=shown, account=account, date_order=order, tz=tz)
+            return dispatch.Waiting(sent)
+
+        return Watcher(inbox, send, settle=settle, poll_every=poll, out=say)
+
     # A watcher killed after an import's commit put the file back, and finds it imported now:
     # no import of this run refreshes that import's rollups, so finish the pending refresh first.
     _refresh_rollups(engine, [], args)
@@ -911,7 +930,9 @@ def cmd_watch(args) -> int:
         if args.once:
             outcomes = watcher.run_once()
             return 1 if any(not o.result.ok for o in outcomes) else 0
-        print(f"watching {inbox} (settle {settle:g} s, every {poll:g} s); Ctrl-C stops", file=sys.stderr, flush=True)
+        where = "; imports run in the workers (REACH_REDIS)" if _distributed().distributed else ""
+        print(f"watching {inbox} (settle {settle:g} s, every {poll:g} s{where}); Ctrl-C stops", file=sys.stderr,
+              flush=True)
         watcher.run()
     print("stopped", file=sys.stderr)
     return 0

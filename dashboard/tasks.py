@@ -123,9 +123,16 @@ def _campaign():
 # --- the tasks --------------------------------------------------------------------------------
 
 @app.task(name="reach.ingest")
-def ingest(path: str | None = None, sha256: str | None = None, name: str | None = None) -> dict:
+def ingest(path: str | None = None, sha256: str | None = None, name: str | None = None,
+           account: str | None = None, date_order: str | None = None, tz: str | None = None,
+           display: str | None = None) -> dict:
     """Import one file (``path``, readable by the worker; or ``sha256``, its bytes already in the
-    archive, as an upload on any web host put them), then refresh the rollups it touched."""
+    archive, as an upload on any web host or `reach watch` put them), then refresh the rollups it
+    touched. ``account``, ``date_order`` and ``tz`` are `reach import`'s options of those names
+    (the Data page's Account field; `reach watch --account`); ``tz`` defaults to the campaign's.
+    ``display`` is the name the result shows (a watched file's path inside the inbox), ``name``
+    the file's own (the pipeline reads dates and handles from it). The result carries the whole FileResult (``result``), so the sender shows the same words as
+    an import in its own process would."""
     from collectors.pipeline import Importer
 
     from . import ingest as service
@@ -138,13 +145,24 @@ def ingest(path: str | None = None, sha256: str | None = None, name: str | None 
         data = Path(path).read_bytes()
         name = name or Path(path).name
     else:
-        data = archive.read(sha256)
         name = name or sha256
+        try:
+            data = archive.read(sha256)
+        except OSError as e:  # words for the sender, not a traceback in the result backend
+            from collectors.pipeline import FileResult
+
+            r = FileResult(display or name, "failed", message=f"{display or name}: the worker cannot read the file from the archive "
+                                                   f"{archive.root} ({e.strerror or e}): every host must see the same "
+                                                   f"archive folder (REACH_ARCHIVE, docs/workers.md)")
+            return dict(file=name, status=r.status, import_id=None, snapshots=0, message=r.message,
+                        rollups="current", stale=False, result=r.to_dict())
     campaign = _campaign()
-    result = Importer(engine, archive, tz=campaign.timezone).import_bytes(name, data, display=name)
+    imp = Importer(engine, archive, tz=tz or campaign.timezone, account=account, date_order=date_order)
+    result = imp.import_bytes(name, data, display=display or name)
     problem = service.refresh(engine, campaign, [result])
     return dict(file=name, status=result.status, import_id=result.import_id, snapshots=result.snapshots,
-                message=str(result.message or ""), rollups=str(problem) if problem else "current")
+                message=str(result.message or ""), rollups=str(problem) if problem else "current",
+                stale=bool(problem and problem.marked_stale), result=result.to_dict())
 
 
 def _runner(engine, archive, campaign):

@@ -53,6 +53,19 @@ def sample(rel: str) -> Path:
     return path
 
 
+
+@pytest.fixture(autouse=True)
+def _reach_environment_kept():
+    """The REACH_* environment as it was before each test: `reach` commands called in-process hand
+    their options to child processes through os.environ (serve's REACH_CONFIG, the worker's
+    REACH_DB/REACH_ARCHIVE), and a value left behind changed what a later test's subprocess did
+    (a `reach import` of test_crash.py refreshed another campaign and never reached its crash point)."""
+    before = {k: v for k, v in os.environ.items() if k.startswith("REACH_")}
+    yield
+    for k in [k for k in os.environ if k.startswith("REACH_") and k not in before]:
+        del os.environ[k]
+    os.environ.update(before)
+
 @pytest.fixture
 def samples_dir() -> Path:
     if not SAMPLES.is_dir():

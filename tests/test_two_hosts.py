@@ -4,14 +4,17 @@ with a users file and a data folder of its own, so that what they share can only
 PostgreSQL, Redis, REACH_SECRET_KEY and the archive folder. Over HTTP, as the browser would:
 
 * a session made on web 1 is accepted by web 2, and a logout on web 2 ends it on web 1;
-* an upload through web 1's Data page (its upload callback) shows on web 2's Live page at its next
-  refresh, and its bytes are in the shared archive;
+* an upload through web 1's Data page (its upload callback) is archived in the shared archive and
+  sent to a real `reach worker` (Celery): the page says it is queued, then, polled through web 2,
+  shows the worker's result; it is on web 2's Live page at its next refresh; the same bytes
+  uploaded again are "already imported" and stored once (docs/workers.md: uploads run in the workers);
 * web 2 serves the Live numbers web 1 computed and put in Redis under the campaign's prefix: the
   test changes that entry in Redis, and web 2 shows the changed number, which nothing computes.
 """
 from __future__ import annotations
 
 import contextlib
+import json
 import pickle
 import re
 import subprocess
@@ -22,14 +25,16 @@ from pathlib import Path
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from collectors.store import database
 from conftest import PG_URL, _pg_available
 from dashboard import deployment
 from dashboard.web import auth
 from test_auth import PASSWORDS, clean_env, csrf_of, free_port
+from test_celery import Deployment, redis_prefix  # noqa: F401 - a fixture: the workers' keys, removed after
 from test_hosts import REDIS_DB, SECRET, _redis_or_skip
-from test_page_data import as_upload
+from test_page_data import as_upload, unknown_posts
 from test_store import x_content
 
 pytestmark = pytest.mark.postgres
@@ -60,7 +65,7 @@ def scratch_db():
 
 
 @contextlib.contextmanager
-def two_webs(tmp_path: Path, db_url: str):
+def two_webs(tmp_path: Path, db_url: str, **extra):
     users = tmp_path / "users.toml"
     auth.add_user(users, "alice", "editor", PASSWORDS["alice"])
     archive = tmp_path / "shared-archive"
@@ -73,7 +78,7 @@ def two_webs(tmp_path: Path, db_url: str):
             port = free_port("127.0.0.1")
             log = home / "serve.log"
             env = clean_env(REACH_DB=db_url, REACH_REDIS=REDIS, REACH_SECRET_KEY=SECRET,
-                            REACH_ARCHIVE=str(archive), REACH_USERS=str(home / "users.toml"))
+                            REACH_ARCHIVE=str(archive), REACH_USERS=str(home / "users.toml"), **extra)
             with open(log, "w") as out:
                 procs.append(subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--port", str(port),
                                                "--workers", "1"], cwd=home, env=env, stdout=out,
@@ -141,18 +146,63 @@ def upload(s: requests.Session, url: str, name: str, data: bytes) -> str:
     return r.text
 
 
+def find(component, id_):
+    """The props of the component ``id_`` in a callback's JSON answer (a tree of components)."""
+    if isinstance(component, dict):
+        if component.get("props", {}).get("id") == id_:
+            return component["props"]
+        component = list(component.values())
+    if isinstance(component, list):
+        for c in component:
+            found = find(c, id_)
+            if found is not None:
+                return found
+    return None
+
+
+def poll(s: requests.Session, url: str, tasks: dict, timeout: float = 60) -> str:
+    """The Data page's poll of files sent to the workers (its dcc.Interval), until it has an answer."""
+    deps = s.get(f"{url}/_dash-dependencies").json()
+    dep = next(d for d in deps if any(i["id"] == "data-upload-poll" for i in d["inputs"]))
+    result_out, stamp_out = dep["output"].strip(".").split("...")
+    body = {"output": dep["output"],
+            "outputs": [{"id": "data-upload-result", "property": result_out.split(".", 1)[1]},
+                        {"id": "data-stamp", "property": stamp_out.split(".", 1)[1]}],
+            "inputs": [{"id": "data-upload-poll", "property": "n_intervals", "value": 1}],
+            "state": [{"id": "data-upload-tasks", "property": "data", "value": tasks},
+                      {"id": "url", "property": "search", "value": ""},
+                      {"id": "data-stamp", "property": "data", "value": 0}],
+            "changedPropIds": ["data-upload-poll.n_intervals"]}
+    deadline = time.monotonic() + timeout
+    while True:
+        r = s.post(f"{url}/_dash-update-component", json=body)
+        assert r.status_code in (200, 204), r.text[:500]
+        if r.status_code == 200:  # 204: nothing finished since the last look
+            return r.text
+        assert time.monotonic() < deadline, "no worker result reached the page"
+        time.sleep(0.3)
+
+
 def kpis(response: dict) -> dict[str, str]:
     """The Live KPI cards' label -> number, from the callback's JSON."""
     text = str(response["live-body"]["children"])
     return dict(re.findall(r"'children': '([^']+)', 'className': 'kpi-label'.*?'children': '([^']+)'", text))
 
 
-def test_two_web_processes_share_sessions_uploads_and_the_cache(tmp_path, scratch_db):
+def test_two_web_processes_share_sessions_uploads_and_the_cache(tmp_path, scratch_db, redis_prefix):
     redis = _redis_or_skip(REDIS)
     prefix = deployment.key_prefix(scratch_db)
     database.connect(scratch_db).dispose()  # the schema made once, before two processes open it
+    # One Celery worker, whose queue and results are under a prefix of this test's own (the webs
+    # send to it through the same REACH_CELERY_CONFIG module), sharing the archive with the webs.
+    (tmp_path / "workers").mkdir()
+    workers = Deployment(tmp_path / "workers", scratch_db, redis_prefix)
+    workers.env["REACH_ARCHIVE"] = str(tmp_path / "shared-archive")
     try:
-        with two_webs(tmp_path, scratch_db) as ((web1, web2), archive):
+        workers.worker()
+        celery_env = dict(REACH_CELERY_CONFIG=workers.env["REACH_CELERY_CONFIG"],
+                          PYTHONPATH=workers.env["PYTHONPATH"])
+        with two_webs(tmp_path, scratch_db, **celery_env) as ((web1, web2), archive):
             # A session made on web 1 is accepted by web 2.
             one = login(web1)
             two = requests.Session()
@@ -166,10 +216,17 @@ def test_two_web_processes_share_sessions_uploads_and_the_cache(tmp_path, scratc
             assert "live-empty" in str(before["live-body"])
 
             # An upload through web 1 ...
-            said = upload(one, web1, X_NAME, x_content([("1870000000000000001", 1200, 30),
-                                                        ("1870000000000000002", 34, 5)]))
-            assert "Imported" in said and X_NAME in said
+            data = x_content([("1870000000000000001", 1200, 30), ("1870000000000000002", 34, 5)])
+            said = upload(one, web1, X_NAME, data)
+            assert "Queued" in said and X_NAME in said and "Imported" not in said
             assert any(p.is_file() for p in archive.rglob("*")), "the upload's bytes are not in the shared archive"
+            tasks = find(json.loads(said), "data-upload-tasks")["data"]
+            # ... is imported by the worker, and its result reaches the page through either host.
+            shown = poll(two, web2, tasks)
+            # The words an import in the request gives (tests/test_page_data.py), only later.
+            assert "Imported: " in shown and (f"{X_NAME}: x x.content: 2 posts, 2 snapshots; 0 rows rejected; "
+                                              "snapshot time 2024-12-22 16:00 UTC from file name") in shown, shown[:2000]
+            assert "data-upload-poll" not in shown  # nothing left to wait for: the polling stops
             # ... is on web 2 at its next refresh: a new version, and its numbers.
             after = live_refresh(two, web2, seen=seen)
             assert after["live-version"]["data"] != seen
@@ -193,11 +250,27 @@ def test_two_web_processes_share_sessions_uploads_and_the_cache(tmp_path, scratc
             # ... and web 2 serves that entry rather than computing its own: 777 posts exist nowhere else.
             assert kpis(live_refresh(two, web2, search="?platform=x", seen=seen)).get("Posts published") == "777"
 
+            # The same bytes again: queued, then "already imported", and stored once.
+            again = find(json.loads(upload(one, web1, X_NAME, data)), "data-upload-tasks")["data"]
+            assert "Already imported" in poll(one, web1, again)
+            with sa.create_engine(scratch_db).connect() as c:
+                assert c.execute(sa.text("SELECT count(*) FROM imports")).scalar_one() == 1
+                assert c.execute(sa.text("SELECT count(*) FROM posts")).scalar_one() == 2
+            assert workers.logs().count("reach.ingest[") >= 2, workers.logs()[-2000:]
+
+            # A file no report recognises: the worker says so, and the page offers the mapping form
+            # (its table read again from the archived bytes), with the proposal prefilled.
+            sent = find(json.loads(upload(one, web1, "tool_export.csv", unknown_posts())), "data-upload-tasks")["data"]
+            form = json.loads(poll(two, web2, sent))
+            assert find(form, "data-map-form") is not None and find(form, "data-map-report")["value"] == "tiktok.content"
+            assert "Not imported" in json.dumps(form)
+
             # A logout on web 2 ends the session on web 1 as well.
             token = csrf_of(two.get(web2 + "/logout").text)
             assert two.post(web2 + "/logout", data={"csrf_token": token}, allow_redirects=False).status_code == 302
             assert one.get(web1 + "/_dash-layout").status_code == 401
     finally:
+        workers.close()
         for k in redis.scan_iter(match=prefix + "*"):
             redis.delete(k)
         redis.close()

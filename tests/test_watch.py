@@ -483,3 +483,62 @@ def test_a_file_put_back_once_and_then_imported_is_forgotten(tmp_path):
     put(tmp_path / ".claimed" / f"{socket.gethostname()}~{_dead_pid()}~dead~1" / "a.csv", b"a", T0 - 60)
     assert [o.rel for o in w.poll()] == ["a.csv"]
     assert (tmp_path / "processed" / "a.csv").exists() and not (tmp_path / ".claimed" / "deaths.json").exists()
+
+
+class Handed:
+    """An import handed elsewhere (the Celery workers with REACH_REDIS): returns a Pending at once,
+    and records the order of sends and waits."""
+
+    def __init__(self, fail_on_wait=None):
+        self.events, self.fail_on_wait = [], fail_on_wait
+
+    def __call__(self, name, data, shown):
+        self.events.append(("send", shown))
+        handed = self
+
+        class Pending:
+            def wait(self):
+                handed.events.append(("wait", shown))
+                if shown == handed.fail_on_wait:
+                    raise handed.error
+                return FileResult(shown, "failed" if data == b"bad" else "imported", platform="x",
+                                  reports=["x.content"], posts=1, snapshots=1, message=f"{shown}: bad")
+        return Pending()
+
+
+def test_a_look_sends_every_ready_file_before_it_waits_for_the_first_result(tmp_path):
+    clock, imp = Clock(), Handed()
+    w, lines = watcher(tmp_path, imp, clock)
+    for n, data in ((1, b"Post id,Date\n1,2"), (2, b"bad"), (3, b"Post id,Date\n3,4")):
+        put(tmp_path / f"{n}.csv", data, T0 - 60 + n)
+    outcomes = w.poll()
+    # All three sent, then waited for in turn: several workers import them side by side.
+    assert imp.events == [("send", "1.csv"), ("send", "2.csv"), ("send", "3.csv"),
+                          ("wait", "1.csv"), ("wait", "2.csv"), ("wait", "3.csv")]
+    assert [o.moved_to.relative_to(tmp_path).as_posix() for o in outcomes] == [
+        "processed/1.csv", "failed/2.csv", "processed/3.csv"]
+    assert "2.csv: bad" in (tmp_path / "failed" / "2.csv.error.txt").read_text()
+    assert lines == [o.line for o in outcomes]
+
+
+def test_a_result_that_cannot_be_had_fails_its_file_and_a_ctrl_c_while_waiting_puts_the_rest_back(tmp_path):
+    clock = Clock()
+    imp = Handed(fail_on_wait="1.csv")
+    imp.error = ConnectionError("Redis went away")
+    w, _ = watcher(tmp_path, imp, clock)
+    put(tmp_path / "1.csv", b"x", T0 - 60)
+    [o] = w.poll()
+    assert o.result.status == "failed" and "Redis went away" in o.result.message
+    assert (tmp_path / "failed" / "1.csv").is_file()
+
+    imp = Handed(fail_on_wait="2.csv")
+    imp.error = KeyboardInterrupt()
+    w, _ = watcher(tmp_path, imp, clock)
+    for n in (2, 3, 4):
+        put(tmp_path / f"{n}.csv", b"x", T0 - 60 + n)
+    with pytest.raises(KeyboardInterrupt):
+        w.poll()
+    # The file waited for and the two sent after it are back in the inbox, none left claimed:
+    # the next run sends them again, and a worker that imported them meanwhile says "already imported".
+    assert sorted(p.name for p in tmp_path.glob("*.csv")) == ["2.csv", "3.csv", "4.csv"]
+    assert not [p for p in (tmp_path / ".claimed").rglob("*") if p.is_file()]

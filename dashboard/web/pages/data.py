@@ -5,7 +5,9 @@ Editors drop export files (several at once) on the page; each goes through the s
 `--account`, for files whose rows name no account), its result is shown in words
 with the first rejected rows, and the daily rollups of the accounts it touched are refreshed
 (dashboard.ingest, as after `reach import`) so the Live page picks the new data up at its next
-refresh. A roster CSV goes through the same function as
+refresh. In a distributed deployment (REACH_REDIS) the workers import the dropped files instead:
+the page archives them, sends them (dashboard/dispatch.py), shows them as queued and polls for
+their results, which read as they would here. A roster CSV goes through the same function as
 `reach roster import`. Everyone can read the import history (with each rejected row's reason),
 the failed attempts, and the freshness per platform and per account. The upload handling is a set
 of plain functions of bytes and an engine, so it is tested without a browser; the callbacks only
@@ -42,7 +44,7 @@ from collectors.read import read_bytes
 from collectors.registry import Report, get as get_report, reports as all_reports
 from collectors.store import database
 
-from ... import ingest
+from ... import deployment, ingest
 from ...analysis import clock, queries
 from ...text import i18n
 from ...text.i18n import fmt_datetime, fmt_number, freshness as fresh_text, platform_name, t
@@ -157,6 +159,129 @@ def import_uploads(engine: sa.Engine, archive: Archive | None, names, contents, 
             detail = f"{type(e).__name__}: {e}"
             results.append(FileResult(name, "failed", message=t("error.generic", lang, detail=detail)))
     return results
+
+
+# --- uploads in a distributed deployment (REACH_REDIS): the workers import them -----------------
+#
+# The request only checks and archives each file and sends it to the workers
+# (dashboard/dispatch.py); the page shows it as queued, and a dcc.Interval asks the result backend
+# for the results until every file has one. What the page keeps between two polls is in a
+# dcc.Store in the browser, so any web host can answer the next poll: per file its name, its
+# task id and the bytes' sha256 (ids the browser sends back are checked before use), or its
+# result once known. The mapping step stays in the request: the form needs the file's table,
+# which is read again from the archived bytes (Importer.refusal), and "Import with this mapping"
+# imports in the request as on one machine.
+
+POLL_MS = 1500
+TASK_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def send_uploads(archive: Archive, names, contents, *, tz: str = DEFAULT_TIMEZONE, limit: int = MAX_UPLOAD_BYTES,
+                 lang: str = "en", account: str | None = None) -> list[dict]:
+    """Each uploaded file checked as ``import_uploads`` checks it, archived and sent to the workers:
+    one entry per file, in upload order, ``{"name", "task", "sha256"}``, or ``{"name", "result"}``
+    (a FileResult as a dict) for a file refused here (too large, damaged, not sent)."""
+    from ... import dispatch
+
+    if isinstance(contents, str):
+        contents, names = [contents], [names]
+    names = list(names or [None] * len(contents or []))
+    out = []
+    for name, content in zip(names, contents or []):
+        name = safe_name(name)
+        try:
+            raw = decode_upload(content, limit)
+            sent = dispatch.send(archive, name, raw, account=clean_account(account), tz=tz)
+        except OverflowError:
+            r = FileResult(name, "failed", message=t("error.too_large", lang, name=name, limit=fmt_size(limit)))
+        except ValueError:
+            r = FileResult(name, "failed", message=t("data.bad_upload", lang, name=name))
+        except Exception as e:  # noqa: BLE001 - an archive or broker that fails: words, and the other files
+            log.exception("sending the upload %s to the workers failed", name)
+            r = FileResult(name, "failed", message=t("error.generic", lang, detail=f"{type(e).__name__}: {e}"))
+        else:
+            out.append({"name": name, "task": sent.task_id, "sha256": sha256(raw)})
+            continue
+        out.append({"name": name, "result": r.to_dict()})
+    return out
+
+
+def check_sent(entries, lang: str = "en") -> tuple[list[dict], bool]:
+    """The entries with the results of the files the workers have finished since the last look,
+    and whether any has; an entry the browser changed into something this page never sent
+    becomes a failed result rather than a lookup."""
+    from ... import dispatch
+
+    out, changed = [], False
+    for e in entries if isinstance(entries, list) else []:
+        if not isinstance(e, dict):
+            continue
+        name = safe_name(e.get("name"))
+        if "result" in e:
+            try:
+                FileResult.from_dict(e["result"])
+            except (TypeError, ValueError, AttributeError, KeyError):  # not what this page put there
+                e = {"name": name, "result": FileResult(name, "failed", message=t(
+                    "error.generic", lang, detail="not a file this page sent")).to_dict()}
+            out.append(e)
+            continue
+        task = e.get("task")
+        if not (isinstance(task, str) and TASK_ID.match(task) and isinstance(e.get("sha256"), str)
+                and PENDING_ID.match(e["sha256"])):
+            r = FileResult(name, "failed", message=t("error.generic", lang, detail="not a file this page sent"))
+            out.append({"name": name, "result": r.to_dict()})
+            changed = True
+            continue
+        done = dispatch.outcome(dispatch.Sent(task, name))
+        if done is None:
+            out.append(e)
+            continue
+        result, problem = done
+        out.append({**e, "result": result.to_dict(), "rollups": [problem, problem.marked_stale] if problem else None})
+        changed = True
+    return out, changed
+
+
+def queued_view(name: str, lang: str):
+    return html.Li([html.Strong(t("data.labelled", lang, label=t("data.status.queued", lang))),
+                    html.Span(t("data.queued", lang, name=name), className="result-line")],
+                   className="upload-result queued", style={"margin": "6px 0"})
+
+
+def sent_view(engine: sa.Engine, archive: Archive, entries: list[dict], lang: str, account: str | None,
+              tz: str = DEFAULT_TIMEZONE):
+    """What the page shows for files sent to the workers: while any waits, each file's result or
+    "queued", and the Store and Interval that poll for the rest; once all are back, exactly what
+    an upload imported in the request shows (the mapping form included)."""
+    results = [FileResult.from_dict(e["result"]) for e in entries if "result" in e]
+    waiting = len(entries) - len(results)
+    if waiting:
+        items = [result_view(FileResult.from_dict(e["result"]), lang) if "result" in e else queued_view(e["name"], lang)
+                 for e in entries]
+        out = [html.Div(t("data.account_used", lang, account=account), className="muted", id="data-account-used")] \
+            if account else []
+        return out + [html.Div(t("data.queued_summary", lang, waiting=waiting, files=len(entries)),
+                               className="upload-summary", id="data-queued"),
+                      html.Ul(items, className="upload-results"),
+                      dcc.Store(id="data-upload-tasks", data={"entries": entries, "account": account}),
+                      dcc.Interval(id="data-upload-poll", interval=POLL_MS)]
+    problems = [e["rollups"] for e in entries if e.get("rollups")]
+    problem = ingest.Problem(*problems[-1]) if problems else None
+    unrecognised = []
+    for e, r in zip(entries, results):
+        if e["result"].get("unrecognised") and e.get("sha256"):
+            try:
+                raw = archive.read(e["sha256"])
+            except OSError:
+                continue
+            again = Importer(engine, None, tz=tz, account=account).refusal(r.name, raw)
+            if again is not None:
+                unrecognised.append((again, raw))
+    form = offer_mapping(archive, unrecognised, lang, account)
+    offered = None
+    if form:
+        offered = next(r for r in results if r.name == unrecognised[0][0].name)
+    return results_view(results, lang, problem, account, offered=offered) + ([form] if form else [])
 
 
 def import_roster_upload(engine: sa.Engine, archive: Archive | None, name, contents, *,
@@ -467,8 +592,8 @@ def result_view(r: FileResult, lang: str, mapping_offered: bool = False):
                               className="upload-unknown-account", style=WARNING_STYLE))
     if r.problems:
         shown = r.problems[:PROBLEMS_SHOWN]
-        parts.append(html.Div(t("data.rejected_first", lang, shown=len(shown), total=len(r.problems)),
-                              className="muted"))
+        total = max(r.rejected, len(r.problems))  # a worker's result sends the first problems only
+        parts.append(html.Div(t("data.rejected_first", lang, shown=len(shown), total=total), className="muted"))
         parts.append(_table(_problem_headers(lang), _problem_rows(
             [(p.source, p.line, p.column, p.value, p.expected) for p in shown], lang), className="table compact",
             kinds=PROBLEM_KINDS))
@@ -765,12 +890,35 @@ def upload_files(contents, names, search, stamp, account=None):
     eng, campaign = data.engine(), data.campaign()
     account = clean_account(account)
     archive, unrecognised = Archive(database.archive_dir(eng)), []
+    if deployment.current().distributed:
+        # The workers import; the page polls for their results (poll_uploads).
+        entries = send_uploads(archive, names, contents, tz=campaign.timezone, lang=lang, account=account)
+        return sent_view(eng, archive, entries, lang, account, campaign.timezone), None, stamp
     results = import_uploads(eng, archive, names, contents, tz=campaign.timezone, lang=lang, account=account,
                              unrecognised=unrecognised)
     problem = ingest.refresh(eng, campaign, results)
     form = offer_mapping(archive, unrecognised, lang, account)
     out = results_view(results, lang, problem, account, offered=unrecognised[0][0] if form else None)
     return out + ([form] if form else []), None, (stamp or 0) + 1
+
+
+@callbacks(Output("data-upload-result", "children", allow_duplicate=True),
+           Output("data-stamp", "data", allow_duplicate=True),
+           Input("data-upload-poll", "n_intervals"), State("data-upload-tasks", "data"), State("url", "search"),
+           State("data-stamp", "data"), prevent_initial_call=True)
+def poll_uploads(_, sent, search, stamp):
+    """Files sent to the workers: shown again when one more has its result (the tables redrawn,
+    since it may have been imported), left as they are otherwise."""
+    if not _editor() or not isinstance(sent, dict):
+        raise PreventUpdate
+    lang = F.parse(search).lang
+    entries, changed = check_sent(sent.get("entries"), lang)
+    if not changed:
+        raise PreventUpdate
+    eng = data.engine()
+    view = sent_view(eng, Archive(database.archive_dir(eng)), entries, lang, clean_account(sent.get("account")),
+                     data.campaign().timezone)
+    return view, (stamp or 0) + 1
 
 
 def offer_mapping(archive: Archive, unrecognised: list, lang: str, account: str | None):
