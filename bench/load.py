@@ -359,7 +359,8 @@ class Viewer:
             return
         self.version = (dc.find(tree, "live-version") or {}).get("data", self.version)
         if self.next_refresh is None:
-            self.interval = ((dc.find(tree, "live-interval") or {}).get("interval") or 30000) / 1000
+            self.interval = self.args.refresh_every or \
+                ((dc.find(tree, "live-interval") or {}).get("interval") or 30000) / 1000
             self.next_refresh = time.monotonic() + self.interval
 
     def influencers(self) -> None:
@@ -499,7 +500,8 @@ def run(args) -> dict:
     shutil.rmtree(work / "archive", ignore_errors=True)
     result: dict = dict(mode="pg" if args.pg else "sqlite", viewers=args.viewers, duration=args.duration,
                         think=args.think, web=args.web, workers=args.workers, scale=args.scale,
-                        import_every=args.import_every, import_rows=args.import_rows)
+                        import_every=args.import_every, import_rows=args.import_rows,
+                        refresh_every=args.refresh_every)
     t = time.perf_counter()
     if not (folder / "manifest.json").exists() or json.loads((folder / "manifest.json").read_text())["scale"] != args.scale:
         shutil.rmtree(folder, ignore_errors=True)
@@ -729,7 +731,7 @@ def describe(result: dict, cmd: str) -> str:
             f"start and {result['load'][1][0]:.1f} at the end). {where}, {serve}. Campaign: "
             f"{result['scale']:g}x the demo ({c['posts']:,} posts, {c['observations']:,} observations). "
             f"{result['viewers']} viewers for {result['duration']:g} s, think time {result['think']:g} s on average, "
-            f"Live's refresh every 30 s; `reach watch` importing an X export of {result['import_rows']} posts "
+            f"Live's refresh every {result.get('refresh_every') or 30:g} s; `reach watch` importing an X export of {result['import_rows']} posts "
             f"written every {result['import_every']:g} s. Times are to the whole answer read, in the load test's "
             f"own process on the same machine.")
 
@@ -761,7 +763,7 @@ def write_doc(result: dict, text: str, doc: Path = DOC) -> None:
     doc.write_text(body, encoding="utf-8")
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--viewers", type=int, default=50, help="simulated viewers (default 50)")
     ap.add_argument("--duration", type=float, default=120, help="seconds of load and of imports (default 120)")
@@ -776,6 +778,8 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", type=float, default=1.0, help="the campaign, in demos (bench/scale_data.py; default 1)")
     ap.add_argument("--import-every", type=float, default=2.0, help="seconds between streamed files (default 2)")
     ap.add_argument("--import-rows", type=int, default=200, help="posts per streamed X export (default 200)")
+    ap.add_argument("--refresh-every", type=float,
+                    help="seconds between Live's refreshes (default: the interval the page sets, 30 s)")
     ap.add_argument("--timeout", type=float, default=30, help="seconds before a request counts as failed (default 30)")
     ap.add_argument("--drain", type=float, default=120,
                     help="seconds to wait after the duration for the inbox to empty (default 120)")
@@ -807,6 +811,13 @@ def main(argv=None) -> int:
                 pass
         except Exception as e:  # noqa: BLE001 - no server, no psycopg: said plainly
             ap.error(f"--pg: cannot reach the PostgreSQL at 127.0.0.1:5432 as postgres ({e})")
+    if args.refresh_every is not None and args.refresh_every <= 0:
+        ap.error("--refresh-every: more than 0 seconds")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     # `kill` stops the load test like Ctrl-C, so the processes it started are stopped with it.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     result = run(args)
