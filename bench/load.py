@@ -684,6 +684,18 @@ def table(result: dict) -> str:
     return "\n".join(rows)
 
 
+def _error_kinds(result: dict) -> dict:
+    """{"ReadTimeout": 3, "HTTP 500": 1}: what went wrong, by kind, most first."""
+    kinds: dict[str, int] = {}
+    for *_, e in result["samples"]:
+        if e:
+            why = e.split(":", 1)[0]
+            if why == "DashError":
+                why = e.split(":", 2)[1].strip()
+            kinds[why] = kinds.get(why, 0) + 1
+    return dict(sorted(kinds.items(), key=lambda kv: -kv[1]))
+
+
 def summary(result: dict) -> str:
     a = accounting(result)
     sent, stored, files = result["sent"], result["stored"], result["files"]
@@ -700,7 +712,8 @@ def summary(result: dict) -> str:
         f"({files['processed']} files imported, {files['failed']} failed; the inbox drained in "
         f"{result['drain_s']:.0f} s after the duration{', ' + str(result['pending_after_drain']) + ' still waiting' if result['pending_after_drain'] else ''}).",
         f"- Errors: **{n_err}** of {len(result['samples']):,} requests"
-        + (": " + "; ".join(f"{k}: {r['first_error']}" for k, r in keys.items() if r["errors"])[:600] if n_err else "") + ".",
+        + (" (" + ", ".join(f"{n} {why}" for why, n in _error_kinds(result).items()) + "; first: "
+           + next(r["first_error"] for r in keys.values() if r["errors"])[:200] + ")" if n_err else "") + ".",
         f"- p95 under 300 ms: {'every request kind' if not over else 'not for ' + ', '.join(over)}.",
         f"- Peak RSS (VmHWM per process, largest first): {peaks}.",
         f"- CPU during the {result['wall_s']:.0f} s: {cpu} (the machine has {result['cores']} cores: "
