@@ -182,6 +182,31 @@ def hwm_each(pid: int) -> list[float]:
     return out
 
 
+class PgCpu:
+    """CPU seconds of the PostgreSQL backends serving one database, sampled: a backend that ends
+    between two samples takes its last interval's CPU with it, so the total is a lower bound."""
+
+    def __init__(self, dbname: str):
+        self.dbname, self.first, self.last = dbname, {}, {}
+
+    def sample(self, start: bool = False) -> None:
+        try:
+            import psycopg
+
+            with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as conn:
+                pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                                                   (self.dbname,))]
+        except Exception:  # noqa: BLE001 - a sample missed is a lower bound a little lower
+            return
+        for pid in pids:
+            c = cpu_seconds(pid)
+            self.first.setdefault(pid, c if start else 0.0)  # a backend born during the run: all of it
+            self.last[pid] = c
+
+    def total(self) -> float:
+        return sum(self.last[p] - self.first[p] for p in self.last)
+
+
 class Proc:
     """A child process in its own process group, with its log; ``stop`` ends that group only."""
 
@@ -501,7 +526,7 @@ def run(args) -> dict:
     result: dict = dict(mode="pg" if args.pg else "sqlite", viewers=args.viewers, duration=args.duration,
                         think=args.think, web=args.web, workers=args.workers, scale=args.scale,
                         import_every=args.import_every, import_rows=args.import_rows,
-                        refresh_every=args.refresh_every)
+                        refresh_every=args.refresh_every, imports=args.imports)
     t = time.perf_counter()
     if not (folder / "manifest.json").exists() or json.loads((folder / "manifest.json").read_text())["scale"] != args.scale:
         shutil.rmtree(folder, ignore_errors=True)
@@ -568,20 +593,27 @@ def run(args) -> dict:
         load_before = os.getloadavg()
         cpu0 = {p.name: cpu_seconds(p.p.pid) for p in procs}
         self_cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        pg_cpu = PgCpu(db.name) if args.pg else None
+        if pg_cpu:
+            pg_cpu.sample(start=True)
         t_start = time.monotonic()
         end = t_start + args.duration
         importer = Importer(inbox, staging, args.import_every, args.import_rows, stop, end)
-        threads = [threading.Thread(target=importer.run, name="importer", daemon=True)]
+        threads = [threading.Thread(target=importer.run if args.imports else lambda: None, name="importer",
+                                    daemon=True)]
         viewers = [Viewer(i, bases[i % len(bases)], deps, args, rec, stop, end) for i in range(args.viewers)]
         threads += [threading.Thread(target=v.run, name=f"viewer-{v.i}", daemon=True) for v in viewers]
-        print(f"{args.viewers} viewers on {len(bases)} web process(es) for {args.duration:g} s, a file of "
-              f"{args.import_rows} posts every {args.import_every:g} s ...", flush=True)
+        print(f"{args.viewers} viewers on {len(bases)} web process(es) for {args.duration:g} s, "
+              + (f"a file of {args.import_rows} posts every {args.import_every:g} s ..." if args.imports
+                 else "no imports ..."), flush=True)
         for th in threads:
             th.start()
         last = 0.0
         while any(th.is_alive() for th in threads[1:]) or threads[0].is_alive():
             time.sleep(1)
             now = time.monotonic() - t_start
+            if pg_cpu and int(now) % 2 == 0:
+                pg_cpu.sample()
             if now - last >= 15:
                 last = now
                 n = len(rec.samples)
@@ -594,6 +626,9 @@ def run(args) -> dict:
         for p in procs:
             p.measure()
         cpu = {p.name: p.cpu - cpu0[p.name] for p in procs}
+        if pg_cpu:
+            pg_cpu.sample()
+            cpu["PostgreSQL backends (at least)"] = pg_cpu.total()
         self_cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         cpu["load test (viewers, importer)"] = (self_cpu1.ru_utime + self_cpu1.ru_stime
                                                 - self_cpu0.ru_utime - self_cpu0.ru_stime)
@@ -744,9 +779,11 @@ def describe(result: dict, cmd: str) -> str:
             f"start and {result['load'][1][0]:.1f} at the end). {where}, {serve}. Campaign: "
             f"{result['scale']:g}x the demo ({c['posts']:,} posts, {c['observations']:,} observations). "
             f"{result['viewers']} viewers for {result['duration']:g} s, think time {result['think']:g} s on average, "
-            f"Live's refresh every {result.get('refresh_every') or 30:g} s; `reach watch` importing an X export of {result['import_rows']} posts "
-            f"written every {result['import_every']:g} s. Times are to the whole answer read, in the load test's "
-            f"own process on the same machine.")
+            f"Live's refresh every {result.get('refresh_every') or 30:g} s; "
+            + (f"`reach watch` importing an X export of {result['import_rows']} posts written every "
+               f"{result['import_every']:g} s" if result.get("imports", True) else "**no imports** (the control case)")
+            + ". Times are to the whole answer read, in the load test's "
+            "own process on the same machine.")
 
 
 def render(result: dict, cmd: str) -> str:
@@ -791,6 +828,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--scale", type=float, default=1.0, help="the campaign, in demos (bench/scale_data.py; default 1)")
     ap.add_argument("--import-every", type=float, default=2.0, help="seconds between streamed files (default 2)")
     ap.add_argument("--import-rows", type=int, default=200, help="posts per streamed X export (default 200)")
+    ap.add_argument("--no-imports", dest="imports", action="store_false",
+                    help="no streamed files: the control case, what the viewers cost alone")
     ap.add_argument("--refresh-every", type=float,
                     help="seconds between Live's refreshes (default: the interval the page sets, 30 s)")
     ap.add_argument("--timeout", type=float, default=30, help="seconds before a request counts as failed (default 30)")
