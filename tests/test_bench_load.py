@@ -16,14 +16,14 @@ import load  # noqa: E402
 
 KINDS = {"Live: layout", "Live: refresh, redrawn", "Influencers: layout", "Influencers: row click",
          "Posts: layout", "Posts: grid rows", "Posts: search box", "Posts: layout, searched",
-         "Posts: grid rows, searched", "download posts.csv"}
+         "Posts: grid rows, searched"}
 
 
 @pytest.mark.skipif(importlib.util.find_spec("gunicorn") is None, reason="reach serve --workers needs gunicorn")
 def test_a_short_run_stores_every_row_sent_and_reports_every_request_kind(tmp_path):
-    # 2 viewers for 6 s, a file of 20 posts every 0.5 s, Live refreshed every 1.5 s: each viewer
+    # 2 viewers for 8 s, a file of 20 posts every 0.5 s, Live refreshed every 1.5 s: each viewer
     # goes through the whole cycle at least once, and the refresh sees the data change.
-    args = load.parse_args(["--scale", "0.05", "--viewers", "2", "--duration", "6", "--think", "0.2",
+    args = load.parse_args(["--scale", "0.05", "--viewers", "2", "--duration", "8", "--think", "0.2",
                             "--import-every", "0.5", "--import-rows", "20", "--refresh-every", "1.5",
                             "--no-warmup", "--drain", "60", "--work", str(tmp_path / "w")])
     result = load.run(args)
@@ -40,13 +40,13 @@ def test_a_short_run_stores_every_row_sent_and_reports_every_request_kind(tmp_pa
     assert load.accounting(result) == dict(lost_posts=0, doubled_posts=0, lost_snapshots=0, doubled_snapshots=0)
 
     keys = load.per_key(result)
-    assert KINDS <= set(keys), sorted(keys)
+    assert KINDS <= set(keys) and any(k.startswith("download ") for k in keys), sorted(keys)
     assert [(k, r["first_error"]) for k, r in keys.items() if r["errors"]] == []
     assert all(r["n"] >= 1 and 0 < r["p50"] <= r["p95"] <= r["max"] for r in keys.values())
     assert result["peak_mb"]["web 1"] and result["peak_mb"]["reach watch"]
 
     text = load.render(result, "bench/load.py --viewers 2")
-    assert all(f"| {k} |" in text for k in KINDS)
+    assert all(f"| {k} |" in text for k in keys)
     assert "0 lost, 0 doubled" in text and "Errors: **0**" in text
     assert not list((tmp_path / "w" / "inbox").glob("*.csv"))
 
