@@ -46,7 +46,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -58,7 +57,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dash_client  # noqa: E402
 import scale_data  # noqa: E402
+from dash_client import descendants as _descendants, free_port as _free_port, hwm_mb as _hwm_mb  # noqa: E402,F401
+from dash_client import find as _find, new_search as _new_search, percentile  # noqa: E402,F401
 
 DOC = ROOT / "docs" / "performance.md"
 MARK_BEGIN, MARK_END = "<!-- bench-scale:begin -->", "<!-- bench-scale:end -->"
@@ -100,30 +102,7 @@ def fit_exponent(sizes, times) -> float | None:
     return sum((x - mx) * (y - my) for x, y in pts) / sum((x - mx) ** 2 for x, _ in pts)
 
 
-def percentile(values, q: float) -> float:
-    """Linear-interpolated percentile (numpy's default), without numpy in this process."""
-    v = sorted(values)
-    if not v:
-        return float("nan")
-    k = (len(v) - 1) * q / 100
-    lo, hi = math.floor(k), math.ceil(k)
-    return v[lo] + (v[hi] - v[lo]) * (k - lo)
-
-
 # --- child processes ---------------------------------------------------------------------------
-
-def _descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            continue
-        out += map(int, kids)
-        todo += map(int, kids)
-    return out
-
 
 def _rss_mb(pid: int) -> float:
     try:
@@ -434,15 +413,7 @@ class Runner:
                                 stderr=subprocess.STDOUT, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.time() + 120
-            while True:
-                try:
-                    requests.get(base + "/_dash-layout", timeout=5).raise_for_status()
-                    break
-                except requests.RequestException:
-                    if proc.poll() is not None or time.time() > deadline:
-                        raise SystemExit(f"reach serve did not come up; see {log.name}")
-                    time.sleep(0.5)
+            dash_client.wait_until_up(base, proc, log.name)
             s = requests.Session()
             deps = s.get(base + "/_dash-dependencies", timeout=30).json()
             pages = Pages(self, scale, s, base, deps)
@@ -485,46 +456,6 @@ class Runner:
                 db.drop()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _hwm_mb(pid: int) -> float | None:
-    """Peak RSS of the server: the Python process under ``pid`` (itself, when it is that process)."""
-    best = None
-    for p in [pid, *_descendants(pid)]:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    best = max(best or 0, int(line.split()[1]) / 1024)
-        except OSError:
-            pass
-    return best
-
-
-def _new_search(answer) -> str | None:
-    """The url.search a callback answered with (its key may carry Dash's @hash of a duplicate output)."""
-    url = ((answer or {}).get("response") or {}).get("url") or {}
-    return next((v for k, v in url.items() if k.startswith("search")), None)
-
-
-def _find(tree, cid: str):
-    """The props of the component with id ``cid`` in a layout answer, or None."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            props = node.get("props")
-            if isinstance(props, dict) and props.get("id") == cid:
-                return props
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return None
-
-
 class Pages:
     """The pages' requests as the browser sends them, timed."""
 
@@ -532,30 +463,12 @@ class Pages:
         self.runner, self.scale, self.s, self.base, self.deps = runner, scale, session, base, deps
 
     def dep(self, input_id: str, prop: str) -> dict:
-        for d in self.deps:
-            if any(i["id"] == input_id and i["property"] == prop for i in d["inputs"]):
-                return d
-        raise SystemExit(f"no callback takes {input_id}.{prop}: the dashboard changed; update bench/scale.py")
+        return dash_client.find_dep(self.deps, input_id, prop)
 
-    @staticmethod
-    def payload(dep: dict, values: dict) -> dict:
-        out = dep["output"]
-        specs = out[2:-2].split("...") if out.startswith("..") else [out]
-        outputs = [dict(zip(("id", "property"), sp.split(".", 1))) for sp in specs]
-
-        def item(x):
-            return {"id": x["id"], "property": x["property"], "value": values.get((x["id"], x["property"]))}
-
-        inputs = [item(x) for x in dep["inputs"]]
-        return {"output": out, "outputs": outputs if len(outputs) > 1 or out.startswith("..") else outputs[0],
-                "inputs": inputs, "state": [item(x) for x in dep["state"]],
-                "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"]}
+    payload = staticmethod(dash_client.payload)
 
     def post(self, body: dict):
-        r = self.s.post(self.base + "/_dash-update-component", json=body, timeout=self.runner.args.timeout)
-        if r.status_code not in (200, 204):
-            raise RuntimeError(f"HTTP {r.status_code}: {r.text[:300]}")
-        return r.json() if r.status_code == 200 else None
+        return dash_client.post(self.s, self.base, body, self.runner.args.timeout)
 
     def time(self, page: str, what: str, body: dict):
         """Repeat one request; returns the last answer. The first run is the cold one."""
@@ -580,10 +493,7 @@ class Pages:
         return answer
 
     def layout(self, page: str, path: str, search: str = "", what: str = "layout"):
-        dep = self.dep("_pages_location", "pathname")
-        body = self.payload(dep, {("_pages_location", "pathname"): path, ("_pages_location", "search"): search})
-        answer = self.time(page, what, body)
-        return (answer or {}).get("response", {}).get("_pages_content", {}).get("children")
+        return dash_client.page_tree(self.time(page, what, dash_client.layout_payload(self.deps, path, search)))
 
     def call(self, page: str, what: str, input_id: str, prop: str, values: dict):
         return self.time(page, what, self.payload(self.dep(input_id, prop), values))

@@ -513,14 +513,18 @@ def _x_rows(rng: np.random.Generator, n: int, handles: list[str], acc: np.ndarra
             for p, d, t, kk, a, *r in zip(pid, day.tolist(), tpl, k, acc.tolist(), *cols)]
 
 
-def write_x_folder(folder: Path | str, n_files: int, posts_per_file: int = 500, seed: int = 12) -> Manifest:
-    """``n_files`` X content exports of ``posts_per_file`` posts each, one account per file."""
+def write_x_folder(folder: Path | str, n_files: int, posts_per_file: int = 500, seed: int = 12, *,
+                   first: int = 0, prefix: str = "BenchX") -> Manifest:
+    """``n_files`` X content exports of ``posts_per_file`` posts each, one account per file.
+
+    Files ``first`` to ``first + n_files - 1``: calls with the same ``posts_per_file`` and other
+    numbers write other accounts and post ids (bench/load.py streams files one call at a time)."""
     t0 = _time.perf_counter()
     folder = Path(folder)
     m = Manifest(scale=0)
     rng = np.random.default_rng(seed)
-    for f in range(n_files):
-        handle = f"BenchX{f:05d}"
+    for f in range(first, first + n_files):
+        handle = f"{prefix}{f:05d}"
         rows = _x_rows(rng, posts_per_file, [handle], np.zeros(posts_per_file, dtype=np.int64),
                        1_869_000_000_000_000_000 + f * posts_per_file * 7919)
         _write(folder, f"x/{handle}/account_analytics_content_2024-12-16_2024-12-22.csv",
