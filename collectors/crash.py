@@ -38,4 +38,10 @@ def point(name: str) -> None:
     sys.stderr.flush()
     said = os.environ.get("REACH_CRASH_SIGNAL", "").upper().removeprefix("SIG")
     sig = {"INT": signal.SIGINT, "STOP": signal.SIGSTOP}.get(said, signal.SIGKILL)
+    if sig == signal.SIGINT:
+        # A Ctrl-C, whatever the process inherited: a parent that ignored or blocked SIGINT (a
+        # test runner's worker, a shell's background job) passes that on to its children, and the
+        # signal would do nothing here.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     os.kill(os.getpid(), sig)  # SIGINT: Python's handler raises KeyboardInterrupt at the next bytecode

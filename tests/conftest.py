@@ -60,8 +60,15 @@ def _reach_environment_kept():
     their options to child processes through os.environ (serve's REACH_CONFIG, the worker's
     REACH_DB/REACH_ARCHIVE), and a value left behind changed what a later test's subprocess did
     (a `reach import` of test_crash.py refreshed another campaign and never reached its crash point)."""
+    import signal
+
     before = {k: v for k, v in os.environ.items() if k.startswith("REACH_")}
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     yield
+    for s, h in handlers.items():  # nor a signal's handling (a child inherits an ignored signal)
+        if signal.getsignal(s) is not h and h is not None:
+            signal.signal(s, h)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, list(handlers))
     for k in [k for k in os.environ if k.startswith("REACH_") and k not in before]:
         del os.environ[k]
     os.environ.update(before)
