@@ -126,6 +126,26 @@ def receivers():
     box.close()
 
 
+
+@pytest.fixture
+def pg_database():
+    """A PostgreSQL database of this test's own (its URL), dropped afterwards with its connections
+    closed by force (a killed worker's may linger); the test is skipped when no server answers."""
+    why = _pg_available()
+    if why:
+        pytest.skip(why)
+    import psycopg
+
+    name = f"reach_scratch_{uuid.uuid4().hex[:10]}"
+    admin = PG_URL.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
 @pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'reach.db'}"

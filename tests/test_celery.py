@@ -28,7 +28,7 @@ import pytest
 import sqlalchemy as sa
 
 from api_server import ApiServer, reply, roster_csv
-from conftest import PG_URL, ROOT, _pg_available
+from conftest import ROOT
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL, SIGSTOP")]
 redis = pytest.importorskip("redis")
@@ -54,26 +54,12 @@ def redis_prefix():
 
 
 @pytest.fixture
-def pg_db():
-    """A scratch PostgreSQL database, migrated; dropped after (its connections closed by force)."""
-    why = _pg_available()
-    if why:
-        pytest.skip(why)
-    import psycopg
-
+def pg_db(pg_database):
+    """A scratch PostgreSQL database (conftest.py), migrated once, before several workers open it."""
     from collectors.store import database
 
-    name = f"reach_celery_{uuid.uuid4().hex[:10]}"
-    admin = PG_URL.replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        database.connect(url).dispose()  # migrated once, before several workers open it
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    database.connect(pg_database).dispose()
+    return pg_database
 
 
 class Deployment:

@@ -20,7 +20,6 @@ import re
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,6 @@ import requests
 import sqlalchemy as sa
 
 from collectors.store import database
-from conftest import PG_URL, _pg_available
 from dashboard import deployment
 from dashboard.web import auth
 from test_auth import PASSWORDS, clean_env, csrf_of, free_port
@@ -45,23 +43,9 @@ LIVE = "..live-body.children...live-version.data.."
 
 
 @pytest.fixture
-def scratch_db():
-    """A PostgreSQL database of its own, dropped afterwards."""
-    why = _pg_available()
-    if why:
-        pytest.skip(why)
-    import psycopg
-
-    name = f"reach_hosts_{uuid.uuid4().hex[:10]}"
-    admin = PG_URL.replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+def scratch_db(pg_database):
+    """A PostgreSQL database of its own, dropped afterwards (conftest.py)."""
+    return pg_database
 
 
 @contextlib.contextmanager
