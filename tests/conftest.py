@@ -146,6 +146,20 @@ def pg_database():
         with psycopg.connect(admin, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+
+def ctrl_c(p, timeout: float = 30) -> tuple[str, str]:
+    """Ctrl-C to a running `reach` process (SIGINT), then its output once it has stopped; killed if
+    it has not within ``timeout`` (the caller's assertions then fail on its return code)."""
+    import signal
+    import subprocess
+
+    p.send_signal(signal.SIGINT)
+    try:
+        return p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return p.communicate()
+
 @pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'reach.db'}"

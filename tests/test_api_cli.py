@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from collectors.store import database, schema
 from dashboard.cli import main
 
 from api_server import api_server, reply, roster_csv, snapshot_counts  # noqa: F401
-from conftest import ROOT
+from conftest import ROOT, ctrl_c
 from test_api_meta import IG_ID, TOKEN as META_TOKEN, ig_media, insights_of, paged
 from test_api_tiktok_bilibili import TT_TOKEN, tt_videos, video_list
 from test_api_x import BEARER, UID
@@ -119,8 +118,7 @@ def test_ctrl_c_during_every_stops_cleanly_without_a_traceback(tmp_path, api_ser
                 break
         assert seen[-1].startswith("next run at"), seen
         assert seen[0].startswith("youtube: skipped: no credentials")
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=30)
+        out, err = ctrl_c(p)
     finally:
         if p.poll() is None:
             p.kill()

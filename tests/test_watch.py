@@ -3,7 +3,6 @@ where files end up and what the user is told; then the command itself."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from collectors.pipeline import FileResult, Importer
 from collectors.store import database, schema
 from collectors.watch import Watcher
 
+from conftest import ctrl_c
 from test_store import x_content
 
 X_NAME = "account_analytics_content_2024-12-16_2024-12-22.csv"
@@ -442,8 +442,7 @@ def test_reach_watch_runs_until_ctrl_c_and_stops_cleanly(tmp_path):
         while not (inbox / "processed" / X_NAME).exists() and time.time() < deadline:
             time.sleep(0.2)
         assert (inbox / "processed" / X_NAME).exists()
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=30)
+        out, err = ctrl_c(p)
     finally:
         if p.poll() is None:
             p.kill()
