@@ -160,6 +160,17 @@ def ctrl_c(p, timeout: float = 30) -> tuple[str, str]:
         p.kill()
         return p.communicate()
 
+
+def redis_or_skip(url: str):
+    """A client of the test Redis at ``url``, or the test skipped with why when none answers."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as e:
+        pytest.skip(f"no Redis answers at {url} ({type(e).__name__})")
+    return client
+
 @pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'reach.db'}"

@@ -15,6 +15,7 @@ from api_server import ApiServer, reply
 from collectors.api.http import ApiError, Client
 from collectors.api.limits import LocalLimiter, Rate, RedisLimiter, parse_rate
 from collectors.errors import ReachError
+from conftest import redis_or_skip
 
 REDIS_URL = os.environ.get("REACH_TEST_REDIS", "redis://127.0.0.1:6379/13")
 
@@ -61,12 +62,7 @@ def test_the_client_waits_its_turn_before_each_request(tmp_path):
 
 @pytest.fixture
 def redis_limiters():
-    redis = pytest.importorskip("redis")
-    try:
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-        client.ping()
-    except redis.RedisError as e:
-        pytest.skip(f"no Redis answers at {REDIS_URL} ({type(e).__name__})")
+    client = redis_or_skip(REDIS_URL)
     prefix = f"reach-test-{uuid.uuid4().hex[:10]}:rate:"
 
     def make(rates):

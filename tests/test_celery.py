@@ -28,7 +28,7 @@ import pytest
 import sqlalchemy as sa
 
 from api_server import ApiServer, reply, roster_csv
-from conftest import ROOT
+from conftest import ROOT, redis_or_skip
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL, SIGSTOP")]
 redis = pytest.importorskip("redis")
@@ -41,11 +41,7 @@ READY_S = 60  # a worker's start on a loaded 2-core machine
 @pytest.fixture
 def redis_prefix():
     """A key prefix of this test's own in the test Redis database; its keys are deleted after."""
-    try:
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-        client.ping()
-    except redis.RedisError as e:
-        pytest.skip(f"no Redis answers at {REDIS_URL} ({type(e).__name__})")
+    client = redis_or_skip(REDIS_URL)
     prefix = f"reach-test-{uuid.uuid4().hex[:10]}:"
     yield prefix
     keys = list(client.scan_iter(match=prefix + "*", count=1000))

@@ -24,6 +24,7 @@ from dashboard.analysis import shared
 from dashboard.web import auth, cache
 from dashboard.web.app import create_app
 from dashboard.web.pages import influencers
+from conftest import redis_or_skip
 from test_auth import PASSWORDS, csrf_of, free_port, reach
 from test_cache import CAMPAIGN, X_NAME, Counting, memo
 from test_store import x_content
@@ -32,20 +33,10 @@ REDIS_DB = 13
 SECRET = "s" * 40
 
 
-def _redis_or_skip(url: str):
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(url, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as e:
-        pytest.skip(f"no Redis answers at {url} ({e})")
-    return client
-
-
 @pytest.fixture
 def redis_url(monkeypatch):
     url = f"redis://127.0.0.1:6379/{REDIS_DB}"
-    client = _redis_or_skip(url)
+    client = redis_or_skip(url)
     monkeypatch.setenv("REACH_REDIS", url)
     monkeypatch.setenv("REACH_SECRET_KEY", SECRET)
     monkeypatch.delenv("REACH_BROKER", raising=False)

@@ -31,7 +31,8 @@ from dashboard import deployment
 from dashboard.web import auth
 from test_auth import PASSWORDS, clean_env, csrf_of, free_port
 from test_celery import Deployment, redis_prefix  # noqa: F401 - a fixture: the workers' keys, removed after
-from test_hosts import REDIS_DB, SECRET, _redis_or_skip
+from conftest import redis_or_skip
+from test_hosts import REDIS_DB, SECRET
 from test_page_data import as_upload, unknown_posts
 from test_store import x_content
 
@@ -174,7 +175,7 @@ def kpis(response: dict) -> dict[str, str]:
 
 
 def test_two_web_processes_share_sessions_uploads_and_the_cache(tmp_path, scratch_db, redis_prefix):
-    redis = _redis_or_skip(REDIS)
+    redis = redis_or_skip(REDIS)
     prefix = deployment.key_prefix(scratch_db)
     database.connect(scratch_db).dispose()  # the schema made once, before two processes open it
     # One Celery worker, whose queue and results are under a prefix of this test's own (the webs
