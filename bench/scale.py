@@ -133,7 +133,8 @@ def run_cli(argv: list[str], *, cwd: Path, env: dict, timeout: float, max_rss_mb
     Killed (its whole process group, which this function started) past ``timeout`` or ``max_rss_mb``."""
     timefile = log.with_suffix(".time")
     code = fingerprint()
-    cmd = ["/usr/bin/time", "-f", "%e %M", "-o", str(timefile), sys.executable, "-c", _WRAPPER, *argv]
+    cmd = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(timefile), sys.executable, "-c", _WRAPPER, *argv]
+    server0 = pg_server_cpu_s()
     with log.open("w") as out, log.with_suffix(".err").open("w") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, start_new_session=True)
@@ -164,12 +165,36 @@ def run_cli(argv: list[str], *, cwd: Path, env: dict, timeout: float, max_rss_mb
     try:
         parts = timefile.read_text().split()
         res["peak_mb"] = int(parts[-1]) / 1024
+        # CPU seconds of the command and every process it waited for (its parse workers): on a busy
+        # machine the wall time says more about the neighbours than about the code.
+        res["cpu_s"] = float(parts[-3]) + float(parts[-2])
     except (OSError, ValueError, IndexError):
         pass
+    server1 = pg_server_cpu_s()
+    if server0 is not None and server1 is not None:
+        res["server_cpu_s"] = server1 - server0
     if why is None and proc.returncode != 0:
         tail = [line for line in errtext.splitlines() if line.strip() and not line.startswith("BENCH_")][-3:]
         res["error"] = f"exit {proc.returncode}: " + " / ".join(tail)[-300:]
     return res
+
+
+def pg_server_cpu_s() -> float | None:
+    """CPU seconds of the local PostgreSQL's exited children (backends and autovacuum workers, whose
+    times the postmaster collects when it reaps them): the server's share of a command that closed
+    its connections, whatever else ran on the machine. Long-lived helpers (WAL writer,
+    checkpointer) are not counted. None when the postmaster cannot be read (no server, no access)."""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            data = conn.execute("SHOW data_directory").fetchone()[0]
+        time.sleep(0.5)  # the command's backends exit as its connections close; let them be reaped
+        pid = int(Path(data, "postmaster.pid").read_text().split()[0])
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime + cstime
+    except Exception:
+        return None
 
 
 # --- databases ---------------------------------------------------------------------------------
@@ -272,6 +297,8 @@ class Runner:
                         max_rss_mb=self.args.max_rss * 1024, log=log)
             runs.append(r)
             say = r["error"] or f"{r['seconds']:.2f} s, {r['peak_mb'] or 0:,.0f} MB"
+            if r.get("cpu_s") is not None:
+                say += f", CPU {r['cpu_s']:.1f} s" + (f" + server {r['server_cpu_s']:.1f} s" if r.get("server_cpu_s") is not None else "")
             if r["refresh_s"] is not None:
                 say += f" (refresh {r['refresh_s']:.2f} s)"
             print(f"  {scale:g}x {key} run {k + 1}: {say}", flush=True)
@@ -282,6 +309,10 @@ class Runner:
                    polled_peak_mb=runs[-1].get("polled_peak_mb"), code=",".join(sorted({r["code"] for r in runs})),
                    seconds=statistics.median(r["seconds"] for r in ok) if ok else None,
                    peak_mb=statistics.median(r["peak_mb"] for r in ok if r["peak_mb"]) if ok else None)
+        for cpu in ("cpu_s", "server_cpu_s"):
+            got = [r[cpu] for r in ok if r.get(cpu) is not None]
+            if got:
+                res[cpu] = statistics.median(got)
         refresh = [r["refresh_s"] for r in ok if r["refresh_s"] is not None]
         if refresh:
             res["refresh_s"] = statistics.median(refresh)
@@ -574,6 +605,11 @@ def _cell(res: dict | None) -> str:
         total = res.get("polled_total_mb") or 0
         if total > res["peak_mb"] * 1.2:  # parse workers beside the importing process
             parts[-1] += f" ({total:,.0f} MB all processes)"
+    if res.get("cpu_s") is not None and res.get("seconds", 0) >= 5:  # short commands: start-up dominates
+        cpu = f"CPU {_fmt_s(res['cpu_s'])}"
+        if res.get("server_cpu_s") is not None:
+            cpu += f" + server {_fmt_s(res['server_cpu_s'])}"
+        parts.append(cpu)
     return ", ".join(p for p in parts if p)
 
 
@@ -622,6 +658,14 @@ def rows_of(runner: Runner, scales: list[float]) -> list[list[str]]:
             if e is not None:
                 changed = codes[i - 1] and codes[i] and codes[i - 1] != codes[i]
                 exps.append(f"{e:.2f}{' (code changed)' if changed else ''} ({scales[i - 1]:g}x→{scales[i]:g}x)")
+                # The same slope in CPU seconds (the command's and the server's): what a busy
+                # machine's wall time cannot show.
+                cpu = [(r.get("cpu_s") or 0) + (r.get("server_cpu_s") or 0) if r and r.get("cpu_s") else None
+                       for r in series[i - 1:i + 1]]
+                if all(c and c >= 5 for c in cpu):
+                    ce = fit_exponent(sizes[i - 1:i + 1], cpu)
+                    if ce is not None:
+                        exps[-1] += f", CPU {ce:.2f}"
         last = next((r for r in reversed(series) if r and r.get("seconds") is not None), None)
         out.append([key, *[_cell(r) for r in series], "; ".join(exps), _aim(key) or f"exponent ≤ {AIM_EXPONENT}",
                     _met(key, series, scales, times, sizes)])
