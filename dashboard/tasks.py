@@ -125,13 +125,15 @@ def _campaign():
 @app.task(name="reach.ingest")
 def ingest(path: str | None = None, sha256: str | None = None, name: str | None = None,
            account: str | None = None, date_order: str | None = None, tz: str | None = None,
-           display: str | None = None) -> dict:
+           display: str | None = None, mapping: dict | None = None) -> dict:
     """Import one file (``path``, readable by the worker; or ``sha256``, its bytes already in the
     archive, as an upload on any web host or `reach watch` put them), then refresh the rollups it
     touched. ``account``, ``date_order`` and ``tz`` are `reach import`'s options of those names
     (the Data page's Account field; `reach watch --account`); ``tz`` defaults to the campaign's.
     ``display`` is the name the result shows (a watched file's path inside the inbox), ``name``
-    the file's own (the pipeline reads dates and handles from it). The result carries the whole FileResult (``result``), so the sender shows the same words as
+    the file's own (the pipeline reads dates and handles from it). ``mapping`` (``Mapping.to_dict``)
+    is the Data page's "Import with this mapping" form: the file read that way, and the mapping saved
+    as a profile once it imports, as `reach import --mapping` does. The result carries the whole FileResult (``result``), so the sender shows the same words as
     an import in its own process would."""
     from collectors.pipeline import Importer
 
@@ -157,7 +159,14 @@ def ingest(path: str | None = None, sha256: str | None = None, name: str | None 
             return dict(file=name, status=r.status, import_id=None, snapshots=0, message=r.message,
                         rollups="current", stale=False, result=r.to_dict())
     campaign = _campaign()
-    imp = Importer(engine, archive, tz=tz or campaign.timezone, account=account, date_order=date_order)
+    used = None
+    if mapping is not None:
+        from collectors.mapping import Mapping
+        from collectors.messages import Message
+
+        # Checked again here: the task's arguments are JSON any sender could have written.
+        used = Mapping.from_dict(mapping, name=Message("mapping.name.page")).validate()
+    imp = Importer(engine, archive, tz=tz or campaign.timezone, account=account, date_order=date_order, mapping=used)
     result = imp.import_bytes(name, data, display=display or name)
     problem = service.refresh(engine, campaign, [result])
     return dict(file=name, status=result.status, import_id=result.import_id, snapshots=result.snapshots,

@@ -168,6 +168,30 @@ def poll(s: requests.Session, url: str, tasks: dict, timeout: float = 60) -> str
         time.sleep(0.3)
 
 
+def map_import(s: requests.Session, url: str, pid: str, report: str, fields: list[str]) -> str:
+    """The mapping form's "Import with this mapping" callback, as the browser posts it."""
+    deps = s.get(f"{url}/_dash-dependencies").json()
+    dep = next(d for d in deps if any(i["id"] == "data-map-import" for i in d["inputs"]))
+    outs = [o.split(".", 1) for o in dep["output"].strip(".").split("...")]
+    cols = range(len(fields))
+    body = {"output": dep["output"],
+            "outputs": [{"id": i.split("@")[0], "property": p} for i, p in outs],
+            "inputs": [{"id": "data-map-import", "property": "n_clicks", "value": 1}],
+            "state": [{"id": "data-map-id", "property": "data", "value": pid},
+                      {"id": "data-map-report", "property": "value", "value": report},
+                      [{"id": {"type": "data-map-field", "col": i}, "property": "value", "value": f}
+                       for i, f in zip(cols, fields)],
+                      [{"id": {"type": "data-map-field", "col": i}, "property": "id",
+                        "value": {"type": "data-map-field", "col": i}} for i in cols],
+                      {"id": "data-map-date-order", "property": "value", "value": "auto"},
+                      {"id": "url", "property": "search", "value": ""},
+                      {"id": "data-stamp", "property": "data", "value": 0}],
+            "changedPropIds": ["data-map-import.n_clicks"]}
+    r = s.post(f"{url}/_dash-update-component", json=body)
+    assert r.status_code == 200, r.text[:500]
+    return r.text
+
+
 def kpis(response: dict) -> dict[str, str]:
     """The Live KPI cards' label -> number, from the callback's JSON."""
     text = str(response["live-body"]["children"])
@@ -249,6 +273,25 @@ def test_two_web_processes_share_sessions_uploads_and_the_cache(tmp_path, scratc
             form = json.loads(poll(two, web2, sent))
             assert find(form, "data-map-form") is not None and find(form, "data-map-report")["value"] == "tiktok.content"
             assert "Not imported" in json.dumps(form)
+
+            # "Import with this mapping" goes to the workers too (docs/workers.md). A mapping that
+            # reads every row wrong: queued, then the form again with that mapping chosen and why.
+            pid, pending = find(form, "data-map-id")["data"], tmp_path / "shared-archive-pending"
+            wrong = ["title", "published_at", "url", "views", "likes", ""]
+            said = map_import(one, web1, pid, "tiktok.content", wrong)
+            assert "Queued" in said and "Imported" not in said, said[:1000]
+            back = json.loads(poll(two, web2, find(json.loads(said), "data-upload-tasks")["data"]))
+            assert "Not imported" in json.dumps(back) and "change the fields above and try again" in json.dumps(back)
+            assert find(back, {"type": "data-map-field", "col": 1})["value"] == "published_at"  # as tried
+            assert sorted(p.name for p in pending.iterdir()) == [pid, pid + ".json"]  # still waiting
+            # The right mapping: imported by the worker, the mapping saved, the file no longer waiting.
+            said = map_import(one, web1, pid, "tiktok.content", ["title", "url", "published_at", "views", "likes", ""])
+            done = poll(two, web2, find(json.loads(said), "data-upload-tasks")["data"])
+            assert "Imported: " in done and "tool_export.csv: tiktok tiktok.content: 2 posts, 2 snapshots" in done, done[:2000]
+            assert "The mapping was saved" in done and find(json.loads(done), "data-map-form") is None
+            assert list(pending.iterdir()) == []
+            with sa.create_engine(scratch_db).connect() as c:
+                assert c.execute(sa.text("SELECT count(*) FROM imports")).scalar_one() == 2
 
             # A logout on web 2 ends the session on web 1 as well.
             token = csrf_of(two.get(web2 + "/logout").text)

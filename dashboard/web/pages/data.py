@@ -168,9 +168,12 @@ def import_uploads(engine: sa.Engine, archive: Archive | None, names, contents, 
 # for the results until every file has one. What the page keeps between two polls is in a
 # dcc.Store in the browser, so any web host can answer the next poll: per file its name, its
 # task id and the bytes' sha256 (ids the browser sends back are checked before use), or its
-# result once known. The mapping step stays in the request: the form needs the file's table,
-# which is read again from the archived bytes (Importer.refusal), and "Import with this mapping"
-# imports in the request as on one machine.
+# result once known. The mapping form is built in the request (it needs the file's table, read
+# again from the archived bytes: Importer.refusal) and the mapping checked there, so a refusal is
+# shown at once with the form kept; "Import with this mapping" then sends the waiting file with
+# the mapping to the workers like any upload (``send_mapped``). Its entry names the waiting file
+# ("pending") and the mapping tried: the file stops waiting once imported, and a failure brings
+# the form back with that mapping chosen and the reason.
 
 POLL_MS = 1500
 TASK_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -265,6 +268,9 @@ def sent_view(engine: sa.Engine, archive: Archive, entries: list[dict], lang: st
                       html.Ul(items, className="upload-results"),
                       dcc.Store(id="data-upload-tasks", data={"entries": entries, "account": account}),
                       dcc.Interval(id="data-upload-poll", interval=POLL_MS)]
+    mapped = [e for e in entries if e.get("pending")]
+    if mapped:  # "Import with this mapping" (one file): its outcome, as on one machine
+        return mapped_outcome(engine, archive, mapped[0], lang, tz)
     problems = [e["rollups"] for e in entries if e.get("rollups")]
     problem = ingest.Problem(*problems[-1]) if problems else None
     unrecognised = []
@@ -509,6 +515,57 @@ def import_with_mapping(engine: sa.Engine, archive: Archive, pid, report_name, f
     return result, None
 
 
+def send_mapped(archive: Archive, pid, report_name, fields, date_order, *, tz: str = DEFAULT_TIMEZONE,
+                lang: str = "en") -> tuple[list[dict] | None, str | None]:
+    """"Import with this mapping" in a distributed deployment: (the entries ``sent_view`` shows, None),
+    or (None, why not in words) when the file is gone, the mapping cannot be used or the workers
+    cannot be reached. The mapping is checked here, before anything is sent."""
+    from ... import dispatch
+
+    try:
+        meta, raw = load_pending(archive, pid)
+    except ReachError:
+        return None, t("data.map.gone", lang)
+    try:
+        mapping = build_mapping(meta, report_name, fields, date_order, lang)
+    except MappingError as e:
+        return None, t("data.map.refused", lang, detail=messages.render(str(e), lang))
+    try:
+        sent = dispatch.send(archive, meta["name"], raw, account=meta.get("account"), tz=tz, mapping=mapping.to_dict())
+    except Exception as e:  # noqa: BLE001 - an archive or broker that fails: words, the form kept
+        log.exception("sending %s with a mapping to the workers failed", meta["name"])
+        return None, t("error.generic", lang, detail=f"{type(e).__name__}: {e}")
+    return [{"name": meta["name"], "task": sent.task_id, "sha256": pid, "pending": pid,
+             "mapping": mapping.to_dict()}], None
+
+
+def mapped_outcome(engine: sa.Engine, archive: Archive, entry: dict, lang: str, tz: str = DEFAULT_TIMEZONE):
+    """A file the workers imported with the form's mapping, once back: as ``import_mapped`` shows it
+    on one machine. Imported: the file stops waiting, its result and "mapping saved". Failed: the
+    form again, with the mapping tried chosen in it, and the reason under it."""
+    result = FileResult.from_dict(entry["result"])
+    problem = ingest.Problem(*entry["rollups"]) if entry.get("rollups") else None
+    outcome = mapping_result_view(result, None, lang, problem)
+    pid = entry.get("pending")
+    if result.ok:
+        drop_pending(archive, pid)
+        return [outcome]
+    try:
+        meta, raw = load_pending(archive, pid)
+    except ReachError:
+        return [outcome]
+    again = Importer(engine, None, tz=tz, account=meta.get("account")).refusal(meta["name"], raw)
+    if again is None:  # recognised after all (a profile saved meanwhile): the result says enough
+        return [outcome]
+    try:  # the mapping came back through the browser: used only to prefill, and only if it fits
+        tried = Mapping.from_dict(entry.get("mapping") or {}).validate()
+    except (KeyError, TypeError, ValueError, ReachError):
+        tried = None
+    if tried is not None and tried.signature == meta.get("signature"):
+        again.proposal = tried
+    return [mapping_form(pid, again, lang, message=outcome)]
+
+
 # --- what is stored (pure queries) --------------------------------------------------------------
 
 def history(engine: sa.Engine, limit: int = HISTORY_LIMIT) -> pd.DataFrame:
@@ -623,7 +680,7 @@ def results_view(results: list[FileResult], lang: str, rollup_error: str | None 
     return out
 
 
-def mapping_form(pid: str, result: FileResult, lang: str, others: int = 0):
+def mapping_form(pid: str, result: FileResult, lang: str, others: int = 0, message=None):
     """The mapping step for one unrecognised upload: the report, the date order, and for each of
     the file's columns its header as the file writes it, a few values, and the field it is read
     as, prefilled with the proposal. Everything the file says is shown as text (Dash escapes it)."""
@@ -648,7 +705,11 @@ def mapping_form(pid: str, result: FileResult, lang: str, others: int = 0):
                                placeholder=t("data.map.report_none", lang), className="dd wide"),
                   html.Label(t("data.map.date_order", lang), htmlFor="data-map-date-order",
                              style={"whiteSpace": "nowrap"}),
-                  dcc.Dropdown(id="data-map-date-order", options=date_options, value="auto", clearable=False,
+                  dcc.Dropdown(id="data-map-date-order", options=date_options, clearable=False,
+                               # A proposal has none; a mapping tried before (the form back after a
+                               # failure) keeps the order it was tried with.
+                               value=proposal.date_order if proposal is not None and proposal.date_order in DATE_ORDERS
+                               else "auto",
                                searchable=False, className="dd narrow", style={"flex": "0 0 220px"})],
                  className="toolbar"),
         html.Table([html.Thead(html.Tr([html.Th(t(f"data.map.col.{c}", lang), style={"whiteSpace": "nowrap"})
@@ -661,7 +722,7 @@ def mapping_form(pid: str, result: FileResult, lang: str, others: int = 0):
     if others:
         form.append(html.Div(t("data.map.others", lang, n=others), className="muted", id="data-map-others"))
     return html.Div([html.Div(form, id="data-map-form"),
-                     html.Div(id="data-map-message", className="upload-output")],
+                     html.Div(message, id="data-map-message", className="upload-output")],
                     id="data-map", className="panel", style={"margin": "10px 0", "borderColor": "#f0b35a"})
 
 
@@ -975,6 +1036,12 @@ def import_mapped(n_clicks, pid, report, fields, ids, date_order, search, stamp)
     ordered = [by_col.get(k) for k in range(len(by_col))] if set(by_col) == set(range(len(by_col))) else None
     eng, campaign = data.engine(), data.campaign()
     archive = Archive(database.archive_dir(eng))
+    if deployment.current().distributed:
+        # The workers import, as for an upload; the page polls for the result (poll_uploads).
+        entries, error = send_mapped(archive, pid, report, ordered, date_order, tz=campaign.timezone, lang=lang)
+        if entries is None:
+            return no_update, mapping_result_view(None, error, lang), stamp
+        return sent_view(eng, archive, entries, lang, None, campaign.timezone), no_update, stamp
     result, error = import_with_mapping(eng, archive, pid, report, ordered, date_order, tz=campaign.timezone,
                                         lang=lang)
     problem = ingest.refresh(eng, campaign, [result]) if result is not None else None
