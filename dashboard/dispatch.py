@@ -62,6 +62,14 @@ def outcome(sent: Sent) -> tuple[FileResult, ingest.Problem | None] | None:
     return _result(sent.name, r) if r.ready() else None
 
 
+def taken(sent: Sent) -> bool:
+    """Whether a worker has taken the task (started it, or finished): False while it waits in the
+    queue, which for long means no worker is running (the result backend records "started")."""
+    from . import tasks
+
+    return tasks.app.AsyncResult(sent.task_id).state != "PENDING"
+
+
 def wait(sent: Sent, timeout: float | None = None) -> tuple[FileResult, ingest.Problem | None]:
     """The file's result, waiting for it (``timeout`` seconds at most: then TimeoutError)."""
     from celery.exceptions import TimeoutError as CeleryTimeout

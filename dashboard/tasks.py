@@ -68,6 +68,9 @@ def _configure(sender, **_):
         broker_transport_options=transport, result_backend_transport_options=dict(transport),
         broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
         worker_send_task_events=False,
+        # "started" in the result backend once a worker takes a task: the Data page tells a file
+        # that waits for a worker (none running?) from one being imported (dispatch.taken).
+        task_track_started=True,
     )
     module = deployment.celery_config()
     for k, v in (vars(_import(module)).items() if module else ()):

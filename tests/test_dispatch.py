@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -18,7 +19,7 @@ from collectors.errors import RowProblem
 from collectors.messages import render
 from collectors.pipeline import FileResult, Importer
 from collectors.store import database
-from test_celery import deploy, pg_db, redis_prefix  # noqa: F401 - fixtures: a worker, its database and keys
+from test_celery import REDIS_URL, deploy, pg_db, redis_prefix  # noqa: F401 - fixtures: a worker, its database and keys
 from test_store import x_content
 
 X_NAME = "account_analytics_content_2024-12-16_2024-12-22.csv"
@@ -107,3 +108,35 @@ def test_what_the_browser_sends_back_is_checked_before_it_is_looked_up_or_read()
     assert changed and [e["name"] for e in out] == ["a.csv", "b.csv", "c.csv"]
     assert all(e["result"]["status"] == "failed" and "not a file this page sent" in e["result"]["message"]
                for e in out)
+
+
+UNTAKEN_CHECK = """
+import json, time, uuid
+from dashboard.web.pages import data as page
+from dashboard import tasks
+ids = [str(uuid.uuid4()) for _ in range(3)]
+tasks.app.backend.store_result(ids[2], None, "STARTED")  # what a worker records when it takes one
+old = time.time() - page.UNTAKEN_S - 5
+entries = [{"name": "new.csv", "task": ids[0], "sha256": "0" * 64, "sent": time.time()},
+           {"name": "old.csv", "task": ids[1], "sha256": "1" * 64, "sent": old},
+           {"name": "taken.csv", "task": ids[2], "sha256": "2" * 64, "sent": old},
+           {"name": "forged.csv", "task": ids[1], "sha256": "3" * 64, "sent": "yesterday"}]
+out, changed = page.check_sent(entries)
+view = page.queued_view("old.csv", "zh", out[1].get("untaken", False))
+print(json.dumps(dict(untaken=[e.get("untaken", False) for e in out], changed=changed, zh=str(view))))
+"""
+
+
+def test_a_file_no_worker_takes_for_long_says_so_under_its_queued_line(tmp_path, redis_prefix):  # noqa: F811
+    """Without a running worker the Data page would say "Queued" forever: after UNTAKEN_S it says
+    that no worker has taken the file, and not for a file a worker has started (its long import)."""
+    (tmp_path / "untaken_celery.py").write_text(f"reach_key_prefix = {redis_prefix!r}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REACH_")}
+    env.update(REACH_REDIS=REDIS_URL, REACH_CELERY_CONFIG="untaken_celery",
+               PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]), str(tmp_path)]))
+    run = subprocess.run([sys.executable, "-c", UNTAKEN_CHECK], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got["untaken"] == [False, True, False, False] and got["changed"]
+    assert "秒内没有后台进程接收此文件" in got["zh"] and "reach worker" in got["zh"]

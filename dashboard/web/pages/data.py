@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
@@ -176,6 +177,9 @@ def import_uploads(engine: sa.Engine, archive: Archive | None, names, contents, 
 # the form back with that mapping chosen and the reason.
 
 POLL_MS = 1500
+# A file no worker has taken after this long gets a hint under its "Queued" line: most often no
+# `reach worker` runs, and without one the page would wait in silence.
+UNTAKEN_S = 30
 TASK_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -203,7 +207,7 @@ def send_uploads(archive: Archive, names, contents, *, tz: str = DEFAULT_TIMEZON
             log.exception("sending the upload %s to the workers failed", name)
             r = FileResult(name, "failed", message=t("error.generic", lang, detail=f"{type(e).__name__}: {e}"))
         else:
-            out.append({"name": name, "task": sent.task_id, "sha256": sha256(raw)})
+            out.append({"name": name, "task": sent.task_id, "sha256": sha256(raw), "sent": time.time()})
             continue
         out.append({"name": name, "result": r.to_dict()})
     return out
@@ -215,7 +219,7 @@ def check_sent(entries, lang: str = "en") -> tuple[list[dict], bool]:
     becomes a failed result rather than a lookup."""
     from ... import dispatch
 
-    out, changed = [], False
+    out, changed, now = [], False, time.time()
     for e in entries if isinstance(entries, list) else []:
         if not isinstance(e, dict):
             continue
@@ -237,6 +241,13 @@ def check_sent(entries, lang: str = "en") -> tuple[list[dict], bool]:
             continue
         done = dispatch.outcome(dispatch.Sent(task, name))
         if done is None:
+            sent = e.get("sent")
+            waited = now - sent if isinstance(sent, (int, float)) and not isinstance(sent, bool) else 0
+            # Said once, when the file has waited long enough; the hint goes once a worker takes it.
+            untaken = waited > UNTAKEN_S and not dispatch.taken(dispatch.Sent(task, name))
+            if untaken != bool(e.get("untaken")):
+                e = {**e, "untaken": untaken}
+                changed = True
             out.append(e)
             continue
         result, problem = done
@@ -245,9 +256,11 @@ def check_sent(entries, lang: str = "en") -> tuple[list[dict], bool]:
     return out, changed
 
 
-def queued_view(name: str, lang: str):
+def queued_view(name: str, lang: str, untaken: bool = False):
+    hint = [html.Div(t("data.untaken", lang, seconds=UNTAKEN_S), className="result-detail untaken",
+                     style=WARNING_STYLE)] if untaken else []
     return html.Li([html.Strong(t("data.labelled", lang, label=t("data.status.queued", lang))),
-                    html.Span(t("data.queued", lang, name=name), className="result-line")],
+                    html.Span(t("data.queued", lang, name=name), className="result-line"), *hint],
                    className="upload-result queued", style={"margin": "6px 0"})
 
 
@@ -259,8 +272,8 @@ def sent_view(engine: sa.Engine, archive: Archive, entries: list[dict], lang: st
     results = [FileResult.from_dict(e["result"]) for e in entries if "result" in e]
     waiting = len(entries) - len(results)
     if waiting:
-        items = [result_view(FileResult.from_dict(e["result"]), lang) if "result" in e else queued_view(e["name"], lang)
-                 for e in entries]
+        items = [result_view(FileResult.from_dict(e["result"]), lang) if "result" in e
+                 else queued_view(e["name"], lang, bool(e.get("untaken"))) for e in entries]
         out = [html.Div(t("data.account_used", lang, account=account), className="muted", id="data-account-used")] \
             if account else []
         return out + [html.Div(t("data.queued_summary", lang, waiting=waiting, files=len(entries)),
@@ -536,7 +549,7 @@ def send_mapped(archive: Archive, pid, report_name, fields, date_order, *, tz: s
         log.exception("sending %s with a mapping to the workers failed", meta["name"])
         return None, t("error.generic", lang, detail=f"{type(e).__name__}: {e}")
     return [{"name": meta["name"], "task": sent.task_id, "sha256": pid, "pending": pid,
-             "mapping": mapping.to_dict()}], None
+             "mapping": mapping.to_dict(), "sent": time.time()}], None
 
 
 def mapped_outcome(engine: sa.Engine, archive: Archive, entry: dict, lang: str, tz: str = DEFAULT_TIMEZONE):
