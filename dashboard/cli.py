@@ -1099,6 +1099,9 @@ def _celery_worker(args) -> int:
     config.load(args.config)  # a broken campaign.toml stops here, in words, not in every task
     _engine(args)  # creates or migrates the database once, before the pool processes open it
     _hand_to_tasks(args)
+    from .web import app as web_app
+
+    web_app.declare_background_jobs()  # the pages' long work (a whole-campaign export) runs here too
     argv = ["worker", "--loglevel=INFO", "--queues", tasks.app.conf.task_default_queue, "--without-mingle", "--without-gossip",
             "--hostname", f"reach-{os.getpid()}@{socket.gethostname()}"]
     if args.concurrency:

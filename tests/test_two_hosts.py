@@ -26,8 +26,10 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from browser import chromium, require_chromium, wait_for
 from collectors.store import database
 from dashboard import deployment
+from dashboard.analysis import config, exports
 from dashboard.web import auth
 from test_auth import PASSWORDS, clean_env, csrf_of, free_port
 from test_celery import Deployment, redis_prefix  # noqa: F401 - a fixture: the workers' keys, removed after
@@ -292,6 +294,25 @@ def test_two_web_processes_share_sessions_uploads_and_the_cache(tmp_path, scratc
             assert list(pending.iterdir()) == []
             with sa.create_engine(scratch_db).connect() as c:
                 assert c.execute(sa.text("SELECT count(*) FROM imports")).scalar_one() == 2
+
+            # A whole-campaign export prepared from web 1's Data page in a real browser: a Dash
+            # background callback that the worker runs (CeleryManager), its link downloaded through web 2.
+            require_chromium()
+            with chromium(1280, 900) as d:
+                d.get(web1 + "/login")
+                for name, value in one.cookies.items():
+                    d.add_cookie({"name": name, "value": value, "path": "/"})
+                d.get(web1 + "/data")
+                wait_for(d, "#data-prep-go").pop().click()
+                link = wait_for(d, "#data-prep-link", timeout=60).pop()
+                href = link.get_attribute("href").replace(web1, web2)
+            assert "background_callback_" in workers.logs() and "succeeded" in workers.logs()
+            eng = database.connect(scratch_db)
+            try:
+                want = b"".join(exports.csv_export(eng, "posts", config.load(workers.config)))
+            finally:
+                eng.dispose()
+            assert want.count(b"\r\n") == 5 and two.get(href).content == want  # 4 posts and the header
 
             # A logout on web 2 ends the session on web 1 as well.
             token = csrf_of(two.get(web2 + "/logout").text)

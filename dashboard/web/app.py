@@ -45,6 +45,9 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
     app = dash.Dash(__name__, title="Campaign Reach", serve_locally=True, update_title=None,
                     use_pages=True, pages_folder="", suppress_callback_exceptions=True)
     app.server.config["REACH_DB_URL"] = engine.url.render_as_string(hide_password=False)
+    from . import jobs
+
+    jobs.configure(app.server.config["REACH_DB_URL"])  # what the pages' background jobs read
     # Uploads arrive base64-encoded in callback bodies: 50 MB files need about 67 MB; refuse more
     # before Flask reads it.
     app.server.config["MAX_CONTENT_LENGTH"] = 80 * 1024 * 1024
@@ -77,6 +80,20 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
 
     go.Figure(go.Scatter(x=[0], y=[0])).to_plotly_json()
     return app
+
+
+def declare_background_jobs() -> None:
+    """Make the pages' background callbacks Celery tasks of this process (`reach worker`,
+    dashboard/web/jobs.py): declared on a bare Dash app as ``create_app`` declares them, so that Dash
+    names their tasks as the web hosts do; the manager then registers them on the Celery app."""
+    from . import jobs, pages
+
+    jobs.configure(os.environ.get("REACH_DB"))
+    app = dash.Dash(__name__, suppress_callback_exceptions=True)
+    for page in pages.all_pages():
+        if hasattr(page, "callbacks"):
+            page.callbacks.register(app, background_only=True)
+    jobs.manager()
 
 
 # Every answer says it comes from this dashboard, so a second `reach serve` on a busy port can

@@ -147,6 +147,21 @@ def install(server) -> None:
         df, sel = frame(kind, data.engine(), data.campaign(), F.parse(query), by)
         return csv(df, filename(kind, sel, by or DEFAULT_BY.get(kind, ())))
 
+    def prepared_file(token: str, name: str):
+        """A whole-campaign export a background job prepared (dashboard/web/jobs.py)."""
+        from flask import send_file
+
+        from . import jobs
+
+        path = jobs.prepared(data.engine(), token, name)
+        if path is None:
+            return text("This prepared file is not here: files are kept for a day; prepare it again on the Data page.",
+                        404)
+        resp = send_file(path, mimetype="text/csv", as_attachment=True, download_name=name, max_age=0)
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
     def report_pdf():
         from collectors.errors import ReachError
 
@@ -169,3 +184,4 @@ def install(server) -> None:
 
     server.add_url_rule("/download/<kind>.csv", "reach_download", download, methods=["GET"])
     server.add_url_rule("/download/weekly-report.pdf", "reach_download_pdf", report_pdf, methods=["GET"])
+    server.add_url_rule("/download/prepared/<token>/<name>", "reach_download_prepared", prepared_file, methods=["GET"])

@@ -45,8 +45,19 @@ class Callbacks:
     def clientside(self, function, *args, **kwargs) -> None:
         self._client.append((function, args, kwargs))
 
-    def register(self, app) -> None:
+    def register(self, app, background_only: bool = False) -> None:
+        """Declare the callbacks on ``app``. A background callback (``background=True``) gets the
+        deployment's manager (dashboard/web/jobs.py); ``background_only`` declares only those, as
+        `reach worker` does to run them."""
+        from .. import jobs
+
         for args, kwargs, func in self._server:
+            if kwargs.get("background"):
+                kwargs = {**kwargs, "manager": jobs.manager()}
+            elif background_only:
+                continue
             app.callback(*args, **kwargs)(func)
+        if background_only:
+            return
         for function, args, kwargs in self._client:
             app.clientside_callback(function, *args, **kwargs)
