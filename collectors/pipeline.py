@@ -104,9 +104,11 @@ class FileResult:
                   else "ok      ")
         return status + self.text()
 
-    def text(self) -> Message:
+    def text(self, tz: ZoneInfo | None = None) -> Message:
         """What happened to the file, after the status column: a ``Message`` (English, as
-        ``reach import`` prints it; ``messages.render`` writes it in another language)."""
+        ``reach import`` prints it; ``messages.render`` writes it in another language). The
+        snapshot time is in UTC, or in ``tz`` with its offset (the Data page gives the campaign's,
+        as its import history shows it, so one instant is not read as two)."""
         if self.status == "failed":
             if self.message.startswith(self.name):
                 return self.message if isinstance(self.message, Message) else Message.concat(self.message)
@@ -135,7 +137,12 @@ class FileResult:
             parts.append(Message("result.unknown_account"))
         if self.captured_at_source and self.snapshots:
             src = self.captured_at_source
-            parts.append(Message("result.snapshot_time", time=f"{self.captured_at:%Y-%m-%d %H:%M}",
+            at, zone = self.captured_at, "UTC"
+            if tz is not None and at.tzinfo is not None:
+                at = at.astimezone(tz)
+                offset = at.strftime("%z")
+                zone = "UTC" if offset == "+0000" else f"UTC{offset[:3]}:{offset[3:]}"
+            parts.append(Message("result.snapshot_time", time=f"{at:%Y-%m-%d %H:%M}", zone=zone,
                                  source=Message(f"source.{src}") if f"source.{src}" in CATALOG["en"] else src))
         parts += [p for d in self.detection for p in ("\n        ", d)]
         return Message.concat(*parts)

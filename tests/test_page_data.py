@@ -83,6 +83,13 @@ def test_an_x_export_is_imported_under_its_base_name_and_archived_by_hash_inside
     assert r.line().startswith(f"ok      {X_NAME}: x x.content: 2 posts, 2 snapshots")
     # The date range in the name still sets the snapshot time: the name reached the pipeline intact.
     assert r.captured_at_source == "file name"
+    # The command line says the instant in UTC; the page in the campaign's timezone, with its offset,
+    # as its import history shows it (one instant read as one time, not two).
+    assert "snapshot time 2024-12-22 16:00 UTC from file name" in r.line()
+    shown = text_of(page.result_view(r, "en", tz="Asia/Shanghai"))
+    assert "snapshot time 2024-12-23 00:00 UTC+08:00 from file name" in shown
+    assert "快照时间 2024-12-22 21:30 UTC+05:30，取自文件名" in text_of(page.result_view(r, "zh", tz="Asia/Kolkata"))
+    assert "snapshot time 2024-12-22 16:00 UTC from" in text_of(page.result_view(r, "en", tz="UTC"))
     with eng.connect() as c:
         assert c.execute(sa.select(schema.imports.c.file_name)).scalar() == X_NAME
     assert archive.path(sha256(data)).read_bytes() == data

@@ -236,7 +236,7 @@ def test_two_web_processes_share_sessions_uploads_and_the_cache(tmp_path, scratc
             shown = poll(two, web2, tasks)
             # The words an import in the request gives (tests/test_page_data.py), only later.
             assert "Imported: " in shown and (f"{X_NAME}: x x.content: 2 posts, 2 snapshots; 0 rows rejected; "
-                                              "snapshot time 2024-12-22 16:00 UTC from file name") in shown, shown[:2000]
+                                              "snapshot time 2024-12-23 00:00 UTC+08:00 from file name") in shown, shown[:2000]
             assert "data-upload-poll" not in shown  # nothing left to wait for: the polling stops
             # ... is on web 2 at its next refresh: a new version, and its numbers.
             after = live_refresh(two, web2, seen=seen)

@@ -27,6 +27,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import sqlalchemy as sa
@@ -272,7 +273,7 @@ def sent_view(engine: sa.Engine, archive: Archive, entries: list[dict], lang: st
     results = [FileResult.from_dict(e["result"]) for e in entries if "result" in e]
     waiting = len(entries) - len(results)
     if waiting:
-        items = [result_view(FileResult.from_dict(e["result"]), lang) if "result" in e
+        items = [result_view(FileResult.from_dict(e["result"]), lang, tz=tz) if "result" in e
                  else queued_view(e["name"], lang, bool(e.get("untaken"))) for e in entries]
         out = [html.Div(t("data.account_used", lang, account=account), className="muted", id="data-account-used")] \
             if account else []
@@ -300,7 +301,7 @@ def sent_view(engine: sa.Engine, archive: Archive, entries: list[dict], lang: st
     offered = None
     if form:
         offered = next(r for r in results if r.name == unrecognised[0][0].name)
-    return results_view(results, lang, problem, account, offered=offered) + ([form] if form else [])
+    return results_view(results, lang, problem, account, offered=offered, tz=tz) + ([form] if form else [])
 
 
 def import_roster_upload(engine: sa.Engine, archive: Archive | None, name, contents, *,
@@ -558,7 +559,7 @@ def mapped_outcome(engine: sa.Engine, archive: Archive, entry: dict, lang: str, 
     form again, with the mapping tried chosen in it, and the reason under it."""
     result = FileResult.from_dict(entry["result"])
     problem = ingest.Problem(*entry["rollups"]) if entry.get("rollups") else None
-    outcome = mapping_result_view(result, None, lang, problem)
+    outcome = mapping_result_view(result, None, lang, problem, tz=tz)
     pid = entry.get("pending")
     if result.ok:
         drop_pending(archive, pid)
@@ -635,7 +636,7 @@ def _problem_headers(lang):
     return [t(f"data.col.{c}", lang) for c in ("source", "line", "column", "value", "expected")]
 
 
-def result_view(r: FileResult, lang: str, mapping_offered: bool = False):
+def result_view(r: FileResult, lang: str, mapping_offered: bool = False, tz: str | None = None):
     """One uploaded file's result: a status word in the UI language and the pipeline's line in the
     UI language (the catalog's words, collectors/messages.py; what is not in it yet, in English as
     `reach import` prints it), then the first rejected rows.
@@ -644,7 +645,8 @@ def result_view(r: FileResult, lang: str, mapping_offered: bool = False):
     replaced by what a web user can do (the Account field, the roster), in the UI language. So is
     the advice to run `reach mapping suggest` when the mapping step is offered on the page."""
     # Without the CLI's status column: it is shown as a word instead.
-    text = messages.render(dataclasses.replace(r, unknown_account=False).text(), lang)
+    # The snapshot time in the campaign's timezone (``tz``), as the import history below shows it.
+    text = messages.render(dataclasses.replace(r, unknown_account=False).text(ZoneInfo(tz) if tz else None), lang)
     if mapping_offered:
         text = text.split("\n")[0]  # the proposal and the CLI's commands: the form below says both
     status = "failed" if r.status == "failed" else ("same" if r.status == "already imported" else "ok")
@@ -676,8 +678,8 @@ def result_view(r: FileResult, lang: str, mapping_offered: bool = False):
 
 
 def results_view(results: list[FileResult], lang: str, rollup_error: str | None = None,
-                 account: str | None = None, offered: FileResult | None = None):
-    items = [result_view(r, lang, r is offered) for r in results]
+                 account: str | None = None, offered: FileResult | None = None, tz: str | None = None):
+    items = [result_view(r, lang, r is offered, tz) for r in results]
     out = []
     if account:
         out.append(html.Div(t("data.account_used", lang, account=account), className="muted",
@@ -739,12 +741,13 @@ def mapping_form(pid: str, result: FileResult, lang: str, others: int = 0, messa
                     id="data-map", className="panel", style={"margin": "10px 0", "borderColor": "#f0b35a"})
 
 
-def mapping_result_view(result: FileResult | None, error: str | None, lang: str, rollup_error: str | None = None):
+def mapping_result_view(result: FileResult | None, error: str | None, lang: str, rollup_error: str | None = None,
+                        tz: str | None = None):
     """What the mapping step says after "Import with this mapping": why the mapping was not
     used, or the file's result as for any upload (and that the mapping was saved)."""
     if result is None:
         return html.Div(error, style=WARNING_STYLE, id="data-map-error")
-    out = results_view([result], lang, rollup_error)
+    out = results_view([result], lang, rollup_error, tz=tz)
     if result.status == "imported":
         out.append(html.Div(t("data.map.saved", lang), className="muted", id="data-map-saved"))
     elif result.status == "failed":
@@ -1060,7 +1063,8 @@ def upload_files(contents, names, search, stamp, account=None):
                              unrecognised=unrecognised)
     problem = ingest.refresh(eng, campaign, results)
     form = offer_mapping(archive, unrecognised, lang, account)
-    out = results_view(results, lang, problem, account, offered=unrecognised[0][0] if form else None)
+    out = results_view(results, lang, problem, account, offered=unrecognised[0][0] if form else None,
+                       tz=campaign.timezone)
     return out + ([form] if form else []), None, (stamp or 0) + 1
 
 
@@ -1146,7 +1150,7 @@ def import_mapped(n_clicks, pid, report, fields, ids, date_order, search, stamp)
     result, error = import_with_mapping(eng, archive, pid, report, ordered, date_order, tz=campaign.timezone,
                                         lang=lang)
     problem = ingest.refresh(eng, campaign, [result]) if result is not None else None
-    view = mapping_result_view(result, error, lang, problem)
+    view = mapping_result_view(result, error, lang, problem, tz=campaign.timezone)
     if result is not None and result.ok:
         return view, no_update, (stamp or 0) + 1
     return no_update, view, stamp
