@@ -958,7 +958,9 @@ def prepare_panel(lang: str):
                   html.Button(t("data.prep.cancel", lang), id="data-prep-cancel", n_clicks=0, className="button",
                               style=HIDDEN)], className="toolbar"),
         html.Div([html.Progress(id="data-prep-bar", max=1, style={"width": "360px", "height": "14px"}),
-                  html.Span(t("data.prep.starting", lang), id="data-prep-text", className="muted")],
+                  # What shows until the job's first word: with workers, it may wait for one.
+                  html.Span(t("data.prep.queued" if deployment.current().distributed else "data.prep.starting", lang),
+                            id="data-prep-text", className="muted")],
                  id="data-prep-progress", style=HIDDEN),
         html.Div(id="data-prep-result", className="upload-output"),
     ], className="panel data-prepare", id="data-prepare")
