@@ -316,6 +316,10 @@ def _latest_lookup(post_pk: str) -> str:
             f"ORDER BY captured_at DESC LIMIT 1")
 
 
+LATEST_TRIGGER_NAMES = {"sqlite": ("post_latest_insert", "post_latest_delete", "post_latest_moved", "post_latest_update"),
+                        "postgresql": ("post_latest_keep",)}
+
+
 def latest_triggers(dialect: str) -> list[str]:
     """The DDL of the triggers that keep post_latest (SQLite or PostgreSQL)."""
     if dialect == "sqlite":
@@ -367,7 +371,11 @@ def fill_post_latest(conn) -> None:
 
 
 def _v9(conn):
+    # checkfirst, and the triggers dropped first: a database whose recorded version was set back
+    # (a restored reach_meta, a test of an older step) may have them; the fill makes the rows anew.
     post_latest.create(conn, checkfirst=True)
+    for name in LATEST_TRIGGER_NAMES[conn.dialect.name]:
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}" + (" ON post_snapshots" if conn.dialect.name == "postgresql" else ""))
     for ddl in latest_triggers(conn.dialect.name):
         conn.exec_driver_sql(ddl)
     fill_post_latest(conn)
