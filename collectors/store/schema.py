@@ -370,7 +370,9 @@ def fill_post_latest(conn) -> None:
     conn.exec_driver_sql(f"INSERT INTO post_latest ({cols}) {pick}")
 
 
-def _v9(conn):
+def make_post_latest(conn) -> None:
+    """post_latest and its triggers made (again), its rows filled from post_snapshots: schema 9's
+    step, and `reach doctor --repair` when they differ or a trigger is missing."""
     # checkfirst, and the triggers dropped first: a database whose recorded version was set back
     # (a restored reach_meta, a test of an older step) may have them; the fill makes the rows anew.
     post_latest.create(conn, checkfirst=True)
@@ -379,6 +381,10 @@ def _v9(conn):
     for ddl in latest_triggers(conn.dialect.name):
         conn.exec_driver_sql(ddl)
     fill_post_latest(conn)
+
+
+def _v9(conn):
+    make_post_latest(conn)
 
 
 MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9}
