@@ -381,6 +381,10 @@ def make_post_latest(conn) -> None:
     for ddl in latest_triggers(conn.dialect.name):
         conn.exec_driver_sql(ddl)
     fill_post_latest(conn)
+    if conn.dialect.name == "postgresql":
+        # Statistics now, not when autovacuum comes by: without them the first exports after an
+        # upgrade would be planned for an empty table.
+        conn.exec_driver_sql("ANALYZE post_latest")
 
 
 def _v9(conn):
