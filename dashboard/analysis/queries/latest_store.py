@@ -21,7 +21,9 @@ def differing(conn) -> int:
         derived = sa.select(*[sa.func.max(s.c.captured_at).label(c) if c == "captured_at" else s.c[c] for c in cols]) \
             .group_by(s.c.post_pk).subquery("derived")
     else:
-        derived = sa.select(*[s.c[c] for c in cols]).distinct(s.c.post_pk) \
+        from sqlalchemy.dialects.postgresql import distinct_on
+
+        derived = sa.select(*[s.c[c] for c in cols]).ext(distinct_on(s.c.post_pk)) \
             .order_by(s.c.post_pk, s.c.captured_at.desc()).subquery("derived")
     copy = sa.exists().where(latest.c.post_pk == derived.c.post_pk,
                              *[latest.c[c].is_not_distinct_from(derived.c[c]) for c in cols[1:]])
