@@ -157,6 +157,8 @@ def _statements(url: str, tmp_path, monkeypatch) -> list[tuple[str, object, str]
                 # to one account) that account's series and posts only.
                 ("Live flags stored, all", lambda: _forget_and_store_flags(eng)),
                 ("Live flags stored, one account", lambda: _rename_and_store_flags(eng, 3)),
+                # `reach doctor`'s comparison of post_latest (schema 9) with the snapshots it copies.
+                ("reach doctor: post_latest", lambda: _check_latest(eng)),
                 ("Data layout", lambda: data_page.layout()),
                 ("Data rejected rows", lambda: data_page.problems(eng, 1)),
             ):
@@ -172,6 +174,14 @@ def _campaign():
     from dashboard.web import data
 
     return data.campaign()
+
+
+def _check_latest(eng):
+    from dashboard.analysis import queries
+
+    with eng.connect() as c:
+        assert queries.latest_store.differing(c) == 0
+        assert queries.latest_store.triggers_missing(c) == []
 
 
 def _forget_and_store_flags(eng):
@@ -285,7 +295,10 @@ def test_every_statement_of_the_exports_pages_and_summary_has_a_linear_plan(db_u
     paths = {w for _, _, w in stmts}
     # Every user path ran SQL; none was skipped by an error or a cache.
     assert {"reach export posts", "reach summary", "Posts layout with a search", "Influencers row click",
-            "Posts rows, no search", "Weekly layout, stored"} <= paths
+            "Posts rows, no search", "Weekly layout, stored", "reach doctor: post_latest"} <= paths
+    # The posts export and the Posts page read each post's latest snapshot from post_latest.
+    for path in ("reach export posts", "Posts rows, by engagements", "reach doctor: post_latest"):
+        assert any("post_latest" in st for st, _, w in stmts if w == path), path
     problems = []
     unique = {}
     for statement, params, path in stmts:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from ..model import FLOAT_METRICS, METRICS
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 metadata = sa.MetaData()
 
@@ -215,6 +215,20 @@ alert_events = sa.Table(
 
 KEPT_TABLES = ("annotations", "alert_events")
 
+# Added in schema version 9: each post's latest lifetime snapshot (the post_snapshots row with the
+# largest captured_at), a copy kept by the database itself (``LATEST_TRIGGERS``), so the posts
+# export and the pages join posts to it on the key instead of probing post_snapshots once per post
+# (issue 11: 4.2 s of PostgreSQL's CPU for 1 M posts; issue 15: "pages and exports read only
+# rollups and the latest-snapshot table"). Derived data, like daily_rollup: `reach doctor`
+# compares it with post_snapshots and `--repair` fills it again (``fill_post_latest``).
+post_latest = sa.Table(
+    "post_latest", metadata,
+    sa.Column("post_pk", sa.Integer, sa.ForeignKey("posts.id"), primary_key=True),
+    sa.Column("captured_at", sa.DateTime, nullable=False),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=False),
+    *_metric_columns(),
+)
+
 # --- migrations -------------------------------------------------------------------------------
 # Each step takes a connection and brings the schema from version n-1 to n. Step 1 creates the
 # version-1 tables from today's definitions, so a later step that adds a column to one of them
@@ -277,7 +291,107 @@ def _v8(conn):
         metadata.tables[name].create(conn, checkfirst=True)
 
 
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8}
+# Triggers on post_snapshots keep post_latest in the statement that writes a snapshot, whichever
+# code writes it (an import, a rebuild's replay, a test's fixture, an older version of this program
+# still running as a worker): in the same transaction, so a file imports whole or not at all with
+# its latest snapshots. A written row (inserted, or merged by a later import of the same key: NEW
+# is what post_snapshots keeps) replaces the post's latest unless that one is newer; an older
+# snapshot imported after a newer one changes nothing. Deleting the latest row (or moving it to
+# other keys) looks the post's latest up again, one backward step of the primary key.
+_LATEST_COLUMNS = ("post_pk", "captured_at", "import_id", *METRICS)
+
+
+def _latest_upsert(row: str) -> str:
+    cols = ", ".join(_LATEST_COLUMNS)
+    values = ", ".join(f"{row}.{c}" for c in _LATEST_COLUMNS)
+    sets = ", ".join(f"{c} = excluded.{c}" for c in _LATEST_COLUMNS[1:])
+    return (f"INSERT INTO post_latest ({cols}) VALUES ({values}) ON CONFLICT (post_pk) DO UPDATE SET {sets} "
+            f"WHERE excluded.captured_at >= post_latest.captured_at")
+
+
+def _latest_lookup(post_pk: str) -> str:
+    cols = ", ".join(_LATEST_COLUMNS)
+    return (f"DELETE FROM post_latest WHERE post_pk = {post_pk}; "
+            f"INSERT INTO post_latest ({cols}) SELECT {cols} FROM post_snapshots WHERE post_pk = {post_pk} "
+            f"ORDER BY captured_at DESC LIMIT 1")
+
+
+LATEST_TRIGGER_NAMES = {"sqlite": ("post_latest_insert", "post_latest_delete", "post_latest_moved", "post_latest_update"),
+                        "postgresql": ("post_latest_keep",)}
+
+
+def latest_triggers(dialect: str) -> list[str]:
+    """The DDL of the triggers that keep post_latest (SQLite or PostgreSQL)."""
+    if dialect == "sqlite":
+        was_latest = "OLD.captured_at = (SELECT captured_at FROM post_latest WHERE post_pk = OLD.post_pk)"
+        return [
+            f"CREATE TRIGGER post_latest_insert AFTER INSERT ON post_snapshots BEGIN {_latest_upsert('NEW')}; END",
+            f"CREATE TRIGGER post_latest_delete AFTER DELETE ON post_snapshots WHEN {was_latest} "
+            f"BEGIN {_latest_lookup('OLD.post_pk')}; END",
+            # SQLite runs both on an update that moves a row; either order ends with the same row.
+            f"CREATE TRIGGER post_latest_moved AFTER UPDATE OF post_pk, captured_at ON post_snapshots "
+            f"WHEN (OLD.post_pk != NEW.post_pk OR OLD.captured_at != NEW.captured_at) AND {was_latest} "
+            f"BEGIN {_latest_lookup('OLD.post_pk')}; END",
+            f"CREATE TRIGGER post_latest_update AFTER UPDATE ON post_snapshots BEGIN {_latest_upsert('NEW')}; END",
+        ]
+    # PostgreSQL: a row trigger. psycopg runs an executemany as one statement per row, so a
+    # statement trigger with transition tables would run as often and cost more per call.
+    return [
+        f"""CREATE OR REPLACE FUNCTION post_latest_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        IF TG_OP = 'DELETE' OR OLD.post_pk <> NEW.post_pk OR OLD.captured_at <> NEW.captured_at THEN
+            IF EXISTS (SELECT 1 FROM post_latest WHERE post_pk = OLD.post_pk AND captured_at = OLD.captured_at) THEN
+                {_latest_lookup('OLD.post_pk')};
+            END IF;
+        END IF;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        {_latest_upsert('NEW')};
+    END IF;
+    RETURN NULL;
+END $$""",
+        "CREATE TRIGGER post_latest_keep AFTER INSERT OR UPDATE OR DELETE ON post_snapshots "
+        "FOR EACH ROW EXECUTE FUNCTION post_latest_keep()",
+    ]
+
+
+def fill_post_latest(conn) -> None:
+    """post_latest made again from post_snapshots in one statement the database streams (the
+    schema 9 step, `reach doctor --repair`): no row passes through Python."""
+    cols = ", ".join(_LATEST_COLUMNS)
+    conn.execute(post_latest.delete())
+    if conn.dialect.name == "sqlite":
+        # SQLite gives the bare columns of a max() query the values of the row holding the max:
+        # one walk of the primary key (post_pk, captured_at), a group per post.
+        pick = f"SELECT {cols.replace('captured_at', 'max(captured_at)')} FROM post_snapshots GROUP BY post_pk"
+    else:
+        pick = f"SELECT DISTINCT ON (post_pk) {cols} FROM post_snapshots ORDER BY post_pk, captured_at DESC"
+    conn.exec_driver_sql(f"INSERT INTO post_latest ({cols}) {pick}")
+
+
+def make_post_latest(conn) -> None:
+    """post_latest and its triggers made (again), its rows filled from post_snapshots: schema 9's
+    step, and `reach doctor --repair` when they differ or a trigger is missing."""
+    # checkfirst, and the triggers dropped first: a database whose recorded version was set back
+    # (a restored reach_meta, a test of an older step) may have them; the fill makes the rows anew.
+    post_latest.create(conn, checkfirst=True)
+    for name in LATEST_TRIGGER_NAMES[conn.dialect.name]:
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}" + (" ON post_snapshots" if conn.dialect.name == "postgresql" else ""))
+    for ddl in latest_triggers(conn.dialect.name):
+        conn.exec_driver_sql(ddl)
+    fill_post_latest(conn)
+    if conn.dialect.name == "postgresql":
+        # Statistics now, not when autovacuum comes by: without them the first exports after an
+        # upgrade would be planned for an empty table.
+        conn.exec_driver_sql("ANALYZE post_latest")
+
+
+def _v9(conn):
+    make_post_latest(conn)
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9}
 
 
 def schema_version(conn) -> int:

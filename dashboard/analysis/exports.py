@@ -603,7 +603,7 @@ def csv_export(engine: sa.Engine, what: str, campaign=None, sel=None, q: str | N
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerow(columns)
     yield BOM + buf.getvalue().encode("utf-8")
-    select = queries.exports.where_selection(queries.exports.posts_select(latest_by_rowid=not pg, lateral=pg),
+    select = queries.exports.where_selection(queries.exports.posts_select(lateral=pg),
                                              campaign, sel)
     batch = batch or BATCH
     with engine.connect() as conn:

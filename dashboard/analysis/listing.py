@@ -137,7 +137,7 @@ def sql_order(conn, campaign, sel, sort_model, lang: str) -> tuple:
     """``queries.post_list.order_select`` for the selection and its ORDER BY terms for
     ``sort_model`` (None: a text sort)."""
     dialect = conn.engine.dialect.name
-    q = queries.post_list.order_select(campaign, sel, _order_columns(campaign), dialect)
+    q = queries.post_list.order_select(campaign, sel, _order_columns(campaign))
     names = {pl: platform_name(pl, lang).casefold() for pl in queries.post_list.platforms(conn)}
     return q, queries.post_list.order_terms(q, sorted_column(sort_model), names, dialect, tuple(campaign.engagement))
 

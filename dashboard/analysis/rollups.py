@@ -167,7 +167,7 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
 
 
 # The tables an import and its refresh change, whose statistics PostgreSQL's planner reads.
-ANALYZED = ("accounts", "influencers", "posts", "post_snapshots", "post_days", "account_days", "daily_rollup")
+ANALYZED = ("accounts", "influencers", "posts", "post_snapshots", "post_latest", "post_days", "account_days", "daily_rollup")
 
 
 def analyze(engine: sa.Engine) -> None:

@@ -11,9 +11,9 @@ rollups, flag_store and the rest can import the package at the top.
 from __future__ import annotations
 
 from . import (annotation_rows, anomaly_inputs, counts, events, exports, flag_tables, frames, freshness,
-               imports, meta, names, parts, post_ids, post_list, posts, rollup, rollup_store, versions,
+               imports, latest_store, meta, names, parts, post_ids, post_list, posts, rollup, rollup_store, versions,
                week_reports)
 
 __all__ = ["annotation_rows", "anomaly_inputs", "counts", "events", "exports", "flag_tables", "frames",
-           "freshness", "imports", "meta", "names", "parts", "post_ids", "post_list", "posts", "rollup",
+           "freshness", "imports", "latest_store", "meta", "names", "parts", "post_ids", "post_list", "posts", "rollup",
            "rollup_store", "versions", "week_reports"]

@@ -105,17 +105,16 @@ def _lifetime_rows(conn, campaign, accounts=None) -> tuple[pd.DataFrame, pd.Data
     nor impressions above 0 (a post that may have been deleted); and the posts, named."""
     from .. import anomalies
 
-    p, a, s = schema.posts, schema.accounts, schema.post_snapshots
-    s2 = s.alias("s_later")
-    latest = sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id).correlate(p).scalar_subquery()
+    p, a, s, latest = schema.posts, schema.accounts, schema.post_snapshots, schema.post_latest
     kept = [*anomalies.BASIS, *[m for m in campaign.engagement if m in s.c and m not in anomalies.BASIS]]
     info = [p.c.post_id, p.c.account_pk, influencer_expr(), a.c.platform, account_label(), p.c.published_at]
     info_cols = ["post_id", "account_pk", "influencer", "platform", "account", "published_at"]
-    q = (sa.select(s.c.post_pk, s.c.captured_at, *[s.c[m] for m in kept], *info)
-         .select_from(posts_joined().join(s, sa.and_(s.c.post_pk == p.c.id, s.c.captured_at == latest))))
+    # Each post's latest snapshot is its row of post_latest (schema 9), joined on the key.
+    q = (sa.select(latest.c.post_pk, latest.c.captured_at, *[latest.c[m] for m in kept], *info)
+         .select_from(posts_joined().join(latest, latest.c.post_pk == p.c.id)))
     if accounts is not None:
         q = q.where(p.c.account_pk.in_(list(accounts) or [-1]))
-    last = rows_frame(conn, q.order_by(s.c.post_pk), ["post_pk", "captured_at", *kept, *info_cols])
+    last = rows_frame(conn, q.order_by(latest.c.post_pk), ["post_pk", "captured_at", *kept, *info_cols])
     for m in kept:
         last[m] = pd.to_numeric(last[m]).astype("float64")
     basis = last["views"].where(last["views"].notna(), last["impressions"])
@@ -143,9 +142,7 @@ def impossible_inputs(engine: sa.Engine, campaign, accounts=None, post_range=Non
 
     from .. import metrics
 
-    p, a, s, d = schema.posts, schema.accounts, schema.post_snapshots, schema.post_days
-    s2 = s.alias("s_later")
-    latest = sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id).correlate(p).scalar_subquery()
+    p, a, s, d = schema.posts, schema.accounts, schema.post_latest, schema.post_days
     info = [p.c.post_id, influencer_expr(), a.c.platform, account_label(), p.c.account_pk]
     info_cols = ["post_id", "influencer", "platform", "account", "account_pk"]
 
@@ -163,8 +160,7 @@ def impossible_inputs(engine: sa.Engine, campaign, accounts=None, post_range=Non
                                     .where(_impossible_where(d, campaign.engagement)), d.c.post_pk)
                          .order_by(d.c.post_pk, d.c.day), ["post_pk", "day", *METRICS, *info_cols])
         bad_last = rows_frame(conn, only(sa.select(s.c.post_pk, s.c.captured_at, *[s.c[m] for m in METRICS], *info)
-                                    .select_from(posts_joined().join(s, sa.and_(s.c.post_pk == p.c.id,
-                                                                               s.c.captured_at == latest)))
+                                    .select_from(posts_joined().join(s, s.c.post_pk == p.c.id))
                                     .where(_impossible_where(s, campaign.engagement)), s.c.post_pk)
                          .order_by(s.c.post_pk), ["post_pk", "captured_at", *METRICS, *info_cols])
     posts = pd.concat([bad_days[["post_pk", *info_cols]], bad_last[["post_pk", *info_cols]]]).drop_duplicates("post_pk")

@@ -30,18 +30,17 @@ def account_column():
 
 
 def posts_select(account_pks: list[int] | None = None, post_pks: list[int] | None = None,
-                 latest_by_rowid: bool = False, lateral: bool = False) -> sa.Select:
+                 lateral: bool = False) -> sa.Select:
     """The posts export's statement: one row per post (``POST_COLUMNS``), its latest lifetime
     snapshot or the sum of its daily rows, in export order; only the posts of these accounts when
     ``account_pks`` is given (one influencer's panel), only these posts with ``post_pks`` (a block
     of the Posts page). The selection's filters are added by ``where_selection``.
-    ``latest_by_rowid`` (SQLite only) finds the latest snapshot by its rowid, one probe fewer.
-    ``lateral`` (PostgreSQL only) finds both by a LATERAL probe per post, in the order of the
-    posts' (platform, published_at, post_id) index: the whole export streams in order, with no sort
-    and no hash of every snapshot (issue 11: 1 M posts sorted on disk, the latest snapshot's
-    subquery run twice per post)."""
+    The latest snapshot is the post's row of ``post_latest`` (schema 9), joined on its key: no
+    probe of post_snapshots per post (issue 11: 4.2 s of PostgreSQL's CPU per 1 M posts).
+    ``lateral`` (PostgreSQL only) sums a post's daily rows by a LATERAL probe taken only for a post
+    without a snapshot, where the grouped subquery would sum every daily row of the campaign."""
     p, a, i = schema.posts, schema.accounts, schema.influencers
-    s, d = schema.post_snapshots, schema.post_days
+    s, d = schema.post_latest, schema.post_days
 
     def only(q, post_pk):
         # Also inside the subquery, so one influencer's posts never group the whole table.
@@ -51,21 +50,18 @@ def posts_select(account_pks: list[int] | None = None, post_pks: list[int] | Non
             post_pk.in_(sa.select(p.c.id).where(p.c.account_pk.in_(account_pks))))
 
     summed = [m for m in METRICS if m not in NOT_SUMMED_OVER_DAYS]
+    with_latest = p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id) \
+        .outerjoin(s, s.c.post_pk == p.c.id)
     if lateral:
-        s = (sa.select(s.c.post_pk, *[s.c[m] for m in METRICS]).where(s.c.post_pk == p.c.id).order_by(s.c.captured_at.desc()).limit(1)
-             .lateral("latest"))
         # Asked only for a post without a snapshot (its daily rows are not shown otherwise): the
         # condition on the snapshot's row is a gate PostgreSQL checks before probing post_days.
         daily = (sa.select(*[sa.func.sum(d.c[m]).label(m) for m in summed])
                  .where(d.c.post_pk == p.c.id, s.c.post_pk.is_(None)).lateral("daily"))
-        joined = p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id) \
-            .outerjoin(s, sa.true()).outerjoin(daily, sa.true())
+        joined = with_latest.outerjoin(daily, sa.true())
     else:
-        snap = latest_snapshot_on(p, by_rowid=latest_by_rowid)
         daily = (only(sa.select(d.c.post_pk, *[sa.func.sum(d.c[m]).label(m) for m in summed]), d.c.post_pk)
                  .group_by(d.c.post_pk).subquery())
-        joined = p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id) \
-            .outerjoin(s, snap).outerjoin(daily, daily.c.post_pk == p.c.id)
+        joined = with_latest.outerjoin(daily, daily.c.post_pk == p.c.id)
     cols = []
     for m in METRICS:
         if m in NOT_SUMMED_OVER_DAYS:
@@ -81,25 +77,6 @@ def posts_select(account_pks: list[int] | None = None, post_pks: list[int] | Non
     if post_pks is not None:
         q = q.where(p.c.id.in_(post_pks))
     return q
-
-
-def latest_snapshot_on(p, by_rowid: bool = False) -> sa.ColumnElement:
-    """The join condition of ``schema.post_snapshots`` to its latest row for the post ``p.c.id``.
-
-    A probe of the primary key (post_pk, captured_at) per post: a correlated max(). A grouped
-    "latest" subquery joined back instead is materialised by SQLite and scanned once per post
-    (quadratic: issue 11). ``by_rowid`` (SQLite only): the key's last entry for the post names
-    the row by its rowid, one walk of the key where max() then an equality probe walk it twice
-    (0.5 s of 7 per 1 M posts)."""
-    s = schema.post_snapshots
-    s2 = s.alias("s_latest")
-    if by_rowid:
-        latest = (sa.select(sa.literal_column("s_latest.rowid")).select_from(s2).where(s2.c.post_pk == p.c.id)
-                  .order_by(s2.c.captured_at.desc()).limit(1).correlate(p).scalar_subquery())
-        return sa.literal_column("post_snapshots.rowid") == latest
-    latest_at = (sa.select(sa.func.max(s2.c.captured_at)).where(s2.c.post_pk == p.c.id)
-                 .correlate(p).scalar_subquery())
-    return sa.and_(s.c.post_pk == p.c.id, s.c.captured_at == latest_at)
 
 
 def account_days_select() -> sa.Select:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from collectors.store import schema
 
-from .exports import NOT_SUMMED_OVER_DAYS, account_column, latest_snapshot_on, posts_select, published_in
+from .exports import NOT_SUMMED_OVER_DAYS, account_column, posts_select, published_in
 
 
 def page_select(campaign, sel, post_pks: list[int] | None = None) -> sa.Select:
@@ -129,7 +129,7 @@ def platforms(conn) -> list[str]:
     return list(conn.execute(sa.select(schema.accounts.c.platform).distinct()).scalars())
 
 
-def order_select(campaign, sel, columns, dialect: str = "sqlite") -> sa.Select:
+def order_select(campaign, sel, columns) -> sa.Select:
     """The selection's posts (as ``page_select`` selects them) with only what an order reads: the
     post's key, platform, post id, publish time and these metric ``columns``, each the latest
     snapshot's value, else the sum of the post's daily rows, as ``exports.posts_select`` gives it.
@@ -138,8 +138,7 @@ def order_select(campaign, sel, columns, dialect: str = "sqlite") -> sa.Select:
     for a post without a snapshot, where ``posts_select`` groups every daily row of the campaign
     (0.3 s of a first Posts grid block at 20,000 posts, seconds at 200,000)."""
     p, a, i = schema.posts, schema.accounts, schema.influencers
-    s, d = schema.post_snapshots, schema.post_days
-    snap = latest_snapshot_on(p, by_rowid=dialect == "sqlite")
+    s, d = schema.post_latest, schema.post_days
 
     def value(m):
         if m in NOT_SUMMED_OVER_DAYS:
@@ -150,7 +149,7 @@ def order_select(campaign, sel, columns, dialect: str = "sqlite") -> sa.Select:
     return (sa.select(p.c.id.label("post_pk"), p.c.platform, p.c.post_id, p.c.published_at,
                       *[value(m).label(m) for m in dict.fromkeys(columns)])
             .select_from(p.join(a, p.c.account_pk == a.c.id).outerjoin(i, a.c.influencer_id == i.c.id)
-                         .outerjoin(s, snap))
+                         .outerjoin(s, s.c.post_pk == p.c.id))
             .where(*_conditions(campaign, sel)))
 
 

@@ -99,7 +99,7 @@ def posts_reaching(engine: sa.Engine, campaign, sel, metric: str, above: float, 
     only = [p.c.post_id.in_(list(post_ids))] if post_ids else []
     a = sa.select(*cols, value_of(snap).label("value")).select_from(joined).where(
         value_of(snap) >= above, *account_filters(sel), *only)
-    has_snap = sa.exists().where(schema.post_snapshots.c.post_pk == p.c.id)
+    has_snap = sa.exists().where(schema.post_latest.c.post_pk == p.c.id)
     daily = (sa.select(p.c.id.label("pk"), sa.func.sum(value_of(d)).label("value")).select_from(p.join(d, d.c.post_pk == p.c.id))
              .where(~has_snap, *only).group_by(p.c.id).having(sa.func.sum(value_of(d)) >= above).subquery())
     b = sa.select(*cols, daily.c.value).select_from(posts_joined().join(daily, daily.c.pk == p.c.id)).where(
@@ -116,7 +116,9 @@ def latest_before(campaign, sel, dialect: str):
     p, s = schema.posts, schema.post_snapshots
     s2 = s.alias("s_before")
     _, until = utc_bounds(campaign, None, sel.end)
-    before = [] if until is None else [s2.c.captured_at < time_bound(dialect, until, after=True)]
+    if until is None:  # no end: the latest snapshot of all, post_latest's row (schema 9), joined on the key
+        return posts_joined().join(schema.post_latest, schema.post_latest.c.post_pk == p.c.id), schema.post_latest
+    before = [s2.c.captured_at < time_bound(dialect, until, after=True)]
     if dialect == "sqlite":
         # One walk of the primary key (post_pk, captured_at) per post: its last entry for the post
         # names the row by rowid (max() then an equality probe walked the key twice, 2.6 times
