@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from collectors.store import database, ledger, schema
-from dashboard.analysis import config, metrics, queries, rollups, stamps
+from dashboard.analysis import clock, config, flag_store, metrics, queries, rollups, stamps
 from dashboard.text.i18n import fmt_number
 from dashboard.web import filters as F
 from dashboard.web import freshness
@@ -129,7 +129,16 @@ def test_a_page_serves_the_rollup_as_it_stands_and_shows_the_new_totals_once_the
     generation = _generation(engine)
 
     added = _late_import(engine, 90, datetime.now(timezone.utc))
-    shown, counting = _live(app, engine, campaign)
+
+    def no_scan(*a, **k):
+        raise AssertionError("the page computed what the last refresh stored")
+
+    # What the last refresh stored beside the rollup is shown as it stands too: no flag scan of
+    # the whole campaign, no per-account times from every observation.
+    with pytest.MonkeyPatch.context() as m:
+        for module, name in ((flag_store, "live_flags"), (live, "live_flags"), (clock, "_account_times")):
+            m.setattr(module, name, no_scan)
+        shown, counting = _live(app, engine, campaign)
     # The page ran no refresh, wrote no rollup row, and shows the totals before the import ...
     assert refreshes == [] and _generation(engine) == generation and rollups.pending(engine) == [90]
     assert shown == fmt_number(before, "en") and _views(engine, campaign) == before
@@ -241,3 +250,17 @@ def _try_claim(engine) -> bool:
 def _views_read(engine, campaign) -> float:
     sel = F.view_selection(F.parse(""), campaign)
     return float(rollups.query(engine, campaign, by=[], sel=sel)["views"].iloc[0])
+
+
+def test_the_stored_weekly_report_is_shown_as_it_stands_while_an_import_waits(engine, campaign):
+    from dashboard.analysis import week_store
+
+    today = clock.today(engine, campaign.tz)
+    stored = week_store.report(engine, campaign, None, today, metrics.Selection())
+    assert stored is not None
+    _late_import(engine, 96, datetime.now(timezone.utc))
+    assert week_store.report(engine, campaign, None, today, metrics.Selection()) is None  # exact: not of this data
+    with rollups.as_it_stands():
+        assert week_store.report(engine, campaign, None, today, metrics.Selection()) == stored
+    rollups.refresh(engine, campaign, [])
+    assert week_store.report(engine, campaign, None, today, metrics.Selection()) is not None

@@ -120,6 +120,15 @@ def as_it_stands():
         _reading.reset(token)
 
 
+def standing(conn) -> bool:
+    """Whether this read serves the rollup as it stands while imports wait for their refresh. Then
+    what the last refresh stored beside the rollup (Live's flags and the account times,
+    flag_store.py; the Weekly reports, week_store.py) is served as it stands too, when it is of
+    the rollup's current generation, instead of each page computing it for the new import's
+    version (a scan of the whole campaign) only for the refresh to store it a moment later."""
+    return _reading.get() == AS_IT_STANDS and bool(_pending(conn))
+
+
 def bring_current(engine: sa.Engine, campaign: Campaign) -> None:
     """What a read does before it reads the rollup: nothing when it is current; else refresh
     (exact reads), or, as it stands (pages), only when the settings changed or an import is overdue."""
