@@ -122,7 +122,13 @@ def claim(engine: sa.Engine, wait: bool):
                     conn.commit()
         return
     path = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not path or path == ":memory:" or path.startswith("file:"):
+    fd = None
+    if path and path != ":memory:" and not path.startswith("file:"):
+        try:
+            fd = os.open(path + ".refresh-claim", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            fd = None  # a folder this process cannot write: claims among its own threads only
+    if fd is None:
         lock = _local_claims.setdefault(str(engine.url), threading.Lock())
         got = lock.acquire(blocking=wait)
         try:
@@ -135,7 +141,6 @@ def claim(engine: sa.Engine, wait: bool):
 
     # flock, not fcntl's record locks: those are per process, and gunicorn's threads of one
     # process must exclude one another too (each opens the file: its own open file description).
-    fd = os.open(path + ".refresh-claim", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
