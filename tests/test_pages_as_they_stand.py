@@ -264,3 +264,45 @@ def test_the_stored_weekly_report_is_shown_as_it_stands_while_an_import_waits(en
         assert week_store.report(engine, campaign, None, today, metrics.Selection()) == stored
     rollups.refresh(engine, campaign, [])
     assert week_store.report(engine, campaign, None, today, metrics.Selection()) is not None
+
+
+# --- gunicorn's threads (reach serve --workers N --threads T) ------------------------------------
+
+def _gunicorn_argv(tmp_path, monkeypatch, db: str, **given) -> list[str]:
+    import argparse
+    import socket
+
+    from dashboard.web import app as web_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    seen = []
+
+    def execve(path, argv, env):
+        seen.append(argv)
+
+    monkeypatch.setattr(web_app.os, "execve", execve)
+    args = argparse.Namespace(host="127.0.0.1", port=port, db=db, users=str(tmp_path / "users.toml"), archive=None,
+                              **given)
+    web_app.serve(args)
+    return seen[0]
+
+
+def test_serve_runs_gunicorn_with_threads_one_on_sqlite_unless_told(sqlite_url, tmp_path, monkeypatch):
+    pytest.importorskip("gunicorn")
+    argv = _gunicorn_argv(tmp_path, monkeypatch, sqlite_url, workers=2, threads=None)
+    assert argv[argv.index("--workers") + 1] == "2" and argv[argv.index("--threads") + 1] == "1"
+    argv = _gunicorn_argv(tmp_path, monkeypatch, sqlite_url, workers=2, threads=3)
+    assert argv[argv.index("--threads") + 1] == "3"
+
+
+def test_threads_default_to_four_on_postgresql_and_need_workers(sqlite_url, tmp_path, monkeypatch):
+    from collectors.errors import ReachError
+    from dashboard.web import app as web_app
+
+    assert web_app.default_threads(sa.create_engine("postgresql+psycopg://reach@127.0.0.1/none")) == 4
+    assert web_app.default_threads(sa.create_engine(sqlite_url)) == 1
+    for given in (dict(workers=None, threads=2), dict(workers=2, threads=0)):
+        with pytest.raises(ReachError, match="--threads"):
+            _gunicorn_argv(tmp_path, monkeypatch, sqlite_url, **given)
