@@ -34,13 +34,29 @@ def campaign(tmp_path):
     return config.load(str(tmp_path / "campaign.toml"))
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The campaign, refreshed (its flags, account times and weekly reports stored), built once:
+    each test gets a copy."""
+    folder = tmp_path_factory.mktemp("as_they_stand")
+    (folder / "campaign.toml").write_text(CAMPAIGN_TOML)
+    eng = build_campaign(f"sqlite:///{folder / 'reach.db'}", n_posts=150, per_account=30)
+    rollups.refresh(eng, config.load(str(folder / "campaign.toml")))
+    eng.dispose()
+    return folder / "reach.db"
+
+
 @pytest.fixture
-def engine(sqlite_url, campaign, tmp_path, monkeypatch):
+def engine(built, campaign, tmp_path, monkeypatch):
+    import sqlite3
+
     monkeypatch.setenv("REACH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("REACH_CONFIG", str(tmp_path / "campaign.toml"))  # the app's campaign is the test's
     monkeypatch.delenv(rollups.GRACE_ENV, raising=False)
-    eng = build_campaign(sqlite_url, n_posts=150, per_account=30)
-    rollups.refresh(eng, campaign)
+    # SQLite's backup API, not a file copy: the last writes may still be in the WAL file beside it.
+    with sqlite3.connect(built) as src, sqlite3.connect(tmp_path / "reach.db") as dst:
+        src.backup(dst)
+    eng = database.connect(f"sqlite:///{tmp_path / 'reach.db'}")
     yield eng
     eng.dispose()
 
