@@ -9,8 +9,9 @@ when they change, the next query recomputes everything.
 Crash consistency: every import marks itself pending (``rollup_pending:<id>`` in ``reach_meta``)
 in its own transaction, and only a finished refresh that covered it removes the mark, in the
 transaction that stores the rows. So a process killed (or interrupted) after an import's commit
-and before its refresh leaves rollups that say they are stale, and the next query or import
-recomputes the accounts of the pending imports. ``tests/test_rollups.py`` checks that a
+and before its refresh leaves rollups that say they are stale, and the next import or exact read
+(the command line), or a page once the import is overdue (``bring_current``), recomputes the
+accounts of the pending imports. ``tests/test_rollups.py`` checks that a
 query equals the engine's ``aggregate`` for the same grouping and filters.
 """
 from __future__ import annotations
