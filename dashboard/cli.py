@@ -234,6 +234,9 @@ def _watch(**params):
 @click.option("--demo-if-empty", is_flag=True, help="build the demo campaign first if the database is empty")
 @click.option("--workers", type=int, metavar="N",
               help="serve with gunicorn and N worker processes (default: Flask's server, for one user)")
+@click.option("--threads", type=int, metavar="T",
+              help="with --workers: T threads per worker process (gunicorn's gthread worker; default 4 on "
+                   "PostgreSQL, where requests wait on the server, 1 on SQLite)")
 @users_option
 @config_option
 @db_options

@@ -5,6 +5,7 @@ in WAL mode, owner-only, brought to the current schema by ``migrate``), ``write_
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -88,6 +89,67 @@ def locked(conn, wait_s: float = WRITE_WAIT_S):
         conn.rollback()
         raise
     conn.commit()
+
+
+# Who brings the rollups current for pages when no importer did (dashboard/analysis/rollups.py,
+# ``bring_current``): one process at a time, so a dozen requests that find the same overdue import
+# do not each compute its refresh. Any constant, other than PG_WRITE_LOCK.
+PG_REFRESH_CLAIM = 0x726561636872  # "reachr"
+_local_claims: dict[str, threading.Lock] = {}  # a database without a file (SQLite in memory)
+
+
+@contextmanager
+def claim(engine: sa.Engine, wait: bool):
+    """Yields True when this process (this thread) holds the database's refresh claim, False when
+    another holds it and ``wait`` is false. Released when the block ends, or by the operating
+    system (SQLite: a ``flock`` on ``<database>.refresh-claim`` beside the file) or the server
+    (PostgreSQL: a session advisory lock) when the process dies: a crashed claimant blocks no one.
+    A claim is not the write lock: it only says who computes; the refresh itself still writes
+    under ``write_transaction``."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            if wait:
+                conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": PG_REFRESH_CLAIM})
+                got = True
+            else:
+                got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_REFRESH_CLAIM}).scalar())
+            conn.commit()  # hold the session's lock, not a transaction, while the refresh runs
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": PG_REFRESH_CLAIM})
+                    conn.commit()
+        return
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    fd = None
+    if path and path != ":memory:" and not path.startswith("file:"):
+        try:
+            fd = os.open(path + ".refresh-claim", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            fd = None  # a folder this process cannot write: claims among its own threads only
+    if fd is None:
+        lock = _local_claims.setdefault(str(engine.url), threading.Lock())
+        got = lock.acquire(blocking=wait)
+        try:
+            yield got
+        finally:
+            if got:
+                lock.release()
+        return
+    import fcntl
+
+    # flock, not fcntl's record locks: those are per process, and gunicorn's threads of one
+    # process must exclude one another too (each opens the file: its own open file description).
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            got = True
+        except BlockingIOError:
+            got = False
+        yield got
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def resolve_url(db: str | None) -> str:

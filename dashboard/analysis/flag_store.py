@@ -85,6 +85,19 @@ def _stored_stamp(conn, key: str = STAMP_KEY) -> str | None:
     return state.get(key) if state.get(SCHEMA_KEY) == SCHEMA else None
 
 
+def _standing(conn, generation_key: str, basis_key: str, basis: str) -> bool:
+    """Stored rows a page reading the rollup as it stands may show although their stamp is of
+    the data before the pending imports (rollups.standing): of the rollup's current generation
+    (not half rewritten: a claim clears it) and of these settings and code."""
+    from . import rollups
+
+    if not rollups.standing(conn):
+        return False
+    state = _state(conn)
+    return state.get(SCHEMA_KEY) == SCHEMA and state.get(basis_key) == basis and \
+        state.get(generation_key) == str(rollups.generation(conn))
+
+
 def _set(conn, **values) -> None:
     """Set (a value) or remove (None) keys of the state."""
     queries.flag_tables.set_state(conn, {k.lower(): v for k, v in values.items()})
@@ -159,7 +172,8 @@ def save_account_times(engine: sa.Engine) -> int | None:
 def account_times(engine: sa.Engine) -> pd.DataFrame | None:
     """``clock._account_times`` as the last refresh stored it, or None when it is not of this data."""
     with engine.connect() as conn:
-        if _stored_stamp(conn, TIMES_KEY) != times_stamp(engine):
+        if _stored_stamp(conn, TIMES_KEY) != times_stamp(engine) and \
+                not _standing(conn, TIMES_GENERATION_KEY, TIMES_BASIS_KEY, stamps.code_stamp()):
             return None
         rows = queries.flag_tables.stored_times(conn)
     cols = ["platform", "account", "influencer", "as_of", "last_import"]
@@ -395,7 +409,7 @@ def shown(engine: sa.Engine, campaign, sel, limit: int) -> pd.DataFrame | None:
     want = stamp(engine, campaign)
     pairs = queries.names.flag_pairs(engine, sel)
     with engine.connect() as conn:
-        if _stored_stamp(conn) != want:
+        if _stored_stamp(conn) != want and not _standing(conn, GENERATION_KEY, BASIS_KEY, _basis(campaign)):
             return None
         rows = queries.flag_tables.newest(conn, sel, pairs, limit)
     names = [c.name for c in queries.flag_tables.flags_table.columns]

@@ -9,15 +9,19 @@ when they change, the next query recomputes everything.
 Crash consistency: every import marks itself pending (``rollup_pending:<id>`` in ``reach_meta``)
 in its own transaction, and only a finished refresh that covered it removes the mark, in the
 transaction that stores the rows. So a process killed (or interrupted) after an import's commit
-and before its refresh leaves rollups that say they are stale, and the next query or import
-recomputes the accounts of the pending imports. ``tests/test_rollups.py`` checks that a
+and before its refresh leaves rollups that say they are stale, and the next import or exact read
+(the command line), or a page once the import is overdue (``bring_current``), recomputes the
+accounts of the pending imports. ``tests/test_rollups.py`` checks that a
 query equals the engine's ``aggregate`` for the same grouping and filters.
 """
 from __future__ import annotations
 
 import json
-from datetime import date
 import logging
+import os
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime, timezone
 
 
 import pandas as pd
@@ -66,6 +70,109 @@ def is_current(engine: sa.Engine, campaign: Campaign) -> bool:
     """Computed with these settings, and every import counted."""
     with engine.connect() as conn:
         return _state(conn) == fingerprint(campaign) and not _pending(conn)
+
+
+# --- who reads, and what a read does first (issue 15) -------------------------------------------
+#
+# The command line, the workers and the reports read the rollup *exact*: they bring it current
+# first, so `reach export` run right after `reach import` is never behind. Pages read it *as it
+# stands*: every importer (`reach import`, `reach watch`, the Celery worker, an upload) refreshes
+# right after its commit, and pages that ran that refresh themselves whenever they landed between
+# the two (as they did until the load test of issue 15) spent 16% (SQLite) to 34-48% (PostgreSQL)
+# of the web's time in it, several requests at once each waiting on the others' write lock. The
+# web app enters ``as_it_stands`` for every request (dashboard/web/app.py). A page still brings
+# the rollup current itself in two cases, where waiting for the importer is not enough:
+#
+# * settings changed (the stored fingerprint is not the campaign's): the stored rows are wrong,
+#   not just behind, and are never served; one process computes while the others wait for it;
+# * nobody is refreshing: an import pending for more than ``grace_s()`` after its ``imported_at``
+#   (its importer died after the commit, an older version, a refresh that failed): one request
+#   (the claim, database.claim) refreshes, the others serve the rollup as it stands meanwhile.
+#
+# What a page computes from the rollup as it stands is cached under a data version that moves
+# again when the refresh lands (stamps.version holds the generation), so it is never served after.
+EXACT, AS_IT_STANDS = "exact", "as it stands"
+_reading: ContextVar[str] = ContextVar("reach_rollup_reading", default=EXACT)
+GRACE_ENV = "REACH_REFRESH_GRACE"
+GRACE_S = 60.0  # an importer refreshes within seconds of its commit; past this, assume none will
+
+
+def grace_s() -> float:
+    """Seconds an import may wait for its importer's refresh before a page does it
+    (``REACH_REFRESH_GRACE``, else ``GRACE_S``; read each call, like the deployment's settings)."""
+    value = os.environ.get(GRACE_ENV, "").strip()
+    if not value:
+        return GRACE_S
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        log.warning("%s=%r is not a number of seconds: using %s", GRACE_ENV, value, GRACE_S)
+        return GRACE_S
+
+
+@contextmanager
+def as_it_stands():
+    """Within the block, reads of the rollup (``query``, ``query_batches``, ``bring_current``)
+    serve it as it stands while imports wait for their importer's refresh (see above)."""
+    token = _reading.set(AS_IT_STANDS)
+    try:
+        yield
+    finally:
+        _reading.reset(token)
+
+
+def standing(conn) -> bool:
+    """Whether this read serves the rollup as it stands while imports wait for their refresh. Then
+    what the last refresh stored beside the rollup (Live's flags and the account times,
+    flag_store.py; the Weekly reports, week_store.py) is served as it stands too, when it is of
+    the rollup's current generation, instead of each page computing it for the new import's
+    version (a scan of the whole campaign) only for the refresh to store it a moment later."""
+    return _reading.get() == AS_IT_STANDS and bool(_pending(conn))
+
+
+def bring_current(engine: sa.Engine, campaign: Campaign) -> None:
+    """What a read does before it reads the rollup: nothing when it is current; else refresh
+    (exact reads), or, as it stands (pages), only when the settings changed or an import is overdue."""
+    fp = fingerprint(campaign)
+    exact = _reading.get() == EXACT
+    with engine.connect() as conn:
+        state, waiting = _state(conn), _pending(conn)
+        overdue = not exact and state == fp and bool(waiting) and _overdue(conn, waiting)
+    if state == fp and not waiting:
+        return
+    if exact:
+        refresh(engine, campaign, [])  # the pending imports' accounts, or all when the settings changed
+        return
+    if state != fp:
+        # Wrong rows: wait for the one process that computes them (the claim), then read. A
+        # process that finds them computed once it holds the claim has nothing left to do.
+        with database.claim(engine, wait=True):
+            with engine.connect() as conn:
+                if _state(conn) != fp:
+                    refresh(engine, campaign, [])
+        return
+    if not overdue:
+        return  # the importer's refresh is on its way: serve the rollup as it stands
+    with database.claim(engine, wait=False) as mine:
+        if not mine:
+            return  # another request is bringing it current: serve it as it stands meanwhile
+        with engine.connect() as conn:
+            waiting = _pending(conn)
+            again = bool(waiting) and _overdue(conn, waiting)
+        if again:
+            log.warning("imports %s waited more than %.0f s for their rollup refresh: a page runs it",
+                        waiting[:10], grace_s())
+            refresh(engine, campaign, [])
+
+
+def _overdue(conn, waiting: list[int]) -> bool:
+    """Whether the oldest pending import was recorded more than ``grace_s()`` ago (or is not
+    recorded at all: a mark nothing will clear but a refresh)."""
+    first = queries.imports.first_imported_at(conn, waiting[:MAX_IN])
+    if first is None:
+        return True
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    return (now - pd.Timestamp(first).to_pydatetime()).total_seconds() > grace_s()
 
 
 def invalidate(engine: sa.Engine) -> None:
@@ -523,8 +630,8 @@ def query_batches(engine: sa.Engine, campaign: Campaign, by, sel: metrics.Select
     bad = [b for b in by if b not in ("influencer", "category", "account", "platform", "day", "week")]
     if bad:
         raise ValueError(f"rollups cannot group by {bad}")
-    if refresh_if_stale and not is_current(engine, campaign):
-        refresh(engine, campaign, [])  # the pending imports' accounts, or all when the settings changed
+    if refresh_if_stale:
+        bring_current(engine, campaign)  # exact for the command line; as it stands for pages
     yield from queries.rollup.grouped_batches(engine, campaign, by, sel, batch, text_order)
 
 

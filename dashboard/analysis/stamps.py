@@ -37,8 +37,8 @@ def one_version():
 
 
 def version(eng: sa.Engine) -> str:
-    """Changes whenever an import, a roster or a rollup refresh changed what the pages show
-    (read once per block of ``one_version``).
+    """Changes whenever an import, a roster, the rollup's settings or a finished rollup refresh
+    changed what the pages show (read once per block of ``one_version``).
 
     The same in every process (the shared cache, dashboard/analysis/shared.py, keys results by it; Python's
     ``hash`` of a string differs between processes, so a digest is used). Imports are counted and
@@ -59,9 +59,14 @@ def _version(eng: sa.Engine) -> str:
         imports = queries.versions.imports_mark(conn)
         people, accounts = roster(conn)
         state = queries.meta.value(conn, "rollup_state")
+        # The rollup's generation (rollups.GENERATION_KEY): every finished refresh moves it. Pages
+        # read the rollup as it stands while an import waits for its refresh (issue 15); what they
+        # compute then is cached under the import's version, and must not be served once the
+        # refresh lands, which changes no import, roster or setting.
+        generation = queries.meta.value(conn, "rollup_generation")
         # Annotations are drawn on the charts and listed in the summary: an edit is new data too.
         notes = queries.versions.annotations_mark(conn)
-    digest = hashlib.sha256(repr((imports[2], people, accounts, state, notes and tuple(notes))).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(repr((imports[2], people, accounts, state, generation, notes and tuple(notes))).encode()).hexdigest()[:16]
     return f"{imports[0]}:{imports[1]}:{digest}"
 
 

@@ -197,6 +197,16 @@ def _has(conn, days) -> bool:
 
 # --- reading --------------------------------------------------------------------------------------
 
+def _standing(conn, state: dict, engine: sa.Engine, campaign) -> bool:
+    """Stored reports a page reading the rollup as it stands may show while imports wait for
+    their refresh (rollups.standing): built from the rollup's current generation, with these
+    settings, code and roster (flag_store._standing says why)."""
+    from . import rollups
+
+    return rollups.standing(conn) and state.get(GENERATION_KEY) == str(rollups.generation(conn)) and \
+        state.get(BASIS_KEY) == _basis(engine, campaign)
+
+
 def report(engine: sa.Engine, campaign, week: str | None, today: date, sel: Selection, lang: str = "en"):
     """The stored summary ``summary.build_summary_db(engine, campaign, week, today, sel, lang)``
     would build, or None when none is stored for it (filters, another week, other data)."""
@@ -206,7 +216,8 @@ def report(engine: sa.Engine, campaign, week: str | None, today: date, sel: Sele
         return None
     with engine.connect() as conn:
         state = _state(conn)
-        if not state or state.get(STAMP_KEY) != flag_store.stamp(engine, campaign):
+        if not state or (state.get(STAMP_KEY) != flag_store.stamp(engine, campaign) and not _standing(conn, state, engine,
+                                                                                                     campaign)):
             return None
         last_day = min(date.fromisoformat(state[BOUND_KEY]), today - timedelta(days=1))
         text = queries.week_reports.summary(conn, last_day.isoformat(),

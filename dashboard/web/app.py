@@ -24,7 +24,7 @@ from collectors.errors import ReachError, UsageError
 from collectors.store import database
 
 from .. import deployment
-from ..analysis import queries
+from ..analysis import queries, rollups
 
 
 def create_app(engine=None, auth_settings=None) -> dash.Dash:
@@ -74,6 +74,7 @@ def create_app(engine=None, auth_settings=None) -> dash.Dash:
     auth.security_headers(app, weekly.FRAME_SCRIPT_HASHES)
     downloads.install(app.server)
     app.server.after_request(_mark)
+    reads_as_it_stands(app.server)
     # The first plotly figure a process builds costs about 0.3 s (plotly loads its validators on
     # first use): pay it here, when the server starts, not in the first visitor's page.
     import plotly.graph_objects as go
@@ -94,6 +95,20 @@ def declare_background_jobs() -> None:
         if hasattr(page, "callbacks"):
             page.callbacks.register(app, background_only=True)
     jobs.manager()
+
+
+def reads_as_it_stands(server) -> None:
+    """Every request of ``server`` reads the rollup as it stands (dashboard/analysis/rollups.py,
+    ``as_it_stands``): the importer that committed an import refreshes it, not the page that
+    happens to come next (issue 15). The command line keeps reading it exact."""
+    inner = server.wsgi_app
+
+    def wsgi_app(environ, start_response):
+        # A ContextVar: each request's own, in gunicorn's threads as in its processes.
+        with rollups.as_it_stands():
+            return inner(environ, start_response)
+
+    server.wsgi_app = wsgi_app
 
 
 # Every answer says it comes from this dashboard, so a second `reach serve` on a busy port can
@@ -179,6 +194,19 @@ def check_hosts(archive: str | None = None) -> None:
                          "archived there and a file waiting for its column mapping waits there (docs/deploy.md)")
 
 
+# gunicorn threads per worker (``--threads``) when not given. On PostgreSQL a request spends much
+# of its time waiting on the server (the network, a query, the write lock of an upload): the
+# worker's other threads serve meanwhile (gunicorn's gthread worker). On SQLite a request is
+# Python and SQLite computing in this process, under one GIL: threads would only take turns, so
+# processes (--workers) are the way to use cores there. Every piece of process state the pages
+# keep is safe to share between threads (docs/deploy.md).
+THREADS_POSTGRESQL, THREADS_SQLITE = 4, 1
+
+
+def default_threads(engine) -> int:
+    return THREADS_POSTGRESQL if engine.dialect.name == "postgresql" else THREADS_SQLITE
+
+
 def serve(args, fill_if_empty=None) -> int:
     """Serve the dashboard as `reach serve` was told (``args``). ``fill_if_empty``: what to run,
     once the login and the port are checked, when the database holds no data yet, returning an
@@ -197,6 +225,10 @@ def serve(args, fill_if_empty=None) -> int:
     workers = getattr(args, "workers", None)
     if workers is not None and workers < 1:
         raise ReachError(f"--workers {workers}: give at least 1")
+    threads = getattr(args, "threads", None)
+    if threads is not None and (threads < 1 or workers is None):
+        raise ReachError(f"--threads {threads}: give at least 1, with --workers" if threads < 1 else
+                         "--threads needs --workers: Flask's own server already serves each request in a thread")
     check_port(args.host, args.port)
     engine = database.connect(args.db)
     filled = fill_if_empty is not None and queries.counts.overview(engine).empty
@@ -223,13 +255,15 @@ def serve(args, fill_if_empty=None) -> int:
     env = dict(os.environ, REACH_DB=database.resolve_url(args.db), REACH_USERS=str(users_file.resolve()),
                REACH_SERVE_HOST=args.host)
     bind = f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}"
-    argv = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", bind,
+    threads = threads or default_threads(engine)
+    argv = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads), "--bind", bind,
             # An upload may wait up to database.WRITE_WAIT_S for another writer's import to finish:
             # the worker must outlive that wait, or it would be killed mid-upload.
             "--timeout", str(int(database.WRITE_WAIT_S) + 120), "--access-logfile", "-",
             # Its control socket sits at one path in $HOME: a second dashboard would fight over it.
             "--no-control-socket", "dashboard.web.app:create_app()"]
-    print(f"Campaign Reach on {url}  ({who}; gunicorn, {workers} workers; Ctrl+C to stop)", flush=True)
+    print(f"Campaign Reach on {url}  ({who}; gunicorn, {workers} workers of {threads} thread{'s' * (threads != 1)}; "
+          "Ctrl+C to stop)", flush=True)
     sys.stderr.flush()
     os.execve(sys.executable, argv, env)
     return 0  # not reached: exec replaced this process

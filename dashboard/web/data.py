@@ -9,6 +9,7 @@ freshness of its data are dashboard/analysis/clock.py's.
 from __future__ import annotations
 
 import functools
+import threading
 
 import sqlalchemy as sa
 from flask import current_app
@@ -18,13 +19,18 @@ from collectors.store import database
 from ..analysis import config, stamps
 
 _engines: dict[str, sa.Engine] = {}
+_making = threading.Lock()  # gunicorn's threads (--threads): one engine, one pool, per URL and process
 
 
 def engine() -> sa.Engine:
     url = current_app.config["REACH_DB_URL"]
-    if url not in _engines:
-        _engines[url] = database.connect(url)
-    return _engines[url]
+    found = _engines.get(url)
+    if found is None:
+        with _making:
+            if url not in _engines:
+                _engines[url] = database.connect(url)
+            found = _engines[url]
+    return found
 
 
 def campaign():

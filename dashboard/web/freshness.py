@@ -27,6 +27,16 @@ def demo_note(clock, lang: str, tz, id: str = "demo-clock"):
                      title=t("fresh.demo_clock_help", lang))
 
 
+def counting(n: int, lang: str, id: str = "live-counting"):
+    """The line that says ``n`` imports are stored but not yet in the totals (their rollup refresh
+    is on its way: pages show the rollup as it stands meanwhile, dashboard/analysis/rollups.py);
+    None when there are none."""
+    if not n:
+        return None
+    return html.Div(t("fresh.counting.one" if n == 1 else "fresh.counting.other", lang, n=n),
+                    className="counting muted", id=id, role="status")
+
+
 def short_error(text: str) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= ERROR_CHARS else text[:ERROR_CHARS - 1] + "…"

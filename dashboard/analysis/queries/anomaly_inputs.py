@@ -28,8 +28,7 @@ def anomaly_inputs(engine: sa.Engine, campaign):
     Returns (daily, followers, checks, posts, lifetimes) for ``anomalies._stacked`` and ``anomalies.scan``."""
     from .. import rollups
 
-    if not rollups.is_current(engine, campaign):
-        rollups.refresh(engine, campaign, [])  # as rollups.query would: the pending imports' accounts
+    rollups.bring_current(engine, campaign)  # as rollups.query does: exact, or as it stands for pages
     owners = flag_owners(engine)
     daily, fol, lifetimes = series_inputs(engine, campaign, owners)
     checks, posts = impossible_inputs(engine, campaign)

@@ -15,6 +15,12 @@ def mark(conn) -> tuple:
     return tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(i.c.id))).one())
 
 
+def first_imported_at(conn, ids: list[int]):
+    """The earliest ``imported_at`` (naive UTC) of these imports; None when none of them is recorded."""
+    i = schema.imports
+    return conn.execute(sa.select(sa.func.min(i.c.imported_at)).where(i.c.id.in_(ids))).scalar()
+
+
 def accounts_written_by(conn, ids: list[int]) -> list[int]:
     """The accounts these imports wrote observations of, from their rows: a scan of every
     observation table (there is no index on import_id)."""

@@ -297,8 +297,12 @@ def _freshness(eng, campaign, lang, now):
                                           time=fmt_datetime(bad.fired_at, lang, campaign.tz)),
                                         href="/alerts" + ("?lang=zh" if lang == "zh" else "")),
                                className="failed", id="live-alert-failure")]
-    return html.Div([html.H3(t("label.freshness", lang)), *([note] if note is not None else []),
-                     html.Ul(rows, id="live-freshness")], className="panel")
+    # Imports stored but not yet counted (their refresh is on its way): the totals above are the
+    # rollup as it stands (dashboard/analysis/rollups.py), and the line says so until it lands.
+    counting = freshness.counting(len(rollups.pending(eng)), lang)
+    extra = [x for x in (note, counting) if x is not None]
+    return html.Div([html.H3(t("label.freshness", lang)), *extra, html.Ul(rows, id="live-freshness")],
+                    className="panel")
 
 
 live_flags = flag_store.live_flags

@@ -1,0 +1,324 @@
+"""Pages read the rollup as it stands while an import waits for its importer's refresh (issue 15):
+the web request never runs that refresh, the totals it shows are the last refresh's, the line
+under freshness says imports are being counted, and once the refresh lands the same page shows
+the new totals (the cache keys results by a version the refresh moves). Two cases still bring the
+rollup current from a page: changed settings (stored rows that are wrong are never served) and an
+import that nobody refreshed within the grace period (one request does it, the others serve as
+it stands). The command line keeps reading it exact."""
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from collectors.store import database, ledger, schema
+from dashboard.analysis import clock, config, flag_store, metrics, queries, rollups, stamps
+from dashboard.text.i18n import fmt_number
+from dashboard.web import filters as F
+from dashboard.web import freshness
+from dashboard.web.app import create_app
+from dashboard.web.pages import live
+
+from test_query_plans import CAMPAIGN_TOML, build_campaign
+
+ADDED = 1_000_000  # views each late post gains in the import that waits for its refresh
+LATE_ACCOUNT = 1
+
+
+@pytest.fixture
+def campaign(tmp_path):
+    (tmp_path / "campaign.toml").write_text(CAMPAIGN_TOML)
+    return config.load(str(tmp_path / "campaign.toml"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The campaign, refreshed (its flags, account times and weekly reports stored), built once:
+    each test gets a copy."""
+    folder = tmp_path_factory.mktemp("as_they_stand")
+    (folder / "campaign.toml").write_text(CAMPAIGN_TOML)
+    eng = build_campaign(f"sqlite:///{folder / 'reach.db'}", n_posts=150, per_account=30)
+    rollups.refresh(eng, config.load(str(folder / "campaign.toml")))
+    eng.dispose()
+    return folder / "reach.db"
+
+
+@pytest.fixture
+def engine(built, campaign, tmp_path, monkeypatch):
+    import sqlite3
+
+    monkeypatch.setenv("REACH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("REACH_CONFIG", str(tmp_path / "campaign.toml"))  # the app's campaign is the test's
+    monkeypatch.delenv(rollups.GRACE_ENV, raising=False)
+    # SQLite's backup API, not a file copy: the last writes may still be in the WAL file beside it.
+    with sqlite3.connect(built) as src, sqlite3.connect(tmp_path / "reach.db") as dst:
+        src.backup(dst)
+    eng = database.connect(f"sqlite:///{tmp_path / 'reach.db'}")
+    yield eng
+    eng.dispose()
+
+
+def _late_import(engine, import_id: int, imported_at: datetime) -> int:
+    """An import as bulk.write_parsed leaves it before its importer's refresh: a later snapshot of
+    three posts of one account, each ``ADDED`` views above its last, and the pending mark naming
+    the account. Returns the views it adds."""
+    p, s = schema.posts, schema.post_snapshots
+    added = 0
+    with database.write_transaction(engine) as c:
+        c.execute(schema.imports.insert().values(
+            id=import_id, sha256=f"{import_id:064x}", file_name=f"late{import_id}.csv", size_bytes=1,
+            imported_at=imported_at.astimezone(timezone.utc).replace(tzinfo=None), platform="x", rows_read=0,
+            rows_stored=0, rows_rejected=0, rows_skipped=0, source="file"))
+        posts = c.execute(sa.select(p.c.id).where(p.c.account_pk == LATE_ACCOUNT).order_by(p.c.id)).scalars().all()
+        for pk in posts:
+            last = c.execute(sa.select(s.c.captured_at, s.c.views).where(s.c.post_pk == pk)
+                             .order_by(s.c.captured_at.desc()).limit(1)).first()
+            if last is None or added == 3 * ADDED:
+                continue
+            at = pd.Timestamp(last[0]).to_pydatetime() + timedelta(hours=1)
+            c.execute(s.insert().values(post_pk=pk, captured_at=at, import_id=import_id, views=last[1] + ADDED))
+            added += ADDED
+        c.execute(schema.meta_table.insert().values(
+            key=f"{ledger.ROLLUP_PENDING}{import_id}",
+            value=ledger.pending_value(pd.Timestamp("2025-03-03"), accounts=[LATE_ACCOUNT])))
+    assert added == 3 * ADDED
+    return added
+
+
+def _views(engine, campaign) -> float:
+    """The campaign window's views in the rollup as it stands (no refresh)."""
+    sel = F.view_selection(F.parse(""), campaign)
+    return float(rollups.query(engine, campaign, by=[], sel=sel, refresh_if_stale=False)["views"].iloc[0])
+
+
+def _generation(engine) -> int:
+    with engine.connect() as c:
+        return rollups.generation(c)
+
+
+def _find(component, id_):
+    if isinstance(component, (list, tuple)):
+        return next((f for f in (_find(c, id_) for c in component) if f is not None), None)
+    if getattr(component, "id", None) == id_:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and not isinstance(child, (str, int, float)):
+            found = _find(child, id_)
+            if found is not None:
+                return found
+    return None
+
+
+def _live(app, engine, campaign):
+    """The Live page's body as a request renders it: the views KPI's text, and the counting line's."""
+    with app.server.test_request_context("/"), rollups.as_it_stands(), stamps.one_version():
+        body = live.content(engine, campaign, F.parse(""))
+    kpis = _find(body, "live-kpis")
+    counting = _find(body, "live-counting")
+    return kpis.children[0].children[1].children, None if counting is None else counting.children
+
+
+@pytest.fixture
+def refreshes(monkeypatch):
+    """The rollup refreshes run from here on."""
+    runs = []
+    real = rollups.refresh
+
+    def spy(*args, **kwargs):
+        runs.append(threading.get_ident())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rollups, "refresh", spy)
+    return runs
+
+
+def test_a_page_serves_the_rollup_as_it_stands_and_shows_the_new_totals_once_the_refresh_lands(engine, campaign,
+                                                                                                refreshes):
+    app = create_app(engine)
+    before = _views(engine, campaign)
+    shown, counting = _live(app, engine, campaign)
+    assert shown == fmt_number(before, "en") and counting is None
+    generation = _generation(engine)
+
+    added = _late_import(engine, 90, datetime.now(timezone.utc))
+
+    def no_scan(*a, **k):
+        raise AssertionError("the page computed what the last refresh stored")
+
+    # What the last refresh stored beside the rollup is shown as it stands too: no flag scan of
+    # the whole campaign, no per-account times from every observation.
+    with pytest.MonkeyPatch.context() as m:
+        for module, name in ((flag_store, "live_flags"), (live, "live_flags"), (clock, "_account_times")):
+            m.setattr(module, name, no_scan)
+        shown, counting = _live(app, engine, campaign)
+    # The page ran no refresh, wrote no rollup row, and shows the totals before the import ...
+    assert refreshes == [] and _generation(engine) == generation and rollups.pending(engine) == [90]
+    assert shown == fmt_number(before, "en") and _views(engine, campaign) == before
+    assert counting == "1 new import is being counted; totals update in a moment"
+
+    # ... until the importer's refresh lands: then the new totals, not the result cached before it
+    # under the import's data version (the refresh moves the version: stamps.version).
+    rollups.refresh(engine, campaign, [])
+    shown, counting = _live(app, engine, campaign)
+    assert shown == fmt_number(before + added, "en") and counting is None
+
+
+def test_every_request_of_the_web_app_reads_as_it_stands_and_the_command_line_stays_exact(engine, campaign,
+                                                                                          refreshes):
+    app = create_app(engine)
+    client = app.server.test_client()
+    before = _views(engine, campaign)
+    added = _late_import(engine, 91, datetime.now(timezone.utc))
+    # A download through the app: the rollup as it stands, no refresh.
+    daily = client.get("/download/daily.csv")
+    assert daily.status_code == 200 and refreshes == [] and rollups.pending(engine) == [91]
+    assert rollups.query(engine, campaign, by=[], sel=metrics.Selection(), refresh_if_stale=False)["views"].iloc[0] \
+        == pytest.approx(before)
+    # The command line (no web request around it): exact, brought current first.
+    sel = F.view_selection(F.parse(""), campaign)
+    assert rollups.query(engine, campaign, by=[], sel=sel)["views"].iloc[0] == pytest.approx(before + added)
+    assert len(refreshes) == 1 and rollups.pending(engine) == []
+
+
+def test_an_import_nobody_refreshed_within_the_grace_period_is_refreshed_by_one_page(engine, campaign, refreshes):
+    before = _views(engine, campaign)
+    added = _late_import(engine, 92, datetime.now(timezone.utc) - timedelta(seconds=rollups.GRACE_S + 5))
+    # Another request (process, thread) holds the claim: this one serves the rollup as it stands.
+    with database.claim(engine, wait=False) as mine:
+        assert mine
+        with rollups.as_it_stands():
+            assert _views_read(engine, campaign) == pytest.approx(before)
+        assert refreshes == []
+    # Nobody holds it: the page brings the rollup current itself, once.
+    with rollups.as_it_stands():
+        assert _views_read(engine, campaign) == pytest.approx(before + added)
+        assert _views_read(engine, campaign) == pytest.approx(before + added)
+    assert len(refreshes) == 1 and rollups.pending(engine) == []
+
+
+def test_the_grace_period_is_read_from_the_environment(engine, campaign, refreshes, monkeypatch):
+    monkeypatch.setenv(rollups.GRACE_ENV, "3600")
+    _late_import(engine, 93, datetime.now(timezone.utc) - timedelta(seconds=rollups.GRACE_S + 5))
+    with rollups.as_it_stands():
+        _views_read(engine, campaign)
+    assert refreshes == [] and rollups.pending(engine) == [93]
+    monkeypatch.setenv(rollups.GRACE_ENV, "30")
+    with rollups.as_it_stands():
+        _views_read(engine, campaign)
+    assert len(refreshes) == 1 and rollups.pending(engine) == []
+
+
+def test_rows_of_other_settings_are_never_served_even_while_an_import_waits(engine, campaign, refreshes):
+    _late_import(engine, 94, datetime.now(timezone.utc))
+    # Another timezone cuts other days: the stored rows are wrong for it, not just behind.
+    other = config.from_dict({"campaign": {"name": "Plans", "start": date(2025, 3, 3), "end": date(2025, 3, 23),
+                                           "timezone": "America/New_York"}})
+    with rollups.as_it_stands():
+        got = rollups.query(engine, other, by=["day"], sel=metrics.Selection())
+    assert len(refreshes) == 1
+    f = queries.frames.load_frames(engine)
+    want = metrics.aggregate(metrics.increments(f.snapshots, f.post_days, other), f.posts, other, by=["day"])
+    assert list(got["day"]) == list(want["day"])
+    assert got["views"].tolist() == pytest.approx(want["views"].tolist())
+    # A second page finds them computed (under the claim) and computes nothing.
+    with rollups.as_it_stands():
+        rollups.query(engine, other, by=["day"], sel=metrics.Selection())
+    assert len(refreshes) == 1
+
+
+def test_the_data_version_moves_when_a_refresh_lands(engine, campaign):
+    _late_import(engine, 95, datetime.now(timezone.utc))
+    pending = stamps.version(engine)
+    rollups.refresh(engine, campaign, [])
+    assert stamps.version(engine) != pending
+    assert rollups.GENERATION_KEY == "rollup_generation"  # the key stamps._version reads
+
+
+def test_the_counting_line_says_how_many_imports_wait_in_both_languages():
+    assert freshness.counting(0, "en") is None
+    assert freshness.counting(1, "en").children == "1 new import is being counted; totals update in a moment"
+    assert freshness.counting(2, "en").children == "2 new imports are being counted; totals update in a moment"
+    assert freshness.counting(2, "zh").children == "2 个新导入正在计入，总数稍后更新"
+
+
+def test_one_claim_at_a_time_across_threads_and_connections(db_url):
+    engine = database.connect(db_url)
+    with database.claim(engine, wait=False) as first:
+        assert first
+        seen = []
+        t = threading.Thread(target=lambda: seen.append(_try_claim(engine)))
+        t.start()
+        t.join(10)
+        assert seen == [False]
+    assert _try_claim(engine)
+    engine.dispose()
+
+
+def _try_claim(engine) -> bool:
+    with database.claim(engine, wait=False) as got:
+        return got
+
+
+def _views_read(engine, campaign) -> float:
+    sel = F.view_selection(F.parse(""), campaign)
+    return float(rollups.query(engine, campaign, by=[], sel=sel)["views"].iloc[0])
+
+
+def test_the_stored_weekly_report_is_shown_as_it_stands_while_an_import_waits(engine, campaign):
+    from dashboard.analysis import week_store
+
+    today = clock.today(engine, campaign.tz)
+    stored = week_store.report(engine, campaign, None, today, metrics.Selection())
+    assert stored is not None
+    _late_import(engine, 96, datetime.now(timezone.utc))
+    assert week_store.report(engine, campaign, None, today, metrics.Selection()) is None  # exact: not of this data
+    with rollups.as_it_stands():
+        assert week_store.report(engine, campaign, None, today, metrics.Selection()) == stored
+    rollups.refresh(engine, campaign, [])
+    assert week_store.report(engine, campaign, None, today, metrics.Selection()) is not None
+
+
+# --- gunicorn's threads (reach serve --workers N --threads T) ------------------------------------
+
+def _gunicorn_argv(tmp_path, monkeypatch, db: str, **given) -> list[str]:
+    import argparse
+    import socket
+
+    from dashboard.web import app as web_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    seen = []
+
+    def execve(path, argv, env):
+        seen.append(argv)
+
+    monkeypatch.setattr(web_app.os, "execve", execve)
+    args = argparse.Namespace(host="127.0.0.1", port=port, db=db, users=str(tmp_path / "users.toml"), archive=None,
+                              **given)
+    web_app.serve(args)
+    return seen[0]
+
+
+def test_serve_runs_gunicorn_with_threads_one_on_sqlite_unless_told(sqlite_url, tmp_path, monkeypatch):
+    pytest.importorskip("gunicorn")
+    argv = _gunicorn_argv(tmp_path, monkeypatch, sqlite_url, workers=2, threads=None)
+    assert argv[argv.index("--workers") + 1] == "2" and argv[argv.index("--threads") + 1] == "1"
+    argv = _gunicorn_argv(tmp_path, monkeypatch, sqlite_url, workers=2, threads=3)
+    assert argv[argv.index("--threads") + 1] == "3"
+
+
+def test_threads_default_to_four_on_postgresql_and_need_workers(sqlite_url, tmp_path, monkeypatch):
+    from collectors.errors import ReachError
+    from dashboard.web import app as web_app
+
+    assert web_app.default_threads(sa.create_engine("postgresql+psycopg://reach@127.0.0.1/none")) == 4
+    assert web_app.default_threads(sa.create_engine(sqlite_url)) == 1
+    for given in (dict(workers=None, threads=2), dict(workers=2, threads=0)):
+        with pytest.raises(ReachError, match="--threads"):
+            _gunicorn_argv(tmp_path, monkeypatch, sqlite_url, **given)
