@@ -612,7 +612,7 @@ def csv_export(engine: sa.Engine, what: str, campaign=None, sel=None, q: str | N
             # where the plan for the whole result takes 6.5 s. An export reads every row.
             queries.exports.plan_for_every_row(conn)
         stmt = queries.exports.post_lines(select, campaign.timezone, queries.exports.stored_time_bounds(conn), pg)
-        for part in queries.exports.stream(conn, stmt, batch):
+        for part in (queries.exports.stream_plain if pg else queries.exports.stream)(conn, stmt, batch):
             lines = _fill_lines(part, engine.dialect, campaign.tz)
             if counted is not None:
                 counted.append(len(part))

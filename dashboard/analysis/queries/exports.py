@@ -479,6 +479,31 @@ def stream(conn, stmt: sa.Select, batch: int):
     yield from result.partitions(batch)
 
 
+def stream_plain(conn, stmt: sa.Select, batch: int):
+    """PostgreSQL: the rows of ``stmt`` as lists of at most ``batch`` plain tuples, fetched from the
+    server-side cursor by the driver itself. SQLAlchemy's result (a Row per row, its buffer) cost 2
+    of the 3.3 s of the client's CPU per 1 M posts (issue 11) where the driver's own fetch costs
+    1.2 s. The statement still goes through SQLAlchemy's execute (its events, its parameters);
+    only the rows are read past it. The columns are text, numbers and times, which psycopg hands
+    over as SQLAlchemy would."""
+    result = conn.execution_options(stream_results=True).execute(stmt)
+    try:
+        # SQLAlchemy has read the first row(s) into its buffer at execute: those come first. Should
+        # a later SQLAlchemy keep them elsewhere, its own (slower) way is taken, never a row lost.
+        buffered = getattr(result.cursor_strategy, "_rowbuffer", None)
+        if buffered is None:
+            yield from result.partitions(batch)
+            return
+        first = [tuple(r) for r in buffered]
+        buffered.clear()
+        rows = first + (result.cursor.fetchmany(batch - len(first)) if len(first) < batch else [])
+        while rows:
+            yield rows
+            rows = result.cursor.fetchmany(batch)
+    finally:
+        result.close()
+
+
 def plan_for_every_row(conn) -> None:
     """PostgreSQL: plan this transaction's cursors for all their rows, not the first 10% (the default
     cursor_tuple_fraction), as an export reads every row."""
