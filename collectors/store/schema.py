@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from ..model import FLOAT_METRICS, METRICS
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 metadata = sa.MetaData()
 
@@ -370,16 +370,21 @@ def fill_post_latest(conn) -> None:
     conn.exec_driver_sql(f"INSERT INTO post_latest ({cols}) {pick}")
 
 
+def make_latest_triggers(conn) -> None:
+    """The triggers that keep post_latest made (again) on post_snapshots."""
+    for name in LATEST_TRIGGER_NAMES[conn.dialect.name]:
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}" + (" ON post_snapshots" if conn.dialect.name == "postgresql" else ""))
+    for ddl in latest_triggers(conn.dialect.name):
+        conn.exec_driver_sql(ddl)
+
+
 def make_post_latest(conn) -> None:
     """post_latest and its triggers made (again), its rows filled from post_snapshots: schema 9's
     step, and `reach doctor --repair` when they differ or a trigger is missing."""
     # checkfirst, and the triggers dropped first: a database whose recorded version was set back
     # (a restored reach_meta, a test of an older step) may have them; the fill makes the rows anew.
     post_latest.create(conn, checkfirst=True)
-    for name in LATEST_TRIGGER_NAMES[conn.dialect.name]:
-        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}" + (" ON post_snapshots" if conn.dialect.name == "postgresql" else ""))
-    for ddl in latest_triggers(conn.dialect.name):
-        conn.exec_driver_sql(ddl)
+    make_latest_triggers(conn)
     fill_post_latest(conn)
     if conn.dialect.name == "postgresql":
         # Statistics now, not when autovacuum comes by: without them the first exports after an
@@ -391,7 +396,22 @@ def _v9(conn):
     make_post_latest(conn)
 
 
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9}
+# Added in schema version 10, PostgreSQL only: post_snapshots and post_days partitioned by month
+# (collectors/store/partitions.py says why and how months are made). The tables' definitions above
+# stay plain: step 1 makes them so on every database (a test of an older step writes into them),
+# and this step converts them, at once when they are empty. post_latest needs nothing: its rows
+# do not change, only its triggers, which went with the old table and are made on the new one (a
+# PostgreSQL row trigger on a partitioned table is cloned onto every partition, present and future).
+def _v10(conn):
+    if conn.dialect.name != "postgresql":
+        return  # SQLite has no partitions: one file, and its B-trees do not slow with the months
+    from . import partitions
+
+    partitions.convert(conn)
+    make_latest_triggers(conn)
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9, 10: _v10}
 
 
 def schema_version(conn) -> int:
