@@ -137,6 +137,28 @@ def test_two_importers_making_the_same_month_both_succeed(db_url):
 
 
 @PG
+def test_a_month_ahead_is_left_for_later_while_a_reader_holds_the_table(db_url, monkeypatch):
+    import time
+
+    eng = database.connect(db_url)
+    _import(eng, [("1", 100, 10)], T1)
+    nxt = max(partitions.ahead())
+    with eng.begin() as c:
+        c.exec_driver_sql(f"DROP TABLE {partitions.partition_name('post_days', nxt)}")
+    monkeypatch.setattr(partitions, "AHEAD_LOCK_WAIT", 0.2)
+    reader = eng.connect()
+    reader.exec_driver_sql("SELECT count(*) FROM post_days").scalar()  # its lock held until it ends
+    t0 = time.perf_counter()
+    assert partitions.prepare(eng, {date(2024, 12, 1)}) == []  # not made, and the import goes on
+    assert time.perf_counter() - t0 < 5
+    _import(eng, [("1", 200, 20)], T3)
+    reader.rollback()
+    reader.close()
+    assert partitions.prepare(eng, {date(2024, 12, 1)}) == [partitions.partition_name("post_days", nxt)]
+    eng.dispose()
+
+
+@PG
 def test_doctor_finds_rows_in_default_and_a_month_missing_and_repair_moves_them(db_url):
     from dashboard import doctor
 

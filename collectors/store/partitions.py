@@ -20,8 +20,9 @@ no horizon covers those.
 Months are made in a short transaction of their own under the write lock
 (``database.write_transaction``), before the import's: CREATE TABLE ... PARTITION OF takes an
 ACCESS EXCLUSIVE lock on the parent, which would otherwise stop every reader of the table for the
-whole import. The write lock makes two importers creating the same month take turns; IF NOT
-EXISTS makes the second one's a no-op.
+whole import; and even so it waits for the table's readers, so the months ahead are only tried
+for ``AHEAD_LOCK_WAIT`` (``prepare``). The write lock makes two importers creating the same month
+take turns; IF NOT EXISTS makes the second one's a no-op.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ import sqlalchemy as sa
 # table -> the column it is partitioned by
 PARTITIONED = {"post_snapshots": "captured_at", "post_days": "day"}
 AHEAD = 2  # months after the current one made ahead, so a day's imports rarely need DDL
+AHEAD_LOCK_WAIT = 2.0  # seconds an import waits for readers to make a month ahead (prepare)
 
 
 def month_of(value) -> date:
@@ -133,17 +135,31 @@ def missing(conn, wanted: Iterable[date]) -> bool:
 
 def prepare(engine: sa.Engine, wanted: Iterable[date]) -> list[str]:
     """The importer's step before its transaction: the months of its rows and the ones ahead made
-    in a short transaction of their own (see the module's docstring), only when one is missing."""
+    in a short transaction of their own (see the module's docstring), only when one is missing.
+
+    Making a month waits for every reader of the table (its ACCESS EXCLUSIVE lock), and readers
+    that come after wait behind it: a 10 s export would stall the pages for 10 s. The months the
+    rows need are worth that wait (otherwise the rows would land in DEFAULT). The months ahead are
+    not: they are tried with ``AHEAD_LOCK_WAIT`` and left for a later import or `reach doctor
+    --repair` when a reader holds the table."""
     if engine.dialect.name != "postgresql":
         return []
-    wanted = set(wanted) | ahead()
+    needed, later = set(wanted), ahead()
     with engine.connect() as conn:
-        if not missing(conn, wanted):
+        need_now = missing(conn, needed)
+        if not need_now and not missing(conn, later):
             return []
     from .database import write_transaction
 
-    with write_transaction(engine) as conn:
-        return ensure_months(conn, wanted)
+    try:
+        with write_transaction(engine) as conn:
+            if not need_now:
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(AHEAD_LOCK_WAIT * 1000)}ms'")
+            return ensure_months(conn, needed | later)
+    except sa.exc.OperationalError as e:
+        if need_now or getattr(e.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        return []
 
 
 def convert(conn) -> None:
