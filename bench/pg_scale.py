@@ -1,5 +1,5 @@
 """PostgreSQL at size (issue 15, item 4): one synthetic database of N snapshot rows, measured
-unpartitioned (schema 9), then converted by the schema 10 step (timed) and measured again
+unpartitioned (schema 9), then converted by the partitioning step (timed) and measured again
 partitioned by month: the same rows, the same process, so the ratios compare like with like.
 
     .venv/bin/python bench/pg_scale.py --rows 10000000              # database partitions_scale_10m
@@ -195,8 +195,9 @@ def main() -> None:
         for label in ("unpartitioned", "partitioned"):
             if label == "partitioned":
                 s0, t0 = backend_cpu(admin, db), time.perf_counter()
-                database.migrate(engine)
-                print(f"schema 10 step: {time.perf_counter() - t0:.1f} s wall, server CPU {backend_cpu(admin, db) - s0:.1f} s", flush=True)
+                with database.write_transaction(engine) as conn:  # `reach doctor --partition-by-month`
+                    schema.partition_by_month(conn)
+                print(f"partitioning step: {time.perf_counter() - t0:.1f} s wall, server CPU {backend_cpu(admin, db) - s0:.1f} s", flush=True)
             st = storage(engine)
             for t, (size, n, parts) in st.items():
                 print(f"{label:14} {t:15} {size / 1e6:9.1f} MB {n:>12,} rows {size / max(n, 1):6.0f} B/row {parts} partitions", flush=True)

@@ -16,7 +16,7 @@ What a crash, a lost file or an older version of this program can leave behind, 
   the triggers made again and the table filled anew from post_snapshots.
 - PostgreSQL: rows in a DEFAULT partition of post_snapshots or post_days (a month without its
   partition, written by something other than this version's importer), or a partition missing for
-  the current month or the ones ahead (schema 10): the months made and the rows moved into them.
+  the current month or the ones ahead (`reach doctor --partition-by-month`): the months made and the rows moved into them.
 - rollups not current, or stored rows that differ from what the metrics engine computes now:
   recomputed in full.
 
@@ -34,7 +34,7 @@ from collectors.archive import Archive
 from collectors.mapping import Mapping
 from collectors.model import DEFAULT_TIMEZONE
 from collectors.pipeline import Importer, imported_entries, reconcile_manifest
-from collectors.store import database, partitions
+from collectors.store import database, partitions, schema
 
 from .analysis import queries, rollups
 from .analysis.config import Campaign
@@ -44,9 +44,13 @@ SHOWN = 10  # problem lines of one kind printed in full; the rest are counted
 
 
 def run(engine: sa.Engine, archive: Archive, campaign: Campaign, *, repair: bool = False,
-        out: Callable[[str], None] = print) -> int:
-    """Check (and with ``repair`` fix) everything above; returns the problems left unfixed."""
+        partition: bool = False, out: Callable[[str], None] = print) -> int:
+    """Check (and with ``repair`` fix) everything above; returns the problems left unfixed.
+    ``partition`` first converts PostgreSQL's observation tables to monthly partitions (opt-in:
+    schema.partition_by_month says why it is not a migration step)."""
     left = 0
+    if partition:
+        left += _partition_by_month(engine, out)
     left += _archive_checks(engine, archive, repair, out)
     left += _latest_checks(engine, repair, out)
     left += _partition_checks(engine, repair, out)
@@ -170,8 +174,21 @@ def _latest_checks(engine, repair: bool, out) -> int:
     return 0
 
 
+def _partition_by_month(engine, out) -> int:
+    if engine.dialect.name != "postgresql":
+        _say(out, "problem", "--partition-by-month is for PostgreSQL: SQLite has no partitions (nothing changed)")
+        return 1
+    with database.write_transaction(engine) as conn:
+        already = all(partitions.is_partitioned(conn, t) for t in partitions.PARTITIONED)
+        if not already:
+            schema.partition_by_month(conn)
+    _say(out, "ok" if already else "fixed", "post_snapshots and post_days are partitioned by month"
+         + (" already" if already else ": every row moved into its month"))
+    return 0
+
+
 def _partition_checks(engine, repair: bool, out) -> int:
-    """PostgreSQL's monthly partitions (schema 10); no line on SQLite, which has none."""
+    """PostgreSQL's monthly partitions (`reach doctor --partition-by-month`); no line on SQLite, which has none."""
     if engine.dialect.name != "postgresql":
         return 0
     want = partitions.ahead()

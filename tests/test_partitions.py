@@ -1,12 +1,13 @@
-"""Monthly partitions of post_snapshots and post_days on PostgreSQL (schema 10,
-collectors/store/partitions.py).
+"""Monthly partitions of post_snapshots and post_days on PostgreSQL (collectors/store/partitions.py),
+made when an operator asks for them (`reach doctor --partition-by-month`; not a migration step:
+schema.partition_by_month says why).
 
-The schema 10 step must keep every row of a schema 9 database (and post_latest, the posts export's
+The conversion must keep every row of a schema 9 database (and post_latest, the posts export's
 bytes) while it moves them into months; an import must make the months of its rows first, however
 far in the past or future; a row that still lands in DEFAULT (a writer that does not make months)
 must be found by `reach doctor` and moved by --repair; two importers making the same month must
 both succeed; a query of one month must read that month's partition alone. SQLite has no partitions:
-the step does nothing there.
+the conversion does nothing there.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
+from collectors.archive import Archive
 from collectors.store import database, partitions, schema
 from test_post_latest import T1, T3, _import, derived, latest_of, stored
 
@@ -41,6 +43,15 @@ def _export(eng) -> bytes:
     return b"".join(exports.csv_export(eng, "posts", config.load(ROOT / "campaign.toml")))
 
 
+def _partitioned(db_url):
+    """A database of this schema, converted to monthly partitions as `reach doctor
+    --partition-by-month` does."""
+    eng = database.connect(db_url)
+    with database.write_transaction(eng) as c:
+        assert schema.partition_by_month(c)
+    return eng
+
+
 def _v9_with_rows(db_url):
     """A schema 9 database (plain tables) holding snapshots of three months and daily rows."""
     eng = sa.create_engine(db_url)
@@ -55,16 +66,21 @@ def _v9_with_rows(db_url):
 
 
 @PG
-def test_the_schema_10_step_moves_every_row_into_its_month_and_keeps_what_readers_see(db_url):
+def test_partitioning_moves_every_row_into_its_month_and_keeps_what_readers_see(db_url, tmp_path):
     eng = _v9_with_rows(db_url)
     with eng.connect() as c:
         assert not partitions.is_partitioned(c, "post_snapshots")
         before = {t: _rows(c, t) for t in ("post_snapshots", "post_days", "post_latest")}
     export = _export(eng)
     assert len(before["post_snapshots"]) == 5 and len(before["post_days"]) == 9
-    assert database.migrate(eng) == 9
+    from dashboard import doctor
+    from dashboard.analysis import config
+
+    said = []
+    doctor.run(eng, Archive(tmp_path / "archive"), config.Campaign(), partition=True, out=said.append)
+    assert any("partitioned by month: every row moved into its month" in x for x in said), said
     with eng.connect() as c:
-        assert schema.schema_version(c) == 10
+        assert schema.schema_version(c) == 9  # not a numbered step: the schema is the same
         for t in ("post_snapshots", "post_days"):
             assert partitions.is_partitioned(c, t)
             assert c.exec_driver_sql(f"SELECT count(*) FROM {t}_default").scalar() == 0
@@ -99,7 +115,7 @@ def test_the_schema_10_step_moves_every_row_into_its_month_and_keeps_what_reader
 
 @PG
 def test_an_import_makes_the_months_of_its_rows_however_far_and_nothing_lands_in_default(db_url):
-    eng = database.connect(db_url)
+    eng = _partitioned(db_url)
     for n, at in enumerate((PAST, FUTURE, T1)):  # other values: the same bytes would import once
         _import(eng, [("1", 100 + n, 10)], at)
     with eng.connect() as c:
@@ -114,7 +130,7 @@ def test_an_import_makes_the_months_of_its_rows_however_far_and_nothing_lands_in
 
 @PG
 def test_two_importers_making_the_same_month_both_succeed(db_url):
-    eng = database.connect(db_url)
+    eng = _partitioned(db_url)
     month = date(2040, 2, 1)
     errors, made = [], []
 
@@ -140,7 +156,7 @@ def test_two_importers_making_the_same_month_both_succeed(db_url):
 def test_a_month_ahead_is_left_for_later_while_a_reader_holds_the_table(db_url, monkeypatch):
     import time
 
-    eng = database.connect(db_url)
+    eng = _partitioned(db_url)
     _import(eng, [("1", 100, 10)], T1)
     nxt = max(partitions.ahead())
     with eng.begin() as c:
@@ -162,7 +178,7 @@ def test_a_month_ahead_is_left_for_later_while_a_reader_holds_the_table(db_url, 
 def test_doctor_finds_rows_in_default_and_a_month_missing_and_repair_moves_them(db_url):
     from dashboard import doctor
 
-    eng = database.connect(db_url)
+    eng = _partitioned(db_url)
     _import(eng, [("1", 100, 10), ("2", 200, 20)], T1)
     nxt = max(partitions.ahead())
     with eng.begin() as c:
@@ -198,7 +214,7 @@ def test_doctor_finds_rows_in_default_and_a_month_missing_and_repair_moves_them(
 
 @PG
 def test_a_query_of_one_month_reads_that_months_partition_alone(db_url):
-    eng = database.connect(db_url)
+    eng = _partitioned(db_url)
     for n, at in enumerate((PAST, T1, FUTURE)):
         _import(eng, [("1", 100 + n, 10)], at)
     with eng.connect() as c:
@@ -215,8 +231,8 @@ def test_sqlite_has_no_partitions_and_the_step_does_nothing(db_url):
     eng = database.connect(db_url)
     _import(eng, [("1", 100, 10)], FUTURE)
     with eng.connect() as c:
-        assert schema.schema_version(c) == schema.SCHEMA_VERSION == 10
-        assert not partitions.is_partitioned(c, "post_snapshots")
+        assert schema.schema_version(c) == schema.SCHEMA_VERSION == 9
+        assert not schema.partition_by_month(c) and not partitions.is_partitioned(c, "post_snapshots")
         assert partitions.ensure_months(c, {date(2031, 7, 1)}) == []
     assert partitions.prepare(eng, {date(2031, 7, 1)}) == []
     eng.dispose()

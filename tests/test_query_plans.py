@@ -306,7 +306,7 @@ def test_every_statement_of_the_exports_pages_and_summary_has_a_linear_plan(db_u
     with eng.connect() as c:
         small = set(SMALL_TABLES)
         if eng.dialect.name == "postgresql":
-            # The months made ahead (schema 10) are empty partitions, analyzed as empty: the planner
+            # The months made ahead (`reach doctor --partition-by-month`) are empty partitions, analyzed as empty: the planner
             # may scan them, reading nothing. Once one fills, it plans from the partition's size on
             # disk at planning time (statistics of an empty table do not pin it at 0 rows), so a
             # scan of a filled month here would fail this test as any other.

@@ -1,5 +1,5 @@
 """Monthly partitions of ``post_snapshots`` (by ``captured_at``) and ``post_days`` (by ``day``) on
-PostgreSQL (schema 10; SQLite has none and every function here does nothing there).
+PostgreSQL (`reach doctor --partition-by-month`; SQLite has none and every function here does nothing there).
 
 Why by month: the tables grow by one import a day or an hour, forever; a month is the unit the
 queries that read them by time ask for (a refresh from a day on, a month's export), the unit
@@ -163,7 +163,7 @@ def prepare(engine: sa.Engine, wanted: Iterable[date]) -> list[str]:
 
 
 def convert(conn) -> None:
-    """Schema 10's step on PostgreSQL: each table renamed aside, made again partitioned by month
+    """The conversion on PostgreSQL (`reach doctor --partition-by-month`, schema.partition_by_month): each table renamed aside, made again partitioned by month
     with a DEFAULT partition and a partition per month its rows have (and the months ahead), the
     rows moved by one INSERT ... SELECT the server streams, the old table dropped; then the primary
     key, the foreign keys and any other index made again on the partitioned table (built once per
