@@ -31,7 +31,7 @@ from .messages import CATALOG, Message, from_json, to_json
 from .model import DEFAULT_TIMEZONE, POST_LIFETIME
 from .parse import Context, Parsed, date_range_from_name, parse_table
 from .read import read_bytes
-from .store import bulk, database, ledger, schema
+from .store import bulk, database, ledger, partitions, schema
 
 IMPORTABLE = (".csv", ".tsv", ".txt", ".xlsx", ".zip", ".xls")
 
@@ -382,6 +382,9 @@ class Importer:
         the WriteResult, or the existing import row when another process (a watcher, an upload,
         a second `reach import`) imported the same bytes since the check above."""
         name, digest, imported_at = job.name, job.digest, job.imported_at
+        # PostgreSQL: the months of the file's rows given partitions first, in a short transaction
+        # of their own (collectors/store/partitions.py); nothing when they exist, as they usually do.
+        partitions.prepare(self.engine, bulk.months_of(parsed))
         for attempt in (1, 2):
             try:
                 with database.write_transaction(self.engine) as conn:

@@ -283,6 +283,9 @@ def _users_list(**params):
                     "lines are written back from the database, archived files the database lacks "
                     "are imported, stale rollups are recomputed.")
 @click.option("--repair", is_flag=True, help="fix what is found")
+@click.option("--partition-by-month", "partition", is_flag=True,
+              help="PostgreSQL: first convert post_snapshots and post_days to monthly partitions (every row "
+                   "moved, in one transaction; docs/scaling.md measures what it costs and gains)")
 @config_option
 @db_options
 def _doctor(**params):
@@ -1063,7 +1066,8 @@ def cmd_doctor(args) -> int:
 
     engine = _engine(args, create=False)
     archive = Archive(database.archive_dir(engine, args.archive))  # not _archive: report before repairing
-    return 1 if doctor.run(engine, archive, config.load(args.config), repair=args.repair) else 0
+    return 1 if doctor.run(engine, archive, config.load(args.config), repair=args.repair,
+                           partition=args.partition) else 0
 
 
 def _distributed():

@@ -14,6 +14,9 @@ What a crash, a lost file or an older version of this program can leave behind, 
 - post_latest (each post's latest snapshot, schema 9) not a copy of post_snapshots' latest rows,
   or a trigger that keeps it missing (a database edited by hand, restored without its triggers):
   the triggers made again and the table filled anew from post_snapshots.
+- PostgreSQL: rows in a DEFAULT partition of post_snapshots or post_days (a month without its
+  partition, written by something other than this version's importer), or a partition missing for
+  the current month or the ones ahead (`reach doctor --partition-by-month`): the months made and the rows moved into them.
 - rollups not current, or stored rows that differ from what the metrics engine computes now:
   recomputed in full.
 
@@ -31,7 +34,7 @@ from collectors.archive import Archive
 from collectors.mapping import Mapping
 from collectors.model import DEFAULT_TIMEZONE
 from collectors.pipeline import Importer, imported_entries, reconcile_manifest
-from collectors.store import database
+from collectors.store import database, partitions, schema
 
 from .analysis import queries, rollups
 from .analysis.config import Campaign
@@ -41,11 +44,16 @@ SHOWN = 10  # problem lines of one kind printed in full; the rest are counted
 
 
 def run(engine: sa.Engine, archive: Archive, campaign: Campaign, *, repair: bool = False,
-        out: Callable[[str], None] = print) -> int:
-    """Check (and with ``repair`` fix) everything above; returns the problems left unfixed."""
+        partition: bool = False, out: Callable[[str], None] = print) -> int:
+    """Check (and with ``repair`` fix) everything above; returns the problems left unfixed.
+    ``partition`` first converts PostgreSQL's observation tables to monthly partitions (opt-in:
+    schema.partition_by_month says why it is not a migration step)."""
     left = 0
+    if partition:
+        left += _partition_by_month(engine, out)
     left += _archive_checks(engine, archive, repair, out)
     left += _latest_checks(engine, repair, out)
+    left += _partition_checks(engine, repair, out)
     left += _rollup_checks(engine, campaign, repair, out)
     out(("no problems found" if not repair else "nothing left to repair") if not left
         else f"{left} problem{'s' if left != 1 else ''} left" + ("" if repair else "; `reach doctor --repair` fixes what it can"))
@@ -163,6 +171,48 @@ def _latest_checks(engine, repair: bool, out) -> int:
         _say(out, "problem", "; ".join(problems) + f"; made anew, still {differ} posts differ")
         return 1
     _say(out, "fixed", "; ".join(problems) + ": made anew from post_snapshots")
+    return 0
+
+
+def _partition_by_month(engine, out) -> int:
+    if engine.dialect.name != "postgresql":
+        _say(out, "problem", "--partition-by-month is for PostgreSQL: SQLite has no partitions (nothing changed)")
+        return 1
+    with database.write_transaction(engine) as conn:
+        already = all(partitions.is_partitioned(conn, t) for t in partitions.PARTITIONED)
+        if not already:
+            schema.partition_by_month(conn)
+    _say(out, "ok" if already else "fixed", "post_snapshots and post_days are partitioned by month"
+         + (" already" if already else ": every row moved into its month"))
+    return 0
+
+
+def _partition_checks(engine, repair: bool, out) -> int:
+    """PostgreSQL's monthly partitions (`reach doctor --partition-by-month`); no line on SQLite, which has none."""
+    if engine.dialect.name != "postgresql":
+        return 0
+    want = partitions.ahead()
+    with engine.connect() as conn:
+        stray = {t: partitions.default_rows(conn, t) for t in partitions.PARTITIONED if partitions.is_partitioned(conn, t)}
+        lacking = sorted({m for t in stray for m in want - partitions.months(conn, t)})
+    problems = []
+    for table, per_month in stray.items():
+        if per_month:
+            n = sum(per_month.values())
+            problems.append(f"{n} row{'s' if n != 1 else ''} of {table} in its DEFAULT partition (months "
+                            + ", ".join(m.strftime("%Y-%m") for m in sorted(per_month)) + ")")
+    if lacking:
+        problems.append("no partition yet for " + ", ".join(m.strftime("%Y-%m") for m in lacking))
+    if not problems:
+        _say(out, "ok", "every month has its partition and the DEFAULT partitions are empty")
+        return 0
+    if not repair:
+        _say(out, "problem", "; ".join(problems) + " (a month cannot be made while DEFAULT holds its rows; "
+             "--repair makes the months and moves the rows)")
+        return 1
+    with database.write_transaction(engine) as conn:
+        made = partitions.ensure_months(conn, want)
+    _say(out, "fixed", "; ".join(problems) + f": made {', '.join(made) or 'nothing'}, DEFAULT rows moved")
     return 0
 
 

@@ -304,6 +304,15 @@ def test_every_statement_of_the_exports_pages_and_summary_has_a_linear_plan(db_u
     for statement, params, path in stmts:
         unique.setdefault((statement, repr(params)), (statement, params, path))
     with eng.connect() as c:
+        small = set(SMALL_TABLES)
+        if eng.dialect.name == "postgresql":
+            # The months made ahead (`reach doctor --partition-by-month`) are empty partitions, analyzed as empty: the planner
+            # may scan them, reading nothing. Once one fills, it plans from the partition's size on
+            # disk at planning time (statistics of an empty table do not pin it at 0 rows), so a
+            # scan of a filled month here would fail this test as any other.
+            small |= set(c.exec_driver_sql(
+                "SELECT relname FROM pg_class WHERE relispartition AND relkind = 'r' "
+                "AND pg_relation_size(oid) = 0").scalars())
         for statement, params, path in unique.values():
             if "pg_catalog." in statement:
                 continue  # SQLAlchemy asking PostgreSQL's catalog whether a table exists, not data
@@ -312,7 +321,7 @@ def test_every_statement_of_the_exports_pages_and_summary_has_a_linear_plan(db_u
                 bad = sqlite_loop_scans([tuple(r) for r in rows])
             else:
                 plan = c.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, params).scalar()
-                bad = pg_loop_scans(plan[0]["Plan"], SMALL_TABLES)
+                bad = pg_loop_scans(plan[0]["Plan"], small)
             if bad:
                 problems.append(f"{path}: {bad} in\n    {' '.join(statement.split())[:400]}")
     eng.dispose()

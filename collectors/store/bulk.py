@@ -461,6 +461,22 @@ def _post_pks(conn, platform: str, post_ids: pd.Series, batch: int = 5000) -> tu
     return out, earliest, owners
 
 
+def months_of(parsed_tables: list) -> set:
+    """The months (first days) of the snapshot times and days a file's rows will write: the
+    partitions its transaction needs on PostgreSQL (partitions.prepare)."""
+    out = set()
+    for p in parsed_tables:
+        col = {POST_LIFETIME: "captured_at", POST_DAILY: "day"}.get(p.report.grain)
+        if col is None or p.rows.empty or col not in p.rows:
+            continue
+        t = pd.to_datetime(p.rows[col], errors="coerce")
+        if getattr(t.dt, "tz", None) is not None:
+            t = t.dt.tz_convert("UTC").dt.tz_localize(None)
+        t = t.dropna()
+        out.update(pd.Timestamp(m).date() for m in t.dt.to_period("M").dt.start_time.unique())
+    return out
+
+
 def _min_time(values: pd.Series):
     """The earliest time of a column of times or days (naive UTC), None when it has none."""
     t = pd.to_datetime(values, errors="coerce")

@@ -370,16 +370,21 @@ def fill_post_latest(conn) -> None:
     conn.exec_driver_sql(f"INSERT INTO post_latest ({cols}) {pick}")
 
 
+def make_latest_triggers(conn) -> None:
+    """The triggers that keep post_latest made (again) on post_snapshots."""
+    for name in LATEST_TRIGGER_NAMES[conn.dialect.name]:
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}" + (" ON post_snapshots" if conn.dialect.name == "postgresql" else ""))
+    for ddl in latest_triggers(conn.dialect.name):
+        conn.exec_driver_sql(ddl)
+
+
 def make_post_latest(conn) -> None:
     """post_latest and its triggers made (again), its rows filled from post_snapshots: schema 9's
     step, and `reach doctor --repair` when they differ or a trigger is missing."""
     # checkfirst, and the triggers dropped first: a database whose recorded version was set back
     # (a restored reach_meta, a test of an older step) may have them; the fill makes the rows anew.
     post_latest.create(conn, checkfirst=True)
-    for name in LATEST_TRIGGER_NAMES[conn.dialect.name]:
-        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}" + (" ON post_snapshots" if conn.dialect.name == "postgresql" else ""))
-    for ddl in latest_triggers(conn.dialect.name):
-        conn.exec_driver_sql(ddl)
+    make_latest_triggers(conn)
     fill_post_latest(conn)
     if conn.dialect.name == "postgresql":
         # Statistics now, not when autovacuum comes by: without them the first exports after an
@@ -389,6 +394,27 @@ def make_post_latest(conn) -> None:
 
 def _v9(conn):
     make_post_latest(conn)
+
+
+# PostgreSQL only, and not (yet) a numbered step: post_snapshots and post_days partitioned by month
+# (collectors/store/partitions.py says why and how months are made), when an operator asks for it
+# with `reach doctor --partition-by-month`. Measured at 10 M and 30 M snapshot rows (docs/scaling.md),
+# partitions cost the readers that look a post up by its key (the refresh 2.6x, the Live page's reach
+# reads 2x, the whole export 1.35x of the server's CPU): every month is searched. Until those reads
+# are bounded by time, a store is better unpartitioned, so no database is converted unasked.
+# The tables' definitions above stay plain; post_latest needs nothing: its rows do not change, only
+# its triggers, which go with the old table and are made on the new one (a PostgreSQL row trigger on
+# a partitioned table is cloned onto every partition, present and future).
+def partition_by_month(conn) -> bool:
+    """Convert post_snapshots and post_days to monthly partitions in the caller's transaction;
+    False on SQLite, which has none (one file: its B-trees do not slow with the months)."""
+    if conn.dialect.name != "postgresql":
+        return False
+    from . import partitions
+
+    partitions.convert(conn)
+    make_latest_triggers(conn)
+    return True
 
 
 MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9}

@@ -506,8 +506,13 @@ def stream_plain(conn, stmt: sa.Select, batch: int):
 
 def plan_for_every_row(conn) -> None:
     """PostgreSQL: plan this transaction's cursors for all their rows, not the first 10% (the default
-    cursor_tuple_fraction), as an export reads every row."""
+    cursor_tuple_fraction), as an export reads every row. And without JIT: planned for every row,
+    the statement's cost passes jit_above_cost, and the server compiles each node's expressions
+    before the first row; with post_days partitioned by month (`reach doctor --partition-by-month`) the LATERAL daily probe
+    has a node per month, and the compiling took 1.1 s of a 13,000-post export that runs in 0.1 s
+    (bench/pg_scale.py, docs/scaling.md). The probes are index lookups: nothing there to compile."""
     conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
+    conn.exec_driver_sql("SET LOCAL jit = off")
 
 
 def count(conn, stmt: sa.Select) -> int:
