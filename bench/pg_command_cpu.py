@@ -10,7 +10,6 @@ Run it on the machine of the server (it reads /proc). Prints one line to stderr 
 """
 from __future__ import annotations
 
-import os
 import resource
 import sys
 import time
@@ -19,13 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import sqlalchemy as sa  # noqa: E402
+from pg_export_cpu import cpu_seconds  # noqa: E402 - a backend's utime + stime, read from /proc
 from sqlalchemy import event  # noqa: E402
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def main() -> int:

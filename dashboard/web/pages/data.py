@@ -504,20 +504,28 @@ def build_mapping(meta: dict, report_name, fields, date_order, lang: str) -> Map
     return Mapping(r.name, list(zip(header, fields)), meta["signature"], order, MAPPING_NAME).validate()
 
 
+def _pending_mapped(archive: Archive, pid, report_name, fields, date_order, lang: str):
+    """(meta, bytes, mapping, None) of the waiting file ``pid`` read with the form's mapping, or
+    (..., why not in words) when the file is gone or the mapping cannot be used."""
+    try:
+        meta, raw = load_pending(archive, pid)
+    except ReachError:
+        return None, None, None, t("data.map.gone", lang)
+    try:
+        return meta, raw, build_mapping(meta, report_name, fields, date_order, lang), None
+    except MappingError as e:
+        return meta, raw, None, t("data.map.refused", lang, detail=messages.render(str(e), lang))
+
+
 def import_with_mapping(engine: sa.Engine, archive: Archive, pid, report_name, fields, date_order, *,
                         tz: str = DEFAULT_TIMEZONE, lang: str = "en") -> tuple[FileResult | None, str | None]:
     """The waiting file imported with the mapping the form describes: (result, None), or
     (None, why not in words) when the file is gone or the mapping cannot be used. A file that
     imports (or was imported meanwhile) stops waiting; one that fails keeps waiting for a fix.
     The Importer saves the mapping as a profile once the file imports with it."""
-    try:
-        meta, raw = load_pending(archive, pid)
-    except ReachError:
-        return None, t("data.map.gone", lang)
-    try:
-        mapping = build_mapping(meta, report_name, fields, date_order, lang)
-    except MappingError as e:
-        return None, t("data.map.refused", lang, detail=messages.render(str(e), lang))
+    meta, raw, mapping, why = _pending_mapped(archive, pid, report_name, fields, date_order, lang)
+    if why:
+        return None, why
     imp = Importer(engine, archive, tz=tz, account=meta.get("account"), mapping=mapping)
     try:
         result = imp.import_bytes(meta["name"], raw)
@@ -536,14 +544,9 @@ def send_mapped(archive: Archive, pid, report_name, fields, date_order, *, tz: s
     cannot be reached. The mapping is checked here, before anything is sent."""
     from ... import dispatch
 
-    try:
-        meta, raw = load_pending(archive, pid)
-    except ReachError:
-        return None, t("data.map.gone", lang)
-    try:
-        mapping = build_mapping(meta, report_name, fields, date_order, lang)
-    except MappingError as e:
-        return None, t("data.map.refused", lang, detail=messages.render(str(e), lang))
+    meta, raw, mapping, why = _pending_mapped(archive, pid, report_name, fields, date_order, lang)
+    if why:
+        return None, why
     try:
         sent = dispatch.send(archive, meta["name"], raw, account=meta.get("account"), tz=tz, mapping=mapping.to_dict())
     except Exception as e:  # noqa: BLE001 - an archive or broker that fails: words, the form kept
