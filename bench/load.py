@@ -545,6 +545,9 @@ def run(args) -> dict:
     redis_used = False
     if args.pg and redis_up(args.redis):
         env["REACH_REDIS"] = args.redis
+        # Distributed: `reach watch` hands each file to a Celery worker through the shared archive
+        # (docs/workers.md), so one `reach worker` runs beside the web processes.
+        env["REACH_ARCHIVE"] = str(work / "archive")
         redis_used = True
     result["redis"] = dict(set=redis_used, url=args.redis if redis_used else None,
                            cache_on_tree=redis_cache_on_tree())
@@ -559,6 +562,15 @@ def run(args) -> dict:
         result["setup_s"] = time.perf_counter() - t
         print(f"  ready in {result['setup_s']:.0f} s", flush=True)
 
+        if redis_used:
+            worker = Proc("reach worker", ["worker", "--concurrency", "1", *db.args()], cwd=folder, env=env,
+                          log=logs / "worker.log")
+            procs.append(worker)
+            deadline = time.monotonic() + 90
+            while "ready." not in worker.log.read_text(errors="replace"):
+                if worker.p.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"`reach worker` did not start:\n{worker.log.read_text(errors='replace')[-2000:]}")
+                time.sleep(0.2)
         watcher = Proc("reach watch", ["watch", str(inbox), "--settle", "0.5s", "--poll", "0.5s", *db.args()],
                        cwd=folder, env=env, log=logs / "watch.log")
         procs.append(watcher)
