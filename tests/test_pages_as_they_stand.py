@@ -311,6 +311,7 @@ def test_serve_runs_gunicorn_with_threads_one_on_sqlite_unless_told(sqlite_url, 
     assert argv[argv.index("--workers") + 1] == "2" and argv[argv.index("--threads") + 1] == "1"
     argv = _gunicorn_argv(tmp_path, monkeypatch, sqlite_url, workers=2, threads=3)
     assert argv[argv.index("--threads") + 1] == "3"
+    assert argv[argv.index("--keep-alive") + 1] == "0"  # no reuse race on a connection the server is closing
 
 
 def test_threads_default_to_four_on_postgresql_and_need_workers(sqlite_url, tmp_path, monkeypatch):

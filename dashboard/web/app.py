@@ -260,6 +260,11 @@ def serve(args, fill_if_empty=None) -> int:
             # An upload may wait up to database.WRITE_WAIT_S for another writer's import to finish:
             # the worker must outlive that wait, or it would be killed mid-upload.
             "--timeout", str(int(database.WRITE_WAIT_S) + 120), "--access-logfile", "-",
+            # Each answer closes its connection. With threads, gunicorn keeps a connection open for
+            # 2 s and then closes it, and a client that sends its next request on it just then (a
+            # Dash callback, which a browser does not retry) gets "connection reset": 8 of 1,410
+            # requests in bench/load.py --pg. Behind nginx, nginx keeps its own connections.
+            "--keep-alive", "0",
             # Its control socket sits at one path in $HOME: a second dashboard would fight over it.
             "--no-control-socket", "dashboard.web.app:create_app()"]
     print(f"Campaign Reach on {url}  ({who}; gunicorn, {workers} workers of {threads} thread{'s' * (threads != 1)}; "
