@@ -1,6 +1,8 @@
 """Shared test fixtures: databases (SQLite file and the real PostgreSQL), sample paths."""
 from __future__ import annotations
 
+import contextlib
+
 import os
 import uuid
 from pathlib import Path
@@ -96,22 +98,29 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'reach.db'}"
         return
+    with _pg_scratch("SCHEMA", "reach_test_", "CASCADE") as schema:
+        sep = "&" if "?" in PG_URL else "?"
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@contextlib.contextmanager
+def _pg_scratch(kind: str, prefix: str, drop_how: str):
+    """A PostgreSQL ``kind`` (SCHEMA or DATABASE) of a new random name, dropped ``drop_how`` at the
+    end; the test is skipped when no server answers."""
     why = _pg_available()
     if why:
         pytest.skip(why)
     import psycopg
 
-    schema = f"reach_test_{uuid.uuid4().hex[:10]}"
-    plain = PG_URL.replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(plain, autocommit=True) as c:
-        c.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
+    admin = PG_URL.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f'CREATE {kind} "{name}"')
     try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+        yield name
     finally:
-
-        with psycopg.connect(plain, autocommit=True) as c:
-            c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f'DROP {kind} IF EXISTS "{name}" {drop_how}')
 
 
 @pytest.fixture
@@ -131,20 +140,8 @@ def receivers():
 def pg_database():
     """A PostgreSQL database of this test's own (its URL), dropped afterwards with its connections
     closed by force (a killed worker's may linger); the test is skipped when no server answers."""
-    why = _pg_available()
-    if why:
-        pytest.skip(why)
-    import psycopg
-
-    name = f"reach_scratch_{uuid.uuid4().hex[:10]}"
-    admin = PG_URL.replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with _pg_scratch("DATABASE", "reach_scratch_", "WITH (FORCE)") as name:
         yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def ctrl_c(p, timeout: float = 30) -> tuple[str, str]:
