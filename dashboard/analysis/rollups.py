@@ -528,12 +528,16 @@ def _parts(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None,
         work = ((accounts, post_range, None) for accounts, post_range in pieces(engine, account_pks, batch_posts))
     for accounts, post_range, post_pks in work:
         frames = queries.frames.load_frames(engine, accounts, post_range=post_range, post_pks=post_pks)
-        inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
-        part = _rollup_frame(inc, frames.posts, campaign)
-        del frames, inc
-        part = part if since_day is None else part[part["day"] >= since_day]
-        if len(part):
-            yield part
+        # Groups of the piece's posts whose increments fit (posts published years ago spread over
+        # thousands of days each): their rows per account and day add up like the pieces'.
+        for snaps, days in metrics.in_parts(frames.snapshots, frames.post_days):
+            inc = metrics.increments(snaps, days, campaign)
+            part = _rollup_frame(inc, frames.posts, campaign)
+            del inc
+            part = part if since_day is None else part[part["day"] >= since_day]
+            if len(part):
+                yield part
+        del frames
 
 
 def _compute(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None,
