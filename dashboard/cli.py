@@ -750,6 +750,11 @@ def cmd_export(args) -> int:
             _write_chunks(args.output, exports.daily_csv(engine, campaign, by=by or ["platform"], sel=sel,
                                                          counted=counted))
             n = sum(counted)
+        elif args.what == "weekly" and fmt == "csv" and "post" in (by or []):
+            # Grouped by post, from the engine a run of posts at a time, written as it comes.
+            counted = []
+            _write_chunks(args.output, exports.by_post_csv(engine, campaign, "weekly", by, sel, counted=counted))
+            n = sum(counted)
         else:
             if args.what == "daily":
                 df = exports.daily_frame_db(engine, campaign, by=by or ["platform"], sel=sel)

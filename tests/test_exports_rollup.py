@@ -108,23 +108,35 @@ def test_the_rollup_export_is_the_engine_export_byte_for_byte(demo, kind, by, wh
 
 
 @pytest.mark.parametrize("kind", ["daily", "weekly"])
-def test_a_grouping_by_post_takes_the_engine_on_the_selected_accounts_only(demo, kind, monkeypatch):
+@pytest.mark.parametrize("which,by", [("everything", ["post"]), ("all", ["post"]), ("dates", ["influencer", "post"]),
+                                      ("platform", ["post", "account"]), ("nothing", ["post"])])
+def test_a_grouping_by_post_takes_the_engine_a_run_of_selected_posts_at_a_time(demo, kind, which, by, monkeypatch):
+    """The engine's whole frame, the same bytes, from runs of a few posts cut into groups of few
+    increment rows (a run per 7 posts, a group per ~2,000 rows: many of each on the demo), reading
+    only the selection's posts."""
     engine, campaign, frames = demo
-    sel = selections(frames)["everything"]
-    old = (exports.daily_frame if kind == "daily" else exports.weekly_frame)(frames, campaign, by=["post"], sel=sel)
-    loaded = []
-    real = queries.frames.load_frames
+    sel = selections(frames)[which]
+    old = (exports.daily_frame if kind == "daily" else exports.weekly_frame)(frames, campaign, by=by, sel=sel)
+    read = []
+    real = queries.frames.frames_of_posts
 
-    def spy(eng, account_pks=None, **kw):
-        loaded.append(account_pks)
-        return real(eng, account_pks, **kw)
+    def spy(eng, pks):
+        read.append(list(pks))
+        return real(eng, pks)
 
-    monkeypatch.setattr(queries.frames, "load_frames", spy)
-    new = (exports.daily_frame_db if kind == "daily" else exports.weekly_frame_db)(engine, campaign, by=["post"], sel=sel)
-    assert len(old) > 0
+    monkeypatch.setattr(queries.frames, "frames_of_posts", spy)
+    monkeypatch.setattr(queries.frames, "load_frames", lambda *a, **k: pytest.fail("the whole database read"))
+    monkeypatch.setattr(exports, "POSTS_AT_ONCE", 7)
+    monkeypatch.setattr(metrics, "SPREAD_ROWS", 2_000)
+    new = (exports.daily_frame_db if kind == "daily" else exports.weekly_frame_db)(engine, campaign, by=by, sel=sel)
+    streamed = b"".join(exports.by_post_csv(engine, campaign, kind, by, sel))
+    if which != "nothing":
+        assert len(old) > 0 and len(read) > 3
     assert exports.to_csv_bytes(new) == exports.to_csv_bytes(old)  # the engine's own path: no noise
-    assert len(loaded) == 1 and loaded[0] is not None
-    assert 0 < len(loaded[0]) < len(frames.accounts)
+    assert streamed == exports.to_csv_bytes(old)
+    selected = set(metrics._filter_posts(frames.posts, sel)["post_pk"])
+    if which != "nothing":
+        assert set().union(*map(set, read)) == selected  # every post of the selection, and only those
 
 
 def test_the_rollup_exports_do_not_load_the_whole_database(demo, monkeypatch):

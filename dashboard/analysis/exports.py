@@ -110,8 +110,23 @@ def _round_floats(df: pd.DataFrame) -> pd.DataFrame:
                 cells[whole] = v[whole].astype("int64").astype(object)
                 df[c] = cells
                 continue
-            df[c] = df[c].round(4 if not c.startswith(("er_", "virality", "wow_", "avg_post_er")) else 6)
+            df[c] = df[c].round(_decimals(c))
+        elif df[c].dtype == object and c.startswith("wow_"):
+            # A week-over-week change is "new" after a zero week: a column holding that word holds its
+            # numbers as objects, rounded here as a float column's are, or the same change would be
+            # written with 6 decimals in one file and 14 in another (a streamed export's batches
+            # differ in which columns hold a word). Other tables round their mixed cells themselves.
+            cells = df[c].to_numpy()
+            at = np.flatnonzero([type(v) is float or isinstance(v, np.floating) for v in cells])
+            if len(at):
+                cells = cells.copy()
+                cells[at] = list(np.round(cells[at].astype("float64"), _decimals(c)))
+                df[c] = pd.Series(cells, index=df.index, dtype=object)
     return df
+
+
+def _decimals(column: str) -> int:
+    return 4 if not column.startswith(("er_", "virality", "wow_", "avg_post_er")) else 6
 
 
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
@@ -185,12 +200,12 @@ def daily_frame(frames, campaign, by=("platform",), sel=None) -> pd.DataFrame:
     return _ordered(d, by_columns(by) + ["date"], COMMON_COLUMNS + ["posts_active"])
 
 
-def weekly_frame(frames, campaign, by=(), sel=None, today=None) -> pd.DataFrame:
+def weekly_frame(frames, campaign, by=(), sel=None, today=None, span=None) -> pd.DataFrame:
     from . import metrics
 
     sel = sel or metrics.Selection()
     inc = metrics.increments(frames.snapshots, frames.post_days, campaign)
-    w = metrics.weekly_table(inc, frames.posts, campaign, by=list(by), sel=sel, today=today)
+    w = metrics.weekly_table(inc, frames.posts, campaign, by=list(by), sel=sel, today=today, span=span)
     w = _post_ids(w, frames.posts, list(by), "week")
     return _weekly_columns(w, by)
 
@@ -274,7 +289,7 @@ def daily_frame_db(engine: sa.Engine, campaign, by=("platform",), sel=None) -> p
     sel = sel or metrics.Selection()
     by = list(by)
     if not set(by) <= set(ROLLUP_GROUPS):
-        return daily_frame(_frames_for(engine, sel), campaign, by=by, sel=sel)
+        return _whole(by_post_parts(engine, campaign, "daily", by, sel))
     return _daily_columns(_daily_rollup(engine, campaign, by, sel), by)
 
 
@@ -288,10 +303,7 @@ def daily_csv(engine: sa.Engine, campaign, by=("platform",), sel=None, batch: in
     sel = sel or metrics.Selection()
     by = list(by)
     if not set(by) <= set(ROLLUP_GROUPS):
-        df = daily_frame_db(engine, campaign, by, sel)
-        if counted is not None:
-            counted.append(len(df))
-        yield to_csv_bytes(df)
+        yield from by_post_csv(engine, campaign, "daily", by, sel, counted=counted)
         return
     header = True
     for raw in rollups.query_batches(engine, campaign, by + ["day"], sel, batch=batch or DAILY_BATCH, text_order=True):
@@ -304,6 +316,64 @@ def daily_csv(engine: sa.Engine, campaign, by=("platform",), sel=None, batch: in
         header = False
     if header:  # no rows at all: the header the whole frame would have
         yield to_csv_bytes(_daily_columns(_no_days(by), by))
+
+
+# A grouping by post cannot come from the rollup (kept per account): the engine computes it, a run
+# of posts at a time in the export's order (``queries.exports.posts_in_export_order``), each run cut
+# into groups of bounded increment rows (``metrics.in_parts``), and the rows are written as they
+# come. A post's rows depend on its own observations only, so the runs' rows, one after another,
+# are the whole frame's rows in its order (tests/test_long_lived_posts.py). A week's coverage
+# depends on the first and last day of all the rows: read from the rollup first.
+POSTS_AT_ONCE = 2_000  # posts read from the database at a time (then cut by their increment rows)
+
+
+def by_post_parts(engine: sa.Engine, campaign, what: str, by, sel=None, today=None):
+    """The daily or weekly export grouped ``by`` (which names post) as frames, in its order."""
+    from . import metrics, rollups
+
+    sel = sel or metrics.Selection()
+    by = list(by)
+    keys = by_columns(by)
+    span = None
+    if what == "weekly":
+        rollups.bring_current(engine, campaign)
+        with engine.connect() as conn:
+            span = queries.exports.day_span(conn, queries.exports.selected_accounts(engine, sel), sel.start, sel.end)
+    made = False
+    with engine.connect() as conn:
+        result = queries.exports.posts_in_export_order(conn, sel, keys)
+        while ids := [row[0] for row in result.fetchmany(POSTS_AT_ONCE)]:
+            fr = queries.frames.frames_of_posts(engine, ids)
+            for snaps, days in metrics.in_parts(fr.snapshots, fr.post_days, order=ids):
+                part = queries.frames.Frames(fr.posts, snaps, days, fr.account_days)
+                out = (daily_frame(part, campaign, by, sel) if what == "daily"
+                       else weekly_frame(part, campaign, by, sel, today, span=span))
+                if len(out):
+                    made = True
+                    yield out
+    if not made:  # the columns the whole frame has without rows
+        empty = queries.frames.frames_of_posts(engine, [])
+        yield (daily_frame(empty, campaign, by, sel) if what == "daily"
+               else weekly_frame(empty, campaign, by, sel, today))
+
+
+def _whole(parts) -> pd.DataFrame:
+    parts = list(parts)
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def by_post_csv(engine: sa.Engine, campaign, what: str, by, sel=None, today=None, counted: list | None = None):
+    """``to_csv_bytes`` of the daily or weekly frame grouped by post, as bytes chunks, a run of posts
+    at a time (``by_post_parts``); the rows of each chunk are appended to ``counted`` when given."""
+    columns = None
+    for part in by_post_parts(engine, campaign, what, by, sel, today):
+        if counted is not None:
+            counted.append(len(part))
+        if columns is None:
+            columns = list(part.columns)
+            yield BOM + _csv_text(part).encode("utf-8")
+        else:
+            yield _csv_text(part.reindex(columns=columns), header=False).encode("utf-8")
 
 
 def _weeks_of(d: pd.DataFrame, campaign, by: list[str], sel, today) -> pd.DataFrame:
@@ -320,7 +390,7 @@ def weekly_frame_db(engine: sa.Engine, campaign, by=(), sel=None, today=None) ->
     sel = sel or metrics.Selection()
     by = list(by)
     if not set(by) <= set(ROLLUP_GROUPS):
-        return weekly_frame(_frames_for(engine, sel), campaign, by=by, sel=sel, today=today)
+        return _whole(by_post_parts(engine, campaign, "weekly", by, sel, today))
     w = _weeks_of(_daily_rollup(engine, campaign, by, sel), campaign, by, sel, today)
     return _weekly_columns(w, by)
 

@@ -342,40 +342,25 @@ def spread_rows(snaps: pd.DataFrame, days: pd.DataFrame) -> pd.Series:
     return parts[0] if len(parts) == 1 else parts[0].add(parts[1], fill_value=0).astype("int64")
 
 
-def in_parts(snaps: pd.DataFrame, days: pd.DataFrame, limit: int | None = None):
+def in_parts(snaps: pd.DataFrame, days: pd.DataFrame, limit: int | None = None, order=None):
     """(snaps, days) of groups of whole posts whose ``increments`` make at most about ``limit``
-    rows each (``spread_rows``; a post larger than that is a group alone), in post order. A post's
-    increments depend on its own observations only, so the groups' increments, put together, are
-    exactly ``increments`` of all: callers that sum (per account and day) sum group by group and
-    hold one group's rows at a time. One group, the frames as given, when they fit."""
+    rows each (``spread_rows``; a post larger than that is a group alone): consecutive runs of
+    ``order`` (post_pks, every post of the frames among them) when given, else of post_pk order.
+    A post's increments depend on its own observations only, so the groups' increments, put
+    together, are exactly ``increments`` of all: callers that sum (per account and day) or write
+    (a post's rows) go group by group and hold one group's rows at a time. One group, the frames as
+    given, when they fit."""
     limit = limit or SPREAD_ROWS
     size = spread_rows(snaps, days)
     if size.sum() <= limit:
         yield snaps, days
         return
-    size = size.sort_index()
-    cut = _cuts(size.to_numpy(), limit)
-    pks = size.index.to_numpy()
-    sp, dp = _rows_by_post(snaps), _rows_by_post(days)
-    for lo, hi in zip(cut[:-1], cut[1:]):
-        yield _take(snaps, sp, pks[lo], pks[hi - 1]), _take(days, dp, pks[lo], pks[hi - 1])
-
-
-def _rows_by_post(frame: pd.DataFrame):
-    """(post_pk sorted, the row positions in that order): a group's rows are then two searches."""
-    if not len(frame):
-        return None
-    order = np.argsort(frame["post_pk"].to_numpy(), kind="stable")
-    return frame["post_pk"].to_numpy()[order], order
-
-
-def _take(frame: pd.DataFrame, by_post, first, last) -> pd.DataFrame:
-    """The rows of posts ``first`` to ``last`` (post_pk, inclusive), in the frame's own order."""
-    if by_post is None:
-        return frame
-    keys, order = by_post
-    a, b = np.searchsorted(keys, first, "left"), np.searchsorted(keys, last, "right")
-    return frame.iloc[np.sort(order[a:b])]
+    size = size.sort_index() if order is None else size.reindex(pd.Index(order).unique(), fill_value=0)
+    group = np.repeat(np.arange(len(cuts := _cuts(size.to_numpy(), limit)) - 1), np.diff(cuts))
+    at = pd.Index(size.index)
+    rows = [_rows_by_group(f, at, group) for f in (snaps, days)]
+    for g in range(len(cuts) - 1):
+        yield tuple(f if r is None else f.iloc[np.sort(r[1][r[0][g]:r[0][g + 1]])] for f, r in zip((snaps, days), rows))
 
 
 def _cuts(sizes: np.ndarray, limit: int) -> list[int]:
@@ -388,6 +373,19 @@ def _cuts(sizes: np.ndarray, limit: int) -> list[int]:
         total += s
     cuts.append(len(sizes))
     return cuts
+
+
+def _rows_by_group(frame: pd.DataFrame, posts: pd.Index, group: np.ndarray):
+    """(where each group's rows start in ``order``, the frame's row positions ordered by group):
+    a group's rows are then one slice. None for an empty frame."""
+    if not len(frame):
+        return None
+    at = posts.get_indexer(frame["post_pk"].to_numpy())
+    if (at < 0).any():
+        raise ValueError("in_parts: a post of the frames is not in the order given")
+    g = group[at]
+    order = np.argsort(g, kind="stable")
+    return np.searchsorted(g[order], np.arange(group.max() + 2 if len(group) else 1)), order
 
 
 def _after_daily(snaps: pd.DataFrame, daily: pd.DataFrame, campaign: Campaign) -> pd.DataFrame:
@@ -738,12 +736,14 @@ def _wide(inc: pd.DataFrame, posts: pd.DataFrame, sel: Selection, campaign: Camp
     return wide
 
 
-def week_totals(d: pd.DataFrame, cols: list[str], campaign: Campaign, sel: Selection, today: date | None):
+def week_totals(d: pd.DataFrame, cols: list[str], campaign: Campaign, sel: Selection, today: date | None,
+                span=None):
     """A daily table's ISO weeks: (the daily rows inside the weeks' coverage, with their week;
     the sums per ``cols`` with week_start, days_covered, partial and rates; first and last day
-    covered). Shared by ``weekly_table`` and the rollup's weekly frames (exports, summary)."""
+    covered). Shared by ``weekly_table`` and the rollup's weekly frames (exports, summary).
+    ``span``: (first, last) day of the whole table when ``d`` is a part of it (``_coverage``)."""
     d = d.assign(week=iso_week(d["day"]))
-    first_day, last_day = _coverage(d, campaign, sel, today)
+    first_day, last_day = _coverage(d, campaign, sel, today, span)
     # Weeks cover the campaign window (and the selection): activity after the end is not a week of it.
     d = d[(d["day"] >= pd.Timestamp(first_day)) & (d["day"] <= pd.Timestamp(last_day))]
     w = _sum_weeks(d, cols)
@@ -755,18 +755,18 @@ def week_totals(d: pd.DataFrame, cols: list[str], campaign: Campaign, sel: Selec
 
 
 def weekly_table(inc: pd.DataFrame, posts: pd.DataFrame, campaign: Campaign, by=(), sel: Selection = Selection(),
-                 today: date | None = None) -> pd.DataFrame:
+                 today: date | None = None, span=None) -> pd.DataFrame:
     """Activity by ISO week, with days covered, a partial flag and week-over-week changes.
 
     Counts change in percent (``wow_<metric>``; "new" when last week was zero), rates in
     percentage points (``wow_<rate>_pp``). The current, partial week is compared with the same
     weekdays of the week before (like for like)."""
     by = list(by)
-    return weekly_from_daily(daily_table(inc, posts, campaign, by=by, sel=sel), campaign, by, sel, today)
+    return weekly_from_daily(daily_table(inc, posts, campaign, by=by, sel=sel), campaign, by, sel, today, span=span)
 
 
 def weekly_from_daily(d: pd.DataFrame, campaign: Campaign, by=(), sel: Selection = Selection(),
-                      today: date | None = None, compare: tuple[str, ...] | None = None) -> pd.DataFrame:
+                      today: date | None = None, compare: tuple[str, ...] | None = None, span=None) -> pd.DataFrame:
     """``weekly_table`` from its daily table ``d`` (``daily_table`` by ``by``, or the rollup's
     equal rows: ``rollups.query`` by ``by`` and day), so the engine, the exports and the summary
     take the same steps. The week before's figures (``prev_*``, ``wow_*``) only for the weeks in
@@ -775,7 +775,7 @@ def weekly_from_daily(d: pd.DataFrame, campaign: Campaign, by=(), sel: Selection
     cols = by + ["week"]
     if d.empty or "_num_er_views" not in d:
         return pd.DataFrame(columns=cols + ["week_start", "days_covered", "partial"])
-    d, w, first_day, last_day = week_totals(d, cols, campaign, sel, today)
+    d, w, first_day, last_day = week_totals(d, cols, campaign, sel, today, span)
     # The week before, for every week at once: a daily row of day D counts for the week of D + 7
     # when D + 7 is a covered day, which is "the whole week before, or for a partial week the same
     # weekdays of the week before" (``d`` holds only covered days). One grouping, not one per week
@@ -815,10 +815,13 @@ def _sum_known(frame: pd.DataFrame, keys: list[str], cols: list[str], extra: dic
     return out
 
 
-def _coverage(d: pd.DataFrame, campaign: Campaign, sel: Selection, today: date | None) -> tuple[date, date]:
-    """The days a week can cover: the selection, within the campaign, up to yesterday's data."""
-    first = max(x for x in (sel.start, campaign.start, d["day"].min().date()) if x is not None)
-    last = min(x for x in (sel.end, campaign.end, d["day"].max().date(),
+def _coverage(d: pd.DataFrame, campaign: Campaign, sel: Selection, today: date | None,
+              span=None) -> tuple[date, date]:
+    """The days a week can cover: the selection, within the campaign, up to yesterday's data.
+    ``span``: the first and last day of the data when ``d`` holds a part of it (a run of posts)."""
+    lo, hi = span if span is not None and span[0] is not None else (d["day"].min(), d["day"].max())
+    first = max(x for x in (sel.start, campaign.start, pd.Timestamp(lo).date()) if x is not None)
+    last = min(x for x in (sel.end, campaign.end, pd.Timestamp(hi).date(),
                            (today - timedelta(days=1)) if today else None) if x is not None)
     return first, last
 

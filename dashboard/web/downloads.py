@@ -144,6 +144,12 @@ def install(server) -> None:
             # The Posts page's text search (q=) narrows the download exactly as it narrows the grid.
             chunks = primed(exports.csv_export(data.engine(), "posts", campaign, sel, f.q))
             return streamed(chunks, filename(kind, sel))
+        if "post" in (by or []):
+            # Grouped by post: the engine's rows a run of posts at a time, sent as they come.
+            f, campaign = F.parse(query), data.campaign()
+            sel = F.view_selection(f, campaign)
+            chunks = primed(exports.by_post_csv(data.engine(), campaign, kind, by, sel))
+            return streamed(chunks, filename(kind, sel, by))
         df, sel = frame(kind, data.engine(), data.campaign(), F.parse(query), by)
         return csv(df, filename(kind, sel, by or DEFAULT_BY.get(kind, ())))
 

@@ -518,3 +518,36 @@ def plan_for_every_row(conn) -> None:
 def count(conn, stmt: sa.Select) -> int:
     """How many rows ``stmt`` gives (its order left out)."""
     return conn.execute(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+
+
+def posts_in_export_order(conn, sel, keys: list[str]):
+    """The post_pks of the selection's accounts in the order of a daily or weekly export grouped
+    by post (``keys``: ``exports.by_columns``, the post's platform id for ``post``), as a result to
+    fetch from: Python's string order (code points) whatever the database's collation, then the
+    post's key. The export computes a run of posts at a time in this order and writes it."""
+    from .parts import account_label, posts_joined
+
+    p = schema.posts
+    exprs = {"influencer": influencer_expr(), "category": category_expr(), "account": account_label(),
+             "platform": p.c.platform, "post": p.c.post_id}
+    order = [exprs[k] for k in keys]
+    if conn.dialect.name != "sqlite":  # SQLite's BINARY order of UTF-8 is Python's already
+        order = [o.collate("C") for o in order]
+    q = sa.select(p.c.id).select_from(posts_joined()).where(*account_filters(sel)).order_by(*order, p.c.id)
+    return conn.execution_options(stream_results=True).execute(q)
+
+
+def day_span(conn, accounts: list[int] | None, lo, hi):
+    """(first, last) local day of the daily rollup's rows of these accounts (all when None) from
+    ``lo`` to ``hi`` (either open when None): the days the engine's daily rows of the same posts
+    cover, so a weekly export computed a run of posts at a time covers the same weeks."""
+    r = schema.daily_rollup
+    q = sa.select(sa.func.min(r.c.day), sa.func.max(r.c.day))
+    if accounts is not None:
+        q = q.where(r.c.account_pk.in_(accounts or [-1]))
+    if lo is not None:
+        q = q.where(r.c.day >= lo)
+    if hi is not None:
+        q = q.where(r.c.day <= hi)
+    first, last = conn.execute(q).one()
+    return first, last
