@@ -123,8 +123,13 @@ def _post_days(eng, campaign: Campaign, rule: AlertRule, today: date, sel_params
     fr = queries.frames.load_frames(eng, post_pks=pks)
     if rule.posts:
         fr.posts = fr.posts[fr.posts["post_id"].isin(rule.posts)]
-    inc = metrics.increments(fr.snapshots, fr.post_days, campaign)
-    agg = metrics.aggregate(inc, fr.posts, campaign, by=["post", "day"], sel=_sel(rule, start, today))
+    # A group of posts at a time (metrics.in_parts): a post published years ago spreads its first
+    # snapshot over every day since, and only the last two days are kept.
+    sel = _sel(rule, start, today)
+    aggs = [metrics.aggregate(metrics.increments(s, d, campaign), fr.posts, campaign, by=["post", "day"], sel=sel)
+            for s, d in metrics.in_parts(fr.snapshots, fr.post_days)]
+    aggs = [a for a in aggs if len(a)]
+    agg = pd.concat(aggs, ignore_index=True) if aggs else pd.DataFrame()
     if agg.empty or rule.metric not in agg:
         return []
     hits = agg[agg[rule.metric] >= rule.above].merge(fr.posts, left_on="post", right_on="post_pk")

@@ -268,9 +268,11 @@ def test_one_influencers_flags_from_their_accounts_alone_equal_the_whole_campaig
              next(n for n in board["influencer"] if n.endswith(" (unassigned)")),
              next(n for n in board["influencer"] if n not in set(flags["influencer"]))}  # none at all
     reads = []
-    real = queries.frames.load_frames
-    monkeypatch.setattr(queries.frames, "load_frames", lambda e, account_pks=None: reads.append(account_pks) or
-                        real(e, account_pks=account_pks))
+    real = queries.anomaly_inputs.series_inputs
+    monkeypatch.setattr(queries.anomaly_inputs, "series_inputs", lambda e, c, o, accounts=None: reads.append(accounts) or
+                        real(e, c, o, accounts))
+    # From the rollup (the engine's rows per account and day), never every observation of the accounts.
+    monkeypatch.setattr(queries.frames, "load_frames", lambda *a, **k: pytest.fail("the engine's frames read"))
     for name in names:
         posts, mine = leaderboard.focus_data(eng, CAMPAIGN, name)
         expected = flags[flags["influencer"] == name]

@@ -72,8 +72,16 @@ def focus_data(eng, campaign, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     pks = accounts_of(eng, name)
     if not pks:
         return exports.posts_frame(eng, account_pks=[]), pd.DataFrame(columns=anomalies.COLUMNS)
-    frames = queries.frames.load_frames(eng, account_pks=pks)
-    flags = anomalies.anomalies(frames, metrics.increments(frames.snapshots, frames.post_days, campaign), campaign)
+    # From the rollup and narrow SQL (as Live's flags), not the engine on every observation: the
+    # rollup's rows are the engine's per account and day, which is all the series read, and a
+    # channel of videos published over years made the engine hold 8 M increment rows (1.8 GB).
+    from . import rollups
+
+    rollups.bring_current(eng, campaign)  # exact for the command line, as it stands for pages
+    owners = queries.anomaly_inputs.flag_owners(eng)
+    daily, followers, lifetimes = queries.anomaly_inputs.series_inputs(eng, campaign, owners, pks)
+    checks, posts = queries.anomaly_inputs.impossible_inputs(eng, campaign, pks)
+    flags = anomalies.scan(anomalies._stacked(daily, followers), checks, posts, campaign, lifetimes=lifetimes)
     flags = flags[flags["influencer"] == name].reset_index(drop=True)
     return exports.posts_frame(eng, account_pks=pks), flags
 
