@@ -316,20 +316,22 @@ SPREAD_ROWS = 400_000
 
 
 def spread_rows(snaps: pd.DataFrame, days: pd.DataFrame) -> pd.Series:
-    """Per post, an upper bound of the rows ``increments`` makes (and holds while it works) for it:
-    the local days from its publication (or first capture) to its last capture plus one per
-    snapshot (an interval's first and last day may be a day each), for each metric, and its daily
-    rows per metric. Indexed by post_pk."""
+    """Per post, about the rows ``increments`` makes (and holds while it works) for it: the days
+    from its publication (or first capture) to its last capture plus one per snapshot (an
+    interval's first and last day may be a day each), for each metric it reports a value other
+    than 0 for (in its fullest snapshot), and its daily rows per metric. Indexed by post_pk."""
     parts = []
     cols = [m for m in ADDITIVE if m in snaps]
     if len(snaps) and cols:
         cap = pd.to_datetime(snaps["captured_at"], utc=True)
         pub = pd.to_datetime(snaps["published_at"], utc=True)
+        # A value that is 0 (or unknown) gives no increment: only the others count.
+        nonzero = (snaps[cols].to_numpy(dtype="float64", na_value=0.0) != 0).sum(axis=1)
         g = pd.DataFrame({"post_pk": snaps["post_pk"].to_numpy(), "cap": cap.to_numpy(),
                           "begin": pub.where(pub < cap, cap).to_numpy(),
-                          "metrics": snaps[cols].notna().to_numpy().sum(axis=1)}).groupby("post_pk", sort=False)
+                          "metrics": nonzero}).groupby("post_pk", sort=False)
         first, last, n = g["begin"].min(), g["cap"].max(), g.size()
-        span = ((last - first).dt.days + 2 + n).astype("int64") * g["metrics"].max()
+        span = ((last - first).dt.days + 1 + n).astype("int64") * g["metrics"].max()
         if len(days):
             # _after_daily spreads the snapshots of a post with daily rows a second time.
             span = span.mul(np.where(span.index.isin(days["post_pk"]), 2, 1))
