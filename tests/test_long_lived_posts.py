@@ -127,3 +127,24 @@ def test_groups_hold_whole_posts_each_within_the_limit_unless_one_post_alone_is_
     apart = pd.concat([metrics.increments(s, d, c) for s, d in groups], ignore_index=True)
     apart = apart.sort_values(["post_pk", "metric", "day"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(apart, whole)
+
+
+def test_post_day_alerts_of_posts_spread_over_years_are_the_same_in_groups(imported, monkeypatch):
+    """The alert on a post's gain today or yesterday takes the engine on the posts observed since
+    yesterday, a group at a time: the same firings as all at once."""
+    from datetime import datetime, timezone
+
+    from dashboard import alerts
+
+    engine, _ = imported
+    campaign = config.Campaign()
+    rules = [config.alert_rule(dict(name="Gained", kind="threshold", scope="post-day", metric="views", above=1), "test")]
+    now = datetime.now(timezone.utc)
+
+    def fired(limit):
+        monkeypatch.setattr(metrics, "SPREAD_ROWS", limit)
+        return sorted((f.key, f.value) for f in alerts.evaluate(engine, campaign, now, rules))
+
+    whole = fired(10**9)
+    assert len(whole) > N  # every video gained views yesterday and today (spread up to its snapshot)
+    assert fired(5_000) == whole

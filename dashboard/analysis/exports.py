@@ -341,7 +341,7 @@ def by_post_parts(engine: sa.Engine, campaign, what: str, by, sel=None, today=No
             span = queries.exports.day_span(conn, queries.exports.selected_accounts(engine, sel), sel.start, sel.end)
     made = False
     with engine.connect() as conn:
-        result = queries.exports.posts_in_export_order(conn, sel, keys)
+        result = queries.exports.posts_in_export_order(conn, sel, keys, campaign)
         while ids := [row[0] for row in result.fetchmany(POSTS_AT_ONCE)]:
             fr = queries.frames.frames_of_posts(engine, ids)
             for snaps, days in metrics.in_parts(fr.snapshots, fr.post_days, order=ids):

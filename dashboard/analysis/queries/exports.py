@@ -520,20 +520,36 @@ def count(conn, stmt: sa.Select) -> int:
     return conn.execute(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
 
 
-def posts_in_export_order(conn, sel, keys: list[str]):
+def posts_in_export_order(conn, sel, keys: list[str], campaign=None):
     """The post_pks of the selection's accounts in the order of a daily or weekly export grouped
     by post (``keys``: ``exports.by_columns``, the post's platform id for ``post``), as a result to
     fetch from: Python's string order (code points) whatever the database's collation, then the
-    post's key. The export computes a run of posts at a time in this order and writes it."""
-    from .parts import account_label, posts_joined
+    post's key. The export computes a run of posts at a time in this order and writes it.
 
-    p = schema.posts
+    With the selection's days (and ``campaign``, for their midnights), only the posts that can have
+    an increment in them: one observed since the first day began (an increment is spread back from
+    its snapshot, never forward; a daily row of that day or later), and whose first increment (its
+    publication, or its first capture, or its first daily row) is not after the last day. Each test
+    is a probe of a primary key per post."""
+    from .parts import account_label, posts_joined, utc_bounds
+
+    p, s, d = schema.posts, schema.post_snapshots, schema.post_days
+    where = list(account_filters(sel))
+    if campaign is not None and (sel.start is not None or sel.end is not None):
+        first, after = utc_bounds(campaign, sel.start, sel.end)
+        if first is not None:
+            where.append(sa.or_(sa.exists().where(s.c.post_pk == p.c.id, s.c.captured_at >= first),
+                                sa.exists().where(d.c.post_pk == p.c.id, d.c.day >= sel.start)))
+        if after is not None:
+            where.append(sa.or_(p.c.published_at.is_(None), p.c.published_at < after,
+                                sa.exists().where(s.c.post_pk == p.c.id, s.c.captured_at < after),
+                                sa.exists().where(d.c.post_pk == p.c.id, d.c.day <= sel.end)))
     exprs = {"influencer": influencer_expr(), "category": category_expr(), "account": account_label(),
              "platform": p.c.platform, "post": p.c.post_id}
     order = [exprs[k] for k in keys]
     if conn.dialect.name != "sqlite":  # SQLite's BINARY order of UTF-8 is Python's already
         order = [o.collate("C") for o in order]
-    q = sa.select(p.c.id).select_from(posts_joined()).where(*account_filters(sel)).order_by(*order, p.c.id)
+    q = sa.select(p.c.id).select_from(posts_joined()).where(*where).order_by(*order, p.c.id)
     return conn.execution_options(stream_results=True).execute(q)
 
 
