@@ -246,7 +246,7 @@ def _build(pieces, container) -> tuple[str, bytes]:
 def test_generated_hostile_files_read_or_are_refused_under_the_memory_cap(tmp_path):
     files: dict[str, bytes] = {}
 
-    @settings(max_examples=40, deadline=None, database=None,
+    @settings(max_examples=28, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(hostile_file)
     def collect(spec):

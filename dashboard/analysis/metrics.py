@@ -353,6 +353,9 @@ def in_parts(snaps: pd.DataFrame, days: pd.DataFrame, limit: int | None = None, 
     (a post's rows) go group by group and hold one group's rows at a time. One group, the frames as
     given, when they fit."""
     limit = limit or SPREAD_ROWS
+    if _at_most(snaps, days) <= limit:  # the usual case, told without a grouping
+        yield snaps, days
+        return
     size = spread_rows(snaps, days)
     if size.sum() <= limit:
         yield snaps, days
@@ -363,6 +366,22 @@ def in_parts(snaps: pd.DataFrame, days: pd.DataFrame, limit: int | None = None, 
     rows = [_rows_by_group(f, at, group) for f in (snaps, days)]
     for g in range(len(cuts) - 1):
         yield tuple(f if r is None else f.iloc[np.sort(r[1][r[0][g]:r[0][g + 1]])] for f, r in zip((snaps, days), rows))
+
+
+def _at_most(snaps: pd.DataFrame, days: pd.DataFrame) -> int:
+    """A bound of ``spread_rows(...).sum()`` from whole columns: every snapshot as if its post spanned
+    all the frames' days, with every metric (twice with daily rows), plus the daily rows per metric."""
+    cols = [m for m in ADDITIVE if m in snaps]
+    rows = len(days) * len(ADDITIVE)
+    if len(snaps) and cols:
+        cap = snaps["captured_at"]
+        first = cap.min()
+        pub = snaps["published_at"].min()
+        if pd.notna(pub):
+            first = min(pd.Timestamp(pub), pd.Timestamp(first))
+        span = (pd.Timestamp(cap.max()) - pd.Timestamp(first)).days + 2
+        rows += len(snaps) * span * len(cols) * (2 if len(days) else 1)
+    return rows
 
 
 def _cuts(sizes: np.ndarray, limit: int) -> list[int]:
