@@ -241,13 +241,10 @@ def influencers_frame(frames, campaign, sel=None) -> pd.DataFrame:
 # times the demo. These answer the same frames (the same CSV bytes: tests/test_exports_rollup.py)
 # from the stored daily rollup, grouped in SQL (``rollups.query``), and narrow SQL for what the
 # rollup does not hold (posts published, reach, followers). A grouping by post cannot come from a
-# rollup kept per account: it takes the engine, on only the accounts the selection names.
+# rollup kept per account: it takes the engine, a run of the selection's posts at a time
+# (``by_post_parts``).
 
 ROLLUP_GROUPS = ("influencer", "category", "account", "platform")
-
-
-def _frames_for(engine: sa.Engine, sel):
-    return queries.frames.load_frames(engine, queries.exports.selected_accounts(engine, sel))
 
 
 def _daily_rollup(engine: sa.Engine, campaign, by: list[str], sel) -> pd.DataFrame:
