@@ -334,8 +334,7 @@ def by_post_parts(engine: sa.Engine, campaign, what: str, by, sel=None, today=No
     span = None
     if what == "weekly":
         rollups.bring_current(engine, campaign)
-        with engine.connect() as conn:
-            span = queries.exports.day_span(conn, queries.exports.selected_accounts(engine, sel), sel.start, sel.end)
+        span = queries.rollup.stored_days(engine, queries.exports.selected_accounts(engine, sel), sel.start, sel.end)
     made = False
     with engine.connect() as conn:
         result = queries.exports.posts_in_export_order(conn, sel, keys, campaign)

@@ -552,18 +552,3 @@ def posts_in_export_order(conn, sel, keys: list[str], campaign=None):
     q = sa.select(p.c.id).select_from(posts_joined()).where(*where).order_by(*order, p.c.id)
     return conn.execution_options(stream_results=True).execute(q)
 
-
-def day_span(conn, accounts: list[int] | None, lo, hi):
-    """(first, last) local day of the daily rollup's rows of these accounts (all when None) from
-    ``lo`` to ``hi`` (either open when None): the days the engine's daily rows of the same posts
-    cover, so a weekly export computed a run of posts at a time covers the same weeks."""
-    r = schema.daily_rollup
-    q = sa.select(sa.func.min(r.c.day), sa.func.max(r.c.day))
-    if accounts is not None:
-        q = q.where(r.c.account_pk.in_(accounts or [-1]))
-    if lo is not None:
-        q = q.where(r.c.day >= lo)
-    if hi is not None:
-        q = q.where(r.c.day <= hi)
-    first, last = conn.execute(q).one()
-    return first, last

@@ -35,12 +35,23 @@ def rollup_sums(engine: sa.Engine, sel, by, columns) -> pd.DataFrame:
     return df
 
 
-def stored_days(engine: sa.Engine) -> tuple[date | None, date | None]:
+def stored_days(engine: sa.Engine, accounts: list[int] | None = None, lo=None,
+                hi=None) -> tuple[date | None, date | None]:
     """The first and last day of the stored daily rollup (None, None when nothing is stored): what
-    an empty view says when the campaign's dates hold nothing and the data lie elsewhere."""
+    an empty view says when the campaign's dates hold nothing and the data lie elsewhere. Only the
+    rows of ``accounts`` (all when None) from ``lo`` to ``hi`` (open when None) when given: the days
+    the engine's daily rows of those accounts' posts cover, so a weekly export computed a run of
+    posts at a time covers the same weeks (``exports.by_post_parts``)."""
     r = schema.daily_rollup
+    q = sa.select(sa.func.min(r.c.day), sa.func.max(r.c.day))
+    if accounts is not None:
+        q = q.where(r.c.account_pk.in_(accounts or [-1]))
+    if lo is not None:
+        q = q.where(r.c.day >= lo)
+    if hi is not None:
+        q = q.where(r.c.day <= hi)
     with engine.connect() as conn:
-        first, last = conn.execute(sa.select(sa.func.min(r.c.day), sa.func.max(r.c.day))).one()
+        first, last = conn.execute(q).one()
     return as_date(first), as_date(last)
 
 
