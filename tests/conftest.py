@@ -173,16 +173,38 @@ def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'reach.db'}"
 
 
+@contextlib.contextmanager
+def _built_once(tmp_path_factory, name: str):
+    """A folder that one process of the run fills and the others reuse: pytest-xdist's workers
+    share the parent of their base temp folders, and a lock file there makes the first worker
+    to arrive build while the rest wait (the demo takes ~20 s to build, once per worker before).
+    Yields (folder, needs_building)."""
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if building fails
+        if done.exists():
+            yield folder, False
+            return
+        folder.mkdir(exist_ok=True)
+        yield folder, True
+        done.touch()
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory) -> Path:
-    """The demo campaign (`reach demo`), built once per test session into a SQLite file.
+    """The demo campaign (`reach demo`), built once per test run into a SQLite file.
 
-    Tests must treat it as read-only: several modules share it."""
+    Tests must treat it as read-only: several modules, and every xdist worker, share it."""
     from dashboard.cli import main
 
-    tmp = tmp_path_factory.mktemp("demo-campaign")
-    db = tmp / "reach.db"
-    assert main(["demo", "--db", str(db), "--folder", str(tmp / "exports")]) == 0
+    with _built_once(tmp_path_factory, "demo-campaign") as (tmp, build):
+        db = tmp / "reach.db"
+        if build:
+            assert main(["demo", "--db", str(db), "--folder", str(tmp / "exports")]) == 0
     return db
 
 
@@ -195,6 +217,14 @@ def demo_stray_db(demo_db, tmp_path_factory) -> Path:
     (unassigned)" shows: the demo's own roster maps every account it writes (issue 12), and the
     tests of how pages treat an unassigned account need one. A copy: the shared demo stays as it is.
     Read-only for tests, like ``demo_db``."""
+    with _built_once(tmp_path_factory, "demo-stray") as (folder, build):
+        db = folder / "reach.db"
+        if build:
+            _add_stray(demo_db, db)
+    return db
+
+
+def _add_stray(demo_db: Path, db: Path) -> None:
     import random
     import sqlite3
     from datetime import datetime, time
@@ -204,7 +234,6 @@ def demo_stray_db(demo_db, tmp_path_factory) -> Path:
     from collectors.store import database
     from dashboard.analysis import config, rollups
 
-    db = tmp_path_factory.mktemp("demo-stray") / "reach.db"
     # SQLite's backup API, not a file copy: recent writes may still be in the WAL file beside it.
     with sqlite3.connect(demo_db) as src, sqlite3.connect(db) as dst:
         src.backup(dst)
@@ -215,7 +244,6 @@ def demo_stray_db(demo_db, tmp_path_factory) -> Path:
     assert r.ok and r.status == "imported", r.line()
     rollups.refresh(engine, config.load(ROOT / "campaign.toml"), rollups.accounts_of_imports(engine, [r.import_id]))
     engine.dispose()
-    return db
 
 
 @pytest.fixture
