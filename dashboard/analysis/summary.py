@@ -341,7 +341,12 @@ def latest_complete_week_db(engine, campaign: Campaign, today: date | None = Non
     """``latest_complete_week`` from the daily rollup (``daily``: its rows by day for the whole
     campaign, ``_daily_db`` with no selection, when the caller has them)."""
     d = _daily_db(engine, campaign, Selection()) if daily is None else daily
-    weekly = _weekly_from_daily(d, campaign, Selection(), today, compare=())
+    return latest_complete_week_of(engine, campaign, _weekly_from_daily(d, campaign, Selection(), today, compare=()))
+
+
+def latest_complete_week_of(engine, campaign: Campaign, weekly: pd.DataFrame) -> str:
+    """The latest complete week of ``weekly`` (``_weekly_from_daily`` of the whole campaign, no
+    comparison), else its latest week; ReachError saying why when it has none."""
     if weekly.empty:
         raise ReachError(_no_weeks(engine, campaign))
     whole = weekly[~weekly["partial"]]

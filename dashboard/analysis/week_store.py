@@ -128,11 +128,14 @@ def save(engine: sa.Engine, campaign, today: date | None = None) -> int | None:
         gen, kept = _kept(conn, state, basis)
     rows, built = [], {}  # built: week -> (its weeks list, its JSON, the last day it was built for)
     for last_day, day in days.items():
+        # One weekly table per day gives both the default week and the list of weeks (it was
+        # built twice: a third of this step's time on a small campaign).
+        weekly = summary._weekly_from_daily(daily, campaign, Selection(), day, compare=())
         try:
-            default = summary.latest_complete_week_db(engine, campaign, day, daily=daily)
+            default = summary.latest_complete_week_of(engine, campaign, weekly)
         except ReachError:
             continue
-        weeks = tuple(summary._weekly_from_daily(daily, campaign, Selection(), day, compare=())["week"])
+        weeks = tuple(weekly["week"])
         for week in (default, _previous(default)):
             if week not in weeks:
                 continue
