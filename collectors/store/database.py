@@ -91,6 +91,26 @@ def locked(conn, wait_s: float = WRITE_WAIT_S):
     conn.commit()
 
 
+@contextmanager
+def read_snapshot(engine: sa.Engine):
+    """A connection on which every statement reads the same committed state, however many there
+    are and whatever commits meanwhile: for a reader that reads in several statements (an export
+    of many runs of posts) and must not mix the states before and after an import. SQLite: a
+    deferred transaction (in WAL mode its first read fixes the snapshot until it ends); PostgreSQL:
+    REPEATABLE READ, read only (READ COMMITTED, the default, gives each statement its own).
+    Readers take no lock and writers never wait for them."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")
+        elif conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+
+
 # Who brings the rollups current for pages when no importer did (dashboard/analysis/rollups.py,
 # ``bring_current``): one process at a time, so a dozen requests that find the same overdue import
 # do not each compute its refresh. Any constant, other than PG_WRITE_LOCK.

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from collectors.errors import ReachError
 from collectors.model import FLOAT_METRICS, METRICS, NON_ADDITIVE
+from collectors.store import database
 from . import queries
 from .config import EMV_FORMULA_VERSION as EMV_FORMULA
 
@@ -336,10 +337,12 @@ def by_post_parts(engine: sa.Engine, campaign, what: str, by, sel=None, today=No
         rollups.bring_current(engine, campaign)
         span = queries.rollup.stored_days(engine, queries.exports.selected_accounts(engine, sel), sel.start, sel.end)
     made = False
-    with engine.connect() as conn:
+    # The list of posts and every run's frames from one snapshot: an import committing mid-export
+    # must not make later runs newer than earlier ones (the rollup exports read one cursor).
+    with database.read_snapshot(engine) as conn:
         result = queries.exports.posts_in_export_order(conn, sel, keys, campaign)
         while ids := [row[0] for row in result.fetchmany(POSTS_AT_ONCE)]:
-            fr = queries.frames.frames_of_posts(engine, ids)
+            fr = queries.frames.frames_of_posts(engine, ids, conn)
             for snaps, days in metrics.in_parts(fr.snapshots, fr.post_days, order=ids):
                 part = queries.frames.Frames(fr.posts, snaps, days, fr.account_days)
                 out = (daily_frame(part, campaign, by, sel) if what == "daily"

@@ -475,7 +475,7 @@ def engagement_per_account(conn, campaign, sel, account_pks: list[int]) -> list[
 def stream(conn, stmt: sa.Select, batch: int):
     """The rows of ``stmt`` as lists of at most ``batch`` rows, read through one server-side cursor
     (``stream_results``): memory holds one batch however many rows there are."""
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
+    result = conn.execute(stmt, execution_options=dict(stream_results=True, yield_per=batch))
     yield from result.partitions(batch)
 
 
@@ -486,7 +486,7 @@ def stream_plain(conn, stmt: sa.Select, batch: int):
     1.2 s. The statement still goes through SQLAlchemy's execute (its events, its parameters);
     only the rows are read past it. The columns are text, numbers and times, which psycopg hands
     over as SQLAlchemy would."""
-    result = conn.execution_options(stream_results=True).execute(stmt)
+    result = conn.execute(stmt, execution_options=dict(stream_results=True))
     try:
         # SQLAlchemy has read the first row(s) into its buffer at execute: those come first. Should
         # a later SQLAlchemy keep them elsewhere, its own (slower) way is taken, never a row lost.
@@ -550,5 +550,5 @@ def posts_in_export_order(conn, sel, keys: list[str], campaign=None):
     if conn.dialect.name != "sqlite":  # SQLite's BINARY order of UTF-8 is Python's already
         order = [o.collate("C") for o in order]
     q = sa.select(p.c.id).select_from(posts_joined()).where(*where).order_by(*order, p.c.id)
-    return conn.execution_options(stream_results=True).execute(q)
+    return conn.execute(q, execution_options=dict(stream_results=True))
 

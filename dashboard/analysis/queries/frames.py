@@ -94,14 +94,17 @@ def load_frames(engine: sa.Engine, account_pks: list[int] | None = None, *,
     return Frames(posts, snaps, days, adays, accts)
 
 
-def frames_of_posts(engine: sa.Engine, post_pks) -> Frames:
+def frames_of_posts(engine: sa.Engine, post_pks, conn=None) -> Frames:
     """``load_frames``' posts, snapshots and daily rows of these posts only (no account rows):
-    enough for the engine's increments of a handful of posts."""
+    enough for the engine's increments of a handful of posts. ``conn``: read on this connection
+    (a caller's ``database.read_snapshot``), else on one of the engine's."""
+    from contextlib import nullcontext
+
     from collectors.model import METRICS
 
     p, a, s, d = schema.posts, schema.accounts, schema.post_snapshots, schema.post_days
     pks = sorted(int(x) for x in post_pks) or [-1]
-    with engine.connect() as conn:
+    with (nullcontext(conn) if conn is not None else engine.connect()) as conn:
         posts = rows_frame(conn, sa.select(p.c.id, p.c.platform, p.c.post_id, account_label(), a.c.id, influencer_expr(),
                                       category_expr(), p.c.published_at, p.c.url, p.c.title, p.c.post_type)
                       .select_from(posts_joined()).where(p.c.id.in_(pks)),

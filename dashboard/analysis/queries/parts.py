@@ -112,7 +112,10 @@ def rows_frame(conn, q, columns, chunk: int | None = None) -> pd.DataFrame:
     the 691,219 rollup rows of 100x the demo, for a frame of 91 MB. The frame is the one a single
     read makes (``_same_dtypes``)."""
     chunk = chunk or ROWS_CHUNK
-    cursor = conn.execute(q).cursor
+    # The driver's cursor read past SQLAlchemy's result: that result must not have read ahead
+    # into a buffer of its own (stream_results does, a row or more at execute), or those rows
+    # would be lost. Explicit, whatever the connection's options.
+    cursor = conn.execute(q, execution_options=dict(stream_results=False)).cursor
     parts = []
     while True:
         rows = cursor.fetchmany(chunk)

@@ -102,7 +102,7 @@ def grouped_batches(engine: sa.Engine, campaign, by: list[str], sel, batch: int 
                 order = [o.collate("C") if k in ("platform", "account", "influencer", "category") else o
                          for k, o in zip(by, order)]
             q = q.group_by(*[keys[k] for k in by]).order_by(*order)
-        result = conn.execution_options(stream_results=batch is not None).execute(q)
+        result = conn.execute(q, execution_options=dict(stream_results=batch is not None))
         names = list(result.keys())
         if batch is None:
             yield pd.DataFrame([tuple(row) for row in result], columns=names)
