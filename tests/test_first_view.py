@@ -159,8 +159,8 @@ def test_a_view_reads_the_data_version_once_and_keeps_it_for_the_whole_view(sqli
     engine = build_campaign(sqlite_url, n_posts=300, per_account=30)
     rollups.refresh(engine, campaign)
     reads = []
-    real = stamps._version
-    monkeypatch.setattr(stamps, "_version", lambda eng: reads.append(1) or real(eng))
+    real = stamps._versions
+    monkeypatch.setattr(stamps, "_versions", lambda eng: reads.append(1) or real(eng))
     live.content(engine, campaign, F.parse(""))
     unpinned = len(reads)
     assert unpinned >= 2  # the view's pieces each ask (what made it slow)

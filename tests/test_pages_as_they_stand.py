@@ -238,6 +238,90 @@ def test_the_data_version_moves_when_a_refresh_lands(engine, campaign):
     assert rollups.GENERATION_KEY == "rollup_generation"  # the key stamps._version reads
 
 
+def _page_versions(engine) -> tuple[str, str]:
+    with rollups.as_it_stands():
+        return stamps.version(engine), stamps.exact_version(engine)
+
+
+def test_a_page_keys_by_the_published_generation_until_the_refresh_has_stored_its_first_view(engine, campaign,
+                                                                                             monkeypatch):
+    # A file moves the data three times: its import commits, its refresh commits the rollup, the
+    # refresh's first-view step stores Live's flags, the account times and the Weekly reports. A
+    # page keys what it computes by the last *published* generation: one move per file, and in
+    # between it serves what the last publication stored instead of scanning the campaign itself.
+    from dashboard.analysis import week_store
+
+    before, exact = _page_versions(engine)
+    assert before == exact  # nothing on its way: the data now
+    today = clock.today(engine, campaign.tz)
+    report = week_store.report(engine, campaign, None, today, metrics.Selection())
+    sel = F.view_selection(F.parse(""), campaign)
+    flags = flag_store.shown(engine, campaign, sel, 8)
+    assert report is not None and flags is not None and len(flags)
+
+    _late_import(engine, 97, datetime.now(timezone.utc))
+    shown, now = _page_versions(engine)
+    assert shown == before and now != exact  # pages: as published; the stamps: the data now
+    assert stamps.version(engine) == now  # the command line sees the import at once
+
+    def no_scan(*a, **k):
+        raise AssertionError("the page computed what the last publication stored")
+
+    seen = {}
+    real = rollups.store_first_view
+
+    def first_view(eng, camp):
+        # The refresh committed the new generation; its first view is not stored yet.
+        assert rollups.pending(eng) == [] and _generation(eng) > generation
+        seen["version"] = _page_versions(eng)
+        with pytest.MonkeyPatch.context() as m, rollups.as_it_stands():
+            for module, name in ((flag_store, "live_flags"), (live, "live_flags"), (clock, "_account_times")):
+                m.setattr(module, name, no_scan)
+            seen["flags"] = flag_store.shown(eng, camp, sel, 8)
+            seen["report"] = week_store.report(eng, camp, None, today, metrics.Selection())
+            seen["times"] = flag_store.account_times(eng)
+            seen["shown"] = live.shown_flags(eng, camp, sel)
+        real(eng, camp)
+        seen["stored"] = _page_versions(eng)  # stored, not yet published
+
+    generation = _generation(engine)
+    monkeypatch.setattr(rollups, "store_first_view", first_view)
+    rollups.refresh(engine, campaign, [])
+    assert seen["version"][0] == before and seen["stored"][0] == before
+    pd.testing.assert_frame_equal(seen["flags"], flags)
+    assert seen["report"] == report and seen["times"] is not None and len(seen["shown"])
+    # Published: one move, to the version of the data now, which the stored flags are stamped with.
+    after, exact_after = _page_versions(engine)
+    assert after != before and after == exact_after == stamps.version(engine)
+    with rollups.as_it_stands():
+        assert flag_store.shown(engine, campaign, sel, 8) is not None
+
+
+def test_a_publication_that_does_not_come_stops_counting_after_the_grace_period(engine, campaign, monkeypatch):
+    # The refresher died between the rollup's commit and its publication: pages wait for it
+    # REACH_REFRESH_GRACE seconds at most, then key by the data now (and compute what is missing).
+    before, _ = _page_versions(engine)
+    _late_import(engine, 98, datetime.now(timezone.utc))
+    monkeypatch.setattr(rollups, "publish", lambda *a, **k: None)
+    rollups.refresh(engine, campaign, [])
+    shown, now = _page_versions(engine)
+    assert shown == before and now != before
+    monkeypatch.setenv(rollups.GRACE_ENV, "0")
+    shown, now = _page_versions(engine)
+    assert shown == now != before
+
+
+def test_publications_only_move_forward(engine, campaign):
+    # Refreshes in several workers finish in any order: an older generation's late publication
+    # does not take the pages back.
+    with engine.connect() as c:
+        g, published = rollups.generation(c), rollups._published(c)
+    assert published is not None and published["generation"] == g
+    rollups.publish(engine, g - 1, [0, 0, "None"])
+    with engine.connect() as c:
+        assert rollups._published(c) == published
+
+
 def test_the_counting_line_says_how_many_imports_wait_in_both_languages():
     assert freshness.counting(0, "en") is None
     assert freshness.counting(1, "en").children == "1 new import is being counted; totals update in a moment"

@@ -61,13 +61,13 @@ MAX_IN = 10_000  # accounts named in one IN list
 
 def stamp(engine: sa.Engine, campaign) -> str:
     """What stored flags must have been computed from to be shown: data version, settings, code."""
-    parts = (stamps.version(engine), repr(campaign), stamps.code_stamp())
+    parts = (stamps.exact_version(engine), repr(campaign), stamps.code_stamp())
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
 
 
 def times_stamp(engine: sa.Engine) -> str:
     """What stored account times must have been computed from: the data version and the code."""
-    return hashlib.sha256(repr((stamps.version(engine), stamps.code_stamp())).encode()).hexdigest()[:24]
+    return hashlib.sha256(repr((stamps.exact_version(engine), stamps.code_stamp())).encode()).hexdigest()[:24]
 
 
 def _basis(campaign) -> str:
@@ -87,15 +87,17 @@ def _stored_stamp(conn, key: str = STAMP_KEY) -> str | None:
 
 def _standing(conn, generation_key: str, basis_key: str, basis: str) -> bool:
     """Stored rows a page reading the rollup as it stands may show although their stamp is of
-    the data before the pending imports (rollups.standing): of the rollup's current generation
-    (not half rewritten: a claim clears it) and of these settings and code."""
+    the data before the pending imports or the refresh whose first view is being stored
+    (rollups.standing): of the generation pages show (not half rewritten: a claim clears it) and
+    of these settings and code."""
     from . import rollups
 
-    if not rollups.standing(conn):
+    shown = rollups.standing(conn)
+    if shown is None:
         return False
     state = _state(conn)
     return state.get(SCHEMA_KEY) == SCHEMA and state.get(basis_key) == basis and \
-        state.get(generation_key) == str(rollups.generation(conn))
+        state.get(generation_key) == str(shown)
 
 
 def _set(conn, **values) -> None:

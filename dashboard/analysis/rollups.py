@@ -89,8 +89,8 @@ def is_current(engine: sa.Engine, campaign: Campaign) -> bool:
 #   (its importer died after the commit, an older version, a refresh that failed): one request
 #   (the claim, database.claim) refreshes, the others serve the rollup as it stands meanwhile.
 #
-# What a page computes from the rollup as it stands is cached under a data version that moves
-# again when the refresh lands (stamps.version holds the generation), so it is never served after.
+# What a page computes from the rollup as it stands is cached under the last published
+# generation (``shown`` below, stamps.version), which moves when the refresh's first view lands.
 EXACT, AS_IT_STANDS = "exact", "as it stands"
 _reading: ContextVar[str] = ContextVar("reach_rollup_reading", default=EXACT)
 GRACE_ENV = "REACH_REFRESH_GRACE"
@@ -121,13 +121,14 @@ def as_it_stands():
         _reading.reset(token)
 
 
-def standing(conn) -> bool:
-    """Whether this read serves the rollup as it stands while imports wait for their refresh. Then
-    what the last refresh stored beside the rollup (Live's flags and the account times,
-    flag_store.py; the Weekly reports, week_store.py) is served as it stands too, when it is of
-    the rollup's current generation, instead of each page computing it for the new import's
-    version (a scan of the whole campaign) only for the refresh to store it a moment later."""
-    return _reading.get() == AS_IT_STANDS and bool(_pending(conn))
+def standing(conn) -> int | None:
+    """The generation whose stored first view this read may serve as it stands, or None. While
+    imports wait for their refresh, or a refresh's first view is being stored, what a refresh
+    stored beside the rollup (Live's flags and the account times, flag_store.py; the Weekly
+    reports, week_store.py) is served as it stands when it is of this generation (the last
+    published one, see ``shown``), instead of each page computing it for the new data (a scan of
+    the whole campaign) only for the refresh to store it a moment later."""
+    return shown(conn)[1]
 
 
 def bring_current(engine: sa.Engine, campaign: Campaign) -> None:
@@ -265,11 +266,14 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
                 queries.meta.remove_all(conn, [f"{ledger.ROLLUP_PENDING}{i}" for i in waiting])
             queries.meta.remove(conn, STATE_KEY)
             queries.meta.put(conn, STATE_KEY, fp)
-            _record_generation(conn, changed)
+            g = _record_generation(conn, changed)
+            # Under the lock no import commits: this is the imports mark the generation covers.
+            mark = _page_imports_mark(conn)
         queries.rollup_store.drop_spool(conn)
         conn.commit()
     analyze(engine)
     store_first_view(engine, campaign)
+    publish(engine, g, mark)
     return n
 
 
@@ -323,13 +327,89 @@ def generation(conn) -> int:
     return int(value) if value else 0
 
 
-def _record_generation(conn, changed: dict | None) -> None:
+def _record_generation(conn, changed: dict | None) -> int:
     """Number this refresh and keep what it covered: ``{"accounts": [...], "first": day}`` (see
-    ``plan`` in ``refresh``), None for every account and day."""
+    ``plan`` in ``refresh``), None for every account and day. Returns its number."""
     g = generation(conn) + 1
-    queries.meta.remove_all(conn, [GENERATION_KEY, f"{CHANGED_PREFIX}{g}", f"{CHANGED_PREFIX}{g - KEEP_GENERATIONS}"])
-    queries.meta.put_all(conn, [dict(key=GENERATION_KEY, value=str(g)),
+    now = datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
+    queries.meta.remove_all(conn, [GENERATION_KEY, GENERATION_AT_KEY, f"{CHANGED_PREFIX}{g}",
+                                   f"{CHANGED_PREFIX}{g - KEEP_GENERATIONS}"])
+    queries.meta.put_all(conn, [dict(key=GENERATION_KEY, value=str(g)), dict(key=GENERATION_AT_KEY, value=now),
                                 dict(key=f"{CHANGED_PREFIX}{g}", value="all" if changed is None else json.dumps(changed))])
+    return g
+
+
+# --- what pages show: the last *published* generation (issue 15) ---------------------------------
+#
+# A file's import moves the data (its commit), then its refresh moves the rollup (the generation's
+# commit), then the refresh's first-view step stores what the first view shows (Live's flags, the
+# account times, the Weekly reports) for that generation, and *publishes* it. Pages read as it
+# stands, and key what they compute (stamps.version, the shared cache) by the last published
+# generation and the imports it covered, not by the data of the moment: while a file is between its
+# import and its publication, a page serves the previous publication's results (cached, and the
+# stored flags and reports of that generation) instead of computing them twice for two interim
+# states nobody asked for: once for the import, once for the generation without its flags, each
+# a scan of the whole campaign. In the load test (bench/load.py: a file every 2 s) the window is
+# open most of the time. Once published, the version moves once, and everything is of the new data.
+#
+# The command line, the workers and the reports read exact (the version of the data now). A
+# publication that does not come (the refresher died between the commit and the first view) stops
+# counting after ``grace_s()``: pages then key by the data of the moment and compute what is missing.
+GENERATION_AT_KEY = "rollup_generation_at"
+PUBLISHED_KEY = "rollup_published"
+
+
+def _page_imports_mark(conn) -> list:
+    """The imports mark as stamps.version hashes it: (count, largest id, repr of the latest time)."""
+    count, largest, latest = queries.versions.imports_mark(conn)
+    return [count, largest, repr(latest)]
+
+
+def publish(engine: sa.Engine, g: int, mark: list) -> None:
+    """Generation ``g`` (covering the imports of ``mark``) is what pages show from now on, unless a
+    later one was published already (refreshes of several workers finish in any order)."""
+    try:
+        with database.write_transaction(engine) as conn:
+            before = _published(conn)
+            if before is not None and before["generation"] >= g:
+                return
+            queries.meta.remove(conn, PUBLISHED_KEY)
+            queries.meta.put(conn, PUBLISHED_KEY, json.dumps(dict(generation=g, imports=mark)))
+    except Exception as e:  # noqa: BLE001 - only time is at stake: pages key by the data of the moment after grace_s
+        log.warning("generation %s was not published (%s): pages compute its first view themselves", g, e)
+
+
+def _published(conn) -> dict | None:
+    value = queries.meta.value(conn, PUBLISHED_KEY)
+    try:
+        found = json.loads(value) if value else None
+        return found if isinstance(found, dict) and isinstance(found.get("generation"), int) else None
+    except ValueError:
+        return None
+
+
+def _publication_due(conn) -> bool:
+    """Whether the current generation's commit is recent enough that its publication is on its way."""
+    at = queries.meta.value(conn, GENERATION_AT_KEY)
+    if not at:
+        return False
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    return (now - datetime.fromisoformat(at)).total_seconds() <= grace_s()
+
+
+def shown(conn) -> tuple[dict | None, int | None]:
+    """For a read as it stands: (the publication pages key by, or None for the data of the
+    moment; the generation whose stored flags, times and reports a page may show although their
+    stamp is not of the data now, or None when only those of the data now may be shown)."""
+    if _reading.get() != AS_IT_STANDS:
+        return None, None
+    gen = generation(conn)
+    pub = _published(conn)
+    if pub is not None and pub["generation"] < gen and _publication_due(conn):
+        return pub, pub["generation"]  # a refresh committed; its first view is being stored
+    if _pending(conn):  # an import waits for its refresh
+        return (pub if pub is not None and pub["generation"] == gen else None), gen
+    return None, None
 
 
 def changes_since(conn, since: int | None) -> tuple[int, set[int] | None]:

@@ -38,36 +38,58 @@ def one_version():
 
 def version(eng: sa.Engine) -> str:
     """Changes whenever an import, a roster, the rollup's settings or a finished rollup refresh
-    changed what the pages show (read once per block of ``one_version``).
+    changed what the pages show (read once per block of ``one_version``). In a page's request (a
+    read as it stands), an import and its refresh change it once, when the refresh publishes.
 
     The same in every process (the shared cache, dashboard/analysis/shared.py, keys results by it; Python's
     ``hash`` of a string differs between processes, so a digest is used). Imports are counted and
     dated, since ids alone repeat in a database made anew; the roster's effect (names, categories,
     which account is whose, roster followers) is hashed whole: a roster that moves an account
     from one influencer to another changes no count."""
+    return _pinned_or_read(eng)[0]
+
+
+def exact_version(eng: sa.Engine) -> str:
+    """``version`` of the data now in the database, also in a page's request: what stored flags,
+    account times and reports are stamped with (flag_store.stamp), which pages compare with it."""
+    return _pinned_or_read(eng)[1]
+
+
+def _pinned_or_read(eng: sa.Engine) -> tuple[str, str]:
     pinned = _pinned.get()
     if pinned is None:
-        return _version(eng)
+        return _versions(eng)
     key = str(eng.url)
     if key not in pinned:
-        pinned[key] = _version(eng)
+        pinned[key] = _versions(eng)
     return pinned[key]
 
 
-def _version(eng: sa.Engine) -> str:
+def _versions(eng: sa.Engine) -> tuple[str, str]:
+    """(``version``, ``exact_version``), from one read of the database (the roster, hashed for both,
+    is the costly part)."""
+    from . import rollups
+
     with eng.connect() as conn:
-        imports = queries.versions.imports_mark(conn)
+        # A page reading as it stands keys by the last published generation and the imports it
+        # covered (rollups.shown): an import and its refresh then move the version once, when the
+        # refresh's first view is stored, not at each of their commits (issue 15). Else (the command
+        # line, the workers, a page when nothing is on its way) by the data now.
+        published = rollups.shown(conn)[0]
+        imports = rollups._page_imports_mark(conn)
+        # The rollup's generation (rollups.GENERATION_KEY): every finished refresh moves it.
+        generation = queries.meta.value(conn, "rollup_generation")
         people, accounts = roster(conn)
         state = queries.meta.value(conn, "rollup_state")
-        # The rollup's generation (rollups.GENERATION_KEY): every finished refresh moves it. Pages
-        # read the rollup as it stands while an import waits for its refresh (issue 15); what they
-        # compute then is cached under the import's version, and must not be served once the
-        # refresh lands, which changes no import, roster or setting.
-        generation = queries.meta.value(conn, "rollup_generation")
         # Annotations are drawn on the charts and listed in the summary: an edit is new data too.
         notes = queries.versions.annotations_mark(conn)
-    digest = hashlib.sha256(repr((imports[2], people, accounts, state, generation, notes and tuple(notes))).encode()).hexdigest()[:16]
-    return f"{imports[0]}:{imports[1]}:{digest}"
+
+    def one(imports, generation) -> str:
+        rest = (people, accounts, state, generation, notes and tuple(notes))
+        return f"{imports[0]}:{imports[1]}:{hashlib.sha256(repr((imports[2], *rest)).encode()).hexdigest()[:16]}"
+
+    exact = one(imports, generation)
+    return (exact if published is None else one(published["imports"], str(published["generation"])), exact)
 
 
 def roster(conn) -> tuple[list, list]:
