@@ -88,7 +88,7 @@ def _stored_stamp(conn, key: str = STAMP_KEY) -> str | None:
 def _standing(conn, generation_key: str, basis_key: str, basis: str) -> bool:
     """Stored rows a page reading the rollup as it stands may show although their stamp is of
     the data before the pending imports or the refresh whose first view is being stored
-    (rollups.standing): of the generation pages show (not half rewritten: a claim clears it) and
+    (rollups.standing): of the generations pages show (not half rewritten: a claim clears it) and
     of these settings and code."""
     from . import rollups
 
@@ -97,7 +97,12 @@ def _standing(conn, generation_key: str, basis_key: str, basis: str) -> bool:
         return False
     state = _state(conn)
     return state.get(SCHEMA_KEY) == SCHEMA and state.get(basis_key) == basis and \
-        state.get(generation_key) == str(shown)
+        _of(state.get(generation_key), shown)
+
+
+def _of(stored: str | None, generations: range) -> bool:
+    """Whether a stored generation number is one of ``generations``."""
+    return stored is not None and stored.isdigit() and int(stored) in generations
 
 
 def _set(conn, **values) -> None:

@@ -121,14 +121,16 @@ def as_it_stands():
         _reading.reset(token)
 
 
-def standing(conn) -> int | None:
-    """The generation whose stored first view this read may serve as it stands, or None. While
+def standing(conn) -> range | None:
+    """The generations whose stored first view this read may serve as it stands, or None. While
     imports wait for their refresh, or a refresh's first view is being stored, what a refresh
     stored beside the rollup (Live's flags and the account times, flag_store.py; the Weekly
-    reports, week_store.py) is served as it stands when it is of this generation (the last
-    published one, see ``shown``), instead of each page computing it for the new data (a scan of
-    the whole campaign) only for the refresh to store it a moment later."""
-    return shown(conn)[1]
+    reports, week_store.py) is served as it stands when it is of one of these generations (from
+    the last published one, see ``shown``, to the current one: a first view stored but not yet
+    published, while the next import waits, is newer still), instead of each page computing it
+    for the new data (a scan of the whole campaign) only for the refresh to store it a moment later."""
+    first = shown(conn)[1]
+    return None if first is None else range(first, generation(conn) + 1)
 
 
 def bring_current(engine: sa.Engine, campaign: Campaign) -> None:

@@ -202,12 +202,12 @@ def _has(conn, days) -> bool:
 
 def _standing(conn, state: dict, engine: sa.Engine, campaign) -> bool:
     """Stored reports a page reading the rollup as it stands may show while imports wait for
-    their refresh (rollups.standing): built from the generation pages show, with these
+    their refresh (rollups.standing): built from a generation pages show, with these
     settings, code and roster (flag_store._standing says why)."""
-    from . import rollups
+    from . import flag_store, rollups
 
     shown = rollups.standing(conn)
-    return shown is not None and state.get(GENERATION_KEY) == str(shown) and \
+    return shown is not None and flag_store._of(state.get(GENERATION_KEY), shown) and \
         state.get(BASIS_KEY) == _basis(engine, campaign)
 
 
