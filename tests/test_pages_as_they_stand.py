@@ -7,6 +7,7 @@ import that nobody refreshed within the grace period (one request does it, the o
 it stands). The command line keeps reading it exact."""
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date, datetime, timedelta, timezone
 
@@ -15,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from collectors.store import database, ledger, schema
-from dashboard.analysis import clock, config, flag_store, metrics, queries, rollups, stamps
+from dashboard.analysis import clock, config, flag_store, metrics, queries, rollups, shared, stamps
 from dashboard.text.i18n import fmt_number
 from dashboard.web import filters as F
 from dashboard.web import freshness
@@ -333,6 +334,77 @@ def test_publications_only_move_forward(engine, campaign):
     rollups.publish(engine, g - 1, [0, 0, "None"])
     with engine.connect() as c:
         assert rollups._published(c) == published
+
+
+def test_one_influencers_panel_is_kept_across_imports_of_other_accounts(engine, campaign, monkeypatch):
+    # A file every few seconds, each of a few accounts, moves the data version each time; one
+    # influencer's posts and flags (a scan of their series) depend on their accounts alone, and
+    # are computed again only after a refresh that covered one of them.
+    from dashboard.analysis import leaderboard
+    from dashboard.web.pages import influencers
+
+    names = queries.names.influencer_names(engine)
+    late = next(n for n in names if LATE_ACCOUNT in leaderboard.accounts_of(engine, n))
+    other = next(n for n in names if LATE_ACCOUNT not in leaderboard.accounts_of(engine, n))
+    runs = []
+    real = leaderboard.focus_data
+
+    def counted(eng, camp, name):
+        runs.append(name)
+        return real(eng, camp, name)
+
+    monkeypatch.setattr(leaderboard, "focus_data", counted)
+    app = create_app(engine)
+
+    def panel(name):
+        with app.server.test_request_context("/"), rollups.as_it_stands(), stamps.one_version():
+            return str(influencers.focus_panel(engine, campaign, F.parse(""), name))
+
+    def served_views(name):  # the views of the posts the panel was drawn from (cached or not)
+        with app.server.test_request_context("/"), rollups.as_it_stands(), stamps.one_version():
+            posts, _ = shared.memo(engine, campaign, "influencers.focus_data", (name,), lambda: real(engine, campaign, name),
+                                   scope=leaderboard.accounts_of(engine, name))
+        return pd.to_numeric(posts["views"]).sum()
+
+    first = {n: panel(n) for n in (late, other)}
+    assert panel(late) == first[late] and sorted(runs) == sorted([late, other])  # the second views: cached
+    views = served_views(late)
+    version = _page_versions(engine)[0]
+    for import_id in (70, 71):
+        added = _late_import(engine, import_id, datetime.now(timezone.utc))
+        rollups.refresh(engine, campaign, [])
+        assert _page_versions(engine)[0] != version
+        version = _page_versions(engine)[0]
+        assert panel(other) == first[other]  # not recomputed: none of their accounts changed
+        panel(late)  # computed anew: their posts gained views
+        assert served_views(late) == views + added
+        views += added
+    assert runs.count(other) == 1 and runs.count(late) == 3
+    # A roster change is everybody's: every panel is computed again.
+    with database.write_transaction(engine) as c:
+        c.execute(schema.influencers.update().where(schema.influencers.c.name == other).values(category="Renamed"))
+    panel(other)
+    assert runs.count(other) == 2
+
+
+def test_the_last_change_of_some_accounts_is_read_from_the_kept_generations(engine, campaign):
+    with engine.connect() as c:
+        g = rollups.generation(c)
+    rollups.refresh(engine, campaign, [])  # covers nothing: no import waits
+    _late_import(engine, 72, datetime.now(timezone.utc))
+    rollups.refresh(engine, campaign, [])
+    with engine.connect() as c:
+        now = rollups.generation(c)
+        assert rollups.last_change(c, [LATE_ACCOUNT], now) == now
+        assert rollups.last_change(c, [LATE_ACCOUNT], now - 1) == rollups.last_change(c, [LATE_ACCOUNT + 1], now) <= g
+        first = rollups.last_change(c, [LATE_ACCOUNT + 1], now)
+        record = queries.meta.value(c, f"{rollups.CHANGED_PREFIX}{first}")
+        assert record == "all" or LATE_ACCOUNT + 1 in json.loads(record)["accounts"]
+    with database.write_transaction(engine) as c:  # a record forgotten: cannot be said
+        queries.meta.remove(c, f"{rollups.CHANGED_PREFIX}{now - 1}")
+    with engine.connect() as c:
+        assert rollups.last_change(c, [LATE_ACCOUNT + 1], now) is None
+        assert rollups.last_change(c, [LATE_ACCOUNT], now) == now
 
 
 def test_the_counting_line_says_how_many_imports_wait_in_both_languages():

@@ -428,6 +428,31 @@ def changes_since(conn, since: int | None) -> tuple[int, set[int] | None]:
     return now, out
 
 
+def last_change(conn, account_pks, upto: int) -> int | None:
+    """The newest generation up to ``upto`` whose refresh covered any of these accounts (or every
+    account): what a result about these accounts alone is of (stamps.scoped_version). None when
+    that cannot be said from the kept records (older than ``KEEP_GENERATIONS``, or written by an
+    older version): then the caller keys by the whole data's version."""
+    wanted = set(account_pks)
+    g, stop = upto, max(upto - KEEP_GENERATIONS, 0)
+    while g > stop:
+        batch = list(range(g, max(g - 20, stop), -1))  # newest first, a few records per read
+        found = dict(queries.meta.pairs(conn, [f"{CHANGED_PREFIX}{n}" for n in batch]))
+        for n in batch:
+            value = found.get(f"{CHANGED_PREFIX}{n}")
+            if value is None:
+                return None
+            if value == "all":
+                return n
+            record = json.loads(value)
+            if not isinstance(record, dict):
+                return None
+            if wanted.intersection(record.get("accounts", ())):
+                return n
+        g = batch[-1] - 1
+    return 0 if stop == 0 else None  # no refresh ever covered them; or forgotten
+
+
 def first_day_since(conn, since: int | None) -> tuple[int, object]:
     """The current generation, and the first local day whose rows of any post the refreshes after
     generation ``since`` can have changed: a date, "none" (no post's rows changed), or None when

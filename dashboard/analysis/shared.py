@@ -87,10 +87,12 @@ def _stored(engine: sa.Engine, name: str, args: tuple):
 STORED = {"clock.account_freshness": "account_times"}
 
 
-def memo(engine: sa.Engine, campaign, name: str, args: tuple, compute: Callable[[], T]) -> T:
+def memo(engine: sa.Engine, campaign, name: str, args: tuple, compute: Callable[[], T], scope=None) -> T:
     """``compute()``, or the value it gave for the same data version, campaign and ``args`` in any
     worker, or the value the last rollup refresh stored for this data (``STORED``). ``compute``
-    must be a pure function of the database, ``campaign`` and ``args``."""
+    must be a pure function of the database, ``campaign`` and ``args``; with ``scope`` (account
+    ids), of these accounts' data, the roster, the settings and the annotations alone: then it is
+    kept across imports of other accounts (``stamps.scoped_version``)."""
     stored = _stored(engine, name, args)
     if stored is not None:
         stats["stored"] += 1
@@ -98,7 +100,10 @@ def memo(engine: sa.Engine, campaign, name: str, args: tuple, compute: Callable[
     kept = cache()
     if kept is None or engine is None:
         return compute()
-    seen = stamps.version(engine)
+    def now() -> str:
+        return stamps.version(engine) if scope is None else stamps.scoped_version(engine, scope)
+
+    seen = now()
     k = key(engine, campaign, seen, name, args)
     try:
         found = kept.get(k)
@@ -114,7 +119,7 @@ def memo(engine: sa.Engine, campaign, name: str, args: tuple, compute: Callable[
     value = compute()
     # An import that committed while this was computed may or may not be in the value: it is
     # then returned but not stored under the older version's key.
-    if stamps.version(engine) != seen:
+    if now() != seen:
         return value
     try:
         if not kept.set(k, ("reach", value)):

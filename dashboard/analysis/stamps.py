@@ -55,7 +55,27 @@ def exact_version(eng: sa.Engine) -> str:
     return _pinned_or_read(eng)[1]
 
 
-def _pinned_or_read(eng: sa.Engine) -> tuple[str, str]:
+def scoped_version(eng: sa.Engine, account_pks) -> str:
+    """``version`` for a result about these accounts alone (one influencer's posts and flags): it
+    moves with the roster, the settings and the annotations, and with the generations that
+    covered one of these accounts, not with every import. A page keeps it across the imports of
+    other accounts (a file every few seconds, each of a few accounts: issue 15's load test). Only
+    in a page's request (a read as it stands: what it keys by is published, rollups.shown); the
+    command line and the workers, which read exact with imports perhaps not yet refreshed, get
+    ``version``."""
+    from . import rollups
+
+    shown, _, base, generation = _pinned_or_read(eng)
+    if rollups._reading.get() != rollups.AS_IT_STANDS or generation is None:
+        return shown
+    with eng.connect() as conn:
+        last = rollups.last_change(conn, account_pks, generation)
+    if last is None:
+        return shown
+    return f"scoped:{last}:{hashlib.sha256(repr((base, last)).encode()).hexdigest()[:16]}"
+
+
+def _pinned_or_read(eng: sa.Engine) -> tuple[str, str, str, int | None]:
     pinned = _pinned.get()
     if pinned is None:
         return _versions(eng)
@@ -65,9 +85,10 @@ def _pinned_or_read(eng: sa.Engine) -> tuple[str, str]:
     return pinned[key]
 
 
-def _versions(eng: sa.Engine) -> tuple[str, str]:
-    """(``version``, ``exact_version``), from one read of the database (the roster, hashed for both,
-    is the costly part)."""
+def _versions(eng: sa.Engine) -> tuple[str, str, str, int | None]:
+    """(``version``, ``exact_version``, the digest of what every version holds besides imports
+    and generations, the generation ``version`` is of), from one read of the database (the
+    roster, hashed for all of them, is the costly part)."""
     from . import rollups
 
     with eng.connect() as conn:
@@ -89,7 +110,10 @@ def _versions(eng: sa.Engine) -> tuple[str, str]:
         return f"{imports[0]}:{imports[1]}:{hashlib.sha256(repr((imports[2], *rest)).encode()).hexdigest()[:16]}"
 
     exact = one(imports, generation)
-    return (exact if published is None else one(published["imports"], str(published["generation"])), exact)
+    base = hashlib.sha256(repr((people, accounts, state, notes and tuple(notes))).encode()).hexdigest()
+    if published is None:
+        return exact, exact, base, int(generation) if generation else None
+    return one(published["imports"], str(published["generation"])), exact, base, published["generation"]
 
 
 def roster(conn) -> tuple[list, list]:

@@ -164,8 +164,10 @@ def focus_panel(eng, campaign, f: F.Filters, name: str | None, posts=None, flags
     daily = leaderboard.focus_daily(eng, campaign, f, name)
     series = leaderboard.focus_series(eng, campaign, f, name, daily)
     if posts is None or flags is None:
+        # Kept across imports of other influencers' accounts (a file every few seconds, of a few).
         got_posts, got_flags = shared.memo(eng, campaign, "influencers.focus_data", (name,),
-                                          lambda: leaderboard.focus_data(eng, campaign, name))
+                                          lambda: leaderboard.focus_data(eng, campaign, name),
+                                          scope=leaderboard.accounts_of(eng, name))
         posts = got_posts if posts is None else posts
         flags = got_flags if flags is None else flags
     posts = leaderboard.focus_posts(posts, campaign, f, name)
