@@ -14,7 +14,7 @@ from dash import html
 from browser import chromium, console_errors, reach_server, requested_hosts, require_chromium, screenshot, wait_for
 from collectors.store import database
 from conftest import ROOT
-from dashboard.analysis import config, exports, leaderboard, metrics, queries
+from dashboard.analysis import config, exports, flag_store, leaderboard, metrics, queries
 from dashboard.analysis.anomalies import anomalies
 from dashboard.text.i18n import platform_name
 from dashboard.text.links import safe_link
@@ -257,7 +257,8 @@ def test_the_accounts_behind_a_name_are_the_influencers_or_the_one_unassigned_ac
 def test_one_influencers_flags_from_their_accounts_alone_equal_the_whole_campaigns_filtered_to_them(
         demo, board, flags, monkeypatch):
     """The panel's speed rests on this: every detector works within one influencer's series,
-    accounts or posts, so scanning their accounts alone flags exactly what the whole scan does."""
+    accounts or posts, so scanning their accounts alone flags exactly what the whole scan does;
+    and so do the flags the last refresh stored for the whole campaign, read for them alone."""
     eng, frames = demo
     whole_posts = exports.posts_frame(eng)
     lone = whole_posts["influencer"].isna()
@@ -273,16 +274,22 @@ def test_one_influencers_flags_from_their_accounts_alone_equal_the_whole_campaig
                         real(e, c, o, accounts))
     # From the rollup (the engine's rows per account and day), never every observation of the accounts.
     monkeypatch.setattr(queries.frames, "load_frames", lambda *a, **k: pytest.fail("the engine's frames read"))
-    for name in names:
-        posts, mine = leaderboard.focus_data(eng, CAMPAIGN, name)
-        expected = flags[flags["influencer"] == name]
-        pd.testing.assert_frame_equal(_canonical(mine), _canonical(expected), check_dtype=False, obj=name)
-        expected_posts = whole_posts[whole_posts["influencer"] == name]
-        assert len(posts) == len(expected_posts) > 0, name
-        got = posts.assign(influencer=posts["influencer"].fillna(posts["account"] + " (unassigned)"))
-        pd.testing.assert_frame_equal(_canonical(got), _canonical(expected_posts), check_dtype=False, obj=name)
+    for stored in (True, False):
+        if not stored:  # none stored for this data (another campaign.toml, a roster since): scanned
+            monkeypatch.setattr(flag_store, "influencer_flags", lambda *a, **k: None)
+        for name in names:
+            posts, mine = leaderboard.focus_data(eng, CAMPAIGN, name)
+            expected = flags[flags["influencer"] == name]
+            pd.testing.assert_frame_equal(_canonical(mine), _canonical(expected), check_dtype=False, obj=name)
+            expected_posts = whole_posts[whole_posts["influencer"] == name]
+            assert len(posts) == len(expected_posts) > 0, name
+            got = posts.assign(influencer=posts["influencer"].fillna(posts["account"] + " (unassigned)"))
+            pd.testing.assert_frame_equal(_canonical(got), _canonical(expected_posts), check_dtype=False, obj=name)
+        if stored:
+            assert reads == []  # read from the stored flags: no series read, no scan
     assert len(reads) == len(names) and all(r == leaderboard.accounts_of(eng, n) for r, n in zip(reads, names))
     assert any(len(flags[flags["influencer"] == n]) for n in names)  # the comparison compared flags
+    assert any((flags.loc[flags["influencer"].isin(names), "detector"] == "hampel"))  # Hampel's too
 
 
 def test_the_panel_computes_its_own_flags_when_none_are_given_and_they_are_the_influencers(demo, flags):

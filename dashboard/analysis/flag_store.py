@@ -2,8 +2,9 @@
 computed at the end of a rollup refresh and kept in tables, so the first view after an import
 reads a few rows instead of scanning the whole campaign.
 
-The flags are the whole campaign's (``live_flags``: every detector of docs/anomalies.md but the
-trailing Hampel filter, reasons left for ``anomalies.explain``), stored row by row in
+The flags are the whole campaign's (every detector of docs/anomalies.md: ``live_flags``, which
+Live lists, and the trailing Hampel filter's, which only the Influencers page's panel shows;
+reasons left for ``anomalies.explain``), stored row by row in
 ``live_flags`` under a stamp of what they were computed from: the data version (``stamps.version``:
 imports, roster, rollup settings), the campaign settings and this program's code. A page uses them
 only when the stamp is the one it would compute now; otherwise (a roster changed since, another
@@ -44,7 +45,7 @@ from . import clock, queries, stamps
 
 # The tables (live_flags, live_flags_owners, live_flags_state, account_times) and every statement on
 # them: dashboard/analysis/queries/flag_tables.py.
-SCHEMA = "3"  # the layout of these tables; a database with another is given them anew
+SCHEMA = "4"  # the layout of these tables (4: Hampel flags stored too); another is made anew
 SCHEMA_KEY = "schema"
 STAMP_KEY = "stamp"  # what pages compare (``stamp``)
 BASIS_KEY, GENERATION_KEY, OWNER_KEY = "basis", "generation", "owner"  # what an increment starts from
@@ -300,8 +301,10 @@ def batches(engine: sa.Engine, campaign, touched=None, pairs=None):
                       or in_batch + more > BATCH_SERIES_POSTS):
             followed = batch if touched is None else [a for a in batch if a in touched]
             daily, fol, life = queries.anomaly_inputs.series_inputs(engine, campaign, owners, batch, followed)
-            flags = anomalies.scan(anomalies._stacked(daily, fol), [], no_posts, campaign, detectors=("robust_z",),
-                                   explain_all=False, lifetimes=life)
+            # Hampel's too, which Live does not list (queries.flag_tables.newest) but the
+            # Influencers page's panel does (``influencer_flags``).
+            flags = anomalies.scan(anomalies._stacked(daily, fol), [], no_posts, campaign,
+                                   detectors=("robust_z", "hampel"), explain_all=False, lifetimes=life)
             if len(flags):
                 # Flags of posts belong to their series here: recomputed (and replaced) with it.
                 series_flag = ~flags["detector"].isin(["robust_z", "hampel"]).to_numpy()
@@ -336,7 +339,7 @@ def _keyed(flags: pd.DataFrame) -> pd.DataFrame:
 
     rank = flags["detector"].map(DETECTOR_RANK).astype("int64")
     tie = pd.Series(0, index=flags.index, dtype="int64")
-    followers = flags["metric"].eq("followers_gained") & rank.eq(0)
+    followers = flags["metric"].eq("followers_gained") & rank.le(1)  # robust_z and hampel, as scan
     tie[followers] = flags.loc[followers, "_account_pk"].astype("int64")
     tie[rank.eq(2)] = flags.loc[rank.eq(2), "_where"].map({"daily": 0, "lifetime": 1}).astype("int64")
     return flags.assign(_rank=rank, _tie=tie)
@@ -411,14 +414,35 @@ def shown(engine: sa.Engine, campaign, sel, limit: int) -> pd.DataFrame | None:
     the scan's order), as rows of ``scan(..., explain_all=False)`` for ``anomalies.explain``; None
     when no flags are stored for this data, campaign and code. Every filter of the view applies:
     days, platforms, influencers and categories (``queries.names.flag_pairs``)."""
-    from .anomalies import COLUMNS, LAZY_COLUMNS
-
     want = stamp(engine, campaign)
     pairs = queries.names.flag_pairs(engine, sel)
     with engine.connect() as conn:
         if _stored_stamp(conn) != want and not _standing(conn, GENERATION_KEY, BASIS_KEY, _basis(campaign)):
             return None
         rows = queries.flag_tables.newest(conn, sel, pairs, limit)
+    return _scan_rows(rows)
+
+
+def influencer_flags(engine: sa.Engine, campaign, name: str) -> pd.DataFrame | None:
+    """The rows ``anomalies.scan`` gives about one influencer (every detector, the trailing Hampel
+    filter's too), in its order and with reasons and facts: the stored flags whose influencer is
+    ``name``, as the Influencers page's panel shows them (``leaderboard.focus_data``). None when
+    none are stored for this data, campaign and code: then the panel scans the influencer's series
+    itself, 100-300 ms a click (issue 15's load test)."""
+    from .anomalies import explain
+
+    want = stamp(engine, campaign)
+    with engine.connect() as conn:
+        if _stored_stamp(conn) != want and not _standing(conn, GENERATION_KEY, BASIS_KEY, _basis(campaign)):
+            return None
+        rows = queries.flag_tables.of_influencer(conn, name)
+    return explain(_scan_rows(rows), campaign)
+
+
+def _scan_rows(rows) -> pd.DataFrame:
+    """Stored flag rows as ``scan(..., explain_all=False)`` gives them."""
+    from .anomalies import COLUMNS, LAZY_COLUMNS
+
     names = [c.name for c in queries.flag_tables.flags_table.columns]
     df = pd.DataFrame([tuple(r) for r in rows], columns=names, dtype=object)
 

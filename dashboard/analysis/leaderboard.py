@@ -66,8 +66,8 @@ def accounts_of(eng, name: str) -> list[int]:
 
 def focus_data(eng, campaign, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(posts, flags) of one influencer for every day: ``exports.posts_frame`` rows of their
-    accounts and ``anomalies.anomalies`` rows about them, read and computed from their accounts
-    only. The view's dates and platforms are applied afterwards (``focus_posts``, ``focus_anomalies``),
+    accounts and ``anomalies.anomalies`` rows about them, the flags the last refresh stored
+    (flag_store.influencer_flags) or else computed from their accounts only. The view's dates and platforms are applied afterwards (``focus_posts``, ``focus_anomalies``),
     so one cached result serves every filter."""
     pks = accounts_of(eng, name)
     if not pks:
@@ -75,9 +75,12 @@ def focus_data(eng, campaign, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     # From the rollup and narrow SQL (as Live's flags), not the engine on every observation: the
     # rollup's rows are the engine's per account and day, which is all the series read, and a
     # channel of videos published over years made the engine hold 8 M increment rows (1.8 GB).
-    from . import rollups
+    from . import flag_store, rollups
 
     rollups.bring_current(eng, campaign)  # exact for the command line, as it stands for pages
+    stored = flag_store.influencer_flags(eng, campaign, name)  # what the last refresh stored, if of this data
+    if stored is not None:
+        return exports.posts_frame(eng, account_pks=pks), stored
     owners = queries.anomaly_inputs.flag_owners(eng)
     daily, followers, lifetimes = queries.anomaly_inputs.series_inputs(eng, campaign, owners, pks)
     checks, posts = queries.anomaly_inputs.impossible_inputs(eng, campaign, pks)

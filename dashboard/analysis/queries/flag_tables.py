@@ -165,6 +165,19 @@ def add_owners(conn, rows: list[dict]) -> None:
     conn.execute(owners_table.insert(), rows)
 
 
+def of_influencer(conn, name: str) -> list:
+    """Every stored flag of one influencer (every detector), in the order of one scan
+    (``anomalies.scan``: day, influencer, platform, metric, detector, tie, post; text in code
+    points, unknown last): every column of ``flags_table``."""
+    f = flags_table
+
+    def text(c):
+        return (c if conn.dialect.name == "sqlite" else c.collate("C")).asc().nulls_last()
+    q = sa.select(f).where(f.c.influencer == name).order_by(
+        f.c.day, text(f.c.platform), text(f.c.metric), f.c.detector_rank, f.c.tie, f.c.post_pk.asc().nulls_first())
+    return conn.execute(q).all()
+
+
 def newest(conn, sel, pairs, limit: int) -> list:
     """The ``limit`` newest stored flags of a view (no trailing Hampel flags), largest score first
     within a day, ties in the order of one scan of the whole campaign (``flag_store._keyed``: text
