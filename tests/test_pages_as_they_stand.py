@@ -407,6 +407,34 @@ def test_the_last_change_of_some_accounts_is_read_from_the_kept_generations(engi
         assert rollups.last_change(c, [LATE_ACCOUNT], now) == now
 
 
+def test_a_download_is_kept_for_its_data_version_and_a_big_one_streams_each_time(engine, campaign, monkeypatch):
+    from dashboard.analysis import exports, leaderboard
+    from dashboard.web import downloads
+
+    calls = []
+    for module, name in ((exports, "csv_export"), (leaderboard, "leaderboard_db")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    client = create_app(engine).server.test_client()
+    posts = client.get("/download/posts.csv").data
+    board = client.get("/download/influencers.csv").data
+    assert client.get("/download/posts.csv").data == posts and client.get("/download/influencers.csv").data == board
+    assert sorted(calls) == ["csv_export", "leaderboard_db"]  # each computed once for this data
+    assert posts == b"".join(exports.csv_export(engine, "posts", campaign, F.view_selection(F.parse(""), campaign)))
+    _late_import(engine, 73, datetime.now(timezone.utc))
+    rollups.refresh(engine, campaign, [])
+    calls.clear()
+    after = client.get("/download/posts.csv").data
+    assert after != posts and calls == ["csv_export"]  # new data: read again, with the new views
+    assert client.get("/download/posts.csv").data == after and calls == ["csv_export"]
+    monkeypatch.setattr(downloads, "KEEP_BYTES", 100)  # bigger than this: streamed, never kept
+    _late_import(engine, 74, datetime.now(timezone.utc))
+    rollups.refresh(engine, campaign, [])
+    calls.clear()
+    big = client.get("/download/posts.csv").data
+    assert client.get("/download/posts.csv").data == big and calls == ["csv_export", "csv_export"]
+
+
 def test_the_counting_line_says_how_many_imports_wait_in_both_languages():
     assert freshness.counting(0, "en") is None
     assert freshness.counting(1, "en").children == "1 new import is being counted; totals update in a moment"

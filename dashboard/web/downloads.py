@@ -24,7 +24,9 @@ like every other path (``/download`` is among its API prefixes: a stranger gets 
 
 ``/download/posts.csv`` is streamed (issue 11): a Flask response over ``exports.csv_chunks``, the
 rows read in batches through one server-side cursor, so a million posts never sit in memory; the
-bytes are still those of ``to_csv_bytes`` on the whole frame.
+bytes are still those of ``to_csv_bytes`` on the whole frame. A file of at most ``KEEP_BYTES`` is
+kept in the shared cache under the data version (``kept``), so the next request for it sends it
+from there.
 """
 from __future__ import annotations
 
@@ -84,6 +86,58 @@ def primed(chunks):
     return itertools.chain(head, chunks)
 
 
+# A download whose bytes are at most this many is kept in the shared cache under the data
+# version, like a page's frames (dashboard/analysis/shared.py): the next request for the same file
+# and data is sent from there (issue 15's load test: downloads were an eighth of the web's CPU, each
+# computed afresh). A bigger file streams each time, so memory stays bounded by a batch.
+KEEP_BYTES = 8 << 20
+
+
+def kept(eng, campaign, name: str, args: tuple, make_chunks, limit: int | None = None):
+    """The CSV chunks ``make_chunks()`` gives, primed (``primed``): from the shared cache when this
+    file was sent for this data version before, else read, sent as read, and kept once complete
+    if at most ``limit`` bytes and the version did not move meanwhile."""
+    from ..analysis import rollups, shared, stamps
+
+    limit = KEEP_BYTES if limit is None else limit
+    cache = shared.cache()
+    if cache is None:
+        return primed(make_chunks())
+    seen = stamps.version(eng)  # in the request: the version pages key by
+    key = shared.key(eng, campaign, seen, "download." + name, args)
+    try:
+        found = cache.get(key)
+    except Exception:  # noqa: BLE001 - an unreadable entry is a miss
+        found = None
+    if isinstance(found, tuple) and len(found) == 2 and found[0] == "reach" and isinstance(found[1], bytes):
+        shared.stats["hits"] += 1
+        return iter([found[1]])
+    shared.stats["misses"] += 1
+    chunks = primed(make_chunks())
+
+    def sent():
+        parts, size = [], 0
+        for chunk in chunks:
+            yield chunk
+            if parts is not None:
+                parts.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    parts = None  # too big to keep: streamed, as always
+        if parts is None:
+            return
+        # The body is sent after the request's block has ended: read the version as the request did.
+        with rollups.as_it_stands(), stamps.one_version():
+            if stamps.version(eng) != seen:
+                return  # an import landed meanwhile: the file may or may not hold it
+        try:
+            cache.set(key, ("reach", b"".join(parts)))
+        except Exception:  # noqa: BLE001 - a full disk: the next request computes it again
+            shared.stats["write_errors"] += 1
+
+    return sent()
+
+
 def summary_table(kind: str, s):
     """The frame of one table of the weekly summary ``s`` (a ``summary.Summary``)."""
     from ..analysis import exports
@@ -141,8 +195,9 @@ def install(server) -> None:
         if kind == "posts":
             f, campaign = F.parse(query), data.campaign()
             sel = F.view_selection(f, campaign)
+            eng = data.engine()
             # The Posts page's text search (q=) narrows the download exactly as it narrows the grid.
-            chunks = primed(exports.csv_export(data.engine(), "posts", campaign, sel, f.q))
+            chunks = kept(eng, campaign, kind, (sel, f.q), lambda: exports.csv_export(eng, "posts", campaign, sel, f.q))
             return streamed(chunks, filename(kind, sel))
         if "post" in (by or []):
             # Grouped by post: the engine's rows a run of posts at a time, sent as they come.
@@ -150,8 +205,14 @@ def install(server) -> None:
             sel = F.view_selection(f, campaign)
             chunks = primed(exports.by_post_csv(data.engine(), campaign, kind, by, sel))
             return streamed(chunks, filename(kind, sel, by))
-        df, sel = frame(kind, data.engine(), data.campaign(), F.parse(query), by)
-        return csv(df, filename(kind, sel, by or DEFAULT_BY.get(kind, ())))
+        f, eng, campaign = F.parse(query), data.engine(), data.campaign()
+        sel = F.view_selection(f, campaign)
+
+        def whole():
+            yield exports.to_csv_bytes(frame(kind, eng, campaign, f, by)[0])
+
+        chunks = kept(eng, campaign, kind, (sel, tuple(by or ())), whole)
+        return streamed(chunks, filename(kind, sel, by or DEFAULT_BY.get(kind, ())))
 
     def prepared_file(token: str, name: str):
         """A whole-campaign export a background job prepared (dashboard/web/jobs.py)."""
