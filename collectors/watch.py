@@ -98,6 +98,7 @@ class Watcher:
     settle: float = 2.0
     poll_every: float = 1.0
     after: Callable[[list[FileResult]], None] | None = None  # once per batch (rollups refresh)
+    idle: Callable[[], None] | None = None  # after every look at the inbox (publish what waits: rollups)
     out: Callable[[str], None] = print
     clock: Callable[[], float] = time.time  # wall clock: compared with file modification times
     sleep: Callable[[float], None] = time.sleep
@@ -124,6 +125,8 @@ class Watcher:
         """Poll until stop() is called."""
         while not self.stopping:
             self.poll()
+            if self.idle is not None and not self.stopping:
+                self.idle()
             if not self.stopping:
                 self.sleep(self.poll_every)
 

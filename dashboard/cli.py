@@ -434,7 +434,7 @@ def _print_results(results, show_rejects: int) -> int:
     return failed
 
 
-def _refresh_rollups(engine, results, args=None) -> None:
+def _refresh_rollups(engine, results, args=None, *, streaming: bool = False) -> None:
     """The rollups after these imports (dashboard.ingest), with a warning when they could not be
     refreshed: the imports themselves have succeeded."""
     from . import ingest
@@ -445,7 +445,20 @@ def _refresh_rollups(engine, results, args=None) -> None:
     except ReachError as e:  # a broken campaign file: the imports stand, the rollups go stale
         _warn_refresh(ingest.mark_stale(engine, str(e)))
         return
-    _warn_refresh(ingest.refresh(engine, campaign, results))
+    _warn_refresh(ingest.refresh(engine, campaign, results, streaming=streaming))
+
+
+def _publish_due(engine, args=None, every: float | None = None) -> None:
+    """Between a watcher's looks: publish what its spaced refreshes left unpublished (dashboard.ingest);
+    ``every=0`` when it stops: whatever waits."""
+    from . import ingest
+    from .analysis import config
+
+    try:
+        campaign = config.load(getattr(args, "config", None))
+    except ReachError:
+        return  # said by the refresh already
+    ingest.publish_due(engine, campaign, every)
 
 
 def _warn_refresh(problem) -> None:
@@ -869,9 +882,14 @@ def _duration(text: str, flag: str) -> float:
     return float(m.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "min": 60}[m.group(2)]
 
 
-def _watcher(args, inbox: Path, engine, *, settle: float, poll: float, account=None, demo: bool = False):
+def _watcher(args, inbox: Path, engine, *, settle: float, poll: float, account=None, demo: bool = False,
+             streaming: bool = False):
     """A Watcher importing as `reach import` does (the archive, the rollups refreshed after);
-    ``demo``: the live demo's, whose imports keep the demo's clock."""
+    ``demo``: the live demo's, whose imports keep the demo's clock; ``streaming``: one that runs
+    until stopped, whose files are published to the pages at most every REACH_PUBLISH_EVERY
+    seconds (dashboard/analysis/rollups.py), the rest after a look at the inbox once that much
+    time has passed."""
+    idle = (lambda: _publish_due(engine, args)) if streaming else None
     from collectors.pipeline import Importer
     from collectors.watch import Watcher
 
@@ -895,16 +913,18 @@ def _watcher(args, inbox: Path, engine, *, settle: float, poll: float, account=N
         tz, order = getattr(args, "tz", None), getattr(args, "date_order", None)
 
         def send(name, data, shown):
-            sent = dispatch.send(archive, name, data, display=shown, account=account, date_order=order, tz=tz)
+            sent = dispatch.send(archive, name, data, display=shown, account=account, date_order=order, tz=tz,
+                                 streaming=streaming)
             return dispatch.Waiting(sent)
 
-        return Watcher(inbox, send, settle=settle, poll_every=poll, out=say)
+        return Watcher(inbox, send, settle=settle, poll_every=poll, out=say, idle=idle)
 
     # A watcher killed after an import's commit put the file back, and finds it imported now:
     # no import of this run refreshes that import's rollups, so finish the pending refresh first.
     _refresh_rollups(engine, [], args)
     return Watcher(inbox, lambda name, data, shown: imp.import_bytes(name, data, display=shown),
-                   settle=settle, poll_every=poll, after=lambda results: _refresh_rollups(engine, results, args), out=say)
+                   settle=settle, poll_every=poll, out=say, idle=idle,
+                   after=lambda results: _refresh_rollups(engine, results, args, streaming=streaming))
 
 
 @contextmanager
@@ -936,7 +956,7 @@ def cmd_watch(args) -> int:
         raise ReachError("--poll must be more than 0")
     inbox = Path(args.dir)
     engine = _engine(args)
-    watcher = _watcher(args, inbox, engine, settle=settle, poll=poll, account=args.account)
+    watcher = _watcher(args, inbox, engine, settle=settle, poll=poll, account=args.account, streaming=not args.once)
     with _stop_on_signals(watcher):
         if args.once:
             outcomes = watcher.run_once()
@@ -945,6 +965,7 @@ def cmd_watch(args) -> int:
         print(f"watching {inbox} (settle {settle:g} s, every {poll:g} s{where}); Ctrl-C stops", file=sys.stderr,
               flush=True)
         watcher.run()
+    _publish_due(engine, args, every=0)  # the stream's last files, on the pages now
     print("stopped", file=sys.stderr)
     return 0
 

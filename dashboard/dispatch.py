@@ -29,14 +29,16 @@ class Sent:
 
 
 def send(archive: Archive, name: str, data: bytes, *, display: str | None = None, account: str | None = None,
-         date_order: str | None = None, tz: str | None = None, mapping: dict | None = None) -> Sent:
+         date_order: str | None = None, tz: str | None = None, mapping: dict | None = None,
+         streaming: bool = False) -> Sent:
     """Archive the bytes (before the task exists: a worker on another host reads them from there),
-    then send ``reach.ingest`` for them (with ``mapping``, a ``Mapping.to_dict``: read that way)."""
+    then send ``reach.ingest`` for them (with ``mapping``, a ``Mapping.to_dict``: read that way;
+    ``streaming``: a file of `reach watch`'s stream, published to the pages at a spaced pace)."""
     from . import tasks
 
     digest = archive.put(data).name
     kwargs = dict(sha256=digest, name=name, display=display, account=account, date_order=date_order, tz=tz,
-                  mapping=mapping)
+                  mapping=mapping, streaming=streaming or None)
     task = tasks.ingest.apply_async(kwargs={k: v for k, v in kwargs.items() if v is not None})
     return Sent(task.id, display or name)
 

@@ -43,18 +43,20 @@ class Problem(str):
                 "pages may miss this import's rows until the next import of these accounts or `reach rebuild`")
 
 
-def refresh(engine: sa.Engine, campaign: Campaign, results: Iterable[FileResult]) -> Problem | None:
+def refresh(engine: sa.Engine, campaign: Campaign, results: Iterable[FileResult], *,
+            streaming: bool = False) -> Problem | None:
     """Recompute the rollups of the accounts these imports touched; None when they are current.
 
     With nothing imported, an earlier refresh cut short (a kill after the import's commit) may
     still be pending: it is finished here. A failure is returned, not raised: the imports have
-    already succeeded."""
+    already succeeded. ``streaming``: the files of `reach watch`, whose publication to the pages
+    is spaced (rollups.publish_due)."""
     results = list(results)
     ids = [r.import_id for r in results if r.status == "imported"]
     problem = None
     try:
         if ids or rollups.pending(engine):
-            rollups.refresh(engine, campaign, rollups.accounts_of_imports(engine, ids))
+            rollups.refresh(engine, campaign, rollups.accounts_of_imports(engine, ids), streaming=streaming)
     except (ReachError, sa.exc.SQLAlchemyError) as e:
         problem = mark_stale(engine, str(e.orig) if isinstance(e, sa.exc.DBAPIError) and e.orig is not None else str(e))
     if ids or any(r.status == "failed" for r in results):
@@ -64,6 +66,16 @@ def refresh(engine: sa.Engine, campaign: Campaign, results: Iterable[FileResult]
 
         alerts.after_ingest(engine, campaign)
     return problem
+
+
+def publish_due(engine: sa.Engine, campaign: Campaign, every: float | None = None) -> None:
+    """What a streaming importer calls between looks at its inbox: publish to the pages the data
+    its spaced refreshes left unpublished (rollups.publish_due). Only time is at stake: a failure
+    is logged, and the next refresh or look tries again."""
+    try:
+        rollups.publish_due(engine, campaign, every)
+    except (ReachError, sa.exc.SQLAlchemyError) as e:
+        log.warning("the last imports were not published to the pages yet (%s): the next look tries again", e)
 
 
 def mark_stale(engine: sa.Engine, error: str) -> Problem:

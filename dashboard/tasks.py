@@ -128,7 +128,7 @@ def _campaign():
 @app.task(name="reach.ingest")
 def ingest(path: str | None = None, sha256: str | None = None, name: str | None = None,
            account: str | None = None, date_order: str | None = None, tz: str | None = None,
-           display: str | None = None, mapping: dict | None = None) -> dict:
+           display: str | None = None, mapping: dict | None = None, streaming: bool = False) -> dict:
     """Import one file (``path``, readable by the worker; or ``sha256``, its bytes already in the
     archive, as an upload on any web host or `reach watch` put them), then refresh the rollups it
     touched. ``account``, ``date_order`` and ``tz`` are `reach import`'s options of those names
@@ -136,7 +136,9 @@ def ingest(path: str | None = None, sha256: str | None = None, name: str | None 
     ``display`` is the name the result shows (a watched file's path inside the inbox), ``name``
     the file's own (the pipeline reads dates and handles from it). ``mapping`` (``Mapping.to_dict``)
     is the Data page's "Import with this mapping" form: the file read that way, and the mapping saved
-    as a profile once it imports, as `reach import --mapping` does. The result carries the whole FileResult (``result``), so the sender shows the same words as
+    as a profile once it imports, as `reach import --mapping` does. ``streaming``: a file of
+    `reach watch`'s stream, whose refresh publishes to the pages at most every REACH_PUBLISH_EVERY
+    seconds (the watcher publishes the rest between its looks). The result carries the whole FileResult (``result``), so the sender shows the same words as
     an import in its own process would."""
     from collectors.pipeline import Importer
 
@@ -171,7 +173,7 @@ def ingest(path: str | None = None, sha256: str | None = None, name: str | None 
         used = Mapping.from_dict(mapping, name=Message("mapping.name.page")).validate()
     imp = Importer(engine, archive, tz=tz or campaign.timezone, account=account, date_order=date_order, mapping=used)
     result = imp.import_bytes(name, data, display=display or name)
-    problem = service.refresh(engine, campaign, [result])
+    problem = service.refresh(engine, campaign, [result], streaming=streaming)
     return dict(file=name, status=result.status, import_id=result.import_id, snapshots=result.snapshots,
                 message=str(result.message or ""), rollups=str(problem) if problem else "current",
                 stale=bool(problem and problem.marked_stale), result=result.to_dict())
@@ -235,10 +237,13 @@ def collect_all(platforms: list[str] | None = None) -> list[dict]:
 
 @app.task(name="reach.refresh")
 def refresh() -> dict:
-    """The rollups of imports whose refresh was cut short (a worker killed after the commit)."""
+    """The rollups of imports whose refresh was cut short (a worker killed after the commit), and
+    the publication a stream's spaced refreshes left for later (its watcher died meanwhile)."""
     from . import ingest as service
 
-    problem = service.refresh(_engine(), _campaign(), [])
+    engine, campaign = _engine(), _campaign()
+    problem = service.refresh(engine, campaign, [])
+    service.publish_due(engine, campaign)
     return dict(rollups=str(problem) if problem else "current")
 
 

@@ -435,6 +435,45 @@ def test_a_download_is_kept_for_its_data_version_and_a_big_one_streams_each_time
     assert client.get("/download/posts.csv").data == big and calls == ["csv_export", "csv_export"]
 
 
+def _waiting(engine) -> int:
+    with rollups.as_it_stands():
+        return rollups.waiting_to_show(engine)
+
+
+def test_a_stream_publishes_at_most_every_so_often_and_what_waits_once_that_much_time_passed(engine, campaign,
+                                                                                             monkeypatch):
+    # reach watch's refreshes (streaming) publish to the pages at most every REACH_PUBLISH_EVERY
+    # seconds: each publication empties the pages' cache. What is left waits for the next
+    # refresh, or for the watcher's look at its inbox once that much time has passed.
+    before = _page_versions(engine)[0]
+    monkeypatch.setenv(rollups.PUBLISH_ENV, "3600")
+    _late_import(engine, 75, datetime.now(timezone.utc))
+    rollups.refresh(engine, campaign, [], streaming=True)
+    assert rollups.pending(engine) == [] and _page_versions(engine)[0] == before  # counted, not published
+    assert _waiting(engine) == 1
+    _late_import(engine, 76, datetime.now(timezone.utc))
+    assert _waiting(engine) == 2  # one refreshed, one pending
+    rollups.refresh(engine, campaign, [], streaming=True)
+    assert _page_versions(engine)[0] == before and not rollups.publish_due(engine, campaign)  # not yet
+    with rollups.as_it_stands():  # the stored first view of the publication is still what pages read
+        assert flag_store.account_times(engine) is not None
+    assert rollups.publish_due(engine, campaign, every=0)
+    shown, now = _page_versions(engine)
+    assert shown == now != before and _waiting(engine) == 0
+    assert not rollups.publish_due(engine, campaign, every=0)  # nothing left to publish
+    monkeypatch.setenv(rollups.PUBLISH_ENV, "0")  # every refresh publishes
+    _late_import(engine, 77, datetime.now(timezone.utc))
+    rollups.refresh(engine, campaign, [], streaming=True)
+    assert _page_versions(engine)[0] == stamps.version(engine) != shown
+    # A one-off import (reach import, an upload) publishes at once whatever the setting.
+    monkeypatch.setenv(rollups.PUBLISH_ENV, "3600")
+    _late_import(engine, 78, datetime.now(timezone.utc))
+    rollups.refresh(engine, campaign, [])
+    assert _page_versions(engine)[0] == stamps.version(engine) and _waiting(engine) == 0
+    monkeypatch.setenv(rollups.PUBLISH_ENV, "soon")
+    assert rollups.publish_every_s() == rollups.PUBLISH_EVERY_S
+
+
 def test_the_counting_line_says_how_many_imports_wait_in_both_languages():
     assert freshness.counting(0, "en") is None
     assert freshness.counting(1, "en").children == "1 new import is being counted; totals update in a moment"

@@ -73,6 +73,17 @@ def test_a_file_is_imported_once_it_has_stopped_growing_for_the_settle_time(tmp_
     assert w.poll() == [] and len(imp.calls) == 1  # once only
 
 
+def test_a_running_watcher_calls_its_idle_hook_after_every_look(tmp_path):
+    # reach watch publishes what its spaced refreshes left (dashboard/analysis/rollups.py) there.
+    looks = []
+    w, _ = watcher(tmp_path / "inbox", FakeImport(), lambda: 1000.0, idle=lambda: looks.append(1) or
+                   (len(looks) == 3 and w.stop()))
+    w.run()
+    assert looks == [1, 1, 1]
+    w2, _ = watcher(tmp_path / "inbox", FakeImport(), lambda: 1000.0, idle=lambda: pytest.fail("idle in --once"))
+    w2.run_once()
+
+
 def test_a_file_first_seen_long_after_it_was_written_is_ready_at_once_oldest_first(tmp_path):
     clock, imp = Clock(), FakeImport()
     w, _ = watcher(tmp_path, imp, clock)

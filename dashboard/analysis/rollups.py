@@ -121,6 +121,18 @@ def as_it_stands():
         _reading.reset(token)
 
 
+def waiting_to_show(engine: sa.Engine) -> int:
+    """How many imports are stored but not yet in what pages show: waiting for their refresh, or
+    refreshed and waiting for the publication (``shown``). What Live's counting line says."""
+    with engine.connect() as conn:
+        pub = shown(conn)[0]
+        waiting = len(_pending(conn))
+        if pub is None:
+            return waiting
+        count = queries.versions.imports_mark(conn)[0]
+    return max(int(count) - int(pub["imports"][0]), waiting)
+
+
 def standing(conn) -> range | None:
     """The generations whose stored first view this read may serve as it stands, or None. While
     imports wait for their refresh, or a refresh's first view is being stored, what a refresh
@@ -216,7 +228,8 @@ def _accounts_of(conn, ids: list[int]) -> list[int]:
     return sorted(found | set(queries.imports.accounts_written_by(conn, ids)))
 
 
-def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None = None) -> int:
+def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None = None, *,
+            streaming: bool = False) -> int:
     """Recompute the rollup rows of these accounts (all accounts when None, or when the stored
     rows were computed with other campaign settings). Returns the rows written. The accounts of
     every pending import (one whose refresh a crash cut short) are recomputed too, so
@@ -225,7 +238,10 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
     Safe while other processes import and refresh: the rows are written under the store's write
     lock (database.write_transaction), so two refreshes never interleave their delete and insert, and
     if any import committed after the rows were computed they are computed again under the lock,
-    where no import can commit. A refresh therefore never stores totals older than the data."""
+    where no import can commit. A refresh therefore never stores totals older than the data.
+
+    ``streaming``: a refresh of a streaming importer (`reach watch`, the workers' files from it),
+    which publishes what pages show at most every ``publish_every_s()`` (see ``publish_due``)."""
     fp = fingerprint(campaign)
     given = None if account_pks is None else list(account_pks)
 
@@ -268,12 +284,12 @@ def refresh(engine: sa.Engine, campaign: Campaign, account_pks: list[int] | None
                 queries.meta.remove_all(conn, [f"{ledger.ROLLUP_PENDING}{i}" for i in waiting])
             queries.meta.remove(conn, STATE_KEY)
             queries.meta.put(conn, STATE_KEY, fp)
-            g = _record_generation(conn, changed)
-            # Under the lock no import commits: this is the imports mark the generation covers.
-            mark = _page_imports_mark(conn)
+            g, mark = _record_generation(conn, changed)
         queries.rollup_store.drop_spool(conn)
         conn.commit()
     analyze(engine)
+    if streaming and not _publication_overdue(engine, publish_every_s()):
+        return n  # the next refresh, or the importer's publish_due when the stream pauses, publishes
     store_first_view(engine, campaign)
     publish(engine, g, mark)
     return n
@@ -329,16 +345,20 @@ def generation(conn) -> int:
     return int(value) if value else 0
 
 
-def _record_generation(conn, changed: dict | None) -> int:
+def _record_generation(conn, changed: dict | None) -> tuple[int, list]:
     """Number this refresh and keep what it covered: ``{"accounts": [...], "first": day}`` (see
-    ``plan`` in ``refresh``), None for every account and day. Returns its number."""
+    ``plan`` in ``refresh``), None for every account and day; and when it committed and the
+    imports it covers (under the write lock no import commits), for its publication. Returns its
+    number and that imports mark."""
     g = generation(conn) + 1
     now = datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
+    mark = _page_imports_mark(conn)
     queries.meta.remove_all(conn, [GENERATION_KEY, GENERATION_AT_KEY, f"{CHANGED_PREFIX}{g}",
                                    f"{CHANGED_PREFIX}{g - KEEP_GENERATIONS}"])
-    queries.meta.put_all(conn, [dict(key=GENERATION_KEY, value=str(g)), dict(key=GENERATION_AT_KEY, value=now),
+    queries.meta.put_all(conn, [dict(key=GENERATION_KEY, value=json.dumps(g)),
+                                dict(key=GENERATION_AT_KEY, value=json.dumps(dict(at=now, imports=mark))),
                                 dict(key=f"{CHANGED_PREFIX}{g}", value="all" if changed is None else json.dumps(changed))])
-    return g
+    return g, mark
 
 
 # --- what pages show: the last *published* generation (issue 15) ---------------------------------
@@ -370,15 +390,66 @@ def _page_imports_mark(conn) -> list:
 def publish(engine: sa.Engine, g: int, mark: list) -> None:
     """Generation ``g`` (covering the imports of ``mark``) is what pages show from now on, unless a
     later one was published already (refreshes of several workers finish in any order)."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
     try:
         with database.write_transaction(engine) as conn:
             before = _published(conn)
             if before is not None and before["generation"] >= g:
                 return
             queries.meta.remove(conn, PUBLISHED_KEY)
-            queries.meta.put(conn, PUBLISHED_KEY, json.dumps(dict(generation=g, imports=mark)))
+            queries.meta.put(conn, PUBLISHED_KEY, json.dumps(dict(generation=g, imports=mark, at=now)))
     except Exception as e:  # noqa: BLE001 - only time is at stake: pages key by the data of the moment after grace_s
         log.warning("generation %s was not published (%s): pages compute its first view themselves", g, e)
+
+
+# A streaming importer (a file every few seconds) publishes at most this often: every publication
+# moves the version pages key by, and each version's first views are computed once more (issue 15's
+# load test: a file every 2 s, the shared cache emptied as often). A one-off import publishes at
+# once; a stream's data shows within this many seconds (Live's refresh comes every 30 s anyway).
+PUBLISH_ENV = "REACH_PUBLISH_EVERY"
+PUBLISH_EVERY_S = 10.0
+
+
+def publish_every_s() -> float:
+    """``REACH_PUBLISH_EVERY`` seconds, else ``PUBLISH_EVERY_S`` (0: every refresh publishes)."""
+    value = os.environ.get(PUBLISH_ENV, "").strip()
+    if not value:
+        return PUBLISH_EVERY_S
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        log.warning("%s=%r is not a number of seconds: using %s", PUBLISH_ENV, value, PUBLISH_EVERY_S)
+        return PUBLISH_EVERY_S
+
+
+def _publication_overdue(engine: sa.Engine, every: float) -> bool:
+    """Whether the last publication is at least ``every`` seconds old (or there is none)."""
+    with engine.connect() as conn:
+        pub = _published(conn)
+    if pub is None or not pub.get("at") or every <= 0:
+        return True
+    age = datetime.now(timezone.utc).replace(tzinfo=None) - datetime.fromisoformat(pub["at"])
+    return age.total_seconds() >= every
+
+
+def publish_due(engine: sa.Engine, campaign: Campaign, every: float | None = None) -> bool:
+    """Store the first view of the current generation and publish it, when a streaming refresh
+    left it unpublished and the last publication is ``every`` seconds old (``publish_every_s()``
+    when None). What a streaming importer calls between files (`reach watch` after each look at its
+    inbox), so the last files of a stream show once it pauses. True when it published."""
+    with engine.connect() as conn:
+        found = dict(queries.meta.pairs(conn, [GENERATION_KEY, GENERATION_AT_KEY]))
+        pub = _published(conn)
+    try:
+        g, mark = json.loads(found[GENERATION_KEY]), json.loads(found[GENERATION_AT_KEY])["imports"]
+    except (KeyError, ValueError, TypeError):
+        return False  # no refresh yet, or one of an older version (which published at once)
+    if (pub is not None and pub["generation"] >= g) or \
+            not _publication_overdue(engine, publish_every_s() if every is None else every):
+        return False
+    store_first_view(engine, campaign)
+    publish(engine, g, mark)
+    return True
 
 
 def _published(conn) -> dict | None:
@@ -392,8 +463,9 @@ def _published(conn) -> dict | None:
 
 def _publication_due(conn) -> bool:
     """Whether the current generation's commit is recent enough that its publication is on its way."""
-    at = queries.meta.value(conn, GENERATION_AT_KEY)
-    if not at:
+    try:
+        at = json.loads(queries.meta.value(conn, GENERATION_AT_KEY) or "")["at"]
+    except (ValueError, TypeError, KeyError):
         return False
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     return (now - datetime.fromisoformat(at)).total_seconds() <= grace_s()

@@ -299,7 +299,7 @@ def _freshness(eng, campaign, lang, now):
                                className="failed", id="live-alert-failure")]
     # Imports stored but not yet counted (their refresh is on its way): the totals above are the
     # rollup as it stands (dashboard/analysis/rollups.py), and the line says so until it lands.
-    counting = freshness.counting(len(rollups.pending(eng)), lang)
+    counting = freshness.counting(rollups.waiting_to_show(eng), lang)
     extra = [x for x in (note, counting) if x is not None]
     return html.Div([html.H3(t("label.freshness", lang)), *extra, html.Ul(rows, id="live-freshness")],
                     className="panel")
