@@ -76,7 +76,7 @@ def test_an_annotation_moves_the_live_version_and_is_drawn_on_the_chart(app_ctx)
     body, version = live.refresh(2, "?metric=impressions&lang=zh", seen)
     assert version != seen  # the page redraws: the chart gains the mark
     chart = next(c for c in body if getattr(c, "id", None) == "live-chart")
-    assert "媒体日" in str(chart.figure.to_plotly_json()["layout"])
+    assert "媒体日" in str(chart.figure["layout"])
     _, other = live.refresh(3, "?metric=impressions&platform=youtube", version)
     hidden = live.content(app_ctx, campaign, F.parse("?metric=impressions&platform=youtube"))
     assert all("Press day" not in str(getattr(c, "figure", "")) for c in hidden)  # not a YouTube view's

@@ -332,7 +332,7 @@ def test_the_panel_shows_titles_and_names_as_text_and_links_only_to_web_addresse
     assert hrefs and all(h.startswith(("https://", "http://", "/influencers?")) for h in hrefs)
     assert "javascript:alert(1)" not in repr(panel.to_plotly_json())
     chart = next(c for c in parts if getattr(c, "id", None) == "inf-chart")
-    assert chart.figure.layout.title.text == f"{name}: Views by platform, per day"
+    assert chart.figure["layout"]["title"]["text"] == f"{name}: Views by platform, per day"
     permalink = next(c for c in parts if getattr(c, "id", None) == "inf-permalink")
     assert F.parse(permalink.href.split("?", 1)[1]).start == date(2024, 12, 1)
     assert re.search(r"[?&]focus=", permalink.href)

@@ -95,6 +95,16 @@ def no_chart(fig: go.Figure, text: str) -> go.Figure:
     return fig
 
 
+def kept(eng, campaign, name: str, args: tuple, build, scope=None) -> dict:
+    """``build()``'s figure as the dict Dash sends, computed once per data version (and ``args``:
+    everything else it depends on, the language among them) for every worker: building a plotly
+    figure validates every property, 20-40 ms a chart, on each view and each refresh of Live
+    (issue 15's load test). ``scope``: as ``shared.memo``'s."""
+    from ..analysis import shared
+
+    return shared.memo(eng, campaign, "figure." + name, args, lambda: build().to_plotly_json(), scope=scope)
+
+
 def metric_over_time(df: pd.DataFrame, metric: str, cumulative: bool, events=(), lang: str = "en",
                      empty: str | None = None) -> go.Figure:
     """One line per platform of ``metric`` per day (or its running total), events on the time axis.

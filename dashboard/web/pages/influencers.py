@@ -161,13 +161,16 @@ def focus_panel(eng, campaign, f: F.Filters, name: str | None, posts=None, flags
     lang = f.lang
     if not name:
         return [html.P(t("influencers.pick", lang), className="muted", id="inf-pick")]
-    daily = leaderboard.focus_daily(eng, campaign, f, name)
+    # One influencer's rows and chart are of their accounts alone: kept across others' imports.
+    scope = leaderboard.accounts_of(eng, name)
+    sel = F.view_selection(f, campaign)
+    daily = shared.memo(eng, campaign, "influencers.focus_daily", (name, sel),
+                        lambda: leaderboard.focus_daily(eng, campaign, f, name), scope=scope)
     series = leaderboard.focus_series(eng, campaign, f, name, daily)
     if posts is None or flags is None:
         # Kept across imports of other influencers' accounts (a file every few seconds, of a few).
         got_posts, got_flags = shared.memo(eng, campaign, "influencers.focus_data", (name,),
-                                          lambda: leaderboard.focus_data(eng, campaign, name),
-                                          scope=leaderboard.accounts_of(eng, name))
+                                          lambda: leaderboard.focus_data(eng, campaign, name), scope=scope)
         posts = got_posts if posts is None else posts
         flags = got_flags if flags is None else flags
     posts = leaderboard.focus_posts(posts, campaign, f, name)
@@ -184,12 +187,15 @@ def focus_panel(eng, campaign, f: F.Filters, name: str | None, posts=None, flags
         chart = [note if note is not None else html.Div(t("empty.no_match", lang), className="empty",
                                                         id="inf-metric-note")]
     else:
-        sel = F.view_selection(f, campaign)
-        marks = annotations.events(eng, campaign, metrics.Selection(platforms=sel.platforms, influencers=(name,),
-                                                                    categories=sel.categories))
-        fig = figures.metric_over_time(series, f.metric, f.cumulative, marks, lang=lang)
-        fig.update_layout(title=t("influencers.series_cumulative" if f.cumulative else "influencers.series", lang,
-                                  name=name, metric=metric_name(f.metric, lang)))
+        def build():
+            marks = annotations.events(eng, campaign, metrics.Selection(platforms=sel.platforms, influencers=(name,),
+                                                                        categories=sel.categories))
+            fig = figures.metric_over_time(series, f.metric, f.cumulative, marks, lang=lang)
+            return fig.update_layout(title=t("influencers.series_cumulative" if f.cumulative else "influencers.series",
+                                             lang, name=name, metric=metric_name(f.metric, lang)))
+
+        fig = figures.kept(eng, campaign, "influencers.chart", (name, sel, f.metric, f.cumulative, lang), build,
+                           scope=scope)
         chart = [*([note] if note is not None else []),
                  dcc.Graph(id="inf-chart", figure=fig, config=figures.graph_config(lang), className="chart")]
     return [

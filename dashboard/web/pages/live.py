@@ -93,11 +93,11 @@ def content(eng, campaign, f: F.Filters, now: datetime | None = None) -> list:
         chart = [note if note is not None else html.Div(t("empty.no_match", lang), className="empty",
                                                         id="live-metric-note")]
     else:
+        fig = figures.kept(eng, campaign, "live.chart", (sel, f.metric, f.cumulative, lang),
+                           lambda: figures.metric_over_time(series, f.metric, f.cumulative,
+                                                            annotations.events(eng, campaign, sel), lang=lang))
         chart = [*([note] if note is not None else []),
-                 dcc.Graph(id="live-chart", figure=figures.metric_over_time(series, f.metric, f.cumulative,
-                                                                             annotations.events(eng, campaign, sel),
-                                                                             lang=lang),
-                           config=figures.graph_config(lang), className="chart")]
+                 dcc.Graph(id="live-chart", figure=fig, config=figures.graph_config(lang), className="chart")]
     return [updated, kpis, *_goals(eng, campaign, lang), *chart, html.Div([fresh, flags], className="two-col")]
 
 
