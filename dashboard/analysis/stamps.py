@@ -68,11 +68,16 @@ def scoped_version(eng: sa.Engine, account_pks) -> str:
     shown, _, base, generation = _pinned_or_read(eng)
     if rollups._reading.get() != rollups.AS_IT_STANDS or generation is None:
         return shown
+    pinned = _pinned.get()
+    key = ("scoped", str(eng.url), generation, tuple(sorted(account_pks)))
+    if pinned is not None and key in pinned:
+        return pinned[key]
     with eng.connect() as conn:
         last = rollups.last_change(conn, account_pks, generation)
-    if last is None:
-        return shown
-    return f"scoped:{last}:{hashlib.sha256(repr((base, last)).encode()).hexdigest()[:16]}"
+    found = shown if last is None else f"scoped:{last}:{hashlib.sha256(repr((base, last)).encode()).hexdigest()[:16]}"
+    if pinned is not None:
+        pinned[key] = found  # read once per view, as ``version``
+    return found
 
 
 def _pinned_or_read(eng: sa.Engine) -> tuple[str, str, str, int | None]:
