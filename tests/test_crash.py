@@ -115,8 +115,9 @@ def dump(url: str) -> dict:
         for t in schema.metadata.sorted_tables:
             rows = []
             for r in c.execute(sa.select(t)).mappings():
-                if t.name == "reach_meta" and r["key"].startswith(("rollup_generation", "rollup_changed:")):
-                    continue  # how many refreshes ran (rollups.changes_since): history, not data
+                if t.name == "reach_meta" and r["key"].startswith(("rollup_generation", "rollup_changed:",
+                                                                   "rollup_published")):
+                    continue  # how many refreshes ran and which the pages show, when: history, not data
                 rows.append(tuple(sorted((k, _norm(ref[k].get(v)) if k in ref and v is not None else _norm(v))
                                          for k, v in r.items() if k not in _SKIP)))
             out[t.name] = sorted(rows, key=repr)
