@@ -18,7 +18,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from ...analysis import listing, queries
+from ...analysis import listing, queries, shared
 from ...text.i18n import column_name, fmt_datetime, fmt_number, metric_help, platform_name, t
 from ...text.links import safe_link
 from .. import data, grids, layout as L
@@ -152,7 +152,11 @@ def rows(request, search_str):
     f, campaign, found = _listing(search_str, request.get("sortModel"))
     start = max(int(request.get("startRow") or 0), 0)
     end = max(int(request.get("endRow") or start + BLOCK), start)
-    return {"rowData": grid_rows(found.block(start, end), f.lang, campaign.tz), "rowCount": found.total}
+    # A block of rows is the same for every viewer of this data, list and language: kept (the first
+    # block of the default list is what every visit asks for).
+    block = shared.memo(found.eng, campaign, "posts.grid_rows", (found.key, start, end),
+                        lambda: grid_rows(found.block(start, end), f.lang, campaign.tz))
+    return {"rowData": block, "rowCount": found.total}
 
 
 @callbacks(Output("url", "search", allow_duplicate=True), Input("posts-q", "value"), State("url", "search"),
