@@ -131,7 +131,10 @@ def _find(component, id_):
 def test_the_kiosk_page_carries_every_chart_and_cycles_at_the_urls_pace(x_app):
     page = live.layout(kiosk="1", cycle="3", metric="impressions", lang="zh")
     assert _find(page, "kiosk-cycle").interval == 3000
-    assert _find(page, "live-interval").interval == live.REFRESH_SECONDS * 1000  # the data refresh stays
+    # the data refresh stays (each view a little off the nominal interval: screens drift apart)
+    assert 0.9 * live.REFRESH_SECONDS * 1000 <= _find(page, "live-interval").interval <= 1.1 * live.REFRESH_SECONDS * 1000
+    others = {_find(live.layout(kiosk="1"), "live-interval").interval for _ in range(8)}
+    assert len(others) > 1  # not all at once
     assert _find(page, "live-view") is None and _find(page, "f-metric") is None  # no controls
     steps = _find(page, "kiosk-views").data
     assert [s["caption"][-3:] for s in steps] == ["1/4", "2/4", "3/4", "4/4"]
