@@ -508,7 +508,7 @@ def last_change(conn, account_pks, upto: int) -> int | None:
     wanted = set(account_pks)
     g, stop = upto, max(upto - KEEP_GENERATIONS, 0)
     while g > stop:
-        batch = list(range(g, max(g - 20, stop), -1))  # newest first, a few records per read
+        batch = list(range(g, max(g - 50, stop), -1))  # newest first, some records per read
         found = dict(queries.meta.pairs(conn, [f"{CHANGED_PREFIX}{n}" for n in batch]))
         for n in batch:
             value = found.get(f"{CHANGED_PREFIX}{n}")

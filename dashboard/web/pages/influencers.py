@@ -257,6 +257,7 @@ def layout(**query):
 @callbacks(Output("inf-detail", "children"), Output("inf-focus", "data"),
            Input("inf-grid", "selectedRows"), State("url", "search"), State("inf-focus", "data"),
            prevent_initial_call=True)
+@data.reads  # one data version for the panel's cached pieces
 def select(rows, search, shown):
     """A click on a row draws that influencer's panel; the same row again sends nothing."""
     name = focus_from_rows(rows)

@@ -146,6 +146,7 @@ def layout(**query):
 
 @callbacks(Output("posts-grid", "getRowsResponse"), Input("posts-grid", "getRowsRequest"), State("url", "search"),
            prevent_initial_call=True)
+@data.reads  # one data version for the block's cached pieces
 def rows(request, search_str):
     if not request:
         raise PreventUpdate
