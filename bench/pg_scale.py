@@ -11,7 +11,7 @@ partitioned by month: the same rows, the same process, so the ratios compare lik
 one is measured, partitioned and measured again; a partitioned one once); ``--only`` names the
 measurements to make (refresh, export-youtube, export-all, live, latest, import);
 ``--unpartitioned-only`` stops before the partitioning step; ``--warm`` times the first refresh
-apart (see "refresh" below).
+apart (see "refresh" below); ``--steps`` prints what each step of each refresh took (STEPS).
 
 The rows are made in SQL (generate_series), never through the importer: ``rows / 20`` posts on
 ``posts / 100`` accounts (5 accounts per influencer; every 50th account YouTube, the rest X,
@@ -143,18 +143,56 @@ def storage(engine) -> dict:
     return out
 
 
+# The steps of a refresh (``--steps``): each timed like the whole, summed over its calls.
+STEPS = (("rollups", "_spool"), ("queries.rollup_store", "replace_days"), ("rollups", "analyze"),
+         ("flag_store", "save"), ("flag_store", "save_account_times"), ("week_store", "save"),
+         ("queries.posts", "post_bounds"), ("queries.frames", "frames_of_posts"))
+
+
+def time_steps(admin, db) -> dict:
+    """Wrap the refresh's steps (STEPS) so each call adds its wall, client and server CPU seconds
+    to the returned dict (cleared by the caller between refreshes)."""
+    import functools
+    import importlib
+
+    spent: dict = {}
+    for mod, name in STEPS:
+        m = importlib.import_module(f"dashboard.analysis.{mod}")
+        f = getattr(m, name)
+
+        def wrapper(*a, _f=f, _key=f"{mod}.{name}", **k):
+            s0, c0, t0 = backend_cpu(admin, db), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+            try:
+                return _f(*a, **k)
+            finally:
+                c1 = resource.getrusage(resource.RUSAGE_SELF)
+                n, w, c, sv = spent.get(_key, (0, 0.0, 0.0, 0.0))
+                spent[_key] = (n + 1, w + time.perf_counter() - t0,
+                               c + c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime, sv + backend_cpu(admin, db) - s0)
+        setattr(m, name, functools.wraps(f)(wrapper))
+    return spent
+
+
 MEASURES = ("refresh", "export-youtube", "export-all", "live", "latest", "import")
 
 
-def measure(engine, admin, db, campaign, runs, shape, files, first_file, only=MEASURES, warm=False) -> dict:
+def measure(engine, admin, db, campaign, runs, shape, files, first_file, only=MEASURES, warm=False,
+            steps=None) -> dict:
     res = {}
     acc = list(range(1, 51))
+
+    def refresh(i):
+        if steps is not None:
+            steps.clear()
+        rollups.refresh(engine, campaign, acc)
+        for k, (n, w, c, sv) in (steps or {}).items():
+            print(f"    step {k:38} x{n:<3} wall {w:7.2f} s  client CPU {c:6.2f} s  server CPU {sv:6.2f} s", flush=True)
     if "refresh" in only and warm:
         # The bench's first refresh also stores every account's flags and times (none are stored
         # yet): timed apart, so the measured runs are the batch's own (as runs 2-3 of 3 are).
-        res["refresh 50 accounts, first"] = timed(admin, db, lambda i: rollups.refresh(engine, campaign, acc), 1)[:3]
+        res["refresh 50 accounts, first"] = timed(admin, db, refresh, 1)[:3]
     if "refresh" in only:
-        res["refresh 50 accounts"] = timed(admin, db, lambda i: rollups.refresh(engine, campaign, acc), runs)[:3]
+        res["refresh 50 accounts"] = timed(admin, db, refresh, runs)[:3]
     yt = metrics.Selection(platforms=("youtube",))
     if "export-youtube" in only:
         res["export youtube posts"] = timed(
@@ -217,6 +255,7 @@ def main() -> None:
     ap.add_argument("--only", default=",".join(MEASURES), help=f"measurements to make, of {','.join(MEASURES)}")
     ap.add_argument("--warm", action="store_true",
                     help="before the measured refreshes, one refresh timed apart ('first': it stores every flag)")
+    ap.add_argument("--steps", action="store_true", help="print each refresh's steps (STEPS) as it ends")
     ap.add_argument("--unpartitioned-only", action="store_true", help="skip the partitioning step and what follows")
     a = ap.parse_args()
     only = tuple(m for m in a.only.split(",") if m)
@@ -258,6 +297,7 @@ def main() -> None:
         write_x_folder(tmp, 2 * a.runs, 500, first=first, prefix="PgScale")
         files = sorted(tmp.rglob("*.csv"))
         results = {}
+        steps = time_steps(admin, db) if a.steps else None
         for label in labels:
             if label == "partitioned" and not partitioned:
                 s0, t0 = backend_cpu(admin, db), time.perf_counter()
@@ -268,7 +308,8 @@ def main() -> None:
             for t, (size, n, parts) in st.items():
                 print(f"{label:14} {t:15} {size / 1e6:9.1f} MB {n:>12,} rows {size / max(n, 1):6.0f} B/row {parts} partitions", flush=True)
             results[label] = measure(engine, admin, db, campaign, a.runs, shape, files,
-                                     0 if label == labels[0] else a.runs, only, a.warm and label == labels[0])
+                                     0 if label == labels[0] else a.runs, only, a.warm and label == labels[0],
+                                     steps)
             for k, v in results[label].items():
                 print(f"{label:14} {k:27} wall {v[0]:7.3f} s  client CPU {v[1]:6.2f} s  server CPU {v[2]:6.2f} s", flush=True)
         if len(results) == 2:
