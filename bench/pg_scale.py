@@ -4,6 +4,14 @@ partitioned by month: the same rows, the same process, so the ratios compare lik
 
     .venv/bin/python bench/pg_scale.py --rows 10000000              # database partitions_scale_10m
     .venv/bin/python bench/pg_scale.py --rows 30000000 --keep       # leave the database for a look
+    .venv/bin/python bench/pg_scale.py --rows 100000000 --runs 1 --keep --warm
+    .venv/bin/python bench/pg_scale.py --rows 100000000 --runs 1 --reuse --only refresh   # the kept one again
+
+``--reuse`` measures a kept database as it is when it holds the rows asked for (an unpartitioned
+one is measured, partitioned and measured again; a partitioned one once); ``--only`` names the
+measurements to make (refresh, export-youtube, export-all, live, latest, import);
+``--unpartitioned-only`` stops before the partitioning step; ``--warm`` times the first refresh
+apart (see "refresh" below); ``--steps`` prints what each step of each refresh took (STEPS).
 
 The rows are made in SQL (generate_series), never through the importer: ``rows / 20`` posts on
 ``posts / 100`` accounts (5 accounts per influencer; every 50th account YouTube, the rest X,
@@ -17,7 +25,10 @@ Measured, medians of ``--runs`` (3), each with wall seconds, this client's CPU s
 after: run it on the server's machine):
 
 * storage: pg_total_relation_size of each table (partitions summed), bytes per row;
-* refresh: ``rollups.refresh`` of one batch of 50 accounts (5,000 posts);
+* refresh: ``rollups.refresh`` of one batch of 50 accounts (5,000 posts). The first refresh of a
+  new database also stores every account's Live flags and times (none are stored before it): with
+  ``--warm`` it is timed apart ("first") and the measured runs are the batch's own, as the median
+  of 3 runs is;
 * export 10k: ``reach export posts`` of the YouTube platform (10,000 posts at 10 M rows);
 * export all: every post (500,000 at 10 M);
 * live: the Live page's queries that read posts and snapshots (``published_counts`` and
@@ -28,7 +39,8 @@ after: run it on the server's machine):
 * import 500: one X content export of 500 new posts (bench/scale_data.write_x_folder) through
   the importer, with its refresh left out.
 
-The database is ``partitions_scale_<rows>`` and is dropped at the end unless --keep.
+The database is ``partitions_scale_<rows // 1,000,000>m`` and is dropped at the end unless --keep
+(or --reuse of a kept one).
 """
 from __future__ import annotations
 
@@ -131,18 +143,68 @@ def storage(engine) -> dict:
     return out
 
 
-def measure(engine, admin, db, campaign, runs, shape, files, first_file) -> dict:
+# The steps of a refresh (``--steps``): each timed like the whole, summed over its calls.
+STEPS = (("rollups", "_spool"), ("queries.rollup_store", "replace_days"), ("rollups", "analyze"),
+         ("flag_store", "save"), ("flag_store", "save_account_times"), ("week_store", "save"),
+         ("queries.posts", "post_bounds"), ("queries.frames", "frames_of_posts"))
+
+
+def time_steps(admin, db) -> dict:
+    """Wrap the refresh's steps (STEPS) so each call adds its wall, client and server CPU seconds
+    to the returned dict (cleared by the caller between refreshes)."""
+    import functools
+    import importlib
+
+    spent: dict = {}
+    for mod, name in STEPS:
+        m = importlib.import_module(f"dashboard.analysis.{mod}")
+        f = getattr(m, name)
+
+        def wrapper(*a, _f=f, _key=f"{mod}.{name}", **k):
+            s0, c0, t0 = backend_cpu(admin, db), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+            try:
+                return _f(*a, **k)
+            finally:
+                c1 = resource.getrusage(resource.RUSAGE_SELF)
+                n, w, c, sv = spent.get(_key, (0, 0.0, 0.0, 0.0))
+                spent[_key] = (n + 1, w + time.perf_counter() - t0,
+                               c + c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime, sv + backend_cpu(admin, db) - s0)
+        setattr(m, name, functools.wraps(f)(wrapper))
+    return spent
+
+
+MEASURES = ("refresh", "export-youtube", "export-all", "live", "latest", "import")
+
+
+def measure(engine, admin, db, campaign, runs, shape, files, first_file, only=MEASURES, warm=False,
+            steps=None) -> dict:
     res = {}
     acc = list(range(1, 51))
-    res["refresh 50 accounts"] = timed(admin, db, lambda i: rollups.refresh(engine, campaign, acc), runs)[:3]
+
+    def refresh(i):
+        if steps is not None:
+            steps.clear()
+        rollups.refresh(engine, campaign, acc)
+        for k, (n, w, c, sv) in (steps or {}).items():
+            print(f"    step {k:38} x{n:<3} wall {w:7.2f} s  client CPU {c:6.2f} s  server CPU {sv:6.2f} s", flush=True)
+    if "refresh" in only and warm:
+        # The bench's first refresh also stores every account's flags and times (none are stored
+        # yet): timed apart, so the measured runs are the batch's own (as runs 2-3 of 3 are).
+        res["refresh 50 accounts, first"] = timed(admin, db, refresh, 1)[:3]
+    if "refresh" in only:
+        res["refresh 50 accounts"] = timed(admin, db, refresh, runs)[:3]
     yt = metrics.Selection(platforms=("youtube",))
-    res["export youtube posts"] = timed(
-        admin, db, lambda i: sum(len(b) for b in exports.csv_export(engine, "posts", campaign, yt)), runs)
-    res["export all posts"] = timed(
-        admin, db, lambda i: sum(len(b) for b in exports.csv_export(engine, "posts", campaign)), runs)
+    if "export-youtube" in only:
+        res["export youtube posts"] = timed(
+            admin, db, lambda i: sum(len(b) for b in exports.csv_export(engine, "posts", campaign, yt)), runs)
+    if "export-all" in only:
+        res["export all posts"] = timed(
+            admin, db, lambda i: sum(len(b) for b in exports.csv_export(engine, "posts", campaign)), runs)
     window = metrics.in_window(metrics.Selection(), campaign)
-    res["live posts+reach"] = timed(admin, db, lambda i: (queries.posts.published_counts(engine, campaign, window),
-                                                          queries.posts.reach_range(engine, campaign, window)), runs)[:3]
+    if "live" in only:
+        res["live posts+reach"] = timed(admin, db, lambda i: (queries.posts.published_counts(engine, campaign, window),
+                                                              queries.posts.reach_range(engine, campaign, window)),
+                                        runs)[:3]
     step = max(shape["posts"] // 10_000, 1)
     ids = f"SELECT id FROM posts WHERE mod(id, {step}) = 0 LIMIT 10000"
     cols = "l.post_pk, l.captured_at, l.views, l.likes"
@@ -150,19 +212,38 @@ def measure(engine, admin, db, campaign, runs, shape, files, first_file) -> dict
     def q(sql):
         with engine.connect() as c:
             return len(c.exec_driver_sql(sql).all())
-    res["latest 10k post_latest"] = timed(admin, db, lambda i: q(
-        f"SELECT {cols} FROM ({ids}) p JOIN post_latest l ON l.post_pk = p.id"), runs)
-    res["latest 10k probe"] = timed(admin, db, lambda i: q(
-        f"SELECT {cols} FROM ({ids}) p CROSS JOIN LATERAL (SELECT * FROM post_snapshots s WHERE s.post_pk = p.id "
-        f"ORDER BY s.captured_at DESC LIMIT 1) l"), runs)
+    if "latest" in only:
+        res["latest 10k post_latest"] = timed(admin, db, lambda i: q(
+            f"SELECT {cols} FROM ({ids}) p JOIN post_latest l ON l.post_pk = p.id"), runs)
+        res["latest 10k probe"] = timed(admin, db, lambda i: q(
+            f"SELECT {cols} FROM ({ids}) p CROSS JOIN LATERAL (SELECT * FROM post_snapshots s WHERE s.post_pk = p.id "
+            f"ORDER BY s.captured_at DESC LIMIT 1) l"), runs)
 
     def imp(i):
         path = files[first_file + i]
         r = Importer(engine, None).import_bytes(path.name, path.read_bytes())
         assert r.ok and r.status == "imported", r.line()
         return r.snapshots
-    res["import 500 posts"] = timed(admin, db, imp, runs)
+    if "import" in only:
+        res["import 500 posts"] = timed(admin, db, imp, runs)
     return res
+
+
+def reusable(admin, url, db: str, rows: int) -> bool:
+    """Whether ``db`` exists and holds this bench's shape for ``rows`` (its posts counted, its
+    snapshots estimated from the planner's statistics: an exact count at 100 M takes minutes)."""
+    if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone():
+        return False
+    with psycopg.connect(url.replace("+psycopg", "")) as c:
+        if c.execute("SELECT to_regclass('post_snapshots') IS NULL").fetchone()[0]:
+            return False
+        posts = c.execute("SELECT count(*) FROM posts WHERE post_id LIKE 'p%'").fetchone()[0]
+        # The table's own estimate, or its partitions' (a partitioned parent's estimate is their sum
+        # once analyzed, -1 before: never both).
+        snaps = c.execute("SELECT coalesce(sum(c.reltuples), 0) FROM pg_class c WHERE c.relkind = 'r' AND "
+                          "(c.oid = 'post_snapshots'::regclass OR c.oid IN "
+                          "(SELECT inhrelid FROM pg_inherits WHERE inhparent = 'post_snapshots'::regclass))").fetchone()[0]
+    return posts == rows // 20 and abs(snaps - rows) <= 0.02 * rows
 
 
 def main() -> None:
@@ -170,30 +251,60 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--reuse", action="store_true",
+                    help="measure partitions_scale_<rows> as it is when it holds these rows (a --keep of an "
+                         "earlier run; then kept), build it when there is none, stop when it holds other rows; "
+                         "a partitioned one is measured partitioned only")
+    ap.add_argument("--only", default=",".join(MEASURES), help=f"measurements to make, of {','.join(MEASURES)}")
+    ap.add_argument("--warm", action="store_true",
+                    help="before the measured refreshes, one refresh timed apart ('first': it stores every flag)")
+    ap.add_argument("--steps", action="store_true", help="print each refresh's steps (STEPS) as it ends")
+    ap.add_argument("--unpartitioned-only", action="store_true", help="skip the partitioning step and what follows")
     a = ap.parse_args()
+    only = tuple(m for m in a.only.split(",") if m)
+    bad = [m for m in only if m not in MEASURES]
+    if bad:
+        ap.error(f"unknown measurements {bad}")
     db = f"partitions_scale_{a.rows // 1_000_000}m"
     admin = psycopg.connect(ADMIN, autocommit=True)
-    admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    admin.execute(f'CREATE DATABASE "{db}"')
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
+    reuse = a.reuse and reusable(admin, url, db, a.rows)
+    if a.reuse and not reuse and admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone():
+        sys.exit(f"{db} exists but does not hold this bench's {a.rows:,} rows: not dropped (drop it to rebuild)")
+    if not reuse:
+        admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{db}"')
     campaign = config.load(ROOT / "campaign.toml")
     from scale_data import write_x_folder
 
     tmp = Path(tempfile.mkdtemp(prefix="partitions-bench-"))
-    write_x_folder(tmp, 2 * a.runs, 500, prefix="PgScale")
-    files = sorted(tmp.rglob("*.csv"))
     try:
         engine = sa.create_engine(url)
-        database.migrate(engine, upto=9)
-        t0 = time.perf_counter()
-        shape = build(engine, a.rows)
-        print(f"built {a.rows:,} snapshot rows, {shape} in {time.perf_counter() - t0:.0f} s", flush=True)
-        with engine.begin() as c:  # the rollups' state as a refresh of everything would leave it,
-            # so a batch refresh recomputes its accounts only (no full refresh at this size here)
-            c.execute(schema.meta_table.insert().values(key=rollups.STATE_KEY, value=rollups.fingerprint(campaign)))
+        if reuse:
+            with engine.connect() as c:
+                first = c.exec_driver_sql("SELECT count(*) FROM imports").scalar()  # files not imported before
+                partitioned = bool(c.exec_driver_sql(
+                    "SELECT count(*) FROM pg_inherits WHERE inhparent = 'post_snapshots'::regclass").scalar())
+            shape = dict(posts=a.rows // 20, accounts=max(a.rows // 20 // 100, 10))
+            labels = ("partitioned",) if partitioned else ("unpartitioned",) if a.unpartitioned_only \
+                else ("unpartitioned", "partitioned")
+            print(f"reusing {db} ({'partitioned' if partitioned else 'unpartitioned'}), {shape}", flush=True)
+        else:
+            first, partitioned = 0, False
+            database.migrate(engine, upto=9)
+            t0 = time.perf_counter()
+            shape = build(engine, a.rows)
+            print(f"built {a.rows:,} snapshot rows, {shape} in {time.perf_counter() - t0:.0f} s", flush=True)
+            with engine.begin() as c:  # the rollups' state as a refresh of everything would leave it,
+                # so a batch refresh recomputes its accounts only (no full refresh at this size here)
+                c.execute(schema.meta_table.insert().values(key=rollups.STATE_KEY, value=rollups.fingerprint(campaign)))
+            labels = ("unpartitioned",) if a.unpartitioned_only else ("unpartitioned", "partitioned")
+        write_x_folder(tmp, 2 * a.runs, 500, first=first, prefix="PgScale")
+        files = sorted(tmp.rglob("*.csv"))
         results = {}
-        for label in ("unpartitioned", "partitioned"):
-            if label == "partitioned":
+        steps = time_steps(admin, db) if a.steps else None
+        for label in labels:
+            if label == "partitioned" and not partitioned:
                 s0, t0 = backend_cpu(admin, db), time.perf_counter()
                 with database.write_transaction(engine) as conn:  # `reach doctor --partition-by-month`
                     schema.partition_by_month(conn)
@@ -202,16 +313,20 @@ def main() -> None:
             for t, (size, n, parts) in st.items():
                 print(f"{label:14} {t:15} {size / 1e6:9.1f} MB {n:>12,} rows {size / max(n, 1):6.0f} B/row {parts} partitions", flush=True)
             results[label] = measure(engine, admin, db, campaign, a.runs, shape, files,
-                                     0 if label == "unpartitioned" else a.runs)
+                                     0 if label == labels[0] else a.runs, only, a.warm and label == labels[0],
+                                     steps)
             for k, v in results[label].items():
-                print(f"{label:14} {k:24} wall {v[0]:7.3f} s  client CPU {v[1]:6.2f} s  server CPU {v[2]:6.2f} s", flush=True)
-        print("ratios partitioned / unpartitioned (wall, server CPU):")
-        for k, v in results["partitioned"].items():
-            b = results["unpartitioned"][k]
-            print(f"  {k:24} {v[0] / b[0]:5.2f}  {v[2] / b[2] if b[2] else float('nan'):5.2f}")
+                print(f"{label:14} {k:27} wall {v[0]:7.3f} s  client CPU {v[1]:6.2f} s  server CPU {v[2]:6.2f} s", flush=True)
+        if len(results) == 2:
+            print("ratios partitioned / unpartitioned (wall, server CPU):")
+            for k, v in results["partitioned"].items():
+                if k not in results["unpartitioned"]:
+                    continue
+                b = results["unpartitioned"][k]
+                print(f"  {k:27} {v[0] / b[0]:5.2f}  {v[2] / b[2] if b[2] else float('nan'):5.2f}")
         engine.dispose()
     finally:
-        if not a.keep:
+        if not a.keep and not reuse:
             admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         import shutil
 

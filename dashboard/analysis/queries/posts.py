@@ -174,7 +174,10 @@ def post_bounds(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
     before, running totals never exceed the largest value seen, later snapshots only take growth
     back), of those only the ones captured from the post's last daily row of that metric on when
     it has daily rows (the engine counts a snapshot's growth after the daily rows only; from that
-    day's UTC midnight, which is never after the local one). A post observed at the end of the week
+    day's UTC midnight, which is never after the local one), and none when that last daily row is
+    after the last day (that growth lands on the days after the daily rows: not by then; counted
+    in, a post with daily rows past the week and lifetime snapshots had its lifetime value on top
+    of its days, and half a week's posts were candidates). A post observed at the end of the week
     is bounded by its value then: the summary's candidates are a handful of posts, not the
     thousands whose lifetime totals (twice counted where daily rows and snapshots both describe
     them) once were larger."""
@@ -213,7 +216,8 @@ def post_bounds(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
         def snap(m):
             last = last_daily(m)
             return (sa.select(sa.func.max(positive(s.c[m])))
-                    .where(s.c.post_pk == p.c.id, *snaps_upto, sa.or_(last.is_(None), s.c.captured_at >= last))
+                    .where(s.c.post_pk == p.c.id, *snaps_upto, sa.or_(last.is_(None), sa.and_(
+                        s.c.captured_at >= last, *([] if sel.end is None else [last <= sel.end]))))
                     .correlate(p).scalar_subquery())
 
         def day(m):
@@ -240,7 +244,8 @@ def post_bounds(engine: sa.Engine, campaign, sel) -> pd.DataFrame:
 
         def counted(m):
             last = dg.c[f"last_{m}"]
-            return sa.case((sa.or_(last.is_(None), s.c.captured_at >= last), positive(s.c[m])), else_=0)
+            after = sa.and_(s.c.captured_at >= last, *([] if sel.end is None else [last <= sel.end]))
+            return sa.case((sa.or_(last.is_(None), after), positive(s.c[m])), else_=0)
 
         sg = (sa.select(*[sa.func.max(counted(m)).label(f"s_{m}") for m in ("views", "impressions")])
               .where(s.c.post_pk == p.c.id, *snaps_upto).lateral("sg"))
