@@ -787,8 +787,9 @@ def describe(result: dict, cmd: str) -> str:
     serve = (f"`reach serve --workers {result['workers']}` (gunicorn) each" if result["workers"]
              else "`reach serve` (Flask's server) each")
     return (f"Measured {result['when']} with `{cmd}` on {result['node'] or 'this machine'} ({result['cores']} cores, "
-            f"**a busy machine**: other helpers' jobs ran beside it, load average {result['load'][0][0]:.1f} at the "
-            f"start and {result['load'][1][0]:.1f} at the end). {where}, {serve}. Campaign: "
+            f"load average {result['load'][0][0]:.1f} before the test began and {result['load'][1][0]:.1f} at its "
+            f"end, its own load included: a first figure above ~1 means other work shared the cores). {where}, "
+            f"{serve}. Campaign: "
             f"{result['scale']:g}x the demo ({c['posts']:,} posts, {c['observations']:,} observations). "
             f"{result['viewers']} viewers for {result['duration']:g} s, think time {result['think']:g} s on average, "
             f"Live's refresh every {result.get('refresh_every') or 30:g} s; "
