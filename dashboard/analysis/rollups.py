@@ -100,14 +100,20 @@ GRACE_S = 60.0  # an importer refreshes within seconds of its commit; past this,
 def grace_s() -> float:
     """Seconds an import may wait for its importer's refresh before a page does it
     (``REACH_REFRESH_GRACE``, else ``GRACE_S``; read each call, like the deployment's settings)."""
-    value = os.environ.get(GRACE_ENV, "").strip()
+    return _seconds(GRACE_ENV, GRACE_S)
+
+
+def _seconds(env: str, default: float) -> float:
+    """The environment's ``env`` as seconds (0 or more), else ``default`` (a warning when it is not
+    a number)."""
+    value = os.environ.get(env, "").strip()
     if not value:
-        return GRACE_S
+        return default
     try:
         return max(float(value), 0.0)
     except ValueError:
-        log.warning("%s=%r is not a number of seconds: using %s", GRACE_ENV, value, GRACE_S)
-        return GRACE_S
+        log.warning("%s=%r is not a number of seconds: using %s", env, value, default)
+        return default
 
 
 @contextmanager
@@ -412,14 +418,7 @@ PUBLISH_EVERY_S = 10.0
 
 def publish_every_s() -> float:
     """``REACH_PUBLISH_EVERY`` seconds, else ``PUBLISH_EVERY_S`` (0: every refresh publishes)."""
-    value = os.environ.get(PUBLISH_ENV, "").strip()
-    if not value:
-        return PUBLISH_EVERY_S
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        log.warning("%s=%r is not a number of seconds: using %s", PUBLISH_ENV, value, PUBLISH_EVERY_S)
-        return PUBLISH_EVERY_S
+    return _seconds(PUBLISH_ENV, PUBLISH_EVERY_S)
 
 
 def _publication_overdue(engine: sa.Engine, every: float) -> bool:
