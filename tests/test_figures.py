@@ -219,3 +219,16 @@ def test_the_kiosk_chart_of_a_metric_no_platform_has_is_the_note_not_an_empty_fr
     assert fig.layout.xaxis.visible is False and fig.layout.annotations[0].font.size >= 20
     _, mix = live.kiosk_view(2, daily, empty, pd.DataFrame(), "views")
     assert mix.layout.yaxis.visible is False  # an empty mix is a message too
+
+
+def test_a_kept_posts_grid_block_is_of_its_own_language(x_app):
+    # The Posts grid's blocks are kept per data version (pages/posts.py): a view in 中文 after one
+    # in English gets its own block, not the English one.
+    from dashboard.web.pages import posts
+
+    request = {"startRow": 0, "endRow": 50, "sortModel": []}
+    en = posts.rows(request, "?lang=en")["rowData"]
+    zh = posts.rows(request, "?lang=zh")["rowData"]
+    assert len(en) == len(zh) == 2
+    assert en != zh and any("年" in str(v) for v in zh[0].values()) and not any("年" in str(v) for v in en[0].values())
+    assert posts.rows(request, "?lang=en")["rowData"] == en  # and the English one again, kept
