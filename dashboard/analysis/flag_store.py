@@ -417,7 +417,7 @@ def shown(engine: sa.Engine, campaign, sel, limit: int) -> pd.DataFrame | None:
     want = stamp(engine, campaign)
     pairs = queries.names.flag_pairs(engine, sel)
     with engine.connect() as conn:
-        if _stored_stamp(conn) != want and not _standing(conn, GENERATION_KEY, BASIS_KEY, _basis(campaign)):
+        if not _flags_shown(conn, want, campaign):
             return None
         rows = queries.flag_tables.newest(conn, sel, pairs, limit)
     return _scan_rows(rows)
@@ -433,10 +433,16 @@ def influencer_flags(engine: sa.Engine, campaign, name: str) -> pd.DataFrame | N
 
     want = stamp(engine, campaign)
     with engine.connect() as conn:
-        if _stored_stamp(conn) != want and not _standing(conn, GENERATION_KEY, BASIS_KEY, _basis(campaign)):
+        if not _flags_shown(conn, want, campaign):
             return None
         rows = queries.flag_tables.of_influencer(conn, name)
     return explain(_scan_rows(rows), campaign)
+
+
+def _flags_shown(conn, want: str, campaign) -> bool:
+    """Whether the stored flags may be shown: of the data now (``want``, ``stamp``), or as it
+    stands for a page (``_standing``)."""
+    return _stored_stamp(conn) == want or _standing(conn, GENERATION_KEY, BASIS_KEY, _basis(campaign))
 
 
 def _scan_rows(rows) -> pd.DataFrame:

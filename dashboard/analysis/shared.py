@@ -100,31 +100,49 @@ def memo(engine: sa.Engine, campaign, name: str, args: tuple, compute: Callable[
     kept = cache()
     if kept is None or engine is None:
         return compute()
+
     def now() -> str:
         return stamps.version(engine) if scope is None else stamps.scoped_version(engine, scope)
 
     seen = now()
     k = key(engine, campaign, seen, name, args)
+    hit, found = find(kept, k, name)
+    if hit:
+        return found
+    value = compute()
+    # An import that committed while this was computed may or may not be in the value: it is
+    # then returned but not stored under the older version's key.
+    if now() == seen:
+        keep(kept, k, value, name)
+    return value
+
+
+# Entries are stored wrapped, so that a computed None is a hit too, and anything else found is not.
+_TAG = "reach"
+
+
+def find(kept, k: str, name: str) -> tuple[bool, object]:
+    """(True, value) when the cache ``kept`` holds an entry under ``k``, else (False, None); an
+    unreadable or foreign entry is a miss. Counted in ``stats``."""
     try:
         found = kept.get(k)
     except Exception as e:  # noqa: BLE001 - an unreadable or foreign entry is a miss
         log.warning("the shared cache could not read %s (%s): computing it", name, e)
         stats["read_errors"] += 1
         found = None
-    # Stored wrapped, so that a computed None is a hit too, and anything else found is not.
-    if isinstance(found, tuple) and len(found) == 2 and found[0] == "reach":
+    if isinstance(found, tuple) and len(found) == 2 and found[0] == _TAG:
         stats["hits"] += 1
-        return found[1]
+        return True, found[1]
     stats["misses"] += 1
-    value = compute()
-    # An import that committed while this was computed may or may not be in the value: it is
-    # then returned but not stored under the older version's key.
-    if now() != seen:
-        return value
+    return False, None
+
+
+def keep(kept, k: str, value, name: str) -> None:
+    """Store ``value`` under ``k`` in the cache ``kept``; a failure (a value that cannot be
+    pickled, a full disk) is logged and counted, never raised."""
     try:
-        if not kept.set(k, ("reach", value)):
+        if not kept.set(k, (_TAG, value)):
             stats["write_errors"] += 1
     except Exception as e:  # noqa: BLE001 - a value that cannot be pickled or a full disk
         log.warning("the shared cache could not store %s (%s)", name, e)
         stats["write_errors"] += 1
-    return value

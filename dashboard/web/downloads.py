@@ -105,14 +105,9 @@ def kept(eng, campaign, name: str, args: tuple, make_chunks, limit: int | None =
         return primed(make_chunks())
     seen = stamps.version(eng)  # in the request: the version pages key by
     key = shared.key(eng, campaign, seen, "download." + name, args)
-    try:
-        found = cache.get(key)
-    except Exception:  # noqa: BLE001 - an unreadable entry is a miss
-        found = None
-    if isinstance(found, tuple) and len(found) == 2 and found[0] == "reach" and isinstance(found[1], bytes):
-        shared.stats["hits"] += 1
-        return iter([found[1]])
-    shared.stats["misses"] += 1
+    hit, found = shared.find(cache, key, "download." + name)
+    if hit and isinstance(found, bytes):
+        return iter([found])
     chunks = primed(make_chunks())
 
     def sent():
@@ -130,10 +125,7 @@ def kept(eng, campaign, name: str, args: tuple, make_chunks, limit: int | None =
         with rollups.as_it_stands(), stamps.one_version():
             if stamps.version(eng) != seen:
                 return  # an import landed meanwhile: the file may or may not hold it
-        try:
-            cache.set(key, ("reach", b"".join(parts)))
-        except Exception:  # noqa: BLE001 - a full disk: the next request computes it again
-            shared.stats["write_errors"] += 1
+        shared.keep(cache, key, b"".join(parts), "download." + name)
 
     return sent()
 
