@@ -524,7 +524,7 @@ def run(args) -> dict:
         p.unlink()
     shutil.rmtree(work / "archive", ignore_errors=True)
     result: dict = dict(mode="pg" if args.pg else "sqlite", viewers=args.viewers, duration=args.duration,
-                        think=args.think, web=args.web, workers=args.workers, scale=args.scale,
+                        think=args.think, web=args.web, workers=args.workers, threads=args.threads, scale=args.scale,
                         import_every=args.import_every, import_rows=args.import_rows,
                         refresh_every=args.refresh_every, imports=args.imports)
     t = time.perf_counter()
@@ -580,6 +580,8 @@ def run(args) -> dict:
             argv = ["serve", "--port", str(port), "--users", str(work / "users.toml"), *db.args()]
             if args.workers:
                 argv += ["--workers", str(args.workers)]
+                if args.threads:
+                    argv += ["--threads", str(args.threads)]
             web = Proc(f"web {k + 1}", argv, cwd=folder, env=env, log=logs / f"web{k + 1}.log")
             procs.append(web)
             webs.append(web)
@@ -784,7 +786,8 @@ def describe(result: dict, cmd: str) -> str:
         where = f"PostgreSQL (scratch database at 127.0.0.1), {result['web']} web processes; {cache}"
     else:
         where = f"SQLite {result['sqlite']}, {result['web']} web process"
-    serve = (f"`reach serve --workers {result['workers']}` (gunicorn) each" if result["workers"]
+    threads = f" --threads {result['threads']}" if result.get("threads") else ""
+    serve = (f"`reach serve --workers {result['workers']}{threads}` (gunicorn) each" if result["workers"]
              else "`reach serve` (Flask's server) each")
     return (f"Measured {result['when']} with `{cmd}` on {result['node'] or 'this machine'} ({result['cores']} cores, "
             f"load average {result['load'][0][0]:.1f} before the test began and {result['load'][1][0]:.1f} at its "
@@ -836,6 +839,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--web", type=int, help="web processes, each on its own port (default 1; 2 with --pg)")
     ap.add_argument("--workers", type=int,
                     help="gunicorn workers per web process (default 2 // web; 0: Flask's server)")
+    ap.add_argument("--threads", type=int,
+                    help="gunicorn threads per worker (default: reach serve's own, 1 on SQLite, 4 on PostgreSQL)")
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/0",
                     help="with --pg: REACH_REDIS for the web processes, when it answers (default %(default)s)")
     ap.add_argument("--scale", type=float, default=1.0, help="the campaign, in demos (bench/scale_data.py; default 1)")

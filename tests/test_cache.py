@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -242,3 +243,37 @@ def test_a_changed_module_catalog_or_report_template_changes_the_code_stamp(tmp_
     words = tmp_path / "collectors" / "catalogs" / "messages" / "en.toml"
     words.write_text(words.read_text(encoding="utf-8") + '"x.changed" = "changed"\n', encoding="utf-8")
     assert len({before, after_template, after_module, after_strings, stamps.source_digest(tmp_path)}) == 5
+
+
+def test_a_full_folder_is_pruned_in_batches_of_its_oldest_entries_not_read_whole_at_every_write(tmp_path):
+    # cachelib's own prune opened every entry twice at each write over the threshold to remove one;
+    # under streaming imports the folder stays full, so that was a scan per write.
+    folder = cache.FolderCache(str(tmp_path), threshold=40, default_timeout=3600)
+    scans, listed = [0], folder._list_dir
+
+    def counted():
+        scans[0] += 1
+        return listed()
+
+    folder._list_dir = counted
+    for i in range(200):
+        folder.set(f"k{i}", i)
+    names = [n for n in os.listdir(tmp_path) if not folder._is_mgmt(n)]
+    assert 30 <= len(names) <= 41
+    assert folder._file_count == len(names)  # the count is what is there, not what increments left
+    assert [folder.get(f"k{i}") for i in range(195, 200)] == list(range(195, 200))  # the newest stay
+    assert folder.get("k0") is None and folder.get("k100") is None
+    assert scans[0] <= 200 // 10  # one scan per quarter-threshold (10) of writes; cachelib: ~2 per write
+
+
+def test_a_prune_removes_expired_entries_before_newer_ones(tmp_path):
+    folder = cache.FolderCache(str(tmp_path), threshold=10, default_timeout=3600)
+    for i in range(5):
+        folder.set(f"old{i}", i, timeout=1)
+    time.sleep(2.1)
+    for i in range(6):
+        folder.set(f"new{i}", i)
+    folder.set("last", 1)  # 11 entries before it: over the threshold, so a prune
+    assert [folder.get(f"new{i}") for i in range(6)] == list(range(6))
+    assert not [n for n in os.listdir(tmp_path) if not folder._is_mgmt(n)
+                and n in {folder._get_filename(f"old{i}").rsplit(os.sep, 1)[-1] for i in range(5)}]
