@@ -336,6 +336,47 @@ def test_publications_only_move_forward(engine, campaign):
         assert rollups._published(c) == published
 
 
+def test_an_import_that_adds_an_account_moves_the_pages_version_at_its_publication_not_before(engine, campaign):
+    # A new handle's file adds an account row at its import; pages key by the publication, so
+    # that row must not move their version (and every panel's scoped one) until it is published.
+    # An edit of an account the publication knew moves it at once.
+    from dashboard.analysis import leaderboard
+
+    names = queries.names.influencer_names(engine)
+    name, other = [n for n in names if LATE_ACCOUNT not in leaderboard.accounts_of(engine, n)][:2]
+    scope = leaderboard.accounts_of(engine, name)
+
+    def versions(scope=scope):
+        with rollups.as_it_stands(), stamps.one_version():
+            return stamps.version(engine), stamps.scoped_version(engine, scope), stamps.exact_version(engine)
+
+    before, scoped, exact = versions()
+    _late_import(engine, 96, datetime.now(timezone.utc))  # an import waits for its refresh
+    with database.write_transaction(engine) as c:
+        c.execute(schema.accounts.insert().values(platform="x", account_key="newcomer", handle="newcomer"))
+    shown, scoped_now, exact_now = versions()
+    assert (shown, scoped_now) == (before, scoped) and exact_now != exact
+    with database.write_transaction(engine) as c:  # a known account renamed: every page, at once
+        c.execute(schema.accounts.update().where(schema.accounts.c.id == min(scope)).values(name="Renamed"))
+    shown, scoped_now, _ = versions()
+    assert shown != before and scoped_now != scoped
+    rollups.refresh(engine, campaign, [])  # published: the newcomer is in
+    with engine.connect() as c:
+        assert rollups._published(c)["accounts"] == queries.versions.last_account(c)
+    shown, scoped_after, exact_after = versions()
+    assert shown == exact_after != before
+    # Nothing of theirs changed in that refresh, and the newcomer is nobody's: their panel is kept.
+    assert scoped_after == scoped_now
+    # One of their accounts moved to another influencer: both panels are computed again.
+    theirs = leaderboard.accounts_of(engine, other)
+    other_scoped = versions(theirs)[1]
+    with database.write_transaction(engine) as c:
+        to = c.execute(sa.select(schema.accounts.c.influencer_id).where(schema.accounts.c.id == theirs[0])).scalar()
+        c.execute(schema.accounts.update().where(schema.accounts.c.id == scope[0]).values(influencer_id=to))
+    assert versions(scope)[1] != scoped_after
+    assert versions(leaderboard.accounts_of(engine, other))[1] != other_scoped
+
+
 def test_one_influencers_panel_is_kept_across_imports_of_other_accounts(engine, campaign, monkeypatch):
     # A file every few seconds, each of a few accounts, moves the data version each time; one
     # influencer's posts and flags (a scan of their series) depend on their accounts alone, and

@@ -402,8 +402,12 @@ def publish(engine: sa.Engine, g: int, mark: list) -> None:
             before = _published(conn)
             if before is not None and before["generation"] >= g:
                 return
+            # The accounts the publication knew: an import that adds an account (a new handle's
+            # file) changes the roster pages hash (stamps._versions) before its refresh publishes.
+            accounts = queries.versions.last_account(conn)
             queries.meta.remove(conn, PUBLISHED_KEY)
-            queries.meta.put(conn, PUBLISHED_KEY, json.dumps(dict(generation=g, imports=mark, at=now)))
+            queries.meta.put(conn, PUBLISHED_KEY, json.dumps(dict(generation=g, imports=mark, at=now,
+                                                                  accounts=accounts)))
     except Exception as e:  # noqa: BLE001 - only time is at stake: pages key by the data of the moment after grace_s
         log.warning("generation %s was not published (%s): pages compute its first view themselves", g, e)
 

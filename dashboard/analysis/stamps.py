@@ -57,8 +57,9 @@ def exact_version(eng: sa.Engine) -> str:
 
 def scoped_version(eng: sa.Engine, account_pks) -> str:
     """``version`` for a result about these accounts alone (one influencer's posts and flags): it
-    moves with the roster, the settings and the annotations, and with the generations that
-    covered one of these accounts, not with every import. A page keeps it across the imports of
+    moves with the roster's influencers and these accounts' rows, the settings and the
+    annotations, and with the generations that covered one of these accounts, not with every
+    import. A page keeps it across the imports of
     other accounts (a file every few seconds, each of a few accounts: issue 15's load test). Only
     in a page's request (a read as it stands: what it keys by is published, rollups.shown); the
     command line and the workers, which read exact with imports perhaps not yet refreshed, get
@@ -74,13 +75,22 @@ def scoped_version(eng: sa.Engine, account_pks) -> str:
         return pinned[key]
     with eng.connect() as conn:
         last = rollups.last_change(conn, account_pks, generation)
-    found = shown if last is None else f"scoped:{last}:{hashlib.sha256(repr((base, last)).encode()).hexdigest()[:16]}"
+    if last is None:
+        found = shown
+    else:
+        # The roster's influencers whole (names and categories), but of its accounts only these:
+        # another account's row (a new handle's file adds one) says nothing about them, while
+        # one of theirs moved to or from another influencer changes this list.
+        people, accounts, state, notes = base
+        wanted = set(account_pks)
+        mine = [a for a in accounts if a[0] in wanted]
+        found = f"scoped:{last}:{hashlib.sha256(repr((people, mine, state, notes, last)).encode()).hexdigest()[:16]}"
     if pinned is not None:
         pinned[key] = found  # read once per view, as ``version``
     return found
 
 
-def _pinned_or_read(eng: sa.Engine) -> tuple[str, str, str, int | None]:
+def _pinned_or_read(eng: sa.Engine) -> tuple[str, str, tuple, int | None]:
     pinned = _pinned.get()
     if pinned is None:
         return _versions(eng)
@@ -90,10 +100,11 @@ def _pinned_or_read(eng: sa.Engine) -> tuple[str, str, str, int | None]:
     return pinned[key]
 
 
-def _versions(eng: sa.Engine) -> tuple[str, str, str, int | None]:
-    """(``version``, ``exact_version``, the digest of what every version holds besides imports
-    and generations, the generation ``version`` is of), from one read of the database (the
-    roster, hashed for all of them, is the costly part)."""
+def _versions(eng: sa.Engine) -> tuple[str, str, tuple, int | None]:
+    """(``version``, ``exact_version``, what every version holds besides imports and generations
+    as ``version`` sees it: the roster's influencers and accounts, the rollup's settings and the
+    annotations, the generation ``version`` is of), from one read of the database (the roster,
+    hashed for all of them, is the costly part)."""
     from . import rollups
 
     with eng.connect() as conn:
@@ -110,15 +121,24 @@ def _versions(eng: sa.Engine) -> tuple[str, str, str, int | None]:
         # Annotations are drawn on the charts and listed in the summary: an edit is new data too.
         notes = queries.versions.annotations_mark(conn)
 
-    def one(imports, generation) -> str:
+    def one(imports, generation, accounts) -> str:
         rest = (people, accounts, state, generation, notes and tuple(notes))
         return f"{imports[0]}:{imports[1]}:{hashlib.sha256(repr((imports[2], *rest)).encode()).hexdigest()[:16]}"
 
-    exact = one(imports, generation)
-    base = hashlib.sha256(repr((people, accounts, state, notes and tuple(notes))).encode()).hexdigest()
+    def base(accounts) -> tuple:
+        return people, accounts, state, notes and tuple(notes)
+
+    exact = one(imports, generation, accounts)
     if published is None:
-        return exact, exact, base, int(generation) if generation else None
-    return one(published["imports"], str(published["generation"])), exact, base, published["generation"]
+        return exact, exact, base(accounts), int(generation) if generation else None
+    # As published: the accounts an import added since (a new handle's file) wait for the refresh
+    # that publishes them, as their rows do; else every such file moved every page's key, and every
+    # panel's (issue 15's load test: a new account per file, the cache missed at each). An edit of
+    # an account the publication knew moves the version at once.
+    if published.get("accounts") is not None:
+        accounts = [a for a in accounts if a[0] <= published["accounts"]]
+    return (one(published["imports"], str(published["generation"]), accounts), exact, base(accounts),
+            published["generation"])
 
 
 def roster(conn) -> tuple[list, list]:

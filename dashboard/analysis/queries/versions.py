@@ -24,6 +24,11 @@ def roster_rows(conn) -> tuple[list, list]:
     return people, accounts
 
 
+def last_account(conn) -> int | None:
+    """The largest account id: a publication's bound on the accounts it knew (rollups.publish)."""
+    return conn.execute(sa.select(sa.func.max(schema.accounts.c.id))).scalar()
+
+
 def annotations_mark(conn):
     """(count, largest id, latest updated_at) of the annotations; None in a database without the table."""
     an = schema.annotations
