@@ -277,3 +277,30 @@ def test_a_prune_removes_expired_entries_before_newer_ones(tmp_path):
     assert [folder.get(f"new{i}") for i in range(6)] == list(range(6))
     assert not [n for n in os.listdir(tmp_path) if not folder._is_mgmt(n)
                 and n in {folder._get_filename(f"old{i}").rsplit(os.sep, 1)[-1] for i in range(5)}]
+
+
+def test_the_posts_page_counts_once_per_version_and_its_layout_builds_no_order(eng, monkeypatch):
+    # Every visit to Posts builds a Listing for its count; the count is every viewer's, and the
+    # order's statement is only for the grid's blocks.
+    from dashboard.analysis import listing
+    from dashboard.web.pages import posts
+
+    rollups.refresh(eng, config.load(), [])
+    counts, orders = [], []
+    real_count, real_order = listing.count_posts, listing.sql_order
+    monkeypatch.setattr(listing, "count_posts", lambda *a, **k: counts.append(1) or real_count(*a, **k))
+    monkeypatch.setattr(listing, "sql_order", lambda *a, **k: orders.append(1) or real_order(*a, **k))
+    pages = []
+    for app in (create_app(eng), create_app(eng)):
+        with app.server.test_request_context("/posts"):
+            pages.append(repr(posts.layout()))
+    assert counts == [1] and orders == [] and pages[0] == pages[1]
+    assert "1 post" in pages[0]
+    with create_app(eng).server.test_request_context("/posts"):
+        rows = posts.rows({"startRow": 0, "endRow": 25, "sortModel": []}, "")
+    assert orders == [1] and [r["url"] for r in rows["rowData"]] and rows["rowCount"] == 1
+    Importer(eng, None).import_bytes("account_analytics_content_2024-12-16_2024-12-25.csv",
+                                     x_content([("1870000000000000004", 99, 1)], handle="yiwu_market"))
+    with create_app(eng).server.test_request_context("/posts"):
+        assert "2 posts" in repr(posts.layout())
+    assert counts == [1, 1]

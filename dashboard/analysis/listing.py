@@ -109,6 +109,11 @@ def count_posts(eng, campaign, sel: metrics.Selection) -> int:
     return queries.post_list.count(eng, campaign, sel)
 
 
+def selection_count(eng, campaign, sel: metrics.Selection) -> int:
+    """``count_posts``, the same for every viewer of this data and selection: kept per version."""
+    return shared.memo(eng, campaign, "posts.count", (sel,), lambda: count_posts(eng, campaign, sel))
+
+
 def _frame(conn, q) -> pd.DataFrame:
     """Rows of ``page_select`` as the posts export's frame (plus ``post_pk`` and ``category``),
     the influencer named as the page names it."""
@@ -181,22 +186,27 @@ class Listing:
     def __init__(self, eng, campaign, sel, q: str = "", sort_model=None, lang: str = "en"):
         self.eng, self.campaign, self.sel, self.q, self.lang = eng, campaign, sel, q, lang
         self.sort_model = sort_model
-        self.query = queries.post_list.page_select(campaign, sel)
-        self.order_query, self.order = None, None
-        if not search_words(q):
-            with eng.connect() as conn:
-                self.order_query, self.order = sql_order(conn, campaign, sel, sort_model, lang)
         self.key = (sel, " ".join(search_words(q)), repr(sort_model or []), lang)
         self.pks = None
-        if self.order is None:
+        # Nothing is read or built here that the list's count does not need: the page's layout
+        # asks only for the count, and each request builds its Listing anew (issue 15's load test).
+        if search_words(q) or queries.post_list.text_sorted(sorted_column(sort_model)):
             self.pks = shared.memo(eng, campaign, "posts.order", self.key,
                                   lambda: _ordered_pks(eng, campaign, sel, q, sort_model, lang))
-        # The count needs no metric: posts, accounts and influencers only.
-        self.total = len(self.pks) if self.pks is not None else count_posts(eng, campaign, sel)
+        # The count needs no metric (posts, accounts and influencers only), and is the same for
+        # every viewer of this data and selection.
+        self.total = len(self.pks) if self.pks is not None else selection_count(eng, campaign, sel)
+        self._order = None
+
+    @property
+    def query(self):
+        return queries.post_list.page_select(self.campaign, self.sel)
 
     def _ids(self, start, end) -> list[int]:
         with self.eng.connect() as conn:
-            return queries.post_list.ordered_ids(conn, self.order_query, self.order, start, end)
+            if self._order is None:
+                self._order = sql_order(conn, self.campaign, self.sel, self.sort_model, self.lang)
+            return queries.post_list.ordered_ids(conn, *self._order, start, end)
 
     def block(self, start: int, end: int) -> pd.DataFrame:
         """Rows ``start`` to ``end`` of the list, as ``post_table`` rows, in the list's order."""

@@ -102,13 +102,19 @@ def order_terms(q: sa.Select, sorted_by, platform_keys: dict[str, str], dialect:
         names = platform_keys
         key = text(sa.case(*[(c.platform == pl, n) for pl, n in names.items()], else_=c.platform)) if names else c.platform
         return [key.desc() if desc else key.asc(), *default]
-    if kind == "text":
+    if text_sorted(sorted_by):
         return None
     if col == "published_at":
         keys = pub_terms[1:]
         return [pub_terms[0], *[k.desc() if desc else k.asc() for k in keys], *default]
     key = _number(c, col, engagement)
     return [*last_if_null(key, desc), *default]
+
+
+def text_sorted(sorted_by) -> bool:
+    """Whether ``sorted_by`` (``listing.sorted_column``) is a sort by a text column other than the
+    platform: casefolded, which only Python does exactly, so ``order_terms`` has none."""
+    return sorted_by is not None and sorted_by[1] == "text" and sorted_by[0] != "platform"
 
 
 def _number(c, col: str, engagement: tuple[str, ...]):

@@ -118,7 +118,7 @@ def layout(**query):
     f, campaign, found = _listing(search_str)
     lang, q = f.lang, search_text(search_str)
     n = found.total
-    total = listing.count_posts(found.eng, campaign, found.sel) if q else n
+    total = listing.selection_count(found.eng, campaign, found.sel) if q else n
     influencers = queries.names.influencer_names(data.engine())
     box = html.Div([
         html.Label(t("posts.search_label", lang), htmlFor="posts-q"),
