@@ -304,3 +304,20 @@ def test_the_posts_page_counts_once_per_version_and_its_layout_builds_no_order(e
     with create_app(eng).server.test_request_context("/posts"):
         assert "2 posts" in repr(posts.layout())
     assert counts == [1, 1]
+
+
+def test_every_page_reads_the_data_version_at_most_once_per_view(eng, monkeypatch):
+    # Each cached piece of a view keys by the version; read anew for each, it was a tenth of the
+    # web's CPU in issue 15's load test (the roster is hashed at every read).
+    from dashboard.web import pages
+
+    rollups.refresh(eng, config.load(), [])
+    reads = []
+    real = stamps._versions
+    monkeypatch.setattr(stamps, "_versions", lambda e: reads.append(1) or real(e))
+    app = create_app(eng)
+    for page in pages.all_pages():
+        reads.clear()
+        with app.server.test_request_context(page.PATH), rollups.as_it_stands():
+            page.layout()
+        assert len(reads) <= 1, page.SLUG

@@ -113,6 +113,7 @@ def _listing(search_str: str | None, sort_model=None):
                                         sort_model, f.lang)
 
 
+@data.reads  # one data version per view: each cached piece asks for it
 def layout(**query):
     search_str = "?" + urlencode(query, doseq=True)
     f, campaign, found = _listing(search_str)

@@ -90,6 +90,7 @@ def _download_links(f: F.Filters, s) -> html.Div:
                     className="toolbar", id="weekly-csv")
 
 
+@data.reads  # one data version per view: each cached piece asks for it
 def layout(**query):
     search = "?" + urlencode(query, doseq=True)
     f = F.parse(search)
