@@ -428,6 +428,34 @@ def test_one_influencers_panel_is_kept_across_imports_of_other_accounts(engine, 
     assert runs.count(other) == 2
 
 
+def test_a_kept_panel_is_of_its_influencer_view_and_language_and_follows_their_accounts(engine, campaign,
+                                                                                        monkeypatch):
+    from dashboard.analysis import leaderboard
+    from dashboard.web.pages import influencers
+
+    names = queries.names.influencer_names(engine)
+    late = next(n for n in names if LATE_ACCOUNT in leaderboard.accounts_of(engine, n))
+    other = next(n for n in names if LATE_ACCOUNT not in leaderboard.accounts_of(engine, n))
+    built = []
+    real = influencers.focus_panel
+    monkeypatch.setattr(influencers, "focus_panel", lambda e, c, f, n, *a: built.append((n, f.lang)) or real(e, c, f, n, *a))
+    app = create_app(engine)
+
+    def panel(name, search=""):
+        with app.server.test_request_context("/"), rollups.as_it_stands(), stamps.one_version():
+            return str(influencers.kept_panel(engine, campaign, F.parse(search), name))
+
+    first = {n: panel(n) for n in (late, other)}
+    assert panel(late) == first[late] and panel(other) == first[other] and len(built) == 2
+    zh = panel(other, "?lang=zh")
+    assert zh != first[other] and built[-1] == (other, "zh")
+    assert panel(other, "?metric=engagements") != first[other] and len(built) == 4
+    _late_import(engine, 72, datetime.now(timezone.utc))
+    rollups.refresh(engine, campaign, [])
+    assert panel(other) == first[other] and len(built) == 4  # none of their accounts changed
+    assert panel(late) != first[late] and built[-1] == (late, "en")  # their posts gained views
+
+
 def test_the_last_change_of_some_accounts_is_read_from_the_kept_generations(engine, campaign):
     with engine.connect() as c:
         g = rollups.generation(c)

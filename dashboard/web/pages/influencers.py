@@ -250,8 +250,19 @@ def layout(**query):
                          "tooltipShowDelay": 300, "animateRows": False, "suppressColumnVirtualisation": True},
         selectedRows=[{"influencer": focus}] if focus else [], style={"height": "520px"}, className="inf-grid",
     )
-    detail = dcc.Loading(html.Div(focus_panel(eng, campaign, f, focus), id="inf-detail"), type="dot")
+    detail = dcc.Loading(html.Div(kept_panel(eng, campaign, f, focus), id="inf-detail"), type="dot")
     return html.Div(head + [toolbar, grid, dcc.Store(id="inf-focus", data=focus), detail], className="page")
+
+
+def kept_panel(eng, campaign, f: F.Filters, name: str | None) -> list:
+    """``focus_panel``, kept whole for every viewer of this influencer, view and language: it is of
+    their accounts, the roster and the annotations alone (the flags' pairs too, since the panel
+    keeps only this influencer's), so it is kept across other accounts' imports as its pieces are.
+    A row click built it anew at each click (issue 15's load test: the slowest request)."""
+    if not name:
+        return focus_panel(eng, campaign, f, name)
+    return shared.memo(eng, campaign, "influencers.panel", (name, f), lambda: focus_panel(eng, campaign, f, name),
+                       scope=leaderboard.accounts_of(eng, name))
 
 
 @callbacks(Output("inf-detail", "children"), Output("inf-focus", "data"),
@@ -263,4 +274,4 @@ def select(rows, search, shown):
     name = focus_from_rows(rows)
     if name == shown or name is None:
         raise PreventUpdate
-    return focus_panel(data.engine(), data.campaign(), F.parse(search), name), name
+    return kept_panel(data.engine(), data.campaign(), F.parse(search), name), name
