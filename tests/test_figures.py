@@ -4,6 +4,7 @@ note as components. tests/test_browser.py and tests/test_browser_kiosk.py look a
 from __future__ import annotations
 
 import base64
+import json
 from datetime import date, datetime, timezone
 
 import numpy as np
@@ -232,3 +233,21 @@ def test_a_kept_posts_grid_block_is_of_its_own_language(x_app):
     assert len(en) == len(zh) == 2
     assert en != zh and any("年" in str(v) for v in zh[0].values()) and not any("年" in str(v) for v in en[0].values())
     assert posts.rows(request, "?lang=en")["rowData"] == en  # and the English one again, kept
+
+
+def test_every_chart_is_drawn_on_plotly_white_as_sent():
+    # plotly_white is the default template (dashboard/web/figures.py), not given to each figure:
+    # what Dash sends must still carry it whole, for every kind of chart.
+    import plotly.io as pio
+
+    white = pio.templates["plotly_white"].to_plotly_json()
+    series = pd.DataFrame({"platform": ["x", "x"], "day": pd.to_datetime(["2025-01-01", "2025-01-02"]),
+                           "value": [3, 5]})
+    charts = [figures.metric_over_time(series, "views", False, lang="en"),
+              figures.metric_over_time(series.iloc[:0], "views", False, lang="en"),
+              figures.top_influencers_figure(pd.DataFrame({"influencer": ["A"], "platform": ["x"], "value": [4]}), "Top"),
+              figures.mix_figure(pd.DataFrame({"week": ["2025-W01"], "days": [7], "platform": ["x"], "share": [100.0],
+                                               "value": [4], "basis": ["impressions"]}), "views", "en")]
+    for fig in charts:
+        assert fig.to_plotly_json()["layout"]["template"] == white
+        assert json.loads(fig.to_json())["layout"]["template"]["layout"]["plot_bgcolor"] == "white"

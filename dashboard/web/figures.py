@@ -9,8 +9,15 @@ import math
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from ..text.colours import PLATFORM_COLOURS
+
+# Every chart here is drawn on plotly_white. As plotly's default template it is added when the
+# figure is serialised; given to update_layout it is validated and deep-copied into each figure
+# first: 17 ms a chart, most of an Influencers panel's chart (issue 15's load test), for the same
+# JSON (tests/test_figures.py).
+pio.templates.default = "plotly_white"
 
 
 # The plotly.js locale of each UI language (dashboard/web/assets/ registers zh-CN; en-US is built in).
@@ -118,7 +125,7 @@ def metric_over_time(df: pd.DataFrame, metric: str, cumulative: bool, events=(),
     name = metric_name(metric, lang)
     fig.update_layout(
         title=t("chart.over_time_cumulative" if cumulative else "chart.over_time", lang, metric=name),
-        margin=dict(l=70, r=20, t=80, b=50), legend=dict(orientation="h", y=-0.2), template="plotly_white",
+        margin=dict(l=70, r=20, t=80, b=50), legend=dict(orientation="h", y=-0.2),
     )
     if df.empty:
         # Nor event lines: on an axis without data plotly computes NaN paths.
@@ -170,7 +177,7 @@ def top_influencers_figure(rows: pd.DataFrame, title: str, lang: str = "en", met
         x=totals.to_numpy(), y=order, mode="text", text=[fmt_number(v, lang, kind=kind, compact=True) for v in totals],
         textposition="middle right", showlegend=False, hoverinfo="skip", cliponaxis=False))
     fig.update_layout(
-        barmode="stack", title=title, template="plotly_white", legend=dict(orientation="h", y=-0.12),
+        barmode="stack", title=title, legend=dict(orientation="h", y=-0.12),
         margin=dict(l=220, r=60, t=80, b=50), xaxis=value_axis(metric, totals.max() if len(totals) else 0),
         # The order of the totals, not of first appearance across the platforms' traces.
         yaxis=dict(automargin=True, categoryorder="array", categoryarray=order),
@@ -213,7 +220,7 @@ def mix_figure(mix: pd.DataFrame, metric: str, lang: str) -> go.Figure:
             BASIS_METRIC if metric == "views" else metric, lang)),  # the mix of views counts X's impressions
         xaxis_title=t("label.iso_week", lang), yaxis=dict(title=t("chart.mix_axis", lang), range=[0, 100],
                                                           ticksuffix="%"),
-        margin=dict(l=70, r=20, t=60, b=50), legend=dict(orientation="h", y=-0.2), template="plotly_white",
+        margin=dict(l=70, r=20, t=60, b=50), legend=dict(orientation="h", y=-0.2),
         hovermode="x unified",
     )
     return no_chart(fig, t("empty.no_match", lang)) if mix.empty else fig

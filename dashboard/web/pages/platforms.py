@@ -57,7 +57,7 @@ def compare_figure(tot: pd.DataFrame, lang: str) -> go.Figure:
             hovertemplate="%{y}: %{text}<extra>" + title + "</extra>", showlegend=False,
         ), row=1, col=i)
         fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=True, row=1, col=i)
-    fig.update_layout(template="plotly_white", margin=dict(l=150, r=20, t=50, b=20),
+    fig.update_layout(margin=dict(l=150, r=20, t=50, b=20),
                       height=max(260, 60 + 44 * len(p)), bargap=0.25)
     return fig
 
