@@ -510,6 +510,19 @@ def redis_cleanup(url: str, db: Database) -> int:
         return 0
 
 
+def cpu_ms() -> float:
+    """This machine's speed of the moment: the median of three runs of a fixed pure-Python loop,
+    in ms. These VMs' cores run the same loop from minute to minute in times up to 1.7x apart,
+    with nothing else running; a table is read against the speed it was measured at."""
+    times = []
+    for _ in range(3):
+        t, s = time.perf_counter(), 0
+        for i in range(2_000_000):
+            s += i * i
+        times.append((time.perf_counter() - t) * 1000)
+    return sorted(times)[1]
+
+
 def run(args) -> dict:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="reach-load-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -603,6 +616,7 @@ def run(args) -> dict:
                     v.download(what)
             print(f"  warm-up pass on {len(bases)} web process(es): {time.perf_counter() - t:.1f} s", flush=True)
 
+        speed_before = cpu_ms()
         rec = Recorder()
         load_before = os.getloadavg()
         cpu0 = {p.name: cpu_seconds(p.p.pid) for p in procs}
@@ -652,6 +666,7 @@ def run(args) -> dict:
             time.sleep(0.5)
         drain_s = time.monotonic() - t
         load_after = os.getloadavg()
+        speed_after = cpu_ms()
         for p in procs:
             p.measure()
         processed = [p for p in (inbox / "processed").glob("*.csv")] if (inbox / "processed").exists() else []
@@ -665,7 +680,7 @@ def run(args) -> dict:
             sent=dict(files=importer.files, posts=importer.posts, snapshots=importer.snapshots),
             stored=counts, files=dict(processed=len(processed), failed=len(failed),
                                       failures=[p.read_text(errors="replace")[:300] for p in failed[:3]]),
-            load=(load_before, load_after), cpu=cpu, cycles=sum(v.cycles for v in viewers),
+            load=(load_before, load_after), cpu_ms=(speed_before, speed_after), cpu=cpu, cycles=sum(v.cycles for v in viewers),
             peak_mb={p.name: p.peak_mb for p in procs}, when=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             sqlite=__import__("sqlite3").sqlite_version, node=platform.node(), cores=os.cpu_count())
         if args.pg:
@@ -770,6 +785,10 @@ def summary(result: dict) -> str:
         f"- {result['cycles']:,} viewer cycles completed; load average (1 min) {result['load'][0][0]:.1f} before, "
         f"{result['load'][1][0]:.1f} after.",
     ]
+    if result.get("cpu_ms"):
+        lines.append(f"- The machine's speed (`cpu_ms`: a fixed Python loop, median of 3): {result['cpu_ms'][0]:,.0f} ms "
+                     f"before, {result['cpu_ms'][1]:,.0f} ms after. On these VMs it varies up to 1.7x from minute to "
+                     "minute with nothing else running: compare tables measured at like speeds.")
     if result.get("importer_error"):
         lines.append(f"- The importer stopped early: {result['importer_error']}")
     return "\n".join(lines)

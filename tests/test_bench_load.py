@@ -18,10 +18,12 @@ KINDS = {"Live: layout", "Live: refresh, redrawn", "Influencers: layout", "Influ
          "Posts: grid rows, searched"}
 
 
-def test_a_short_run_stores_every_row_sent_and_reports_every_request_kind(tmp_path):
+def test_a_short_run_stores_every_row_sent_and_reports_every_request_kind(tmp_path, monkeypatch):
     # 2 viewers for 8 s, a file of 20 posts every 0.5 s, Live refreshed every 1.5 s: each viewer
-    # goes through the whole cycle at least once, and the refresh sees the data change. Flask's
-    # server (--workers 0): one process starts faster than gunicorn's three.
+    # goes through the whole cycle at least once, and the refresh sees the data change (the stream
+    # publishes every second here, not every 10). Flask's server (--workers 0): one process starts
+    # faster than gunicorn's three.
+    monkeypatch.setenv("REACH_PUBLISH_EVERY", "1")
     args = load.parse_args(["--scale", "0.05", "--viewers", "2", "--duration", "8", "--think", "0.2",
                             "--import-every", "0.5", "--import-rows", "20", "--refresh-every", "1.5",
                             "--no-warmup", "--drain", "60", "--workers", "0", "--work", str(tmp_path / "w")])
