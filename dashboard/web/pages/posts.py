@@ -47,12 +47,13 @@ def with_search(search: str | None, q: str | None) -> str:
 
 
 def link_markdown(url, lang: str) -> str:
-    """A markdown link for the grid's markdown renderer, or "" when ``url`` is not safe.
+    """A markdown link for the grid's markdown renderer, or "—" (as any other missing value in the
+    grid) when there is no address or it is not safe: a blank cell read as not loaded yet.
 
     Characters that could end the link's target early are percent-encoded."""
     u = safe_link(url)
     if u is None:
-        return ""
+        return "—"
     return f"[{t('posts.open', lang)}]({quote(u, safe=':/?#@!$&*+,;=%~._-')})"
 
 
